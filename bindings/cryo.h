@@ -1,0 +1,218 @@
+/*
+ * cryo.h - the C declarations that cryo's FFM bindings are generated from.
+ *
+ * Regenerate the Java sources (from the repository root, with jextract on the PATH):
+ *
+ *     jextract @bindings/jextract.args bindings/cryo.h
+ *
+ * bindings/jextract.args selects exactly which functions, structs, typedefs and
+ * constants are generated (into bindings/src/main/java/dev/cryo/bindings/).
+ * The layout test (LayoutTest) compiles this header with gcc and compares every
+ * struct size/offset and a sample of constants with the generated Java layouts.
+ *
+ * Target: x86-64 Linux, glibc. The system headers are Debian's (linux-libc-dev
+ * 6.1); everything the running kernel (6.18) has but 6.1's UAPI headers lack is
+ * declared below from the kernel's UAPI layout, each block guarded so that newer
+ * headers that already declare it win.
+ */
+#ifndef CRYO_H
+#define CRYO_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sched.h>
+#include <elf.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/time.h>
+#include <sys/resource.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <linux/types.h>
+#include <linux/ptrace.h>      /* kernel names: struct ptrace_syscall_info, ptrace_peeksiginfo_args, ... */
+#include <linux/sched.h>       /* struct clone_args, CLONE_INTO_CGROUP */
+#include <linux/userfaultfd.h>
+#include <linux/fs.h>
+#include <linux/rseq.h>
+#include <linux/futex.h>       /* struct robust_list_head */
+#include <asm/prctl.h>         /* ARCH_SET_FS ... */
+
+/* ------------------------------------------------------------------------ */
+/* Kernel values that glibc spells differently or not at all.               */
+
+/* glibc's SIGRTMIN is a function call (__libc_current_sigrtmin()); the kernel's is 32. */
+#define CRYO_KERNEL_SIGRTMIN 32
+/* glibc's _NSIG is 65 (__SIGRTMAX + 1); the kernel's _NSIG (bits in a sigset) is 64. */
+#define CRYO_KERNEL_NSIG 64
+/* glibc defines O_LARGEFILE as 0 on x86-64; the kernel's flag (seen in fdinfo "flags:") is 0100000. */
+#define CRYO_KERNEL_O_LARGEFILE 0100000
+
+/*
+ * struct rseq is declared __attribute__((aligned(4 * sizeof(__u64)))) and rseq(2) rejects a
+ * misaligned area; jextract's layout cannot carry that alignment (it has the natural 8), so
+ * allocate it with rseq.sizeof() and this alignment.
+ */
+#define CRYO_RSEQ_ALIGN __alignof__(struct rseq)
+
+/* Not exported by glibc; the kernel's value from arch/x86/include/uapi/asm/signal.h. */
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+/*
+ * The kernel's struct sigaction as rt_sigaction(2) reads and writes it on x86-64
+ * (arch/x86/include/asm/signal.h: sa_handler, sa_flags, sa_restorer, sa_mask),
+ * with sigset_t being one u64 (_NSIG 64).
+ */
+struct kernel_sigaction {
+    __u64 handler;
+    __u64 flags;
+    __u64 restorer;
+    __u64 mask;
+};
+
+/* ------------------------------------------------------------------------ */
+/* PAGEMAP_SCAN (Linux 6.7, include/uapi/linux/fs.h)                        */
+
+#ifndef PAGEMAP_SCAN
+/* Bitmasks provided in pm_scan_arg masks and reported in page_region.categories. */
+#define PAGE_IS_WPALLOWED   (1 << 0)
+#define PAGE_IS_WRITTEN     (1 << 1)
+#define PAGE_IS_FILE        (1 << 2)
+#define PAGE_IS_PRESENT     (1 << 3)
+#define PAGE_IS_SWAPPED     (1 << 4)
+#define PAGE_IS_PFNZERO     (1 << 5)
+#define PAGE_IS_HUGE        (1 << 6)
+#define PAGE_IS_SOFT_DIRTY  (1 << 7)
+
+struct page_region {
+    __u64 start;
+    __u64 end;          /* exclusive */
+    __u64 categories;   /* PAGE_IS_* */
+};
+
+/* Flags for the PAGEMAP_SCAN ioctl */
+#define PM_SCAN_WP_MATCHING     (1 << 0)  /* write-protect the pages matched */
+#define PM_SCAN_CHECK_WPASYNC   (1 << 1)  /* abort when a non-WP-enabled page is found */
+
+struct pm_scan_arg {
+    __u64 size;
+    __u64 flags;
+    __u64 start;
+    __u64 end;
+    __u64 walk_end;
+    __u64 vec;
+    __u64 vec_len;
+    __u64 max_pages;
+    __u64 category_inverted;
+    __u64 category_mask;
+    __u64 category_anyof_mask;
+    __u64 return_mask;
+};
+
+/* _IOWR('f', 16, struct pm_scan_arg) */
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#endif /* PAGEMAP_SCAN */
+
+/* ------------------------------------------------------------------------ */
+/* PROCMAP_QUERY (Linux 6.11, include/uapi/linux/fs.h)                      */
+
+#ifndef PROCMAP_QUERY
+#define PROCFS_IOCTL_MAGIC 'f'
+
+enum procmap_query_flags {
+    PROCMAP_QUERY_VMA_READABLE         = 0x01,
+    PROCMAP_QUERY_VMA_WRITABLE         = 0x02,
+    PROCMAP_QUERY_VMA_EXECUTABLE       = 0x04,
+    PROCMAP_QUERY_VMA_SHARED           = 0x08,
+    PROCMAP_QUERY_COVERING_OR_NEXT_VMA = 0x10,
+    PROCMAP_QUERY_FILE_BACKED_VMA      = 0x20,
+};
+
+struct procmap_query {
+    __u64 size;             /* in: sizeof(struct procmap_query) */
+    __u64 query_flags;      /* in: enum procmap_query_flags */
+    __u64 query_addr;       /* in */
+    __u64 vma_start;        /* out */
+    __u64 vma_end;          /* out */
+    __u64 vma_flags;        /* out: PROCMAP_QUERY_VMA_* */
+    __u64 vma_page_size;    /* out */
+    __u64 vma_offset;       /* out */
+    __u64 inode;            /* out */
+    __u32 dev_major;        /* out */
+    __u32 dev_minor;        /* out */
+    __u32 vma_name_size;    /* in/out */
+    __u32 build_id_size;    /* in/out */
+    __u64 vma_name_addr;    /* in */
+    __u64 build_id_addr;    /* in */
+};
+
+/* _IOWR(PROCFS_IOCTL_MAGIC, 17, struct procmap_query) */
+#define PROCMAP_QUERY _IOWR(PROCFS_IOCTL_MAGIC, 17, struct procmap_query)
+#endif /* PROCMAP_QUERY */
+
+/* ------------------------------------------------------------------------ */
+/* userfaultfd additions (include/uapi/linux/userfaultfd.h)                 */
+
+#ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
+#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM (1 << 12)   /* Linux 6.1 */
+#endif
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED     (1 << 13)   /* Linux 6.4 */
+#endif
+#ifndef UFFD_FEATURE_POISON
+#define UFFD_FEATURE_POISON             (1 << 14)   /* Linux 6.6 */
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC           (1 << 15)   /* Linux 6.7 */
+#endif
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE               (1 << 16)   /* Linux 6.8 */
+#endif
+
+#ifndef UFFDIO_MOVE                                 /* Linux 6.8 */
+#define _UFFDIO_MOVE (0x05)
+struct uffdio_move {
+    __u64 dst;
+    __u64 src;
+    __u64 len;
+#define UFFDIO_MOVE_MODE_DONTWAKE        ((__u64)1 << 0)
+#define UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES ((__u64)1 << 1)
+    __u64 mode;
+    __s64 move;         /* written by the kernel */
+};
+/* _IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move) */
+#define UFFDIO_MOVE _IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
+#endif /* UFFDIO_MOVE */
+
+/* ------------------------------------------------------------------------ */
+/* ptrace: in 6.1's <linux/ptrace.h> already; kept for older headers.       */
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+struct ptrace_rseq_configuration {
+    __u64 rseq_abi_pointer;
+    __u32 rseq_abi_size;
+    __u32 signature;
+    __u32 flags;
+    __u32 pad;
+};
+#endif
+
+#endif /* CRYO_H */
