@@ -1,0 +1,160 @@
+package dev.cryo.parasite;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.Signals;
+
+/**
+ * A process tree whose every thread is seized and stopped. Closing it releases the tree: by default the
+ * tasks run on (every error path ends here), and only after {@link #killOnRelease()} are they killed.
+ *
+ * <p>Tasks may fork or clone while cryo walks the tree; the walk repeats until a pass finds nothing new,
+ * and a stopped task cannot create more.
+ */
+public final class FrozenTree implements AutoCloseable {
+    private final int root;
+    private final Map<Integer, List<Tracee>> processes = new LinkedHashMap<>();
+    private final Map<Integer, Integer> parents = new LinkedHashMap<>();
+    private final long frozenAt;
+    private long releasedAt;
+    private boolean kill;
+    private boolean released;
+
+    private FrozenTree(int root) {
+        this.root = root;
+        this.frozenAt = System.nanoTime();
+    }
+
+    /** Seizes and stops every thread of {@code root} and of all its descendants. */
+    public static FrozenTree freeze(int root, Cancellation cancel) {
+        FrozenTree tree = new FrozenTree(root);
+        try {
+            boolean grew = true;
+            while (grew) {
+                grew = tree.walk(cancel);
+            }
+            if (!tree.processes.containsKey(root)) {
+                throw new Tracee.TaskExitedException(root);
+            }
+            return tree;
+        } catch (RuntimeException e) {
+            tree.close();
+            throw e;
+        }
+    }
+
+    private boolean walk(Cancellation cancel) {
+        boolean grew = false;
+        Deque<Integer> queue = new ArrayDeque<>();
+        queue.add(root);
+        while (!queue.isEmpty()) {
+            cancel.check();
+            int pid = queue.poll();
+            List<Integer> tids;
+            try {
+                tids = Proc.threads(pid);
+            } catch (Proc.TaskGoneException e) {
+                continue;
+            }
+            List<Tracee> seized = processes.computeIfAbsent(pid, p -> new ArrayList<>());
+            for (int tid : tids) {
+                if (seized.stream().noneMatch(t -> t.tid() == tid)) {
+                    Tracee t = Tracee.seize(pid, tid);
+                    if (t != null) {
+                        seized.add(t);
+                        grew = true;
+                    }
+                }
+            }
+            if (seized.isEmpty()) {
+                processes.remove(pid);
+                continue;
+            }
+            for (Tracee t : seized) {
+                for (int child : Proc.children(pid, t.tid())) {
+                    parents.putIfAbsent(child, pid);
+                    queue.add(child);
+                }
+            }
+        }
+        return grew;
+    }
+
+    public int root() {
+        return root;
+    }
+
+    /** The processes of the tree, parents before children, each with its threads (leader first). */
+    public Map<Integer, List<Tracee>> processes() {
+        return Collections.unmodifiableMap(processes);
+    }
+
+    /** The parent pid of {@code pid} within the tree, or 0 for the root. */
+    public int parentOf(int pid) {
+        return parents.getOrDefault(pid, 0);
+    }
+
+    public Tracee leader(int pid) {
+        return processes.get(pid).getFirst();
+    }
+
+    public int threadCount() {
+        return processes.values().stream().mapToInt(List::size).sum();
+    }
+
+    /** On close, kill the tree instead of letting it run: the dump is complete. */
+    public void killOnRelease() {
+        kill = true;
+    }
+
+    /** Nanoseconds from the first stop to the release (or to now, if not yet released). */
+    public long frozenNanos() {
+        return (released ? releasedAt : System.nanoTime()) - frozenAt;
+    }
+
+    @Override
+    public void close() {
+        if (released) {
+            return;
+        }
+        released = true;
+        RuntimeException first = null;
+        if (kill) {
+            // Kill while still seized, so that no task runs another instruction after the dump.
+            for (int pid : processes.keySet()) {
+                try {
+                    Signals.kill(pid, Linux.SIGKILL());
+                } catch (ErrnoException ignored) {
+                    // gone already
+                }
+            }
+            processes.values().forEach(ts -> ts.forEach(Tracee::detachQuietly));
+        } else {
+            for (List<Tracee> ts : processes.values()) {
+                for (Tracee t : ts) {
+                    try {
+                        t.release();
+                    } catch (RuntimeException e) {
+                        if (first == null) {
+                            first = e;
+                        }
+                        t.detachQuietly();
+                    }
+                }
+            }
+        }
+        releasedAt = System.nanoTime();
+        if (first != null) {
+            throw first;
+        }
+    }
+}

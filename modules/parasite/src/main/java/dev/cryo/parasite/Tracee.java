@@ -1,0 +1,130 @@
+package dev.cryo.parasite;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Errno;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.Signals;
+import dev.cryo.syscalls.Wait;
+
+/**
+ * One seized, stopped thread. Signals that arrive while cryo holds it are kept here and sent again on
+ * release, so none is lost or delivered early.
+ */
+public final class Tracee {
+    private final int pid;
+    private final int tid;
+    private boolean wasStopped;
+    private final List<Integer> pendingSignals = new ArrayList<>();
+    private boolean attached = true;
+
+    private Tracee(int pid, int tid) {
+        this.pid = pid;
+        this.tid = tid;
+    }
+
+    /**
+     * Seizes {@code tid} and stops it with PTRACE_INTERRUPT. Returns null if the thread is gone before it stopped.
+     */
+    static Tracee seize(int pid, int tid) {
+        Ptrace.seize(tid, 0);
+        Tracee t = new Tracee(pid, tid);
+        try {
+            Ptrace.interrupt(tid);
+            t.wasStopped = t.awaitInterruptStop();
+            return t;
+        } catch (TaskExitedException e) {
+            return null;
+        } catch (RuntimeException e) {
+            t.detachQuietly();
+            throw e;
+        }
+    }
+
+    /** Waits for the interrupt stop; signals delivered first are held back. Returns whether the task was in a group stop. */
+    private boolean awaitInterruptStop() {
+        while (true) {
+            Wait.Status st = Wait.waitAll(tid);
+            if (st.gone()) {
+                attached = false;
+                throw new TaskExitedException(tid);
+            }
+            if (st.event() == Linux.PTRACE_EVENT_STOP()) {
+                int sig = st.stopSignal();
+                return sig == Linux.SIGSTOP() || sig == Linux.SIGTSTP() || sig == Linux.SIGTTIN() || sig == Linux.SIGTTOU();
+            }
+            if (st.event() == 0) {
+                holdSignal(st.stopSignal());
+            }
+            Ptrace.cont(tid, 0);
+        }
+    }
+
+    /** A signal that stopped the tracee while cryo held it: suppressed now, sent again at release. */
+    void holdSignal(int signal) {
+        if (signal != Linux.SIGTRAP() && !pendingSignals.contains(signal)) {
+            pendingSignals.add(signal);
+        }
+    }
+
+    public int pid() {
+        return pid;
+    }
+
+    public int tid() {
+        return tid;
+    }
+
+    /** The task was in a job-control stop (SIGSTOP, SIGTSTP...) before cryo seized it. */
+    public boolean wasStopped() {
+        return wasStopped;
+    }
+
+    public List<Integer> pendingSignals() {
+        return List.copyOf(pendingSignals);
+    }
+
+    /** Detaches, sending the held signals first so that they are pending when the thread runs again. */
+    void release() {
+        if (!attached) {
+            return;
+        }
+        attached = false;
+        try {
+            for (int sig : pendingSignals) {
+                Signals.tgkill(pid, tid, sig);
+            }
+            Ptrace.detach(tid, 0);
+        } catch (ErrnoException e) {
+            if (!e.is(Errno.ESRCH)) {
+                throw e;
+            }
+        }
+    }
+
+    void detachQuietly() {
+        if (!attached) {
+            return;
+        }
+        attached = false;
+        try {
+            Ptrace.detach(tid, 0);
+        } catch (ErrnoException ignored) {
+            // already gone, or never stopped: the kernel drops the link when the task exits
+        }
+    }
+
+    void markGone() {
+        attached = false;
+    }
+
+    /** The thread exited while cryo was working on it. */
+    public static final class TaskExitedException extends RuntimeException {
+        public TaskExitedException(int tid) {
+            super("task " + tid + " exited during the dump");
+        }
+    }
+}

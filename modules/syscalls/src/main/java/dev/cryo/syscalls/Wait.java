@@ -1,0 +1,77 @@
+package dev.cryo.syscalls;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import dev.cryo.bindings.Linux;
+
+/** wait4(2) on exact pids, with the status decoded. */
+public final class Wait {
+    private Wait() {}
+
+    /** A decoded wait status. {@code event} is the ptrace event (PTRACE_EVENT_STOP...) of a stop, or 0. */
+    public record Status(int pid, int raw) {
+        public boolean exited() {
+            return (raw & 0x7f) == 0;
+        }
+
+        public int exitCode() {
+            return (raw >> 8) & 0xff;
+        }
+
+        public boolean killed() {
+            return !exited() && !stopped() && (raw & 0x7f) != 0x7f;
+        }
+
+        public int termSignal() {
+            return raw & 0x7f;
+        }
+
+        public boolean stopped() {
+            return (raw & 0xff) == 0x7f;
+        }
+
+        public int stopSignal() {
+            return (raw >> 8) & 0xff;
+        }
+
+        public int event() {
+            return (raw >>> 16) & 0xff;
+        }
+
+        /** The task is gone: it exited or was killed. */
+        public boolean gone() {
+            return exited() || killed();
+        }
+
+        @Override
+        public String toString() {
+            if (exited()) return "pid " + pid + " exited with " + exitCode();
+            if (killed()) return "pid " + pid + " killed by signal " + termSignal();
+            return "pid " + pid + " stopped by signal " + stopSignal() + (event() != 0 ? " event " + event() : "");
+        }
+    }
+
+    /** Waits for {@code pid} (a thread id too, with {@code __WALL}); returns null if WNOHANG found nothing. */
+    public static Status waitPid(int pid, int options) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment status = arena.allocate(ValueLayout.JAVA_INT);
+            while (true) {
+                try {
+                    long r = Syscall.call("wait4(" + pid + ")", Linux.__NR_wait4(), pid, status.address(), options, 0);
+                    return r == 0 ? null : new Status((int) r, status.get(ValueLayout.JAVA_INT, 0));
+                } catch (ErrnoException e) {
+                    if (!e.is(Errno.EINTR)) {
+                        throw e;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Waits for any state change of {@code pid}, thread or process. */
+    public static Status waitAll(int pid) {
+        return waitPid(pid, Linux.__WALL());
+    }
+}

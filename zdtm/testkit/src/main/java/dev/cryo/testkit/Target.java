@@ -1,0 +1,167 @@
+package dev.cryo.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running test program, started under the reaping nanny so that it is not the JVM's child.
+ * Programs write their pid to {@code DIR/ready} when set up. Closing kills every process below the nanny.
+ */
+public final class Target implements AutoCloseable {
+    private final Process nanny;
+    private final Path dir;
+    private final int pid;
+
+    private Target(Process nanny, Path dir, int pid) {
+        this.nanny = nanny;
+        this.dir = dir;
+        this.pid = pid;
+    }
+
+    /** Starts {@code zdtm/programs/NAME.c} with {@code DIR} as its first argument, then {@code args}. */
+    public static Target start(String program, Path dir, String... args) {
+        Path exe = Programs.build(program);
+        Path nannyExe = Programs.build("nanny");
+        List<String> cmd = new ArrayList<>(List.of(nannyExe.toString(), exe.toString(), dir.toString()));
+        cmd.addAll(List.of(args));
+        try {
+            Files.createDirectories(dir);
+            Path ready = dir.resolve("ready");
+            Files.deleteIfExists(ready);
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("output").toFile()).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (true) {
+                if (Files.exists(ready)) {
+                    String text = Files.readString(ready).trim();
+                    if (text.endsWith("\n") || !text.isEmpty()) {
+                        return new Target(p, dir, Integer.parseInt(text.trim()));
+                    }
+                }
+                if (!p.isAlive()) {
+                    throw new IllegalStateException(program + " exited before it was ready: " + Files.readString(dir.resolve("output")));
+                }
+                if (System.nanoTime() > deadline) {
+                    p.destroyForcibly();
+                    throw new IllegalStateException(program + " was not ready within 60 s");
+                }
+                Thread.sleep(20);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public int pid() {
+        return pid;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public boolean isAlive() {
+        return Files.exists(Path.of("/proc/" + pid)) && state(pid) != 'Z';
+    }
+
+    /** Asks the program to check its state (SIGUSR1) and returns what it wrote: "PASS" or the reason. */
+    public String check() {
+        Path check = dir.resolve("check");
+        try {
+            Files.deleteIfExists(check);
+            signal(pid, "USR1");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.exists(check)) {
+                if (System.nanoTime() > deadline || !isAlive()) {
+                    return "no answer to SIGUSR1 (alive: " + isAlive() + ")";
+                }
+                Thread.sleep(20);
+            }
+            return Files.readString(check).trim();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Every live process below the nanny: the program and its descendants. */
+    public List<Integer> processes() {
+        List<Integer> out = new ArrayList<>();
+        collect((int) nanny.pid(), out);
+        out.remove(Integer.valueOf((int) nanny.pid()));
+        return out;
+    }
+
+    private static void collect(int pid, List<Integer> out) {
+        out.add(pid);
+        Path tasks = Path.of("/proc/" + pid + "/task");
+        try (var ts = Files.list(tasks)) {
+            for (Path t : ts.toList()) {
+                String kids = Files.readString(t.resolve("children")).trim();
+                for (String k : kids.split("\\s+")) {
+                    if (!k.isEmpty()) {
+                        collect(Integer.parseInt(k), out);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // gone while we looked
+        }
+    }
+
+    static char state(int pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2);
+        } catch (IOException e) {
+            return 'X';
+        }
+    }
+
+    static void signal(int pid, String sig) {
+        try {
+            new ProcessBuilder("kill", "-" + sig, Integer.toString(pid)).start().waitFor();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits for the nanny to finish (the program and its descendants gone); returns whether it did in time. */
+    public boolean awaitExit(long seconds) {
+        try {
+            return nanny.waitFor(seconds, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    public String output() {
+        try {
+            return Files.readString(dir.resolve("output"));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Override
+    public void close() {
+        for (int p : processes()) {
+            signal(p, "KILL");
+        }
+        if (!awaitExit(30)) {
+            nanny.destroyForcibly();
+        }
+    }
+}
