@@ -1,0 +1,112 @@
+package dev.cryo.images;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The only way images are read or written: a directory, memory (tests), or
+ * later a remote image cache. A store holds flat names ({@code core-42.img});
+ * every name is checked, and one with '/', "..", a NUL or a leading '.' is
+ * rejected with an IllegalArgumentException naming it.
+ *
+ * <p>Writes are atomic per image: an image appears under its name only when
+ * its writer commits. {@link #abortAll()} removes what this store wrote, so a
+ * failed dump leaves no image that looks complete.
+ *
+ * <p>Faults in image contents are {@link ImageFormatException}s; I/O failures
+ * are {@link java.io.UncheckedIOException}s naming the image.
+ */
+public interface ImageStore {
+    /** Starts writing a raw image (pages). */
+    RawWriter openRawWriter(String name);
+
+    /** Opens a raw image for random access. */
+    RawReader openRawReader(String name);
+
+    /** The image's file, where the store has one (a directory store); restore opens pages images by path. */
+    Optional<Path> pathOf(String name);
+
+    boolean exists(String name);
+
+    /** Names of the images present, sorted. */
+    List<String> list();
+
+    /** Removes an image if present. */
+    void delete(String name);
+
+    /**
+     * Abandons the images this store is writing and deletes the ones it
+     * committed: the clean-up of a dump that failed.
+     */
+    void abortAll();
+
+    /** Starts writing the one image of a kind without id, e.g. {@code pstree.img}. */
+    default EntryWriter openWriter(ImageKind kind) {
+        return EntryWriter.start(kind, openRawWriter(kind.fileName()));
+    }
+
+    /** Starts writing an image of a kind with id, e.g. {@code core-42.img}. */
+    default EntryWriter openWriter(ImageKind kind, long id) {
+        return EntryWriter.start(kind, openRawWriter(kind.fileName(id)));
+    }
+
+    default EntryReader openReader(ImageKind kind) {
+        return EntryReader.start(kind, openRawReader(kind.fileName()));
+    }
+
+    default EntryReader openReader(ImageKind kind, long id) {
+        return EntryReader.start(kind, openRawReader(kind.fileName(id)));
+    }
+
+    /** Opens an image by name, its kind known from the name (e.g. for {@code cryo show}). */
+    default EntryReader openReader(String name) {
+        ImageKind kind = ImageKind.ofFileName(name).orElseThrow(() ->
+                new IllegalArgumentException("no image kind is named like \"" + name + "\""));
+        return EntryReader.start(kind, openRawReader(name));
+    }
+
+    /** Writes an image that holds a single entry (core, mm, fs, inventory). */
+    default void writeEntry(ImageKind kind, long id, Message entry) {
+        try (EntryWriter w = openWriter(kind, id)) {
+            w.write(entry);
+            w.commit();
+        }
+    }
+
+    default void writeEntry(ImageKind kind, Message entry) {
+        try (EntryWriter w = openWriter(kind)) {
+            w.write(entry);
+            w.commit();
+        }
+    }
+
+    /**
+     * Reads the entry of a single-entry image.
+     *
+     * @throws ImageFormatException if the image has no entry
+     */
+    default <T extends MessageLite> T readEntry(ImageKind kind, long id, Parser<T> parser) {
+        try (EntryReader r = openReader(kind, id)) {
+            return first(r, parser);
+        }
+    }
+
+    default <T extends MessageLite> T readEntry(ImageKind kind, Parser<T> parser) {
+        try (EntryReader r = openReader(kind)) {
+            return first(r, parser);
+        }
+    }
+
+    private static <T extends MessageLite> T first(EntryReader r, Parser<T> parser) {
+        T entry = r.next(parser);
+        if (entry == null) {
+            throw new ImageFormatException(r.name(), r.offset(), "no entry at offset " + r.offset()
+                    + " (expected one " + r.kind().entryType(0).getName() + ")");
+        }
+        return entry;
+    }
+}

@@ -1,0 +1,43 @@
+package dev.cryo.images;
+
+import dev.cryo.images.proto.GhostChunkEntry;
+import dev.cryo.images.proto.GhostFileEntry;
+import dev.cryo.images.proto.PipeDataEntry;
+
+/** Raw bytes that follow an entry in some images, outside protobuf. */
+enum Payload {
+    NONE {
+        @Override
+        long after(Object entry) {
+            return 0;
+        }
+    },
+    /** pipes-data and fifo-data: each pipe_data_entry is followed by its {@code bytes} of data. */
+    PIPE_DATA {
+        @Override
+        long after(Object entry) {
+            return entry instanceof PipeDataEntry data ? Integer.toUnsignedLong(data.getBytes()) : 0;
+        }
+    },
+    /**
+     * ghost-file: the file's contents run to the end of the image, unless the
+     * entry says chunks, then each ghost_chunk_entry is followed by its {@code len}.
+     */
+    GHOST_FILE {
+        @Override
+        long after(Object entry) {
+            return switch (entry) {
+                case GhostFileEntry file -> file.getChunks() ? 0 : TO_END;
+                // A uint64 past 2^63 cannot fit any image: make it an impossible count, not TO_END.
+                case GhostChunkEntry chunk -> chunk.getLen() < 0 ? Long.MAX_VALUE : chunk.getLen();
+                default -> 0;
+            };
+        }
+    };
+
+    /** Marks a payload that runs to the end of the image. */
+    static final long TO_END = -1;
+
+    /** How many payload bytes follow this entry: 0, a count, or {@link #TO_END}. */
+    abstract long after(Object entry);
+}

@@ -1,0 +1,13 @@
+/**
+ * cryo's image format: CRIU-compatible .proto messages, the framing of image
+ * files, and {@link dev.cryo.images.ImageStore}, the only way images are read
+ * or written.
+ */
+module dev.cryo.images {
+    requires transitive com.google.protobuf;
+    requires com.google.protobuf.util;
+    requires com.google.gson;
+
+    exports dev.cryo.images;
+    exports dev.cryo.images.proto;
+}
