@@ -1382,6 +1382,15 @@ public class Linux extends Linux$shared {
     public static int __NR_munmap() {
         return __NR_munmap;
     }
+    private static final int __NR_brk = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_brk 12
+     * }
+     */
+    public static int __NR_brk() {
+        return __NR_brk;
+    }
     private static final int __NR_rt_sigaction = (int)13L;
     /**
      * {@snippet lang=c :
@@ -2561,6 +2570,24 @@ public class Linux extends Linux$shared {
     public static int PR_CAPBSET_READ() {
         return PR_CAPBSET_READ;
     }
+    private static final int PR_GET_SECUREBITS = (int)27L;
+    /**
+     * {@snippet lang=c :
+     * #define PR_GET_SECUREBITS 27
+     * }
+     */
+    public static int PR_GET_SECUREBITS() {
+        return PR_GET_SECUREBITS;
+    }
+    private static final int PR_SET_SECUREBITS = (int)28L;
+    /**
+     * {@snippet lang=c :
+     * #define PR_SET_SECUREBITS 28
+     * }
+     */
+    public static int PR_SET_SECUREBITS() {
+        return PR_SET_SECUREBITS;
+    }
     private static final int PR_SET_MM = (int)35L;
     /**
      * {@snippet lang=c :
@@ -2614,6 +2641,15 @@ public class Linux extends Linux$shared {
      */
     public static int PR_GET_NO_NEW_PRIVS() {
         return PR_GET_NO_NEW_PRIVS;
+    }
+    private static final int PR_GET_TID_ADDRESS = (int)40L;
+    /**
+     * {@snippet lang=c :
+     * #define PR_GET_TID_ADDRESS 40
+     * }
+     */
+    public static int PR_GET_TID_ADDRESS() {
+        return PR_GET_TID_ADDRESS;
     }
     private static final int PR_SET_THP_DISABLE = (int)41L;
     /**

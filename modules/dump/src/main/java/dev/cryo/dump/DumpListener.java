@@ -1,0 +1,12 @@
+package dev.cryo.dump;
+
+/** Hears how a dump goes: for progress bars and verbose logs. Called from the dumping thread. */
+public interface DumpListener {
+    DumpListener SILENT = new DumpListener() {};
+
+    /** {@code done} of {@code total} pages written so far. */
+    default void pages(long done, long total) {}
+
+    /** A step of the dump, for {@code -v}. */
+    default void log(String message) {}
+}

@@ -1,0 +1,281 @@
+package dev.cryo.dump.internal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.dump.DumpException;
+import dev.cryo.dump.DumpOptions;
+import dev.cryo.dump.DumpStats;
+import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.images.EntryWriter;
+import dev.cryo.images.ImageFormatException;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.FdinfoEntry;
+import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.FsEntry;
+import dev.cryo.images.proto.InventoryEntry;
+import dev.cryo.images.proto.MmEntry;
+import dev.cryo.images.proto.PipeDataEntry;
+import dev.cryo.images.proto.PstreeEntry;
+import dev.cryo.images.proto.TaskCoreEntry;
+import dev.cryo.images.proto.TaskKobjIdsEntry;
+import dev.cryo.pagepipe.BufferPool;
+import dev.cryo.pagepipe.ReadCollector;
+import dev.cryo.pagexfer.ImagePageSink;
+import dev.cryo.pagexfer.PageSink;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.parasite.FrozenTree;
+import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.Tracee;
+import dev.cryo.parasite.Tracer;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Proc;
+
+/**
+ * One dump, start to end: check the request, freeze the tree, collect each process (parasite cured before
+ * its pages are copied), write the images with inventory.img last, release. Any failure removes the images.
+ */
+public final class DumpRun {
+    /** CRTOOLS_IMAGES_V1_1, the image version CRIU writes. */
+    private static final int IMG_VERSION = 2;
+    private static final int BUFFERS = 4;
+    private static final long BUFFER_SIZE = 4L << 20;
+
+    private final DumpOptions options;
+    private final Cancellation cancel;
+    private final ImageStore store;
+    private final FileTable files = new FileTable();
+    private final AtomicLong pagesDone = new AtomicLong();
+    private long pagesTotal;
+    private long pagesScanned;
+    private long memdumpNanos;
+
+    private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
+        this.options = options;
+        this.cancel = cancel;
+        this.store = store;
+    }
+
+    public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
+        Preflight.check(options);
+        ImageStore store = new DirectoryImageStore(options.imagesDir());
+        DumpRun run = new DumpRun(options, cancel, store);
+        long start = System.nanoTime();
+        try {
+            DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
+            return new DumpStats(stats.frozenNanos(), stats.memdumpNanos(), System.nanoTime() - start,
+                    stats.pagesScanned(), stats.pagesWritten(), stats.processes(), stats.threads());
+        } catch (Exception e) {
+            store.abortAll();
+            throw explain(options.pid(), e);
+        }
+    }
+
+    private static DumpException explain(int pid, Exception e) {
+        if (e instanceof DumpException d) {
+            return d;
+        }
+        String why = switch (e) {
+            case Tracee.TaskExitedException t -> t.getMessage();
+            case Proc.TaskGoneException t -> t.getMessage() + " during the dump";
+            case Cancellation.CancelledException c -> "dump " + c.getMessage() + "; pid " + pid + " was released";
+            case ErrnoException x -> x.getMessage();
+            case UncheckedIOException u -> u.getCause() != null ? u.getMessage() : String.valueOf(u);
+            case ImageFormatException f -> f.getMessage();
+            default -> e.toString();
+        };
+        return new DumpException("cannot dump pid " + pid + ": " + why, e);
+    }
+
+    private DumpStats dumpTree() throws Exception {
+        long frozen;
+        int processes;
+        int threads;
+        try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel);
+             Arena arena = Arena.ofShared();
+             BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE)) {
+            options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads");
+            Map<Integer, Collected> collected = new LinkedHashMap<>();
+            for (int pid : tree.processes().keySet()) {
+                cancel.check();
+                collected.put(pid, collect(tree, pid, arena));
+            }
+            pagesTotal = collected.values().stream().mapToLong(c -> c.plan.present()).sum();
+            pagesScanned = collected.values().stream().mapToLong(c -> c.plan.scanned()).sum();
+            ReadCollector reader = new ReadCollector(pool);
+            long memStart = System.nanoTime();
+            int pagesId = 1;
+            for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
+                try (PageSink sink = new ImagePageSink(store, c.getKey(), pagesId++)) {
+                    MemoryCollector.writePages(c.getKey(), c.getValue().plan, sink, reader, cancel::check, this::pagesWritten);
+                }
+            }
+            memdumpNanos = System.nanoTime() - memStart;
+            writeTreeImages(tree, collected);
+            cancel.check();
+            if (!options.leaveRunning()) {
+                tree.killOnRelease();
+            }
+            processes = tree.processes().size();
+            threads = tree.threadCount();
+            tree.close();
+            frozen = tree.frozenNanos();
+        }
+        return new DumpStats(frozen, memdumpNanos, 0, pagesScanned, pagesTotal, processes, threads);
+    }
+
+    private void pagesWritten(long pages) {
+        options.listener().pages(pagesDone.addAndGet(pages), pagesTotal);
+    }
+
+    /** Everything of one process but its pages. */
+    private record Collected(TaskKobjIdsEntry ids, List<CoreEntry> cores, List<Integer> tids, MmEntry mm,
+                             List<FdinfoEntry> fds, FsEntry fs, MemoryCollector.Plan plan) {}
+
+    private Collected collect(FrozenTree tree, int pid, Arena arena) throws DumpException {
+        List<Tracee> threads = tree.processes().get(pid);
+        // Read the mappings before the parasite adds its own.
+        List<Vma> vmas = Vma.read(pid);
+        TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid).build();
+        List<CoreEntry> cores = new ArrayList<>();
+        List<Integer> tids = new ArrayList<>();
+        MmEntry mm;
+        try (Parasite parasite = Parasite.infect(threads.getFirst())) {
+            TaskCollector.Creds creds = TaskCollector.Creds.of(parasite);
+            for (Tracee t : threads) {
+                ThreadCollector.Collected th = ThreadCollector.collect(t, parasite, creds);
+                CoreEntry.Builder core = CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64)
+                        .setThreadInfo(th.info()).setThreadCore(th.core());
+                if (t.tid() == pid) {
+                    TaskCoreEntry tc = TaskCollector.taskCore(pid, parasite, t.wasStopped(), th.core().getBlkSigset());
+                    core.setTc(tc).setIds(ids);
+                }
+                cores.add(core.build());
+                tids.add(t.tid());
+            }
+            mm = MemoryCollector.mm(pid, vmas, files, parasite);
+        }
+        List<FdinfoEntry> fds = FdCollector.collect(pid, files, arena);
+        String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");
+        String root = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/root");
+        int dirFlags = Linux.O_RDONLY() | Linux.O_DIRECTORY();
+        FsEntry fs = FsEntry.newBuilder().setCwdId(files.pathId(cwd, dirFlags)).setRootId(files.pathId(root, dirFlags))
+                .setUmask(Integer.parseInt(Proc.status(pid, "Umask"), 8)).build();
+        MemoryCollector.Plan plan = MemoryCollector.plan(pid, vmas);
+        options.listener().log("pid " + pid + ": " + threads.size() + " threads, " + vmas.size() + " mappings, "
+                + fds.size() + " fds, " + plan.present() + " pages to write");
+        return new Collected(ids, cores, tids, mm, fds, fs, plan);
+    }
+
+    private void writeTreeImages(FrozenTree tree, Map<Integer, Collected> collected) {
+        try (EntryWriter pstree = store.openWriter(ImageKind.PSTREE)) {
+            for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
+                int pid = e.getKey();
+                Collected c = e.getValue();
+                Proc.Stat stat = Proc.stat(pid);
+                pstree.write(PstreeEntry.newBuilder().setPid(pid).setPpid(tree.parentOf(pid))
+                        .setPgid((int) stat.longField(5)).setSid((int) stat.longField(6)).addAllThreads(c.tids).build());
+                for (int i = 0; i < c.cores.size(); i++) {
+                    store.writeEntry(ImageKind.CORE, c.tids.get(i), c.cores.get(i));
+                }
+                store.writeEntry(ImageKind.MM, pid, c.mm);
+                store.writeEntry(ImageKind.FS, pid, c.fs);
+                try (EntryWriter fd = store.openWriter(ImageKind.FDINFO, c.ids.getFilesId())) {
+                    for (FdinfoEntry f : c.fds) {
+                        fd.write(f);
+                    }
+                    fd.commit();
+                }
+            }
+            pstree.commit();
+        }
+        try (EntryWriter w = store.openWriter(ImageKind.FILES)) {
+            for (FileEntry f : files.entries()) {
+                w.write(f);
+            }
+            w.commit();
+        }
+        try (EntryWriter w = store.openWriter(ImageKind.PIPES_DATA)) {
+            for (FileTable.PipeData d : files.pipeData()) {
+                w.write(PipeDataEntry.newBuilder().setPipeId((int) d.pipeId()).setBytes((int) d.bytes().byteSize())
+                        .setSize(d.capacity()).build());
+                if (d.bytes().byteSize() > 0) {
+                    w.writePayload(d.bytes());
+                }
+            }
+            w.commit();
+        }
+        // inventory.img last: a directory without it holds no complete dump.
+        store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
+                .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids).build());
+    }
+
+    /** Checks made before anything is touched: each failure is a one-line reason. */
+    static final class Preflight {
+        static void check(DumpOptions o) throws DumpException {
+            int pid = o.pid();
+            long self = ProcessHandle.current().pid();
+            if (pid <= 0) {
+                throw new DumpException("cannot dump pid " + pid + ": not a process id");
+            }
+            if (pid == 1) {
+                throw new DumpException("cannot dump pid 1: it is init, and freezing it would freeze the system");
+            }
+            if (pid == self) {
+                throw new DumpException("cannot dump pid " + pid + ": it is cryo itself");
+            }
+            if (!Files.isDirectory(Path.of("/proc/" + pid))) {
+                throw new DumpException("cannot dump pid " + pid + ": no such process");
+            }
+            char state;
+            try {
+                state = Proc.stat(pid).state();
+            } catch (Proc.TaskGoneException e) {
+                throw new DumpException("cannot dump pid " + pid + ": no such process");
+            }
+            if (state == 'Z') {
+                throw new DumpException("cannot dump pid " + pid + ": it is a zombie (it has exited and waits for its parent)");
+            }
+            for (ProcessHandle h = ProcessHandle.current().parent().orElse(null); h != null; h = h.parent().orElse(null)) {
+                if (h.pid() == pid) {
+                    throw new DumpException("cannot dump pid " + pid + ": it is an ancestor of cryo");
+                }
+            }
+            Path dir = o.imagesDir();
+            if (!Files.isDirectory(dir)) {
+                throw new DumpException("cannot dump into " + dir + ": no such directory");
+            }
+            if (Files.exists(dir.resolve(ImageKind.INVENTORY.fileName()))) {
+                throw new DumpException("cannot dump into " + dir + ": it already holds a dump (inventory.img); use an empty directory");
+            }
+            try {
+                Path probe = Files.createTempFile(dir, ".cryo-probe", ".tmp");
+                Files.delete(probe);
+            } catch (IOException e) {
+                throw new DumpException("cannot dump into " + dir + ": not writable (" + reason(e) + ")");
+            }
+        }
+
+        private static String reason(IOException e) {
+            String m = e.getMessage();
+            if (e instanceof java.nio.file.AccessDeniedException) {
+                return "permission denied";
+            }
+            if (m != null && m.contains("Read-only file system")) {
+                return "read-only file system";
+            }
+            return m == null ? e.toString() : m;
+        }
+    }
+}

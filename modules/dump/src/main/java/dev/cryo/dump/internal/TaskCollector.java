@@ -1,0 +1,154 @@
+package dev.cryo.dump.internal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.itimerval;
+import dev.cryo.bindings.kernel_sigaction;
+import dev.cryo.bindings.rlimit;
+import dev.cryo.bindings.timeval;
+import dev.cryo.images.proto.CredsEntry;
+import dev.cryo.images.proto.ItimerEntry;
+import dev.cryo.images.proto.RlimitEntry;
+import dev.cryo.images.proto.SaEntry;
+import dev.cryo.images.proto.TaskCoreEntry;
+import dev.cryo.images.proto.TaskRlimitsEntry;
+import dev.cryo.images.proto.TaskTimersEntry;
+import dev.cryo.parasite.Parasite;
+import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.Syscall;
+
+/** Collects what belongs to a whole process: signal handlers, itimers, rlimits, credentials, personality. */
+final class TaskCollector {
+    private static final int TASK_ALIVE = 1;
+    private static final int TASK_STOPPED = 3;
+
+    private TaskCollector() {}
+
+    static TaskCoreEntry taskCore(int pid, Parasite parasite, boolean stopped, long leaderSigmask) {
+        Proc.Stat stat = Proc.stat(pid);
+        try (Arena arena = Arena.ofConfined()) {
+            return TaskCoreEntry.newBuilder()
+                    .setTaskState(stopped ? TASK_STOPPED : TASK_ALIVE)
+                    .setExitCode(0)
+                    .setPersonality((int) Long.parseLong(Proc.read(pid, "personality").strip(), 16))
+                    .setFlags((int) stat.longField(9))
+                    .setBlkSigset(leaderSigmask)
+                    .setComm(stat.comm())
+                    .setTimers(itimers(parasite, arena))
+                    .setRlimits(rlimits(pid, arena))
+                    .addAllSigactions(sigactions(parasite, arena))
+                    .setSignalsS(ThreadCollector.pending(pid, true, arena))
+                    .setOomScoreAdj(Integer.parseInt(Proc.read(pid, "oom_score_adj").strip()))
+                    .setLoginuid((int) Long.parseLong(Proc.read(pid, "loginuid").strip()))
+                    .build();
+        }
+    }
+
+    /** rt_sigaction(sig, NULL, &old) inside the task for every signal, SIGKILL and SIGSTOP included as CRIU does. */
+    private static List<SaEntry> sigactions(Parasite parasite, Arena arena) {
+        List<SaEntry> out = new ArrayList<>();
+        MemorySegment sa = arena.allocate(kernel_sigaction.layout());
+        for (int sig = 1; sig <= Linux.CRYO_KERNEL_NSIG(); sig++) {
+            if (sig == Linux.SIGKILL() || sig == Linux.SIGSTOP()) {
+                out.add(SaEntry.newBuilder().setSigaction(0).setFlags(0).setRestorer(0).setMask(0).build());
+                continue;
+            }
+            parasite.syscall("rt_sigaction", Linux.__NR_rt_sigaction(), sig, 0, parasite.scratch(), 8);
+            parasite.readScratch(0, sa);
+            out.add(SaEntry.newBuilder()
+                    .setSigaction(kernel_sigaction.handler(sa))
+                    .setFlags(kernel_sigaction.flags(sa))
+                    .setRestorer(kernel_sigaction.restorer(sa))
+                    .setMask(kernel_sigaction.mask(sa))
+                    .build());
+        }
+        return out;
+    }
+
+    private static TaskTimersEntry itimers(Parasite parasite, Arena arena) {
+        ItimerEntry[] t = new ItimerEntry[3];
+        int[] which = {Linux.ITIMER_REAL(), Linux.ITIMER_VIRTUAL(), Linux.ITIMER_PROF()};
+        MemorySegment v = arena.allocate(itimerval.layout());
+        for (int i = 0; i < 3; i++) {
+            parasite.syscall("getitimer", Linux.__NR_getitimer(), which[i], parasite.scratch());
+            parasite.readScratch(0, v);
+            MemorySegment interval = itimerval.it_interval(v);
+            MemorySegment value = itimerval.it_value(v);
+            t[i] = ItimerEntry.newBuilder()
+                    .setIsec(timeval.tv_sec(interval)).setIusec(timeval.tv_usec(interval))
+                    .setVsec(timeval.tv_sec(value)).setVusec(timeval.tv_usec(value))
+                    .build();
+        }
+        return TaskTimersEntry.newBuilder().setReal(t[0]).setVirt(t[1]).setProf(t[2]).build();
+    }
+
+    /** prlimit64(pid, r, NULL, &old) needs no help from inside the task. */
+    private static TaskRlimitsEntry rlimits(int pid, Arena arena) {
+        TaskRlimitsEntry.Builder b = TaskRlimitsEntry.newBuilder();
+        MemorySegment lim = arena.allocate(rlimit.layout());
+        for (int r = 0; r < Linux.RLIMIT_NLIMITS(); r++) {
+            Syscall.call("prlimit64(" + pid + ")", Linux.__NR_prlimit64(), pid, r, 0, lim.address());
+            b.addRlimits(RlimitEntry.newBuilder().setCur(rlimit.rlim_cur(lim)).setMax(rlimit.rlim_max(lim)));
+        }
+        return b.build();
+    }
+
+    /** Credentials from /proc/PID/task/TID/status, with secure bits asked of the task. */
+    record Creds(int securebits) {
+        static Creds of(Parasite parasite) {
+            return new Creds((int) parasite.syscall("prctl(PR_GET_SECUREBITS)", Linux.__NR_prctl(), Linux.PR_GET_SECUREBITS()));
+        }
+
+        CredsEntry forThread(int pid, int tid) {
+            String status = Proc.read(pid, "task/" + tid + "/status");
+            long[] uid = ids(field(status, "Uid"));
+            long[] gid = ids(field(status, "Gid"));
+            CredsEntry.Builder b = CredsEntry.newBuilder()
+                    .setUid((int) uid[0]).setEuid((int) uid[1]).setSuid((int) uid[2]).setFsuid((int) uid[3])
+                    .setGid((int) gid[0]).setEgid((int) gid[1]).setSgid((int) gid[2]).setFsgid((int) gid[3])
+                    .setSecbits(securebits);
+            caps(field(status, "CapInh"), b::addCapInh);
+            caps(field(status, "CapPrm"), b::addCapPrm);
+            caps(field(status, "CapEff"), b::addCapEff);
+            caps(field(status, "CapBnd"), b::addCapBnd);
+            for (long g : ids(field(status, "Groups"))) {
+                b.addGroups((int) g);
+            }
+            return b.build();
+        }
+
+        private static String field(String status, String name) {
+            for (String line : status.split("\n")) {
+                if (line.startsWith(name + ":")) {
+                    return line.substring(name.length() + 1).trim();
+                }
+            }
+            return "";
+        }
+
+        private static long[] ids(String text) {
+            if (text.isBlank()) {
+                return new long[0];
+            }
+            String[] f = text.trim().split("\\s+");
+            long[] out = new long[f.length];
+            for (int i = 0; i < f.length; i++) {
+                out[i] = Long.parseLong(f[i]);
+            }
+            return out;
+        }
+
+        /** A 64-bit capability set as CRIU stores it: two u32 words, low first. */
+        private static void caps(String hex, java.util.function.IntConsumer add) {
+            long v = Long.parseUnsignedLong(hex, 16);
+            add.accept((int) v);
+            add.accept((int) (v >>> 32));
+        }
+    }
+
+}

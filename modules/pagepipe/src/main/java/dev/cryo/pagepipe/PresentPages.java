@@ -1,0 +1,132 @@
+package dev.cryo.pagepipe;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.page_region;
+import dev.cryo.bindings.pm_scan_arg;
+import dev.cryo.syscalls.Errno;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+
+/**
+ * Finds the pages of a task that a dump must write: present or swapped, private (not a file's page cache),
+ * and not the shared zero page. Uses the {@code PAGEMAP_SCAN} ioctl, which answers with ranges in one call,
+ * and falls back to reading {@code /proc/PID/pagemap} where the kernel lacks it.
+ */
+public final class PresentPages implements AutoCloseable {
+    private static final int REGIONS = 4096;
+    private static volatile Boolean scanSupported;
+
+    private final int pid;
+    private final Fd pagemap;
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment arg = pm_scan_arg.allocate(arena);
+    private final MemorySegment regions = page_region.allocateArray(REGIONS, arena);
+
+    public PresentPages(int pid) {
+        this.pid = pid;
+        this.pagemap = Io.open("/proc/" + pid + "/pagemap", Linux.O_RDONLY());
+    }
+
+    /** Whether this kernel has PAGEMAP_SCAN (learned on first use). */
+    public static boolean scanSupported() {
+        Boolean s = scanSupported;
+        if (s == null) {
+            try (PresentPages self = new PresentPages((int) ProcessHandle.current().pid())) {
+                self.scan(0, PageRange.PAGE_SIZE, new ArrayList<>());
+                s = true;
+            } catch (ErrnoException e) {
+                s = false;
+            }
+            scanSupported = s;
+        }
+        return s;
+    }
+
+    /** Appends to {@code out} the dumpable ranges of private memory in [start, end). */
+    public void privatePages(long start, long end, List<PageRange> out) {
+        if (scanSupported()) {
+            scan(start, end, out);
+        } else {
+            readPagemap(start, end, out);
+        }
+    }
+
+    private void scan(long start, long end, List<PageRange> out) {
+        long file = Linux.PAGE_IS_FILE();
+        long zero = Linux.PAGE_IS_PFNZERO();
+        long present = Linux.PAGE_IS_PRESENT() | Linux.PAGE_IS_SWAPPED();
+        long at = start;
+        while (at < end) {
+            arg.fill((byte) 0);
+            pm_scan_arg.size(arg, pm_scan_arg.sizeof());
+            pm_scan_arg.start(arg, at);
+            pm_scan_arg.end(arg, end);
+            pm_scan_arg.vec(arg, regions.address());
+            pm_scan_arg.vec_len(arg, REGIONS);
+            // All of (not file, not the zero page), any of (present, swapped).
+            pm_scan_arg.category_inverted(arg, file | zero);
+            pm_scan_arg.category_mask(arg, file | zero);
+            pm_scan_arg.category_anyof_mask(arg, present);
+            pm_scan_arg.return_mask(arg, present);
+            long n = Io.ioctl("PAGEMAP_SCAN /proc/" + pid + "/pagemap", pagemap.fd(), Linux.PAGEMAP_SCAN(), arg.address());
+            for (long i = 0; i < n; i++) {
+                MemorySegment r = page_region.asSlice(regions, i);
+                add(out, page_region.start(r), page_region.end(r));
+            }
+            long walkEnd = pm_scan_arg.walk_end(arg);
+            if (walkEnd <= at) {
+                break;
+            }
+            at = walkEnd;
+        }
+    }
+
+    private void readPagemap(long start, long end, List<PageRange> out) {
+        long pages = (end - start) / PageRange.PAGE_SIZE;
+        long chunk = 512;
+        MemorySegment buf = arena.allocate(chunk * 8, 8);
+        for (long p = 0; p < pages; p += chunk) {
+            long count = Math.min(chunk, pages - p);
+            long n = Io.pread(pagemap.fd(), buf.asSlice(0, count * 8), (start / PageRange.PAGE_SIZE + p) * 8);
+            for (long i = 0; i < n / 8; i++) {
+                long e = buf.getAtIndex(ValueLayout.JAVA_LONG, i);
+                boolean presentOrSwapped = (e & (3L << 62)) != 0;
+                boolean fileOrShared = (e & (1L << 61)) != 0;
+                if (presentOrSwapped && !fileOrShared) {
+                    long va = start + (p + i) * PageRange.PAGE_SIZE;
+                    add(out, va, va + PageRange.PAGE_SIZE);
+                }
+            }
+        }
+    }
+
+    /** Adds [start, end), merging with the last range when they touch. */
+    private static void add(List<PageRange> out, long start, long end) {
+        if (!out.isEmpty()) {
+            PageRange last = out.getLast();
+            if (last.end() == start) {
+                out.set(out.size() - 1, new PageRange(last.start(), last.pages() + (end - start) / PageRange.PAGE_SIZE));
+                return;
+            }
+        }
+        out.add(new PageRange(start, (end - start) / PageRange.PAGE_SIZE));
+    }
+
+    @Override
+    public void close() {
+        try (pagemap) {
+            arena.close();
+        }
+    }
+
+    static boolean isUnsupported(ErrnoException e) {
+        return e.is(Errno.ENOTTY) || e.is(Errno.EINVAL) || e.is(Errno.EOPNOTSUPP);
+    }
+}

@@ -1,0 +1,160 @@
+package dev.cryo.pagepipe;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.atomic.AtomicReference;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.iovec;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.ProcessVm;
+
+/**
+ * Read mode: copies pages with {@code process_vm_readv} into pooled buffers, while a writer thread hands
+ * full buffers to the consumer, so that reading and writing overlap. Pages that process_vm_readv may not
+ * read (a PROT_NONE range) are read through {@code /proc/PID/mem}, which the kernel lets a tracer force.
+ */
+public final class ReadCollector {
+    private static final int IOV_MAX = 1024;
+
+    private final BufferPool pool;
+
+    public ReadCollector(BufferPool pool) {
+        this.pool = pool;
+    }
+
+    /** What a collection did. */
+    public record Result(long pages, long bytes, long forcedReads) {}
+
+    /**
+     * Copies every page of {@code ranges} of process {@code pid} to {@code consumer}, in order.
+     * {@code checkpoint} runs between batches and may throw to abandon the work.
+     */
+    public Result collect(int pid, List<PageRange> ranges, PageConsumer consumer, Runnable checkpoint) throws Exception {
+        BlockingQueue<PageBatch> full = new ArrayBlockingQueue<>(64);
+        AtomicReference<Throwable> writerFailure = new AtomicReference<>();
+        PageBatch end = new PageBatch(pid, List.of(), MemorySegment.NULL);
+        Thread writer = Thread.ofPlatform().name("cryo-pages-" + pid).start(() -> {
+            try {
+                while (true) {
+                    PageBatch b = full.take();
+                    if (b == end) {
+                        return;
+                    }
+                    try {
+                        if (writerFailure.get() == null) {
+                            consumer.accept(b);
+                        }
+                    } catch (Throwable t) {
+                        writerFailure.compareAndSet(null, t);
+                    } finally {
+                        pool.give(b.data());
+                    }
+                }
+            } catch (InterruptedException e) {
+                writerFailure.compareAndSet(null, e);
+            }
+        });
+        long pages = 0;
+        long forced = 0;
+        Throwable readFailure = null;
+        try (Arena arena = Arena.ofConfined(); Fd mem = Io.open("/proc/" + pid + "/mem", Linux.O_RDONLY())) {
+            MemorySegment local = iovec.allocate(arena);
+            MemorySegment remote = iovec.allocateArray(IOV_MAX, arena);
+            int i = 0;
+            long offsetInRange = 0;
+            while (i < ranges.size()) {
+                checkpoint.run();
+                if (writerFailure.get() != null) {
+                    break;
+                }
+                MemorySegment buf = pool.take();
+                List<PageRange> batch = new ArrayList<>();
+                long filled = 0;
+                int iovs = 0;
+                while (i < ranges.size() && filled < buf.byteSize() && iovs < IOV_MAX) {
+                    PageRange r = ranges.get(i);
+                    long take = Math.min(r.bytes() - offsetInRange, buf.byteSize() - filled);
+                    long start = r.start() + offsetInRange;
+                    MemorySegment rio = iovec.asSlice(remote, iovs++);
+                    iovec.iov_base(rio, MemorySegment.ofAddress(start));
+                    iovec.iov_len(rio, take);
+                    batch.add(new PageRange(start, take / PageRange.PAGE_SIZE));
+                    filled += take;
+                    offsetInRange += take;
+                    if (offsetInRange == r.bytes()) {
+                        i++;
+                        offsetInRange = 0;
+                    }
+                }
+                iovec.iov_base(local, buf);
+                iovec.iov_len(local, filled);
+                long got = readv(pid, local, remote, iovs);
+                if (got < filled) {
+                    forced += forceRead(mem, batch, buf, got);
+                }
+                pages += filled / PageRange.PAGE_SIZE;
+                full.put(new PageBatch(pid, List.copyOf(batch), buf.asSlice(0, filled)));
+            }
+        } catch (Throwable t) {
+            readFailure = t;
+        } finally {
+            full.put(end);
+            writer.join();
+        }
+        if (readFailure != null) {
+            throw rethrow(readFailure);
+        }
+        if (writerFailure.get() != null) {
+            throw rethrow(writerFailure.get());
+        }
+        return new Result(pages, pages * PageRange.PAGE_SIZE, forced);
+    }
+
+    private static long readv(int pid, MemorySegment local, MemorySegment remote, int iovs) {
+        try {
+            return ProcessVm.readv(pid, local, 1, remote, iovs);
+        } catch (ErrnoException e) {
+            return 0; // EFAULT on the first range: all of it goes the forced way
+        }
+    }
+
+    /** Reads the batch from byte {@code from} on through /proc/PID/mem; returns the pages read that way. */
+    private static long forceRead(Fd mem, List<PageRange> batch, MemorySegment buf, long from) {
+        long at = 0;
+        long forced = 0;
+        for (PageRange r : batch) {
+            long rangeEnd = at + r.bytes();
+            if (rangeEnd > from) {
+                long skip = Math.max(0, from - at);
+                long done = skip;
+                while (done < r.bytes()) {
+                    long n = Io.pread(mem.fd(), buf.asSlice(at + done, r.bytes() - done), r.start() + done);
+                    if (n <= 0) {
+                        throw new IllegalStateException(String.format("cannot read pages at 0x%x: the mapping is gone", r.start() + done));
+                    }
+                    done += n;
+                }
+                forced += (r.bytes() - skip) / PageRange.PAGE_SIZE;
+            }
+            at = rangeEnd;
+        }
+        return forced;
+    }
+
+    private static Exception rethrow(Throwable t) {
+        if (t instanceof Exception e) {
+            return e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new RuntimeException(t);
+    }
+}
