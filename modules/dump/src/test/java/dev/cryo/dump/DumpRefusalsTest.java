@@ -1,0 +1,148 @@
+package dev.cryo.dump;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.testkit.Target;
+
+/** Bad requests get one clear line, the target runs on, and no image is left that looks complete. */
+class DumpRefusalsTest {
+    @TempDir
+    Path work;
+
+    private Path imgDir() throws Exception {
+        return Files.createDirectories(work.resolve("img"));
+    }
+
+    private static void assertEmpty(Path dir) throws Exception {
+        try (var s = Files.list(dir)) {
+            assertThat(s.map(p -> p.getFileName().toString()).toList()).isEmpty();
+        }
+    }
+
+    private static DumpStats dump(int pid, Path dir) throws DumpException {
+        return Dumper.dump(DumpOptions.of(pid, dir).withLeaveRunning(true), new Cancellation());
+    }
+
+    @Test
+    void noSuchPid() throws Exception {
+        Path dir = imgDir();
+        assertThatThrownBy(() -> dump(999_999, dir)).isInstanceOf(DumpException.class)
+                .hasMessage("cannot dump pid 999999: no such process");
+        assertEmpty(dir);
+    }
+
+    @Test
+    void initAndCryoItselfAreRefused() throws Exception {
+        Path dir = imgDir();
+        assertThatThrownBy(() -> dump(1, dir)).hasMessageStartingWith("cannot dump pid 1: it is init");
+        int self = (int) ProcessHandle.current().pid();
+        assertThatThrownBy(() -> dump(self, dir)).hasMessage("cannot dump pid " + self + ": it is cryo itself");
+        assertEmpty(dir);
+    }
+
+    @Test
+    void aZombieIsRefused() throws Exception {
+        try (Target t = Target.start("zombie", work.resolve("t"))) {
+            int zombie = Integer.parseInt(Files.readString(work.resolve("t/zombie")).trim());
+            Path dir = imgDir();
+            assertThatThrownBy(() -> dump(zombie, dir)).hasMessageContaining("pid " + zombie + ": it is a zombie");
+            assertEmpty(dir);
+            assertThat(t.isAlive()).isTrue();
+        }
+    }
+
+    @Test
+    void aDirectoryThatHoldsADumpIsRefused() throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "1", "1")) {
+            Path dir = imgDir();
+            Files.writeString(dir.resolve("inventory.img"), "x");
+            assertThatThrownBy(() -> dump(t.pid(), dir)).hasMessageContaining("already holds a dump");
+            assertThat(t.check()).isEqualTo("PASS");
+        }
+    }
+
+    @Test
+    void aMissingOrReadOnlyDirectoryIsRefused() throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "1", "1")) {
+            assertThatThrownBy(() -> dump(t.pid(), work.resolve("nowhere"))).hasMessageContaining("no such directory");
+            Path ro = imgDir();
+            mount("-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro.toString());
+            try {
+                assertThatThrownBy(() -> dump(t.pid(), ro)).hasMessageContaining("not writable (read-only file system)");
+            } finally {
+                mount("-u", ro.toString());
+            }
+            assertThat(t.check()).isEqualTo("PASS");
+        }
+    }
+
+    @Test
+    void aFullDiskFailsCleanlyAndLeavesNothing() throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "32", "2")) {
+            Path dir = imgDir();
+            mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", dir.toString());
+            try {
+                assertThatThrownBy(() -> dump(t.pid(), dir)).isInstanceOf(DumpException.class)
+                        .hasMessageContaining("No space left on device");
+                assertEmpty(dir);
+            } finally {
+                mount("-u", dir.toString());
+            }
+            assertThat(t.check()).isEqualTo("PASS");
+        }
+    }
+
+    @Test
+    void aTargetThatDiesDuringTheDumpFailsCleanly() throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "512", "2")) {
+            Path dir = imgDir();
+            Thread killer = Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(150);
+                    new ProcessBuilder("kill", "-KILL", Integer.toString(t.pid())).start().waitFor();
+                } catch (Exception ignored) {
+                    // the assertion below says what happened
+                }
+            });
+            long start = System.nanoTime();
+            Throwable failure = null;
+            try {
+                dump(t.pid(), dir);
+            } catch (DumpException e) {
+                failure = e;
+            }
+            killer.join();
+            if (failure == null) {
+                // the dump won the race: it must then be complete
+                assertThat(dir.resolve("inventory.img")).exists();
+            } else {
+                assertThat(failure.getMessage()).startsWith("cannot dump pid " + t.pid() + ":").doesNotContain("\n");
+                assertEmpty(dir);
+            }
+            assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(60);
+        }
+    }
+
+    private static void mount(String... args) throws Exception {
+        String[] cmd = args[0].equals("-u") ? new String[] {"umount", args[1]} : concat("mount", args);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
+    }
+
+    private static String[] concat(String first, String[] rest) {
+        String[] out = new String[rest.length + 1];
+        out[0] = first;
+        System.arraycopy(rest, 0, out, 1, rest.length);
+        return out;
+    }
+}
