@@ -58,4 +58,36 @@ class DumpTest {
             assertThat(crit(dir.resolve("pipes-data.img"))).contains("\"bytes\": 21");
         }
     }
+
+    @Test
+    void dumpOfA256MiBTreeWritesExactlyItsPrivatePagesAndKillsIt() throws Exception {
+        Path dir = Files.createDirectories(work.resolve("img"));
+        try (Target target = Target.start("dumpee", work.resolve("t"), "256", "4")) {
+            List<Integer> tree = target.processes();
+            assertThat(tree).hasSize(2);
+            // Stop the tree so that the count and the dump see the same pages.
+            for (int pid : tree) {
+                new ProcessBuilder("kill", "-STOP", Integer.toString(pid)).start().waitFor();
+            }
+            long expected = 0;
+            for (int pid : tree) {
+                expected += PagemapCount.privatePages(pid);
+            }
+            DumpStats stats = Dumper.dump(DumpOptions.of(target.pid(), dir), new Cancellation());
+            assertThat(stats.pagesWritten()).isEqualTo(expected);
+            assertThat(stats.pagesWritten()).isGreaterThan(256L * 256);
+            assertThat(target.awaitExit(30)).as("the dumped tree is killed").isTrue();
+            long pagesBytes = 0;
+            for (String name : images(dir)) {
+                if (name.startsWith("pages-")) {
+                    pagesBytes += Files.size(dir.resolve(name));
+                } else {
+                    assertThat(crit(dir.resolve(name))).doesNotStartWith("FAILED");
+                }
+            }
+            assertThat(pagesBytes).isEqualTo(stats.pagesWritten() * 4096);
+            String core = crit(dir.resolve("core-" + target.pid() + ".img"));
+            assertThat(core).contains("\"task_state\": 3"); // stopped at dump time: TASK_STOPPED
+        }
+    }
 }
