@@ -86,11 +86,16 @@ public final class EntryReader implements AutoCloseable {
         if (at == size) {
             return null;
         }
-        ByteBuffer sizeField = take(Integer.BYTES, "entry size");
-        long length = Integer.toUnsignedLong(sizeField.getInt());
+        long length = Integer.toUnsignedLong(take(Integer.BYTES, "entry size").getInt());
         if (length > MAX_ENTRY) {
             throw new ImageFormatException(name(), at, "entry at offset " + at + " claims " + length
                     + " bytes, over the " + (MAX_ENTRY >> 20) + " MiB limit");
+        }
+        // Checked here so that the error names where the entry starts, at its size field.
+        long present = size - offset();
+        if (length > present) {
+            throw new ImageFormatException(name(), at, "truncated at offset " + at + " (entry of " + length
+                    + " bytes, " + present + " present)");
         }
         ByteBuffer body = take((int) length, "entry");
         T entry;

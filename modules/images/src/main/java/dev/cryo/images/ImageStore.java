@@ -64,7 +64,7 @@ public interface ImageStore {
 
     /** Opens an image by name, its kind known from the name (e.g. for {@code cryo show}). */
     default EntryReader openReader(String name) {
-        ImageKind kind = ImageKind.ofFileName(name).orElseThrow(() ->
+        ImageKind kind = ImageKind.ofFileName(ImageNames.check(name)).orElseThrow(() ->
                 new IllegalArgumentException("no image kind is named like \"" + name + "\""));
         return EntryReader.start(kind, openRawReader(name));
     }

@@ -19,6 +19,9 @@ public final class MemoryImageStore implements ImageStore {
     private final Set<MemoryWriter> writing = ConcurrentHashMap.newKeySet();
     private final Set<String> committed = ConcurrentHashMap.newKeySet();
 
+    /** An empty store. */
+    public MemoryImageStore() {}
+
     /** The bytes of an image, as a file would hold them. */
     public byte[] bytes(String name) {
         byte[] data = images.get(ImageNames.check(name));
