@@ -118,7 +118,10 @@ public final class DumpRun {
             int pagesId = 1;
             for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
                 try (PageSink sink = new ImagePageSink(store, c.getKey(), pagesId++)) {
-                    MemoryCollector.writePages(c.getKey(), c.getValue().plan, sink, reader, cancel::check, this::pagesWritten);
+                    long t0 = System.nanoTime();
+                    ReadCollector.Result r = MemoryCollector.writePages(c.getKey(), c.getValue().plan, sink, reader, cancel::check, this::pagesWritten);
+                    options.listener().log(String.format("pid %d: %d pages written in %.1f ms (%d read through /proc/PID/mem)",
+                            c.getKey(), r.pages(), (System.nanoTime() - t0) / 1e6, r.forcedReads()));
                 }
             }
             memdumpNanos = System.nanoTime() - memStart;
