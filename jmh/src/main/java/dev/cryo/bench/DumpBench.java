@@ -72,7 +72,7 @@ public final class DumpBench {
                     resetPeakRss();
                     long before = rssKib("VmRSS");
                     long t0 = System.nanoTime();
-                    DumpStats s = Dumper.dump(DumpOptions.of(target.pid(), img).withLeaveRunning(true).withListener(LISTENER), new Cancellation());
+                    DumpStats s = Dumper.dump(DumpOptions.of(target.pid(), img).withLeaveRunning(true).withShellJob(true).withListener(LISTENER), new Cancellation());
                     cryo[r] = System.nanoTime() - t0;
                     rss[r] = rssKib("VmHWM") - before;
                     frozen[r] = s.frozenNanos();

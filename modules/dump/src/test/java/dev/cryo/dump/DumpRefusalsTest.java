@@ -29,7 +29,7 @@ class DumpRefusalsTest {
     }
 
     private static DumpStats dump(int pid, Path dir) throws DumpException {
-        return Dumper.dump(DumpOptions.of(pid, dir).withLeaveRunning(true), new Cancellation());
+        return Dumper.dump(DumpOptions.of(pid, dir).withLeaveRunning(true).withShellJob(true), new Cancellation());
     }
 
     @Test
@@ -144,5 +144,16 @@ class DumpRefusalsTest {
         out[0] = first;
         System.arraycopy(rest, 0, out, 1, rest.length);
         return out;
+    }
+
+    @Test
+    void aShellJobNeedsShellJob() throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "1", "1")) {
+            Path dir = imgDir();
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir).withLeaveRunning(true), new Cancellation()))
+                    .hasMessageContaining("is outside the tree; it is a shell job, dump it with --shell-job");
+            assertEmpty(dir);
+            assertThat(t.check()).isEqualTo("PASS");
+        }
     }
 }

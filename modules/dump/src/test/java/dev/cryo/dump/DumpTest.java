@@ -36,7 +36,7 @@ class DumpTest {
         Path dir = Files.createDirectories(work.resolve("img"));
         try (Target target = Target.start("dumpee", work.resolve("t"), "64", "4")) {
             long expectedPages = PagemapCount.privatePages(target.pid());
-            DumpStats stats = Dumper.dump(DumpOptions.of(target.pid(), dir).withLeaveRunning(true), new Cancellation());
+            DumpStats stats = Dumper.dump(DumpOptions.of(target.pid(), dir).withLeaveRunning(true).withShellJob(true), new Cancellation());
             assertThat(stats.processes()).isEqualTo(2);
             assertThat(stats.threads()).isEqualTo(6);
             assertThat(target.check()).isEqualTo("PASS");
@@ -73,7 +73,7 @@ class DumpTest {
             for (int pid : tree) {
                 expected += PagemapCount.privatePages(pid);
             }
-            DumpStats stats = Dumper.dump(DumpOptions.of(target.pid(), dir), new Cancellation());
+            DumpStats stats = Dumper.dump(DumpOptions.of(target.pid(), dir).withShellJob(true), new Cancellation());
             assertThat(stats.pagesWritten()).isEqualTo(expected);
             assertThat(stats.pagesWritten()).isGreaterThan(256L * 256);
             assertThat(target.awaitExit(30)).as("the dumped tree is killed").isTrue();

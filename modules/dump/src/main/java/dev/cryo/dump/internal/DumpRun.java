@@ -106,6 +106,7 @@ public final class DumpRun {
              Arena arena = Arena.ofShared();
              BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE)) {
             options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads");
+            checkSession(tree);
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();
@@ -136,6 +137,18 @@ public final class DumpRun {
             frozen = tree.frozenNanos();
         }
         return new DumpStats(frozen, memdumpNanos, 0, pagesScanned, pagesTotal, processes, threads);
+    }
+
+    /**
+     * A tree whose session leader is outside it (a command started from a shell) can only be restored into
+     * the session and terminal of whoever restores it: CRIU calls that a shell job and asks for --shell-job.
+     */
+    private void checkSession(FrozenTree tree) throws DumpException {
+        int sid = (int) Proc.stat(tree.root()).longField(6);
+        if (!options.shellJob() && !tree.processes().containsKey(sid)) {
+            throw new DumpException("cannot dump pid " + tree.root() + ": its session leader (pid " + sid
+                    + ") is outside the tree; it is a shell job, dump it with --shell-job");
+        }
     }
 
     private void pagesWritten(long pages) {
