@@ -156,4 +156,25 @@ class DumpRefusalsTest {
             assertThat(t.check()).isEqualTo("PASS");
         }
     }
+
+    @Test
+    void aCancelledDumpReleasesTheTargetIntactAndLeavesNothing() throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "1024", "2")) {
+            Path dir = imgDir();
+            Cancellation cancel = new Cancellation();
+            Thread canceller = Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException ignored) {
+                    return;
+                }
+                cancel.cancel("test asked");
+            });
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir).withShellJob(true), cancel))
+                    .hasMessage("cannot dump pid " + t.pid() + ": dump cancelled: test asked; pid " + t.pid() + " was released");
+            canceller.join();
+            assertEmpty(dir);
+            assertThat(t.check()).isEqualTo("PASS");
+        }
+    }
 }
