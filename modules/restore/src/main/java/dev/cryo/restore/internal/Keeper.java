@@ -1,0 +1,76 @@
+package dev.cryo.restore.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The stub's first process: a child subreaper that holds the puppet and everything restored below it,
+ * and reaps them. It is the only process the JVM starts for a restore, and it exits by itself once it
+ * has no children left.
+ */
+final class Keeper implements AutoCloseable {
+    private final Process process;
+    private final int puppetPid;
+
+    private Keeper(Process process, int puppetPid) {
+        this.process = process;
+        this.puppetPid = puppetPid;
+    }
+
+    /** Starts the stub and waits for its puppet to report its pid. */
+    static Keeper start() {
+        Process p;
+        try {
+            p = new ProcessBuilder(PuppetStub.path().toString())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the puppet stub " + PuppetStub.path(), e);
+        }
+        try (InputStream in = p.getInputStream()) {
+            byte[] pid = in.readNBytes(4);
+            if (pid.length != 4) {
+                p.destroyForcibly();
+                throw new IllegalStateException("the puppet stub exited before its puppet started");
+            }
+            return new Keeper(p, ByteBuffer.wrap(pid).order(ByteOrder.LITTLE_ENDIAN).getInt());
+        } catch (IOException e) {
+            p.destroyForcibly();
+            throw new UncheckedIOException("cannot read the puppet's pid", e);
+        }
+    }
+
+    int puppetPid() {
+        return puppetPid;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** Waits until every task below the keeper has exited; returns the keeper's exit code. */
+    int awaitEmpty() throws InterruptedException {
+        return process.waitFor();
+    }
+
+    /**
+     * For a restore that failed: the tasks below were killed already, so the keeper exits on its own;
+     * if it does not, it is killed too.
+     */
+    @Override
+    public void close() {
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+}

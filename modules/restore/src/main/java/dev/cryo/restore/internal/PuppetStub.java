@@ -1,0 +1,86 @@
+package dev.cryo.restore.internal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HexFormat;
+
+/**
+ * The puppet executable: a static x86-64 ELF that cryo writes itself, so that restore needs no compiler
+ * and no helper binary on the machine.
+ *
+ * <p>Its first process (the keeper) makes itself a child subreaper, forks the puppet, then reaps every
+ * child until it has none and exits: the JVM's process reaper only ever waits for the keeper, never for a
+ * puppet, so no ptrace stop is stolen, and tasks restored below the keeper are reaped when they exit
+ * (pid 1 here does not reap orphans). The puppet calls setsid(), writes its pid (4 bytes, little-endian)
+ * to stdout and sleeps in pause() until cryo seizes it.
+ */
+final class PuppetStub {
+    /** Where the stub's one PT_LOAD lies; far below where executables, libraries and stacks go. */
+    static final long BASE = 0x10000;
+    private static final int HEADERS = 64 + 2 * 56;
+
+    /*
+     * _start: prctl(PR_SET_CHILD_SUBREAPER, 1); if (fork() == 0) goto puppet;
+     * reap:   while (wait4(-1, NULL, __WALL, NULL) != -ECHILD) ; exit(0);
+     * puppet: setsid(); pid = getpid(); write(1, &pid, 4); for (;;) pause();
+     * boot:   syscall; int3        -- the first injected call (it maps the trampoline) runs here
+     */
+    private static final String CODE =
+            "b89d000000" + "bf24000000" + "be01000000" + "0f05"       // prctl(36, 1)
+            + "b839000000" + "0f05"                                   // fork
+            + "4885c0" + "7425"                                       // test rax,rax; jz puppet
+            + "b83d000000" + "bfffffffff" + "31f6" + "ba00000040"     // reap: wait4(-1, 0, __WALL,
+            + "4531d2" + "0f05"                                       //   0)
+            + "4883f8f6" + "75e4"                                     // cmp rax,-ECHILD; jne reap
+            + "b83c000000" + "31ff" + "0f05"                          // exit(0)
+            + "b870000000" + "0f05"                                   // puppet: setsid
+            + "b827000000" + "0f05" + "50"                            // getpid; push rax
+            + "b801000000" + "bf01000000" + "4889e6" + "ba04000000" + "0f05" // write(1, rsp, 4)
+            + "b822000000" + "0f05" + "ebf7"                          // pause; jmp pause
+            + "0f05cc";                                               // boot: syscall; int3
+
+    /** Address of the stub's {@code syscall; int3}. */
+    static final long BOOT = BASE + HEADERS + CODE.length() / 2 - 3;
+
+    private static Path written;
+
+    private PuppetStub() {}
+
+    static byte[] image() {
+        byte[] code = HexFormat.of().parseHex(CODE);
+        int size = HEADERS + code.length;
+        ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+        b.putShort((short) 2).putShort((short) 0x3e).putInt(1);      // ET_EXEC, EM_X86_64, EV_CURRENT
+        b.putLong(BASE + HEADERS).putLong(64).putLong(0);          // entry, phoff, shoff
+        b.putInt(0).putShort((short) 64).putShort((short) 56).putShort((short) 2); // flags, ehsize, phentsize, phnum
+        b.putShort((short) 0).putShort((short) 0).putShort((short) 0);
+        // PT_LOAD r-x: the whole file at BASE
+        b.putInt(1).putInt(5).putLong(0).putLong(BASE).putLong(BASE).putLong(size).putLong(size).putLong(0x1000);
+        // PT_GNU_STACK rw-: no executable stack, no READ_IMPLIES_EXEC
+        b.putInt(0x6474e551).putInt(6).putLong(0).putLong(0).putLong(0).putLong(0).putLong(0).putLong(16);
+        b.put(code);
+        return b.array();
+    }
+
+    /** The stub's file, written once per JVM with mode 0700 and removed at exit. */
+    static synchronized Path path() {
+        if (written != null && Files.isExecutable(written)) {
+            return written;
+        }
+        try {
+            Path p = Files.createTempFile("cryo-puppet-", "", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.write(p, image());
+            p.toFile().deleteOnExit();
+            written = p;
+            return p;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the puppet executable", e);
+        }
+    }
+}

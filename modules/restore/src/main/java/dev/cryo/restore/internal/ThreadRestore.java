@@ -1,0 +1,155 @@
+package dev.cryo.restore.internal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.kernel_sigaction;
+import dev.cryo.bindings.stack_t;
+import dev.cryo.bindings.user_regs_struct;
+import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.SaEntry;
+import dev.cryo.images.proto.ThreadCoreEntry;
+import dev.cryo.images.proto.UserX86FpregsEntry;
+import dev.cryo.images.proto.UserX86RegsEntry;
+import dev.cryo.images.proto.UserX86XsaveEntry;
+import dev.cryo.syscalls.Ptrace;
+
+/** A task's signal handlers and its thread's kernel-side state and registers, from core-TID.img. */
+final class ThreadRestore {
+    private static final int XSAVE_MAX = 16384;
+    private static final int SS_DISABLE = 2;
+
+    private ThreadRestore() {}
+
+    /** rt_sigaction for every signal whose handler is not the default; SIGKILL and SIGSTOP cannot have one. */
+    static void sigactions(Puppet p, List<SaEntry> actions) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sa = kernel_sigaction.allocate(a);
+            for (int i = 0; i < actions.size(); i++) {
+                int sig = i + 1;
+                SaEntry e = actions.get(i);
+                if (sig == Linux.SIGKILL() || sig == Linux.SIGSTOP()
+                        || (e.getSigaction() == 0 && e.getFlags() == 0 && e.getMask() == 0)) {
+                    continue;
+                }
+                kernel_sigaction.handler(sa, e.getSigaction());
+                kernel_sigaction.flags(sa, e.getFlags());
+                kernel_sigaction.restorer(sa, e.getRestorer());
+                kernel_sigaction.mask(sa, e.getMask());
+                p.writeScratch(0, sa);
+                p.syscall("rt_sigaction(" + sig + ")", Linux.__NR_rt_sigaction(), sig, p.scratch(), 0, 8);
+            }
+        }
+    }
+
+    /** State only the thread itself can set, injected while the trampoline is still there. */
+    static void kernelState(Puppet p, CoreEntry core) {
+        ThreadCoreEntry tc = core.getThreadCore();
+        p.syscall("set_tid_address", Linux.__NR_set_tid_address(), core.getThreadInfo().getClearTidAddr());
+        if (tc.getFutexRla() != 0) {
+            p.syscall("set_robust_list", Linux.__NR_set_robust_list(), tc.getFutexRla(), tc.getFutexRlaLen());
+        }
+        try (Arena a = Arena.ofConfined()) {
+            if (tc.hasSas() && (tc.getSas().getSsFlags() & SS_DISABLE) == 0) {
+                MemorySegment ss = stack_t.allocate(a);
+                stack_t.ss_sp(ss, MemorySegment.ofAddress(tc.getSas().getSsSp()));
+                stack_t.ss_size(ss, tc.getSas().getSsSize());
+                stack_t.ss_flags(ss, 0);
+                p.writeScratch(0, ss);
+                p.syscall("sigaltstack", Linux.__NR_sigaltstack(), p.scratch(), 0);
+            }
+            String comm = tc.hasComm() ? tc.getComm() : core.hasTc() ? core.getTc().getComm() : "";
+            if (!comm.isEmpty()) {
+                byte[] b = comm.getBytes(StandardCharsets.UTF_8);
+                MemorySegment s = a.allocate(Math.min(b.length, 15) + 1L);
+                s.copyFrom(MemorySegment.ofArray(b).asSlice(0, Math.min(b.length, 15)));
+                p.writeScratch(0, s);
+                p.syscall("prctl(PR_SET_NAME)", Linux.__NR_prctl(), Linux.PR_SET_NAME(), p.scratch());
+            }
+        }
+        if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) {
+            // glibc registered rseq and aborts if the area is not registered again with its length and signature
+            p.syscall("rseq", Linux.__NR_rseq(), tc.getRseqEntry().getRseqAbiPointer(),
+                    tc.getRseqEntry().getRseqAbiSize(), 0, tc.getRseqEntry().getSignature());
+        }
+    }
+
+    /** Registers, FPU/xstate and signal mask; after the trampoline is gone, these are the task's own. */
+    static void registers(Puppet p, CoreEntry core) {
+        UserX86RegsEntry g = core.getThreadInfo().getGpregs();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment r = a.allocate(user_regs_struct.layout());
+            user_regs_struct.r15(r, g.getR15()); user_regs_struct.r14(r, g.getR14());
+            user_regs_struct.r13(r, g.getR13()); user_regs_struct.r12(r, g.getR12());
+            user_regs_struct.rbp(r, g.getBp()); user_regs_struct.rbx(r, g.getBx());
+            user_regs_struct.r11(r, g.getR11()); user_regs_struct.r10(r, g.getR10());
+            user_regs_struct.r9(r, g.getR9()); user_regs_struct.r8(r, g.getR8());
+            user_regs_struct.rax(r, g.getAx()); user_regs_struct.rcx(r, g.getCx());
+            user_regs_struct.rdx(r, g.getDx()); user_regs_struct.rsi(r, g.getSi());
+            user_regs_struct.rdi(r, g.getDi());
+            // The dump already turned an interrupted call into its restart (ip and ax); nothing more to restart.
+            user_regs_struct.orig_rax(r, -1);
+            user_regs_struct.rip(r, g.getIp()); user_regs_struct.cs(r, g.getCs());
+            user_regs_struct.eflags(r, g.getFlags()); user_regs_struct.rsp(r, g.getSp());
+            user_regs_struct.ss(r, g.getSs());
+            user_regs_struct.fs_base(r, g.getFsBase()); user_regs_struct.gs_base(r, g.getGsBase());
+            user_regs_struct.ds(r, g.getDs()); user_regs_struct.es(r, g.getEs());
+            user_regs_struct.fs(r, g.getFs()); user_regs_struct.gs(r, g.getGs());
+            p.setRegisters(r);
+
+            MemorySegment x = a.allocate(XSAVE_MAX, 64);
+            long size = Ptrace.getRegset(p.pid(), Linux.NT_X86_XSTATE(), x);
+            x = x.asSlice(0, size);
+            fpregs(x, core.getThreadInfo().getFpregs());
+            Ptrace.setRegset(p.pid(), Linux.NT_X86_XSTATE(), x);
+        }
+        long mask = core.getThreadCore().hasBlkSigset() ? core.getThreadCore().getBlkSigset()
+                : core.hasTc() ? core.getTc().getBlkSigset() : 0;
+        Ptrace.setSigmask(p.pid(), mask);
+    }
+
+    /** The inverse of the dump's fpregs(): the FXSAVE area and the recorded XSAVE components, at standard offsets. */
+    static void fpregs(MemorySegment x, UserX86FpregsEntry f) {
+        x.set(ValueLayout.JAVA_SHORT_UNALIGNED, 0, (short) f.getCwd());
+        x.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2, (short) f.getSwd());
+        x.set(ValueLayout.JAVA_SHORT_UNALIGNED, 4, (short) f.getTwd());
+        x.set(ValueLayout.JAVA_SHORT_UNALIGNED, 6, (short) f.getFop());
+        x.set(ValueLayout.JAVA_LONG_UNALIGNED, 8, f.getRip());
+        x.set(ValueLayout.JAVA_LONG_UNALIGNED, 16, f.getRdp());
+        x.set(ValueLayout.JAVA_INT_UNALIGNED, 24, f.getMxcsr());
+        putInts(x, 32, f.getStSpaceList());
+        putInts(x, 160, f.getXmmSpaceList());
+        if (!f.hasXsave() || x.byteSize() <= 576) {
+            return;
+        }
+        UserX86XsaveEntry xs = f.getXsave();
+        x.set(ValueLayout.JAVA_LONG_UNALIGNED, 512, xs.getXstateBv());
+        putInts(x, 576, xs.getYmmhSpaceList());
+        putLongs(x, 960, xs.getBndregStateList());
+        putLongs(x, 1024, xs.getBndcsrStateList());
+        putLongs(x, 1088, xs.getOpmaskRegList());
+        putLongs(x, 1152, xs.getZmmUpperList());
+        putLongs(x, 1664, xs.getHi16ZmmList());
+        putInts(x, 2688, xs.getPkruList());
+    }
+
+    private static void putInts(MemorySegment x, long at, List<Integer> v) {
+        if (at + v.size() * 4L <= x.byteSize()) {
+            for (int i = 0; i < v.size(); i++) {
+                x.set(ValueLayout.JAVA_INT_UNALIGNED, at + i * 4L, v.get(i));
+            }
+        }
+    }
+
+    private static void putLongs(MemorySegment x, long at, List<Long> v) {
+        if (at + v.size() * 8L <= x.byteSize()) {
+            for (int i = 0; i < v.size(); i++) {
+                x.set(ValueLayout.JAVA_LONG_UNALIGNED, at + i * 8L, v.get(i));
+            }
+        }
+    }
+}
