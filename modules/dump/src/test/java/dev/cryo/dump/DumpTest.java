@@ -56,6 +56,16 @@ class DumpTest {
             // the leader's pages: everything the test counted for it, plus nothing else
             assertThat(stats.pagesWritten()).isGreaterThanOrEqualTo(expectedPages);
             assertThat(crit(dir.resolve("pipes-data.img"))).contains("\"bytes\": 21");
+            // Every thread's saved ip is in an executable mapping of the task, never in the parasite's area.
+            var store = new dev.cryo.images.DirectoryImageStore(dir);
+            var mm = store.readEntry(dev.cryo.images.ImageKind.MM, target.pid(), dev.cryo.images.proto.MmEntry.parser());
+            var pstree = store.readEntry(dev.cryo.images.ImageKind.PSTREE, dev.cryo.images.proto.PstreeEntry.parser());
+            for (int tid : pstree.getThreadsList()) {
+                var core = store.readEntry(dev.cryo.images.ImageKind.CORE, tid, dev.cryo.images.proto.CoreEntry.parser());
+                long ip = core.getThreadInfo().getGpregs().getIp();
+                assertThat(mm.getVmasList()).as("thread %d ip 0x%x", tid, ip)
+                        .anyMatch(v -> v.getStart() <= ip && ip < v.getEnd() && (v.getProt() & 4) != 0);
+            }
         }
     }
 

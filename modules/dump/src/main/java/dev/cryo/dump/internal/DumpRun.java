@@ -30,6 +30,7 @@ import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.TaskCoreEntry;
 import dev.cryo.images.proto.TaskKobjIdsEntry;
+import dev.cryo.images.proto.ThreadInfoX86;
 import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagexfer.ImagePageSink;
@@ -167,10 +168,14 @@ public final class DumpRun {
         List<CoreEntry> cores = new ArrayList<>();
         List<Integer> tids = new ArrayList<>();
         MmEntry mm;
+        Map<Integer, ThreadInfoX86.Builder> registers = new LinkedHashMap<>();
+        for (Tracee t : threads) {
+            registers.put(t.tid(), ThreadCollector.registers(t));
+        }
         try (Parasite parasite = Parasite.infect(threads.getFirst())) {
             TaskCollector.Creds creds = TaskCollector.Creds.of(parasite);
             for (Tracee t : threads) {
-                ThreadCollector.Collected th = ThreadCollector.collect(t, parasite, creds);
+                ThreadCollector.Collected th = ThreadCollector.collect(t, registers.get(t.tid()), parasite, creds);
                 CoreEntry.Builder core = CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64)
                         .setThreadInfo(th.info()).setThreadCore(th.core());
                 if (t.tid() == pid) {

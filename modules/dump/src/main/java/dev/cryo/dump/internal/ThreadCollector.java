@@ -39,25 +39,28 @@ final class ThreadCollector {
 
     record Collected(ThreadInfoX86 info, ThreadCoreEntry core) {}
 
-    static Collected collect(Tracee t, Parasite parasite, TaskCollector.Creds creds) {
+    /**
+     * The thread's own registers and FPU state. Read before the parasite runs anything in the thread:
+     * after that, the kernel's view holds the injected call's registers until the cure.
+     */
+    static ThreadInfoX86.Builder registers(Tracee t) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment regs = arena.allocate(user_regs_struct.layout());
+            Ptrace.getRegset(t.tid(), Linux.NT_PRSTATUS(), regs);
+            MemorySegment xsave = arena.allocate(XSAVE_MAX, 64);
+            long xsize = Ptrace.getRegset(t.tid(), Linux.NT_X86_XSTATE(), xsave);
+            return ThreadInfoX86.newBuilder().setGpregs(gpregs(regs)).setFpregs(fpregs(xsave, xsize));
+        }
+    }
+
+    static Collected collect(Tracee t, ThreadInfoX86.Builder registers, Parasite parasite, TaskCollector.Creds creds) {
         try (Arena arena = Arena.ofConfined()) {
             int tid = t.tid();
-            MemorySegment regs = arena.allocate(user_regs_struct.layout());
-            Ptrace.getRegset(tid, Linux.NT_PRSTATUS(), regs);
-            MemorySegment xsave = arena.allocate(XSAVE_MAX, 64);
-            long xsize = Ptrace.getRegset(tid, Linux.NT_X86_XSTATE(), xsave);
-
             // clear_child_tid lives only in the kernel: ask the thread itself.
             parasite.syscallIn(t, "prctl(PR_GET_TID_ADDRESS)", Linux.__NR_prctl(), Linux.PR_GET_TID_ADDRESS(), parasite.scratch());
             MemorySegment word = arena.allocate(ValueLayout.JAVA_LONG);
             parasite.readScratch(0, word);
-            long clearTid = word.get(ValueLayout.JAVA_LONG, 0);
-
-            ThreadInfoX86 info = ThreadInfoX86.newBuilder()
-                    .setClearTidAddr(clearTid)
-                    .setGpregs(gpregs(regs))
-                    .setFpregs(fpregs(xsave, xsize))
-                    .build();
+            ThreadInfoX86 info = registers.setClearTidAddr(word.get(ValueLayout.JAVA_LONG, 0)).build();
 
             ThreadCoreEntry.Builder core = ThreadCoreEntry.newBuilder()
                     .setBlkSigset(Ptrace.getSigmask(tid))

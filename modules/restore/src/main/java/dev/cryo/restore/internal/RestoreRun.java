@@ -62,9 +62,9 @@ public final class RestoreRun {
         } catch (RuntimeException e) {
             throw explain(options, e);
         }
-        long pages;
+        Restored restored;
         try {
-            pages = Tracer.call("restore-" + images.pid(), () -> run.restoreTask(keeper, images));
+            restored = Tracer.call("restore-" + images.pid(), () -> run.restoreTask(keeper, images));
         } catch (Exception e) {
             keeper.close(); // the puppets are dead: the keeper exits by itself
             throw explain(options, e);
@@ -78,7 +78,7 @@ public final class RestoreRun {
                 throw new RestoreException("interrupted while waiting for the restored tree; it runs on", e);
             }
         }
-        return new RestoreStats(images.pid(), pages, System.nanoTime() - start, exit);
+        return new RestoreStats(restored.pid(), restored.pages(), System.nanoTime() - start, exit);
     }
 
     private static RestoreException explain(RestoreOptions o, Exception e) {
@@ -129,8 +129,11 @@ public final class RestoreRun {
         return new TaskImages(root, core, mm, paths);
     }
 
-    /** On the tracer thread: builds the task in a puppet and lets it run. Returns the pages restored. */
-    private long restoreTask(Keeper keeper, TaskImages img) {
+    /** The task as it runs again: its pid (the dumped one, unless asked otherwise) and the pages filled in. */
+    private record Restored(int pid, long pages) {}
+
+    /** On the tracer thread: builds the task in a puppet and lets it run. */
+    private Restored restoreTask(Keeper keeper, TaskImages img) {
         try (Puppet root = Puppet.seize(keeper.puppetPid())) {
             List<MemoryRestore.Mapping> stub = MemoryRestore.maps(root.pid());
             long vdsoSpan = MemoryRestore.vdsoSpan(stub);
@@ -140,8 +143,9 @@ public final class RestoreRun {
             Puppet task = options.samePid() ? root.cloneWithPid(img.pid()) : root;
             try {
                 long pages = build(task, img, area, vdsoSpan);
+                int pid = task.pid();
                 task.release();
-                return pages;
+                return new Restored(pid, pages);
             } finally {
                 if (task != root) {
                     task.close();
