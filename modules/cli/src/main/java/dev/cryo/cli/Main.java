@@ -1,0 +1,82 @@
+package dev.cryo.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+
+import dev.cryo.cli.command.CryoCommand;
+import dev.cryo.dump.DumpException;
+import dev.cryo.images.ImageFormatException;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Proc;
+import picocli.CommandLine;
+import picocli.CommandLine.ParameterException;
+
+/**
+ * Entry point of {@code cryo}. Every failure ends as one line, {@code cryo: <message>}, on stderr:
+ * exit 1 when the work failed, 2 when the command line was wrong. {@code -v} adds the stack trace.
+ */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        int code = run(args, out, err);
+        out.flush();
+        err.flush();
+        System.exit(code);
+    }
+
+    /** Runs one command line and returns its exit status; never exits the JVM (tests call this). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CryoCommand root = new CryoCommand();
+        CommandLine line = new CommandLine(root)
+                .setOut(out)
+                .setErr(err)
+                .setParameterExceptionHandler(Main::usageError)
+                .setExecutionExceptionHandler((e, failed, parsed) -> failure(e, failed.getErr(), root.verbose()));
+        return line.execute(args);
+    }
+
+    private static int usageError(ParameterException e, String[] args) {
+        CommandLine failed = e.getCommandLine();
+        String message = e.getMessage();
+        failed.getErr().println("cryo: " + Character.toLowerCase(message.charAt(0)) + message.substring(1)
+                + " (see '" + failed.getCommandSpec().qualifiedName() + " --help')");
+        return failed.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    private static int failure(Exception e, PrintWriter err, boolean verbose) {
+        if (!(e instanceof GuardedDump.Signalled)) {
+            String message = message(e);
+            err.println("cryo: " + (message != null ? message
+                    : "internal error: " + e + (verbose ? "" : " (cryo -v shows where)")));
+        }
+        if (verbose) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return CommandLine.ExitCode.SOFTWARE;
+    }
+
+    /** The user-facing message of an expected failure, or null for an exception that means a bug in cryo. */
+    private static String message(Exception e) {
+        return switch (e) {
+            case Failure f -> f.getMessage();
+            case DumpException d -> d.getMessage();
+            case ErrnoException x -> x.getMessage();
+            case ImageFormatException f -> f.getMessage();
+            case Cancellation.CancelledException c -> c.getMessage();
+            case Proc.TaskGoneException t -> t.getMessage();
+            case NoSuchFileException n -> n.getFile() + ": no such file or directory";
+            case AccessDeniedException a -> a.getFile() + ": permission denied";
+            case UncheckedIOException u -> u.getMessage();
+            case IOException i -> i.getMessage() != null ? i.getMessage() : i.toString();
+            default -> null;
+        };
+    }
+}

@@ -1,0 +1,30 @@
+package dev.cryo.cli;
+
+import java.io.PrintWriter;
+import java.util.Locale;
+
+import dev.cryo.dump.DumpStats;
+
+/** {@code --display-stats}: what a dump did and how long it took, one figure a line. */
+public final class StatsReport {
+    private StatsReport() {}
+
+    public static void print(DumpStats s, PrintWriter out, String indent) {
+        line(out, indent, "frozen time", millis(s.frozenNanos()));
+        line(out, indent, "memdump time", millis(s.memdumpNanos()));
+        line(out, indent, "pages scanned", Long.toString(s.pagesScanned()));
+        line(out, indent, "pages written", Long.toString(s.pagesWritten()));
+        line(out, indent, "total time", millis(s.totalNanos()));
+        line(out, indent, "processes", Integer.toString(s.processes()));
+        line(out, indent, "threads", Integer.toString(s.threads()));
+        out.flush();
+    }
+
+    private static void line(PrintWriter out, String indent, String what, String value) {
+        out.printf(Locale.ROOT, "%s%-14s %12s%n", indent, what + ":", value);
+    }
+
+    private static String millis(long nanos) {
+        return String.format(Locale.ROOT, "%.2f ms", nanos / 1e6);
+    }
+}

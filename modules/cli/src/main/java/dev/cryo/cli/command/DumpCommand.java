@@ -1,0 +1,60 @@
+package dev.cryo.cli.command;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import dev.cryo.cli.GuardedDump;
+import dev.cryo.cli.ProgressLine;
+import dev.cryo.cli.StatsReport;
+import dev.cryo.dump.DumpException;
+import dev.cryo.dump.DumpOptions;
+import dev.cryo.dump.DumpStats;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code cryo dump}: checkpoint a process tree into an images directory, with criu's option names. */
+@Command(name = "dump", description = "Checkpoint the process tree rooted at PID into CRIU-format images.")
+final class DumpCommand implements Callable<Integer> {
+    @Option(names = {"-t", "--tree"}, paramLabel = "PID", required = true, description = "Root of the tree to dump.")
+    int pid;
+
+    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", required = true,
+            description = "Existing, empty directory that receives the images.")
+    Path imagesDir;
+
+    @Option(names = {"-R", "--leave-running"}, description = "Let the tree run on after the dump (it is killed otherwise).")
+    boolean leaveRunning;
+
+    @Option(names = {"-j", "--shell-job"}, description = "The tree is a shell job: dump its terminal as external.")
+    boolean shellJob;
+
+    @Option(names = "--display-stats", description = "Print frozen time, memdump time, pages and total time.")
+    boolean displayStats;
+
+    @ParentCommand
+    CryoCommand cryo;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws DumpException {
+        PrintWriter err = spec.commandLine().getErr();
+        DumpStats stats;
+        try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
+            DumpOptions options = DumpOptions.of(pid, imagesDir)
+                    .withLeaveRunning(leaveRunning)
+                    .withShellJob(shellJob)
+                    .withListener(progress);
+            stats = GuardedDump.run(options, err);
+        }
+        if (displayStats) {
+            StatsReport.print(stats, spec.commandLine().getOut(), "");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,117 @@
+package dev.cryo.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import dev.cryo.syscalls.KernelFeatures;
+import dev.cryo.syscalls.Signals;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MainTest {
+    /** One run of {@code cryo ARGS}: what it printed and how it exited. */
+    record Run(int exit, String out, String err) {
+        List<String> errLines() {
+            return err.lines().toList();
+        }
+    }
+
+    static Run cryo(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void checkListsEveryKernelFeatureWithItsState() {
+        Run run = cryo("check");
+
+        List<KernelFeatures.Feature> features = KernelFeatures.probeAll();
+        assertThat(run.out()).contains("PAGEMAP_SCAN ioctl", "PROCMAP_QUERY ioctl", "soft-dirty bit",
+                "userfaultfd WP_ASYNC", "pidfd_open + pidfd_getfd", "process_vm_readv", "clone3",
+                "ptrace (PTRACE_SEIZE)", "cgroup2 freezer", "vDSO layout");
+        for (KernelFeatures.Feature f : features) {
+            assertThat(run.out().lines().filter(l -> l.startsWith(f.name())).findFirst())
+                    .hasValueSatisfying(l -> assertThat(l).contains(f.present() ? "yes" : f.required() ? "MISSING" : "no"));
+        }
+        boolean allRequired = features.stream().allMatch(f -> f.present() || !f.required());
+        assertThat(run.exit()).isEqualTo(allRequired ? 0 : 1);
+    }
+
+    @Test
+    void showOfMissingFileIsOneLineAndExitOne(@TempDir Path dir) {
+        Path missing = dir.resolve("core-1.img");
+
+        Run run = cryo("show", missing.toString());
+
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.errLines()).containsExactly("cryo: " + missing + ": no such file");
+        assertThat(run.out()).isEmpty();
+    }
+
+    @Test
+    void showOfGarbageNamesTheImage(@TempDir Path dir) throws IOException {
+        Path garbage = dir.resolve("garbage.img");
+        Files.write(garbage, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+
+        Run run = cryo("show", garbage.toString());
+
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.errLines()).hasSize(1);
+        assertThat(run.errLines().getFirst()).startsWith("cryo: garbage.img").doesNotContain("Exception");
+    }
+
+    @Test
+    void verboseAddsTheStackTraceWhereverItIsGiven(@TempDir Path dir) {
+        String missing = dir.resolve("x.img").toString();
+
+        assertThat(cryo("-v", "show", missing).errLines()).hasSizeGreaterThan(1)
+                .first().isEqualTo("cryo: " + missing + ": no such file");
+        assertThat(cryo("show", "-v", missing).errLines()).hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void usageErrorsExitTwoWithOneLine() {
+        Run unknown = cryo("dump", "-t", "1", "-D", "/tmp", "--frobnicate");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.errLines()).hasSize(1);
+        assertThat(unknown.errLines().getFirst()).startsWith("cryo: ").contains("--frobnicate", "cryo dump --help");
+
+        Run noTree = cryo("dump", "-D", "/tmp");
+        assertThat(noTree.exit()).isEqualTo(2);
+        assertThat(noTree.errLines()).singleElement().asString().contains("--tree");
+
+        assertThat(cryo().exit()).isEqualTo(2);
+        assertThat(cryo("frobnicate").exit()).isEqualTo(2);
+        assertThat(cryo("dump", "-t", "notapid", "-D", "/tmp").exit()).isEqualTo(2);
+    }
+
+    @Test
+    void helpListsTheCommands() {
+        Run run = cryo("--help");
+
+        assertThat(run.exit()).isZero();
+        assertThat(run.out()).contains("check", "dump", "show", "demo");
+    }
+
+    @Test
+    void dumpOfNoSuchPidFailsWithOneLine(@TempDir Path dir) throws IOException {
+        int pid = Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/pid_max")).trim()) - 1;
+        while (Signals.exists(pid)) {
+            pid--;
+        }
+
+        Run run = cryo("dump", "-t", Integer.toString(pid), "-D", dir.toString());
+
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.errLines()).singleElement().asString().startsWith("cryo: ").contains(Integer.toString(pid));
+        assertThat(dir).isEmptyDirectory();
+    }
+}
