@@ -35,6 +35,6 @@ cryo_find_jdk() {
             return 0
         fi
     fi
-    echo "cryo: needs JDK 25 or newer; none found in \$JAVA_HOME, /usr/lib/jvm/*25* or on PATH (e.g. apt-get install temurin-25-jdk)" >&2
+    echo "cryo: needs JDK 25 or newer; none found in \$JAVA_HOME, /usr/lib/jvm/*25* or on PATH; install one (e.g. Eclipse Temurin 25) or set JAVA_HOME" >&2
     return 1
 }
