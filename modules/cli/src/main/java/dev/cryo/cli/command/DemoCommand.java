@@ -75,6 +75,9 @@ final class DemoCommand implements Callable<Integer> {
 
     private void letItCount(Counter counter) throws InterruptedException {
         long n = counter.waitFor(5, TimeUnit.SECONDS.toNanos(5));
+        if (n == 0) {
+            throw new Failure("the demo's counter (pid " + counter.pid + ") wrote nothing to " + counter.file);
+        }
         say("let it count: it is at " + n);
     }
 
