@@ -68,6 +68,7 @@ public final class Main {
         return switch (e) {
             case Failure f -> f.getMessage();
             case DumpException d -> d.getMessage();
+            case dev.cryo.restore.RestoreException r -> r.getMessage();
             case ErrnoException x -> x.getMessage();
             case ImageFormatException f -> f.getMessage();
             case Cancellation.CancelledException c -> c.getMessage();

@@ -57,6 +57,15 @@ class MainTest {
     }
 
     @Test
+    void restoreFromADirectoryWithoutADumpIsOneLineAndExitOne(@TempDir Path dir) {
+        Run run = cryo("restore", "-D", dir.toString(), "-d");
+
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.errLines()).hasSize(1);
+        assertThat(run.errLines().getFirst()).startsWith("cryo: cannot restore from " + dir).contains("inventory.img");
+    }
+
+    @Test
     void showOfGarbageNamesTheImage(@TempDir Path dir) throws IOException {
         Path garbage = dir.resolve("garbage.img");
         Files.write(garbage, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});

@@ -1,0 +1,46 @@
+package dev.cryo.cli.command;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.restore.RestoreException;
+import dev.cryo.restore.RestoreOptions;
+import dev.cryo.restore.RestoreStats;
+import dev.cryo.restore.Restorer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code cryo restore}: bring a dumped process back from its images, with criu's option names.
+ * Today this restores a single-threaded, single-process dump (see the restore module for what is missing).
+ */
+@Command(name = "restore", description = "Restore a process from CRIU-format images (one single-threaded process for now).")
+final class RestoreCommand implements Callable<Integer> {
+    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", required = true, description = "Directory holding a complete dump.")
+    Path imagesDir;
+
+    @Option(names = {"-d", "--restore-detached"}, description = "Return once the process runs, instead of waiting for it to end.")
+    boolean detached;
+
+    @Option(names = "--display-stats", description = "Print the pid, pages restored and restore time.")
+    boolean displayStats;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws RestoreException {
+        RestoreStats s = Restorer.restore(RestoreOptions.of(imagesDir).withDetached(detached), new Cancellation());
+        PrintWriter out = spec.commandLine().getOut();
+        if (displayStats || detached) {
+            out.printf(Locale.ROOT, "restored pid %d: %d pages in %.2f ms%n", s.rootPid(), s.pagesRestored(), s.restoreNanos() / 1e6);
+            out.flush();
+        }
+        return detached ? 0 : Math.max(s.exitCode(), 0);
+    }
+}
