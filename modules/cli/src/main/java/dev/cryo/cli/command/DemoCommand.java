@@ -2,7 +2,6 @@ package dev.cryo.cli.command;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,8 +19,9 @@ import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.syscalls.ErrnoException;
-import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Signals;
+import dev.cryo.syscalls.Syscall;
+import dev.cryo.syscalls.Wait;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParentCommand;
@@ -147,6 +147,8 @@ final class DemoCommand implements Callable<Integer> {
         static Counter start(Path dir) throws IOException, InterruptedException {
             Path file = dir.resolve("counter");
             Path pidFile = dir.resolve("counter.pid");
+            // The wrapper exits at once; its orphans come back to cryo rather than to an init that may not reap them.
+            Syscall.call("prctl(PR_SET_CHILD_SUBREAPER)", Linux.__NR_prctl(), Linux.PR_SET_CHILD_SUBREAPER(), 1);
             String loop = "echo $$ > " + pidFile + "; i=0; while :; do i=$((i+1)); echo $i > " + file + "; sleep 0.2; done";
             Process wrapper = new ProcessBuilder("sh", "-c",
                     "setsid sh -c \"$1\" cryo-demo-counter </dev/null >/dev/null 2>&1 &", "sh", loop)
@@ -202,21 +204,23 @@ final class DemoCommand implements Callable<Integer> {
             } catch (IllegalStateException shuttingDown) {
                 // the hook runs anyway
             }
-            for (int i = 0; i < 100 && running(); i++) {
+            reap();
+        }
+
+        /** Reaps the counter's process group (cryo is its subreaper), so that no zombie stays behind. */
+        private void reap() {
+            for (int i = 0; i < 100; i++) {
                 try {
-                    Thread.sleep(20);
+                    Wait.Status st = Wait.waitPid(-pid, Linux.__WALL() | Linux.WNOHANG());
+                    if (st == null) {
+                        Thread.sleep(20);
+                    }
+                } catch (ErrnoException noChildren) {
+                    return;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return;
                 }
-            }
-        }
-
-        private boolean running() {
-            try {
-                return Proc.stat(pid).state() != 'Z';
-            } catch (Proc.TaskGoneException | UncheckedIOException e) {
-                return false;
             }
         }
     }
