@@ -108,7 +108,7 @@ public final class PresentPages implements AutoCloseable {
     }
 
     /** Adds [start, end), merging with the last range when they touch. */
-    private static void add(List<PageRange> out, long start, long end) {
+    static void add(List<PageRange> out, long start, long end) {
         if (!out.isEmpty()) {
             PageRange last = out.getLast();
             if (last.end() == start) {

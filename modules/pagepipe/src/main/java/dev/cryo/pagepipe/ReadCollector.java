@@ -29,14 +29,29 @@ public final class ReadCollector {
         this.pool = pool;
     }
 
-    /** What a collection did. */
-    public record Result(long pages, long bytes, long forcedReads) {}
+    /**
+     * What a collection did.
+     *
+     * @param vanished pages that were unmapped under a lenient copy and were written as zeros
+     */
+    public record Result(long pages, long bytes, long forcedReads, long vanished) {}
 
     /**
      * Copies every page of {@code ranges} of process {@code pid} to {@code consumer}, in order.
      * {@code checkpoint} runs between batches and may throw to abandon the work.
      */
     public Result collect(int pid, List<PageRange> ranges, PageConsumer consumer, Runnable checkpoint) throws Exception {
+        return collect(pid, ranges, consumer, checkpoint, false);
+    }
+
+    /**
+     * As {@link #collect(int, List, PageConsumer, Runnable)}; with {@code lenient}, the task may run during the
+     * copy (read-mode pre-dump), and pages unmapped under it are written as zeros instead of failing. That is
+     * safe for a pre-dump: a range unmapped or moved since the task was frozen is a new, untracked mapping at
+     * the next step, which writes it whole, so no later step refers to those zeros.
+     */
+    public Result collect(int pid, List<PageRange> ranges, PageConsumer consumer, Runnable checkpoint, boolean lenient)
+            throws Exception {
         BlockingQueue<PageBatch> full = new ArrayBlockingQueue<>(64);
         AtomicReference<Throwable> writerFailure = new AtomicReference<>();
         PageBatch end = new PageBatch(pid, List.of(), MemorySegment.NULL);
@@ -63,6 +78,7 @@ public final class ReadCollector {
         });
         long pages = 0;
         long forced = 0;
+        long vanished = 0;
         Throwable readFailure = null;
         try (Arena arena = Arena.ofConfined(); Fd mem = Io.open("/proc/" + pid + "/mem", Linux.O_RDONLY())) {
             MemorySegment local = iovec.allocate(arena);
@@ -97,7 +113,9 @@ public final class ReadCollector {
                 iovec.iov_len(local, filled);
                 long got = readv(pid, local, remote, iovs);
                 if (got < filled) {
-                    forced += forceRead(mem, batch, buf, got);
+                    long[] f = forceRead(mem, batch, buf, got, lenient);
+                    forced += f[0];
+                    vanished += f[1];
                 }
                 pages += filled / PageRange.PAGE_SIZE;
                 full.put(new PageBatch(pid, List.copyOf(batch), buf.asSlice(0, filled)));
@@ -114,7 +132,7 @@ public final class ReadCollector {
         if (writerFailure.get() != null) {
             throw rethrow(writerFailure.get());
         }
-        return new Result(pages, pages * PageRange.PAGE_SIZE, forced);
+        return new Result(pages, pages * PageRange.PAGE_SIZE, forced, vanished);
     }
 
     private static long readv(int pid, MemorySegment local, MemorySegment remote, int iovs) {
@@ -125,19 +143,37 @@ public final class ReadCollector {
         }
     }
 
-    /** Reads the batch from byte {@code from} on through /proc/PID/mem; returns the pages read that way. */
-    private static long forceRead(Fd mem, List<PageRange> batch, MemorySegment buf, long from) {
+    /**
+     * Reads the batch from byte {@code from} on through /proc/PID/mem; returns the pages read that way and,
+     * when lenient, the pages found unmapped (zero-filled).
+     */
+    private static long[] forceRead(Fd mem, List<PageRange> batch, MemorySegment buf, long from, boolean lenient) {
         long at = 0;
         long forced = 0;
+        long vanished = 0;
         for (PageRange r : batch) {
             long rangeEnd = at + r.bytes();
             if (rangeEnd > from) {
                 long skip = Math.max(0, from - at);
                 long done = skip;
                 while (done < r.bytes()) {
-                    long n = Io.pread(mem.fd(), buf.asSlice(at + done, r.bytes() - done), r.start() + done);
+                    long n;
+                    try {
+                        n = Io.pread(mem.fd(), buf.asSlice(at + done, r.bytes() - done), r.start() + done);
+                    } catch (ErrnoException e) {
+                        if (!lenient || e.is(dev.cryo.syscalls.Errno.ESRCH)) {
+                            throw e;
+                        }
+                        n = 0; // EIO: nothing mapped there any more
+                    }
                     if (n <= 0) {
-                        throw new IllegalStateException(String.format("cannot read pages at 0x%x: the mapping is gone", r.start() + done));
+                        if (!lenient) {
+                            throw new IllegalStateException(String.format("cannot read pages at 0x%x: the mapping is gone", r.start() + done));
+                        }
+                        // unmapped under the copy: zeros for this page, then try the next one
+                        buf.asSlice(at + done, PageRange.PAGE_SIZE).fill((byte) 0);
+                        vanished++;
+                        n = PageRange.PAGE_SIZE;
                     }
                     done += n;
                 }
@@ -145,7 +181,7 @@ public final class ReadCollector {
             }
             at = rangeEnd;
         }
-        return forced;
+        return new long[] {forced, vanished};
     }
 
     private static Exception rethrow(Throwable t) {

@@ -35,8 +35,10 @@ public final class ImagePageSink implements PageSink {
     public void begin(List<Run> runs) {
         for (Run r : runs) {
             pagemap.write(PagemapEntry.newBuilder().setVaddr(r.vaddr()).setNrPages((int) r.pages())
-                    .setFlags(PagemapFlags.PE_PRESENT).build());
-            expected += r.pages() * PAGE;
+                    .setFlags(r.inParent() ? PagemapFlags.PE_PARENT : PagemapFlags.PE_PRESENT).build());
+            if (!r.inParent()) {
+                expected += r.pages() * PAGE;
+            }
         }
     }
 

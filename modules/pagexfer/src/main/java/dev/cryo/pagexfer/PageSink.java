@@ -8,12 +8,19 @@ import java.util.List;
  * order, then a commit. Closing without a commit abandons what was sent.
  */
 public interface PageSink extends AutoCloseable {
-    /** One run of {@code pages} pages at virtual address {@code vaddr}. */
-    record Run(long vaddr, long pages) {}
+    /**
+     * One run of {@code pages} pages at virtual address {@code vaddr}. A run {@code inParent} is unchanged
+     * since the previous snapshot of the chain: its bytes are there and are not sent again.
+     */
+    record Run(long vaddr, long pages, boolean inParent) {
+        public Run(long vaddr, long pages) {
+            this(vaddr, pages, false);
+        }
+    }
 
     void begin(List<Run> runs);
 
-    /** The next bytes of the runs, in order; off-heap memory, passed on without a copy. */
+    /** The next bytes of the runs that are not in the parent, in order; off-heap memory, passed on without a copy. */
     void write(MemorySegment data);
 
     void commit();

@@ -1,0 +1,109 @@
+package dev.cryo.pagepipe;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.page_region;
+import dev.cryo.bindings.pm_scan_arg;
+import dev.cryo.syscalls.Errno;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Uffd;
+
+/**
+ * Which pages a task wrote since the last look, without soft-dirty: the task's memory is registered with a
+ * userfaultfd in asynchronous write-protect mode, and one {@code PAGEMAP_SCAN} with {@code PM_SCAN_WP_MATCHING}
+ * both reports the pages written ({@code PAGE_IS_WRITTEN}) and write-protects them again.
+ *
+ * <p>The uffd must outlive each step: closing its last reference unregisters the ranges and drops their
+ * protection, so a tracker re-created later sees every page as written. The kernel also drops the
+ * registration of a mapping that is mremap()ed (the uffd lacks UFFD_FEATURE_EVENT_REMAP), and new mappings
+ * are never registered: both show up as untracked, and are then dumped whole.
+ */
+public final class WrittenPages implements AutoCloseable {
+    private static final int REGIONS = 4096;
+
+    private final int pid;
+    private final Fd uffd;
+    private final Fd pagemap;
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment arg = pm_scan_arg.allocate(arena);
+    private final MemorySegment regions = page_region.allocateArray(REGIONS, arena);
+
+    /** Tracks the task {@code pid} through {@code uffd}, a userfaultfd of the task's mm; neither is owned. */
+    public WrittenPages(int pid, Fd uffd) {
+        this.pid = pid;
+        this.uffd = uffd;
+        this.pagemap = Io.open("/proc/" + pid + "/pagemap", Linux.O_RDONLY());
+    }
+
+    /**
+     * Registers [start, end) for tracking and write-protects all of it, so that from now on a write marks
+     * a page. Returns false where it cannot be tracked (e.g. the task registered it with a uffd of its own).
+     */
+    public boolean track(long start, long end) {
+        try {
+            Uffd.registerWp(uffd, start, end - start);
+        } catch (ErrnoException e) {
+            if (e.is(Errno.EBUSY) || e.is(Errno.EINVAL) || e.is(Errno.EPERM)) {
+                return false;
+            }
+            throw e;
+        }
+        scan(start, end, null);
+        return true;
+    }
+
+    /**
+     * Appends to {@code out} the pages of [start, end) written since they were last protected, and protects
+     * them again. Returns false, appending nothing, when the range is not (or no longer) tracked.
+     */
+    public boolean written(long start, long end, List<PageRange> out) {
+        try {
+            scan(start, end, out);
+            return true;
+        } catch (ErrnoException e) {
+            if (e.is(Errno.EPERM)) {
+                return false; // PM_SCAN_CHECK_WPASYNC: part of the range has no async-WP registration
+            }
+            throw e;
+        }
+    }
+
+    private void scan(long start, long end, List<PageRange> out) {
+        long written = Linux.PAGE_IS_WRITTEN();
+        long at = start;
+        while (at < end) {
+            arg.fill((byte) 0);
+            pm_scan_arg.size(arg, pm_scan_arg.sizeof());
+            pm_scan_arg.flags(arg, Linux.PM_SCAN_WP_MATCHING() | Linux.PM_SCAN_CHECK_WPASYNC());
+            pm_scan_arg.start(arg, at);
+            pm_scan_arg.end(arg, end);
+            pm_scan_arg.vec(arg, out == null ? 0 : regions.address());
+            pm_scan_arg.vec_len(arg, out == null ? 0 : REGIONS);
+            pm_scan_arg.category_mask(arg, written);
+            pm_scan_arg.return_mask(arg, written);
+            long n = Io.ioctl(String.format("PAGEMAP_SCAN(written) /proc/%d/pagemap 0x%x-0x%x", pid, at, end),
+                    pagemap.fd(), Linux.PAGEMAP_SCAN(), arg.address());
+            for (long i = 0; i < n; i++) {
+                MemorySegment r = page_region.asSlice(regions, i);
+                PresentPages.add(out, page_region.start(r), page_region.end(r));
+            }
+            long walkEnd = pm_scan_arg.walk_end(arg);
+            if (walkEnd <= at) {
+                break;
+            }
+            at = walkEnd;
+        }
+    }
+
+    @Override
+    public void close() {
+        try (pagemap) {
+            arena.close();
+        }
+    }
+}

@@ -1,0 +1,253 @@
+package dev.cryo.pagexfer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.images.EntryReader;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.PagemapFlags;
+import dev.cryo.images.RawReader;
+import dev.cryo.images.proto.PagemapEntry;
+import dev.cryo.images.proto.PagemapHead;
+
+/**
+ * Where the bytes of one process's pages are, through a chain of snapshots: a pagemap entry flagged
+ * {@code PE_PARENT} is looked up in the {@code parent} snapshot's pagemap, and so on down the chain, until
+ * a snapshot that holds the bytes in its pages image.
+ *
+ * <pre>{@code
+ * try (PageSource src = PageSource.open(store, pid)) {
+ *     for (PageSource.Extent x : src.extents()) {
+ *         write(x.vaddr(), src.bytes(x));      // x.pages() pages, mapped from the image that holds them
+ *     }
+ * }
+ * }</pre>
+ */
+public final class PageSource implements AutoCloseable {
+    private static final long PAGE = 4096;
+
+    /** {@code pages} pages at {@code vaddr}, stored at {@code offset} of image {@code pagesImage} of snapshot {@code depth} (0 = the last). */
+    public record Extent(long vaddr, long pages, int depth, String pagesImage, long offset) {
+        public long bytes() {
+            return pages * PAGE;
+        }
+    }
+
+    /** One pagemap entry of one snapshot, with its offset in that snapshot's pages image. */
+    private record Entry(long vaddr, long pages, boolean inParent, long offset) {
+        long end() {
+            return vaddr + pages * PAGE;
+        }
+    }
+
+    private record Level(ImageStore store, String where, String pagesImage, List<Entry> entries) {}
+
+    private final int pid;
+    private final List<Level> chain = new ArrayList<>();
+    private final Arena arena = Arena.ofShared();
+    private final Map<Integer, MemorySegment> mapped = new HashMap<>();
+
+    private PageSource(int pid) {
+        this.pid = pid;
+    }
+
+    /** The pages of process {@code pid} as the last snapshot in {@code store} records them. */
+    public static PageSource open(ImageStore store, int pid) {
+        PageSource s = new PageSource(pid);
+        try {
+            ImageStore at = store;
+            while (at != null) {
+                Level level = load(at, pid);
+                if (level == null) {
+                    break;
+                }
+                s.chain.add(level);
+                at = at instanceof DirectoryImageStore d ? d.parent().orElse(null) : null;
+            }
+            if (s.chain.isEmpty()) {
+                throw new IllegalStateException(ImageKind.PAGEMAP.fileName(pid) + " is missing from " + store);
+            }
+            return s;
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    private static Level load(ImageStore store, int pid) {
+        String name = ImageKind.PAGEMAP.fileName(pid);
+        if (!store.exists(name)) {
+            return null;
+        }
+        try (EntryReader r = store.openReader(ImageKind.PAGEMAP, pid)) {
+            PagemapHead head = r.next(PagemapHead.parser());
+            if (head == null) {
+                throw new IllegalStateException(name + " of " + store + " has no head");
+            }
+            List<Entry> entries = new ArrayList<>();
+            long offset = 0;
+            for (PagemapEntry e : r.readAll(PagemapEntry.parser())) {
+                int flags = e.hasFlags() ? e.getFlags() : PagemapFlags.PE_PRESENT;
+                boolean inParent = e.getInParent() || (flags & PagemapFlags.PE_PARENT) != 0;
+                if (!inParent && (flags & PagemapFlags.PE_PRESENT) == 0) {
+                    throw new IllegalStateException(String.format("%s of %s: pages at 0x%x have flags %d (lazy pages are not in images)",
+                            name, store, e.getVaddr(), flags));
+                }
+                if (!entries.isEmpty() && entries.getLast().end() > e.getVaddr()) {
+                    throw new IllegalStateException(String.format("%s of %s: entries out of order at 0x%x", name, store, e.getVaddr()));
+                }
+                entries.add(new Entry(e.getVaddr(), e.getNrPages(), inParent, inParent ? -1 : offset));
+                if (!inParent) {
+                    offset += e.getNrPages() * PAGE;
+                }
+            }
+            return new Level(store, store.toString(), ImageKind.PAGES.fileName(head.getPagesId()), entries);
+        }
+    }
+
+    /** How many snapshots the chain has for this process (1 = no parent holds its pages). */
+    public int depth() {
+        return chain.size();
+    }
+
+    /** Every page the last snapshot records, in address order, each resolved to the snapshot that holds it. */
+    public List<Extent> extents() {
+        List<Extent> out = new ArrayList<>();
+        for (Entry e : chain.getFirst().entries()) {
+            resolve(0, e.vaddr(), e.end(), out);
+        }
+        return out;
+    }
+
+    /** Where the bytes of [start, end) are, as the snapshot {@code depth} down the chain records them. */
+    public List<Extent> resolve(long start, long end) {
+        List<Extent> out = new ArrayList<>();
+        resolve(0, start, end, out);
+        return out;
+    }
+
+    private void resolve(int depth, long start, long end, List<Extent> out) {
+        if (depth >= chain.size()) {
+            throw new IllegalStateException(String.format("pages 0x%x-0x%x of pid %d are marked in-parent, but %s has no parent with them",
+                    start, end, pid, chain.get(depth - 1).where()));
+        }
+        Level level = chain.get(depth);
+        List<Entry> es = level.entries();
+        int i = firstEndingAfter(es, start);
+        long at = start;
+        while (at < end) {
+            Entry e = i < es.size() ? es.get(i) : null;
+            if (e == null || e.vaddr() > at) {
+                throw new IllegalStateException(String.format("pagemap-%d.img of %s has no pages at 0x%x (needed by a later snapshot)",
+                        pid, level.where(), at));
+            }
+            long pieceEnd = Math.min(end, e.end());
+            if (e.inParent()) {
+                resolve(depth + 1, at, pieceEnd, out);
+            } else {
+                add(out, new Extent(at, (pieceEnd - at) / PAGE, depth, level.pagesImage(), e.offset() + (at - e.vaddr())));
+            }
+            at = pieceEnd;
+            i++;
+        }
+    }
+
+    private static void add(List<Extent> out, Extent x) {
+        if (!out.isEmpty()) {
+            Extent last = out.getLast();
+            if (last.depth() == x.depth() && last.vaddr() + last.bytes() == x.vaddr() && last.offset() + last.bytes() == x.offset()) {
+                out.set(out.size() - 1, new Extent(last.vaddr(), last.pages() + x.pages(), last.depth(), last.pagesImage(), last.offset()));
+                return;
+            }
+        }
+        out.add(x);
+    }
+
+    private static int firstEndingAfter(List<Entry> es, long addr) {
+        int lo = 0;
+        int hi = es.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (es.get(mid).end() <= addr) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    /**
+     * The bytes of {@code x}: a read-only slice of its pages image, mapped once per snapshot (images that
+     * are not files are read into memory). Valid until this source is closed.
+     */
+    public MemorySegment bytes(Extent x) {
+        MemorySegment all = mapped.computeIfAbsent(x.depth(), this::map);
+        if (x.offset() + x.bytes() > all.byteSize()) {
+            throw new IllegalStateException(String.format("%s of %s is truncated at offset %d (expected %d more bytes)",
+                    x.pagesImage(), chain.get(x.depth()).where(), all.byteSize(), x.offset() + x.bytes() - all.byteSize()));
+        }
+        return all.asSlice(x.offset(), x.bytes());
+    }
+
+    /** Copies the bytes of {@code x} into {@code dst}. */
+    public void read(Extent x, MemorySegment dst) {
+        dst.copyFrom(bytes(x));
+    }
+
+    private MemorySegment map(int depth) {
+        Level level = chain.get(depth);
+        Optional<Path> file = level.store().pathOf(level.pagesImage());
+        if (file.isPresent()) {
+            try (FileChannel ch = FileChannel.open(file.get(), StandardOpenOption.READ)) {
+                long size = ch.size();
+                return size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + file.get() + ": " + e.getMessage(), e);
+            }
+        }
+        try (RawReader r = level.store().openRawReader(level.pagesImage())) {
+            MemorySegment data = arena.allocate(Math.max(1, r.size()), PAGE).asSlice(0, r.size());
+            r.readFully(data, 0);
+            return data;
+        }
+    }
+
+    /**
+     * The ranges, as [vaddr, vaddr + pages), whose bytes the last snapshot in {@code store} has for
+     * {@code pid} (itself or through its parents): what a next snapshot may mark in-parent. Empty when the
+     * store has no pagemap for the process.
+     */
+    public static List<long[]> coverage(ImageStore store, int pid) {
+        Level level = load(store, pid);
+        List<long[]> out = new ArrayList<>();
+        if (level != null) {
+            for (Entry e : level.entries()) {
+                if (!out.isEmpty() && out.getLast()[1] == e.vaddr()) {
+                    out.getLast()[1] = e.end();
+                } else {
+                    out.add(new long[] {e.vaddr(), e.end()});
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        mapped.clear();
+        arena.close();
+    }
+}
