@@ -9,21 +9,27 @@ import java.util.Objects;
  * @param imagesDir directory holding a complete dump (inventory.img)
  * @param detached  return once the tree runs (criu's {@code -d}); otherwise wait until it exits
  * @param samePid   give each task the pid it had at dump ({@code clone3} with {@code set_tid}); a taken pid is an error
+ * @param pidns     restore the tree into a new pid namespace, where its tasks have their dumped pids (so a
+ *                  dump taken with --leave-running can run beside its original); an init of cryo's is pid 1 there
  */
-public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid) {
+public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
     }
 
     public static RestoreOptions of(Path imagesDir) {
-        return new RestoreOptions(imagesDir, false, true);
+        return new RestoreOptions(imagesDir, false, true, false);
     }
 
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid);
+        return new RestoreOptions(imagesDir, v, samePid, pidns);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v);
+        return new RestoreOptions(imagesDir, detached, v, pidns);
+    }
+
+    public RestoreOptions withPidns(boolean v) {
+        return new RestoreOptions(imagesDir, detached, samePid, v);
     }
 }

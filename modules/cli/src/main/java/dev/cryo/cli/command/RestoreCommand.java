@@ -17,15 +17,18 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code cryo restore}: bring a dumped process back from its images, with criu's option names.
- * Today this restores a single-threaded, single-process dump (see the restore module for what is missing).
+ * Every process and thread gets its dumped pid back; with {@code --pidns} inside a new pid namespace.
  */
-@Command(name = "restore", description = "Restore a process from CRIU-format images (one single-threaded process for now).")
+@Command(name = "restore", description = "Restore a process tree from CRIU-format images, with its pids, threads, sessions and groups.")
 final class RestoreCommand implements Callable<Integer> {
     @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", required = true, description = "Directory holding a complete dump.")
     Path imagesDir;
 
     @Option(names = {"-d", "--restore-detached"}, description = "Return once the process runs, instead of waiting for it to end.")
     boolean detached;
+
+    @Option(names = "--pidns", description = "Restore into a new pid namespace (pids inside as at dump), e.g. beside the original of a --leave-running dump.")
+    boolean pidns;
 
     @Option(names = "--display-stats", description = "Print the pid, pages restored and restore time.")
     boolean displayStats;
@@ -35,7 +38,7 @@ final class RestoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws RestoreException {
-        RestoreStats s = Restorer.restore(RestoreOptions.of(imagesDir).withDetached(detached), new Cancellation());
+        RestoreStats s = Restorer.restore(RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns), new Cancellation());
         PrintWriter out = spec.commandLine().getOut();
         if (displayStats || detached) {
             out.printf(Locale.ROOT, "restored pid %d: %d pages in %.2f ms%n", s.rootPid(), s.pagesRestored(), s.restoreNanos() / 1e6);

@@ -16,13 +16,10 @@ import java.util.Map;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.prctl_mm_map;
-import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
-import dev.cryo.images.PagemapFlags;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.PagemapEntry;
-import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.syscalls.Proc;
 
@@ -170,30 +167,15 @@ final class MemoryRestore {
     }
 
     /** Copies the private pages from the pages image into the task, in pagemap order; returns how many. */
-    static long fillPages(Puppet p, ImageStore store, int pid) {
-        List<PagemapEntry> entries;
-        int pagesId;
-        try (var r = store.openReader(ImageKind.PAGEMAP, pid)) {
-            PagemapHead head = r.next(PagemapHead.parser());
-            if (head == null) {
-                throw new IllegalStateException("pagemap-" + pid + ".img has no head");
-            }
-            pagesId = head.getPagesId();
-            entries = r.readAll(PagemapEntry.parser());
-        }
-        String name = ImageKind.PAGES.fileName(pagesId);
+    static long fillPages(Puppet p, ImageStore store, TreeImages.ProcessImages img) {
+        String name = img.pagesFile();
         Path file = store.pathOf(name).orElseThrow(() -> new IllegalStateException(name + " is not in a directory"));
         long pages = 0;
         try (Arena a = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             MemorySegment data = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, a);
             long offset = 0;
-            for (PagemapEntry e : entries) {
-                int flags = e.hasFlags() ? e.getFlags() : PagemapFlags.PE_PRESENT;
-                if (e.getInParent() || (flags & (PagemapFlags.PE_PARENT | PagemapFlags.PE_LAZY)) != 0) {
-                    throw new IllegalStateException("pagemap-" + pid + ".img: pages at 0x" + Long.toHexString(e.getVaddr())
-                            + " are in a parent or lazy (flags " + flags + "), which restore does not handle yet");
-                }
+            for (PagemapEntry e : img.pagemap()) {
                 long len = e.getNrPages() * Puppet.PAGE;
                 if (offset + len > size) {
                     throw new IllegalStateException(name + " is truncated at offset " + size + " (expected "
@@ -249,7 +231,10 @@ final class MemoryRestore {
 
     /** prctl(PR_SET_MM, PR_SET_MM_MAP): code/data/brk/stack/args/env bounds, auxv, and the executable. */
     static void setMmMap(Puppet p, MmEntry mm, String exe) {
-        int exeFd = openInTask(p, exe, Linux.O_RDONLY());
+        // A child cloned from its restored parent has the executable already; the kernel refuses (EBUSY) to
+        // replace an exe_file that is still mapped, even by itself, so it is left as it is.
+        boolean same = exe.equals(dev.cryo.syscalls.Io.readlink("/proc/" + p.pid() + "/exe"));
+        int exeFd = same ? -1 : openInTask(p, exe, Linux.O_RDONLY());
         try (Arena a = Arena.ofConfined()) {
             MemorySegment auxv = a.allocate(ValueLayout.JAVA_LONG, Math.max(1, mm.getMmSavedAuxvCount()));
             for (int i = 0; i < mm.getMmSavedAuxvCount(); i++) {
@@ -276,7 +261,9 @@ final class MemoryRestore {
             p.syscall("prctl(PR_SET_MM_MAP)", Linux.__NR_prctl(), Linux.PR_SET_MM(), Linux.PR_SET_MM_MAP(),
                     p.scratch(), prctl_mm_map.sizeof(), 0);
         } finally {
-            p.syscall("close", Linux.__NR_close(), exeFd);
+            if (exeFd >= 0) {
+                p.syscall("close", Linux.__NR_close(), exeFd);
+            }
         }
     }
 }

@@ -34,11 +34,15 @@ final class Puppet implements AutoCloseable {
     private final MemorySegment regs;
     private long ip = PuppetStub.BOOT;
     private long trampoline;
+    private int nsPid;
+    /** The pid of the task the last injected fork/clone created, from its ptrace event. */
+    private int lastChild;
     private boolean released;
     private boolean gone;
 
     private Puppet(int pid) {
         this.pid = pid;
+        this.nsPid = pid;
         this.template = arena.allocate(user_regs_struct.layout());
         this.regs = arena.allocate(user_regs_struct.layout());
     }
@@ -128,32 +132,66 @@ final class Puppet implements AutoCloseable {
         trampoline = 0;
     }
 
+    /** Flags of a thread created in a puppet: everything a pthread shares with its process. */
+    static final long THREAD_FLAGS = Linux.CLONE_VM() | Linux.CLONE_FS() | Linux.CLONE_FILES() | Linux.CLONE_SIGHAND()
+            | Linux.CLONE_THREAD() | Linux.CLONE_SYSVSEM();
+
+    /** A child process with pid {@code childPid} (0: any), in this puppet's pid namespace. */
+    Puppet cloneProcess(int childPid) {
+        return clone(0, Linux.SIGCHLD(), childPid);
+    }
+
+    /** A thread of this puppet's process with tid {@code tid} (0: any). */
+    Puppet cloneThread(int tid) {
+        return clone(THREAD_FLAGS, 0, tid);
+    }
+
+    /** The first task of a new pid namespace (pid 1 there), a child of this puppet. */
+    Puppet clonePidNamespace() {
+        return clone(Linux.CLONE_NEWPID(), Linux.SIGCHLD(), 0);
+    }
+
     /**
-     * clone3 with {@code set_tid = pid}: a child puppet with that exact pid, a copy of this one (trampoline
-     * included), already seized and stopped.
+     * clone3 from inside the puppet, with {@code set_tid} when {@code id > 0}: the new task is a copy of
+     * this one (trampoline included; shared with it for a thread), already attached through
+     * PTRACE_O_TRACEFORK/TRACECLONE and stopped before it ran an instruction of its own.
      */
-    Puppet cloneWithPid(int childPid) {
+    private Puppet clone(long flags, int exitSignal, int id) {
         MemorySegment args = arena.allocate(clone_args.layout());
-        clone_args.exit_signal(args, Linux.SIGCHLD());
-        clone_args.set_tid(args, scratch() + clone_args.sizeof());
-        clone_args.set_tid_size(args, 1);
+        clone_args.flags(args, flags);
+        clone_args.exit_signal(args, exitSignal);
+        if (id > 0) {
+            clone_args.set_tid(args, scratch() + clone_args.sizeof());
+            clone_args.set_tid_size(args, 1); // the pid in the innermost namespace, the one the task is in
+        }
         MemorySegment tid = arena.allocate(8);
-        tid.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, childPid);
+        tid.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, id);
         writeScratch(0, args);
         writeScratch(clone_args.sizeof(), tid);
         long r;
+        lastChild = 0;
+        String what = (flags & Linux.CLONE_THREAD()) != 0 ? "thread " : "pid ";
         try {
-            r = syscall("clone3(set_tid=" + childPid + ")", Linux.__NR_clone3(), scratch(), clone_args.sizeof());
+            r = syscall("clone3(" + (id > 0 ? "set_tid=" + id : "flags=0x" + Long.toHexString(flags)) + ")",
+                    Linux.__NR_clone3(), scratch(), clone_args.sizeof());
         } catch (ErrnoException e) {
-            if (e.is(Errno.EEXIST)) {
-                throw new IllegalStateException("pid " + childPid + " is in use; the restored task needs it", e);
+            if (id > 0 && e.is(Errno.EEXIST)) {
+                throw new IllegalStateException(what + id + " is taken by another process; the restored tree needs it", e);
             }
             throw e;
         }
-        Puppet child = adopt((int) r);
-        child.trampoline = trampoline; // the child's memory is a copy: same trampoline, same address
+        // clone3 returns the id in the puppet's namespace; the event message gives it in cryo's, which ptrace needs.
+        int host = lastChild != 0 ? lastChild : (int) r;
+        Puppet child = adopt(host);
+        child.trampoline = trampoline; // the child's memory is a copy (or the same): same trampoline, same address
         child.ip = ip;
+        child.nsPid = (int) r;
         return child;
+    }
+
+    /** The task's id in its own pid namespace (the dumped one); {@link #pid} is what cryo sees. */
+    int nsPid() {
+        return nsPid;
     }
 
     void writeScratch(long offset, MemorySegment data) {
@@ -214,6 +252,10 @@ final class Puppet implements AutoCloseable {
                     }
                 }
             }
+            int ev = st.event();
+            if (ev == Linux.PTRACE_EVENT_FORK() || ev == Linux.PTRACE_EVENT_CLONE() || ev == Linux.PTRACE_EVENT_VFORK()) {
+                lastChild = (int) Ptrace.getEventMsg(pid);
+            }
             // fork/clone events, and signals meant for the stub: continue without delivering them
             Ptrace.cont(pid, 0);
         }
@@ -222,6 +264,19 @@ final class Puppet implements AutoCloseable {
     /** Loads the task's registers; the next thing it runs is its own code at their rip. */
     void setRegisters(MemorySegment userRegs) {
         Ptrace.setRegset(pid, Linux.NT_PRSTATUS(), userRegs);
+    }
+
+    /** Lets the task run the stub's code at {@code rip} with the stub's stack: for the pid namespace's init. */
+    void resumeAt(long rip) {
+        regs.copyFrom(template);
+        user_regs_struct.rip(regs, rip);
+        user_regs_struct.orig_rax(regs, -1);
+        Ptrace.setRegset(pid, Linux.NT_PRSTATUS(), regs);
+        release();
+    }
+
+    boolean released() {
+        return released;
     }
 
     /** Lets the task run as itself: detaches (no signal delivered) and leaves it alive. */

@@ -44,6 +44,9 @@ final class PuppetStub {
             + "b822000000" + "0f05" + "ebf7"                          // pause; jmp pause
             + "0f05cc";                                               // boot: syscall; int3
 
+    /** Address of the keeper's reap loop (offset 29 of the code): what a pid namespace's init runs. */
+    static final long REAP = BASE + HEADERS + 29;
+
     /** Address of the stub's {@code syscall; int3}. */
     static final long BOOT = BASE + HEADERS + CODE.length() / 2 - 3;
 

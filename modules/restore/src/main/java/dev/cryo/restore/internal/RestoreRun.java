@@ -1,30 +1,41 @@
 package dev.cryo.restore.internal;
 
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.images.DirectoryImageStore;
-import dev.cryo.images.ImageFormatException;
-import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.CoreEntry;
-import dev.cryo.images.proto.FileEntry;
-import dev.cryo.images.proto.MmEntry;
-import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.Tracer;
 import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
-import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.restore.internal.TreeImages.ProcessImages;
+import dev.cryo.syscalls.Proc;
 
 /**
- * One restore, start to end: read the images, start the keeper and its puppet, build the task inside the
- * puppet on the tracer thread, release it. Any failure kills the puppets, and with them the keeper.
+ * One restore, start to end. Everything runs on one tracer thread, each step injected into puppets:
+ *
+ * <ol>
+ * <li>read and check every image (nothing is started for a damaged dump);</li>
+ * <li>start the keeper and seize its puppet, the stub; with --pidns clone the namespace's init from it;</li>
+ * <li>per process, parents first: clone it from its parent puppet with its pid, setsid if it led a
+ *     session, build its memory, then clone its children (after its private memory is in place, as fork
+ *     had them) and its threads with their tids;</li>
+ * <li>process groups, leaders first;</li>
+ * <li>per process: files and kernel state (fds, signal handlers), then per thread its kernel state
+ *     (clear_tid, robust list, sigaltstack, name, rseq);</li>
+ * <li>per process: the trampoline goes, every thread gets its registers, xstate and signal mask;</li>
+ * <li>all tasks are released together; the stub is killed.</li>
+ * </ol>
+ *
+ * Any failure kills every task created so far ({@link Puppets}), and with them the keeper exits.
  */
 public final class RestoreRun {
     private final RestoreOptions options;
@@ -37,34 +48,26 @@ public final class RestoreRun {
         this.store = new DirectoryImageStore(options.imagesDir());
     }
 
-    /** The images of one single-threaded process, read before anything is started. */
-    private record TaskImages(PstreeEntry pstree, CoreEntry core, MmEntry mm, Map<Integer, String> paths) {
-        int pid() {
-            return pstree.getPid();
-        }
-    }
-
     public static RestoreStats run(RestoreOptions options, Cancellation cancel) throws RestoreException {
         if (!Files.isDirectory(options.imagesDir())) {
             throw new RestoreException("cannot restore from " + options.imagesDir() + ": no such directory");
         }
         RestoreRun run = new RestoreRun(options, cancel);
         long start = System.nanoTime();
-        TaskImages images;
-        try {
-            images = run.readImages();
-        } catch (RuntimeException e) {
-            throw explain(options, e);
-        }
+        TreeImages images;
         Keeper keeper;
         try {
-            keeper = Keeper.start();
+            images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
+            if (options.samePid() && !options.pidns()) {
+                takenIds(images);
+            }
+            keeper = StepFailure.run(0, "starting the puppet", Keeper::start);
         } catch (RuntimeException e) {
             throw explain(options, e);
         }
         Restored restored;
         try {
-            restored = Tracer.call("restore-" + images.pid(), () -> run.restoreTask(keeper, images));
+            restored = Tracer.call("restore-" + images.root().pid(), () -> run.restoreTree(keeper, images));
         } catch (Exception e) {
             keeper.close(); // the puppets are dead: the keeper exits by itself
             throw explain(options, e);
@@ -83,100 +86,171 @@ public final class RestoreRun {
 
     private static RestoreException explain(RestoreOptions o, Exception e) {
         String why = switch (e) {
-            case ErrnoException x -> x.getMessage();
-            case UncheckedIOException u -> u.getMessage();
-            case ImageFormatException f -> f.getMessage();
             case Cancellation.CancelledException c -> "restore " + c.getMessage();
-            case RuntimeException r when r.getMessage() != null -> r.getMessage();
-            default -> e.toString();
+            default -> StepFailure.reason(e);
         };
         return new RestoreException("cannot restore from " + o.imagesDir() + ": " + why, e);
     }
 
-    private TaskImages readImages() {
-        if (!store.exists(ImageKind.INVENTORY.fileName())) {
-            throw new IllegalStateException("no inventory.img: the directory holds no complete dump");
-        }
-        List<PstreeEntry> tree;
-        try (var r = store.openReader(ImageKind.PSTREE)) {
-            tree = r.readAll(PstreeEntry.parser());
-        }
-        if (tree.size() != 1) {
-            throw new IllegalStateException("the dump holds " + tree.size() + " processes; restore handles one process so far");
-        }
-        PstreeEntry root = tree.getFirst();
-        if (root.getThreadsCount() != 1) {
-            throw new IllegalStateException("pid " + root.getPid() + " has " + root.getThreadsCount()
-                    + " threads; restore handles single-threaded processes so far");
-        }
-        CoreEntry core = store.readEntry(ImageKind.CORE, root.getPid(), CoreEntry.parser());
-        MmEntry mm = store.readEntry(ImageKind.MM, root.getPid(), MmEntry.parser());
-        long ip = core.getThreadInfo().getGpregs().getIp();
-        if (mm.getVmasList().stream().noneMatch(v -> ip >= v.getStart() && ip < v.getEnd())) {
-            // e.g. registers read while the dump's parasite ran in the thread: the task would fault at once
-            throw new IllegalStateException("core-" + root.getPid() + ".img: ip 0x" + Long.toHexString(ip)
-                    + " lies in no mapping of mm-" + root.getPid() + ".img");
-        }
-        Map<Integer, String> paths = new HashMap<>();
-        try (var r = store.openReader(ImageKind.FILES)) {
-            for (FileEntry f : r.readAll(FileEntry.parser())) {
-                if (f.hasReg()) {
-                    String name = f.getReg().getName();
-                    paths.put(f.getId(), name.startsWith("/") ? name : "/" + name);
+    /** A pid or tid that a live task holds: refused before anything is started. */
+    private static void takenIds(TreeImages images) {
+        for (int id : images.ids()) {
+            if (Files.exists(Path.of("/proc/" + id))) {
+                String comm;
+                try {
+                    comm = Proc.read(id, "comm").strip();
+                } catch (RuntimeException e) {
+                    comm = "?";
                 }
+                throw new IllegalStateException("pid " + id + " is taken (by " + comm + "); the restored tree needs it:"
+                        + " stop that process, or restore into a new pid namespace with --pidns");
             }
         }
-        return new TaskImages(root, core, mm, paths);
     }
 
-    /** The task as it runs again: its pid (the dumped one, unless asked otherwise) and the pages filled in. */
+    /** The tree as it runs again: its root's pid as cryo sees it, and the pages filled in. */
     private record Restored(int pid, long pages) {}
 
-    /** On the tracer thread: builds the task in a puppet and lets it run. */
-    private Restored restoreTask(Keeper keeper, TaskImages img) {
-        try (Puppet root = Puppet.seize(keeper.puppetPid())) {
-            List<MemoryRestore.Mapping> stub = MemoryRestore.maps(root.pid());
-            long vdsoSpan = MemoryRestore.vdsoSpan(stub);
-            long area = MemoryRestore.freeArea(img.mm().getVmasList(), stub, Puppet.TRAMPOLINE_SIZE + vdsoSpan);
-            root.placeTrampoline(area);
-            cancel.check();
-            Puppet task = options.samePid() ? root.cloneWithPid(img.pid()) : root;
-            try {
-                long pages = build(task, img, area, vdsoSpan);
-                int pid = task.pid();
-                task.release();
-                return new Restored(pid, pages);
-            } finally {
-                if (task != root) {
-                    task.close();
-                }
-            }
+    /** One restored process: its images, the puppet of its leader, and one per thread (the leader's first). */
+    private record Task(ProcessImages img, Puppet leader, List<Puppet> threads) {
+        int pid() {
+            return img.pid();
         }
     }
 
-    private long build(Puppet p, TaskImages img, long area, long vdsoSpan) {
-        stdioToDevNull(p);
+    /** Where every task's trampoline and parked vDSO lie: the same free range in all of them. */
+    private record Layout(long area, long vdsoSpan) {
+        long parked() {
+            return area + Puppet.TRAMPOLINE_SIZE;
+        }
+    }
+
+    /** On the tracer thread: builds the tree in puppets and lets it run. */
+    private Restored restoreTree(Keeper keeper, TreeImages img) {
+        try (Puppets all = new Puppets()) {
+            Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
+            Layout layout = StepFailure.run(0, "placing the trampoline", () -> {
+                List<MemoryRestore.Mapping> maps = MemoryRestore.maps(stub.pid());
+                long span = MemoryRestore.vdsoSpan(maps);
+                List<dev.cryo.images.proto.VmaEntry> vmas = new ArrayList<>();
+                img.processes().forEach(p -> vmas.addAll(p.mm().getVmasList()));
+                long area = MemoryRestore.freeArea(vmas, maps, Puppet.TRAMPOLINE_SIZE + span);
+                stub.placeTrampoline(area);
+                return new Layout(area, span);
+            });
+            Puppet creator = stub;
+            Puppet nsInit = null;
+            if (options.pidns()) {
+                nsInit = all.add(StepFailure.run(0, "creating the pid namespace", stub::clonePidNamespace));
+                creator = nsInit;
+            }
+            List<Task> tasks = new ArrayList<>();
+            long[] pages = {0};
+            createProcess(img, img.root(), creator, layout, all, tasks, pages);
+            cancel.check();
+            processGroups(tasks);
+            for (Task t : tasks) {
+                filesAndKernelState(t);
+                cancel.check();
+            }
+            for (Task t : tasks) {
+                StepFailure.run(t.pid(), "registers", () -> registers(t));
+            }
+            cancel.check();
+            // Release together: nothing of the tree runs before every task is complete.
+            if (nsInit != null) {
+                nsInit.resumeAt(PuppetStub.REAP);
+            }
+            for (Task t : tasks) {
+                t.threads().forEach(Puppet::release);
+            }
+            return new Restored(tasks.getFirst().leader().pid(), pages[0]);
+        }
+    }
+
+    /**
+     * Clones process {@code p} from its parent's puppet, builds its memory, then its children and threads.
+     * A child is cloned once its parent's private memory is in place, as fork had it.
+     */
+    private void createProcess(TreeImages tree, ProcessImages p, Puppet parent, Layout layout, Puppets all,
+                               List<Task> tasks, long[] pages) {
+        int pid = p.pid();
+        Puppet leader = all.add(StepFailure.run(pid, "creating the process",
+                () -> parent.cloneProcess(options.samePid() ? pid : 0)));
+        List<Puppet> threads = new ArrayList<>(List.of(leader));
+        Task task = new Task(p, leader, threads);
+        tasks.add(task);
+        if (p.isSessionLeader()) {
+            StepFailure.run(pid, "setsid", () -> leader.syscall("setsid", Linux.__NR_setsid()));
+        }
+        pages[0] += StepFailure.run(pid, "memory", () -> memory(leader, p, tree, layout));
+        cancel.check();
+        for (ProcessImages child : tree.childrenOf(pid)) {
+            createProcess(tree, child, leader, layout, all, tasks, pages);
+        }
+        for (int tid : p.otherThreads()) {
+            threads.add(all.add(StepFailure.run(tid, "creating the thread",
+                    () -> leader.cloneThread(options.samePid() ? tid : 0))));
+        }
+    }
+
+    /** The task's address space: the puppet's mappings go, the dumped ones come with their pages. */
+    private long memory(Puppet p, ProcessImages img, TreeImages tree, Layout layout) {
         List<MemoryRestore.Mapping> before = MemoryRestore.maps(p.pid());
-        long parked = area + Puppet.TRAMPOLINE_SIZE;
-        MemoryRestore.parkVdso(p, before, parked);
-        MemoryRestore.clearPuppet(p, area, parked + vdsoSpan);
-        cancel.check();
-        MemoryRestore.mapVmas(p, img.mm(), img.paths());
-        long pages = MemoryRestore.fillPages(p, store, img.pid());
-        cancel.check();
+        MemoryRestore.parkVdso(p, before, layout.parked());
+        MemoryRestore.clearPuppet(p, layout.area(), layout.parked() + layout.vdsoSpan());
+        MemoryRestore.mapVmas(p, img.mm(), tree.paths());
+        long pages = MemoryRestore.fillPages(p, store, img);
         MemoryRestore.protect(p, img.mm());
-        MemoryRestore.placeVdso(p, img.mm(), before, parked);
-        String exe = img.paths().get(img.mm().getExeFileId());
+        MemoryRestore.placeVdso(p, img.mm(), before, layout.parked());
+        String exe = tree.paths().get(img.mm().getExeFileId());
         if (exe != null) {
             MemoryRestore.setMmMap(p, img.mm(), exe);
         }
-        if (img.core().hasTc()) {
-            ThreadRestore.sigactions(p, img.core().getTc().getSigactionsList());
-        }
-        ThreadRestore.kernelState(p, img.core());
-        p.removeTrampoline();
-        ThreadRestore.registers(p, img.core());
         return pages;
+    }
+
+    /**
+     * setpgid inside each task, the group leaders first so that the members have a group to join. A
+     * group or session whose leader is outside the tree (a shell job) is the restorer's, inherited.
+     */
+    private void processGroups(List<Task> tasks) {
+        Map<Integer, Integer> ids = new HashMap<>();
+        tasks.forEach(t -> ids.put(t.pid(), t.leader().nsPid()));
+        for (boolean leaders : new boolean[] {true, false}) {
+            for (Task t : tasks) {
+                int pgid = t.img().pstree().getPgid();
+                boolean leads = pgid == t.pid();
+                if (leads != leaders || !ids.containsKey(pgid) || t.img().isSessionLeader()) {
+                    continue;
+                }
+                StepFailure.run(t.pid(), "process group " + pgid,
+                        () -> t.leader().syscall("setpgid", Linux.__NR_setpgid(), 0, leads ? 0 : ids.get(pgid)));
+            }
+        }
+    }
+
+    /**
+     * Files and kernel state of one process (fds, then signal handlers), and each thread's own kernel
+     * state, while the trampoline is still there.
+     */
+    private void filesAndKernelState(Task t) {
+        StepFailure.run(t.pid(), "files", () -> stdioToDevNull(t.leader()));
+        CoreEntry core = t.img().leaderCore();
+        StepFailure.run(t.pid(), "signal handlers", () -> ThreadRestore.sigactions(t.leader(), core.getTc().getSigactionsList()));
+        for (Puppet th : t.threads()) {
+            int tid = th == t.leader() ? t.pid() : t.img().otherThreads().get(t.threads().indexOf(th) - 1);
+            StepFailure.run(tid, "thread state", () -> ThreadRestore.kernelState(th, t.img().cores().get(tid)));
+        }
+    }
+
+    /** The trampoline goes (the memory is shared by the threads), then every thread gets its registers. */
+    private static void registers(Task t) {
+        t.leader().removeTrampoline();
+        for (int i = 0; i < t.threads().size(); i++) {
+            int tid = i == 0 ? t.pid() : t.img().otherThreads().get(i - 1);
+            ThreadRestore.registers(t.threads().get(i), t.img().cores().get(tid));
+        }
     }
 
     /**

@@ -1,0 +1,43 @@
+package dev.cryo.restore.internal;
+
+import java.io.UncheckedIOException;
+import java.util.function.Supplier;
+
+import dev.cryo.images.ImageFormatException;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.ErrnoException;
+
+/** A restore step that failed in one task: the message names the task, the step and the reason, on one line. */
+final class StepFailure extends RuntimeException {
+    StepFailure(int id, String step, Throwable cause) {
+        super((id > 0 ? "pid " + id + ", " : "") + step + ": " + reason(cause), cause);
+    }
+
+    /** Runs {@code work} as step {@code step} of task {@code id} (0: of the whole tree). */
+    static <T> T run(int id, String step, Supplier<T> work) {
+        try {
+            return work.get();
+        } catch (StepFailure | Cancellation.CancelledException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new StepFailure(id, step, e);
+        }
+    }
+
+    static void run(int id, String step, Runnable work) {
+        run(id, step, () -> {
+            work.run();
+            return null;
+        });
+    }
+
+    static String reason(Throwable e) {
+        return switch (e) {
+            case ErrnoException x -> x.getMessage();
+            case UncheckedIOException u -> u.getMessage();
+            case ImageFormatException f -> f.getMessage();
+            case RuntimeException r when r.getMessage() != null -> r.getMessage();
+            default -> e.toString();
+        };
+    }
+}

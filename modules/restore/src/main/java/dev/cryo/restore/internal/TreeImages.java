@@ -1,0 +1,230 @@
+package dev.cryo.restore.internal;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.PagemapFlags;
+import dev.cryo.images.VmaStatus;
+import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.MmEntry;
+import dev.cryo.images.proto.PagemapEntry;
+import dev.cryo.images.proto.PagemapHead;
+import dev.cryo.images.proto.PstreeEntry;
+import dev.cryo.images.proto.VmaEntry;
+
+/**
+ * Every image a restore needs, read and checked before any process is started: a damaged or
+ * incomplete dump is refused while nothing exists that would have to be killed.
+ *
+ * @param processes every process, parents before their children (the root first)
+ * @param paths     file ids of files.img to the paths of regular files (mappings, the executable)
+ */
+record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths) {
+
+    /**
+     * One process: its pstree entry, the core of each thread (the leader's first), its mm and its pagemap.
+     *
+     * @param pagesFile name of the pages image the pagemap points into
+     */
+    record ProcessImages(PstreeEntry pstree, Map<Integer, CoreEntry> cores, MmEntry mm, String pagesFile,
+                         List<PagemapEntry> pagemap) {
+        int pid() {
+            return pstree.getPid();
+        }
+
+        CoreEntry leaderCore() {
+            return cores.get(pid());
+        }
+
+        /** Thread ids other than the leader's, in dump order. */
+        List<Integer> otherThreads() {
+            return pstree.getThreadsList().stream().filter(t -> t != pid()).toList();
+        }
+
+        boolean isSessionLeader() {
+            return pstree.getSid() == pid();
+        }
+    }
+
+    ProcessImages root() {
+        return processes.getFirst();
+    }
+
+    List<ProcessImages> childrenOf(int pid) {
+        return processes.stream().filter(p -> p.pstree().getPpid() == pid && p.pid() != pid && p != root()).toList();
+    }
+
+    Optional<ProcessImages> process(int pid) {
+        return processes.stream().filter(p -> p.pid() == pid).findFirst();
+    }
+
+    /** Every id the tree needs, pids and tids. */
+    List<Integer> ids() {
+        List<Integer> ids = new ArrayList<>();
+        processes.forEach(p -> ids.addAll(p.pstree().getThreadsList()));
+        return ids;
+    }
+
+    static TreeImages read(ImageStore store) {
+        if (!store.exists(ImageKind.INVENTORY.fileName())) {
+            throw new IllegalStateException("no inventory.img: the directory holds no complete dump");
+        }
+        List<PstreeEntry> tree;
+        try (var r = store.openReader(ImageKind.PSTREE)) {
+            tree = r.readAll(PstreeEntry.parser());
+        }
+        if (tree.isEmpty()) {
+            throw new IllegalStateException("pstree.img holds no process");
+        }
+        Map<Integer, PstreeEntry> byPid = new LinkedHashMap<>();
+        for (PstreeEntry e : tree) {
+            if (e.getPid() <= 0 || byPid.put(e.getPid(), e) != null) {
+                throw new IllegalStateException("pstree.img: pid " + e.getPid() + " is invalid or listed twice");
+            }
+            if (!e.getThreadsList().contains(e.getPid())) {
+                throw new IllegalStateException("pstree.img: pid " + e.getPid() + " is not among its own threads " + e.getThreadsList());
+            }
+        }
+        List<PstreeEntry> roots = tree.stream().filter(e -> !byPid.containsKey(e.getPpid())).toList();
+        if (roots.size() != 1) {
+            throw new IllegalStateException("pstree.img: " + roots.size() + " processes have no parent in the dump; expected one root");
+        }
+        Map<Integer, String> paths = paths(store);
+        List<ProcessImages> ordered = new ArrayList<>();
+        addInTreeOrder(roots.getFirst(), tree, store, paths, ordered);
+        if (ordered.size() != tree.size()) {
+            throw new IllegalStateException("pstree.img: the parent links do not form a tree");
+        }
+        return new TreeImages(List.copyOf(ordered), paths);
+    }
+
+    private static void addInTreeOrder(PstreeEntry e, List<PstreeEntry> tree, ImageStore store, Map<Integer, String> paths,
+                                       List<ProcessImages> out) {
+        out.add(process(e, store, paths));
+        for (PstreeEntry c : tree) {
+            if (c.getPpid() == e.getPid() && c != e && out.stream().noneMatch(p -> p.pid() == c.getPid())) {
+                addInTreeOrder(c, tree, store, paths, out);
+            }
+        }
+    }
+
+    private static ProcessImages process(PstreeEntry e, ImageStore store, Map<Integer, String> paths) {
+        int pid = e.getPid();
+        MmEntry mm = store.readEntry(ImageKind.MM, require(store, ImageKind.MM, pid), MmEntry.parser());
+        Map<Integer, CoreEntry> cores = new LinkedHashMap<>();
+        List<Integer> tids = new ArrayList<>(e.getThreadsList());
+        tids.remove(Integer.valueOf(pid));
+        tids.addFirst(pid);
+        for (int tid : tids) {
+            CoreEntry core = store.readEntry(ImageKind.CORE, require(store, ImageKind.CORE, tid), CoreEntry.parser());
+            if (!core.hasThreadInfo() || !core.hasThreadCore()) {
+                throw new IllegalStateException("core-" + tid + ".img holds no registers or thread state");
+            }
+            long ip = core.getThreadInfo().getGpregs().getIp();
+            if (mm.getVmasList().stream().noneMatch(v -> ip >= v.getStart() && ip < v.getEnd())) {
+                // e.g. registers read while the dump's parasite ran in the thread: the task would fault at once
+                throw new IllegalStateException("core-" + tid + ".img: ip 0x" + Long.toHexString(ip)
+                        + " lies in no mapping of mm-" + pid + ".img");
+            }
+            cores.put(tid, core);
+        }
+        if (!cores.get(pid).hasTc()) {
+            throw new IllegalStateException("core-" + pid + ".img holds no task state (it is the leader's)");
+        }
+        for (VmaEntry v : mm.getVmasList()) {
+            if (v.getEnd() <= v.getStart() || (v.getStart() & (Puppet.PAGE - 1)) != 0 || (v.getEnd() & (Puppet.PAGE - 1)) != 0) {
+                throw new IllegalStateException("mm-" + pid + ".img: mapping 0x" + Long.toHexString(v.getStart())
+                        + "-0x" + Long.toHexString(v.getEnd()) + " is not a page-aligned range");
+            }
+            boolean file = (v.getStatus() & (VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED)) != 0;
+            if (file && !paths.containsKey((int) v.getShmid())) {
+                throw new IllegalStateException("mm-" + pid + ".img: mapping 0x" + Long.toHexString(v.getStart())
+                        + " names file id " + v.getShmid() + ", which files.img does not hold");
+            }
+        }
+        String pagemapName = ImageKind.PAGEMAP.fileName(require(store, ImageKind.PAGEMAP, pid));
+        List<PagemapEntry> entries;
+        int pagesId;
+        try (var r = store.openReader(ImageKind.PAGEMAP, pid)) {
+            PagemapHead head = r.next(PagemapHead.parser());
+            if (head == null) {
+                throw new IllegalStateException(pagemapName + " has no head");
+            }
+            pagesId = head.getPagesId();
+            entries = r.readAll(PagemapEntry.parser());
+        }
+        String pagesName = ImageKind.PAGES.fileName(pagesId);
+        if (!store.exists(pagesName)) {
+            throw new IllegalStateException(pagesName + " is missing (" + pagemapName + " points into it)");
+        }
+        long needed = 0;
+        for (PagemapEntry pe : entries) {
+            int flags = pe.hasFlags() ? pe.getFlags() : PagemapFlags.PE_PRESENT;
+            if (pe.getInParent() || (flags & (PagemapFlags.PE_PARENT | PagemapFlags.PE_LAZY)) != 0) {
+                throw new IllegalStateException(pagemapName + ": pages at 0x" + Long.toHexString(pe.getVaddr())
+                        + " are in a parent or lazy (flags " + flags + "), which restore does not handle yet");
+            }
+            long end = pe.getVaddr() + pe.getNrPages() * Puppet.PAGE;
+            boolean inside = pe.getNrPages() > 0 && pe.getNrPages() < (1L << 36) && covered(mm, pe.getVaddr(), end);
+            if (!inside) {
+                throw new IllegalStateException(pagemapName + ": " + pe.getNrPages() + " pages at 0x" + Long.toHexString(pe.getVaddr())
+                        + " lie in no private mapping of mm-" + pid + ".img");
+            }
+            needed += pe.getNrPages() * Puppet.PAGE;
+        }
+        long size = store.pathOf(pagesName).map(p -> p.toFile().length()).orElse(-1L);
+        if (size >= 0 && needed > size) {
+            throw new IllegalStateException(pagesName + " is truncated at offset " + size + " (" + pagemapName
+                    + " needs " + needed + " bytes)");
+        }
+        return new ProcessImages(e, cores, mm, pagesName, entries);
+    }
+
+    /** Whether private, fillable mappings cover [from, to) without a gap (a pagemap run may span neighbours). */
+    private static boolean covered(MmEntry mm, long from, long to) {
+        long at = from;
+        boolean moved = true;
+        while (at < to && moved) {
+            moved = false;
+            for (VmaEntry v : mm.getVmasList()) {
+                boolean fillable = (v.getStatus() & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR | VmaStatus.VMA_FILE_SHARED)) == 0;
+                if (fillable && at >= v.getStart() && at < v.getEnd()) {
+                    at = v.getEnd();
+                    moved = true;
+                    break;
+                }
+            }
+        }
+        return at >= to;
+    }
+
+    private static int require(ImageStore store, ImageKind kind, int id) {
+        if (!store.exists(kind.fileName(id))) {
+            throw new IllegalStateException(kind.fileName(id) + " is missing");
+        }
+        return id;
+    }
+
+    private static Map<Integer, String> paths(ImageStore store) {
+        Map<Integer, String> paths = new HashMap<>();
+        if (!store.exists(ImageKind.FILES.fileName())) {
+            return paths;
+        }
+        try (var r = store.openReader(ImageKind.FILES)) {
+            for (FileEntry f : r.readAll(FileEntry.parser())) {
+                if (f.hasReg()) {
+                    String name = f.getReg().getName();
+                    paths.put(f.getId(), name.startsWith("/") ? name : "/" + name);
+                }
+            }
+        }
+        return paths;
+    }
+}

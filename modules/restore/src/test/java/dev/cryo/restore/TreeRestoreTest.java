@@ -1,0 +1,115 @@
+package dev.cryo.restore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.cryo.dump.DumpOptions;
+import dev.cryo.dump.Dumper;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.testkit.Target;
+
+/** Trees and threads: zdtm/programs/rst_tree.c (a session leader, threads, a child in its own group, a grandchild). */
+class TreeRestoreTest {
+    @TempDir
+    Path work;
+
+    /** What /proc says of one process: its parent, group, session and threads. */
+    record Proc(int pid, int ppid, int pgid, int sid, List<Integer> tids) {
+        static Proc of(int pid) throws IOException {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            List<Integer> tids = new ArrayList<>();
+            try (var ts = Files.list(Path.of("/proc/" + pid + "/task"))) {
+                ts.forEach(t -> tids.add(Integer.parseInt(t.getFileName().toString())));
+            }
+            tids.sort(null);
+            return new Proc(pid, Integer.parseInt(f[1]), Integer.parseInt(f[2]), Integer.parseInt(f[3]), tids);
+        }
+    }
+
+    static List<Integer> family(Path dir) throws IOException {
+        List<Integer> pids = new ArrayList<>();
+        for (String s : Files.readString(dir.resolve("family")).trim().split(" ")) {
+            pids.add(Integer.parseInt(s));
+        }
+        return pids;
+    }
+
+    static String ask(int pid, Path answer) throws Exception {
+        Files.deleteIfExists(answer);
+        dev.cryo.syscalls.Signals.kill(pid, dev.cryo.bindings.Linux.SIGUSR1());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.exists(answer)) {
+            assertThat(System.nanoTime()).as("pid %d answers SIGUSR1 within 30 s", pid).isLessThan(deadline);
+            Thread.sleep(10);
+        }
+        return Files.readString(answer).trim();
+    }
+
+    static void killAll(List<Integer> pids) throws Exception {
+        for (int pid : pids) {
+            if (dev.cryo.syscalls.Signals.exists(pid)) {
+                dev.cryo.syscalls.Signals.kill(pid, dev.cryo.bindings.Linux.SIGKILL());
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        for (int pid : pids) {
+            while (Files.exists(Path.of("/proc/" + pid)) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    @Test
+    void aTreeWithThreadsComesBackWithItsPidsTidsSessionsGroupsAndMemory() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        List<Integer> pids = new ArrayList<>();
+        List<Proc> before = new ArrayList<>();
+        try (Target target = Target.start("rst_tree", dir, "256", "4")) {
+            pids.add(target.pid());
+            pids.addAll(family(dir));
+            for (int pid : pids) {
+                before.add(Proc.of(pid));
+            }
+            assertThat(ask(pids.get(0), dir.resolve("check"))).isEqualTo("PASS");
+            assertThat(ask(pids.get(1), dir.resolve("check-child"))).isEqualTo("PASS");
+            Dumper.dump(DumpOptions.of(target.pid(), images), new Cancellation());
+            assertThat(target.awaitExit(30)).as("the dump killed the tree").isTrue();
+        }
+        for (int pid : pids) {
+            assertThat(Path.of("/proc/" + pid)).doesNotExist();
+        }
+
+        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+        try {
+            assertThat(stats.rootPid()).isEqualTo(pids.get(0));
+            assertThat(stats.pagesRestored()).isGreaterThanOrEqualTo(2 * 65536L); // 256 MiB twice (parent and child)
+            for (int i = 0; i < pids.size(); i++) {
+                Proc now = Proc.of(pids.get(i));
+                Proc was = before.get(i);
+                assertThat(now.tids()).as("tids of %d", was.pid()).isEqualTo(was.tids());
+                assertThat(now.pgid()).as("pgid of %d", was.pid()).isEqualTo(was.pgid());
+                assertThat(now.sid()).as("sid of %d", was.pid()).isEqualTo(was.sid());
+                if (i > 0) {
+                    assertThat(now.ppid()).as("parent of %d", was.pid()).isEqualTo(was.ppid());
+                }
+            }
+            assertThat(ask(pids.get(0), dir.resolve("check"))).isEqualTo("PASS");
+            assertThat(ask(pids.get(1), dir.resolve("check-child"))).isEqualTo("PASS");
+            Thread.sleep(200);
+            assertThat(ask(pids.get(0), dir.resolve("check"))).as("still running").isEqualTo("PASS");
+        } finally {
+            killAll(pids);
+        }
+    }
+}
