@@ -112,4 +112,55 @@ class TreeRestoreTest {
             killAll(pids);
         }
     }
+
+    /** The pids of {@code pid} in each namespace, outermost first (NSpid of /proc/PID/status). */
+    static List<Integer> nsPids(int pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith("NSpid:")) {
+                return java.util.Arrays.stream(line.substring(6).trim().split("\\s+")).map(Integer::parseInt).toList();
+            }
+        }
+        throw new IllegalStateException("no NSpid in /proc/" + pid + "/status");
+    }
+
+    static List<Integer> childrenOf(int pid) throws IOException {
+        List<Integer> out = new ArrayList<>();
+        for (String k : Files.readString(Path.of("/proc/" + pid + "/task/" + pid + "/children")).trim().split("\\s+")) {
+            if (!k.isEmpty()) {
+                out.add(Integer.parseInt(k));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void withPidnsADumpTakenWithLeaveRunningRunsBesideItsOriginal() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        try (Target target = Target.start("rst_tree", dir, "32", "2")) {
+            int pid = target.pid();
+            int child = family(dir).get(0);
+            Dumper.dump(DumpOptions.of(pid, images).withLeaveRunning(true), new Cancellation());
+            RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true).withPidns(true), new Cancellation());
+            int host = stats.rootPid();
+            List<Integer> restored = new ArrayList<>(List.of(host));
+            int init = Proc.of(host).ppid();
+            try {
+                assertThat(host).isNotEqualTo(pid);
+                assertThat(nsPids(host)).as("NSpid of the restored root").containsExactly(host, pid);
+                assertThat(nsPids(init)).as("NSpid of the namespace's init").endsWith(1);
+                List<Integer> kids = childrenOf(host);
+                assertThat(kids).hasSize(1);
+                restored.addAll(kids);
+                assertThat(nsPids(kids.getFirst())).last().isEqualTo(child);
+                assertThat(Proc.of(host).tids()).hasSize(3);
+                assertThat(ask(host, dir.resolve("check"))).isEqualTo("PASS");
+                assertThat(ask(kids.getFirst(), dir.resolve("check-child"))).isEqualTo("PASS");
+                assertThat(target.check()).as("the original runs on").isEqualTo("PASS");
+            } finally {
+                restored.add(init);
+                killAll(restored);
+            }
+        }
+    }
 }

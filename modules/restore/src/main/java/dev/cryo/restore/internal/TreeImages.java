@@ -184,6 +184,11 @@ record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths) {
             throw new IllegalStateException(pagesName + " is truncated at offset " + size + " (" + pagemapName
                     + " needs " + needed + " bytes)");
         }
+        if (size >= 0 && needed < size) {
+            // each process has its own pages image: pages no entry accounts for mean a pagemap cut short
+            throw new IllegalStateException(pagemapName + " accounts for " + needed + " bytes of " + pagesName
+                    + ", which holds " + size + ": the pagemap is truncated or damaged");
+        }
         return new ProcessImages(e, cores, mm, pagesName, entries);
     }
 
