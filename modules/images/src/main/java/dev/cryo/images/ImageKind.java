@@ -26,6 +26,7 @@ import dev.cryo.images.proto.RegFileEntry;
 import dev.cryo.images.proto.RlimitEntry;
 import dev.cryo.images.proto.SaEntry;
 import dev.cryo.images.proto.SeccompEntry;
+import dev.cryo.images.proto.SkPacketEntry;
 import dev.cryo.images.proto.StatsEntry;
 import dev.cryo.images.proto.TaskKobjIdsEntry;
 import dev.cryo.images.proto.TimensEntry;
@@ -90,6 +91,9 @@ public enum ImageKind {
     FIFO("FIFO", "fifo.img", 0x58364939, FifoEntry.getDefaultInstance()),
     EVENTFD_FILE("EVENTFD_FILE", "eventfd.img", 0x44523722, EventfdFileEntry.getDefaultInstance()),
     UNIXSK("UNIXSK", "unixsk.img", 0x54373943, UnixSkEntry.getDefaultInstance()),
+    /** Data queued in unix sockets at dump; each sk_packet_entry is followed by its {@code length} bytes. */
+    SK_QUEUES("SK_QUEUES", "sk-queues.img", Head.COMMON, 0x56264026,
+            null, SkPacketEntry.getDefaultInstance(), Payload.SK_PACKET),
     TTY_FILES("TTY_FILES", "tty.img", 0x59433025, TtyFileEntry.getDefaultInstance()),
     SIGACT("SIGACT", "sigacts-%d.img", 0x55344201, SaEntry.getDefaultInstance()),
     ITIMERS("ITIMERS", "itimers-%d.img", 0x57464056, ItimerEntry.getDefaultInstance()),

@@ -3,6 +3,7 @@ package dev.cryo.images;
 import dev.cryo.images.proto.GhostChunkEntry;
 import dev.cryo.images.proto.GhostFileEntry;
 import dev.cryo.images.proto.PipeDataEntry;
+import dev.cryo.images.proto.SkPacketEntry;
 
 /** Raw bytes that follow an entry in some images, outside protobuf. */
 enum Payload {
@@ -17,6 +18,13 @@ enum Payload {
         @Override
         long after(Object entry) {
             return entry instanceof PipeDataEntry data ? Integer.toUnsignedLong(data.getBytes()) : 0;
+        }
+    },
+    /** sk-queues: each sk_packet_entry is followed by its {@code length} bytes. */
+    SK_PACKET {
+        @Override
+        long after(Object entry) {
+            return entry instanceof SkPacketEntry packet ? Integer.toUnsignedLong(packet.getLength()) : 0;
         }
     },
     /**

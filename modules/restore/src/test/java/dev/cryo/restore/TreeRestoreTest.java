@@ -104,6 +104,9 @@ class TreeRestoreTest {
                     assertThat(now.ppid()).as("parent of %d", was.pid()).isEqualTo(was.ppid());
                 }
             }
+            // the child changed 1 MiB after fork: the rest of its 256 MiB is shared with its parent again
+            assertThat(privateDirtyKib(pids.get(1))).as("child's Private_Dirty (KiB)").isLessThan(32 * 1024);
+            assertThat(privateDirtyKib(pids.get(2))).as("grandchild's Private_Dirty (KiB)").isLessThan(32 * 1024);
             assertThat(ask(pids.get(0), dir.resolve("check"))).isEqualTo("PASS");
             assertThat(ask(pids.get(1), dir.resolve("check-child"))).isEqualTo("PASS");
             Thread.sleep(200);
@@ -162,5 +165,14 @@ class TreeRestoreTest {
                 killAll(restored);
             }
         }
+    }
+
+    static long privateDirtyKib(int pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps_rollup"))) {
+            if (line.startsWith("Private_Dirty:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new IllegalStateException("no Private_Dirty in /proc/" + pid + "/smaps_rollup");
     }
 }

@@ -237,6 +237,7 @@ public final class DumpRun {
             }
             w.commit();
         }
+        files.writeDataImages(store);
         // inventory.img last: a directory without it holds no complete dump.
         store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
                 .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids).build());

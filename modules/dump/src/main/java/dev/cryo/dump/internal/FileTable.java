@@ -6,23 +6,44 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.cryo.images.EntryWriter;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.FownEntry;
-import dev.cryo.images.proto.FdTypes;
+import dev.cryo.images.proto.GhostFileEntry;
+import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.RegFileEntry;
+import dev.cryo.images.proto.SkPacketEntry;
+import dev.cryo.syscalls.Kcmp;
 
 /**
- * The files of a dump (files.img): every opened file, mapped file, cwd, root and exe gets an id here,
- * and pipe contents wait here to be written to pipes-data.img.
+ * The files of a dump (files.img): every opened file, mapped file, cwd, root and exe gets an id here;
+ * fds that share one open file description (kcmp) share one id. Pipe and FIFO contents, socket queues
+ * and unlinked files' contents wait here to be written to their images.
  */
 final class FileTable {
     private final List<FileEntry> entries = new ArrayList<>();
     private final Map<String, Integer> pathsById = new LinkedHashMap<>();
     private final List<PipeData> pipeData = new ArrayList<>();
+    private final List<PipeData> fifoData = new ArrayList<>();
+    private final List<Packet> packets = new ArrayList<>();
+    private final List<Ghost> ghosts = new ArrayList<>();
+    /** fds dumped so far, by what /proc shows of them: candidates for one open file description */
+    private final Map<String, List<Seen>> seen = new LinkedHashMap<>();
     private int nextId = 1;
 
     /** The bytes a pipe held at dump time, to be written after its pipe_data_entry. */
     record PipeData(long pipeId, int capacity, MemorySegment bytes) {}
+
+    /** Bytes waiting in the receive queue of the socket with file id {@code id}: one datagram, or stream bytes. */
+    record Packet(int id, MemorySegment bytes) {}
+
+    /** An unlinked file's attributes and contents, for ghost-file-ID.img. */
+    record Ghost(int id, GhostFileEntry entry, MemorySegment contents) {}
+
+    private record Seen(int pid, int fd, int id) {}
 
     static final FownEntry NO_OWNER = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
 
@@ -32,6 +53,23 @@ final class FileTable {
 
     void add(FileEntry e) {
         entries.add(e);
+    }
+
+    /**
+     * The id of the open file description that fd {@code fd} of {@code pid} shares with an fd dumped
+     * before (kcmp KCMP_FILE), or null. Only fds that look alike in /proc ({@code key}) are compared.
+     */
+    Integer sharedId(int pid, int fd, String key) {
+        for (Seen s : seen.getOrDefault(key, List.of())) {
+            if (Kcmp.sameFile(s.pid, s.fd, pid, fd)) {
+                return s.id;
+            }
+        }
+        return null;
+    }
+
+    void seen(int pid, int fd, String key, int id) {
+        seen.computeIfAbsent(key, k -> new ArrayList<>()).add(new Seen(pid, fd, id));
     }
 
     /** A file known only by path (a mapped file, a cwd, the exe): one entry per path and open mode. */
@@ -50,7 +88,7 @@ final class FileTable {
     }
 
     void addPipeData(PipeData d) {
-        if (pipeData.stream().noneMatch(p -> p.pipeId() == d.pipeId())) {
+        if (!hasPipeData(d.pipeId())) {
             pipeData.add(d);
         }
     }
@@ -59,11 +97,59 @@ final class FileTable {
         return pipeData.stream().anyMatch(p -> p.pipeId() == pipeId);
     }
 
+    void addFifoData(PipeData d) {
+        if (!hasFifoData(d.pipeId())) {
+            fifoData.add(d);
+        }
+    }
+
+    boolean hasFifoData(long pipeId) {
+        return fifoData.stream().anyMatch(p -> p.pipeId() == pipeId);
+    }
+
+    void addSocketPacket(Packet p) {
+        packets.add(p);
+    }
+
+    void addGhost(Ghost g) {
+        ghosts.add(g);
+    }
+
     List<FileEntry> entries() {
         return entries;
     }
 
     List<PipeData> pipeData() {
         return pipeData;
+    }
+
+    /** fifo-data.img, sk-queues.img and ghost-file-ID.img: the images beside files.img and pipes-data.img. */
+    void writeDataImages(ImageStore store) {
+        try (EntryWriter w = store.openWriter(ImageKind.FIFO_DATA)) {
+            for (PipeData d : fifoData) {
+                w.write(PipeDataEntry.newBuilder().setPipeId((int) d.pipeId()).setBytes((int) d.bytes().byteSize())
+                        .setSize(d.capacity()).build());
+                if (d.bytes().byteSize() > 0) {
+                    w.writePayload(d.bytes());
+                }
+            }
+            w.commit();
+        }
+        try (EntryWriter w = store.openWriter(ImageKind.SK_QUEUES)) {
+            for (Packet p : packets) {
+                w.write(SkPacketEntry.newBuilder().setIdFor(p.id()).setLength((int) p.bytes().byteSize()).build());
+                w.writePayload(p.bytes());
+            }
+            w.commit();
+        }
+        for (Ghost g : ghosts) {
+            try (EntryWriter w = store.openWriter(ImageKind.GHOST_FILE, g.id())) {
+                w.write(g.entry());
+                if (g.contents().byteSize() > 0) {
+                    w.writePayload(g.contents());
+                }
+                w.commit();
+            }
+        }
     }
 }

@@ -30,6 +30,8 @@ import dev.cryo.syscalls.Proc;
 final class MemoryRestore {
     private static final long TASK_TOP = 0x7ffffffff000L;
     private static final long SEARCH_FROM = 0x100000;
+    /** asm-generic/mman-common.h; a private anonymous page dropped this way reads as zeroes. */
+    private static final int MADV_DONTNEED = 4;
 
     private MemoryRestore() {}
 
@@ -108,18 +110,98 @@ final class MemoryRestore {
 
     /** Unmaps every mapping of the puppet but the trampoline and the parked vDSO group. */
     static void clearPuppet(Puppet p, long keepFrom, long keepTo) {
+        clearPuppet(p, keepFrom, keepTo, List.of());
+    }
+
+    /** Unmaps everything of the puppet but the trampoline, the parked vDSO group and the {@code kept} ranges. */
+    static void clearPuppet(Puppet p, long keepFrom, long keepTo, List<VmaEntry> kept) {
+        List<long[]> keep = new ArrayList<>();
+        keep.add(new long[] {keepFrom, keepTo});
+        kept.forEach(v -> keep.add(new long[] {v.getStart(), v.getEnd()}));
+        keep.sort(Comparator.comparingLong(k -> k[0]));
         for (Mapping m : maps(p.pid())) {
-            if (m.name().equals("[vsyscall]") || (m.start() >= keepFrom && m.end() <= keepTo)) {
+            if (m.name().equals("[vsyscall]")) {
                 continue;
             }
-            p.syscall("munmap(" + m.name() + ")", Linux.__NR_munmap(), m.start(), m.size());
+            long at = m.start();
+            for (long[] k : keep) {
+                if (k[1] <= at || k[0] >= m.end()) {
+                    continue;
+                }
+                if (k[0] > at) {
+                    p.syscall("munmap(" + m.name() + ")", Linux.__NR_munmap(), at, k[0] - at);
+                }
+                at = Math.max(at, k[1]);
+            }
+            if (at < m.end()) {
+                p.syscall("munmap(" + m.name() + ")", Linux.__NR_munmap(), at, m.end() - at);
+            }
         }
     }
 
+    /**
+     * The child's private anonymous mappings that its restored parent has at the same place with the same
+     * flags: the child inherited them at clone with the parent's pages, shared copy-on-write, and keeps them.
+     */
+    static List<VmaEntry> inheritable(MmEntry child, MmEntry parent) {
+        List<VmaEntry> out = new ArrayList<>();
+        for (VmaEntry v : child.getVmasList()) {
+            if (!isAnonPrivate(v)) {
+                continue;
+            }
+            boolean same = parent.getVmasList().stream().anyMatch(pv -> isAnonPrivate(pv) && pv.getStart() == v.getStart()
+                    && pv.getEnd() == v.getEnd() && pv.getFlags() == v.getFlags());
+            if (same) {
+                out.add(v);
+            }
+        }
+        return out;
+    }
+
+    private static boolean isAnonPrivate(VmaEntry v) {
+        int special = VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR | VmaStatus.VMA_AREA_VSYSCALL
+                | VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED | VmaStatus.VMA_ANON_SHARED;
+        return (v.getStatus() & VmaStatus.VMA_AREA_REGULAR) != 0 && (v.getStatus() & special) == 0
+                && (v.getFlags() & Linux.MAP_PRIVATE()) != 0;
+    }
+
+    /**
+     * Readies the kept mappings for their pages: writable until protect(), and every page the child's
+     * pagemap does not hold dropped (it reads as zeroes again, as in the dumped child).
+     */
+    static void prepareKept(Puppet p, List<VmaEntry> kept, List<PagemapEntry> pagemap) {
+        for (VmaEntry v : kept) {
+            p.syscall("mprotect(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mprotect(),
+                    v.getStart(), v.getEnd() - v.getStart(), v.getProt() | Linux.PROT_WRITE());
+            long at = v.getStart();
+            for (PagemapEntry e : pagemap) {
+                long s = Math.max(e.getVaddr(), v.getStart());
+                long end = Math.min(e.getVaddr() + e.getNrPages() * Puppet.PAGE, v.getEnd());
+                if (s >= end) {
+                    continue;
+                }
+                if (s > at) {
+                    dontNeed(p, at, s - at);
+                }
+                at = Math.max(at, end);
+            }
+            if (at < v.getEnd()) {
+                dontNeed(p, at, v.getEnd() - at);
+            }
+        }
+    }
+
+    private static void dontNeed(Puppet p, long at, long len) {
+        p.syscall("madvise(0x" + Long.toHexString(at) + ", MADV_DONTNEED)", Linux.__NR_madvise(), at, len, MADV_DONTNEED);
+    }
+
     /** Maps every dumped VMA but the vDSO group, writable until its pages are in. */
-    static void mapVmas(Puppet p, MmEntry mm, Map<Integer, String> paths) {
+    static void mapVmas(Puppet p, MmEntry mm, Map<Integer, String> paths, List<VmaEntry> kept) {
         for (VmaEntry v : mm.getVmasList()) {
             int status = v.getStatus();
+            if (kept.contains(v)) {
+                continue;
+            }
             if ((status & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR | VmaStatus.VMA_AREA_VSYSCALL)) != 0) {
                 continue;
             }
@@ -166,29 +248,117 @@ final class MemoryRestore {
         }
     }
 
-    /** Copies the private pages from the pages image into the task, in pagemap order; returns how many. */
-    static long fillPages(Puppet p, ImageStore store, TreeImages.ProcessImages img) {
-        String name = img.pagesFile();
-        Path file = store.pathOf(name).orElseThrow(() -> new IllegalStateException(name + " is not in a directory"));
+    /**
+     * Copies the private pages from the pages image into the task, in pagemap order; returns how many.
+     * Inside {@code kept} mappings (inherited from the restored parent, whose memory there is exactly its
+     * own pages image) a page is written only where it differs from the parent's image page, so that
+     * pages the child still shared with its parent stay shared, and the comparison is memory to memory.
+     */
+    static long fillPages(Puppet p, ImageStore store, TreeImages.ProcessImages img, List<VmaEntry> kept,
+                          TreeImages.ProcessImages parent) {
         long pages = 0;
-        try (Arena a = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            MemorySegment data = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, a);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment data = mapPages(store, img.pagesFile(), a);
+            PageIndex inParent = kept.isEmpty() ? null : new PageIndex(parent.pagemap(), mapPages(store, parent.pagesFile(), a));
             long offset = 0;
             for (PagemapEntry e : img.pagemap()) {
                 long len = e.getNrPages() * Puppet.PAGE;
-                if (offset + len > size) {
-                    throw new IllegalStateException(name + " is truncated at offset " + size + " (expected "
-                            + (offset + len - size) + " more bytes)");
+                if (offset + len > data.byteSize()) {
+                    throw new IllegalStateException(img.pagesFile() + " is truncated at offset " + data.byteSize()
+                            + " (expected " + (offset + len - data.byteSize()) + " more bytes)");
                 }
-                p.write(e.getVaddr(), data.asSlice(offset, len));
+                long at = e.getVaddr();
+                long end = at + len;
+                while (at < end) {
+                    long from = at;
+                    VmaEntry in = kept.stream().filter(v -> from >= v.getStart() && from < v.getEnd()).findFirst().orElse(null);
+                    long to = in != null ? Math.min(end, in.getEnd())
+                            : Math.min(end, kept.stream().mapToLong(VmaEntry::getStart).filter(s -> s > from).min().orElse(end));
+                    MemorySegment want = data.asSlice(offset + (at - e.getVaddr()), to - at);
+                    if (in == null) {
+                        p.write(at, want);
+                    } else {
+                        writeDiffering(p, at, want, inParent);
+                    }
+                    at = to;
+                }
                 offset += len;
                 pages += e.getNrPages();
             }
+        }
+        return pages;
+    }
+
+    private static MemorySegment mapPages(ImageStore store, String name, Arena a) {
+        Path file = store.pathOf(name).orElseThrow(() -> new IllegalStateException(name + " is not in a directory"));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            return size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, a);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
         }
-        return pages;
+    }
+
+    /** Where each page of a process lies in its pages image. */
+    private static final class PageIndex {
+        private final long[] starts;
+        private final long[] ends;
+        private final long[] offsets;
+        private final MemorySegment data;
+
+        PageIndex(List<PagemapEntry> pagemap, MemorySegment data) {
+            int n = pagemap.size();
+            starts = new long[n];
+            ends = new long[n];
+            offsets = new long[n];
+            long off = 0;
+            for (int i = 0; i < n; i++) {
+                PagemapEntry e = pagemap.get(i);
+                starts[i] = e.getVaddr();
+                ends[i] = e.getVaddr() + e.getNrPages() * Puppet.PAGE;
+                offsets[i] = off;
+                off += ends[i] - starts[i];
+            }
+            this.data = data;
+        }
+
+        /** The image's page at {@code vaddr}, or null where the process had none (pagemap is in address order). */
+        MemorySegment page(long vaddr) {
+            int lo = 0;
+            int hi = starts.length - 1;
+            while (lo <= hi) {
+                int mid = (lo + hi) >>> 1;
+                if (vaddr < starts[mid]) {
+                    hi = mid - 1;
+                } else if (vaddr >= ends[mid]) {
+                    lo = mid + 1;
+                } else {
+                    long at = offsets[mid] + (vaddr - starts[mid]);
+                    return at + Puppet.PAGE <= data.byteSize() ? data.asSlice(at, Puppet.PAGE) : null;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** Writes the runs of pages of {@code want} that differ from the parent's image pages at {@code addr}. */
+    private static void writeDiffering(Puppet p, long addr, MemorySegment want, PageIndex parent) {
+        long n = want.byteSize() / Puppet.PAGE;
+        long run = -1;
+        for (long i = 0; i <= n; i++) {
+            boolean differs = false;
+            if (i < n) {
+                MemorySegment mine = want.asSlice(i * Puppet.PAGE, Puppet.PAGE);
+                MemorySegment theirs = parent.page(addr + i * Puppet.PAGE);
+                differs = theirs == null || mine.mismatch(theirs) >= 0;
+            }
+            if (differs && run < 0) {
+                run = i;
+            } else if (!differs && run >= 0) {
+                p.write(addr + run * Puppet.PAGE, want.asSlice(run * Puppet.PAGE, (i - run) * Puppet.PAGE));
+                run = -1;
+            }
+        }
     }
 
     /** Gives every mapping its dumped protection (they were writable while being filled). */

@@ -11,6 +11,7 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.Tracer;
 import dev.cryo.restore.RestoreException;
@@ -132,7 +133,7 @@ public final class RestoreRun {
             Layout layout = StepFailure.run(0, "placing the trampoline", () -> {
                 List<MemoryRestore.Mapping> maps = MemoryRestore.maps(stub.pid());
                 long span = MemoryRestore.vdsoSpan(maps);
-                List<dev.cryo.images.proto.VmaEntry> vmas = new ArrayList<>();
+                List<VmaEntry> vmas = new ArrayList<>();
                 img.processes().forEach(p -> vmas.addAll(p.mm().getVmasList()));
                 long area = MemoryRestore.freeArea(vmas, maps, Puppet.TRAMPOLINE_SIZE + span);
                 stub.placeTrampoline(area);
@@ -196,11 +197,15 @@ public final class RestoreRun {
 
     /** The task's address space: the puppet's mappings go, the dumped ones come with their pages. */
     private long memory(Puppet p, ProcessImages img, TreeImages tree, Layout layout) {
+        // A child keeps the private anonymous mappings it inherited from its restored parent, pages shared.
+        ProcessImages parent = img == tree.root() ? null : tree.process(img.pstree().getPpid()).orElseThrow();
+        List<VmaEntry> kept = parent == null ? List.of() : MemoryRestore.inheritable(img.mm(), parent.mm());
         List<MemoryRestore.Mapping> before = MemoryRestore.maps(p.pid());
         MemoryRestore.parkVdso(p, before, layout.parked());
-        MemoryRestore.clearPuppet(p, layout.area(), layout.parked() + layout.vdsoSpan());
-        MemoryRestore.mapVmas(p, img.mm(), tree.paths());
-        long pages = MemoryRestore.fillPages(p, store, img);
+        MemoryRestore.clearPuppet(p, layout.area(), layout.parked() + layout.vdsoSpan(), kept);
+        MemoryRestore.prepareKept(p, kept, img.pagemap());
+        MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept);
+        long pages = MemoryRestore.fillPages(p, store, img, kept, parent);
         MemoryRestore.protect(p, img.mm());
         MemoryRestore.placeVdso(p, img.mm(), before, layout.parked());
         String exe = tree.paths().get(img.mm().getExeFileId());

@@ -1,0 +1,166 @@
+package dev.cryo.bench;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import dev.cryo.bindings.iovec;
+import dev.cryo.dump.DumpOptions;
+import dev.cryo.dump.Dumper;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.restore.RestoreOptions;
+import dev.cryo.restore.RestoreStats;
+import dev.cryo.restore.Restorer;
+import dev.cryo.syscalls.ProcessVm;
+import dev.cryo.syscalls.Signals;
+import dev.cryo.testkit.Target;
+
+/**
+ * Restore benchmark: cryo's restore of a dumped tree from tmpfs (rst_tree: N MiB of patterned memory, one
+ * thread, a forked child) beside a raw {@code process_vm_writev} of the same bytes (every pages image)
+ * into a fresh process that mapped as much untouched anonymous memory (rst_sink), in the same run, runs
+ * interleaved, medians printed. The restored tree answers its own memory check after the last run.
+ *
+ * <p>usage: RestoreBench [--sizes 256,1024] [--runs 5] [--dir /dev/shm/cryo-bench-restore]
+ */
+public final class RestoreBench {
+    public static void main(String[] args) throws Exception {
+        int[] sizes = {256, 1024};
+        int runs = 5;
+        Path dir = Path.of("/dev/shm/cryo-bench-restore");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--sizes" -> sizes = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--dir" -> dir = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        System.out.printf("restore benchmark: images on %s, median of %d runs, raw process_vm_writev and cryo interleaved%n", dir, runs);
+        System.out.printf("%8s %12s %12s %12s %8s %12s%n", "size", "bytes", "raw writev", "cryo restore", "ratio", "GB/s cryo");
+        for (int mib : sizes) {
+            Path work = Files.createDirectories(dir.resolve("target-" + mib));
+            Path img = fresh(dir.resolve("img-" + mib));
+            List<Integer> pids;
+            try (Target target = Target.start("rst_tree", work, Integer.toString(mib), "1")) {
+                pids = new java.util.ArrayList<>(List.of(target.pid()));
+                for (String s : Files.readString(work.resolve("family")).trim().split(" ")) {
+                    pids.add(Integer.parseInt(s));
+                }
+                Dumper.dump(DumpOptions.of(target.pid(), img), new Cancellation());
+                target.awaitExit(30);
+            }
+            List<Path> pages;
+            try (var s = Files.list(img)) {
+                pages = s.filter(p -> p.getFileName().toString().startsWith("pages-")).sorted().toList();
+            }
+            long bytes = 0;
+            for (Path p : pages) {
+                bytes += Files.size(p);
+            }
+            long[] raw = new long[runs];
+            long[] cryo = new long[runs];
+            for (int r = 0; r < runs; r++) {
+                raw[r] = rawWrite(dir.resolve("sink"), pages, bytes);
+                long t0 = System.nanoTime();
+                RestoreStats s = Restorer.restore(RestoreOptions.of(img).withDetached(true), new Cancellation());
+                cryo[r] = System.nanoTime() - t0;
+                if (s.pagesRestored() * 4096 != bytes) {
+                    throw new IllegalStateException("restored " + s.pagesRestored() + " pages, the images hold " + bytes / 4096);
+                }
+                if (r == runs - 1) {
+                    String check = ask(pids.get(0), work.resolve("check"));
+                    if (!check.equals("PASS")) {
+                        throw new IllegalStateException("the restored tree fails its own check: " + check);
+                    }
+                }
+                killAll(pids);
+            }
+            long mRaw = median(raw);
+            long mCryo = median(cryo);
+            System.out.printf("%5d MiB %8d MiB %9.1f ms %9.1f ms %7.2fx %12.2f%n", mib, bytes >> 20, mRaw / 1e6, mCryo / 1e6,
+                    (double) mCryo / mRaw, bytes / (mCryo / 1e9) / 1e9);
+            fresh(img);
+        }
+    }
+
+    /** The baseline: a fresh process with untouched memory, every pages image written into it with process_vm_writev. */
+    static long rawWrite(Path dir, List<Path> pages, long bytes) throws Exception {
+        try (Target sink = Target.start("rst_sink", dir, Long.toString((bytes >> 20) + 1));
+             Arena arena = Arena.ofConfined()) {
+            long addr = Long.parseUnsignedLong(Files.readString(dir.resolve("addr")).trim(), 16);
+            MemorySegment local = iovec.allocate(arena);
+            MemorySegment remote = iovec.allocate(arena);
+            long t0 = System.nanoTime();
+            long at = addr;
+            for (Path p : pages) {
+                try (Arena a = Arena.ofConfined(); FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                    long size = ch.size();
+                    if (size == 0) {
+                        continue;
+                    }
+                    MemorySegment data = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, a);
+                    long done = 0;
+                    while (done < size) {
+                        iovec.iov_base(local, data.asSlice(done));
+                        iovec.iov_len(local, size - done);
+                        iovec.iov_base(remote, MemorySegment.ofAddress(at + done));
+                        iovec.iov_len(remote, size - done);
+                        done += ProcessVm.writev(sink.pid(), local, 1, remote, 1);
+                    }
+                    at += size;
+                }
+            }
+            return System.nanoTime() - t0;
+        }
+    }
+
+    static String ask(int pid, Path answer) throws Exception {
+        Files.deleteIfExists(answer);
+        Signals.kill(pid, dev.cryo.bindings.Linux.SIGUSR1());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(answer)) {
+            if (System.nanoTime() > deadline) {
+                return "no answer";
+            }
+            Thread.sleep(10);
+        }
+        return Files.readString(answer).trim();
+    }
+
+    static void killAll(List<Integer> pids) throws Exception {
+        for (int pid : pids) {
+            if (Signals.exists(pid)) {
+                Signals.kill(pid, dev.cryo.bindings.Linux.SIGKILL());
+            }
+        }
+        for (int pid : pids) {
+            while (Files.exists(Path.of("/proc/" + pid))) {
+                Thread.sleep(5);
+            }
+        }
+    }
+
+    private static Path fresh(Path img) throws Exception {
+        if (Files.exists(img)) {
+            try (var s = Files.list(img)) {
+                for (Path p : s.toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+        return Files.createDirectories(img);
+    }
+
+    private static long median(long[] v) {
+        long[] s = v.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+}

@@ -1,0 +1,100 @@
+package dev.cryo.dump;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.proto.FdinfoEntry;
+import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.PstreeEntry;
+import dev.cryo.images.proto.SkPacketEntry;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.testkit.Target;
+
+/**
+ * fds_all with a child, dumped with --leave-running: every kind of fd gets its entry, fds sharing one open
+ * file description (dup, fork) share one file id, the data of pipes, FIFOs, socket queues and the unlinked
+ * file is in the images, crit decodes every image, and the program's own check passes afterwards: the
+ * dump read the queued data without consuming it.
+ */
+class FdDumpTest {
+    @TempDir
+    Path work;
+
+    @Test
+    void everyFdKindIsDumpedSharedDescriptionsShareAnIdAndNothingIsConsumed() throws Exception {
+        Path dir = Files.createDirectories(work.resolve("img"));
+        try (Target target = Target.start("fds_all", work.resolve("t"), "more", "big", "fork")) {
+            int pid = target.pid();
+            Dumper.dump(DumpOptions.of(pid, dir).withLeaveRunning(true).withShellJob(true), new Cancellation());
+
+            for (String name : DumpTest.images(dir)) {
+                if (!name.startsWith("pages-")) {
+                    assertThat(DumpTest.crit(dir.resolve(name))).as(name).doesNotStartWith("FAILED");
+                }
+            }
+            ImageStore store = new DirectoryImageStore(dir);
+            List<PstreeEntry> tree;
+            try (var r = store.openReader(ImageKind.PSTREE)) {
+                tree = r.readAll(PstreeEntry.parser());
+            }
+            assertThat(tree).hasSize(2);
+            int child = tree.stream().filter(p -> p.getPid() != pid).findFirst().orElseThrow().getPid();
+            Map<Integer, FdinfoEntry> parent = fdinfo(store, pid);
+            Map<Integer, FdinfoEntry> kid = fdinfo(store, child);
+            Map<Integer, FileEntry> files = new HashMap<>();
+            try (var r = store.openReader(ImageKind.FILES)) {
+                r.readAll(FileEntry.parser()).forEach(f -> files.put(f.getId(), f));
+            }
+
+            assertThat(parent.get(4).getId()).as("fd 4 is a dup of fd 3").isEqualTo(parent.get(3).getId());
+            assertThat(kid.get(3).getId()).as("the child's fd 3 is its parent's (fork)").isEqualTo(parent.get(3).getId());
+            assertThat(parent.get(1000).getId()).as("fd 1000 is another opening").isNotEqualTo(parent.get(3).getId());
+            FileEntry append = files.get(parent.get(3).getId());
+            assertThat(append.getReg().getPos()).isEqualTo(37);
+            assertThat(append.getReg().getFlags() & 02000).as("O_APPEND").isNotZero();
+            assertThat(files.get(parent.get(9).getId()).getReg().getFlags() & 04010000).as("O_SYNC").isEqualTo(04010000);
+            assertThat(parent.get(9).getFlags()).as("fd 9 FD_CLOEXEC").isEqualTo(1);
+            assertThat(files.get(parent.get(7).getId()).getEfd().getCounter()).isEqualTo(42);
+            assertThat(files.get(parent.get(10).getId()).hasFifo()).isTrue();
+            assertThat(files.get(parent.get(12).getId()).getUsk().getPeer())
+                    .isEqualTo(files.get(parent.get(13).getId()).getUsk().getIno());
+            assertThat(files.get(parent.get(14).getId()).getUsk().getType()).isEqualTo(2); // SOCK_DGRAM
+            assertThat(files.get(parent.get(16).getId()).getReg().getName()).endsWith("/gone.txt");
+
+            assertThat(DumpTest.crit(dir.resolve("fifo-data.img"))).contains("\"bytes\": 9");
+            assertThat(DumpTest.crit(dir.resolve("pipes-data.img"))).contains("\"bytes\": 14");
+            Map<Integer, StringBuilder> queues = new HashMap<>();
+            try (var r = store.openReader(ImageKind.SK_QUEUES)) {
+                for (SkPacketEntry e; (e = r.next(SkPacketEntry.parser())) != null; ) {
+                    queues.computeIfAbsent(e.getIdFor(), k -> new StringBuilder()).append(new String(r.readPayload())).append('|');
+                }
+            }
+            assertThat(queues.get(parent.get(12).getId())).hasToString("stream bytes|");
+            assertThat(queues.get(parent.get(13).getId())).hasToString("back|");
+            assertThat(queues.get(parent.get(14).getId())).hasToString("one|two|");
+            String ghost = ImageKind.GHOST_FILE.fileName(parent.get(16).getId());
+            assertThat(DumpTest.crit(dir.resolve(ghost))).doesNotStartWith("FAILED");
+
+            assertThat(target.check()).as("fds_all's own check after a --leave-running dump").isEqualTo("PASS");
+        }
+    }
+
+    private static Map<Integer, FdinfoEntry> fdinfo(ImageStore store, int pid) {
+        Map<Integer, FdinfoEntry> out = new HashMap<>();
+        try (var r = store.openReader(ImageKind.FDINFO, pid)) {
+            r.readAll(FdinfoEntry.parser()).forEach(f -> out.put(f.getFd(), f));
+        }
+        return out;
+    }
+}

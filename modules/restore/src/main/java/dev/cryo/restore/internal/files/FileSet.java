@@ -1,0 +1,236 @@
+package dev.cryo.restore.internal.files;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.cryo.images.EntryReader;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.PipeDataEntry;
+import dev.cryo.images.proto.SkPacketEntry;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+
+/**
+ * The files of one restore: files.img with the data that pipes, FIFOs and sockets held, read once for
+ * every task; and cryo's own duplicate of each open file description restored so far, so that a second
+ * task (or a second fd) that shares a file gets the same one, offset and all. Closing drops cryo's copies.
+ */
+public final class FileSet implements AutoCloseable {
+    private final ImageStore store;
+    private final Arena arena = Arena.ofShared();
+    private final Map<Integer, FileEntry> byId = new HashMap<>();
+    private final Map<Long, MemorySegment> pipeData = new HashMap<>();
+    private final Map<Long, Integer> pipeSizes = new HashMap<>();
+    private final Map<Long, MemorySegment> fifoData = new HashMap<>();
+    private final Map<Integer, List<MemorySegment>> socketQueues = new HashMap<>();
+    /** cryo's duplicates: open file descriptions by file id, pipe ends by pipe id, sockets by inode. */
+    private final Map<Integer, Fd> opened = new HashMap<>();
+    private final Map<Long, Fd[]> pipes = new HashMap<>();
+    private final Map<Long, Fd> sockets = new HashMap<>();
+    private final Map<Long, Fd> fifoKeepers = new HashMap<>();
+
+    /** The restores under way, each with the pids whose fds are still to come. */
+    private static final Map<ImageStore, FileSet> SHARED = new java.util.IdentityHashMap<>();
+    private final java.util.Set<Integer> pending = new java.util.HashSet<>();
+
+    private FileSet(ImageStore store) {
+        this.store = store;
+    }
+
+    /**
+     * The one file set of the restore from {@code store}, for every task of its tree: read at the first
+     * task's call, closed when the last task of pstree.img is {@link #done done} (or when one fails).
+     */
+    static synchronized FileSet shared(ImageStore store) {
+        FileSet s = SHARED.get(store);
+        if (s == null) {
+            s = read(store);
+            try (EntryReader r = store.openReader(ImageKind.PSTREE)) {
+                for (dev.cryo.images.proto.PstreeEntry p : r.readAll(dev.cryo.images.proto.PstreeEntry.parser())) {
+                    s.pending.add(p.getPid());
+                }
+            } catch (RuntimeException e) {
+                s.close();
+                throw e;
+            }
+            SHARED.put(store, s);
+        }
+        return s;
+    }
+
+    /** Task {@code pid} has its fds; after the last one, cryo's copies are closed (pipes see their last writer go). */
+    void done(int pid) {
+        synchronized (FileSet.class) {
+            pending.remove(pid);
+            if (pending.isEmpty()) {
+                abandon();
+            }
+        }
+    }
+
+    /** Closes the shared set now: the restore failed, or every task is done. */
+    void abandon() {
+        synchronized (FileSet.class) {
+            SHARED.remove(store, this);
+        }
+        close();
+    }
+
+    /** Reads files.img and the data images beside it; missing data images mean empty pipes and queues. */
+    public static FileSet read(ImageStore store) {
+        FileSet s = new FileSet(store);
+        try {
+            if (store.exists(ImageKind.FILES.fileName())) {
+                try (EntryReader r = store.openReader(ImageKind.FILES)) {
+                    for (FileEntry f : r.readAll(FileEntry.parser())) {
+                        s.byId.put(f.getId(), f);
+                    }
+                }
+            }
+            s.readData(ImageKind.PIPES_DATA, s.pipeData, s.pipeSizes);
+            s.readData(ImageKind.FIFO_DATA, s.fifoData, new HashMap<>());
+            if (store.exists(ImageKind.SK_QUEUES.fileName())) {
+                try (EntryReader r = store.openReader(ImageKind.SK_QUEUES)) {
+                    for (SkPacketEntry e; (e = r.next(SkPacketEntry.parser())) != null; ) {
+                        MemorySegment data = s.arena.allocate(Math.max(1, e.getLength())).asSlice(0, e.getLength());
+                        r.readPayload(data);
+                        s.socketQueues.computeIfAbsent(e.getIdFor(), k -> new ArrayList<>()).add(data);
+                    }
+                }
+            }
+            return s;
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    private void readData(ImageKind kind, Map<Long, MemorySegment> into, Map<Long, Integer> sizes) {
+        if (!store.exists(kind.fileName())) {
+            return;
+        }
+        try (EntryReader r = store.openReader(kind)) {
+            for (PipeDataEntry e; (e = r.next(PipeDataEntry.parser())) != null; ) {
+                long id = Integer.toUnsignedLong(e.getPipeId());
+                MemorySegment data = arena.allocate(Math.max(1, e.getBytes())).asSlice(0, e.getBytes());
+                r.readPayload(data);
+                into.put(id, data);
+                if (e.hasSize()) {
+                    sizes.put(id, e.getSize());
+                }
+            }
+        }
+    }
+
+    ImageStore store() {
+        return store;
+    }
+
+    FileEntry file(int id, int fd, int pid) {
+        FileEntry f = byId.get(id);
+        if (f == null) {
+            throw new IllegalStateException("fdinfo of pid " + pid + ": fd " + fd + " points at file " + id
+                    + ", which files.img does not hold");
+        }
+        return f;
+    }
+
+    MemorySegment pipeData(long pipeId) {
+        return pipeData.get(pipeId);
+    }
+
+    int pipeSize(long pipeId) {
+        return pipeSizes.getOrDefault(pipeId, 0);
+    }
+
+    MemorySegment fifoData(long pipeId) {
+        return fifoData.get(pipeId);
+    }
+
+    /** The packets queued on the socket with file id {@code id}, oldest first. */
+    List<MemorySegment> socketQueue(int id) {
+        return socketQueues.getOrDefault(id, List.of());
+    }
+
+    Fd opened(int fileId) {
+        return opened.get(fileId);
+    }
+
+    void remember(int fileId, Fd copy) {
+        Fd old = opened.put(fileId, copy);
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    /** cryo's read and write ends of pipe {@code pipeId}, or null before a task created it. */
+    Fd[] pipe(long pipeId) {
+        return pipes.get(pipeId);
+    }
+
+    void rememberPipe(long pipeId, Fd read, Fd write) {
+        pipes.put(pipeId, new Fd[] {read, write});
+    }
+
+    /** The unix socket file with inode {@code ino}, or null when no task of the dump had it open. */
+    FileEntry socketFile(long ino) {
+        for (FileEntry f : byId.values()) {
+            if (f.hasUsk() && Integer.toUnsignedLong(f.getUsk().getIno()) == ino) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    Fd socket(long ino) {
+        return sockets.get(ino);
+    }
+
+    void rememberSocket(long ino, Fd copy) {
+        sockets.put(ino, copy);
+    }
+
+    /**
+     * cryo's own O_RDWR opening of a FIFO: it keeps the FIFO's buffer alive, holds its data, and lets a
+     * task's blocking O_RDONLY or O_WRONLY open return at once.
+     */
+    Fd fifoKeeper(long pipeId, String path) {
+        Fd keeper = fifoKeepers.get(pipeId);
+        if (keeper == null) {
+            keeper = Io.open(path, dev.cryo.bindings.Linux.O_RDWR() | dev.cryo.bindings.Linux.O_NONBLOCK());
+            fifoKeepers.put(pipeId, keeper);
+            MemorySegment data = fifoData(pipeId);
+            if (data != null && data.byteSize() > 0) {
+                Io.writeFully(keeper.fd(), data);
+            }
+        }
+        return keeper;
+    }
+
+    @Override
+    public void close() {
+        if (!arena.scope().isAlive()) {
+            return;
+        }
+        for (Fd f : opened.values()) {
+            f.close();
+        }
+        for (Fd[] p : pipes.values()) {
+            p[0].close();
+            p[1].close();
+        }
+        for (Fd f : sockets.values()) {
+            f.close();
+        }
+        for (Fd f : fifoKeepers.values()) {
+            f.close();
+        }
+        arena.close();
+    }
+}

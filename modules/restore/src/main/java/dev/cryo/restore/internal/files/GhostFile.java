@@ -1,0 +1,79 @@
+package dev.cryo.restore.internal.files;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.images.EntryReader;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.proto.GhostFileEntry;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+
+/**
+ * An unlinked file that a task held open at dump: re-created from ghost-file-ID.img beside its old
+ * path under a name of its own, opened by the task, and unlinked again when closed, so the task holds
+ * an open, deleted file with the dumped contents, as before.
+ */
+final class GhostFile implements AutoCloseable {
+    private static final String DELETED = " (deleted)";
+    private final String path;
+
+    private GhostFile(String path) {
+        this.path = path;
+    }
+
+    static GhostFile create(ImageStore store, int id, String dumpedPath) {
+        String base = dumpedPath.endsWith(DELETED) ? dumpedPath.substring(0, dumpedPath.length() - DELETED.length()) : dumpedPath;
+        // Its own name when that is free, so /proc shows the same "(deleted)" path; never over another file.
+        String path = Files.exists(Path.of(base), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                ? base + ".cryo-ghost-" + id + "-" + ProcessHandle.current().pid() : base;
+        try (EntryReader r = store.openReader(ImageKind.GHOST_FILE, id);
+             Fd out = Io.openAt(Linux.AT_FDCWD(), path, Linux.O_WRONLY() | 0100 | 0200, 0600); // O_CREAT | O_EXCL
+             Arena arena = Arena.ofConfined()) {
+            GhostFileEntry g = r.next(GhostFileEntry.parser());
+            if (g == null) {
+                throw new IllegalStateException(ImageKind.GHOST_FILE.fileName(id) + " holds no ghost_file_entry");
+            }
+            GhostFile ghost = new GhostFile(path);
+            long left = r.payloadRemaining();
+            MemorySegment buf = arena.allocate(Math.min(Math.max(left, 1), 1 << 20));
+            while (left > 0) {
+                MemorySegment chunk = buf.asSlice(0, Math.min(left, buf.byteSize()));
+                r.readPayload(chunk);
+                Io.writeFully(out.fd(), chunk);
+                left -= chunk.byteSize();
+            }
+            Files.setPosixFilePermissions(Path.of(path), java.nio.file.attribute.PosixFilePermissions.fromString(perms(g.getMode())));
+            return ghost;
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot re-create unlinked file " + base + " at " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String perms(int mode) {
+        StringBuilder s = new StringBuilder();
+        String rwx = "rwx";
+        for (int bit = 8; bit >= 0; bit--) {
+            s.append((mode & (1 << bit)) != 0 ? rwx.charAt(2 - bit % 3) : '-');
+        }
+        return s.toString();
+    }
+
+    String path() {
+        return path;
+    }
+
+    /** Unlinks the name: the task's open file is all that is left of it. */
+    @Override
+    public void close() {
+        try {
+            Files.deleteIfExists(Path.of(path));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot unlink re-created ghost file " + path + ": " + e.getMessage(), e);
+        }
+    }
+}

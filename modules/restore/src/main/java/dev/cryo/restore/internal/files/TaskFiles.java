@@ -1,0 +1,223 @@
+package dev.cryo.restore.internal.files;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.msghdr;
+import dev.cryo.syscalls.UnixSockets;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import dev.cryo.images.EntryReader;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.FdinfoEntry;
+import dev.cryo.images.proto.FileEntry;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Pidfd;
+
+/**
+ * The fd table of one task, rebuilt inside its puppet from fdinfo-ID.img (seed 003).
+ *
+ * <p>The puppet's own fds are closed first. Each file is then opened inside the task at the lowest free
+ * number and moved to its dumped number with dup3; the temporary is closed at once. The highest fd is
+ * restored first, while the low numbers are still free, so no temporary ever lands above the task's
+ * highest dumped fd: the fd table is never grown past the size it had at dump (FDSize in
+ * /proc/PID/status), because a table only grows and every fd opened, even briefly, counts. Two fds that
+ * shared one open file description at dump (same file id) share one again: the second is a dup of the
+ * first, or, in another task, the same description handed over through cryo (pidfd_getfd both ways).
+ */
+public final class TaskFiles {
+    /** linux/socket.h; not in bindings' header list */
+    private static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    private final InTask in;
+    private final FileSet files;
+    private final Fd pidfd;
+    /** file id -> the task's fd that holds it, once placed */
+    private final Map<Integer, Integer> placed = new HashMap<>();
+
+    private TaskFiles(InTask in, FileSet files, Fd pidfd) {
+        this.in = in;
+        this.files = files;
+        this.pidfd = pidfd;
+    }
+
+    /**
+     * Restores the fds of task {@code dumpedPid} (pid in the images) of the tree dumped in {@code store}.
+     * The tasks of one restore share one {@link FileSet}: a file that several tasks share is created once.
+     */
+    public static void restore(InTask in, ImageStore store, int dumpedPid, CoreEntry core) {
+        FileSet files = FileSet.shared(store);
+        try {
+            restore(in, files, dumpedPid, core);
+        } catch (RuntimeException e) {
+            files.abandon();
+            throw e;
+        }
+        files.done(dumpedPid);
+    }
+
+    private static void restore(InTask in, FileSet files, int dumpedPid, CoreEntry core) {
+        int filesId = core.hasIds() && core.getIds().hasFilesId() ? core.getIds().getFilesId() : dumpedPid;
+        List<FdinfoEntry> fds = new ArrayList<>();
+        String image = ImageKind.FDINFO.fileName(filesId);
+        if (!files.store().exists(image)) {
+            throw new IllegalStateException("pid " + in.pid() + ": " + image + " is missing");
+        }
+        try (EntryReader r = files.store().openReader(ImageKind.FDINFO, filesId)) {
+            fds.addAll(r.readAll(FdinfoEntry.parser()));
+        }
+        try (Fd pidfd = Pidfd.open(in.pid())) {
+            new TaskFiles(in, files, pidfd).rebuild(fds);
+        }
+    }
+
+    InTask in() {
+        return in;
+    }
+
+    FileSet files() {
+        return files;
+    }
+
+    /** A duplicate in cryo of the task's {@code fd}: the same open file description. */
+    Fd pull(int fd) {
+        return Pidfd.getFd(pidfd, fd);
+    }
+
+    /**
+     * Hands cryo's {@code fd} to the task, the same open file description: the task makes a socketpair,
+     * cryo takes one end (pidfd_getfd) and sends the fd over it (SCM_RIGHTS), the task receives it
+     * (recvmsg). This works in a new pid namespace too, where the task cannot see cryo. Returns the task's
+     * new fd (the lowest free number); the socketpair is closed again.
+     */
+    int push(Fd fd) {
+        try (Arena a = Arena.ofConfined()) {
+            long base = in.scratch().getAsLong() + InTask.STRUCT_AT;
+            in.putStruct(a.allocate(8));
+            in.syscall("socketpair(AF_UNIX, SOCK_DGRAM)", Linux.__NR_socketpair(), Linux.AF_UNIX(),
+                    Linux.SOCK_DGRAM() | Linux.SOCK_CLOEXEC(), 0, base);
+            MemorySegment pair = a.allocate(8);
+            in.read(base, pair);
+            int mine = pair.get(ValueLayout.JAVA_INT, 0);
+            int theirs = pair.get(ValueLayout.JAVA_INT, 4);
+            try {
+                try (Fd sender = pull(theirs)) {
+                    in.close(theirs);
+                    theirs = -1;
+                    UnixSockets.sendFd(sender, fd.fd());
+                }
+                // msghdr, then its iovec, the byte, and the control buffer, all in the struct area
+                long msgAt = base;
+                long iovAt = base + 64;
+                long byteAt = base + 80;
+                long controlAt = base + 96;
+                MemorySegment block = a.allocate(96 + UnixSockets.CMSG_SPACE_INT);
+                block.set(ValueLayout.JAVA_LONG, msghdr.msg_iov$offset(), iovAt);
+                block.set(ValueLayout.JAVA_LONG, msghdr.msg_iovlen$offset(), 1);
+                block.set(ValueLayout.JAVA_LONG, msghdr.msg_control$offset(), controlAt);
+                block.set(ValueLayout.JAVA_LONG, msghdr.msg_controllen$offset(), UnixSockets.CMSG_SPACE_INT);
+                block.set(ValueLayout.JAVA_LONG, 64, byteAt);
+                block.set(ValueLayout.JAVA_LONG, 72, 1);
+                in.putStruct(block);
+                in.syscall("recvmsg(SCM_RIGHTS)", Linux.__NR_recvmsg(), mine, msgAt, MSG_CMSG_CLOEXEC);
+                MemorySegment control = a.allocate(UnixSockets.CMSG_SPACE_INT);
+                in.read(controlAt, control);
+                if (control.get(ValueLayout.JAVA_INT, 12) != Linux.SCM_RIGHTS()) {
+                    throw new IllegalStateException("task " + in.pid() + " received no fd over its socketpair");
+                }
+                return control.get(ValueLayout.JAVA_INT, 16);
+            } finally {
+                in.close(mine);
+                if (theirs >= 0) {
+                    in.close(theirs);
+                }
+            }
+        }
+    }
+
+    private void rebuild(List<FdinfoEntry> fds) {
+        for (int fd : openFds()) {
+            in.close(fd);
+        }
+        if (fds.isEmpty()) {
+            return;
+        }
+        List<FdinfoEntry> order = new ArrayList<>(fds);
+        order.sort(Comparator.comparingInt(FdinfoEntry::getFd));
+        order.addFirst(order.removeLast());
+        for (FdinfoEntry e : order) {
+            place(e);
+        }
+    }
+
+    private void place(FdinfoEntry e) {
+        int target = e.getFd();
+        Integer already = placed.get(e.getId());
+        int temp;
+        if (already != null) {
+            temp = already; // the same open file description, dup3'd below; never closed
+        } else {
+            Fd shared = files.opened(e.getId());
+            if (shared != null) {
+                temp = push(shared);
+            } else {
+                FileEntry f = files.file(e.getId(), target, in.pid());
+                try {
+                    temp = FileRestorer.of(f).open(this, f);
+                    files.remember(e.getId(), pull(temp));
+                    setStatusFlags(temp, f);
+                } catch (RuntimeException x) {
+                    throw new IllegalStateException("pid " + in.pid() + " fd " + target + " (" + describe(f) + "): " + x.getMessage(), x);
+                }
+            }
+        }
+        if (temp != target) {
+            in.syscall("dup3(" + temp + ", " + target + ")", Linux.__NR_dup3(), temp, target, 0);
+            if (already == null) {
+                in.close(temp);
+            }
+        }
+        in.syscall("fcntl(" + target + ", F_SETFD)", Linux.__NR_fcntl(), target, Linux.F_SETFD(), e.getFlags());
+        placed.putIfAbsent(e.getId(), target);
+    }
+
+    /** O_NONBLOCK, O_APPEND, O_DIRECT... of files that were not opened with their flags. */
+    private void setStatusFlags(int fd, FileEntry f) {
+        int flags = switch (f.getType()) {
+            case PIPE -> f.getPipe().getFlags();
+            case EVENTFD -> f.getEfd().getFlags();
+            case UNIXSK -> f.getUsk().getFlags();
+            default -> -1;
+        };
+        if (flags >= 0) {
+            in.syscall("fcntl(" + fd + ", F_SETFL)", Linux.__NR_fcntl(), fd, Linux.F_SETFL(), flags & ~Linux.O_ACCMODE());
+        }
+    }
+
+    private static String describe(FileEntry f) {
+        return switch (f.getType()) {
+            case REG -> f.getReg().getName();
+            case PIPE -> "pipe:[" + Integer.toUnsignedLong(f.getPipe().getPipeId()) + "]";
+            case FIFO -> "fifo:[" + Integer.toUnsignedLong(f.getFifo().getPipeId()) + "]";
+            case UNIXSK -> "socket:[" + Integer.toUnsignedLong(f.getUsk().getIno()) + "]";
+            default -> f.getType().toString().toLowerCase();
+        };
+    }
+
+    private List<Integer> openFds() {
+        try (var dir = Files.list(Path.of("/proc/" + in.pid() + "/fd"))) {
+            return dir.map(p -> Integer.parseInt(p.getFileName().toString())).sorted().toList();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot list the fds of puppet " + in.pid() + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.cryo.restore.internal.files;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.UnixSkEntry;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+
+/**
+ * One end of a unix socketpair. The first end restored creates the pair (socketpair in the task) and
+ * cryo keeps both ends, by inode; the packets each end had queued are sent again from its peer, in order,
+ * so they wait in the same receive queue. The second end, in this task or another, is handed over by cryo.
+ */
+final class UnixSocketRestorer implements FileRestorer {
+    private static final int PF_UNIX = 1;
+
+    @Override
+    public int open(TaskFiles task, FileEntry file) {
+        UnixSkEntry sk = file.getUsk();
+        long ino = Integer.toUnsignedLong(sk.getIno());
+        long peerIno = Integer.toUnsignedLong(sk.getPeer());
+        if (sk.getPeer() == 0 || !sk.getName().isEmpty()) {
+            throw new IllegalStateException("files.img: unix socket " + ino + " is not one end of a socketpair"
+                    + " (peer " + peerIno + ", name '" + sk.getName().toStringUtf8() + "'); cryo restores socketpairs only");
+        }
+        Fd mine = task.files().socket(ino);
+        if (mine != null) {
+            return task.push(mine);
+        }
+        int[] pair = socketpair(task, sk.getType());
+        Fd here = task.pull(pair[0]);
+        Fd peer = task.pull(pair[1]);
+        task.files().rememberSocket(ino, here);
+        task.files().rememberSocket(peerIno, peer);
+        task.in().close(pair[1]);
+        FileEntry peerFile = task.files().socketFile(peerIno);
+        requeue(task.files(), file.getId(), peer);
+        if (peerFile != null) {
+            requeue(task.files(), peerFile.getId(), here);
+        }
+        return pair[0];
+    }
+
+    /** Sends the packets dumped in the queue of socket {@code id} through its peer. */
+    private static void requeue(FileSet files, int id, Fd peer) {
+        for (MemorySegment packet : files.socketQueue(id)) {
+            long n = Io.write(peer.fd(), packet);
+            if (n != packet.byteSize()) {
+                throw new IllegalStateException("unix socket " + id + ": requeued " + n + " of " + packet.byteSize() + " bytes");
+            }
+        }
+    }
+
+    private static int[] socketpair(TaskFiles task, int type) {
+        try (Arena a = Arena.ofConfined()) {
+            long at = task.in().putStruct(a.allocate(8));
+            task.in().syscall("socketpair(AF_UNIX, " + type + ")", Linux.__NR_socketpair(), PF_UNIX,
+                    type | Linux.O_CLOEXEC(), 0, at);
+            MemorySegment fds = a.allocate(8);
+            task.in().read(at, fds);
+            return new int[] {fds.get(ValueLayout.JAVA_INT, 0), fds.get(ValueLayout.JAVA_INT, 4)};
+        }
+    }
+}

@@ -1,0 +1,230 @@
+package dev.cryo.restore.internal.state;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.itimerval;
+import dev.cryo.bindings.rlimit;
+import dev.cryo.bindings.timeval;
+import dev.cryo.images.EntryReader;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.CredsEntry;
+import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.FsEntry;
+import dev.cryo.images.proto.ItimerEntry;
+import dev.cryo.images.proto.RlimitEntry;
+import dev.cryo.images.proto.SiginfoEntry;
+import dev.cryo.images.proto.SignalQueueEntry;
+import dev.cryo.images.proto.TaskCoreEntry;
+import dev.cryo.restore.internal.files.InTask;
+
+/**
+ * What the kernel keeps per task beside memory and files, set from inside the puppet with injected calls:
+ * root and cwd, umask, rlimits, itimers, pending signals, and last the credentials (after them the task
+ * may no longer be allowed what the earlier steps need). Run after the fds and before the registers.
+ */
+public final class TaskState {
+    /** x86-64 numbers and constants missing from bindings' 6.1 header list (asm/unistd_64.h, linux/prctl.h, linux/capability.h). */
+    private static final int NR_UMASK = 95;
+    private static final int NR_SETFSUID = 122;
+    private static final int NR_SETFSGID = 123;
+    private static final int PR_SET_KEEPCAPS = 8;
+    private static final int PR_CAPBSET_DROP = 24;
+    private static final int CAP_VERSION_3 = 0x20080522;
+    private static final int SIGINFO_SIZE = 128;
+
+    private TaskState() {}
+
+    /** {@code dumpedPid} names the task's images; {@code in} may run under another pid (a new pid namespace). */
+    public static void restore(InTask in, ImageStore store, int dumpedPid, CoreEntry core) {
+        fs(in, store, dumpedPid);
+        if (core.hasTc()) {
+            TaskCoreEntry tc = core.getTc();
+            if (tc.hasRlimits()) {
+                rlimits(in, tc.getRlimits().getRlimitsList());
+            }
+            // Everything from here may raise a signal (an itimer firing, a pending signal queued): block all
+            // until the registers set the dumped mask, or the puppet's injection loop would swallow it.
+            blockAll(in);
+            if (tc.hasTimers()) {
+                itimer(in, Linux.ITIMER_REAL(), tc.getTimers().getReal());
+                itimer(in, Linux.ITIMER_VIRTUAL(), tc.getTimers().getVirt());
+                itimer(in, Linux.ITIMER_PROF(), tc.getTimers().getProf());
+            }
+            if (tc.hasSignalsS()) {
+                pending(in, tc.getSignalsS(), true);
+            }
+        } else {
+            blockAll(in);
+        }
+        if (core.getThreadCore().hasSignalsP()) {
+            pending(in, core.getThreadCore().getSignalsP(), false);
+        }
+        if (core.getThreadCore().hasCreds()) {
+            creds(in, core.getThreadCore().getCreds());
+        }
+    }
+
+    /** chroot, chdir and umask from fs-PID.img, the paths from files.img. */
+    static void fs(InTask in, ImageStore store, int dumpedPid) {
+        String image = ImageKind.FS.fileName(dumpedPid);
+        if (!store.exists(image)) {
+            return;
+        }
+        FsEntry fs = store.readEntry(ImageKind.FS, dumpedPid, FsEntry.parser());
+        Map<Integer, String> paths = new HashMap<>();
+        try (EntryReader r = store.openReader(ImageKind.FILES)) {
+            for (FileEntry f : r.readAll(FileEntry.parser())) {
+                if (f.hasReg() && (f.getId() == fs.getRootId() || f.getId() == fs.getCwdId())) {
+                    paths.put(f.getId(), f.getReg().getName());
+                }
+            }
+        }
+        String root = paths.get(fs.getRootId());
+        String cwd = paths.get(fs.getCwdId());
+        if (root != null && !root.equals("/")) {
+            in.syscall("chroot(" + root + ")", Linux.__NR_chroot(), in.putPath(root));
+        }
+        if (cwd != null) {
+            in.syscall("chdir(" + cwd + ")", Linux.__NR_chdir(), in.putPath(cwd));
+        }
+        if (fs.hasUmask()) {
+            in.syscall("umask(0" + Integer.toOctalString(fs.getUmask()) + ")", NR_UMASK, fs.getUmask());
+        }
+    }
+
+    static void rlimits(InTask in, List<RlimitEntry> limits) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment lim = rlimit.allocate(a);
+            for (int r = 0; r < limits.size() && r < Linux.RLIMIT_NLIMITS(); r++) {
+                rlimit.rlim_cur(lim, limits.get(r).getCur());
+                rlimit.rlim_max(lim, limits.get(r).getMax());
+                in.syscall("prlimit64(resource " + r + ")", Linux.__NR_prlimit64(), 0, r, in.putStruct(lim), 0);
+            }
+        }
+    }
+
+    private static void blockAll(InTask in) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment all = a.allocate(8);
+            all.set(ValueLayout.JAVA_LONG, 0, -1L);
+            in.syscall("rt_sigprocmask(SIG_SETMASK, all)", Linux.__NR_rt_sigprocmask(), Linux.SIG_SETMASK(), in.putStruct(all), 0, 8);
+        }
+    }
+
+    static void itimer(InTask in, int which, ItimerEntry t) {
+        if (t.getVsec() == 0 && t.getVusec() == 0) {
+            return; // disarmed, as in a fresh task
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = itimerval.allocate(a);
+            timeval.tv_sec(itimerval.it_interval(v), t.getIsec());
+            timeval.tv_usec(itimerval.it_interval(v), t.getIusec());
+            timeval.tv_sec(itimerval.it_value(v), t.getVsec());
+            timeval.tv_usec(itimerval.it_value(v), t.getVusec());
+            in.syscall("setitimer(" + which + ")", Linux.__NR_setitimer(), which, in.putStruct(v), 0);
+        }
+    }
+
+    /** Queues each dumped siginfo again, process-wide or to the thread; the task sends them to itself, so any si_code goes. */
+    static void pending(InTask in, SignalQueueEntry q, boolean shared) {
+        if (q.getSignalsCount() == 0) {
+            return;
+        }
+        // the task's own pid as it sees it: another one than cryo's view inside a new pid namespace
+        long self = in.syscall("getpid", Linux.__NR_getpid());
+        long tid = in.syscall("gettid", Linux.__NR_gettid());
+        try (Arena a = Arena.ofConfined()) {
+            for (SiginfoEntry s : q.getSignalsList()) {
+                byte[] info = s.getSiginfo().toByteArray();
+                if (info.length != SIGINFO_SIZE) {
+                    throw new IllegalStateException("pid " + in.pid() + ": a pending siginfo of " + info.length + " bytes, not " + SIGINFO_SIZE);
+                }
+                MemorySegment seg = a.allocate(SIGINFO_SIZE);
+                seg.copyFrom(MemorySegment.ofArray(info));
+                int sig = seg.get(ValueLayout.JAVA_INT, 0);
+                long at = in.putStruct(seg);
+                if (shared) {
+                    in.syscall("rt_sigqueueinfo(" + sig + ")", Linux.__NR_rt_sigqueueinfo(), self, sig, at);
+                } else {
+                    in.syscall("rt_tgsigqueueinfo(" + sig + ")", Linux.__NR_rt_tgsigqueueinfo(), self, tid, sig, at);
+                }
+            }
+        }
+    }
+
+    /**
+     * Groups, gids, uids, then capabilities and securebits. The puppet is root; a task that was root with
+     * every capability needs nothing. KEEPCAPS lets capset give back what setresuid to a non-root uid drops.
+     */
+    static void creds(InTask in, CredsEntry c) {
+        boolean root = c.getUid() == 0 && c.getEuid() == 0 && c.getSuid() == 0 && c.getFsuid() == 0
+                && c.getGid() == 0 && c.getEgid() == 0 && c.getSgid() == 0 && c.getFsgid() == 0;
+        boolean allCaps = full(c.getCapEffList()) && full(c.getCapPrmList()) && full(c.getCapBndList());
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment groups = a.allocate(ValueLayout.JAVA_INT, Math.max(1, c.getGroupsCount()));
+            for (int i = 0; i < c.getGroupsCount(); i++) {
+                groups.setAtIndex(ValueLayout.JAVA_INT, i, c.getGroups(i));
+            }
+            in.syscall("setgroups(" + c.getGroupsCount() + ")", Linux.__NR_setgroups(), c.getGroupsCount(), in.putStruct(groups));
+            if (root && allCaps) {
+                return;
+            }
+            for (int cap = 0; cap < 64; cap++) {
+                if (!has(c.getCapBndList(), cap) && cap < capLast()) {
+                    in.syscall("prctl(PR_CAPBSET_DROP, " + cap + ")", Linux.__NR_prctl(), PR_CAPBSET_DROP, cap);
+                }
+            }
+            in.syscall("prctl(PR_SET_KEEPCAPS)", Linux.__NR_prctl(), PR_SET_KEEPCAPS, 1);
+            in.syscall("setresgid", Linux.__NR_setresgid(), c.getGid(), c.getEgid(), c.getSgid());
+            in.syscall("setfsgid", NR_SETFSGID, c.getFsgid());
+            in.syscall("setresuid", Linux.__NR_setresuid(), c.getUid(), c.getEuid(), c.getSuid());
+            in.syscall("setfsuid", NR_SETFSUID, c.getFsuid());
+            MemorySegment capData = a.allocate(8 + 24);
+            capData.set(ValueLayout.JAVA_INT, 0, CAP_VERSION_3);
+            capData.set(ValueLayout.JAVA_INT, 4, 0);
+            for (int w = 0; w < 2; w++) {
+                long base = 8 + 12L * w;
+                capData.set(ValueLayout.JAVA_INT, base, word(c.getCapEffList(), w));
+                capData.set(ValueLayout.JAVA_INT, base + 4, word(c.getCapPrmList(), w));
+                capData.set(ValueLayout.JAVA_INT, base + 8, word(c.getCapInhList(), w));
+            }
+            long at = in.putStruct(capData);
+            in.syscall("capset", Linux.__NR_capset(), at, at + 8);
+            in.syscall("prctl(PR_SET_SECUREBITS)", Linux.__NR_prctl(), Linux.PR_SET_SECUREBITS(), c.getSecbits());
+        }
+    }
+
+    private static int capLast() {
+        try {
+            return Integer.parseInt(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/cap_last_cap")).strip()) + 1;
+        } catch (java.io.IOException e) {
+            return 41;
+        }
+    }
+
+    private static boolean full(List<Integer> words) {
+        int last = capLast();
+        for (int cap = 0; cap < last; cap++) {
+            if (!has(words, cap)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean has(List<Integer> words, int cap) {
+        return (word(words, cap / 32) & (1 << (cap % 32))) != 0;
+    }
+
+    private static int word(List<Integer> words, int i) {
+        return i < words.size() ? words.get(i) : 0;
+    }
+}

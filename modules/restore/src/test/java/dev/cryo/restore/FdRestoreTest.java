@@ -1,0 +1,128 @@
+package dev.cryo.restore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.dump.DumpOptions;
+import dev.cryo.dump.Dumper;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.Signals;
+import dev.cryo.testkit.Target;
+
+/**
+ * fds_all dumped and restored: every fd comes back at its number with its target, flags and offset, its
+ * data (pipe, FIFO, socket queues, eventfd counter, unlinked file) is there for the program's own check,
+ * and the fd table (FDSize) is the size it was at dump (seed 003).
+ */
+class FdRestoreTest {
+    @TempDir
+    Path work;
+
+    /** What /proc says of one fd: its target (pipe and socket inodes left out: they are new) and fdinfo pos/flags. */
+    record FdView(String target, String pos, String flags) {}
+
+    static Map<Integer, FdView> fds(int pid) throws IOException {
+        Map<Integer, FdView> out = new TreeMap<>();
+        try (var dir = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path p : dir.toList()) {
+                int fd = Integer.parseInt(p.getFileName().toString());
+                String target = Files.readSymbolicLink(p).toString().replaceAll(":\\[\\d+\\]", "");
+                String pos = null;
+                String flags = null;
+                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/fdinfo/" + fd))) {
+                    if (line.startsWith("pos:")) {
+                        pos = line.substring(4).trim();
+                    } else if (line.startsWith("flags:")) {
+                        flags = line.substring(6).trim();
+                    }
+                }
+                out.put(fd, new FdView(target, pos, flags));
+            }
+        }
+        return out;
+    }
+
+    static String fdSize(int pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith("FDSize:")) {
+                return line.substring(7).trim();
+            }
+        }
+        throw new IllegalStateException("no FDSize in /proc/" + pid + "/status");
+    }
+
+    /** SIGUSR1: the program checks its fds and writes PASS or the first difference to DIR/check. */
+    static String check(int pid, Path dir) throws Exception {
+        Path check = dir.resolve("check");
+        Files.deleteIfExists(check);
+        Signals.kill(pid, Linux.SIGUSR1());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.exists(check)) {
+            assertThat(System.nanoTime()).as("pid %d answers SIGUSR1 within 20 s", pid).isLessThan(deadline);
+            Thread.sleep(10);
+        }
+        return Files.readString(check).trim();
+    }
+
+    private record Before(int pid, Map<Integer, FdView> fds, String fdSize) {}
+
+    private Before dump(Path dir, Path images, String... args) throws Exception {
+        try (Target target = Target.start("fds_all", dir, args)) {
+            int pid = target.pid();
+            Before before = new Before(pid, fds(pid), fdSize(pid));
+            Dumper.dump(DumpOptions.of(pid, images).withShellJob(true), new Cancellation());
+            assertThat(target.awaitExit(30)).as("the dump killed fds_all").isTrue();
+            return before;
+        }
+    }
+
+    private void restoreAndCompare(Before before, Path images, Path dir) throws Exception {
+        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+        try {
+            assertThat(stats.rootPid()).isEqualTo(before.pid());
+            assertThat(fds(before.pid())).as("fds of the restored process").isEqualTo(before.fds());
+            assertThat(fdSize(before.pid())).as("FDSize after restore").isEqualTo(before.fdSize());
+            assertThat(check(before.pid(), dir)).isEqualTo("PASS");
+        } finally {
+            RestoreTest.killAndAwait(before.pid());
+        }
+    }
+
+    @Test
+    void dumpThenRestoreKeepsFilesPipeEventfdAndDevNullAndFdSize64() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        Before before = dump(dir, images);
+        assertThat(before.fdSize()).isEqualTo("64");
+        restoreAndCompare(before, images, dir);
+    }
+
+    @Test
+    void anFdAtNumber1000KeepsFdSize1024() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        Before before = dump(dir, images, "big");
+        assertThat(before.fdSize()).isEqualTo("1024");
+        restoreAndCompare(before, images, dir);
+    }
+
+    @Test
+    void dumpThenRestoreKeepsFifoSocketpairsAndAnUnlinkedFile() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        Before before = dump(dir, images, "more", "big");
+        restoreAndCompare(before, images, dir);
+        assertThat(Files.list(dir).map(p -> p.getFileName().toString()).filter(n -> n.contains("ghost")).toList())
+                .as("re-created ghost files left behind").isEmpty();
+    }
+}

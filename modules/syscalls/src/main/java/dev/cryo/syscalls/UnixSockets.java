@@ -1,0 +1,136 @@
+package dev.cryo.syscalls;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import dev.cryo.bindings.Linux;
+
+/**
+ * Unix sockets seen from outside: their type, state and peer through sock_diag (NETLINK_SOCK_DIAG,
+ * linux/unix_diag.h), socket options, and their queued data read without consuming it (MSG_PEEK with
+ * SO_PEEK_OFF, as CRIU does).
+ */
+public final class UnixSockets {
+    /** x86-64 numbers and UAPI constants missing from bindings' header list (asm/unistd_64.h, linux/netlink.h, linux/sock_diag.h, linux/unix_diag.h). */
+    private static final int NR_RECVFROM = 45;
+    private static final int AF_NETLINK = 16;
+    private static final int AF_UNIX = 1;
+    private static final int NETLINK_SOCK_DIAG = 4;
+    private static final int SOCK_DIAG_BY_FAMILY = 20;
+    private static final int NLM_F_REQUEST = 1;
+    private static final int NLMSG_ERROR = 2;
+    private static final int UDIAG_SHOW_PEER = 0x4;
+    private static final int UNIX_DIAG_PEER = 2;
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
+
+    private UnixSockets() {}
+
+    /** One unix socket as sock_diag tells it. */
+    public record Info(long ino, int type, int state, long peerIno) {}
+
+    /** Asks sock_diag about the unix socket with inode {@code ino} (in cryo's network namespace). */
+    public static Info info(long ino) {
+        try (Arena a = Arena.ofConfined();
+             Fd nl = Fd.own((int) Syscall.call("socket(AF_NETLINK, NETLINK_SOCK_DIAG)", Linux.__NR_socket(),
+                     AF_NETLINK, Linux.SOCK_DGRAM() | Linux.O_CLOEXEC(), NETLINK_SOCK_DIAG))) {
+            MemorySegment req = a.allocate(16 + 24);
+            req.set(U32, 0, 40);                              // nlmsghdr.nlmsg_len
+            req.set(U16, 4, (short) SOCK_DIAG_BY_FAMILY);     // nlmsg_type
+            req.set(U16, 6, (short) NLM_F_REQUEST);           // nlmsg_flags
+            req.set(U32, 8, 1);                               // nlmsg_seq
+            req.set(ValueLayout.JAVA_BYTE, 16, (byte) AF_UNIX); // unix_diag_req.sdiag_family
+            req.set(U32, 20, -1);                             // udiag_states: all
+            req.set(U32, 24, (int) ino);                      // udiag_ino
+            req.set(U32, 28, UDIAG_SHOW_PEER);                // udiag_show
+            req.set(U32, 32, -1);                             // udiag_cookie: INET_DIAG_NOCOOKIE
+            req.set(U32, 36, -1);
+            Io.writeFully(nl.fd(), req);
+            MemorySegment buf = a.allocate(8192);
+            long n = Io.read(nl.fd(), buf);
+            if (n < 16 + 16) {
+                throw new IllegalStateException("sock_diag answered " + n + " bytes for unix socket " + ino);
+            }
+            int type = buf.get(U16, 4);
+            if (type == NLMSG_ERROR) {
+                int errno = -buf.get(U32, 16);
+                throw new ErrnoException("sock_diag(unix socket " + ino + ")", new long[] {ino}, errno);
+            }
+            int len = buf.get(U32, 0);
+            int sockType = buf.get(ValueLayout.JAVA_BYTE, 17);
+            int state = buf.get(ValueLayout.JAVA_BYTE, 18);
+            long gotIno = Integer.toUnsignedLong(buf.get(U32, 20));
+            long peer = 0;
+            for (int at = 32; at + 4 <= Math.min(len, n); ) {
+                int alen = Short.toUnsignedInt(buf.get(U16, at));
+                int atype = Short.toUnsignedInt(buf.get(U16, at + 2));
+                if (alen < 4) {
+                    break;
+                }
+                if (atype == UNIX_DIAG_PEER && alen >= 8) {
+                    peer = Integer.toUnsignedLong(buf.get(U32, at + 4));
+                }
+                at += (alen + 3) & ~3;
+            }
+            return new Info(gotIno, sockType, state, peer);
+        }
+    }
+
+    public static int getIntOption(Fd sock, int level, int option) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ValueLayout.JAVA_INT);
+            MemorySegment len = a.allocate(ValueLayout.JAVA_INT);
+            len.set(ValueLayout.JAVA_INT, 0, 4);
+            Syscall.call("getsockopt(" + option + ")", Linux.__NR_getsockopt(), sock.fd(), level, option, v.address(), len.address());
+            return v.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
+    public static void setIntOption(Fd sock, int level, int option, int value) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ValueLayout.JAVA_INT);
+            v.set(ValueLayout.JAVA_INT, 0, value);
+            Syscall.call("setsockopt(" + option + ")", Linux.__NR_setsockopt(), sock.fd(), level, option, v.address(), 4);
+        }
+    }
+
+    /** sendmsg with one byte and SCM_RIGHTS carrying {@code fd}: the receiver gets the same open file description. */
+    public static void sendFd(Fd sock, int fd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment one = a.allocate(1);
+            MemorySegment iov = dev.cryo.bindings.iovec.allocate(a);
+            dev.cryo.bindings.iovec.iov_base(iov, one);
+            dev.cryo.bindings.iovec.iov_len(iov, 1);
+            MemorySegment control = a.allocate(CMSG_SPACE_INT, 8);
+            control.set(ValueLayout.JAVA_LONG, 0, CMSG_LEN_INT);      // cmsg_len
+            control.set(ValueLayout.JAVA_INT, 8, Linux.SOL_SOCKET());  // cmsg_level
+            control.set(ValueLayout.JAVA_INT, 12, Linux.SCM_RIGHTS()); // cmsg_type
+            control.set(ValueLayout.JAVA_INT, 16, fd);
+            MemorySegment msg = dev.cryo.bindings.msghdr.allocate(a);
+            dev.cryo.bindings.msghdr.msg_iov(msg, iov);
+            dev.cryo.bindings.msghdr.msg_iovlen(msg, 1);
+            dev.cryo.bindings.msghdr.msg_control(msg, control);
+            dev.cryo.bindings.msghdr.msg_controllen(msg, CMSG_SPACE_INT);
+            Syscall.call("sendmsg(SCM_RIGHTS " + fd + ")", Linux.__NR_sendmsg(), sock.fd(), msg.address(), 0);
+        }
+    }
+
+    /** CMSG_LEN(sizeof(int)) and CMSG_SPACE(sizeof(int)) on x86-64: a 16-byte cmsghdr, then the int, padded to 8. */
+    public static final int CMSG_LEN_INT = 20;
+    public static final int CMSG_SPACE_INT = 24;
+
+    /** recvfrom(MSG_PEEK | MSG_DONTWAIT): the next queued bytes (a datagram, or stream bytes), or -1 when none wait. */
+    public static long peek(Fd sock, MemorySegment buf) {
+        try {
+            return Syscall.call("recvfrom(MSG_PEEK)", NR_RECVFROM, sock.fd(), buf.address(), buf.byteSize(),
+                    Linux.MSG_PEEK() | Linux.MSG_DONTWAIT(), 0, 0);
+        } catch (ErrnoException e) {
+            if (e.is(Errno.EAGAIN)) {
+                return -1;
+            }
+            throw e;
+        }
+    }
+}

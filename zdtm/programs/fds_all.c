@@ -1,0 +1,235 @@
+/*
+ * fds_all: one of every kind of fd cryo dumps and restores, each checked on SIGUSR1 (result into
+ * DIR/check: PASS or the first difference).
+ *
+ *   3  DIR/append.txt, O_RDWR|O_APPEND, 100 bytes, offset 37
+ *   4  the same open file description as 3 (dup): shares its offset
+ *   5, 6  a pipe (read, write) holding "pipe data 1234"
+ *   7  eventfd with counter 42, O_NONBLOCK
+ *   8  /dev/null, O_WRONLY
+ *   9  DIR/sync.bin, O_RDONLY|O_SYNC... offset 3 (fd flags FD_CLOEXEC)
+ * with "more": also
+ *   10 DIR/fifo read end (O_RDONLY|O_NONBLOCK) holding "fifo data", 11 its write end
+ *   12, 13 a SOCK_STREAM socketpair, "stream bytes" queued on 12, "back" on 13
+ *   14, 15 a SOCK_DGRAM socketpair, datagrams "one" and "two" queued on 14
+ *   16 DIR/gone.txt, unlinked, holding "ghost contents", offset 6
+ * with "big": also fd 1000, a second opening of DIR/append.txt at offset 11
+ * with "fork": a child that shares fd 3's description (and offset) with its parent.
+ *
+ * usage: fds_all DIR [more] [big] [fork]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_usr1, got_term;
+static char dir[4096];
+static int more, big, forked;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_term = 1;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "fds_all: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void put(int fd, const char *s)
+{
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		die("write");
+}
+
+#define EXPECT(cond, ...) do { if (!(cond)) { snprintf(why, len, __VA_ARGS__); return 0; } } while (0)
+
+static int expect_read(int fd, const char *want, char *why, size_t len, const char *what)
+{
+	char buf[256] = { 0 };
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	EXPECT(n == (ssize_t)strlen(want) && memcmp(buf, want, n) == 0, "%s: read %zd bytes '%s', expected '%s' (%s)",
+	       what, n, n > 0 ? buf : "", want, n < 0 ? strerror(errno) : "");
+	return 1;
+}
+
+static int check(char *why, size_t len)
+{
+	off_t off = lseek(3, 0, SEEK_CUR);
+	EXPECT(off == 37, "fd 3 offset is %ld, expected 37", (long)off);
+	EXPECT(fcntl(3, F_GETFL) & O_APPEND, "fd 3 lost O_APPEND");
+	EXPECT((fcntl(3, F_GETFL) & O_ACCMODE) == O_RDWR, "fd 3 is not O_RDWR");
+	if (lseek(4, 40, SEEK_SET) != 40 || lseek(3, 0, SEEK_CUR) != 40)
+		EXPECT(0, "fds 3 and 4 do not share one offset");
+	lseek(3, 37, SEEK_SET);
+	EXPECT(fcntl(5, F_GETFL) & O_NONBLOCK, "pipe read end lost O_NONBLOCK");
+	if (!expect_read(5, "pipe data 1234", why, len, "pipe"))
+		return 0;
+	put(6, "x");
+	if (!expect_read(5, "x", why, len, "pipe after a write"))
+		return 0;
+	uint64_t v = 0;
+	EXPECT(read(7, &v, 8) == 8 && v == 42, "eventfd counter is %llu, expected 42", (unsigned long long)v);
+	EXPECT(read(7, &v, 8) < 0 && errno == EAGAIN, "eventfd is not O_NONBLOCK or not reset");
+	EXPECT(write(8, "abc", 3) == 3, "/dev/null does not take writes");
+	char link[256] = { 0 };
+	readlink("/proc/self/fd/8", link, sizeof(link) - 1);
+	EXPECT(strcmp(link, "/dev/null") == 0, "fd 8 is %s, not /dev/null", link);
+	EXPECT(lseek(9, 0, SEEK_CUR) == 3, "fd 9 offset is not 3");
+	EXPECT(fcntl(9, F_GETFL) & O_SYNC, "fd 9 lost O_SYNC");
+	EXPECT(fcntl(9, F_GETFD) & FD_CLOEXEC, "fd 9 lost FD_CLOEXEC");
+	EXPECT(!(fcntl(3, F_GETFD) & FD_CLOEXEC), "fd 3 got FD_CLOEXEC");
+	if (more) {
+		if (!expect_read(10, "fifo data", why, len, "fifo"))
+			return 0;
+		put(11, "y");
+		if (!expect_read(10, "y", why, len, "fifo after a write"))
+			return 0;
+		if (!expect_read(12, "stream bytes", why, len, "stream socket 12"))
+			return 0;
+		if (!expect_read(13, "back", why, len, "stream socket 13"))
+			return 0;
+		put(13, "z");
+		if (!expect_read(12, "z", why, len, "stream socket after a write"))
+			return 0;
+		if (!expect_read(14, "one", why, len, "datagram 1"))
+			return 0;
+		if (!expect_read(14, "two", why, len, "datagram 2"))
+			return 0;
+		int type = 0;
+		socklen_t tl = sizeof(type);
+		getsockopt(14, SOL_SOCKET, SO_TYPE, &type, &tl);
+		EXPECT(type == SOCK_DGRAM, "fd 14 is socket type %d, not SOCK_DGRAM", type);
+		EXPECT(lseek(16, 0, SEEK_CUR) == 6, "unlinked file offset is not 6");
+		if (!expect_read(16, "contents", why, len, "unlinked file"))
+			return 0;
+		readlink("/proc/self/fd/16", link, sizeof(link) - 1);
+		EXPECT(strstr(link, "(deleted)"), "fd 16 is %s, not a deleted file", link);
+	}
+	if (big) {
+		EXPECT(lseek(1000, 0, SEEK_CUR) == 11, "fd 1000 offset is not 11");
+	}
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	snprintf(dir, sizeof(dir), "%s", argv[1]);
+	for (int i = 2; i < argc; i++) {
+		more |= strcmp(argv[i], "more") == 0;
+		big |= strcmp(argv[i], "big") == 0;
+		forked |= strcmp(argv[i], "fork") == 0;
+	}
+	char path[4200];
+	for (int fd = 3; fd < 64; fd++)
+		close(fd);
+
+	snprintf(path, sizeof(path), "%s/append.txt", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	if (fd != 3)
+		die("open append.txt at 3");
+	for (int i = 0; i < 10; i++)
+		put(3, "0123456789");
+	lseek(3, 37, SEEK_SET);
+	if (dup(3) != 4)
+		die("dup to 4");
+	int p[2];
+	if (pipe2(p, O_NONBLOCK) || p[0] != 5)
+		die("pipe at 5");
+	put(6, "pipe data 1234");
+	if (eventfd(42, EFD_NONBLOCK) != 7)
+		die("eventfd at 7");
+	if (open("/dev/null", O_WRONLY) != 8)
+		die("/dev/null at 8");
+	snprintf(path, sizeof(path), "%s/sync.bin", dir);
+	int s = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	put(s, "0123456789");
+	close(s);
+	if (open(path, O_RDONLY | O_SYNC | O_CLOEXEC) != 9)
+		die("sync.bin at 9");
+	lseek(9, 3, SEEK_SET);
+	if (more) {
+		snprintf(path, sizeof(path), "%s/fifo", dir);
+		unlink(path);
+		if (mkfifo(path, 0600))
+			die("mkfifo");
+		if (open(path, O_RDONLY | O_NONBLOCK) != 10 || open(path, O_WRONLY) != 11)
+			die("fifo at 10, 11");
+		put(11, "fifo data");
+		int sp[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) || sp[0] != 12)
+			die("stream socketpair at 12");
+		put(13, "stream bytes");
+		put(12, "back");
+		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) || sp[0] != 14)
+			die("dgram socketpair at 14");
+		put(15, "one");
+		put(15, "two");
+		snprintf(path, sizeof(path), "%s/gone.txt", dir);
+		if (open(path, O_RDWR | O_CREAT | O_TRUNC, 0640) != 16)
+			die("gone.txt at 16");
+		put(16, "ghost contents");
+		lseek(16, 6, SEEK_SET);
+		unlink(path);
+	}
+	if (big) {
+		snprintf(path, sizeof(path), "%s/append.txt", dir);
+		int b = open(path, O_RDONLY);
+		if (dup2(b, 1000) != 1000)
+			die("dup2 to 1000");
+		close(b);
+		lseek(1000, 11, SEEK_SET);
+	}
+	pid_t child = 0;
+	if (forked) {
+		child = fork();
+		if (child == 0) {
+			for (;;)
+				pause();
+		}
+	}
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	snprintf(path, sizeof(path), "%s/ready.tmp", dir);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "%d\n", getpid());
+	fclose(f);
+	char ready[4200];
+	snprintf(ready, sizeof(ready), "%s/ready", dir);
+	rename(path, ready);
+
+	while (!got_term) {
+		pause();
+		if (got_usr1) {
+			got_usr1 = 0;
+			char why[512] = "PASS";
+			int ok = check(why, sizeof(why));
+			snprintf(path, sizeof(path), "%s/check.tmp", dir);
+			f = fopen(path, "w");
+			fprintf(f, "%s\n", ok ? "PASS" : why);
+			fclose(f);
+			snprintf(ready, sizeof(ready), "%s/check", dir);
+			rename(path, ready);
+		}
+	}
+	if (child > 0)
+		kill(child, SIGKILL);
+	return 0;
+}
