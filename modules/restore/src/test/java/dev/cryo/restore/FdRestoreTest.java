@@ -68,10 +68,27 @@ class FdRestoreTest {
         Signals.kill(pid, Linux.SIGUSR1());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!Files.exists(check)) {
-            assertThat(System.nanoTime()).as("pid %d answers SIGUSR1 within 20 s", pid).isLessThan(deadline);
+            assertThat(System.nanoTime()).as("pid %d answers SIGUSR1 within 20 s; %s", pid, state(pid)).isLessThan(deadline);
             Thread.sleep(10);
         }
         return Files.readString(check).trim();
+    }
+
+    /** What the kernel says of a process that does not answer: state, masks, where it sleeps. */
+    static String state(int pid) {
+        try {
+            StringBuilder b = new StringBuilder();
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.matches("(State|SigPnd|ShdPnd|SigBlk|SigCgt|TracerPid):.*")) {
+                    b.append(line.replace('\t', ' ')).append("; ");
+                }
+            }
+            b.append("wchan ").append(Files.readString(Path.of("/proc/" + pid + "/wchan")));
+            b.append("; syscall ").append(Files.readString(Path.of("/proc/" + pid + "/syscall")).trim());
+            return b.toString();
+        } catch (IOException e) {
+            return "gone: " + e.getMessage();
+        }
     }
 
     private record Before(int pid, Map<Integer, FdView> fds, String fdSize) {}
