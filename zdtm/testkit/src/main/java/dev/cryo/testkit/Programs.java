@@ -23,7 +23,21 @@ public final class Programs {
         return p;
     }
 
-    /** The executable built from {@code zdtm/programs/NAME.c}, rebuilt when the source is newer. */
+    /** The newest modification time of the source and of the headers beside it (zdtmlib.h, ...), which it may include. */
+    private static java.nio.file.attribute.FileTime newestInput(Path source) throws IOException {
+        java.nio.file.attribute.FileTime newest = Files.getLastModifiedTime(source);
+        try (var headers = Files.newDirectoryStream(source.getParent(), "*.h")) {
+            for (Path h : headers) {
+                java.nio.file.attribute.FileTime t = Files.getLastModifiedTime(h);
+                if (t.compareTo(newest) > 0) {
+                    newest = t;
+                }
+            }
+        }
+        return newest;
+    }
+
+    /** The executable built from {@code zdtm/programs/NAME.c}, rebuilt when the source or a header beside it is newer. */
     public static synchronized Path build(String name) {
         Path root = repoRoot();
         Path source = root.resolve("zdtm/programs/" + name + ".c");
@@ -32,7 +46,7 @@ public final class Programs {
             if (!Files.exists(source)) {
                 throw new IllegalArgumentException("no test program " + source);
             }
-            if (Files.exists(out) && Files.getLastModifiedTime(out).compareTo(Files.getLastModifiedTime(source)) >= 0) {
+            if (Files.exists(out) && Files.getLastModifiedTime(out).compareTo(newestInput(source)) >= 0) {
                 return out;
             }
             Files.createDirectories(out.getParent());

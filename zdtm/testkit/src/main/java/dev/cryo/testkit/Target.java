@@ -23,8 +23,21 @@ public final class Target implements AutoCloseable {
         this.pid = pid;
     }
 
+    /** Where a target's stdin, stdout and stderr go. */
+    public enum Stdio {
+        /** stdout and stderr to {@code DIR/output} (what {@link #output()} reads); stdin a pipe from the JVM */
+        OUTPUT_FILE,
+        /** all three on /dev/null: nothing outside the test's own files (zdtm programs report in DIR/result) */
+        DEV_NULL
+    }
+
     /** Starts {@code zdtm/programs/NAME.c} with {@code DIR} as its first argument, then {@code args}. */
     public static Target start(String program, Path dir, String... args) {
+        return start(program, dir, Stdio.OUTPUT_FILE, args);
+    }
+
+    /** Starts {@code zdtm/programs/NAME.c} with {@code DIR} as its first argument, then {@code args}, stdio as asked. */
+    public static Target start(String program, Path dir, Stdio stdio, String... args) {
         Path exe = Programs.build(program);
         Path nannyExe = Programs.build("nanny");
         List<String> cmd = new ArrayList<>(List.of(nannyExe.toString(), exe.toString(), dir.toString()));
@@ -33,7 +46,14 @@ public final class Target implements AutoCloseable {
             Files.createDirectories(dir);
             Path ready = dir.resolve("ready");
             Files.deleteIfExists(ready);
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("output").toFile()).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            if (stdio == Stdio.DEV_NULL) {
+                pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+            } else {
+                pb.redirectErrorStream(true).redirectOutput(dir.resolve("output").toFile());
+            }
+            Process p = pb.start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (true) {
                 if (Files.exists(ready)) {
@@ -43,7 +63,9 @@ public final class Target implements AutoCloseable {
                     }
                 }
                 if (!p.isAlive()) {
-                    throw new IllegalStateException(program + " exited before it was ready: " + Files.readString(dir.resolve("output")));
+                    Path said = dir.resolve(stdio == Stdio.DEV_NULL ? "result" : "output");
+                    throw new IllegalStateException(program + " exited before it was ready: "
+                            + (Files.exists(said) ? Files.readString(said).strip() : "(no " + said.getFileName() + ")"));
                 }
                 if (System.nanoTime() > deadline) {
                     p.destroyForcibly();

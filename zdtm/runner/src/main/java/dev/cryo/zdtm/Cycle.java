@@ -1,0 +1,51 @@
+package dev.cryo.zdtm;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/**
+ * How a test is put through cryo. Each cycle drives cryo as a user does, through its command line.
+ *
+ * <ul>
+ * <li>{@code none}: no checkpoint at all; proves the program passes on its own (a test that fails here is broken)</li>
+ * <li>{@code host}: {@code cryo dump} (the tree is killed), then {@code cryo restore -d} with the same pids</li>
+ * <li>{@code pidns}: {@code cryo dump --leave-running}, then {@code cryo restore --pidns -d} beside the original,
+ * which is killed once the restored tree has been compared with it</li>
+ * </ul>
+ */
+public enum Cycle {
+    NONE("none"),
+    HOST("host"),
+    PIDNS("pidns");
+
+    private final String id;
+
+    Cycle(String id) {
+        this.id = id;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public static Cycle byId(String id) {
+        for (Cycle c : values()) {
+            if (c.id.equals(id)) {
+                return c;
+            }
+        }
+        throw new IllegalArgumentException("no cycle '" + id + "'; cycles are "
+                + Arrays.stream(values()).map(Cycle::id).collect(Collectors.joining(", ")));
+    }
+
+    /**
+     * The feature this cycle needs that cryo does not have yet, or null. Asked of cryo itself (its help text),
+     * so that the cycle runs as soon as the feature lands.
+     */
+    public String missingFeature(Cryo cryo) {
+        return switch (this) {
+            case NONE, HOST -> null;
+            case PIDNS -> cryo.help("restore").contains("--pidns") ? null : "cryo restore has no --pidns option yet";
+        };
+    }
+}

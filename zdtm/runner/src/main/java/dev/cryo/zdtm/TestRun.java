@@ -1,0 +1,224 @@
+package dev.cryo.zdtm;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import dev.cryo.testkit.Target;
+
+/**
+ * One test through one cycle: start the program, read what it looks like, put it through cryo, read what the
+ * restored tree looks like and compare, then SIGTERM it and take its own verdict. Every process it started or
+ * restored is gone when {@link #run} returns.
+ */
+final class TestRun {
+    private static final long EXIT_SECONDS = 20;
+
+    private final ZdtmTest test;
+    private final Cycle cycle;
+    private final Path work;
+    private final Cryo cryo;
+    private final List<Integer> restored = new ArrayList<>();
+
+    /** A step that went wrong; its message is the test's failure reason. */
+    private static final class Failed extends Exception {
+        Failed(String message) {
+            super(message);
+        }
+    }
+
+    TestRun(ZdtmTest test, Cycle cycle, Path work, Cryo cryo) {
+        this.test = test;
+        this.cycle = cycle;
+        this.work = work.resolve(test.name() + "." + cycle.id());
+        this.cryo = cryo;
+    }
+
+    Outcome run() {
+        long start = System.nanoTime();
+        String failure;
+        try {
+            deleteTree(work);
+            Files.createDirectories(work);
+            failure = drive();
+        } catch (IOException e) {
+            failure = "cannot prepare " + work + ": " + e.getMessage();
+        } finally {
+            killRestored();
+        }
+        long took = System.nanoTime() - start;
+        if (failure == null) {
+            deleteTree(work); // images can be large (map_1g); failures keep theirs to look at
+            return new Outcome(test.name(), cycle, Outcome.Verdict.PASSED, "", took);
+        }
+        return new Outcome(test.name(), cycle, Outcome.Verdict.FAILED, failure, took);
+    }
+
+    /** Returns null when the test passed, else why not. */
+    private String drive() throws IOException {
+        Path dir = work.resolve("dir"), images = Files.createDirectories(work.resolve("images"));
+        Target target;
+        try {
+            target = Target.start(test.name(), dir, Target.Stdio.DEV_NULL);
+        } catch (IllegalStateException e) {
+            return "did not start: " + e.getMessage();
+        }
+        try (target) {
+            int pid = target.pid();
+            VisibleState before = VisibleState.capture(pid);
+            Files.writeString(work.resolve("state-before.txt"), before.describe());
+            List<String> differences;
+            int root;
+            try {
+                root = switch (cycle) {
+                    case NONE -> pid;
+                    case HOST -> host(target, images);
+                    case PIDNS -> pidns(target, images);
+                };
+            } catch (Failed | Cryo.CommandFailed e) {
+                return e.getMessage();
+            }
+            if (cycle != Cycle.NONE) {
+                hostDescendants(root, restored); // for the clean-up, whatever happens next
+            }
+            VisibleState after = VisibleState.capture(root);
+            Files.writeString(work.resolve("state-after.txt"), after.describe());
+            differences = after.differencesFrom(before);
+            if (cycle == Cycle.PIDNS) {
+                target.close(); // the original ran beside the restored tree; only the restored one checks itself
+            }
+            String verdict = terminate(root, target, dir);
+            if (!differences.isEmpty()) {
+                return "state differs after restore: " + String.join("; ", differences.subList(0, Math.min(5, differences.size())))
+                        + (differences.size() > 5 ? "; and " + (differences.size() - 5) + " more" : "")
+                        + (verdict.equals("PASS") ? "" : "; the program says " + verdict);
+            }
+            return verdict.equals("PASS") ? null : verdict;
+        }
+    }
+
+    /** host: dump (which kills the tree), then restore with the same pids. */
+    private int host(Target target, Path images) throws Failed, Cryo.CommandFailed {
+        cryo.run("dump", "-t", Integer.toString(target.pid()), "-D", images.toString());
+        if (!target.awaitExit(30)) {
+            throw new Failed("the dump left the tree running");
+        }
+        int root = cryo.restoreDetached("restore", "-D", images.toString(), "-d");
+        if (root != target.pid()) {
+            hostDescendants(root, restored);
+            throw new Failed("restored as pid " + root + ", not " + target.pid());
+        }
+        return root;
+    }
+
+    /** pidns: dump --leave-running, then restore into a new pid namespace beside the original. */
+    private int pidns(Target target, Path images) throws Failed, Cryo.CommandFailed {
+        cryo.run("dump", "-t", Integer.toString(target.pid()), "-D", images.toString(), "--leave-running");
+        if (!target.isAlive()) {
+            throw new Failed("the original died in a dump with --leave-running");
+        }
+        return cryo.restoreDetached("restore", "-D", images.toString(), "-d", "--pidns");
+    }
+
+    /** SIGTERM to the root, wait for it to end, and read its verdict: "PASS" or the reason it gives. */
+    private String terminate(int root, Target target, Path dir) {
+        Path result = dir.resolve("result");
+        try {
+            if (!alive(root)) {
+                return "ended before SIGTERM: " + (Files.exists(result) ? Files.readString(result).strip() : "no verdict");
+            }
+            new ProcessBuilder("kill", "-TERM", Integer.toString(root)).start().waitFor();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(EXIT_SECONDS);
+            while (alive(root)) {
+                if (System.nanoTime() > deadline) {
+                    return "still running " + EXIT_SECONDS + " s after SIGTERM";
+                }
+                Thread.sleep(10);
+            }
+            if (cycle == Cycle.NONE) {
+                target.awaitExit(EXIT_SECONDS);
+            }
+            if (!Files.exists(result)) {
+                return "ended without a verdict (no " + result.getFileName() + ")";
+            }
+            String said = Files.readString(result).strip();
+            return said.isEmpty() ? "an empty verdict" : said;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    private static void hostDescendants(int pid, List<Integer> out) {
+        if (out.contains(pid)) {
+            return;
+        }
+        out.add(pid);
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                for (String c : Files.readString(t.resolve("children")).trim().split("\\s+")) {
+                    if (!c.isEmpty()) {
+                        hostDescendants(Integer.parseInt(c), out);
+                    }
+                }
+            }
+        } catch (IOException gone) {
+            // ended while we looked
+        }
+    }
+
+    /** Kills whatever of the restored tree still runs; the restore's keeper reaps it. */
+    private void killRestored() {
+        for (int pid : restored) {
+            if (alive(pid)) {
+                try {
+                    new ProcessBuilder("kill", "-KILL", Integer.toString(pid)).start().waitFor();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (restored.stream().anyMatch(TestRun::alive) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Alive and not a zombie. */
+    static boolean alive(int pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static void deleteTree(Path p) {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(p)) {
+            for (Path f : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(f);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package dev.cryo.zdtm;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import dev.cryo.testkit.Programs;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code scripts/zdtm [--cycle host,pidns] [TEST...]}: runs the zdtm suite (or the named tests) through the
+ * chosen cycles, one line per test and cycle, and ends with {@code N passed, M failed, K skipped} and the
+ * reason of each failure. Exits 1 when a test failed.
+ */
+@Command(name = "zdtm", mixinStandardHelpOptions = true,
+        description = "Checkpoint and restore each zdtm test program and check that its state survives.")
+public final class Zdtm implements Callable<Integer> {
+    @Option(names = "--cycle", split = ",", paramLabel = "CYCLE", defaultValue = "host,pidns",
+            description = "Cycles to run: none (no checkpoint: checks the programs), host, pidns. Default: ${DEFAULT-VALUE}.")
+    List<String> cycles;
+
+    @Option(names = "--list", description = "List the tests and their declared skips, and run nothing.")
+    boolean list;
+
+    @Parameters(paramLabel = "TEST", arity = "0..*", description = "Tests to run (names of zdtm/programs/*.c); all by default.")
+    List<String> names = new ArrayList<>();
+
+    private final PrintWriter out;
+
+    Zdtm(PrintWriter out) {
+        this.out = out;
+    }
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(System.out, true);
+        int code = new CommandLine(new Zdtm(out)).execute(args);
+        out.flush();
+        System.exit(code);
+    }
+
+    @Override
+    public Integer call() {
+        Path programs = Programs.repoRoot().resolve("zdtm/programs");
+        List<ZdtmTest> tests = names.isEmpty() ? ZdtmTest.suite(programs)
+                : names.stream().map(n -> ZdtmTest.named(programs, n)).toList();
+        List<Cycle> chosen = cycles.stream().map(Cycle::byId).toList();
+        if (list) {
+            for (ZdtmTest t : tests) {
+                out.println(t.name() + (t.skips().isEmpty() ? "" : "  skips " + t.skips()));
+            }
+            return 0;
+        }
+        List<Outcome> outcomes = run(tests, chosen, Programs.repoRoot().resolve("target/zdtm-run"), new Cryo(), out);
+        return summary(outcomes, out) ? 0 : 1;
+    }
+
+    /** Runs every test in every cycle, printing each outcome as it comes. */
+    static List<Outcome> run(List<ZdtmTest> tests, List<Cycle> cycles, Path work, Cryo cryo, PrintWriter out) {
+        Map<Cycle, String> missing = new LinkedHashMap<>();
+        for (Cycle c : cycles) {
+            String m = c.missingFeature(cryo);
+            if (m != null) {
+                missing.put(c, m);
+            }
+        }
+        List<Outcome> outcomes = new ArrayList<>();
+        for (Cycle c : cycles) {
+            for (ZdtmTest t : tests) {
+                String skip = missing.containsKey(c) ? missing.get(c) : t.skipReason(c);
+                Outcome o = skip != null ? new Outcome(t.name(), c, Outcome.Verdict.SKIPPED, skip, 0)
+                        : new TestRun(t, c, work, cryo).run();
+                outcomes.add(o);
+                out.println(o.line());
+                out.flush();
+            }
+        }
+        return outcomes;
+    }
+
+    /** Prints the totals line and the failures; returns whether nothing failed. */
+    static boolean summary(List<Outcome> outcomes, PrintWriter out) {
+        long passed = count(outcomes, Outcome.Verdict.PASSED), failed = count(outcomes, Outcome.Verdict.FAILED),
+                skipped = count(outcomes, Outcome.Verdict.SKIPPED);
+        double seconds = outcomes.stream().mapToLong(Outcome::nanos).sum() / 1e9;
+        if (failed > 0) {
+            out.println();
+            out.println("failures:");
+            outcomes.stream().filter(o -> o.verdict() == Outcome.Verdict.FAILED)
+                    .forEach(o -> out.println("  " + o.test() + " (" + o.cycle().id() + "): " + o.reason()));
+        }
+        out.printf(Locale.ROOT, "zdtm: %.1f s of tests%n", seconds);
+        out.printf(Locale.ROOT, "%d passed, %d failed, %d skipped%n", passed, failed, skipped);
+        out.flush();
+        return failed == 0;
+    }
+
+    private static long count(List<Outcome> outcomes, Outcome.Verdict v) {
+        return outcomes.stream().filter(o -> o.verdict() == v).count();
+    }
+}

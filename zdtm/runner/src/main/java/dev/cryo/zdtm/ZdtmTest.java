@@ -1,0 +1,87 @@
+package dev.cryo.zdtm;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * One test program of {@code zdtm/programs}: a C file that includes {@code zdtmlib.h} (or a header that does). Its header may declare
+ * the cycles it skips, each with the missing feature that makes it fail there:
+ *
+ * <pre>
+ * // zdtm: skip host,pidns: restore of threads is not built yet
+ * </pre>
+ *
+ * Programs named {@code broken_*} are broken on purpose: they run only when named, never in the suite.
+ */
+public record ZdtmTest(String name, Path source, Map<String, String> skips) {
+    private static final Pattern SKIP = Pattern.compile("zdtm: skip ([a-z,]+): (.+?)\\s*(\\*/)?$");
+    /** zdtm programs include zdtmlib.h, directly or through another header of zdtm/programs (threads.h). */
+    private static final Pattern LIB = Pattern.compile("#include \"[a-z0-9_]+\\.h\"");
+
+    /** Why this test skips CYCLE, or null when it runs there. */
+    public String skipReason(Cycle cycle) {
+        return skips.get(cycle.id());
+    }
+
+    public static ZdtmTest load(Path source) {
+        String file = source.getFileName().toString();
+        String name = file.substring(0, file.length() - 2);
+        Map<String, String> skips = new LinkedHashMap<>();
+        try (Stream<String> lines = Files.lines(source)) {
+            for (String line : (Iterable<String>) lines::iterator) {
+                Matcher m = SKIP.matcher(line);
+                if (m.find()) {
+                    for (String cycle : m.group(1).split(",")) {
+                        Cycle.byId(cycle); // a typo in a header is an error, not a silent run
+                        skips.put(cycle, m.group(2));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new ZdtmTest(name, source, Map.copyOf(skips));
+    }
+
+    /** Every zdtm-shaped program under DIR, by name, without the ones broken on purpose. */
+    public static List<ZdtmTest> suite(Path programs) {
+        List<ZdtmTest> out = new ArrayList<>();
+        try (Stream<Path> files = Files.list(programs)) {
+            for (Path p : files.sorted().toList()) {
+                String f = p.getFileName().toString();
+                if (f.endsWith(".c") && !f.startsWith("broken_") && LIB.matcher(Files.readString(p)).find()) {
+                    out.add(load(p));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    /** The program NAME, broken or not; an unknown name is an error that lists what exists. */
+    public static ZdtmTest named(Path programs, String name) {
+        Path p = programs.resolve(name + ".c");
+        if (!Files.exists(p) || !isZdtmProgram(p)) {
+            throw new IllegalArgumentException("no zdtm test '" + name + "' in " + programs);
+        }
+        return load(p);
+    }
+
+    private static boolean isZdtmProgram(Path p) {
+        try {
+            return LIB.matcher(Files.readString(p)).find();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
