@@ -241,12 +241,14 @@ public final class RestoreRun {
      */
     private void filesAndKernelState(Task t) {
         StepFailure.run(t.pid(), "files", () -> stdioToDevNull(t.leader()));
+        StepFailure.run(t.pid(), "fds", () -> dev.cryo.restore.internal.files.TaskFiles.restore(new dev.cryo.restore.internal.files.InTask(t.leader().pid(), t.leader()::syscall, t.leader()::scratch, t.leader()::writeScratch), store, t.pid(), t.img().leaderCore()));
         CoreEntry core = t.img().leaderCore();
         StepFailure.run(t.pid(), "signal handlers", () -> ThreadRestore.sigactions(t.leader(), core.getTc().getSigactionsList()));
         for (Puppet th : t.threads()) {
             int tid = th == t.leader() ? t.pid() : t.img().otherThreads().get(t.threads().indexOf(th) - 1);
             StepFailure.run(tid, "thread state", () -> ThreadRestore.kernelState(th, t.img().cores().get(tid)));
         }
+        StepFailure.run(t.pid(), "task state", () -> dev.cryo.restore.internal.state.TaskState.restore(new dev.cryo.restore.internal.files.InTask(t.leader().pid(), t.leader()::syscall, t.leader()::scratch, t.leader()::writeScratch), store, t.pid(), t.img().leaderCore()));
     }
 
     /** The trampoline goes (the memory is shared by the threads), then every thread gets its registers. */
