@@ -16,6 +16,7 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.Dumper;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.Kcmp;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
 
@@ -141,5 +142,66 @@ class FdRestoreTest {
         restoreAndCompare(before, images, dir);
         assertThat(Files.list(dir).map(p -> p.getFileName().toString()).filter(n -> n.contains("ghost")).toList())
                 .as("re-created ghost files left behind").isEmpty();
+    }
+
+    @Test
+    void descriptionsSharedAcrossForkAreSharedAgainAfterRestore() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        int child;
+        Map<Integer, FdView> childFds;
+        String childFdSize;
+        Before before;
+        try (Target target = Target.start("fds_all", dir, "more", "fork")) {
+            int pid = target.pid();
+            child = TreeRestoreTest.childrenOf(pid).getFirst();
+            childFds = fds(child);
+            childFdSize = fdSize(child);
+            before = new Before(pid, fds(pid), fdSize(pid));
+            Dumper.dump(DumpOptions.of(pid, images).withShellJob(true), new Cancellation());
+            assertThat(target.awaitExit(30)).as("the dump killed fds_all").isTrue();
+        }
+        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+        try {
+            int pid = stats.rootPid();
+            assertThat(fds(child)).as("the child's fds").isEqualTo(childFds);
+            assertThat(fdSize(child)).isEqualTo(childFdSize);
+            for (int fd : new int[] {3, 5, 6, 7, 10, 12, 16}) {
+                assertThat(Kcmp.sameFile(pid, fd, child, fd)).as("fd %d is one open file description in parent and child", fd).isTrue();
+            }
+            assertThat(Kcmp.sameFile(pid, 3, pid, 4)).as("fds 3 and 4 of the parent").isTrue();
+            assertThat(fds(pid)).isEqualTo(before.fds());
+            assertThat(check(pid, dir)).isEqualTo("PASS");
+        } finally {
+            RestoreTest.killAndAwait(child);
+            RestoreTest.killAndAwait(before.pid());
+        }
+    }
+
+    @Test
+    void dumpeeWithThreadsAndAChildPassesItsOwnCheckAfterRestore() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        int pid;
+        int child;
+        String fdSize;
+        String childFdSize;
+        try (Target target = Target.start("dumpee", dir, "64", "4")) {
+            pid = target.pid();
+            child = TreeRestoreTest.childrenOf(pid).getFirst();
+            fdSize = fdSize(pid);
+            childFdSize = fdSize(child);
+            Dumper.dump(DumpOptions.of(pid, images).withShellJob(true), new Cancellation());
+            assertThat(target.awaitExit(30)).as("the dump killed dumpee").isTrue();
+        }
+        try {
+            Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            assertThat(fdSize(pid)).isEqualTo(fdSize);
+            assertThat(fdSize(child)).isEqualTo(childFdSize);
+            assertThat(check(pid, dir)).isEqualTo("PASS");
+        } finally {
+            RestoreTest.killAndAwait(child);
+            RestoreTest.killAndAwait(pid);
+        }
     }
 }
