@@ -1,0 +1,129 @@
+/*
+ * fds_state: per-task kernel state that restore sets from inside the task, checked on SIGUSR1 (result
+ * into DIR/check: PASS or the first difference): umask 027, cwd DIR/sub, RLIMIT_NOFILE 300/400,
+ * RLIMIT_CORE 0/0, ITIMER_REAL armed (interval 50 s, value <= 100 s), supplementary groups {5, 7},
+ * SIGUSR2 pending to the thread and SIGRTMIN (value 77) pending to the process, both blocked.
+ *
+ * usage: fds_state DIR
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_usr1, got_term;
+static char dir[4096];
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_term = 1;
+}
+
+#define EXPECT(cond, ...) do { if (!(cond)) { snprintf(why, len, __VA_ARGS__); return 0; } } while (0)
+
+static int check(char *why, size_t len)
+{
+	mode_t m = umask(0);
+	umask(m);
+	EXPECT(m == 027, "umask is 0%o, expected 027", m);
+	char cwd[4200], want[4200];
+	snprintf(want, sizeof(want), "%s/sub", dir);
+	EXPECT(getcwd(cwd, sizeof(cwd)) && strcmp(cwd, want) == 0, "cwd is %.200s, expected %.200s", cwd, want);
+	struct rlimit r;
+	getrlimit(RLIMIT_NOFILE, &r);
+	EXPECT(r.rlim_cur == 300 && r.rlim_max == 400, "RLIMIT_NOFILE is %lu/%lu", (unsigned long)r.rlim_cur, (unsigned long)r.rlim_max);
+	getrlimit(RLIMIT_CORE, &r);
+	EXPECT(r.rlim_cur == 0 && r.rlim_max == 0, "RLIMIT_CORE is %lu/%lu", (unsigned long)r.rlim_cur, (unsigned long)r.rlim_max);
+	struct itimerval it;
+	getitimer(ITIMER_REAL, &it);
+	EXPECT(it.it_interval.tv_sec == 50 && it.it_value.tv_sec > 0 && it.it_value.tv_sec <= 100,
+	       "ITIMER_REAL is interval %ld value %ld", (long)it.it_interval.tv_sec, (long)it.it_value.tv_sec);
+	gid_t groups[16];
+	int n = getgroups(16, groups);
+	EXPECT(n == 2 && groups[0] == 5 && groups[1] == 7, "%d supplementary groups, expected 5 and 7", n);
+	sigset_t pending;
+	sigpending(&pending);
+	EXPECT(sigismember(&pending, SIGUSR2), "SIGUSR2 is not pending");
+	EXPECT(sigismember(&pending, SIGRTMIN), "SIGRTMIN is not pending");
+	sigset_t rt;
+	sigemptyset(&rt);
+	sigaddset(&rt, SIGRTMIN);
+	siginfo_t si;
+	struct timespec zero = { 0, 0 };
+	EXPECT(sigtimedwait(&rt, &si, &zero) == SIGRTMIN && si.si_value.sival_int == 77 && si.si_pid == getpid(),
+	       "SIGRTMIN came with value %d from pid %d", si.si_value.sival_int, si.si_pid);
+	sigset_t blocked;
+	sigprocmask(SIG_BLOCK, NULL, &blocked);
+	EXPECT(sigismember(&blocked, SIGUSR2) && !sigismember(&blocked, SIGUSR1), "the signal mask changed");
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	snprintf(dir, sizeof(dir), "%s", argv[1]);
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	mkdir(path, 0755);
+	if (chdir(path))
+		return 1;
+	umask(027);
+	struct rlimit r = { 300, 400 };
+	setrlimit(RLIMIT_NOFILE, &r);
+	struct rlimit c = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &c);
+	gid_t groups[2] = { 5, 7 };
+	if (setgroups(2, groups))
+		return 1;
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR2);
+	sigaddset(&block, SIGRTMIN);
+	sigaddset(&block, SIGALRM);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR2);
+	union sigval v = { .sival_int = 77 };
+	sigqueue(getpid(), SIGRTMIN, v);
+	struct itimerval it = { { 50, 0 }, { 100, 0 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+
+	snprintf(path, sizeof(path), "%s/ready.tmp", dir);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "%d\n", getpid());
+	fclose(f);
+	char ready[4200];
+	snprintf(ready, sizeof(ready), "%s/ready", dir);
+	rename(path, ready);
+
+	while (!got_term) {
+		pause();
+		if (got_usr1) {
+			got_usr1 = 0;
+			char why[512] = "PASS";
+			int ok = check(why, sizeof(why));
+			snprintf(path, sizeof(path), "%s/check.tmp", dir);
+			f = fopen(path, "w");
+			fprintf(f, "%s\n", ok ? "PASS" : why);
+			fclose(f);
+			snprintf(ready, sizeof(ready), "%s/check", dir);
+			rename(path, ready);
+		}
+	}
+	return 0;
+}
