@@ -3,12 +3,14 @@
  * writes its pid to DIR/ready; then sleeps. On SIGUSR2 it writes PERMILLE per mille of its pages
  * (a different set each time), then writes the generation to DIR/dirtied. On SIGUSR1 it writes
  * "GENERATION CHECKSUM" of all its memory to DIR/check. Single-threaded, no fds kept open, so that
- * restore can bring it back.
+ * restore can bring it back. It pins itself to CPU 0: the kernel rewrites the rseq area's cpu_id each
+ * time the task resumes, and on one CPU that word keeps its value, so an idle pd_dirty's memory is stable.
  *
  * usage: pd_dirty DIR MEM_MIB PERMILLE
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +77,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(dir, sizeof(dir), "%s", argv[1]);
+	cpu_set_t cpu;
+	CPU_ZERO(&cpu);
+	CPU_SET(0, &cpu);
+	sched_setaffinity(0, sizeof(cpu), &cpu);
 	pages = (size_t)atol(argv[2]) * 256;
 	permille = atol(argv[3]);
 	if (permille <= 0)

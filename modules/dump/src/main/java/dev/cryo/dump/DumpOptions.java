@@ -6,16 +6,26 @@ import java.util.Objects;
 /**
  * What to dump and how.
  *
- * @param pid          root of the process tree
- * @param imagesDir    directory that receives the images; must exist, be writable and hold no dump yet
- * @param leaveRunning let the tree run on after the dump (by default it is killed once the images are complete)
- * @param shellJob     the tree is a shell job: its controlling terminal is dumped as an external tty
- * @param listener     progress and log messages
+ * @param pid           root of the process tree
+ * @param imagesDir     directory that receives the images; must exist, be writable and hold no dump yet
+ * @param leaveRunning  let the tree run on after the dump (by default it is killed once the images are complete)
+ * @param shellJob      the tree is a shell job: its controlling terminal is dumped as an external tty
+ * @param listener      progress and log messages
+ * @param prevImagesDir the previous snapshot of an iterative dump, relative to {@code imagesDir} as CRIU's
+ *                      {@code --prev-images-dir} (e.g. {@code ../pre1}), or null; the images link to it as {@code parent}
+ * @param trackMem      track written pages between steps, so that a next step writes only what changed
+ * @param preDumpMode   how a pre-dump copies pages (ignored by a dump, which copies while frozen)
  */
-public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
+public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
+                          Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
+        preDumpMode = preDumpMode == null ? PreDumpMode.SPLICE : preDumpMode;
+    }
+
+    public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE);
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
@@ -23,14 +33,26 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions withLeaveRunning(boolean v) {
-        return new DumpOptions(pid, imagesDir, v, shellJob, listener);
+        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode);
     }
 
     public DumpOptions withShellJob(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener);
+        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode);
     }
 
     public DumpOptions withListener(DumpListener l) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode);
+    }
+
+    public DumpOptions withPrevImagesDir(Path p) {
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode);
+    }
+
+    public DumpOptions withTrackMem(boolean v) {
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode);
+    }
+
+    public DumpOptions withPreDumpMode(PreDumpMode m) {
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m);
     }
 }

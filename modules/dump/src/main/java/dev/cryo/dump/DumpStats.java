@@ -1,15 +1,23 @@
 package dev.cryo.dump;
 
 /**
- * What a dump did and how long it took.
+ * What a dump or pre-dump did and how long it took.
  *
- * @param frozenNanos  from the first task stopped to the last one released
- * @param memdumpNanos time spent copying pages to the images
- * @param totalNanos   the whole dump
- * @param pagesScanned pages of private memory looked at
- * @param pagesWritten pages written to pages images
- * @param processes    processes dumped
- * @param threads      threads dumped
+ * @param frozenNanos        from the first task stopped to the last one released
+ * @param memdumpNanos       time spent copying pages to the images
+ * @param totalNanos         the whole dump
+ * @param pagesScanned       pages of private memory looked at
+ * @param pagesWritten       pages written to pages images
+ * @param processes          processes dumped
+ * @param threads            threads dumped
+ * @param pagesInParent      present pages not written again because the parent snapshot holds them unchanged
+ * @param peakPinnedBytes    most page bytes held in pipes at once (splice mode), 0 otherwise
+ * @param tracker            how written pages were told apart: "uffd-wp", or "none" (everything written)
  */
 public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, long pagesScanned, long pagesWritten,
-                        int processes, int threads) {}
+                        int processes, int threads, long pagesInParent, long peakPinnedBytes, String tracker) {
+    public DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, long pagesScanned, long pagesWritten,
+                     int processes, int threads) {
+        this(frozenNanos, memdumpNanos, totalNanos, pagesScanned, pagesWritten, processes, threads, 0, 0, "none");
+    }
+}

@@ -18,4 +18,13 @@ public final class Dumper {
     public static DumpStats dump(DumpOptions options, Cancellation cancel) throws DumpException {
         return dev.cryo.dump.internal.DumpRun.run(options, cancel);
     }
+
+    /**
+     * Copies the tree's memory while it keeps running (a step of an iterative migration): the pages, linked
+     * to {@code prevImagesDir}'s snapshot when given, with written pages tracked for the next step.
+     * {@code leaveRunning} and {@code shellJob} are ignored: a pre-dump always leaves the tree running.
+     */
+    public static DumpStats preDump(DumpOptions options, Cancellation cancel) throws DumpException {
+        return dev.cryo.dump.internal.PreDumpRun.run(options, cancel);
+    }
 }

@@ -53,7 +53,7 @@ public final class WrittenPages implements AutoCloseable {
             }
             throw e;
         }
-        scan(start, end, null);
+        scan(start, end, new java.util.ArrayList<>());
         return true;
     }
 
@@ -73,6 +73,14 @@ public final class WrittenPages implements AutoCloseable {
         }
     }
 
+    /**
+     * One PAGEMAP_SCAN pass that reports and re-protects the written pages that hold data (present or
+     * swapped). Never the empty ptes: the kernel counts an empty pte as written, and protecting it installs a
+     * uffd-wp marker, which PAGEMAP_SCAN then reports as a swapped page, so that every page of a tracked
+     * mapping would look present. An empty pte needs no protection: the first write fills it with a page
+     * that is not write-protected, which the next scan reports as written. Always with an output vector:
+     * without one the kernel takes a fast path that protects every pte of a page table.
+     */
     private void scan(long start, long end, List<PageRange> out) {
         long written = Linux.PAGE_IS_WRITTEN();
         long at = start;
@@ -82,9 +90,10 @@ public final class WrittenPages implements AutoCloseable {
             pm_scan_arg.flags(arg, Linux.PM_SCAN_WP_MATCHING() | Linux.PM_SCAN_CHECK_WPASYNC());
             pm_scan_arg.start(arg, at);
             pm_scan_arg.end(arg, end);
-            pm_scan_arg.vec(arg, out == null ? 0 : regions.address());
-            pm_scan_arg.vec_len(arg, out == null ? 0 : REGIONS);
+            pm_scan_arg.vec(arg, regions.address());
+            pm_scan_arg.vec_len(arg, REGIONS);
             pm_scan_arg.category_mask(arg, written);
+            pm_scan_arg.category_anyof_mask(arg, Linux.PAGE_IS_PRESENT() | Linux.PAGE_IS_SWAPPED());
             pm_scan_arg.return_mask(arg, written);
             long n = Io.ioctl(String.format("PAGEMAP_SCAN(written) /proc/%d/pagemap 0x%x-0x%x", pid, at, end),
                     pagemap.fd(), Linux.PAGEMAP_SCAN(), arg.address());

@@ -63,6 +63,19 @@ class WrittenPagesTest {
     }
 
     @Test
+    void trackingAddsNoPagesToThePresentOnes() {
+        try (Mapping m = Mapping.anonymous(64 * PAGE); Fd uffd = trackingUffd(); WrittenPages w = new WrittenPages(PID, uffd);
+             PresentPages present = new PresentPages(PID)) {
+            touch(m, 1);
+            touch(m, 40);
+            w.track(m.address(), m.address() + m.length());
+            List<PageRange> out = new ArrayList<>();
+            present.privatePages(m.address(), m.address() + m.length(), out);
+            assertThat(out).containsExactly(new PageRange(m.address() + PAGE, 1), new PageRange(m.address() + 40 * PAGE, 1));
+        }
+    }
+
+    @Test
     void closingTheUffdLosesTheProtection() {
         try (Mapping m = Mapping.anonymous(32 * PAGE)) {
             for (int p = 0; p < 32; p++) {

@@ -47,9 +47,24 @@ public final class KernelFeatures {
         out.add(guarded("PROCMAP_QUERY ioctl", false, KernelFeatures::procmapQuery));
         out.add(guarded("soft-dirty bit", false, KernelFeatures::softDirty));
         out.add(guarded("userfaultfd WP_ASYNC", false, KernelFeatures::uffdWpAsync));
+        out.add(dirtyTracker(out));
         out.add(guarded("cgroup2 freezer", false, KernelFeatures::cgroupFreezer));
         out.add(guarded("vDSO layout", false, KernelFeatures::vdsoLayout));
         return out;
+    }
+
+    /** Which way pre-dump tells written pages apart, from the probes above. */
+    private static Feature dirtyTracker(List<Feature> probed) {
+        boolean uffd = probed.stream().anyMatch(f -> f.name().equals("userfaultfd WP_ASYNC") && f.present());
+        boolean scan = probed.stream().anyMatch(f -> f.name().equals("PAGEMAP_SCAN ioctl") && f.present());
+        boolean softDirty = probed.stream().anyMatch(f -> f.name().equals("soft-dirty bit") && f.present());
+        String name = "dirty-page tracker";
+        if (uffd && scan) {
+            return new Feature(name, true, false, "uffd-wp: userfaultfd async write-protect, read and re-armed by PAGEMAP_SCAN"
+                    + (softDirty ? " (soft-dirty is here too, unused)" : ""));
+        }
+        return new Feature(name, false, false, "none" + (softDirty ? " (soft-dirty is here, but cryo tracks with uffd-wp only)" : "")
+                + ": pre-dump refuses, dump with --prev-images-dir copies every page");
     }
 
     /** What a probe finds, before it is named. */

@@ -35,6 +35,13 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--display-stats", description = "Print frozen time, memdump time, pages and total time.")
     boolean displayStats;
 
+    @Option(names = "--prev-images-dir", paramLabel = "REL",
+            description = "The last pre-dump, relative to DIR (e.g. ../pre2): pages unchanged since are left there.")
+    Path prevImagesDir;
+
+    @Option(names = "--track-mem", description = "Use the write tracking that the pre-dumps set up.")
+    boolean trackMem;
+
     @ParentCommand
     CryoCommand cryo;
 
@@ -49,11 +56,17 @@ final class DumpCommand implements Callable<Integer> {
             DumpOptions options = DumpOptions.of(pid, imagesDir)
                     .withLeaveRunning(leaveRunning)
                     .withShellJob(shellJob)
+                    .withPrevImagesDir(prevImagesDir)
+                    .withTrackMem(trackMem)
                     .withListener(progress);
             stats = GuardedDump.run(options, err);
         }
         if (displayStats) {
-            StatsReport.print(stats, spec.commandLine().getOut(), "");
+            if (prevImagesDir != null) {
+                PreDumpCommand.print(stats, spec.commandLine().getOut());
+            } else {
+                StatsReport.print(stats, spec.commandLine().getOut(), "");
+            }
         }
         return 0;
     }

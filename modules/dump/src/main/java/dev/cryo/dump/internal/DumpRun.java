@@ -60,7 +60,12 @@ public final class DumpRun {
     private final AtomicLong pagesDone = new AtomicLong();
     private long pagesTotal;
     private long pagesScanned;
+    private long pagesInParent;
     private long memdumpNanos;
+    /** The previous snapshot (--prev-images-dir), or null. */
+    private DirectoryImageStore parent;
+    private Map<Integer, Integer> trackers = Map.of();
+    private String tracker = "none";
 
     private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
         this.options = options;
@@ -70,20 +75,28 @@ public final class DumpRun {
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
         Preflight.check(options);
-        ImageStore store = new DirectoryImageStore(options.imagesDir());
+        DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
         DumpRun run = new DumpRun(options, cancel, store);
         long start = System.nanoTime();
         try {
+            run.parent = ParentLink.link(store, options);
+            if (run.parent != null) {
+                run.trackers = TaskTracker.readRecord(run.parent);
+            }
             DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
             return new DumpStats(stats.frozenNanos(), stats.memdumpNanos(), System.nanoTime() - start,
-                    stats.pagesScanned(), stats.pagesWritten(), stats.processes(), stats.threads());
+                    stats.pagesScanned(), stats.pagesWritten(), stats.processes(), stats.threads(),
+                    stats.pagesInParent(), 0, stats.tracker());
         } catch (Exception e) {
             store.abortAll();
+            if (run.parent != null) {
+                ParentLink.unlink(store, options);
+            }
             throw explain(options.pid(), e);
         }
     }
 
-    private static DumpException explain(int pid, Exception e) {
+    static DumpException explain(int pid, Exception e) {
         if (e instanceof DumpException d) {
             return d;
         }
@@ -115,6 +128,7 @@ public final class DumpRun {
             }
             pagesTotal = collected.values().stream().mapToLong(c -> c.plan.present()).sum();
             pagesScanned = collected.values().stream().mapToLong(c -> c.plan.scanned()).sum();
+            pagesInParent = collected.values().stream().mapToLong(c -> c.plan.inParent()).sum();
             ReadCollector reader = new ReadCollector(pool);
             long memStart = System.nanoTime();
             int pagesId = 1;
@@ -137,7 +151,7 @@ public final class DumpRun {
             tree.close();
             frozen = tree.frozenNanos();
         }
-        return new DumpStats(frozen, memdumpNanos, 0, pagesScanned, pagesTotal, processes, threads);
+        return new DumpStats(frozen, memdumpNanos, 0, pagesScanned, pagesTotal, processes, threads, pagesInParent, 0, tracker);
     }
 
     /**
@@ -168,6 +182,7 @@ public final class DumpRun {
         List<CoreEntry> cores = new ArrayList<>();
         List<Integer> tids = new ArrayList<>();
         MmEntry mm;
+        TaskTracker written = null;
         Map<Integer, ThreadInfoX86.Builder> registers = new LinkedHashMap<>();
         for (Tracee t : threads) {
             registers.put(t.tid(), ThreadCollector.registers(t));
@@ -186,6 +201,10 @@ public final class DumpRun {
                 tids.add(t.tid());
             }
             mm = MemoryCollector.mm(pid, vmas, files, parasite);
+            if (parent != null) {
+                // Taken out of the task (and closed there) before its fds are collected.
+                written = TaskTracker.forDump(parasite, trackers.get(pid));
+            }
         }
         List<FdinfoEntry> fds = FdCollector.collect(pid, files, arena);
         String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");
@@ -193,9 +212,20 @@ public final class DumpRun {
         int dirFlags = Linux.O_RDONLY() | Linux.O_DIRECTORY();
         FsEntry fs = FsEntry.newBuilder().setCwdId(files.pathId(cwd, dirFlags)).setRootId(files.pathId(root, dirFlags))
                 .setUmask(Integer.parseInt(Proc.status(pid, "Umask"), 8)).build();
-        MemoryCollector.Plan plan = MemoryCollector.plan(pid, vmas);
+        MemoryCollector.Plan plan;
+        if (written != null) {
+            tracker = TaskTracker.NAME;
+            try (TaskTracker t = written) {
+                plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(parent, pid));
+            }
+        } else {
+            if (parent != null) {
+                options.listener().log("pid " + pid + ": no write tracking since " + options.prevImagesDir() + "; all its pages are written");
+            }
+            plan = MemoryCollector.plan(pid, vmas);
+        }
         options.listener().log("pid " + pid + ": " + threads.size() + " threads, " + vmas.size() + " mappings, "
-                + fds.size() + " fds, " + plan.present() + " pages to write");
+                + fds.size() + " fds, " + plan.present() + " pages to write, " + plan.inParent() + " in the parent");
         return new Collected(ids, cores, tids, mm, fds, fs, plan);
     }
 

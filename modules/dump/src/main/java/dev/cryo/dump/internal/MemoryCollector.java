@@ -10,9 +10,11 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagepipe.PageRange;
+import dev.cryo.pagepipe.PageRanges;
 import dev.cryo.pagepipe.PresentPages;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagexfer.PageSink;
+import dev.cryo.pagexfer.PageSource;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.syscalls.Proc;
 
@@ -57,28 +59,78 @@ final class MemoryCollector {
         return e.build();
     }
 
-    /** The ranges of private pages to write, and how many pages of dumpable mappings were looked at. */
-    record Plan(List<PageRange> ranges, long scanned, long present) {}
+    /**
+     * What to do with one process's pages: {@code runs} is its pagemap (address order), {@code ranges} the
+     * pages to copy (the runs not in the parent), {@code scanned} the pages of dumpable mappings looked at.
+     */
+    record Plan(List<PageSink.Run> runs, List<PageRange> ranges, long scanned, long present, long inParent) {}
 
     static Plan plan(int pid, List<Vma> vmas) {
-        List<PageRange> ranges = new ArrayList<>();
+        return plan(pid, vmas, null, List.of());
+    }
+
+    /**
+     * With a {@code tracker}, a present page that was not written since the previous snapshot, and that the
+     * previous snapshot holds ({@code parentHolds}, sorted), is left in the parent; everything else is copied.
+     * A mapping the tracker does not follow yet (a new one, one moved by mremap, or all of them when the
+     * tracker is new) is registered now and copied whole. Runs with the task stopped.
+     */
+    static Plan plan(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> parentHolds) {
+        List<PageRange> present = new ArrayList<>();
+        List<PageRange> unchanged = new ArrayList<>();
         long scanned = 0;
-        try (PresentPages present = new PresentPages(pid)) {
+        try (PresentPages pp = new PresentPages(pid)) {
             for (Vma v : vmas) {
-                if (v.hasDumpablePages()) {
-                    scanned += v.pages();
-                    present.privatePages(v.start(), v.end(), ranges);
+                if (!v.hasDumpablePages()) {
+                    continue;
+                }
+                scanned += v.pages();
+                List<PageRange> here = new ArrayList<>();
+                pp.privatePages(v.start(), v.end(), here);
+                present.addAll(here);
+                if (tracker == null) {
+                    continue;
+                }
+                List<PageRange> written = new ArrayList<>();
+                if (!tracker.fresh() && tracker.pages().written(v.start(), v.end(), written)) {
+                    unchanged.addAll(PageRanges.subtract(here, written));
+                } else {
+                    tracker.pages().track(v.start(), v.end());
                 }
             }
         }
-        long pages = ranges.stream().mapToLong(PageRange::pages).sum();
-        return new Plan(ranges, scanned, pages);
+        present = merged(present);
+        List<PageRange> inParent = PageRanges.intersect(merged(unchanged), parentHolds);
+        List<PageRange> copy = PageRanges.subtract(present, inParent);
+        List<PageSink.Run> runs = new ArrayList<>();
+        int i = 0;
+        int j = 0;
+        while (i < copy.size() || j < inParent.size()) {
+            boolean takeCopy = j >= inParent.size() || (i < copy.size() && copy.get(i).start() < inParent.get(j).start());
+            PageRange r = takeCopy ? copy.get(i++) : inParent.get(j++);
+            runs.add(new PageSink.Run(r.start(), r.pages(), !takeCopy));
+        }
+        return new Plan(runs, copy, scanned, PageRanges.pages(copy), PageRanges.pages(inParent));
+    }
+
+    /** Joins ranges that touch (pages of adjacent mappings). */
+    private static List<PageRange> merged(List<PageRange> ranges) {
+        return PageRanges.intersect(ranges, List.of(new PageRange(0, Long.MAX_VALUE / PageRange.PAGE_SIZE / 2)));
+    }
+
+    /** The pages the snapshot in {@code store} holds for {@code pid}, directly or through its parents. */
+    static List<PageRange> held(dev.cryo.images.ImageStore store, int pid) {
+        if (store == null) {
+            return List.of();
+        }
+        return PageSource.coverage(store, pid).stream()
+                .map(r -> new PageRange(r[0], (r[1] - r[0]) / PageRange.PAGE_SIZE)).toList();
     }
 
     /** Writes the process's pages to {@code sink}: the ranges in order, each page once. */
     static ReadCollector.Result writePages(int pid, Plan plan, PageSink sink, ReadCollector collector,
                                            Runnable checkpoint, PageProgress progress) throws Exception {
-        sink.begin(plan.ranges().stream().map(r -> new PageSink.Run(r.start(), r.pages())).toList());
+        sink.begin(plan.runs());
         ReadCollector.Result result = collector.collect(pid, plan.ranges(), batch -> {
             MemorySegment data = batch.data();
             sink.write(data);

@@ -1,0 +1,253 @@
+package dev.cryo.dump.internal;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.cryo.dump.DumpException;
+import dev.cryo.dump.DumpOptions;
+import dev.cryo.dump.DumpStats;
+import dev.cryo.dump.PreDumpMode;
+import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.proto.InventoryEntry;
+import dev.cryo.images.proto.TaskKobjIdsEntry;
+import dev.cryo.pagepipe.BufferPool;
+import dev.cryo.pagepipe.PageRange;
+import dev.cryo.pagepipe.ReadCollector;
+import dev.cryo.pagepipe.SpliceCollector;
+import dev.cryo.pagepipe.TaskCalls;
+import dev.cryo.pagexfer.ImagePageSink;
+import dev.cryo.pagexfer.PageSink;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.parasite.FrozenTree;
+import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.Tracer;
+
+/**
+ * One pre-dump: freeze the tree, and per process take (or create) its write tracker and plan its pages;
+ * in splice mode the process vmsplices them into pipes before it is released; then release the tree and
+ * copy the pages while it runs (read mode: process_vm_readv; splice mode: drain the pipes). Writes
+ * pagemap-PID.img, pages-N.img, the tracker record and inventory.img (last), linked to the previous
+ * snapshot when there is one.
+ */
+public final class PreDumpRun {
+    private static final int BUFFERS = 4;
+    private static final long BUFFER_SIZE = 4L << 20;
+
+    private final DumpOptions options;
+    private final Cancellation cancel;
+    private final DirectoryImageStore store;
+    private DirectoryImageStore parent;
+    private Map<Integer, Integer> previousTrackers = Map.of();
+
+    /** One process between freeze and copy; its plan is made while frozen in splice mode, after in read mode. */
+    private record Step(int pid, List<Vma> vmas, TaskTracker tracker, MemoryCollector.Plan plan, PageSink sink,
+                        SpliceCollector spliced) implements AutoCloseable {
+        Step withPlan(MemoryCollector.Plan p) {
+            return new Step(pid, vmas, tracker, p, sink, spliced);
+        }
+
+        @Override
+        public void close() {
+            try (tracker; sink) {
+                if (spliced != null) {
+                    spliced.close();
+                }
+            }
+        }
+    }
+
+    private PreDumpRun(DumpOptions options, Cancellation cancel, DirectoryImageStore store) {
+        this.options = options;
+        this.cancel = cancel;
+        this.store = store;
+    }
+
+    public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
+        DumpRun.Preflight.check(options);
+        DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
+        PreDumpRun run = new PreDumpRun(options, cancel, store);
+        long start = System.nanoTime();
+        try {
+            run.parent = ParentLink.link(store, options);
+            if (run.parent != null) {
+                run.previousTrackers = TaskTracker.readRecord(run.parent);
+            }
+            DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
+            return new DumpStats(s.frozenNanos(), s.memdumpNanos(), System.nanoTime() - start, s.pagesScanned(),
+                    s.pagesWritten(), s.processes(), s.threads(), s.pagesInParent(), s.peakPinnedBytes(), s.tracker());
+        } catch (Exception e) {
+            store.abortAll();
+            if (run.parent != null) {
+                ParentLink.unlink(store, options);
+            }
+            DumpException d = DumpRun.explain(options.pid(), e);
+            throw new DumpException(d.getMessage().replaceFirst("^cannot dump", "cannot pre-dump"), e);
+        }
+    }
+
+    private DumpStats preDump() throws Exception {
+        boolean splice = options.preDumpMode() == PreDumpMode.SPLICE;
+        // What the previous snapshot holds, read before the tree is frozen.
+        Map<Integer, List<PageRange>> held = new LinkedHashMap<>();
+        for (int pid : previousTrackers.keySet()) {
+            held.put(pid, MemoryCollector.held(parent, pid));
+        }
+        List<Step> steps = new ArrayList<>();
+        Map<Integer, Integer> trackers = new LinkedHashMap<>();
+        long frozen;
+        long memdumpNanos;
+        long written = 0;
+        long scanned = 0;
+        long inParent = 0;
+        long peakPinned = 0;
+        int processes;
+        int threads;
+        try (BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE)) {
+            try {
+                long memStart;
+                try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel)) {
+                    int pagesId = 1;
+                    for (int pid : tree.processes().keySet()) {
+                        cancel.check();
+                        steps.add(freezeStep(tree, pid, pagesId++, splice, pool, held.getOrDefault(pid, List.of())));
+                        trackers.put(pid, steps.getLast().tracker().taskFd());
+                    }
+                    processes = tree.processes().size();
+                    threads = tree.threadCount();
+                    memStart = System.nanoTime();
+                    tree.close();
+                    frozen = tree.frozenNanos();
+                }
+                // The tree runs again: copy its pages.
+                ReadCollector reader = new ReadCollector(pool);
+                for (int k = 0; k < steps.size(); k++) {
+                    cancel.check();
+                    Step s = steps.get(k);
+                    if (s.spliced() != null) {
+                        s.spliced().drain(cancel::check);
+                        peakPinned += s.spliced().peakPinnedBytes();
+                    } else {
+                        // Scanning after the release is safe: each page is re-armed before it is copied, so a
+                        // write after the scan is seen by the next step, and one before it is in the copy.
+                        s = s.withPlan(MemoryCollector.plan(s.pid(), s.vmas(), s.tracker(), held.getOrDefault(s.pid(), List.of())));
+                        steps.set(k, s);
+                        s.sink().begin(s.plan().runs());
+                        Step t = s;
+                        ReadCollector.Result r = reader.collect(s.pid(), s.plan().ranges(),
+                                batch -> t.sink().write(batch.data()), cancel::check, true);
+                        if (r.vanished() > 0) {
+                            options.listener().log("pid " + s.pid() + ": " + r.vanished() + " pages were unmapped during the copy");
+                        }
+                    }
+                    s.sink().commit();
+                    written += s.plan().present();
+                    scanned += s.plan().scanned();
+                    inParent += s.plan().inParent();
+                    options.listener().log("pid " + s.pid() + ": " + s.vmas().size() + " mappings, " + s.plan().present()
+                            + " pages written, " + s.plan().inParent() + " in the parent");
+                }
+                memdumpNanos = System.nanoTime() - memStart;
+            } finally {
+                for (Step s : steps) {
+                    s.close();
+                }
+            }
+        }
+        TaskTracker.writeRecord(store, trackers);
+        int root = options.pid();
+        store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true)
+                .setNsPerId(true).setPreDumpMode(options.preDumpMode().inventoryValue())
+                .setRootIds(TaskKobjIdsEntry.newBuilder().setVmId(root).setFilesId(root).setFsId(root).setSighandId(root))
+                .build());
+        return new DumpStats(frozen, memdumpNanos, 0, scanned, written, processes, threads, inParent, peakPinned,
+                TaskTracker.NAME);
+    }
+
+    /**
+     * What one process needs while frozen: its mappings and its tracker (taken from outside when a previous
+     * step left one; the parasite runs only to create one, and in splice mode to vmsplice the pages).
+     */
+    private Step freezeStep(FrozenTree tree, int pid, int pagesId, boolean splice, BufferPool pool,
+                            List<PageRange> parentHolds) throws Exception {
+        List<Vma> vmas = Vma.readMaps(pid);
+        TaskTracker tracker = splice ? null : TaskTracker.find(pid, previousTrackers.get(pid));
+        PageSink sink = null;
+        SpliceCollector spliced = null;
+        try {
+            sink = new ImagePageSink(store, pid, pagesId);
+            if (tracker != null) {
+                return new Step(pid, vmas, tracker, null, sink, null);
+            }
+            try (Parasite parasite = Parasite.infect(tree.leader(pid))) {
+                tracker = TaskTracker.forPreDump(parasite, previousTrackers.get(pid));
+                if (tracker == null) {
+                    throw new DumpException("cannot pre-dump pid " + pid + ": this kernel tracks no written pages"
+                            + " (no soft-dirty, and userfaultfd refuses UFFD_FEATURE_WP_ASYNC), so a pre-dump would save nothing;"
+                            + " dump it directly");
+                }
+                if (!splice) {
+                    return new Step(pid, vmas, tracker, null, sink, null);
+                }
+                MemoryCollector.Plan plan = MemoryCollector.plan(pid, vmas, tracker, parentHolds);
+                sink.begin(plan.runs());
+                PageSink out = sink;
+                spliced = new SpliceCollector(calls(parasite), pool, batch -> out.write(batch.data()));
+                spliced.splice(plan.ranges(), cancel::check);
+                return new Step(pid, vmas, tracker, plan, sink, spliced);
+            }
+        } catch (Exception | Error e) {
+            if (spliced != null) {
+                spliced.close();
+            }
+            if (sink != null) {
+                sink.close();
+            }
+            if (tracker != null) {
+                tracker.close();
+            }
+            throw e;
+        }
+    }
+
+    private static TaskCalls calls(Parasite p) {
+        return new TaskCalls() {
+            @Override
+            public int pid() {
+                return p.pid();
+            }
+
+            @Override
+            public long syscall(String name, long nr, long... args) {
+                return p.syscall(name, nr, args);
+            }
+
+            @Override
+            public long scratch() {
+                return p.scratch();
+            }
+
+            @Override
+            public long scratchSize() {
+                return Parasite.SCRATCH_SIZE;
+            }
+
+            @Override
+            public void writeScratch(long offset, MemorySegment data) {
+                p.writeScratch(offset, data);
+            }
+
+            @Override
+            public void readScratch(long offset, MemorySegment into) {
+                p.readScratch(offset, into);
+            }
+        };
+    }
+
+    static long pages(List<PageRange> ranges) {
+        return ranges.stream().mapToLong(PageRange::pages).sum();
+    }
+}

@@ -1,0 +1,233 @@
+package dev.cryo.dump;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.proto.InventoryEntry;
+import dev.cryo.pagexfer.PageSource;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.Proc;
+import dev.cryo.testkit.Target;
+
+/** Pre-dumps in both modes, chained to a final dump: what each step writes, and what the chain holds. */
+class PreDumpTest {
+    private static final long PAGE = 4096;
+
+    private Path work;
+
+    @BeforeEach
+    void scratch() throws Exception {
+        // 1 GiB snapshots: on tmpfs, to measure cryo rather than the disk
+        work = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"), "cryo-predump");
+    }
+
+    @AfterEach
+    void clean() throws Exception {
+        try (var s = Files.walk(work)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    /** pd_dirty: MiB of memory, PERMILLE of its pages written on each SIGUSR2. */
+    static Target dirtyTarget(Path dir, int mib, int permille) {
+        return Target.start("pd_dirty", dir, Integer.toString(mib), Integer.toString(permille));
+    }
+
+    /** Asks the target to write its next share of pages, and waits until it has. */
+    static void dirty(Target t, int generation) throws Exception {
+        new ProcessBuilder("kill", "-USR2", Integer.toString(t.pid())).start().waitFor();
+        Path done = t.dir().resolve("dirtied");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!(Files.exists(done) && Files.readString(done).trim().equals(Integer.toString(generation)))) {
+            assertThat(System.nanoTime()).as("pd_dirty writes generation %d", generation).isLessThan(deadline);
+            Thread.sleep(5);
+        }
+    }
+
+    /** The target's own checksum of its memory (pd_dirty's FNV-1a over its buffer). */
+    static String checksum(Target t) {
+        return t.check().split(" ")[1];
+    }
+
+    /** The same checksum computed from the images: the buffer's pages resolved through the parent chain. */
+    static String checksumFromImages(Path dir, int pid, long start, long bytes) {
+        long h = 0xcbf29ce484222325L;
+        try (PageSource src = PageSource.open(new DirectoryImageStore(dir), pid)) {
+            long at = start;
+            for (PageSource.Extent x : src.resolve(start, start + bytes)) {
+                assertThat(x.vaddr()).as("no hole in the buffer at 0x%x", at).isEqualTo(at);
+                MemorySegment data = src.bytes(x);
+                for (long i = 0; i < data.byteSize(); i += 8) {
+                    h = (h ^ data.get(ValueLayout.JAVA_LONG_UNALIGNED, i)) * 0x100000001b3L;
+                }
+                at += x.bytes();
+            }
+            assertThat(at).isEqualTo(start + bytes);
+        }
+        return String.format("%016x", h);
+    }
+
+    /** The target's buffer: its only anonymous mapping of exactly that size. */
+    static long buffer(int pid, long bytes) {
+        for (String line : Proc.read(pid, "maps").split("\n")) {
+            String[] f = line.split("\\s+");
+            String[] range = f[0].split("-");
+            long s = Long.parseUnsignedLong(range[0], 16);
+            long e = Long.parseUnsignedLong(range[1], 16);
+            if (e - s == bytes && (f.length < 6 || f[5].isEmpty())) {
+                return s;
+            }
+        }
+        throw new AssertionError("no " + bytes + "-byte buffer in pid " + pid);
+    }
+
+    /** Waits until the target sleeps in rt_sigsuspend (syscall 130), past the last store of its start-up (the ready file). */
+    static void awaitIdle(Target t) throws Exception {
+        for (int i = 0; i < 200; i++) {
+            if (Proc.stat(t.pid()).state() == 'S' && Proc.read(t.pid(), "syscall").startsWith("130 ")) {
+                Thread.sleep(20);
+                return;
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    static void assertRunsFree(Target t) {
+        String status = Proc.read(t.pid(), "status");
+        assertThat(status).contains("TracerPid:\t0");
+        assertThat(Proc.stat(t.pid()).state()).isIn('S', 'R');
+    }
+
+    @ParameterizedTest
+    @EnumSource(PreDumpMode.class)
+    void twoPreDumpsAndADumpOfA1GiBTargetWriteOnlyWhatChanged(PreDumpMode mode) throws Exception {
+        int mib = 1024;
+        long pages = mib * 256L;
+        Path pre1 = Files.createDirectory(work.resolve("pre1"));
+        Path pre2 = Files.createDirectory(work.resolve("pre2"));
+        Path dump = Files.createDirectory(work.resolve("dump"));
+        try (Target t = dirtyTarget(work.resolve("t"), mib, 10)) {
+            int pid = t.pid();
+            DumpStats s1 = Dumper.preDump(DumpOptions.of(pid, pre1).withPreDumpMode(mode), new Cancellation());
+            assertThat(s1.pagesWritten()).isGreaterThanOrEqualTo(pages);
+            assertRunsFree(t);
+            dirty(t, 1);
+            DumpStats s2 = Dumper.preDump(DumpOptions.of(pid, pre2).withPreDumpMode(mode).withPrevImagesDir(Path.of("../pre1")),
+                    new Cancellation());
+            assertRunsFree(t);
+            dirty(t, 2);
+            String expected = checksum(t);
+            long buf = buffer(pid, pages * PAGE);
+            DumpStats s3 = Dumper.dump(DumpOptions.of(pid, dump).withShellJob(true).withTrackMem(true)
+                    .withPrevImagesDir(Path.of("../pre2")), new Cancellation());
+            System.out.printf("%s: pre-dump 1 wrote %d pages (frozen %.2f ms), pre-dump 2 wrote %d (frozen %.2f ms, %d in parent,"
+                            + " pinned %d KiB), dump wrote %d (%d in parent)%n", mode, s1.pagesWritten(), s1.frozenNanos() / 1e6,
+                    s2.pagesWritten(), s2.frozenNanos() / 1e6, s2.pagesInParent(), s2.peakPinnedBytes() / 1024,
+                    s3.pagesWritten(), s3.pagesInParent());
+            assertThat(s2.pagesWritten()).as("second pre-dump").isLessThanOrEqualTo(pages * 2 / 100);
+            assertThat(s3.pagesWritten()).as("final dump").isLessThanOrEqualTo(pages * 2 / 100);
+            assertThat(s2.pagesInParent()).isGreaterThan(pages * 97 / 100);
+            assertThat(s3.tracker()).isEqualTo("uffd-wp");
+            assertThat(t.awaitExit(30)).as("the dump killed the target").isTrue();
+
+            assertThat(Files.readSymbolicLink(pre2.resolve("parent"))).isEqualTo(Path.of("../pre1"));
+            assertThat(Files.readSymbolicLink(dump.resolve("parent"))).isEqualTo(Path.of("../pre2"));
+            InventoryEntry inv = new DirectoryImageStore(pre2).readEntry(ImageKind.INVENTORY, InventoryEntry.parser());
+            assertThat(inv.getPreDumpMode()).isEqualTo(mode.inventoryValue());
+            assertThat(checksumFromImages(dump, pid, buf, pages * PAGE)).as("memory through the chain").isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void bothModesCopyTheSamePagesOfAnIdleTarget() throws Exception {
+        Path read = Files.createDirectory(work.resolve("read"));
+        Path splice = Files.createDirectory(work.resolve("splice"));
+        try (Target t = dirtyTarget(work.resolve("t"), 64, 10)) {
+            awaitIdle(t);
+            Dumper.preDump(DumpOptions.of(t.pid(), read).withPreDumpMode(PreDumpMode.READ), new Cancellation());
+            Dumper.preDump(DumpOptions.of(t.pid(), splice).withPreDumpMode(PreDumpMode.SPLICE), new Cancellation());
+            try (PageSource a = PageSource.open(new DirectoryImageStore(read), t.pid());
+                 PageSource b = PageSource.open(new DirectoryImageStore(splice), t.pid())) {
+                List<PageSource.Extent> xa = a.extents();
+                List<PageSource.Extent> xb = b.extents();
+                assertThat(xb).extracting(PageSource.Extent::vaddr, PageSource.Extent::pages)
+                        .isEqualTo(xa.stream().map(x -> org.assertj.core.groups.Tuple.tuple(x.vaddr(), x.pages())).toList());
+                List<Long> differing = new ArrayList<>();
+                for (int i = 0; i < xa.size(); i++) {
+                    MemorySegment pa = a.bytes(xa.get(i));
+                    MemorySegment pb = b.bytes(xb.get(i));
+                    long at = pa.mismatch(pb);
+                    if (at >= 0) {
+                        long va = xa.get(i).vaddr() + at;
+                        differing.add(va);
+                        String where = Proc.read(t.pid(), "maps").lines().filter(l -> {
+                            String[] r = l.split("\\s+")[0].split("-");
+                            return Long.parseUnsignedLong(r[0], 16) <= va && va < Long.parseUnsignedLong(r[1], 16);
+                        }).findFirst().orElse("?");
+                        System.out.printf("differ at 0x%x (%s): read %x, splice %x%n", va, where, pa.get(ValueLayout.JAVA_LONG_UNALIGNED, at & ~7),
+                                pb.get(ValueLayout.JAVA_LONG_UNALIGNED, at & ~7));
+                    }
+                }
+                assertThat(differing).as("pages that differ between read and splice mode").isEmpty();
+            }
+            assertThat(t.check()).startsWith("0 ");
+        }
+    }
+
+    @Test
+    void readModeFrozenTimeIsShortAndDoesNotGrowWithMemory() throws Exception {
+        double[] frozen = new double[2];
+        int[] sizes = {64, 1024};
+        for (int k = 0; k < sizes.length; k++) {
+            try (Target t = dirtyTarget(work.resolve("t" + k), sizes[k], 10)) {
+                Path prev = null;
+                double best = Double.MAX_VALUE;
+                for (int step = 0; step < 4; step++) {
+                    Path dir = Files.createDirectory(work.resolve("s" + k + "-" + step));
+                    DumpOptions o = DumpOptions.of(t.pid(), dir).withPreDumpMode(PreDumpMode.READ);
+                    if (prev != null) {
+                        o = o.withPrevImagesDir(Path.of("..").resolve(prev.getFileName()));
+                    }
+                    DumpStats s = Dumper.preDump(o, new Cancellation());
+                    if (step > 0) {
+                        best = Math.min(best, s.frozenNanos() / 1e6);
+                    }
+                    dirty(t, step + 1);
+                    prev = dir;
+                }
+                frozen[k] = best;
+            }
+        }
+        System.out.printf("read-mode frozen time, later steps (best of 3): 64 MiB %.2f ms, 1 GiB %.2f ms%n", frozen[0], frozen[1]);
+        assertThat(frozen[1]).as("1 GiB frozen ms").isLessThan(10.0);
+        assertThat(frozen[1]).as("1 GiB frozen ms vs 64 MiB").isLessThan(Math.max(3 * frozen[0], frozen[0] + 2.0));
+    }
+
+    @Test
+    void aMissingPreviousSnapshotIsRefusedPlainly() throws Exception {
+        Path dir = Files.createDirectory(work.resolve("pre2"));
+        try (Target t = dirtyTarget(work.resolve("t"), 4, 10)) {
+            assertThatThrownBy(() -> Dumper.preDump(DumpOptions.of(t.pid(), dir).withPrevImagesDir(Path.of("../nope")),
+                    new Cancellation()))
+                    .isInstanceOf(DumpException.class).hasMessageContaining("../nope").hasMessageContaining("not a directory");
+            assertThat(dir.resolve("parent")).doesNotExist();
+            assertRunsFree(t);
+        }
+    }
+}
