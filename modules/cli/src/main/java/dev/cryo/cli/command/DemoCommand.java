@@ -18,6 +18,11 @@ import dev.cryo.cli.StatsReport;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.restore.RestoreException;
+import dev.cryo.restore.RestoreOptions;
+import dev.cryo.restore.RestoreStats;
+import dev.cryo.restore.Restorer;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.syscalls.Syscall;
@@ -28,10 +33,11 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code cryo demo}: a small shell loop that counts, checkpointed while it keeps counting. Each step is a
- * method that prints one line saying what it does; the counter is stopped on every way out.
+ * {@code cryo demo}: a small process that counts is checkpointed (and so stopped), its images are shown, and
+ * it is restored and counts on from where it stopped. Each step is a method that prints one line saying what
+ * it does; the counter is stopped on every way out.
  */
-@Command(name = "demo", description = "Checkpoint a small counting process, show the images, and check it still runs.")
+@Command(name = "demo", description = "Checkpoint a small counting process, show the images, restore it and watch it count on.")
 final class DemoCommand implements Callable<Integer> {
     private static final String SHOWN_IMAGE = "pstree.img";
 
@@ -45,16 +51,18 @@ final class DemoCommand implements Callable<Integer> {
     private int step;
 
     @Override
-    public Integer call() throws IOException, DumpException, InterruptedException {
+    public Integer call() throws IOException, DumpException, RestoreException, InterruptedException {
         out = spec.commandLine().getOut();
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "cryo-demo-");
         out.println("cryo demo: checkpoint a running process, in " + dir);
         try (Counter counter = startCounter(dir)) {
             letItCount(counter);
             Path images = dump(counter, dir.resolve("images"));
+            long stoppedAt = checkStopped(counter);
             listImages(images);
             showImage(images.resolve(SHOWN_IMAGE));
-            checkStillCounting(counter);
+            restore(counter, images);
+            checkCountsOn(counter, stoppedAt);
             stop(counter);
             out.println("The images stay in " + images + "; crit decode -i FILE --pretty reads them too.");
         }
@@ -68,7 +76,7 @@ final class DemoCommand implements Callable<Integer> {
 
     private Counter startCounter(Path dir) throws IOException, InterruptedException {
         Counter counter = Counter.start(dir);
-        say("started a shell loop (pid " + counter.pid + ") that writes 1, 2, 3... to " + counter.file
+        say("started a small python3 loop (pid " + counter.pid + ") that writes 1, 2, 3... to " + counter.file
                 + " every 0.2 s; it is not cryo's child");
         return counter;
     }
@@ -83,14 +91,25 @@ final class DemoCommand implements Callable<Integer> {
 
     private Path dump(Counter counter, Path images) throws IOException, DumpException {
         Files.createDirectory(images);
-        say("cryo dump -t " + counter.pid + " -D " + images + " --leave-running --display-stats");
+        say("cryo dump -t " + counter.pid + " -D " + images + " --display-stats   (the counter is stopped by the dump)");
         DumpStats stats;
         PrintWriter err = spec.commandLine().getErr();
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
-            stats = GuardedDump.run(DumpOptions.of(counter.pid, images).withLeaveRunning(true).withListener(progress), err);
+            stats = GuardedDump.run(DumpOptions.of(counter.pid, images).withListener(progress), err);
         }
         StatsReport.print(stats, out, "    ");
+        counter.reap(); // the dump killed it; cryo is its subreaper
         return images;
+    }
+
+    private long checkStopped(Counter counter) throws InterruptedException {
+        long at = counter.value();
+        Thread.sleep(600); // three of its beats
+        if (counter.value() != at || Files.exists(Path.of("/proc/" + counter.pid))) {
+            throw new Failure("the counter (pid " + counter.pid + ") still runs after the dump");
+        }
+        say("the counter is gone (no /proc/" + counter.pid + ") and its file stays at " + at);
+        return at;
     }
 
     private void listImages(Path images) throws IOException {
@@ -113,26 +132,47 @@ final class DemoCommand implements Callable<Integer> {
         out.println(ShowCommand.json(image).indent(4).stripTrailing());
     }
 
-    private void checkStillCounting(Counter counter) throws InterruptedException {
-        long before = counter.value();
-        long after = counter.waitFor(before + 3, TimeUnit.SECONDS.toNanos(5));
-        if (after <= before) {
-            throw new Failure("the counter stopped at " + before + " after the dump");
+    private void restore(Counter counter, Path images) throws RestoreException {
+        say("cryo restore -D " + images + " -d --display-stats");
+        RestoreStats s = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+        if (s.rootPid() != counter.pid) {
+            throw new Failure("the counter came back as pid " + s.rootPid() + ", not " + counter.pid);
         }
-        say("it still counts after the dump: " + before + " -> " + after);
+        out.printf(Locale.ROOT, "    restored pid %d: %d pages in %.2f ms%n", s.rootPid(), s.pagesRestored(), s.restoreNanos() / 1e6);
+    }
+
+    private void checkCountsOn(Counter counter, long stoppedAt) throws InterruptedException {
+        long after = counter.waitFor(stoppedAt + 5, TimeUnit.SECONDS.toNanos(5));
+        if (after <= stoppedAt) {
+            throw new Failure("the restored counter (pid " + counter.pid + ") does not count: its file stays at " + after);
+        }
+        say("restored with the same pid, it counts on from where it stopped: " + stoppedAt + " -> " + after);
     }
 
     private void stop(Counter counter) {
         counter.close();
-        say("stopped the counter (kill -TERM -" + counter.pid + ")");
+        say("stopped the counter (kill -TERM " + counter.pid + ")");
     }
 
     /**
-     * The demo's workload: {@code sh} counting into a file, started by a wrapper shell that backgrounds it
-     * and exits, so that it is reparented away from the JVM (whose process reaper must not see its stops),
-     * and in a session of its own, so that one signal to its group stops it and its {@code sleep}.
+     * The demo's workload: python3 counting into a file that it opens, writes and closes on each beat, so that
+     * it is one single-threaded process holding no files between beats. It is started by a wrapper shell that
+     * backgrounds it and exits, so that it is reparented away from the JVM (whose process reaper must not see
+     * its stops) to cryo as subreaper, and under setsid, in a session of its own.
      */
     private static final class Counter implements AutoCloseable {
+        private static final String LOOP = String.join("\n",
+                "import os, sys, time",
+                "count, pid = sys.argv[1], sys.argv[2]",
+                "with open(pid + '.tmp', 'w') as f: f.write(str(os.getpid()))",
+                "os.rename(pid + '.tmp', pid)",
+                "i = 0",
+                "while True:",
+                "    i += 1",
+                "    with open(count + '.tmp', 'w') as f: f.write(str(i))",
+                "    os.rename(count + '.tmp', count)",
+                "    time.sleep(0.2)");
+
         private final int pid;
         private final Path file;
         private final Thread stopOnExit;
@@ -149,16 +189,17 @@ final class DemoCommand implements Callable<Integer> {
             Path pidFile = dir.resolve("counter.pid");
             // The wrapper exits at once; its orphans come back to cryo rather than to an init that may not reap them.
             Syscall.call("prctl(PR_SET_CHILD_SUBREAPER)", Linux.__NR_prctl(), Linux.PR_SET_CHILD_SUBREAPER(), 1);
-            String loop = "echo $$ > " + pidFile + "; i=0; while :; do i=$((i+1)); echo $i > " + file + "; sleep 0.2; done";
             Process wrapper = new ProcessBuilder("sh", "-c",
-                    "setsid sh -c \"$1\" cryo-demo-counter </dev/null >/dev/null 2>&1 &", "sh", loop)
+                    "command -v python3 >/dev/null || exit 3; setsid python3 -c \"$1\" \"$2\" \"$3\" </dev/null >/dev/null 2>&1 &",
+                    "sh", LOOP, file.toString(), pidFile.toString())
                     .redirectErrorStream(true).start();
             if (!wrapper.waitFor(5, TimeUnit.SECONDS) || wrapper.exitValue() != 0) {
                 wrapper.destroyForcibly();
-                throw new Failure("cannot start the demo's counter with sh and setsid");
+                throw new Failure(wrapper.isAlive() || wrapper.exitValue() != 3 ? "cannot start the demo's counter with sh and setsid"
+                        : "the demo needs python3 for its counting process (apt-get install python3)");
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (!Files.exists(pidFile) || Files.readString(pidFile).isBlank()) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.exists(pidFile)) {
                 if (System.nanoTime() > deadline) {
                     throw new Failure("the demo's counter did not start (no " + pidFile + ")");
                 }
@@ -167,7 +208,7 @@ final class DemoCommand implements Callable<Integer> {
             return new Counter(Integer.parseInt(Files.readString(pidFile).trim()), file);
         }
 
-        /** The count now; 0 before the first write (the file is rewritten in place, so it may read empty). */
+        /** The count now; 0 before the first write (the file is replaced whole by a rename). */
         long value() {
             try {
                 String s = Files.readString(file).trim();
@@ -189,8 +230,7 @@ final class DemoCommand implements Callable<Integer> {
 
         private void kill() {
             try {
-                // setsid made the counter leader of its process group: this reaches its sleep too.
-                Signals.kill(-pid, Linux.SIGTERM());
+                Signals.kill(pid, Linux.SIGTERM());
             } catch (ErrnoException gone) {
                 // already stopped
             }
@@ -207,16 +247,19 @@ final class DemoCommand implements Callable<Integer> {
             reap();
         }
 
-        /** Reaps the counter's process group (cryo is its subreaper), so that no zombie stays behind. */
-        private void reap() {
-            for (int i = 0; i < 100; i++) {
+        /**
+         * Waits until the counter is gone and reaps it if it is cryo's (it is until the dump; the restored one is
+         * the child of the restore's keeper, which reaps it), so that no zombie stays behind.
+         */
+        void reap() {
+            for (int i = 0; i < 250 && Files.exists(Path.of("/proc/" + pid)); i++) {
                 try {
-                    Wait.Status st = Wait.waitPid(-pid, Linux.__WALL() | Linux.WNOHANG());
-                    if (st == null) {
-                        Thread.sleep(20);
-                    }
-                } catch (ErrnoException noChildren) {
-                    return;
+                    Wait.waitPid(pid, Linux.__WALL() | Linux.WNOHANG());
+                } catch (ErrnoException notOurs) {
+                    // ECHILD: the restored counter, reaped by the keeper
+                }
+                try {
+                    Thread.sleep(20);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return;
