@@ -22,10 +22,12 @@ import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
 
 /**
- * Restore benchmark: cryo's restore of a dumped tree from tmpfs (rst_tree: N MiB of patterned memory, one
- * thread, a forked child) beside a raw {@code process_vm_writev} of the same bytes (every pages image)
- * into a fresh process that mapped as much untouched anonymous memory (rst_sink), in the same run, runs
- * interleaved, medians printed. The restored tree answers its own memory check after the last run.
+ * Restore benchmark: cryo's restore from tmpfs of two targets of N MiB, a single process (rst_sink fill: N
+ * MiB of patterned memory) and a tree (rst_tree: N MiB, one thread, a child that changed 1 MiB after fork
+ * and a grandchild; its images hold the pages of all three), beside a raw {@code process_vm_writev} of
+ * the same bytes (every pages image) into a fresh process that mapped as much untouched anonymous memory
+ * (rst_sink), in the same run, runs interleaved, medians printed. The restored tree answers its own
+ * memory check after the last run.
  *
  * <p>usage: RestoreBench [--sizes 256,1024] [--runs 5] [--dir /dev/shm/cryo-bench-restore]
  */
@@ -43,51 +45,61 @@ public final class RestoreBench {
             }
         }
         System.out.printf("restore benchmark: images on %s, median of %d runs, raw process_vm_writev and cryo interleaved%n", dir, runs);
-        System.out.printf("%8s %12s %12s %12s %8s %12s%n", "size", "bytes", "raw writev", "cryo restore", "ratio", "GB/s cryo");
+        System.out.printf("%8s %-8s %12s %12s %12s %8s %12s%n", "size", "target", "bytes", "raw writev", "cryo restore", "ratio", "GB/s cryo");
         for (int mib : sizes) {
-            Path work = Files.createDirectories(dir.resolve("target-" + mib));
-            Path img = fresh(dir.resolve("img-" + mib));
-            List<Integer> pids;
-            try (Target target = Target.start("rst_tree", work, Integer.toString(mib), "1")) {
-                pids = new java.util.ArrayList<>(List.of(target.pid()));
+            for (String kind : List.of("process", "tree")) {
+                bench(dir, mib, kind, runs);
+            }
+        }
+    }
+
+    private static void bench(Path dir, int mib, String kind, int runs) throws Exception {
+        Path work = Files.createDirectories(dir.resolve("target-" + kind + "-" + mib));
+        Path img = fresh(dir.resolve("img-" + mib));
+        List<Integer> pids;
+        boolean tree = kind.equals("tree");
+        try (Target target = tree ? Target.start("rst_tree", work, Integer.toString(mib), "1")
+                : Target.start("rst_sink", work, Integer.toString(mib), "fill")) {
+            pids = new java.util.ArrayList<>(List.of(target.pid()));
+            if (tree) {
                 for (String s : Files.readString(work.resolve("family")).trim().split(" ")) {
                     pids.add(Integer.parseInt(s));
                 }
-                Dumper.dump(DumpOptions.of(target.pid(), img), new Cancellation());
-                target.awaitExit(30);
             }
-            List<Path> pages;
-            try (var s = Files.list(img)) {
-                pages = s.filter(p -> p.getFileName().toString().startsWith("pages-")).sorted().toList();
-            }
-            long bytes = 0;
-            for (Path p : pages) {
-                bytes += Files.size(p);
-            }
-            long[] raw = new long[runs];
-            long[] cryo = new long[runs];
-            for (int r = 0; r < runs; r++) {
-                raw[r] = rawWrite(dir.resolve("sink"), pages, bytes);
-                long t0 = System.nanoTime();
-                RestoreStats s = Restorer.restore(RestoreOptions.of(img).withDetached(true), new Cancellation());
-                cryo[r] = System.nanoTime() - t0;
-                if (s.pagesRestored() * 4096 != bytes) {
-                    throw new IllegalStateException("restored " + s.pagesRestored() + " pages, the images hold " + bytes / 4096);
-                }
-                if (r == runs - 1) {
-                    String check = ask(pids.get(0), work.resolve("check"));
-                    if (!check.equals("PASS")) {
-                        throw new IllegalStateException("the restored tree fails its own check: " + check);
-                    }
-                }
-                killAll(pids);
-            }
-            long mRaw = median(raw);
-            long mCryo = median(cryo);
-            System.out.printf("%5d MiB %8d MiB %9.1f ms %9.1f ms %7.2fx %12.2f%n", mib, bytes >> 20, mRaw / 1e6, mCryo / 1e6,
-                    (double) mCryo / mRaw, bytes / (mCryo / 1e9) / 1e9);
-            fresh(img);
+            Dumper.dump(DumpOptions.of(target.pid(), img).withShellJob(!tree), new Cancellation());
+            target.awaitExit(30);
         }
+        List<Path> pages;
+        try (var s = Files.list(img)) {
+            pages = s.filter(p -> p.getFileName().toString().startsWith("pages-")).sorted().toList();
+        }
+        long bytes = 0;
+        for (Path p : pages) {
+            bytes += Files.size(p);
+        }
+        long[] raw = new long[runs];
+        long[] cryo = new long[runs];
+        for (int r = 0; r < runs; r++) {
+            raw[r] = rawWrite(dir.resolve("sink"), pages, bytes);
+            long t0 = System.nanoTime();
+            RestoreStats s = Restorer.restore(RestoreOptions.of(img).withDetached(true), new Cancellation());
+            cryo[r] = System.nanoTime() - t0;
+            if (s.pagesRestored() * 4096 != bytes) {
+                throw new IllegalStateException("restored " + s.pagesRestored() + " pages, the images hold " + bytes / 4096);
+            }
+            if (tree && r == runs - 1) {
+                String check = ask(pids.get(0), work.resolve("check"));
+                if (!check.equals("PASS")) {
+                    throw new IllegalStateException("the restored tree fails its own check: " + check);
+                }
+            }
+            killAll(pids);
+        }
+        long mRaw = median(raw);
+        long mCryo = median(cryo);
+        System.out.printf("%5d MiB %-8s %8d MiB %9.1f ms %9.1f ms %7.2fx %12.2f%n", mib, kind, bytes >> 20, mRaw / 1e6,
+                mCryo / 1e6, (double) mCryo / mRaw, bytes / (mCryo / 1e9) / 1e9);
+        fresh(img);
     }
 
     /** The baseline: a fresh process with untouched memory, every pages image written into it with process_vm_writev. */
