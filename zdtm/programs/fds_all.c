@@ -15,6 +15,8 @@
  *   16 DIR/gone.txt, unlinked, holding "ghost contents", offset 6
  * with "big": also fd 1000, a second opening of DIR/append.txt at offset 11
  * with "fork": a child that shares fd 3's description (and offset) with its parent.
+ * with "dense": fds 10-61 are dups of fd 8, and 62, 63 a pipe (write, read) holding "dense": every
+ *   number below 64 is taken, so a restorer temporary above 63 would grow the fd table (FDSize 64 -> 128).
  *
  * usage: fds_all DIR [more] [big] [fork]
  */
@@ -33,7 +35,7 @@
 
 static volatile sig_atomic_t got_usr1, got_term;
 static char dir[4096];
-static int more, big, forked;
+static int more, big, forked, dense;
 
 static void on_signal(int sig)
 {
@@ -119,6 +121,10 @@ static int check(char *why, size_t len)
 		readlink("/proc/self/fd/16", link, sizeof(link) - 1);
 		EXPECT(strstr(link, "(deleted)"), "fd 16 is %s, not a deleted file", link);
 	}
+	if (dense) {
+		if (!expect_read(63, "dense", why, len, "pipe at 63"))
+			return 0;
+	}
 	if (big) {
 		EXPECT(lseek(1000, 0, SEEK_CUR) == 11, "fd 1000 offset is not 11");
 	}
@@ -134,6 +140,7 @@ int main(int argc, char **argv)
 		more |= strcmp(argv[i], "more") == 0;
 		big |= strcmp(argv[i], "big") == 0;
 		forked |= strcmp(argv[i], "fork") == 0;
+		dense |= strcmp(argv[i], "dense") == 0;
 	}
 	char path[4200];
 	for (int fd = 3; fd < 64; fd++)
@@ -187,6 +194,26 @@ int main(int argc, char **argv)
 		lseek(16, 6, SEEK_SET);
 		unlink(path);
 	}
+	if (dense) {
+		int dp[2];
+		if (pipe(dp))
+			die("pipe");
+		if (dup2(dp[1], 62) != 62 || dup2(dp[0], 63) != 63)
+			die("dup2 pipe to 62, 63");
+		close(dp[0]);
+		close(dp[1]);
+		put(62, "dense");
+		for (int n = 10; n <= 60; n++)
+			if (dup2(8, n) != n)
+				die("dup2 /dev/null");
+		/* the ready file's content is written while 61 is still free: once full, any open grows the table */
+		snprintf(path, sizeof(path), "%s/ready.tmp", dir);
+		FILE *r = fopen(path, "w");
+		fprintf(r, "%d\n", getpid());
+		fclose(r);
+		if (dup2(8, 61) != 61)
+			die("dup2 /dev/null to 61");
+	}
 	if (big) {
 		snprintf(path, sizeof(path), "%s/append.txt", dir);
 		int b = open(path, O_RDONLY);
@@ -208,9 +235,12 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	snprintf(path, sizeof(path), "%s/ready.tmp", dir);
-	FILE *f = fopen(path, "w");
-	fprintf(f, "%d\n", getpid());
-	fclose(f);
+	FILE *f;
+	if (!dense) {
+		f = fopen(path, "w");
+		fprintf(f, "%d\n", getpid());
+		fclose(f);
+	}
 	char ready[4200];
 	snprintf(ready, sizeof(ready), "%s/ready", dir);
 	rename(path, ready);

@@ -135,6 +135,16 @@ class FdRestoreTest {
     }
 
     @Test
+    void aFullTableOf64FdsEndingInAPipeKeepsFdSize64() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        Before before = dump(dir, images, "dense");
+        assertThat(before.fds()).hasSize(64);
+        assertThat(before.fdSize()).isEqualTo("64");
+        restoreAndCompare(before, images, dir);
+    }
+
+    @Test
     void dumpThenRestoreKeepsFifoSocketpairsAndAnUnlinkedFile() throws Exception {
         Path dir = work.resolve("t");
         Path images = Files.createDirectories(work.resolve("img"));

@@ -28,10 +28,11 @@ import dev.cryo.syscalls.Pidfd;
  * The fd table of one task, rebuilt inside its puppet from fdinfo-ID.img (seed 003).
  *
  * <p>The puppet's own fds are closed first. Each file is then opened inside the task at the lowest free
- * number and moved to its dumped number with dup3; the temporary is closed at once. The highest fd is
- * restored first, while the low numbers are still free, so no temporary ever lands above the task's
- * highest dumped fd: the fd table is never grown past the size it had at dump (FDSize in
- * /proc/PID/status), because a table only grows and every fd opened, even briefly, counts. Two fds that
+ * number and moved to its dumped number with dup3; the temporary is closed at once. The restorer's
+ * temporaries thus sit at free numbers at or below the task's highest dumped fd, not near RLIMIT_NOFILE:
+ * the fd table never grows past the size it had at dump (FDSize in /proc/PID/status), because a table
+ * only grows and every fd opened, even briefly, counts. Files that need two numbers at once go first,
+ * while numbers are free; a dense table (every number below 64 taken) keeps FDSize 64. Two fds that
  * shared one open file description at dump (same file id) share one again: the second is a dup of the
  * first, or, in another task, the same description handed over through cryo (pidfd_getfd both ways).
  */
@@ -151,12 +152,19 @@ public final class TaskFiles {
         if (fds.isEmpty()) {
             return;
         }
+        // Files that need two free numbers at once (pipe2, socketpair, a hand-over from cryo) come first,
+        // while most numbers are free; each of the rest needs one, its own number at worst.
         List<FdinfoEntry> order = new ArrayList<>(fds);
-        order.sort(Comparator.comparingInt(FdinfoEntry::getFd));
-        order.addFirst(order.removeLast());
+        order.sort(Comparator.comparingInt((FdinfoEntry e) -> needsTwo(e) ? 0 : 1).thenComparingInt(FdinfoEntry::getFd));
         for (FdinfoEntry e : order) {
             place(e);
         }
+    }
+
+    private boolean needsTwo(FdinfoEntry e) {
+        FileEntry f = files.file(e.getId(), e.getFd(), in.pid());
+        return f.getType() == dev.cryo.images.proto.FdTypes.PIPE || f.getType() == dev.cryo.images.proto.FdTypes.UNIXSK
+                || files.opened(e.getId()) != null;
     }
 
     private void place(FdinfoEntry e) {
