@@ -217,7 +217,8 @@ public final class RestoreRun {
 
     /**
      * setpgid inside each task, the group leaders first so that the members have a group to join. A
-     * group or session whose leader is outside the tree (a shell job) is the restorer's, inherited.
+     * group or session whose leader is outside the tree (a shell job: the root's) is the restorer's,
+     * inherited. Then each task's session and group are checked from inside it, as the task sees them.
      */
     private void processGroups(List<Task> tasks) {
         Map<Integer, Integer> ids = new HashMap<>();
@@ -232,6 +233,35 @@ public final class RestoreRun {
                 StepFailure.run(t.pid(), "process group " + pgid,
                         () -> t.leader().syscall("setpgid", Linux.__NR_setpgid(), 0, leads ? 0 : ids.get(pgid)));
             }
+        }
+        Task root = tasks.getFirst();
+        for (Task t : tasks) {
+            StepFailure.run(t.pid(), "session and group", () -> {
+                check(t, "session", t.img().pstree().getSid(), root.img().pstree().getSid(), ids,
+                        t.leader().syscall("getsid", Linux.__NR_getsid(), 0), root.leader().syscall("getsid", Linux.__NR_getsid(), 0));
+                check(t, "process group", t.img().pstree().getPgid(), root.img().pstree().getPgid(), ids,
+                        t.leader().syscall("getpgid", Linux.__NR_getpgid(), 0), root.leader().syscall("getpgid", Linux.__NR_getpgid(), 0));
+            });
+        }
+    }
+
+    /**
+     * A task's session (or group) must be the one at dump: its leader's, when the leader is in the tree;
+     * the root's, when it was the root's outside the tree; anything else needs helper tasks cryo lacks.
+     */
+    private static void check(Task t, String what, int dumped, int rootDumped, Map<Integer, Integer> ids, long now, long rootNow) {
+        long expected;
+        if (ids.containsKey(dumped)) {
+            expected = ids.get(dumped);
+        } else if (dumped == rootDumped) {
+            expected = rootNow; // a shell job's: the restorer's, shared with the root
+        } else {
+            throw new IllegalStateException(what + " " + dumped + " has no leader in the dump and is not the root's;"
+                    + " restoring it needs a helper task, which cryo does not create");
+        }
+        if (now != expected) {
+            throw new IllegalStateException(what + " is " + now + " after restore, expected " + expected
+                    + " (its leader is not an ancestor, which needs a helper task cryo does not create)");
         }
     }
 
