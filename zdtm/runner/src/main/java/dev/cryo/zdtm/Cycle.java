@@ -11,12 +11,15 @@ import java.util.stream.Collectors;
  * <li>{@code host}: {@code cryo dump} (the tree is killed), then {@code cryo restore -d} with the same pids</li>
  * <li>{@code pidns}: {@code cryo dump --leave-running}, then {@code cryo restore --pidns -d} beside the original,
  * which is killed once the restored tree has been compared with it</li>
+ * <li>{@code predump}: {@code cryo pre-dump} twice (the second on top of the first), then
+ * {@code cryo dump --prev-images-dir ../pre2 --track-mem}, then {@code cryo restore -d}</li>
  * </ul>
  */
 public enum Cycle {
     NONE("none"),
     HOST("host"),
-    PIDNS("pidns");
+    PIDNS("pidns"),
+    PREDUMP("predump");
 
     private final String id;
 
@@ -46,6 +49,8 @@ public enum Cycle {
         return switch (this) {
             case NONE, HOST -> null;
             case PIDNS -> cryo.help("restore").contains("--pidns") ? null : "cryo restore has no --pidns option yet";
+            case PREDUMP -> cryo.help("pre-dump").contains("--prev-images-dir") && cryo.help("dump").contains("--track-mem")
+                    ? null : "cryo has no pre-dump with --prev-images-dir and dump --track-mem yet";
         };
     }
 }

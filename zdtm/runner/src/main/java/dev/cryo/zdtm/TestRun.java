@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -80,8 +81,9 @@ final class TestRun {
                     case NONE -> pid;
                     case HOST -> host(target, images);
                     case PIDNS -> pidns(target, images);
+                    case PREDUMP -> predump(target, images);
                 };
-            } catch (Failed | Cryo.CommandFailed e) {
+            } catch (Failed | Cryo.CommandFailed | IOException e) {
                 return e.getMessage();
             }
             if (cycle != Cycle.NONE) {
@@ -104,8 +106,10 @@ final class TestRun {
     }
 
     /** host: dump (which kills the tree), then restore with the same pids. */
-    private int host(Target target, Path images) throws Failed, Cryo.CommandFailed {
-        cryo.run("dump", "-t", Integer.toString(target.pid()), "-D", images.toString());
+    private int host(Target target, Path images, String... dumpOptions) throws Failed, Cryo.CommandFailed {
+        List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString()));
+        dump.addAll(List.of(dumpOptions));
+        cryo.run(dump.toArray(String[]::new));
         if (!target.awaitExit(30)) {
             throw new Failed("the dump left the tree running");
         }
@@ -126,6 +130,18 @@ final class TestRun {
         return cryo.restoreDetached("restore", "-D", images.toString(), "-d", "--pidns");
     }
 
+    /** predump: two pre-dumps, each on top of the one before, then a dump on top of them, then restore. */
+    private int predump(Target target, Path images) throws Failed, Cryo.CommandFailed, IOException {
+        String pid = Integer.toString(target.pid());
+        Path pre1 = Files.createDirectories(work.resolve("pre1")), pre2 = Files.createDirectories(work.resolve("pre2"));
+        cryo.run("pre-dump", "-t", pid, "-D", pre1.toString());
+        cryo.run("pre-dump", "-t", pid, "-D", pre2.toString(), "--prev-images-dir", "../pre1");
+        if (!target.isAlive()) {
+            throw new Failed("the tree died in a pre-dump");
+        }
+        return host(target, images, "--prev-images-dir", "../pre2", "--track-mem");
+    }
+
     /** SIGTERM to the root, wait for it to end, and read its verdict: "PASS" or the reason it gives. */
     private String terminate(int root, Target target, Path dir) {
         Path result = dir.resolve("result");
@@ -137,7 +153,7 @@ final class TestRun {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(EXIT_SECONDS);
             while (alive(root)) {
                 if (System.nanoTime() > deadline) {
-                    return "still running " + EXIT_SECONDS + " s after SIGTERM";
+                    return "still running " + EXIT_SECONDS + " s after SIGTERM (" + howItRuns(root) + ")";
                 }
                 Thread.sleep(10);
             }
@@ -197,6 +213,19 @@ final class TestRun {
                 return;
             }
         }
+    }
+
+    /** What a process that does not end is doing: its state, where it waits, its signals, its tracer. */
+    private static String howItRuns(int pid) {
+        Map<String, String> s = VisibleState.status(Path.of("/proc/" + pid + "/status"));
+        String wchan;
+        try {
+            wchan = Files.readString(Path.of("/proc/" + pid + "/wchan")).strip();
+        } catch (IOException e) {
+            wchan = "?";
+        }
+        return "State " + s.get("State") + ", wchan " + wchan + ", SigPnd " + s.get("SigPnd") + ", ShdPnd " + s.get("ShdPnd")
+                + ", SigBlk " + s.get("SigBlk") + ", SigCgt " + s.get("SigCgt") + ", TracerPid " + s.get("TracerPid");
     }
 
     /** Alive and not a zombie. */
