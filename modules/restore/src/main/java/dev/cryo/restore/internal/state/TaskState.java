@@ -35,7 +35,7 @@ public final class TaskState {
     private static final int NR_UMASK = 95;
     private static final int NR_SETFSUID = 122;
     private static final int NR_SETFSGID = 123;
-    private static final int PR_SET_KEEPCAPS = 8;
+    private static final int SECBIT_NO_SETUID_FIXUP = 1 << 2;
     private static final int PR_CAPBSET_DROP = 24;
     private static final int CAP_VERSION_3 = 0x20080522;
     private static final int SIGINFO_SIZE = 128;
@@ -161,13 +161,16 @@ public final class TaskState {
     }
 
     /**
-     * Groups, gids, uids, then capabilities and securebits. The puppet is root; a task that was root with
-     * every capability needs nothing. KEEPCAPS lets capset give back what setresuid to a non-root uid drops.
+     * Groups, then uids and gids, securebits, the bounding set and capabilities, in CRIU's order: with
+     * SECURE_NO_SETUID_FIXUP set first, changing uids keeps the capabilities that the later steps need
+     * (CAP_SETPCAP for securebits and the bounding set); capset comes last. The puppet is root with every
+     * capability: a task that was the same needs its groups only.
      */
     static void creds(InTask in, CredsEntry c) {
         boolean root = c.getUid() == 0 && c.getEuid() == 0 && c.getSuid() == 0 && c.getFsuid() == 0
                 && c.getGid() == 0 && c.getEgid() == 0 && c.getSgid() == 0 && c.getFsgid() == 0;
-        boolean allCaps = full(c.getCapEffList()) && full(c.getCapPrmList()) && full(c.getCapBndList());
+        boolean allCaps = full(c.getCapEffList()) && full(c.getCapPrmList()) && full(c.getCapBndList())
+                && c.getSecbits() == 0;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment groups = a.allocate(ValueLayout.JAVA_INT, Math.max(1, c.getGroupsCount()));
             for (int i = 0; i < c.getGroupsCount(); i++) {
@@ -177,16 +180,20 @@ public final class TaskState {
             if (root && allCaps) {
                 return;
             }
-            for (int cap = 0; cap < 64; cap++) {
-                if (!has(c.getCapBndList(), cap) && cap < capLast()) {
+            in.syscall("prctl(PR_SET_SECUREBITS, NO_SETUID_FIXUP)", Linux.__NR_prctl(), Linux.PR_SET_SECUREBITS(), SECBIT_NO_SETUID_FIXUP);
+            in.syscall("setresuid(" + c.getUid() + ", " + c.getEuid() + ", " + c.getSuid() + ")", Linux.__NR_setresuid(),
+                    c.getUid(), c.getEuid(), c.getSuid());
+            in.syscall("setfsuid(" + c.getFsuid() + ")", NR_SETFSUID, c.getFsuid());
+            in.syscall("setresgid(" + c.getGid() + ", " + c.getEgid() + ", " + c.getSgid() + ")", Linux.__NR_setresgid(),
+                    c.getGid(), c.getEgid(), c.getSgid());
+            in.syscall("setfsgid(" + c.getFsgid() + ")", NR_SETFSGID, c.getFsgid());
+            in.syscall("prctl(PR_SET_SECUREBITS, " + c.getSecbits() + ")", Linux.__NR_prctl(), Linux.PR_SET_SECUREBITS(), c.getSecbits());
+            int last = capLast();
+            for (int cap = 0; cap < last; cap++) {
+                if (!has(c.getCapBndList(), cap)) {
                     in.syscall("prctl(PR_CAPBSET_DROP, " + cap + ")", Linux.__NR_prctl(), PR_CAPBSET_DROP, cap);
                 }
             }
-            in.syscall("prctl(PR_SET_KEEPCAPS)", Linux.__NR_prctl(), PR_SET_KEEPCAPS, 1);
-            in.syscall("setresgid", Linux.__NR_setresgid(), c.getGid(), c.getEgid(), c.getSgid());
-            in.syscall("setfsgid", NR_SETFSGID, c.getFsgid());
-            in.syscall("setresuid", Linux.__NR_setresuid(), c.getUid(), c.getEuid(), c.getSuid());
-            in.syscall("setfsuid", NR_SETFSUID, c.getFsuid());
             MemorySegment capData = a.allocate(8 + 24);
             capData.set(ValueLayout.JAVA_INT, 0, CAP_VERSION_3);
             capData.set(ValueLayout.JAVA_INT, 4, 0);
@@ -198,7 +205,6 @@ public final class TaskState {
             }
             long at = in.putStruct(capData);
             in.syscall("capset", Linux.__NR_capset(), at, at + 8);
-            in.syscall("prctl(PR_SET_SECUREBITS)", Linux.__NR_prctl(), Linux.PR_SET_SECUREBITS(), c.getSecbits());
         }
     }
 
