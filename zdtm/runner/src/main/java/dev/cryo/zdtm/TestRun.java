@@ -89,6 +89,11 @@ final class TestRun {
             if (cycle != Cycle.NONE) {
                 hostDescendants(root, restored); // for the clean-up, whatever happens next
             }
+            if (!alive(root)) {
+                Path result = dir.resolve("result");
+                return "ended right after the restore, before SIGTERM: "
+                        + (Files.exists(result) ? Files.readString(result).strip() : "no verdict");
+            }
             VisibleState after = VisibleState.capture(root);
             Files.writeString(work.resolve("state-after.txt"), after.describe());
             differences = after.differencesFrom(before);
