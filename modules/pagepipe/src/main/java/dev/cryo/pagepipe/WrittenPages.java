@@ -41,20 +41,51 @@ public final class WrittenPages implements AutoCloseable {
     }
 
     /**
-     * Registers [start, end) for tracking and write-protects all of it, so that from now on a write marks
-     * a page. Returns false where it cannot be tracked (e.g. the task registered it with a uffd of its own).
+     * Registers [start, end), which must be one whole mapping of a stopped task (registering part of a
+     * mapping splits it, which a running task would see: mremap of the whole fails with EFAULT). Its pages
+     * count as written until the next {@link #written} scan protects them. Returns false where it cannot be
+     * tracked (e.g. the task registered it with a uffd of its own, or it is gone).
      */
-    public boolean track(long start, long end) {
+    public boolean register(long start, long end) {
         try {
             Uffd.registerWp(uffd, start, end - start);
+            return true;
         } catch (ErrnoException e) {
-            if (e.is(Errno.EBUSY) || e.is(Errno.EINVAL) || e.is(Errno.EPERM)) {
+            if (e.is(Errno.EBUSY) || e.is(Errno.EINVAL) || e.is(Errno.EPERM) || e.is(Errno.ENOMEM)) {
                 return false;
             }
             throw e;
         }
+    }
+
+    /** {@link #register}, then protects every page, so that from now on a write marks a page. */
+    public boolean track(long start, long end) {
+        if (!register(start, end)) {
+            return false;
+        }
         scan(start, end, new java.util.ArrayList<>());
         return true;
+    }
+
+    /**
+     * Whether all of [start, end) is registered for async write-protect. Cheap: the kernel skips registered
+     * mappings without walking their pages.
+     */
+    public boolean isTracked(long start, long end) {
+        arg.fill((byte) 0);
+        pm_scan_arg.size(arg, pm_scan_arg.sizeof());
+        pm_scan_arg.start(arg, start);
+        pm_scan_arg.end(arg, end);
+        pm_scan_arg.vec(arg, regions.address());
+        pm_scan_arg.vec_len(arg, 1);
+        pm_scan_arg.max_pages(arg, 1);
+        long wpAllowed = Linux.PAGE_IS_WPALLOWED();
+        pm_scan_arg.category_inverted(arg, wpAllowed);
+        pm_scan_arg.category_mask(arg, wpAllowed);
+        pm_scan_arg.return_mask(arg, wpAllowed);
+        long n = Io.ioctl(String.format("PAGEMAP_SCAN(unregistered) /proc/%d/pagemap 0x%x-0x%x", pid, start, end),
+                pagemap.fd(), Linux.PAGEMAP_SCAN(), arg.address());
+        return n == 0;
     }
 
     /**

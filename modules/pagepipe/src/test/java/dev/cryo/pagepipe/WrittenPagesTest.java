@@ -96,6 +96,18 @@ class WrittenPagesTest {
     }
 
     @Test
+    void isTrackedTellsRegisteredMappingsApart() {
+        try (Mapping a = Mapping.anonymous(16 * PAGE); Mapping b = Mapping.anonymous(16 * PAGE);
+             Fd uffd = trackingUffd(); WrittenPages w = new WrittenPages(PID, uffd)) {
+            touch(a, 2);
+            assertThat(w.isTracked(a.address(), a.address() + a.length())).isFalse();
+            assertThat(w.register(a.address(), a.address() + a.length())).isTrue();
+            assertThat(w.isTracked(a.address(), a.address() + a.length())).isTrue();
+            assertThat(w.isTracked(b.address(), b.address() + b.length())).isFalse();
+        }
+    }
+
+    @Test
     void aMappingMovedByMremapIsNoLongerTracked() {
         try (Mapping m = Mapping.anonymous(8 * PAGE); Mapping dest = Mapping.anonymous(8 * PAGE);
              Fd uffd = trackingUffd(); WrittenPages w = new WrittenPages(PID, uffd)) {

@@ -216,7 +216,7 @@ public final class DumpRun {
         if (written != null) {
             tracker = TaskTracker.NAME;
             try (TaskTracker t = written) {
-                plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(parent, pid));
+                plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(parent, pid), List.of());
             }
         } else {
             if (parent != null) {

@@ -66,16 +66,33 @@ final class MemoryCollector {
     record Plan(List<PageSink.Run> runs, List<PageRange> ranges, long scanned, long present, long inParent) {}
 
     static Plan plan(int pid, List<Vma> vmas) {
-        return plan(pid, vmas, null, List.of());
+        return plan(pid, vmas, null, List.of(), List.of());
+    }
+
+    /**
+     * Registers with the tracker every dumpable mapping it does not follow yet (new ones, ones moved by
+     * mremap, all of them when the tracker is new). Only while the task is stopped: a whole mapping must be
+     * registered, never a part (that would split it under the running task). Returns the ranges registered.
+     */
+    static List<PageRange> registerUntracked(List<Vma> vmas, TaskTracker tracker) {
+        List<PageRange> registered = new ArrayList<>();
+        for (Vma v : vmas) {
+            if (v.hasDumpablePages() && (tracker.fresh() || !tracker.pages().isTracked(v.start(), v.end()))
+                    && tracker.pages().register(v.start(), v.end())) {
+                registered.add(new PageRange(v.start(), v.pages()));
+            }
+        }
+        return registered;
     }
 
     /**
      * With a {@code tracker}, a present page that was not written since the previous snapshot, and that the
      * previous snapshot holds ({@code parentHolds}, sorted), is left in the parent; everything else is copied.
-     * A mapping the tracker does not follow yet (a new one, one moved by mremap, or all of them when the
-     * tracker is new) is registered now and copied whole. Runs with the task stopped.
+     * Mappings registered just now ({@code registered}) and those the tracker does not follow are copied
+     * whole. May run while the task runs: each page is re-protected before it is copied, so a write after
+     * the scan is seen by the next step, and a write before it is in the copy.
      */
-    static Plan plan(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> parentHolds) {
+    static Plan plan(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> parentHolds, List<PageRange> registered) {
         List<PageRange> present = new ArrayList<>();
         List<PageRange> unchanged = new ArrayList<>();
         long scanned = 0;
@@ -92,10 +109,9 @@ final class MemoryCollector {
                     continue;
                 }
                 List<PageRange> written = new ArrayList<>();
-                if (!tracker.fresh() && tracker.pages().written(v.start(), v.end(), written)) {
+                boolean tracked = tracker.pages().written(v.start(), v.end(), written);
+                if (tracked && !registered.contains(new PageRange(v.start(), v.pages()))) {
                     unchanged.addAll(PageRanges.subtract(here, written));
-                } else {
-                    tracker.pages().track(v.start(), v.end());
                 }
             }
         }

@@ -44,10 +44,10 @@ public final class PreDumpRun {
     private Map<Integer, Integer> previousTrackers = Map.of();
 
     /** One process between freeze and copy; its plan is made while frozen in splice mode, after in read mode. */
-    private record Step(int pid, List<Vma> vmas, TaskTracker tracker, MemoryCollector.Plan plan, PageSink sink,
-                        SpliceCollector spliced) implements AutoCloseable {
+    private record Step(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> registered,
+                        MemoryCollector.Plan plan, PageSink sink, SpliceCollector spliced) implements AutoCloseable {
         Step withPlan(MemoryCollector.Plan p) {
-            return new Step(pid, vmas, tracker, p, sink, spliced);
+            return new Step(pid, vmas, tracker, registered, p, sink, spliced);
         }
 
         @Override
@@ -133,7 +133,8 @@ public final class PreDumpRun {
                     } else {
                         // Scanning after the release is safe: each page is re-armed before it is copied, so a
                         // write after the scan is seen by the next step, and one before it is in the copy.
-                        s = s.withPlan(MemoryCollector.plan(s.pid(), s.vmas(), s.tracker(), held.getOrDefault(s.pid(), List.of())));
+                        s = s.withPlan(MemoryCollector.plan(s.pid(), s.vmas(), s.tracker(), held.getOrDefault(s.pid(), List.of()),
+                                s.registered()));
                         steps.set(k, s);
                         s.sink().begin(s.plan().runs());
                         Step t = s;
@@ -180,7 +181,7 @@ public final class PreDumpRun {
         try {
             sink = new ImagePageSink(store, pid, pagesId);
             if (tracker != null) {
-                return new Step(pid, vmas, tracker, null, sink, null);
+                return new Step(pid, vmas, tracker, MemoryCollector.registerUntracked(vmas, tracker), null, sink, null);
             }
             try (Parasite parasite = Parasite.infect(tree.leader(pid))) {
                 tracker = TaskTracker.forPreDump(parasite, previousTrackers.get(pid));
@@ -189,15 +190,16 @@ public final class PreDumpRun {
                             + " (no soft-dirty, and userfaultfd refuses UFFD_FEATURE_WP_ASYNC), so a pre-dump would save nothing;"
                             + " dump it directly");
                 }
+                List<PageRange> registered = MemoryCollector.registerUntracked(vmas, tracker);
                 if (!splice) {
-                    return new Step(pid, vmas, tracker, null, sink, null);
+                    return new Step(pid, vmas, tracker, registered, null, sink, null);
                 }
-                MemoryCollector.Plan plan = MemoryCollector.plan(pid, vmas, tracker, parentHolds);
+                MemoryCollector.Plan plan = MemoryCollector.plan(pid, vmas, tracker, parentHolds, registered);
                 sink.begin(plan.runs());
                 PageSink out = sink;
                 spliced = new SpliceCollector(calls(parasite), pool, batch -> out.write(batch.data()));
                 spliced.splice(plan.ranges(), cancel::check);
-                return new Step(pid, vmas, tracker, plan, sink, spliced);
+                return new Step(pid, vmas, tracker, registered, plan, sink, spliced);
             }
         } catch (Exception | Error e) {
             if (spliced != null) {
