@@ -5,5 +5,6 @@
 module dev.cryo.restore {
     requires transitive dev.cryo.parasite;
     requires dev.cryo.images;
+    requires dev.cryo.pagexfer;
     exports dev.cryo.restore;
 }

@@ -1,14 +1,9 @@
 package dev.cryo.restore.internal;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -21,6 +16,7 @@ import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.VmaEntry;
+import dev.cryo.pagexfer.PageSource;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -257,24 +253,20 @@ final class MemoryRestore {
     static long fillPages(Puppet p, ImageStore store, TreeImages.ProcessImages img, List<VmaEntry> kept,
                           TreeImages.ProcessImages parent) {
         long pages = 0;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment data = mapPages(store, img.pagesFile(), a);
-            PageIndex inParent = kept.isEmpty() ? null : new PageIndex(parent.pagemap(), mapPages(store, parent.pagesFile(), a));
-            long offset = 0;
-            for (PagemapEntry e : img.pagemap()) {
-                long len = e.getNrPages() * Puppet.PAGE;
-                if (offset + len > data.byteSize()) {
-                    throw new IllegalStateException(img.pagesFile() + " is truncated at offset " + data.byteSize()
-                            + " (expected " + (offset + len - data.byteSize()) + " more bytes)");
-                }
-                long at = e.getVaddr();
-                long end = at + len;
+        // PageSource resolves PE_PARENT runs through the snapshot chain (pre-dumps) to the image holding them.
+        try (PageSource src = PageSource.open(store, img.pid());
+             PageSource parentSrc = kept.isEmpty() ? null : PageSource.open(store, parent.pid())) {
+            PageIndex inParent = kept.isEmpty() ? null : new PageIndex(parentSrc);
+            for (PageSource.Extent x : src.extents()) {
+                MemorySegment data = src.bytes(x);
+                long at = x.vaddr();
+                long end = at + x.bytes();
                 while (at < end) {
                     long from = at;
                     VmaEntry in = kept.stream().filter(v -> from >= v.getStart() && from < v.getEnd()).findFirst().orElse(null);
                     long to = in != null ? Math.min(end, in.getEnd())
                             : Math.min(end, kept.stream().mapToLong(VmaEntry::getStart).filter(s -> s > from).min().orElse(end));
-                    MemorySegment want = data.asSlice(offset + (at - e.getVaddr()), to - at);
+                    MemorySegment want = data.asSlice(at - x.vaddr(), to - at);
                     if (in == null) {
                         p.write(at, want);
                     } else {
@@ -282,59 +274,35 @@ final class MemoryRestore {
                     }
                     at = to;
                 }
-                offset += len;
-                pages += e.getNrPages();
+                pages += x.pages();
             }
         }
         return pages;
     }
 
-    private static MemorySegment mapPages(ImageStore store, String name, Arena a) {
-        Path file = store.pathOf(name).orElseThrow(() -> new IllegalStateException(name + " is not in a directory"));
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            return size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, a);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
-    }
-
-    /** Where each page of a process lies in its pages image. */
+    /** Where each page of a process lies in the images (through the snapshot chain). */
     private static final class PageIndex {
-        private final long[] starts;
-        private final long[] ends;
-        private final long[] offsets;
-        private final MemorySegment data;
+        private final PageSource src;
+        private final List<PageSource.Extent> extents;
 
-        PageIndex(List<PagemapEntry> pagemap, MemorySegment data) {
-            int n = pagemap.size();
-            starts = new long[n];
-            ends = new long[n];
-            offsets = new long[n];
-            long off = 0;
-            for (int i = 0; i < n; i++) {
-                PagemapEntry e = pagemap.get(i);
-                starts[i] = e.getVaddr();
-                ends[i] = e.getVaddr() + e.getNrPages() * Puppet.PAGE;
-                offsets[i] = off;
-                off += ends[i] - starts[i];
-            }
-            this.data = data;
+        PageIndex(PageSource src) {
+            this.src = src;
+            this.extents = src.extents();
         }
 
         /** The image's page at {@code vaddr}, or null where the process had none (pagemap is in address order). */
         MemorySegment page(long vaddr) {
             int lo = 0;
-            int hi = starts.length - 1;
+            int hi = extents.size() - 1;
             while (lo <= hi) {
                 int mid = (lo + hi) >>> 1;
-                if (vaddr < starts[mid]) {
+                PageSource.Extent x = extents.get(mid);
+                if (vaddr < x.vaddr()) {
                     hi = mid - 1;
-                } else if (vaddr >= ends[mid]) {
+                } else if (vaddr >= x.vaddr() + x.bytes()) {
                     lo = mid + 1;
                 } else {
-                    long at = offsets[mid] + (vaddr - starts[mid]);
-                    return at + Puppet.PAGE <= data.byteSize() ? data.asSlice(at, Puppet.PAGE) : null;
+                    return src.bytes(x).asSlice(vaddr - x.vaddr(), Puppet.PAGE);
                 }
             }
             return null;

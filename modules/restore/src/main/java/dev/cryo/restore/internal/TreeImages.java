@@ -167,9 +167,10 @@ record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths) {
         long needed = 0;
         for (PagemapEntry pe : entries) {
             int flags = pe.hasFlags() ? pe.getFlags() : PagemapFlags.PE_PRESENT;
-            if (pe.getInParent() || (flags & (PagemapFlags.PE_PARENT | PagemapFlags.PE_LAZY)) != 0) {
+            boolean inParent = pe.getInParent() || (flags & PagemapFlags.PE_PARENT) != 0;
+            if (!inParent && (flags & PagemapFlags.PE_LAZY) != 0) {
                 throw new IllegalStateException(pagemapName + ": pages at 0x" + Long.toHexString(pe.getVaddr())
-                        + " are in a parent or lazy (flags " + flags + "), which restore does not handle yet");
+                        + " are lazy (flags " + flags + "), which restore does not handle yet");
             }
             long end = pe.getVaddr() + pe.getNrPages() * Puppet.PAGE;
             boolean inside = pe.getNrPages() > 0 && pe.getNrPages() < (1L << 36) && covered(mm, pe.getVaddr(), end);
@@ -177,7 +178,9 @@ record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths) {
                 throw new IllegalStateException(pagemapName + ": " + pe.getNrPages() + " pages at 0x" + Long.toHexString(pe.getVaddr())
                         + " lie in no private mapping of mm-" + pid + ".img");
             }
-            needed += pe.getNrPages() * Puppet.PAGE;
+            if (!inParent) {
+                needed += pe.getNrPages() * Puppet.PAGE; // in-parent pages are in the parent snapshot's images
+            }
         }
         long size = store.pathOf(pagesName).map(p -> p.toFile().length()).orElse(-1L);
         if (size >= 0 && needed > size) {

@@ -1,0 +1,128 @@
+package dev.cryo.restore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.dump.DumpOptions;
+import dev.cryo.dump.DumpStats;
+import dev.cryo.dump.Dumper;
+import dev.cryo.dump.PreDumpMode;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.Signals;
+import dev.cryo.testkit.Target;
+
+/** Restore from a chain of pre-dumps and a final dump: the memory is the target's at the final dump. */
+class PreDumpRestoreTest {
+    private Path work;
+
+    @BeforeEach
+    void scratch() throws Exception {
+        work = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"), "cryo-chain");
+    }
+
+    @AfterEach
+    void clean() throws Exception {
+        try (var s = Files.walk(work)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    /** Sends SIGUSR1 to {@code pid} and returns what it wrote to DIR/check. */
+    static String ask(int pid, Path dir) throws Exception {
+        Path check = dir.resolve("check");
+        Files.deleteIfExists(check);
+        Signals.kill(pid, Linux.SIGUSR1());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.exists(check)) {
+            assertThat(System.nanoTime()).as("pid %d answers SIGUSR1 within 30 s", pid).isLessThan(deadline);
+            Thread.sleep(5);
+        }
+        return Files.readString(check).trim();
+    }
+
+    static void dirty(int pid, Path dir, int generation) throws Exception {
+        Signals.kill(pid, Linux.SIGUSR2());
+        Path done = dir.resolve("dirtied");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!(Files.exists(done) && Files.readString(done).trim().equals(Integer.toString(generation)))) {
+            assertThat(System.nanoTime()).as("pd_dirty writes generation %d", generation).isLessThan(deadline);
+            Thread.sleep(5);
+        }
+    }
+
+    static DumpOptions step(int pid, Path dir, PreDumpMode mode, String prev) {
+        DumpOptions o = DumpOptions.of(pid, dir).withPreDumpMode(mode).withShellJob(true).withTrackMem(true);
+        return prev == null ? o : o.withPrevImagesDir(Path.of("..", prev));
+    }
+
+    @ParameterizedTest
+    @EnumSource(PreDumpMode.class)
+    void twoPreDumpsAndADumpOf1GiBRestoreTheMemoryOfTheFinalDump(PreDumpMode mode) throws Exception {
+        long pages = 1024 * 256L;
+        Path t = work.resolve("t");
+        String before;
+        int pid;
+        DumpStats pre2;
+        DumpStats dump;
+        try (Target target = Target.start("pd_dirty", t, "1024", "10")) {
+            pid = target.pid();
+            Dumper.preDump(step(pid, Files.createDirectory(work.resolve("pre1")), mode, null), new Cancellation());
+            dirty(pid, t, 1);
+            pre2 = Dumper.preDump(step(pid, Files.createDirectory(work.resolve("pre2")), mode, "pre1"), new Cancellation());
+            dirty(pid, t, 2);
+            before = ask(pid, t);
+            dump = Dumper.dump(step(pid, Files.createDirectory(work.resolve("dump")), mode, "pre2"), new Cancellation());
+            assertThat(target.awaitExit(30)).as("the dump killed the target").isTrue();
+        }
+        assertThat(pre2.pagesWritten()).isLessThanOrEqualTo(pages * 2 / 100);
+        assertThat(dump.pagesWritten()).isLessThanOrEqualTo(pages * 2 / 100);
+        RestoreStats r = Restorer.restore(RestoreOptions.of(work.resolve("dump")).withDetached(true), new Cancellation());
+        try {
+            assertThat(r.rootPid()).isEqualTo(pid);
+            assertThat(r.pagesRestored()).isGreaterThanOrEqualTo(pages);
+            assertThat(ask(pid, t)).as("generation and checksum of the memory after restore").isEqualTo(before);
+        } finally {
+            RestoreTest.killAndAwait(pid);
+        }
+    }
+
+    @Test
+    void aTargetThatRemapsInATightLoopDuringReadModePreDumpsRestoresCorrectly() throws Exception {
+        Path t = work.resolve("t");
+        int pid;
+        String prev = null;
+        try (Target target = Target.start("pd_churn", t)) {
+            pid = target.pid();
+            Thread.sleep(50);
+            assertThat(target.isAlive()).as("pd_churn runs: %s", target.output()).isTrue();
+            for (int i = 1; i <= 4; i++) {
+                String name = "pre" + i;
+                Dumper.preDump(step(pid, Files.createDirectory(work.resolve(name)), PreDumpMode.READ, prev), new Cancellation());
+                prev = name;
+                Thread.sleep(30);
+            }
+            assertThat(ask(pid, t)).startsWith("PASS");
+            Dumper.dump(step(pid, Files.createDirectory(work.resolve("dump")), PreDumpMode.READ, prev), new Cancellation());
+            assertThat(target.awaitExit(30)).as("the dump killed the target").isTrue();
+        }
+        Restorer.restore(RestoreOptions.of(work.resolve("dump")).withDetached(true), new Cancellation());
+        try {
+            assertThat(ask(pid, t)).as("pd_churn's own check after restore").startsWith("PASS");
+            Thread.sleep(100);
+            assertThat(ask(pid, t)).as("and after it churned on").startsWith("PASS");
+        } finally {
+            RestoreTest.killAndAwait(pid);
+        }
+    }
+}
