@@ -13,6 +13,7 @@
  *   12, 13 a SOCK_STREAM socketpair, "stream bytes" queued on 12, "back" on 13
  *   14, 15 a SOCK_DGRAM socketpair, datagrams "one" and "two" queued on 14
  *   16 DIR/gone.txt, unlinked, holding "ghost contents", offset 6
+ *   17 memfd "cryo-test": "memfd contents" at 0, "tail" at 5000, offset 3, sealed against shrinking
  * with "big": also fd 1000, a second opening of DIR/append.txt at offset 11
  * with "fork": a child that shares fd 3's description (and offset) with its parent.
  * with "dense": fds 10-61 are dups of fd 8, and 62, 63 a pipe (write, read) holding "dense": every
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -120,6 +122,15 @@ static int check(char *why, size_t len)
 			return 0;
 		readlink("/proc/self/fd/16", link, sizeof(link) - 1);
 		EXPECT(strstr(link, "(deleted)"), "fd 16 is %s, not a deleted file", link);
+		EXPECT(lseek(17, 0, SEEK_CUR) == 3, "memfd offset is not 3");
+		char head[12] = { 0 };
+		EXPECT(read(17, head, 11) == 11 && strcmp(head, "fd contents") == 0, "memfd holds '%s' at 3", head);
+		char tail[5] = { 0 };
+		EXPECT(pread(17, tail, 4, 5000) == 4 && strcmp(tail, "tail") == 0, "memfd holds '%s' at 5000", tail);
+		EXPECT(fcntl(17, F_GET_SEALS) == F_SEAL_SHRINK, "memfd seals are %d", fcntl(17, F_GET_SEALS));
+		memset(link, 0, sizeof(link));
+		readlink("/proc/self/fd/17", link, sizeof(link) - 1);
+		EXPECT(strncmp(link, "/memfd:cryo-test", 16) == 0, "fd 17 is %s", link);
 	}
 	if (dense) {
 		if (!expect_read(63, "dense", why, len, "pipe at 63"))
@@ -193,6 +204,14 @@ int main(int argc, char **argv)
 		put(16, "ghost contents");
 		lseek(16, 6, SEEK_SET);
 		unlink(path);
+		if (memfd_create("cryo-test", MFD_ALLOW_SEALING) != 17)
+			die("memfd at 17");
+		put(17, "memfd contents");
+		if (pwrite(17, "tail", 4, 5000) != 4)
+			die("pwrite memfd");
+		lseek(17, 3, SEEK_SET);
+		if (fcntl(17, F_ADD_SEALS, F_SEAL_SHRINK))
+			die("seal memfd");
 	}
 	if (dense) {
 		int dp[2];

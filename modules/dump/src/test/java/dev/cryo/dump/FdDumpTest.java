@@ -72,6 +72,10 @@ class FdDumpTest {
             assertThat(files.get(parent.get(14).getId()).getUsk().getType()).isEqualTo(2); // SOCK_DGRAM
             assertThat(files.get(parent.get(16).getId()).getReg().getName()).endsWith("/gone.txt");
 
+            FileEntry memfd = files.get(parent.get(17).getId());
+            assertThat(memfd.getMemfd().getPos()).isEqualTo(3);
+            assertThat(DumpTest.crit(dir.resolve("memfd.img"))).contains("cryo-test").contains("\"size\": 5004");
+            assertThat(DumpTest.crit(dir.resolve("pagemap-shmem-" + memfd.getMemfd().getInodeId() + ".img"))).contains("\"nr_pages\": 2");
             assertThat(DumpTest.crit(dir.resolve("fifo-data.img"))).contains("\"bytes\": 9");
             assertThat(DumpTest.crit(dir.resolve("pipes-data.img"))).contains("\"bytes\": 14");
             Map<Integer, StringBuilder> queues = new HashMap<>();

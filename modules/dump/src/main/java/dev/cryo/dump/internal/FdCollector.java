@@ -79,7 +79,7 @@ final class FdCollector {
             return new UnixSocketDumper(arena);
         }
         if (link.startsWith("/memfd:")) {
-            throw new DumpException("cannot dump " + fd.where() + ": " + link + " is a memfd, which cryo cannot dump yet");
+            return new MemfdDumper(arena);
         }
         if (link.startsWith("/")) {
             Map<String, Object> attrs;

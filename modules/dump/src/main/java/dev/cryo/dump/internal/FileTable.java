@@ -12,7 +12,12 @@ import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.FownEntry;
+import dev.cryo.images.PagemapFlags;
+import dev.cryo.images.RawWriter;
 import dev.cryo.images.proto.GhostFileEntry;
+import dev.cryo.images.proto.MemfdInodeEntry;
+import dev.cryo.images.proto.PagemapEntry;
+import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.RegFileEntry;
 import dev.cryo.images.proto.SkPacketEntry;
@@ -42,6 +47,23 @@ final class FileTable {
 
     /** An unlinked file's attributes and contents, for ghost-file-ID.img. */
     record Ghost(int id, GhostFileEntry entry, MemorySegment contents) {}
+
+    /** A memfd's inode: its memfd.img entry and its contents, whole pages. */
+    record Memfd(MemfdInodeEntry entry, MemorySegment contents) {}
+
+    /** Pages images of memfds are numbered from here, clear of the processes' pages-N.img. */
+    static final int MEMFD_PAGES_BASE = 0x40000000;
+
+    private final Map<Long, Memfd> memfds = new LinkedHashMap<>();
+
+    Integer memfdInode(long ino) {
+        Memfd m = memfds.get(ino);
+        return m == null ? null : (int) m.entry().getInodeId();
+    }
+
+    void addMemfd(long ino, Memfd m) {
+        memfds.put(ino, m);
+    }
 
     private record Seen(int pid, int fd, int id) {}
 
@@ -141,6 +163,29 @@ final class FileTable {
                 w.writePayload(p.bytes());
             }
             w.commit();
+        }
+        if (!memfds.isEmpty()) {
+            try (EntryWriter w = store.openWriter(ImageKind.MEMFD_INODE)) {
+                for (Memfd m : memfds.values()) {
+                    w.write(m.entry());
+                }
+                w.commit();
+            }
+        }
+        for (Memfd m : memfds.values()) {
+            int shmid = m.entry().getShmid();
+            long pages = m.contents().byteSize() / 4096;
+            try (EntryWriter w = store.openWriter(ImageKind.PAGEMAP_SHMEM, shmid)) {
+                w.write(PagemapHead.newBuilder().setPagesId(MEMFD_PAGES_BASE + shmid).build());
+                if (pages > 0) {
+                    w.write(PagemapEntry.newBuilder().setVaddr(0).setNrPages((int) pages).setFlags(PagemapFlags.PE_PRESENT).build());
+                }
+                w.commit();
+            }
+            try (RawWriter w = store.openRawWriter(ImageKind.PAGES.fileName(MEMFD_PAGES_BASE + shmid))) {
+                w.write(m.contents());
+                w.commit();
+            }
         }
         for (Ghost g : ghosts) {
             try (EntryWriter w = store.openWriter(ImageKind.GHOST_FILE, g.id())) {

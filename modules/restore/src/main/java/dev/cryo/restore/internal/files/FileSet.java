@@ -11,6 +11,7 @@ import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.SkPacketEntry;
 import dev.cryo.syscalls.Fd;
@@ -34,6 +35,8 @@ public final class FileSet implements AutoCloseable {
     private final Map<Long, Fd[]> pipes = new HashMap<>();
     private final Map<Long, Fd> sockets = new HashMap<>();
     private final Map<Long, Fd> fifoKeepers = new HashMap<>();
+    private final Map<Integer, MemfdInodeEntry> memfdInodes = new HashMap<>();
+    private final Map<Integer, Fd> memfds = new HashMap<>();
 
     /** The restores under way, each with the pids whose fds are still to come. */
     private static final Map<ImageStore, FileSet> SHARED = new java.util.IdentityHashMap<>();
@@ -90,6 +93,13 @@ public final class FileSet implements AutoCloseable {
                 try (EntryReader r = store.openReader(ImageKind.FILES)) {
                     for (FileEntry f : r.readAll(FileEntry.parser())) {
                         s.byId.put(f.getId(), f);
+                    }
+                }
+            }
+            if (store.exists(ImageKind.MEMFD_INODE.fileName())) {
+                try (EntryReader r = store.openReader(ImageKind.MEMFD_INODE)) {
+                    for (MemfdInodeEntry m : r.readAll(MemfdInodeEntry.parser())) {
+                        s.memfdInodes.put((int) m.getInodeId(), m);
                     }
                 }
             }
@@ -178,6 +188,23 @@ public final class FileSet implements AutoCloseable {
         pipes.put(pipeId, new Fd[] {read, write});
     }
 
+    MemfdInodeEntry memfdInode(int inodeId) {
+        MemfdInodeEntry m = memfdInodes.get(inodeId);
+        if (m == null) {
+            throw new IllegalStateException("memfd.img holds no inode " + inodeId);
+        }
+        return m;
+    }
+
+    /** cryo's duplicate of the memfd restored for inode {@code inodeId}, or null before a task created it. */
+    Fd memfd(int inodeId) {
+        return memfds.get(inodeId);
+    }
+
+    void rememberMemfd(int inodeId, Fd copy) {
+        memfds.put(inodeId, copy);
+    }
+
     /** The unix socket file with inode {@code ino}, or null when no task of the dump had it open. */
     FileEntry socketFile(long ino) {
         for (FileEntry f : byId.values()) {
@@ -226,6 +253,9 @@ public final class FileSet implements AutoCloseable {
             p[1].close();
         }
         for (Fd f : sockets.values()) {
+            f.close();
+        }
+        for (Fd f : memfds.values()) {
             f.close();
         }
         for (Fd f : fifoKeepers.values()) {

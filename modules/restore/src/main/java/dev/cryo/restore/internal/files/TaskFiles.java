@@ -204,6 +204,7 @@ public final class TaskFiles {
             case PIPE -> f.getPipe().getFlags();
             case EVENTFD -> f.getEfd().getFlags();
             case UNIXSK -> f.getUsk().getFlags();
+            case MEMFD -> f.getMemfd().getFlags();
             default -> -1;
         };
         if (flags >= 0) {
@@ -217,6 +218,7 @@ public final class TaskFiles {
             case PIPE -> "pipe:[" + Integer.toUnsignedLong(f.getPipe().getPipeId()) + "]";
             case FIFO -> "fifo:[" + Integer.toUnsignedLong(f.getFifo().getPipeId()) + "]";
             case UNIXSK -> "socket:[" + Integer.toUnsignedLong(f.getUsk().getIno()) + "]";
+            case MEMFD -> "memfd inode " + f.getMemfd().getInodeId();
             default -> f.getType().toString().toLowerCase();
         };
     }

@@ -1,0 +1,35 @@
+package dev.cryo.syscalls;
+
+import java.lang.foreign.MemorySegment;
+
+import dev.cryo.bindings.Linux;
+
+/** What dumping and restoring a memfd needs beyond {@link Io}: its size, writes at an offset, its seals. */
+public final class Memfd {
+    /** F_ADD_SEALS, F_GET_SEALS (linux/fcntl.h: F_LINUX_SPECIFIC_BASE + 9, + 10); not in bindings' header list. */
+    private static final int F_ADD_SEALS = 1033;
+    private static final int F_GET_SEALS = 1034;
+
+    private Memfd() {}
+
+    public static void truncate(Fd fd, long size) {
+        Syscall.call("ftruncate(" + size + ")", Linux.__NR_ftruncate(), fd.fd(), size);
+    }
+
+    /** Writes all of {@code data} at {@code offset}, looping over short writes. */
+    public static void pwriteFully(Fd fd, MemorySegment data, long offset) {
+        long done = 0;
+        while (done < data.byteSize()) {
+            MemorySegment rest = data.asSlice(done);
+            done += Syscall.call("pwrite64", Linux.__NR_pwrite64(), fd.fd(), rest.address(), rest.byteSize(), offset + done);
+        }
+    }
+
+    public static int seals(Fd fd) {
+        return (int) Syscall.call("fcntl(F_GET_SEALS)", Linux.__NR_fcntl(), fd.fd(), F_GET_SEALS);
+    }
+
+    public static void addSeals(Fd fd, int seals) {
+        Syscall.call("fcntl(F_ADD_SEALS, " + seals + ")", Linux.__NR_fcntl(), fd.fd(), F_ADD_SEALS, seals);
+    }
+}
