@@ -16,6 +16,7 @@
  *   17 memfd "cryo-test": "memfd contents" at 0, "tail" at 5000, offset 3, sealed against shrinking
  * with "big": also fd 1000, a second opening of DIR/append.txt at offset 11
  * with "fork": a child that shares fd 3's description (and offset) with its parent.
+ * with "named": a unix stream socket listening at DIR/sk (which cryo refuses to dump)
  * with "dense": fds 10-61 are dups of fd 8, and 62, 63 a pipe (write, read) holding "dense": every
  *   number below 64 is taken, so a restorer temporary above 63 would grow the fd table (FDSize 64 -> 128).
  *
@@ -31,13 +32,14 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t got_usr1, got_term;
 static char dir[4096];
-static int more, big, forked, dense;
+static int more, big, forked, dense, named;
 
 static void on_signal(int sig)
 {
@@ -152,6 +154,7 @@ int main(int argc, char **argv)
 		big |= strcmp(argv[i], "big") == 0;
 		forked |= strcmp(argv[i], "fork") == 0;
 		dense |= strcmp(argv[i], "dense") == 0;
+		named |= strcmp(argv[i], "named") == 0;
 	}
 	char path[4200];
 	for (int fd = 3; fd < 64; fd++)
@@ -212,6 +215,13 @@ int main(int argc, char **argv)
 		lseek(17, 3, SEEK_SET);
 		if (fcntl(17, F_ADD_SEALS, F_SEAL_SHRINK))
 			die("seal memfd");
+	}
+	if (named) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/sk", dir);
+		int l = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (l < 0 || bind(l, (struct sockaddr *)&sun, sizeof(sun)) || listen(l, 1))
+			die("listening socket");
 	}
 	if (dense) {
 		int dp[2];

@@ -94,6 +94,19 @@ class FdDumpTest {
         }
     }
 
+    @Test
+    void aListeningUnixSocketIsRefusedPlainlyAndTheTargetRunsOn() throws Exception {
+        Path dir = Files.createDirectories(work.resolve("img"));
+        try (Target target = Target.start("fds_all", work.resolve("t"), "named")) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Dumper.dump(
+                            DumpOptions.of(target.pid(), dir).withShellJob(true), new Cancellation()))
+                    .isInstanceOf(DumpException.class)
+                    .hasMessageContaining("fd 10: unix socket").hasMessageContaining("/t/sk) has no peer; cryo dumps socketpairs only");
+            assertThat(dir.resolve("inventory.img")).doesNotExist();
+            assertThat(target.check()).as("fds_all's own check after the refused dump").isEqualTo("PASS");
+        }
+    }
+
     private static Map<Integer, FdinfoEntry> fdinfo(ImageStore store, int pid) {
         Map<Integer, FdinfoEntry> out = new HashMap<>();
         try (var r = store.openReader(ImageKind.FDINFO, pid)) {

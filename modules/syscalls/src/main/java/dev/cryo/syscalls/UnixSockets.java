@@ -21,15 +21,17 @@ public final class UnixSockets {
     private static final int SOCK_DIAG_BY_FAMILY = 20;
     private static final int NLM_F_REQUEST = 1;
     private static final int NLMSG_ERROR = 2;
+    private static final int UDIAG_SHOW_NAME = 0x1;
     private static final int UDIAG_SHOW_PEER = 0x4;
+    private static final int UNIX_DIAG_NAME = 0;
     private static final int UNIX_DIAG_PEER = 2;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
 
     private UnixSockets() {}
 
-    /** One unix socket as sock_diag tells it. */
-    public record Info(long ino, int type, int state, long peerIno) {}
+    /** One unix socket as sock_diag tells it; {@code name} is empty for an unbound socket (a socketpair's ends). */
+    public record Info(long ino, int type, int state, long peerIno, String name) {}
 
     /** Asks sock_diag about the unix socket with inode {@code ino} (in cryo's network namespace). */
     public static Info info(long ino) {
@@ -44,7 +46,7 @@ public final class UnixSockets {
             req.set(ValueLayout.JAVA_BYTE, 16, (byte) AF_UNIX); // unix_diag_req.sdiag_family
             req.set(U32, 20, -1);                             // udiag_states: all
             req.set(U32, 24, (int) ino);                      // udiag_ino
-            req.set(U32, 28, UDIAG_SHOW_PEER);                // udiag_show
+            req.set(U32, 28, UDIAG_SHOW_PEER | UDIAG_SHOW_NAME); // udiag_show
             req.set(U32, 32, -1);                             // udiag_cookie: INET_DIAG_NOCOOKIE
             req.set(U32, 36, -1);
             Io.writeFully(nl.fd(), req);
@@ -63,6 +65,7 @@ public final class UnixSockets {
             int state = buf.get(ValueLayout.JAVA_BYTE, 18);
             long gotIno = Integer.toUnsignedLong(buf.get(U32, 20));
             long peer = 0;
+            String name = "";
             for (int at = 32; at + 4 <= Math.min(len, n); ) {
                 int alen = Short.toUnsignedInt(buf.get(U16, at));
                 int atype = Short.toUnsignedInt(buf.get(U16, at + 2));
@@ -71,10 +74,14 @@ public final class UnixSockets {
                 }
                 if (atype == UNIX_DIAG_PEER && alen >= 8) {
                     peer = Integer.toUnsignedLong(buf.get(U32, at + 4));
+                } else if (atype == UNIX_DIAG_NAME && alen > 4) {
+                    // an abstract name starts with a NUL byte: shown as '@', as ss(8) does
+                    byte[] b = buf.asSlice(at + 4, alen - 4).toArray(ValueLayout.JAVA_BYTE);
+                    name = b[0] == 0 ? "@" + new String(b, 1, b.length - 1) : new String(b).replace("\0", "");
                 }
                 at += (alen + 3) & ~3;
             }
-            return new Info(gotIno, sockType, state, peer);
+            return new Info(gotIno, sockType, state, peer, name);
         }
     }
 

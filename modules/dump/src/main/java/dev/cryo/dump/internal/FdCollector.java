@@ -78,6 +78,10 @@ final class FdCollector {
         if (link.startsWith("socket:[")) {
             return new UnixSocketDumper(arena);
         }
+        if (link.equals("/dev/ptmx") || link.startsWith("/dev/pts/ptmx")) {
+            // reopening /dev/ptmx by path makes a new terminal pair: the tree's own pty cannot come back that way
+            throw new DumpException("cannot dump " + fd.where() + ": it is a pseudo-terminal master, which cryo cannot dump yet");
+        }
         if (link.startsWith("/memfd:")) {
             return new MemfdDumper(arena);
         }

@@ -27,7 +27,12 @@ record UnixSocketDumper(Arena arena) implements FileDumper {
             UnixSockets.Info info = UnixSockets.info(ino);
             if (info.peerIno() == 0) {
                 throw new DumpException("cannot dump " + fd.where() + ": unix socket " + ino
-                        + " has no peer; cryo dumps socketpairs only");
+                        + (info.name().isEmpty() ? "" : " (" + info.name() + ")") + " has no peer; cryo dumps socketpairs only");
+            }
+            String peerName = UnixSockets.info(info.peerIno()).name();
+            if (!info.name().isEmpty() || !peerName.isEmpty()) {
+                throw new DumpException("cannot dump " + fd.where() + ": unix socket " + ino + " is connected through "
+                        + (info.name().isEmpty() ? peerName : info.name()) + "; cryo dumps socketpairs only");
             }
             SkOptsEntry opts = SkOptsEntry.newBuilder()
                     .setSoSndbuf(UnixSockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDBUF()))
