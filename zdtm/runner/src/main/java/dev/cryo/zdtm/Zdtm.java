@@ -74,7 +74,7 @@ public final class Zdtm implements Callable<Integer> {
     static List<Outcome> run(List<ZdtmTest> tests, List<Cycle> cycles, Path work, Cryo cryo, PrintWriter out) {
         Map<Cycle, String> missing = new LinkedHashMap<>();
         for (Cycle c : cycles) {
-            String m = c.missingFeature(cryo);
+            String m = c.missingFeature(cryo, Programs.repoRoot().resolve("zdtm/programs"), work);
             if (m != null) {
                 missing.put(c, m);
             }
