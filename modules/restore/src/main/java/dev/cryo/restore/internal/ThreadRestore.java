@@ -88,7 +88,7 @@ final class ThreadRestore {
             user_regs_struct.rbp(r, g.getBp()); user_regs_struct.rbx(r, g.getBx());
             user_regs_struct.r11(r, g.getR11()); user_regs_struct.r10(r, g.getR10());
             user_regs_struct.r9(r, g.getR9()); user_regs_struct.r8(r, g.getR8());
-            user_regs_struct.rax(r, g.getAx()); user_regs_struct.rcx(r, g.getCx());
+            user_regs_struct.rax(r, restartedCall(g)); user_regs_struct.rcx(r, g.getCx());
             user_regs_struct.rdx(r, g.getDx()); user_regs_struct.rsi(r, g.getSi());
             user_regs_struct.rdi(r, g.getDi());
             // The dump already turned an interrupted call into its restart (ip and ax); nothing more to restart.
@@ -110,6 +110,19 @@ final class ThreadRestore {
         long mask = core.getThreadCore().hasBlkSigset() ? core.getThreadCore().getBlkSigset()
                 : core.hasTc() ? core.getTc().getBlkSigset() : 0;
         Ptrace.setSigmask(p.pid(), mask);
+    }
+
+    /**
+     * The call a thread stopped in must make again. For ERESTART_RESTARTBLOCK (nanosleep, clock_nanosleep,
+     * poll, futex with a timeout) the dump asks for restart_syscall, which in a new task has no restart
+     * block and fails with EINTR; the original call is made again instead, from its registers, which the
+     * kernel kept (relative timeouts start over, absolute ones end when they would have).
+     */
+    static long restartedCall(UserX86RegsEntry g) {
+        if (g.getAx() == Linux.__NR_restart_syscall() && g.getOrigAx() >= 0 && g.getOrigAx() != Linux.__NR_restart_syscall()) {
+            return g.getOrigAx();
+        }
+        return g.getAx();
     }
 
     /** The inverse of the dump's fpregs(): the FXSAVE area and the recorded XSAVE components, at standard offsets. */
