@@ -14,6 +14,7 @@
  *   14, 15 a SOCK_DGRAM socketpair, datagrams "one" and "two" queued on 14
  *   16 DIR/gone.txt, unlinked, holding "ghost contents", offset 6
  *   17 memfd "cryo-test": "memfd contents" at 0, "tail" at 5000, offset 3, sealed against shrinking
+ *   18 DIR/direct.bin, O_WRONLY|O_DIRECT|O_DSYNC, offset 4096
  * with "big": also fd 1000, a second opening of DIR/append.txt at offset 11
  * with "fork": a child that shares fd 3's description (and offset) with its parent.
  * with "named": a unix stream socket listening at DIR/sk (which cryo refuses to dump)
@@ -133,6 +134,9 @@ static int check(char *why, size_t len)
 		memset(link, 0, sizeof(link));
 		readlink("/proc/self/fd/17", link, sizeof(link) - 1);
 		EXPECT(strncmp(link, "/memfd:cryo-test", 16) == 0, "fd 17 is %s", link);
+		int fl = fcntl(18, F_GETFL);
+		EXPECT((fl & O_DIRECT) && (fl & O_DSYNC) && (fl & O_ACCMODE) == O_WRONLY, "fd 18 flags are 0%o", fl);
+		EXPECT(lseek(18, 0, SEEK_CUR) == 4096, "fd 18 offset is not 4096");
 	}
 	if (dense) {
 		if (!expect_read(63, "dense", why, len, "pipe at 63"))
@@ -215,6 +219,10 @@ int main(int argc, char **argv)
 		lseek(17, 3, SEEK_SET);
 		if (fcntl(17, F_ADD_SEALS, F_SEAL_SHRINK))
 			die("seal memfd");
+		snprintf(path, sizeof(path), "%s/direct.bin", dir);
+		if (open(path, O_WRONLY | O_CREAT | O_DIRECT | O_DSYNC, 0644) != 18)
+			die("direct.bin at 18");
+		lseek(18, 4096, SEEK_SET);
 	}
 	if (named) {
 		struct sockaddr_un sun = { .sun_family = AF_UNIX };

@@ -77,6 +77,16 @@ public final class FileSet implements AutoCloseable {
         }
     }
 
+    static void abandonIfOpen(ImageStore store) {
+        FileSet s;
+        synchronized (FileSet.class) {
+            s = SHARED.get(store);
+        }
+        if (s != null) {
+            s.abandon();
+        }
+    }
+
     /** Closes the shared set now: the restore failed, or every task is done. */
     void abandon() {
         synchronized (FileSet.class) {

@@ -66,6 +66,14 @@ public final class TaskFiles {
         files.done(dumpedPid);
     }
 
+    /**
+     * For a restore that fails after some tasks have their fds: drops cryo's copies of the files now
+     * (a pipe's last writer among them) instead of when the last task is done.
+     */
+    public static void abandon(ImageStore store) {
+        FileSet.abandonIfOpen(store);
+    }
+
     private static void restore(InTask in, FileSet files, int dumpedPid, CoreEntry core) {
         int filesId = core.hasIds() && core.getIds().hasFilesId() ? core.getIds().getFilesId() : dumpedPid;
         List<FdinfoEntry> fds = new ArrayList<>();
