@@ -5,8 +5,9 @@
  * child's group. Writes "CHILD GRANDCHILD" to DIR/family, then its pid to DIR/ready when set up.
  *
  * On SIGUSR1 the parent checks its memory, that the child is still its child, that every thread ticks,
- * that the monotonic clock moves and that rseq is registered (the kernel updates cpu_id), and writes PASS
- * or the reason to DIR/check; the child does the same for its own memory into DIR/check-child.
+ * that the monotonic clock moves, that rseq is registered (the kernel updates cpu_id) and that a
+ * MAP_SHARED|MAP_ANONYMOUS page is still shared with the child (the child's SIGUSR2 handler copies a
+ * token the parent wrote), and writes PASS or the reason to DIR/check; the child does the same for its own memory into DIR/check-child.
  *
  * usage: rst_tree DIR MEM_MIB THREADS
  */
@@ -33,6 +34,7 @@ static size_t mem_words;
 static int nthreads;
 static volatile uint64_t *thread_ticks;
 static volatile uint64_t *thread_clock_ok;
+static volatile uint64_t *shared;
 static char dir[4096];
 
 static uint64_t pattern(size_t i, uint64_t salt)
@@ -44,6 +46,12 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	got_usr1 = 1;
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	shared[1] = shared[0];
 }
 
 static uint64_t now_ns(void)
@@ -134,7 +142,19 @@ static int check_parent(pid_t child, char *why, size_t len)
 			return 0;
 		}
 	}
-	return check_rseq(why, len);
+	if (!check_rseq(why, len))
+		return 0;
+	shared[0] = now_ns() | 1;
+	kill(child, SIGUSR2);
+	for (int i = 0; i < 1000 && shared[1] != shared[0]; i++) {
+		struct timespec ms = { 0, 1000 * 1000 };
+		nanosleep(&ms, NULL);
+	}
+	if (shared[1] != shared[0]) {
+		snprintf(why, len, "the shared anonymous page is not shared with the child any more");
+		return 0;
+	}
+	return 1;
 }
 
 static void answer(const char *name, int ok, const char *why)
@@ -180,7 +200,8 @@ int main(int argc, char **argv)
 	mem = mmap(NULL, mem_words * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	thread_ticks = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	thread_clock_ok = thread_ticks + 64;
-	if (mem == MAP_FAILED || thread_ticks == MAP_FAILED) {
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED || thread_ticks == MAP_FAILED || shared == MAP_FAILED) {
 		perror("mmap");
 		return 1;
 	}
@@ -192,6 +213,9 @@ int main(int argc, char **argv)
 		return 1;
 	pid_t child = fork();
 	if (child == 0) {
+		struct sigaction sa = { 0 };
+		sa.sa_handler = on_usr2;
+		sigaction(SIGUSR2, &sa, NULL);
 		setpgid(0, 0);
 		for (size_t i = 0; i < CHILD_MIB * 1024 * 1024 / 8; i++)
 			mem[i] = pattern(i, 2);

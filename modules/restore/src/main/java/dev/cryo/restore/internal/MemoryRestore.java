@@ -136,17 +136,19 @@ final class MemoryRestore {
     }
 
     /**
-     * The child's private anonymous mappings that its restored parent has at the same place with the same
-     * flags: the child inherited them at clone with the parent's pages, shared copy-on-write, and keeps them.
+     * The child's anonymous mappings that its restored parent has at the same place with the same flags
+     * (and, for a shared one, the same shared memory object at dump): the child inherited them at clone,
+     * private pages shared copy-on-write and shared ones shared outright, and keeps them.
      */
     static List<VmaEntry> inheritable(MmEntry child, MmEntry parent) {
         List<VmaEntry> out = new ArrayList<>();
         for (VmaEntry v : child.getVmasList()) {
-            if (!isAnonPrivate(v)) {
+            if (!isAnonPrivate(v) && !isAnonShared(v)) {
                 continue;
             }
-            boolean same = parent.getVmasList().stream().anyMatch(pv -> isAnonPrivate(pv) && pv.getStart() == v.getStart()
-                    && pv.getEnd() == v.getEnd() && pv.getFlags() == v.getFlags());
+            boolean same = parent.getVmasList().stream().anyMatch(pv -> pv.getStart() == v.getStart()
+                    && pv.getEnd() == v.getEnd() && pv.getFlags() == v.getFlags()
+                    && (isAnonPrivate(v) ? isAnonPrivate(pv) : isAnonShared(pv) && pv.getShmid() == v.getShmid()));
             if (same) {
                 out.add(v);
             }
@@ -161,12 +163,19 @@ final class MemoryRestore {
                 && (v.getFlags() & Linux.MAP_PRIVATE()) != 0;
     }
 
+    static boolean isAnonShared(VmaEntry v) {
+        return (v.getStatus() & VmaStatus.VMA_AREA_REGULAR) != 0 && (v.getStatus() & VmaStatus.VMA_ANON_SHARED) != 0;
+    }
+
     /**
      * Readies the kept mappings for their pages: writable until protect(), and every page the child's
      * pagemap does not hold dropped (it reads as zeroes again, as in the dumped child).
      */
     static void prepareKept(Puppet p, List<VmaEntry> kept, List<PagemapEntry> pagemap) {
         for (VmaEntry v : kept) {
+            if (isAnonShared(v)) {
+                continue; // the parent's: same pages, nothing of the child's own to fill
+            }
             p.syscall("mprotect(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mprotect(),
                     v.getStart(), v.getEnd() - v.getStart(), v.getProt() | Linux.PROT_WRITE());
             long at = v.getStart();
