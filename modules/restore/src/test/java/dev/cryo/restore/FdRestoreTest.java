@@ -183,8 +183,9 @@ class FdRestoreTest {
             assertThat(fds(pid)).isEqualTo(before.fds());
             assertThat(check(pid, dir)).isEqualTo("PASS");
         } finally {
-            RestoreTest.killAndAwait(child);
+            // the parent first: a child killed first stays a zombie that its parent never reaps
             RestoreTest.killAndAwait(before.pid());
+            RestoreTest.killAndAwait(child);
         }
     }
 
@@ -210,8 +211,8 @@ class FdRestoreTest {
             assertThat(fdSize(child)).isEqualTo(childFdSize);
             assertThat(check(pid, dir)).isEqualTo("PASS");
         } finally {
-            RestoreTest.killAndAwait(child);
             RestoreTest.killAndAwait(pid);
+            RestoreTest.killAndAwait(child);
         }
     }
 }
