@@ -76,9 +76,13 @@ class RestoreFailureTest {
 
     /** Restores {@code images}, which must fail; returns the message, after checking nothing was left behind. */
     private String fails(Path images) throws Exception {
+        return fails(images, false);
+    }
+
+    private String fails(Path images, boolean pidns) throws Exception {
         RestoreException e = null;
         try {
-            RestoreStats s = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            Restorer.restore(RestoreOptions.of(images).withDetached(true).withPidns(pidns), new Cancellation());
             TreeRestoreTest.killAll(ids);
         } catch (RestoreException x) {
             e = x;
@@ -212,8 +216,9 @@ class RestoreFailureTest {
     }
 
     /** The child's memory step fails after the root was built: the root, the child and the puppets all go. */
-    @Test
-    void aFailureInTheMiddleOfTheTreeKillsEverythingCreated() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aFailureInTheMiddleOfTheTreeKillsEverythingCreated(boolean pidns) throws Exception {
         Path images = copy();
         int child = pids.get(1);
         DirectoryImageStore store = new DirectoryImageStore(images);
@@ -228,6 +233,6 @@ class RestoreFailureTest {
                 .setFlags(big.getFlags() & ~0x20)).build(); // not MAP_ANONYMOUS
         store.delete(ImageKind.MM.fileName(child));
         store.writeEntry(ImageKind.MM, child, bad);
-        assertThat(fails(images)).contains("pid " + child + ", memory: mmap(");
+        assertThat(fails(images, pidns)).contains("pid " + child + ", memory: mmap(");
     }
 }
