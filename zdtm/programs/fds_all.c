@@ -15,6 +15,7 @@
  *   16 DIR/gone.txt, unlinked, holding "ghost contents", offset 6
  *   17 memfd "cryo-test": "memfd contents" at 0, "tail" at 5000, offset 3, sealed against shrinking
  *   18 DIR/direct.bin, O_WRONLY|O_DIRECT|O_DSYNC, offset 4096
+ *   19, 20 a SOCK_STREAM socketpair with 1 MiB buffers and 600000 patterned bytes queued on 19
  * with "big": also fd 1000, a second opening of DIR/append.txt at offset 11
  * with "fork": a child that shares fd 3's description (and offset) with its parent.
  * with "named": a unix stream socket listening at DIR/sk (which cryo refuses to dump)
@@ -134,6 +135,18 @@ static int check(char *why, size_t len)
 		memset(link, 0, sizeof(link));
 		readlink("/proc/self/fd/17", link, sizeof(link) - 1);
 		EXPECT(strncmp(link, "/memfd:cryo-test", 16) == 0, "fd 17 is %s", link);
+		static unsigned char big_in[600000];
+		size_t got = 0;
+		fcntl(19, F_SETFL, O_NONBLOCK);
+		while (got < sizeof(big_in)) {
+			ssize_t n = read(19, big_in + got, sizeof(big_in) - got);
+			if (n <= 0)
+				break;
+			got += n;
+		}
+		EXPECT(got == sizeof(big_in), "socket 19 held %zu bytes, expected %zu", got, sizeof(big_in));
+		for (int i = 0; i < (int)sizeof(big_in); i++)
+			EXPECT(big_in[i] == (unsigned char)(i * 7 + i / 4096), "socket 19 byte %d differs", i);
 		int fl = fcntl(18, F_GETFL);
 		EXPECT((fl & O_DIRECT) && (fl & O_DSYNC) && (fl & O_ACCMODE) == O_WRONLY, "fd 18 flags are 0%o", fl);
 		EXPECT(lseek(18, 0, SEEK_CUR) == 4096, "fd 18 offset is not 4096");
@@ -223,10 +236,23 @@ int main(int argc, char **argv)
 		if (open(path, O_WRONLY | O_CREAT | O_DIRECT | O_DSYNC, 0644) != 18)
 			die("direct.bin at 18");
 		lseek(18, 4096, SEEK_SET);
+		int bp[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, bp) || bp[0] != 19)
+			die("big socketpair at 19");
+		int mib = 1 << 20;
+		setsockopt(19, SOL_SOCKET, SO_RCVBUF, &mib, sizeof(mib));
+		setsockopt(20, SOL_SOCKET, SO_SNDBUF, &mib, sizeof(mib));
+		setsockopt(20, SOL_SOCKET, SO_RCVBUF, &mib, sizeof(mib));
+		setsockopt(19, SOL_SOCKET, SO_SNDBUF, &mib, sizeof(mib));
+		static unsigned char big_out[600000];
+		for (int i = 0; i < (int)sizeof(big_out); i++)
+			big_out[i] = (unsigned char)(i * 7 + i / 4096);
+		if (fcntl(20, F_SETFL, O_NONBLOCK) || write(20, big_out, sizeof(big_out)) != sizeof(big_out))
+			die("queue 600000 bytes on 19");
 	}
 	if (named) {
 		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/sk", dir);
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%.100s/sk", dir);
 		int l = socket(AF_UNIX, SOCK_STREAM, 0);
 		if (l < 0 || bind(l, (struct sockaddr *)&sun, sizeof(sun)) || listen(l, 1))
 			die("listening socket");

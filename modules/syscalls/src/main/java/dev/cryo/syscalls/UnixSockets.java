@@ -14,6 +14,7 @@ import dev.cryo.bindings.Linux;
  */
 public final class UnixSockets {
     /** x86-64 numbers and UAPI constants missing from bindings' header list (asm/unistd_64.h, linux/netlink.h, linux/sock_diag.h, linux/unix_diag.h). */
+    private static final int NR_SENDTO = 44;
     private static final int NR_RECVFROM = 45;
     private static final int AF_NETLINK = 16;
     private static final int AF_UNIX = 1;
@@ -127,6 +128,15 @@ public final class UnixSockets {
     /** CMSG_LEN(sizeof(int)) and CMSG_SPACE(sizeof(int)) on x86-64: a 16-byte cmsghdr, then the int, padded to 8. */
     public static final int CMSG_LEN_INT = 20;
     public static final int CMSG_SPACE_INT = 24;
+
+    /**
+     * send(MSG_DONTWAIT) of all of {@code data} as one datagram or stream write; fails rather than blocks
+     * when the peer's queue has no room. Returns the bytes sent.
+     */
+    public static long sendNow(Fd sock, MemorySegment data) {
+        return Syscall.call("send(MSG_DONTWAIT, " + data.byteSize() + " bytes)", NR_SENDTO, sock.fd(), data.address(),
+                data.byteSize(), Linux.MSG_DONTWAIT(), 0, 0);
+    }
 
     /** recvfrom(MSG_PEEK | MSG_DONTWAIT): the next queued bytes (a datagram, or stream bytes), or -1 when none wait. */
     public static long peek(Fd sock, MemorySegment buf) {

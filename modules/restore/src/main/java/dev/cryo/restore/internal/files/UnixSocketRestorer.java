@@ -8,7 +8,8 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.UnixSkEntry;
 import dev.cryo.syscalls.Fd;
-import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.UnixSockets;
 
 /**
  * One end of a unix socketpair. The first end restored creates the pair (socketpair in the task) and
@@ -17,6 +18,9 @@ import dev.cryo.syscalls.Io;
  */
 final class UnixSocketRestorer implements FileRestorer {
     private static final int PF_UNIX = 1;
+    /** asm-generic/socket.h; not in bindings' header list */
+    private static final int SO_SNDBUFFORCE = 32;
+    private static final int SO_RCVBUFFORCE = 33;
 
     @Override
     public int open(TaskFiles task, FileEntry file) {
@@ -38,6 +42,10 @@ final class UnixSocketRestorer implements FileRestorer {
         task.files().rememberSocket(peerIno, peer);
         task.in().close(pair[1]);
         FileEntry peerFile = task.files().socketFile(peerIno);
+        buffers(here, sk);
+        if (peerFile != null) {
+            buffers(peer, peerFile.getUsk());
+        }
         requeue(task.files(), file.getId(), peer);
         if (peerFile != null) {
             requeue(task.files(), peerFile.getId(), here);
@@ -45,12 +53,30 @@ final class UnixSocketRestorer implements FileRestorer {
         return pair[0];
     }
 
+    /**
+     * The buffer sizes the task had, before the queues are refilled (a queue may need them). The kernel
+     * doubles what it is given, and getsockopt at dump returned the doubled value: half of it goes in.
+     * The FORCE options pass the system maximum, as a task that had CAP_NET_ADMIN could.
+     */
+    private static void buffers(Fd sock, UnixSkEntry sk) {
+        if (!sk.hasOpts()) {
+            return;
+        }
+        UnixSockets.setIntOption(sock, Linux.SOL_SOCKET(), SO_SNDBUFFORCE, sk.getOpts().getSoSndbuf() / 2);
+        UnixSockets.setIntOption(sock, Linux.SOL_SOCKET(), SO_RCVBUFFORCE, sk.getOpts().getSoRcvbuf() / 2);
+    }
+
     /** Sends the packets dumped in the queue of socket {@code id} through its peer. */
     private static void requeue(FileSet files, int id, Fd peer) {
         for (MemorySegment packet : files.socketQueue(id)) {
-            long n = Io.write(peer.fd(), packet);
+            long n;
+            try {
+                n = UnixSockets.sendNow(peer, packet);
+            } catch (ErrnoException e) {
+                throw new IllegalStateException("unix socket file " + id + ": its dumped queue does not fit again: " + e.getMessage(), e);
+            }
             if (n != packet.byteSize()) {
-                throw new IllegalStateException("unix socket " + id + ": requeued " + n + " of " + packet.byteSize() + " bytes");
+                throw new IllegalStateException("unix socket file " + id + ": requeued " + n + " of " + packet.byteSize() + " bytes");
             }
         }
     }
