@@ -60,12 +60,18 @@ public final class SpliceCollector implements AutoCloseable {
 
     /** {@code consumer} receives the pages in order, on the thread that calls {@link #splice} and {@link #drain}. */
     public SpliceCollector(TaskCalls task, BufferPool pool, PageConsumer consumer) {
+        this(task, pool, consumer, Integer.MAX_VALUE);
+    }
+
+    /** As above, holding at most {@code maxPipes} pipes (fewer if cryo's fd limit says so). */
+    public SpliceCollector(TaskCalls task, BufferPool pool, PageConsumer consumer, int maxPipes) {
         this.task = task;
         this.pool = pool;
         this.consumer = consumer;
         this.pidfd = Pidfd.open(task.pid());
         this.pipeSize = Math.min(pipeMaxSize(), pool.bufferSize());
-        this.maxPipes = Math.max(1, (int) Math.min(Integer.MAX_VALUE, fdLimit() - openFds() - FD_RESERVE));
+        long fdBudget = fdLimit() - openFds() - FD_RESERVE;
+        this.maxPipes = (int) Math.max(1, Math.min(maxPipes, fdBudget));
     }
 
     /** {@code /proc/sys/fs/pipe-max-size}: the largest pipe an unprivileged process may ask for. */
