@@ -2,13 +2,16 @@
  * fds_state: per-task kernel state that restore sets from inside the task, checked on SIGUSR1 (result
  * into DIR/check: PASS or the first difference): umask 027, cwd DIR/sub, RLIMIT_NOFILE 300/400,
  * RLIMIT_CORE 0/0, ITIMER_REAL armed (interval 50 s, value <= 100 s), supplementary groups {5, 7},
- * SIGUSR2 pending to the thread and SIGRTMIN (value 77) pending to the process, both blocked.
+ * SIGUSR2 pending to the thread and SIGRTMIN (value 77) pending to the process, both blocked; a second
+ * thread with SIGRTMIN+1 pending to it alone.
  *
  * usage: fds_state DIR
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,26 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t got_usr1, got_term;
+static volatile int ask, answer;
+static pid_t worker_tid;
+
+/* The second thread: blocks SIGRTMIN+1, which is pending to it; tells main whether it still is. */
+static void *worker(void *arg)
+{
+	(void)arg;
+	worker_tid = syscall(SYS_gettid);
+	for (;;) {
+		if (ask) {
+			sigset_t p;
+			sigpending(&p);
+			answer = sigismember(&p, SIGRTMIN + 1) ? 1 : 2;
+			ask = 0;
+		}
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
 static char dir[4096];
 
 static void on_signal(int sig)
@@ -63,6 +86,13 @@ static int check(char *why, size_t len)
 	struct timespec zero = { 0, 0 };
 	EXPECT(sigtimedwait(&rt, &si, &zero) == SIGRTMIN && si.si_value.sival_int == 77 && si.si_pid == getpid(),
 	       "SIGRTMIN came with value %d from pid %d", si.si_value.sival_int, si.si_pid);
+	answer = 0;
+	ask = 1;
+	for (int i = 0; i < 400 && !answer; i++) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	EXPECT(answer == 1, "the second thread %s", answer ? "lost its pending SIGRTMIN+1" : "does not answer");
 	sigset_t blocked;
 	sigprocmask(SIG_BLOCK, NULL, &blocked);
 	EXPECT(sigismember(&blocked, SIGUSR2) && !sigismember(&blocked, SIGUSR1), "the signal mask changed");
@@ -96,7 +126,13 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGUSR2);
 	sigaddset(&block, SIGRTMIN);
 	sigaddset(&block, SIGALRM);
+	sigaddset(&block, SIGRTMIN + 1);
 	sigprocmask(SIG_BLOCK, &block, NULL);
+	pthread_t th;
+	pthread_create(&th, NULL, worker, NULL);
+	while (!worker_tid)
+		usleep(1000);
+	syscall(SYS_tgkill, getpid(), worker_tid, SIGRTMIN + 1);
 	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR2);
 	union sigval v = { .sival_int = 77 };
 	sigqueue(getpid(), SIGRTMIN, v);

@@ -72,6 +72,17 @@ public final class TaskState {
         }
     }
 
+    /**
+     * A thread other than the leader: its own pending signals, queued from inside it with all signals
+     * blocked until the registers set its dumped mask (as {@link #restore} does for the leader).
+     */
+    public static void threadSignals(InTask thread, CoreEntry core) {
+        if (core.getThreadCore().hasSignalsP() && core.getThreadCore().getSignalsP().getSignalsCount() > 0) {
+            blockAll(thread);
+            pending(thread, core.getThreadCore().getSignalsP(), false);
+        }
+    }
+
     /** chroot, chdir and umask from fs-PID.img, the paths from files.img. */
     static void fs(InTask in, ImageStore store, int dumpedPid) {
         String image = ImageKind.FS.fileName(dumpedPid);
