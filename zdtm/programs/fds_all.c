@@ -18,6 +18,7 @@
  *   19, 20 a SOCK_STREAM socketpair with 1 MiB buffers and 600000 patterned bytes queued on 19
  * with "big": also fd 1000, a second opening of DIR/append.txt at offset 11
  * with "fork": a child that shares fd 3's description (and offset) with its parent.
+ * with "tty=PATH": fd 21 is the terminal PATH (O_RDWR|O_NOCTTY); the check writes "tty ok" to it
  * with "named": a unix stream socket listening at DIR/sk (which cryo refuses to dump)
  * with "dense": fds 10-61 are dups of fd 8, and 62, 63 a pipe (write, read) holding "dense": every
  *   number below 64 is taken, so a restorer temporary above 63 would grow the fd table (FDSize 64 -> 128).
@@ -42,6 +43,7 @@
 static volatile sig_atomic_t got_usr1, got_term;
 static char dir[4096];
 static int more, big, forked, dense, named;
+static const char *tty;
 
 static void on_signal(int sig)
 {
@@ -155,6 +157,10 @@ static int check(char *why, size_t len)
 		if (!expect_read(63, "dense", why, len, "pipe at 63"))
 			return 0;
 	}
+	if (tty) {
+		EXPECT(isatty(21), "fd 21 is not a terminal");
+		EXPECT(write(21, "tty ok\n", 7) == 7, "cannot write to the terminal at fd 21");
+	}
 	if (big) {
 		EXPECT(lseek(1000, 0, SEEK_CUR) == 11, "fd 1000 offset is not 11");
 	}
@@ -172,6 +178,8 @@ int main(int argc, char **argv)
 		forked |= strcmp(argv[i], "fork") == 0;
 		dense |= strcmp(argv[i], "dense") == 0;
 		named |= strcmp(argv[i], "named") == 0;
+		if (strncmp(argv[i], "tty=", 4) == 0)
+			tty = argv[i] + 4;
 	}
 	char path[4200];
 	for (int fd = 3; fd < 64; fd++)
@@ -249,6 +257,12 @@ int main(int argc, char **argv)
 			big_out[i] = (unsigned char)(i * 7 + i / 4096);
 		if (fcntl(20, F_SETFL, O_NONBLOCK) || write(20, big_out, sizeof(big_out)) != sizeof(big_out))
 			die("queue 600000 bytes on 19");
+	}
+	if (tty) {
+		int t = open(tty, O_RDWR | O_NOCTTY);
+		if (t < 0 || dup2(t, 21) != 21)
+			die("terminal at 21");
+		close(t);
 	}
 	if (named) {
 		struct sockaddr_un sun = { .sun_family = AF_UNIX };

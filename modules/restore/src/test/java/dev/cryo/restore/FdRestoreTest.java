@@ -3,6 +3,9 @@ package dev.cryo.restore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,6 +19,9 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.Dumper;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Kcmp;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
@@ -105,12 +111,21 @@ class FdRestoreTest {
     }
 
     private void restoreAndCompare(Before before, Path images, Path dir) throws Exception {
+        restoreAndCompare(before, images, dir, () -> {});
+    }
+
+    interface AfterCheck {
+        void run() throws Exception;
+    }
+
+    private void restoreAndCompare(Before before, Path images, Path dir, AfterCheck after) throws Exception {
         RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
         try {
             assertThat(stats.rootPid()).isEqualTo(before.pid());
             assertThat(fds(before.pid())).as("fds of the restored process").isEqualTo(before.fds());
             assertThat(fdSize(before.pid())).as("FDSize after restore").isEqualTo(before.fdSize());
             assertThat(check(before.pid(), dir)).isEqualTo("PASS");
+            after.run();
         } finally {
             RestoreTest.killAndAwait(before.pid());
         }
@@ -215,4 +230,39 @@ class FdRestoreTest {
             RestoreTest.killAndAwait(child);
         }
     }
+
+    @Test
+    void anExternalTerminalComesBackByItsPath() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        // the terminal's master stays with the test, outside the dumped tree: a shell job's terminal
+        try (Fd master = Io.open("/dev/ptmx", Linux.O_RDWR() | O_NOCTTY | Linux.O_NONBLOCK());
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment n = arena.allocate(ValueLayout.JAVA_INT);
+            Io.ioctl("TIOCSPTLCK", master.fd(), TIOCSPTLCK, n.address());
+            Io.ioctl("TIOCGPTN", master.fd(), TIOCGPTN, n.address());
+            String pts = "/dev/pts/" + n.get(ValueLayout.JAVA_INT, 0);
+            Before before = dump(dir, images, "tty=" + pts);
+            assertThat(before.fds().get(21).target()).isEqualTo(pts);
+            restoreAndCompare(before, images, dir, () -> {
+                MemorySegment buf = arena.allocate(256);
+                StringBuilder seen = new StringBuilder();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (!seen.toString().contains("tty ok") && System.nanoTime() < deadline) {
+                    try {
+                        long got = Io.read(master.fd(), buf);
+                        seen.append(new String(buf.asSlice(0, got).toArray(ValueLayout.JAVA_BYTE)));
+                    } catch (ErrnoException e) {
+                        Thread.sleep(10);
+                    }
+                }
+                assertThat(seen.toString()).as("what the restored process wrote to its terminal").contains("tty ok");
+            });
+        }
+    }
+
+    /** TIOCSPTLCK and TIOCGPTN from asm-generic/ioctls.h, O_NOCTTY from asm-generic/fcntl.h. */
+    private static final int O_NOCTTY = 0400;
+    private static final long TIOCSPTLCK = 0x40045431L;
+    private static final long TIOCGPTN = 0x80045430L;
 }
