@@ -72,6 +72,13 @@ class FdRestoreTest {
     static String check(int pid, Path dir) throws Exception {
         Path check = dir.resolve("check");
         Files.deleteIfExists(check);
+        // A restored task resumes by re-running its pause(); a signal that arrives before it has run at all
+        // is handled first, and the pause() that follows waits for another one. Wait until it sleeps.
+        long asleep = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Files.readString(Path.of("/proc/" + pid + "/stat")).replaceAll("^.*\\) ", "").startsWith("S")
+                && System.nanoTime() < asleep) {
+            Thread.sleep(5);
+        }
         Signals.kill(pid, Linux.SIGUSR1());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!Files.exists(check)) {
