@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -94,6 +95,44 @@ class PreDumpRestoreTest {
             assertThat(ask(pid, t)).as("generation and checksum of the memory after restore").isEqualTo(before);
         } finally {
             RestoreTest.killAndAwait(pid);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(PreDumpMode.class)
+    void aChildForkedBetweenPreDumpsDropsTheTrackerItInheritedAndComesBack(PreDumpMode mode) throws Exception {
+        Path t = work.resolve("t");
+        int pid;
+        String before;
+        try (Target target = Target.start("pd_fork", t)) {
+            pid = target.pid();
+            Dumper.preDump(step(pid, Files.createDirectory(work.resolve("pre1")), mode, null), new Cancellation());
+            Signals.kill(pid, Linux.SIGUSR2());
+            Path forked = t.resolve("forked");
+            for (int i = 0; i < 3000 && !Files.exists(forked); i++) {
+                Thread.sleep(5);
+            }
+            int child = Integer.parseInt(Files.readString(forked).trim());
+            String trackerOfParent = Files.readAllLines(work.resolve("pre1/cryo-uffd.txt")).getLast().split(" ")[1];
+            assertThat(Files.readSymbolicLink(Path.of("/proc/" + child + "/fd/" + trackerOfParent)).toString())
+                    .as("the child inherited its parent's tracker").isEqualTo("anon_inode:[userfaultfd]");
+            DumpStats pre2 = Dumper.preDump(step(pid, Files.createDirectory(work.resolve("pre2")), mode, "pre1"), new Cancellation());
+            assertThat(pre2.processes()).isEqualTo(2);
+            List<String> record = Files.readAllLines(work.resolve("pre2/cryo-uffd.txt")).subList(1, 3);
+            assertThat(record).as("each process has a tracker of its own (pid fd inode)")
+                    .extracting(l -> l.split(" ")[2]).doesNotHaveDuplicates();
+            before = ask(pid, t);
+            assertThat(before).startsWith("PASS " + child + " ");
+            Dumper.dump(step(pid, Files.createDirectory(work.resolve("dump")), mode, "pre2"), new Cancellation());
+            assertThat(target.awaitExit(30)).as("the dump killed the tree").isTrue();
+        }
+        Restorer.restore(RestoreOptions.of(work.resolve("dump")).withDetached(true), new Cancellation());
+        try {
+            assertThat(ask(pid, t)).as("parent's memory and its child after restore").isEqualTo(before);
+        } finally {
+            // the parent first: it never reaps, so its child would wait as a zombie
+            RestoreTest.killAndAwait(pid);
+            RestoreTest.killAndAwait(Integer.parseInt(before.split(" ")[1]));
         }
     }
 

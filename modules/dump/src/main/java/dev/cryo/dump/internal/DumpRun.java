@@ -64,7 +64,7 @@ public final class DumpRun {
     private long memdumpNanos;
     /** The previous snapshot (--prev-images-dir), or null. */
     private DirectoryImageStore parent;
-    private Map<Integer, Integer> trackers = Map.of();
+    private Map<Integer, TaskTracker.Kept> trackers = Map.of();
     private String tracker = "none";
 
     private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
@@ -203,7 +203,7 @@ public final class DumpRun {
             mm = MemoryCollector.mm(pid, vmas, files, parasite);
             if (parent != null) {
                 // Taken out of the task (and closed there) before its fds are collected.
-                written = TaskTracker.forDump(parasite, trackers.get(pid));
+                written = TaskTracker.forDump(parasite, trackers);
             }
         }
         List<FdinfoEntry> fds = FdCollector.collect(pid, files, arena);

@@ -41,7 +41,7 @@ public final class PreDumpRun {
     private final Cancellation cancel;
     private final DirectoryImageStore store;
     private DirectoryImageStore parent;
-    private Map<Integer, Integer> previousTrackers = Map.of();
+    private Map<Integer, TaskTracker.Kept> previousTrackers = Map.of();
 
     /** One process between freeze and copy; its plan is made while frozen in splice mode, after in read mode. */
     private record Step(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> registered,
@@ -97,7 +97,7 @@ public final class PreDumpRun {
             held.put(pid, MemoryCollector.held(parent, pid));
         }
         List<Step> steps = new ArrayList<>();
-        Map<Integer, Integer> trackers = new LinkedHashMap<>();
+        Map<Integer, TaskTracker.Kept> trackers = new LinkedHashMap<>();
         long frozen;
         long memdumpNanos;
         long written = 0;
@@ -114,7 +114,7 @@ public final class PreDumpRun {
                     for (int pid : tree.processes().keySet()) {
                         cancel.check();
                         steps.add(freezeStep(tree, pid, pagesId++, splice, pool, held.getOrDefault(pid, List.of())));
-                        trackers.put(pid, steps.getLast().tracker().taskFd());
+                        trackers.put(pid, steps.getLast().tracker().kept());
                     }
                     processes = tree.processes().size();
                     threads = tree.threadCount();
@@ -184,7 +184,7 @@ public final class PreDumpRun {
                 return new Step(pid, vmas, tracker, MemoryCollector.registerUntracked(vmas, tracker), null, sink, null);
             }
             try (Parasite parasite = Parasite.infect(tree.leader(pid))) {
-                tracker = TaskTracker.forPreDump(parasite, previousTrackers.get(pid));
+                tracker = TaskTracker.forPreDump(parasite, previousTrackers);
                 if (tracker == null) {
                     throw new DumpException("cannot pre-dump pid " + pid + ": this kernel tracks no written pages"
                             + " (no soft-dirty, and userfaultfd refuses UFFD_FEATURE_WP_ASYNC), so a pre-dump would save nothing;"

@@ -34,21 +34,27 @@ final class TaskTracker implements AutoCloseable {
     static final String RECORD = "cryo-uffd.txt";
     static final String NAME = "uffd-wp";
 
+    /**
+     * Where a process keeps its tracker: the fd number, and the inode of that uffd (each userfaultfd has an
+     * anon inode of its own, so a copy inherited by a forked child is told apart by it).
+     */
+    record Kept(int fd, long ino) {}
+
     private final Fd uffd;
-    private final int taskFd;
+    private final Kept kept;
     private final boolean fresh;
     private final WrittenPages pages;
 
-    private TaskTracker(int pid, Fd uffd, int taskFd, boolean fresh) {
+    private TaskTracker(int pid, Fd uffd, Kept kept, boolean fresh) {
         this.uffd = uffd;
-        this.taskFd = taskFd;
+        this.kept = kept;
         this.fresh = fresh;
         this.pages = new WrittenPages(pid, uffd);
     }
 
-    /** The tracker's descriptor inside the process, to record for the next step. */
-    int taskFd() {
-        return taskFd;
+    /** The tracker's place inside the process, to record for the next step. */
+    Kept kept() {
+        return kept;
     }
 
     /** Created by this step: nothing is tracked yet, every range must be registered and written whole. */
@@ -64,36 +70,60 @@ final class TaskTracker implements AutoCloseable {
      * For a pre-dump: the uffd that {@code previous} left in the process, or a new one created in it.
      * Returns null where the kernel has no asynchronous write-protect (or the task may not use userfaultfd).
      */
-    static TaskTracker forPreDump(Parasite parasite, Integer previous) {
-        TaskTracker t = find(parasite.pid(), previous);
+    static TaskTracker forPreDump(Parasite parasite, Map<Integer, Kept> record) {
+        closeInherited(parasite, record);
+        TaskTracker t = find(parasite.pid(), record.get(parasite.pid()));
         return t != null ? t : create(parasite);
     }
 
     /** For the final dump: the uffd a pre-dump left, taken out of the process (closed there); null if none. */
-    static TaskTracker forDump(Parasite parasite, Integer previous) {
-        TaskTracker t = find(parasite.pid(), previous);
+    static TaskTracker forDump(Parasite parasite, Map<Integer, Kept> record) {
+        closeInherited(parasite, record);
+        TaskTracker t = find(parasite.pid(), record.get(parasite.pid()));
         if (t != null) {
-            parasite.syscall("close(uffd)", Linux.__NR_close(), t.taskFd);
+            parasite.syscall("close(uffd)", Linux.__NR_close(), t.kept.fd());
         }
         return t;
     }
 
-    /** The uffd a previous step left at {@code fd} in the process, taken from outside (no parasite); null if gone. */
-    static TaskTracker find(int pid, Integer fd) {
-        if (fd == null) {
-            return null;
+    /**
+     * Closes, in a process, the copies of other processes' trackers that it inherited by fork after a
+     * pre-dump: they are cryo's, not the application's, and belong to its parent's memory.
+     */
+    static void closeInherited(Parasite parasite, Map<Integer, Kept> record) {
+        int pid = parasite.pid();
+        for (Map.Entry<Integer, Kept> e : record.entrySet()) {
+            Kept k = e.getValue();
+            if (e.getKey() != pid && k.equals(at(pid, k.fd()))) {
+                parasite.syscall("close(inherited uffd)", Linux.__NR_close(), k.fd());
+            }
         }
-        String link;
+    }
+
+    /** The uffd at {@code fd} in the process, or null if that fd is something else or nothing. */
+    private static Kept at(int pid, int fd) {
         try {
-            link = Io.readlink("/proc/" + pid + "/fd/" + fd);
-        } catch (ErrnoException e) {
+            if (!Io.readlink("/proc/" + pid + "/fd/" + fd).equals("anon_inode:[userfaultfd]")) {
+                return null;
+            }
+            for (String line : Proc.read(pid, "fdinfo/" + fd).split("\n")) {
+                if (line.startsWith("ino:")) {
+                    return new Kept(fd, Long.parseLong(line.substring(4).trim()));
+                }
+            }
+            return new Kept(fd, 0);
+        } catch (ErrnoException | Proc.TaskGoneException e) {
             return null;
         }
-        if (!link.equals("anon_inode:[userfaultfd]")) {
+    }
+
+    /** The uffd a previous step left in the process as {@code kept}, taken from outside (no parasite); null if gone. */
+    static TaskTracker find(int pid, Kept kept) {
+        if (kept == null || !kept.equals(at(pid, kept.fd()))) {
             return null;
         }
         try (Fd pidfd = Pidfd.open(pid)) {
-            return new TaskTracker(pid, Pidfd.getFd(pidfd, fd), fd, false);
+            return new TaskTracker(pid, Pidfd.getFd(pidfd, kept.fd()), kept, false);
         }
     }
 
@@ -129,8 +159,9 @@ final class TaskTracker implements AutoCloseable {
             high = parasite.syscall("fcntl(F_DUPFD_CLOEXEC)", Linux.__NR_fcntl(), fd, Linux.F_DUPFD_CLOEXEC(), min);
             parasite.syscall("close", Linux.__NR_close(), fd);
         }
+        Kept kept = at(pid, (int) high);
         try (Fd pidfd = Pidfd.open(pid)) {
-            return new TaskTracker(pid, Pidfd.getFd(pidfd, (int) high), (int) high, true);
+            return new TaskTracker(pid, Pidfd.getFd(pidfd, (int) high), kept != null ? kept : new Kept((int) high, 0), true);
         }
     }
 
@@ -142,9 +173,9 @@ final class TaskTracker implements AutoCloseable {
         }
     }
 
-    /** The pid -> descriptor record that {@code store}'s snapshot left; empty if it has none. */
-    static Map<Integer, Integer> readRecord(ImageStore store) {
-        Map<Integer, Integer> out = new LinkedHashMap<>();
+    /** The pid -> tracker record that {@code store}'s snapshot left; empty if it has none. */
+    static Map<Integer, Kept> readRecord(ImageStore store) {
+        Map<Integer, Kept> out = new LinkedHashMap<>();
         if (store == null || !store.exists(RECORD)) {
             return out;
         }
@@ -153,17 +184,17 @@ final class TaskTracker implements AutoCloseable {
             r.readFully(data, 0);
             for (String line : new String(data.toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).split("\n")) {
                 String[] f = line.trim().split("\\s+");
-                if (f.length == 2) {
-                    out.put(Integer.parseInt(f[0]), Integer.parseInt(f[1]));
+                if (f.length == 3 && !f[0].startsWith("#")) {
+                    out.put(Integer.parseInt(f[0]), new Kept(Integer.parseInt(f[1]), Long.parseLong(f[2])));
                 }
             }
         }
         return out;
     }
 
-    static void writeRecord(ImageStore store, Map<Integer, Integer> fds) {
-        StringBuilder text = new StringBuilder("# pid, and the fd of cryo's write-tracking userfaultfd inside it\n");
-        fds.forEach((pid, fd) -> text.append(pid).append(' ').append(fd).append('\n'));
+    static void writeRecord(ImageStore store, Map<Integer, Kept> record) {
+        StringBuilder text = new StringBuilder("# pid, fd and inode of cryo's write-tracking userfaultfd inside it\n");
+        record.forEach((pid, k) -> text.append(pid).append(' ').append(k.fd()).append(' ').append(k.ino()).append('\n'));
         try (RawWriter w = store.openRawWriter(RECORD)) {
             w.write(MemorySegment.ofArray(text.toString().getBytes(StandardCharsets.US_ASCII)));
             w.commit();
