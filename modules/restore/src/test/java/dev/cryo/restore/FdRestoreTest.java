@@ -59,6 +59,18 @@ class FdRestoreTest {
         return out;
     }
 
+    static java.util.List<String> links(long pid) throws IOException {
+        try (var dir = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return dir.map(p -> {
+                try {
+                    return Files.readSymbolicLink(p).toString();
+                } catch (IOException e) {
+                    return ""; // closed while listed
+                }
+            }).toList();
+        }
+    }
+
     static String fdSize(int pid) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
             if (line.startsWith("FDSize:")) {
@@ -131,6 +143,8 @@ class FdRestoreTest {
             assertThat(stats.rootPid()).isEqualTo(before.pid());
             assertThat(fds(before.pid())).as("fds of the restored process").isEqualTo(before.fds());
             assertThat(fdSize(before.pid())).as("FDSize after restore").isEqualTo(before.fdSize());
+            assertThat(links(ProcessHandle.current().pid())).as("cryo keeps none of the restored pipes and sockets")
+                    .doesNotContainAnyElementsOf(links(before.pid()).stream().filter(l -> l.contains(":[")).toList());
             assertThat(check(before.pid(), dir)).isEqualTo("PASS");
             after.run();
         } finally {

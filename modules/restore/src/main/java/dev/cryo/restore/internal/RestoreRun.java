@@ -71,6 +71,7 @@ public final class RestoreRun {
             restored = Tracer.call("restore-" + images.root().pid(), () -> run.restoreTree(keeper, images));
         } catch (Exception e) {
             keeper.close(); // the puppets are dead: the keeper exits by itself
+            dev.cryo.restore.internal.files.TaskFiles.abandon(run.store); // cryo's copies of the tree's files
             throw explain(options, e);
         }
         int exit = -1;
@@ -154,6 +155,7 @@ public final class RestoreRun {
                 filesAndKernelState(t);
                 cancel.check();
             }
+            dev.cryo.restore.internal.files.TaskFiles.abandon(store); // every task has its files: cryo's copies go
             for (Task t : tasks) {
                 StepFailure.run(t.pid(), "registers", () -> registers(t));
             }
