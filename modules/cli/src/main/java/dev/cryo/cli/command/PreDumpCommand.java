@@ -62,13 +62,21 @@ final class PreDumpCommand implements Callable<Integer> {
         DumpStats stats;
         Cancellation cancel = new Cancellation();
         java.util.concurrent.CountDownLatch unwound = new java.util.concurrent.CountDownLatch(1);
-        // A signal cancels the pre-dump, and the JVM waits for it to unwind: the tree is never left frozen.
+        java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<String> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+        // A signal cancels the pre-dump and holds the JVM until it has unwound (the tree is never left
+        // frozen); the hook says how it ended, since the JVM halts as soon as the hook returns.
         Thread hook = new Thread(() -> {
+            signalled.set(true);
             cancel.cancel("cryo received a signal");
             try {
                 unwound.await(60, java.util.concurrent.TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+            if (outcome.get() != null) {
+                err.println("cryo: " + outcome.get());
+                err.flush();
             }
         }, "cryo-signal");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -76,12 +84,18 @@ final class PreDumpCommand implements Callable<Integer> {
             DumpOptions options = DumpOptions.of(pid, imagesDir).withListener(progress).withPreDumpMode(m)
                     .withPrevImagesDir(prevImagesDir).withTrackMem(true);
             stats = Dumper.preDump(options, cancel);
+        } catch (DumpException | RuntimeException e) {
+            if (signalled.get()) {
+                outcome.set(e.getMessage());
+                return 1;
+            }
+            throw e;
         } finally {
             unwound.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
-                // the JVM is going down; the pre-dump has unwound
+                // the hook is running: it waits for us and reports
             }
         }
         if (displayStats) {
