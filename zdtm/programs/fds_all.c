@@ -16,6 +16,7 @@
  *   17 memfd "cryo-test": "memfd contents" at 0, "tail" at 5000, offset 3, sealed against shrinking
  *   18 DIR/direct.bin, O_WRONLY|O_DIRECT|O_DSYNC, offset 4096
  *   19, 20 a SOCK_STREAM socketpair with 1 MiB buffers and 600000 patterned bytes queued on 19
+ *   22 a semaphore eventfd (EFD_SEMAPHORE|EFD_NONBLOCK) holding 3
  * with "big": also fd 1000, a second opening of DIR/append.txt at offset 11
  * with "fork": a child that shares fd 3's description (and offset) with its parent.
  * with "tty=PATH": fd 21 is the terminal PATH (O_RDWR|O_NOCTTY); the check writes "tty ok" to it
@@ -149,6 +150,8 @@ static int check(char *why, size_t len)
 		EXPECT(got == sizeof(big_in), "socket 19 held %zu bytes, expected %zu", got, sizeof(big_in));
 		for (int i = 0; i < (int)sizeof(big_in); i++)
 			EXPECT(big_in[i] == (unsigned char)(i * 7 + i / 4096), "socket 19 byte %d differs", i);
+		uint64_t one = 0;
+		EXPECT(read(22, &one, 8) == 8 && one == 1, "semaphore eventfd read gave %llu, expected 1", (unsigned long long)one);
 		int fl = fcntl(18, F_GETFL);
 		EXPECT((fl & O_DIRECT) && (fl & O_DSYNC) && (fl & O_ACCMODE) == O_WRONLY, "fd 18 flags are 0%o", fl);
 		EXPECT(lseek(18, 0, SEEK_CUR) == 4096, "fd 18 offset is not 4096");
@@ -257,6 +260,10 @@ int main(int argc, char **argv)
 			big_out[i] = (unsigned char)(i * 7 + i / 4096);
 		if (fcntl(20, F_SETFL, O_NONBLOCK) || write(20, big_out, sizeof(big_out)) != sizeof(big_out))
 			die("queue 600000 bytes on 19");
+		int sem = eventfd(3, EFD_SEMAPHORE | EFD_NONBLOCK);
+		if (sem < 0 || dup2(sem, 22) != 22)
+			die("semaphore eventfd at 22");
+		close(sem);
 	}
 	if (tty) {
 		int t = open(tty, O_RDWR | O_NOCTTY);

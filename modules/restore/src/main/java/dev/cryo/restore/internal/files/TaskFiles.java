@@ -210,7 +210,7 @@ public final class TaskFiles {
     private void setStatusFlags(int fd, FileEntry f) {
         int flags = switch (f.getType()) {
             case PIPE -> f.getPipe().getFlags();
-            case EVENTFD -> f.getEfd().getFlags();
+            case EVENTFD -> f.getEfd().getFlags() & ~1; // bit 0: EFD_SEMAPHORE, see EventfdRestorer
             case UNIXSK -> f.getUsk().getFlags();
             case MEMFD -> f.getMemfd().getFlags();
             default -> -1;
