@@ -17,6 +17,7 @@
  *   18 DIR/direct.bin, O_WRONLY|O_DIRECT|O_DSYNC, offset 4096
  *   19, 20 a SOCK_STREAM socketpair with 1 MiB buffers and 600000 patterned bytes queued on 19
  *   22 a semaphore eventfd (EFD_SEMAPHORE|EFD_NONBLOCK) holding 3
+ *   23, 24 a SOCK_STREAM socketpair: 24 wrote "last words" and shut its sending side
  * with "big": also fd 1000, a second opening of DIR/append.txt at offset 11
  * with "fork": a child that shares fd 3's description (and offset) with its parent.
  * with "tty=PATH": fd 21 is the terminal PATH (O_RDWR|O_NOCTTY); the check writes "tty ok" to it
@@ -150,6 +151,10 @@ static int check(char *why, size_t len)
 		EXPECT(got == sizeof(big_in), "socket 19 held %zu bytes, expected %zu", got, sizeof(big_in));
 		for (int i = 0; i < (int)sizeof(big_in); i++)
 			EXPECT(big_in[i] == (unsigned char)(i * 7 + i / 4096), "socket 19 byte %d differs", i);
+		if (!expect_read(23, "last words", why, len, "socket 23"))
+			return 0;
+		char eof;
+		EXPECT(read(23, &eof, 1) == 0, "socket 23 is not at end of file after its peer shut its sending side");
 		uint64_t one = 0;
 		EXPECT(read(22, &one, 8) == 8 && one == 1, "semaphore eventfd read gave %llu, expected 1", (unsigned long long)one);
 		int fl = fcntl(18, F_GETFL);
@@ -260,6 +265,13 @@ int main(int argc, char **argv)
 			big_out[i] = (unsigned char)(i * 7 + i / 4096);
 		if (fcntl(20, F_SETFL, O_NONBLOCK) || write(20, big_out, sizeof(big_out)) != sizeof(big_out))
 			die("queue 600000 bytes on 19");
+		int lw[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, lw) || dup2(lw[0], 23) != 23 || dup2(lw[1], 24) != 24)
+			die("socketpair at 23, 24");
+		close(lw[0]);
+		close(lw[1]);
+		put(24, "last words");
+		shutdown(24, SHUT_WR);
 		int sem = eventfd(3, EFD_SEMAPHORE | EFD_NONBLOCK);
 		if (sem < 0 || dup2(sem, 22) != 22)
 			die("semaphore eventfd at 22");

@@ -26,13 +26,17 @@ public final class UnixSockets {
     private static final int UDIAG_SHOW_PEER = 0x4;
     private static final int UNIX_DIAG_NAME = 0;
     private static final int UNIX_DIAG_PEER = 2;
+    private static final int UNIX_DIAG_SHUTDOWN = 6;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
 
     private UnixSockets() {}
 
-    /** One unix socket as sock_diag tells it; {@code name} is empty for an unbound socket (a socketpair's ends). */
-    public record Info(long ino, int type, int state, long peerIno, String name) {}
+    /**
+     * One unix socket as sock_diag tells it; {@code name} is empty for an unbound socket (a socketpair's
+     * ends); {@code shutdown} is the kernel's sk_shutdown: 1 receive side shut, 2 send side shut.
+     */
+    public record Info(long ino, int type, int state, long peerIno, String name, int shutdown) {}
 
     /** Asks sock_diag about the unix socket with inode {@code ino} (in cryo's network namespace). */
     public static Info info(long ino) {
@@ -67,6 +71,7 @@ public final class UnixSockets {
             long gotIno = Integer.toUnsignedLong(buf.get(U32, 20));
             long peer = 0;
             String name = "";
+            int shutdown = 0;
             for (int at = 32; at + 4 <= Math.min(len, n); ) {
                 int alen = Short.toUnsignedInt(buf.get(U16, at));
                 int atype = Short.toUnsignedInt(buf.get(U16, at + 2));
@@ -75,6 +80,8 @@ public final class UnixSockets {
                 }
                 if (atype == UNIX_DIAG_PEER && alen >= 8) {
                     peer = Integer.toUnsignedLong(buf.get(U32, at + 4));
+                } else if (atype == UNIX_DIAG_SHUTDOWN && alen >= 5) {
+                    shutdown = buf.get(ValueLayout.JAVA_BYTE, at + 4);
                 } else if (atype == UNIX_DIAG_NAME && alen > 4) {
                     // an abstract name starts with a NUL byte: shown as '@', as ss(8) does
                     byte[] b = buf.asSlice(at + 4, alen - 4).toArray(ValueLayout.JAVA_BYTE);
@@ -82,7 +89,7 @@ public final class UnixSockets {
                 }
                 at += (alen + 3) & ~3;
             }
-            return new Info(gotIno, sockType, state, peer, name);
+            return new Info(gotIno, sockType, state, peer, name, shutdown);
         }
     }
 
@@ -128,6 +135,11 @@ public final class UnixSockets {
     /** CMSG_LEN(sizeof(int)) and CMSG_SPACE(sizeof(int)) on x86-64: a 16-byte cmsghdr, then the int, padded to 8. */
     public static final int CMSG_LEN_INT = 20;
     public static final int CMSG_SPACE_INT = 24;
+
+    /** shutdown(2): {@code how} is SHUT_RD 0, SHUT_WR 1, SHUT_RDWR 2. */
+    public static void shutdown(Fd sock, int how) {
+        Syscall.call("shutdown(" + how + ")", Linux.__NR_shutdown(), sock.fd(), how);
+    }
 
     /**
      * send(MSG_DONTWAIT) of all of {@code data} as one datagram or stream write; fails rather than blocks

@@ -8,6 +8,7 @@ import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.SkOptsEntry;
+import dev.cryo.images.proto.SkShutdown;
 import dev.cryo.images.proto.UnixSkEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
@@ -41,7 +42,8 @@ record UnixSocketDumper(Arena arena) implements FileDumper {
             e.setType(FdTypes.UNIXSK).setUsk(UnixSkEntry.newBuilder().setId(e.getId()).setIno((int) ino)
                     .setType(info.type()).setState(info.state()).setFlags(fd.flags()).setUflags(0).setBacklog(0)
                     .setPeer((int) info.peerIno()).setFown(FileTable.NO_OWNER).setOpts(opts)
-                    .setName(com.google.protobuf.ByteString.EMPTY));
+                    .setName(com.google.protobuf.ByteString.EMPTY)
+                    .setShutdown(SkShutdown.forNumber(info.shutdown() & 3))); // RCV 1 = READ, SEND 2 = WRITE
             queue(sock, info.type(), e.getId(), files, fd);
         } catch (ErrnoException x) {
             throw new DumpException("cannot dump unix socket " + ino + " at " + fd.where() + ": " + x.getMessage(), x);

@@ -50,6 +50,11 @@ final class UnixSocketRestorer implements FileRestorer {
         if (peerFile != null) {
             requeue(task.files(), peerFile.getId(), here);
         }
+        // after the queues: a shut side takes no more data. One end's send side is its peer's receive side.
+        shutdown(here, sk);
+        if (peerFile != null) {
+            shutdown(peer, peerFile.getUsk());
+        }
         return pair[0];
     }
 
@@ -64,6 +69,18 @@ final class UnixSocketRestorer implements FileRestorer {
         }
         UnixSockets.setIntOption(sock, Linux.SOL_SOCKET(), SO_SNDBUFFORCE, sk.getOpts().getSoSndbuf() / 2);
         UnixSockets.setIntOption(sock, Linux.SOL_SOCKET(), SO_RCVBUFFORCE, sk.getOpts().getSoRcvbuf() / 2);
+    }
+
+    private static void shutdown(Fd sock, UnixSkEntry sk) {
+        int how = switch (sk.getShutdown()) {
+            case READ -> 0;   // SHUT_RD
+            case WRITE -> 1;  // SHUT_WR
+            case BOTH -> 2;   // SHUT_RDWR
+            default -> -1;
+        };
+        if (how >= 0) {
+            UnixSockets.shutdown(sock, how);
+        }
     }
 
     /** Sends the packets dumped in the queue of socket {@code id} through its peer. */
