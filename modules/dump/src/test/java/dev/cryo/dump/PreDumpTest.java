@@ -220,6 +220,32 @@ class PreDumpTest {
     }
 
     @Test
+    void aTargetKilledDuringAReadModeCopyFailsThePreDumpPlainly() throws Exception {
+        Path dir = Files.createDirectory(work.resolve("pre1"));
+        try (Target t = dirtyTarget(work.resolve("t"), 512, 10)) {
+            int pid = t.pid();
+            DumpListener killer = new DumpListener() {
+                @Override
+                public void pages(long done, long total) {
+                    if (done < total && Files.exists(Path.of("/proc/" + pid))) {
+                        try {
+                            new ProcessBuilder("kill", "-KILL", Integer.toString(pid)).start().waitFor();
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                }
+            };
+            assertThatThrownBy(() -> Dumper.preDump(DumpOptions.of(pid, dir).withPreDumpMode(PreDumpMode.READ).withListener(killer),
+                    new Cancellation()))
+                    .isInstanceOf(DumpException.class).hasMessageStartingWith("cannot pre-dump pid " + pid + ":")
+                    .satisfies(e -> System.out.println("killed mid-copy: " + e.getMessage()))
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+            assertThat(dir.resolve("inventory.img")).doesNotExist();
+        }
+    }
+
+    @Test
     void aMissingPreviousSnapshotIsRefusedPlainly() throws Exception {
         Path dir = Files.createDirectory(work.resolve("pre2"));
         try (Target t = dirtyTarget(work.resolve("t"), 4, 10)) {

@@ -138,9 +138,15 @@ public final class PreDumpRun {
                         steps.set(k, s);
                         s.sink().begin(s.plan().runs());
                         Step t = s;
-                        ReadCollector.Result r = reader.collect(s.pid(), s.plan().ranges(),
-                                batch -> t.sink().write(batch.data()), cancel::check, true);
+                        long total = s.plan().present();
+                        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+                        ReadCollector.Result r = reader.collect(s.pid(), s.plan().ranges(), batch -> {
+                            t.sink().write(batch.data());
+                            options.listener().pages(done.addAndGet(batch.data().byteSize() / PageRange.PAGE_SIZE), total);
+                        }, cancel::check, true);
                         if (r.vanished() > 0) {
+                            // Unmapped pages read as zeros; a task that exited reads as nothing at all.
+                            checkAlive(s.pid());
                             options.listener().log("pid " + s.pid() + ": " + r.vanished() + " pages were unmapped during the copy");
                         }
                     }
@@ -212,6 +218,18 @@ public final class PreDumpRun {
                 tracker.close();
             }
             throw e;
+        }
+    }
+
+    private static void checkAlive(int pid) throws DumpException {
+        boolean alive;
+        try {
+            alive = dev.cryo.syscalls.Proc.stat(pid).state() != 'Z';
+        } catch (dev.cryo.syscalls.Proc.TaskGoneException e) {
+            alive = false;
+        }
+        if (!alive) {
+            throw new DumpException("cannot pre-dump pid " + pid + ": it exited while its pages were copied");
         }
     }
 
