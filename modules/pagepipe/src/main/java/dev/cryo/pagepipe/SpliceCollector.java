@@ -185,8 +185,7 @@ public final class SpliceCollector implements AutoCloseable {
                 }
             }
             Fd read = filled > 0 ? Pidfd.getFd(pidfd, ends[0]) : null;
-            task.syscall("close", Linux.__NR_close(), ends[1]);
-            task.syscall("close", Linux.__NR_close(), ends[0]);
+            closeInTask(ends);
             if (read != null) {
                 parts.add(new PipePart(read, inPipe, filled));
                 pipesUsed++;
@@ -205,6 +204,18 @@ public final class SpliceCollector implements AutoCloseable {
                     offset = 0;
                 }
             }
+        }
+    }
+
+    /** Closes the task's two pipe ends: one injected call when they are neighbours, as pipe2 usually makes them. */
+    private void closeInTask(int[] ends) {
+        int lo = Math.min(ends[0], ends[1]);
+        int hi = Math.max(ends[0], ends[1]);
+        if (hi == lo + 1) {
+            task.syscall("close_range", Linux.__NR_close_range(), lo, hi, 0);
+        } else {
+            task.syscall("close", Linux.__NR_close(), ends[1]);
+            task.syscall("close", Linux.__NR_close(), ends[0]);
         }
     }
 
