@@ -3,6 +3,7 @@ package dev.cryo.images;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.SkPacketEntry;
 import dev.cryo.images.proto.CredsEntry;
 import dev.cryo.images.proto.EventfdFileEntry;
 import dev.cryo.images.proto.FdTypes;
@@ -84,6 +85,7 @@ final class SampleImages {
     static final int PIPE_INO = 81234;
     static final byte[] PIPE_DATA = "hello from a pipe\n".getBytes(StandardCharsets.US_ASCII);
     static final byte[] FIFO_DATA = {0, 1, 2, 3, (byte) 0xff};
+    static final byte[] SK_DATA = "queued in a socket".getBytes(StandardCharsets.US_ASCII);
     static final byte[] GHOST_CONTENT = "contents of a deleted file".getBytes(StandardCharsets.US_ASCII);
     static final int PAGES = 3;
     static final String EXE = "/usr/bin/sleep";
@@ -133,6 +135,10 @@ final class SampleImages {
         samples.add(new Sample(ImageKind.FIFO_DATA, 0,
                 List.of(PipeDataEntry.newBuilder().setPipeId(PIPE_INO + 1).setBytes(FIFO_DATA.length).build()),
                 Map.of(0, FIFO_DATA)));
+        samples.add(new Sample(ImageKind.SK_QUEUES, 0,
+                List.of(SkPacketEntry.newBuilder().setIdFor(12).setLength(SK_DATA.length).build(),
+                        SkPacketEntry.newBuilder().setIdFor(13).setLength(FIFO_DATA.length).build()),
+                Map.of(0, SK_DATA, 1, FIFO_DATA)));
         samples.add(one(ImageKind.TTY_INFO, 0, ttyInfo()));
         samples.add(one(ImageKind.TTY_DATA, 0, TtyDataEntry.newBuilder()
                 .setTtyId(7).setData(ByteString.copyFromUtf8("typed ahead\n")).build()));
