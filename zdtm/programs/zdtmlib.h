@@ -89,14 +89,22 @@ static __attribute__((unused)) void test_ready(void)
 	test_write_file("ready", text);
 }
 
-/* Sleeps until SIGTERM, keeping every other signal blocked as it was. */
+/*
+ * Sleeps until SIGTERM, keeping every other signal blocked as it was. SIGTERM is blocked but inside
+ * sigsuspend: one that comes between the check of test_stop and the sleep waits for the sleep instead of
+ * being lost in that window, which a restored task (resumed just before its restarted sigsuspend) has wide open.
+ */
 static __attribute__((unused)) void test_wait(void)
 {
-	sigset_t mask;
-	sigprocmask(SIG_SETMASK, NULL, &mask);
+	sigset_t term, old, mask;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	mask = old;
 	sigdelset(&mask, SIGTERM);
 	while (!test_stop)
 		sigsuspend(&mask);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 static __attribute__((unused)) int test_verdict(const char *text)

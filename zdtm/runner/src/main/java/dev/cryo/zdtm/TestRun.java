@@ -72,6 +72,8 @@ final class TestRun {
         }
         try (target) {
             int pid = target.pid();
+            settle(pid, null); // the program may write "ready" a moment before it sleeps
+            Map<Integer, String> sleeps = VisibleState.syscalls(pid);
             VisibleState before = VisibleState.capture(pid);
             Files.writeString(work.resolve("state-before.txt"), before.describe());
             List<String> differences;
@@ -94,6 +96,7 @@ final class TestRun {
                 return "ended right after the restore, before SIGTERM: "
                         + (Files.exists(result) ? Files.readString(result).strip() : "no verdict");
             }
+            settle(root, sleeps);
             VisibleState after = VisibleState.capture(root);
             Files.writeString(work.resolve("state-after.txt"), after.describe());
             differences = after.differencesFrom(before);
@@ -145,6 +148,29 @@ final class TestRun {
             throw new Failed("the tree died in a pre-dump");
         }
         return host(target, images, "--prev-images-dir", "../pre2", "--track-mem");
+    }
+
+    /**
+     * Waits (2 s at most) until every thread of the tree sleeps in a system call, or, after a restore, every thread
+     * that slept before (SLEEPS, by innermost tid) sleeps again, so that both states are read at rest.
+     */
+    private static void settle(int root, Map<Integer, String> sleeps) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (System.nanoTime() < deadline) {
+            Map<Integer, String> now = VisibleState.syscalls(root);
+            boolean atRest = (sleeps == null ? now : sleeps).entrySet().stream()
+                    .filter(e -> sleeps == null || !e.getValue().equals("running"))
+                    .allMatch(e -> !List.of("running", "gone").contains(now.getOrDefault(e.getKey(), "gone")));
+            if (atRest) {
+                return;
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /** SIGTERM to the root, wait for it to end, and read its verdict: "PASS" or the reason it gives. */

@@ -73,6 +73,26 @@ public record VisibleState(List<Task> tasks) {
         return new VisibleState(List.copyOf(tasks));
     }
 
+    /**
+     * Where each thread of the tree at host pid ROOT is, by its innermost tid: the number of the system call it
+     * sleeps in, or "running". Not compared (a restarted sleep may be another call, restart_syscall), but waited
+     * for: a restored task is released just before its restarted call, with the mask that call replaces.
+     */
+    public static Map<Integer, String> syscalls(int root) {
+        List<Integer> pids = new ArrayList<>();
+        descendants(root, pids);
+        Map<Integer, String> out = new TreeMap<>();
+        for (int pid : pids) {
+            for (String tid : list(Path.of("/proc/" + pid + "/task"))) {
+                Path task = Path.of("/proc/" + pid + "/task/" + tid);
+                int inner = last(status(task.resolve("status")).getOrDefault("NSpid", tid));
+                String call = read(task.resolve("syscall")).trim().split("\\s+")[0];
+                out.put(inner, call.isEmpty() ? "gone" : call);
+            }
+        }
+        return out;
+    }
+
     /** The whole state as text, a task after another (kept beside a failed test's images). */
     public String describe() {
         StringBuilder b = new StringBuilder();
