@@ -175,4 +175,53 @@ class TreeRestoreTest {
         }
         throw new IllegalStateException("no Private_Dirty in /proc/" + pid + "/smaps_rollup");
     }
+
+    /**
+     * A SIGUSR1 sent to the pid while cryo still builds the task is kept, and handled once the task runs.
+     * The target is counter.c, which looks at its flag after every 10 ms sleep: a program that checks its
+     * flag only after pause() returns would miss a signal delivered just before the restarted pause(),
+     * as it would without a restore.
+     */
+    @Test
+    void aSignalSentDuringTheRestoreIsHandledAfterIt() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        List<Integer> pids = new ArrayList<>();
+        try (Target target = Target.start("counter", dir)) {
+            pids.add(target.pid());
+            Dumper.dump(DumpOptions.of(target.pid(), images).withShellJob(true), new Cancellation());
+            assertThat(target.awaitExit(30)).isTrue();
+        }
+        int pid = pids.get(0);
+        Path check = dir.resolve("check");
+        Files.deleteIfExists(check);
+        java.util.concurrent.atomic.AtomicBoolean tracedAtSend = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread sender = Thread.ofPlatform().start(() -> {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            Path status = Path.of("/proc/" + pid + "/status");
+            while (System.nanoTime() < deadline) {
+                try {
+                    String s = Files.readString(status);
+                    tracedAtSend.set(!s.contains("TracerPid:\t0\n"));
+                    dev.cryo.syscalls.Signals.kill(pid, dev.cryo.bindings.Linux.SIGUSR1());
+                    return;
+                } catch (IOException | RuntimeException e) {
+                    Thread.onSpinWait(); // not there yet
+                }
+            }
+        });
+        try {
+            Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            sender.join();
+            org.junit.jupiter.api.Assumptions.assumeTrue(tracedAtSend.get(), "the signal was sent while cryo drove the task");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(check) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(check).as("the restored task answered the SIGUSR1 sent during its restore").exists();
+        } finally {
+            sender.join();
+            killAll(pids);
+        }
+    }
 }

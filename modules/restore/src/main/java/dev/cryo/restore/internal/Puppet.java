@@ -2,6 +2,7 @@ package dev.cryo.restore.internal;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 import dev.cryo.bindings.Linux;
@@ -38,11 +39,18 @@ final class Puppet implements AutoCloseable {
     /** The pid of the task the last injected fork/clone created, from its ptrace event. */
     private int lastChild;
     private boolean released;
+    /** The thread group (host pid of the process) this task belongs to. */
+    private int tgid;
+    /** Signals to send again at release: {signal, 1 when thread-directed}. */
+    private final java.util.List<long[]> kept = new java.util.ArrayList<>();
+    private static final int SIGINFO_SIZE = 128;
+    private static final int SI_TKILL = -6;
     private boolean gone;
 
     private Puppet(int pid) {
         this.pid = pid;
         this.nsPid = pid;
+        this.tgid = pid;
         this.template = arena.allocate(user_regs_struct.layout());
         this.regs = arena.allocate(user_regs_struct.layout());
     }
@@ -84,7 +92,8 @@ final class Puppet implements AutoCloseable {
                 Ptrace.getRegset(pid, Linux.NT_PRSTATUS(), template);
                 return;
             }
-            Ptrace.cont(pid, 0); // a signal meant for the stub: dropped
+            keepSignal(st); // a signal sent to the pid the task will have; for the stub itself, never delivered
+            Ptrace.cont(pid, 0);
         }
     }
 
@@ -186,6 +195,7 @@ final class Puppet implements AutoCloseable {
         child.trampoline = trampoline; // the child's memory is a copy (or the same): same trampoline, same address
         child.ip = ip;
         child.nsPid = (int) r;
+        child.tgid = (flags & Linux.CLONE_THREAD()) != 0 ? tgid : host;
         return child;
     }
 
@@ -256,7 +266,8 @@ final class Puppet implements AutoCloseable {
             if (ev == Linux.PTRACE_EVENT_FORK() || ev == Linux.PTRACE_EVENT_CLONE() || ev == Linux.PTRACE_EVENT_VFORK()) {
                 lastChild = (int) Ptrace.getEventMsg(pid);
             }
-            // fork/clone events, and signals meant for the stub: continue without delivering them
+            // fork/clone events, and signals: continue without delivering them now (kept ones come at release)
+            keepSignal(st);
             Ptrace.cont(pid, 0);
         }
     }
@@ -279,8 +290,37 @@ final class Puppet implements AutoCloseable {
         return released;
     }
 
-    /** Lets the task run as itself: detaches (no signal delivered) and leaves it alive. */
+    /**
+     * A signal that someone else sent to the task while cryo drove it (kill, tgkill, sigqueue: si_code <= 0,
+     * si_pid not the task itself) is kept, and sent again when the task is released, to its restored
+     * handlers. Signals the kernel raised for the puppet's own work (a fault, SIGPIPE, SIGCHLD) are not.
+     */
+    private void keepSignal(Wait.Status st) {
+        if (!st.stopped() || st.event() != 0 || st.stopSignal() == Linux.SIGTRAP()) {
+            return;
+        }
+        MemorySegment info = arena.allocate(SIGINFO_SIZE, 8);
+        try {
+            Ptrace.getSigInfo(pid, info);
+        } catch (ErrnoException e) {
+            return; // not a signal-delivery-stop
+        }
+        int code = info.get(ValueLayout.JAVA_INT, 8);
+        int sender = info.get(ValueLayout.JAVA_INT, 16);
+        if (code <= 0 && sender != pid && sender != nsPid) {
+            kept.add(new long[] {st.stopSignal(), code == SI_TKILL ? 1 : 0});
+        }
+    }
+
+    /** Lets the task run as itself: signals kept for it queued again, then detached, and left alive. */
     void release() {
+        for (long[] k : kept) {
+            if (k[1] == 1) {
+                Signals.tgkill(tgid, pid, (int) k[0]);
+            } else {
+                Signals.kill(tgid, (int) k[0]);
+            }
+        }
         Ptrace.detach(pid, 0);
         released = true;
     }
