@@ -246,6 +246,28 @@ class PreDumpTest {
     }
 
     @Test
+    void aDumpThatCannotContinueTheTrackingCopiesEverythingAndClosesTheLeftTracker() throws Exception {
+        Path pre1 = Files.createDirectory(work.resolve("pre1"));
+        Path plain = Files.createDirectory(work.resolve("plain"));
+        Path dump = Files.createDirectory(work.resolve("dump"));
+        try (Target t = dirtyTarget(work.resolve("t"), 16, 10)) {
+            int pid = t.pid();
+            Dumper.preDump(DumpOptions.of(pid, pre1).withPreDumpMode(PreDumpMode.READ), new Cancellation());
+            String fd = Files.readAllLines(pre1.resolve("cryo-uffd.txt")).getLast().split(" ")[1];
+            assertThat(Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/" + fd)).toString()).isEqualTo("anon_inode:[userfaultfd]");
+            // a dump that does not continue the chain: the tracker is cryo's, not dumped as the task's fd
+            Dumper.dump(DumpOptions.of(pid, plain).withShellJob(true).withLeaveRunning(true), new Cancellation());
+            assertThat(Path.of("/proc/" + pid + "/fd/" + fd)).doesNotExist();
+            // a dump on top of pre1 whose tracker is gone: every page is written, none taken from pre1
+            DumpStats s = Dumper.dump(DumpOptions.of(pid, dump).withShellJob(true).withTrackMem(true)
+                    .withPrevImagesDir(Path.of("../pre1")), new Cancellation());
+            assertThat(s.pagesInParent()).isZero();
+            assertThat(s.pagesWritten()).isGreaterThanOrEqualTo(16 * 256);
+            assertThat(s.tracker()).isEqualTo("none");
+        }
+    }
+
+    @Test
     void aMissingPreviousSnapshotIsRefusedPlainly() throws Exception {
         Path dir = Files.createDirectory(work.resolve("pre2"));
         try (Target t = dirtyTarget(work.resolve("t"), 4, 10)) {

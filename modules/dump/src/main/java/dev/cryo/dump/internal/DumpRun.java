@@ -205,6 +205,11 @@ public final class DumpRun {
                 // Taken out of the task (and closed there) before its fds are collected.
                 written = TaskTracker.forDump(parasite, trackers);
             }
+            // Trackers of pre-dumps that this dump does not continue are cryo's, not the application's.
+            List<Integer> left = TaskTracker.closeLeftovers(parasite);
+            if (!left.isEmpty()) {
+                options.listener().log("pid " + pid + ": closed the write trackers that earlier pre-dumps left at fds " + left);
+            }
         }
         List<FdinfoEntry> fds = FdCollector.collect(pid, files, arena);
         String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");

@@ -4,7 +4,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import dev.cryo.bindings.Linux;
@@ -98,6 +100,44 @@ final class TaskTracker implements AutoCloseable {
                 parasite.syscall("close(inherited uffd)", Linux.__NR_close(), k.fd());
             }
         }
+    }
+
+    /**
+     * Closes, in a process that a dump without a chain meets, the trackers that earlier pre-dumps left
+     * there: a userfaultfd with exactly the features cryo asks for. Returns the fds closed.
+     */
+    static List<Integer> closeLeftovers(Parasite parasite) {
+        int pid = parasite.pid();
+        List<Integer> closed = new ArrayList<>();
+        String[] fds;
+        try (var s = java.nio.file.Files.list(Proc.path(pid, "fd"))) {
+            fds = s.map(f -> f.getFileName().toString()).toArray(String[]::new);
+        } catch (java.io.IOException e) {
+            return closed;
+        }
+        for (String name : fds) {
+            int fd = Integer.parseInt(name);
+            if (at(pid, fd) != null && features(pid, fd) == Uffd.WP_TRACKING_FEATURES) {
+                parasite.syscall("close(left uffd)", Linux.__NR_close(), fd);
+                closed.add(fd);
+            }
+        }
+        return closed;
+    }
+
+    /** The features fdinfo shows for a userfaultfd, without the kernel's internal "initialized" bit. */
+    private static long features(int pid, int fd) {
+        try {
+            for (String line : Proc.read(pid, "fdinfo/" + fd).split("\n")) {
+                if (line.startsWith("API:")) {
+                    String[] f = line.substring(4).trim().split(":");
+                    return Long.parseUnsignedLong(f[1], 16) & ~(1L << 31);
+                }
+            }
+        } catch (Proc.TaskGoneException | NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            // not a userfaultfd's fdinfo after all
+        }
+        return -1;
     }
 
     /** The uffd at {@code fd} in the process, or null if that fd is something else or nothing. */
