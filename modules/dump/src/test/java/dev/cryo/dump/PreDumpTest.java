@@ -162,6 +162,17 @@ class PreDumpTest {
             awaitIdle(t);
             Dumper.preDump(DumpOptions.of(t.pid(), read).withPreDumpMode(PreDumpMode.READ), new Cancellation());
             Dumper.preDump(DumpOptions.of(t.pid(), splice).withPreDumpMode(PreDumpMode.SPLICE), new Cancellation());
+            long trackers;
+            try (var fds = Files.list(Path.of("/proc/" + t.pid() + "/fd"))) {
+                trackers = fds.filter(f -> {
+                    try {
+                        return Files.readSymbolicLink(f).toString().equals("anon_inode:[userfaultfd]");
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
+                }).count();
+            }
+            assertThat(trackers).as("a second chain replaces the first one's tracker").isEqualTo(1);
             try (PageSource a = PageSource.open(new DirectoryImageStore(read), t.pid());
                  PageSource b = PageSource.open(new DirectoryImageStore(splice), t.pid())) {
                 List<PageSource.Extent> xa = a.extents();

@@ -75,7 +75,12 @@ final class TaskTracker implements AutoCloseable {
     static TaskTracker forPreDump(Parasite parasite, Map<Integer, Kept> record) {
         closeInherited(parasite, record);
         TaskTracker t = find(parasite.pid(), record.get(parasite.pid()));
-        return t != null ? t : create(parasite);
+        if (t != null) {
+            return t;
+        }
+        // A new chain: trackers of an abandoned one would keep the mappings registered (EBUSY for ours).
+        closeLeftovers(parasite);
+        return create(parasite);
     }
 
     /** For the final dump: the uffd a pre-dump left, taken out of the process (closed there); null if none. */
