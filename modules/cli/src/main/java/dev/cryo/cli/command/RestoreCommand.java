@@ -4,6 +4,10 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.restore.RestoreException;
@@ -38,7 +42,44 @@ final class RestoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws RestoreException {
-        RestoreStats s = Restorer.restore(RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns), new Cancellation());
+        PrintWriter err = spec.commandLine().getErr();
+        Cancellation cancel = new Cancellation();
+        CountDownLatch unwound = new CountDownLatch(1);
+        AtomicBoolean signalled = new AtomicBoolean();
+        AtomicReference<String> outcome = new AtomicReference<>();
+        // SIGTERM/SIGINT cancel the restore between two steps and hold the JVM until every task it created is
+        // killed; the hook says how it ended, since the JVM halts as soon as the hook returns.
+        Thread hook = new Thread(() -> {
+            signalled.set(true);
+            cancel.cancel("cryo received a signal");
+            try {
+                unwound.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (outcome.get() != null) {
+                err.println("cryo: " + outcome.get());
+                err.flush();
+            }
+        }, "cryo-signal");
+        Runtime.getRuntime().addShutdownHook(hook);
+        RestoreStats s;
+        try {
+            s = Restorer.restore(RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns), cancel);
+        } catch (RestoreException | RuntimeException e) {
+            if (signalled.get()) {
+                outcome.set(e.getMessage());
+                return 1;
+            }
+            throw e;
+        } finally {
+            unwound.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it waits for us and reports
+            }
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (displayStats || detached) {
             out.printf(Locale.ROOT, "restored pid %d: %d pages in %.2f ms%n", s.rootPid(), s.pagesRestored(), s.restoreNanos() / 1e6);
