@@ -119,7 +119,7 @@ public final class PreDumpRun {
                     processes = tree.processes().size();
                     threads = tree.threadCount();
                     memStart = System.nanoTime();
-                    tree.close();
+                    tree.close(); // released here, not at the end of the block: the copy runs while the tree does
                     frozen = tree.frozenNanos();
                 }
                 // The tree runs again: copy its pages.
@@ -265,9 +265,5 @@ public final class PreDumpRun {
                 p.readScratch(offset, into);
             }
         };
-    }
-
-    static long pages(List<PageRange> ranges) {
-        return ranges.stream().mapToLong(PageRange::pages).sum();
     }
 }
