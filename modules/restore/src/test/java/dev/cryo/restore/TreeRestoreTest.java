@@ -224,4 +224,39 @@ class TreeRestoreTest {
             killAll(pids);
         }
     }
+
+    /** Without -d the restore returns once the whole restored tree has exited (the keeper reaped it). */
+    @Test
+    void anAttachedRestoreReturnsWhenTheTreeIsGone() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        List<Integer> pids = new ArrayList<>();
+        try (Target target = Target.start("rst_tree", dir, "8", "1")) {
+            pids.add(target.pid());
+            pids.addAll(family(dir));
+            Dumper.dump(DumpOptions.of(target.pid(), images), new Cancellation());
+            assertThat(target.awaitExit(30)).isTrue();
+        }
+        java.util.concurrent.CompletableFuture<RestoreStats> restore = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Restorer.restore(RestoreOptions.of(images), new Cancellation());
+            } catch (RestoreException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        try {
+            Path status = Path.of("/proc/" + pids.get(0) + "/status");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!(Files.exists(status) && Files.readString(status).contains("TracerPid:\t0\n")) && System.nanoTime() < deadline) {
+                Thread.sleep(5); // not restored and released yet
+            }
+            assertThat(ask(pids.get(0), dir.resolve("check"))).isEqualTo("PASS");
+            assertThat(restore).as("the restore waits for the tree").isNotDone();
+        } finally {
+            killAll(pids);
+        }
+        RestoreStats s = restore.get(30, TimeUnit.SECONDS);
+        assertThat(s.rootPid()).isEqualTo(pids.get(0));
+        assertThat(s.exitCode()).isZero();
+    }
 }
