@@ -1,5 +1,4 @@
 /* avx: ymm0-15 hold 256-bit patterns (and zmm16-31 with AVX-512) across the dump, while the process spins in user space. */
-// zdtm: skip host,pidns,predump: dump/restore lose part of the AVX-512 xstate: zmm20-31 (Hi16_ZMM from byte 1920) differ after restore
 #include "zdtmlib.h"
 
 static uint8_t in[32][64] __attribute__((aligned(64))), out[32][64] __attribute__((aligned(64)));

@@ -24,6 +24,7 @@ import dev.cryo.parasite.Tracee;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Ptrace;
 import dev.cryo.syscalls.Syscall;
+import dev.cryo.syscalls.XsaveLayout;
 
 /** Collects one stopped thread: registers, FPU/xstate, signal mask, pending signals, sigaltstack, rseq, robust list. */
 final class ThreadCollector {
@@ -104,8 +105,8 @@ final class ThreadCollector {
     }
 
     /**
-     * The legacy FXSAVE area (first 512 bytes) and the XSAVE components CRIU records, at their standard
-     * (non-compacted) offsets, which is the layout PTRACE_GETREGSET NT_X86_XSTATE returns.
+     * The legacy FXSAVE area (first 512 bytes) and the XSAVE components CRIU records, at this CPU's offsets
+     * in the standard (non-compacted) format, which is the layout PTRACE_GETREGSET NT_X86_XSTATE returns.
      */
     static UserX86FpregsEntry fpregs(MemorySegment x, long size) {
         UserX86FpregsEntry.Builder b = UserX86FpregsEntry.newBuilder()
@@ -127,31 +128,33 @@ final class ThreadCollector {
             b.addPadding(x.get(ValueLayout.JAVA_INT_UNALIGNED, 416 + i * 4L));
         }
         if (size > 576) {
+            XsaveLayout l = XsaveLayout.current();
             UserX86XsaveEntry.Builder xs = UserX86XsaveEntry.newBuilder().setXstateBv(x.get(ValueLayout.JAVA_LONG_UNALIGNED, 512));
-            addInts(xs::addYmmhSpace, x, 576, 64, size);       // AVX: upper 128 bits of ymm0-15
-            addLongs(xs::addBndregState, x, 960, 8, size);     // MPX bound registers
-            addLongs(xs::addBndcsrState, x, 1024, 8, size);
-            addLongs(xs::addOpmaskReg, x, 1088, 8, size);      // AVX-512 k0-k7
-            addLongs(xs::addZmmUpper, x, 1152, 64, size);
-            addLongs(xs::addHi16Zmm, x, 1664, 128, size);
-            addInts(xs::addPkru, x, 2688, 2, size);
+            addInts(xs::addYmmhSpace, x, l, XsaveLayout.AVX, size);         // upper 128 bits of ymm0-15
+            addLongs(xs::addBndregState, x, l, XsaveLayout.BNDREGS, size);  // MPX bound registers
+            addLongs(xs::addBndcsrState, x, l, XsaveLayout.BNDCSR, size);
+            addLongs(xs::addOpmaskReg, x, l, XsaveLayout.OPMASK, size);     // AVX-512 k0-k7
+            addLongs(xs::addZmmUpper, x, l, XsaveLayout.ZMM_HI256, size);
+            addLongs(xs::addHi16Zmm, x, l, XsaveLayout.HI16_ZMM, size);
+            addInts(xs::addPkru, x, l, XsaveLayout.PKRU, size);
             b.setXsave(xs);
         }
         return b.build();
     }
 
-    private static void addInts(java.util.function.IntConsumer add, MemorySegment x, long at, int count, long size) {
-        if (at + count * 4L <= size) {
-            for (int i = 0; i < count; i++) {
-                add.accept(x.get(ValueLayout.JAVA_INT_UNALIGNED, at + i * 4L));
+    /** Component {@code c} as 32-bit words, where this CPU has it and the kernel's area holds it. */
+    private static void addInts(java.util.function.IntConsumer add, MemorySegment x, XsaveLayout l, int c, long size) {
+        if (l.fits(c, size)) {
+            for (int i = 0; i < l.size(c) / 4; i++) {
+                add.accept(x.get(ValueLayout.JAVA_INT_UNALIGNED, l.offset(c) + i * 4L));
             }
         }
     }
 
-    private static void addLongs(java.util.function.LongConsumer add, MemorySegment x, long at, int count, long size) {
-        if (at + count * 8L <= size) {
-            for (int i = 0; i < count; i++) {
-                add.accept(x.get(ValueLayout.JAVA_LONG_UNALIGNED, at + i * 8L));
+    private static void addLongs(java.util.function.LongConsumer add, MemorySegment x, XsaveLayout l, int c, long size) {
+        if (l.fits(c, size)) {
+            for (int i = 0; i < l.size(c) / 8; i++) {
+                add.accept(x.get(ValueLayout.JAVA_LONG_UNALIGNED, l.offset(c) + i * 8L));
             }
         }
     }

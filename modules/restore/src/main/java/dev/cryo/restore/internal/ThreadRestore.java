@@ -17,6 +17,7 @@ import dev.cryo.images.proto.UserX86FpregsEntry;
 import dev.cryo.images.proto.UserX86RegsEntry;
 import dev.cryo.images.proto.UserX86XsaveEntry;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.XsaveLayout;
 
 /** A task's signal handlers and its thread's kernel-side state and registers, from core-TID.img. */
 final class ThreadRestore {
@@ -125,7 +126,7 @@ final class ThreadRestore {
         return g.getAx();
     }
 
-    /** The inverse of the dump's fpregs(): the FXSAVE area and the recorded XSAVE components, at standard offsets. */
+    /** The inverse of the dump's fpregs(): the FXSAVE area and the recorded XSAVE components, at this CPU's offsets. */
     static void fpregs(MemorySegment x, UserX86FpregsEntry f) {
         x.set(ValueLayout.JAVA_SHORT_UNALIGNED, 0, (short) f.getCwd());
         x.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2, (short) f.getSwd());
@@ -141,13 +142,27 @@ final class ThreadRestore {
         }
         UserX86XsaveEntry xs = f.getXsave();
         x.set(ValueLayout.JAVA_LONG_UNALIGNED, 512, xs.getXstateBv());
-        putInts(x, 576, xs.getYmmhSpaceList());
-        putLongs(x, 960, xs.getBndregStateList());
-        putLongs(x, 1024, xs.getBndcsrStateList());
-        putLongs(x, 1088, xs.getOpmaskRegList());
-        putLongs(x, 1152, xs.getZmmUpperList());
-        putLongs(x, 1664, xs.getHi16ZmmList());
-        putInts(x, 2688, xs.getPkruList());
+        // Components go back at this CPU's offsets (CPUID leaf 0xD), the same way the dump read them.
+        XsaveLayout l = XsaveLayout.current();
+        putInts(x, l, XsaveLayout.AVX, xs.getYmmhSpaceList());
+        putLongs(x, l, XsaveLayout.BNDREGS, xs.getBndregStateList());
+        putLongs(x, l, XsaveLayout.BNDCSR, xs.getBndcsrStateList());
+        putLongs(x, l, XsaveLayout.OPMASK, xs.getOpmaskRegList());
+        putLongs(x, l, XsaveLayout.ZMM_HI256, xs.getZmmUpperList());
+        putLongs(x, l, XsaveLayout.HI16_ZMM, xs.getHi16ZmmList());
+        putInts(x, l, XsaveLayout.PKRU, xs.getPkruList());
+    }
+
+    private static void putInts(MemorySegment x, XsaveLayout l, int c, List<Integer> v) {
+        if (l.size(c) > 0) {
+            putInts(x, l.offset(c), v.subList(0, Math.min(v.size(), l.size(c) / 4)));
+        }
+    }
+
+    private static void putLongs(MemorySegment x, XsaveLayout l, int c, List<Long> v) {
+        if (l.size(c) > 0) {
+            putLongs(x, l.offset(c), v.subList(0, Math.min(v.size(), l.size(c) / 8)));
+        }
     }
 
     private static void putInts(MemorySegment x, long at, List<Integer> v) {
