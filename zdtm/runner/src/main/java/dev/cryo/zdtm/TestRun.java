@@ -76,7 +76,6 @@ final class TestRun {
             Map<Integer, String> sleeps = VisibleState.syscalls(pid);
             VisibleState before = VisibleState.capture(pid);
             Files.writeString(work.resolve("state-before.txt"), before.describe());
-            List<String> differences;
             int root;
             try {
                 root = switch (cycle) {
@@ -99,7 +98,7 @@ final class TestRun {
             settle(root, sleeps);
             VisibleState after = VisibleState.capture(root);
             Files.writeString(work.resolve("state-after.txt"), after.describe());
-            differences = after.differencesFrom(before);
+            List<String> differences = after.differencesFrom(before);
             if (cycle == Cycle.PIDNS) {
                 target.close(); // the original ran beside the restored tree; only the restored one checks itself
             }
