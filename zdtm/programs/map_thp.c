@@ -1,5 +1,4 @@
 /* map_thp: a 2 MiB-aligned region with MADV_HUGEPAGE keeps its data and its hugepage advice (VmFlags hg). */
-// zdtm: skip host,pidns,predump: restore does not apply madvise(MADV_HUGEPAGE) again (VmFlags hg is lost)
 #include "zdtmlib.h"
 
 #define HUGE (2ul << 20)

@@ -2372,6 +2372,24 @@ public class Linux extends Linux$shared {
     public static int MAP_ANONYMOUS() {
         return MAP_ANONYMOUS;
     }
+    private static final int MADV_RANDOM = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define MADV_RANDOM 1
+     * }
+     */
+    public static int MADV_RANDOM() {
+        return MADV_RANDOM;
+    }
+    private static final int MADV_SEQUENTIAL = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define MADV_SEQUENTIAL 2
+     * }
+     */
+    public static int MADV_SEQUENTIAL() {
+        return MADV_SEQUENTIAL;
+    }
     private static final int MADV_DONTNEED = (int)4L;
     /**
      * {@snippet lang=c :
@@ -2390,6 +2408,15 @@ public class Linux extends Linux$shared {
     public static int MADV_DONTFORK() {
         return MADV_DONTFORK;
     }
+    private static final int MADV_MERGEABLE = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * #define MADV_MERGEABLE 12
+     * }
+     */
+    public static int MADV_MERGEABLE() {
+        return MADV_MERGEABLE;
+    }
     private static final int MADV_HUGEPAGE = (int)14L;
     /**
      * {@snippet lang=c :
@@ -2407,6 +2434,15 @@ public class Linux extends Linux$shared {
      */
     public static int MADV_NOHUGEPAGE() {
         return MADV_NOHUGEPAGE;
+    }
+    private static final int MADV_DONTDUMP = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define MADV_DONTDUMP 16
+     * }
+     */
+    public static int MADV_DONTDUMP() {
+        return MADV_DONTDUMP;
     }
     private static final int MADV_WIPEONFORK = (int)18L;
     /**

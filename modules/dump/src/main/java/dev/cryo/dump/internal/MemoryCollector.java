@@ -47,7 +47,7 @@ final class MemoryCollector {
     }
 
     private static VmaEntry vmaEntry(Vma v, FileTable files) {
-        VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff())
+        VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff()).setMadv(v.madvise())
                 .setProt(v.prot()).setFlags(v.flags()).setStatus(v.status()).setFd(-1).setShmid(0);
         if (v.is(Vma.FILE_PRIVATE) || v.is(Vma.FILE_SHARED)) {
             boolean writable = v.is(Vma.FILE_SHARED) && (v.prot() & Linux.PROT_WRITE()) != 0;

@@ -40,6 +40,23 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
         return is(REGULAR) && isPrivate() && !is(VDSO) && !is(VVAR) && !vmFlags.contains("io") && !vmFlags.contains("pf");
     }
 
+    /**
+     * The madvise() advice the mapping carries, as CRIU records it: bit n set for advice n. smaps names
+     * them in VmFlags: hg/nh huge pages, dd don't dump, dc don't fork, wf wipe on fork, mg mergeable,
+     * sr/rr sequential/random reads.
+     */
+    long madvise() {
+        long m = 0;
+        m |= advice("hg", Linux.MADV_HUGEPAGE()) | advice("nh", Linux.MADV_NOHUGEPAGE()) | advice("dd", Linux.MADV_DONTDUMP())
+                | advice("dc", Linux.MADV_DONTFORK()) | advice("wf", Linux.MADV_WIPEONFORK()) | advice("mg", Linux.MADV_MERGEABLE())
+                | advice("sr", Linux.MADV_SEQUENTIAL()) | advice("rr", Linux.MADV_RANDOM());
+        return m;
+    }
+
+    private long advice(String flag, int advice) {
+        return vmFlags.contains(flag) ? 1L << advice : 0;
+    }
+
     long pages() {
         return (end - start) / 4096;
     }

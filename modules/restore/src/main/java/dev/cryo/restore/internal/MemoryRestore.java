@@ -349,6 +349,23 @@ final class MemoryRestore {
         }
     }
 
+    /** Gives every mapping the madvise() advice it had at dump (huge pages, don't fork, ...): bit n is advice n. */
+    static void advise(Puppet p, MmEntry mm) {
+        for (VmaEntry v : mm.getVmasList()) {
+            if ((v.getStatus() & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR)) != 0) {
+                continue; // the kernel's own mappings carry their advice already
+            }
+            long madv = v.getMadv();
+            for (int advice = 0; madv != 0 && advice < 64; advice++) {
+                if ((madv & (1L << advice)) != 0) {
+                    p.syscall("madvise(0x" + Long.toHexString(v.getStart()) + ", " + advice + ")", Linux.__NR_madvise(),
+                            v.getStart(), v.getEnd() - v.getStart(), advice);
+                    madv &= ~(1L << advice);
+                }
+            }
+        }
+    }
+
     /** Moves the parked vDSO group to the dumped addresses; its pieces must match the dump's. */
     static void placeVdso(Puppet p, MmEntry mm, List<Mapping> puppet, long parkedAt) {
         List<Mapping> g = puppet.stream().filter(Mapping::isVdsoGroup).toList();

@@ -209,6 +209,7 @@ public final class RestoreRun {
         MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept);
         long pages = MemoryRestore.fillPages(p, store, img, kept, parent);
         MemoryRestore.protect(p, img.mm());
+        MemoryRestore.advise(p, img.mm());
         MemoryRestore.placeVdso(p, img.mm(), before, layout.parked());
         String exe = tree.paths().get(img.mm().getExeFileId());
         if (exe != null) {
