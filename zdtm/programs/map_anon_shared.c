@@ -2,7 +2,6 @@
  * map_anon_shared: a shared anonymous mapping keeps its contents and stays shared between parent and child:
  * after the dump the child writes into it and the parent sees the write.
  */
-// zdtm: skip host,pidns,predump: restore of MAP_SHARED|MAP_ANONYMOUS memory shared by parent and child is not built (its contents are lost)
 #include "zdtmlib.h"
 
 #define LEN (4ul << 20)

@@ -1085,6 +1085,24 @@ public class Linux extends Linux$shared {
     public static int SIG_SETMASK() {
         return SIG_SETMASK;
     }
+    private static final int SEEK_DATA = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define SEEK_DATA 3
+     * }
+     */
+    public static int SEEK_DATA() {
+        return SEEK_DATA;
+    }
+    private static final int SEEK_HOLE = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define SEEK_HOLE 4
+     * }
+     */
+    public static int SEEK_HOLE() {
+        return SEEK_HOLE;
+    }
     private static final int CLONE_VM = (int)256L;
     /**
      * {@snippet lang=c :

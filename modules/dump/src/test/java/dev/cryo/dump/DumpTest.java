@@ -100,4 +100,28 @@ class DumpTest {
             assertThat(core).contains("\"task_state\": 3"); // stopped at dump time: TASK_STOPPED
         }
     }
+
+    @Test
+    void sharedAnonymousMemoryIsWrittenOnceForTheTreeAndCritDecodesIt() throws Exception {
+        Path dir = Files.createDirectories(work.resolve("img"));
+        try (Target target = Target.start("map_anon_shared", work.resolve("t"))) {
+            Dumper.dump(DumpOptions.of(target.pid(), dir).withLeaveRunning(true), new Cancellation());
+            List<String> shmem = images(dir).stream().filter(n -> n.startsWith("pagemap-shmem-")).toList();
+            assertThat(shmem).as("one object, mapped by parent and child").hasSize(1);
+            String decoded = crit(dir.resolve(shmem.getFirst()));
+            // 4 MiB mapped; all but its last page (a flag the child sets later) filled: 1023 pages of data
+            assertThat(decoded).doesNotStartWith("FAILED").contains("\"nr_pages\": 1023");
+            var store = new dev.cryo.images.DirectoryImageStore(dir);
+            long pages = 0;
+            int pagesId;
+            try (var r = store.openReader(shmem.getFirst())) {
+                pagesId = ((dev.cryo.images.proto.PagemapHead) r.next()).getPagesId();
+                for (var m = r.next(); m != null; m = r.next()) {
+                    pages += ((dev.cryo.images.proto.PagemapEntry) m).getNrPages();
+                }
+            }
+            assertThat(pages).isEqualTo(1023);
+            assertThat(Files.size(dir.resolve("pages-" + pagesId + ".img"))).isEqualTo(pages * 4096);
+        }
+    }
 }

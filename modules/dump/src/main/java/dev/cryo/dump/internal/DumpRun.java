@@ -30,6 +30,7 @@ import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.TaskCoreEntry;
 import dev.cryo.images.proto.TaskKobjIdsEntry;
+import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.images.proto.ThreadInfoX86;
 import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.ReadCollector;
@@ -139,6 +140,12 @@ public final class DumpRun {
                     options.listener().log(String.format("pid %d: %d pages written in %.1f ms (%d read through /proc/PID/mem)",
                             c.getKey(), r.pages(), (System.nanoTime() - t0) / 1e6, r.forcedReads()));
                 }
+            }
+            Map<Integer, MmEntry> mms = new LinkedHashMap<>();
+            collected.forEach((pid, c) -> mms.put(pid, c.mm));
+            for (Map.Entry<Integer, VmaEntry> shared : SharedMemoryDump.objects(mms).values()) {
+                cancel.check();
+                SharedMemoryDump.write(store, shared.getKey(), shared.getValue(), pagesId++, pool);
             }
             memdumpNanos = System.nanoTime() - memStart;
             writeTreeImages(tree, collected);

@@ -12,6 +12,10 @@ import java.util.Map;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.prctl_mm_map;
 import dev.cryo.images.ImageStore;
+import dev.cryo.images.proto.PagemapHead;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.RawReader;
+import dev.cryo.images.EntryReader;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.PagemapEntry;
@@ -347,6 +351,55 @@ final class MemoryRestore {
             p.syscall("mprotect(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mprotect(),
                     v.getStart(), v.getEnd() - v.getStart(), v.getProt());
         }
+    }
+
+    /**
+     * Fills the shared anonymous mappings this task created (not those it inherited: they share the object
+     * already) from {@code pagemap-shmem-SHMID.img}, whose runs are at offsets in the object. Each object is
+     * filled once for the whole tree. Returns the pages written.
+     */
+    static long fillShared(Puppet p, ImageStore store, MmEntry mm, List<VmaEntry> kept, java.util.Set<Long> filled) {
+        long pages = 0;
+        for (VmaEntry v : mm.getVmasList()) {
+            if (!isAnonShared(v) || kept.stream().anyMatch(k -> k.getStart() == v.getStart() && k.getEnd() == v.getEnd())
+                    || !filled.add(v.getShmid())
+                    || !store.exists(ImageKind.PAGEMAP_SHMEM.fileName(v.getShmid()))) {
+                continue;
+            }
+            List<PagemapEntry> runs = new java.util.ArrayList<>();
+            int pagesId;
+            try (EntryReader r = store.openReader(ImageKind.PAGEMAP_SHMEM, v.getShmid())) {
+                PagemapHead head = r.next(PagemapHead.parser());
+                if (head == null) {
+                    throw new IllegalStateException(r.name() + " has no pagemap head");
+                }
+                pagesId = head.getPagesId();
+                for (PagemapEntry e = r.next(PagemapEntry.parser()); e != null; e = r.next(PagemapEntry.parser())) {
+                    runs.add(e);
+                }
+            }
+            long objectStart = v.getPgoff();
+            long objectEnd = objectStart + (v.getEnd() - v.getStart());
+            try (RawReader in = store.openRawReader(ImageKind.PAGES.fileName(pagesId));
+                 dev.cryo.syscalls.Mapping buf = dev.cryo.syscalls.Mapping.anonymous(4L << 20)) {
+                long pos = 0;
+                for (PagemapEntry e : runs) {
+                    long bytes = (long) e.getNrPages() * Puppet.PAGE;
+                    long from = Math.max(e.getVaddr(), objectStart);
+                    long to = Math.min(e.getVaddr() + bytes, objectEnd);
+                    for (long off = from; off < to; ) {
+                        long n = Math.min(buf.length(), to - off);
+                        MemorySegment chunk = buf.segment().asSlice(0, n);
+                        in.readFully(chunk, pos + (off - e.getVaddr()));
+                        p.write(v.getStart() + (off - objectStart), chunk);
+                        off += n;
+                        pages += n / Puppet.PAGE;
+                    }
+                    pos += bytes;
+                }
+            }
+        }
+        return pages;
     }
 
     /** Gives every mapping the madvise() advice it had at dump (huge pages, don't fork, ...): bit n is advice n. */

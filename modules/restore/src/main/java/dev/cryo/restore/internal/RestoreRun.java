@@ -39,6 +39,8 @@ import dev.cryo.syscalls.Proc;
  * Any failure kills every task created so far ({@link Puppets}), and with them the keeper exits.
  */
 public final class RestoreRun {
+    /** Shared anonymous objects (by shmid) whose contents are in place: each is filled once per tree. */
+    private final java.util.Set<Long> filledShared = new java.util.HashSet<>();
     private final RestoreOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
@@ -208,6 +210,7 @@ public final class RestoreRun {
         MemoryRestore.prepareKept(p, kept, img.pagemap());
         MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept);
         long pages = MemoryRestore.fillPages(p, store, img, kept, parent);
+        pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
         MemoryRestore.protect(p, img.mm());
         MemoryRestore.advise(p, img.mm());
         MemoryRestore.placeVdso(p, img.mm(), before, layout.parked());

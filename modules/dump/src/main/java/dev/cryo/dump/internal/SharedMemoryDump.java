@@ -1,0 +1,106 @@
+package dev.cryo.dump.internal;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.images.EntryWriter;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.PagemapFlags;
+import dev.cryo.images.RawWriter;
+import dev.cryo.images.VmaStatus;
+import dev.cryo.images.proto.MmEntry;
+import dev.cryo.images.proto.PagemapEntry;
+import dev.cryo.images.proto.PagemapHead;
+import dev.cryo.images.proto.VmaEntry;
+import dev.cryo.pagepipe.BufferPool;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+
+/**
+ * The contents of shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, a shmem object with no name), once per
+ * object however many tasks map it: {@code pagemap-shmem-SHMID.img} lists its data as runs of pages at their
+ * offsets in the object, {@code pages-N.img} holds them. The object is read whole through
+ * {@code /proc/PID/map_files}, holes skipped with SEEK_DATA/SEEK_HOLE, so pages that only another task has
+ * touched are there too.
+ */
+final class SharedMemoryDump {
+    private SharedMemoryDump() {}
+
+    /** One mapping per shared object: the first task (in tree order) that maps it, and where. */
+    static Map<Long, Map.Entry<Integer, VmaEntry>> objects(Map<Integer, MmEntry> mms) {
+        Map<Long, Map.Entry<Integer, VmaEntry>> out = new LinkedHashMap<>();
+        mms.forEach((pid, mm) -> {
+            for (VmaEntry v : mm.getVmasList()) {
+                if ((v.getStatus() & VmaStatus.VMA_ANON_SHARED) != 0) {
+                    out.putIfAbsent(v.getShmid(), Map.entry(pid, v));
+                }
+            }
+        });
+        return out;
+    }
+
+    /** Writes one object's images; returns the pages written. */
+    static long write(ImageStore store, int pid, VmaEntry v, int pagesId, BufferPool pool) throws Exception {
+        Path file = Path.of("/proc/" + pid + "/map_files/" + Long.toHexString(v.getStart()) + "-" + Long.toHexString(v.getEnd()));
+        long size = Files.size(file);
+        long pages = 0;
+        try (Fd fd = Io.open(file.toString(), Linux.O_RDONLY());
+             EntryWriter pagemap = store.openWriter(ImageKind.PAGEMAP_SHMEM, v.getShmid());
+             RawWriter out = store.openRawWriter(ImageKind.PAGES.fileName(pagesId))) {
+            pagemap.write(PagemapHead.newBuilder().setPagesId(pagesId).build());
+            MemorySegment buf = pool.take();
+            try {
+                long at = 0;
+                while (at < size) {
+                    long data = seek(fd, at, Linux.SEEK_DATA());
+                    if (data < 0 || data >= size) {
+                        break;
+                    }
+                    long hole = Math.min(size, seek(fd, data, Linux.SEEK_HOLE()));
+                    long run = (hole - data + 4095) / 4096;
+                    pagemap.write(PagemapEntry.newBuilder().setVaddr(data).setNrPages((int) run).setFlags(PagemapFlags.PE_PRESENT).build());
+                    for (long off = data; off < data + run * 4096; ) {
+                        long n = Math.min(buf.byteSize(), data + run * 4096 - off);
+                        MemorySegment chunk = buf.asSlice(0, n);
+                        chunk.fill((byte) 0); // the object's last page may end inside it
+                        long got = 0;
+                        while (got < n) {
+                            long r = Io.pread(fd.fd(), chunk.asSlice(got), off + got);
+                            if (r <= 0) {
+                                break;
+                            }
+                            got += r;
+                        }
+                        out.write(chunk);
+                        off += n;
+                    }
+                    pages += run;
+                    at = data + run * 4096;
+                }
+            } finally {
+                pool.give(buf);
+            }
+            pagemap.commit();
+            out.commit();
+        }
+        return pages;
+    }
+
+    /** lseek with SEEK_DATA/SEEK_HOLE; -1 when no data follows (ENXIO). */
+    private static long seek(Fd fd, long from, int whence) {
+        try {
+            return Io.lseek(fd.fd(), from, whence);
+        } catch (ErrnoException e) {
+            if (e.errno() == Linux.ENXIO()) { // nothing but a hole up to the end
+                return -1;
+            }
+            throw e;
+        }
+    }
+}
