@@ -82,7 +82,7 @@ public final class RestoreBench {
         for (int r = 0; r < runs; r++) {
             raw[r] = rawWrite(dir.resolve("sink"), pages, bytes);
             long t0 = System.nanoTime();
-            RestoreStats s = Restorer.restore(RestoreOptions.of(img).withDetached(true), new Cancellation());
+            RestoreStats s = Restorer.restore(RestoreOptions.of(img).withShellJob(true).withDetached(true), new Cancellation());
             cryo[r] = System.nanoTime() - t0;
             if (s.pagesRestored() * 4096 != bytes) {
                 throw new IllegalStateException("restored " + s.pagesRestored() + " pages, the images hold " + bytes / 4096);

@@ -29,11 +29,11 @@ class RestoreCommandTest {
             MainTest.Run dump = MainTest.cryo("dump", "-t", Integer.toString(pid), "-D", images.toString(), "-R");
             assertThat(dump.exit()).as(dump.err()).isZero();
 
-            MainTest.Run taken = MainTest.cryo("restore", "-D", images.toString(), "-d");
+            MainTest.Run taken = MainTest.cryo("restore", "-D", images.toString(), "-d", "-j");
             assertThat(taken.exit()).isEqualTo(1);
             assertThat(taken.errLines()).singleElement().asString().contains("pid " + pid + " is taken (by rst_tree)");
 
-            MainTest.Run run = MainTest.cryo("restore", "-D", images.toString(), "-d", "--pidns");
+            MainTest.Run run = MainTest.cryo("restore", "-D", images.toString(), "-d", "-j", "--pidns");
             assertThat(run.exit()).as(run.err()).isZero();
             String said = run.out().trim();
             assertThat(said).startsWith("restored pid ");

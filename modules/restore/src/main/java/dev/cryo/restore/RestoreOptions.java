@@ -11,25 +11,31 @@ import java.util.Objects;
  * @param samePid   give each task the pid it had at dump ({@code clone3} with {@code set_tid}); a taken pid is an error
  * @param pidns     restore the tree into a new pid namespace, where its tasks have their dumped pids (so a
  *                  dump taken with --leave-running can run beside its original); an init of cryo's is pid 1 there
+ * @param shellJob  the dump is a shell job (its session leader was outside the tree): the tree joins cryo's
+ *                  session and its terminal is reopened by path; as with CRIU, restoring a shell job needs it
  */
-public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns) {
+public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
     }
 
     public static RestoreOptions of(Path imagesDir) {
-        return new RestoreOptions(imagesDir, false, true, false);
+        return new RestoreOptions(imagesDir, false, true, false, false);
     }
 
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob);
+    }
+
+    public RestoreOptions withShellJob(boolean v) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v);
     }
 }

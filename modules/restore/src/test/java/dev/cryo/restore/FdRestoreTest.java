@@ -138,7 +138,7 @@ class FdRestoreTest {
     }
 
     private void restoreAndCompare(Before before, Path images, Path dir, AfterCheck after) throws Exception {
-        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
         try {
             assertThat(stats.rootPid()).isEqualTo(before.pid());
             assertThat(fds(before.pid())).as("fds of the restored process").isEqualTo(before.fds());
@@ -207,7 +207,7 @@ class FdRestoreTest {
             Dumper.dump(DumpOptions.of(pid, images).withShellJob(true), new Cancellation());
             assertThat(target.awaitExit(30)).as("the dump killed fds_all").isTrue();
         }
-        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
         try {
             int pid = stats.rootPid();
             assertThat(fds(child)).as("the child's fds").isEqualTo(childFds);
@@ -242,7 +242,7 @@ class FdRestoreTest {
             assertThat(target.awaitExit(30)).as("the dump killed dumpee").isTrue();
         }
         try {
-            Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
             assertThat(fdSize(pid)).isEqualTo(fdSize);
             assertThat(fdSize(child)).isEqualTo(childFdSize);
             assertThat(check(pid, dir)).isEqualTo("PASS");

@@ -88,7 +88,7 @@ class PreDumpRestoreTest {
         }
         assertThat(pre2.pagesWritten()).isLessThanOrEqualTo(pages * 2 / 100);
         assertThat(dump.pagesWritten()).isLessThanOrEqualTo(pages * 2 / 100);
-        RestoreStats r = Restorer.restore(RestoreOptions.of(work.resolve("dump")).withDetached(true), new Cancellation());
+        RestoreStats r = Restorer.restore(RestoreOptions.of(work.resolve("dump")).withShellJob(true).withDetached(true), new Cancellation());
         try {
             assertThat(r.rootPid()).isEqualTo(pid);
             assertThat(r.pagesRestored()).isGreaterThanOrEqualTo(pages);
@@ -126,7 +126,7 @@ class PreDumpRestoreTest {
             Dumper.dump(step(pid, Files.createDirectory(work.resolve("dump")), mode, "pre2"), new Cancellation());
             assertThat(target.awaitExit(30)).as("the dump killed the tree").isTrue();
         }
-        Restorer.restore(RestoreOptions.of(work.resolve("dump")).withDetached(true), new Cancellation());
+        Restorer.restore(RestoreOptions.of(work.resolve("dump")).withShellJob(true).withDetached(true), new Cancellation());
         try {
             assertThat(ask(pid, t)).as("parent's memory and its child after restore").isEqualTo(before);
         } finally {
@@ -157,7 +157,7 @@ class PreDumpRestoreTest {
             // the 16 MiB that never change come from the chain, so restore has to read through it
             assertThat(d.pagesInParent()).isGreaterThanOrEqualTo(4096);
         }
-        Restorer.restore(RestoreOptions.of(work.resolve("dump")).withDetached(true), new Cancellation());
+        Restorer.restore(RestoreOptions.of(work.resolve("dump")).withShellJob(true).withDetached(true), new Cancellation());
         try {
             assertThat(ask(pid, t)).as("pd_churn's own check after restore").startsWith("PASS");
             Thread.sleep(100);

@@ -70,7 +70,7 @@ class ProgramRestoreTest {
             assertThat(target.awaitExit(30)).isTrue();
         }
         int before = counts(file).size();
-        RestoreStats s = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+        RestoreStats s = Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
         try {
             assertThat(s.rootPid()).isEqualTo(pid);
             awaitCount(file, before + 10);
@@ -112,7 +112,7 @@ class ProgramRestoreTest {
             Dumper.dump(DumpOptions.of(target.pid(), images).withShellJob(true), new Cancellation());
             assertThat(target.awaitExit(30)).isTrue();
         }
-        Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+        Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
         try {
             for (int i = 0; i < pids.size(); i++) {
                 TreeRestoreTest.Proc now = TreeRestoreTest.Proc.of(pids.get(i));

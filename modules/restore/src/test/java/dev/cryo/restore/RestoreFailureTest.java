@@ -82,7 +82,7 @@ class RestoreFailureTest {
     private String fails(Path images, boolean pidns) throws Exception {
         RestoreException e = null;
         try {
-            Restorer.restore(RestoreOptions.of(images).withDetached(true).withPidns(pidns), new Cancellation());
+            Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true).withPidns(pidns), new Cancellation());
             TreeRestoreTest.killAll(ids);
         } catch (RestoreException x) {
             e = x;
@@ -96,7 +96,7 @@ class RestoreFailureTest {
     /** Restores {@code images}, which may work (damage that no check can see) or fail with one line. */
     private void failsCleanlyOrRuns(Path images) throws Exception {
         try {
-            Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
             TreeRestoreTest.killAll(ids);
         } catch (RestoreException x) {
             assertThat(x.getMessage()).doesNotContain("\n").startsWith("cannot restore from " + images);
@@ -208,7 +208,7 @@ class RestoreFailureTest {
         Path images = Files.createDirectories(work.resolve("img"));
         try (Target target = Target.start("rst_tree", dir, "4", "1")) {
             Dumper.dump(DumpOptions.of(target.pid(), images).withLeaveRunning(true), new Cancellation());
-            assertThatThrownBy(() -> Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation()))
+            assertThatThrownBy(() -> Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation()))
                     .isInstanceOf(RestoreException.class)
                     .hasMessageContaining("pid " + target.pid() + " is taken (by rst_tree)");
             assertThat(target.check()).as("the original runs on").isEqualTo("PASS");

@@ -1,6 +1,7 @@
 package dev.cryo.restore;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,7 +67,12 @@ class RestoreTest {
         }
         assertThat(Path.of("/proc/" + pid)).doesNotExist();
 
-        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+        // As with CRIU, a shell job comes back only when asked for as one; nothing is started otherwise.
+        assertThatThrownBy(() -> Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation()))
+                .isInstanceOf(RestoreException.class).hasMessageContaining("restore it with --shell-job");
+        assertThat(Path.of("/proc/" + pid)).doesNotExist();
+
+        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
         try {
             assertThat(stats.rootPid()).isEqualTo(pid);
             assertThat(stats.pagesRestored()).isGreaterThanOrEqualTo(4096); // the 16 MiB buffer at least
@@ -91,7 +97,7 @@ class RestoreTest {
             Dumper.dump(DumpOptions.of(target.pid(), images).withShellJob(true).withLeaveRunning(true), new Cancellation());
         }
         try {
-            RestoreStats s = Restorer.restore(RestoreOptions.of(images).withDetached(true).withSamePid(false), new Cancellation());
+            RestoreStats s = Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true).withSamePid(false), new Cancellation());
             killAndAwait(s.rootPid());
         } catch (RestoreException e) {
             assertThat(e.getMessage()).contains("lies in no mapping");

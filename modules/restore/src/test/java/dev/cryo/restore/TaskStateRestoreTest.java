@@ -32,7 +32,7 @@ class TaskStateRestoreTest {
             assertThat(target.awaitExit(30)).as("the dump killed fds_state").isTrue();
         }
         try {
-            RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
             assertThat(stats.rootPid()).isEqualTo(pid);
             assertThat(FdRestoreTest.check(pid, dir)).isEqualTo("PASS");
         } finally {

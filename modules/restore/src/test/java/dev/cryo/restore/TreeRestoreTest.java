@@ -90,7 +90,7 @@ class TreeRestoreTest {
             assertThat(Path.of("/proc/" + pid)).doesNotExist();
         }
 
-        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
         try {
             assertThat(stats.rootPid()).isEqualTo(pids.get(0));
             assertThat(stats.pagesRestored()).isGreaterThanOrEqualTo(2 * 65536L); // 256 MiB twice (parent and child)
@@ -144,7 +144,7 @@ class TreeRestoreTest {
             int pid = target.pid();
             int child = family(dir).get(0);
             Dumper.dump(DumpOptions.of(pid, images).withLeaveRunning(true), new Cancellation());
-            RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withDetached(true).withPidns(true), new Cancellation());
+            RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true).withPidns(true), new Cancellation());
             int host = stats.rootPid();
             List<Integer> restored = new ArrayList<>(List.of(host));
             int init = Proc.of(host).ppid();
@@ -211,7 +211,7 @@ class TreeRestoreTest {
             }
         });
         try {
-            Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
             sender.join();
             org.junit.jupiter.api.Assumptions.assumeTrue(tracedAtSend.get(), "the signal was sent while cryo drove the task");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -239,7 +239,7 @@ class TreeRestoreTest {
         }
         java.util.concurrent.CompletableFuture<RestoreStats> restore = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
             try {
-                return Restorer.restore(RestoreOptions.of(images), new Cancellation());
+                return Restorer.restore(RestoreOptions.of(images).withShellJob(true), new Cancellation());
             } catch (RestoreException e) {
                 throw new java.util.concurrent.CompletionException(e);
             }

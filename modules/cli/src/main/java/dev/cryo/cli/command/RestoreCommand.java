@@ -34,6 +34,9 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--pidns", description = "Restore into a new pid namespace (pids inside as at dump), e.g. beside the original of a --leave-running dump.")
     boolean pidns;
 
+    @Option(names = {"-j", "--shell-job"}, description = "The dump is a shell job (dumped with --shell-job): join cryo's session, reopen its terminal by path.")
+    boolean shellJob;
+
     @Option(names = "--display-stats", description = "Print the pid, pages restored and restore time.")
     boolean displayStats;
 
@@ -65,7 +68,7 @@ final class RestoreCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         RestoreStats s;
         try {
-            s = Restorer.restore(RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns), cancel);
+            s = Restorer.restore(RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob), cancel);
         } catch (RestoreException | RuntimeException e) {
             if (signalled.get()) {
                 outcome.set(e.getMessage());

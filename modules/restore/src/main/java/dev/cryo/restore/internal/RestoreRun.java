@@ -61,6 +61,7 @@ public final class RestoreRun {
         Keeper keeper;
         try {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
+            checkShellJob(options, images);
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
             }
@@ -86,6 +87,16 @@ public final class RestoreRun {
             }
         }
         return new RestoreStats(restored.pid(), restored.pages(), System.nanoTime() - start, exit);
+    }
+
+    /** As CRIU: a tree dumped as a shell job (its session leader outside it) is restored only with --shell-job. */
+    private static void checkShellJob(RestoreOptions options, TreeImages images) {
+        int sid = images.root().pstree().getSid();
+        boolean leaderInTree = images.processes().stream().anyMatch(p -> p.pid() == sid);
+        if (!leaderInTree && !options.shellJob()) {
+            throw new IllegalStateException("the dump is a shell job (its session leader, pid " + sid
+                    + ", was outside the tree): restore it with --shell-job");
+        }
     }
 
     private static RestoreException explain(RestoreOptions o, Exception e) {
