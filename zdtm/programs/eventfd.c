@@ -1,5 +1,4 @@
 /* eventfd: an eventfd holding 42 (non-blocking) and a semaphore eventfd holding 3 keep counters and flags. */
-// zdtm: skip host,pidns,predump: restore drops EFD_SEMAPHORE from an eventfd (a semaphore eventfd reads its whole count)
 #include "zdtmlib.h"
 #include <sys/eventfd.h>
 
