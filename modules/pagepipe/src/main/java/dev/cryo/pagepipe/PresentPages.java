@@ -9,7 +9,6 @@ import java.util.List;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.page_region;
 import dev.cryo.bindings.pm_scan_arg;
-import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
@@ -126,7 +125,4 @@ public final class PresentPages implements AutoCloseable {
         }
     }
 
-    static boolean isUnsupported(ErrnoException e) {
-        return e.is(Errno.ENOTTY) || e.is(Errno.EINVAL) || e.is(Errno.EOPNOTSUPP);
-    }
 }

@@ -2,7 +2,6 @@ package dev.cryo.parasite;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -246,9 +245,5 @@ public final class Parasite implements AutoCloseable {
     /** Reads one 8-byte word from the target's memory. */
     public long peek(long addr) {
         return Ptrace.peekData(leader.tid(), addr);
-    }
-
-    static long word(MemorySegment s, long offset) {
-        return s.get(ValueLayout.JAVA_LONG, offset);
     }
 }
