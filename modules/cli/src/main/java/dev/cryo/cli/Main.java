@@ -51,7 +51,7 @@ public final class Main {
     }
 
     private static int failure(Exception e, PrintWriter err, boolean verbose) {
-        if (!(e instanceof GuardedDump.Signalled)) {
+        if (!(e instanceof SignalGuard.Signalled)) {
             String message = message(e);
             err.println("cryo: " + (message != null ? message
                     : "internal error: " + e + (verbose ? "" : " (cryo -v shows where)")));

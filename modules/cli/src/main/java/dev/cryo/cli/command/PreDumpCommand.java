@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import dev.cryo.cli.SignalGuard;
 import dev.cryo.cli.Failure;
 import dev.cryo.cli.ProgressLine;
 import dev.cryo.cli.StatsReport;
@@ -13,7 +14,6 @@ import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.Dumper;
 import dev.cryo.dump.PreDumpMode;
-import dev.cryo.parasite.Cancellation;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -60,43 +60,10 @@ final class PreDumpCommand implements Callable<Integer> {
         };
         PrintWriter err = spec.commandLine().getErr();
         DumpStats stats;
-        Cancellation cancel = new Cancellation();
-        java.util.concurrent.CountDownLatch unwound = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.concurrent.atomic.AtomicReference<String> outcome = new java.util.concurrent.atomic.AtomicReference<>();
-        // A signal cancels the pre-dump and holds the JVM until it has unwound (the tree is never left
-        // frozen); the hook says how it ended, since the JVM halts as soon as the hook returns.
-        Thread hook = new Thread(() -> {
-            signalled.set(true);
-            cancel.cancel("cryo received a signal");
-            try {
-                unwound.await(60, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (outcome.get() != null) {
-                err.println("cryo: " + outcome.get());
-                err.flush();
-            }
-        }, "cryo-signal");
-        Runtime.getRuntime().addShutdownHook(hook);
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
             DumpOptions options = DumpOptions.of(pid, imagesDir).withListener(progress).withPreDumpMode(m)
                     .withPrevImagesDir(prevImagesDir).withTrackMem(true);
-            stats = Dumper.preDump(options, cancel);
-        } catch (DumpException | RuntimeException e) {
-            if (signalled.get()) {
-                outcome.set(e.getMessage());
-                return 1;
-            }
-            throw e;
-        } finally {
-            unwound.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running: it waits for us and reports
-            }
+            stats = SignalGuard.run(err, "the pre-dump of pid " + pid, cancel -> Dumper.preDump(options, cancel));
         }
         if (displayStats) {
             print(stats, spec.commandLine().getOut());

@@ -4,12 +4,8 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
-import dev.cryo.parasite.Cancellation;
+import dev.cryo.cli.SignalGuard;
 import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
@@ -46,43 +42,8 @@ final class RestoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws RestoreException {
         PrintWriter err = spec.commandLine().getErr();
-        Cancellation cancel = new Cancellation();
-        CountDownLatch unwound = new CountDownLatch(1);
-        AtomicBoolean signalled = new AtomicBoolean();
-        AtomicReference<String> outcome = new AtomicReference<>();
-        // SIGTERM/SIGINT cancel the restore between two steps and hold the JVM until every task it created is
-        // killed; the hook says how it ended, since the JVM halts as soon as the hook returns.
-        Thread hook = new Thread(() -> {
-            signalled.set(true);
-            cancel.cancel("cryo received a signal");
-            try {
-                unwound.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (outcome.get() != null) {
-                err.println("cryo: " + outcome.get());
-                err.flush();
-            }
-        }, "cryo-signal");
-        Runtime.getRuntime().addShutdownHook(hook);
-        RestoreStats s;
-        try {
-            s = Restorer.restore(RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob), cancel);
-        } catch (RestoreException | RuntimeException e) {
-            if (signalled.get()) {
-                outcome.set(e.getMessage());
-                return 1;
-            }
-            throw e;
-        } finally {
-            unwound.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running: it waits for us and reports
-            }
-        }
+        RestoreOptions options = RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob);
+        RestoreStats s = SignalGuard.run(err, "the restore from " + imagesDir, cancel -> Restorer.restore(options, cancel));
         PrintWriter out = spec.commandLine().getOut();
         if (displayStats || detached) {
             out.printf(Locale.ROOT, "restored pid %d: %d pages in %.2f ms%n", s.rootPid(), s.pagesRestored(), s.restoreNanos() / 1e6);
