@@ -57,8 +57,10 @@ class TreeRestoreTest {
 
     static void killAll(List<Integer> pids) throws Exception {
         for (int pid : pids) {
-            if (dev.cryo.syscalls.Signals.exists(pid)) {
+            try {
                 dev.cryo.syscalls.Signals.kill(pid, dev.cryo.bindings.Linux.SIGKILL());
+            } catch (dev.cryo.syscalls.ErrnoException gone) {
+                // exited already (a restore from damaged pages may crash it): nothing to kill
             }
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -93,7 +95,8 @@ class TreeRestoreTest {
         RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
         try {
             assertThat(stats.rootPid()).isEqualTo(pids.get(0));
-            assertThat(stats.pagesRestored()).isGreaterThanOrEqualTo(2 * 65536L); // 256 MiB twice (parent and child)
+            // 256 MiB once: the child's copy-on-write pages were written with its parent's, and it inherits them
+            assertThat(stats.pagesRestored()).isGreaterThanOrEqualTo(65536L);
             for (int i = 0; i < pids.size(); i++) {
                 Proc now = Proc.of(pids.get(i));
                 Proc was = before.get(i);

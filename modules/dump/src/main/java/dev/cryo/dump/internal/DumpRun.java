@@ -127,6 +127,15 @@ public final class DumpRun {
                 cancel.check();
                 collected.put(pid, collect(tree, pid, arena));
             }
+            // Pages a child still shares with its parent go once, with the parent (parents come first).
+            for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
+                Collected parent = collected.get(tree.parentOf(e.getKey()));
+                if (parent != null) {
+                    Collected c = e.getValue();
+                    e.setValue(new Collected(c.ids, c.cores, c.tids, c.mm, c.fds, c.fs,
+                            CowSharing.apply(e.getKey(), c.mm, c.plan, tree.parentOf(e.getKey()), parent.mm)));
+                }
+            }
             pagesTotal = collected.values().stream().mapToLong(c -> c.plan.present()).sum();
             pagesScanned = collected.values().stream().mapToLong(c -> c.plan.scanned()).sum();
             pagesInParent = collected.values().stream().mapToLong(c -> c.plan.inParent()).sum();

@@ -12,6 +12,7 @@ import java.util.Map;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.prctl_mm_map;
 import dev.cryo.images.ImageStore;
+import dev.cryo.images.Inheritance;
 import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.RawReader;
@@ -145,63 +146,30 @@ final class MemoryRestore {
      * private pages shared copy-on-write and shared ones shared outright, and keeps them.
      */
     static List<VmaEntry> inheritable(MmEntry child, MmEntry parent) {
-        List<VmaEntry> out = new ArrayList<>();
-        for (VmaEntry v : child.getVmasList()) {
-            if (!isAnonPrivate(v) && !isAnonShared(v)) {
-                continue;
-            }
-            boolean same = parent.getVmasList().stream().anyMatch(pv -> pv.getStart() == v.getStart()
-                    && pv.getEnd() == v.getEnd() && pv.getFlags() == v.getFlags()
-                    && (isAnonPrivate(v) ? isAnonPrivate(pv) : isAnonShared(pv) && pv.getShmid() == v.getShmid()));
-            if (same) {
-                out.add(v);
-            }
-        }
-        return out;
+        return Inheritance.inherited(child, parent);
     }
 
     private static boolean isAnonPrivate(VmaEntry v) {
-        int special = VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR | VmaStatus.VMA_AREA_VSYSCALL
-                | VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED | VmaStatus.VMA_ANON_SHARED;
-        return (v.getStatus() & VmaStatus.VMA_AREA_REGULAR) != 0 && (v.getStatus() & special) == 0
-                && (v.getFlags() & Linux.MAP_PRIVATE()) != 0;
+        return Inheritance.isAnonPrivate(v);
     }
 
     static boolean isAnonShared(VmaEntry v) {
-        return (v.getStatus() & VmaStatus.VMA_AREA_REGULAR) != 0 && (v.getStatus() & VmaStatus.VMA_ANON_SHARED) != 0;
+        return Inheritance.isAnonShared(v);
     }
 
     /**
-     * Readies the kept mappings for their pages: writable until protect(), and every page the child's
-     * pagemap does not hold dropped (it reads as zeroes again, as in the dumped child).
+     * Readies the kept (inherited) private mappings for the child's own pages: writable until protect().
      */
-    static void prepareKept(Puppet p, List<VmaEntry> kept, List<PagemapEntry> pagemap) {
+    static void prepareKept(Puppet p, List<VmaEntry> kept) {
         for (VmaEntry v : kept) {
             if (isAnonShared(v)) {
                 continue; // the parent's: same pages, nothing of the child's own to fill
             }
+            // Writable until protect(). A page the child's pagemap lacks here is the parent's (see Inheritance):
+            // the inherited one stays; the dump wrote the child a zero page where it had none and the parent had.
             p.syscall("mprotect(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mprotect(),
                     v.getStart(), v.getEnd() - v.getStart(), v.getProt() | Linux.PROT_WRITE());
-            long at = v.getStart();
-            for (PagemapEntry e : pagemap) {
-                long s = Math.max(e.getVaddr(), v.getStart());
-                long end = Math.min(e.getVaddr() + e.getNrPages() * Puppet.PAGE, v.getEnd());
-                if (s >= end) {
-                    continue;
-                }
-                if (s > at) {
-                    dontNeed(p, at, s - at);
-                }
-                at = Math.max(at, end);
-            }
-            if (at < v.getEnd()) {
-                dontNeed(p, at, v.getEnd() - at);
-            }
         }
-    }
-
-    private static void dontNeed(Puppet p, long at, long len) {
-        p.syscall("madvise(0x" + Long.toHexString(at) + ", MADV_DONTNEED)", Linux.__NR_madvise(), at, len, MADV_DONTNEED);
     }
 
     /** Maps every dumped VMA but the vDSO group, writable until its pages are in. */

@@ -218,7 +218,7 @@ public final class RestoreRun {
         List<MemoryRestore.Mapping> before = MemoryRestore.maps(p.pid());
         MemoryRestore.parkVdso(p, before, layout.parked());
         MemoryRestore.clearPuppet(p, layout.area(), layout.parked() + layout.vdsoSpan(), kept);
-        MemoryRestore.prepareKept(p, kept, img.pagemap());
+        MemoryRestore.prepareKept(p, kept);
         MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept);
         long pages = MemoryRestore.fillPages(p, store, img, kept, parent);
         pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
