@@ -124,4 +124,21 @@ class DumpTest {
             assertThat(Files.size(dir.resolve("pages-" + pagesId + ".img"))).isEqualTo(pages * 4096);
         }
     }
+
+    @Test
+    void aLeaveRunningDumpKeepsTheTreesCopyOnWriteSharing() throws Exception {
+        try (Target target = Target.start("dumpee", work.resolve("t"), "64", "1")) {
+            int child = target.processes().get(1);
+            long childPages = PagemapCount.privatePages(child);
+            long parentPages = PagemapCount.privatePages(target.pid());
+            // Reading a page must not unshare it (process_vm_readv's pin would): the second dump still
+            // finds the child's 64 MiB shared with its parent, and writes it once.
+            for (String step : List.of("img1", "img2")) {
+                Path dir = Files.createDirectories(work.resolve(step));
+                DumpStats s = Dumper.dump(DumpOptions.of(target.pid(), dir).withLeaveRunning(true).withShellJob(true), new Cancellation());
+                assertThat(s.pagesWritten()).as(step).isLessThan(parentPages + childPages / 10);
+            }
+            assertThat(target.check()).isEqualTo("PASS");
+        }
+    }
 }

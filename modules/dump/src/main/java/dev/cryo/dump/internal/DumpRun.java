@@ -146,8 +146,8 @@ public final class DumpRun {
                 try (PageSink sink = new ImagePageSink(store, c.getKey(), pagesId++)) {
                     long t0 = System.nanoTime();
                     ReadCollector.Result r = MemoryCollector.writePages(c.getKey(), c.getValue().plan, sink, reader, cancel::check, this::pagesWritten);
-                    options.listener().log(String.format("pid %d: %d pages written in %.1f ms (%d read through /proc/PID/mem)",
-                            c.getKey(), r.pages(), (System.nanoTime() - t0) / 1e6, r.forcedReads()));
+                    options.listener().log(String.format("pid %d: %d pages written in %.1f ms",
+                            c.getKey(), r.pages(), (System.nanoTime() - t0) / 1e6));
                 }
             }
             Map<Integer, MmEntry> mms = new LinkedHashMap<>();
