@@ -19,6 +19,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "zdtmlib.h" /* test_write_file: DIR/NAME written through a temporary name */
+
 #define PAGE 4096
 #define SLOTS 16
 #define STABLE_PAGES 4096
@@ -35,7 +37,6 @@ static struct slot slots[SLOTS];
 static uint64_t *stable;
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
 static uint64_t turns, next_tag = 1;
-static char dir[4000];
 
 static uint64_t next(void)
 {
@@ -49,20 +50,6 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	got_usr1 = 1;
-}
-
-static void put(const char *name, const char *text)
-{
-	char path[4096], tmp[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (write(fd, text, strlen(text)) < 0)
-		perror("write");
-	close(fd);
-	rename(tmp, path);
 }
 
 static void fill(struct slot *s, size_t from)
@@ -162,7 +149,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: pd_churn DIR\n");
 		return 2;
 	}
-	snprintf(dir, sizeof(dir), "%s", argv[1]);
+	test_dir = argv[1];
 	stable = mmap(NULL, STABLE_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (stable == MAP_FAILED) {
 		perror("mmap");
@@ -178,7 +165,7 @@ int main(int argc, char **argv)
 
 	char text[4096];
 	snprintf(text, sizeof(text), "%d\n", getpid());
-	put("ready", text);
+	test_write_file("ready", text);
 	for (;;) {
 		if (got_usr1) {
 			got_usr1 = 0;
@@ -187,7 +174,7 @@ int main(int argc, char **argv)
 				snprintf(text, sizeof(text), "PASS %llu\n", (unsigned long long)turns);
 			else
 				snprintf(text, sizeof(text), "FAIL after %llu turns: %s\n", (unsigned long long)turns, why);
-			put("check", text);
+			test_write_file("check", text);
 		}
 		turn();
 	}
