@@ -5,7 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 import dev.cryo.bindings.Linux;
@@ -41,17 +40,10 @@ public final class DumpBench {
             };
 
     public static void main(String[] args) throws Exception {
-        int[] sizes = {256, 1024};
-        int runs = 5;
-        Path dir = Path.of("/dev/shm/cryo-bench");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--sizes" -> sizes = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
-                case "--runs" -> runs = Integer.parseInt(args[++i]);
-                case "--dir" -> dir = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
-        }
+        BenchRun opts = BenchRun.parse(args, Path.of("/dev/shm/cryo-bench"));
+        int[] sizes = opts.sizes();
+        int runs = opts.runs();
+        Path dir = opts.dir();
         System.out.printf("dump benchmark: images on %s, median of %d runs, raw copy and cryo interleaved%n", dir, runs);
         System.out.printf("%8s %12s %12s %8s %12s %14s %12s%n", "size", "raw copy", "cryo dump", "ratio", "frozen", "cryo RSS grew", "GB/s cryo");
         for (int mib : sizes) {
@@ -63,12 +55,12 @@ public final class DumpBench {
                 long[] rss = new long[runs];
                 long bytes = 0;
                 for (int r = 0; r < runs; r++) {
-                    Path img = fresh(dir.resolve("img"));
+                    Path img = BenchRun.fresh(dir.resolve("img"));
                     raw[r] = 0;
                     for (int pid : target.processes()) {
                         raw[r] += rawCopy(pid, img.resolve("raw-" + pid + ".bin"));
                     }
-                    img = fresh(dir.resolve("img"));
+                    img = BenchRun.fresh(dir.resolve("img"));
                     resetPeakRss();
                     long before = rssKib("VmRSS");
                     long t0 = System.nanoTime();
@@ -79,11 +71,11 @@ public final class DumpBench {
                     if (System.getenv("CRYO_BENCH_DEBUG") != null) System.out.printf("run %d: total %.1f ms memdump %.1f ms%n", r, s.totalNanos() / 1e6, s.memdumpNanos() / 1e6);
                     bytes = s.pagesWritten() * 4096;
                 }
-                fresh(dir.resolve("img"));
-                long mRaw = median(raw);
-                long mCryo = median(cryo);
+                BenchRun.fresh(dir.resolve("img"));
+                long mRaw = BenchRun.median(raw);
+                long mCryo = BenchRun.median(cryo);
                 System.out.printf("%5d MiB %9.1f ms %9.1f ms %7.2fx %9.1f ms %11d KiB %12.2f%n", mib, mRaw / 1e6, mCryo / 1e6,
-                        (double) mCryo / mRaw, median(frozen) / 1e6, median(rss), bytes / (mCryo / 1e9) / 1e9);
+                        (double) mCryo / mRaw, BenchRun.median(frozen) / 1e6, BenchRun.median(rss), bytes / (mCryo / 1e9) / 1e9);
                 String check = target.check();
                 if (!check.equals("PASS")) {
                     throw new IllegalStateException("the target was harmed by the dumps: " + check);
@@ -125,17 +117,6 @@ public final class DumpBench {
         return System.nanoTime() - t0;
     }
 
-    private static Path fresh(Path img) throws Exception {
-        if (Files.exists(img)) {
-            try (var s = Files.list(img)) {
-                for (Path p : s.toList()) {
-                    Files.delete(p);
-                }
-            }
-        }
-        return Files.createDirectories(img);
-    }
-
     private static void resetPeakRss() throws Exception {
         Files.writeString(Path.of("/proc/self/clear_refs"), "5");
     }
@@ -147,11 +128,5 @@ public final class DumpBench {
             }
         }
         return -1;
-    }
-
-    private static long median(long[] v) {
-        long[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 }

@@ -6,7 +6,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -33,17 +32,10 @@ import dev.cryo.testkit.Target;
  */
 public final class RestoreBench {
     public static void main(String[] args) throws Exception {
-        int[] sizes = {256, 1024};
-        int runs = 5;
-        Path dir = Path.of("/dev/shm/cryo-bench-restore");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--sizes" -> sizes = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
-                case "--runs" -> runs = Integer.parseInt(args[++i]);
-                case "--dir" -> dir = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
-        }
+        BenchRun opts = BenchRun.parse(args, Path.of("/dev/shm/cryo-bench-restore"));
+        int[] sizes = opts.sizes();
+        int runs = opts.runs();
+        Path dir = opts.dir();
         System.out.printf("restore benchmark: images on %s, median of %d runs, raw process_vm_writev and cryo interleaved%n", dir, runs);
         System.out.printf("%8s %-8s %12s %12s %12s %8s %12s%n", "size", "target", "bytes", "raw writev", "cryo restore", "ratio", "GB/s cryo");
         for (int mib : sizes) {
@@ -55,7 +47,7 @@ public final class RestoreBench {
 
     private static void bench(Path dir, int mib, String kind, int runs) throws Exception {
         Path work = Files.createDirectories(dir.resolve("target-" + kind + "-" + mib));
-        Path img = fresh(dir.resolve("img-" + mib));
+        Path img = BenchRun.fresh(dir.resolve("img-" + mib));
         List<Integer> pids;
         boolean tree = kind.equals("tree");
         try (Target target = tree ? Target.start("rst_tree", work, Integer.toString(mib), "1")
@@ -95,11 +87,11 @@ public final class RestoreBench {
             }
             killAll(pids);
         }
-        long mRaw = median(raw);
-        long mCryo = median(cryo);
+        long mRaw = BenchRun.median(raw);
+        long mCryo = BenchRun.median(cryo);
         System.out.printf("%5d MiB %-8s %8d MiB %9.1f ms %9.1f ms %7.2fx %12.2f%n", mib, kind, bytes >> 20, mRaw / 1e6,
                 mCryo / 1e6, (double) mCryo / mRaw, bytes / (mCryo / 1e9) / 1e9);
-        fresh(img);
+        BenchRun.fresh(img);
     }
 
     /** The baseline: a fresh process with untouched memory, every pages image written into it with process_vm_writev. */
@@ -157,22 +149,5 @@ public final class RestoreBench {
                 Thread.sleep(5);
             }
         }
-    }
-
-    private static Path fresh(Path img) throws Exception {
-        if (Files.exists(img)) {
-            try (var s = Files.list(img)) {
-                for (Path p : s.toList()) {
-                    Files.delete(p);
-                }
-            }
-        }
-        return Files.createDirectories(img);
-    }
-
-    private static long median(long[] v) {
-        long[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 }
