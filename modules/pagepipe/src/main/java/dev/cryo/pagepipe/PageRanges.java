@@ -55,6 +55,11 @@ public final class PageRanges {
         return out;
     }
 
+    /** Appends [start, end) to a sorted list, joining it to the last range when they touch. */
+    public static void append(List<PageRange> out, long start, long end) {
+        PresentPages.add(out, start, end);
+    }
+
     public static long pages(List<PageRange> ranges) {
         return ranges.stream().mapToLong(PageRange::pages).sum();
     }

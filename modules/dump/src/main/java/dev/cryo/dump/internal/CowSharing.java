@@ -49,11 +49,10 @@ final class CowSharing {
             return plan;
         }
         List<PageRange> planned = new ArrayList<>();
-        plan.runs().forEach(r -> Runs.add(planned, r.vaddr(), r.pages()));
+        plan.runs().forEach(r -> PageRanges.append(planned, r.vaddr(), r.vaddr() + r.pages() * PageRange.PAGE_SIZE));
         List<PageRange> zeros = PageRanges.subtract(PageRanges.subtract(parentHas, shared), planned);
 
         List<PageRange> copy = union(PageRanges.subtract(plan.ranges(), shared), zeros);
-        List<PageSink.Run> runs = new ArrayList<>();
         List<PageRange> inParent = new ArrayList<>();
         for (PageSink.Run r : plan.runs()) {
             if (r.inParent()) {
@@ -62,13 +61,7 @@ final class CowSharing {
                 }
             }
         }
-        int i = 0;
-        int j = 0;
-        while (i < copy.size() || j < inParent.size()) {
-            boolean takeCopy = j >= inParent.size() || (i < copy.size() && copy.get(i).start() < inParent.get(j).start());
-            PageRange r = takeCopy ? copy.get(i++) : inParent.get(j++);
-            runs.add(new PageSink.Run(r.start(), r.pages(), !takeCopy));
-        }
+        List<PageSink.Run> runs = MemoryCollector.runs(copy, inParent);
         return new MemoryCollector.Plan(runs, copy, plan.scanned(), PageRanges.pages(copy), PageRanges.pages(inParent));
     }
 
@@ -87,12 +80,12 @@ final class CowSharing {
                 long va = start + (at + k) * PageRange.PAGE_SIZE;
                 boolean parentPage = (pe & (3L << 62)) != 0; // present or swapped
                 if (parentPage) {
-                    Runs.add(parentHas, va, 1);
+                    PageRanges.append(parentHas, va, va + PageRange.PAGE_SIZE);
                 }
                 // A frame number of 0 means the kernel hid it (no privilege): then nothing counts as shared.
                 boolean same = (ce & PRESENT) != 0 && (pe & PRESENT) != 0 && (ce & PFN) != 0 && (ce & PFN) == (pe & PFN);
                 if (same) {
-                    Runs.add(shared, va, 1);
+                    PageRanges.append(shared, va, va + PageRange.PAGE_SIZE);
                 }
             }
         }
@@ -111,20 +104,8 @@ final class CowSharing {
         all.sort((x, y) -> Long.compare(x.start(), y.start()));
         List<PageRange> out = new ArrayList<>();
         for (PageRange r : all) {
-            Runs.add(out, r.start(), r.pages());
+            PageRanges.append(out, r.start(), r.end());
         }
         return out;
-    }
-
-    /** Appends a run, joining it to the last one when they touch. */
-    private static final class Runs {
-        static void add(List<PageRange> out, long start, long pages) {
-            if (!out.isEmpty() && out.getLast().end() == start) {
-                PageRange last = out.getLast();
-                out.set(out.size() - 1, new PageRange(last.start(), last.pages() + pages));
-            } else {
-                out.add(new PageRange(start, pages));
-            }
-        }
     }
 }

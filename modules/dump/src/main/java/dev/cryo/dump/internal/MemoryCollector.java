@@ -118,6 +118,12 @@ final class MemoryCollector {
         present = merged(present);
         List<PageRange> inParent = PageRanges.intersect(merged(unchanged), parentHolds);
         List<PageRange> copy = PageRanges.subtract(present, inParent);
+        List<PageSink.Run> runs = runs(copy, inParent);
+        return new Plan(runs, copy, scanned, PageRanges.pages(copy), PageRanges.pages(inParent));
+    }
+
+    /** The pagemap of a plan: the copied ranges and those left in the parent snapshot, in address order. */
+    static List<PageSink.Run> runs(List<PageRange> copy, List<PageRange> inParent) {
         List<PageSink.Run> runs = new ArrayList<>();
         int i = 0;
         int j = 0;
@@ -126,7 +132,7 @@ final class MemoryCollector {
             PageRange r = takeCopy ? copy.get(i++) : inParent.get(j++);
             runs.add(new PageSink.Run(r.start(), r.pages(), !takeCopy));
         }
-        return new Plan(runs, copy, scanned, PageRanges.pages(copy), PageRanges.pages(inParent));
+        return runs;
     }
 
     /** Joins ranges that touch (pages of adjacent mappings). */
