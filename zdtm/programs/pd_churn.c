@@ -19,8 +19,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "zdtmlib.h" /* test_write_file: DIR/NAME written through a temporary name */
-
 #define PAGE 4096
 #define SLOTS 16
 #define STABLE_PAGES 4096
@@ -37,6 +35,7 @@ static struct slot slots[SLOTS];
 static uint64_t *stable;
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
 static uint64_t turns, next_tag = 1;
+static char dir[4000];
 
 static uint64_t next(void)
 {
@@ -50,6 +49,20 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	got_usr1 = 1;
+}
+
+static void put(const char *name, const char *text)
+{
+	char path[4096], tmp[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, text, strlen(text)) < 0)
+		perror("write");
+	close(fd);
+	rename(tmp, path);
 }
 
 static void fill(struct slot *s, size_t from)
@@ -149,7 +162,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: pd_churn DIR\n");
 		return 2;
 	}
-	test_dir = argv[1];
+	snprintf(dir, sizeof(dir), "%s", argv[1]);
 	stable = mmap(NULL, STABLE_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (stable == MAP_FAILED) {
 		perror("mmap");
@@ -165,7 +178,7 @@ int main(int argc, char **argv)
 
 	char text[4096];
 	snprintf(text, sizeof(text), "%d\n", getpid());
-	test_write_file("ready", text);
+	put("ready", text);
 	for (;;) {
 		if (got_usr1) {
 			got_usr1 = 0;
@@ -174,7 +187,7 @@ int main(int argc, char **argv)
 				snprintf(text, sizeof(text), "PASS %llu\n", (unsigned long long)turns);
 			else
 				snprintf(text, sizeof(text), "FAIL after %llu turns: %s\n", (unsigned long long)turns, why);
-			test_write_file("check", text);
+			put("check", text);
 		}
 		turn();
 	}

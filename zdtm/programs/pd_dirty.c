@@ -19,8 +19,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "zdtmlib.h" /* test_write_file: DIR/NAME written through a temporary name */
-
 #define PAGE 4096
 
 static volatile sig_atomic_t got_usr1, got_usr2;
@@ -28,6 +26,7 @@ static uint64_t *mem;
 static size_t pages;
 static long permille;
 static uint64_t generation;
+static char dir[4000];
 
 static void on_signal(int sig)
 {
@@ -35,6 +34,20 @@ static void on_signal(int sig)
 		got_usr1 = 1;
 	else
 		got_usr2 = 1;
+}
+
+static void put(const char *name, const char *text)
+{
+	char path[4096], tmp[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, text, strlen(text)) < 0)
+		perror("write");
+	close(fd);
+	rename(tmp, path);
 }
 
 static uint64_t checksum(void)
@@ -63,7 +76,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: pd_dirty DIR MEM_MIB PERMILLE\n");
 		return 2;
 	}
-	test_dir = argv[1];
+	snprintf(dir, sizeof(dir), "%s", argv[1]);
 	cpu_set_t cpu;
 	CPU_ZERO(&cpu);
 	CPU_SET(0, &cpu);
@@ -92,7 +105,7 @@ int main(int argc, char **argv)
 
 	char text[64];
 	snprintf(text, sizeof(text), "%d\n", getpid());
-	test_write_file("ready", text);
+	put("ready", text);
 	for (;;) {
 		while (!got_usr1 && !got_usr2)
 			sigsuspend(&old);
@@ -100,12 +113,12 @@ int main(int argc, char **argv)
 			got_usr2 = 0;
 			dirty();
 			snprintf(text, sizeof(text), "%llu\n", (unsigned long long)generation);
-			test_write_file("dirtied", text);
+			put("dirtied", text);
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
 			snprintf(text, sizeof(text), "%llu %016llx\n", (unsigned long long)generation, (unsigned long long)checksum());
-			test_write_file("check", text);
+			put("check", text);
 		}
 	}
 }
