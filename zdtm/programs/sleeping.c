@@ -3,7 +3,6 @@
  * verdict and exits there, so that a SIGTERM that comes before the restored task is back in its (restarted)
  * nanosleep is not lost; if nanosleep ever returns, something else woke it, and that fails the test.
  */
-// zdtm: skip predump: after a pre-dump the task sleeps in restart_syscall, whose restart block (the original nanosleep) is not in the images: restored, it returns EINTR
 #include "zdtmlib.h"
 
 static struct timespec started;

@@ -1967,6 +1967,15 @@ public class Linux extends Linux$shared {
     public static int __NR_restart_syscall() {
         return __NR_restart_syscall;
     }
+    private static final int __NR_clock_nanosleep = (int)230L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_clock_nanosleep 230
+     * }
+     */
+    public static int __NR_clock_nanosleep() {
+        return __NR_clock_nanosleep;
+    }
     private static final int __NR_exit_group = (int)231L;
     /**
      * {@snippet lang=c :

@@ -19,6 +19,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageKind;
+import dev.cryo.bindings.Linux;
+import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.parasite.Cancellation;
@@ -290,5 +292,64 @@ class PreDumpTest {
             assertThat(dir.resolve("parent")).doesNotExist();
             assertRunsFree(t);
         }
+    }
+
+    /**
+     * A pre-dump leaves a sleeping thread to go on in restart_syscall; the final dump still records the
+     * call it sleeps in (so that restore makes that call, not a restart_syscall that would return EINTR).
+     */
+    @ParameterizedTest
+    @EnumSource(PreDumpMode.class)
+    void aCallContinuedByRestartSyscallAfterAPreDumpIsDumpedAsTheCallItself(PreDumpMode mode) throws Exception {
+        Path pre1 = Files.createDirectory(work.resolve("pre1"));
+        Path pre2 = Files.createDirectory(work.resolve("pre2"));
+        Path dump = Files.createDirectory(work.resolve("dump"));
+        try (Target t = Target.start("sleeping", work.resolve("t"))) {
+            int pid = t.pid();
+            String[] asleep = awaitSyscall(pid, n -> n == Linux.__NR_clock_nanosleep() || n == Linux.__NR_nanosleep());
+            long call = Long.parseLong(asleep[0]);
+            Dumper.preDump(DumpOptions.of(pid, pre1).withPreDumpMode(mode), new Cancellation());
+            String[] after = awaitSyscall(pid, n -> n == Linux.__NR_restart_syscall());
+            assertThat(after[8]).as("same instruction").isEqualTo(asleep[8]);
+            Dumper.preDump(DumpOptions.of(pid, pre2).withPreDumpMode(mode).withPrevImagesDir(Path.of("../pre1")),
+                    new Cancellation());
+            assertThat(Files.readAllLines(pre2.resolve("cryo-restart.txt")).getLast())
+                    .as("carried from pre1").startsWith(pid + " " + Long.toHexString(call) + " ");
+            Dumper.dump(DumpOptions.of(pid, dump).withShellJob(true).withTrackMem(true).withPrevImagesDir(Path.of("../pre2")),
+                    new Cancellation());
+            var g = new DirectoryImageStore(dump).readEntry(ImageKind.CORE, pid, CoreEntry.parser()).getThreadInfo().getGpregs();
+            assertThat(g.getAx()).as("restarted").isEqualTo(Linux.__NR_restart_syscall());
+            assertThat(g.getOrigAx()).as("the call it sleeps in").isEqualTo(call);
+            assertThat(g.getIp()).as("at its syscall instruction").isEqualTo(Long.parseUnsignedLong(asleep[8].substring(2), 16) - 2);
+        }
+    }
+
+    @Test
+    void aCorruptRecordOfInterruptedCallsFailsTheDumpPlainly() throws Exception {
+        Path pre1 = Files.createDirectory(work.resolve("pre1"));
+        Path dump = Files.createDirectory(work.resolve("dump"));
+        try (Target t = dirtyTarget(work.resolve("t"), 4, 10)) {
+            Dumper.preDump(DumpOptions.of(t.pid(), pre1), new Cancellation());
+            Files.writeString(pre1.resolve("cryo-restart.txt"), t.pid() + " e6 zz 0 0 0 0 0 0\n");
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dump).withShellJob(true).withTrackMem(true)
+                    .withPrevImagesDir(Path.of("../pre1")), new Cancellation()))
+                    .isInstanceOf(DumpException.class).hasMessageContaining(pre1.resolve("cryo-restart.txt").toString())
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+            assertThat(dump.resolve("inventory.img")).doesNotExist();
+            assertRunsFree(t);
+        }
+    }
+
+    /** The fields of /proc/PID/syscall once the number in it satisfies {@code want}. */
+    private static String[] awaitSyscall(int pid, java.util.function.LongPredicate want) throws Exception {
+        String[] f = {};
+        for (int i = 0; i < 500; i++) {
+            f = Proc.read(pid, "syscall").trim().split(" ");
+            if (f.length == 9 && want.test(Long.parseLong(f[0]))) {
+                return f;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("pid " + pid + " never reached the awaited call: " + String.join(" ", f));
     }
 }

@@ -66,6 +66,8 @@ public final class DumpRun {
     /** The previous snapshot (--prev-images-dir), or null. */
     private DirectoryImageStore parent;
     private Map<Integer, TaskTracker.Kept> trackers = Map.of();
+    /** The calls that threads of the tree continue by restart_syscall since a pre-dump, from the parent's record. */
+    private InterruptedCalls interrupted = new InterruptedCalls();
     private String tracker = "none";
 
     private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
@@ -83,6 +85,7 @@ public final class DumpRun {
             run.parent = ParentLink.link(store, options);
             if (run.parent != null) {
                 run.trackers = TaskTracker.readRecord(run.parent);
+                run.interrupted = InterruptedCalls.read(run.parent);
             }
             DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
             return new DumpStats(stats.frozenNanos(), stats.memdumpNanos(), System.nanoTime() - start,
@@ -201,7 +204,12 @@ public final class DumpRun {
         TaskTracker written = null;
         Map<Integer, ThreadInfoX86.Builder> registers = new LinkedHashMap<>();
         for (Tracee t : threads) {
-            registers.put(t.tid(), ThreadCollector.registers(t));
+            ThreadInfoX86.Builder r = ThreadCollector.registers(t, interrupted);
+            if (r.getGpregs().getOrigAx() == Linux.__NR_restart_syscall()) {
+                options.listener().log("tid " + t.tid() + " is in restart_syscall of a call no pre-dump of this chain saw;"
+                        + " restored, that call returns EINTR");
+            }
+            registers.put(t.tid(), r);
         }
         try (Parasite parasite = Parasite.infect(threads.getFirst())) {
             TaskCollector.Creds creds = TaskCollector.Creds.of(parasite);

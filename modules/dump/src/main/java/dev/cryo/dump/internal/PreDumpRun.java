@@ -29,8 +29,9 @@ import dev.cryo.parasite.Tracer;
 /**
  * One pre-dump: freeze the tree, and per process take (or create) its write tracker and plan its pages;
  * in splice mode the process vmsplices them into pipes before it is released; then release the tree and
- * copy the pages while it runs (read mode: process_vm_readv; splice mode: drain the pipes). Writes
- * pagemap-PID.img, pages-N.img, the tracker record and inventory.img (last), linked to the previous
+ * copy the pages while it runs (read mode: pread on /proc/PID/mem; splice mode: drain the pipes). Writes
+ * pagemap-PID.img, pages-N.img, the tracker record, the record of calls stopped for restart_syscall
+ * ({@link InterruptedCalls}) and inventory.img (last), linked to the previous
  * snapshot when there is one.
  */
 public final class PreDumpRun {
@@ -42,6 +43,7 @@ public final class PreDumpRun {
     private final DirectoryImageStore store;
     private DirectoryImageStore parent;
     private Map<Integer, TaskTracker.Kept> previousTrackers = Map.of();
+    private InterruptedCalls previousCalls = new InterruptedCalls();
 
     /** One process between freeze and copy; its plan is made while frozen in splice mode, after in read mode. */
     private record Step(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> registered,
@@ -75,6 +77,7 @@ public final class PreDumpRun {
             run.parent = ParentLink.link(store, options);
             if (run.parent != null) {
                 run.previousTrackers = TaskTracker.readRecord(run.parent);
+                run.previousCalls = InterruptedCalls.read(run.parent);
             }
             DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
             return new DumpStats(s.frozenNanos(), s.memdumpNanos(), System.nanoTime() - start, s.pagesScanned(),
@@ -98,6 +101,7 @@ public final class PreDumpRun {
         }
         List<Step> steps = new ArrayList<>();
         Map<Integer, TaskTracker.Kept> trackers = new LinkedHashMap<>();
+        InterruptedCalls calls = new InterruptedCalls();
         long frozen;
         long memdumpNanos;
         long written = 0;
@@ -113,6 +117,7 @@ public final class PreDumpRun {
                     int pagesId = 1;
                     for (int pid : tree.processes().keySet()) {
                         cancel.check();
+                        calls.note(tree.processes().get(pid), previousCalls);
                         steps.add(freezeStep(tree, pid, pagesId++, splice, pool, held.getOrDefault(pid, List.of())));
                         trackers.put(pid, steps.getLast().tracker().kept());
                     }
@@ -165,6 +170,7 @@ public final class PreDumpRun {
             }
         }
         TaskTracker.writeRecord(store, trackers);
+        calls.write(store);
         int root = options.pid();
         store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true)
                 .setNsPerId(true).setPreDumpMode(options.preDumpMode().inventoryValue())

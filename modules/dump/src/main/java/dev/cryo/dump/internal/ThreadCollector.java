@@ -32,7 +32,6 @@ final class ThreadCollector {
     private static final long ERESTARTSYS = -512;
     private static final long ERESTARTNOINTR = -513;
     private static final long ERESTARTNOHAND = -514;
-    private static final long ERESTART_RESTARTBLOCK = -516;
     private static final int XSAVE_MAX = 16384;
     private static final int SIGINFO_SIZE = 128;
 
@@ -44,13 +43,13 @@ final class ThreadCollector {
      * The thread's own registers and FPU state. Read before the parasite runs anything in the thread:
      * after that, the kernel's view holds the injected call's registers until the cure.
      */
-    static ThreadInfoX86.Builder registers(Tracee t) {
+    static ThreadInfoX86.Builder registers(Tracee t, InterruptedCalls interrupted) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment regs = arena.allocate(user_regs_struct.layout());
             Ptrace.getRegset(t.tid(), Linux.NT_PRSTATUS(), regs);
             MemorySegment xsave = arena.allocate(XSAVE_MAX, 64);
             long xsize = Ptrace.getRegset(t.tid(), Linux.NT_X86_XSTATE(), xsave);
-            return ThreadInfoX86.newBuilder().setGpregs(gpregs(regs)).setFpregs(fpregs(xsave, xsize));
+            return ThreadInfoX86.newBuilder().setGpregs(gpregs(regs, t.tid(), interrupted)).setFpregs(fpregs(xsave, xsize));
         }
     }
 
@@ -76,8 +75,12 @@ final class ThreadCollector {
         }
     }
 
-    /** The registers as a restore must load them: a thread stopped in a restartable call gets it restarted. */
-    private static UserX86RegsEntry gpregs(MemorySegment r) {
+    /**
+     * The registers as a restore must load them: a thread stopped in a restartable call gets it restarted.
+     * One stopped with ERESTART_RESTARTBLOCK keeps its call in orig_ax, which restore makes again; when that
+     * is restart_syscall (a pre-dump stopped the thread before), the call comes from {@code interrupted}.
+     */
+    private static UserX86RegsEntry gpregs(MemorySegment r, int tid, InterruptedCalls interrupted) {
         long ax = user_regs_struct.rax(r);
         long ip = user_regs_struct.rip(r);
         long origAx = user_regs_struct.orig_rax(r);
@@ -85,9 +88,13 @@ final class ThreadCollector {
             if (ax == ERESTARTSYS || ax == ERESTARTNOINTR || ax == ERESTARTNOHAND) {
                 ax = origAx;
                 ip -= 2;
-            } else if (ax == ERESTART_RESTARTBLOCK) {
+            } else if (ax == InterruptedCalls.ERESTART_RESTARTBLOCK) {
                 ax = Linux.__NR_restart_syscall();
                 ip -= 2;
+                long original = interrupted.original(tid, r);
+                if (original >= 0) {
+                    origAx = original;
+                }
             }
         }
         return UserX86RegsEntry.newBuilder()

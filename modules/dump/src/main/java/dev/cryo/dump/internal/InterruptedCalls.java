@@ -1,0 +1,125 @@
+package dev.cryo.dump.internal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.user_regs_struct;
+import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.images.ImageFormatException;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.RawReader;
+import dev.cryo.images.RawWriter;
+import dev.cryo.parasite.Tracee;
+import dev.cryo.syscalls.Ptrace;
+
+/**
+ * The system calls that a pre-dump stopped with ERESTART_RESTARTBLOCK (nanosleep, clock_nanosleep, poll,
+ * a futex wait with a timeout). Released, such a thread goes on in restart_syscall, and the call it
+ * continues lives only in the kernel's restart block: a later dump that stops it there sees
+ * restart_syscall in orig_ax and nothing else. Each pre-dump therefore records, per thread, the call it
+ * was stopped in, with the instruction pointer and argument registers to recognise it by, and carries the
+ * record of the step before forward for threads still in the same call. The final dump takes the original
+ * call from its parent's record, so that restore makes that call again instead of a restart_syscall that
+ * a new task has no restart block for (and that would end the sleep with EINTR).
+ */
+final class InterruptedCalls {
+    static final String RECORD = "cryo-restart.txt";
+    static final long ERESTART_RESTARTBLOCK = -516;
+
+    /** The call a thread was stopped in, and the registers the kernel keeps unchanged while it continues it. */
+    record Call(long nr, long ip, long di, long si, long dx, long r10, long r8, long r9) {
+        static Call of(long nr, MemorySegment regs) {
+            return new Call(nr, user_regs_struct.rip(regs), user_regs_struct.rdi(regs), user_regs_struct.rsi(regs),
+                    user_regs_struct.rdx(regs), user_regs_struct.r10(regs), user_regs_struct.r8(regs),
+                    user_regs_struct.r9(regs));
+        }
+
+        boolean sameSite(Call other) {
+            return ip == other.ip && di == other.di && si == other.si && dx == other.dx && r10 == other.r10
+                    && r8 == other.r8 && r9 == other.r9;
+        }
+    }
+
+    private final Map<Integer, Call> calls = new LinkedHashMap<>();
+
+    /** What the snapshot in {@code store} recorded; empty if none (a first pre-dump, or a store without one). */
+    static InterruptedCalls read(DirectoryImageStore store) {
+        InterruptedCalls out = new InterruptedCalls();
+        if (store == null || !store.exists(RECORD)) {
+            return out;
+        }
+        try (RawReader r = store.openRawReader(RECORD); Arena a = Arena.ofConfined()) {
+            MemorySegment data = a.allocate(Math.max(1, r.size())).asSlice(0, r.size());
+            r.readFully(data, 0);
+            for (String line : new String(data.toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).split("\n")) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length != 9 || f[0].startsWith("#")) {
+                    continue;
+                }
+                long[] v = new long[8];
+                for (int i = 0; i < 8; i++) {
+                    v[i] = Long.parseUnsignedLong(f[i + 1], 16);
+                }
+                out.calls.put(Integer.parseInt(f[0]), new Call(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
+            }
+        } catch (NumberFormatException e) {
+            throw new ImageFormatException(store.directory().resolve(RECORD).toString(), 0, "not a record of interrupted calls ("
+                    + e.getMessage() + ")", e);
+        }
+        return out;
+    }
+
+    /**
+     * Notes, for a pre-dump, the call of each of {@code threads} stopped with ERESTART_RESTARTBLOCK: the
+     * call itself, or for a thread already in restart_syscall, the call {@code before} recorded for it.
+     */
+    void note(List<Tracee> threads, InterruptedCalls before) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment regs = arena.allocate(user_regs_struct.layout());
+            for (Tracee t : threads) {
+                Ptrace.getRegset(t.tid(), Linux.NT_PRSTATUS(), regs);
+                if (user_regs_struct.rax(regs) != ERESTART_RESTARTBLOCK || user_regs_struct.orig_rax(regs) < 0) {
+                    continue;
+                }
+                long nr = before.original(t.tid(), regs);
+                if (nr >= 0) {
+                    calls.put(t.tid(), Call.of(nr, regs));
+                }
+            }
+        }
+    }
+
+    /**
+     * The call a thread stopped with ERESTART_RESTARTBLOCK (registers {@code regs}) is in: orig_ax itself,
+     * or, when that is restart_syscall, the call recorded for the thread at the same instruction with the
+     * same arguments; -1 if the record has none.
+     */
+    long original(int tid, MemorySegment regs) {
+        long nr = user_regs_struct.orig_rax(regs);
+        if (nr != Linux.__NR_restart_syscall()) {
+            return nr;
+        }
+        Call c = calls.get(tid);
+        return c != null && c.sameSite(Call.of(c.nr(), regs)) ? c.nr() : -1;
+    }
+
+    boolean isEmpty() {
+        return calls.isEmpty();
+    }
+
+    void write(ImageStore store) {
+        StringBuilder text = new StringBuilder("# tid, then in hex: the call it continues by restart_syscall, ip, di, si, dx, r10, r8, r9\n");
+        calls.forEach((tid, c) -> text.append(tid).append(String.format(" %x %x %x %x %x %x %x %x\n",
+                c.nr(), c.ip(), c.di(), c.si(), c.dx(), c.r10(), c.r8(), c.r9())));
+        try (RawWriter w = store.openRawWriter(RECORD)) {
+            w.write(MemorySegment.ofArray(text.toString().getBytes(StandardCharsets.US_ASCII)));
+            w.commit();
+        }
+    }
+}
