@@ -20,6 +20,10 @@ import dev.cryo.syscalls.Io;
  */
 public final class PresentPages implements AutoCloseable {
     private static final int REGIONS = 4096;
+    // Bits of a /proc/PID/pagemap entry (Documentation/admin-guide/mm/pagemap.rst).
+    private static final long PM_PRESENT_OR_SWAPPED = 3L << 62;
+    private static final long PM_FILE_OR_SHARED_ANON = 1L << 61;
+    private static final long PM_SOFT_DIRTY = 1L << 55;
     private static volatile Boolean scanSupported;
 
     private final int pid;
@@ -28,9 +32,17 @@ public final class PresentPages implements AutoCloseable {
     private final MemorySegment arg = pm_scan_arg.allocate(arena);
     private final MemorySegment regions = page_region.allocateArray(REGIONS, arena);
 
+    private final boolean useScan;
+
     public PresentPages(int pid) {
+        this(pid, true);
+    }
+
+    /** With {@code useScan} false, reads /proc/PID/pagemap even where the kernel has PAGEMAP_SCAN (for tests). */
+    PresentPages(int pid, boolean useScan) {
         this.pid = pid;
         this.pagemap = Io.open("/proc/" + pid + "/pagemap", Linux.O_RDONLY());
+        this.useScan = useScan;
     }
 
     /** Whether this kernel has PAGEMAP_SCAN (learned on first use). */
@@ -38,7 +50,7 @@ public final class PresentPages implements AutoCloseable {
         Boolean s = scanSupported;
         if (s == null) {
             try (PresentPages self = new PresentPages((int) ProcessHandle.current().pid())) {
-                self.scan(0, PageRange.PAGE_SIZE, new ArrayList<>());
+                self.scan(0, PageRange.PAGE_SIZE, false, new ArrayList<>());
                 s = true;
             } catch (ErrnoException e) {
                 s = false;
@@ -50,14 +62,26 @@ public final class PresentPages implements AutoCloseable {
 
     /** Appends to {@code out} the dumpable ranges of private memory in [start, end). */
     public void privatePages(long start, long end, List<PageRange> out) {
-        if (scanSupported()) {
-            scan(start, end, out);
+        find(start, end, false, out);
+    }
+
+    /**
+     * Appends to {@code out} the dumpable ranges of private memory in [start, end) whose soft-dirty bit is
+     * set: written since the task's bits were last cleared, or in a mapping made since then.
+     */
+    public void softDirtyPages(long start, long end, List<PageRange> out) {
+        find(start, end, true, out);
+    }
+
+    private void find(long start, long end, boolean softDirty, List<PageRange> out) {
+        if (useScan && scanSupported()) {
+            scan(start, end, softDirty, out);
         } else {
-            readPagemap(start, end, out);
+            readPagemap(start, end, softDirty, out);
         }
     }
 
-    private void scan(long start, long end, List<PageRange> out) {
+    private void scan(long start, long end, boolean softDirty, List<PageRange> out) {
         long file = Linux.PAGE_IS_FILE();
         long zero = Linux.PAGE_IS_PFNZERO();
         long present = Linux.PAGE_IS_PRESENT() | Linux.PAGE_IS_SWAPPED();
@@ -69,9 +93,9 @@ public final class PresentPages implements AutoCloseable {
             pm_scan_arg.end(arg, end);
             pm_scan_arg.vec(arg, regions.address());
             pm_scan_arg.vec_len(arg, REGIONS);
-            // All of (not file, not the zero page), any of (present, swapped).
+            // All of (not file, not the zero page[, soft-dirty]), any of (present, swapped).
             pm_scan_arg.category_inverted(arg, file | zero);
-            pm_scan_arg.category_mask(arg, file | zero);
+            pm_scan_arg.category_mask(arg, file | zero | (softDirty ? Linux.PAGE_IS_SOFT_DIRTY() : 0));
             pm_scan_arg.category_anyof_mask(arg, present);
             pm_scan_arg.return_mask(arg, present);
             long n = Io.ioctl("PAGEMAP_SCAN /proc/" + pid + "/pagemap", pagemap.fd(), Linux.PAGEMAP_SCAN(), arg.address());
@@ -87,7 +111,7 @@ public final class PresentPages implements AutoCloseable {
         }
     }
 
-    private void readPagemap(long start, long end, List<PageRange> out) {
+    private void readPagemap(long start, long end, boolean softDirty, List<PageRange> out) {
         long pages = (end - start) / PageRange.PAGE_SIZE;
         long chunk = 512;
         MemorySegment buf = arena.allocate(chunk * 8, 8);
@@ -96,9 +120,9 @@ public final class PresentPages implements AutoCloseable {
             long n = Io.pread(pagemap.fd(), buf.asSlice(0, count * 8), (start / PageRange.PAGE_SIZE + p) * 8);
             for (long i = 0; i < n / 8; i++) {
                 long e = buf.getAtIndex(ValueLayout.JAVA_LONG, i);
-                boolean presentOrSwapped = (e & (3L << 62)) != 0;
-                boolean fileOrShared = (e & (1L << 61)) != 0;
-                if (presentOrSwapped && !fileOrShared) {
+                boolean presentOrSwapped = (e & PM_PRESENT_OR_SWAPPED) != 0;
+                boolean fileOrShared = (e & PM_FILE_OR_SHARED_ANON) != 0;
+                if (presentOrSwapped && !fileOrShared && (!softDirty || (e & PM_SOFT_DIRTY) != 0)) {
                     long va = start + (p + i) * PageRange.PAGE_SIZE;
                     add(out, va, va + PageRange.PAGE_SIZE);
                 }

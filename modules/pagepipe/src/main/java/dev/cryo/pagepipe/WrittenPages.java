@@ -23,7 +23,7 @@ import dev.cryo.syscalls.Uffd;
  * registration of a mapping that is mremap()ed (the uffd lacks UFFD_FEATURE_EVENT_REMAP), and new mappings
  * are never registered: both show up as untracked, and are then dumped whole.
  */
-public final class WrittenPages implements AutoCloseable {
+public final class WrittenPages implements WriteTracking {
     private static final int REGIONS = 4096;
 
     private final int pid;
@@ -46,6 +46,7 @@ public final class WrittenPages implements AutoCloseable {
      * count as written until the next {@link #written} scan protects them. Returns false where it cannot be
      * tracked (e.g. the task registered it with a uffd of its own, or it is gone).
      */
+    @Override
     public boolean register(long start, long end) {
         try {
             Uffd.registerWp(uffd, start, end - start);
@@ -71,6 +72,7 @@ public final class WrittenPages implements AutoCloseable {
      * Whether all of [start, end) is registered for async write-protect. Cheap: the kernel skips registered
      * mappings without walking their pages.
      */
+    @Override
     public boolean isTracked(long start, long end) {
         arg.fill((byte) 0);
         pm_scan_arg.size(arg, pm_scan_arg.sizeof());
@@ -92,6 +94,7 @@ public final class WrittenPages implements AutoCloseable {
      * Appends to {@code out} the pages of [start, end) written since they were last protected, and protects
      * them again. Returns false, appending nothing, when the range is not (or no longer) tracked.
      */
+    @Override
     public boolean written(long start, long end, List<PageRange> out) {
         try {
             scan(start, end, out);

@@ -31,7 +31,47 @@ public final class KernelFeatures {
     private static final long PM_SOFT_DIRTY = 1L << 55;
     private static final int CAP_SYS_PTRACE = 19;
 
+    private static volatile DirtyTracker tracker;
+
     private KernelFeatures() {}
+
+    /** How pre-dump and dump --track-mem tell written pages apart on this kernel. */
+    public enum DirtyTracker {
+        /** userfaultfd async write-protect, read and re-armed by PAGEMAP_SCAN (Linux 6.7+). */
+        UFFD_WP("uffd-wp"),
+        /** The soft-dirty bit of /proc/PID/pagemap, cleared through /proc/PID/clear_refs (CONFIG_MEM_SOFT_DIRTY). */
+        SOFT_DIRTY("soft-dirty"),
+        NONE("none");
+
+        private final String label;
+
+        DirtyTracker(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+    }
+
+    /**
+     * The tracker cryo uses here, probed once: uffd-wp where the kernel has it (nothing to clear, and read
+     * mode can look at the pages after the tree is released), else soft-dirty, else none.
+     */
+    public static DirtyTracker dirtyTracker() {
+        DirtyTracker t = tracker;
+        if (t == null) {
+            if (guarded("", false, KernelFeatures::uffdWpAsync).present() && guarded("", false, KernelFeatures::pagemapScan).present()) {
+                t = DirtyTracker.UFFD_WP;
+            } else if (hasSoftDirty()) {
+                t = DirtyTracker.SOFT_DIRTY;
+            } else {
+                t = DirtyTracker.NONE;
+            }
+            tracker = t;
+        }
+        return t;
+    }
 
     /** One probed feature: {@code detail} says what was seen, or what is missing and what cryo does instead. */
     public record Feature(String name, boolean present, boolean required, String detail) {}
@@ -61,10 +101,18 @@ public final class KernelFeatures {
         String name = "dirty-page tracker";
         if (uffd && scan) {
             return new Feature(name, true, false, "uffd-wp: userfaultfd async write-protect, read and re-armed by PAGEMAP_SCAN"
-                    + (softDirty ? " (soft-dirty is here too, unused)" : ""));
+                    + (softDirty ? " (soft-dirty is here too: cryo prefers uffd-wp)" : ""));
         }
-        return new Feature(name, false, false, "none" + (softDirty ? " (soft-dirty is here, but cryo tracks with uffd-wp only)" : "")
-                + ": pre-dump refuses, dump with --prev-images-dir copies every page");
+        if (softDirty) {
+            return new Feature(name, true, false, "soft-dirty: bit 55 of /proc/PID/pagemap, cleared through /proc/PID/clear_refs"
+                    + " while the tree is frozen");
+        }
+        return new Feature(name, false, false, "none: pre-dump refuses, dump with --prev-images-dir copies every page");
+    }
+
+    /** Whether this kernel keeps the soft-dirty bit (CONFIG_MEM_SOFT_DIRTY), whichever tracker cryo picks. */
+    public static boolean hasSoftDirty() {
+        return guarded("", false, KernelFeatures::softDirty).present();
     }
 
     /** What a probe finds, before it is named. */

@@ -66,6 +66,7 @@ public final class DumpRun {
     /** The previous snapshot (--prev-images-dir), or null. */
     private DirectoryImageStore parent;
     private Map<Integer, TaskTracker.Kept> trackers = Map.of();
+    private Map<Integer, Long> cleared = Map.of();
     /** The calls that threads of the tree continue by restart_syscall since a pre-dump, from the parent's record. */
     private InterruptedCalls interrupted = new InterruptedCalls();
     private String tracker = "none";
@@ -85,6 +86,7 @@ public final class DumpRun {
             run.parent = ParentLink.link(store, options);
             if (run.parent != null) {
                 run.trackers = TaskTracker.readRecord(run.parent);
+                run.cleared = TaskTracker.readSoftDirtyRecord(run.parent);
                 run.interrupted = InterruptedCalls.read(run.parent);
             }
             DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
@@ -227,7 +229,7 @@ public final class DumpRun {
             mm = MemoryCollector.mm(pid, vmas, files, parasite);
             if (parent != null) {
                 // Taken out of the task (and closed there) before its fds are collected.
-                written = TaskTracker.forDump(parasite, trackers);
+                written = TaskTracker.forDump(parasite, trackers, cleared);
             }
             // Trackers of pre-dumps that this dump does not continue are cryo's, not the application's.
             List<Integer> left = TaskTracker.closeLeftovers(parasite);
@@ -243,8 +245,8 @@ public final class DumpRun {
                 .setUmask(Integer.parseInt(Proc.status(pid, "Umask"), 8)).build();
         MemoryCollector.Plan plan;
         if (written != null) {
-            tracker = TaskTracker.NAME;
             try (TaskTracker t = written) {
+                tracker = t.name();
                 plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(parent, pid), List.of());
             }
         } else {

@@ -2,19 +2,13 @@ package dev.cryo.dump.internal;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.user_regs_struct;
-import dev.cryo.images.DirectoryImageStore;
-import dev.cryo.images.ImageFormatException;
 import dev.cryo.images.ImageStore;
-import dev.cryo.images.RawReader;
-import dev.cryo.images.RawWriter;
 import dev.cryo.parasite.Tracee;
 import dev.cryo.syscalls.Ptrace;
 
@@ -49,29 +43,15 @@ final class InterruptedCalls {
     private final Map<Integer, Call> calls = new LinkedHashMap<>();
 
     /** What the snapshot in {@code store} recorded; empty if none (a first pre-dump, or a store without one). */
-    static InterruptedCalls read(DirectoryImageStore store) {
+    static InterruptedCalls read(ImageStore store) {
         InterruptedCalls out = new InterruptedCalls();
-        if (store == null || !store.exists(RECORD)) {
-            return out;
-        }
-        try (RawReader r = store.openRawReader(RECORD); Arena a = Arena.ofConfined()) {
-            MemorySegment data = a.allocate(Math.max(1, r.size())).asSlice(0, r.size());
-            r.readFully(data, 0);
-            for (String line : new String(data.toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).split("\n")) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length != 9 || f[0].startsWith("#")) {
-                    continue;
-                }
-                long[] v = new long[8];
-                for (int i = 0; i < 8; i++) {
-                    v[i] = Long.parseUnsignedLong(f[i + 1], 16);
-                }
-                out.calls.put(Integer.parseInt(f[0]), new Call(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
+        SnapshotRecords.read(store, RECORD, 9, f -> {
+            long[] v = new long[8];
+            for (int i = 0; i < 8; i++) {
+                v[i] = Long.parseUnsignedLong(f[i + 1], 16);
             }
-        } catch (NumberFormatException e) {
-            throw new ImageFormatException(store.directory().resolve(RECORD).toString(), 0, "not a record of interrupted calls ("
-                    + e.getMessage() + ")", e);
-        }
+            out.calls.put(Integer.parseInt(f[0]), new Call(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
+        });
         return out;
     }
 
@@ -117,9 +97,6 @@ final class InterruptedCalls {
         StringBuilder text = new StringBuilder("# tid, then in hex: the call it continues by restart_syscall, ip, di, si, dx, r10, r8, r9\n");
         calls.forEach((tid, c) -> text.append(tid).append(String.format(" %x %x %x %x %x %x %x %x\n",
                 c.nr(), c.ip(), c.di(), c.si(), c.dx(), c.r10(), c.r8(), c.r9())));
-        try (RawWriter w = store.openRawWriter(RECORD)) {
-            w.write(MemorySegment.ofArray(text.toString().getBytes(StandardCharsets.US_ASCII)));
-            w.commit();
-        }
+        SnapshotRecords.write(store, RECORD, text);
     }
 }

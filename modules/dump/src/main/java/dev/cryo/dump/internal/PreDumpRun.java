@@ -25,6 +25,7 @@ import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Tracer;
+import dev.cryo.syscalls.KernelFeatures;
 
 /**
  * One pre-dump: freeze the tree, and per process take (or create) its write tracker and plan its pages;
@@ -43,6 +44,7 @@ public final class PreDumpRun {
     private final DirectoryImageStore store;
     private DirectoryImageStore parent;
     private Map<Integer, TaskTracker.Kept> previousTrackers = Map.of();
+    private Map<Integer, Long> previousCleared = Map.of();
     private InterruptedCalls previousCalls = new InterruptedCalls();
 
     /** One process between freeze and copy; its plan is made while frozen in splice mode, after in read mode. */
@@ -77,6 +79,7 @@ public final class PreDumpRun {
             run.parent = ParentLink.link(store, options);
             if (run.parent != null) {
                 run.previousTrackers = TaskTracker.readRecord(run.parent);
+                run.previousCleared = TaskTracker.readSoftDirtyRecord(run.parent);
                 run.previousCalls = InterruptedCalls.read(run.parent);
             }
             DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
@@ -96,11 +99,13 @@ public final class PreDumpRun {
         boolean splice = options.preDumpMode() == PreDumpMode.SPLICE;
         // What the previous snapshot holds, read before the tree is frozen.
         Map<Integer, List<PageRange>> held = new LinkedHashMap<>();
-        for (int pid : previousTrackers.keySet()) {
+        for (int pid : union(previousTrackers.keySet(), previousCleared.keySet())) {
             held.put(pid, MemoryCollector.held(parent, pid));
         }
         List<Step> steps = new ArrayList<>();
         Map<Integer, TaskTracker.Kept> trackers = new LinkedHashMap<>();
+        Map<Integer, Long> cleared = new LinkedHashMap<>();
+        String trackerName = TaskTracker.kind().label();
         InterruptedCalls calls = new InterruptedCalls();
         long frozen;
         long memdumpNanos;
@@ -119,7 +124,13 @@ public final class PreDumpRun {
                         cancel.check();
                         calls.note(tree.processes().get(pid), previousCalls);
                         steps.add(freezeStep(tree, pid, pagesId++, splice, pool, held.getOrDefault(pid, List.of())));
-                        trackers.put(pid, steps.getLast().tracker().kept());
+                        TaskTracker tracker = steps.getLast().tracker();
+                        trackerName = tracker.name();
+                        if (tracker.kept() != null) {
+                            trackers.put(pid, tracker.kept());
+                        } else {
+                            cleared.put(pid, TaskTracker.startTime(pid));
+                        }
                     }
                     processes = tree.processes().size();
                     threads = tree.threadCount();
@@ -136,11 +147,13 @@ public final class PreDumpRun {
                         s.spliced().drain(cancel::check);
                         peakPinned += s.spliced().peakPinnedBytes();
                     } else {
-                        // Scanning after the release is safe: each page is re-armed before it is copied, so a
-                        // write after the scan is seen by the next step, and one before it is in the copy.
-                        s = s.withPlan(MemoryCollector.plan(s.pid(), s.vmas(), s.tracker(), held.getOrDefault(s.pid(), List.of()),
-                                s.registered()));
-                        steps.set(k, s);
+                        if (s.plan() == null) {
+                            // uffd-wp: scanning after the release is safe: each page is re-armed before it is copied,
+                            // so a write after the scan is seen by the next step, and one before it is in the copy.
+                            s = s.withPlan(MemoryCollector.plan(s.pid(), s.vmas(), s.tracker(), held.getOrDefault(s.pid(), List.of()),
+                                    s.registered()));
+                            steps.set(k, s);
+                        }
                         s.sink().begin(s.plan().runs());
                         Step t = s;
                         long total = s.plan().present();
@@ -169,7 +182,12 @@ public final class PreDumpRun {
                 }
             }
         }
-        TaskTracker.writeRecord(store, trackers);
+        if (!trackers.isEmpty()) {
+            TaskTracker.writeRecord(store, trackers);
+        }
+        if (!cleared.isEmpty()) {
+            TaskTracker.writeSoftDirtyRecord(store, cleared);
+        }
         calls.write(store);
         int root = options.pid();
         store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true)
@@ -177,7 +195,7 @@ public final class PreDumpRun {
                 .setRootIds(TaskKobjIdsEntry.newBuilder().setVmId(root).setFilesId(root).setFsId(root).setSighandId(root))
                 .build());
         return new DumpStats(frozen, memdumpNanos, 0, scanned, written, processes, threads, inParent, peakPinned,
-                TaskTracker.NAME);
+                trackerName);
     }
 
     /**
@@ -187,6 +205,9 @@ public final class PreDumpRun {
     private Step freezeStep(FrozenTree tree, int pid, int pagesId, boolean splice, BufferPool pool,
                             List<PageRange> parentHolds) throws Exception {
         List<Vma> vmas = Vma.readMaps(pid);
+        if (TaskTracker.kind() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
+            return softDirtyStep(tree, pid, vmas, pagesId, splice, pool, parentHolds);
+        }
         TaskTracker tracker = splice ? null : TaskTracker.find(pid, previousTrackers.get(pid));
         PageSink sink = null;
         SpliceCollector spliced = null;
@@ -225,6 +246,48 @@ public final class PreDumpRun {
             }
             throw e;
         }
+    }
+
+    /**
+     * {@link #freezeStep} where the kernel tracks writes with soft-dirty: the written pages are looked at and
+     * the bits cleared while the tree is stopped (a write between the two would be lost), so the plan is made
+     * here in both modes; the parasite runs only in splice mode.
+     */
+    private Step softDirtyStep(FrozenTree tree, int pid, List<Vma> vmas, int pagesId, boolean splice, BufferPool pool,
+                               List<PageRange> parentHolds) throws Exception {
+        TaskTracker tracker = TaskTracker.softDirty(pid, previousCleared);
+        PageSink sink = null;
+        SpliceCollector spliced = null;
+        try {
+            sink = new ImagePageSink(store, pid, pagesId);
+            List<PageRange> registered = MemoryCollector.registerUntracked(vmas, tracker);
+            MemoryCollector.Plan plan = MemoryCollector.plan(pid, vmas, tracker, parentHolds, registered);
+            tracker.rearm();
+            if (splice) {
+                try (Parasite parasite = Parasite.infect(tree.leader(pid))) {
+                    sink.begin(plan.runs());
+                    PageSink out = sink;
+                    spliced = new SpliceCollector(calls(parasite), pool, batch -> out.write(batch.data()));
+                    spliced.splice(plan.ranges(), cancel::check);
+                }
+            }
+            return new Step(pid, vmas, tracker, registered, plan, sink, spliced);
+        } catch (Exception | Error e) {
+            if (spliced != null) {
+                spliced.close();
+            }
+            if (sink != null) {
+                sink.close();
+            }
+            tracker.close();
+            throw e;
+        }
+    }
+
+    private static java.util.Set<Integer> union(java.util.Set<Integer> a, java.util.Set<Integer> b) {
+        java.util.Set<Integer> all = new java.util.LinkedHashSet<>(a);
+        all.addAll(b);
+        return all;
     }
 
     private static void checkAlive(int pid) throws DumpException {

@@ -3,7 +3,6 @@ package dev.cryo.dump.internal;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,29 +11,37 @@ import java.util.Map;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.uffdio_api;
 import dev.cryo.images.ImageStore;
-import dev.cryo.images.RawReader;
-import dev.cryo.images.RawWriter;
+import dev.cryo.pagepipe.SoftDirtyPages;
+import dev.cryo.pagepipe.WriteTracking;
 import dev.cryo.pagepipe.WrittenPages;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.KernelFeatures;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Uffd;
 
 /**
- * The userfaultfd that tracks one process's writes between steps of an iterative dump. The parasite creates
- * it inside the process (so that it belongs to the process's mm) and moves it to a high descriptor, where
- * it stays between steps: closing it would unregister the ranges and lose every protection, making all
- * pages look written. cryo works on a duplicate taken with pidfd_getfd. Each snapshot records, in
- * {@value #RECORD}, which descriptor holds each process's uffd; the next step finds it there, and the final
- * dump closes it inside the process so that the dumped fd table is the application's own.
+ * What tracks one process's writes between steps of an iterative dump: a userfaultfd in asynchronous
+ * write-protect mode where the kernel has one (Linux 6.7+), else the soft-dirty bit where the kernel keeps it.
+ *
+ * <p>The userfaultfd is created by the parasite inside the process (so that it belongs to the process's mm)
+ * and moved to a high descriptor, where it stays between steps: closing it would unregister the ranges and
+ * lose every protection, making all pages look written. cryo works on a duplicate taken with pidfd_getfd.
+ * Each snapshot records, in {@value #RECORD}, which descriptor holds each process's uffd; the next step
+ * finds it there, and the final dump closes it inside the process so that the dumped fd table is the
+ * application's own.
+ *
+ * <p>Soft-dirty keeps nothing in the process: each pre-dump looks at the bits, then clears them, both while
+ * the tree is stopped. {@value #SOFT_DIRTY_RECORD} names the processes (pid and start time, against pid
+ * reuse) whose bits a snapshot cleared; only for those does the next step trust a clear bit.
  */
 final class TaskTracker implements AutoCloseable {
     static final String RECORD = "cryo-uffd.txt";
-    static final String NAME = "uffd-wp";
+    static final String SOFT_DIRTY_RECORD = "cryo-soft-dirty.txt";
 
     /**
      * Where a process keeps its tracker: the fd number, and the inode of that uffd (each userfaultfd has an
@@ -45,16 +52,30 @@ final class TaskTracker implements AutoCloseable {
     private final Fd uffd;
     private final Kept kept;
     private final boolean fresh;
-    private final WrittenPages pages;
+    private final WriteTracking pages;
 
-    private TaskTracker(int pid, Fd uffd, Kept kept, boolean fresh) {
+    private TaskTracker(Fd uffd, Kept kept, boolean fresh, WriteTracking pages) {
         this.uffd = uffd;
         this.kept = kept;
         this.fresh = fresh;
-        this.pages = new WrittenPages(pid, uffd);
+        this.pages = pages;
     }
 
-    /** The tracker's place inside the process, to record for the next step. */
+    private static TaskTracker uffd(int pid, Fd uffd, Kept kept, boolean fresh) {
+        return new TaskTracker(uffd, kept, fresh, new WrittenPages(pid, uffd));
+    }
+
+    /** The way this kernel tracks writes, as cryo picks it: uffd-wp where it works, else soft-dirty. */
+    static KernelFeatures.DirtyTracker kind() {
+        return KernelFeatures.dirtyTracker();
+    }
+
+    /** The tracker's name, as {@code --display-stats} and DumpStats report it. */
+    String name() {
+        return uffd != null ? KernelFeatures.DirtyTracker.UFFD_WP.label() : KernelFeatures.DirtyTracker.SOFT_DIRTY.label();
+    }
+
+    /** The uffd's place inside the process, to record for the next step; null for soft-dirty. */
     Kept kept() {
         return kept;
     }
@@ -64,8 +85,33 @@ final class TaskTracker implements AutoCloseable {
         return fresh;
     }
 
-    WrittenPages pages() {
+    WriteTracking pages() {
         return pages;
+    }
+
+    /**
+     * For soft-dirty: a tracker of {@code pid}, fresh unless {@code cleared} (the previous snapshot's record)
+     * says that snapshot cleared this same process's bits.
+     */
+    static TaskTracker softDirty(int pid, Map<Integer, Long> cleared) {
+        Long started = cleared.get(pid);
+        boolean fresh = started == null || started != startTime(pid);
+        return new TaskTracker(null, null, fresh, new SoftDirtyPages(pid));
+    }
+
+    /**
+     * After a pre-dump has looked at the written pages, with the process still stopped: soft-dirty clears the
+     * bits, so that the next step sees the writes from now on. A uffd re-protects each page as it looks.
+     */
+    void rearm() {
+        if (pages instanceof SoftDirtyPages s) {
+            s.clear();
+        }
+    }
+
+    /** The process's start time (clock ticks after boot), which tells a reused pid apart. */
+    static long startTime(int pid) {
+        return Proc.stat(pid).longField(22);
     }
 
     /**
@@ -83,8 +129,19 @@ final class TaskTracker implements AutoCloseable {
         return create(parasite);
     }
 
-    /** For the final dump: the uffd a pre-dump left, taken out of the process (closed there); null if none. */
-    static TaskTracker forDump(Parasite parasite, Map<Integer, Kept> record) {
+    /**
+     * For the final dump: the uffd a pre-dump left, taken out of the process (closed there), or where the
+     * kernel tracks with soft-dirty, the bits a pre-dump cleared ({@code cleared}); null if neither.
+     */
+    static TaskTracker forDump(Parasite parasite, Map<Integer, Kept> record, Map<Integer, Long> cleared) {
+        if (kind() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
+            TaskTracker t = softDirty(parasite.pid(), cleared);
+            if (t.fresh()) {
+                t.close();
+                return null;
+            }
+            return t;
+        }
         closeInherited(parasite, record);
         TaskTracker t = find(parasite.pid(), record.get(parasite.pid()));
         if (t != null) {
@@ -168,7 +225,7 @@ final class TaskTracker implements AutoCloseable {
             return null;
         }
         try (Fd pidfd = Pidfd.open(pid)) {
-            return new TaskTracker(pid, Pidfd.getFd(pidfd, kept.fd()), kept, false);
+            return uffd(pid, Pidfd.getFd(pidfd, kept.fd()), kept, false);
         }
     }
 
@@ -206,7 +263,7 @@ final class TaskTracker implements AutoCloseable {
         }
         Kept kept = at(pid, (int) high);
         try (Fd pidfd = Pidfd.open(pid)) {
-            return new TaskTracker(pid, Pidfd.getFd(pidfd, (int) high), kept != null ? kept : new Kept((int) high, 0), true);
+            return uffd(pid, Pidfd.getFd(pidfd, (int) high), kept != null ? kept : new Kept((int) high, 0), true);
         }
     }
 
@@ -218,31 +275,30 @@ final class TaskTracker implements AutoCloseable {
         }
     }
 
-    /** The pid -> tracker record that {@code store}'s snapshot left; empty if it has none. */
+    /** The pid -> uffd record that {@code store}'s snapshot left; empty if it has none. */
     static Map<Integer, Kept> readRecord(ImageStore store) {
         Map<Integer, Kept> out = new LinkedHashMap<>();
-        if (store == null || !store.exists(RECORD)) {
-            return out;
-        }
-        try (RawReader r = store.openRawReader(RECORD); Arena a = Arena.ofConfined()) {
-            MemorySegment data = a.allocate(Math.max(1, r.size())).asSlice(0, r.size());
-            r.readFully(data, 0);
-            for (String line : new String(data.toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).split("\n")) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length == 3 && !f[0].startsWith("#")) {
-                    out.put(Integer.parseInt(f[0]), new Kept(Integer.parseInt(f[1]), Long.parseLong(f[2])));
-                }
-            }
-        }
+        SnapshotRecords.read(store, RECORD, 3,
+                f -> out.put(Integer.parseInt(f[0]), new Kept(Integer.parseInt(f[1]), Long.parseLong(f[2]))));
         return out;
     }
 
     static void writeRecord(ImageStore store, Map<Integer, Kept> record) {
         StringBuilder text = new StringBuilder("# pid, fd and inode of cryo's write-tracking userfaultfd inside it\n");
         record.forEach((pid, k) -> text.append(pid).append(' ').append(k.fd()).append(' ').append(k.ino()).append('\n'));
-        try (RawWriter w = store.openRawWriter(RECORD)) {
-            w.write(MemorySegment.ofArray(text.toString().getBytes(StandardCharsets.US_ASCII)));
-            w.commit();
-        }
+        SnapshotRecords.write(store, RECORD, text);
+    }
+
+    /** The pid -> start time of the processes whose soft-dirty bits {@code store}'s snapshot cleared. */
+    static Map<Integer, Long> readSoftDirtyRecord(ImageStore store) {
+        Map<Integer, Long> out = new LinkedHashMap<>();
+        SnapshotRecords.read(store, SOFT_DIRTY_RECORD, 2, f -> out.put(Integer.parseInt(f[0]), Long.parseLong(f[1])));
+        return out;
+    }
+
+    static void writeSoftDirtyRecord(ImageStore store, Map<Integer, Long> cleared) {
+        StringBuilder text = new StringBuilder("# pid and start time of each process whose soft-dirty bits this snapshot cleared\n");
+        cleared.forEach((pid, started) -> text.append(pid).append(' ').append(started).append('\n'));
+        SnapshotRecords.write(store, SOFT_DIRTY_RECORD, text);
     }
 }
