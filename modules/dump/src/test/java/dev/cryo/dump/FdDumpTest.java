@@ -15,9 +15,13 @@ import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.FdinfoEntry;
+import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.MemfdInodeEntry;
+import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.SkPacketEntry;
+import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.testkit.Target;
 
@@ -25,7 +29,8 @@ import dev.cryo.testkit.Target;
  * fds_all with a child, dumped with --leave-running: every kind of fd gets its entry, fds sharing one open
  * file description (dup, fork) share one file id, the data of pipes, FIFOs, socket queues and the unlinked
  * file is in the images, crit decodes every image, and the program's own check passes afterwards: the
- * dump read the queued data without consuming it.
+ * dump read the queued data without consuming it. A memfd that parent and child hold by fd and by mapping
+ * is dumped once, and their mappings name it.
  */
 class FdDumpTest {
     @TempDir
@@ -75,7 +80,10 @@ class FdDumpTest {
             FileEntry memfd = files.get(parent.get(17).getId());
             assertThat(memfd.getMemfd().getPos()).isEqualTo(3);
             assertThat(DumpTest.crit(dir.resolve("memfd.img"))).contains("cryo-test").contains("\"size\": 5004");
-            assertThat(DumpTest.crit(dir.resolve("pagemap-shmem-" + memfd.getMemfd().getInodeId() + ".img"))).contains("\"nr_pages\": 2");
+            MemfdInodeEntry inode = memfdInodes(store).get((long) memfd.getMemfd().getInodeId());
+            assertThat(inode.getShmid()).as("shmid is the memfd's inode number, as CRIU has it")
+                    .isEqualTo((int) (long) Files.getAttribute(Path.of("/proc/" + pid + "/fd/17"), "unix:ino"));
+            assertThat(DumpTest.crit(dir.resolve("pagemap-shmem-" + Integer.toUnsignedString(inode.getShmid()) + ".img"))).contains("\"nr_pages\": 2");
             assertThat(DumpTest.crit(dir.resolve("fifo-data.img"))).contains("\"bytes\": 9");
             assertThat(DumpTest.crit(dir.resolve("pipes-data.img"))).contains("\"bytes\": 14");
             Map<Integer, StringBuilder> queues = new HashMap<>();
@@ -105,6 +113,59 @@ class FdDumpTest {
             assertThat(dir.resolve("inventory.img")).doesNotExist();
             assertThat(target.check()).as("fds_all's own check after the refused dump").isEqualTo("PASS");
         }
+    }
+
+    @Test
+    void aMemfdOpenAndMappedInParentAndChildIsDumpedOnceAndItsMappingsNameIt() throws Exception {
+        Path dir = Files.createDirectories(work.resolve("img"));
+        try (Target target = Target.start("memfd_fork", work.resolve("t"))) {
+            int pid = target.pid();
+            Dumper.dump(DumpOptions.of(pid, dir).withLeaveRunning(true), new Cancellation());
+
+            for (String name : DumpTest.images(dir)) {
+                if (!name.startsWith("pages-")) {
+                    assertThat(DumpTest.crit(dir.resolve(name))).as(name).doesNotStartWith("FAILED");
+                }
+            }
+            ImageStore store = new DirectoryImageStore(dir);
+            Map<Long, MemfdInodeEntry> inodes = memfdInodes(store);
+            assertThat(inodes).as("memfd.img: the memfd once, for fds and mappings of both processes").hasSize(1);
+            MemfdInodeEntry inode = inodes.values().iterator().next();
+            assertThat(inode.getName()).isEqualTo("zdtm-memfd-fork");
+            assertThat(inode.getSize()).isEqualTo(1L << 20);
+            assertThat(inode.getSeals()).as("F_SEAL_SHRINK | F_SEAL_GROW").isEqualTo(6);
+            assertThat(DumpTest.images(dir).stream().filter(n -> n.startsWith("pagemap-shmem-")))
+                    .as("its contents, once").containsExactly("pagemap-shmem-" + Integer.toUnsignedString(inode.getShmid()) + ".img");
+            Map<Integer, FileEntry> files = new HashMap<>();
+            try (var r = store.openReader(ImageKind.FILES)) {
+                r.readAll(FileEntry.parser()).forEach(f -> files.put(f.getId(), f));
+            }
+            int child;
+            try (var r = store.openReader(ImageKind.PSTREE)) {
+                child = r.readAll(PstreeEntry.parser()).stream().mapToInt(PstreeEntry::getPid).filter(p -> p != pid).findFirst().orElseThrow();
+            }
+            for (int p : new int[] {pid, child}) {
+                FileEntry fd = files.get(fdinfo(store, p).get(3).getId());
+                assertThat((long) fd.getMemfd().getInodeId()).as("fd 3 of %d", p).isEqualTo(inode.getInodeId());
+                List<VmaEntry> maps = store.readEntry(ImageKind.MM, p, MmEntry.parser()).getVmasList().stream()
+                        .filter(v -> (v.getStatus() & VmaStatus.VMA_AREA_MEMFD) != 0).toList();
+                assertThat(maps).as("memfd mappings of %d", p).hasSize(1);
+                VmaEntry v = maps.getFirst();
+                assertThat(v.getStatus() & VmaStatus.VMA_FILE_SHARED).isNotZero();
+                assertThat(v.getFdflags()).as("O_RDWR").isEqualTo(2);
+                FileEntry mapped = files.get((int) v.getShmid());
+                assertThat(mapped.hasMemfd()).as("the mapping names a memfd file").isTrue();
+                assertThat((long) mapped.getMemfd().getInodeId()).isEqualTo(inode.getInodeId());
+            }
+        }
+    }
+
+    private static Map<Long, MemfdInodeEntry> memfdInodes(ImageStore store) {
+        Map<Long, MemfdInodeEntry> out = new HashMap<>();
+        try (var r = store.openReader(ImageKind.MEMFD_INODE)) {
+            r.readAll(MemfdInodeEntry.parser()).forEach(m -> out.put(m.getInodeId(), m));
+        }
+        return out;
     }
 
     private static Map<Integer, FdinfoEntry> fdinfo(ImageStore store, int pid) {

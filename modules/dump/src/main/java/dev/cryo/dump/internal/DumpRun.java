@@ -226,7 +226,7 @@ public final class DumpRun {
                 cores.add(core.build());
                 tids.add(t.tid());
             }
-            mm = MemoryCollector.mm(pid, vmas, files, parasite);
+            mm = MemoryCollector.mm(pid, vmas, files, parasite, arena);
             if (parent != null) {
                 // Taken out of the task (and closed there) before its fds are collected.
                 written = TaskTracker.forDump(parasite, trackers, cleared);

@@ -82,7 +82,7 @@ final class FdCollector {
             // reopening /dev/ptmx by path makes a new terminal pair: the tree's own pty cannot come back that way
             throw new DumpException("cannot dump " + fd.where() + ": it is a pseudo-terminal master, which cryo cannot dump yet");
         }
-        if (link.startsWith("/memfd:")) {
+        if (MemfdDumper.isMemfd(link)) {
             return new MemfdDumper(arena);
         }
         if (link.startsWith("/")) {

@@ -15,6 +15,7 @@ import dev.cryo.images.proto.FownEntry;
 import dev.cryo.images.PagemapFlags;
 import dev.cryo.images.RawWriter;
 import dev.cryo.images.proto.GhostFileEntry;
+import dev.cryo.images.proto.MemfdFileEntry;
 import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
@@ -63,6 +64,24 @@ final class FileTable {
 
     void addMemfd(long ino, Memfd m) {
         memfds.put(ino, m);
+    }
+
+    /**
+     * The memfd file entry that mappings of memfd inode {@code inodeId} opened {@code flags} name (their
+     * vma_entry.shmid): like {@link #pathId}, one entry per inode and open mode, at offset 0.
+     */
+    int memfdMappingId(int inodeId, int flags) {
+        String key = flags + ":memfd inode " + inodeId;
+        Integer id = pathsById.get(key);
+        if (id != null) {
+            return id;
+        }
+        int fresh = nextId();
+        pathsById.put(key, fresh);
+        entries.add(FileEntry.newBuilder().setType(FdTypes.MEMFD).setId(fresh)
+                .setMemfd(MemfdFileEntry.newBuilder().setId(fresh).setFlags(flags).setPos(0).setFown(NO_OWNER).setInodeId(inodeId))
+                .build());
+        return fresh;
     }
 
     private record Seen(int pid, int fd, int id) {}
@@ -173,16 +192,17 @@ final class FileTable {
             }
         }
         for (Memfd m : memfds.values()) {
-            int shmid = m.entry().getShmid();
+            long shmid = Integer.toUnsignedLong(m.entry().getShmid());
+            int pagesId = MEMFD_PAGES_BASE + (int) m.entry().getInodeId();
             long pages = m.contents().byteSize() / 4096;
             try (EntryWriter w = store.openWriter(ImageKind.PAGEMAP_SHMEM, shmid)) {
-                w.write(PagemapHead.newBuilder().setPagesId(MEMFD_PAGES_BASE + shmid).build());
+                w.write(PagemapHead.newBuilder().setPagesId(pagesId).build());
                 if (pages > 0) {
                     w.write(PagemapEntry.newBuilder().setVaddr(0).setNrPages((int) pages).setFlags(PagemapFlags.PE_PRESENT).build());
                 }
                 w.commit();
             }
-            try (RawWriter w = store.openRawWriter(ImageKind.PAGES.fileName(MEMFD_PAGES_BASE + shmid))) {
+            try (RawWriter w = store.openRawWriter(ImageKind.PAGES.fileName(pagesId))) {
                 w.write(m.contents());
                 w.commit();
             }

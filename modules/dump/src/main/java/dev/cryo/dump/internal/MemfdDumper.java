@@ -4,8 +4,11 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
+import java.util.function.Supplier;
 
+import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FileEntry;
@@ -17,9 +20,11 @@ import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Pidfd;
 
 /**
- * A memfd ("/memfd:NAME (deleted)"): its open file (flags, offset) points at an inode entry in
- * memfd.img (name, size, seals) whose contents go, as CRIU has them, to pagemap-shmem-ID.img and a
- * pages image. Read through a duplicate of the fd (pidfd_getfd) with pread, so the offset is untouched.
+ * A memfd ("/memfd:NAME (deleted)"), opened by an fd or mapped: each open file (an fd's flags and offset,
+ * or a mapping's) points at one inode entry in memfd.img (name, size, seals) whose contents go, as CRIU
+ * has them, to pagemap-shmem-SHMID.img and a pages image, once however many fds and mappings share it.
+ * The contents are read with pread, through a duplicate of the fd (pidfd_getfd) or an opening of the
+ * mapping's /proc/PID/map_files entry (a memfd whose fd was closed after mmap has only that).
  */
 record MemfdDumper(Arena arena) implements FileDumper {
     private static final String PREFIX = "/memfd:";
@@ -27,46 +32,75 @@ record MemfdDumper(Arena arena) implements FileDumper {
     /** The largest memfd whose contents go into the images. */
     private static final long MEMFD_MAX = 256L << 20;
 
+    /**
+     * Whether {@code path} (an fd's link, a mapping's path) is a memfd: memfd_create names its file
+     * "memfd:NAME" on the kernel's internal shmem mount, where it is never linked.
+     */
+    static boolean isMemfd(String path) {
+        return path.startsWith(PREFIX) && path.endsWith(DELETED);
+    }
+
     @Override
     public void dump(OpenFd fd, FileEntry.Builder e, FileTable files) throws DumpException {
-        Map<String, Object> attrs;
-        try {
-            attrs = Files.readAttributes(fd.procPath(), "unix:ino,uid,gid,size");
-        } catch (IOException x) {
-            throw new DumpException("cannot stat " + fd.where() + " (" + fd.link() + "): " + x.getMessage(), x);
-        }
-        long ino = (long) attrs.get("ino");
-        Integer inodeId = files.memfdInode(ino);
-        if (inodeId == null) {
-            inodeId = files.nextId();
-            String name = fd.link().substring(PREFIX.length());
-            if (name.endsWith(DELETED)) {
-                name = name.substring(0, name.length() - DELETED.length());
-            }
-            long size = (long) attrs.get("size");
-            if (size > MEMFD_MAX) {
-                throw new DumpException("cannot dump " + fd.where() + ": memfd " + name + " holds " + size
-                        + " bytes, over the " + (MEMFD_MAX >> 20) + " MiB that cryo copies into the images");
-            }
-            try (Fd dup = Pidfd.getFd(fd.pidfd(), fd.fd())) {
-                int seals = dev.cryo.syscalls.Memfd.seals(dup);
-                long pages = (size + 4095) / 4096;
-                MemorySegment data = arena.allocate(Math.max(pages * 4096, 1), 4096).asSlice(0, pages * 4096);
-                for (long got = 0; got < size; ) {
-                    long n = Io.pread(dup.fd(), data.asSlice(got, size - got), got);
-                    if (n == 0) {
-                        break; // shrank under us: the rest stays zero
-                    }
-                    got += n;
-                }
-                files.addMemfd(ino, new FileTable.Memfd(MemfdInodeEntry.newBuilder().setName(name)
-                        .setUid((int) attrs.get("uid")).setGid((int) attrs.get("gid")).setSize(size)
-                        .setShmid(inodeId).setSeals(seals).setInodeId(inodeId).build(), data));
-            } catch (ErrnoException x) {
-                throw new DumpException("cannot read memfd " + fd.link() + " at " + fd.where() + ": " + x.getMessage(), x);
-            }
-        }
+        int inodeId = inode(files, arena, fd.link(), fd.procPath(), () -> Pidfd.getFd(fd.pidfd(), fd.fd()), fd.where());
         e.setType(FdTypes.MEMFD).setMemfd(MemfdFileEntry.newBuilder().setId(e.getId()).setFlags(fd.flags())
                 .setPos(fd.pos()).setFown(FileTable.NO_OWNER).setInodeId(inodeId));
+    }
+
+    /**
+     * The file id of memfd mapping {@code v} of {@code pid}: a memfd file entry opened {@code flags}, as
+     * CRIU's vma_entry.shmid names it for a mapping with VMA_AREA_MEMFD; one per inode and open mode.
+     */
+    static int mappingId(FileTable files, Arena arena, int pid, Vma v, int flags) throws DumpException {
+        Path file = Path.of("/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end()));
+        String where = "pid " + pid + " mapping 0x" + Long.toHexString(v.start());
+        int inodeId = inode(files, arena, v.path(), file, () -> Io.open(file.toString(), Linux.O_RDONLY()), where);
+        return files.memfdMappingId(inodeId, flags);
+    }
+
+    /**
+     * The inode id of the memfd that {@code file} (a /proc link to it) reaches; its memfd.img entry and
+     * contents are read the first time, through {@code open}.
+     */
+    private static int inode(FileTable files, Arena arena, String link, Path file, Supplier<Fd> open, String where)
+            throws DumpException {
+        Map<String, Object> attrs;
+        try {
+            attrs = Files.readAttributes(file, "unix:ino,uid,gid,size");
+        } catch (IOException x) {
+            throw new DumpException("cannot stat " + where + " (" + link + "): " + x.getMessage(), x);
+        }
+        long ino = (long) attrs.get("ino");
+        Integer known = files.memfdInode(ino);
+        if (known != null) {
+            return known;
+        }
+        int inodeId = files.nextId();
+        String name = link.substring(PREFIX.length(), link.length() - DELETED.length());
+        long size = (long) attrs.get("size");
+        if (size > MEMFD_MAX) {
+            throw new DumpException("cannot dump " + where + ": memfd " + name + " holds " + size
+                    + " bytes, over the " + (MEMFD_MAX >> 20) + " MiB that cryo copies into the images");
+        }
+        try (Fd in = open.get()) {
+            int seals = dev.cryo.syscalls.Memfd.seals(in);
+            long pages = (size + 4095) / 4096;
+            MemorySegment data = arena.allocate(Math.max(pages * 4096, 1), 4096).asSlice(0, pages * 4096);
+            for (long got = 0; got < size; ) {
+                long n = Io.pread(in.fd(), data.asSlice(got, size - got), got);
+                if (n == 0) {
+                    break; // shrank under us: the rest stays zero
+                }
+                got += n;
+            }
+            // shmid is the inode number, as CRIU has it: memfds and shared anonymous memory live on one
+            // shmem mount, so it never collides with a pagemap-shmem image of shared anonymous memory.
+            files.addMemfd(ino, new FileTable.Memfd(MemfdInodeEntry.newBuilder().setName(name)
+                    .setUid((int) attrs.get("uid")).setGid((int) attrs.get("gid")).setSize(size)
+                    .setShmid((int) ino).setSeals(seals).setInodeId(inodeId).build(), data));
+        } catch (ErrnoException x) {
+            throw new DumpException("cannot read memfd " + link + " at " + where + ": " + x.getMessage(), x);
+        }
+        return inodeId;
     }
 }

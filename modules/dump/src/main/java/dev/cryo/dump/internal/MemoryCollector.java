@@ -1,5 +1,6 @@
 package dev.cryo.dump.internal;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -7,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagepipe.PageRange;
@@ -22,7 +24,7 @@ import dev.cryo.syscalls.Proc;
 final class MemoryCollector {
     private MemoryCollector() {}
 
-    static MmEntry mm(int pid, List<Vma> vmas, FileTable files, Parasite parasite) {
+    static MmEntry mm(int pid, List<Vma> vmas, FileTable files, Parasite parasite, Arena arena) throws DumpException {
         Proc.Stat s = Proc.stat(pid);
         long brk = parasite.syscall("brk", Linux.__NR_brk(), 0);
         int dumpable = (int) parasite.syscall("prctl(PR_GET_DUMPABLE)", Linux.__NR_prctl(), Linux.PR_GET_DUMPABLE());
@@ -41,18 +43,20 @@ final class MemoryCollector {
             mm.addMmSavedAuxv(auxv.getLong());
         }
         for (Vma v : vmas) {
-            mm.addVmas(vmaEntry(v, files));
+            mm.addVmas(vmaEntry(pid, v, files, arena));
         }
         return mm.build();
     }
 
-    private static VmaEntry vmaEntry(Vma v, FileTable files) {
+    private static VmaEntry vmaEntry(int pid, Vma v, FileTable files, Arena arena) throws DumpException {
         VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff()).setMadv(v.madvise())
                 .setProt(v.prot()).setFlags(v.flags()).setStatus(v.status()).setFd(-1).setShmid(0);
         if (v.is(Vma.FILE_PRIVATE) || v.is(Vma.FILE_SHARED)) {
             boolean writable = v.is(Vma.FILE_SHARED) && (v.prot() & Linux.PROT_WRITE()) != 0;
             int flags = writable ? Linux.O_RDWR() : Linux.O_RDONLY();
-            e.setShmid(files.pathId(v.path(), flags)).setFdflags(flags);
+            // A memfd has no path to open again: the mapping names its memfd file, as CRIU's images do.
+            int id = v.is(Vma.MEMFD) ? MemfdDumper.mappingId(files, arena, pid, v, flags) : files.pathId(v.path(), flags);
+            e.setShmid(id).setFdflags(flags);
         } else if (v.is(Vma.ANON_SHARED)) {
             e.setShmid(v.inode());
         }

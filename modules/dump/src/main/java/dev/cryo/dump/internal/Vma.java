@@ -26,6 +26,7 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
     static final int ANON_SHARED = 1 << 8;
     static final int ANON_PRIVATE = 1 << 9;
     static final int VVAR = 1 << 12;
+    static final int MEMFD = 1 << 14;
 
     boolean is(int bit) {
         return (status & bit) != 0;
@@ -177,6 +178,9 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
                         flags |= Linux.MAP_ANONYMOUS();
                     } else {
                         status |= shared ? FILE_SHARED : FILE_PRIVATE;
+                        if (MemfdDumper.isMemfd(path)) {
+                            status |= MEMFD;
+                        }
                     }
                 }
             }
