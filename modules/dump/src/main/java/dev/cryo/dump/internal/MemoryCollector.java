@@ -52,8 +52,7 @@ final class MemoryCollector {
         VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff()).setMadv(v.madvise())
                 .setProt(v.prot()).setFlags(v.flags()).setStatus(v.status()).setFd(-1).setShmid(0);
         if (v.is(Vma.FILE_PRIVATE) || v.is(Vma.FILE_SHARED)) {
-            boolean writable = v.is(Vma.FILE_SHARED) && (v.prot() & Linux.PROT_WRITE()) != 0;
-            int flags = writable ? Linux.O_RDWR() : Linux.O_RDONLY();
+            int flags = v.is(Vma.FILE_SHARED) && v.mayWrite() ? Linux.O_RDWR() : Linux.O_RDONLY();
             // A memfd has no path to open again: the mapping names its memfd file, as CRIU's images do.
             int id = v.is(Vma.MEMFD) ? MemfdDumper.mappingId(files, arena, pid, v, flags) : files.pathId(v.path(), flags);
             e.setShmid(id).setFdflags(flags);

@@ -42,6 +42,16 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
     }
 
     /**
+     * Whether the mapping may be made writable (VmFlags "mw", VM_MAYWRITE): for a shared file mapping, the
+     * file was opened for writing, so restore opens it O_RDWR, as CRIU does; a read-only shared mapping of
+     * a writable opening can be mprotect()ed writable, one of a read-only opening cannot. Without VmFlags
+     * (read from maps), its protection says.
+     */
+    boolean mayWrite() {
+        return vmFlags.isEmpty() ? (prot & Linux.PROT_WRITE()) != 0 : vmFlags.contains("mw");
+    }
+
+    /**
      * The madvise() advice the mapping carries, as CRIU records it: bit n set for advice n. smaps names
      * them in VmFlags: hg/nh huge pages, dd don't dump, dc don't fork, wf wipe on fork, mg mergeable,
      * sr/rr sequential/random reads.
