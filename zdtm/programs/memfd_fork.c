@@ -4,7 +4,6 @@
  * writes through its mapping and its fd, the parent reads through its mapping and its fd, and the shared
  * offset that the child moves is the parent's too.
  */
-// zdtm: skip host,pidns,predump: restore maps a memfd mapping by its path (openat "/memfd:NAME (deleted)": ENOENT), not from the restored memfd
 #include "zdtmlib.h"
 
 #define LEN (1ul << 20)

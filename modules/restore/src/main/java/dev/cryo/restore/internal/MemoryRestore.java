@@ -172,8 +172,17 @@ final class MemoryRestore {
         }
     }
 
-    /** Maps every dumped VMA but the vDSO group, writable until its pages are in. */
-    static void mapVmas(Puppet p, MmEntry mm, Map<Integer, String> paths, List<VmaEntry> kept) {
+    /** Opens, inside the task, the memfd that a mapping names (its file id) with the mapping's open flags. */
+    @FunctionalInterface
+    interface MemfdOpener {
+        int open(int fileId, int flags);
+    }
+
+    /**
+     * Maps every dumped VMA but the vDSO group, writable until its pages are in. A file is opened by its
+     * path; a memfd, which has none, is opened from the restore's own memfd ({@code memfds}).
+     */
+    static void mapVmas(Puppet p, MmEntry mm, Map<Integer, String> paths, List<VmaEntry> kept, MemfdOpener memfds) {
         for (VmaEntry v : mm.getVmasList()) {
             int status = v.getStatus();
             if (kept.contains(v)) {
@@ -191,7 +200,8 @@ final class MemoryRestore {
             int flags = (v.getFlags() & (Linux.MAP_SHARED() | Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS()
                     | Linux.MAP_NORESERVE() | Linux.MAP_GROWSDOWN())) | Linux.MAP_FIXED();
             if ((status & (VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED)) != 0) {
-                String path = paths.get((int) v.getShmid());
+                boolean memfd = (status & VmaStatus.VMA_AREA_MEMFD) != 0;
+                String path = memfd ? "memfd file " + v.getShmid() : paths.get((int) v.getShmid());
                 if (path == null) {
                     throw new IllegalStateException("mapping 0x" + Long.toHexString(v.getStart()) + " names file id "
                             + v.getShmid() + ", which files.img does not hold");
@@ -200,7 +210,8 @@ final class MemoryRestore {
                 if (shared) {
                     prot = v.getProt(); // a shared file mapping has no private pages to fill
                 }
-                int fd = openInTask(p, path, v.hasFdflags() ? v.getFdflags() : Linux.O_RDONLY());
+                int fdflags = v.hasFdflags() ? v.getFdflags() : Linux.O_RDONLY();
+                int fd = memfd ? memfds.open((int) v.getShmid(), fdflags) : openInTask(p, path, fdflags);
                 try {
                     p.syscall("mmap(" + path + ")", Linux.__NR_mmap(), v.getStart(), len, prot, flags & ~Linux.MAP_ANONYMOUS(), fd, v.getPgoff());
                 } finally {

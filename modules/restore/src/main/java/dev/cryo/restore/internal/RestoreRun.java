@@ -18,6 +18,8 @@ import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
+import dev.cryo.restore.internal.files.InTask;
+import dev.cryo.restore.internal.files.TaskFiles;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -219,7 +221,8 @@ public final class RestoreRun {
         MemoryRestore.parkVdso(p, before, layout.parked());
         MemoryRestore.clearPuppet(p, layout.area(), layout.parked() + layout.vdsoSpan(), kept);
         MemoryRestore.prepareKept(p, kept);
-        MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept);
+        MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept, (fileId, flags) ->
+                TaskFiles.openMemfd(new InTask(p.pid(), p::syscall, p::scratch, p::writeScratch), store, fileId, flags));
         long pages = MemoryRestore.fillPages(p, store, img, kept, parent);
         pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
         MemoryRestore.protect(p, img.mm());

@@ -2,10 +2,12 @@ package dev.cryo.restore.internal;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -25,8 +27,9 @@ import dev.cryo.images.proto.VmaEntry;
  *
  * @param processes every process, parents before their children (the root first)
  * @param paths     file ids of files.img to the paths of regular files (mappings, the executable)
+ * @param memfds    file ids of files.img that are memfds (what a mapping with VMA_AREA_MEMFD names)
  */
-record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths) {
+record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths, Set<Integer> memfds) {
 
     /**
      * One process: its pstree entry, the core of each thread (the leader's first), its mm and its pagemap.
@@ -96,26 +99,28 @@ record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths) {
         if (roots.size() != 1) {
             throw new IllegalStateException("pstree.img: " + roots.size() + " processes have no parent in the dump; expected one root");
         }
-        Map<Integer, String> paths = paths(store);
+        Map<Integer, String> paths = new HashMap<>();
+        Set<Integer> memfds = new HashSet<>();
+        readFiles(store, paths, memfds);
         List<ProcessImages> ordered = new ArrayList<>();
-        addInTreeOrder(roots.getFirst(), tree, store, paths, ordered);
+        addInTreeOrder(roots.getFirst(), tree, store, paths, memfds, ordered);
         if (ordered.size() != tree.size()) {
             throw new IllegalStateException("pstree.img: the parent links do not form a tree");
         }
-        return new TreeImages(List.copyOf(ordered), paths);
+        return new TreeImages(List.copyOf(ordered), paths, Set.copyOf(memfds));
     }
 
-    private static void addInTreeOrder(PstreeEntry e, List<PstreeEntry> tree, ImageStore store, Map<Integer, String> paths,
+    private static void addInTreeOrder(PstreeEntry e, List<PstreeEntry> tree, ImageStore store, Map<Integer, String> paths, Set<Integer> memfds,
                                        List<ProcessImages> out) {
-        out.add(process(e, store, paths));
+        out.add(process(e, store, paths, memfds));
         for (PstreeEntry c : tree) {
             if (c.getPpid() == e.getPid() && c != e && out.stream().noneMatch(p -> p.pid() == c.getPid())) {
-                addInTreeOrder(c, tree, store, paths, out);
+                addInTreeOrder(c, tree, store, paths, memfds, out);
             }
         }
     }
 
-    private static ProcessImages process(PstreeEntry e, ImageStore store, Map<Integer, String> paths) {
+    private static ProcessImages process(PstreeEntry e, ImageStore store, Map<Integer, String> paths, Set<Integer> memfds) {
         int pid = e.getPid();
         MmEntry mm = store.readEntry(ImageKind.MM, require(store, ImageKind.MM, pid), MmEntry.parser());
         Map<Integer, CoreEntry> cores = new LinkedHashMap<>();
@@ -144,9 +149,11 @@ record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths) {
                         + "-0x" + Long.toHexString(v.getEnd()) + " is not a page-aligned range");
             }
             boolean file = (v.getStatus() & (VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED)) != 0;
-            if (file && !paths.containsKey((int) v.getShmid())) {
+            boolean memfd = (v.getStatus() & VmaStatus.VMA_AREA_MEMFD) != 0;
+            if (file && !(memfd ? memfds : paths.keySet()).contains((int) v.getShmid())) {
                 throw new IllegalStateException("mm-" + pid + ".img: mapping 0x" + Long.toHexString(v.getStart())
-                        + " names file id " + v.getShmid() + ", which files.img does not hold");
+                        + " names file id " + v.getShmid() + ", which files.img does not hold"
+                        + (memfd ? " as a memfd" : " as a regular file"));
             }
         }
         String pagemapName = ImageKind.PAGEMAP.fileName(require(store, ImageKind.PAGEMAP, pid));
@@ -220,19 +227,20 @@ record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths) {
         return id;
     }
 
-    private static Map<Integer, String> paths(ImageStore store) {
-        Map<Integer, String> paths = new HashMap<>();
+    /** The regular files of files.img by id, with their paths, and the ids of its memfds. */
+    private static void readFiles(ImageStore store, Map<Integer, String> paths, Set<Integer> memfds) {
         if (!store.exists(ImageKind.FILES.fileName())) {
-            return paths;
+            return;
         }
         try (var r = store.openReader(ImageKind.FILES)) {
             for (FileEntry f : r.readAll(FileEntry.parser())) {
                 if (f.hasReg()) {
                     String name = f.getReg().getName();
                     paths.put(f.getId(), name.startsWith("/") ? name : "/" + name);
+                } else if (f.hasMemfd()) {
+                    memfds.add(f.getId());
                 }
             }
         }
-        return paths;
     }
 }

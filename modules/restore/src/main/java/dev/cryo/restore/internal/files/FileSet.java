@@ -14,8 +14,10 @@ import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.SkPacketEntry;
+import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Memfd;
 
 /**
  * The files of one restore: files.img with the data that pipes, FIFOs and sockets held, read once for
@@ -67,14 +69,36 @@ public final class FileSet implements AutoCloseable {
         return s;
     }
 
-    /** Task {@code pid} has its fds; after the last one, cryo's copies are closed (pipes see their last writer go). */
+    /**
+     * Task {@code pid} has its fds. After the last one, every mapping and fd of the tree is in place: the
+     * memfds get their seals, and cryo's copies are closed (pipes see their last writer go).
+     */
     void done(int pid) {
         synchronized (FileSet.class) {
             pending.remove(pid);
             if (pending.isEmpty()) {
-                abandon();
+                try {
+                    sealMemfds();
+                } finally {
+                    abandon();
+                }
             }
         }
+    }
+
+    /** Adds each restored memfd's seals, through cryo's duplicate: the last step of a memfd (see MemfdRestorer). */
+    void sealMemfds() {
+        memfds.forEach((inodeId, copy) -> {
+            MemfdInodeEntry e = memfdInode(inodeId);
+            if (e.getSeals() != 0) {
+                try {
+                    Memfd.addSeals(copy, e.getSeals());
+                } catch (ErrnoException x) {
+                    throw new IllegalStateException("cannot seal memfd " + e.getName() + " (seals 0x"
+                            + Integer.toHexString(e.getSeals()) + "): " + x.getMessage(), x);
+                }
+            }
+        });
     }
 
     static void abandonIfOpen(ImageStore store) {
@@ -150,6 +174,11 @@ public final class FileSet implements AutoCloseable {
 
     ImageStore store() {
         return store;
+    }
+
+    /** File {@code id} of files.img, or null. */
+    FileEntry file(int id) {
+        return byId.get(id);
     }
 
     FileEntry file(int id, int fd, int pid) {

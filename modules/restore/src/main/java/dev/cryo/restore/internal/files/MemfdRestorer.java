@@ -16,49 +16,64 @@ import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Memfd;
 
 /**
- * A memfd: memfd_create in the task with its name, then, through cryo's duplicate, its size and its
- * contents from pagemap-shmem-ID.img and the pages image, then its seals, last (a seal may forbid the
- * writes). Another open of the same memfd inode is handed the same file by cryo.
+ * A memfd, for an fd or a mapping. Its inode is created once per restore, by the first task that opens or
+ * maps it: memfd_create in the task with its name, then, through cryo's duplicate, its size and its
+ * contents from pagemap-shmem-SHMID.img and the pages image. Every open of it (an fd, a mapping) gets an
+ * open file description of its own on that inode, reopened through /proc with its access mode as CRIU
+ * does, so fds and mappings of one memfd stay one object. Seals come last, once every task has its
+ * mappings and fds ({@link FileSet#sealMemfds}): F_SEAL_WRITE and F_SEAL_FUTURE_WRITE forbid writable
+ * mappings, and any write seal the filling.
  */
 final class MemfdRestorer implements FileRestorer {
     @Override
     public int open(TaskFiles task, FileEntry file) {
         MemfdFileEntry m = file.getMemfd();
-        Fd inode = task.files().memfd(m.getInodeId());
-        int fd;
-        if (inode != null) {
-            fd = task.push(inode);
-        } else {
-            MemfdInodeEntry e = task.files().memfdInode(m.getInodeId());
-            fd = (int) task.in().syscall("memfd_create(" + e.getName() + ")", Linux.__NR_memfd_create(),
-                    task.in().putPath(e.getName()), Linux.MFD_CLOEXEC() | Linux.MFD_ALLOW_SEALING());
-            Fd copy = task.pull(fd);
-            task.files().rememberMemfd(m.getInodeId(), copy);
-            Memfd.truncate(copy, e.getSize());
-            fill(task.files().store(), e, copy);
-            if (e.getSeals() != 0) {
-                Memfd.addSeals(copy, e.getSeals());
-            }
-        }
+        int fd = open(task, m.getInodeId(), m.getFlags());
         if (m.getPos() != 0) {
             task.in().syscall("lseek(memfd, " + m.getPos() + ")", Linux.__NR_lseek(), fd, m.getPos(), Linux.SEEK_SET());
         }
         return fd;
     }
 
+    /**
+     * A new open file description in the task, at its lowest free number, on memfd inode {@code inodeId},
+     * with the access mode of {@code flags}. Needs two free numbers at most.
+     */
+    static int open(TaskFiles task, int inodeId, int flags) {
+        Fd inode = task.files().memfd(inodeId);
+        if (inode == null) {
+            MemfdInodeEntry e = task.files().memfdInode(inodeId);
+            int fd = (int) task.in().syscall("memfd_create(" + e.getName() + ")", Linux.__NR_memfd_create(),
+                    task.in().putPath(e.getName()), Linux.MFD_CLOEXEC() | Linux.MFD_ALLOW_SEALING());
+            inode = task.pull(fd);
+            task.files().rememberMemfd(inodeId, inode);
+            Memfd.truncate(inode, e.getSize());
+            fill(task.files().store(), e, inode);
+            if ((flags & Linux.O_ACCMODE()) == Linux.O_RDWR()) {
+                return fd; // memfd_create's own description is O_RDWR
+            }
+            task.in().close(fd); // cryo's duplicate keeps the inode
+        }
+        try (Fd reopened = Io.open("/proc/self/fd/" + inode.fd(), flags & Linux.O_ACCMODE())) {
+            return task.push(reopened);
+        }
+    }
+
     private static void fill(ImageStore store, MemfdInodeEntry e, Fd out) {
-        if (!store.exists(ImageKind.PAGEMAP_SHMEM.fileName(e.getShmid()))) {
+        long shmid = Integer.toUnsignedLong(e.getShmid());
+        if (!store.exists(ImageKind.PAGEMAP_SHMEM.fileName(shmid))) {
             return;
         }
         int pagesId;
         List<PagemapEntry> runs;
-        try (EntryReader r = store.openReader(ImageKind.PAGEMAP_SHMEM, e.getShmid())) {
+        try (EntryReader r = store.openReader(ImageKind.PAGEMAP_SHMEM, shmid)) {
             PagemapHead head = r.next(PagemapHead.parser());
             if (head == null) {
-                throw new IllegalStateException(ImageKind.PAGEMAP_SHMEM.fileName(e.getShmid()) + " has no head");
+                throw new IllegalStateException(ImageKind.PAGEMAP_SHMEM.fileName(shmid) + " has no head");
             }
             pagesId = head.getPagesId();
             runs = r.readAll(PagemapEntry.parser());

@@ -67,6 +67,26 @@ public final class TaskFiles {
     }
 
     /**
+     * For a memfd mapping of the task (a vma_entry with VMA_AREA_MEMFD, made before the task's fds): an fd
+     * in the task on the memfd that file {@code fileId} of files.img names, opened with the mapping's
+     * {@code flags}, to mmap and close. The memfd is the one that every other mapping and fd of it in the
+     * tree gets (see {@link MemfdRestorer}).
+     */
+    public static int openMemfd(InTask in, ImageStore store, int fileId, int flags) {
+        FileSet files = FileSet.shared(store);
+        try (Fd pidfd = Pidfd.open(in.pid())) {
+            FileEntry f = files.file(fileId);
+            if (f == null || !f.hasMemfd()) {
+                throw new IllegalStateException("a memfd mapping names file id " + fileId + ", which files.img does not hold as a memfd");
+            }
+            return MemfdRestorer.open(new TaskFiles(in, files, pidfd), f.getMemfd().getInodeId(), flags);
+        } catch (RuntimeException e) {
+            files.abandon();
+            throw e;
+        }
+    }
+
+    /**
      * For a restore that fails after some tasks have their fds: drops cryo's copies of the files now
      * (a pipe's last writer among them) instead of when the last task is done.
      */
@@ -172,7 +192,7 @@ public final class TaskFiles {
     private boolean needsTwo(FdinfoEntry e) {
         FileEntry f = files.file(e.getId(), e.getFd(), in.pid());
         return f.getType() == dev.cryo.images.proto.FdTypes.PIPE || f.getType() == dev.cryo.images.proto.FdTypes.UNIXSK
-                || files.opened(e.getId()) != null;
+                || f.getType() == dev.cryo.images.proto.FdTypes.MEMFD || files.opened(e.getId()) != null;
     }
 
     private void place(FdinfoEntry e) {
