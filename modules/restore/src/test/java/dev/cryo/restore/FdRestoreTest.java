@@ -3,12 +3,17 @@ package dev.cryo.restore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
@@ -23,13 +28,16 @@ import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Kcmp;
+import dev.cryo.syscalls.Memfd;
+import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
 
 /**
  * fds_all dumped and restored: every fd comes back at its number with its target, flags and offset, its
  * data (pipe, FIFO, socket queues, eventfd counter, unlinked file) is there for the program's own check,
- * and the fd table (FDSize) is the size it was at dump (seed 003).
+ * and the fd table (FDSize) is the size it was at dump (seed 003). Memfds (zdtm/programs/memfd*.c) come back
+ * with their data and seals, and each is one memfd again for all its fds and mappings, in every task.
  */
 class FdRestoreTest {
     @TempDir
@@ -280,6 +288,209 @@ class FdRestoreTest {
                 assertThat(seen.toString()).as("what the restored process wrote to its terminal").contains("tty ok");
             });
         }
+    }
+
+    // Memfds: zdtm/programs/memfd*.c dumped and restored, looked at from outside, then asked (SIGTERM) for
+    // their own verdict, which checks that a write through one fd or mapping is seen through the others.
+
+    private static final int F_SEAL_SHRINK = 2;
+    private static final int F_SEAL_GROW = 4;
+
+    @Test
+    void aMappedMemfdComesBackWithItsDataAndSealsAndItsFdAndMappingAreOneMemfd() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        int pid = dumpProgram("memfd", dir, images);
+        try {
+            Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            int fd = memfdFds(pid, "zdtm-memfd").getFirst();
+            List<Long> maps = memfdMappings(pid, "zdtm-memfd");
+            assertThat(maps).as("memfd mappings").hasSize(1);
+            long len = 2L << 20;
+            try (Fd pidfd = Pidfd.open(pid); Fd memfd = Pidfd.getFd(pidfd, fd); Arena arena = Arena.ofConfined()) {
+                assertThat(Memfd.seals(memfd)).as("seals").isEqualTo(F_SEAL_SHRINK);
+                MemorySegment data = arena.allocate(len);
+                assertThat(Io.pread(memfd.fd(), data, 0)).isEqualTo(len);
+                assertThat(firstDifference(data, 13)).as("first byte of the memfd unlike the dumped data").isEqualTo(-1);
+                // one object: what cryo writes through the task's fd, the task's mapping shows
+                MemorySegment b = arena.allocate(1);
+                b.set(ValueLayout.JAVA_BYTE, 0, (byte) ~pattern(13, 777));
+                Memfd.pwriteFully(memfd, b, 777);
+                assertThat(readMemory(pid, maps.getFirst() + 777, 1)[0]).as("the mapping's byte 777 after a write through the fd")
+                        .isEqualTo((byte) ~pattern(13, 777));
+                b.set(ValueLayout.JAVA_BYTE, 0, pattern(13, 777));
+                Memfd.pwriteFully(memfd, b, 777);
+            }
+            assertThat(inode(Path.of("/proc/" + pid + "/fd/" + fd))).as("the fd's and the mapping's memfd")
+                    .isEqualTo(inode(mapFile(pid, "zdtm-memfd")));
+            assertThat(links(ProcessHandle.current().pid())).as("cryo keeps no memfd").noneMatch(l -> l.startsWith("/memfd:zdtm"));
+            assertThat(verdict(pid, dir)).isEqualTo("PASS");
+        } finally {
+            RestoreTest.killAndAwait(pid);
+        }
+    }
+
+    @Test
+    void aMemfdOnlyMappedComesBackAsOneMemfdWithoutAnFd() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        int pid = dumpProgram("memfd_maponly", dir, images);
+        try {
+            Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            assertThat(memfdFds(pid, "memfd:")).as("fds of a memfd").isEmpty();
+            List<String> ranges = memfdRanges(pid, "zdtm-memfd-maponly");
+            assertThat(ranges).as("the shared writable, shared read-only and private mappings").hasSize(3);
+            Set<Long> inodes = new HashSet<>();
+            for (String r : ranges) {
+                inodes.add(inode(Path.of("/proc/" + pid + "/map_files/" + r)));
+            }
+            assertThat(inodes).as("memfds behind the three mappings").hasSize(1);
+            String writable = Files.readAllLines(Path.of("/proc/" + pid + "/maps")).stream()
+                    .filter(l -> l.contains(" rw-s ") && l.contains("/memfd:zdtm-memfd-maponly ")).findFirst().orElseThrow();
+            byte[] shared = readMemory(pid, Long.parseUnsignedLong(writable.substring(0, writable.indexOf('-')), 16), 4096);
+            for (int i = 0; i < shared.length; i++) {
+                assertThat(shared[i]).as("byte %d of the shared writable mapping", i).isEqualTo(pattern(17, i));
+            }
+            assertThat(verdict(pid, dir)).isEqualTo("PASS");
+        } finally {
+            RestoreTest.killAndAwait(pid);
+        }
+    }
+
+    @Test
+    void aMemfdSharedAcrossForkIsOneMemfdInParentAndChildAgain() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        int pid;
+        int child;
+        try (Target target = Target.start("memfd_fork", dir, Target.Stdio.DEV_NULL)) {
+            pid = target.pid();
+            child = TreeRestoreTest.childrenOf(pid).getFirst();
+            Dumper.dump(DumpOptions.of(pid, images), new Cancellation());
+            assertThat(target.awaitExit(30)).as("the dump killed memfd_fork").isTrue();
+        }
+        try {
+            Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            assertThat(TreeRestoreTest.childrenOf(pid)).containsExactly(child);
+            int fd = memfdFds(pid, "zdtm-memfd-fork").getFirst();
+            assertThat(memfdFds(child, "zdtm-memfd-fork")).containsExactly(fd);
+            assertThat(Kcmp.sameFile(pid, fd, child, fd)).as("fd %d is one open file description in parent and child", fd).isTrue();
+            long memfd = inode(Path.of("/proc/" + pid + "/fd/" + fd));
+            assertThat(inode(mapFile(pid, "zdtm-memfd-fork"))).as("the parent's mapping").isEqualTo(memfd);
+            assertThat(inode(mapFile(child, "zdtm-memfd-fork"))).as("the child's mapping").isEqualTo(memfd);
+            try (Fd pidfd = Pidfd.open(pid); Fd copy = Pidfd.getFd(pidfd, fd)) {
+                assertThat(Memfd.seals(copy)).as("seals").isEqualTo(F_SEAL_SHRINK | F_SEAL_GROW);
+            }
+            // the parent's check has the child write through its mapping and fd, and reads both back
+            assertThat(verdict(pid, dir)).isEqualTo("PASS");
+        } finally {
+            // the parent first: a child killed first stays a zombie that its parent never reaps
+            RestoreTest.killAndAwait(pid);
+            RestoreTest.killAndAwait(child);
+        }
+    }
+
+    @Test
+    void memfdSealsThatForbidWritableMappingsComeBackAfterTheMappings() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        int pid = dumpProgram("memfd_seals", dir, images);
+        try {
+            Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation());
+            try (Fd pidfd = Pidfd.open(pid);
+                 Fd sealed = Pidfd.getFd(pidfd, memfdFds(pid, "zdtm-memfd-write-sealed").getFirst());
+                 Fd future = Pidfd.getFd(pidfd, memfdFds(pid, "zdtm-memfd-future-sealed").getFirst())) {
+                assertThat(Memfd.seals(sealed)).as("F_SEAL_WRITE | F_SEAL_SEAL").isEqualTo(0x8 | 0x1);
+                assertThat(Memfd.seals(future)).as("F_SEAL_FUTURE_WRITE").isEqualTo(0x10);
+            }
+            assertThat(verdict(pid, dir)).isEqualTo("PASS");
+        } finally {
+            RestoreTest.killAndAwait(pid);
+        }
+    }
+
+    /** Starts zdtm program {@code name}, dumps it (which kills it) and returns its pid. */
+    private static int dumpProgram(String name, Path dir, Path images) throws Exception {
+        try (Target target = Target.start(name, dir, Target.Stdio.DEV_NULL)) {
+            Dumper.dump(DumpOptions.of(target.pid(), images), new Cancellation());
+            assertThat(target.awaitExit(30)).as("the dump killed %s", name).isTrue();
+            return target.pid();
+        }
+    }
+
+    /** zdtmlib.h's test_pattern: byte {@code i} of area {@code seed}. */
+    static byte pattern(long seed, long i) {
+        long x = (seed * 0x9E3779B97F4A7C15L) ^ (i * 2654435761L);
+        return (byte) (x >>> 17);
+    }
+
+    /** The first offset where {@code data} is not zdtmlib.h's pattern {@code seed}, or -1. */
+    static long firstDifference(MemorySegment data, long seed) {
+        for (long i = 0; i < data.byteSize(); i++) {
+            if (data.get(ValueLayout.JAVA_BYTE, i) != pattern(seed, i)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The fds of {@code pid} whose target names memfd {@code name}, in order. */
+    static List<Integer> memfdFds(int pid, String name) throws IOException {
+        List<Integer> out = new ArrayList<>();
+        fds(pid).forEach((fd, v) -> {
+            if (v.target().startsWith("/memfd:") && v.target().contains(name)) {
+                out.add(fd);
+            }
+        });
+        return out;
+    }
+
+    /** The "start-end" of each mapping of memfd {@code name} in {@code pid}, as /proc/PID/map_files names them. */
+    static List<String> memfdRanges(int pid, String name) throws IOException {
+        return Files.readAllLines(Path.of("/proc/" + pid + "/maps")).stream()
+                .filter(l -> l.contains("/memfd:" + name + " ")).map(l -> l.substring(0, l.indexOf(' '))).toList();
+    }
+
+    /** The start address of each mapping of memfd {@code name} in {@code pid}. */
+    static List<Long> memfdMappings(int pid, String name) throws IOException {
+        return memfdRanges(pid, name).stream().map(r -> Long.parseUnsignedLong(r.substring(0, r.indexOf('-')), 16)).toList();
+    }
+
+    /** /proc/PID/map_files of the first mapping of memfd {@code name}. */
+    static Path mapFile(int pid, String name) throws IOException {
+        return Path.of("/proc/" + pid + "/map_files/" + memfdRanges(pid, name).getFirst());
+    }
+
+    static long inode(Path p) throws IOException {
+        return (long) Files.getAttribute(p, "unix:ino");
+    }
+
+    /** {@code len} bytes of {@code pid}'s memory at {@code addr}, through /proc/PID/mem. */
+    static byte[] readMemory(int pid, long addr, int len) throws IOException {
+        try (RandomAccessFile mem = new RandomAccessFile("/proc/" + pid + "/mem", "r")) {
+            mem.seek(addr);
+            byte[] out = new byte[len];
+            mem.readFully(out);
+            return out;
+        }
+    }
+
+    /** SIGTERM, once the program sleeps: a zdtm program checks itself and writes its verdict to DIR/result. */
+    static String verdict(int pid, Path dir) throws Exception {
+        Path result = dir.resolve("result");
+        Files.deleteIfExists(result);
+        long asleep = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Files.readString(Path.of("/proc/" + pid + "/stat")).replaceAll("^.*\\) ", "").startsWith("S")
+                && System.nanoTime() < asleep) {
+            Thread.sleep(5);
+        }
+        Signals.kill(pid, Linux.SIGTERM());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.exists(result) || Files.readString(result).isBlank()) {
+            assertThat(System.nanoTime()).as("pid %d gives its verdict within 20 s; %s", pid, state(pid)).isLessThan(deadline);
+            Thread.sleep(10);
+        }
+        return Files.readString(result).trim();
     }
 
     /** TIOCSPTLCK and TIOCGPTN from asm-generic/ioctls.h, O_NOCTTY from asm-generic/fcntl.h. */
