@@ -8,7 +8,7 @@ package dev.cryo.dump;
  * @param totalNanos         the whole dump
  * @param pagesScanned       pages of private memory looked at
  * @param pagesWritten       pages written to pages images
- * @param processes          processes dumped
+ * @param processes          processes dumped, zombies among them (a pre-dump counts only the live ones, the only ones with pages)
  * @param threads            threads dumped
  * @param pagesInParent      present pages not written again because the parent snapshot holds them unchanged
  * @param peakPinnedBytes    most page bytes held in pipes at once (splice mode), 0 otherwise

@@ -60,6 +60,52 @@ class DumpRefusalsTest {
         }
     }
 
+    /**
+     * A dump that fails after the tree is frozen (a shell job without --shell-job; a full disk) releases the
+     * parent untraced and running, and leaves its zombies unreaped, for the parent to reap with their status.
+     */
+    @Test
+    void aFailedDumpOfATreeWithZombiesLeavesItRunningUntracedAndItsZombiesUnreaped() throws Exception {
+        Path t = work.resolve("t");
+        try (Target target = Target.start("zombie", t, "exit:42", "signal:9:group")) {
+            int parent = target.pid();
+            java.util.List<Integer> dead = java.util.Arrays.stream(Files.readString(t.resolve("zombie")).trim().split(" "))
+                    .map(Integer::parseInt).toList();
+            Path dir = imgDir();
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(parent, dir), new Cancellation()))
+                    .hasMessageContaining("it is a shell job");
+            assertEmpty(dir);
+            assertReleasedWithZombies(parent, dead);
+            mount("-t", "tmpfs", "-o", "size=16k", "tmpfs", dir.toString());
+            try {
+                assertThatThrownBy(() -> dump(parent, dir)).hasMessageContaining("No space left on device");
+                assertEmpty(dir);
+            } finally {
+                mount("-u", dir.toString());
+            }
+            assertReleasedWithZombies(parent, dead);
+            Path check = t.resolve("check");
+            Files.deleteIfExists(check);
+            new ProcessBuilder("kill", "-USR1", Integer.toString(parent)).start().waitFor();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(check) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(Files.readString(check).trim()).as("what the parent reaps").isEqualTo("exited:42 killed:9 sigchld:2");
+        }
+    }
+
+    private static void assertReleasedWithZombies(int parent, java.util.List<Integer> zombies) throws Exception {
+        String status = Files.readString(Path.of("/proc/" + parent + "/status"));
+        assertThat(status).as("the parent after the failed dump").contains("TracerPid:\t0\n").containsPattern("State:\t[SR] ");
+        for (int z : zombies) {
+            String stat = Files.readString(Path.of("/proc/" + z + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            assertThat(f[0]).as("state of zombie %d", z).isEqualTo("Z");
+            assertThat(Integer.parseInt(f[1])).as("parent of zombie %d", z).isEqualTo(parent);
+        }
+    }
+
     @Test
     void aDirectoryThatHoldsADumpIsRefused() throws Exception {
         try (Target t = Target.start("dumpee", work.resolve("t"), "1", "1")) {

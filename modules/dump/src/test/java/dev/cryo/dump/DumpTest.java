@@ -101,6 +101,67 @@ class DumpTest {
         }
     }
 
+    /** The pids that zombie.c wrote to DIR/zombie, one per HOW, in order. */
+    static List<Integer> zombies(Path dir) throws Exception {
+        return java.util.Arrays.stream(Files.readString(dir.resolve("zombie")).trim().split(" ")).map(Integer::parseInt).toList();
+    }
+
+    /** The state letter of /proc/PID/stat, or 'X' when the pid is gone. */
+    static char state(int pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2);
+        } catch (java.io.IOException e) {
+            return 'X';
+        }
+    }
+
+    @Test
+    void zombiesAreDumpedAsDeadTasksWithTheirStatusAndNoMemoryOrFiles() throws Exception {
+        Path dir = Files.createDirectories(work.resolve("img"));
+        Path t = work.resolve("t");
+        try (Target target = Target.start("zombie", t, "exit:42:group", "signal:9")) {
+            int parent = target.pid();
+            List<Integer> dead = zombies(t);
+            DumpStats stats = Dumper.dump(DumpOptions.of(parent, dir).withLeaveRunning(true).withShellJob(true), new Cancellation());
+            assertThat(stats.processes()).as("the parent and its two zombies").isEqualTo(3);
+            assertThat(stats.threads()).as("only the parent's thread was seized").isEqualTo(1);
+
+            var store = new dev.cryo.images.DirectoryImageStore(dir);
+            List<dev.cryo.images.proto.PstreeEntry> pstree;
+            try (var r = store.openReader(dev.cryo.images.ImageKind.PSTREE)) {
+                pstree = r.readAll(dev.cryo.images.proto.PstreeEntry.parser());
+            }
+            int parentPgid = pstree.stream().filter(e -> e.getPid() == parent).findFirst().orElseThrow().getPgid();
+            var exited = pstree.stream().filter(e -> e.getPid() == dead.get(0)).findFirst().orElseThrow();
+            assertThat(exited.getPpid()).isEqualTo(parent);
+            assertThat(exited.getPgid()).as("its own group").isEqualTo(dead.get(0));
+            assertThat(exited.getThreadsList()).containsExactly(dead.get(0));
+            var killed = pstree.stream().filter(e -> e.getPid() == dead.get(1)).findFirst().orElseThrow();
+            assertThat(killed.getPpid()).isEqualTo(parent);
+            assertThat(killed.getPgid()).as("its parent's group").isEqualTo(parentPgid);
+            assertThat(killed.getThreadsList()).containsExactly(dead.get(1));
+
+            // TASK_DEAD (2), and the status as wait reports it: exit 42 is 42 << 8, SIGKILL is 9
+            assertThat(crit(dir.resolve("core-" + dead.get(0) + ".img"))).contains("\"task_state\": 2").contains("\"exit_code\": 10752");
+            assertThat(crit(dir.resolve("core-" + dead.get(1) + ".img"))).contains("\"task_state\": 2").contains("\"exit_code\": 9");
+            for (int z : dead) {
+                assertThat(images(dir)).as("images of zombie %d", z).doesNotContain("mm-" + z + ".img", "pagemap-" + z + ".img", "fs-" + z + ".img", "fdinfo-" + z + ".img");
+            }
+            for (String name : images(dir)) {
+                if (!name.startsWith("pages-")) {
+                    assertThat(crit(dir.resolve(name))).as(name).doesNotStartWith("FAILED");
+                }
+            }
+            // --leave-running: the parent runs on and its children are still zombies, unreaped
+            assertThat(state(parent)).isIn('S', 'R');
+            assertThat(Files.readString(Path.of("/proc/" + parent + "/status"))).contains("TracerPid:\t0\n");
+            for (int z : dead) {
+                assertThat(state(z)).as("zombie %d", z).isEqualTo('Z');
+            }
+        }
+    }
+
     @Test
     void sharedAnonymousMemoryIsWrittenOnceForTheTreeAndCritDecodesIt() throws Exception {
         Path dir = Files.createDirectories(work.resolve("img"));

@@ -5,10 +5,13 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Signals;
@@ -19,11 +22,16 @@ import dev.cryo.syscalls.Signals;
  *
  * <p>Tasks may fork or clone while cryo walks the tree; the walk repeats until a pass finds nothing new,
  * and a stopped task cannot create more.
+ *
+ * <p>A child that has exited and waits for its parent (a zombie) is part of the tree but is not seized: the
+ * kernel refuses to trace it (EPERM), it runs nothing, and its stopped parent cannot reap it while cryo
+ * holds the tree. It has no children of its own (they were reparented when it exited).
  */
 public final class FrozenTree implements AutoCloseable {
     private final int root;
     private final Map<Integer, List<Tracee>> processes = new LinkedHashMap<>();
     private final Map<Integer, Integer> parents = new LinkedHashMap<>();
+    private final Set<Integer> zombies = new LinkedHashSet<>();
     private final long frozenAt;
     private long releasedAt;
     private boolean kill;
@@ -59,6 +67,9 @@ public final class FrozenTree implements AutoCloseable {
         while (!queue.isEmpty()) {
             cancel.check();
             int pid = queue.poll();
+            if (zombies.contains(pid)) {
+                continue;
+            }
             List<Integer> tids;
             try {
                 tids = Proc.threads(pid);
@@ -66,9 +77,23 @@ public final class FrozenTree implements AutoCloseable {
                 continue;
             }
             List<Tracee> seized = processes.computeIfAbsent(pid, p -> new ArrayList<>());
+            if (seized.isEmpty() && isZombie(pid)) {
+                processes.remove(pid);
+                zombies.add(pid);
+                grew = true;
+                continue;
+            }
             for (int tid : tids) {
                 if (seized.stream().noneMatch(t -> t.tid() == tid)) {
-                    Tracee t = Tracee.seize(pid, tid);
+                    Tracee t;
+                    try {
+                        t = Tracee.seize(pid, tid);
+                    } catch (ErrnoException e) {
+                        if (e.is(Errno.EPERM) && seized.isEmpty() && isZombie(pid)) {
+                            break; // it became a zombie after the look at its state: see below
+                        }
+                        throw e;
+                    }
                     if (t != null) {
                         seized.add(t);
                         grew = true;
@@ -77,6 +102,11 @@ public final class FrozenTree implements AutoCloseable {
             }
             if (seized.isEmpty()) {
                 processes.remove(pid);
+                // It exited between the look at its state and the seize: a zombie now, which its stopped parent keeps.
+                if (isZombie(pid)) {
+                    zombies.add(pid);
+                    grew = true;
+                }
                 continue;
             }
             for (Tracee t : seized) {
@@ -89,6 +119,18 @@ public final class FrozenTree implements AutoCloseable {
         return grew;
     }
 
+    /**
+     * A whole process that has exited and not been reaped: state Z and no thread left but its leader. (A
+     * leader that exited while its other threads run shows Z too, and is not a zombie.)
+     */
+    private static boolean isZombie(int pid) {
+        try {
+            return Proc.stat(pid).state() == 'Z' && Proc.threads(pid).equals(List.of(pid));
+        } catch (Proc.TaskGoneException e) {
+            return false;
+        }
+    }
+
     public int root() {
         return root;
     }
@@ -98,7 +140,15 @@ public final class FrozenTree implements AutoCloseable {
         return Collections.unmodifiableMap(processes);
     }
 
-    /** The parent pid of {@code pid} within the tree, or 0 for the root. */
+    /**
+     * The tree's zombies, in the order found: children of its processes that exited and wait for their
+     * parent. They are not seized, so they are not among {@link #processes()}.
+     */
+    public Set<Integer> zombies() {
+        return Collections.unmodifiableSet(zombies);
+    }
+
+    /** The parent pid of {@code pid} (a process or a zombie) within the tree, or 0 for the root. */
     public int parentOf(int pid) {
         return parents.getOrDefault(pid, 0);
     }

@@ -125,12 +125,19 @@ public final class DumpRun {
         try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel);
              Arena arena = Arena.ofShared();
              BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE)) {
-            options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads");
+            options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads"
+                    + (tree.zombies().isEmpty() ? "" : "; " + tree.zombies().size() + " zombies " + tree.zombies()));
             checkSession(tree);
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();
                 collected.put(pid, collect(tree, pid, arena));
+            }
+            // A zombie has only its core: no memory, files or threads to collect.
+            Map<Integer, CoreEntry> zombies = new LinkedHashMap<>();
+            for (int pid : tree.zombies()) {
+                zombies.put(pid, CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64).setTc(TaskCollector.deadTaskCore(pid)).build());
+                options.listener().log("pid " + pid + ": a zombie, exit status 0x" + Integer.toHexString(zombies.get(pid).getTc().getExitCode()));
             }
             // Pages a child still shares with its parent go once, with the parent (parents come first).
             for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
@@ -162,12 +169,12 @@ public final class DumpRun {
                 SharedMemoryDump.write(store, shared.getKey(), shared.getValue(), pagesId++, pool);
             }
             memdumpNanos = System.nanoTime() - memStart;
-            writeTreeImages(tree, collected);
+            writeTreeImages(tree, collected, zombies);
             cancel.check();
             if (!options.leaveRunning()) {
                 tree.killOnRelease();
             }
-            processes = tree.processes().size();
+            processes = tree.processes().size() + zombies.size();
             threads = tree.threadCount();
             tree.close();
             frozen = tree.frozenNanos();
@@ -260,14 +267,12 @@ public final class DumpRun {
         return new Collected(ids, cores, tids, mm, fds, fs, plan);
     }
 
-    private void writeTreeImages(FrozenTree tree, Map<Integer, Collected> collected) {
+    private void writeTreeImages(FrozenTree tree, Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies) {
         try (EntryWriter pstree = store.openWriter(ImageKind.PSTREE)) {
             for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
                 int pid = e.getKey();
                 Collected c = e.getValue();
-                Proc.Stat stat = Proc.stat(pid);
-                pstree.write(PstreeEntry.newBuilder().setPid(pid).setPpid(tree.parentOf(pid))
-                        .setPgid((int) stat.longField(5)).setSid((int) stat.longField(6)).addAllThreads(c.tids).build());
+                pstree.write(pstreeEntry(tree, pid, c.tids));
                 for (int i = 0; i < c.cores.size(); i++) {
                     store.writeEntry(ImageKind.CORE, c.tids.get(i), c.cores.get(i));
                 }
@@ -279,6 +284,10 @@ public final class DumpRun {
                     }
                     fd.commit();
                 }
+            }
+            for (Map.Entry<Integer, CoreEntry> z : zombies.entrySet()) {
+                pstree.write(pstreeEntry(tree, z.getKey(), List.of(z.getKey())));
+                store.writeEntry(ImageKind.CORE, z.getKey(), z.getValue());
             }
             pstree.commit();
         }
@@ -302,6 +311,13 @@ public final class DumpRun {
         // inventory.img last: a directory without it holds no complete dump.
         store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
                 .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids).build());
+    }
+
+    /** A process's place in the tree: parent, process group and session as /proc shows them (a zombie's too). */
+    private static PstreeEntry pstreeEntry(FrozenTree tree, int pid, List<Integer> tids) {
+        Proc.Stat stat = Proc.stat(pid);
+        return PstreeEntry.newBuilder().setPid(pid).setPpid(tree.parentOf(pid))
+                .setPgid((int) stat.longField(5)).setSid((int) stat.longField(6)).addAllThreads(tids).build();
     }
 
     /** Checks made before anything is touched: each failure is a one-line reason. */

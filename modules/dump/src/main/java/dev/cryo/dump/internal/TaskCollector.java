@@ -24,8 +24,12 @@ import dev.cryo.syscalls.Syscall;
 
 /** Collects what belongs to a whole process: signal handlers, itimers, rlimits, credentials, personality. */
 final class TaskCollector {
+    /** CRIU's task states (images/core.proto); a zombie is TASK_DEAD. */
     private static final int TASK_ALIVE = 1;
+    private static final int TASK_DEAD = 2;
     private static final int TASK_STOPPED = 3;
+    /** exit_code in /proc/PID/stat (proc(5)): the status wait() will report, for a zombie. */
+    private static final int STAT_EXIT_CODE = 52;
 
     private TaskCollector() {}
 
@@ -47,6 +51,24 @@ final class TaskCollector {
                     .setLoginuid((int) Long.parseLong(Proc.read(pid, "loginuid").strip()))
                     .build();
         }
+    }
+
+    /**
+     * What is left of a zombie, all from /proc (it cannot be seized): the status its parent will reap
+     * (exit code or terminating signal, as wait reports it), its name, flags, personality and blocked
+     * signals. As CRIU writes it: no handlers, timers or limits, which died with the task.
+     */
+    static TaskCoreEntry deadTaskCore(int pid) {
+        Proc.Stat stat = Proc.stat(pid);
+        String blocked = Proc.status(pid, "SigBlk");
+        return TaskCoreEntry.newBuilder()
+                .setTaskState(TASK_DEAD)
+                .setExitCode((int) stat.longField(STAT_EXIT_CODE))
+                .setPersonality((int) Long.parseLong(Proc.read(pid, "personality").strip(), 16))
+                .setFlags((int) stat.longField(9))
+                .setBlkSigset(blocked == null ? 0 : Long.parseUnsignedLong(blocked, 16))
+                .setComm(stat.comm())
+                .build();
     }
 
     /** rt_sigaction(sig, NULL, &old) inside the task for every signal, SIGKILL and SIGSTOP included as CRIU does. */
