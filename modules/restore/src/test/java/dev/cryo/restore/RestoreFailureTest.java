@@ -25,10 +25,15 @@ import dev.cryo.dump.Dumper;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.EntryWriter;
 import dev.cryo.images.ImageKind;
+import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.FdinfoEntry;
+import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FsEntry;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
+import dev.cryo.images.proto.PstreeEntry;
+import dev.cryo.images.proto.TaskCoreEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.parasite.Cancellation;
@@ -213,6 +218,72 @@ class RestoreFailureTest {
                     .hasMessageContaining("pid " + target.pid() + " is taken (by rst_tree)");
             assertThat(target.check()).as("the original runs on").isEqualTo("PASS");
         }
+    }
+
+    /**
+     * Adds to the dump in {@code images} a zombie child of the root (at a pid no task holds) that ended with
+     * {@code status}, as cryo dumps one: a pstree entry and a core with task state only. Returns its pid.
+     */
+    private static int addZombie(Path images, int status) throws IOException {
+        DirectoryImageStore store = new DirectoryImageStore(images);
+        List<PstreeEntry> tree;
+        try (var r = store.openReader(ImageKind.PSTREE)) {
+            tree = new ArrayList<>(r.readAll(PstreeEntry.parser()));
+        }
+        int zombie = 30000;
+        while (Files.exists(Path.of("/proc/" + zombie)) || ids.contains(zombie)) {
+            zombie--;
+        }
+        PstreeEntry root = tree.getFirst();
+        tree.add(PstreeEntry.newBuilder().setPid(zombie).setPpid(root.getPid()).setPgid(root.getPgid()).setSid(root.getSid())
+                .addThreads(zombie).build());
+        store.delete(ImageKind.PSTREE.fileName());
+        try (EntryWriter w = store.openWriter(ImageKind.PSTREE)) {
+            for (PstreeEntry e : tree) {
+                w.write(e);
+            }
+            w.commit();
+        }
+        store.writeEntry(ImageKind.CORE, zombie, CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64)
+                .setTc(TaskCoreEntry.newBuilder().setTaskState(2).setExitCode(status).setPersonality(0).setFlags(0)
+                        .setBlkSigset(0).setComm("zombie"))
+                .build());
+        return zombie;
+    }
+
+    /** A zombie's status must be one a process ends with: restore makes it again by exiting or being killed. */
+    @ParameterizedTest
+    @ValueSource(ints = {0x137f /* a stop by SIGSTOP */, 17 /* SIGCHLD, ignored by default */, 0x2a01 /* an exit code and a signal */})
+    void aZombieWithAStatusNoProcessEndsWithIsRefused(int status) throws Exception {
+        Path images = copy();
+        int zombie = addZombie(images, status);
+        assertThat(fails(images)).contains("core-" + zombie + ".img: exit_code 0x" + Integer.toHexString(status)
+                + " is no status a process ends with");
+    }
+
+    /** The root's fds fail after its zombie ended: the tree is killed, and the zombie, gone to the keeper, reaped. */
+    @Test
+    void aFailureAfterAZombieEndedLeavesNothing() throws Exception {
+        Path images = copy();
+        int root = pids.get(0);
+        int zombie = addZombie(images, 42 << 8);
+        DirectoryImageStore store = new DirectoryImageStore(images);
+        List<FdinfoEntry> fds = new ArrayList<>();
+        if (store.exists(ImageKind.FDINFO.fileName(root))) {
+            try (var r = store.openReader(ImageKind.FDINFO, root)) {
+                fds.addAll(r.readAll(FdinfoEntry.parser()));
+            }
+            store.delete(ImageKind.FDINFO.fileName(root));
+        }
+        fds.add(FdinfoEntry.newBuilder().setId(999_999).setFlags(0).setType(FdTypes.REG).setFd(50).build());
+        try (EntryWriter w = store.openWriter(ImageKind.FDINFO, root)) {
+            for (FdinfoEntry f : fds) {
+                w.write(f);
+            }
+            w.commit();
+        }
+        assertThat(fails(images)).contains("pid " + root + ", fds");
+        assertThat(Path.of("/proc/" + zombie)).as("the zombie").doesNotExist();
     }
 
     /** The child's memory step fails after the root was built: the root, the child and the puppets all go. */

@@ -119,6 +119,70 @@ class TreeRestoreTest {
         }
     }
 
+    /** The lines of /proc/PID/status that a zombie shows of its name, signals and state. */
+    static List<String> zombieStatus(int pid) throws IOException {
+        return Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
+                .filter(l -> l.matches("(Name|State|SigBlk|SigIgn|SigCgt|Threads):.*")).toList();
+    }
+
+    /**
+     * zombie.c's children exit (42, in a group of their own) or are killed (SIGKILL, SIGTERM) and stay unreaped.
+     * Restored, each is a zombie again with its pid, parent, group and session, and its parent reaps from it
+     * the status it ended with.
+     */
+    @Test
+    void zombiesComeBackInTheirPlacesAndTheirParentReapsTheStatusTheyEndedWith() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        List<Integer> pids = new ArrayList<>();
+        List<Proc> before = new ArrayList<>();
+        List<List<String>> statusBefore = new ArrayList<>();
+        try (Target target = Target.start("zombie", dir, "exit:42:group", "signal:9", "signal:15")) {
+            pids.add(target.pid());
+            for (String z : Files.readString(dir.resolve("zombie")).trim().split(" ")) {
+                pids.add(Integer.parseInt(z));
+            }
+            for (int pid : pids) {
+                before.add(Proc.of(pid));
+                statusBefore.add(zombieStatus(pid));
+            }
+            Dumper.dump(DumpOptions.of(target.pid(), images).withShellJob(true), new Cancellation());
+            assertThat(target.awaitExit(30)).as("the dump killed the tree, and its zombies were reaped").isTrue();
+        }
+        for (int pid : pids) {
+            assertThat(Path.of("/proc/" + pid)).doesNotExist();
+        }
+
+        RestoreStats stats = Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
+        try {
+            assertThat(stats.rootPid()).isEqualTo(pids.get(0));
+            // A shell job: the root's group and session were outside the tree, and are the restorer's now.
+            Proc rootWas = before.getFirst();
+            Proc rootNow = Proc.of(rootWas.pid());
+            assertThat(rootNow.tids()).isEqualTo(rootWas.tids());
+            for (int i = 1; i < pids.size(); i++) {
+                Proc was = before.get(i);
+                Proc now = Proc.of(pids.get(i));
+                assertThat(now.tids()).as("threads of %d", was.pid()).containsExactly(was.pid());
+                assertThat(now.ppid()).as("parent of %d", was.pid()).isEqualTo(was.ppid());
+                assertThat(now.pgid()).as("group of %d", was.pid()).isEqualTo(was.pgid() == rootWas.pgid() ? rootNow.pgid() : was.pgid());
+                assertThat(now.sid()).as("session of %d", was.pid()).isEqualTo(rootNow.sid());
+            }
+            assertThat(before.get(1).pgid()).as("the first zombie led a group of its own").isEqualTo(pids.get(1));
+            for (int i = 0; i < pids.size(); i++) {
+                assertThat(zombieStatus(pids.get(i))).as("name, state and signals of %d", pids.get(i)).isEqualTo(statusBefore.get(i));
+            }
+            assertThat(zombieStatus(pids.get(1))).contains("State:\tZ (zombie)");
+            assertThat(ask(pids.get(0), dir.resolve("check"))).as("what the parent reaps")
+                    .isEqualTo("exited:42 killed:9 killed:15 sigchld:3"); // no SIGCHLD from the restore
+            for (int z : pids.subList(1, pids.size())) {
+                assertThat(Path.of("/proc/" + z)).as("zombie %d, reaped", z).doesNotExist();
+            }
+        } finally {
+            killAll(pids); // the parent first: its zombies go to the keeper, which reaps them
+        }
+    }
+
     /** The pids of {@code pid} in each namespace, outermost first (NSpid of /proc/PID/status). */
     static List<Integer> nsPids(int pid) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {

@@ -232,7 +232,8 @@ final class Puppet implements AutoCloseable {
         }
     }
 
-    private long run(long nr, long[] a, boolean expectFault) {
+    /** Sets the registers for system call {@code nr} at the trampoline and lets the task go. */
+    private void start(long nr, long[] a) {
         regs.copyFrom(template);
         user_regs_struct.rip(regs, ip);
         user_regs_struct.rax(regs, nr);
@@ -246,6 +247,42 @@ final class Puppet implements AutoCloseable {
         user_regs_struct.r9(regs, a[5]);
         Ptrace.setRegset(pid, Linux.NT_PRSTATUS(), regs);
         Ptrace.cont(pid, 0);
+    }
+
+    /**
+     * Ends the task as a zombie of the dump ended: {@code exit_group(exitCode)}, or, when {@code signal} is not 0,
+     * killed by that signal, which the task sends itself and cryo lets through at its signal-delivery stop. cryo,
+     * its tracer, takes the exit first; the kernel then hands the task to its parent as a zombie with that status.
+     */
+    void die(int exitCode, int signal) {
+        if (signal == 0) {
+            start(Linux.__NR_exit_group(), new long[] {exitCode, 0, 0, 0, 0, 0});
+        } else {
+            start(Linux.__NR_kill(), new long[] {nsPid, signal, 0, 0, 0, 0});
+        }
+        while (true) {
+            Wait.Status st = Wait.waitAll(pid);
+            if (st.gone()) {
+                gone = true;
+                boolean asDumped = signal == 0 ? st.exited() && st.exitCode() == exitCode : st.killed() && st.termSignal() == signal;
+                if (!asDumped) {
+                    throw new IllegalStateException("puppet " + pid + " ended otherwise than its zombie: " + st);
+                }
+                return;
+            }
+            if (st.stopped() && st.event() == 0 && st.stopSignal() == signal) {
+                Ptrace.cont(pid, signal); // the signal it sent itself: delivered, its default action ends the task
+            } else if (st.stopped() && st.event() == 0 && st.stopSignal() == Linux.SIGTRAP()) {
+                throw new IllegalStateException("puppet " + pid + " lives on after " + (signal == 0 ? "exit_group(" + exitCode + ")"
+                        : "sending itself signal " + signal));
+            } else {
+                Ptrace.cont(pid, 0); // anything else is dropped: the task it stands for was dead
+            }
+        }
+    }
+
+    private long run(long nr, long[] a, boolean expectFault) {
+        start(nr, a);
         while (true) {
             Wait.Status st = Wait.waitAll(pid);
             if (st.gone()) {

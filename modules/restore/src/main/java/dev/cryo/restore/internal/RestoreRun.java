@@ -11,6 +11,7 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.Tracer;
@@ -18,6 +19,7 @@ import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
+import dev.cryo.restore.internal.TreeImages.Zombie;
 import dev.cryo.restore.internal.files.InTask;
 import dev.cryo.restore.internal.files.TaskFiles;
 import dev.cryo.syscalls.Proc;
@@ -29,9 +31,10 @@ import dev.cryo.syscalls.Proc;
  * <li>read and check every image (nothing is started for a damaged dump);</li>
  * <li>start the keeper and seize its puppet, the stub; with --pidns clone the namespace's init from it;</li>
  * <li>per process, parents first: clone it from its parent puppet with its pid, setsid if it led a
- *     session, build its memory, then clone its children (after its private memory is in place, as fork
- *     had them) and its threads with their tids;</li>
+ *     session, clone its zombies likewise, build its memory, then clone its children (after its private
+ *     memory is in place, as fork had them) and its threads with their tids;</li>
  * <li>process groups, leaders first;</li>
+ * <li>the zombies end, with the status each had, and stay unreaped ({@link ZombieRestore});</li>
  * <li>per process: files and kernel state (fds, signal handlers), then per thread its kernel state
  *     (clear_tid, robust list, sigaltstack, name, rseq);</li>
  * <li>per process: the trampoline goes, every thread gets its registers, xstate and signal mask;</li>
@@ -94,7 +97,8 @@ public final class RestoreRun {
     /** As CRIU: a tree dumped as a shell job (its session leader outside it) is restored only with --shell-job. */
     private static void checkShellJob(RestoreOptions options, TreeImages images) {
         int sid = images.root().pstree().getSid();
-        boolean leaderInTree = images.processes().stream().anyMatch(p -> p.pid() == sid);
+        boolean leaderInTree = images.processes().stream().anyMatch(p -> p.pid() == sid)
+                || images.zombies().stream().anyMatch(z -> z.pid() == sid);
         if (!leaderInTree && !options.shellJob()) {
             throw new IllegalStateException("the dump is a shell job (its session leader, pid " + sid
                     + ", was outside the tree): restore it with --shell-job");
@@ -135,6 +139,24 @@ public final class RestoreRun {
         }
     }
 
+    /** A zombie of the dump, in the puppet that stands for it until it ends. */
+    private record Dead(Zombie img, Puppet puppet) {
+        int pid() {
+            return img.pid();
+        }
+    }
+
+    /** A process as a member of its session and group, live or a zombie that has yet to end. */
+    private record Member(PstreeEntry pstree, Puppet leader) {
+        int pid() {
+            return pstree.getPid();
+        }
+
+        boolean leadsSession() {
+            return pstree.getSid() == pid();
+        }
+    }
+
     /** Where every task's trampoline and parked vDSO lie: the same free range in all of them. */
     private record Layout(long area, long vdsoSpan) {
         long parked() {
@@ -162,10 +184,20 @@ public final class RestoreRun {
                 creator = nsInit;
             }
             List<Task> tasks = new ArrayList<>();
+            List<Dead> zombies = new ArrayList<>();
             long[] pages = {0};
-            createProcess(img, img.root(), creator, layout, all, tasks, pages);
+            createProcess(img, img.root(), creator, layout, all, tasks, zombies, pages);
             cancel.check();
-            processGroups(tasks);
+            List<Member> members = new ArrayList<>();
+            tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
+            zombies.forEach(z -> members.add(new Member(z.img().pstree(), z.puppet())));
+            processGroups(members);
+            // Zombies end before their parents' own state is restored: the SIGCHLD that each parent gets is taken
+            // (and dropped) at its next injected call; the original parent had its own long before the dump.
+            for (Dead z : zombies) {
+                CoreEntry parent = img.process(z.img().pstree().getPpid()).orElseThrow().leaderCore();
+                StepFailure.run(z.pid(), "ending as a zombie", () -> ZombieRestore.end(z.puppet(), z.img(), parent));
+            }
             for (Task t : tasks) {
                 filesAndKernelState(t);
                 cancel.check();
@@ -191,7 +223,7 @@ public final class RestoreRun {
      * A child is cloned once its parent's private memory is in place, as fork had it.
      */
     private void createProcess(TreeImages tree, ProcessImages p, Puppet parent, Layout layout, Puppets all,
-                               List<Task> tasks, long[] pages) {
+                               List<Task> tasks, List<Dead> zombies, long[] pages) {
         int pid = p.pid();
         Puppet leader = all.add(StepFailure.run(pid, "creating the process",
                 () -> parent.cloneProcess(options.samePid() ? pid : 0)));
@@ -201,10 +233,19 @@ public final class RestoreRun {
         if (p.isSessionLeader()) {
             StepFailure.run(pid, "setsid", () -> leader.syscall("setsid", Linux.__NR_setsid()));
         }
+        // A zombie needs none of its parent's memory: cloned before it is built, it copies only the puppet's few pages.
+        for (Zombie z : tree.zombiesOf(pid)) {
+            Puppet dead = all.add(StepFailure.run(z.pid(), "creating the zombie",
+                    () -> leader.cloneProcess(options.samePid() ? z.pid() : 0)));
+            if (z.isSessionLeader()) {
+                StepFailure.run(z.pid(), "setsid", () -> dead.syscall("setsid", Linux.__NR_setsid()));
+            }
+            zombies.add(new Dead(z, dead));
+        }
         pages[0] += StepFailure.run(pid, "memory", () -> memory(leader, p, tree, layout));
         cancel.check();
         for (ProcessImages child : tree.childrenOf(pid)) {
-            createProcess(tree, child, leader, layout, all, tasks, pages);
+            createProcess(tree, child, leader, layout, all, tasks, zombies, pages);
         }
         for (int tid : p.otherThreads()) {
             threads.add(all.add(StepFailure.run(tid, "creating the thread",
@@ -236,31 +277,32 @@ public final class RestoreRun {
     }
 
     /**
-     * setpgid inside each task, the group leaders first so that the members have a group to join. A
-     * group or session whose leader is outside the tree (a shell job: the root's) is the restorer's,
-     * inherited. Then each task's session and group are checked from inside it, as the task sees them.
+     * setpgid inside each process (zombies too, before they end), the group leaders first so that the members
+     * have a group to join. A group or session whose leader is outside the tree (a shell job: the root's) is
+     * the restorer's, inherited. Then each process's session and group are checked from inside it, as it sees
+     * them. {@code members} starts with the root.
      */
-    private void processGroups(List<Task> tasks) {
+    private void processGroups(List<Member> members) {
         Map<Integer, Integer> ids = new HashMap<>();
-        tasks.forEach(t -> ids.put(t.pid(), t.leader().nsPid()));
+        members.forEach(m -> ids.put(m.pid(), m.leader().nsPid()));
         for (boolean leaders : new boolean[] {true, false}) {
-            for (Task t : tasks) {
-                int pgid = t.img().pstree().getPgid();
-                boolean leads = pgid == t.pid();
-                if (leads != leaders || !ids.containsKey(pgid) || t.img().isSessionLeader()) {
+            for (Member m : members) {
+                int pgid = m.pstree().getPgid();
+                boolean leads = pgid == m.pid();
+                if (leads != leaders || !ids.containsKey(pgid) || m.leadsSession()) {
                     continue;
                 }
-                StepFailure.run(t.pid(), "process group " + pgid,
-                        () -> t.leader().syscall("setpgid", Linux.__NR_setpgid(), 0, leads ? 0 : ids.get(pgid)));
+                StepFailure.run(m.pid(), "process group " + pgid,
+                        () -> m.leader().syscall("setpgid", Linux.__NR_setpgid(), 0, leads ? 0 : ids.get(pgid)));
             }
         }
-        Task root = tasks.getFirst();
-        for (Task t : tasks) {
-            StepFailure.run(t.pid(), "session and group", () -> {
-                check(t, "session", t.img().pstree().getSid(), root.img().pstree().getSid(), ids,
-                        t.leader().syscall("getsid", Linux.__NR_getsid(), 0), root.leader().syscall("getsid", Linux.__NR_getsid(), 0));
-                check(t, "process group", t.img().pstree().getPgid(), root.img().pstree().getPgid(), ids,
-                        t.leader().syscall("getpgid", Linux.__NR_getpgid(), 0), root.leader().syscall("getpgid", Linux.__NR_getpgid(), 0));
+        Member root = members.getFirst();
+        for (Member m : members) {
+            StepFailure.run(m.pid(), "session and group", () -> {
+                check("session", m.pstree().getSid(), root.pstree().getSid(), ids,
+                        m.leader().syscall("getsid", Linux.__NR_getsid(), 0), root.leader().syscall("getsid", Linux.__NR_getsid(), 0));
+                check("process group", m.pstree().getPgid(), root.pstree().getPgid(), ids,
+                        m.leader().syscall("getpgid", Linux.__NR_getpgid(), 0), root.leader().syscall("getpgid", Linux.__NR_getpgid(), 0));
             });
         }
     }
@@ -269,7 +311,7 @@ public final class RestoreRun {
      * A task's session (or group) must be the one at dump: its leader's, when the leader is in the tree;
      * the root's, when it was the root's outside the tree; anything else needs helper tasks cryo lacks.
      */
-    private static void check(Task t, String what, int dumped, int rootDumped, Map<Integer, Integer> ids, long now, long rootNow) {
+    private static void check(String what, int dumped, int rootDumped, Map<Integer, Integer> ids, long now, long rootNow) {
         long expected;
         if (ids.containsKey(dumped)) {
             expected = ids.get(dumped);

@@ -47,6 +47,20 @@ final class ThreadRestore {
         }
     }
 
+    /** The thread's name (comm, 15 bytes at most), set from inside; an empty name leaves it as it is. */
+    static void name(Puppet p, String comm) {
+        if (comm.isEmpty()) {
+            return;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            byte[] b = comm.getBytes(StandardCharsets.UTF_8);
+            MemorySegment s = a.allocate(Math.min(b.length, 15) + 1L);
+            s.copyFrom(MemorySegment.ofArray(b).asSlice(0, Math.min(b.length, 15)));
+            p.writeScratch(0, s);
+            p.syscall("prctl(PR_SET_NAME)", Linux.__NR_prctl(), Linux.PR_SET_NAME(), p.scratch());
+        }
+    }
+
     /** State only the thread itself can set, injected while the trampoline is still there. */
     static void kernelState(Puppet p, CoreEntry core) {
         ThreadCoreEntry tc = core.getThreadCore();
@@ -63,15 +77,8 @@ final class ThreadRestore {
                 p.writeScratch(0, ss);
                 p.syscall("sigaltstack", Linux.__NR_sigaltstack(), p.scratch(), 0);
             }
-            String comm = tc.hasComm() ? tc.getComm() : core.hasTc() ? core.getTc().getComm() : "";
-            if (!comm.isEmpty()) {
-                byte[] b = comm.getBytes(StandardCharsets.UTF_8);
-                MemorySegment s = a.allocate(Math.min(b.length, 15) + 1L);
-                s.copyFrom(MemorySegment.ofArray(b).asSlice(0, Math.min(b.length, 15)));
-                p.writeScratch(0, s);
-                p.syscall("prctl(PR_SET_NAME)", Linux.__NR_prctl(), Linux.PR_SET_NAME(), p.scratch());
-            }
         }
+        name(p, tc.hasComm() ? tc.getComm() : core.hasTc() ? core.getTc().getComm() : "");
         if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) {
             // glibc registered rseq and aborts if the area is not registered again with its length and signature
             p.syscall("rseq", Linux.__NR_rseq(), tc.getRseqEntry().getRseqAbiPointer(),

@@ -20,16 +20,20 @@ import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.VmaEntry;
+import dev.cryo.syscalls.Signals;
 
 /**
  * Every image a restore needs, read and checked before any process is started: a damaged or
  * incomplete dump is refused while nothing exists that would have to be killed.
  *
- * @param processes every process, parents before their children (the root first)
+ * @param processes every live process, parents before their children (the root first)
+ * @param zombies   every process that was dead at dump, waiting for its parent to reap it
  * @param paths     file ids of files.img to the paths of regular files (mappings, the executable)
  * @param memfds    file ids of files.img that are memfds (what a mapping with VMA_AREA_MEMFD names)
  */
-record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths, Set<Integer> memfds) {
+record TreeImages(List<ProcessImages> processes, List<Zombie> zombies, Map<Integer, String> paths, Set<Integer> memfds) {
+    /** CRIU's task_state of a zombie in core.proto (TASK_ALIVE is 1, TASK_STOPPED 3). */
+    static final int TASK_DEAD = 2;
 
     /**
      * One process: its pstree entry, the core of each thread (the leader's first), its mm and its pagemap.
@@ -56,6 +60,35 @@ record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths, Set
         }
     }
 
+    /**
+     * A zombie: a process that had exited and waited for its parent to reap it. Its core holds only
+     * task state: {@code exit_code} is the status its parent's wait will report.
+     */
+    record Zombie(PstreeEntry pstree, CoreEntry core) {
+        int pid() {
+            return pstree.getPid();
+        }
+
+        boolean isSessionLeader() {
+            return pstree.getSid() == pid();
+        }
+
+        /** The wait status: exit code in bits 8-15, or the terminating signal in bits 0-6 (bit 7: core dumped). */
+        int status() {
+            return core.getTc().getExitCode();
+        }
+
+        /** The signal that killed it, or 0 if it called exit. */
+        int signal() {
+            return status() & 0x7f;
+        }
+
+        /** The exit code it passed to exit (0 when a signal killed it). */
+        int exitCode() {
+            return (status() >> 8) & 0xff;
+        }
+    }
+
     ProcessImages root() {
         return processes.getFirst();
     }
@@ -68,10 +101,16 @@ record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths, Set
         return processes.stream().filter(p -> p.pid() == pid).findFirst();
     }
 
-    /** Every id the tree needs, pids and tids. */
+    /** The zombies whose parent is {@code pid}. */
+    List<Zombie> zombiesOf(int pid) {
+        return zombies.stream().filter(z -> z.pstree().getPpid() == pid).toList();
+    }
+
+    /** Every id the tree needs, pids and tids, the zombies' pids among them. */
     List<Integer> ids() {
         List<Integer> ids = new ArrayList<>();
         processes.forEach(p -> ids.addAll(p.pstree().getThreadsList()));
+        zombies.forEach(z -> ids.add(z.pid()));
         return ids;
     }
 
@@ -103,21 +142,61 @@ record TreeImages(List<ProcessImages> processes, Map<Integer, String> paths, Set
         Set<Integer> memfds = new HashSet<>();
         readFiles(store, paths, memfds);
         List<ProcessImages> ordered = new ArrayList<>();
-        addInTreeOrder(roots.getFirst(), tree, store, paths, memfds, ordered);
-        if (ordered.size() != tree.size()) {
+        List<Zombie> zombies = new ArrayList<>();
+        addInTreeOrder(roots.getFirst(), tree, store, paths, memfds, ordered, zombies);
+        if (ordered.size() + zombies.size() != tree.size()) {
             throw new IllegalStateException("pstree.img: the parent links do not form a tree");
         }
-        return new TreeImages(List.copyOf(ordered), paths, Set.copyOf(memfds));
+        if (zombies.stream().anyMatch(z -> z.pid() == roots.getFirst().getPid())) {
+            throw new IllegalStateException("pstree.img: the root, pid " + roots.getFirst().getPid() + ", is a zombie (core-"
+                    + roots.getFirst().getPid() + ".img): there is nothing to restore");
+        }
+        return new TreeImages(List.copyOf(ordered), List.copyOf(zombies), paths, Set.copyOf(memfds));
     }
 
-    private static void addInTreeOrder(PstreeEntry e, List<PstreeEntry> tree, ImageStore store, Map<Integer, String> paths, Set<Integer> memfds,
-                                       List<ProcessImages> out) {
+    private static void addInTreeOrder(PstreeEntry e, List<PstreeEntry> tree, ImageStore store, Map<Integer, String> paths,
+                                       Set<Integer> memfds, List<ProcessImages> out, List<Zombie> zombies) {
+        Optional<Zombie> dead = zombie(e, store);
+        if (dead.isPresent()) {
+            if (tree.stream().anyMatch(c -> c.getPpid() == e.getPid() && c != e)) {
+                throw new IllegalStateException("pstree.img: pid " + e.getPid() + " is a zombie with children;"
+                        + " the children of a process that exits go to a reaper");
+            }
+            zombies.add(dead.get());
+            return;
+        }
         out.add(process(e, store, paths, memfds));
         for (PstreeEntry c : tree) {
             if (c.getPpid() == e.getPid() && c != e && out.stream().noneMatch(p -> p.pid() == c.getPid())) {
-                addInTreeOrder(c, tree, store, paths, memfds, out);
+                addInTreeOrder(c, tree, store, paths, memfds, out, zombies);
             }
         }
+    }
+
+    /**
+     * The zombie that {@code e} is, if its core says TASK_DEAD. A zombie has one thread and no mm, pagemap or
+     * fds images; its status must be one that a process ends with (an exit code, or a signal whose default
+     * action ends a process), since restore reproduces it by exiting or being killed.
+     */
+    private static Optional<Zombie> zombie(PstreeEntry e, ImageStore store) {
+        int pid = e.getPid();
+        CoreEntry core = store.readEntry(ImageKind.CORE, require(store, ImageKind.CORE, pid), CoreEntry.parser());
+        if (!core.hasTc() || core.getTc().getTaskState() != TASK_DEAD) {
+            return Optional.empty();
+        }
+        if (!e.getThreadsList().equals(List.of(pid))) {
+            throw new IllegalStateException("pstree.img: pid " + pid + " is a zombie (core-" + pid + ".img) yet lists threads "
+                    + e.getThreadsList());
+        }
+        Zombie z = new Zombie(e, core);
+        int status = z.status();
+        boolean exited = (status & 0xffff00ff) == 0;
+        boolean killed = (status & 0xffffff00) == 0 && z.signal() != 0 && z.signal() != 0x7f && Signals.endsAProcess(z.signal());
+        if (!exited && !killed) {
+            throw new IllegalStateException("core-" + pid + ".img: exit_code 0x" + Integer.toHexString(status)
+                    + " is no status a process ends with (an exit code, or a signal whose default action ends it)");
+        }
+        return Optional.of(z);
     }
 
     private static ProcessImages process(PstreeEntry e, ImageStore store, Map<Integer, String> paths, Set<Integer> memfds) {

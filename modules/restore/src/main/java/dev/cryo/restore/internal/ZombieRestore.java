@@ -1,0 +1,44 @@
+package dev.cryo.restore.internal;
+
+import java.lang.foreign.Arena;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.kernel_sigaction;
+import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.syscalls.Ptrace;
+
+/**
+ * A zombie of the dump, made again: its puppet, already in its place in the tree (pid, parent, session and
+ * group), takes the zombie's name, signal dispositions and blocked signals, then ends with the zombie's status
+ * (exits with its code, or is killed by its signal, as CRIU restores a zombie) and is left for its parent to reap.
+ *
+ * <p>What cannot come back: a core dump (bit 7 of the status), since the puppet must not write one; and
+ * handlers the zombie set itself after fork, since a dead task's handlers cannot be read. It gets its parent's,
+ * as fork gave them.
+ */
+final class ZombieRestore {
+    private ZombieRestore() {}
+
+    /** Ends {@code p} as {@code zombie} ended; {@code parent} is the core of its parent, whose dispositions it takes. */
+    static void end(Puppet p, TreeImages.Zombie zombie, CoreEntry parent) {
+        int signal = zombie.signal();
+        ThreadRestore.name(p, zombie.core().getTc().getComm());
+        ThreadRestore.sigactions(p, parent.getTc().getSigactionsList());
+        long blocked = zombie.core().getTc().getBlkSigset();
+        if (signal != 0) {
+            // The signal must end the task as it ended the original: unblocked, and not caught by a handler taken
+            // from the parent. (The original may have had it blocked, when another of its threads took it.)
+            if (signal != Linux.SIGKILL()) {
+                try (Arena a = Arena.ofConfined()) {
+                    p.writeScratch(0, kernel_sigaction.allocate(a)); // zeroed: SIG_DFL, no flags, empty mask
+                    p.syscall("rt_sigaction(" + signal + ", SIG_DFL)", Linux.__NR_rt_sigaction(), signal, p.scratch(), 0, 8);
+                }
+            }
+            blocked &= ~(1L << (signal - 1));
+            // No core file for a restored death.
+            p.syscall("prctl(PR_SET_DUMPABLE, 0)", Linux.__NR_prctl(), Linux.PR_SET_DUMPABLE(), 0);
+        }
+        Ptrace.setSigmask(p.pid(), blocked);
+        p.die(zombie.exitCode(), signal);
+    }
+}
