@@ -90,6 +90,11 @@ int main(int argc, char **argv)
 		perror("mmap");
 		return 1;
 	}
+	/*
+	 * 4 KiB pages whatever the system's THP setting: this program writes a share of pages spread over the
+	 * buffer, and soft-dirty tracks a transparent huge page as one, so one write would mark 512 pages.
+	 */
+	madvise(mem, pages * PAGE, MADV_NOHUGEPAGE);
 	for (size_t i = 0; i < pages * (PAGE / 8); i++)
 		mem[i] = (i * 0x9e3779b97f4a7c15ULL) ^ 0x5eed;
 
@@ -104,6 +109,9 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &block, &old);
 
 	char text[64];
+	/* where the buffer is: a kernel may merge it with a neighbouring mapping, so its size does not find it */
+	snprintf(text, sizeof(text), "%lx\n", (unsigned long)mem);
+	put("buffer", text);
 	snprintf(text, sizeof(text), "%d\n", getpid());
 	put("ready", text);
 	for (;;) {

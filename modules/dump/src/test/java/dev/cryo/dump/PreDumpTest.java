@@ -85,18 +85,9 @@ class PreDumpTest {
         return String.format("%016x", h);
     }
 
-    /** The target's buffer: its only anonymous mapping of exactly that size. */
-    static long buffer(int pid, long bytes) {
-        for (String line : Proc.read(pid, "maps").split("\n")) {
-            String[] f = line.split("\\s+");
-            String[] range = f[0].split("-");
-            long s = Long.parseUnsignedLong(range[0], 16);
-            long e = Long.parseUnsignedLong(range[1], 16);
-            if (e - s == bytes && (f.length < 6 || f[5].isEmpty())) {
-                return s;
-            }
-        }
-        throw new AssertionError("no " + bytes + "-byte buffer in pid " + pid);
+    /** The address of pd_dirty's buffer, as it wrote it. */
+    static long buffer(Target t) throws Exception {
+        return Long.parseUnsignedLong(Files.readString(t.dir().resolve("buffer")).trim(), 16);
     }
 
     /** Waits until the target sleeps in rt_sigsuspend (syscall 130), past the last store of its start-up (the ready file). */
@@ -135,7 +126,7 @@ class PreDumpTest {
             assertRunsFree(t);
             dirty(t, 2);
             String expected = checksum(t);
-            long buf = buffer(pid, pages * PAGE);
+            long buf = buffer(t);
             DumpStats s3 = Dumper.dump(DumpOptions.of(pid, dump).withShellJob(true).withTrackMem(true)
                     .withPrevImagesDir(Path.of("../pre2")), new Cancellation());
             System.out.printf("%s: pre-dump 1 wrote %d pages (frozen %.2f ms), pre-dump 2 wrote %d (frozen %.2f ms, %d in parent,"

@@ -66,7 +66,7 @@ class SoftDirtyPreDumpTest {
                     new Cancellation());
             PreDumpTest.dirty(t, 2);
             String expected = PreDumpTest.checksum(t);
-            long buf = PreDumpTest.buffer(pid, pages * PAGE);
+            long buf = PreDumpTest.buffer(t);
             DumpStats s3 = Dumper.dump(DumpOptions.of(pid, dump).withShellJob(true).withTrackMem(true)
                     .withPrevImagesDir(Path.of("../pre2")), new Cancellation());
             System.out.printf("soft-dirty %s: pre-dump 1 wrote %d pages (frozen %.2f ms), pre-dump 2 wrote %d (frozen %.2f ms,"

@@ -233,7 +233,7 @@ public final class KernelFeatures {
             return Finding.yes("UFFDIO_API granted UFFD_FEATURE_WP_ASYNC: writes are tracked without soft-dirty");
         } catch (ErrnoException e) {
             if (e.is(Errno.EINVAL)) {
-                return Finding.no("UFFDIO_API refused UFFD_FEATURE_WP_ASYNC (Linux 6.7+); pre-dump falls back to full copies");
+                return Finding.no("UFFDIO_API refused UFFD_FEATURE_WP_ASYNC (Linux 6.7+)");
             }
             throw e;
         }
