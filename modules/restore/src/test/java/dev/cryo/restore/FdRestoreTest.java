@@ -30,6 +30,7 @@ import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Kcmp;
 import dev.cryo.syscalls.Memfd;
 import dev.cryo.syscalls.Pidfd;
+import dev.cryo.syscalls.Rlimits;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
 
@@ -176,6 +177,22 @@ class FdRestoreTest {
         Before before = dump(dir, images, "big");
         assertThat(before.fdSize()).isEqualTo("1024");
         restoreAndCompare(before, images, dir);
+    }
+
+    /** cryo's own RLIMIT_NOFILE (which its puppets start with) below the dumped fd 1000: the dumped limit makes room. */
+    @Test
+    void anFdAboveCryosOwnFileLimitComesBackInPlace() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        Before before = dump(dir, images, "big");
+        int self = (int) ProcessHandle.current().pid();
+        Rlimits.Limit mine = Rlimits.get(self, Linux.RLIMIT_NOFILE());
+        Rlimits.set(self, Linux.RLIMIT_NOFILE(), new Rlimits.Limit(512, mine.max()));
+        try {
+            restoreAndCompare(before, images, dir);
+        } finally {
+            Rlimits.set(self, Linux.RLIMIT_NOFILE(), mine);
+        }
     }
 
     @Test

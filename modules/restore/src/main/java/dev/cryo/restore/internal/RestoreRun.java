@@ -333,6 +333,7 @@ public final class RestoreRun {
      */
     private void filesAndKernelState(Task t) {
         StepFailure.run(t.pid(), "files", () -> stdioToDevNull(t.leader()));
+        StepFailure.run(t.pid(), "fd limit", () -> dev.cryo.restore.internal.state.TaskState.raiseFileLimit(t.leader().pid(), t.img().leaderCore()));
         StepFailure.run(t.pid(), "fds", () -> dev.cryo.restore.internal.files.TaskFiles.restore(new dev.cryo.restore.internal.files.InTask(t.leader().pid(), t.leader()::syscall, t.leader()::scratch, t.leader()::writeScratch), store, t.pid(), t.img().leaderCore()));
         CoreEntry core = t.img().leaderCore();
         StepFailure.run(t.pid(), "signal handlers", () -> ThreadRestore.sigactions(t.leader(), core.getTc().getSigactionsList()));

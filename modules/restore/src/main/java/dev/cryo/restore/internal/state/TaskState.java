@@ -24,6 +24,9 @@ import dev.cryo.images.proto.SiginfoEntry;
 import dev.cryo.images.proto.SignalQueueEntry;
 import dev.cryo.images.proto.TaskCoreEntry;
 import dev.cryo.restore.internal.files.InTask;
+import dev.cryo.syscalls.Errno;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Rlimits;
 
 /**
  * What the kernel keeps per task beside memory and files, set from inside the puppet with injected calls:
@@ -108,6 +111,35 @@ public final class TaskState {
         }
         if (fs.hasUmask()) {
             in.syscall("umask(0" + Integer.toOctalString(fs.getUmask()) + ")", NR_UMASK, fs.getUmask());
+        }
+    }
+
+    /**
+     * Before the fds go in: raises the task's RLIMIT_NOFILE to the dumped one where that is higher, so that
+     * fds up to the dumped limit have room (the puppet has cryo's limit, which may be lower). Never lowers it
+     * here: a task may have lowered its limit below fds it already held. The hard ceiling can only go up with
+     * CAP_SYS_RESOURCE; without it the soft value goes as high as the ceiling allows. The dumped limits are
+     * set exactly with the rest of the task's state.
+     */
+    public static void raiseFileLimit(int pid, CoreEntry core) {
+        if (!core.hasTc() || !core.getTc().hasRlimits() || core.getTc().getRlimits().getRlimitsCount() <= Linux.RLIMIT_NOFILE()) {
+            return;
+        }
+        RlimitEntry dumped = core.getTc().getRlimits().getRlimits(Linux.RLIMIT_NOFILE());
+        Rlimits.Limit now = Rlimits.get(pid, Linux.RLIMIT_NOFILE());
+        Rlimits.Limit want = new Rlimits.Limit(Long.compareUnsigned(dumped.getCur(), now.cur()) > 0 ? dumped.getCur() : now.cur(),
+                Long.compareUnsigned(dumped.getMax(), now.max()) > 0 ? dumped.getMax() : now.max());
+        if (want.equals(now)) {
+            return;
+        }
+        try {
+            Rlimits.set(pid, Linux.RLIMIT_NOFILE(), want);
+        } catch (ErrnoException e) {
+            if (!e.is(Errno.EPERM)) {
+                throw e;
+            }
+            long cur = Long.compareUnsigned(want.cur(), now.max()) > 0 ? now.max() : want.cur();
+            Rlimits.set(pid, Linux.RLIMIT_NOFILE(), new Rlimits.Limit(cur, now.max()));
         }
     }
 
