@@ -35,14 +35,24 @@ class PreDumpTest {
 
     @BeforeEach
     void scratch() throws Exception {
-        // 1 GiB snapshots: on tmpfs, to measure cryo rather than the disk
-        work = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"), "cryo-predump");
+        work = scratchDir("cryo-predump");
     }
 
     @AfterEach
     void clean() throws Exception {
-        try (var s = Files.walk(work)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        deleteTree(work);
+    }
+
+    /** A new directory for snapshots: on tmpfs (1 GiB of them), to measure cryo rather than the disk. */
+    static Path scratchDir(String prefix) throws Exception {
+        return Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"), prefix);
+    }
+
+    static void deleteTree(Path dir) throws Exception {
+        if (dir != null) {
+            try (var s = Files.walk(dir)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
     }
 

@@ -32,16 +32,12 @@ class SoftDirtyPreDumpTest {
     void scratch() throws Exception {
         assumeThat(KernelFeatures.dirtyTracker()).as("cryo tracks with soft-dirty on this kernel")
                 .isEqualTo(KernelFeatures.DirtyTracker.SOFT_DIRTY);
-        work = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"), "cryo-softdirty");
+        work = PreDumpTest.scratchDir("cryo-softdirty");
     }
 
     @AfterEach
     void clean() throws Exception {
-        if (work != null) {
-            try (var s = Files.walk(work)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        PreDumpTest.deleteTree(work);
     }
 
     @ParameterizedTest

@@ -228,22 +228,11 @@ public final class PreDumpRun {
                     return new Step(pid, vmas, tracker, registered, null, sink, null);
                 }
                 MemoryCollector.Plan plan = MemoryCollector.plan(pid, vmas, tracker, parentHolds, registered);
-                sink.begin(plan.runs());
-                PageSink out = sink;
-                spliced = new SpliceCollector(calls(parasite), pool, batch -> out.write(batch.data()));
-                spliced.splice(plan.ranges(), cancel::check);
+                spliced = splice(parasite, plan, sink, pool);
                 return new Step(pid, vmas, tracker, registered, plan, sink, spliced);
             }
         } catch (Exception | Error e) {
-            if (spliced != null) {
-                spliced.close();
-            }
-            if (sink != null) {
-                sink.close();
-            }
-            if (tracker != null) {
-                tracker.close();
-            }
+            discard(spliced, sink, tracker);
             throw e;
         }
     }
@@ -265,22 +254,33 @@ public final class PreDumpRun {
             tracker.rearm();
             if (splice) {
                 try (Parasite parasite = Parasite.infect(tree.leader(pid))) {
-                    sink.begin(plan.runs());
-                    PageSink out = sink;
-                    spliced = new SpliceCollector(calls(parasite), pool, batch -> out.write(batch.data()));
-                    spliced.splice(plan.ranges(), cancel::check);
+                    spliced = splice(parasite, plan, sink, pool);
                 }
             }
             return new Step(pid, vmas, tracker, registered, plan, sink, spliced);
         } catch (Exception | Error e) {
-            if (spliced != null) {
-                spliced.close();
-            }
-            if (sink != null) {
-                sink.close();
-            }
-            tracker.close();
+            discard(spliced, sink, tracker);
             throw e;
+        }
+    }
+
+    /** Splice mode: the process vmsplices the plan's pages into pipes, which {@code sink} drains after the release. */
+    private SpliceCollector splice(Parasite parasite, MemoryCollector.Plan plan, PageSink sink, BufferPool pool) throws Exception {
+        sink.begin(plan.runs());
+        SpliceCollector spliced = new SpliceCollector(calls(parasite), pool, batch -> sink.write(batch.data()));
+        try {
+            spliced.splice(plan.ranges(), cancel::check);
+            return spliced;
+        } catch (Exception | Error e) {
+            spliced.close();
+            throw e;
+        }
+    }
+
+    /** Closes what a step had made when it fails (any may be null), last made first. */
+    private static void discard(SpliceCollector spliced, PageSink sink, TaskTracker tracker) {
+        try (tracker; sink; spliced) {
+            // nothing more: closing is the point
         }
     }
 
