@@ -19,6 +19,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pdlib.h"
+
 #define PAGE 4096
 #define SLOTS 16
 #define STABLE_PAGES 4096
@@ -35,7 +37,6 @@ static struct slot slots[SLOTS];
 static uint64_t *stable;
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
 static uint64_t turns, next_tag = 1;
-static char dir[4000];
 
 static uint64_t next(void)
 {
@@ -49,20 +50,6 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	got_usr1 = 1;
-}
-
-static void put(const char *name, const char *text)
-{
-	char path[4096], tmp[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (write(fd, text, strlen(text)) < 0)
-		perror("write");
-	close(fd);
-	rename(tmp, path);
 }
 
 static void fill(struct slot *s, size_t from)

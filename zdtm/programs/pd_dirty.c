@@ -19,6 +19,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pdlib.h"
+
 #define PAGE 4096
 
 static volatile sig_atomic_t got_usr1, got_usr2;
@@ -26,7 +28,6 @@ static uint64_t *mem;
 static size_t pages;
 static long permille;
 static uint64_t generation;
-static char dir[4000];
 
 static void on_signal(int sig)
 {
@@ -34,20 +35,6 @@ static void on_signal(int sig)
 		got_usr1 = 1;
 	else
 		got_usr2 = 1;
-}
-
-static void put(const char *name, const char *text)
-{
-	char path[4096], tmp[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (write(fd, text, strlen(text)) < 0)
-		perror("write");
-	close(fd);
-	rename(tmp, path);
 }
 
 static uint64_t checksum(void)

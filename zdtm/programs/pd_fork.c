@@ -15,12 +15,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pdlib.h"
+
 #define WORDS (8 << 20) / 8
 
 static volatile sig_atomic_t got_usr1, got_usr2;
 static uint64_t *mem;
 static pid_t child;
-static char dir[4000];
 
 static void on_signal(int sig)
 {
@@ -28,20 +29,6 @@ static void on_signal(int sig)
 		got_usr1 = 1;
 	else
 		got_usr2 = 1;
-}
-
-static void put(const char *name, const char *text)
-{
-	char path[4096], tmp[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (write(fd, text, strlen(text)) < 0)
-		perror("write");
-	close(fd);
-	rename(tmp, path);
 }
 
 int main(int argc, char **argv)
