@@ -24,8 +24,6 @@ import dev.cryo.syscalls.Wait;
  * original registers back.
  */
 public final class Parasite implements AutoCloseable {
-    /** {@code syscall} (0f 05) then {@code int3} (cc), little-endian. */
-    private static final long CODE = 0xcc050fL;
     private static final long PAGE = 4096;
     public static final long SCRATCH_SIZE = 256 * 1024;
 
@@ -34,6 +32,8 @@ public final class Parasite implements AutoCloseable {
     private final Arena arena = Arena.ofConfined();
     private final Map<Integer, MemorySegment> savedRegs = new LinkedHashMap<>();
     private final long regsSize = user_regs_struct.sizeof();
+    /** The registers of the call being injected. */
+    private final MemorySegment callRegs = arena.allocate(regsSize, 8);
     private long base;
 
     private Parasite(Tracee leader) {
@@ -46,7 +46,7 @@ public final class Parasite implements AutoCloseable {
         Parasite p = new Parasite(leader);
         try {
             p.base = p.bootstrapMap(PAGE + SCRATCH_SIZE);
-            Ptrace.pokeData(leader.tid(), p.base, CODE);
+            Ptrace.pokeData(leader.tid(), p.base, InjectedCall.CODE);
             return p;
         } catch (RuntimeException e) {
             p.close();
@@ -58,7 +58,7 @@ public final class Parasite implements AutoCloseable {
         long at = executableAddress();
         int tid = leader.tid();
         long original = Ptrace.peekData(tid, at);
-        Ptrace.pokeData(tid, at, (original & ~0xffffffL) | CODE);
+        Ptrace.pokeData(tid, at, (original & ~0xffffffL) | InjectedCall.CODE);
         try {
             long r = run(leader, at, Linux.__NR_mmap(), 0, length,
                     Linux.PROT_READ() | Linux.PROT_WRITE() | Linux.PROT_EXEC(),
@@ -173,42 +173,20 @@ public final class Parasite implements AutoCloseable {
      * the code page itself is being unmapped and the thread stops with SIGSEGV at the int3 instead.
      */
     private long run(Tracee t, long ip, long nr, long a, long b, long c, long d, long e, long f, boolean expectFault) {
-        int tid = t.tid();
-        MemorySegment regs = arena.allocate(regsSize, 8);
-        regs.copyFrom(saved(t));
-        user_regs_struct.rip(regs, ip);
-        user_regs_struct.rax(regs, nr);
-        // orig_rax = -1: no syscall-restart processing of the injected state when the thread resumes.
-        user_regs_struct.orig_rax(regs, -1);
-        user_regs_struct.rdi(regs, a);
-        user_regs_struct.rsi(regs, b);
-        user_regs_struct.rdx(regs, c);
-        user_regs_struct.r10(regs, d);
-        user_regs_struct.r8(regs, e);
-        user_regs_struct.r9(regs, f);
-        Ptrace.setRegset(tid, Linux.NT_PRSTATUS(), regs);
-        Ptrace.cont(tid, 0);
-        while (true) {
-            Wait.Status st = Wait.waitAll(tid);
-            if (st.gone()) {
+        return InjectedCall.run(t.tid(), saved(t), callRegs, ip, nr, new long[] {a, b, c, d, e, f}, expectFault, new InjectedCall.Stops() {
+            @Override
+            public RuntimeException gone(Wait.Status status) {
                 t.markGone();
-                throw new Tracee.TaskExitedException(tid);
+                return new Tracee.TaskExitedException(t.tid());
             }
-            if (st.event() != 0) {
-                Ptrace.cont(tid, 0);
-                continue;
-            }
-            int sig = st.stopSignal();
-            if (sig == Linux.SIGTRAP() || (expectFault && sig == Linux.SIGSEGV())) {
-                Ptrace.getRegset(tid, Linux.NT_PRSTATUS(), regs);
-                long rip = user_regs_struct.rip(regs);
-                if (rip == ip + 3 || (expectFault && rip == ip + 2)) {
-                    return user_regs_struct.rax(regs);
+
+            @Override
+            public void other(Wait.Status status) {
+                if (status.event() == 0) {
+                    t.holdSignal(status.stopSignal()); // sent again when the tree is released
                 }
             }
-            t.holdSignal(sig);
-            Ptrace.cont(tid, 0);
-        }
+        });
     }
 
     /** Cures: unmaps the parasite's area and restores the registers of every thread it ran in. */

@@ -9,6 +9,7 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.clone_args;
 import dev.cryo.bindings.iovec;
 import dev.cryo.bindings.user_regs_struct;
+import dev.cryo.parasite.InjectedCall;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.ProcessVm;
@@ -26,8 +27,6 @@ final class Puppet implements AutoCloseable {
     /** The trampoline: one code page, then scratch memory for arguments. */
     static final long SCRATCH_SIZE = 64 * 1024;
     static final long TRAMPOLINE_SIZE = PAGE + SCRATCH_SIZE;
-    /** {@code syscall} (0f 05) then {@code int3} (cc), little-endian. */
-    private static final long CODE = 0xcc050fL;
 
     private final int pid;
     private final Arena arena = Arena.ofConfined();
@@ -118,7 +117,7 @@ final class Puppet implements AutoCloseable {
             throw new IllegalStateException("puppet " + pid + ": trampoline mapped at 0x" + Long.toHexString(r)
                     + " instead of 0x" + Long.toHexString(at));
         }
-        Ptrace.pokeData(pid, at, CODE);
+        Ptrace.pokeData(pid, at, InjectedCall.CODE);
         trampoline = at;
         ip = at;
     }
@@ -232,23 +231,6 @@ final class Puppet implements AutoCloseable {
         }
     }
 
-    /** Sets the registers for system call {@code nr} at the trampoline and lets the task go. */
-    private void start(long nr, long[] a) {
-        regs.copyFrom(template);
-        user_regs_struct.rip(regs, ip);
-        user_regs_struct.rax(regs, nr);
-        // orig_rax = -1: no syscall-restart processing of the injected state when the task resumes.
-        user_regs_struct.orig_rax(regs, -1);
-        user_regs_struct.rdi(regs, a[0]);
-        user_regs_struct.rsi(regs, a[1]);
-        user_regs_struct.rdx(regs, a[2]);
-        user_regs_struct.r10(regs, a[3]);
-        user_regs_struct.r8(regs, a[4]);
-        user_regs_struct.r9(regs, a[5]);
-        Ptrace.setRegset(pid, Linux.NT_PRSTATUS(), regs);
-        Ptrace.cont(pid, 0);
-    }
-
     /**
      * Ends the task as a zombie of the dump ended: {@code exit_group(exitCode)}, or, when {@code signal} is not 0,
      * killed by that signal, which the task sends itself and cryo lets through at its signal-delivery stop. cryo,
@@ -256,9 +238,9 @@ final class Puppet implements AutoCloseable {
      */
     void die(int exitCode, int signal) {
         if (signal == 0) {
-            start(Linux.__NR_exit_group(), new long[] {exitCode, 0, 0, 0, 0, 0});
+            InjectedCall.start(pid, template, regs, ip, Linux.__NR_exit_group(), new long[] {exitCode, 0, 0, 0, 0, 0});
         } else {
-            start(Linux.__NR_kill(), new long[] {nsPid, signal, 0, 0, 0, 0});
+            InjectedCall.start(pid, template, regs, ip, Linux.__NR_kill(), new long[] {nsPid, signal, 0, 0, 0, 0});
         }
         while (true) {
             Wait.Status st = Wait.waitAll(pid);
@@ -282,31 +264,23 @@ final class Puppet implements AutoCloseable {
     }
 
     private long run(long nr, long[] a, boolean expectFault) {
-        start(nr, a);
-        while (true) {
-            Wait.Status st = Wait.waitAll(pid);
-            if (st.gone()) {
-                gone = true;
-                throw new IllegalStateException("puppet " + pid + " died during an injected system call " + nr + ": " + st);
+        return InjectedCall.run(pid, template, regs, ip, nr, a, expectFault, new InjectedCall.Stops() {
+            @Override
+            public RuntimeException gone(Wait.Status st) {
+                Puppet.this.gone = true;
+                return new IllegalStateException("puppet " + pid + " died during an injected system call " + nr + ": " + st);
             }
-            if (st.event() == 0) {
-                int sig = st.stopSignal();
-                if (sig == Linux.SIGTRAP() || (expectFault && sig == Linux.SIGSEGV())) {
-                    Ptrace.getRegset(pid, Linux.NT_PRSTATUS(), regs);
-                    long rip = user_regs_struct.rip(regs);
-                    if (rip == ip + 3 || (expectFault && rip == ip + 2)) {
-                        return user_regs_struct.rax(regs);
-                    }
+
+            @Override
+            public void other(Wait.Status st) {
+                int ev = st.event();
+                if (ev == Linux.PTRACE_EVENT_FORK() || ev == Linux.PTRACE_EVENT_CLONE() || ev == Linux.PTRACE_EVENT_VFORK()) {
+                    lastChild = (int) Ptrace.getEventMsg(pid);
                 }
+                // fork/clone events, and signals: continue without delivering them now (kept ones come at release)
+                keepSignal(st);
             }
-            int ev = st.event();
-            if (ev == Linux.PTRACE_EVENT_FORK() || ev == Linux.PTRACE_EVENT_CLONE() || ev == Linux.PTRACE_EVENT_VFORK()) {
-                lastChild = (int) Ptrace.getEventMsg(pid);
-            }
-            // fork/clone events, and signals: continue without delivering them now (kept ones come at release)
-            keepSignal(st);
-            Ptrace.cont(pid, 0);
-        }
+        });
     }
 
     /** Loads the task's registers; the next thing it runs is its own code at their rip. */
