@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -24,8 +25,9 @@ import java.util.stream.Stream;
  */
 public record ZdtmTest(String name, Path source, Map<String, String> skips) {
     private static final Pattern SKIP = Pattern.compile("zdtm: skip ([a-z,]+): (.+?)\\s*(\\*/)?$");
-    /** zdtm programs include zdtmlib.h, directly or through another header of zdtm/programs (threads.h). */
-    private static final Pattern LIB = Pattern.compile("#include \"[a-z0-9_]+\\.h\"");
+    /** A local header a program includes. zdtm programs include zdtmlib.h, directly or through another (threads.h). */
+    private static final Pattern INCLUDE = Pattern.compile("#include \"([a-z0-9_]+\\.h)\"");
+    private static final String LIB = "zdtmlib.h";
 
     /** Why this test skips CYCLE, or null when it runs there. */
     public String skipReason(Cycle cycle) {
@@ -58,7 +60,7 @@ public record ZdtmTest(String name, Path source, Map<String, String> skips) {
         try (Stream<Path> files = Files.list(programs)) {
             for (Path p : files.sorted().toList()) {
                 String f = p.getFileName().toString();
-                if (f.endsWith(".c") && !f.startsWith("broken_") && LIB.matcher(Files.readString(p)).find()) {
+                if (f.endsWith(".c") && !f.startsWith("broken_") && isZdtmProgram(programs, p)) {
                     out.add(load(p));
                 }
             }
@@ -68,18 +70,38 @@ public record ZdtmTest(String name, Path source, Map<String, String> skips) {
         return out;
     }
 
+    /**
+     * Whether {@code source} includes zdtmlib.h, itself or through headers of {@code programs} up to
+     * {@code depth} levels down. Other programs there (nanny.c, the pd_* pre-dump targets with pdlib.h)
+     * are helpers of module tests, not suite tests.
+     */
+    private static boolean usesLib(Path programs, String source, int depth) throws IOException {
+        Matcher m = INCLUDE.matcher(source);
+        while (m.find()) {
+            String header = m.group(1);
+            if (header.equals(LIB)) {
+                return true;
+            }
+            Path h = programs.resolve(header);
+            if (depth > 1 && Files.isRegularFile(h) && usesLib(programs, Files.readString(h), depth - 1)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The program NAME, broken or not; an unknown name is an error that lists what exists. */
     public static ZdtmTest named(Path programs, String name) {
         Path p = programs.resolve(name + ".c");
-        if (!Files.exists(p) || !isZdtmProgram(p)) {
+        if (!Files.exists(p) || !isZdtmProgram(programs, p)) {
             throw new IllegalArgumentException("no zdtm test '" + name + "' in " + programs);
         }
         return load(p);
     }
 
-    private static boolean isZdtmProgram(Path p) {
+    private static boolean isZdtmProgram(Path programs, Path p) {
         try {
-            return LIB.matcher(Files.readString(p)).find();
+            return usesLib(programs, Files.readString(p), 2);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
