@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "procstate.h"
 
 static volatile sig_atomic_t asked;
 static volatile sig_atomic_t sigchld;
@@ -33,22 +34,6 @@ static void on_chld(int sig)
 {
 	(void)sig;
 	sigchld++;
-}
-
-static char state_of(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 'X';
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 'X';
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	return p && p[1] ? p[2] : '?';
 }
 
 static void write_file(const char *dir, const char *name, const char *text)

@@ -5,22 +5,7 @@
  * tree sees the host's /proc, in which its pids are other processes).
  */
 #include "zdtmlib.h"
-
-static char state_of(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 'X';
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 'X';
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	return p && p[1] ? p[2] : '?';
-}
+#include "procstate.h"
 
 /* Whether /proc shows this pid namespace: /proc/self names our own pid. */
 static int proc_is_ours(void)

@@ -42,9 +42,21 @@ public final class Zdtm implements Callable<Integer> {
 
     public static void main(String[] args) {
         PrintWriter out = new PrintWriter(System.out, true);
-        int code = new CommandLine(new Zdtm(out)).execute(args);
+        int code = commandLine(out).execute(args);
         out.flush();
         System.exit(code);
+    }
+
+    /** The command, with a bad test or cycle name (the user's mistake) reported in one line and exit code 2. */
+    static CommandLine commandLine(PrintWriter out) {
+        return new CommandLine(new Zdtm(out))
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    if (!(e instanceof IllegalArgumentException)) {
+                        throw e;
+                    }
+                    cmd.getErr().println("zdtm: " + e.getMessage());
+                    return 2;
+                });
     }
 
     @Override

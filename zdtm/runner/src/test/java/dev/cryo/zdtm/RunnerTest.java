@@ -53,6 +53,15 @@ class RunnerTest {
     }
 
     @Test
+    void anUnknownTestNameIsOneLineAndTheUsageExitCode() {
+        java.io.StringWriter err = new java.io.StringWriter();
+        int code = Zdtm.commandLine(new java.io.PrintWriter(new java.io.StringWriter()))
+                .setErr(new java.io.PrintWriter(err, true)).execute("--cycle", "host", "pd_dirty");
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString().strip()).startsWith("zdtm: no zdtm test 'pd_dirty'").doesNotContain("\n");
+    }
+
+    @Test
     void theSuiteHasFortyTestsAndLeavesOutTheOnesBrokenOnPurpose() {
         List<String> names = ZdtmTest.suite(PROGRAMS).stream().map(ZdtmTest::name).toList();
         assertThat(names).hasSizeGreaterThanOrEqualTo(40).contains("env", "threads64", "map_1g", "memfd")
