@@ -32,7 +32,6 @@ struct slot {
 	int readonly;
 };
 
-static volatile sig_atomic_t got_usr1;
 static struct slot slots[SLOTS];
 static uint64_t *stable;
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
@@ -44,12 +43,6 @@ static uint64_t next(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return rng;
-}
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	got_usr1 = 1;
 }
 
 static void fill(struct slot *s, size_t from)
@@ -160,7 +153,7 @@ int main(int argc, char **argv)
 	for (int k = 0; k < SLOTS; k++)
 		fresh(&slots[k]);
 	struct sigaction sa = { 0 };
-	sa.sa_handler = on_usr1;
+	sa.sa_handler = on_request;
 	sigaction(SIGUSR1, &sa, NULL);
 
 	char text[4096];

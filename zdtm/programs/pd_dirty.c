@@ -23,19 +23,10 @@
 
 #define PAGE 4096
 
-static volatile sig_atomic_t got_usr1, got_usr2;
 static uint64_t *mem;
 static size_t pages;
 static long permille;
 static uint64_t generation;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		got_usr1 = 1;
-	else
-		got_usr2 = 1;
-}
 
 static uint64_t checksum(void)
 {
@@ -85,15 +76,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < pages * (PAGE / 8); i++)
 		mem[i] = (i * 0x9e3779b97f4a7c15ULL) ^ 0x5eed;
 
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_signal;
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGUSR1);
-	sigaddset(&block, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	catch_requests();
 
 	char text[64];
 	/* where the buffer is: a kernel may merge it with a neighbouring mapping, so its size does not find it */
@@ -102,8 +85,7 @@ int main(int argc, char **argv)
 	snprintf(text, sizeof(text), "%d\n", getpid());
 	put("ready", text);
 	for (;;) {
-		while (!got_usr1 && !got_usr2)
-			sigsuspend(&old);
+		await_request();
 		if (got_usr2) {
 			got_usr2 = 0;
 			dirty();

@@ -19,17 +19,8 @@
 
 #define WORDS (8 << 20) / 8
 
-static volatile sig_atomic_t got_usr1, got_usr2;
 static uint64_t *mem;
 static pid_t child;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		got_usr1 = 1;
-	else
-		got_usr2 = 1;
-}
 
 int main(int argc, char **argv)
 {
@@ -39,27 +30,18 @@ int main(int argc, char **argv)
 	mem = mmap(NULL, WORDS * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	for (size_t i = 0; i < WORDS; i++)
 		mem[i] = i * 0x9e3779b97f4a7c15ULL;
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_signal;
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGUSR1);
-	sigaddset(&block, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	catch_requests();
 	char text[256];
 	snprintf(text, sizeof(text), "%d\n", getpid());
 	put("ready", text);
 	for (;;) {
-		while (!got_usr1 && !got_usr2)
-			sigsuspend(&old);
+		await_request();
 		if (got_usr2) {
 			got_usr2 = 0;
 			child = fork();
 			if (child == 0) {
 				for (;;)
-					sigsuspend(&old);
+					sigsuspend(&awaiting);
 			}
 			for (size_t i = 0; i < WORDS; i += 512)
 				mem[i] ^= 1; /* the parent writes after the fork: copy-on-write */
