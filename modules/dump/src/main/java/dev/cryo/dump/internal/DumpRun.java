@@ -64,11 +64,7 @@ public final class DumpRun {
     private long pagesInParent;
     private long memdumpNanos;
     /** The previous snapshot (--prev-images-dir), or null. */
-    private DirectoryImageStore parent;
-    private Map<Integer, TaskTracker.Kept> trackers = Map.of();
-    private Map<Integer, Long> cleared = Map.of();
-    /** The calls that threads of the tree continue by restart_syscall since a pre-dump, from the parent's record. */
-    private InterruptedCalls interrupted = new InterruptedCalls();
+    private PreviousStep previous = PreviousStep.NONE;
     private String tracker = "none";
 
     private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
@@ -83,19 +79,14 @@ public final class DumpRun {
         DumpRun run = new DumpRun(options, cancel, store);
         long start = System.nanoTime();
         try {
-            run.parent = ParentLink.link(store, options);
-            if (run.parent != null) {
-                run.trackers = TaskTracker.readRecord(run.parent);
-                run.cleared = TaskTracker.readSoftDirtyRecord(run.parent);
-                run.interrupted = InterruptedCalls.read(run.parent);
-            }
+            run.previous = PreviousStep.link(store, options);
             DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
             return new DumpStats(stats.frozenNanos(), stats.memdumpNanos(), System.nanoTime() - start,
                     stats.pagesScanned(), stats.pagesWritten(), stats.processes(), stats.threads(),
                     stats.pagesInParent(), 0, stats.tracker());
         } catch (Exception e) {
             store.abortAll();
-            if (run.parent != null) {
+            if (run.previous.exists()) {
                 ParentLink.unlink(store, options);
             }
             throw explain(options.pid(), e);
@@ -213,7 +204,7 @@ public final class DumpRun {
         TaskTracker written = null;
         Map<Integer, ThreadInfoX86.Builder> registers = new LinkedHashMap<>();
         for (Tracee t : threads) {
-            ThreadInfoX86.Builder r = ThreadCollector.registers(t, interrupted);
+            ThreadInfoX86.Builder r = ThreadCollector.registers(t, previous.calls());
             if (r.getGpregs().getOrigAx() == Linux.__NR_restart_syscall()) {
                 options.listener().log("tid " + t.tid() + " is in restart_syscall of a call no pre-dump of this chain saw;"
                         + " restored, that call returns EINTR");
@@ -234,9 +225,9 @@ public final class DumpRun {
                 tids.add(t.tid());
             }
             mm = MemoryCollector.mm(pid, vmas, files, parasite, arena);
-            if (parent != null) {
+            if (previous.exists()) {
                 // Taken out of the task (and closed there) before its fds are collected.
-                written = TaskTracker.forDump(parasite, trackers, cleared);
+                written = TaskTracker.forDump(parasite, previous.trackers(), previous.cleared());
             }
             // Trackers of pre-dumps that this dump does not continue are cryo's, not the application's.
             List<Integer> left = TaskTracker.closeLeftovers(parasite);
@@ -254,10 +245,10 @@ public final class DumpRun {
         if (written != null) {
             try (TaskTracker t = written) {
                 tracker = t.name();
-                plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(parent, pid), List.of());
+                plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(previous.store(), pid), List.of());
             }
         } else {
-            if (parent != null) {
+            if (previous.exists()) {
                 options.listener().log("pid " + pid + ": no write tracking since " + options.prevImagesDir() + "; all its pages are written");
             }
             plan = MemoryCollector.plan(pid, vmas);

@@ -42,10 +42,7 @@ public final class PreDumpRun {
     private final DumpOptions options;
     private final Cancellation cancel;
     private final DirectoryImageStore store;
-    private DirectoryImageStore parent;
-    private Map<Integer, TaskTracker.Kept> previousTrackers = Map.of();
-    private Map<Integer, Long> previousCleared = Map.of();
-    private InterruptedCalls previousCalls = new InterruptedCalls();
+    private PreviousStep previous = PreviousStep.NONE;
 
     /** One process between freeze and copy; its plan is made while frozen in splice mode, after in read mode. */
     private record Step(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> registered,
@@ -76,18 +73,13 @@ public final class PreDumpRun {
         PreDumpRun run = new PreDumpRun(options, cancel, store);
         long start = System.nanoTime();
         try {
-            run.parent = ParentLink.link(store, options);
-            if (run.parent != null) {
-                run.previousTrackers = TaskTracker.readRecord(run.parent);
-                run.previousCleared = TaskTracker.readSoftDirtyRecord(run.parent);
-                run.previousCalls = InterruptedCalls.read(run.parent);
-            }
+            run.previous = PreviousStep.link(store, options);
             DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
             return new DumpStats(s.frozenNanos(), s.memdumpNanos(), System.nanoTime() - start, s.pagesScanned(),
                     s.pagesWritten(), s.processes(), s.threads(), s.pagesInParent(), s.peakPinnedBytes(), s.tracker());
         } catch (Exception e) {
             store.abortAll();
-            if (run.parent != null) {
+            if (run.previous.exists()) {
                 ParentLink.unlink(store, options);
             }
             DumpException d = DumpRun.explain(options.pid(), e);
@@ -99,8 +91,8 @@ public final class PreDumpRun {
         boolean splice = options.preDumpMode() == PreDumpMode.SPLICE;
         // What the previous snapshot holds, read before the tree is frozen.
         Map<Integer, List<PageRange>> held = new LinkedHashMap<>();
-        for (int pid : union(previousTrackers.keySet(), previousCleared.keySet())) {
-            held.put(pid, MemoryCollector.held(parent, pid));
+        for (int pid : union(previous.trackers().keySet(), previous.cleared().keySet())) {
+            held.put(pid, MemoryCollector.held(previous.store(), pid));
         }
         List<Step> steps = new ArrayList<>();
         Map<Integer, TaskTracker.Kept> trackers = new LinkedHashMap<>();
@@ -122,7 +114,7 @@ public final class PreDumpRun {
                     int pagesId = 1;
                     for (int pid : tree.processes().keySet()) {
                         cancel.check();
-                        calls.note(tree.processes().get(pid), previousCalls);
+                        calls.note(tree.processes().get(pid), previous.calls());
                         steps.add(freezeStep(tree, pid, pagesId++, splice, pool, held.getOrDefault(pid, List.of())));
                         TaskTracker tracker = steps.getLast().tracker();
                         trackerName = tracker.name();
@@ -208,7 +200,7 @@ public final class PreDumpRun {
         if (TaskTracker.kind() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
             return softDirtyStep(tree, pid, vmas, pagesId, splice, pool, parentHolds);
         }
-        TaskTracker tracker = splice ? null : TaskTracker.find(pid, previousTrackers.get(pid));
+        TaskTracker tracker = splice ? null : TaskTracker.find(pid, previous.trackers().get(pid));
         PageSink sink = null;
         SpliceCollector spliced = null;
         try {
@@ -217,7 +209,7 @@ public final class PreDumpRun {
                 return new Step(pid, vmas, tracker, MemoryCollector.registerUntracked(vmas, tracker), null, sink, null);
             }
             try (Parasite parasite = Parasite.infect(tree.leader(pid))) {
-                tracker = TaskTracker.forPreDump(parasite, previousTrackers);
+                tracker = TaskTracker.forPreDump(parasite, previous.trackers());
                 if (tracker == null) {
                     throw new DumpException("cannot pre-dump pid " + pid + ": this kernel tracks no written pages"
                             + " (no soft-dirty, and userfaultfd refuses UFFD_FEATURE_WP_ASYNC), so a pre-dump would save nothing;"
@@ -244,7 +236,7 @@ public final class PreDumpRun {
      */
     private Step softDirtyStep(FrozenTree tree, int pid, List<Vma> vmas, int pagesId, boolean splice, BufferPool pool,
                                List<PageRange> parentHolds) throws Exception {
-        TaskTracker tracker = TaskTracker.softDirty(pid, previousCleared);
+        TaskTracker tracker = TaskTracker.softDirty(pid, previous.cleared());
         PageSink sink = null;
         SpliceCollector spliced = null;
         try {
