@@ -7,7 +7,7 @@ package dev.cryo.dump;
 public enum PreDumpMode {
     /** The task vmsplices its pages into pipes while frozen; they are drained after it runs on. */
     SPLICE(1),
-    /** The task is frozen only while its mappings are collected; pages are copied with process_vm_readv while it runs. */
+    /** The task is frozen only while its mappings are collected; pages are copied through /proc/PID/mem while it runs. */
     READ(2);
 
     private final int inventoryValue;

@@ -32,7 +32,7 @@ final class PreDumpCommand implements Callable<Integer> {
 
     @Option(names = "--pre-dump-mode", paramLabel = "splice|read", defaultValue = "splice",
             description = "splice: the tree vmsplices its pages into pipes while frozen; read: frozen only to list its"
-                    + " mappings, pages copied with process_vm_readv while it runs. Default: ${DEFAULT-VALUE}.")
+                    + " mappings, pages copied through /proc/PID/mem while it runs. Default: ${DEFAULT-VALUE}.")
     String mode;
 
     @Option(names = "--prev-images-dir", paramLabel = "REL",
