@@ -97,7 +97,7 @@ public final class PreDumpRun {
         List<Step> steps = new ArrayList<>();
         Map<Integer, TaskTracker.Kept> trackers = new LinkedHashMap<>();
         Map<Integer, Long> cleared = new LinkedHashMap<>();
-        String trackerName = TaskTracker.kind().label();
+        String trackerName = KernelFeatures.dirtyTracker().label();
         InterruptedCalls calls = new InterruptedCalls();
         long frozen;
         long memdumpNanos;
@@ -121,7 +121,7 @@ public final class PreDumpRun {
                         if (tracker.kept() != null) {
                             trackers.put(pid, tracker.kept());
                         } else {
-                            cleared.put(pid, TaskTracker.startTime(pid));
+                            cleared.put(pid, tracker.started());
                         }
                     }
                     processes = tree.processes().size();
@@ -197,7 +197,7 @@ public final class PreDumpRun {
     private Step freezeStep(FrozenTree tree, int pid, int pagesId, boolean splice, BufferPool pool,
                             List<PageRange> parentHolds) throws Exception {
         List<Vma> vmas = Vma.readMaps(pid);
-        if (TaskTracker.kind() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
+        if (KernelFeatures.dirtyTracker() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
             return softDirtyStep(tree, pid, vmas, pagesId, splice, pool, parentHolds);
         }
         TaskTracker tracker = splice ? null : TaskTracker.find(pid, previous.trackers().get(pid));

@@ -51,23 +51,21 @@ final class TaskTracker implements AutoCloseable {
 
     private final Fd uffd;
     private final Kept kept;
+    /** For soft-dirty: the process's start time, which the record keeps beside its pid; 0 for a uffd. */
+    private final long started;
     private final boolean fresh;
     private final WriteTracking pages;
 
-    private TaskTracker(Fd uffd, Kept kept, boolean fresh, WriteTracking pages) {
+    private TaskTracker(Fd uffd, Kept kept, long started, boolean fresh, WriteTracking pages) {
         this.uffd = uffd;
         this.kept = kept;
+        this.started = started;
         this.fresh = fresh;
         this.pages = pages;
     }
 
     private static TaskTracker uffd(int pid, Fd uffd, Kept kept, boolean fresh) {
-        return new TaskTracker(uffd, kept, fresh, new WrittenPages(pid, uffd));
-    }
-
-    /** The way this kernel tracks writes, as cryo picks it: uffd-wp where it works, else soft-dirty. */
-    static KernelFeatures.DirtyTracker kind() {
-        return KernelFeatures.dirtyTracker();
+        return new TaskTracker(uffd, kept, 0, fresh, new WrittenPages(pid, uffd));
     }
 
     /** The tracker's name, as {@code --display-stats} and DumpStats report it. */
@@ -94,9 +92,14 @@ final class TaskTracker implements AutoCloseable {
      * says that snapshot cleared this same process's bits.
      */
     static TaskTracker softDirty(int pid, Map<Integer, Long> cleared) {
-        Long started = cleared.get(pid);
-        boolean fresh = started == null || started != startTime(pid);
-        return new TaskTracker(null, null, fresh, new SoftDirtyPages(pid));
+        long started = Proc.stat(pid).longField(22); // clock ticks after boot: tells a reused pid apart
+        Long recorded = cleared.get(pid);
+        return new TaskTracker(null, null, started, recorded == null || recorded != started, new SoftDirtyPages(pid));
+    }
+
+    /** For soft-dirty: the process's start time, to record beside its pid for the next step. */
+    long started() {
+        return started;
     }
 
     /**
@@ -107,11 +110,6 @@ final class TaskTracker implements AutoCloseable {
         if (pages instanceof SoftDirtyPages s) {
             s.clear();
         }
-    }
-
-    /** The process's start time (clock ticks after boot), which tells a reused pid apart. */
-    static long startTime(int pid) {
-        return Proc.stat(pid).longField(22);
     }
 
     /**
@@ -134,7 +132,7 @@ final class TaskTracker implements AutoCloseable {
      * kernel tracks with soft-dirty, the bits a pre-dump cleared ({@code cleared}); null if neither.
      */
     static TaskTracker forDump(Parasite parasite, Map<Integer, Kept> record, Map<Integer, Long> cleared) {
-        if (kind() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
+        if (KernelFeatures.dirtyTracker() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
             TaskTracker t = softDirty(parasite.pid(), cleared);
             if (t.fresh()) {
                 t.close();
