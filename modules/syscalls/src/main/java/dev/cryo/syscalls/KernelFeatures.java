@@ -61,16 +61,19 @@ public final class KernelFeatures {
     public static DirtyTracker dirtyTracker() {
         DirtyTracker t = tracker;
         if (t == null) {
-            if (guarded("", false, KernelFeatures::uffdWpAsync).present() && guarded("", false, KernelFeatures::pagemapScan).present()) {
-                t = DirtyTracker.UFFD_WP;
-            } else if (hasSoftDirty()) {
-                t = DirtyTracker.SOFT_DIRTY;
-            } else {
-                t = DirtyTracker.NONE;
-            }
+            t = choose(guarded("", false, KernelFeatures::uffdWpAsync).present(),
+                    guarded("", false, KernelFeatures::pagemapScan).present(), hasSoftDirty());
             tracker = t;
         }
         return t;
+    }
+
+    /** The tracker for a kernel with (or without) WP_ASYNC, PAGEMAP_SCAN and the soft-dirty bit. */
+    private static DirtyTracker choose(boolean uffdWpAsync, boolean pagemapScan, boolean softDirty) {
+        if (uffdWpAsync && pagemapScan) {
+            return DirtyTracker.UFFD_WP;
+        }
+        return softDirty ? DirtyTracker.SOFT_DIRTY : DirtyTracker.NONE;
     }
 
     /** One probed feature: {@code detail} says what was seen, or what is missing and what cryo does instead. */
@@ -99,15 +102,13 @@ public final class KernelFeatures {
         boolean scan = probed.stream().anyMatch(f -> f.name().equals("PAGEMAP_SCAN ioctl") && f.present());
         boolean softDirty = probed.stream().anyMatch(f -> f.name().equals("soft-dirty bit") && f.present());
         String name = "dirty-page tracker";
-        if (uffd && scan) {
-            return new Feature(name, true, false, "uffd-wp: userfaultfd async write-protect, read and re-armed by PAGEMAP_SCAN"
-                    + (softDirty ? " (soft-dirty is here too: cryo prefers uffd-wp)" : ""));
-        }
-        if (softDirty) {
-            return new Feature(name, true, false, "soft-dirty: bit 55 of /proc/PID/pagemap, cleared through /proc/PID/clear_refs"
-                    + " while the tree is frozen");
-        }
-        return new Feature(name, false, false, "none: pre-dump refuses, dump with --prev-images-dir copies every page");
+        return switch (choose(uffd, scan, softDirty)) {
+            case UFFD_WP -> new Feature(name, true, false, "uffd-wp: userfaultfd async write-protect, read and re-armed by"
+                    + " PAGEMAP_SCAN" + (softDirty ? " (soft-dirty is here too: cryo prefers uffd-wp)" : ""));
+            case SOFT_DIRTY -> new Feature(name, true, false, "soft-dirty: bit 55 of /proc/PID/pagemap, cleared through"
+                    + " /proc/PID/clear_refs while the tree is frozen");
+            case NONE -> new Feature(name, false, false, "none: pre-dump refuses, dump with --prev-images-dir copies every page");
+        };
     }
 
     /** Whether this kernel keeps the soft-dirty bit (CONFIG_MEM_SOFT_DIRTY), whichever tracker cryo picks. */
