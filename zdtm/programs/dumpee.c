@@ -20,11 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checklib.h"
+
 #define PIPE_TEXT "data left in the pipe"
 #define REG_OFFSET 1234
 #define FILE_SIZE (1 << 20)
 
-static volatile sig_atomic_t got_usr1, got_term;
 static uint64_t *mem;
 static size_t mem_words;
 static unsigned char *priv_map, *shared_map;
@@ -37,14 +38,6 @@ static char dir[4096];
 static uint64_t pattern(size_t i)
 {
 	return (i * 0x9e3779b97f4a7c15ULL) ^ 0x5eed;
-}
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		got_usr1 = 1;
-	else
-		got_term = 1;
 }
 
 static void *ticker(void *arg)
@@ -167,10 +160,7 @@ int main(int argc, char **argv)
 			pause();
 	}
 
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_signal;
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_checks();
 
 	thread_ticks = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	for (long t = 0; t < nthreads; t++) {
@@ -183,21 +173,8 @@ int main(int argc, char **argv)
 	fprintf(f, "%d\n", getpid());
 	fclose(f);
 
-	char why[256];
-	while (!got_term) {
-		pause();
-		if (got_usr1) {
-			got_usr1 = 0;
-			int ok = check(why, sizeof(why));
-			snprintf(path, sizeof(path), "%s/check", dir);
-			char tmp[4300];
-			snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-			f = fopen(tmp, "w");
-			fprintf(f, "%s\n", ok ? "PASS" : why);
-			fclose(f);
-			rename(tmp, path);
-		}
-	}
+	serve_checks(dir, check);
+	char why[512];
 	int ok = check(why, sizeof(why));
 	printf("%s%s\n", ok ? "PASS" : "FAIL: ", ok ? "" : why);
 	kill(child, SIGKILL);

@@ -42,18 +42,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t got_usr1, got_term;
+#include "checklib.h"
+
 static char dir[4096];
 static int more, big, forked, dense, named;
 static const char *tty;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		got_usr1 = 1;
-	else
-		got_term = 1;
-}
 
 static void die(const char *what)
 {
@@ -327,9 +320,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_checks();
 	snprintf(path, sizeof(path), "%s/ready.tmp", dir);
 	FILE *f;
 	if (!dense) {
@@ -341,20 +332,7 @@ int main(int argc, char **argv)
 	snprintf(ready, sizeof(ready), "%s/ready", dir);
 	rename(path, ready);
 
-	while (!got_term) {
-		pause();
-		if (got_usr1) {
-			got_usr1 = 0;
-			char why[512] = "PASS";
-			int ok = check(why, sizeof(why));
-			snprintf(path, sizeof(path), "%s/check.tmp", dir);
-			f = fopen(path, "w");
-			fprintf(f, "%s\n", ok ? "PASS" : why);
-			fclose(f);
-			snprintf(ready, sizeof(ready), "%s/check", dir);
-			rename(path, ready);
-		}
-	}
+	serve_checks(dir, check);
 	if (child > 0)
 		kill(child, SIGKILL);
 	return 0;

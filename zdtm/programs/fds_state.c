@@ -3,7 +3,8 @@
  * into DIR/check: PASS or the first difference): umask 027, cwd DIR/sub, RLIMIT_NOFILE 300/400,
  * RLIMIT_CORE 0/0, ITIMER_REAL armed (interval 50 s, value <= 100 s), supplementary groups {5, 7},
  * SIGUSR2 pending to the thread and SIGRTMIN (value 77) pending to the process, both blocked; a second
- * thread with SIGRTMIN+1 pending to it alone.
+ * thread with SIGRTMIN+1 pending to it alone; exactly SIGUSR1, SIGTERM (checklib.h), SIGUSR2, SIGALRM, SIGRTMIN
+ * and SIGRTMIN+1 blocked.
  *
  * usage: fds_state DIR
  */
@@ -22,7 +23,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t got_usr1, got_term;
+#include "checklib.h"
+
 static volatile int ask, answer;
 static pid_t worker_tid;
 
@@ -44,14 +46,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 static char dir[4096];
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		got_usr1 = 1;
-	else
-		got_term = 1;
-}
 
 #define EXPECT(cond, ...) do { if (!(cond)) { snprintf(why, len, __VA_ARGS__); return 0; } } while (0)
 
@@ -93,9 +87,15 @@ static int check(char *why, size_t len)
 		nanosleep(&ts, NULL);
 	}
 	EXPECT(answer == 1, "the second thread %s", answer ? "lost its pending SIGRTMIN+1" : "does not answer");
-	sigset_t blocked;
+	sigset_t blocked, expected;
 	sigprocmask(SIG_BLOCK, NULL, &blocked);
-	EXPECT(sigismember(&blocked, SIGUSR2) && !sigismember(&blocked, SIGUSR1), "the signal mask changed");
+	sigemptyset(&expected);
+	int wanted[] = { SIGUSR1, SIGTERM, SIGUSR2, SIGALRM, SIGRTMIN, SIGRTMIN + 1 };
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		sigaddset(&expected, wanted[i]);
+	for (int sig = 1; sig < NSIG; sig++)
+		EXPECT(sigismember(&blocked, sig) == sigismember(&expected, sig), "signal %d is %sblocked", sig,
+		       sigismember(&blocked, sig) == 1 ? "" : "not ");
 	return 1;
 }
 
@@ -117,9 +117,8 @@ int main(int argc, char **argv)
 	gid_t groups[2] = { 5, 7 };
 	if (setgroups(2, groups))
 		return 1;
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_checks();
+	struct sigaction sa = { .sa_handler = on_check_signal };
 	sigaction(SIGALRM, &sa, NULL);
 	sigset_t block;
 	sigemptyset(&block);
@@ -147,19 +146,6 @@ int main(int argc, char **argv)
 	snprintf(ready, sizeof(ready), "%s/ready", dir);
 	rename(path, ready);
 
-	while (!got_term) {
-		pause();
-		if (got_usr1) {
-			got_usr1 = 0;
-			char why[512] = "PASS";
-			int ok = check(why, sizeof(why));
-			snprintf(path, sizeof(path), "%s/check.tmp", dir);
-			f = fopen(path, "w");
-			fprintf(f, "%s\n", ok ? "PASS" : why);
-			fclose(f);
-			snprintf(ready, sizeof(ready), "%s/check", dir);
-			rename(path, ready);
-		}
-	}
+	serve_checks(dir, check);
 	return 0;
 }

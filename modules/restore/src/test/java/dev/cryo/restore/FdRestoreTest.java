@@ -93,13 +93,8 @@ class FdRestoreTest {
     static String check(int pid, Path dir) throws Exception {
         Path check = dir.resolve("check");
         Files.deleteIfExists(check);
-        // A restored task resumes by re-running its pause(); a signal that arrives before it has run at all
-        // is handled first, and the pause() that follows waits for another one. Wait until it sleeps.
-        long asleep = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!Files.readString(Path.of("/proc/" + pid + "/stat")).replaceAll("^.*\\) ", "").startsWith("S")
-                && System.nanoTime() < asleep) {
-            Thread.sleep(5);
-        }
+        // The program keeps SIGUSR1 blocked outside its sleep (checklib.h): sent before the restored task has
+        // re-entered it, the request waits there.
         Signals.kill(pid, Linux.SIGUSR1());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!Files.exists(check)) {
@@ -492,15 +487,13 @@ class FdRestoreTest {
         }
     }
 
-    /** SIGTERM, once the program sleeps: a zdtm program checks itself and writes its verdict to DIR/result. */
+    /**
+     * SIGTERM: a zdtm program checks itself and writes its verdict to DIR/result. test_wait() keeps SIGTERM
+     * blocked outside its sleep, so one sent before the restored program sleeps again waits for it.
+     */
     static String verdict(int pid, Path dir) throws Exception {
         Path result = dir.resolve("result");
         Files.deleteIfExists(result);
-        long asleep = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!Files.readString(Path.of("/proc/" + pid + "/stat")).replaceAll("^.*\\) ", "").startsWith("S")
-                && System.nanoTime() < asleep) {
-            Thread.sleep(5);
-        }
         Signals.kill(pid, Linux.SIGTERM());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!Files.exists(result) || Files.readString(result).isBlank()) {
