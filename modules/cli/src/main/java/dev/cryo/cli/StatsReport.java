@@ -11,6 +11,7 @@ public final class StatsReport {
 
     public static void print(DumpStats s, PrintWriter out, String indent) {
         line(out, indent, "frozen time", millis(s.frozenNanos()));
+        line(out, indent, "freezer", s.freezer());
         line(out, indent, "memdump time", millis(s.memdumpNanos()));
         line(out, indent, "pages scanned", Long.toString(s.pagesScanned()));
         line(out, indent, "pages written", Long.toString(s.pagesWritten()));

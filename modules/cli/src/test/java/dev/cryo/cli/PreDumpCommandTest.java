@@ -27,7 +27,8 @@ class PreDumpCommandTest {
             MainTest.Run first = MainTest.cryo("pre-dump", "-t", pid, "-D", pre1.toString(), "--pre-dump-mode", "read", "--display-stats");
             assertThat(first.exit()).as(first.err()).isZero();
             assertThat(first.out()).contains("frozen time:", "memdump time:", "pages scanned:", "pages written:",
-                    "pages skipped:", "pinned peak:", "dirty tracker:").containsPattern("dirty tracker: +uffd-wp");
+                    "pages skipped:", "pinned peak:", "dirty tracker:").containsPattern("dirty tracker: +uffd-wp")
+                    .containsPattern("freezer: +ptrace");
             MainTest.Run second = MainTest.cryo("pre-dump", "-t", pid, "-D", pre2.toString(), "--prev-images-dir", "../pre1",
                     "--pre-dump-mode", "splice", "--track-mem", "--display-stats");
             assertThat(second.exit()).as(second.err()).isZero();

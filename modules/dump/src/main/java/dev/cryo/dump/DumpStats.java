@@ -12,12 +12,15 @@ package dev.cryo.dump;
  * @param threads            threads dumped
  * @param pagesInParent      present pages not written again because the parent snapshot holds them unchanged
  * @param peakPinnedBytes    most page bytes held in pipes at once (splice mode), 0 otherwise
- * @param tracker            how written pages were told apart: "uffd-wp", or "none" (everything written)
+ * @param tracker            how written pages were told apart: "uffd-wp", "soft-dirty", or "none" (everything written)
+ * @param freezer            how the tree was stopped: "cgroup2 PATH" (its own cgroup's freezer) or "ptrace" (task by task)
  */
 public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, long pagesScanned, long pagesWritten,
-                        int processes, int threads, long pagesInParent, long peakPinnedBytes, String tracker) {
-    public DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, long pagesScanned, long pagesWritten,
-                     int processes, int threads) {
-        this(frozenNanos, memdumpNanos, totalNanos, pagesScanned, pagesWritten, processes, threads, 0, 0, "none");
+                        int processes, int threads, long pagesInParent, long peakPinnedBytes, String tracker,
+                        String freezer) {
+    /** The same figures, with the whole dump's time measured by the caller around them. */
+    public DumpStats withTotalNanos(long total) {
+        return new DumpStats(frozenNanos, memdumpNanos, total, pagesScanned, pagesWritten, processes, threads,
+                pagesInParent, peakPinnedBytes, tracker, freezer);
     }
 }

@@ -2,6 +2,7 @@ package dev.cryo.dump;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +12,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.Cgroup2;
 import dev.cryo.testkit.Target;
+import dev.cryo.testkit.TestCgroup;
 
 /** Bad requests get one clear line, the target runs on, and no image is left that looks complete. */
 class DumpRefusalsTest {
@@ -47,6 +50,26 @@ class DumpRefusalsTest {
         int self = (int) ProcessHandle.current().pid();
         assertThatThrownBy(() -> dump(self, dir)).hasMessage("cannot dump pid " + self + ": it is cryo itself");
         assertEmpty(dir);
+    }
+
+    @Test
+    void aTreeHeldByTheFreezeOfACgroupItSharesIsRefusedAndStaysFrozen() throws Exception {
+        Path mount = Cgroup2.mountPoint().orElse(null);
+        assumeThat(mount).as("a cgroup2 hierarchy is mounted").isNotNull();
+        try (TestCgroup cgroup = TestCgroup.create(mount); Target t = Target.start("dumpee", work.resolve("t"), "8", "1");
+             Target other = Target.start("dumpee", work.resolve("other"), "8", "1")) {
+            t.processes().forEach(cgroup::add);
+            other.processes().forEach(cgroup::add);
+            cgroup.freeze(true);
+            Path dir = imgDir();
+            assertThatThrownBy(() -> dump(t.pid(), dir)).isInstanceOf(DumpException.class)
+                    .hasMessage("cannot dump pid %d: pid %d is held by the freeze of cgroup %s, which is not the tree's own"
+                            + " to lift; thaw it first (echo 0 > %s/cgroup.freeze)", t.pid(), t.pid(), cgroup.dir(), cgroup.dir());
+            assertEmpty(dir);
+            assertThat(cgroup.freezeAsked()).isTrue();
+            cgroup.freeze(false);
+            assertThat(t.check()).isEqualTo("PASS");
+        }
     }
 
     @Test

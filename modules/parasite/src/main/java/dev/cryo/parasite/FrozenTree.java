@@ -1,5 +1,6 @@
 package dev.cryo.parasite;
 
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -8,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import dev.cryo.bindings.Linux;
@@ -20,8 +22,12 @@ import dev.cryo.syscalls.Signals;
  * A process tree whose every thread is seized and stopped. Closing it releases the tree: by default the
  * tasks run on (every error path ends here), and only after {@link #killOnRelease()} are they killed.
  *
- * <p>Tasks may fork or clone while cryo walks the tree; the walk repeats until a pass finds nothing new,
- * and a stopped task cannot create more.
+ * <p>A tree with a cgroup2 cgroup of its own is frozen by the cgroup first ({@link CgroupFreeze}): all of
+ * it stops at once, and the walk that seizes it sees it as it was. Any other tree (or one whose cgroup does
+ * not freeze in time) is stopped task by task; as tasks may fork or clone while cryo walks the tree, the
+ * walk repeats until a pass finds nothing new, and a stopped task cannot create more. Either way, every
+ * thread ends seized and in a ptrace stop, and the cgroup, if any, is thawed again before cryo runs code
+ * in the tasks.
  *
  * <p>A child that has exited and waits for its parent (a zombie) is part of the tree but is not seized: the
  * kernel refuses to trace it (EPERM), it runs nothing, and its stopped parent cannot reap it while cryo
@@ -36,6 +42,7 @@ public final class FrozenTree implements AutoCloseable {
     private long releasedAt;
     private boolean kill;
     private boolean released;
+    private CgroupFreeze cgroupFreeze;
 
     private FrozenTree(int root) {
         this.root = root;
@@ -44,8 +51,12 @@ public final class FrozenTree implements AutoCloseable {
 
     /** Seizes and stops every thread of {@code root} and of all its descendants. */
     public static FrozenTree freeze(int root, Cancellation cancel) {
+        Optional<Path> cgroup = CgroupFreeze.ownCgroup(root);
         FrozenTree tree = new FrozenTree(root);
         try {
+            if (cgroup.isPresent()) {
+                tree.cgroupFreeze = CgroupFreeze.freeze(cgroup.get(), cancel).orElse(null);
+            }
             boolean grew = true;
             while (grew) {
                 grew = tree.walk(cancel);
@@ -53,6 +64,10 @@ public final class FrozenTree implements AutoCloseable {
             if (!tree.processes.containsKey(root)) {
                 throw new Tracee.TaskExitedException(root);
             }
+            if (tree.cgroupFreeze != null) {
+                tree.cgroupFreeze.thawSeized();
+            }
+            CgroupFreeze.refuseFrozen(tree.processes.keySet());
             return tree;
         } catch (RuntimeException e) {
             tree.close();
@@ -166,6 +181,11 @@ public final class FrozenTree implements AutoCloseable {
         kill = true;
     }
 
+    /** How the tree was stopped: "cgroup2 PATH" (its cgroup's freezer, then ptrace) or "ptrace" (task by task). */
+    public String freezer() {
+        return cgroupFreeze == null ? "ptrace" : "cgroup2 " + cgroupFreeze.cgroup();
+    }
+
     /** Nanoseconds from the first stop to the release (or to now, if not yet released). */
     public long frozenNanos() {
         return (released ? releasedAt : System.nanoTime()) - frozenAt;
@@ -178,6 +198,14 @@ public final class FrozenTree implements AutoCloseable {
         }
         released = true;
         RuntimeException first = null;
+        if (cgroupFreeze != null) {
+            // Before the detach: a cgroup that was frozen before the dump takes its tasks straight back.
+            try {
+                cgroupFreeze.close();
+            } catch (RuntimeException e) {
+                first = e;
+            }
+        }
         if (kill) {
             // Kill while still seized, so that no task runs another instruction after the dump.
             for (int pid : processes.keySet()) {
@@ -205,6 +233,14 @@ public final class FrozenTree implements AutoCloseable {
         releasedAt = System.nanoTime();
         if (first != null) {
             throw first;
+        }
+    }
+
+    /** A process of the tree is held by a cgroup freeze that is not the tree's own to lift: injected code would never run. */
+    public static final class HeldByCgroupException extends RuntimeException {
+        HeldByCgroupException(int pid, Path cgroup) {
+            super("pid " + pid + " is held by the freeze of cgroup " + cgroup + ", which is not the tree's own to lift;"
+                    + " thaw it first (echo 0 > " + cgroup.resolve("cgroup.freeze") + ")");
         }
     }
 }

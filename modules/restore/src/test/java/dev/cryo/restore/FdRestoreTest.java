@@ -1,6 +1,7 @@
 package dev.cryo.restore;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -22,8 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpOptions;
+import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.Dumper;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.Cgroup2;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
@@ -33,6 +36,7 @@ import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Rlimits;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
+import dev.cryo.testkit.TestCgroup;
 
 /**
  * fds_all dumped and restored: every fd comes back at its number with its target, flags and offset, its
@@ -247,18 +251,40 @@ class FdRestoreTest {
 
     @Test
     void dumpeeWithThreadsAndAChildPassesItsOwnCheckAfterRestore() throws Exception {
+        assertThat(dumpAndRestoreDumpee(null)).isEqualTo("ptrace");
+    }
+
+    @Test
+    void dumpeeFrozenThroughACgroupOfItsOwnPassesItsOwnCheckAfterRestore() throws Exception {
+        Path mount = Cgroup2.mountPoint().orElse(null);
+        assumeThat(mount).as("a cgroup2 hierarchy is mounted").isNotNull();
+        try (TestCgroup cgroup = TestCgroup.create(mount)) {
+            assertThat(dumpAndRestoreDumpee(cgroup)).isEqualTo("cgroup2 " + cgroup.dir());
+            assertThat(cgroup.freezeAsked()).as("the dump thawed the cgroup it froze").isFalse();
+        }
+    }
+
+    /**
+     * Dumps dumpee (4 threads and a child; in {@code cgroup} if not null), restores it and has it check its
+     * memory, files, threads and child. Returns the dump's freezer.
+     */
+    private String dumpAndRestoreDumpee(TestCgroup cgroup) throws Exception {
         Path dir = work.resolve("t");
         Path images = Files.createDirectories(work.resolve("img"));
         int pid;
         int child;
         String fdSize;
         String childFdSize;
+        DumpStats stats;
         try (Target target = Target.start("dumpee", dir, "64", "4")) {
             pid = target.pid();
             child = TreeRestoreTest.childrenOf(pid).getFirst();
+            if (cgroup != null) {
+                target.processes().forEach(cgroup::add);
+            }
             fdSize = fdSize(pid);
             childFdSize = fdSize(child);
-            Dumper.dump(DumpOptions.of(pid, images).withShellJob(true), new Cancellation());
+            stats = Dumper.dump(DumpOptions.of(pid, images).withShellJob(true), new Cancellation());
             assertThat(target.awaitExit(30)).as("the dump killed dumpee").isTrue();
         }
         try {
@@ -270,6 +296,7 @@ class FdRestoreTest {
             RestoreTest.killAndAwait(pid);
             RestoreTest.killAndAwait(child);
         }
+        return stats.freezer();
     }
 
     @Test

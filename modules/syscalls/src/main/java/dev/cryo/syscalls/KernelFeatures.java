@@ -306,31 +306,21 @@ public final class KernelFeatures {
     }
 
     static Finding cgroupFreezer() {
-        Path mount = cgroup2Mount();
+        Path mount = Cgroup2.mountPoint().orElse(null);
         if (mount == null) {
-            return Finding.no("no cgroup2 mount; cryo freezes with PTRACE_INTERRUPT instead");
+            return Finding.no("no cgroup2 mount; cryo stops every tree task by task with PTRACE_INTERRUPT");
         }
-        String own = "/";
-        for (String line : read(Path.of("/proc/self/cgroup")).split("\n")) {
-            if (line.startsWith("0::")) {
-                own = line.substring(3);
-            }
-        }
-        Path dir = mount.resolve(own.substring(1));
-        if (Files.exists(dir.resolve("cgroup.freeze"))) {
-            return Finding.yes("cgroup2 at " + mount + "; " + dir.resolve("cgroup.freeze") + " is there");
-        }
-        // The root cgroup has no cgroup.freeze; any child of it has, since Linux 5.2.
+        String use = "cgroup2 at " + mount + ": a tree in a cgroup of its own is frozen by it, others task by task";
+        // The root cgroup has no cgroup.freeze; every other one has, since Linux 5.2.
         try (DirectoryStream<Path> children = Files.newDirectoryStream(mount, Files::isDirectory)) {
             for (Path child : children) {
-                if (Files.exists(child.resolve("cgroup.freeze"))) {
-                    return Finding.yes("cgroup2 at " + mount + "; child cgroups have cgroup.freeze");
-                }
+                return Files.exists(child.resolve("cgroup.freeze")) ? Finding.yes(use)
+                        : Finding.no("no cgroup.freeze in " + child + " (Linux before 5.2); cryo stops trees task by task");
             }
         } catch (IOException e) {
             return Finding.no("cannot list " + mount + ": " + e.getMessage());
         }
-        return Finding.yes("cgroup2 at " + mount + " (no child cgroup yet; each new one has cgroup.freeze)");
+        return Finding.yes(use + " (no cgroup below the root yet to confirm cgroup.freeze)");
     }
 
     static Finding vdsoLayout() {
@@ -348,17 +338,6 @@ public final class KernelFeatures {
             }
         }
         return vdso ? Finding.yes(seen.toString()) : Finding.no("no [vdso] in /proc/self/maps (booted with vdso=0?)");
-    }
-
-    private static Path cgroup2Mount() {
-        // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
-        for (String line : read(Path.of("/proc/self/mountinfo")).split("\n")) {
-            String[] halves = line.split(" - ", 2);
-            if (halves.length == 2 && halves[1].startsWith("cgroup2 ")) {
-                return Path.of(halves[0].split(" ")[4]);
-            }
-        }
-        return null;
     }
 
     private static boolean hasCapability(int cap) {

@@ -81,9 +81,7 @@ public final class DumpRun {
         try {
             run.previous = PreviousStep.link(store, options);
             DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
-            return new DumpStats(stats.frozenNanos(), stats.memdumpNanos(), System.nanoTime() - start,
-                    stats.pagesScanned(), stats.pagesWritten(), stats.processes(), stats.threads(),
-                    stats.pagesInParent(), 0, stats.tracker());
+            return stats.withTotalNanos(System.nanoTime() - start);
         } catch (Exception e) {
             store.abortAll();
             if (run.previous.exists()) {
@@ -99,6 +97,7 @@ public final class DumpRun {
         }
         String why = switch (e) {
             case Tracee.TaskExitedException t -> t.getMessage();
+            case FrozenTree.HeldByCgroupException h -> h.getMessage();
             case Proc.TaskGoneException t -> t.getMessage() + " during the dump";
             case Cancellation.CancelledException c -> "dump " + c.getMessage() + "; pid " + pid + " was released";
             case ErrnoException x -> x.getMessage();
@@ -113,6 +112,7 @@ public final class DumpRun {
         long frozen;
         int processes;
         int threads;
+        String freezer;
         try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel);
              Arena arena = Arena.ofShared();
              BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE)) {
@@ -169,8 +169,10 @@ public final class DumpRun {
             threads = tree.threadCount();
             tree.close();
             frozen = tree.frozenNanos();
+            freezer = tree.freezer();
         }
-        return new DumpStats(frozen, memdumpNanos, 0, pagesScanned, pagesTotal, processes, threads, pagesInParent, 0, tracker);
+        return new DumpStats(frozen, memdumpNanos, 0, pagesScanned, pagesTotal, processes, threads, pagesInParent, 0, tracker,
+                freezer);
     }
 
     /**

@@ -75,8 +75,7 @@ public final class PreDumpRun {
         try {
             run.previous = PreviousStep.link(store, options);
             DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
-            return new DumpStats(s.frozenNanos(), s.memdumpNanos(), System.nanoTime() - start, s.pagesScanned(),
-                    s.pagesWritten(), s.processes(), s.threads(), s.pagesInParent(), s.peakPinnedBytes(), s.tracker());
+            return s.withTotalNanos(System.nanoTime() - start);
         } catch (Exception e) {
             store.abortAll();
             if (run.previous.exists()) {
@@ -107,6 +106,7 @@ public final class PreDumpRun {
         long peakPinned = 0;
         int processes;
         int threads;
+        String freezer;
         try (BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE)) {
             try {
                 long memStart;
@@ -129,6 +129,7 @@ public final class PreDumpRun {
                     memStart = System.nanoTime();
                     tree.close(); // released here, not at the end of the block: the copy runs while the tree does
                     frozen = tree.frozenNanos();
+                    freezer = tree.freezer();
                 }
                 // The tree runs again: copy its pages.
                 ReadCollector reader = new ReadCollector(pool);
@@ -187,7 +188,7 @@ public final class PreDumpRun {
                 .setRootIds(TaskKobjIdsEntry.newBuilder().setVmId(root).setFilesId(root).setFsId(root).setSighandId(root))
                 .build());
         return new DumpStats(frozen, memdumpNanos, 0, scanned, written, processes, threads, inParent, peakPinned,
-                trackerName);
+                trackerName, freezer);
     }
 
     /**
