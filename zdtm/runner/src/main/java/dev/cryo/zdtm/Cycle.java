@@ -6,6 +6,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
+import dev.cryo.syscalls.Cgroup2;
+
 /**
  * How a test is put through cryo. Each cycle drives cryo as a user does, through its command line.
  *
@@ -16,13 +18,16 @@ import java.util.stream.Collectors;
  * which is killed once the restored tree has been compared with it</li>
  * <li>{@code predump}: {@code cryo pre-dump} twice (the second on top of the first), then
  * {@code cryo dump --prev-images-dir ../pre2 --track-mem}, then {@code cryo restore -d}</li>
+ * <li>{@code cgroup}: the tree moved into a cgroup2 cgroup of its own, then as {@code host}; the dump's
+ * {@code --display-stats} must say that the cgroup's freezer stopped it</li>
  * </ul>
  */
 public enum Cycle {
     NONE("none"),
     HOST("host"),
     PIDNS("pidns"),
-    PREDUMP("predump");
+    PREDUMP("predump"),
+    CGROUP("cgroup");
 
     private final String id;
 
@@ -75,6 +80,8 @@ public enum Cycle {
     private String missingOption(Cryo cryo) {
         return switch (this) {
             case NONE, HOST -> null;
+            case CGROUP -> Cgroup2.mountPoint().isEmpty() ? "no cgroup2 hierarchy is mounted"
+                    : cryo.help("dump").contains("--display-stats") ? null : "cryo dump has no --display-stats yet";
             case PIDNS -> cryo.help("restore").contains("--pidns") ? null : "cryo restore has no --pidns option yet";
             case PREDUMP -> cryo.help("pre-dump").contains("--prev-images-dir") && cryo.help("dump").contains("--track-mem")
                     ? null : "cryo has no pre-dump with --prev-images-dir and dump --track-mem yet";

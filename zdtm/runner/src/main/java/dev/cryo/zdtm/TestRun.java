@@ -11,7 +11,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import dev.cryo.syscalls.Cgroup2;
 import dev.cryo.testkit.Target;
+import dev.cryo.testkit.TestCgroup;
 
 /**
  * One test through one cycle: start the program, read what it looks like, put it through cryo, read what the
@@ -83,6 +85,7 @@ final class TestRun {
                     case HOST -> host(target, images);
                     case PIDNS -> pidns(target, images);
                     case PREDUMP -> predump(target, images);
+                    case CGROUP -> cgroup(target, images);
                 };
             } catch (Failed | Cryo.CommandFailed | IOException e) {
                 return e.getMessage();
@@ -114,12 +117,36 @@ final class TestRun {
 
     /** host: dump (which kills the tree), then restore with the same pids. */
     private int host(Target target, Path images, String... dumpOptions) throws Failed, Cryo.CommandFailed {
+        dump(target, images, dumpOptions);
+        return restore(target, images);
+    }
+
+    /** cgroup: the tree in a cgroup of its own, whose freezer the dump must use; then as host. */
+    private int cgroup(Target target, Path images) throws Failed, Cryo.CommandFailed {
+        try (TestCgroup cgroup = TestCgroup.create(Cgroup2.mountPoint().orElseThrow())) {
+            target.processes().forEach(cgroup::add);
+            String freezer = dump(target, images, "--display-stats").lines().filter(l -> l.startsWith("freezer:"))
+                    .map(l -> l.substring("freezer:".length()).strip()).findFirst().orElse("(no freezer line)");
+            if (!freezer.equals("cgroup2 " + cgroup.dir())) {
+                throw new Failed("the dump stopped the tree by " + freezer + ", not by the freezer of " + cgroup.dir());
+            }
+        }
+        return restore(target, images);
+    }
+
+    /** cryo dump of the target (which kills it) with {@code options}; returns what cryo printed. */
+    private String dump(Target target, Path images, String... options) throws Failed, Cryo.CommandFailed {
         List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString()));
-        dump.addAll(List.of(dumpOptions));
-        cryo.run(dump.toArray(String[]::new));
+        dump.addAll(List.of(options));
+        String said = cryo.run(dump.toArray(String[]::new));
         if (!target.awaitExit(30)) {
             throw new Failed("the dump left the tree running");
         }
+        return said;
+    }
+
+    /** cryo restore -d of a host dump: the tree must come back with its own pids. */
+    private int restore(Target target, Path images) throws Failed, Cryo.CommandFailed {
         int root = cryo.restoreDetached("restore", "-D", images.toString(), "-d");
         if (root != target.pid()) {
             hostDescendants(root, restored);
