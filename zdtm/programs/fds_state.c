@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 	if (setgroups(2, groups))
 		return 1;
 	catch_checks();
-	struct sigaction sa = { .sa_handler = on_check_signal };
+	struct sigaction sa = { .sa_handler = on_request };
 	sigaction(SIGALRM, &sa, NULL);
 	sigset_t block;
 	sigemptyset(&block);

@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < pages * (PAGE / 8); i++)
 		mem[i] = (i * 0x9e3779b97f4a7c15ULL) ^ 0x5eed;
 
-	catch_requests();
+	catch_pd_requests();
 
 	char text[64];
 	/* where the buffer is: a kernel may merge it with a neighbouring mapping, so its size does not find it */

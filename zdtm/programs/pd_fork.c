@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 	mem = mmap(NULL, WORDS * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	for (size_t i = 0; i < WORDS; i++)
 		mem[i] = i * 0x9e3779b97f4a7c15ULL;
-	catch_requests();
+	catch_pd_requests();
 	char text[256];
 	snprintf(text, sizeof(text), "%d\n", getpid());
 	put("ready", text);
@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 			child = fork();
 			if (child == 0) {
 				for (;;)
-					sigsuspend(&awaiting);
+					pause();
 			}
 			for (size_t i = 0; i < WORDS; i += 512)
 				mem[i] ^= 1; /* the parent writes after the fork: copy-on-write */

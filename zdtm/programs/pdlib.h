@@ -26,38 +26,10 @@ static void put(const char *name, const char *text)
 	rename(tmp, path);
 }
 
-/*
- * Requests from the test: SIGUSR1 asks for a check, SIGUSR2 for the program's next step; each only sets its
- * flag. catch_requests() keeps both blocked except inside await_request(), so none comes between a look at
- * the flags and the sleep.
- */
-static volatile sig_atomic_t got_usr1, got_usr2;
-static sigset_t awaiting;
+#include "requests.h"
 
-static void on_request(int sig)
+/* SIGUSR1 asks for a check, SIGUSR2 for the program's next step (requests.h). */
+static inline void catch_pd_requests(void)
 {
-	if (sig == SIGUSR1)
-		got_usr1 = 1;
-	else
-		got_usr2 = 1;
-}
-
-static inline void catch_requests(void)
-{
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_request;
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-	sigset_t block;
-	sigemptyset(&block);
-	sigaddset(&block, SIGUSR1);
-	sigaddset(&block, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &block, &awaiting);
-}
-
-/* Sleeps until a request has come. */
-static inline void await_request(void)
-{
-	while (!got_usr1 && !got_usr2)
-		sigsuspend(&awaiting);
+	catch_requests(SIGUSR2);
 }
