@@ -10,6 +10,11 @@ public final class StatsReport {
     private StatsReport() {}
 
     public static void print(DumpStats s, PrintWriter out, String indent) {
+        print(s, out, indent, false);
+    }
+
+    /** The common figures, then, for a step of an iterative dump, those that say what the chain saved. */
+    public static void print(DumpStats s, PrintWriter out, String indent, boolean step) {
         line(out, indent, "frozen time", millis(s.frozenNanos()));
         line(out, indent, "freezer", s.freezer());
         line(out, indent, "memdump time", millis(s.memdumpNanos()));
@@ -18,6 +23,11 @@ public final class StatsReport {
         line(out, indent, "total time", millis(s.totalNanos()));
         line(out, indent, "processes", Integer.toString(s.processes()));
         line(out, indent, "threads", Integer.toString(s.threads()));
+        if (step) {
+            line(out, indent, "pages skipped", Long.toString(s.pagesInParent()));
+            line(out, indent, "pinned peak", String.format(Locale.ROOT, "%.1f MiB", s.peakPinnedBytes() / 1048576.0));
+            line(out, indent, "dirty tracker", s.tracker());
+        }
         out.flush();
     }
 

@@ -1,7 +1,6 @@
 package dev.cryo.cli.command;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import dev.cryo.cli.GuardedDump;
@@ -11,6 +10,7 @@ import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -19,25 +19,14 @@ import picocli.CommandLine.Spec;
 /** {@code cryo dump}: checkpoint a process tree into an images directory, with criu's option names. */
 @Command(name = "dump", description = "Checkpoint the process tree rooted at PID into CRIU-format images.")
 final class DumpCommand implements Callable<Integer> {
-    @Option(names = {"-t", "--tree"}, paramLabel = "PID", required = true, description = "Root of the tree to dump.")
-    int pid;
-
-    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", required = true,
-            description = "Existing, empty directory that receives the images.")
-    Path imagesDir;
+    @Mixin
+    DumpTarget target;
 
     @Option(names = {"-R", "--leave-running"}, description = "Let the tree run on after the dump (it is killed otherwise).")
     boolean leaveRunning;
 
     @Option(names = {"-j", "--shell-job"}, description = "The tree is a shell job: dump its terminal as external.")
     boolean shellJob;
-
-    @Option(names = "--display-stats", description = "Print frozen time, memdump time, pages and total time.")
-    boolean displayStats;
-
-    @Option(names = "--prev-images-dir", paramLabel = "REL",
-            description = "The last pre-dump, relative to DIR (e.g. ../pre2): pages unchanged since are left there.")
-    Path prevImagesDir;
 
     @Option(names = "--track-mem", description = "Use the write tracking that the pre-dumps set up.")
     boolean trackMem;
@@ -53,20 +42,16 @@ final class DumpCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         DumpStats stats;
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
-            DumpOptions options = DumpOptions.of(pid, imagesDir)
+            DumpOptions options = DumpOptions.of(target.pid, target.imagesDir)
                     .withLeaveRunning(leaveRunning)
                     .withShellJob(shellJob)
-                    .withPrevImagesDir(prevImagesDir)
+                    .withPrevImagesDir(target.prevImagesDir)
                     .withTrackMem(trackMem)
                     .withListener(progress);
             stats = GuardedDump.run(options, err);
         }
-        if (displayStats) {
-            if (prevImagesDir != null) {
-                PreDumpCommand.print(stats, spec.commandLine().getOut());
-            } else {
-                StatsReport.print(stats, spec.commandLine().getOut(), "");
-            }
+        if (target.displayStats) {
+            StatsReport.print(stats, spec.commandLine().getOut(), "", target.prevImagesDir != null);
         }
         return 0;
     }
