@@ -21,6 +21,9 @@ public final class StatsReport {
         line(out, indent, "pages scanned", Long.toString(s.pagesScanned()));
         line(out, indent, "pages written", Long.toString(s.pagesWritten()));
         line(out, indent, "total time", millis(s.totalNanos()));
+        if (s.warmUpNanos() > 0) {
+            line(out, indent, "warm-up time", millis(s.warmUpNanos()));
+        }
         line(out, indent, "processes", Integer.toString(s.processes()));
         line(out, indent, "threads", Integer.toString(s.threads()));
         if (step) {

@@ -14,13 +14,14 @@ package dev.cryo.dump;
  * @param peakPinnedBytes    most page bytes held in pipes at once (splice mode), 0 otherwise
  * @param tracker            how written pages were told apart: "uffd-wp", "soft-dirty", or "none" (everything written)
  * @param freezer            how the tree was stopped: "cgroup2 PATH" (its own cgroup's freezer) or "ptrace" (task by task)
+ * @param warmUpNanos        the decoy dump before it ({@link DumpOptions#warmUp()}), not part of {@code totalNanos}; 0 if none ran
  */
 public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, long pagesScanned, long pagesWritten,
                         int processes, int threads, long pagesInParent, long peakPinnedBytes, String tracker,
-                        String freezer) {
-    /** The same figures, with the whole dump's time measured by the caller around them. */
-    public DumpStats withTotalNanos(long total) {
+                        String freezer, long warmUpNanos) {
+    /** The same figures, with the whole dump's time and the warm-up's measured by the caller around them. */
+    public DumpStats withTimes(long total, long warmUp) {
         return new DumpStats(frozenNanos, memdumpNanos, total, pagesScanned, pagesWritten, processes, threads,
-                pagesInParent, peakPinnedBytes, tracker, freezer);
+                pagesInParent, peakPinnedBytes, tracker, freezer, warmUp);
     }
 }

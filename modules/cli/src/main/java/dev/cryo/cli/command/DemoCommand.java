@@ -95,7 +95,7 @@ final class DemoCommand implements Callable<Integer> {
         DumpStats stats;
         PrintWriter err = spec.commandLine().getErr();
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
-            stats = GuardedDump.run(DumpOptions.of(counter.pid, images).withListener(progress), err);
+            stats = GuardedDump.run(DumpOptions.of(counter.pid, images).withListener(progress).withWarmUp(true), err);
         }
         StatsReport.print(stats, out, "    ");
         counter.reap(); // the dump killed it; cryo is its subreaper

@@ -47,6 +47,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withShellJob(shellJob)
                     .withPrevImagesDir(target.prevImagesDir)
                     .withTrackMem(trackMem)
+                    .withWarmUp(!target.noWarmUp)
                     .withListener(progress);
             stats = GuardedDump.run(options, err);
         }

@@ -21,4 +21,10 @@ final class DumpTarget {
             description = "Print frozen time, freezer, memdump time, page counts and total time"
                     + " (with a previous step: pages left there, pinned pipe memory and dirty tracker).")
     boolean displayStats;
+
+    @Option(names = "--no-warm-up",
+            description = "Skip the rehearsal: before freezing the tree, cryo dumps a sleep it starts, so that the"
+                    + " code the dump runs while the tree is frozen is not run cold (it keeps the frozen time of a"
+                    + " fresh cryo's first dump short).")
+    boolean noWarmUp;
 }

@@ -51,7 +51,7 @@ final class PreDumpCommand implements Callable<Integer> {
         DumpStats stats;
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
             DumpOptions options = DumpOptions.of(target.pid, target.imagesDir).withListener(progress).withPreDumpMode(m)
-                    .withPrevImagesDir(target.prevImagesDir).withTrackMem(true);
+                    .withPrevImagesDir(target.prevImagesDir).withTrackMem(true).withWarmUp(!target.noWarmUp);
             stats = SignalGuard.run(err, "the pre-dump of pid " + target.pid, cancel -> Dumper.preDump(options, cancel));
         }
         if (target.displayStats) {

@@ -77,11 +77,12 @@ public final class DumpRun {
         Preflight.check(options);
         DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
         DumpRun run = new DumpRun(options, cancel, store);
-        long start = System.nanoTime();
         try {
+            long warmUp = options.warmUp() ? WarmUp.once(null, cancel) : 0;
+            long start = System.nanoTime();
             run.previous = PreviousStep.link(store, options);
             DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
-            return stats.withTotalNanos(System.nanoTime() - start);
+            return stats.withTimes(System.nanoTime() - start, warmUp);
         } catch (Exception e) {
             store.abortAll();
             if (run.previous.exists()) {
@@ -172,7 +173,7 @@ public final class DumpRun {
             freezer = tree.freezer();
         }
         return new DumpStats(frozen, memdumpNanos, 0, pagesScanned, pagesTotal, processes, threads, pagesInParent, 0, tracker,
-                freezer);
+                freezer, 0);
     }
 
     /**

@@ -71,11 +71,12 @@ public final class PreDumpRun {
         DumpRun.Preflight.check(options);
         DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
         PreDumpRun run = new PreDumpRun(options, cancel, store);
-        long start = System.nanoTime();
         try {
+            long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), cancel) : 0;
+            long start = System.nanoTime();
             run.previous = PreviousStep.link(store, options);
             DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
-            return s.withTotalNanos(System.nanoTime() - start);
+            return s.withTimes(System.nanoTime() - start, warmUp);
         } catch (Exception e) {
             store.abortAll();
             if (run.previous.exists()) {
@@ -188,7 +189,7 @@ public final class PreDumpRun {
                 .setRootIds(TaskKobjIdsEntry.newBuilder().setVmId(root).setFilesId(root).setFsId(root).setSighandId(root))
                 .build());
         return new DumpStats(frozen, memdumpNanos, 0, scanned, written, processes, threads, inParent, peakPinned,
-                trackerName, freezer);
+                trackerName, freezer, 0);
     }
 
     /**
