@@ -25,7 +25,7 @@ class WarmUpTest {
     @TempDir
     Path work;
 
-    /** Live processes running the decoy's command line, {@code sleep 60}. */
+    /** Live processes running the command line of the decoy's sleeps, {@code sleep 60}. */
     private static List<Long> decoys() {
         return ProcessHandle.allProcesses().filter(p -> {
             try {

@@ -23,7 +23,7 @@ final class DumpTarget {
     boolean displayStats;
 
     @Option(names = "--no-warm-up",
-            description = "Skip the rehearsal: before freezing the tree, cryo dumps a sleep it starts, so that the"
+            description = "Skip the rehearsal: before freezing the tree, cryo dumps a decoy it starts (sh and two sleeps), so that the"
                     + " code the dump runs while the tree is frozen is not run cold (it keeps the frozen time of a"
                     + " fresh cryo's first dump short).")
     boolean noWarmUp;
