@@ -13,6 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.syscalls.Cgroup2;
+import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
 import dev.cryo.testkit.TestCgroup;
 
@@ -69,6 +71,36 @@ class DumpRefusalsTest {
             assertThat(cgroup.freezeAsked()).isTrue();
             cgroup.freeze(false);
             assertThat(t.check()).isEqualTo("PASS");
+        }
+    }
+
+    @Test
+    void aTaskThatCannotStopIsGivenUpOnAndReleased() throws Exception {
+        Path t = work.resolve("t");
+        try (Target target = Target.start("vfork_wait", t)) {
+            int pid = target.pid();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!(Files.exists(t.resolve("child")) && Proc.stat(pid).state() == 'D') && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(Proc.stat(pid).state()).as("the parent waits for its vfork child").isEqualTo('D');
+            Path dir = imgDir();
+            assertThatThrownBy(() -> dump(pid, dir)).isInstanceOf(DumpException.class).hasMessageStartingWith(
+                    "cannot dump pid " + pid + ": thread " + pid + " of pid " + pid + " did not stop within 10 s of PTRACE_INTERRUPT (state D");
+            assertEmpty(dir);
+            // The dump's tracer thread has ended, and the kernel has dropped the link with it.
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!Proc.status(pid, "TracerPid").equals("0") && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(Proc.status(pid, "TracerPid")).isEqualTo("0");
+            // Once its child is gone, the parent goes on by itself: nothing of cryo's holds it.
+            Signals.kill(Integer.parseInt(Files.readString(t.resolve("child")).trim()), 9);
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.exists(t.resolve("after")) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(t.resolve("after")).exists();
         }
     }
 

@@ -2,10 +2,13 @@ package dev.cryo.parasite;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Ptrace;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.syscalls.Wait;
@@ -44,10 +47,19 @@ public final class Tracee {
         }
     }
 
+    /**
+     * How long a task may take to reach its interrupt stop. PTRACE_INTERRUPT stops a task on its way back to
+     * user space, within microseconds, unless it sleeps uninterruptibly (a vfork parent until its child execs
+     * or exits, a read from a hung NFS server): then cryo gives up instead of holding the rest of the tree
+     * frozen for as long as that lasts.
+     */
+    static final long STOP_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
+
     /** Waits for the interrupt stop; signals delivered first are held back. Returns whether the task was in a group stop. */
     private boolean awaitInterruptStop() {
+        long deadline = System.nanoTime() + STOP_TIMEOUT_NANOS;
         while (true) {
-            Wait.Status st = Wait.waitAll(tid);
+            Wait.Status st = awaitChange(deadline);
             if (st.gone()) {
                 attached = false;
                 throw new TaskExitedException(tid);
@@ -60,6 +72,24 @@ public final class Tracee {
                 holdSignal(st.stopSignal());
             }
             Ptrace.cont(tid, 0);
+        }
+    }
+
+    /** The next state change of the thread, waited for until {@code deadline}. */
+    private Wait.Status awaitChange(long deadline) {
+        for (int polls = 0; ; polls++) {
+            Wait.Status st = Wait.waitPid(tid, Linux.__WALL() | Linux.WNOHANG());
+            if (st != null) {
+                return st;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new NotStoppingException(pid, tid);
+            }
+            if (polls < 200) {
+                Thread.yield(); // it usually stops within microseconds
+            } else {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+            }
         }
     }
 
@@ -119,6 +149,23 @@ public final class Tracee {
 
     void markGone() {
         attached = false;
+    }
+
+    /** The thread did not reach its interrupt stop in time: it sleeps uninterruptibly (state D). */
+    public static final class NotStoppingException extends RuntimeException {
+        NotStoppingException(int pid, int tid) {
+            super("thread " + tid + " of pid " + pid + " did not stop within "
+                    + TimeUnit.NANOSECONDS.toSeconds(STOP_TIMEOUT_NANOS) + " s of PTRACE_INTERRUPT (" + where(pid, tid)
+                    + "); it sleeps uninterruptibly, e.g. a vfork parent waiting for its child: try again once it is out");
+        }
+
+        private static String where(int pid, int tid) {
+            try {
+                return "state " + Proc.stat(pid, tid).state() + ", in " + Proc.read(pid, "task/" + tid + "/wchan").trim();
+            } catch (RuntimeException e) {
+                return "gone since";
+            }
+        }
     }
 
     /** The thread exited while cryo was working on it. */

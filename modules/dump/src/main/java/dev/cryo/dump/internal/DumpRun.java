@@ -99,6 +99,7 @@ public final class DumpRun {
         String why = switch (e) {
             case Tracee.TaskExitedException t -> t.getMessage();
             case FrozenTree.HeldByCgroupException h -> h.getMessage();
+            case Tracee.NotStoppingException n -> n.getMessage();
             case Proc.TaskGoneException t -> t.getMessage() + " during the dump";
             case Cancellation.CancelledException c -> "dump " + c.getMessage() + "; pid " + pid + " was released";
             case ErrnoException x -> x.getMessage();
