@@ -32,11 +32,17 @@ final class CgroupFreeze implements AutoCloseable {
         this.frozenBefore = frozenBefore;
     }
 
-    /** The cgroup to freeze for the tree of {@code root}; empty when the tree shares its cgroup, or has none. */
-    static Optional<Path> ownCgroup(int root) {
+    /**
+     * The cgroup to freeze for the tree of {@code root}; empty when the tree shares its cgroup, or has none, or
+     * cgroup2 is not mounted ({@code mount} null).
+     */
+    static Optional<Path> ownCgroup(int root, Path mount) {
+        if (mount == null) {
+            return Optional.empty();
+        }
         Optional<Path> cgroup;
         try {
-            cgroup = Cgroup2.mountPoint().flatMap(mount -> Cgroup2.cgroupOf(root, mount));
+            cgroup = Cgroup2.cgroupOf(root, mount);
         } catch (Proc.TaskGoneException e) {
             return Optional.empty(); // the walk reports it
         }
@@ -112,13 +118,14 @@ final class CgroupFreeze implements AutoCloseable {
      * Refuses a tree with a process held by a cgroup freeze that is not cryo's to lift (the cgroup is shared
      * with processes outside the tree, or frozen above the tree's own): code cryo injects would never run.
      */
-    static void refuseFrozen(Collection<Integer> pids) {
-        Path mount = Cgroup2.mountPoint().orElse(null);
+    static void refuseFrozen(Collection<Integer> pids, Path mount) {
         if (mount == null) {
             return;
         }
+        Set<Path> looked = new HashSet<>(); // the tree is frozen meanwhile: each cgroup's ancestry is read once
         for (int pid : pids) {
-            Optional<Path> frozen = Cgroup2.cgroupOf(pid, mount).flatMap(c -> Cgroup2.frozenBy(c, mount));
+            Optional<Path> cgroup = Cgroup2.cgroupOf(pid, mount);
+            Optional<Path> frozen = cgroup.filter(looked::add).flatMap(c -> Cgroup2.frozenBy(c, mount));
             if (frozen.isPresent()) {
                 throw new FrozenTree.HeldByCgroupException(pid, frozen.get());
             }

@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.Set;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Cgroup2;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Proc;
@@ -51,7 +52,8 @@ public final class FrozenTree implements AutoCloseable {
 
     /** Seizes and stops every thread of {@code root} and of all its descendants. */
     public static FrozenTree freeze(int root, Cancellation cancel) {
-        Optional<Path> cgroup = CgroupFreeze.ownCgroup(root);
+        Path mount = Cgroup2.mountPoint().orElse(null);
+        Optional<Path> cgroup = CgroupFreeze.ownCgroup(root, mount);
         FrozenTree tree = new FrozenTree(root);
         try {
             if (cgroup.isPresent()) {
@@ -67,7 +69,7 @@ public final class FrozenTree implements AutoCloseable {
             if (tree.cgroupFreeze != null) {
                 tree.cgroupFreeze.thawSeized();
             }
-            CgroupFreeze.refuseFrozen(tree.processes.keySet());
+            CgroupFreeze.refuseFrozen(tree.processes.keySet(), mount);
             return tree;
         } catch (RuntimeException e) {
             tree.close();
