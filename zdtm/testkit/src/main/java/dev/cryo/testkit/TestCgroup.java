@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import dev.cryo.syscalls.Cgroup2;
+
 /**
  * A cgroup2 cgroup made for one test, below the hierarchy's root. Closing thaws it, moves what is still in
  * it back to the root and removes it.
@@ -43,7 +45,7 @@ public final class TestCgroup implements AutoCloseable {
 
     /** Asks for a freeze (or a thaw) and waits until the kernel reports it done. */
     public void freeze(boolean freeze) {
-        write(dir.resolve("cgroup.freeze"), freeze ? "1" : "0");
+        Cgroup2.askFreeze(dir, freeze);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (frozen() != freeze) {
             if (System.nanoTime() > deadline) {
@@ -55,24 +57,22 @@ public final class TestCgroup implements AutoCloseable {
 
     /** The {@code cgroup.freeze} file: whether a freeze is asked for. */
     public boolean freezeAsked() {
-        return read(dir.resolve("cgroup.freeze")).trim().equals("1");
+        return Cgroup2.freezeAsked(dir);
     }
 
     /** The {@code frozen} line of {@code cgroup.events}: whether every task in it is frozen. */
     public boolean frozen() {
-        return read(dir.resolve("cgroup.events")).lines().anyMatch(l -> l.equals("frozen 1"));
+        return Cgroup2.frozen(dir);
     }
 
     @Override
     public void close() {
-        write(dir.resolve("cgroup.freeze"), "0");
-        for (String pid : read(dir.resolve("cgroup.procs")).split("\n")) {
-            if (!pid.isBlank()) {
-                try {
-                    Files.writeString(mount.resolve("cgroup.procs"), pid.trim());
-                } catch (IOException e) {
-                    // exited meanwhile
-                }
+        Cgroup2.askFreeze(dir, false);
+        for (int pid : Cgroup2.processes(dir)) {
+            try {
+                Files.writeString(mount.resolve("cgroup.procs"), Integer.toString(pid));
+            } catch (IOException e) {
+                // exited meanwhile
             }
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -106,11 +106,4 @@ public final class TestCgroup implements AutoCloseable {
         }
     }
 
-    private static String read(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
-    }
 }
