@@ -76,6 +76,7 @@ public final class Parasite implements AutoCloseable {
     public static Parasite infect(Traced leader) {
         List<ProcMaps.Mapping> maps = ProcMaps.of(leader.pid());
         SelfCure cure = SelfCure.place(leader, maps);
+        StopPoints.reach("infect");
         Parasite p = new Parasite(leader, true, cure, maps);
         try {
             if (cure != null) {
@@ -342,6 +343,7 @@ public final class Parasite implements AutoCloseable {
             threads.clear();
             arena.close();
         }
+        StopPoints.reach("cured");
         if (failure != null && !(failure instanceof Tracee.TaskExitedException)) {
             throw failure;
         }

@@ -39,6 +39,7 @@ import dev.cryo.pagexfer.PageSink;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracee;
 import dev.cryo.parasite.Tracer;
 import dev.cryo.syscalls.ErrnoException;
@@ -153,6 +154,7 @@ public final class DumpRun {
                     ReadCollector.Result r = MemoryCollector.writePages(c.getKey(), c.getValue().plan, sink, reader, cancel::check, this::pagesWritten);
                     options.listener().log(String.format("pid %d: %d pages written in %.1f ms",
                             c.getKey(), r.pages(), (System.nanoTime() - t0) / 1e6));
+                    StopPoints.reach("pages");
                 }
             }
             Map<Integer, MmEntry> mms = new LinkedHashMap<>();
@@ -170,6 +172,7 @@ public final class DumpRun {
             processes = tree.processes().size() + zombies.size();
             threads = tree.threadCount();
             tree.close();
+            StopPoints.reach("released");
             frozen = tree.frozenNanos();
             freezer = tree.freezer();
         }

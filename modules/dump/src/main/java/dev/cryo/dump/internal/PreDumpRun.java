@@ -23,6 +23,7 @@ import dev.cryo.pagexfer.PageSink;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracer;
 import dev.cryo.syscalls.KernelFeatures;
 
@@ -128,6 +129,7 @@ public final class PreDumpRun {
                     threads = tree.threadCount();
                     memStart = System.nanoTime();
                     tree.close(); // released here, not at the end of the block: the copy runs while the tree does
+                    StopPoints.reach("released");
                     frozen = tree.frozenNanos();
                     freezer = tree.freezer();
                 }
@@ -162,6 +164,7 @@ public final class PreDumpRun {
                         }
                     }
                     s.sink().commit();
+                    StopPoints.reach("pages");
                     written += s.plan().present();
                     scanned += s.plan().scanned();
                     inParent += s.plan().inParent();

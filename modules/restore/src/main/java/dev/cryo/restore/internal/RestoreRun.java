@@ -14,6 +14,7 @@ import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracer;
 import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreOptions;
@@ -211,9 +212,11 @@ public final class RestoreRun {
             if (nsInit != null) {
                 nsInit.resumeAt(PuppetStub.REAP);
             }
+            StopPoints.reach("restore:release");
             for (Task t : tasks) {
                 t.threads().forEach(Puppet::release);
             }
+            StopPoints.reach("restore:released");
             return new Restored(tasks.getFirst().leader().pid(), pages[0]);
         }
     }

@@ -5,6 +5,7 @@ import java.util.function.Supplier;
 
 import dev.cryo.images.ImageFormatException;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.parasite.StopPoints;
 import dev.cryo.syscalls.ErrnoException;
 
 /** A restore step that failed in one task: the message names the task, the step and the reason, on one line. */
@@ -15,6 +16,7 @@ final class StepFailure extends RuntimeException {
 
     /** Runs {@code work} as step {@code step} of task {@code id} (0: of the whole tree). */
     static <T> T run(int id, String step, Supplier<T> work) {
+        StopPoints.reach("restore:" + step);
         try {
             return work.get();
         } catch (StepFailure | Cancellation.CancelledException e) {
