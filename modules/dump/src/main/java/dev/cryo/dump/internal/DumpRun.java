@@ -165,6 +165,7 @@ public final class DumpRun {
             }
             memdumpNanos = System.nanoTime() - memStart;
             writeTreeImages(tree, collected, zombies);
+            options.listener().log("images written");
             cancel.check();
             if (!options.leaveRunning()) {
                 tree.killOnRelease();
@@ -218,7 +219,9 @@ public final class DumpRun {
             }
             registers.put(t.tid(), r);
         }
+        options.listener().log("pid " + pid + ": registers read");
         try (Parasite parasite = Parasite.infect(threads.getFirst())) {
+            options.listener().log("pid " + pid + ": parasite in");
             if (!parasite.unprotectedThreads().isEmpty()) {
                 options.listener().log("pid " + pid + ": threads " + parasite.unprotectedThreads()
                         + " have no cure frame (no vDSO padding, or no room below their stack pointer): if cryo died now, they would die too");
@@ -235,7 +238,9 @@ public final class DumpRun {
                 cores.add(core.build());
                 tids.add(t.tid());
             }
+            options.listener().log("pid " + pid + ": threads collected");
             mm = MemoryCollector.mm(pid, vmas, files, parasite, arena);
+            options.listener().log("pid " + pid + ": mm collected");
             if (previous.exists()) {
                 // Taken out of the task (and closed there) before its fds are collected.
                 written = TaskTracker.forDump(parasite, previous.trackers(), previous.cleared());
@@ -246,6 +251,7 @@ public final class DumpRun {
                 options.listener().log("pid " + pid + ": closed the write trackers that earlier pre-dumps left at fds " + left);
             }
         }
+        options.listener().log("pid " + pid + ": parasite cured");
         List<FdinfoEntry> fds = FdCollector.collect(pid, files, arena);
         String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");
         String root = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/root");
