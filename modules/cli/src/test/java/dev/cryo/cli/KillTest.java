@@ -76,8 +76,9 @@ class KillTest {
     }
 
     /**
-     * Twenty points over a restore -d of a dumped dumpee: every step before the release leaves nothing
-     * (puppets die with cryo, the keeper and the stub with it); after the release the tree is whole.
+     * Twenty-one points over a restore -d of a dumped dumpee: every step until the restore is committed leaves
+     * nothing (puppets die with cryo, and the keeper kills what it was told of, even a process released
+     * already); after the commit the tree is whole.
      */
     @ParameterizedTest(name = "restore killed at {0}")
     @ValueSource(strings = {
@@ -85,7 +86,7 @@ class KillTest {
             "restore:creating the process", "restore:memory", "call-exit#40", "restore:creating the process#2",
             "restore:memory#2", "restore:creating the thread", "restore:creating the thread#3", "restore:session and group",
             "restore:files", "restore:fds", "restore:signal handlers#2", "restore:thread state#3", "restore:task state",
-            "restore:registers", "restore:release", "restore:released"})
+            "restore:registers", "restore:release", "restore:released-one", "restore:released"})
     void aRestoreKilledAnywhereLeavesNothingOrTheWholeTree(String point) throws Exception {
         Path images = Files.createDirectories(work.resolve("img"));
         Path dir = work.resolve("t");

@@ -50,6 +50,8 @@ public final class RestoreRun {
     private final RestoreOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
+    /** The keeper of the restore: told of every process made, so that it kills them all should cryo die first. */
+    private Keeper keeper;
 
     private RestoreRun(RestoreOptions options, Cancellation cancel) {
         this.options = options;
@@ -167,6 +169,7 @@ public final class RestoreRun {
 
     /** On the tracer thread: builds the tree in puppets and lets it run. */
     private Restored restoreTree(Keeper keeper, TreeImages img) {
+        this.keeper = keeper;
         try (Puppets all = new Puppets()) {
             Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
             Layout layout = StepFailure.run(0, "placing the trampoline", () -> {
@@ -182,6 +185,7 @@ public final class RestoreRun {
             Puppet nsInit = null;
             if (options.pidns()) {
                 nsInit = all.add(StepFailure.run(0, "creating the pid namespace", stub::clonePidNamespace));
+                keeper.register(nsInit.tid()); // its death ends every task of its namespace
                 creator = nsInit;
             }
             List<Task> tasks = new ArrayList<>();
@@ -215,7 +219,9 @@ public final class RestoreRun {
             StopPoints.reach("restore:release");
             for (Task t : tasks) {
                 t.threads().forEach(Puppet::release);
+                StopPoints.reach("restore:released-one");
             }
+            keeper.commit();
             StopPoints.reach("restore:released");
             return new Restored(tasks.getFirst().leader().pid(), pages[0]);
         }
@@ -230,6 +236,7 @@ public final class RestoreRun {
         int pid = p.pid();
         Puppet leader = all.add(StepFailure.run(pid, "creating the process",
                 () -> parent.cloneProcess(options.samePid() ? pid : 0)));
+        keeper.register(leader.tid());
         List<Puppet> threads = new ArrayList<>(List.of(leader));
         Task task = new Task(p, leader, threads);
         tasks.add(task);
@@ -240,6 +247,7 @@ public final class RestoreRun {
         for (Zombie z : tree.zombiesOf(pid)) {
             Puppet dead = all.add(StepFailure.run(z.pid(), "creating the zombie",
                     () -> leader.cloneProcess(options.samePid() ? z.pid() : 0)));
+            keeper.register(dead.tid());
             if (z.isSessionLeader()) {
                 StepFailure.run(z.pid(), "setsid", () -> dead.syscall("setsid", Linux.__NR_setsid()));
             }
