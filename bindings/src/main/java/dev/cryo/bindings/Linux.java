@@ -2876,6 +2876,15 @@ public class Linux extends Linux$shared {
     public static int PTRACE_DETACH() {
         return PTRACE_DETACH;
     }
+    private static final int PTRACE_SYSCALL = (int)24L;
+    /**
+     * {@snippet lang=c :
+     * #define PTRACE_SYSCALL 24
+     * }
+     */
+    public static int PTRACE_SYSCALL() {
+        return PTRACE_SYSCALL;
+    }
     private static final int PTRACE_SETOPTIONS = (int)16896L;
     /**
      * {@snippet lang=c :
@@ -3253,6 +3262,33 @@ public class Linux extends Linux$shared {
      */
     public static int SA_RESTORER() {
         return SA_RESTORER;
+    }
+    private static final int CRYO_UC_FP_XSTATE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_UC_FP_XSTATE 1
+     * }
+     */
+    public static int CRYO_UC_FP_XSTATE() {
+        return CRYO_UC_FP_XSTATE;
+    }
+    private static final int CRYO_UC_SIGCONTEXT_SS = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_UC_SIGCONTEXT_SS 2
+     * }
+     */
+    public static int CRYO_UC_SIGCONTEXT_SS() {
+        return CRYO_UC_SIGCONTEXT_SS;
+    }
+    private static final int CRYO_UC_STRICT_RESTORE_SS = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_UC_STRICT_RESTORE_SS 4
+     * }
+     */
+    public static int CRYO_UC_STRICT_RESTORE_SS() {
+        return CRYO_UC_STRICT_RESTORE_SS;
     }
     private static final int F_OWNER_TID = (int)0L;
     /**
@@ -3906,6 +3942,24 @@ public class Linux extends Linux$shared {
     public static int SA_RESETHAND() {
         return SA_RESETHAND;
     }
+    private static final int FP_XSTATE_MAGIC1 = (int)1179670611L;
+    /**
+     * {@snippet lang=c :
+     * #define FP_XSTATE_MAGIC1 1179670611
+     * }
+     */
+    public static int FP_XSTATE_MAGIC1() {
+        return FP_XSTATE_MAGIC1;
+    }
+    private static final int FP_XSTATE_MAGIC2 = (int)1179670597L;
+    /**
+     * {@snippet lang=c :
+     * #define FP_XSTATE_MAGIC2 1179670597
+     * }
+     */
+    public static int FP_XSTATE_MAGIC2() {
+        return FP_XSTATE_MAGIC2;
+    }
     private static final int CLONE_IO = (int)2147483648L;
     /**
      * {@snippet lang=c :
@@ -4157,6 +4211,15 @@ public class Linux extends Linux$shared {
      */
     public static int PTRACE_O_EXITKILL() {
         return PTRACE_O_EXITKILL;
+    }
+    private static final int PTRACE_O_SUSPEND_SECCOMP = (int)2097152L;
+    /**
+     * {@snippet lang=c :
+     * #define PTRACE_O_SUSPEND_SECCOMP 2097152
+     * }
+     */
+    public static int PTRACE_O_SUSPEND_SECCOMP() {
+        return PTRACE_O_SUSPEND_SECCOMP;
     }
     private static final long CLONE_INTO_CGROUP = 8589934592L;
     /**

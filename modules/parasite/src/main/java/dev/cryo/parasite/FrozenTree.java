@@ -70,6 +70,7 @@ public final class FrozenTree implements AutoCloseable {
                 tree.cgroupFreeze.thawSeized();
             }
             CgroupFreeze.refuseFrozen(tree.processes.keySet(), mount);
+            StopPoints.reach("frozen");
             return tree;
         } catch (RuntimeException e) {
             tree.close();

@@ -36,6 +36,11 @@ public final class Wait {
             return (raw >> 8) & 0xff;
         }
 
+        /** A system-call entry or exit stop of a tracee seized with PTRACE_O_TRACESYSGOOD. */
+        public boolean syscallStop() {
+            return stopped() && stopSignal() == (Linux.SIGTRAP() | 0x80);
+        }
+
         public int event() {
             return (raw >>> 16) & 0xff;
         }

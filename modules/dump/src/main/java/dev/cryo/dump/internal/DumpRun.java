@@ -216,6 +216,10 @@ public final class DumpRun {
             registers.put(t.tid(), r);
         }
         try (Parasite parasite = Parasite.infect(threads.getFirst())) {
+            if (!parasite.unprotectedThreads().isEmpty()) {
+                options.listener().log("pid " + pid + ": threads " + parasite.unprotectedThreads()
+                        + " have no cure frame (no vDSO padding, or no room below their stack pointer): if cryo died now, they would die too");
+            }
             TaskCollector.Creds creds = TaskCollector.Creds.of(parasite);
             for (Tracee t : threads) {
                 ThreadCollector.Collected th = ThreadCollector.collect(t, registers.get(t.tid()), parasite, creds);

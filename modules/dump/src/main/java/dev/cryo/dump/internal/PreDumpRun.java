@@ -18,7 +18,6 @@ import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagepipe.SpliceCollector;
-import dev.cryo.pagepipe.TaskCalls;
 import dev.cryo.pagexfer.ImagePageSink;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.parasite.Cancellation;
@@ -261,7 +260,7 @@ public final class PreDumpRun {
     /** Splice mode: the process vmsplices the plan's pages into pipes, which {@code sink} drains after the release. */
     private SpliceCollector splice(Parasite parasite, MemoryCollector.Plan plan, PageSink sink, BufferPool pool) throws Exception {
         sink.begin(plan.runs());
-        SpliceCollector spliced = new SpliceCollector(calls(parasite), pool, batch -> sink.write(batch.data()));
+        SpliceCollector spliced = new SpliceCollector(parasite, pool, batch -> sink.write(batch.data()));
         try {
             spliced.splice(plan.ranges(), cancel::check);
             return spliced;
@@ -296,37 +295,4 @@ public final class PreDumpRun {
         }
     }
 
-    private static TaskCalls calls(Parasite p) {
-        return new TaskCalls() {
-            @Override
-            public int pid() {
-                return p.pid();
-            }
-
-            @Override
-            public long syscall(String name, long nr, long... args) {
-                return p.syscall(name, nr, args);
-            }
-
-            @Override
-            public long scratch() {
-                return p.scratch();
-            }
-
-            @Override
-            public long scratchSize() {
-                return Parasite.SCRATCH_SIZE;
-            }
-
-            @Override
-            public void writeScratch(long offset, MemorySegment data) {
-                p.writeScratch(offset, data);
-            }
-
-            @Override
-            public void readScratch(long offset, MemorySegment into) {
-                p.readScratch(offset, into);
-            }
-        };
-    }
 }

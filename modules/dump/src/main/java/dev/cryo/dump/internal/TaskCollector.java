@@ -19,6 +19,7 @@ import dev.cryo.images.proto.TaskCoreEntry;
 import dev.cryo.images.proto.TaskRlimitsEntry;
 import dev.cryo.images.proto.TaskTimersEntry;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Syscall;
 
@@ -80,8 +81,11 @@ final class TaskCollector {
                 out.add(SaEntry.newBuilder().setSigaction(0).setFlags(0).setRestorer(0).setMask(0).build());
                 continue;
             }
-            parasite.syscall("rt_sigaction", Linux.__NR_rt_sigaction(), sig, 0, parasite.scratch(), 8);
-            parasite.readScratch(0, sa);
+            try (Scratch s = parasite.scratch()) {
+                long at = s.reserve(sa.byteSize());
+                parasite.syscall("rt_sigaction", Linux.__NR_rt_sigaction(), sig, 0, at, 8);
+                s.read(at, sa);
+            }
             out.add(SaEntry.newBuilder()
                     .setSigaction(kernel_sigaction.handler(sa))
                     .setFlags(kernel_sigaction.flags(sa))
@@ -97,8 +101,11 @@ final class TaskCollector {
         int[] which = {Linux.ITIMER_REAL(), Linux.ITIMER_VIRTUAL(), Linux.ITIMER_PROF()};
         MemorySegment v = arena.allocate(itimerval.layout());
         for (int i = 0; i < 3; i++) {
-            parasite.syscall("getitimer", Linux.__NR_getitimer(), which[i], parasite.scratch());
-            parasite.readScratch(0, v);
+            try (Scratch s = parasite.scratch()) {
+                long at = s.reserve(v.byteSize());
+                parasite.syscall("getitimer", Linux.__NR_getitimer(), which[i], at);
+                s.read(at, v);
+            }
             MemorySegment interval = itimerval.it_interval(v);
             MemorySegment value = itimerval.it_value(v);
             t[i] = ItimerEntry.newBuilder()

@@ -25,7 +25,7 @@ final class Keeper implements AutoCloseable {
     static Keeper start() {
         Process p;
         try {
-            p = new ProcessBuilder(PuppetStub.path().toString())
+            p = new ProcessBuilder(PuppetStub.path())
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectError(ProcessBuilder.Redirect.DISCARD)
                     .start();

@@ -20,8 +20,8 @@ import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
-import dev.cryo.restore.internal.files.InTask;
 import dev.cryo.restore.internal.files.TaskFiles;
+import dev.cryo.restore.internal.state.TaskState;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -79,7 +79,7 @@ public final class RestoreRun {
             restored = Tracer.call("restore-" + images.root().pid(), () -> run.restoreTree(keeper, images));
         } catch (Exception e) {
             keeper.close(); // the puppets are dead: the keeper exits by itself
-            dev.cryo.restore.internal.files.TaskFiles.abandon(run.store); // cryo's copies of the tree's files
+            TaskFiles.abandon(run.store); // cryo's copies of the tree's files
             throw explain(options, e);
         }
         int exit = -1;
@@ -202,7 +202,7 @@ public final class RestoreRun {
                 filesAndKernelState(t);
                 cancel.check();
             }
-            dev.cryo.restore.internal.files.TaskFiles.abandon(store); // every task has its files: cryo's copies go
+            TaskFiles.abandon(store); // every task has its files: cryo's copies go
             for (Task t : tasks) {
                 StepFailure.run(t.pid(), "registers", () -> registers(t));
             }
@@ -264,7 +264,7 @@ public final class RestoreRun {
         MemoryRestore.clearPuppet(p, layout.area(), layout.parked() + layout.vdsoSpan(), kept);
         MemoryRestore.prepareKept(p, kept);
         MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept, (fileId, flags) ->
-                TaskFiles.openMemfd(new InTask(p.pid(), p::syscall, p::scratch, p::writeScratch), store, fileId, flags));
+                TaskFiles.openMemfd(p, store, fileId, flags));
         long pages = MemoryRestore.fillPages(p, store, img, kept, parent);
         pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
         MemoryRestore.protect(p, img.mm());
@@ -334,16 +334,18 @@ public final class RestoreRun {
      */
     private void filesAndKernelState(Task t) {
         StepFailure.run(t.pid(), "files", () -> stdioToDevNull(t.leader()));
-        StepFailure.run(t.pid(), "fd limit", () -> dev.cryo.restore.internal.state.TaskState.raiseFileLimit(t.leader().pid(), t.img().leaderCore()));
-        StepFailure.run(t.pid(), "fds", () -> dev.cryo.restore.internal.files.TaskFiles.restore(new dev.cryo.restore.internal.files.InTask(t.leader().pid(), t.leader()::syscall, t.leader()::scratch, t.leader()::writeScratch), store, t.pid(), t.img().leaderCore()));
+        StepFailure.run(t.pid(), "fd limit", () -> TaskState.raiseFileLimit(t.leader().pid(), t.img().leaderCore()));
+        StepFailure.run(t.pid(), "fds", () -> TaskFiles.restore(t.leader(), store, t.pid(), t.img().leaderCore()));
         CoreEntry core = t.img().leaderCore();
         StepFailure.run(t.pid(), "signal handlers", () -> ThreadRestore.sigactions(t.leader(), core.getTc().getSigactionsList()));
         for (Puppet th : t.threads()) {
             int tid = th == t.leader() ? t.pid() : t.img().otherThreads().get(t.threads().indexOf(th) - 1);
             StepFailure.run(tid, "thread state", () -> ThreadRestore.kernelState(th, t.img().cores().get(tid)));
-            if (th != t.leader()) StepFailure.run(tid, "thread signals", () -> dev.cryo.restore.internal.state.TaskState.threadSignals(new dev.cryo.restore.internal.files.InTask(th.pid(), th::syscall, th::scratch, th::writeScratch), t.img().cores().get(tid)));
+            if (th != t.leader()) {
+                StepFailure.run(tid, "thread signals", () -> TaskState.threadSignals(th, t.img().cores().get(tid)));
+            }
         }
-        StepFailure.run(t.pid(), "task state", () -> dev.cryo.restore.internal.state.TaskState.restore(new dev.cryo.restore.internal.files.InTask(t.leader().pid(), t.leader()::syscall, t.leader()::scratch, t.leader()::writeScratch), store, t.pid(), t.img().leaderCore()));
+        StepFailure.run(t.pid(), "task state", () -> TaskState.restore(t.leader(), store, t.pid(), t.img().leaderCore()));
     }
 
     /** The trampoline goes (the memory is shared by the threads), then every thread gets its registers. */

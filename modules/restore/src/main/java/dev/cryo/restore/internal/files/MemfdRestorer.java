@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -47,8 +48,11 @@ final class MemfdRestorer implements FileRestorer {
         Fd inode = task.files().memfd(inodeId);
         if (inode == null) {
             MemfdInodeEntry e = task.files().memfdInode(inodeId);
-            int fd = (int) task.in().syscall("memfd_create(" + e.getName() + ")", Linux.__NR_memfd_create(),
-                    task.in().putPath(e.getName()), Linux.MFD_CLOEXEC() | Linux.MFD_ALLOW_SEALING());
+            int fd;
+            try (Scratch s = task.in().scratch()) {
+                fd = (int) task.in().syscall("memfd_create(" + e.getName() + ")", Linux.__NR_memfd_create(),
+                        s.putString(e.getName()), Linux.MFD_CLOEXEC() | Linux.MFD_ALLOW_SEALING());
+            }
             inode = task.pull(fd);
             task.files().rememberMemfd(inodeId, inode);
             Memfd.truncate(inode, e.getSize());
@@ -56,7 +60,7 @@ final class MemfdRestorer implements FileRestorer {
             if ((flags & Linux.O_ACCMODE()) == Linux.O_RDWR()) {
                 return fd; // memfd_create's own description is O_RDWR
             }
-            task.in().close(fd); // cryo's duplicate keeps the inode
+            task.in().closeFd(fd); // cryo's duplicate keeps the inode
         }
         try (Fd reopened = Io.open("/proc/self/fd/" + inode.fd(), flags & Linux.O_ACCMODE())) {
             return task.push(reopened);

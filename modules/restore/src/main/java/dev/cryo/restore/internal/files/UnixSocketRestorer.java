@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.UnixSkEntry;
 import dev.cryo.syscalls.Fd;
@@ -40,7 +41,7 @@ final class UnixSocketRestorer implements FileRestorer {
         Fd peer = task.pull(pair[1]);
         task.files().rememberSocket(ino, here);
         task.files().rememberSocket(peerIno, peer);
-        task.in().close(pair[1]);
+        task.in().closeFd(pair[1]);
         FileEntry peerFile = task.files().socketFile(peerIno);
         buffers(here, sk);
         if (peerFile != null) {
@@ -99,12 +100,12 @@ final class UnixSocketRestorer implements FileRestorer {
     }
 
     private static int[] socketpair(TaskFiles task, int type) {
-        try (Arena a = Arena.ofConfined()) {
-            long at = task.in().putStruct(a.allocate(8));
+        try (Arena a = Arena.ofConfined(); Scratch s = task.in().scratch()) {
+            long at = s.reserve(8);
             task.in().syscall("socketpair(AF_UNIX, " + type + ")", Linux.__NR_socketpair(), PF_UNIX,
                     type | Linux.O_CLOEXEC(), 0, at);
             MemorySegment fds = a.allocate(8);
-            task.in().read(at, fds);
+            s.read(at, fds);
             return new int[] {fds.get(ValueLayout.JAVA_INT, 0), fds.get(ValueLayout.JAVA_INT, 4)};
         }
     }

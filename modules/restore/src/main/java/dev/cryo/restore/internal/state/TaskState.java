@@ -23,7 +23,8 @@ import dev.cryo.images.proto.RlimitEntry;
 import dev.cryo.images.proto.SiginfoEntry;
 import dev.cryo.images.proto.SignalQueueEntry;
 import dev.cryo.images.proto.TaskCoreEntry;
-import dev.cryo.restore.internal.files.InTask;
+import dev.cryo.parasite.Scratch;
+import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Rlimits;
@@ -46,7 +47,7 @@ public final class TaskState {
     private TaskState() {}
 
     /** {@code dumpedPid} names the task's images; {@code in} may run under another pid (a new pid namespace). */
-    public static void restore(InTask in, ImageStore store, int dumpedPid, CoreEntry core) {
+    public static void restore(Puppet in, ImageStore store, int dumpedPid, CoreEntry core) {
         fs(in, store, dumpedPid);
         if (core.hasTc()) {
             TaskCoreEntry tc = core.getTc();
@@ -79,7 +80,7 @@ public final class TaskState {
      * A thread other than the leader: its own pending signals, queued from inside it with all signals
      * blocked until the registers set its dumped mask (as {@link #restore} does for the leader).
      */
-    public static void threadSignals(InTask thread, CoreEntry core) {
+    public static void threadSignals(Puppet thread, CoreEntry core) {
         if (core.getThreadCore().hasSignalsP() && core.getThreadCore().getSignalsP().getSignalsCount() > 0) {
             blockAll(thread);
             pending(thread, core.getThreadCore().getSignalsP(), false);
@@ -87,7 +88,7 @@ public final class TaskState {
     }
 
     /** chroot, chdir and umask from fs-PID.img, the paths from files.img. */
-    static void fs(InTask in, ImageStore store, int dumpedPid) {
+    static void fs(Puppet in, ImageStore store, int dumpedPid) {
         String image = ImageKind.FS.fileName(dumpedPid);
         if (!store.exists(image)) {
             return;
@@ -104,10 +105,14 @@ public final class TaskState {
         String root = paths.get(fs.getRootId());
         String cwd = paths.get(fs.getCwdId());
         if (root != null && !root.equals("/")) {
-            in.syscall("chroot(" + root + ")", Linux.__NR_chroot(), in.putPath(root));
+            try (Scratch s = in.scratch()) {
+                in.syscall("chroot(" + root + ")", Linux.__NR_chroot(), s.putString(root));
+            }
         }
         if (cwd != null) {
-            in.syscall("chdir(" + cwd + ")", Linux.__NR_chdir(), in.putPath(cwd));
+            try (Scratch s = in.scratch()) {
+                in.syscall("chdir(" + cwd + ")", Linux.__NR_chdir(), s.putString(cwd));
+            }
         }
         if (fs.hasUmask()) {
             in.syscall("umask(0" + Integer.toOctalString(fs.getUmask()) + ")", NR_UMASK, fs.getUmask());
@@ -143,26 +148,30 @@ public final class TaskState {
         }
     }
 
-    static void rlimits(InTask in, List<RlimitEntry> limits) {
+    static void rlimits(Puppet in, List<RlimitEntry> limits) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment lim = rlimit.allocate(a);
             for (int r = 0; r < limits.size() && r < Linux.RLIMIT_NLIMITS(); r++) {
                 rlimit.rlim_cur(lim, limits.get(r).getCur());
                 rlimit.rlim_max(lim, limits.get(r).getMax());
-                in.syscall("prlimit64(resource " + r + ")", Linux.__NR_prlimit64(), 0, r, in.putStruct(lim), 0);
+                try (Scratch s = in.scratch()) {
+                    in.syscall("prlimit64(resource " + r + ")", Linux.__NR_prlimit64(), 0, r, s.put(lim), 0);
+                }
             }
         }
     }
 
-    private static void blockAll(InTask in) {
+    private static void blockAll(Puppet in) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment all = a.allocate(8);
             all.set(ValueLayout.JAVA_LONG, 0, -1L);
-            in.syscall("rt_sigprocmask(SIG_SETMASK, all)", Linux.__NR_rt_sigprocmask(), Linux.SIG_SETMASK(), in.putStruct(all), 0, 8);
+            try (Scratch s = in.scratch()) {
+                in.syscall("rt_sigprocmask(SIG_SETMASK, all)", Linux.__NR_rt_sigprocmask(), Linux.SIG_SETMASK(), s.put(all), 0, 8);
+            }
         }
     }
 
-    static void itimer(InTask in, int which, ItimerEntry t) {
+    static void itimer(Puppet in, int which, ItimerEntry t) {
         if (t.getVsec() == 0 && t.getVusec() == 0) {
             return; // disarmed, as in a fresh task
         }
@@ -172,12 +181,14 @@ public final class TaskState {
             timeval.tv_usec(itimerval.it_interval(v), t.getIusec());
             timeval.tv_sec(itimerval.it_value(v), t.getVsec());
             timeval.tv_usec(itimerval.it_value(v), t.getVusec());
-            in.syscall("setitimer(" + which + ")", Linux.__NR_setitimer(), which, in.putStruct(v), 0);
+            try (Scratch s = in.scratch()) {
+                in.syscall("setitimer(" + which + ")", Linux.__NR_setitimer(), which, s.put(v), 0);
+            }
         }
     }
 
     /** Queues each dumped siginfo again, process-wide or to the thread; the task sends them to itself, so any si_code goes. */
-    static void pending(InTask in, SignalQueueEntry q, boolean shared) {
+    static void pending(Puppet in, SignalQueueEntry q, boolean shared) {
         if (q.getSignalsCount() == 0) {
             return;
         }
@@ -193,11 +204,13 @@ public final class TaskState {
                 MemorySegment seg = a.allocate(SIGINFO_SIZE);
                 seg.copyFrom(MemorySegment.ofArray(info));
                 int sig = seg.get(ValueLayout.JAVA_INT, 0);
-                long at = in.putStruct(seg);
-                if (shared) {
-                    in.syscall("rt_sigqueueinfo(" + sig + ")", Linux.__NR_rt_sigqueueinfo(), self, sig, at);
-                } else {
-                    in.syscall("rt_tgsigqueueinfo(" + sig + ")", Linux.__NR_rt_tgsigqueueinfo(), self, tid, sig, at);
+                try (Scratch scratch = in.scratch()) {
+                    long at = scratch.put(seg);
+                    if (shared) {
+                        in.syscall("rt_sigqueueinfo(" + sig + ")", Linux.__NR_rt_sigqueueinfo(), self, sig, at);
+                    } else {
+                        in.syscall("rt_tgsigqueueinfo(" + sig + ")", Linux.__NR_rt_tgsigqueueinfo(), self, tid, sig, at);
+                    }
                 }
             }
         }
@@ -209,7 +222,7 @@ public final class TaskState {
      * (CAP_SETPCAP for securebits and the bounding set); capset comes last. The puppet is root with every
      * capability: a task that was the same needs its groups only.
      */
-    static void creds(InTask in, CredsEntry c) {
+    static void creds(Puppet in, CredsEntry c) {
         boolean root = c.getUid() == 0 && c.getEuid() == 0 && c.getSuid() == 0 && c.getFsuid() == 0
                 && c.getGid() == 0 && c.getEgid() == 0 && c.getSgid() == 0 && c.getFsgid() == 0;
         boolean allCaps = full(c.getCapEffList()) && full(c.getCapPrmList()) && full(c.getCapBndList())
@@ -219,7 +232,9 @@ public final class TaskState {
             for (int i = 0; i < c.getGroupsCount(); i++) {
                 groups.setAtIndex(ValueLayout.JAVA_INT, i, c.getGroups(i));
             }
-            in.syscall("setgroups(" + c.getGroupsCount() + ")", Linux.__NR_setgroups(), c.getGroupsCount(), in.putStruct(groups));
+            try (Scratch s = in.scratch()) {
+                in.syscall("setgroups(" + c.getGroupsCount() + ")", Linux.__NR_setgroups(), c.getGroupsCount(), s.put(groups));
+            }
             if (root && allCaps) {
                 return;
             }
@@ -246,8 +261,10 @@ public final class TaskState {
                 capData.set(ValueLayout.JAVA_INT, base + 4, word(c.getCapPrmList(), w));
                 capData.set(ValueLayout.JAVA_INT, base + 8, word(c.getCapInhList(), w));
             }
-            long at = in.putStruct(capData);
-            in.syscall("capset", Linux.__NR_capset(), at, at + 8);
+            try (Scratch s = in.scratch()) {
+                long at = s.put(capData);
+                in.syscall("capset", Linux.__NR_capset(), at, at + 8);
+            }
         }
     }
 

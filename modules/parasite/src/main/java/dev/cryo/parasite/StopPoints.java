@@ -1,0 +1,54 @@
+package dev.cryo.parasite;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Signals;
+
+/**
+ * Named points in cryo's work with its targets, where a test can make cryo stop, to kill it there and see
+ * that nothing it held is harmed. Nothing happens unless asked: with the system property
+ * {@code cryo.stop-at=POINT#N} the N-th arrival at POINT (1 without {@code #N}) sends SIGSTOP to cryo's
+ * own process, which a test then sees stopped (state T) and kills; a test in the JVM itself can
+ * {@link #watch} instead. Points: {@code frozen}, {@code call-set} (a call's registers loaded),
+ * {@code call-entry}, {@code call-exit}, {@code frame} (a cure frame written), {@code cure-unmapped},
+ * {@code cure-thread}, and the restore's {@code restore:STEP}.
+ */
+public final class StopPoints {
+    private static final String PROPERTY = "cryo.stop-at";
+    private static final Map<String, AtomicInteger> seen = new ConcurrentHashMap<>();
+    private static volatile Consumer<String> watcher = fromProperty();
+
+    private StopPoints() {}
+
+    /** Marks that cryo has reached {@code point}. */
+    public static void reach(String point) {
+        Consumer<String> w = watcher;
+        if (w != null) {
+            w.accept(point);
+        }
+    }
+
+    /** Calls {@code w} at every point reached (null: stop watching); for tests. */
+    public static void watch(Consumer<String> w) {
+        watcher = w;
+    }
+
+    private static Consumer<String> fromProperty() {
+        String spec = System.getProperty(PROPERTY);
+        if (spec == null || spec.isBlank()) {
+            return null;
+        }
+        int hash = spec.lastIndexOf('#');
+        String point = hash < 0 ? spec : spec.substring(0, hash);
+        int nth = hash < 0 ? 1 : Integer.parseInt(spec.substring(hash + 1));
+        return p -> {
+            if (p.equals(point) && seen.computeIfAbsent(p, k -> new AtomicInteger()).incrementAndGet() == nth) {
+                Signals.kill((int) ProcessHandle.current().pid(), Linux.SIGSTOP());
+            }
+        };
+    }
+}
