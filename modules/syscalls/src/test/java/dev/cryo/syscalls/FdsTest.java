@@ -54,10 +54,7 @@ class FdsTest {
     }
 
     private static Fd memfd(String name, int flags) {
-        try (Arena arena = Arena.ofConfined()) {
-            return Fd.own((int) Syscall.call("memfd_create", Linux.__NR_memfd_create(), arena.allocateFrom(name).address(),
-                    flags | Linux.MFD_CLOEXEC()));
-        }
+        return Memfd.create(name, flags | Linux.MFD_CLOEXEC());
     }
 
     @Test
@@ -84,6 +81,8 @@ class FdsTest {
                     .hasMessageEndingWith("operation not permitted (EPERM)");
             assertThat(Io.lseek(fd.fd(), 0, Linux.SEEK_END())).isEqualTo(3 * 4096);
         }
+        assertThatThrownBy(() -> Memfd.create("cryo-test", 0x4000_0000)).as("an unknown flag")
+                .hasMessageStartingWith("memfd_create(cryo-test)(0x").hasMessageEndingWith(", 0x40000000): invalid argument (EINVAL)");
         try (Fd unsealable = memfd("cryo-test", 0)) {
             assertThat(Memfd.seals(unsealable)).as("without MFD_ALLOW_SEALING").isEqualTo(F_SEAL_SEAL);
             assertThatThrownBy(() -> Memfd.addSeals(unsealable, F_SEAL_WRITE)).hasMessageStartingWith("fcntl(F_ADD_SEALS, 8)(")

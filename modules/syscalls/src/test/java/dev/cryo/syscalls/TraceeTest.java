@@ -3,6 +3,7 @@ package dev.cryo.syscalls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.util.Locale;
 
@@ -63,6 +64,44 @@ class TraceeTest {
         assertThat(o.end.termSignal()).isEqualTo(Linux.SIGKILL());
         assertThat(o.end.toString()).isEqualTo("pid " + o.pid + " killed by signal 9");
         assertThat(Signals.exists(o.pid)).as("reaped").isFalse();
+    }
+
+    /**
+     * A sleep interrupted by PTRACE_INTERRUPT shows in its registers as the kernel left it (the call in orig_rax,
+     * ERESTART_RESTARTBLOCK in rax, rip after the syscall instruction); {@link UserRegs#restartInterruptedCall}
+     * makes of them what the kernel does itself when the thread resumes, which PTRACE_SYSCALL then shows.
+     */
+    @Test
+    void anInterruptedSleepRestartsFromItsSyscallInstructionAsTheKernelDoes() throws Exception {
+        try (Orphan o = Orphan.start("sleeper"); Arena arena = Arena.ofConfined()) {
+            Ptrace.seize(o.pid, Linux.PTRACE_O_TRACESYSGOOD());
+            Ptrace.interrupt(o.pid);
+            assertThat(Wait.waitPid(o.pid, Linux.__WALL()).event()).isEqualTo(Linux.PTRACE_EVENT_STOP());
+            UserRegs stopped = UserRegs.of(o.pid, arena);
+            assertThat(stopped.origRax()).as("sleep(1) sleeps in clock_nanosleep").isEqualTo(Linux.__NR_clock_nanosleep());
+            assertThat(stopped.rax()).isEqualTo(UserRegs.ERESTART_RESTARTBLOCK);
+
+            UserRegs restarted = UserRegs.allocate(arena).copyFrom(stopped);
+            assertThat(restarted.restartInterruptedCall()).isTrue();
+            assertThat(restarted.rip()).isEqualTo(stopped.rip() - 2);
+            assertThat(restarted.rax()).isEqualTo(Linux.__NR_restart_syscall());
+            assertThat(restarted.origRax()).isEqualTo(stopped.origRax());
+            assertThat(Ptrace.peekData(o.pid, restarted.rip()) & 0xffff).as("the bytes at rip: syscall (0f 05)").isEqualTo(0x050f);
+            assertThat(restarted.restartInterruptedCall()).as("once restarted, rax holds no restart code").isFalse();
+
+            Ptrace.syscall(o.pid, 0);
+            Wait.Status entry = Wait.waitPid(o.pid, Linux.__WALL());
+            assertThat(entry.syscallStop()).as("%s", entry).isTrue();
+            UserRegs atEntry = UserRegs.of(o.pid, arena);
+            assertThat(atEntry.origRax()).as("the kernel's own restart").isEqualTo(Linux.__NR_restart_syscall());
+            assertThat(atEntry.rip()).isEqualTo(stopped.rip());
+            Ptrace.detach(o.pid, 0);
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (!Proc.read(o.pid, "syscall").startsWith(Linux.__NR_restart_syscall() + " ")) {
+                assertThat(System.nanoTime()).as("pid %d sleeps on in restart_syscall", o.pid).isLessThan(deadline);
+                Thread.sleep(1);
+            }
+        }
     }
 
     @Test
