@@ -79,7 +79,7 @@ public final class DumpRun {
         DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
         DumpRun run = new DumpRun(options, cancel, store);
         try {
-            long warmUp = options.warmUp() ? WarmUp.once(null, cancel) : 0;
+            long warmUp = options.warmUp() ? WarmUp.once(null, options.listener(), cancel) : 0;
             long start = System.nanoTime();
             run.previous = PreviousStep.link(store, options);
             DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);

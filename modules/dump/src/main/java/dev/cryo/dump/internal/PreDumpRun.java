@@ -72,7 +72,7 @@ public final class PreDumpRun {
         DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
         PreDumpRun run = new PreDumpRun(options, cancel, store);
         try {
-            long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), cancel) : 0;
+            long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), options.listener(), cancel) : 0;
             long start = System.nanoTime();
             run.previous = PreviousStep.link(store, options);
             DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);

@@ -6,9 +6,11 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import dev.cryo.dump.DumpException;
+import dev.cryo.dump.DumpListener;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.PreDumpMode;
 import dev.cryo.parasite.Cancellation;
@@ -28,8 +30,11 @@ final class WarmUp {
 
     private WarmUp() {}
 
-    /** Rehearses a dump ({@code preDump} null) or a pre-dump in that mode, unless done already; returns the time it took. */
-    static synchronized long once(PreDumpMode preDump, Cancellation cancel) {
+    /**
+     * Rehearses a dump ({@code preDump} null) or a pre-dump in that mode, unless done already; returns the time it
+     * took. Tells {@code listener} which processes and directory the decoy is, so that they can be seen gone.
+     */
+    static synchronized long once(PreDumpMode preDump, DumpListener listener, Cancellation cancel) {
         String kind = preDump == null ? "dump" : "pre-dump " + preDump;
         if (!DONE.add(kind)) {
             return 0;
@@ -40,6 +45,8 @@ final class WarmUp {
         try {
             decoy = startDecoy();
             images = Files.createTempDirectory(scratch(), "cryo-warm-up-");
+            listener.log("warm-up: decoy pid " + decoy.pid() + " with "
+                    + decoy.descendants().map(p -> Long.toString(p.pid())).collect(Collectors.joining(" ")) + ", images in " + images);
             DumpOptions options = DumpOptions.of(Math.toIntExact(decoy.pid()), images).withPreDumpMode(preDump);
             if (preDump == null) {
                 DumpRun.run(options, cancel);

@@ -237,6 +237,7 @@ public final class RestoreRun {
         Puppet leader = all.add(StepFailure.run(pid, "creating the process",
                 () -> parent.cloneProcess(options.samePid() ? pid : 0)));
         keeper.register(leader.tid());
+        options.listener().processCreated(leader.pid());
         List<Puppet> threads = new ArrayList<>(List.of(leader));
         Task task = new Task(p, leader, threads);
         tasks.add(task);
