@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import dev.cryo.testkit.Awaits;
 import dev.cryo.testkit.Programs;
 import dev.cryo.testkit.Target;
 
@@ -68,8 +69,8 @@ class KillTest {
 
             for (Map.Entry<Integer, String> m : maps.entrySet()) {
                 assertThat(tracers(m.getKey())).as("TracerPid of the threads of pid " + m.getKey()).containsOnly(0);
-                assertThat(Files.readString(Path.of("/proc/" + m.getKey() + "/maps"))).as("the mappings of pid " + m.getKey())
-                        .isEqualTo(m.getValue());
+                // A thread left in the parasite's code cures itself once it runs again: on a busy machine, not at once.
+                assertThat(Awaits.maps(m.getKey(), m.getValue())).as("the mappings of pid " + m.getKey()).isEqualTo(m.getValue());
             }
             assertThat(target.check()).as("dumpee's own check of its memory, files, pipe, threads and child").isEqualTo("PASS");
         }

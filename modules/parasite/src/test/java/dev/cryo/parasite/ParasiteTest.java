@@ -24,6 +24,7 @@ import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.ProcMaps;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.testkit.Awaits;
 import dev.cryo.testkit.Target;
 
 class ParasiteTest {
@@ -119,7 +120,7 @@ class ParasiteTest {
             assertThat(abandoned).as("the parasite reached " + point + " #" + nth).isTrue();
             assertThat(tracers(pid)).as("TracerPid of every thread").containsOnly(0);
             assertThat(target.check()).isEqualTo("PASS");
-            assertThat(Proc.read(pid, "maps")).as("the mappings after cryo died").isEqualTo(mapsBefore);
+            assertThat(Awaits.maps(pid, mapsBefore)).as("the mappings after cryo died").isEqualTo(mapsBefore);
         }
     }
 

@@ -106,4 +106,14 @@ class FdsTest {
         assertThatThrownBy(() -> Mapping.map(0, 4096, Linux.PROT_READ(), Linux.MAP_PRIVATE(), -1, 0)).as("a file mapping without a file")
                 .hasMessageStartingWith("mmap(0, 4096, 1, 2, -1, 0): bad file descriptor (EBADF)");
     }
+
+    @Test
+    void aSliceOfAClosedMappingFailsWithAnExceptionInsteadOfTouchingFreedMemory() {
+        MemorySegment slice;
+        try (Mapping m = Mapping.anonymous(2 * 4096)) {
+            slice = m.segment().asSlice(4096, 4096);
+            slice.set(ValueLayout.JAVA_LONG, 0, 42);
+        }
+        assertThatThrownBy(() -> slice.get(ValueLayout.JAVA_LONG, 0)).isInstanceOf(IllegalStateException.class);
+    }
 }
