@@ -340,7 +340,7 @@ public final class RestoreRun {
         for (Puppet th : t.threads()) {
             int tid = th == t.leader() ? t.pid() : t.img().otherThreads().get(t.threads().indexOf(th) - 1);
             StepFailure.run(tid, "thread state", () -> ThreadRestore.kernelState(th, t.img().cores().get(tid)));
-            if (th != t.leader()) StepFailure.run(tid, "thread signals", () -> dev.cryo.restore.internal.state.TaskState.threadSignals(new dev.cryo.restore.internal.files.InTask(th.pid(), th::syscall, th::scratch, th::writeScratch), t.img().cores().get(tid)));
+            if (th != t.leader()) StepFailure.run(tid, "thread scheduling, signals and credentials", () -> dev.cryo.restore.internal.state.TaskState.thread(new dev.cryo.restore.internal.files.InTask(th.pid(), th::syscall, th::scratch, th::writeScratch), t.img().cores().get(tid), core));
         }
         StepFailure.run(t.pid(), "task state", () -> dev.cryo.restore.internal.state.TaskState.restore(new dev.cryo.restore.internal.files.InTask(t.leader().pid(), t.leader()::syscall, t.leader()::scratch, t.leader()::writeScratch), store, t.pid(), t.img().leaderCore()));
     }
