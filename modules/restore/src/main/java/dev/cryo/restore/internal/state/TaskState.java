@@ -201,10 +201,6 @@ public final class TaskState {
 
     /** chroot, chdir and umask from fs-PID.img, the paths from files.img. */
     static void fs(InTask in, ImageStore store, int dumpedPid) {
-        String image = ImageKind.FS.fileName(dumpedPid);
-        if (!store.exists(image)) {
-            return;
-        }
         FsEntry fs = store.readEntry(ImageKind.FS, dumpedPid, FsEntry.parser());
         Map<Integer, String> paths = new HashMap<>();
         try (EntryReader r = store.openReader(ImageKind.FILES)) {
