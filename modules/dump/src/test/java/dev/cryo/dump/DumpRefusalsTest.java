@@ -10,6 +10,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.syscalls.Cgroup2;
@@ -248,6 +250,57 @@ class DumpRefusalsTest {
             Path dir = imgDir();
             Files.writeString(dir.resolve("inventory.img"), "x");
             assertThatThrownBy(() -> dump(t.pid(), dir)).hasMessageContaining("already holds a dump");
+            assertThat(t.check()).isEqualTo("PASS");
+        }
+    }
+
+    /**
+     * A directory that holds anything of a dump (part of one, an image being written or left by a killed
+     * writer, the parent link, cryo's records, the mark of a killed run) is refused with one line naming
+     * what is there; nothing in it is touched, and the target runs on. A file of no dump's is no obstacle.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {".pages-1.img.0123456789ab.tmp", "core-1.img", "pagemap-shmem-7.img", "parent", "cryo-uffd.txt",
+            "notes.txt"})
+    void aDirectoryWithPartOfADumpIsRefused(String left) throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "1", "1")) {
+            Path dir = imgDir();
+            if (left.equals("parent")) {
+                Files.createSymbolicLink(dir.resolve(left), Path.of("../elsewhere"));
+            } else {
+                Files.writeString(dir.resolve(left), "x");
+            }
+            if (left.equals("notes.txt")) {
+                dump(t.pid(), dir);
+                assertThat(dir.resolve("inventory.img")).exists();
+                assertThat(Files.readString(dir.resolve(left))).isEqualTo("x");
+            } else {
+                assertThatThrownBy(() -> dump(t.pid(), dir)).isInstanceOf(DumpException.class).hasMessage("cannot dump into "
+                        + dir + ": it holds part of a dump that did not finish: " + left + "; use an empty directory");
+                try (var files = Files.list(dir)) {
+                    assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactly(left);
+                }
+            }
+            assertThat(t.check()).isEqualTo("PASS");
+        }
+    }
+
+    /** The mark of a run that was killed (its lock gone with it) and the mark of a run under way are told apart. */
+    @Test
+    void theMarkOfAKilledRunAndOfARunUnderWayAreNamed() throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "1", "1")) {
+            Path dir = imgDir();
+            Files.writeString(dir.resolve(".cryo-dump"), "4242\n");
+            Files.writeString(dir.resolve(".pages-1.img.0123456789ab.tmp"), "half a page");
+            assertThatThrownBy(() -> dump(t.pid(), dir)).hasMessage("cannot dump into " + dir + ": it holds what a dump that was"
+                    + " killed left (cryo pid 4242): .cryo-dump, .pages-1.img.0123456789ab.tmp; use an empty directory");
+            Files.delete(dir.resolve(".pages-1.img.0123456789ab.tmp"));
+            try (java.nio.channels.FileChannel mark = java.nio.channels.FileChannel.open(dir.resolve(".cryo-dump"),
+                    java.nio.file.StandardOpenOption.WRITE); var lock = mark.lock()) {
+                assertThat(lock.isValid()).isTrue();
+                assertThatThrownBy(() -> Dumper.preDump(DumpOptions.of(t.pid(), dir), new Cancellation())).hasMessage(
+                        "cannot pre-dump into " + dir + ": another dump (cryo pid 4242) is writing into it; use an empty directory");
+            }
             assertThat(t.check()).isEqualTo("PASS");
         }
     }

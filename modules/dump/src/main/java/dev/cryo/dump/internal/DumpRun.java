@@ -1,6 +1,5 @@
 package dev.cryo.dump.internal;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -75,20 +74,20 @@ public final class DumpRun {
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
         Preflight.check(options);
-        DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
-        DumpRun run = new DumpRun(options, cancel, store);
-        try {
-            long warmUp = options.warmUp() ? WarmUp.once(null, cancel) : 0;
-            long start = System.nanoTime();
-            run.previous = PreviousStep.link(store, options);
-            DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
-            return stats.withTimes(System.nanoTime() - start, warmUp);
-        } catch (Exception e) {
-            store.abortAll();
-            if (run.previous.exists()) {
-                ParentLink.unlink(store, options);
+        // Whatever way the run ends, but for SIGKILL, the directory keeps only a complete dump (see DumpDirectory).
+        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "dump")) {
+            DirectoryImageStore store = dir.store();
+            DumpRun run = new DumpRun(options, cancel, store);
+            try {
+                long warmUp = options.warmUp() ? WarmUp.once(null, cancel) : 0;
+                long start = System.nanoTime();
+                run.previous = PreviousStep.link(store, options);
+                DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
+                dir.complete();
+                return stats.withTimes(System.nanoTime() - start, warmUp);
+            } catch (Exception e) {
+                throw explain(options.pid(), e);
             }
-            throw explain(options.pid(), e);
         }
     }
 
@@ -315,7 +314,7 @@ public final class DumpRun {
                 .setPgid((int) stat.longField(5)).setSid((int) stat.longField(6)).addAllThreads(tids).build();
     }
 
-    /** Checks made before anything is touched: each failure is a one-line reason. */
+    /** Checks of the request made before anything is touched: each failure is a one-line reason. */
     static final class Preflight {
         /** flags in /proc/PID/stat (proc(5)), and PF_KTHREAD of include/linux/sched.h: not in bindings' UAPI headers. */
         private static final int STAT_FLAGS = 9;
@@ -351,19 +350,7 @@ public final class DumpRun {
                     throw new DumpException("cannot dump pid " + pid + ": it is an ancestor of cryo");
                 }
             }
-            Path dir = o.imagesDir();
-            if (!Files.isDirectory(dir)) {
-                throw new DumpException("cannot dump into " + dir + ": no such directory");
-            }
-            if (Files.exists(dir.resolve(ImageKind.INVENTORY.fileName()))) {
-                throw new DumpException("cannot dump into " + dir + ": it already holds a dump (inventory.img); use an empty directory");
-            }
-            try {
-                Path probe = Files.createTempFile(dir, ".cryo-probe", ".tmp");
-                Files.delete(probe);
-            } catch (IOException e) {
-                throw new DumpException("cannot dump into " + dir + ": not writable (" + reason(e) + ")");
-            }
+            // the images directory is checked when the run claims it (DumpDirectory)
         }
 
         /**
@@ -425,17 +412,6 @@ public final class DumpRun {
             } catch (RuntimeException e) {
                 return "?";
             }
-        }
-
-        private static String reason(IOException e) {
-            String m = e.getMessage();
-            if (e instanceof java.nio.file.AccessDeniedException) {
-                return "permission denied";
-            }
-            if (m != null && m.contains("Read-only file system")) {
-                return "read-only file system";
-            }
-            return m == null ? e.toString() : m;
         }
     }
 }
