@@ -200,6 +200,7 @@ public final class DumpRun {
         List<Tracee> threads = tree.processes().get(pid);
         // Read the mappings before the parasite adds its own.
         List<Vma> vmas = Vma.read(pid);
+        // Named after the pid: restore's ImageConsistency tells a core that is another task's by its vm_id.
         TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid).build();
         List<CoreEntry> cores = new ArrayList<>();
         List<Integer> tids = new ArrayList<>();
