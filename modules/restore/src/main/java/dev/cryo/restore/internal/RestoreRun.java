@@ -29,7 +29,8 @@ import dev.cryo.syscalls.Proc;
  * One restore, start to end. Everything runs on one tracer thread, each step injected into puppets:
  *
  * <ol>
- * <li>read and check every image (nothing is started for a damaged dump);</li>
+ * <li>read every image and check them against each other ({@link ImageConsistency}: nothing is started
+ *     for a damaged or inconsistent dump);</li>
  * <li>start the keeper and seize its puppet, the stub; with --pidns clone the namespace's init from it;</li>
  * <li>per process, parents first: clone it from its parent puppet with its pid, setsid if it led a
  *     session, clone its zombies likewise, build its memory, then clone its children (after its private
@@ -69,6 +70,8 @@ public final class RestoreRun {
         Keeper keeper;
         try {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
+            TreeImages read = images;
+            StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read));
             checkShellJob(options, images);
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
@@ -353,7 +356,8 @@ public final class RestoreRun {
             int tid = th == t.leader() ? t.pid() : t.img().otherThreads().get(t.threads().indexOf(th) - 1);
             StepFailure.run(tid, "thread state", () -> ThreadRestore.kernelState(th, t.img().cores().get(tid)));
             if (th != t.leader()) {
-                StepFailure.run(tid, "thread signals", () -> TaskState.threadSignals(th, t.img().cores().get(tid)));
+                StepFailure.run(tid, "thread scheduling, signals and credentials",
+                        () -> TaskState.thread(th, t.img().cores().get(tid), core));
             }
         }
         StepFailure.run(t.pid(), "task state", () -> TaskState.restore(t.leader(), store, t.pid(), t.img().leaderCore()));
