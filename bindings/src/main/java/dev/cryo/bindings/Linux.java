@@ -365,6 +365,15 @@ public class Linux extends Linux$shared {
     public static int ENOMSG() {
         return ENOMSG;
     }
+    private static final int EBADRQC = (int)56L;
+    /**
+     * {@snippet lang=c :
+     * #define EBADRQC 56
+     * }
+     */
+    public static int EBADRQC() {
+        return EBADRQC;
+    }
     private static final int EOVERFLOW = (int)75L;
     /**
      * {@snippet lang=c :
@@ -508,6 +517,15 @@ public class Linux extends Linux$shared {
      */
     public static int EDQUOT() {
         return EDQUOT;
+    }
+    private static final int ECANCELED = (int)125L;
+    /**
+     * {@snippet lang=c :
+     * #define ECANCELED 125
+     * }
+     */
+    public static int ECANCELED() {
+        return ECANCELED;
     }
     private static final int O_ACCMODE = (int)3L;
     /**
@@ -1363,6 +1381,15 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_fstat() {
         return __NR_fstat;
+    }
+    private static final int __NR_poll = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_poll 7
+     * }
+     */
+    public static int __NR_poll() {
+        return __NR_poll;
     }
     private static final int __NR_lseek = (int)8L;
     /**
@@ -2777,6 +2804,15 @@ public class Linux extends Linux$shared {
     public static int SO_RCVBUF() {
         return SO_RCVBUF;
     }
+    private static final int SO_PEERCRED = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_PEERCRED 17
+     * }
+     */
+    public static int SO_PEERCRED() {
+        return SO_PEERCRED;
+    }
     private static final int SO_DOMAIN = (int)39L;
     /**
      * {@snippet lang=c :
@@ -2794,6 +2830,60 @@ public class Linux extends Linux$shared {
      */
     public static int SO_PEEK_OFF() {
         return SO_PEEK_OFF;
+    }
+    private static final int POLLIN = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLIN 1
+     * }
+     */
+    public static int POLLIN() {
+        return POLLIN;
+    }
+    private static final int POLLOUT = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLOUT 4
+     * }
+     */
+    public static int POLLOUT() {
+        return POLLOUT;
+    }
+    private static final int POLLRDHUP = (int)8192L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLRDHUP 8192
+     * }
+     */
+    public static int POLLRDHUP() {
+        return POLLRDHUP;
+    }
+    private static final int POLLERR = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLERR 8
+     * }
+     */
+    public static int POLLERR() {
+        return POLLERR;
+    }
+    private static final int POLLHUP = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLHUP 16
+     * }
+     */
+    public static int POLLHUP() {
+        return POLLHUP;
+    }
+    private static final int POLLNVAL = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLNVAL 32
+     * }
+     */
+    public static int POLLNVAL() {
+        return POLLNVAL;
     }
     private static final int TCP_NODELAY = (int)1L;
     /**
@@ -3653,6 +3743,15 @@ public class Linux extends Linux$shared {
      */
     public static int MSG_PEEK() {
         return MSG_PEEK;
+    }
+    private static final int MSG_TRUNC = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.MSG_TRUNC = 32
+     * }
+     */
+    public static int MSG_TRUNC() {
+        return MSG_TRUNC;
     }
     private static final int MSG_DONTWAIT = (int)64L;
     /**

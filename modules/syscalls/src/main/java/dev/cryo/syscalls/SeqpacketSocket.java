@@ -1,0 +1,248 @@
+package dev.cryo.syscalls;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.iovec;
+import dev.cryo.bindings.msghdr;
+import dev.cryo.bindings.sockaddr_un;
+import dev.cryo.bindings.ucred;
+
+/**
+ * A unix socket of type {@code SOCK_SEQPACKET}: connected, reliable, and message by message (one
+ * {@link #send} is one {@link #receive} on the other side, whatever its size), as CRIU's RPC speaks.
+ * It owns its fd. {@link #shutdown()} may be called from another thread to end a blocked
+ * {@link #receive} or {@link #accept}; {@link #close()} only by the owner.
+ */
+public final class SeqpacketSocket implements AutoCloseable {
+    /** sizeof(sun_path) less its terminating NUL. */
+    private static final int PATH_MAX = 107;
+
+    private final Fd fd;
+
+    private SeqpacketSocket(Fd fd) {
+        this.fd = fd;
+    }
+
+    /** Who is at the other end of a connected socket (SO_PEERCRED: as it was at connect or socketpair). */
+    public record Peer(int pid, int uid, int gid) {}
+
+    /** A socket bound to {@code path} (which must not exist) and listening, close-on-exec and non-blocking. */
+    public static SeqpacketSocket listen(String path, int backlog) {
+        SeqpacketSocket s = open(Linux.SOCK_NONBLOCK());
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment addr = address(a, path);
+            Syscall.call("bind(" + path + ")", Linux.__NR_bind(), s.fd.fd(), addr.address(), addr.byteSize());
+            Syscall.call("listen(" + path + ")", Linux.__NR_listen(), s.fd.fd(), backlog);
+            return s;
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /** A socket connected to the one listening at {@code path}. */
+    public static SeqpacketSocket connect(String path) {
+        SeqpacketSocket s = open(0);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment addr = address(a, path);
+            Syscall.call("connect(" + path + ")", Linux.__NR_connect(), s.fd.fd(), addr.address(), addr.byteSize());
+            return s;
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Takes ownership of an inherited fd (CRIU's {@code swrk FD}) after checking that it is a unix
+     * SOCK_SEQPACKET socket; marks it close-on-exec. Throws {@link IllegalArgumentException} naming what it is otherwise.
+     */
+    public static SeqpacketSocket adopt(int fd) {
+        Fd owned = Fd.own(fd);
+        try {
+            int domain = UnixSockets.getIntOption(owned, Linux.SOL_SOCKET(), Linux.SO_DOMAIN());
+            int type = UnixSockets.getIntOption(owned, Linux.SOL_SOCKET(), Linux.SO_TYPE());
+            if (domain != Linux.AF_UNIX() || type != Linux.SOCK_SEQPACKET()) {
+                throw new IllegalArgumentException("fd " + fd + " is a socket of domain " + domain + " and type " + type
+                        + ", not a unix SOCK_SEQPACKET socket");
+            }
+            Io.fcntl(fd, Linux.F_SETFD(), Linux.FD_CLOEXEC());
+            return new SeqpacketSocket(owned);
+        } catch (ErrnoException e) {
+            owned.release();
+            if (e.is(Errno.EBADF)) {
+                throw new IllegalArgumentException("fd " + fd + " is not open", e);
+            }
+            if (e.errno() == Linux.ENOTSOCK()) {
+                throw new IllegalArgumentException("fd " + fd + " is not a socket", e);
+            }
+            throw e;
+        } catch (RuntimeException e) {
+            owned.release();
+            throw e;
+        }
+    }
+
+    /** Both ends of a connected pair (tests, and what a client such as pycriu's use_binary makes). */
+    public static SeqpacketSocket[] pair() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment fds = a.allocate(ValueLayout.JAVA_INT, 2);
+            Syscall.call("socketpair(AF_UNIX, SOCK_SEQPACKET)", Linux.__NR_socketpair(), Linux.AF_UNIX(),
+                    Linux.SOCK_SEQPACKET() | Linux.SOCK_CLOEXEC(), 0, fds.address());
+            return new SeqpacketSocket[] {new SeqpacketSocket(Fd.own(fds.getAtIndex(ValueLayout.JAVA_INT, 0))),
+                    new SeqpacketSocket(Fd.own(fds.getAtIndex(ValueLayout.JAVA_INT, 1)))};
+        }
+    }
+
+    private static SeqpacketSocket open(int flags) {
+        return new SeqpacketSocket(Fd.own((int) Syscall.call("socket(AF_UNIX, SOCK_SEQPACKET)", Linux.__NR_socket(),
+                Linux.AF_UNIX(), Linux.SOCK_SEQPACKET() | Linux.SOCK_CLOEXEC() | flags, 0)));
+    }
+
+    private static MemorySegment address(Arena a, String path) {
+        byte[] bytes = path.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length == 0 || bytes.length > PATH_MAX) {
+            throw new IllegalArgumentException("a unix socket path is 1 to " + PATH_MAX + " bytes long, not " + bytes.length
+                    + ": " + path);
+        }
+        MemorySegment addr = sockaddr_un.allocate(a);
+        addr.fill((byte) 0);
+        sockaddr_un.sun_family(addr, (short) Linux.AF_UNIX());
+        MemorySegment.copy(bytes, 0, addr, ValueLayout.JAVA_BYTE, sockaddr_un.sun_path$offset(), bytes.length);
+        return addr;
+    }
+
+    /**
+     * The next connection, close-on-exec; blocks until a client connects or {@code wake} (an eventfd or a
+     * pipe's read end) becomes readable, then returns null.
+     */
+    public SeqpacketSocket accept(Fd wake) {
+        while (true) {
+            short[] ready = Poll.poll(new int[] {fd.fd(), wake.fd()}, new short[] {(short) Linux.POLLIN(), (short) Linux.POLLIN()}, -1);
+            if (ready[1] != 0) {
+                return null;
+            }
+            try {
+                // the listening socket is non-blocking, the connection (accept4's flags alone decide) is not
+                return new SeqpacketSocket(Fd.own((int) Syscall.call("accept4", Linux.__NR_accept4(), fd.fd(), 0, 0,
+                        Linux.SOCK_CLOEXEC())));
+            } catch (ErrnoException e) {
+                // a signal, a client that gave up while queued, or one another thread took first
+                if (!e.is(Errno.EINTR) && !e.is(Errno.ECONNRESET) && !e.is(Errno.EAGAIN)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    public Peer peer() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cred = ucred.allocate(a);
+            MemorySegment len = a.allocate(ValueLayout.JAVA_INT);
+            len.set(ValueLayout.JAVA_INT, 0, (int) cred.byteSize());
+            Syscall.call("getsockopt(SO_PEERCRED)", Linux.__NR_getsockopt(), fd.fd(), Linux.SOL_SOCKET(), Linux.SO_PEERCRED(),
+                    cred.address(), len.address());
+            return new Peer(ucred.pid(cred), ucred.uid(cred), ucred.gid(cred));
+        }
+    }
+
+    /**
+     * The next message, whole, in a segment of its exact size allocated from {@code arena}; null when the
+     * peer has closed its end (or {@link #shutdown()} was called). Blocks until one comes.
+     */
+    public MemorySegment receive(Arena arena) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment probe = a.allocate(1);
+            // MSG_TRUNC: the real length of the message even though one byte is asked for; MSG_PEEK leaves it queued.
+            long size = recvmsg(a, probe, Linux.MSG_PEEK() | Linux.MSG_TRUNC());
+            if (size == 0) {
+                return null;
+            }
+            MemorySegment message = arena.allocate(size);
+            long got = recvmsg(a, message, 0);
+            if (got != size) {
+                throw new IllegalStateException("recvmsg gave " + got + " bytes of a message of " + size);
+            }
+            return message;
+        }
+    }
+
+    private long recvmsg(Arena a, MemorySegment into, int flags) {
+        MemorySegment iov = iovec.allocate(a);
+        iovec.iov_base(iov, into);
+        iovec.iov_len(iov, into.byteSize());
+        MemorySegment msg = msghdr.allocate(a);
+        msg.fill((byte) 0);
+        msghdr.msg_iov(msg, iov);
+        msghdr.msg_iovlen(msg, 1);
+        while (true) {
+            try {
+                return Syscall.call("recvmsg", Linux.__NR_recvmsg(), fd.fd(), msg.address(), flags);
+            } catch (ErrnoException e) {
+                if (!e.is(Errno.EINTR)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** Sends {@code message} as one message (MSG_NOSIGNAL: a peer that is gone is an EPIPE, not a signal). */
+    public void send(MemorySegment message) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment iov = iovec.allocate(a);
+            iovec.iov_base(iov, message);
+            iovec.iov_len(iov, message.byteSize());
+            MemorySegment msg = msghdr.allocate(a);
+            msg.fill((byte) 0);
+            msghdr.msg_iov(msg, iov);
+            msghdr.msg_iovlen(msg, 1);
+            while (true) {
+                try {
+                    long sent = Syscall.call("sendmsg", Linux.__NR_sendmsg(), fd.fd(), msg.address(), Linux.MSG_NOSIGNAL());
+                    if (sent != message.byteSize()) {
+                        throw new IllegalStateException("sendmsg sent " + sent + " bytes of a message of " + message.byteSize());
+                    }
+                    return;
+                } catch (ErrnoException e) {
+                    if (!e.is(Errno.EINTR)) {
+                        throw e;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Waits until the peer hangs up or {@code wake} (an eventfd or a pipe's read end) becomes readable;
+     * true for a hang-up. Messages the peer sends meanwhile stay queued: only the hang-up is looked for.
+     */
+    public boolean awaitHangup(Fd wake) {
+        short hangup = (short) (Linux.POLLRDHUP() | Linux.POLLHUP() | Linux.POLLERR());
+        short[] revents = Poll.poll(new int[] {fd.fd(), wake.fd()}, new short[] {(short) Linux.POLLRDHUP(), (short) Linux.POLLIN()}, -1);
+        return (revents[0] & hangup) != 0;
+    }
+
+    /** Ends every blocked and later receive on this connected socket (it returns null); safe from any thread. */
+    public void shutdown() {
+        try {
+            Syscall.call("shutdown", Linux.__NR_shutdown(), fd.fd(), Linux.SHUT_RDWR());
+        } catch (ErrnoException e) {
+            if (!e.is(Errno.ENOTCONN)) {
+                throw e;
+            }
+        }
+    }
+
+    public int fd() {
+        return fd.fd();
+    }
+
+    @Override
+    public void close() {
+        fd.close();
+    }
+}
