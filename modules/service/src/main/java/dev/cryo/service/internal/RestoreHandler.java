@@ -1,0 +1,43 @@
+package dev.cryo.service.internal;
+
+import java.nio.file.Path;
+
+import dev.cryo.restore.RestoreException;
+import dev.cryo.restore.RestoreOptions;
+import dev.cryo.restore.RestoreStats;
+import dev.cryo.restore.Restorer;
+import dev.cryo.service.internal.rpc.CriuOpts;
+import dev.cryo.service.internal.rpc.CriuResp;
+import dev.cryo.service.internal.rpc.CriuRestoreResp;
+
+/**
+ * RESTORE: {@code cryo restore -d} with the request's options, in the service's turn for tree operations.
+ * Always detached, as CRIU's service restores: the answer, with the tree's root pid, comes once it runs.
+ */
+final class RestoreHandler implements RequestHandler {
+    @Override
+    public CriuResp.Builder serve(Request r) throws RequestFailure, InterruptedException {
+        CriuOpts o = r.opts();
+        Path images = ClientDirs.imagesDir(o, r.peer());
+        RestoreStats stats;
+        try (RequestLog log = RequestLog.open(o, ClientDirs.workDir(o, r.peer(), images), r.context().err)) {
+            String what = "restore from " + images;
+            log.outcome(what + " asked by pid " + r.peer().pid());
+            try (TreeLock.Turn turn = r.context().trees.acquire(r.cancel())) {
+                stats = Restorer.restore(RestoreOptions.of(images).withDetached(true).withShellJob(o.getShellJob())
+                        .withListener(log), r.cancel());
+                log.outcome(what + ": pid " + stats.rootPid() + " runs");
+                log.stats(stats);
+            } catch (RestoreException e) {
+                log.error(e.getMessage());
+                throw new RequestFailure(Failures.errno(e), e.getMessage(), e);
+            }
+        }
+        return CriuResp.newBuilder().setRestore(CriuRestoreResp.newBuilder().setPid(stats.rootPid()));
+    }
+
+    @Override
+    public void onFailure(CriuResp.Builder resp) {
+        resp.setRestore(CriuRestoreResp.newBuilder().setPid(-1)); // pid is required; CRIU answers -1 too
+    }
+}
