@@ -1,0 +1,91 @@
+"""pycriu from Debian's criu package, driving cryo as it drives CRIU: check, a refused option, two pre-dumps
+(splice, then read mode on top), a dump on top of them, then a restore once the dumped tree is gone.
+
+Usage: pycriu_client.py sk SOCKET PID WORKDIR    (criu.use_sk: a running service)
+       pycriu_client.py binary PATH PID WORKDIR  (criu.use_binary: PATH swrk FD for each request)
+Prints one 'name=value' line per step; a failure ends it with 'failed=STEP: error'.
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, '/usr/lib/python3/dist-packages')
+import pycriu  # noqa: E402
+
+mode, where, pid, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+
+
+def criu():
+    c = pycriu.criu()
+    if mode == 'sk':
+        c.use_sk(where)
+    else:
+        c.use_binary(where)
+    return c
+
+
+def images(name):
+    path = os.path.join(work, name)
+    os.makedirs(path, exist_ok=True)
+    return os.open(path, os.O_DIRECTORY)
+
+
+def say(name, value):
+    print('%s=%s' % (name, value), flush=True)
+
+
+step = 'check'
+try:
+    criu().check()
+    say('check', 'ok')
+
+    step = 'refused'
+    c = criu()
+    c.opts.pid = pid
+    c.opts.images_dir_fd = images('refused')
+    c.opts.tcp_established = True
+    try:
+        c.dump()
+        say('refused', 'no')
+    except pycriu.CRIUExceptionExternal as e:
+        say('refused', e.errno)
+
+    step = 'pre-dump 1'
+    c = criu()
+    c.opts.pid = pid
+    c.opts.images_dir_fd = images('pre1')
+    c.pre_dump()
+    say('pre1', 'ok')
+
+    step = 'pre-dump 2'
+    c = criu()
+    c.opts.pid = pid
+    c.opts.images_dir_fd = images('pre2')
+    c.opts.parent_img = '../pre1'
+    c.opts.pre_dump_mode = pycriu.rpc.VM_READ
+    c.pre_dump()
+    say('pre2', 'ok')
+
+    step = 'dump'
+    c = criu()
+    c.opts.pid = pid
+    c.opts.images_dir_fd = images('dump')
+    c.opts.parent_img = '../pre2'
+    c.opts.track_mem = True
+    c.opts.log_file = 'dump.log'
+    c.opts.log_level = 4
+    say('restored', c.dump().restored)
+
+    step = 'waiting for the dumped tree to go'
+    deadline = time.time() + 30
+    while os.path.exists('/proc/%d' % pid) and time.time() < deadline:
+        time.sleep(0.01)
+
+    step = 'restore'
+    c = criu()
+    c.opts.images_dir_fd = images('dump')
+    c.opts.log_file = 'restore.log'
+    c.opts.log_level = 4
+    say('pid', c.restore().pid)
+except Exception as e:  # noqa: BLE001 - the test prints what failed
+    say('failed', '%s: %s' % (step, e))
