@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.service.internal.Rehearsal;
 import dev.cryo.service.internal.ServiceContext;
 import dev.cryo.service.internal.Session;
 import dev.cryo.syscalls.Errno;
@@ -172,6 +173,15 @@ public final class RpcService implements AutoCloseable {
     public static void serveConnection(int fd, ServiceLog log, boolean warmUp) throws IOException {
         SeqpacketSocket socket = SeqpacketSocket.adopt(fd);
         new Session(socket, new ServiceContext(log, System.err, warmUp), ownUid()).run();
+    }
+
+    /**
+     * For a JDK AOT training run ({@code ./cryo}'s): a client's round of every kind of request through a
+     * service of its own, on the tree rooted at {@code pid}, which it dumps (so kills) and restores; images
+     * under {@code scratch}. Returns the restored root's pid (the same).
+     */
+    public static int rehearse(int pid, Path scratch) throws IOException, InterruptedException {
+        return Rehearsal.run(pid, scratch);
     }
 
     /**
