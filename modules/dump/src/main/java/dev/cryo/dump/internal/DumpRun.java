@@ -1,6 +1,5 @@
 package dev.cryo.dump.internal;
 
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +15,6 @@ import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.EntryWriter;
-import dev.cryo.images.ImageFormatException;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.CoreEntry;
@@ -41,7 +39,7 @@ import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracee;
 import dev.cryo.parasite.Tracer;
-import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -97,18 +95,13 @@ public final class DumpRun {
             return d;
         }
         String why = switch (e) {
-            case Tracee.TaskExitedException t -> t.getMessage();
-            case FrozenTree.HeldByCgroupException h -> h.getMessage();
-            case Tracee.NotStoppingException n -> n.getMessage();
             case Proc.TaskGoneException t -> t.getMessage() + " during the dump";
             case Cancellation.CancelledException c -> "dump " + c.getMessage() + "; pid " + pid + " was released";
-            case ErrnoException x -> x.getMessage();
-            case UncheckedIOException u -> u.getCause() != null ? u.getMessage() : String.valueOf(u);
-            case ImageFormatException f -> f.getMessage();
-            default -> e.toString();
+            default -> CryoFailure.describe(e);
         };
         return new DumpException("cannot dump pid " + pid + ": " + why, e);
     }
+
 
     private DumpStats dumpTree() throws Exception {
         long frozen;

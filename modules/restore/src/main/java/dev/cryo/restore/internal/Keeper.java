@@ -42,7 +42,7 @@ final class Keeper implements AutoCloseable {
             byte[] pid = in.readNBytes(4);
             if (pid.length != 4) {
                 p.destroyForcibly();
-                throw new IllegalStateException("the puppet stub exited before its puppet started");
+                throw new RestoreError("the puppet stub exited before its puppet started");
             }
             return new Keeper(p, ByteBuffer.wrap(pid).order(ByteOrder.LITTLE_ENDIAN).getInt());
         } catch (IOException e) {
@@ -61,7 +61,7 @@ final class Keeper implements AutoCloseable {
      */
     void register(int pid) {
         if (registered == PuppetStub.MAX_PIDS) {
-            throw new IllegalStateException("a restore of more than " + PuppetStub.MAX_PIDS + " processes is not supported");
+            throw new RestoreError("a restore of more than " + PuppetStub.MAX_PIDS + " processes is not supported");
         }
         put(PuppetStub.PIDS + 4L * registered, pid);
         registered++;

@@ -87,7 +87,7 @@ final class MemoryRestore {
         if (at + size <= TASK_TOP) {
             return at;
         }
-        throw new IllegalStateException("no free address range of " + size + " bytes for the restorer's trampoline");
+        throw new RestoreError("no free address range of " + size + " bytes for the restorer's trampoline");
     }
 
     /** Moves the puppet's vDSO group to {@code to}, keeping its layout. */
@@ -193,7 +193,7 @@ final class MemoryRestore {
                 continue;
             }
             if ((status & VmaStatus.VMA_AREA_REGULAR) == 0) {
-                throw new IllegalStateException("mapping 0x" + Long.toHexString(v.getStart()) + " has status 0x"
+                throw new RestoreError("mapping 0x" + Long.toHexString(v.getStart()) + " has status 0x"
                         + Integer.toHexString(status) + ", which restore does not handle yet");
             }
             long len = v.getEnd() - v.getStart();
@@ -204,7 +204,7 @@ final class MemoryRestore {
                 boolean memfd = (status & VmaStatus.VMA_AREA_MEMFD) != 0;
                 String path = memfd ? "memfd file " + v.getShmid() : paths.get((int) v.getShmid());
                 if (path == null) {
-                    throw new IllegalStateException("mapping 0x" + Long.toHexString(v.getStart()) + " names file id "
+                    throw new RestoreError("mapping 0x" + Long.toHexString(v.getStart()) + " names file id "
                             + v.getShmid() + ", which files.img does not hold");
                 }
                 boolean shared = (status & VmaStatus.VMA_FILE_SHARED) != 0;
@@ -344,7 +344,7 @@ final class MemoryRestore {
             try (EntryReader r = store.openReader(ImageKind.PAGEMAP_SHMEM, v.getShmid())) {
                 PagemapHead head = r.next(PagemapHead.parser());
                 if (head == null) {
-                    throw new IllegalStateException(r.name() + " has no pagemap head");
+                    throw new RestoreError(r.name() + " has no pagemap head");
                 }
                 pagesId = head.getPagesId();
                 for (PagemapEntry e = r.next(PagemapEntry.parser()); e != null; e = r.next(PagemapEntry.parser())) {
@@ -406,7 +406,7 @@ final class MemoryRestore {
                     && g.get(i).start() - g.getFirst().start() == dumped.get(i).getStart() - dumped.getFirst().getStart();
         }
         if (!same) {
-            throw new IllegalStateException("this kernel's vDSO/vvar layout " + describe(g)
+            throw new RestoreError("this kernel's vDSO/vvar layout " + describe(g)
                     + " differs from the dump's; restore on the kernel the dump was made on");
         }
         long base = g.getFirst().start();

@@ -23,6 +23,7 @@ import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
 import dev.cryo.restore.internal.files.TaskFiles;
 import dev.cryo.restore.internal.state.TaskState;
+import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -106,7 +107,7 @@ public final class RestoreRun {
         boolean leaderInTree = images.processes().stream().anyMatch(p -> p.pid() == sid)
                 || images.zombies().stream().anyMatch(z -> z.pid() == sid);
         if (!leaderInTree && !options.shellJob()) {
-            throw new IllegalStateException("the dump is a shell job (its session leader, pid " + sid
+            throw new RestoreError("the dump is a shell job (its session leader, pid " + sid
                     + ", was outside the tree): restore it with --shell-job");
         }
     }
@@ -114,7 +115,7 @@ public final class RestoreRun {
     private static RestoreException explain(RestoreOptions o, Exception e) {
         String why = switch (e) {
             case Cancellation.CancelledException c -> "restore " + c.getMessage();
-            default -> StepFailure.reason(e);
+            default -> CryoFailure.describe(e);
         };
         return new RestoreException("cannot restore from " + o.imagesDir() + ": " + why, e);
     }
@@ -129,7 +130,7 @@ public final class RestoreRun {
                 } catch (RuntimeException e) {
                     comm = "?";
                 }
-                throw new IllegalStateException("pid " + id + " is taken (by " + comm + "); the restored tree needs it:"
+                throw new RestoreError("pid " + id + " is taken (by " + comm + "); the restored tree needs it:"
                         + " stop that process, or restore into a new pid namespace with --pidns");
             }
         }
@@ -333,11 +334,11 @@ public final class RestoreRun {
         } else if (dumped == rootDumped) {
             expected = rootNow; // a shell job's: the restorer's, shared with the root
         } else {
-            throw new IllegalStateException(what + " " + dumped + " has no leader in the dump and is not the root's;"
+            throw new RestoreError(what + " " + dumped + " has no leader in the dump and is not the root's;"
                     + " restoring it needs a helper task, which cryo does not create");
         }
         if (now != expected) {
-            throw new IllegalStateException(what + " is " + now + " after restore, expected " + expected
+            throw new RestoreError(what + " is " + now + " after restore, expected " + expected
                     + " (its leader is not an ancestor, which needs a helper task cryo does not create)");
         }
     }

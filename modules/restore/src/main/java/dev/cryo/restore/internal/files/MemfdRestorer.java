@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.images.EntryReader;
@@ -77,7 +78,7 @@ final class MemfdRestorer implements FileRestorer {
         try (EntryReader r = store.openReader(ImageKind.PAGEMAP_SHMEM, shmid)) {
             PagemapHead head = r.next(PagemapHead.parser());
             if (head == null) {
-                throw new IllegalStateException(ImageKind.PAGEMAP_SHMEM.fileName(shmid) + " has no head");
+                throw new RestoreError(ImageKind.PAGEMAP_SHMEM.fileName(shmid) + " has no head");
             }
             pagesId = head.getPagesId();
             runs = r.readAll(PagemapEntry.parser());

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.msghdr;
 import dev.cryo.syscalls.UnixSockets;
@@ -79,7 +80,7 @@ public final class TaskFiles {
         try (Fd pidfd = Pidfd.open(in.pid())) {
             FileEntry f = files.file(fileId);
             if (f == null || !f.hasMemfd()) {
-                throw new IllegalStateException("a memfd mapping names file id " + fileId + ", which files.img does not hold as a memfd");
+                throw new RestoreError("a memfd mapping names file id " + fileId + ", which files.img does not hold as a memfd");
             }
             return MemfdRestorer.open(new TaskFiles(in, files, pidfd), f.getMemfd().getInodeId(), flags);
         } catch (RuntimeException e) {
@@ -101,7 +102,7 @@ public final class TaskFiles {
         List<FdinfoEntry> fds = new ArrayList<>();
         String image = ImageKind.FDINFO.fileName(filesId);
         if (!files.store().exists(image)) {
-            throw new IllegalStateException("pid " + in.pid() + ": " + image + " is missing");
+            throw new RestoreError("pid " + in.pid() + ": " + image + " is missing");
         }
         try (EntryReader r = files.store().openReader(ImageKind.FDINFO, filesId)) {
             fds.addAll(r.readAll(FdinfoEntry.parser()));
@@ -162,7 +163,7 @@ public final class TaskFiles {
                 MemorySegment control = a.allocate(UnixSockets.CMSG_SPACE_INT);
                 s.read(controlAt, control);
                 if (control.get(ValueLayout.JAVA_INT, 12) != Linux.SCM_RIGHTS()) {
-                    throw new IllegalStateException("task " + in.pid() + " received no fd over its socketpair");
+                    throw new RestoreError("task " + in.pid() + " received no fd over its socketpair");
                 }
                 return control.get(ValueLayout.JAVA_INT, 16);
             } finally {
@@ -213,7 +214,7 @@ public final class TaskFiles {
                     files.remember(e.getId(), pull(temp));
                     setStatusFlags(temp, f);
                 } catch (RuntimeException x) {
-                    throw new IllegalStateException("pid " + in.pid() + " fd " + target + " (" + describe(f) + "): " + x.getMessage(), x);
+                    throw new RestoreError("pid " + in.pid() + " fd " + target + " (" + describe(f) + "): " + x.getMessage(), x);
                 }
             }
         }
@@ -256,7 +257,7 @@ public final class TaskFiles {
         try (var dir = Files.list(Path.of("/proc/" + in.pid() + "/fd"))) {
             return dir.map(p -> Integer.parseInt(p.getFileName().toString())).sorted().toList();
         } catch (IOException e) {
-            throw new IllegalStateException("cannot list the fds of puppet " + in.pid() + ": " + e.getMessage(), e);
+            throw new RestoreError("cannot list the fds of puppet " + in.pid() + ": " + e.getMessage(), e);
         }
     }
 }
