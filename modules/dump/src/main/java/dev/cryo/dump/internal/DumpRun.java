@@ -58,7 +58,7 @@ public final class DumpRun {
     private final DumpOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
-    private final FileTable files = new FileTable();
+    private final FileTable files;
     private final AtomicLong pagesDone = new AtomicLong();
     private long pagesTotal;
     private long pagesScanned;
@@ -72,6 +72,7 @@ public final class DumpRun {
         this.options = options;
         this.cancel = cancel;
         this.store = store;
+        this.files = new FileTable(options.fileLocks());
     }
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {

@@ -11,9 +11,13 @@ import java.util.Map;
 import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdinfoEntry;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
 import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.FownEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.FileOwner;
 import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Pidfd;
 
@@ -51,9 +55,11 @@ final class FdCollector {
                     id = files.nextId();
                     e = FileEntry.newBuilder().setId(id);
                     dumperFor(fd, arena).dump(fd, e, files);
+                    owner(fd, e);
                     files.add(e.build());
                 }
                 files.seen(pid, n, key, id);
+                files.locks().add(fd, id);
                 out.add(FdinfoEntry.newBuilder().setId(id).setFlags(fd.cloexec() ? Linux.FD_CLOEXEC() : 0)
                         .setType(e != null ? e.getType() : typeOf(files, id)).setFd(n).build());
             }
@@ -61,6 +67,30 @@ final class FdCollector {
             throw new DumpException("cannot dump the fds of pid " + pid + ": " + e.getMessage(), e);
         }
         return out;
+    }
+
+    /**
+     * The SIGIO owner and signal of the open file (F_GETOWN_EX, F_GETSIG, F_GETOWNER_UIDS through a
+     * duplicate), into the fown field that every kind's entry has, whichever dumper filled it.
+     */
+    private static void owner(OpenFd fd, FileEntry.Builder e) throws DumpException {
+        FileOwner o;
+        try (Fd dup = Pidfd.getFd(fd.pidfd(), fd.fd())) {
+            o = FileOwner.of(dup);
+        } catch (ErrnoException x) {
+            throw new DumpException("cannot read the owner of " + fd.where() + ": " + x.getMessage(), x);
+        }
+        FownEntry fown = FownEntry.newBuilder().setUid(o.uid()).setEuid(o.euid()).setSignum(o.signal())
+                .setPidType(o.type()).setPid(o.pid()).build();
+        for (FieldDescriptor f : e.getAllFields().keySet()) {
+            if (f.getType() == FieldDescriptor.Type.MESSAGE) {
+                Message.Builder kind = e.getFieldBuilder(f);
+                FieldDescriptor field = kind.getDescriptorForType().findFieldByName("fown");
+                if (field != null) {
+                    kind.setField(field, fown);
+                }
+            }
+        }
     }
 
     private static dev.cryo.images.proto.FdTypes typeOf(FileTable files, int id) {

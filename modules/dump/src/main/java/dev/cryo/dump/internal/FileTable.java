@@ -39,6 +39,16 @@ final class FileTable {
     /** fds dumped so far, by what /proc shows of them: candidates for one open file description */
     private final Map<String, List<Seen>> seen = new LinkedHashMap<>();
     private int nextId = 1;
+    private final FileLocks locks;
+
+    FileTable(boolean fileLocks) {
+        this.locks = new FileLocks(fileLocks);
+    }
+
+    /** The locks the tree holds (--file-locks), or the refusal of them. */
+    FileLocks locks() {
+        return locks;
+    }
 
     /** The bytes a pipe held at dump time, to be written after its pipe_data_entry. */
     record PipeData(long pipeId, int capacity, MemorySegment bytes) {}
@@ -204,6 +214,15 @@ final class FileTable {
             }
             try (RawWriter w = store.openRawWriter(ImageKind.PAGES.fileName(pagesId))) {
                 w.write(m.contents());
+                w.commit();
+            }
+        }
+        List<dev.cryo.images.proto.FileLockEntry> held = locks.entries();
+        if (!held.isEmpty()) {
+            try (EntryWriter w = store.openWriter(ImageKind.FILE_LOCKS)) {
+                for (dev.cryo.images.proto.FileLockEntry l : held) {
+                    w.write(l);
+                }
                 w.commit();
             }
         }

@@ -11,6 +11,7 @@ import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.SkPacketEntry;
@@ -39,6 +40,7 @@ public final class FileSet implements AutoCloseable {
     private final Map<Long, Fd> fifoKeepers = new HashMap<>();
     private final Map<Integer, MemfdInodeEntry> memfdInodes = new HashMap<>();
     private final Map<Integer, Fd> memfds = new HashMap<>();
+    private final List<FileLockEntry> locks = new ArrayList<>();
 
     /** The restores under way, each with the pids whose fds are still to come. */
     private static final Map<ImageStore, FileSet> SHARED = new java.util.IdentityHashMap<>();
@@ -137,6 +139,11 @@ public final class FileSet implements AutoCloseable {
                     }
                 }
             }
+            if (store.exists(ImageKind.FILE_LOCKS.fileName())) {
+                try (EntryReader r = store.openReader(ImageKind.FILE_LOCKS)) {
+                    s.locks.addAll(r.readAll(FileLockEntry.parser()));
+                }
+            }
             s.readData(ImageKind.PIPES_DATA, s.pipeData, s.pipeSizes);
             s.readData(ImageKind.FIFO_DATA, s.fifoData, new HashMap<>());
             if (store.exists(ImageKind.SK_QUEUES.fileName())) {
@@ -170,6 +177,11 @@ public final class FileSet implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The locks that task {@code pid} (as dumped) took, to take again once its fds are in place. */
+    List<FileLockEntry> locks(int pid) {
+        return locks.stream().filter(l -> l.getPid() == pid).toList();
     }
 
     ImageStore store() {

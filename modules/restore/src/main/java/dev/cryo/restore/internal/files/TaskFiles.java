@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.Map;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.f_owner_ex;
 import dev.cryo.bindings.msghdr;
+import dev.cryo.images.proto.FileLockEntry;
+import dev.cryo.images.proto.FownEntry;
 import dev.cryo.syscalls.UnixSockets;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -108,6 +111,10 @@ public final class TaskFiles {
         }
         try (Fd pidfd = Pidfd.open(in.pid())) {
             new TaskFiles(in, files, pidfd).rebuild(fds);
+        }
+        // Once every fd is in place: a POSIX lock goes with the first close of any fd on its file.
+        for (FileLockEntry l : files.locks(dumpedPid)) {
+            LockRestore.take(in, l);
         }
     }
 
@@ -211,6 +218,7 @@ public final class TaskFiles {
                 try {
                     temp = FileRestorer.of(f).open(this, f);
                     files.remember(e.getId(), pull(temp));
+                    setOwner(temp, f);
                     setStatusFlags(temp, f);
                 } catch (RuntimeException x) {
                     throw new IllegalStateException("pid " + in.pid() + " fd " + target + " (" + describe(f) + "): " + x.getMessage(), x);
@@ -227,17 +235,34 @@ public final class TaskFiles {
         placed.putIfAbsent(e.getId(), target);
     }
 
-    /** O_NONBLOCK, O_APPEND, O_DIRECT... of files that were not opened with their flags. */
+    /**
+     * O_NONBLOCK, O_APPEND, O_DIRECT, O_ASYNC... of every file, whatever it was opened with: open(2) and the
+     * calls that make pipes, eventfds, sockets take no O_ASYNC, and most of them no O_NONBLOCK. (Bit 0 of an
+     * eventfd's flags, cryo's EFD_SEMAPHORE mark, is within O_ACCMODE, which F_SETFL ignores.)
+     */
     private void setStatusFlags(int fd, FileEntry f) {
-        int flags = switch (f.getType()) {
-            case PIPE -> f.getPipe().getFlags();
-            case EVENTFD -> f.getEfd().getFlags() & ~1; // bit 0: EFD_SEMAPHORE, see EventfdRestorer
-            case UNIXSK -> f.getUsk().getFlags();
-            case MEMFD -> f.getMemfd().getFlags();
-            default -> -1;
-        };
+        int flags = FileKinds.flags(f);
         if (flags >= 0) {
             in.syscall("fcntl(" + fd + ", F_SETFL)", Linux.__NR_fcntl(), fd, Linux.F_SETFL(), flags & ~Linux.O_ACCMODE());
+        }
+    }
+
+    /** Who gets the file's SIGIO and with which signal (F_SETOWN_EX, F_SETSIG), before O_ASYNC turns it on. */
+    private void setOwner(int fd, FileEntry f) {
+        FownEntry o = FileKinds.owner(f);
+        if (o == null) {
+            return;
+        }
+        if (o.getPid() != 0) {
+            try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+                MemorySegment owner = f_owner_ex.allocate(a);
+                f_owner_ex.type(owner, o.getPidType());
+                f_owner_ex.pid(owner, o.getPid());
+                in.syscall("fcntl(" + fd + ", F_SETOWN_EX, " + o.getPid() + ")", Linux.__NR_fcntl(), fd, Linux.F_SETOWN_EX(), s.put(owner));
+            }
+        }
+        if (o.getSignum() != 0) {
+            in.syscall("fcntl(" + fd + ", F_SETSIG, " + o.getSignum() + ")", Linux.__NR_fcntl(), fd, Linux.F_SETSIG(), o.getSignum());
         }
     }
 
