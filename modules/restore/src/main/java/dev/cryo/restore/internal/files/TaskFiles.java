@@ -207,6 +207,7 @@ public final class TaskFiles {
         int target = e.getFd();
         Integer already = placed.get(e.getId());
         int temp;
+        FileEntry opened = null;
         if (already != null) {
             temp = already; // the same open file description, dup3'd below; never closed
         } else {
@@ -218,8 +219,7 @@ public final class TaskFiles {
                 try {
                     temp = FileRestorer.of(f).open(this, f);
                     files.remember(e.getId(), pull(temp));
-                    setOwner(temp, f);
-                    setStatusFlags(temp, f);
+                    opened = f;
                 } catch (RuntimeException x) {
                     throw new IllegalStateException("pid " + in.pid() + " fd " + target + " (" + describe(f) + "): " + x.getMessage(), x);
                 }
@@ -230,6 +230,11 @@ public final class TaskFiles {
             if (already == null) {
                 in.closeFd(temp);
             }
+        }
+        if (opened != null) {
+            // at its own number: O_ASYNC records the fd that the signal's si_fd names
+            setOwner(target, opened);
+            setStatusFlags(target, opened);
         }
         in.syscall("fcntl(" + target + ", F_SETFD)", Linux.__NR_fcntl(), target, Linux.F_SETFD(), e.getFlags());
         placed.putIfAbsent(e.getId(), target);
