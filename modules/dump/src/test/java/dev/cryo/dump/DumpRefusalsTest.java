@@ -293,4 +293,18 @@ class DumpRefusalsTest {
             assertThat(t.verdict()).as("the locks are still held by the tree").isEqualTo("PASS");
         }
     }
+
+    @Test
+    void aSysvSegmentOfTheHostsIpcNamespaceIsRefusedAndTheTreeRunsOn() throws Exception {
+        try (Target t = Target.start("sysv_shm_host", work.resolve("t"))) {
+            Path dir = imgDir();
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir), new Cancellation()))
+                    .isInstanceOf(DumpException.class)
+                    .hasMessageMatching("cannot dump pid " + t.pid() + ": mapping 0x[0-9a-f]+ is SysV shared memory \\(key 0x00000000,"
+                            + " shmid \\d+\\), which cryo does not dump");
+            assertEmpty(dir);
+            assertThat(Proc.status(t.pid(), "TracerPid")).isEqualTo("0");
+            assertThat(t.verdict()).isEqualTo("PASS");
+        }
+    }
 }

@@ -271,6 +271,7 @@ public final class RestoreRun {
         pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
         MemoryRestore.protect(p, img.mm());
         MemoryRestore.advise(p, img.mm());
+        MemoryRestore.lock(p, img.mm());
         MemoryRestore.placeVdso(p, img.mm(), before, layout.parked());
         String exe = tree.paths().get(img.mm().getExeFileId());
         if (exe != null) {
