@@ -2183,6 +2183,15 @@ public class Linux extends Linux$shared {
     public static int __NR_restart_syscall() {
         return __NR_restart_syscall;
     }
+    private static final int __NR_clock_gettime = (int)228L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_clock_gettime 228
+     * }
+     */
+    public static int __NR_clock_gettime() {
+        return __NR_clock_gettime;
+    }
     private static final int __NR_clock_nanosleep = (int)230L;
     /**
      * {@snippet lang=c :

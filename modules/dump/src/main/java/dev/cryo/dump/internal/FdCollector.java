@@ -105,6 +105,18 @@ final class FdCollector {
         if (link.equals("anon_inode:[eventfd]")) {
             return new EventfdDumper();
         }
+        if (link.equals("anon_inode:[eventpoll]")) {
+            return new EpollDumper();
+        }
+        if (link.equals("anon_inode:[timerfd]")) {
+            return new TimerfdDumper();
+        }
+        if (link.equals("anon_inode:[signalfd]")) {
+            return new SignalfdDumper();
+        }
+        if (link.equals("anon_inode:inotify")) {
+            return new InotifyDumper();
+        }
         if (link.startsWith("socket:[")) {
             return new UnixSocketDumper(arena);
         }

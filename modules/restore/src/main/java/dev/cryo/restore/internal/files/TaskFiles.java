@@ -49,6 +49,8 @@ public final class TaskFiles {
     private final Fd pidfd;
     /** file id -> the task's fd that holds it, once placed */
     private final Map<Integer, Integer> placed = new HashMap<>();
+    /** What the files this task opened still need once all its fds are in place ({@link FileRestorer#finish}). */
+    private final List<Runnable> finishing = new ArrayList<>();
 
     private TaskFiles(Puppet in, FileSet files, Fd pidfd) {
         this.in = in;
@@ -195,6 +197,9 @@ public final class TaskFiles {
         for (FdinfoEntry e : order) {
             place(e);
         }
+        for (Runnable r : finishing) {
+            r.run();
+        }
     }
 
     private boolean needsTwo(FdinfoEntry e) {
@@ -235,6 +240,14 @@ public final class TaskFiles {
             // at its own number: O_ASYNC records the fd that the signal's si_fd names
             setOwner(target, opened);
             setStatusFlags(target, opened);
+            FileEntry file = opened;
+            finishing.add(() -> {
+                try {
+                    FileRestorer.of(file).finish(this, file, target);
+                } catch (RuntimeException x) {
+                    throw new IllegalStateException("pid " + in.pid() + " fd " + target + " (" + describe(file) + "): " + x.getMessage(), x);
+                }
+            });
         }
         in.syscall("fcntl(" + target + ", F_SETFD)", Linux.__NR_fcntl(), target, Linux.F_SETFD(), e.getFlags());
         placed.putIfAbsent(e.getId(), target);
