@@ -563,6 +563,15 @@ public class Linux extends Linux$shared {
     public static int O_EXCL() {
         return O_EXCL;
     }
+    private static final int O_NOCTTY = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define O_NOCTTY 256
+     * }
+     */
+    public static int O_NOCTTY() {
+        return O_NOCTTY;
+    }
     private static final int O_TRUNC = (int)512L;
     /**
      * {@snippet lang=c :

@@ -127,6 +127,7 @@ public final class DumpRun {
             options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads"
                     + (tree.zombies().isEmpty() ? "" : "; " + tree.zombies().size() + " zombies " + tree.zombies()));
             checkSession(tree);
+            files.ptyMasters(PtyDumper.mastersIn(tree.processes().keySet()));
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();

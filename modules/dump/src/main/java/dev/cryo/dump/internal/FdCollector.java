@@ -54,7 +54,7 @@ final class FdCollector {
                 if (id == null) {
                     id = files.nextId();
                     e = FileEntry.newBuilder().setId(id);
-                    dumperFor(fd, arena).dump(fd, e, files);
+                    dumperFor(fd, arena, files).dump(fd, e, files);
                     owner(fd, e);
                     files.add(e.build());
                 }
@@ -97,7 +97,7 @@ final class FdCollector {
         return files.entries().stream().filter(f -> f.getId() == id).findFirst().orElseThrow().getType();
     }
 
-    private static FileDumper dumperFor(OpenFd fd, Arena arena) throws DumpException {
+    private static FileDumper dumperFor(OpenFd fd, Arena arena, FileTable files) throws DumpException {
         String link = fd.link();
         if (link.startsWith("pipe:[")) {
             return new PipeDumper(arena);
@@ -120,9 +120,12 @@ final class FdCollector {
         if (link.startsWith("socket:[")) {
             return new UnixSocketDumper(arena);
         }
-        if (link.equals("/dev/ptmx") || link.startsWith("/dev/pts/ptmx")) {
-            // reopening /dev/ptmx by path makes a new terminal pair: the tree's own pty cannot come back that way
-            throw new DumpException("cannot dump " + fd.where() + ": it is a pseudo-terminal master, which cryo cannot dump yet");
+        if (PtyDumper.isMaster(link)) {
+            return new PtyDumper(true, PtyDumper.masterIndex(fd));
+        }
+        int slave = PtyDumper.slaveIndex(link);
+        if (slave >= 0 && files.ptyMasters().contains(slave)) {
+            return new PtyDumper(false, slave);
         }
         if (MemfdDumper.isMemfd(link)) {
             return new MemfdDumper(arena);

@@ -45,6 +45,31 @@ final class FileTable {
         this.locks = new FileLocks(fileLocks);
     }
 
+    private java.util.Set<Integer> ptyMasters = java.util.Set.of();
+    private final Map<Integer, dev.cryo.images.proto.TtyInfoEntry> ttyInfos = new LinkedHashMap<>();
+
+    /** The indices of the ptys whose master the tree holds: their slaves are dumped as ptys, not by path. */
+    java.util.Set<Integer> ptyMasters() {
+        return ptyMasters;
+    }
+
+    void ptyMasters(java.util.Set<Integer> indices) {
+        ptyMasters = java.util.Set.copyOf(indices);
+    }
+
+    /** The tty-info.img id of one end of pty {@code index}: two per pty, as CRIU numbers them. */
+    int ttyInfoId(int index, boolean master) {
+        return (index << 1) | (master ? 1 : 0);
+    }
+
+    boolean hasTtyInfo(int id) {
+        return ttyInfos.containsKey(id);
+    }
+
+    void addTtyInfo(dev.cryo.images.proto.TtyInfoEntry info) {
+        ttyInfos.put(info.getId(), info);
+    }
+
     /** The locks the tree holds (--file-locks), or the refusal of them. */
     FileLocks locks() {
         return locks;
@@ -214,6 +239,14 @@ final class FileTable {
             }
             try (RawWriter w = store.openRawWriter(ImageKind.PAGES.fileName(pagesId))) {
                 w.write(m.contents());
+                w.commit();
+            }
+        }
+        if (!ttyInfos.isEmpty()) {
+            try (EntryWriter w = store.openWriter(ImageKind.TTY_INFO)) {
+                for (dev.cryo.images.proto.TtyInfoEntry t : ttyInfos.values()) {
+                    w.write(t);
+                }
                 w.commit();
             }
         }

@@ -193,6 +193,11 @@ public final class RestoreRun {
             tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
             zombies.forEach(z -> members.add(new Member(z.img().pstree(), z.puppet())));
             processGroups(members);
+            for (Task t : tasks) {
+                if (t.img().isSessionLeader()) {
+                    StepFailure.run(t.pid(), "terminal's foreground group", () -> TaskFiles.foregroundGroup(t.leader(), store, t.pid()));
+                }
+            }
             // Zombies end before their parents' own state is restored: the SIGCHLD that each parent gets is taken
             // (and dropped) at its next injected call; the original parent had its own long before the dump.
             for (Dead z : zombies) {
@@ -235,6 +240,7 @@ public final class RestoreRun {
         tasks.add(task);
         if (p.isSessionLeader()) {
             StepFailure.run(pid, "setsid", () -> leader.syscall("setsid", Linux.__NR_setsid()));
+            StepFailure.run(pid, "controlling terminal", () -> TaskFiles.takeTerminal(leader, store, pid));
         }
         // A zombie needs none of its parent's memory: cloned before it is built, it copies only the puppet's few pages.
         for (Zombie z : tree.zombiesOf(pid)) {

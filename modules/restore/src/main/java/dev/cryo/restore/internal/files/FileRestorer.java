@@ -26,6 +26,7 @@ interface FileRestorer {
             case TIMERFD -> new TimerfdRestorer();
             case SIGNALFD -> new SignalfdRestorer();
             case INOTIFY -> new InotifyRestorer();
+            case TTY -> new TtyRestorer();
             case UNIXSK -> new UnixSocketRestorer();
             case MEMFD -> new MemfdRestorer();
             default -> throw new IllegalStateException("files.img: file " + f.getId() + " is of type " + f.getType()

@@ -12,6 +12,7 @@ import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.FileLockEntry;
+import dev.cryo.images.proto.TtyInfoEntry;
 import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.SkPacketEntry;
@@ -41,6 +42,9 @@ public final class FileSet implements AutoCloseable {
     private final Map<Integer, MemfdInodeEntry> memfdInodes = new HashMap<>();
     private final Map<Integer, Fd> memfds = new HashMap<>();
     private final List<FileLockEntry> locks = new ArrayList<>();
+    private final Map<Integer, TtyInfoEntry> ttyInfos = new HashMap<>();
+    /** cryo's opening of each pty master made so far, by index. */
+    private final Map<Integer, Fd> ptyMasters = new HashMap<>();
 
     /** The restores under way, each with the pids whose fds are still to come. */
     private static final Map<ImageStore, FileSet> SHARED = new java.util.IdentityHashMap<>();
@@ -81,6 +85,7 @@ public final class FileSet implements AutoCloseable {
             if (pending.isEmpty()) {
                 try {
                     sealMemfds();
+                    Ptys.settle(this);
                 } finally {
                     abandon();
                 }
@@ -139,6 +144,13 @@ public final class FileSet implements AutoCloseable {
                     }
                 }
             }
+            if (store.exists(ImageKind.TTY_INFO.fileName())) {
+                try (EntryReader r = store.openReader(ImageKind.TTY_INFO)) {
+                    for (TtyInfoEntry t : r.readAll(TtyInfoEntry.parser())) {
+                        s.ttyInfos.put(t.getId(), t);
+                    }
+                }
+            }
             if (store.exists(ImageKind.FILE_LOCKS.fileName())) {
                 try (EntryReader r = store.openReader(ImageKind.FILE_LOCKS)) {
                     s.locks.addAll(r.readAll(FileLockEntry.parser()));
@@ -182,6 +194,28 @@ public final class FileSet implements AutoCloseable {
     /** The locks that task {@code pid} (as dumped) took, to take again once its fds are in place. */
     List<FileLockEntry> locks(int pid) {
         return locks.stream().filter(l -> l.getPid() == pid).toList();
+    }
+
+    TtyInfoEntry ttyInfo(int id) {
+        TtyInfoEntry t = ttyInfos.get(id);
+        if (t == null) {
+            throw new IllegalStateException("tty-info.img holds no terminal " + id);
+        }
+        return t;
+    }
+
+    /** The masters' tty-info entries. */
+    List<TtyInfoEntry> ptyMasterInfos() {
+        return ttyInfos.values().stream().filter(t -> (t.getId() & 1) == 1).toList();
+    }
+
+    /** cryo's master of pty {@code index}, made now (at that index) if no task needed it yet. */
+    Fd ptyMaster(int index) {
+        return ptyMasters.computeIfAbsent(index, Ptys::open);
+    }
+
+    Map<Integer, Fd> ptyMasters() {
+        return ptyMasters;
     }
 
     ImageStore store() {
@@ -310,6 +344,9 @@ public final class FileSet implements AutoCloseable {
             f.close();
         }
         for (Fd f : fifoKeepers.values()) {
+            f.close();
+        }
+        for (Fd f : ptyMasters.values()) {
             f.close();
         }
         arena.close();

@@ -14,6 +14,7 @@ import dev.cryo.bindings.f_owner_ex;
 import dev.cryo.bindings.msghdr;
 import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.images.proto.FownEntry;
+import dev.cryo.images.proto.TtyInfoEntry;
 import dev.cryo.syscalls.UnixSockets;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -87,6 +88,51 @@ public final class TaskFiles {
                 throw new IllegalStateException("a memfd mapping names file id " + fileId + ", which files.img does not hold as a memfd");
             }
             return MemfdRestorer.open(new TaskFiles(in, files, pidfd), f.getMemfd().getInodeId(), flags);
+        } catch (RuntimeException e) {
+            files.abandon();
+            throw e;
+        }
+    }
+
+    /**
+     * For session leader {@code dumpedPid}, just after its setsid and before it has children: if a pty of the
+     * tree controlled its session, the leader opens the slave (without O_NOCTTY: a session leader with no
+     * terminal takes the one it opens) and closes it again; the children cloned after inherit it, as at dump.
+     */
+    public static void takeTerminal(Puppet leader, ImageStore store, int dumpedPid) {
+        FileSet files = FileSet.shared(store);
+        try {
+            TtyInfoEntry t = Ptys.controlling(files, dumpedPid);
+            if (t != null) {
+                int index = t.getPty().getIndex();
+                files.ptyMaster(index);
+                leader.closeFd(leader.open("/dev/pts/" + index, Linux.O_RDWR() | Linux.O_CLOEXEC(), 0));
+            }
+        } catch (RuntimeException e) {
+            files.abandon();
+            throw e;
+        }
+    }
+
+    /**
+     * For session leader {@code dumpedPid}, once every process group exists: its terminal's foreground group
+     * (TIOCSPGRP from inside the session, through a slave opened for the moment).
+     */
+    public static void foregroundGroup(Puppet leader, ImageStore store, int dumpedPid) {
+        FileSet files = FileSet.shared(store);
+        try {
+            TtyInfoEntry t = Ptys.controlling(files, dumpedPid);
+            if (t == null || t.getPgrp() == 0) {
+                return;
+            }
+            int fd = leader.open("/dev/pts/" + t.getPty().getIndex(), Linux.O_RDWR() | Linux.O_NOCTTY() | Linux.O_CLOEXEC(), 0);
+            try (Arena a = Arena.ofConfined(); Scratch s = leader.scratch()) {
+                MemorySegment pgrp = a.allocate(ValueLayout.JAVA_INT);
+                pgrp.set(ValueLayout.JAVA_INT, 0, t.getPgrp());
+                leader.syscall("ioctl(TIOCSPGRP, " + t.getPgrp() + ")", Linux.__NR_ioctl(), fd, Linux.TIOCSPGRP(), s.put(pgrp));
+            } finally {
+                leader.closeFd(fd);
+            }
         } catch (RuntimeException e) {
             files.abandon();
             throw e;
