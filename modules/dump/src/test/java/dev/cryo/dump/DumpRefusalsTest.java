@@ -307,4 +307,17 @@ class DumpRefusalsTest {
             assertThat(t.verdict()).isEqualTo("PASS");
         }
     }
+
+    @Test
+    void aKindOfFileCryoCannotDumpIsNamedWithItsPidAndFd() throws Exception {
+        try (Target t = Target.start("unsupported_fd", work.resolve("t"))) {
+            Path dir = imgDir();
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir), new Cancellation()))
+                    .isInstanceOf(DumpException.class)
+                    .hasMessage("cannot dump pid %d fd 3: it is anon_inode:[pidfd], which cryo cannot dump yet", t.pid());
+            assertEmpty(dir);
+            assertThat(Proc.status(t.pid(), "TracerPid")).isEqualTo("0");
+            assertThat(t.verdict()).isEqualTo("PASS");
+        }
+    }
 }
