@@ -84,6 +84,9 @@ public final class RestoreRun {
             throw explain(options, e);
         }
         int exit = -1;
+        if (options.detached() && options.orphan()) {
+            keeper.leave(); // the tree is reparented as CRIU's is; cryo reaps the keeper itself
+        }
         if (!options.detached()) {
             try {
                 exit = keeper.awaitEmpty();
