@@ -116,8 +116,8 @@ final class TaskCollector {
     }
 
     /**
-     * prlimit64(0, r, NULL, &old) inside the task: from outside, reading another user's limits needs
-     * CAP_SYS_RESOURCE, which root may lack (a container's root does), while a task may always read its own.
+     * prlimit64(0, r, NULL, &old) inside the task: from outside, reading the limits of another user's
+     * process needs CAP_SYS_RESOURCE, which root lacks in some containers.
      */
     private static TaskRlimitsEntry rlimits(Parasite parasite, Arena arena) {
         TaskRlimitsEntry.Builder b = TaskRlimitsEntry.newBuilder();
@@ -125,7 +125,7 @@ final class TaskCollector {
         for (int r = 0; r < Linux.RLIMIT_NLIMITS(); r++) {
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(lim.byteSize());
-                parasite.syscall("prlimit64(resource " + r + ")", Linux.__NR_prlimit64(), 0, r, 0, at);
+                parasite.syscall("prlimit64(" + r + ")", Linux.__NR_prlimit64(), 0, r, 0, at);
                 s.read(at, lim);
             }
             b.addRlimits(RlimitEntry.newBuilder().setCur(rlimit.rlim_cur(lim)).setMax(rlimit.rlim_max(lim)));
