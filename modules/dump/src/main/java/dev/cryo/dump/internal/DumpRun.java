@@ -1,5 +1,6 @@
 package dev.cryo.dump.internal;
 
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
