@@ -17,9 +17,12 @@ import java.util.Objects;
  * @param preDumpMode   how a pre-dump copies pages (ignored by a dump, which copies while frozen)
  * @param warmUp        before freezing the tree, dump a decoy process once per JVM, so that the code a dump runs
  *                      while the tree is frozen is loaded and linked (for a short-lived JVM such as the CLI's)
+ * @param fileLocks     dump the file locks the tree holds (CRIU's {@code --file-locks}); without it a held lock
+ *                      refuses the dump, since the restored tree would run without it
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
-                          Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp) {
+                          Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp,
+                          boolean fileLocks) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
@@ -27,7 +30,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false);
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
@@ -35,30 +38,34 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions withLeaveRunning(boolean v) {
-        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks);
     }
 
     public DumpOptions withShellJob(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks);
     }
 
     public DumpOptions withListener(DumpListener l) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks);
     }
 
     public DumpOptions withPrevImagesDir(Path p) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp, fileLocks);
     }
 
     public DumpOptions withTrackMem(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp, fileLocks);
     }
 
     public DumpOptions withPreDumpMode(PreDumpMode m) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp, fileLocks);
+    }
+
+    public DumpOptions withFileLocks(boolean v) {
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, v);
     }
 
     public DumpOptions withWarmUp(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v, fileLocks);
     }
 }

@@ -23,6 +23,7 @@ import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
 import dev.cryo.restore.internal.files.TaskFiles;
 import dev.cryo.restore.internal.state.TaskState;
+import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -89,6 +90,9 @@ public final class RestoreRun {
             throw explain(options, e);
         }
         int exit = -1;
+        if (options.detached() && options.orphan()) {
+            keeper.leave(); // the tree is reparented as CRIU's is; cryo reaps the keeper itself
+        }
         if (!options.detached()) {
             try {
                 exit = keeper.awaitEmpty();
@@ -106,7 +110,7 @@ public final class RestoreRun {
         boolean leaderInTree = images.processes().stream().anyMatch(p -> p.pid() == sid)
                 || images.zombies().stream().anyMatch(z -> z.pid() == sid);
         if (!leaderInTree && !options.shellJob()) {
-            throw new IllegalStateException("the dump is a shell job (its session leader, pid " + sid
+            throw new RestoreError("the dump is a shell job (its session leader, pid " + sid
                     + ", was outside the tree): restore it with --shell-job");
         }
     }
@@ -114,7 +118,7 @@ public final class RestoreRun {
     private static RestoreException explain(RestoreOptions o, Exception e) {
         String why = switch (e) {
             case Cancellation.CancelledException c -> "restore " + c.getMessage();
-            default -> StepFailure.reason(e);
+            default -> CryoFailure.describe(e);
         };
         return new RestoreException("cannot restore from " + o.imagesDir() + ": " + why, e);
     }
@@ -129,7 +133,7 @@ public final class RestoreRun {
                 } catch (RuntimeException e) {
                     comm = "?";
                 }
-                throw new IllegalStateException("pid " + id + " is taken (by " + comm + "); the restored tree needs it:"
+                throw new RestoreError("pid " + id + " is taken (by " + comm + "); the restored tree needs it:"
                         + " stop that process, or restore into a new pid namespace with --pidns");
             }
         }
@@ -200,6 +204,11 @@ public final class RestoreRun {
             tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
             zombies.forEach(z -> members.add(new Member(z.img().pstree(), z.puppet())));
             processGroups(members);
+            for (Task t : tasks) {
+                if (t.img().isSessionLeader()) {
+                    StepFailure.run(t.pid(), "terminal's foreground group", () -> TaskFiles.foregroundGroup(t.leader(), store, t.pid()));
+                }
+            }
             // Zombies end before their parents' own state is restored: the SIGCHLD that each parent gets is taken
             // (and dropped) at its next injected call; the original parent had its own long before the dump.
             for (Dead z : zombies) {
@@ -246,6 +255,7 @@ public final class RestoreRun {
         tasks.add(task);
         if (p.isSessionLeader()) {
             StepFailure.run(pid, "setsid", () -> leader.syscall("setsid", Linux.__NR_setsid()));
+            StepFailure.run(pid, "controlling terminal", () -> TaskFiles.takeTerminal(leader, store, pid));
         }
         // A zombie needs none of its parent's memory: cloned before it is built, it copies only the puppet's few pages.
         for (Zombie z : tree.zombiesOf(pid)) {
@@ -283,6 +293,7 @@ public final class RestoreRun {
         pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
         MemoryRestore.protect(p, img.mm());
         MemoryRestore.advise(p, img.mm());
+        MemoryRestore.lock(p, img.mm());
         MemoryRestore.placeVdso(p, img.mm(), before, layout.parked());
         String exe = tree.paths().get(img.mm().getExeFileId());
         if (exe != null) {
@@ -333,11 +344,11 @@ public final class RestoreRun {
         } else if (dumped == rootDumped) {
             expected = rootNow; // a shell job's: the restorer's, shared with the root
         } else {
-            throw new IllegalStateException(what + " " + dumped + " has no leader in the dump and is not the root's;"
+            throw new RestoreError(what + " " + dumped + " has no leader in the dump and is not the root's;"
                     + " restoring it needs a helper task, which cryo does not create");
         }
         if (now != expected) {
-            throw new IllegalStateException(what + " is " + now + " after restore, expected " + expected
+            throw new RestoreError(what + " is " + now + " after restore, expected " + expected
                     + " (its leader is not an ancestor, which needs a helper task cryo does not create)");
         }
     }

@@ -49,6 +49,7 @@ final class DumpHandler implements RequestHandler {
                 DumpOptions options = DumpOptions.of(pid, images)
                         .withLeaveRunning(o.getLeaveRunning())
                         .withShellJob(o.getShellJob())
+                        .withFileLocks(o.getFileLocks())
                         .withPrevImagesDir(parent(o))
                         .withTrackMem(preDump || o.getTrackMem())
                         .withPreDumpMode(o.getPreDumpMode() == CriuPreDumpMode.VM_READ ? PreDumpMode.READ : PreDumpMode.SPLICE)

@@ -25,7 +25,7 @@ import dev.cryo.service.internal.rpc.CriuReq;
  */
 final class OptionCheck {
     /** The fields of criu_opts that cryo's service serves. */
-    static final Set<String> SERVED_OPTIONS = Set.of("images_dir_fd", "images_dir", "pid", "leave_running", "shell_job",
+    static final Set<String> SERVED_OPTIONS = Set.of("images_dir_fd", "images_dir", "pid", "leave_running", "shell_job", "file_locks",
             "parent_img", "track_mem", "pre_dump_mode", "log_level", "log_file", "log_to_stderr", "work_dir_fd",
             "display_stats");
     /** The fields of criu_req itself that it serves ({@code opts} is looked into). */

@@ -12,7 +12,8 @@ import dev.cryo.service.internal.rpc.CriuRestoreResp;
 
 /**
  * RESTORE: {@code cryo restore -d} with the request's options, in the service's turn for tree operations.
- * Always detached, as CRIU's service restores: the answer, with the tree's root pid, comes once it runs.
+ * Always detached, as CRIU's service restores: the answer, with the tree's root pid, comes once it runs, and
+ * the tree is then no child of the service's.
  */
 final class RestoreHandler implements RequestHandler {
     @Override
@@ -24,8 +25,10 @@ final class RestoreHandler implements RequestHandler {
             String what = "restore from " + images;
             log.outcome(what + " asked by pid " + r.peer().pid());
             try (TreeLock.Turn turn = r.context().trees.acquire(r.cancel())) {
-                stats = Restorer.restore(RestoreOptions.of(images).withDetached(true).withShellJob(o.getShellJob())
-                        .withListener(log), r.cancel());
+                // orphan: once the tree runs, its keeper leaves it to the nearest subreaper or init, as CRIU's
+                // service worker does by exiting; the service's JVM cannot reap orphans of its own
+                stats = Restorer.restore(RestoreOptions.of(images).withDetached(true).withOrphan(true)
+                        .withShellJob(o.getShellJob()).withListener(log), r.cancel());
                 log.outcome(what + ": pid " + stats.rootPid() + " runs");
                 log.stats(stats);
             } catch (RestoreException e) {

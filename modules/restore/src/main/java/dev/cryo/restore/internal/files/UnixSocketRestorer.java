@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.FileEntry;
@@ -29,7 +30,7 @@ final class UnixSocketRestorer implements FileRestorer {
         long ino = Integer.toUnsignedLong(sk.getIno());
         long peerIno = Integer.toUnsignedLong(sk.getPeer());
         if (sk.getPeer() == 0 || !sk.getName().isEmpty()) {
-            throw new IllegalStateException("files.img: unix socket " + ino + " is not one end of a socketpair"
+            throw new RestoreError("files.img: unix socket " + ino + " is not one end of a socketpair"
                     + " (peer " + peerIno + ", name '" + sk.getName().toStringUtf8() + "'); cryo restores socketpairs only");
         }
         Fd mine = task.files().socket(ino);
@@ -91,10 +92,10 @@ final class UnixSocketRestorer implements FileRestorer {
             try {
                 n = UnixSockets.sendNow(peer, packet);
             } catch (ErrnoException e) {
-                throw new IllegalStateException("unix socket file " + id + ": its dumped queue does not fit again: " + e.getMessage(), e);
+                throw new RestoreError("unix socket file " + id + ": its dumped queue does not fit again: " + e.getMessage(), e);
             }
             if (n != packet.byteSize()) {
-                throw new IllegalStateException("unix socket file " + id + ": requeued " + n + " of " + packet.byteSize() + " bytes");
+                throw new RestoreError("unix socket file " + id + ": requeued " + n + " of " + packet.byteSize() + " bytes");
             }
         }
     }
