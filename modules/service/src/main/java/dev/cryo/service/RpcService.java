@@ -32,7 +32,7 @@ import dev.cryo.syscalls.SeqpacketSocket;
  * try (RpcService service = RpcService.listen(Path.of("/run/cryo.sock"), ServiceLog.SILENT, true)) {
  *     service.serve();                        // until close(), from another thread or a shutdown hook
  * }
- * RpcService.serveConnection(fd, ServiceLog.SILENT, true);   // CRIU's swrk: one client on an inherited socket
+ * RpcConnection.adopt(fd, ServiceLog.SILENT, true).serve();   // CRIU's swrk: one client on an inherited socket
  * }</pre>
  *
  * <p><b>Concurrency.</b> Each connection is served by a thread of its own, so VERSION, CHECK and
@@ -164,18 +164,6 @@ public final class RpcService implements AutoCloseable {
     }
 
     /**
-     * Serves the one client at the other end of {@code fd}, an inherited unix SOCK_SEQPACKET socket (CRIU's
-     * {@code swrk} mode, as pycriu's {@code use_binary} and libcriu start it), until it is done; the fd is
-     * then closed.
-     *
-     * @throws IllegalArgumentException when {@code fd} is not such a socket
-     */
-    public static void serveConnection(int fd, ServiceLog log, boolean warmUp) throws IOException {
-        SeqpacketSocket socket = SeqpacketSocket.adopt(fd);
-        new Session(socket, new ServiceContext(log, System.err, warmUp), ownUid()).run();
-    }
-
-    /**
      * For a JDK AOT training run ({@code ./cryo}'s): a client's round of every kind of request through a
      * service of its own, on the tree rooted at {@code pid}, which it dumps (so kills) and restores; images
      * under {@code scratch}. Returns the restored root's pid (the same).
@@ -229,7 +217,7 @@ public final class RpcService implements AutoCloseable {
     }
 
     /** The effective uid of this process: the owner of /proc/self. */
-    private static int ownUid() throws IOException {
+    static int ownUid() throws IOException {
         return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
     }
 }

@@ -1,7 +1,7 @@
 /**
  * cryo's RPC service: CRIU's RPC (rpc.proto's {@code criu_req} / {@code criu_resp}, one protobuf message per
  * unix SOCK_SEQPACKET message) over the dump and restore APIs. {@link dev.cryo.service.RpcService#listen}
- * serves a socket ({@code cryo service}), {@link dev.cryo.service.RpcService#serveConnection} one inherited
+ * serves a socket ({@code cryo service}), {@link dev.cryo.service.RpcConnection} one inherited
  * connection ({@code cryo swrk}).
  *
  * <p>Concurrency: every connection has a thread of its own, so VERSION, CHECK and FEATURE_CHECK are answered

@@ -303,14 +303,8 @@ class RpcServiceTest {
     @Test
     void swrkServesTheClientAtTheOtherEndOfItsFd() throws Exception {
         SeqpacketSocket[] pair = SeqpacketSocket.pair();
-        int fd = pair[1].fd(); // handed over: serveConnection owns and closes it
-        Thread swrk = Thread.ofPlatform().start(() -> {
-            try {
-                RpcService.serveConnection(fd, ServiceLog.SILENT, false);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
+        RpcConnection connection = RpcConnection.adopt(pair[1].fd(), ServiceLog.SILENT, false); // owns and closes the fd now
+        Thread swrk = Thread.ofPlatform().start(connection::serve);
         try (RpcClient c = new RpcClient(pair[0])) {
             assertThat(c.call(RpcClient.request(CriuReqType.VERSION).setKeepOpen(true).build()).getSuccess()).isTrue();
             assertThat(c.call(RpcClient.request(CriuReqType.FEATURE_CHECK).build()).getType()).isEqualTo(CriuReqType.FEATURE_CHECK);
@@ -321,9 +315,35 @@ class RpcServiceTest {
 
         try (Io.Pipe p = Io.pipe(Linux.O_CLOEXEC())) {
             int notASocket = p.read().fd();
-            assertThatThrownBy(() -> RpcService.serveConnection(notASocket, ServiceLog.SILENT, false))
+            assertThatThrownBy(() -> RpcConnection.adopt(notASocket, ServiceLog.SILENT, false))
                     .isInstanceOf(IllegalArgumentException.class).hasMessage("fd " + notASocket + " is not a socket");
         }
+    }
+
+    /** Closing a swrk connection (cryo swrk's SIGTERM) cancels its dump: the client hears so, the tree runs on untouched. */
+    @Test
+    void closingASwrkConnectionCancelsItsDumpAndTheClientHearsSo() throws Exception {
+        Path images = work.resolve("img");
+        SeqpacketSocket[] pair = SeqpacketSocket.pair();
+        RpcConnection connection = RpcConnection.adopt(pair[1].fd(), ServiceLog.SILENT, false);
+        Thread swrk = Thread.ofPlatform().start(connection::serve);
+        try (Target target = Target.start("rst_tree", work.resolve("t"), "1024", "1"); RpcClient c = new RpcClient(pair[0])) {
+            c.send(request(CriuReqType.DUMP, CriuOpts.newBuilder().setPid(target.pid()).setImagesDirFd(dirFd(images))));
+            await("a pages image is being written", () -> writingPages(images));
+            connection.close();
+
+            CriuResp r = c.receive();
+            assertThat(r.getSuccess()).isFalse();
+            assertThat(r.getCrErrno()).isEqualTo(Linux.ECANCELED());
+            assertThat(r.getCrErrmsg()).isEqualTo("cannot dump pid " + target.pid() + ": dump cancelled: cryo is stopping; pid "
+                    + target.pid() + " was released");
+            assertThat(c.receive()).isNull();
+            assertThat(list(images)).isEmpty();
+            assertThat(tracer(target.pid())).isZero();
+            assertThat(target.check()).isEqualTo("PASS");
+        }
+        swrk.join(TimeUnit.SECONDS.toMillis(20));
+        assertThat(swrk.isAlive()).isFalse();
     }
 
     /** A client of another user is refused, even where the socket file lets it in. */

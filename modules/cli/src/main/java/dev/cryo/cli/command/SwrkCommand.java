@@ -5,7 +5,7 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 import dev.cryo.cli.Failure;
-import dev.cryo.service.RpcService;
+import dev.cryo.service.RpcConnection;
 import dev.cryo.service.ServiceLog;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -37,11 +37,15 @@ final class SwrkCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         ServiceLog log = cryo.verbose() ? line -> { err.println("cryo swrk: " + line); err.flush(); } : ServiceLog.SILENT;
+        RpcConnection connection;
         try {
-            RpcService.serveConnection(fd, log, !noWarmUp);
+            connection = RpcConnection.adopt(fd, log, !noWarmUp);
         } catch (IllegalArgumentException | IOException e) {
             throw new Failure("swrk: " + e.getMessage(), e);
         }
+        // SIGTERM or Ctrl-C: the running request is cancelled and unwinds (its tree released) before the JVM ends
+        Runtime.getRuntime().addShutdownHook(new Thread(connection::close, "cryo-swrk-stop"));
+        connection.serve();
         return 0;
     }
 }
