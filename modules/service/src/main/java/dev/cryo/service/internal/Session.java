@@ -51,9 +51,7 @@ public final class Session implements Runnable {
     public void run() {
         try {
             if (peer.uid() != serviceUid && peer.uid() != ROOT) {
-                context.log.log("refused pid " + peer.pid() + ": uid " + peer.uid());
-                reply(failure(CriuReqType.EMPTY, Linux.EPERM(), "uid " + peer.uid() + " may not use this service (it serves "
-                        + (serviceUid == ROOT ? "root" : "uid " + serviceUid + " and root") + ")"));
+                refuse();
                 return;
             }
             while (!context.isStopping() && serveOne()) {
@@ -67,6 +65,28 @@ public final class Session implements Runnable {
                 socket.close();
             }
         }
+    }
+
+    /**
+     * A client of another user: its first request is answered with the refusal, then the connection ends.
+     * (Answered, not closed at once: a unix socket closed with the client's request unread resets the
+     * connection, and the client would see ECONNRESET instead of the reason.)
+     */
+    private void refuse() {
+        context.log.log("refused pid " + peer.pid() + ": uid " + peer.uid());
+        CriuReqType type = CriuReqType.EMPTY;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment message = socket.receive(a);
+            if (message == null) {
+                return;
+            }
+            CriuReq req = CriuReq.parser().parsePartialFrom(CodedInputStream.newInstance(message.asByteBuffer()));
+            type = req.hasType() ? req.getType() : type;
+        } catch (IOException e) {
+            // not a request: refused all the same
+        }
+        reply(failure(type, Linux.EPERM(), "uid " + peer.uid() + " may not use this service (it serves "
+                + (serviceUid == ROOT ? "root" : "uid " + serviceUid + " and root") + ")"));
     }
 
     /** Ends the session from another thread: a wait for the next request returns as if the client had gone. */
