@@ -13,19 +13,21 @@ import java.util.stream.Stream;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.PstreeEntry;
+import dev.cryo.service.RpcService;
 
 /**
  * The training run that {@code ./cryo} records its JDK AOT cache from at build time (JEP 483/514/515): the
  * commands people run, through the command line as they type them, with their output thrown away, so that
  * their classes are loaded and linked and their methods profiled ahead of time. That includes real work on
  * a small tree of its own (a shell and two sleeps joined by a pipe, in a session of its own): pre-dumps in
- * both modes, a dump, a restore of it. Only what the training started is touched, and it is all gone at the
+ * both modes, a dump, a restore of it; then the RPC service's requests, as a client sends them, on the
+ * same tree ({@link RpcService#rehearse}). Only what the training started is touched, and it is all gone at the
  * end, with the temporary directory.
  */
 public final class AotTraining {
     private AotTraining() {}
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory(scratch(), "cryo-aot-training-");
         PrintWriter discard = new PrintWriter(Writer.nullWriter());
         List<Long> started = new ArrayList<>();
@@ -57,6 +59,8 @@ public final class AotTraining {
             // The tree is gone with the dump: the restore takes its pids back, and is killed right after.
             run(discard, "restore", "-D", dump.toString(), "-d", "--display-stats");
             run(discard, "show", dump.resolve("pstree.img").toString());
+            // The service's path, as a client takes it: the restored tree pre-dumped, dumped and restored again.
+            RpcService.rehearse(Math.toIntExact(tree), dir);
         } finally {
             for (long pid : started) {
                 ProcessHandle.of(pid).ifPresent(h -> {
