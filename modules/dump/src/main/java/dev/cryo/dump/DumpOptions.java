@@ -3,6 +3,8 @@ package dev.cryo.dump;
 import java.nio.file.Path;
 import java.util.Objects;
 
+import dev.cryo.pagexfer.PageServerEndpoint;
+
 /**
  * What to dump and how.
  *
@@ -17,9 +19,12 @@ import java.util.Objects;
  * @param preDumpMode   how a pre-dump copies pages (ignored by a dump, which copies while frozen)
  * @param warmUp        before freezing the tree, dump a decoy process once per JVM, so that the code a dump runs
  *                      while the tree is frozen is loaded and linked (for a short-lived JVM such as the CLI's)
+ * @param pageServer    where the pages go instead of {@code imagesDir} (the other images stay there), or null;
+ *                      with {@code prevImagesDir}, the previous step's pages are on that server's side
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
-                          Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp) {
+                          Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp,
+                          PageServerEndpoint pageServer) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
@@ -27,7 +32,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, null);
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
@@ -35,30 +40,34 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions withLeaveRunning(boolean v) {
-        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, pageServer);
     }
 
     public DumpOptions withShellJob(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp, pageServer);
     }
 
     public DumpOptions withListener(DumpListener l) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp, pageServer);
     }
 
     public DumpOptions withPrevImagesDir(Path p) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp, pageServer);
     }
 
     public DumpOptions withTrackMem(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp, pageServer);
     }
 
     public DumpOptions withPreDumpMode(PreDumpMode m) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp, pageServer);
     }
 
     public DumpOptions withWarmUp(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v, pageServer);
+    }
+
+    public DumpOptions withPageServer(PageServerEndpoint e) {
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, e);
     }
 }
