@@ -22,6 +22,9 @@ final class DumpCommand implements Callable<Integer> {
     @Mixin
     DumpTarget target;
 
+    @Mixin
+    PageServerTarget pageServer;
+
     @Option(names = {"-R", "--leave-running"}, description = "Let the tree run on after the dump (it is killed otherwise).")
     boolean leaveRunning;
 
@@ -48,6 +51,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withPrevImagesDir(target.prevImagesDir)
                     .withTrackMem(trackMem)
                     .withWarmUp(!target.noWarmUp)
+                    .withPageServer(pageServer.endpoint())
                     .withListener(progress);
             stats = GuardedDump.run(options, err);
         }
