@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
 
 import dev.cryo.pagexfer.Tls;
 
@@ -52,15 +53,69 @@ public final class TlsContexts {
             KeyStore own = KeyStore.getInstance("PKCS12");
             own.load(null, null);
             own.setKeyEntry("own", key, NO_PASSWORD, chain.toArray(Certificate[]::new));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance("SunX509"); // its aliases are the key store's own
             kmf.init(own, NO_PASSWORD);
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(trusted);
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+            ctx.init(new javax.net.ssl.KeyManager[] {new OwnCertificate((X509ExtendedKeyManager) kmf.getKeyManagers()[0])},
+                    tmf.getTrustManagers(), null);
             return ctx;
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalArgumentException("cannot set up TLS with " + tls.cert() + " and " + tls.key() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The one certificate of this side, whatever CAs the peer says it trusts: the JDK would send no certificate
+     * when the server's list does not name its issuer, where GnuTLS (CRIU) sends it and lets the server say no.
+     */
+    private static final class OwnCertificate extends X509ExtendedKeyManager {
+        private static final String ALIAS = "own";
+        private final X509ExtendedKeyManager keys;
+
+        OwnCertificate(X509ExtendedKeyManager keys) {
+            this.keys = keys;
+        }
+
+        @Override
+        public String chooseEngineClientAlias(String[] keyType, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
+            return ALIAS;
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+            return ALIAS;
+        }
+
+        @Override
+        public String chooseEngineServerAlias(String keyType, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
+            return keys.chooseEngineServerAlias(keyType, issuers, engine);
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+            return keys.chooseServerAlias(keyType, issuers, socket);
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, java.security.Principal[] issuers) {
+            return keys.getClientAliases(keyType, null);
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, java.security.Principal[] issuers) {
+            return keys.getServerAliases(keyType, issuers);
+        }
+
+        @Override
+        public java.security.cert.X509Certificate[] getCertificateChain(String alias) {
+            return keys.getCertificateChain(alias);
+        }
+
+        @Override
+        public PrivateKey getPrivateKey(String alias) {
+            return keys.getPrivateKey(alias);
         }
     }
 

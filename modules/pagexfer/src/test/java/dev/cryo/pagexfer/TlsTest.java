@@ -1,0 +1,121 @@
+package dev.cryo.pagexfer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.pagexfer.PageSink.Run;
+
+/** The page server over TLS: pages arrive intact; a plain client and a client of another CA are refused in one line. */
+class TlsTest {
+    private static final long VADDR = 0x7f0000000000L;
+
+    @TempDir
+    static Path pki;
+    static Tls server;
+    static Tls client;
+    static Tls stranger;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void certificates() throws Exception {
+        TestPki ca = TestPki.ca(pki, "cryo");
+        server = ca.issue("server", "127.0.0.1");
+        client = ca.issue("client", null);
+        Tls foreign = TestPki.ca(pki, "other").issue("client", null);
+        // trusts cryo's CA, so it accepts the server; its own certificate is signed by the other CA
+        stranger = new Tls(ca.cert(), foreign.cert(), foreign.key(), true);
+    }
+
+    private PageDestination connect(RunningServer s, Tls tls) throws Exception {
+        return PageDestination.pageServer(new PageServerEndpoint(RunningServer.LOOPBACK, s.port(), tls),
+                new DirectoryImageStore(Files.createDirectories(tmp.resolve("client"))), null, null);
+    }
+
+    private static void send(PageDestination d, long pages) {
+        try (PageSink sink = d.open(PagemapType.PROCESS, 42); Arena a = Arena.ofConfined()) {
+            MemorySegment data = a.allocate(pages * 4096, 4096);
+            for (long p = 0; p < pages; p++) {
+                data.set(ValueLayout.JAVA_LONG, p * 4096, p * 7 + 1);
+            }
+            sink.begin(List.of(new Run(VADDR, pages)));
+            sink.write(data);
+            sink.commit();
+        }
+    }
+
+    @Test
+    void pagesArriveIntactOverTls() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("served"));
+        try (RunningServer s = RunningServer.start(dir, null, server)) {
+            try (PageDestination d = connect(s, client)) {
+                send(d, 300);
+                d.commit();
+            }
+            assertThat(s.session().pages()).isEqualTo(300);
+        }
+        try (PageSource src = PageSource.open(new DirectoryImageStore(dir), 42)) {
+            MemorySegment bytes = src.bytes(src.extents().getFirst());
+            assertThat(bytes.byteSize()).isEqualTo(300 * 4096);
+            for (long p = 0; p < 300; p++) {
+                assertThat(bytes.get(ValueLayout.JAVA_LONG, p * 4096)).isEqualTo(p * 7 + 1);
+            }
+        }
+    }
+
+    @Test
+    void aTlsServerRefusesAPlainClient() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("served"));
+        try (RunningServer s = RunningServer.start(dir, null, server)) {
+            try (PageDestination d = connect(s, null)) {
+                assertThatThrownBy(() -> {
+                    send(d, 4);
+                    d.commit();
+                }).isInstanceOf(RuntimeException.class);
+            }
+            assertThat(s.failure()).matches("127\\.0\\.0\\.1:\\d+: not a TLS client \\(its first bytes are no TLS handshake\\)");
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files).isEmpty();
+        }
+    }
+
+    @Test
+    void aTlsServerRefusesAClientItsCaDidNotSign() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("served"));
+        try (RunningServer s = RunningServer.start(dir, null, server)) {
+            assertThatThrownBy(() -> {
+                try (PageDestination d = connect(s, stranger)) {
+                    send(d, 4);
+                    d.commit();
+                }
+            }).isInstanceOf(PageServerException.class);
+            assertThat(s.failure()).matches("127\\.0\\.0\\.1:\\d+: TLS refused: the client's certificate is not signed by the CA cryo trusts");
+        }
+    }
+
+    @Test
+    void aClientRefusesAServerWhoseCertificateNamesAnotherAddress() throws Exception {
+        Tls elsewhere = TestPki.ca(tmp, "third").issue("server", "10.9.9.9");
+        Path dir = Files.createDirectory(tmp.resolve("served"));
+        try (RunningServer s = RunningServer.start(dir, null, new Tls(client.caCert(), elsewhere.cert(), elsewhere.key(), true))) {
+            assertThatThrownBy(() -> connect(s, new Tls(elsewhere.caCert(), client.cert(), client.key(), true)))
+                    .isInstanceOf(PageServerException.class)
+                    .hasMessageContaining("the server's certificate does not name this address");
+        }
+    }
+}
