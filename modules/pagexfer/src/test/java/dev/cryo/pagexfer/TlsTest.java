@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.pagexfer.PageSink.Run;
+import dev.cryo.testkit.TestPki;
 
 /** The page server over TLS: pages arrive intact; a plain client and a client of another CA are refused in one line. */
 class TlsTest {
@@ -34,11 +35,15 @@ class TlsTest {
     @BeforeAll
     static void certificates() throws Exception {
         TestPki ca = TestPki.ca(pki, "cryo");
-        server = ca.issue("server", "127.0.0.1");
-        client = ca.issue("client", null);
-        Tls foreign = TestPki.ca(pki, "other").issue("client", null);
+        server = tls(ca.issue("server", "127.0.0.1"));
+        client = tls(ca.issue("client", null));
+        Tls foreign = tls(TestPki.ca(pki, "other").issue("client", null));
         // trusts cryo's CA, so it accepts the server; its own certificate is signed by the other CA
         stranger = new Tls(ca.cert(), foreign.cert(), foreign.key(), true);
+    }
+
+    private static Tls tls(TestPki.Issued i) {
+        return new Tls(i.caCert(), i.cert(), i.key(), true);
     }
 
     private PageDestination connect(RunningServer s, Tls tls) throws Exception {
@@ -110,7 +115,7 @@ class TlsTest {
 
     @Test
     void aClientRefusesAServerWhoseCertificateNamesAnotherAddress() throws Exception {
-        Tls elsewhere = TestPki.ca(tmp, "third").issue("server", "10.9.9.9");
+        Tls elsewhere = tls(TestPki.ca(tmp, "third").issue("server", "10.9.9.9"));
         Path dir = Files.createDirectory(tmp.resolve("served"));
         try (RunningServer s = RunningServer.start(dir, null, new Tls(client.caCert(), elsewhere.cert(), elsewhere.key(), true))) {
             assertThatThrownBy(() -> connect(s, new Tls(elsewhere.caCert(), client.cert(), client.key(), true)))

@@ -20,6 +20,10 @@ import dev.cryo.syscalls.Cgroup2;
  * {@code cryo dump --prev-images-dir ../pre2 --track-mem}, then {@code cryo restore -d}</li>
  * <li>{@code cgroup}: the tree moved into a cgroup2 cgroup of its own, then as {@code host}; the dump's
  * {@code --display-stats} must say that the cgroup's freezer stopped it</li>
+ * <li>{@code pageserver}: as {@code predump}, with every step's pages sent ({@code --page-server}) to a
+ * {@code cryo page-server} process in another network namespace (two namespaces joined by a veth pair, made
+ * for the test), each server linked to the step before on its side; then {@code cryo restore -d} from the last
+ * server's directory with the dump's other images put beside its pages</li>
  * </ul>
  */
 public enum Cycle {
@@ -27,7 +31,8 @@ public enum Cycle {
     HOST("host"),
     PIDNS("pidns"),
     PREDUMP("predump"),
-    CGROUP("cgroup");
+    CGROUP("cgroup"),
+    PAGESERVER("pageserver");
 
     private final String id;
 
@@ -85,6 +90,10 @@ public enum Cycle {
             case PIDNS -> cryo.help("restore").contains("--pidns") ? null : "cryo restore has no --pidns option yet";
             case PREDUMP -> cryo.help("pre-dump").contains("--prev-images-dir") && cryo.help("dump").contains("--track-mem")
                     ? null : "cryo has no pre-dump with --prev-images-dir and dump --track-mem yet";
+            case PAGESERVER -> !cryo.help("page-server").contains("--prev-images-dir") || !cryo.help("pre-dump").contains("--page-server")
+                    ? "cryo has no page-server with --prev-images-dir and pre-dump --page-server yet"
+                    : java.util.stream.Stream.of("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip").noneMatch(p -> java.nio.file.Files.isExecutable(Path.of(p)))
+                    ? "no ip(8) to make the network namespaces (Debian: apt-get install iproute2)" : null;
         };
     }
 }
