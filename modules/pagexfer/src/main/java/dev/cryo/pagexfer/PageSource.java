@@ -17,6 +17,7 @@ import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.PagemapFlags;
+import dev.cryo.images.Pagemaps;
 import dev.cryo.images.RawReader;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
@@ -113,9 +114,10 @@ public final class PageSource implements AutoCloseable {
                 if (!entries.isEmpty() && entries.getLast().end() > e.getVaddr()) {
                     throw new IllegalStateException(String.format("%s of %s: entries out of order at 0x%x", name, store, e.getVaddr()));
                 }
-                entries.add(new Entry(e.getVaddr(), e.getNrPages(), inParent, inParent ? -1 : offset));
+                long n = Pagemaps.pages(e);
+                entries.add(new Entry(e.getVaddr(), n, inParent, inParent ? -1 : offset));
                 if (!inParent) {
-                    offset += e.getNrPages() * PAGE;
+                    offset += n * PAGE;
                 }
             }
             return new Level(store, store.toString(), ImageKind.PAGES.fileName(Integer.toUnsignedLong(head.getPagesId())), entries);

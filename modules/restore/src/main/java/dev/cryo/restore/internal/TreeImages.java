@@ -258,14 +258,15 @@ record TreeImages(List<ProcessImages> processes, List<Zombie> zombies, Map<Integ
                 throw new IllegalStateException(pagemapName + ": pages at 0x" + Long.toHexString(pe.getVaddr())
                         + " are lazy (flags " + flags + "), which restore does not handle yet");
             }
-            long end = pe.getVaddr() + pe.getNrPages() * Puppet.PAGE;
-            boolean inside = pe.getNrPages() > 0 && pe.getNrPages() < (1L << 36) && covered(mm, pe.getVaddr(), end);
+            long nrPages = dev.cryo.images.Pagemaps.pages(pe); // CRIU 4.2 keeps it in a field of its own
+            long end = pe.getVaddr() + nrPages * Puppet.PAGE;
+            boolean inside = nrPages > 0 && nrPages < (1L << 36) && covered(mm, pe.getVaddr(), end);
             if (!inside) {
-                throw new IllegalStateException(pagemapName + ": " + pe.getNrPages() + " pages at 0x" + Long.toHexString(pe.getVaddr())
+                throw new IllegalStateException(pagemapName + ": " + nrPages + " pages at 0x" + Long.toHexString(pe.getVaddr())
                         + " lie in no private mapping of mm-" + pid + ".img");
             }
             if (!inParent) {
-                needed += pe.getNrPages() * Puppet.PAGE; // in-parent pages are in the parent snapshot's images
+                needed += nrPages * Puppet.PAGE; // in-parent pages are in the parent snapshot's images
             }
         }
         long size = store.pathOf(pagesName).map(p -> p.toFile().length()).orElse(-1L);
