@@ -101,7 +101,7 @@ public class PageTransferBench {
     @Setup(Level.Iteration)
     public void connect() {
         listening = TcpSocket.listen(LOOPBACK, 0, 1);
-        javax.net.ssl.SSLContext ctx = tls ? TlsContexts.of(serverTls) : null;
+        javax.net.ssl.SSLContext ctx = tls ? TlsContexts.forServer(serverTls) : null;
         served = CompletableFuture.supplyAsync(() -> {
             try (TcpSocket conn = listening.accept()) {
                 conn.noDelay(true);

@@ -81,7 +81,7 @@ public final class PageServer implements AutoCloseable {
         if (Files.exists(dir.resolve(ImageKind.INVENTORY.fileName()))) {
             throw new IllegalArgumentException("cannot receive pages into " + dir + ": it holds a complete dump (inventory.img)");
         }
-        SSLContext ctx = o.tls() == null ? null : TlsContexts.of(o.tls());
+        SSLContext ctx = o.tls() == null ? null : TlsContexts.forServer(o.tls());
         DirectoryImageStore store = new DirectoryImageStore(dir);
         boolean linked = false;
         Path link = dir.resolve(DirectoryImageStore.PARENT_LINK);

@@ -123,4 +123,48 @@ class TlsTest {
                     .hasMessageContaining("the server's certificate does not name this address");
         }
     }
+
+    /**
+     * CRIU's TLS server reads a run's pages in 64 KiB chunks counted from the run's start, record by record, and
+     * loses its place when a record crosses a chunk's end: records are cut at multiples of 16 KiB from the run's
+     * start, however the pages come in (here 7 pages, then 33).
+     */
+    @Test
+    void recordsOfARunNeverCrossA16KiBBoundaryOfTheRun() throws Exception {
+        try (dev.cryo.syscalls.TcpSocket listening = dev.cryo.syscalls.TcpSocket.listen(RunningServer.LOOPBACK, 0, 1)) {
+            java.util.concurrent.CompletableFuture<List<Long>> records = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try (dev.cryo.syscalls.TcpSocket c = listening.accept();
+                     dev.cryo.pagexfer.internal.Wire w = dev.cryo.pagexfer.internal.TlsWire.server(
+                             new dev.cryo.pagexfer.internal.PlainWire(c, false, null, null), dev.cryo.pagexfer.internal.TlsContexts.forServer(server));
+                     Arena a = Arena.ofConfined()) {
+                    MemorySegment buf = a.allocate(1 << 20);
+                    w.recvFully(buf.asSlice(0, 32));                       // OPEN2
+                    w.send(buf.asSlice(0, 1).fill((byte) 0));
+                    w.push();
+                    w.recvFully(buf.asSlice(0, 32));                       // ADD_F of 40 pages
+                    List<Long> sizes = new java.util.ArrayList<>();
+                    for (long got = 0; got < 40 * 4096; ) {
+                        long n = w.recv(buf);                              // one record's plaintext at a time
+                        sizes.add(n);
+                        got += n;
+                    }
+                    return sizes;
+                }
+            }, r -> new Thread(r).start());
+            try (PageDestination d = PageDestination.pageServer(new PageServerEndpoint(RunningServer.LOOPBACK, listening.localPort(), client),
+                    new DirectoryImageStore(Files.createDirectories(tmp.resolve("client"))), null, null);
+                 PageSink sink = d.open(PagemapType.PROCESS, 42); Arena a = Arena.ofConfined()) {
+                MemorySegment data = a.allocate(40 * 4096, 4096);
+                sink.begin(List.of(new Run(VADDR, 40)));
+                sink.write(data.asSlice(0, 7 * 4096));
+                sink.write(data.asSlice(7 * 4096));
+                List<Long> sizes = records.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                long at = 0;
+                for (long n : sizes) {
+                    assertThat(at / 16384).as("record of %d bytes at %d of the run, in %s", n, at, sizes).isEqualTo((at + n - 1) / 16384);
+                    at += n;
+                }
+            }
+        }
+    }
 }

@@ -169,6 +169,7 @@ public final class PageServerClient implements PageDestination {
         private final ArrayDeque<Run> pending = new ArrayDeque<>();
         private final List<long[]> covered = new ArrayList<>();
         private long bytesLeft;
+        private long runBytes;
         private boolean opened;
         private boolean hasParent;
         private boolean done;
@@ -198,11 +199,16 @@ public final class PageServerClient implements PageDestination {
         public void write(MemorySegment data) {
             try {
                 ensureOpen();
+                long record = wire.recordSize();
                 for (long at = 0; at < data.byteSize(); ) {
                     if (bytesLeft == 0) {
                         nextCarryingRun();
                     }
                     long n = Math.min(bytesLeft, data.byteSize() - at);
+                    if (record > 0) {
+                        // records cut at multiples of their size from the run's start, where CRIU's server expects them
+                        n = Math.min(n, record - (runBytes - bytesLeft) % record);
+                    }
                     wire.send(data.asSlice(at, n));
                     at += n;
                     bytesLeft -= n;
@@ -275,6 +281,7 @@ public final class PageServerClient implements PageDestination {
                 sendRun(r);
                 if (r.carriesBytes()) {
                     bytesLeft = r.pages() * 4096;
+                    runBytes = bytesLeft;
                     return;
                 }
             }

@@ -40,6 +40,17 @@ public final class TlsContexts {
 
     private TlsContexts() {}
 
+    /**
+     * A context for a page server. A TLS 1.3 server of the JDK sends a NewSessionTicket after the handshake,
+     * which CRIU's client (GnuTLS) meets as GNUTLS_E_AGAIN in its first read, the answer to OPEN2, and takes
+     * for a server that does not answer: so none is sent (the JDK reads the count once, from a system property
+     * that holds for every TLS server of this JVM; a page server resumes no sessions anyway).
+     */
+    public static SSLContext forServer(Tls tls) {
+        System.setProperty("jdk.tls.server.newSessionTicketCount", "0");
+        return of(tls);
+    }
+
     public static SSLContext of(Tls tls) {
         try {
             List<Certificate> ca = certificates(tls.caCert(), "CA certificate");

@@ -179,6 +179,12 @@ public final class TlsWire implements Wire {
         }
     }
 
+    /** TLS's largest plaintext record (RFC 8446 5.1). */
+    @Override
+    public long recordSize() {
+        return 16384;
+    }
+
     @Override
     public void push() {
         flush();

@@ -32,6 +32,15 @@ public interface Wire extends AutoCloseable {
         return done;
     }
 
+    /**
+     * The largest piece of data that goes out as one record (TLS: 16 KiB), or 0 for a plain stream. CRIU's
+     * TLS server reads the pages of a run record by record in 64 KiB chunks counted from the run's start, and
+     * loses its place if a record crosses a chunk's end: a sender cuts the pages of a run at multiples of this.
+     */
+    default long recordSize() {
+        return 0;
+    }
+
     /** The peer as users write it, {@code 10.0.0.2:41234}. */
     String peer();
 
