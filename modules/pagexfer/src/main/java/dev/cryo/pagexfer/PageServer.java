@@ -61,6 +61,7 @@ public final class PageServer implements AutoCloseable {
     private final boolean linkedParent;
     private final SSLContext tls;
     private final TcpSocket listening;
+    private long nextPagesId = PAGES_ID_BASE;
 
     private PageServer(Options options, DirectoryImageStore store, DirectoryImageStore parent, boolean linkedParent,
                        SSLContext tls, TcpSocket listening) {
@@ -136,19 +137,9 @@ public final class PageServer implements AutoCloseable {
         try (TcpSocket conn = listening.accept()) {
             listening.close();
             conn.noDelay(true); // it only receives, but for its answers, which must leave at once
-            long next = PAGES_ID_BASE;
-            long[] ids = {next};
-            Wire wire = new PlainWire(conn, false, null, null);
-            if (tls != null) {
-                wire = TlsWire.server((PlainWire) wire, tls);
-            }
-            try (Wire w = wire) {
-                ServerSession.Result r = new ServerSession(w, store, parent, () -> {
-                    while (store.exists(ImageKind.PAGES.fileName(ids[0]))) {
-                        ids[0]++;
-                    }
-                    return ids[0]++;
-                }).run();
+            PlainWire plain = new PlainWire(conn, false, null, null);
+            try (Wire w = tls == null ? plain : TlsWire.server(plain, tls)) {
+                ServerSession.Result r = new ServerSession(w, store, parent, this::nextPagesId).run();
                 awaitEnd(w);
                 return new Session(r.peer(), r.images(), r.pages(), r.bytes(), r.nanos());
             }
@@ -158,6 +149,14 @@ public final class PageServer implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** The next pages image number from 0x10001 on that the directory does not hold yet. */
+    private long nextPagesId() {
+        while (store.exists(ImageKind.PAGES.fileName(nextPagesId))) {
+            nextPagesId++;
+        }
+        return nextPagesId++;
     }
 
     /**
