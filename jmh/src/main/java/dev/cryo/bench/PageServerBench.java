@@ -46,7 +46,7 @@ import dev.cryo.testkit.TwoHosts;
 public final class PageServerBench {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
     private static final Pattern TOTAL = Pattern.compile("total time:\\s+([0-9.]+) ms");
-    private static final Pattern MAX_RSS = Pattern.compile("^maxrss ([0-9]+)$", Pattern.MULTILINE);
+    private static final Pattern MAX_RSS = Pattern.compile("^maxrss ([0-9]+) cpu ([0-9.]+) ([0-9.]+)$", Pattern.MULTILINE);
     private static final Pattern SERVER_CPU = Pattern.compile("cpu time:\\s+([0-9.]+) s \\(([0-9.]+) s per GiB\\)");
     private static final Pattern SERVER_RSS = Pattern.compile("peak rss:\\s+([0-9]+) KiB");
 
@@ -178,13 +178,14 @@ public final class PageServerBench {
     private static void big(TwoHosts hosts, Path dir, int runs, int[] sizes) throws Exception {
         System.out.printf("%nbig: cryo dump processes, --leave-running, to tmpfs and through cryo page-server across veth (server dir on tmpfs),"
                 + " median of %d runs (interleaved)%n", runs);
-        System.out.printf("%8s %-10s %12s %12s %9s %14s %14s %16s%n", "size", "way", "dump total", "command", "vs local",
-                "dump peak RSS", "server RSS", "server CPU/GiB");
+        System.out.printf("%8s %-6s %12s %12s %9s %12s %14s %12s %16s%n", "size", "way", "dump total", "command", "vs local",
+                "dump CPU", "dump peak RSS", "server RSS", "server CPU/GiB");
         for (int mib : sizes) {
             try (Target target = Target.start("dumpee", dir.resolve("dumpee-" + mib), Integer.toString(mib), "1")) {
                 long[][] total = new long[2][runs];
                 long[][] wall = new long[2][runs];
                 long[][] rss = new long[2][runs];
+                double[][] dumpCpu = new double[2][runs];
                 long[] serverRss = new long[runs];
                 double[] cpuPerGiB = new double[runs];
                 for (int r = -1; r < runs; r++) { // run -1: untimed, warms the page cache of the JDK's files
@@ -213,6 +214,7 @@ public final class PageServerBench {
                         total[w][r] = o[w].totalNanos;
                         wall[w][r] = o[w].wallNanos;
                         rss[w][r] = o[w].maxRssKib;
+                        dumpCpu[w][r] = o[w].cpuSeconds;
                     }
                     Matcher cpu = SERVER_CPU.matcher(served);
                     Matcher srss = SERVER_RSS.matcher(served);
@@ -226,8 +228,8 @@ public final class PageServerBench {
                 String[] names = {"tmpfs", "veth"};
                 for (int w = 0; w < 2; w++) {
                     long t = BenchRun.median(total[w]);
-                    System.out.printf("%5d MiB %-10s %9.1f ms %9.1f ms %8.2fx %10d KiB %14s %16s   totals %s%n", mib, names[w], t / 1e6,
-                            BenchRun.median(wall[w]) / 1e6, (double) t / localTotal, BenchRun.median(rss[w]),
+                    System.out.printf("%5d MiB %-6s %9.1f ms %9.1f ms %8.2fx %10.2f s %10d KiB %12s %16s   totals %s%n", mib, names[w], t / 1e6,
+                            BenchRun.median(wall[w]) / 1e6, (double) t / localTotal, medianOf(dumpCpu[w]), BenchRun.median(rss[w]),
                             w == 0 ? "" : BenchRun.median(serverRss) + " KiB",
                             w == 0 ? "" : String.format("%.2f s", medianOf(cpuPerGiB)), ms(total[w]));
                 }
@@ -239,13 +241,14 @@ public final class PageServerBench {
         }
     }
 
-    record Outcome(long totalNanos, long wallNanos, long maxRssKib) {}
+    /** One cryo dump process: its own total time, the command's wall time, its peak RSS and CPU seconds (JVM start included). */
+    record Outcome(long totalNanos, long wallNanos, long maxRssKib, double cpuSeconds) {}
 
     /** {@code prefix... /usr/bin/time java ... cryo dump -t PID -D images --leave-running -j --display-stats options...}. */
     private static Outcome command(List<String> prefix, int pid, Path images, String... options) throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(prefix);
-        cmd.addAll(List.of("/usr/bin/time", "-f", "maxrss %M", java, "--enable-native-access=ALL-UNNAMED",
+        cmd.addAll(List.of("/usr/bin/time", "-f", "maxrss %M cpu %U %S", java, "--enable-native-access=ALL-UNNAMED",
                 "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"), "dev.cryo.cli.Main",
                 "dump", "-t", Integer.toString(pid), "-D", images.toString(), "--leave-running", "-j", "--display-stats"));
         cmd.addAll(List.of(options));
@@ -261,7 +264,8 @@ public final class PageServerBench {
         if (!total.find() || !rss.find()) {
             throw new IllegalStateException("no total time or maxrss in: " + out);
         }
-        return new Outcome((long) (Double.parseDouble(total.group(1)) * 1e6), wall, Long.parseLong(rss.group(1)));
+        double cpu = Double.parseDouble(rss.group(2)) + Double.parseDouble(rss.group(3));
+        return new Outcome((long) (Double.parseDouble(total.group(1)) * 1e6), wall, Long.parseLong(rss.group(1)), cpu);
     }
 
     private static double medianOf(double[] v) {
