@@ -215,4 +215,32 @@ struct ptrace_rseq_configuration {
 };
 #endif
 
+/* ------------------------------------------------------------------------ */
+/* The frame rt_sigreturn(2) loads a thread from on x86-64: the kernel's     */
+/* struct rt_sigframe (arch/x86/include/asm/sigframe.h: pretcode, ucontext,  */
+/* siginfo) with the kernel's ucontext (asm/ucontext.h: a one-word signal    */
+/* mask, unlike glibc's ucontext_t). The xsave area that uc_mcontext.fpstate */
+/* points to follows it, 64-byte aligned, ended by FP_XSTATE_MAGIC2 at       */
+/* fpstate + xstate_size (glibc's bits/sigcontext.h: struct _fpx_sw_bytes).  */
+/* asm/ucontext.h cannot be included beside glibc's signal.h (it redefines   */
+/* struct sigcontext): its flags are restated under cryo's names.            */
+
+struct cryo_kernel_ucontext {
+    unsigned long uc_flags;
+    struct cryo_kernel_ucontext *uc_link;
+    stack_t uc_stack;
+    struct sigcontext uc_mcontext;
+    unsigned long uc_sigmask;
+};
+
+struct cryo_rt_sigframe {
+    unsigned long pretcode;
+    struct cryo_kernel_ucontext uc;
+    siginfo_t info;
+};
+
+#define CRYO_UC_FP_XSTATE         0x1
+#define CRYO_UC_SIGCONTEXT_SS     0x2
+#define CRYO_UC_STRICT_RESTORE_SS 0x4
+
 #endif /* CRYO_H */

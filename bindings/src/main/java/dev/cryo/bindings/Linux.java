@@ -2912,6 +2912,15 @@ public class Linux extends Linux$shared {
     public static int PTRACE_DETACH() {
         return PTRACE_DETACH;
     }
+    private static final int PTRACE_SYSCALL = (int)24L;
+    /**
+     * {@snippet lang=c :
+     * #define PTRACE_SYSCALL 24
+     * }
+     */
+    public static int PTRACE_SYSCALL() {
+        return PTRACE_SYSCALL;
+    }
     private static final int PTRACE_SETOPTIONS = (int)16896L;
     /**
      * {@snippet lang=c :
@@ -3290,6 +3299,33 @@ public class Linux extends Linux$shared {
     public static int SA_RESTORER() {
         return SA_RESTORER;
     }
+    private static final int CRYO_UC_FP_XSTATE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_UC_FP_XSTATE 1
+     * }
+     */
+    public static int CRYO_UC_FP_XSTATE() {
+        return CRYO_UC_FP_XSTATE;
+    }
+    private static final int CRYO_UC_SIGCONTEXT_SS = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_UC_SIGCONTEXT_SS 2
+     * }
+     */
+    public static int CRYO_UC_SIGCONTEXT_SS() {
+        return CRYO_UC_SIGCONTEXT_SS;
+    }
+    private static final int CRYO_UC_STRICT_RESTORE_SS = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_UC_STRICT_RESTORE_SS 4
+     * }
+     */
+    public static int CRYO_UC_STRICT_RESTORE_SS() {
+        return CRYO_UC_STRICT_RESTORE_SS;
+    }
     private static final int F_OWNER_TID = (int)0L;
     /**
      * {@snippet lang=c :
@@ -3316,6 +3352,33 @@ public class Linux extends Linux$shared {
      */
     public static int F_OWNER_PGRP() {
         return F_OWNER_PGRP;
+    }
+    private static final int CLD_EXITED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CLD_EXITED = 1
+     * }
+     */
+    public static int CLD_EXITED() {
+        return CLD_EXITED;
+    }
+    private static final int CLD_KILLED = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CLD_KILLED = 2
+     * }
+     */
+    public static int CLD_KILLED() {
+        return CLD_KILLED;
+    }
+    private static final int CLD_DUMPED = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CLD_DUMPED = 3
+     * }
+     */
+    public static int CLD_DUMPED() {
+        return CLD_DUMPED;
     }
 
     private static class getpid {
@@ -3951,6 +4014,24 @@ public class Linux extends Linux$shared {
     public static int SA_RESETHAND() {
         return SA_RESETHAND;
     }
+    private static final int FP_XSTATE_MAGIC1 = (int)1179670611L;
+    /**
+     * {@snippet lang=c :
+     * #define FP_XSTATE_MAGIC1 1179670611
+     * }
+     */
+    public static int FP_XSTATE_MAGIC1() {
+        return FP_XSTATE_MAGIC1;
+    }
+    private static final int FP_XSTATE_MAGIC2 = (int)1179670597L;
+    /**
+     * {@snippet lang=c :
+     * #define FP_XSTATE_MAGIC2 1179670597
+     * }
+     */
+    public static int FP_XSTATE_MAGIC2() {
+        return FP_XSTATE_MAGIC2;
+    }
     private static final int CLONE_IO = (int)2147483648L;
     /**
      * {@snippet lang=c :
@@ -4220,6 +4301,15 @@ public class Linux extends Linux$shared {
      */
     public static int PTRACE_O_EXITKILL() {
         return PTRACE_O_EXITKILL;
+    }
+    private static final int PTRACE_O_SUSPEND_SECCOMP = (int)2097152L;
+    /**
+     * {@snippet lang=c :
+     * #define PTRACE_O_SUSPEND_SECCOMP 2097152
+     * }
+     */
+    public static int PTRACE_O_SUSPEND_SECCOMP() {
+        return PTRACE_O_SUSPEND_SECCOMP;
     }
     private static final long CLONE_INTO_CGROUP = 8589934592L;
     /**

@@ -48,7 +48,7 @@ import dev.cryo.syscalls.TcpSocket;
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 2, time = 2)
+@Warmup(iterations = 4, time = 3) // TLS's code (AES-GCM intrinsics) takes ~10 s to be compiled
 @Measurement(iterations = 5, time = 3)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g"})
 @State(Scope.Benchmark)

@@ -1,17 +1,10 @@
 package dev.cryo.cli;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.NoSuchFileException;
 
 import dev.cryo.cli.command.CryoCommand;
 import dev.cryo.dump.DumpException;
-import dev.cryo.images.ImageFormatException;
-import dev.cryo.parasite.Cancellation;
-import dev.cryo.syscalls.ErrnoException;
-import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.CryoFailure;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 
@@ -66,18 +59,10 @@ public final class Main {
     /** The user-facing message of an expected failure, or null for an exception that means a bug in cryo. */
     private static String message(Exception e) {
         return switch (e) {
-            case Failure f -> f.getMessage();
             case DumpException d -> d.getMessage();
             case dev.cryo.restore.RestoreException r -> r.getMessage();
-            case ErrnoException x -> x.getMessage();
-            case ImageFormatException f -> f.getMessage();
-            case Cancellation.CancelledException c -> c.getMessage();
-            case Proc.TaskGoneException t -> t.getMessage();
-            case NoSuchFileException n -> n.getFile() + ": no such file or directory";
-            case AccessDeniedException a -> a.getFile() + ": permission denied";
-            case UncheckedIOException u -> u.getMessage();
-            case IOException i -> i.getMessage() != null ? i.getMessage() : i.toString();
-            default -> null;
+            default -> CryoFailure.reason(e);
         };
     }
+
 }

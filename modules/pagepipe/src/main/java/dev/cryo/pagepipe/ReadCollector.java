@@ -114,11 +114,13 @@ public final class ReadCollector {
             full.put(end);
             writer.join();
         }
-        if (readFailure != null) {
-            throw rethrow(readFailure);
-        }
-        if (writerFailure.get() != null) {
-            throw rethrow(writerFailure.get());
+        // Both sides may fail (a read error, then the writer's own): the first is thrown, the other kept with it.
+        Throwable failure = readFailure != null ? readFailure : writerFailure.get();
+        if (failure != null) {
+            if (readFailure != null && writerFailure.get() != null && writerFailure.get() != readFailure) {
+                readFailure.addSuppressed(writerFailure.get());
+            }
+            throw rethrow(failure);
         }
         return new Result(pages, pages * PageRange.PAGE_SIZE, vanished);
     }
@@ -144,7 +146,7 @@ public final class ReadCollector {
                 }
                 if (n <= 0) {
                     if (!lenient) {
-                        throw new IllegalStateException(String.format("cannot read pages at 0x%x: the mapping is gone", r.start() + done));
+                        throw new PagesGoneException(String.format("cannot read pages at 0x%x: the mapping is gone", r.start() + done));
                     }
                     // unmapped under the copy: zeros for this page, then try the next one
                     buf.asSlice(at + done, PageRange.PAGE_SIZE).fill((byte) 0);

@@ -12,6 +12,8 @@ import java.util.List;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.iovec;
 import dev.cryo.bindings.rlimit;
+import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
@@ -21,7 +23,7 @@ import dev.cryo.syscalls.Syscall;
 
 /**
  * Splice mode: while the task is stopped, it vmsplices its own pages into pipes (run inside it by the
- * parasite); cryo takes each pipe's read end with {@code pidfd_getfd} and closes the task's ends, so the
+ * {@link Parasite}); cryo takes each pipe's read end with {@code pidfd_getfd} and closes the task's ends, so the
  * task's fd table is as it was. After the task is released, {@link #drain} moves the pipes' pages to a
  * consumer. Pipes are sized to {@code /proc/sys/fs/pipe-max-size}; while stopped, cryo holds no more of
  * them than its fd limit allows, draining the oldest early when it must. The pages in pipes are pinned:
@@ -33,9 +35,8 @@ import dev.cryo.syscalls.Syscall;
 public final class SpliceCollector implements AutoCloseable {
     /** Fds cryo keeps free for everything else while holding pipes. */
     private static final int FD_RESERVE = 128;
-    private static final long IOV_AT = 4096;
 
-    private final TaskCalls task;
+    private final Parasite task;
     private final Fd pidfd;
     private final BufferPool pool;
     private final PageConsumer consumer;
@@ -59,12 +60,12 @@ public final class SpliceCollector implements AutoCloseable {
     private record MemoryPart(List<PageRange> ranges, MemorySegment data) implements Part {}
 
     /** {@code consumer} receives the pages in order, on the thread that calls {@link #splice} and {@link #drain}. */
-    public SpliceCollector(TaskCalls task, BufferPool pool, PageConsumer consumer) {
+    public SpliceCollector(Parasite task, BufferPool pool, PageConsumer consumer) {
         this(task, pool, consumer, Integer.MAX_VALUE);
     }
 
     /** As above, holding at most {@code maxPipes} pipes (fewer if cryo's fd limit says so). */
-    public SpliceCollector(TaskCalls task, BufferPool pool, PageConsumer consumer, int maxPipes) {
+    public SpliceCollector(Parasite task, BufferPool pool, PageConsumer consumer, int maxPipes) {
         this.task = task;
         this.pool = pool;
         this.consumer = consumer;
@@ -151,10 +152,10 @@ public final class SpliceCollector implements AutoCloseable {
                         o = 0;
                     }
                 }
-                task.writeScratch(IOV_AT, iov.asSlice(0, iovs * iovec.sizeof()));
                 long got;
-                try {
-                    got = task.syscall("vmsplice", Linux.__NR_vmsplice(), ends[1], task.scratch() + IOV_AT, iovs, Linux.SPLICE_F_NONBLOCK());
+                try (Scratch s = task.scratch()) {
+                    got = task.syscall("vmsplice", Linux.__NR_vmsplice(), ends[1], s.put(iov.asSlice(0, iovs * iovec.sizeof())),
+                            iovs, Linux.SPLICE_F_NONBLOCK());
                 } catch (ErrnoException e) {
                     if (e.is(Errno.EFAULT)) {
                         faulted = true; // the next page is not readable: it goes the /proc/PID/mem way
@@ -220,8 +221,11 @@ public final class SpliceCollector implements AutoCloseable {
     }
 
     private int[] pipeInTask() {
-        task.syscall("pipe2", Linux.__NR_pipe2(), task.scratch(), Linux.O_CLOEXEC());
-        task.readScratch(0, fds);
+        try (Scratch s = task.scratch()) {
+            long at = s.reserve(fds.byteSize());
+            task.syscall("pipe2", Linux.__NR_pipe2(), at, Linux.O_CLOEXEC());
+            s.read(at, fds);
+        }
         return new int[] {fds.getAtIndex(ValueLayout.JAVA_INT, 0), fds.getAtIndex(ValueLayout.JAVA_INT, 1)};
     }
 
@@ -231,7 +235,7 @@ public final class SpliceCollector implements AutoCloseable {
         }
         long n = Io.pread(mem.fd(), page, at);
         if (n != page.byteSize()) {
-            throw new IllegalStateException(String.format("cannot read the page at 0x%x of pid %d", at, task.pid()));
+            throw new PagesGoneException(String.format("cannot read the page at 0x%x of pid %d", at, task.pid()));
         }
     }
 
@@ -254,7 +258,7 @@ public final class SpliceCollector implements AutoCloseable {
                     while (done < pp.bytes()) {
                         long n = Io.read(pipe.fd(), buf.asSlice(done, pp.bytes() - done));
                         if (n <= 0) {
-                            throw new IllegalStateException("a page pipe of pid " + task.pid() + " ended after " + done
+                            throw new PagesGoneException("a page pipe of pid " + task.pid() + " ended after " + done
                                     + " of " + pp.bytes() + " bytes");
                         }
                         done += n;

@@ -2,100 +2,69 @@ package dev.cryo.pagepipe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.syscalls.Mapping;
-import dev.cryo.syscalls.Syscall;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.parasite.FrozenTree;
+import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.Tracer;
+import dev.cryo.testkit.Target;
 
 /**
- * Splice mode on cryo's own process: the "task" is the test JVM itself, so vmsplice, pipe2 and close run for
- * real, here, and pidfd_getfd takes the pipes from this very process.
+ * Splice mode on a real task: splice_pages holds 512 patterned pages, one of them unreadable; its parasite
+ * vmsplices them into pipes while it is frozen, and cryo drains them after the release.
  */
 class SpliceCollectorTest {
     private static final long PAGE = PageRange.PAGE_SIZE;
+    private static final int PAGES = 512;
 
-    /** TaskCalls that run in the calling process, with a scratch mapping of its own. */
-    static final class Self implements TaskCalls, AutoCloseable {
-        private final Mapping scratch = Mapping.anonymous(256 * 1024);
-
-        @Override
-        public int pid() {
-            return (int) ProcessHandle.current().pid();
-        }
-
-        @Override
-        public long syscall(String name, long nr, long... a) {
-            long[] x = java.util.Arrays.copyOf(a, 6);
-            return Syscall.call(name, nr, x[0], x[1], x[2], x[3], x[4], x[5]);
-        }
-
-        @Override
-        public long scratch() {
-            return scratch.address();
-        }
-
-        @Override
-        public long scratchSize() {
-            return scratch.length();
-        }
-
-        @Override
-        public void writeScratch(long offset, MemorySegment data) {
-            scratch.segment().asSlice(offset, data.byteSize()).copyFrom(data);
-        }
-
-        @Override
-        public void readScratch(long offset, MemorySegment into) {
-            into.copyFrom(scratch.segment().asSlice(offset, into.byteSize()));
-        }
-
-        @Override
-        public void close() {
-            scratch.close();
-        }
-    }
+    @TempDir
+    Path dir;
 
     @Test
     void pagesComeOutInOrderThroughFewPipesAndAnUnreadablePage() throws Exception {
-        int pages = 512;
-        try (Mapping m = Mapping.anonymous(pages * PAGE); Self self = new Self(); BufferPool pool = new BufferPool(2, 64 * 1024)) {
-            for (long p = 0; p < pages; p++) {
-                m.segment().set(ValueLayout.JAVA_LONG, p * PAGE, 0x1000 + p);
-                m.segment().set(ValueLayout.JAVA_LONG, p * PAGE + PAGE - 8, ~p);
-            }
-            // one page vmsplice cannot take: it must come through /proc/self/mem, in its place
-            Syscall.call("mprotect", Linux.__NR_mprotect(), m.address() + 100 * PAGE, PAGE, Linux.PROT_NONE());
-            List<PageRange> ranges = List.of(new PageRange(m.address(), 40), new PageRange(m.address() + 41 * PAGE, pages - 41));
+        try (Target target = Target.start("splice_pages", dir); BufferPool pool = new BufferPool(2, 64 * 1024)) {
+            int pid = target.pid();
+            long base = Long.parseUnsignedLong(Files.readString(dir.resolve("layout")).strip(), 16);
+            List<PageRange> ranges = List.of(new PageRange(base, 40), new PageRange(base + 41 * PAGE, PAGES - 41));
             List<Long> got = new ArrayList<>();
             List<PageRange> gotRanges = new ArrayList<>();
-            try (SpliceCollector c = new SpliceCollector(self, pool, batch -> {
-                for (long i = 0; i < batch.data().byteSize(); i += PAGE) {
-                    got.add(batch.data().get(ValueLayout.JAVA_LONG, i));
-                    assertThat(batch.data().get(ValueLayout.JAVA_LONG, i + PAGE - 8)).isEqualTo(~(got.getLast() - 0x1000));
+            long[] figures = Tracer.call("test", () -> {
+                SpliceCollector c = null;
+                try (FrozenTree tree = FrozenTree.freeze(pid, new Cancellation());
+                     Parasite p = Parasite.infect(tree.leader(pid))) {
+                    c = new SpliceCollector(p, pool, batch -> {
+                        for (long i = 0; i < batch.data().byteSize(); i += PAGE) {
+                            got.add(batch.data().get(ValueLayout.JAVA_LONG, i));
+                            assertThat(batch.data().get(ValueLayout.JAVA_LONG, i + PAGE - 8)).isEqualTo(~(got.getLast() - 0x1000));
+                        }
+                        batch.ranges().forEach(r -> PresentPages.add(gotRanges, r.start(), r.end()));
+                    }, 2);
+                    c.splice(ranges, () -> {});
                 }
-                batch.ranges().forEach(r -> PresentPages.add(gotRanges, r.start(), r.end()));
-            }, 2)) {
-                c.splice(ranges, () -> {});
-                c.drain(() -> {});
-                assertThat(c.earlyDrains()).as("pipes drained early for the 2-pipe budget").isGreaterThan(0);
-                assertThat(c.peakPinnedBytes()).isLessThanOrEqualTo(2 * 64 * 1024);
-            } finally {
-                Syscall.call("mprotect", Linux.__NR_mprotect(), m.address() + 100 * PAGE, PAGE, Linux.PROT_READ() | Linux.PROT_WRITE());
-            }
+                try (SpliceCollector drained = c) {
+                    drained.drain(() -> {});
+                    return new long[] {drained.earlyDrains(), drained.peakPinnedBytes()};
+                }
+            });
+            assertThat(figures[0]).as("pipes drained early for the 2-pipe budget").isGreaterThan(0);
+            assertThat(figures[1]).isLessThanOrEqualTo(2 * 64 * 1024);
             List<Long> expected = new ArrayList<>();
-            for (long p = 0; p < pages; p++) {
+            for (long p = 0; p < PAGES; p++) {
                 if (p != 40) {
                     expected.add(0x1000 + p);
                 }
             }
             assertThat(got).isEqualTo(expected);
             assertThat(gotRanges).isEqualTo(ranges);
+            assertThat(target.isAlive()).as("the target after its pages were taken").isTrue();
         }
     }
 }

@@ -77,10 +77,10 @@ public final class PageServer implements AutoCloseable {
     public static PageServer listen(Options o) {
         Path dir = o.dir();
         if (!Files.isDirectory(dir)) {
-            throw new IllegalArgumentException("cannot receive pages into " + dir + ": no such directory");
+            throw new PageServerException("cannot receive pages into " + dir + ": no such directory");
         }
         if (Files.exists(dir.resolve(ImageKind.INVENTORY.fileName()))) {
-            throw new IllegalArgumentException("cannot receive pages into " + dir + ": it holds a complete dump (inventory.img)");
+            throw new PageServerException("cannot receive pages into " + dir + ": it holds a complete dump (inventory.img)");
         }
         SSLContext ctx = o.tls() == null ? null : TlsContexts.forServer(o.tls());
         DirectoryImageStore store = new DirectoryImageStore(dir);
@@ -89,13 +89,13 @@ public final class PageServer implements AutoCloseable {
         if (o.prevImagesDir() != null) {
             Path prev = dir.resolve(o.prevImagesDir());
             if (!Files.isDirectory(prev)) {
-                throw new IllegalArgumentException("cannot use " + o.prevImagesDir() + " as the previous images: " + prev + " is not a directory");
+                throw new PageServerException("cannot use " + o.prevImagesDir() + " as the previous images: " + prev + " is not a directory");
             }
             if (!Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
                 store.linkParent(o.prevImagesDir());
                 linked = true;
             } else if (!sameFile(link, prev)) {
-                throw new IllegalArgumentException("cannot link " + dir + " to " + o.prevImagesDir() + ": its parent link points elsewhere");
+                throw new PageServerException("cannot link " + dir + " to " + o.prevImagesDir() + ": its parent link points elsewhere");
             }
         }
         try {
@@ -104,7 +104,7 @@ public final class PageServer implements AutoCloseable {
             try {
                 s = TcpSocket.listen(o.address(), o.port(), 1);
             } catch (ErrnoException e) {
-                throw new IllegalArgumentException("cannot listen on " + o.address().getHostAddress() + ":" + o.port() + ": " + e.reason(), e);
+                throw new PageServerException("cannot listen on " + o.address().getHostAddress() + ":" + o.port() + ": " + e.reason(), e);
             }
             return new PageServer(o, store, parent, linked, ctx, s);
         } catch (RuntimeException e) {

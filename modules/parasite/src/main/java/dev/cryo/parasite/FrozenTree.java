@@ -70,6 +70,7 @@ public final class FrozenTree implements AutoCloseable {
                 tree.cgroupFreeze.thawSeized();
             }
             CgroupFreeze.refuseFrozen(tree.processes.keySet(), mount);
+            StopPoints.reach("frozen");
             return tree;
         } catch (RuntimeException e) {
             tree.close();
@@ -226,6 +227,8 @@ public final class FrozenTree implements AutoCloseable {
                     } catch (RuntimeException e) {
                         if (first == null) {
                             first = e;
+                        } else {
+                            first.addSuppressed(e);
                         }
                         t.detachQuietly();
                     }
@@ -239,7 +242,7 @@ public final class FrozenTree implements AutoCloseable {
     }
 
     /** A process of the tree is held by a cgroup freeze that is not the tree's own to lift: injected code would never run. */
-    public static final class HeldByCgroupException extends RuntimeException {
+    public static final class HeldByCgroupException extends dev.cryo.syscalls.CryoFailure {
         HeldByCgroupException(int pid, Path cgroup) {
             super("pid " + pid + " is held by the freeze of cgroup " + cgroup + ", which is not the tree's own to lift;"
                     + " thaw it first (echo 0 > " + cgroup.resolve("cgroup.freeze") + ")");

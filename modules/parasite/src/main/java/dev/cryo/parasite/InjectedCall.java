@@ -1,82 +1,127 @@
 package dev.cryo.parasite;
 
-import java.lang.foreign.MemorySegment;
-
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.user_regs_struct;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.UserRegs;
 import dev.cryo.syscalls.Wait;
 
 /**
- * One system call run inside a ptrace-stopped task, the one way cryo does it for the dump's parasite and
- * the restore's puppets: the task's registers are set to run {@code syscall; int3} ({@link #CODE}, placed
- * in the task's memory by the caller) with the call's number and arguments, the task is continued, and
- * the int3's SIGTRAP ends the call with its result in rax. No single-stepping: one PTRACE_CONT per call.
+ * The mechanics of one system call run inside a ptrace-stopped thread: its registers are set to make the
+ * call at a {@code syscall} instruction, and the thread is continued with PTRACE_SYSCALL to the call's
+ * entry stop, then to its exit stop, where the result is read. The thread never runs an instruction past
+ * the call while cryo drives it; what lies there matters only if cryo dies (see {@link SelfCure}).
  */
-public final class InjectedCall {
-    /** {@code syscall} (0f 05) then {@code int3} (cc), little-endian: the code an injected call runs. */
-    public static final long CODE = 0xcc050fL;
+final class InjectedCall {
+    private static final int SYSCALL_INSN = 2;
 
     private InjectedCall() {}
 
-    /** What the caller does with the stops that do not end the call. */
-    public interface Stops {
-        /** The task exited or was killed during the call: the exception to throw. */
-        RuntimeException gone(Wait.Status status);
+    /** Runs the call {@code regs} describe (rip at a syscall instruction) in {@code t}; returns rax at its exit stop. */
+    static long run(Traced t, UserRegs regs) {
+        int tid = t.tid();
+        long ip = regs.rip();
+        regs.write(tid);
+        StopPoints.reach("call-set");
+        Ptrace.syscall(tid, 0);
+        boolean entered = false;
+        while (true) {
+            Wait.Status st = next(t);
+            if (st.gone()) {
+                throw t.gone(st);
+            }
+            if (st.syscallStop()) {
+                if (entered) {
+                    regs.read(tid);
+                    if (regs.rip() != ip + SYSCALL_INSN) {
+                        throw new InfectionFailure(String.format("thread %d stopped at 0x%x after the call injected at 0x%x",
+                                tid, regs.rip(), ip));
+                    }
+                    StopPoints.reach("call-exit");
+                    return regs.rax();
+                }
+                entered = true;
+                StopPoints.reach("call-entry");
+            } else {
+                t.unexpected(st);
+            }
+            Ptrace.syscall(tid, 0);
+        }
+    }
 
-        /**
-         * A stop that is not the call's end: a ptrace event, or a signal, which is never delivered now (the
-         * caller may keep it to send again later). The task is continued after this returns.
-         */
-        void other(Wait.Status status);
+    /** Sets {@code regs} and continues the thread without waiting: for a call that does not return (exit_group). */
+    static void launch(Traced t, UserRegs regs) {
+        regs.write(t.tid());
+        Ptrace.cont(t.tid(), 0);
     }
 
     /**
-     * Runs system call {@code nr} with {@code args} (six) in {@code tid}, at {@code ip}, where {@link #CODE}
-     * is, starting from the registers {@code base}; {@code regs} is scratch space of the same size. Returns
-     * rax. With {@code expectFault}, the call unmaps the code itself, and the task stops with SIGSEGV at the
-     * int3 instead of reaching it.
+     * Brings a thread stopped at an injected call's exit back into the kind of stop it was seized in (a
+     * PTRACE_INTERRUPT stop, inside the kernel's signal handling) and gives it {@code original} there.
+     * Released from that stop, the kernel restarts a system call the thread was inside, or turns it into
+     * EINTR for a signal with a handler, exactly as it would have without cryo; from a syscall-exit stop it
+     * would return the restart code to the program instead.
      */
-    public static long run(int tid, MemorySegment base, MemorySegment regs, long ip, long nr, long[] args,
-                           boolean expectFault, Stops stops) {
-        start(tid, base, regs, ip, nr, args);
+    static void returnTo(Traced t, UserRegs original) {
+        int tid = t.tid();
+        Ptrace.interrupt(tid);
+        Ptrace.cont(tid, 0);
         while (true) {
-            Wait.Status st = Wait.waitAll(tid);
+            Wait.Status st = next(t);
             if (st.gone()) {
-                throw stops.gone(st);
+                throw t.gone(st);
             }
-            if (st.event() == 0) {
-                int sig = st.stopSignal();
-                if (sig == Linux.SIGTRAP() || (expectFault && sig == Linux.SIGSEGV())) {
-                    Ptrace.getRegset(tid, Linux.NT_PRSTATUS(), regs);
-                    long rip = user_regs_struct.rip(regs);
-                    if (rip == ip + 3 || (expectFault && rip == ip + 2)) {
-                        return user_regs_struct.rax(regs);
-                    }
-                }
+            if (st.event() == Linux.PTRACE_EVENT_STOP()) {
+                original.write(tid);
+                return;
             }
-            stops.other(st);
+            t.unexpected(st);
             Ptrace.cont(tid, 0);
         }
     }
 
+    /** How many times a wait polls without sleeping: an injected call is usually over within microseconds. */
+    private static final int SPINS = 200;
+
     /**
-     * Sets {@code tid}'s registers to make system call {@code nr} at {@code ip} and continues it, without
-     * waiting: for a call that is not meant to return (exit_group, a fatal signal sent to itself).
+     * The next state change of {@code t}. Waits with WNOHANG, spinning first, then sleeping 1 ms at a time,
+     * so that it can notice what a blocking wait would hang on: when a traced process is killed, its
+     * leader's exit is reported only after every other traced thread of it has been reaped, and those may be
+     * threads that no one waits for (cryo had not run anything in them yet). Each sleep reaps such dead
+     * threads of the process first.
      */
-    public static void start(int tid, MemorySegment base, MemorySegment regs, long ip, long nr, long[] args) {
-        regs.copyFrom(base);
-        user_regs_struct.rip(regs, ip);
-        user_regs_struct.rax(regs, nr);
-        // orig_rax = -1: no syscall-restart processing of the injected state when the task resumes.
-        user_regs_struct.orig_rax(regs, -1);
-        user_regs_struct.rdi(regs, args[0]);
-        user_regs_struct.rsi(regs, args[1]);
-        user_regs_struct.rdx(regs, args[2]);
-        user_regs_struct.r10(regs, args[3]);
-        user_regs_struct.r8(regs, args[4]);
-        user_regs_struct.r9(regs, args[5]);
-        Ptrace.setRegset(tid, Linux.NT_PRSTATUS(), regs);
-        Ptrace.cont(tid, 0);
+    static Wait.Status next(Traced t) {
+        int tid = t.tid();
+        for (int polls = 0; ; polls++) {
+            Wait.Status st = Wait.waitPid(tid, Linux.__WALL() | Linux.WNOHANG());
+            if (st != null) {
+                return st;
+            }
+            if (polls < SPINS) {
+                Thread.onSpinWait();
+                continue;
+            }
+            reapDeadThreads(t.pid(), tid);
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
+    }
+
+    /** Reaps the exits of the other threads of {@code pid} that cryo traces and that have died (zombies). */
+    private static void reapDeadThreads(int pid, int waiting) {
+        java.io.File[] tasks = new java.io.File("/proc/" + pid + "/task").listFiles();
+        if (tasks == null) {
+            return;
+        }
+        for (java.io.File task : tasks) {
+            int tid;
+            try {
+                tid = Integer.parseInt(task.getName());
+            } catch (NumberFormatException e) {
+                continue;
+            }
+            // Exits only: a stop it holds (a new thread's first) belongs to whoever waits for that thread.
+            if (tid != waiting && Wait.exitedUnreaped(tid)) {
+                Wait.waitPid(tid, Linux.__WALL() | Linux.WNOHANG());
+            }
+        }
     }
 }

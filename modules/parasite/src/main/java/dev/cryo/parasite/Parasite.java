@@ -2,226 +2,389 @@ package dev.cryo.parasite;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.iovec;
-import dev.cryo.bindings.user_regs_struct;
 import dev.cryo.syscalls.ErrnoException;
-import dev.cryo.syscalls.ProcessVm;
 import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.ProcMaps;
+import dev.cryo.syscalls.ProcessVm;
 import dev.cryo.syscalls.Ptrace;
-import dev.cryo.syscalls.Wait;
+import dev.cryo.syscalls.UserRegs;
 
 /**
- * System calls run inside a stopped process.
+ * System calls run inside a stopped process: the one way cryo runs code in a task, for the dump (a
+ * seized task) and the restore (its puppets), with compel's few verbs.
  *
- * <p>{@link #infect} writes {@code syscall; int3} over the first bytes of the vDSO for one call, which maps
- * the parasite's own area (a code page holding {@code syscall; int3} and scratch memory), then puts the vDSO
- * bytes back. Each later call sets a thread's registers to run the code page and continues it to the int3,
- * so no single-stepping is needed. {@link #close} cures: unmaps the area and gives every thread it used its
- * original registers back.
+ * <pre>{@code
+ * try (Parasite p = Parasite.infect(leader)) {            // area mapped in the task, cure frames ready
+ *     long fd = p.syscall("userfaultfd", Linux.__NR_userfaultfd(), Linux.O_CLOEXEC());
+ *     try (Scratch s = p.scratch()) { ... }               // memory for pointer arguments
+ * }                                                       // close() cures: area gone, registers back
+ * }</pre>
+ *
+ * Each call sets a thread's registers to make the call at a {@code syscall} instruction and runs it from
+ * its entry stop to its exit stop ({@link InjectedCall}). A dumped task's calls run where {@link SelfCure}
+ * put them, so that a task whose cryo dies at any instant goes back to its own state by itself; a puppet's
+ * run at the start of its area ({@code syscall; ud2}), as a puppet dies with cryo (PTRACE_O_EXITKILL).
  */
 public final class Parasite implements AutoCloseable {
-    private static final long PAGE = 4096;
-    public static final long SCRATCH_SIZE = 256 * 1024;
+    public static final long PAGE = 4096;
+    /** Scratch memory of a dump's parasite (splice mode's iovecs use most of it). */
+    public static final long DUMP_SCRATCH = 256 * 1024;
+    /** {@code syscall; ud2} (0f 05 0f 0b): the code at the start of an area that holds its own code. */
+    private static final long CODE = 0x0b0f050fL;
+    /** How far below the main stack an area keeps away: the stack grows down into that range. */
+    private static final long STACK_REACH = 16L << 20;
+
+    /** A thread that calls ran in: its registers before the first, and those every call starts from. */
+    private record Calls(Traced thread, UserRegs original, UserRegs start) {}
 
     private final int pid;
-    private final Tracee leader;
+    private final Traced leader;
     private final Arena arena = Arena.ofConfined();
-    private final Map<Integer, MemorySegment> savedRegs = new LinkedHashMap<>();
-    private final long regsSize = user_regs_struct.sizeof();
-    /** The registers of the call being injected. */
-    private final MemorySegment callRegs = arena.allocate(regsSize, 8);
-    private long base;
+    private final Map<Integer, Calls> threads = new LinkedHashMap<>();
+    private final UserRegs callRegs = UserRegs.allocate(arena);
+    /** A dumped task's: where its calls run and how it cures itself; null for a puppet. */
+    private final SelfCure cure;
+    /** Whether the task is a dumped one, whose registers the cure gives back (a puppet's are restored from images). */
+    private final boolean dumped;
+    private final List<ProcMaps.Mapping> maps;
+    private final List<Integer> unprotected = new ArrayList<>();
+    /** Threads that died under a call: nothing of them to cure. */
+    private final java.util.Set<Integer> gone = new java.util.HashSet<>();
+    private long area;
+    private long areaSize;
+    private long ip;
+    private Scratch scratch;
+    private boolean closed;
 
-    private Parasite(Tracee leader) {
+    private Parasite(Traced leader, boolean dumped, SelfCure cure, List<ProcMaps.Mapping> maps) {
         this.pid = leader.pid();
         this.leader = leader;
+        this.dumped = dumped;
+        this.cure = cure;
+        this.maps = maps;
     }
 
-    /** Places the parasite's area in the process of {@code leader}, which must be stopped. */
-    public static Parasite infect(Tracee leader) {
-        Parasite p = new Parasite(leader);
+    /**
+     * Maps the parasite's area in the process of {@code leader}, a seized, stopped thread of a dumped tree,
+     * at a free range of its address space; its calls run at the self-cure code in the vDSO padding. A
+     * process without room there gets its area with code of its own, bootstrapped from its first executable
+     * mapping, and is not protected against cryo's death ({@link #unprotectedThreads}).
+     */
+    public static Parasite infect(Traced leader) {
+        List<ProcMaps.Mapping> maps = ProcMaps.of(leader.pid());
+        SelfCure cure = SelfCure.place(leader, maps);
+        StopPoints.reach("infect");
+        Parasite p = new Parasite(leader, true, cure, maps);
         try {
-            p.base = p.bootstrapMap(PAGE + SCRATCH_SIZE);
-            Ptrace.pokeData(leader.tid(), p.base, InjectedCall.CODE);
+            if (cure != null) {
+                p.areaSize = DUMP_SCRATCH;
+                p.area = freeRange(leader.pid(), maps, p.areaSize);
+                p.ip = cure.callIp();
+                long r = p.run(leader, p.ip, Linux.__NR_mmap(), p.area, p.areaSize, Linux.PROT_READ() | Linux.PROT_WRITE(),
+                        Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS() | Linux.MAP_FIXED_NOREPLACE(), -1, 0);
+                p.placed("mmap(parasite area)", r);
+                p.scratch = new Scratch(p, p.area, p.areaSize);
+            } else {
+                p.unprotected.add(leader.tid());
+                p.bootstrapFrom(executableStart(leader.pid(), maps));
+            }
             return p;
         } catch (RuntimeException e) {
-            p.close();
+            p.closeAfter(e);
             throw e;
         }
     }
 
-    private long bootstrapMap(long length) {
-        long at = executableAddress();
-        int tid = leader.tid();
-        long original = Ptrace.peekData(tid, at);
-        Ptrace.pokeData(tid, at, (original & ~0xffffffL) | InjectedCall.CODE);
+    /**
+     * Maps an area with code of its own at {@code at} in the puppet {@code t}, whose first call runs at the
+     * {@code syscall} instruction at {@code bootIp} (the stub's). Later calls run at the area's code page;
+     * {@code size} bytes in all, the code page first.
+     */
+    public static Parasite boot(Traced t, long bootIp, long at, long size) {
+        Parasite p = new Parasite(t, false, null, List.of());
+        p.areaSize = size;
         try {
-            long r = run(leader, at, Linux.__NR_mmap(), 0, length,
-                    Linux.PROT_READ() | Linux.PROT_WRITE() | Linux.PROT_EXEC(),
-                    Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS(), -1, 0, false);
-            return check("mmap", r, 0, length);
-        } finally {
-            Ptrace.pokeData(tid, at, original);
+            long r = p.run(t, bootIp, Linux.__NR_mmap(), at, size, Linux.PROT_READ() | Linux.PROT_WRITE() | Linux.PROT_EXEC(),
+                    Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS() | Linux.MAP_FIXED_NOREPLACE(), -1, 0);
+            p.area = at;
+            p.placed("mmap(trampoline)", r);
+            p.codeAt(at);
+            return p;
+        } catch (RuntimeException e) {
+            p.closeAfter(e);
+            throw e;
         }
     }
 
-    /** The vDSO's first bytes, or the start of the first executable mapping if there is no vDSO. */
-    private long executableAddress() {
-        long fallback = 0;
-        for (String line : Proc.read(pid, "maps").split("\n")) {
-            String[] f = line.split("\\s+");
-            if (f.length < 2) {
-                continue;
+    /**
+     * The parasite of a process that an injected clone made from this one: the area is the same, in the
+     * child's copy of the memory (or the very same memory, for a thread: use {@link #syscallIn} instead).
+     */
+    public Parasite child(Traced child) {
+        if (cure != null || dumped) {
+            throw new IllegalStateException("a dumped task's parasite does not follow clones");
+        }
+        Parasite p = new Parasite(child, false, null, List.of());
+        p.area = area;
+        p.areaSize = areaSize;
+        p.ip = ip;
+        p.scratch = new Scratch(p, area + PAGE, areaSize - PAGE);
+        return p;
+    }
+
+    /** The old way, for a task without a vDSO to hold the cure code: one word of its text borrowed for the first call. */
+    private void bootstrapFrom(long text) {
+        areaSize = PAGE + DUMP_SCRATCH;
+        long at = freeRange(pid, maps, areaSize);
+        long original = Ptrace.peekData(leader.tid(), text);
+        Ptrace.pokeData(leader.tid(), text, (original & ~0xffff_ffffL) | CODE);
+        long r;
+        try {
+            r = run(leader, text, Linux.__NR_mmap(), at, areaSize, Linux.PROT_READ() | Linux.PROT_WRITE() | Linux.PROT_EXEC(),
+                    Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS() | Linux.MAP_FIXED_NOREPLACE(), -1, 0);
+        } finally {
+            Ptrace.pokeData(leader.tid(), text, original);
+        }
+        area = at;
+        placed("mmap(parasite area)", r);
+        codeAt(at);
+    }
+
+    private void codeAt(long at) {
+        Ptrace.pokeData(leader.tid(), at, CODE);
+        ip = at;
+        scratch = new Scratch(this, at + PAGE, areaSize - PAGE);
+    }
+
+    private void placed(String what, long r) {
+        if (r != area) {
+            long wanted = area;
+            area = 0;
+            if (r < 0 && r >= -4095) {
+                throw new ErrnoException(what + " in pid " + pid, new long[] {wanted, areaSize}, (int) -r);
             }
-            long start = Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16);
-            if (line.endsWith("[vdso]")) {
-                return start;
-            }
-            if (fallback == 0 && f[1].charAt(2) == 'x') {
-                fallback = start;
+            throw new InfectionFailure(String.format("%s in pid %d: mapped at 0x%x, not at 0x%x", what, pid, r, wanted));
+        }
+    }
+
+    /**
+     * The highest free range of {@code size} bytes, with a free page on each side (so that it never merges
+     * with a neighbour), below the reach of the main stack.
+     */
+    static long freeRange(int pid, List<ProcMaps.Mapping> maps, long size) {
+        long need = size + 2 * PAGE;
+        ProcMaps.Mapping stack = ProcMaps.named(maps, "[stack]");
+        long limit = stack != null ? stack.start() - STACK_REACH : 0x7fff_ffff_f000L;
+        for (int i = maps.size(); i >= 0; i--) {
+            long lo = i == 0 ? 0x10000 : maps.get(i - 1).end();
+            long hi = Math.min(i == maps.size() ? 0x7fff_ffff_f000L : maps.get(i).start(), limit);
+            if (hi - lo >= need) {
+                return hi - PAGE - size;
             }
         }
-        if (fallback == 0) {
-            throw new IllegalStateException("pid " + pid + " has no executable mapping to start the parasite from");
+        throw new InfectionFailure("pid " + pid + " has no free range of " + size + " bytes for cryo's parasite");
+    }
+
+    private static long executableStart(int pid, List<ProcMaps.Mapping> maps) {
+        for (ProcMaps.Mapping m : maps) {
+            if (m.executable() && !m.name().equals("[vsyscall]")) {
+                return m.start();
+            }
         }
-        return fallback;
+        throw new InfectionFailure("pid " + pid + " has no executable mapping to start the parasite from");
     }
 
     public int pid() {
         return pid;
     }
 
-    /** Start of the parasite's own area in the target: the code page, then {@link #SCRATCH_SIZE} bytes of scratch. */
+    /** Start of the parasite's area in the task. */
     public long areaStart() {
-        return base;
+        return area;
     }
 
     public long areaEnd() {
-        return base + PAGE + SCRATCH_SIZE;
+        return area + areaSize;
     }
 
-    /** Scratch memory in the target for system-call arguments and results. */
-    public long scratch() {
-        return base + PAGE;
+    /** Whether threads of the task would die if cryo died now: they had no room for a cure frame, or the task no vDSO. */
+    public List<Integer> unprotectedThreads() {
+        return List.copyOf(unprotected);
     }
 
-    /** Runs system call {@code nr} in the process's leader thread; returns its result or throws with the errno. */
+    /** Runs system call {@code nr} in the leader thread; returns its result or throws with the errno. */
     public long syscall(String name, long nr, long... args) {
         return syscallIn(leader, name, nr, args);
     }
 
     /** Runs system call {@code nr} in thread {@code t} of this process (for per-thread state like sigaltstack). */
-    public long syscallIn(Tracee t, String name, long nr, long... args) {
-        if (t.pid() != pid) {
-            throw new IllegalArgumentException("thread " + t.tid() + " is not in process " + pid);
+    public long syscallIn(Traced t, String name, long nr, long... args) {
+        if (area == 0 || closed) {
+            throw new IllegalStateException("pid " + pid + " has no parasite area (cured or unmapped)");
         }
-        long[] a = java.util.Arrays.copyOf(args, 6);
-        long r = run(t, base, nr, a[0], a[1], a[2], a[3], a[4], a[5], false);
-        return check(name, r, args);
-    }
-
-    private long check(String name, long r, long... args) {
+        long r = run(t, ip, nr, args);
         if (r < 0 && r >= -4095) {
             throw new ErrnoException(name + " in pid " + pid, args, (int) -r);
         }
         return r;
     }
 
-    /** Copies {@code data} into the scratch area at {@code offset}. */
-    public void writeScratch(long offset, MemorySegment data) {
-        transfer(true, offset, data);
+    /** Makes thread {@code t} start system call {@code nr} and does not wait for it: for one that does not return. */
+    public void launch(Traced t, long nr, long... args) {
+        callRegs.copyFrom(calls(t).start()).syscallAt(ip, nr, args);
+        InjectedCall.launch(t, callRegs);
     }
 
-    /** Copies scratch bytes from {@code offset} into {@code into}. */
-    public void readScratch(long offset, MemorySegment into) {
-        transfer(false, offset, into);
-    }
-
-    private void transfer(boolean write, long offset, MemorySegment local) {
-        if (offset < 0 || offset + local.byteSize() > SCRATCH_SIZE) {
-            throw new IllegalArgumentException("scratch range out of bounds: " + offset + "+" + local.byteSize());
+    /** The scratch memory for pointer arguments; closing it frees what it handed out. */
+    public Scratch scratch() {
+        if (scratch == null) {
+            throw new IllegalStateException("pid " + pid + " has no parasite area");
         }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment l = iovec.allocate(a);
-            iovec.iov_base(l, local);
-            iovec.iov_len(l, local.byteSize());
-            MemorySegment r = iovec.allocate(a);
-            iovec.iov_base(r, MemorySegment.ofAddress(scratch() + offset));
-            iovec.iov_len(r, local.byteSize());
-            long n = write ? ProcessVm.writev(pid, l, 1, r, 1) : ProcessVm.readv(pid, l, 1, r, 1);
-            if (n != local.byteSize()) {
-                throw new IllegalStateException("short scratch transfer in pid " + pid + ": " + n + " of " + local.byteSize());
+        return scratch.open();
+    }
+
+    /** Copies {@code data} to {@code addr} in the task (mapped writable there). */
+    public void write(long addr, MemorySegment data) {
+        ProcessVm.writeFully(pid, addr, data);
+    }
+
+    /** Copies {@code into.byteSize()} bytes at {@code addr} in the task into {@code into}. */
+    public void read(long addr, MemorySegment into) {
+        ProcessVm.readFully(pid, addr, into);
+    }
+
+    /** Reads one 8-byte word from the task's memory. */
+    public long peek(long addr) {
+        return Ptrace.peekData(leader.tid(), addr);
+    }
+
+    private Calls calls(Traced t) {
+        Calls c = threads.get(t.tid());
+        if (c != null) {
+            return c;
+        }
+        if (t.pid() != pid) {
+            throw new IllegalArgumentException("thread " + t.tid() + " is not in process " + pid);
+        }
+        UserRegs original = UserRegs.of(t.tid(), arena);
+        UserRegs start = UserRegs.allocate(arena).copyFrom(original);
+        if (cure != null) {
+            long sp = cure.writeFrame(t, original, maps, this);
+            if (sp == 0) {
+                unprotected.add(t.tid());
+            } else {
+                start.rsp(sp);
+                StopPoints.reach("frame");
             }
+            // Only the leader takes the area away: a second munmap, after the first, could hit a new mapping there.
+            start.r12(area);
+            start.r13(t == leader && sp != 0 ? areaSize : 0);
+        }
+        c = new Calls(t, original, start);
+        threads.put(t.tid(), c);
+        return c;
+    }
+
+    private long run(Traced t, long at, long nr, long... args) {
+        callRegs.copyFrom(calls(t).start()).syscallAt(at, nr, args);
+        try {
+            return InjectedCall.run(t, callRegs);
+        } catch (Tracee.TaskExitedException e) {
+            gone.add(t.tid());
+            throw e;
         }
     }
 
-    /** The registers {@code t} had before the parasite touched it. */
-    private MemorySegment saved(Tracee t) {
-        return savedRegs.computeIfAbsent(t.tid(), tid -> {
-            MemorySegment regs = arena.allocate(regsSize, 8);
-            Ptrace.getRegset(tid, Linux.NT_PRSTATUS(), regs);
-            return regs;
-        });
+    /** Unmaps the area from inside the task (a puppet's trampoline before its registers are loaded). */
+    public void unmap() {
+        if (area == 0) {
+            return;
+        }
+        long start = area;
+        long at = cure != null ? cure.unmapIp() : ip;
+        area = 0;
+        long r = run(leader, at, Linux.__NR_munmap(), start, areaSize);
+        if (r != 0) {
+            throw new ErrnoException("munmap(parasite area) in pid " + pid, new long[] {start, areaSize}, (int) -r);
+        }
     }
 
     /**
-     * Runs {@code syscall; int3} at {@code ip} in thread {@code t} and returns rax. With {@code expectFault},
-     * the code page itself is being unmapped and the thread stops with SIGSEGV at the int3 instead.
+     * Cures a dumped task: every thread but the leader back to its own registers, the area unmapped by the
+     * leader, the leader back, the cure code gone. A puppet's parasite only lets go of its memory: the
+     * puppet's registers come from the images. Every failure is kept; one that only says a task exited is not
+     * thrown.
      */
-    private long run(Tracee t, long ip, long nr, long a, long b, long c, long d, long e, long f, boolean expectFault) {
-        return InjectedCall.run(t.tid(), saved(t), callRegs, ip, nr, new long[] {a, b, c, d, e, f}, expectFault, new InjectedCall.Stops() {
-            @Override
-            public RuntimeException gone(Wait.Status status) {
-                t.markGone();
-                return new Tracee.TaskExitedException(t.tid());
-            }
-
-            @Override
-            public void other(Wait.Status status) {
-                if (status.event() == 0) {
-                    t.holdSignal(status.stopSignal()); // sent again when the tree is released
-                }
-            }
-        });
-    }
-
-    /** Cures: unmaps the parasite's area and restores the registers of every thread it ran in. */
     @Override
     public void close() {
-        RuntimeException first = null;
-        try {
-            if (base != 0) {
-                long start = base;
-                base = 0;
-                // munmap returns to the unmapped int3: the thread stops with SIGSEGV there, which is never delivered.
-                long r = run(leader, start, Linux.__NR_munmap(), start, PAGE + SCRATCH_SIZE, 0, 0, 0, 0, true);
-                check("munmap", r, start);
-            }
-        } catch (RuntimeException e) {
-            first = e;
+        if (closed) {
+            return;
         }
-        for (Map.Entry<Integer, MemorySegment> saved : savedRegs.entrySet()) {
-            try {
-                Ptrace.setRegset(saved.getKey(), Linux.NT_PRSTATUS(), saved.getValue());
-            } catch (RuntimeException e) {
-                if (first == null) {
-                    first = e;
+        closed = true;
+        RuntimeException failure = null;
+        try {
+            // A task that died (killed while cryo worked) has nothing left to cure.
+            if (dumped && !gone.contains(leader.tid()) && alive()) {
+                for (Calls c : threads.values()) {
+                    if (c.thread() != leader && !gone.contains(c.thread().tid())) {
+                        failure = attempt(failure, () -> InjectedCall.returnTo(c.thread(), c.original()));
+                        StopPoints.reach("cure-thread");
+                    }
+                }
+                failure = attempt(failure, this::unmap);
+                StopPoints.reach("cure-unmapped");
+                Calls lead = threads.get(leader.tid());
+                if (lead != null) {
+                    failure = attempt(failure, () -> InjectedCall.returnTo(leader, lead.original()));
+                    StopPoints.reach("cure-thread");
+                }
+                if (cure != null) {
+                    failure = attempt(failure, () -> cure.remove(leader));
                 }
             }
+        } finally {
+            threads.clear();
+            arena.close();
         }
-        savedRegs.clear();
-        arena.close();
-        if (first != null && !(first instanceof Tracee.TaskExitedException)) {
-            throw first;
+        StopPoints.reach("cured");
+        if (failure != null && !(failure instanceof Tracee.TaskExitedException)) {
+            throw failure;
         }
     }
 
-    /** Reads one 8-byte word from the target's memory. */
-    public long peek(long addr) {
-        return Ptrace.peekData(leader.tid(), addr);
+    private boolean alive() {
+        try {
+            return Proc.stat(pid).state() != 'Z';
+        } catch (Proc.TaskGoneException e) {
+            return false;
+        }
+    }
+
+    /** Closes after a failure to set up, keeping that failure the one thrown. */
+    private void closeAfter(RuntimeException e) {
+        try {
+            close();
+        } catch (RuntimeException c) {
+            e.addSuppressed(c);
+        }
+    }
+
+    private static RuntimeException attempt(RuntimeException failure, Runnable step) {
+        try {
+            step.run();
+            return failure;
+        } catch (RuntimeException e) {
+            if (failure == null) {
+                return e;
+            }
+            failure.addSuppressed(e);
+            return failure;
+        }
     }
 }

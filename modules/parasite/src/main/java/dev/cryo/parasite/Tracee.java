@@ -17,7 +17,7 @@ import dev.cryo.syscalls.Wait;
  * One seized, stopped thread. Signals that arrive while cryo holds it are kept here and sent again on
  * release, so none is lost or delivered early.
  */
-public final class Tracee {
+public final class Tracee implements Traced {
     private final int pid;
     private final int tid;
     private boolean wasStopped;
@@ -33,7 +33,8 @@ public final class Tracee {
      * Seizes {@code tid} and stops it with PTRACE_INTERRUPT. Returns null if the thread is gone before it stopped.
      */
     static Tracee seize(int pid, int tid) {
-        Ptrace.seize(tid, 0);
+        // TRACESYSGOOD: the parasite's calls end at syscall-exit stops, told from a real SIGTRAP by bit 0x80.
+        Ptrace.seize(tid, Linux.PTRACE_O_TRACESYSGOOD());
         Tracee t = new Tracee(pid, tid);
         try {
             Ptrace.interrupt(tid);
@@ -100,12 +101,28 @@ public final class Tracee {
         }
     }
 
+    @Override
     public int pid() {
         return pid;
     }
 
+    @Override
     public int tid() {
         return tid;
+    }
+
+    @Override
+    public RuntimeException gone(Wait.Status status) {
+        markGone();
+        return new TaskExitedException(tid);
+    }
+
+    /** A signal that arrives during an injected call is held, and sent again when the tree is released. */
+    @Override
+    public void unexpected(Wait.Status status) {
+        if (status.stopped() && status.event() == 0) {
+            holdSignal(status.stopSignal());
+        }
     }
 
     /** The task was in a job-control stop (SIGSTOP, SIGTSTP...) before cryo seized it. */
@@ -152,7 +169,7 @@ public final class Tracee {
     }
 
     /** The thread did not reach its interrupt stop in time: it sleeps uninterruptibly (state D). */
-    public static final class NotStoppingException extends RuntimeException {
+    public static final class NotStoppingException extends dev.cryo.syscalls.CryoFailure {
         NotStoppingException(int pid, int tid) {
             super("thread " + tid + " of pid " + pid + " did not stop within "
                     + TimeUnit.NANOSECONDS.toSeconds(STOP_TIMEOUT_NANOS) + " s of PTRACE_INTERRUPT (" + where(pid, tid)
@@ -169,7 +186,7 @@ public final class Tracee {
     }
 
     /** The thread exited while cryo was working on it. */
-    public static final class TaskExitedException extends RuntimeException {
+    public static final class TaskExitedException extends dev.cryo.syscalls.CryoFailure {
         public TaskExitedException(int tid) {
             super("task " + tid + " exited during the dump");
         }

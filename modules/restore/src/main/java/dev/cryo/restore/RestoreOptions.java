@@ -13,29 +13,36 @@ import java.util.Objects;
  *                  dump taken with --leave-running can run beside its original); an init of cryo's is pid 1 there
  * @param shellJob  the dump is a shell job (its session leader was outside the tree): the tree joins cryo's
  *                  session and its terminal is reopened by path; as with CRIU, restoring a shell job needs it
+ * @param listener  hears the steps of the restore
  */
-public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob) {
+public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
+                             RestoreListener listener) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
+        Objects.requireNonNull(listener, "listener");
     }
 
     public static RestoreOptions of(Path imagesDir) {
-        return new RestoreOptions(imagesDir, false, true, false, false);
+        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT);
     }
 
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener);
     }
 
     public RestoreOptions withShellJob(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, v);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener);
+    }
+
+    public RestoreOptions withListener(RestoreListener l) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l);
     }
 }

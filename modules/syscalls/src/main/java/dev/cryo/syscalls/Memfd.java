@@ -12,6 +12,14 @@ public final class Memfd {
 
     private Memfd() {}
 
+    /** memfd_create(name, flags) in cryo's own process. */
+    public static Fd create(String name, int flags) {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment n = a.allocateFrom(name);
+            return Fd.own((int) Syscall.call("memfd_create(" + name + ")", Linux.__NR_memfd_create(), n.address(), flags));
+        }
+    }
+
     public static void truncate(Fd fd, long size) {
         Syscall.call("ftruncate(" + size + ")", Linux.__NR_ftruncate(), fd.fd(), size);
     }

@@ -30,6 +30,11 @@ public final class Ptrace {
         ptrace("PTRACE_CONT", Linux.PTRACE_CONT(), tid, 0, signal);
     }
 
+    /** Continues the tracee to its next system-call entry or exit stop (SIGTRAP | 0x80 with PTRACE_O_TRACESYSGOOD). */
+    public static void syscall(int tid, int signal) {
+        ptrace("PTRACE_SYSCALL", Linux.PTRACE_SYSCALL(), tid, 0, signal);
+    }
+
     public static void singleStep(int tid, int signal) {
         ptrace("PTRACE_SINGLESTEP", Linux.PTRACE_SINGLESTEP(), tid, 0, signal);
     }

@@ -115,6 +115,33 @@ public final class Target implements AutoCloseable {
         }
     }
 
+    /**
+     * Ends a zdtm program (SIGTERM) and returns its own verdict from {@code DIR/result}: "PASS" or
+     * "FAIL: reason" (what it says when it checks its state on the way out).
+     */
+    public String verdict() {
+        Path result = dir.resolve("result");
+        try {
+            signal(pid, "TERM");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.exists(result) || Files.readString(result).isBlank()) {
+                if (System.nanoTime() > deadline) {
+                    return "no verdict in " + result + " within 60 s of SIGTERM (alive: " + isAlive() + ")";
+                }
+                if (!isAlive() && !Files.exists(result)) {
+                    return "ended without a verdict (" + result + " missing)";
+                }
+                Thread.sleep(20);
+            }
+            return Files.readString(result).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Every live process below the nanny: the program and its descendants. */
     public List<Integer> processes() {
         List<Integer> out = new ArrayList<>();

@@ -114,7 +114,7 @@ final class PageServerCommand implements Callable<Integer> {
     private static PageServer listen(PageServer.Options o) {
         try {
             return PageServer.listen(o);
-        } catch (IllegalArgumentException e) {
+        } catch (PageServerException e) {
             throw new Failure("page server: " + e.getMessage(), e);
         }
     }

@@ -18,13 +18,13 @@ import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagepipe.SpliceCollector;
-import dev.cryo.pagepipe.TaskCalls;
 import dev.cryo.pagexfer.PageDestination;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracer;
 import dev.cryo.syscalls.KernelFeatures;
 
@@ -72,24 +72,23 @@ public final class PreDumpRun {
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
         DumpRun.Preflight.check(options);
-        DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
-        PreDumpRun run = new PreDumpRun(options, cancel, store);
-        try {
-            long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), cancel) : 0;
-            long start = System.nanoTime();
-            run.previous = PreviousStep.link(store, options);
-            try (PageDestination pages = DumpRun.destination(store, options, run.previous, cancel)) {
-                run.pages = pages;
-                DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
-                return s.withTimes(System.nanoTime() - start, warmUp);
+        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "pre-dump")) {
+            DirectoryImageStore store = dir.store();
+            PreDumpRun run = new PreDumpRun(options, cancel, store);
+            try {
+                long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), options.listener(), cancel) : 0;
+                long start = System.nanoTime();
+                run.previous = PreviousStep.link(store, options);
+                try (PageDestination pages = DumpRun.destination(store, options, run.previous, cancel)) {
+                    run.pages = pages;
+                    DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
+                    dir.complete();
+                    return s.withTimes(System.nanoTime() - start, warmUp);
+                }
+            } catch (Exception e) {
+                DumpException d = DumpRun.explain(options.pid(), e);
+                throw new DumpException(d.getMessage().replaceFirst("^cannot dump", "cannot pre-dump"), e);
             }
-        } catch (Exception e) {
-            store.abortAll();
-            if (run.previous.exists()) {
-                ParentLink.unlink(store, options);
-            }
-            DumpException d = DumpRun.explain(options.pid(), e);
-            throw new DumpException(d.getMessage().replaceFirst("^cannot dump", "cannot pre-dump"), e);
         }
     }
 
@@ -134,6 +133,7 @@ public final class PreDumpRun {
                     threads = tree.threadCount();
                     memStart = System.nanoTime();
                     tree.close(); // released here, not at the end of the block: the copy runs while the tree does
+                    StopPoints.reach("released");
                     frozen = tree.frozenNanos();
                     freezer = tree.freezer();
                 }
@@ -168,6 +168,7 @@ public final class PreDumpRun {
                         }
                     }
                     s.sink().commit();
+                    StopPoints.reach("pages");
                     written += s.plan().present();
                     scanned += s.plan().scanned();
                     inParent += s.plan().inParent();
@@ -268,7 +269,7 @@ public final class PreDumpRun {
     /** Splice mode: the process vmsplices the plan's pages into pipes, which {@code sink} drains after the release. */
     private SpliceCollector splice(Parasite parasite, MemoryCollector.Plan plan, PageSink sink, BufferPool pool) throws Exception {
         sink.begin(plan.runs());
-        SpliceCollector spliced = new SpliceCollector(calls(parasite), pool, batch -> sink.write(batch.data()));
+        SpliceCollector spliced = new SpliceCollector(parasite, pool, batch -> sink.write(batch.data()));
         try {
             spliced.splice(plan.ranges(), cancel::check);
             return spliced;
@@ -303,37 +304,4 @@ public final class PreDumpRun {
         }
     }
 
-    private static TaskCalls calls(Parasite p) {
-        return new TaskCalls() {
-            @Override
-            public int pid() {
-                return p.pid();
-            }
-
-            @Override
-            public long syscall(String name, long nr, long... args) {
-                return p.syscall(name, nr, args);
-            }
-
-            @Override
-            public long scratch() {
-                return p.scratch();
-            }
-
-            @Override
-            public long scratchSize() {
-                return Parasite.SCRATCH_SIZE;
-            }
-
-            @Override
-            public void writeScratch(long offset, MemorySegment data) {
-                p.writeScratch(offset, data);
-            }
-
-            @Override
-            public void readScratch(long offset, MemorySegment into) {
-                p.readScratch(offset, into);
-            }
-        };
-    }
 }

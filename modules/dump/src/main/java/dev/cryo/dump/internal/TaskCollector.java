@@ -19,8 +19,8 @@ import dev.cryo.images.proto.TaskCoreEntry;
 import dev.cryo.images.proto.TaskRlimitsEntry;
 import dev.cryo.images.proto.TaskTimersEntry;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Proc;
-import dev.cryo.syscalls.Syscall;
 
 /** Collects what belongs to a whole process: signal handlers, itimers, rlimits, credentials, personality. */
 final class TaskCollector {
@@ -44,7 +44,7 @@ final class TaskCollector {
                     .setBlkSigset(leaderSigmask)
                     .setComm(stat.comm())
                     .setTimers(itimers(parasite, arena))
-                    .setRlimits(rlimits(pid, arena))
+                    .setRlimits(rlimits(parasite, arena))
                     .addAllSigactions(sigactions(parasite, arena))
                     .setSignalsS(ThreadCollector.pending(pid, true, arena))
                     .setOomScoreAdj(Integer.parseInt(Proc.read(pid, "oom_score_adj").strip()))
@@ -80,8 +80,11 @@ final class TaskCollector {
                 out.add(SaEntry.newBuilder().setSigaction(0).setFlags(0).setRestorer(0).setMask(0).build());
                 continue;
             }
-            parasite.syscall("rt_sigaction", Linux.__NR_rt_sigaction(), sig, 0, parasite.scratch(), 8);
-            parasite.readScratch(0, sa);
+            try (Scratch s = parasite.scratch()) {
+                long at = s.reserve(sa.byteSize());
+                parasite.syscall("rt_sigaction", Linux.__NR_rt_sigaction(), sig, 0, at, 8);
+                s.read(at, sa);
+            }
             out.add(SaEntry.newBuilder()
                     .setSigaction(kernel_sigaction.handler(sa))
                     .setFlags(kernel_sigaction.flags(sa))
@@ -97,8 +100,11 @@ final class TaskCollector {
         int[] which = {Linux.ITIMER_REAL(), Linux.ITIMER_VIRTUAL(), Linux.ITIMER_PROF()};
         MemorySegment v = arena.allocate(itimerval.layout());
         for (int i = 0; i < 3; i++) {
-            parasite.syscall("getitimer", Linux.__NR_getitimer(), which[i], parasite.scratch());
-            parasite.readScratch(0, v);
+            try (Scratch s = parasite.scratch()) {
+                long at = s.reserve(v.byteSize());
+                parasite.syscall("getitimer", Linux.__NR_getitimer(), which[i], at);
+                s.read(at, v);
+            }
             MemorySegment interval = itimerval.it_interval(v);
             MemorySegment value = itimerval.it_value(v);
             t[i] = ItimerEntry.newBuilder()
@@ -109,12 +115,19 @@ final class TaskCollector {
         return TaskTimersEntry.newBuilder().setReal(t[0]).setVirt(t[1]).setProf(t[2]).build();
     }
 
-    /** prlimit64(pid, r, NULL, &old) needs no help from inside the task. */
-    private static TaskRlimitsEntry rlimits(int pid, Arena arena) {
+    /**
+     * prlimit64(0, r, NULL, &old) inside the task: from outside, reading the limits of another user's
+     * process needs CAP_SYS_RESOURCE, which root lacks in some containers.
+     */
+    private static TaskRlimitsEntry rlimits(Parasite parasite, Arena arena) {
         TaskRlimitsEntry.Builder b = TaskRlimitsEntry.newBuilder();
         MemorySegment lim = arena.allocate(rlimit.layout());
         for (int r = 0; r < Linux.RLIMIT_NLIMITS(); r++) {
-            Syscall.call("prlimit64(" + pid + ")", Linux.__NR_prlimit64(), pid, r, 0, lim.address());
+            try (Scratch s = parasite.scratch()) {
+                long at = s.reserve(lim.byteSize());
+                parasite.syscall("prlimit64(" + r + ")", Linux.__NR_prlimit64(), 0, r, 0, at);
+                s.read(at, lim);
+            }
             b.addRlimits(RlimitEntry.newBuilder().setCur(rlimit.rlim_cur(lim)).setMax(rlimit.rlim_max(lim)));
         }
         return b.build();

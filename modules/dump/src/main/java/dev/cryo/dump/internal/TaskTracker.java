@@ -15,6 +15,7 @@ import dev.cryo.pagepipe.SoftDirtyPages;
 import dev.cryo.pagepipe.WriteTracking;
 import dev.cryo.pagepipe.WrittenPages;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
@@ -244,9 +245,8 @@ final class TaskTracker implements AutoCloseable {
             MemorySegment api = uffdio_api.allocate(arena);
             uffdio_api.api(api, Linux.UFFD_API());
             uffdio_api.features(api, Uffd.WP_TRACKING_FEATURES);
-            parasite.writeScratch(0, api);
-            try {
-                parasite.syscall("ioctl(UFFDIO_API)", Linux.__NR_ioctl(), fd, Linux.UFFDIO_API(), parasite.scratch());
+            try (Scratch s = parasite.scratch()) {
+                parasite.syscall("ioctl(UFFDIO_API)", Linux.__NR_ioctl(), fd, Linux.UFFDIO_API(), s.put(api));
             } catch (ErrnoException e) {
                 parasite.syscall("close", Linux.__NR_close(), fd);
                 if (e.is(Errno.EINVAL)) {

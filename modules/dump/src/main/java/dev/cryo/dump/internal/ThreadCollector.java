@@ -20,6 +20,7 @@ import dev.cryo.images.proto.UserX86FpregsEntry;
 import dev.cryo.images.proto.UserX86RegsEntry;
 import dev.cryo.images.proto.UserX86XsaveEntry;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.parasite.Tracee;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Ptrace;
@@ -57,9 +58,12 @@ final class ThreadCollector {
         try (Arena arena = Arena.ofConfined()) {
             int tid = t.tid();
             // clear_child_tid lives only in the kernel: ask the thread itself.
-            parasite.syscallIn(t, "prctl(PR_GET_TID_ADDRESS)", Linux.__NR_prctl(), Linux.PR_GET_TID_ADDRESS(), parasite.scratch());
             MemorySegment word = arena.allocate(ValueLayout.JAVA_LONG);
-            parasite.readScratch(0, word);
+            try (Scratch s = parasite.scratch()) {
+                long at = s.reserve(word.byteSize());
+                parasite.syscallIn(t, "prctl(PR_GET_TID_ADDRESS)", Linux.__NR_prctl(), Linux.PR_GET_TID_ADDRESS(), at);
+                s.read(at, word);
+            }
             ThreadInfoX86 info = registers.setClearTidAddr(word.get(ValueLayout.JAVA_LONG, 0)).build();
 
             ThreadCoreEntry.Builder core = ThreadCoreEntry.newBuilder()
@@ -167,9 +171,12 @@ final class ThreadCollector {
     }
 
     private static ThreadSasEntry sigaltstack(Tracee t, Parasite parasite, Arena arena) {
-        parasite.syscallIn(t, "sigaltstack", Linux.__NR_sigaltstack(), 0, parasite.scratch());
         MemorySegment ss = arena.allocate(stack_t.layout());
-        parasite.readScratch(0, ss);
+        try (Scratch s = parasite.scratch()) {
+            long at = s.reserve(ss.byteSize());
+            parasite.syscallIn(t, "sigaltstack", Linux.__NR_sigaltstack(), 0, at);
+            s.read(at, ss);
+        }
         return ThreadSasEntry.newBuilder()
                 .setSsSp(stack_t.ss_sp(ss).address())
                 .setSsSize(stack_t.ss_size(ss))

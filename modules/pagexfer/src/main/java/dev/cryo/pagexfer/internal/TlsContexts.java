@@ -27,6 +27,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;
 
+import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.pagexfer.Tls;
 
 /**
@@ -73,7 +74,7 @@ public final class TlsContexts {
                     tmf.getTrustManagers(), null);
             return ctx;
         } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalArgumentException("cannot set up TLS with " + tls.cert() + " and " + tls.key() + ": " + e.getMessage(), e);
+            throw new PageServerException("cannot set up TLS with " + tls.cert() + " and " + tls.key() + ": " + e.getMessage(), e);
         }
     }
 
@@ -135,11 +136,11 @@ public final class TlsContexts {
         try {
             Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem));
             if (certs.isEmpty()) {
-                throw new IllegalArgumentException("the " + what + " file " + file + " holds no certificate");
+                throw new PageServerException("the " + what + " file " + file + " holds no certificate");
             }
             return new ArrayList<>(certs);
         } catch (CertificateException e) {
-            throw new IllegalArgumentException("the " + what + " file " + file + " holds no PEM certificate (" + e.getMessage() + ")", e);
+            throw new PageServerException("the " + what + " file " + file + " holds no PEM certificate (" + e.getMessage() + ")", e);
         }
     }
 
@@ -156,16 +157,16 @@ public final class TlsContexts {
                 case "RSA PRIVATE KEY" -> {
                     return pkcs8(rsaPkcs1ToPkcs8(der), file);
                 }
-                case "ENCRYPTED PRIVATE KEY" -> throw new IllegalArgumentException("the private key " + file
+                case "ENCRYPTED PRIVATE KEY" -> throw new PageServerException("the private key " + file
                         + " is encrypted; cryo reads unencrypted keys (openssl pkcs8 -topk8 -nocrypt)");
-                case "EC PRIVATE KEY" -> throw new IllegalArgumentException("the private key " + file
+                case "EC PRIVATE KEY" -> throw new PageServerException("the private key " + file
                         + " is an SEC1 EC key; convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)");
                 default -> {
                     // another PEM block (EC PARAMETERS, a certificate): look further
                 }
             }
         }
-        throw new IllegalArgumentException("the private key file " + file + " holds no PEM private key");
+        throw new PageServerException("the private key file " + file + " holds no PEM private key");
     }
 
     private static PrivateKey pkcs8(byte[] der, Path file) {
@@ -176,7 +177,7 @@ public final class TlsContexts {
                 // not this algorithm
             }
         }
-        throw new IllegalArgumentException("the private key " + file + " is of no algorithm cryo knows (RSA, EC, Ed25519)");
+        throw new PageServerException("the private key " + file + " is of no algorithm cryo knows (RSA, EC, Ed25519)");
     }
 
     /** PKCS#1 RSAPrivateKey inside a PKCS#8 PrivateKeyInfo: version 0, rsaEncryption with NULL parameters. */
@@ -208,9 +209,9 @@ public final class TlsContexts {
         try {
             return Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("the " + what + " file " + file + " does not exist");
+            throw new PageServerException("the " + what + " file " + file + " does not exist");
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read the " + what + " file " + file + ": " + e.getMessage(), e);
+            throw new PageServerException("cannot read the " + what + " file " + file + ": " + e.getMessage(), e);
         }
     }
 }

@@ -15,6 +15,7 @@ import dev.cryo.images.ImageStore;
 import dev.cryo.images.Inheritance;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.VmaStatus;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagexfer.PageSource;
@@ -83,7 +84,7 @@ final class MemoryRestore {
         if (at + size <= TASK_TOP) {
             return at;
         }
-        throw new IllegalStateException("no free address range of " + size + " bytes for the restorer's trampoline");
+        throw new RestoreError("no free address range of " + size + " bytes for the restorer's trampoline");
     }
 
     /** Moves the puppet's vDSO group to {@code to}, keeping its layout. */
@@ -189,7 +190,7 @@ final class MemoryRestore {
                 continue;
             }
             if ((status & VmaStatus.VMA_AREA_REGULAR) == 0) {
-                throw new IllegalStateException("mapping 0x" + Long.toHexString(v.getStart()) + " has status 0x"
+                throw new RestoreError("mapping 0x" + Long.toHexString(v.getStart()) + " has status 0x"
                         + Integer.toHexString(status) + ", which restore does not handle yet");
             }
             long len = v.getEnd() - v.getStart();
@@ -200,7 +201,7 @@ final class MemoryRestore {
                 boolean memfd = (status & VmaStatus.VMA_AREA_MEMFD) != 0;
                 String path = memfd ? "memfd file " + v.getShmid() : paths.get((int) v.getShmid());
                 if (path == null) {
-                    throw new IllegalStateException("mapping 0x" + Long.toHexString(v.getStart()) + " names file id "
+                    throw new RestoreError("mapping 0x" + Long.toHexString(v.getStart()) + " names file id "
                             + v.getShmid() + ", which files.img does not hold");
                 }
                 boolean shared = (status & VmaStatus.VMA_FILE_SHARED) != 0;
@@ -223,14 +224,7 @@ final class MemoryRestore {
 
     /** Opens {@code path} inside the task (the path goes through scratch memory); returns the task's fd. */
     static int openInTask(Puppet p, String path, int flags) {
-        try (Arena a = Arena.ofConfined()) {
-            byte[] bytes = path.getBytes(StandardCharsets.UTF_8);
-            MemorySegment s = a.allocate(bytes.length + 1L);
-            s.copyFrom(MemorySegment.ofArray(bytes));
-            p.writeScratch(Puppet.SCRATCH_SIZE - 8192, s);
-            return (int) p.syscall("openat(" + path + ")", Linux.__NR_openat(), Linux.AT_FDCWD(),
-                    p.scratch() + Puppet.SCRATCH_SIZE - 8192, flags | Linux.O_CLOEXEC(), 0);
-        }
+        return p.open(path, flags | Linux.O_CLOEXEC(), 0);
     }
 
     /**
@@ -390,7 +384,7 @@ final class MemoryRestore {
                     && g.get(i).start() - g.getFirst().start() == dumped.get(i).getStart() - dumped.getFirst().getStart();
         }
         if (!same) {
-            throw new IllegalStateException("this kernel's vDSO/vvar layout " + describe(g)
+            throw new RestoreError("this kernel's vDSO/vvar layout " + describe(g)
                     + " differs from the dump's; restore on the kernel the dump was made on");
         }
         long base = g.getFirst().start();
@@ -409,13 +403,12 @@ final class MemoryRestore {
         // replace an exe_file that is still mapped, even by itself, so it is left as it is.
         boolean same = exe.equals(dev.cryo.syscalls.Io.readlink("/proc/" + p.pid() + "/exe"));
         int exeFd = same ? -1 : openInTask(p, exe, Linux.O_RDONLY());
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofConfined(); Scratch s = p.scratch()) {
             MemorySegment auxv = a.allocate(ValueLayout.JAVA_LONG, Math.max(1, mm.getMmSavedAuxvCount()));
             for (int i = 0; i < mm.getMmSavedAuxvCount(); i++) {
                 auxv.setAtIndex(ValueLayout.JAVA_LONG, i, mm.getMmSavedAuxv(i));
             }
-            long auxvAt = 1024;
-            p.writeScratch(auxvAt, auxv);
+            long auxvAt = s.put(auxv);
             MemorySegment m = prctl_mm_map.allocate(a);
             prctl_mm_map.start_code(m, mm.getMmStartCode());
             prctl_mm_map.end_code(m, mm.getMmEndCode());
@@ -428,12 +421,11 @@ final class MemoryRestore {
             prctl_mm_map.arg_end(m, mm.getMmArgEnd());
             prctl_mm_map.env_start(m, mm.getMmEnvStart());
             prctl_mm_map.env_end(m, mm.getMmEnvEnd());
-            prctl_mm_map.auxv(m, MemorySegment.ofAddress(p.scratch() + auxvAt));
+            prctl_mm_map.auxv(m, MemorySegment.ofAddress(auxvAt));
             prctl_mm_map.auxv_size(m, mm.getMmSavedAuxvCount() * 8);
             prctl_mm_map.exe_fd(m, exeFd);
-            p.writeScratch(0, m);
             p.syscall("prctl(PR_SET_MM_MAP)", Linux.__NR_prctl(), Linux.PR_SET_MM(), Linux.PR_SET_MM_MAP(),
-                    p.scratch(), prctl_mm_map.sizeof(), 0);
+                    s.put(m), prctl_mm_map.sizeof(), 0);
         } finally {
             if (exeFd >= 0) {
                 p.syscall("close", Linux.__NR_close(), exeFd);

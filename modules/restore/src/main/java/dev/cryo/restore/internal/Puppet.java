@@ -3,37 +3,45 @@ package dev.cryo.restore.internal;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.clone_args;
-import dev.cryo.bindings.iovec;
-import dev.cryo.bindings.user_regs_struct;
-import dev.cryo.parasite.InjectedCall;
+import dev.cryo.parasite.Parasite;
+import dev.cryo.parasite.Scratch;
+import dev.cryo.parasite.Traced;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
-import dev.cryo.syscalls.ProcessVm;
 import dev.cryo.syscalls.Ptrace;
 import dev.cryo.syscalls.Signals;
+import dev.cryo.syscalls.UserRegs;
 import dev.cryo.syscalls.Wait;
 
 /**
- * One seized puppet task that cryo builds a restored task in, by system calls injected at a trampoline
- * ({@code syscall; int3}) and PTRACE_CONT to the int3. Owned by the tracer thread that seized it.
- * {@link #close} kills it unless it was {@link #release released}.
+ * One seized puppet task that cryo builds a restored task in: what restore needs on top of a
+ * {@link Parasite} (which runs the injected calls, at the trampoline it maps): clones with the dumped ids,
+ * signals kept for the restored task, the end as a zombie, the registers, the release. Owned by the tracer
+ * thread that seized it. Seized with PTRACE_O_EXITKILL: a puppet dies with cryo, so a killed restore leaves
+ * no half-built task. {@link #close} kills it unless it was {@link #release released}.
  */
-final class Puppet implements AutoCloseable {
-    static final long PAGE = 4096;
+public final class Puppet implements Traced, AutoCloseable {
+    static final long PAGE = Parasite.PAGE;
     /** The trampoline: one code page, then scratch memory for arguments. */
     static final long SCRATCH_SIZE = 64 * 1024;
     static final long TRAMPOLINE_SIZE = PAGE + SCRATCH_SIZE;
+    /** How a puppet is seized; the tasks it clones inherit it. */
+    private static final long OPTIONS = Linux.PTRACE_O_TRACEFORK() | Linux.PTRACE_O_TRACECLONE()
+            | Linux.PTRACE_O_TRACESYSGOOD() | Linux.PTRACE_O_EXITKILL();
+    private static final int SIGINFO_SIZE = 128;
+    private static final int SI_TKILL = -6;
 
     private final int pid;
     private final Arena arena = Arena.ofConfined();
-    private final MemorySegment template;
-    private final MemorySegment regs;
-    private long ip = PuppetStub.BOOT;
-    private long trampoline;
+    /** The registers the task had when cryo took it: what {@link #resumeAt} starts from. */
+    private final UserRegs template;
+    /** The calls into this task's process; a thread shares its process's. Null until the trampoline is placed. */
+    private Parasite parasite;
     private int nsPid;
     /** The pid of the task the last injected fork/clone created, from its ptrace event. */
     private int lastChild;
@@ -41,22 +49,19 @@ final class Puppet implements AutoCloseable {
     /** The thread group (host pid of the process) this task belongs to. */
     private int tgid;
     /** Signals to send again at release: {signal, 1 when thread-directed}. */
-    private final java.util.List<long[]> kept = new java.util.ArrayList<>();
-    private static final int SIGINFO_SIZE = 128;
-    private static final int SI_TKILL = -6;
+    private final List<long[]> kept = new ArrayList<>();
     private boolean gone;
 
     private Puppet(int pid) {
         this.pid = pid;
         this.nsPid = pid;
         this.tgid = pid;
-        this.template = arena.allocate(user_regs_struct.layout());
-        this.regs = arena.allocate(user_regs_struct.layout());
+        this.template = UserRegs.allocate(arena);
     }
 
     /** Seizes {@code pid} (a puppet sleeping in pause()) and stops it; its fork/clone children get seized too. */
     static Puppet seize(int pid) {
-        Ptrace.seize(pid, Linux.PTRACE_O_TRACEFORK() | Linux.PTRACE_O_TRACECLONE());
+        Ptrace.seize(pid, OPTIONS);
         Puppet p = new Puppet(pid);
         try {
             Ptrace.interrupt(pid);
@@ -85,10 +90,10 @@ final class Puppet implements AutoCloseable {
             Wait.Status st = Wait.waitAll(pid);
             if (st.gone()) {
                 gone = true;
-                throw new IllegalStateException("puppet " + pid + " died before it stopped: " + st);
+                throw new RestoreError("puppet " + pid + " died before it stopped: " + st);
             }
             if (st.event() == Linux.PTRACE_EVENT_STOP()) {
-                Ptrace.getRegset(pid, Linux.NT_PRSTATUS(), template);
+                template.read(pid);
                 return;
             }
             keepSignal(st); // a signal sent to the pid the task will have; for the stub itself, never delivered
@@ -96,48 +101,73 @@ final class Puppet implements AutoCloseable {
         }
     }
 
-    int pid() {
+    @Override
+    public int pid() {
+        return tgid;
+    }
+
+    @Override
+    public int tid() {
         return pid;
     }
 
-    long scratch() {
-        return trampoline + PAGE;
+    @Override
+    public RuntimeException gone(Wait.Status st) {
+        gone = true;
+        return new RestoreError("puppet " + pid + " died during an injected system call: " + st);
+    }
+
+    /** Fork/clone events (the child's pid) and signals: the call goes on without delivering them now (kept ones come at release). */
+    @Override
+    public void unexpected(Wait.Status st) {
+        int ev = st.event();
+        if (ev == Linux.PTRACE_EVENT_FORK() || ev == Linux.PTRACE_EVENT_CLONE() || ev == Linux.PTRACE_EVENT_VFORK()) {
+            lastChild = (int) Ptrace.getEventMsg(pid);
+        }
+        keepSignal(st);
+    }
+
+    private Parasite parasite() {
+        if (parasite == null) {
+            throw new RestoreError("puppet " + pid + " has no trampoline");
+        }
+        return parasite;
     }
 
     long trampoline() {
-        return trampoline;
+        return parasite().areaStart();
     }
 
     /** Maps the trampoline at {@code at} (fixed, never over an existing mapping) and runs later calls there. */
     void placeTrampoline(long at) {
-        long r = syscall("mmap(trampoline)", Linux.__NR_mmap(), at, TRAMPOLINE_SIZE,
-                Linux.PROT_READ() | Linux.PROT_WRITE() | Linux.PROT_EXEC(),
-                Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS() | Linux.MAP_FIXED_NOREPLACE(), -1, 0);
-        if (r != at) {
-            throw new IllegalStateException("puppet " + pid + ": trampoline mapped at 0x" + Long.toHexString(r)
-                    + " instead of 0x" + Long.toHexString(at));
-        }
-        Ptrace.pokeData(pid, at, InjectedCall.CODE);
-        trampoline = at;
-        ip = at;
+        parasite = Parasite.boot(this, PuppetStub.BOOT, at, TRAMPOLINE_SIZE);
     }
 
     /** Runs system call {@code nr} inside the puppet; returns its result or throws with the errno. */
-    long syscall(String name, long nr, long... args) {
-        long r = run(nr, Arrays.copyOf(args, 6), false);
-        if (r < 0 && r >= -4095) {
-            throw new ErrnoException(name + " in puppet " + pid, args, (int) -r);
-        }
-        return r;
+    public long syscall(String name, long nr, long... args) {
+        return parasite().syscallIn(this, name, nr, args);
     }
 
-    /** Unmaps the trampoline from inside: the task stops with SIGSEGV at the vanished int3, which is never delivered. */
-    void removeTrampoline() {
-        long r = run(Linux.__NR_munmap(), new long[] {trampoline, TRAMPOLINE_SIZE, 0, 0, 0, 0}, true);
-        if (r != 0) {
-            throw new ErrnoException("munmap(trampoline) in puppet " + pid, new long[] {trampoline}, (int) -r);
+    /** Memory in the trampoline for the pointer arguments of calls; closing it frees what it handed out. */
+    public Scratch scratch() {
+        return parasite().scratch();
+    }
+
+    /** openat(AT_FDCWD, path, flags, mode) inside the task; the fd gets the lowest free number. */
+    public int open(String path, int flags, int mode) {
+        try (Scratch s = scratch()) {
+            return (int) syscall("openat(" + path + ")", Linux.__NR_openat(), Linux.AT_FDCWD(), s.putString(path), flags, mode);
         }
-        trampoline = 0;
+    }
+
+    /** close(fd) inside the task. */
+    public void closeFd(int fd) {
+        syscall("close(" + fd + ")", Linux.__NR_close(), fd);
+    }
+
+    /** Unmaps the trampoline from inside; the calls end there. */
+    void removeTrampoline() {
+        parasite().unmap();
     }
 
     /** Flags of a thread created in a puppet: everything a pthread shares with its process. */
@@ -165,70 +195,50 @@ final class Puppet implements AutoCloseable {
      * PTRACE_O_TRACEFORK/TRACECLONE and stopped before it ran an instruction of its own.
      */
     private Puppet clone(long flags, int exitSignal, int id) {
-        MemorySegment args = arena.allocate(clone_args.layout());
-        clone_args.flags(args, flags);
-        clone_args.exit_signal(args, exitSignal);
-        if (id > 0) {
-            clone_args.set_tid(args, scratch() + clone_args.sizeof());
-            clone_args.set_tid_size(args, 1); // the pid in the innermost namespace, the one the task is in
-        }
-        MemorySegment tid = arena.allocate(8);
-        tid.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, id);
-        writeScratch(0, args);
-        writeScratch(clone_args.sizeof(), tid);
+        boolean thread = (flags & Linux.CLONE_THREAD()) != 0;
+        String what = thread ? "thread " : "pid ";
         long r;
         lastChild = 0;
-        String what = (flags & Linux.CLONE_THREAD()) != 0 ? "thread " : "pid ";
-        try {
+        try (Arena a = Arena.ofConfined(); Scratch s = scratch()) {
+            MemorySegment tid = a.allocate(ValueLayout.JAVA_INT);
+            tid.set(ValueLayout.JAVA_INT, 0, id);
+            MemorySegment args = clone_args.allocate(a);
+            clone_args.flags(args, flags);
+            clone_args.exit_signal(args, exitSignal);
+            if (id > 0) {
+                clone_args.set_tid(args, s.put(tid));
+                clone_args.set_tid_size(args, 1); // the pid in the innermost namespace, the one the task is in
+            }
             r = syscall("clone3(" + (id > 0 ? "set_tid=" + id : "flags=0x" + Long.toHexString(flags)) + ")",
-                    Linux.__NR_clone3(), scratch(), clone_args.sizeof());
+                    Linux.__NR_clone3(), s.put(args), clone_args.sizeof());
         } catch (ErrnoException e) {
             if (id > 0 && e.is(Errno.EEXIST)) {
-                throw new IllegalStateException(what + id + " is taken by another process; the restored tree needs it", e);
+                throw new RestoreError(what + id + " is taken by another process; the restored tree needs it", e);
             }
             throw e;
         }
         // clone3 returns the id in the puppet's namespace; the event message gives it in cryo's, which ptrace needs.
         int host = lastChild != 0 ? lastChild : (int) r;
         Puppet child = adopt(host);
-        child.trampoline = trampoline; // the child's memory is a copy (or the same): same trampoline, same address
-        child.ip = ip;
+        child.parasite = thread ? parasite : parasite.child(child);
         child.nsPid = (int) r;
-        child.tgid = (flags & Linux.CLONE_THREAD()) != 0 ? tgid : host;
+        child.tgid = thread ? tgid : host;
         return child;
     }
 
-    /** The task's id in its own pid namespace (the dumped one); {@link #pid} is what cryo sees. */
+    /** The task's id in its own pid namespace (the dumped one); {@link #tid} is what cryo sees. */
     int nsPid() {
         return nsPid;
     }
 
-    void writeScratch(long offset, MemorySegment data) {
-        if (offset < 0 || offset + data.byteSize() > SCRATCH_SIZE) {
-            throw new IllegalArgumentException("scratch range out of bounds: " + offset + "+" + data.byteSize());
-        }
-        write(scratch() + offset, data);
+    /** Copies {@code data} to {@code addr} in the puppet (which must be mapped writable there). */
+    public void write(long addr, MemorySegment data) {
+        parasite().write(addr, data);
     }
 
-    /** Copies {@code data} to {@code addr} in the puppet (which must be mapped writable there). */
-    void write(long addr, MemorySegment data) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment l = iovec.allocate(a);
-            MemorySegment r = iovec.allocate(a);
-            long done = 0;
-            while (done < data.byteSize()) {
-                long len = data.byteSize() - done;
-                iovec.iov_base(l, data.asSlice(done));
-                iovec.iov_len(l, len);
-                iovec.iov_base(r, MemorySegment.ofAddress(addr + done));
-                iovec.iov_len(r, len);
-                long n = ProcessVm.writev(pid, l, 1, r, 1);
-                if (n <= 0) {
-                    throw new IllegalStateException("puppet " + pid + ": cannot write at 0x" + Long.toHexString(addr + done));
-                }
-                done += n;
-            }
-        }
+    /** Copies {@code into.byteSize()} bytes at {@code addr} in the puppet into {@code into}. */
+    public void read(long addr, MemorySegment into) {
+        parasite().read(addr, into);
     }
 
     /**
@@ -238,9 +248,9 @@ final class Puppet implements AutoCloseable {
      */
     void die(int exitCode, int signal) {
         if (signal == 0) {
-            InjectedCall.start(pid, template, regs, ip, Linux.__NR_exit_group(), new long[] {exitCode, 0, 0, 0, 0, 0});
+            parasite().launch(this, Linux.__NR_exit_group(), exitCode);
         } else {
-            InjectedCall.start(pid, template, regs, ip, Linux.__NR_kill(), new long[] {nsPid, signal, 0, 0, 0, 0});
+            parasite().launch(this, Linux.__NR_kill(), nsPid, signal);
         }
         while (true) {
             Wait.Status st = Wait.waitAll(pid);
@@ -248,39 +258,19 @@ final class Puppet implements AutoCloseable {
                 gone = true;
                 boolean asDumped = signal == 0 ? st.exited() && st.exitCode() == exitCode : st.killed() && st.termSignal() == signal;
                 if (!asDumped) {
-                    throw new IllegalStateException("puppet " + pid + " ended otherwise than its zombie: " + st);
+                    throw new RestoreError("puppet " + pid + " ended otherwise than its zombie: " + st);
                 }
                 return;
             }
             if (st.stopped() && st.event() == 0 && st.stopSignal() == signal) {
                 Ptrace.cont(pid, signal); // the signal it sent itself: delivered, its default action ends the task
-            } else if (st.stopped() && st.event() == 0 && st.stopSignal() == Linux.SIGTRAP()) {
-                throw new IllegalStateException("puppet " + pid + " lives on after " + (signal == 0 ? "exit_group(" + exitCode + ")"
+            } else if (st.stopped() && st.event() == 0 && st.stopSignal() == Linux.SIGILL()) {
+                throw new RestoreError("puppet " + pid + " lives on after " + (signal == 0 ? "exit_group(" + exitCode + ")"
                         : "sending itself signal " + signal));
             } else {
                 Ptrace.cont(pid, 0); // anything else is dropped: the task it stands for was dead
             }
         }
-    }
-
-    private long run(long nr, long[] a, boolean expectFault) {
-        return InjectedCall.run(pid, template, regs, ip, nr, a, expectFault, new InjectedCall.Stops() {
-            @Override
-            public RuntimeException gone(Wait.Status st) {
-                Puppet.this.gone = true;
-                return new IllegalStateException("puppet " + pid + " died during an injected system call " + nr + ": " + st);
-            }
-
-            @Override
-            public void other(Wait.Status st) {
-                int ev = st.event();
-                if (ev == Linux.PTRACE_EVENT_FORK() || ev == Linux.PTRACE_EVENT_CLONE() || ev == Linux.PTRACE_EVENT_VFORK()) {
-                    lastChild = (int) Ptrace.getEventMsg(pid);
-                }
-                // fork/clone events, and signals: continue without delivering them now (kept ones come at release)
-                keepSignal(st);
-            }
-        });
     }
 
     /** Loads the task's registers; the next thing it runs is its own code at their rip. */
@@ -290,10 +280,10 @@ final class Puppet implements AutoCloseable {
 
     /** Lets the task run the stub's code at {@code rip} with the stub's stack: for the pid namespace's init. */
     void resumeAt(long rip) {
-        regs.copyFrom(template);
-        user_regs_struct.rip(regs, rip);
-        user_regs_struct.orig_rax(regs, -1);
-        Ptrace.setRegset(pid, Linux.NT_PRSTATUS(), regs);
+        UserRegs r = UserRegs.allocate(arena).copyFrom(template);
+        r.rip(rip);
+        r.origRax(-1);
+        r.write(pid);
         release();
     }
 
@@ -307,7 +297,7 @@ final class Puppet implements AutoCloseable {
      * handlers. Signals the kernel raised for the puppet's own work (a fault, SIGPIPE, SIGCHLD) are not.
      */
     private void keepSignal(Wait.Status st) {
-        if (!st.stopped() || st.event() != 0 || st.stopSignal() == Linux.SIGTRAP()) {
+        if (!st.stopped() || st.event() != 0 || st.stopSignal() == Linux.SIGTRAP() || st.syscallStop()) {
             return;
         }
         MemorySegment info = arena.allocate(SIGINFO_SIZE, 8);
@@ -362,5 +352,10 @@ final class Puppet implements AutoCloseable {
         } finally {
             arena.close();
         }
+    }
+
+    @Override
+    public String toString() {
+        return "puppet " + pid;
     }
 }

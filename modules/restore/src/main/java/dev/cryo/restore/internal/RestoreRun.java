@@ -14,21 +14,24 @@ import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracer;
 import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
-import dev.cryo.restore.internal.files.InTask;
 import dev.cryo.restore.internal.files.TaskFiles;
+import dev.cryo.restore.internal.state.TaskState;
+import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Proc;
 
 /**
  * One restore, start to end. Everything runs on one tracer thread, each step injected into puppets:
  *
  * <ol>
- * <li>read and check every image (nothing is started for a damaged dump);</li>
+ * <li>read every image and check them against each other ({@link ImageConsistency}: nothing is started
+ *     for a damaged or inconsistent dump);</li>
  * <li>start the keeper and seize its puppet, the stub; with --pidns clone the namespace's init from it;</li>
  * <li>per process, parents first: clone it from its parent puppet with its pid, setsid if it led a
  *     session, clone its zombies likewise, build its memory, then clone its children (after its private
@@ -49,6 +52,8 @@ public final class RestoreRun {
     private final RestoreOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
+    /** The keeper of the restore: told of every process made, so that it kills them all should cryo die first. */
+    private Keeper keeper;
 
     private RestoreRun(RestoreOptions options, Cancellation cancel) {
         this.options = options;
@@ -66,6 +71,8 @@ public final class RestoreRun {
         Keeper keeper;
         try {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
+            TreeImages read = images;
+            StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read));
             checkShellJob(options, images);
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
@@ -79,7 +86,7 @@ public final class RestoreRun {
             restored = Tracer.call("restore-" + images.root().pid(), () -> run.restoreTree(keeper, images));
         } catch (Exception e) {
             keeper.close(); // the puppets are dead: the keeper exits by itself
-            dev.cryo.restore.internal.files.TaskFiles.abandon(run.store); // cryo's copies of the tree's files
+            TaskFiles.abandon(run.store); // cryo's copies of the tree's files
             throw explain(options, e);
         }
         int exit = -1;
@@ -100,7 +107,7 @@ public final class RestoreRun {
         boolean leaderInTree = images.processes().stream().anyMatch(p -> p.pid() == sid)
                 || images.zombies().stream().anyMatch(z -> z.pid() == sid);
         if (!leaderInTree && !options.shellJob()) {
-            throw new IllegalStateException("the dump is a shell job (its session leader, pid " + sid
+            throw new RestoreError("the dump is a shell job (its session leader, pid " + sid
                     + ", was outside the tree): restore it with --shell-job");
         }
     }
@@ -108,7 +115,7 @@ public final class RestoreRun {
     private static RestoreException explain(RestoreOptions o, Exception e) {
         String why = switch (e) {
             case Cancellation.CancelledException c -> "restore " + c.getMessage();
-            default -> StepFailure.reason(e);
+            default -> CryoFailure.describe(e);
         };
         return new RestoreException("cannot restore from " + o.imagesDir() + ": " + why, e);
     }
@@ -123,7 +130,7 @@ public final class RestoreRun {
                 } catch (RuntimeException e) {
                     comm = "?";
                 }
-                throw new IllegalStateException("pid " + id + " is taken (by " + comm + "); the restored tree needs it:"
+                throw new RestoreError("pid " + id + " is taken (by " + comm + "); the restored tree needs it:"
                         + " stop that process, or restore into a new pid namespace with --pidns");
             }
         }
@@ -166,6 +173,7 @@ public final class RestoreRun {
 
     /** On the tracer thread: builds the tree in puppets and lets it run. */
     private Restored restoreTree(Keeper keeper, TreeImages img) {
+        this.keeper = keeper;
         try (Puppets all = new Puppets()) {
             Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
             Layout layout = StepFailure.run(0, "placing the trampoline", () -> {
@@ -181,6 +189,7 @@ public final class RestoreRun {
             Puppet nsInit = null;
             if (options.pidns()) {
                 nsInit = all.add(StepFailure.run(0, "creating the pid namespace", stub::clonePidNamespace));
+                keeper.register(nsInit.tid()); // its death ends every task of its namespace
                 creator = nsInit;
             }
             List<Task> tasks = new ArrayList<>();
@@ -202,7 +211,7 @@ public final class RestoreRun {
                 filesAndKernelState(t);
                 cancel.check();
             }
-            dev.cryo.restore.internal.files.TaskFiles.abandon(store); // every task has its files: cryo's copies go
+            TaskFiles.abandon(store); // every task has its files: cryo's copies go
             for (Task t : tasks) {
                 StepFailure.run(t.pid(), "registers", () -> registers(t));
             }
@@ -211,9 +220,13 @@ public final class RestoreRun {
             if (nsInit != null) {
                 nsInit.resumeAt(PuppetStub.REAP);
             }
+            StopPoints.reach("restore:release");
             for (Task t : tasks) {
                 t.threads().forEach(Puppet::release);
+                StopPoints.reach("restore:released-one");
             }
+            keeper.commit();
+            StopPoints.reach("restore:released");
             return new Restored(tasks.getFirst().leader().pid(), pages[0]);
         }
     }
@@ -227,6 +240,8 @@ public final class RestoreRun {
         int pid = p.pid();
         Puppet leader = all.add(StepFailure.run(pid, "creating the process",
                 () -> parent.cloneProcess(options.samePid() ? pid : 0)));
+        keeper.register(leader.tid());
+        options.listener().processCreated(leader.pid());
         List<Puppet> threads = new ArrayList<>(List.of(leader));
         Task task = new Task(p, leader, threads);
         tasks.add(task);
@@ -237,6 +252,7 @@ public final class RestoreRun {
         for (Zombie z : tree.zombiesOf(pid)) {
             Puppet dead = all.add(StepFailure.run(z.pid(), "creating the zombie",
                     () -> leader.cloneProcess(options.samePid() ? z.pid() : 0)));
+            keeper.register(dead.tid());
             if (z.isSessionLeader()) {
                 StepFailure.run(z.pid(), "setsid", () -> dead.syscall("setsid", Linux.__NR_setsid()));
             }
@@ -263,7 +279,7 @@ public final class RestoreRun {
         MemoryRestore.clearPuppet(p, layout.area(), layout.parked() + layout.vdsoSpan(), kept);
         MemoryRestore.prepareKept(p, kept);
         MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept, (fileId, flags) ->
-                TaskFiles.openMemfd(new InTask(p.pid(), p::syscall, p::scratch, p::writeScratch), store, fileId, flags));
+                TaskFiles.openMemfd(p, store, fileId, flags));
         long pages = MemoryRestore.fillPages(p, store, img, kept, parent);
         pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
         MemoryRestore.protect(p, img.mm());
@@ -318,11 +334,11 @@ public final class RestoreRun {
         } else if (dumped == rootDumped) {
             expected = rootNow; // a shell job's: the restorer's, shared with the root
         } else {
-            throw new IllegalStateException(what + " " + dumped + " has no leader in the dump and is not the root's;"
+            throw new RestoreError(what + " " + dumped + " has no leader in the dump and is not the root's;"
                     + " restoring it needs a helper task, which cryo does not create");
         }
         if (now != expected) {
-            throw new IllegalStateException(what + " is " + now + " after restore, expected " + expected
+            throw new RestoreError(what + " is " + now + " after restore, expected " + expected
                     + " (its leader is not an ancestor, which needs a helper task cryo does not create)");
         }
     }
@@ -333,16 +349,19 @@ public final class RestoreRun {
      */
     private void filesAndKernelState(Task t) {
         StepFailure.run(t.pid(), "files", () -> stdioToDevNull(t.leader()));
-        StepFailure.run(t.pid(), "fd limit", () -> dev.cryo.restore.internal.state.TaskState.raiseFileLimit(t.leader().pid(), t.img().leaderCore()));
-        StepFailure.run(t.pid(), "fds", () -> dev.cryo.restore.internal.files.TaskFiles.restore(new dev.cryo.restore.internal.files.InTask(t.leader().pid(), t.leader()::syscall, t.leader()::scratch, t.leader()::writeScratch), store, t.pid(), t.img().leaderCore()));
+        StepFailure.run(t.pid(), "fd limit", () -> TaskState.raiseFileLimit(t.leader().pid(), t.img().leaderCore()));
+        StepFailure.run(t.pid(), "fds", () -> TaskFiles.restore(t.leader(), store, t.pid(), t.img().leaderCore()));
         CoreEntry core = t.img().leaderCore();
         StepFailure.run(t.pid(), "signal handlers", () -> ThreadRestore.sigactions(t.leader(), core.getTc().getSigactionsList()));
         for (Puppet th : t.threads()) {
             int tid = th == t.leader() ? t.pid() : t.img().otherThreads().get(t.threads().indexOf(th) - 1);
             StepFailure.run(tid, "thread state", () -> ThreadRestore.kernelState(th, t.img().cores().get(tid)));
-            if (th != t.leader()) StepFailure.run(tid, "thread signals", () -> dev.cryo.restore.internal.state.TaskState.threadSignals(new dev.cryo.restore.internal.files.InTask(th.pid(), th::syscall, th::scratch, th::writeScratch), t.img().cores().get(tid)));
+            if (th != t.leader()) {
+                StepFailure.run(tid, "thread scheduling, signals and credentials",
+                        () -> TaskState.thread(th, t.img().cores().get(tid), core));
+            }
         }
-        StepFailure.run(t.pid(), "task state", () -> dev.cryo.restore.internal.state.TaskState.restore(new dev.cryo.restore.internal.files.InTask(t.leader().pid(), t.leader()::syscall, t.leader()::scratch, t.leader()::writeScratch), store, t.pid(), t.img().leaderCore()));
+        StepFailure.run(t.pid(), "task state", () -> TaskState.restore(t.leader(), store, t.pid(), t.img().leaderCore()));
     }
 
     /** The trampoline goes (the memory is shared by the threads), then every thread gets its registers. */

@@ -10,6 +10,7 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.kernel_sigaction;
 import dev.cryo.bindings.stack_t;
 import dev.cryo.bindings.user_regs_struct;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.SaEntry;
 import dev.cryo.images.proto.ThreadCoreEntry;
@@ -41,8 +42,9 @@ final class ThreadRestore {
                 kernel_sigaction.flags(sa, e.getFlags());
                 kernel_sigaction.restorer(sa, e.getRestorer());
                 kernel_sigaction.mask(sa, e.getMask());
-                p.writeScratch(0, sa);
-                p.syscall("rt_sigaction(" + sig + ")", Linux.__NR_rt_sigaction(), sig, p.scratch(), 0, 8);
+                try (Scratch s = p.scratch()) {
+                    p.syscall("rt_sigaction(" + sig + ")", Linux.__NR_rt_sigaction(), sig, s.put(sa), 0, 8);
+                }
             }
         }
     }
@@ -54,10 +56,11 @@ final class ThreadRestore {
         }
         try (Arena a = Arena.ofConfined()) {
             byte[] b = comm.getBytes(StandardCharsets.UTF_8);
-            MemorySegment s = a.allocate(Math.min(b.length, 15) + 1L);
-            s.copyFrom(MemorySegment.ofArray(b).asSlice(0, Math.min(b.length, 15)));
-            p.writeScratch(0, s);
-            p.syscall("prctl(PR_SET_NAME)", Linux.__NR_prctl(), Linux.PR_SET_NAME(), p.scratch());
+            MemorySegment name = a.allocate(Math.min(b.length, 15) + 1L);
+            name.copyFrom(MemorySegment.ofArray(b).asSlice(0, Math.min(b.length, 15)));
+            try (Scratch s = p.scratch()) {
+                p.syscall("prctl(PR_SET_NAME)", Linux.__NR_prctl(), Linux.PR_SET_NAME(), s.put(name));
+            }
         }
     }
 
@@ -74,8 +77,9 @@ final class ThreadRestore {
                 stack_t.ss_sp(ss, MemorySegment.ofAddress(tc.getSas().getSsSp()));
                 stack_t.ss_size(ss, tc.getSas().getSsSize());
                 stack_t.ss_flags(ss, 0);
-                p.writeScratch(0, ss);
-                p.syscall("sigaltstack", Linux.__NR_sigaltstack(), p.scratch(), 0);
+                try (Scratch s = p.scratch()) {
+                    p.syscall("sigaltstack", Linux.__NR_sigaltstack(), s.put(ss), 0);
+                }
             }
         }
         name(p, tc.hasComm() ? tc.getComm() : core.hasTc() ? core.getTc().getComm() : "");
@@ -110,14 +114,14 @@ final class ThreadRestore {
             p.setRegisters(r);
 
             MemorySegment x = a.allocate(XSAVE_MAX, 64);
-            long size = Ptrace.getRegset(p.pid(), Linux.NT_X86_XSTATE(), x);
+            long size = Ptrace.getRegset(p.tid(), Linux.NT_X86_XSTATE(), x);
             x = x.asSlice(0, size);
             fpregs(x, core.getThreadInfo().getFpregs());
-            Ptrace.setRegset(p.pid(), Linux.NT_X86_XSTATE(), x);
+            Ptrace.setRegset(p.tid(), Linux.NT_X86_XSTATE(), x);
         }
         long mask = core.getThreadCore().hasBlkSigset() ? core.getThreadCore().getBlkSigset()
                 : core.hasTc() ? core.getTc().getBlkSigset() : 0;
-        Ptrace.setSigmask(p.pid(), mask);
+        Ptrace.setSigmask(p.tid(), mask);
     }
 
     /**

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.kernel_sigaction;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.syscalls.Ptrace;
 
@@ -30,8 +31,9 @@ final class ZombieRestore {
             // from the parent. (The original may have had it blocked, when another of its threads took it.)
             if (signal != Linux.SIGKILL()) {
                 try (Arena a = Arena.ofConfined()) {
-                    p.writeScratch(0, kernel_sigaction.allocate(a)); // zeroed: SIG_DFL, no flags, empty mask
-                    p.syscall("rt_sigaction(" + signal + ", SIG_DFL)", Linux.__NR_rt_sigaction(), signal, p.scratch(), 0, 8);
+                    try (Scratch s = p.scratch()) {
+                        p.syscall("rt_sigaction(" + signal + ", SIG_DFL)", Linux.__NR_rt_sigaction(), signal, s.put(kernel_sigaction.allocate(a)), 0, 8);
+                    }
                 }
             }
             blocked &= ~(1L << (signal - 1));

@@ -1,5 +1,6 @@
 package dev.cryo.restore.internal.files;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.images.proto.FileEntry;
 
 /**
@@ -18,7 +19,7 @@ interface FileRestorer {
             case EVENTFD -> new EventfdRestorer();
             case UNIXSK -> new UnixSocketRestorer();
             case MEMFD -> new MemfdRestorer();
-            default -> throw new IllegalStateException("files.img: file " + f.getId() + " is of type " + f.getType()
+            default -> throw new RestoreError("files.img: file " + f.getId() + " is of type " + f.getType()
                     + ", which cryo cannot restore");
         };
     }

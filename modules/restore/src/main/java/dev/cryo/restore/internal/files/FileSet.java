@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -94,7 +95,7 @@ public final class FileSet implements AutoCloseable {
                 try {
                     Memfd.addSeals(copy, e.getSeals());
                 } catch (ErrnoException x) {
-                    throw new IllegalStateException("cannot seal memfd " + e.getName() + " (seals 0x"
+                    throw new RestoreError("cannot seal memfd " + e.getName() + " (seals 0x"
                             + Integer.toHexString(e.getSeals()) + "): " + x.getMessage(), x);
                 }
             }
@@ -184,7 +185,7 @@ public final class FileSet implements AutoCloseable {
     FileEntry file(int id, int fd, int pid) {
         FileEntry f = byId.get(id);
         if (f == null) {
-            throw new IllegalStateException("fdinfo of pid " + pid + ": fd " + fd + " points at file " + id
+            throw new RestoreError("fdinfo of pid " + pid + ": fd " + fd + " points at file " + id
                     + ", which files.img does not hold");
         }
         return f;
@@ -230,7 +231,7 @@ public final class FileSet implements AutoCloseable {
     MemfdInodeEntry memfdInode(int inodeId) {
         MemfdInodeEntry m = memfdInodes.get(inodeId);
         if (m == null) {
-            throw new IllegalStateException("memfd.img holds no inode " + inodeId);
+            throw new RestoreError("memfd.img holds no inode " + inodeId);
         }
         return m;
     }

@@ -1,6 +1,7 @@
 package dev.cryo.restore.internal.files;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.FileEntry;
@@ -40,8 +41,11 @@ final class MemfdRestorer implements FileRestorer {
         Fd inode = task.files().memfd(inodeId);
         if (inode == null) {
             MemfdInodeEntry e = task.files().memfdInode(inodeId);
-            int fd = (int) task.in().syscall("memfd_create(" + e.getName() + ")", Linux.__NR_memfd_create(),
-                    task.in().putPath(e.getName()), Linux.MFD_CLOEXEC() | Linux.MFD_ALLOW_SEALING());
+            int fd;
+            try (Scratch s = task.in().scratch()) {
+                fd = (int) task.in().syscall("memfd_create(" + e.getName() + ")", Linux.__NR_memfd_create(),
+                        s.putString(e.getName()), Linux.MFD_CLOEXEC() | Linux.MFD_ALLOW_SEALING());
+            }
             inode = task.pull(fd);
             task.files().rememberMemfd(inodeId, inode);
             Memfd.truncate(inode, e.getSize());
@@ -49,7 +53,7 @@ final class MemfdRestorer implements FileRestorer {
             if ((flags & Linux.O_ACCMODE()) == Linux.O_RDWR()) {
                 return fd; // memfd_create's own description is O_RDWR
             }
-            task.in().close(fd); // cryo's duplicate keeps the inode
+            task.in().closeFd(fd); // cryo's duplicate keeps the inode
         }
         try (Fd reopened = Io.open("/proc/self/fd/" + inode.fd(), flags & Linux.O_ACCMODE())) {
             return task.push(reopened);

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.PipeEntry;
 import dev.cryo.syscalls.Fd;
@@ -29,7 +30,7 @@ final class PipeRestorer implements FileRestorer {
             Fd write = task.pull(both[1]);
             task.files().rememberPipe(pipeId, read, write);
             refill(task.files(), pipeId, write);
-            task.in().close(reader ? both[1] : both[0]);
+            task.in().closeFd(reader ? both[1] : both[0]);
             fd = reader ? both[0] : both[1];
         } else {
             fd = task.push(reader ? ends[0] : ends[1]);
@@ -38,11 +39,11 @@ final class PipeRestorer implements FileRestorer {
     }
 
     private static int[] pipe2(TaskFiles task) {
-        try (Arena a = Arena.ofConfined()) {
-            long at = task.in().putStruct(a.allocate(8));
+        try (Arena a = Arena.ofConfined(); Scratch s = task.in().scratch()) {
+            long at = s.reserve(8);
             task.in().syscall("pipe2", Linux.__NR_pipe2(), at, Linux.O_CLOEXEC());
             MemorySegment fds = a.allocate(8);
-            task.in().read(at, fds);
+            s.read(at, fds);
             return new int[] {fds.get(ValueLayout.JAVA_INT, 0), fds.get(ValueLayout.JAVA_INT, 4)};
         }
     }

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.msghdr;
 import dev.cryo.syscalls.UnixSockets;
@@ -16,6 +17,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import dev.cryo.images.EntryReader;
+import dev.cryo.parasite.Scratch;
+import dev.cryo.restore.internal.Puppet;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.CoreEntry;
@@ -39,13 +42,13 @@ import dev.cryo.syscalls.Pidfd;
 public final class TaskFiles {
     /** linux/socket.h; not in bindings' header list */
     private static final int MSG_CMSG_CLOEXEC = 0x40000000;
-    private final InTask in;
+    private final Puppet in;
     private final FileSet files;
     private final Fd pidfd;
     /** file id -> the task's fd that holds it, once placed */
     private final Map<Integer, Integer> placed = new HashMap<>();
 
-    private TaskFiles(InTask in, FileSet files, Fd pidfd) {
+    private TaskFiles(Puppet in, FileSet files, Fd pidfd) {
         this.in = in;
         this.files = files;
         this.pidfd = pidfd;
@@ -55,7 +58,7 @@ public final class TaskFiles {
      * Restores the fds of task {@code dumpedPid} (pid in the images) of the tree dumped in {@code store}.
      * The tasks of one restore share one {@link FileSet}: a file that several tasks share is created once.
      */
-    public static void restore(InTask in, ImageStore store, int dumpedPid, CoreEntry core) {
+    public static void restore(Puppet in, ImageStore store, int dumpedPid, CoreEntry core) {
         FileSet files = FileSet.shared(store);
         try {
             restore(in, files, dumpedPid, core);
@@ -72,12 +75,12 @@ public final class TaskFiles {
      * {@code flags}, to mmap and close. The memfd is the one that every other mapping and fd of it in the
      * tree gets (see {@link MemfdRestorer}).
      */
-    public static int openMemfd(InTask in, ImageStore store, int fileId, int flags) {
+    public static int openMemfd(Puppet in, ImageStore store, int fileId, int flags) {
         FileSet files = FileSet.shared(store);
         try (Fd pidfd = Pidfd.open(in.pid())) {
             FileEntry f = files.file(fileId);
             if (f == null || !f.hasMemfd()) {
-                throw new IllegalStateException("a memfd mapping names file id " + fileId + ", which files.img does not hold as a memfd");
+                throw new RestoreError("a memfd mapping names file id " + fileId + ", which files.img does not hold as a memfd");
             }
             return MemfdRestorer.open(new TaskFiles(in, files, pidfd), f.getMemfd().getInodeId(), flags);
         } catch (RuntimeException e) {
@@ -94,12 +97,12 @@ public final class TaskFiles {
         FileSet.abandonIfOpen(store);
     }
 
-    private static void restore(InTask in, FileSet files, int dumpedPid, CoreEntry core) {
+    private static void restore(Puppet in, FileSet files, int dumpedPid, CoreEntry core) {
         int filesId = core.hasIds() && core.getIds().hasFilesId() ? core.getIds().getFilesId() : dumpedPid;
         List<FdinfoEntry> fds = new ArrayList<>();
         String image = ImageKind.FDINFO.fileName(filesId);
         if (!files.store().exists(image)) {
-            throw new IllegalStateException("pid " + in.pid() + ": " + image + " is missing");
+            throw new RestoreError("pid " + in.pid() + ": " + image + " is missing");
         }
         try (EntryReader r = files.store().openReader(ImageKind.FDINFO, filesId)) {
             fds.addAll(r.readAll(FdinfoEntry.parser()));
@@ -109,7 +112,7 @@ public final class TaskFiles {
         }
     }
 
-    InTask in() {
+    Puppet in() {
         return in;
     }
 
@@ -129,26 +132,25 @@ public final class TaskFiles {
      * new fd (the lowest free number); the socketpair is closed again.
      */
     int push(Fd fd) {
-        try (Arena a = Arena.ofConfined()) {
-            long base = in.scratch().getAsLong() + InTask.STRUCT_AT;
-            in.putStruct(a.allocate(8));
+        try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+            long pairAt = s.reserve(8);
             in.syscall("socketpair(AF_UNIX, SOCK_DGRAM)", Linux.__NR_socketpair(), Linux.AF_UNIX(),
-                    Linux.SOCK_DGRAM() | Linux.SOCK_CLOEXEC(), 0, base);
+                    Linux.SOCK_DGRAM() | Linux.SOCK_CLOEXEC(), 0, pairAt);
             MemorySegment pair = a.allocate(8);
-            in.read(base, pair);
+            s.read(pairAt, pair);
             int mine = pair.get(ValueLayout.JAVA_INT, 0);
             int theirs = pair.get(ValueLayout.JAVA_INT, 4);
             try {
                 try (Fd sender = pull(theirs)) {
-                    in.close(theirs);
+                    in.closeFd(theirs);
                     theirs = -1;
                     UnixSockets.sendFd(sender, fd.fd());
                 }
-                // msghdr, then its iovec, the byte, and the control buffer, all in the struct area
-                long msgAt = base;
-                long iovAt = base + 64;
-                long byteAt = base + 80;
-                long controlAt = base + 96;
+                // msghdr, then its iovec, the byte, and the control buffer, in one block of scratch
+                long msgAt = s.reserve(96 + UnixSockets.CMSG_SPACE_INT);
+                long iovAt = msgAt + 64;
+                long byteAt = msgAt + 80;
+                long controlAt = msgAt + 96;
                 MemorySegment block = a.allocate(96 + UnixSockets.CMSG_SPACE_INT);
                 block.set(ValueLayout.JAVA_LONG, msghdr.msg_iov$offset(), iovAt);
                 block.set(ValueLayout.JAVA_LONG, msghdr.msg_iovlen$offset(), 1);
@@ -156,18 +158,18 @@ public final class TaskFiles {
                 block.set(ValueLayout.JAVA_LONG, msghdr.msg_controllen$offset(), UnixSockets.CMSG_SPACE_INT);
                 block.set(ValueLayout.JAVA_LONG, 64, byteAt);
                 block.set(ValueLayout.JAVA_LONG, 72, 1);
-                in.putStruct(block);
+                in.write(msgAt, block);
                 in.syscall("recvmsg(SCM_RIGHTS)", Linux.__NR_recvmsg(), mine, msgAt, MSG_CMSG_CLOEXEC);
                 MemorySegment control = a.allocate(UnixSockets.CMSG_SPACE_INT);
-                in.read(controlAt, control);
+                s.read(controlAt, control);
                 if (control.get(ValueLayout.JAVA_INT, 12) != Linux.SCM_RIGHTS()) {
-                    throw new IllegalStateException("task " + in.pid() + " received no fd over its socketpair");
+                    throw new RestoreError("task " + in.pid() + " received no fd over its socketpair");
                 }
                 return control.get(ValueLayout.JAVA_INT, 16);
             } finally {
-                in.close(mine);
+                in.closeFd(mine);
                 if (theirs >= 0) {
-                    in.close(theirs);
+                    in.closeFd(theirs);
                 }
             }
         }
@@ -175,7 +177,7 @@ public final class TaskFiles {
 
     private void rebuild(List<FdinfoEntry> fds) {
         for (int fd : openFds()) {
-            in.close(fd);
+            in.closeFd(fd);
         }
         if (fds.isEmpty()) {
             return;
@@ -212,14 +214,14 @@ public final class TaskFiles {
                     files.remember(e.getId(), pull(temp));
                     setStatusFlags(temp, f);
                 } catch (RuntimeException x) {
-                    throw new IllegalStateException("pid " + in.pid() + " fd " + target + " (" + describe(f) + "): " + x.getMessage(), x);
+                    throw new RestoreError("pid " + in.pid() + " fd " + target + " (" + describe(f) + "): " + x.getMessage(), x);
                 }
             }
         }
         if (temp != target) {
             in.syscall("dup3(" + temp + ", " + target + ")", Linux.__NR_dup3(), temp, target, 0);
             if (already == null) {
-                in.close(temp);
+                in.closeFd(temp);
             }
         }
         in.syscall("fcntl(" + target + ", F_SETFD)", Linux.__NR_fcntl(), target, Linux.F_SETFD(), e.getFlags());
@@ -255,7 +257,7 @@ public final class TaskFiles {
         try (var dir = Files.list(Path.of("/proc/" + in.pid() + "/fd"))) {
             return dir.map(p -> Integer.parseInt(p.getFileName().toString())).sorted().toList();
         } catch (IOException e) {
-            throw new IllegalStateException("cannot list the fds of puppet " + in.pid() + ": " + e.getMessage(), e);
+            throw new RestoreError("cannot list the fds of puppet " + in.pid() + ": " + e.getMessage(), e);
         }
     }
 }

@@ -4,7 +4,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
+import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.UnixSkEntry;
 import dev.cryo.syscalls.Fd;
@@ -28,7 +30,7 @@ final class UnixSocketRestorer implements FileRestorer {
         long ino = Integer.toUnsignedLong(sk.getIno());
         long peerIno = Integer.toUnsignedLong(sk.getPeer());
         if (sk.getPeer() == 0 || !sk.getName().isEmpty()) {
-            throw new IllegalStateException("files.img: unix socket " + ino + " is not one end of a socketpair"
+            throw new RestoreError("files.img: unix socket " + ino + " is not one end of a socketpair"
                     + " (peer " + peerIno + ", name '" + sk.getName().toStringUtf8() + "'); cryo restores socketpairs only");
         }
         Fd mine = task.files().socket(ino);
@@ -40,7 +42,7 @@ final class UnixSocketRestorer implements FileRestorer {
         Fd peer = task.pull(pair[1]);
         task.files().rememberSocket(ino, here);
         task.files().rememberSocket(peerIno, peer);
-        task.in().close(pair[1]);
+        task.in().closeFd(pair[1]);
         FileEntry peerFile = task.files().socketFile(peerIno);
         buffers(here, sk);
         if (peerFile != null) {
@@ -90,21 +92,21 @@ final class UnixSocketRestorer implements FileRestorer {
             try {
                 n = UnixSockets.sendNow(peer, packet);
             } catch (ErrnoException e) {
-                throw new IllegalStateException("unix socket file " + id + ": its dumped queue does not fit again: " + e.getMessage(), e);
+                throw new RestoreError("unix socket file " + id + ": its dumped queue does not fit again: " + e.getMessage(), e);
             }
             if (n != packet.byteSize()) {
-                throw new IllegalStateException("unix socket file " + id + ": requeued " + n + " of " + packet.byteSize() + " bytes");
+                throw new RestoreError("unix socket file " + id + ": requeued " + n + " of " + packet.byteSize() + " bytes");
             }
         }
     }
 
     private static int[] socketpair(TaskFiles task, int type) {
-        try (Arena a = Arena.ofConfined()) {
-            long at = task.in().putStruct(a.allocate(8));
+        try (Arena a = Arena.ofConfined(); Scratch s = task.in().scratch()) {
+            long at = s.reserve(8);
             task.in().syscall("socketpair(AF_UNIX, " + type + ")", Linux.__NR_socketpair(), PF_UNIX,
                     type | Linux.O_CLOEXEC(), 0, at);
             MemorySegment fds = a.allocate(8);
-            task.in().read(at, fds);
+            s.read(at, fds);
             return new int[] {fds.get(ValueLayout.JAVA_INT, 0), fds.get(ValueLayout.JAVA_INT, 4)};
         }
     }

@@ -1,12 +1,16 @@
 package dev.cryo.restore.internal.state;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.itimerval;
 import dev.cryo.bindings.rlimit;
@@ -19,19 +23,25 @@ import dev.cryo.images.proto.CredsEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.FsEntry;
 import dev.cryo.images.proto.ItimerEntry;
+import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.RlimitEntry;
 import dev.cryo.images.proto.SiginfoEntry;
 import dev.cryo.images.proto.SignalQueueEntry;
 import dev.cryo.images.proto.TaskCoreEntry;
-import dev.cryo.restore.internal.files.InTask;
+import dev.cryo.images.proto.ThreadCoreEntry;
+import dev.cryo.parasite.Scratch;
+import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Rlimits;
 
 /**
  * What the kernel keeps per task beside memory and files, set from inside the puppet with injected calls:
- * root and cwd, umask, rlimits, itimers, pending signals, and last the credentials (after them the task
- * may no longer be allowed what the earlier steps need). Run after the fds and before the registers.
+ * root and cwd, umask, personality, oom_score_adj, loginuid, scheduling policy and nice, rlimits, itimers,
+ * pending signals, then the credentials (after them the task may no longer be allowed what the earlier
+ * steps need), and last the dumpable flag (a change of credentials resets it). Threads other than the
+ * leader get their own scheduling, personality, pending signals and credentials ({@link #thread}). Run
+ * after the fds and before the registers.
  */
 public final class TaskState {
     /** x86-64 numbers and constants missing from bindings' 6.1 header list (asm/unistd_64.h, linux/prctl.h, linux/capability.h). */
@@ -42,14 +52,27 @@ public final class TaskState {
     private static final int PR_CAPBSET_DROP = 24;
     private static final int CAP_VERSION_3 = 0x20080522;
     private static final int SIGINFO_SIZE = 128;
+    private static final int NR_SETPRIORITY = 141;
+    private static final int NR_SCHED_SETSCHEDULER = 144;
+    private static final int PRIO_PROCESS = 0;
+    /** SUID_DUMP_ROOT (include/linux/sched/coredump.h): what fs.suid_dumpable=2 gives; prctl cannot set it. */
+    private static final int SUID_DUMP_ROOT = 2;
 
     private TaskState() {}
 
     /** {@code dumpedPid} names the task's images; {@code in} may run under another pid (a new pid namespace). */
-    public static void restore(InTask in, ImageStore store, int dumpedPid, CoreEntry core) {
+    public static void restore(Puppet in, ImageStore store, int dumpedPid, CoreEntry core) {
         fs(in, store, dumpedPid);
+        scheduling(in, core.getThreadCore());
         if (core.hasTc()) {
             TaskCoreEntry tc = core.getTc();
+            personality(in, tc.getPersonality());
+            if (tc.hasOomScoreAdj()) {
+                oomScoreAdj(in.pid(), tc.getOomScoreAdj());
+            }
+            if (tc.hasLoginuid()) {
+                loginuid(in, tc.getLoginuid());
+            }
             if (tc.hasRlimits()) {
                 rlimits(in, tc.getRlimits().getRlimitsList());
             }
@@ -73,25 +96,113 @@ public final class TaskState {
         if (core.getThreadCore().hasCreds()) {
             creds(in, core.getThreadCore().getCreds());
         }
+        MmEntry mm = store.readEntry(ImageKind.MM, dumpedPid, MmEntry.parser());
+        if (mm.hasDumpable()) {
+            dumpable(in, mm.getDumpable());
+        }
     }
 
     /**
-     * A thread other than the leader: its own pending signals, queued from inside it with all signals
-     * blocked until the registers set its dumped mask (as {@link #restore} does for the leader).
+     * A thread other than the leader, before the leader's {@link #restore}: its scheduling, the process's
+     * personality (each thread has its own copy; the dump records the leader's), its own pending signals,
+     * queued from inside it with all signals blocked until the registers set its dumped mask, and its
+     * credentials: setresuid and capset change only the calling thread.
      */
-    public static void threadSignals(InTask thread, CoreEntry core) {
+    public static void thread(Puppet thread, CoreEntry core, CoreEntry leader) {
+        scheduling(thread, core.getThreadCore());
+        if (leader.hasTc()) {
+            personality(thread, leader.getTc().getPersonality());
+        }
         if (core.getThreadCore().hasSignalsP() && core.getThreadCore().getSignalsP().getSignalsCount() > 0) {
             blockAll(thread);
             pending(thread, core.getThreadCore().getSignalsP(), false);
         }
+        if (core.getThreadCore().hasCreds()) {
+            creds(thread, core.getThreadCore().getCreds());
+        }
+    }
+
+    /** personality(2): the execution domain and flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC...) for later execs and mmaps. */
+    static void personality(Puppet in, int persona) {
+        in.syscall("personality(0x" + Integer.toHexString(persona) + ")", Linux.__NR_personality(), Integer.toUnsignedLong(persona));
+    }
+
+    /**
+     * The thread's scheduling policy with its real-time priority, then its nice value: the puppet has cryo's,
+     * and a nice below cryo's or a real-time policy needs the privilege the puppet has until its credentials.
+     */
+    static void scheduling(Puppet in, ThreadCoreEntry tc) {
+        if (tc.hasSchedPolicy()) {
+            try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+                MemorySegment param = a.allocate(ValueLayout.JAVA_INT); // struct sched_param { int sched_priority; }
+                param.set(ValueLayout.JAVA_INT, 0, tc.hasSchedPrio() ? tc.getSchedPrio() : 0);
+                in.syscall("sched_setscheduler(policy " + tc.getSchedPolicy() + ", priority " + tc.getSchedPrio() + ")",
+                        NR_SCHED_SETSCHEDULER, 0, tc.getSchedPolicy(), s.put(param));
+            }
+        }
+        if (tc.hasSchedNice()) {
+            // who 0 with PRIO_PROCESS is the calling thread: Linux keeps a nice value per thread
+            in.syscall("setpriority(nice " + tc.getSchedNice() + ")", NR_SETPRIORITY, PRIO_PROCESS, 0, tc.getSchedNice());
+        }
+    }
+
+    /** /proc/PID/oom_score_adj, written by cryo (root may lower it); per process. */
+    static void oomScoreAdj(int pid, int value) {
+        Path file = Path.of("/proc", Integer.toString(pid), "oom_score_adj");
+        try {
+            if (Integer.parseInt(Files.readString(file).strip()) != value) {
+                Files.writeString(file, Integer.toString(value));
+            }
+        } catch (IOException e) {
+            throw new RestoreError("cannot set oom_score_adj " + value + " (" + e.getMessage() + ")"
+                    + "; lowering it needs CAP_SYS_RESOURCE", e);
+        }
+    }
+
+    /**
+     * The audit login uid, which only the task itself may write (/proc/self/loginuid, with CAP_AUDIT_CONTROL,
+     * which the puppet has until its credentials); left alone when the puppet's is the dumped one already.
+     */
+    static void loginuid(Puppet in, int loginuid) {
+        String value = Integer.toUnsignedString(loginuid);
+        try {
+            if (Files.readString(Path.of("/proc", Integer.toString(in.pid()), "loginuid")).strip().equals(value)) {
+                return;
+            }
+        } catch (IOException e) {
+            return; // no audit support in this kernel: nothing to restore it into
+        }
+        int fd = in.open("/proc/self/loginuid", Linux.O_WRONLY() | Linux.O_CLOEXEC(), 0);
+        try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+            MemorySegment text = a.allocateFrom(value); // NUL-terminated; the NUL is not written
+            long n = in.syscall("write(loginuid " + value + ")", Linux.__NR_write(), fd, s.put(text), value.length());
+            if (n != value.length()) {
+                throw new RestoreError("wrote " + n + " of " + value.length() + " bytes of loginuid " + value);
+            }
+        } finally {
+            in.closeFd(fd);
+        }
+    }
+
+    /**
+     * mm's dumpable flag, after the credentials (commit_creds resets it to fs.suid_dumpable when the uids
+     * change: a task of another user restored by root would otherwise come back non-dumpable, its owner
+     * unable to read its /proc/PID/maps or ptrace it). prctl sets 0 or 1 only; SUID_DUMP_ROOT (2), which
+     * fs.suid_dumpable=2 gives, stays if the kernel gave it again, else becomes 0, which allows nobody more.
+     */
+    static void dumpable(Puppet in, int dumpable) {
+        if (dumpable == SUID_DUMP_ROOT) {
+            long now = in.syscall("prctl(PR_GET_DUMPABLE)", Linux.__NR_prctl(), Linux.PR_GET_DUMPABLE());
+            if (now != SUID_DUMP_ROOT) {
+                in.syscall("prctl(PR_SET_DUMPABLE, 0)", Linux.__NR_prctl(), Linux.PR_SET_DUMPABLE(), 0);
+            }
+            return;
+        }
+        in.syscall("prctl(PR_SET_DUMPABLE, " + dumpable + ")", Linux.__NR_prctl(), Linux.PR_SET_DUMPABLE(), dumpable);
     }
 
     /** chroot, chdir and umask from fs-PID.img, the paths from files.img. */
-    static void fs(InTask in, ImageStore store, int dumpedPid) {
-        String image = ImageKind.FS.fileName(dumpedPid);
-        if (!store.exists(image)) {
-            return;
-        }
+    static void fs(Puppet in, ImageStore store, int dumpedPid) {
         FsEntry fs = store.readEntry(ImageKind.FS, dumpedPid, FsEntry.parser());
         Map<Integer, String> paths = new HashMap<>();
         try (EntryReader r = store.openReader(ImageKind.FILES)) {
@@ -104,10 +215,14 @@ public final class TaskState {
         String root = paths.get(fs.getRootId());
         String cwd = paths.get(fs.getCwdId());
         if (root != null && !root.equals("/")) {
-            in.syscall("chroot(" + root + ")", Linux.__NR_chroot(), in.putPath(root));
+            try (Scratch s = in.scratch()) {
+                in.syscall("chroot(" + root + ")", Linux.__NR_chroot(), s.putString(root));
+            }
         }
         if (cwd != null) {
-            in.syscall("chdir(" + cwd + ")", Linux.__NR_chdir(), in.putPath(cwd));
+            try (Scratch s = in.scratch()) {
+                in.syscall("chdir(" + cwd + ")", Linux.__NR_chdir(), s.putString(cwd));
+            }
         }
         if (fs.hasUmask()) {
             in.syscall("umask(0" + Integer.toOctalString(fs.getUmask()) + ")", NR_UMASK, fs.getUmask());
@@ -143,26 +258,30 @@ public final class TaskState {
         }
     }
 
-    static void rlimits(InTask in, List<RlimitEntry> limits) {
+    static void rlimits(Puppet in, List<RlimitEntry> limits) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment lim = rlimit.allocate(a);
             for (int r = 0; r < limits.size() && r < Linux.RLIMIT_NLIMITS(); r++) {
                 rlimit.rlim_cur(lim, limits.get(r).getCur());
                 rlimit.rlim_max(lim, limits.get(r).getMax());
-                in.syscall("prlimit64(resource " + r + ")", Linux.__NR_prlimit64(), 0, r, in.putStruct(lim), 0);
+                try (Scratch s = in.scratch()) {
+                    in.syscall("prlimit64(resource " + r + ")", Linux.__NR_prlimit64(), 0, r, s.put(lim), 0);
+                }
             }
         }
     }
 
-    private static void blockAll(InTask in) {
+    private static void blockAll(Puppet in) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment all = a.allocate(8);
             all.set(ValueLayout.JAVA_LONG, 0, -1L);
-            in.syscall("rt_sigprocmask(SIG_SETMASK, all)", Linux.__NR_rt_sigprocmask(), Linux.SIG_SETMASK(), in.putStruct(all), 0, 8);
+            try (Scratch s = in.scratch()) {
+                in.syscall("rt_sigprocmask(SIG_SETMASK, all)", Linux.__NR_rt_sigprocmask(), Linux.SIG_SETMASK(), s.put(all), 0, 8);
+            }
         }
     }
 
-    static void itimer(InTask in, int which, ItimerEntry t) {
+    static void itimer(Puppet in, int which, ItimerEntry t) {
         if (t.getVsec() == 0 && t.getVusec() == 0) {
             return; // disarmed, as in a fresh task
         }
@@ -172,12 +291,14 @@ public final class TaskState {
             timeval.tv_usec(itimerval.it_interval(v), t.getIusec());
             timeval.tv_sec(itimerval.it_value(v), t.getVsec());
             timeval.tv_usec(itimerval.it_value(v), t.getVusec());
-            in.syscall("setitimer(" + which + ")", Linux.__NR_setitimer(), which, in.putStruct(v), 0);
+            try (Scratch s = in.scratch()) {
+                in.syscall("setitimer(" + which + ")", Linux.__NR_setitimer(), which, s.put(v), 0);
+            }
         }
     }
 
     /** Queues each dumped siginfo again, process-wide or to the thread; the task sends them to itself, so any si_code goes. */
-    static void pending(InTask in, SignalQueueEntry q, boolean shared) {
+    static void pending(Puppet in, SignalQueueEntry q, boolean shared) {
         if (q.getSignalsCount() == 0) {
             return;
         }
@@ -188,16 +309,18 @@ public final class TaskState {
             for (SiginfoEntry s : q.getSignalsList()) {
                 byte[] info = s.getSiginfo().toByteArray();
                 if (info.length != SIGINFO_SIZE) {
-                    throw new IllegalStateException("pid " + in.pid() + ": a pending siginfo of " + info.length + " bytes, not " + SIGINFO_SIZE);
+                    throw new RestoreError("pid " + in.pid() + ": a pending siginfo of " + info.length + " bytes, not " + SIGINFO_SIZE);
                 }
                 MemorySegment seg = a.allocate(SIGINFO_SIZE);
                 seg.copyFrom(MemorySegment.ofArray(info));
                 int sig = seg.get(ValueLayout.JAVA_INT, 0);
-                long at = in.putStruct(seg);
-                if (shared) {
-                    in.syscall("rt_sigqueueinfo(" + sig + ")", Linux.__NR_rt_sigqueueinfo(), self, sig, at);
-                } else {
-                    in.syscall("rt_tgsigqueueinfo(" + sig + ")", Linux.__NR_rt_tgsigqueueinfo(), self, tid, sig, at);
+                try (Scratch scratch = in.scratch()) {
+                    long at = scratch.put(seg);
+                    if (shared) {
+                        in.syscall("rt_sigqueueinfo(" + sig + ")", Linux.__NR_rt_sigqueueinfo(), self, sig, at);
+                    } else {
+                        in.syscall("rt_tgsigqueueinfo(" + sig + ")", Linux.__NR_rt_tgsigqueueinfo(), self, tid, sig, at);
+                    }
                 }
             }
         }
@@ -209,7 +332,7 @@ public final class TaskState {
      * (CAP_SETPCAP for securebits and the bounding set); capset comes last. The puppet is root with every
      * capability: a task that was the same needs its groups only.
      */
-    static void creds(InTask in, CredsEntry c) {
+    static void creds(Puppet in, CredsEntry c) {
         boolean root = c.getUid() == 0 && c.getEuid() == 0 && c.getSuid() == 0 && c.getFsuid() == 0
                 && c.getGid() == 0 && c.getEgid() == 0 && c.getSgid() == 0 && c.getFsgid() == 0;
         boolean allCaps = full(c.getCapEffList()) && full(c.getCapPrmList()) && full(c.getCapBndList())
@@ -219,7 +342,9 @@ public final class TaskState {
             for (int i = 0; i < c.getGroupsCount(); i++) {
                 groups.setAtIndex(ValueLayout.JAVA_INT, i, c.getGroups(i));
             }
-            in.syscall("setgroups(" + c.getGroupsCount() + ")", Linux.__NR_setgroups(), c.getGroupsCount(), in.putStruct(groups));
+            try (Scratch s = in.scratch()) {
+                in.syscall("setgroups(" + c.getGroupsCount() + ")", Linux.__NR_setgroups(), c.getGroupsCount(), s.put(groups));
+            }
             if (root && allCaps) {
                 return;
             }
@@ -246,8 +371,10 @@ public final class TaskState {
                 capData.set(ValueLayout.JAVA_INT, base + 4, word(c.getCapPrmList(), w));
                 capData.set(ValueLayout.JAVA_INT, base + 8, word(c.getCapInhList(), w));
             }
-            long at = in.putStruct(capData);
-            in.syscall("capset", Linux.__NR_capset(), at, at + 8);
+            try (Scratch s = in.scratch()) {
+                long at = s.put(capData);
+                in.syscall("capset", Linux.__NR_capset(), at, at + 8);
+            }
         }
     }
 

@@ -1,0 +1,118 @@
+package dev.cryo.syscalls;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The mappings of a process as {@code /proc/PID/maps} lists them, one parser for every reader in cryo:
+ * {@code start-end perms offset major:minor inode name}. {@code smaps} has the same line first, followed by
+ * lines of {@code Key: value}, which {@link #parse} passes to a {@link Details} consumer.
+ */
+public final class ProcMaps {
+    private ProcMaps() {}
+
+    /** One mapping. {@code name} is the path, {@code [stack]}, {@code [vdso]}..., or empty for anonymous memory. */
+    public record Mapping(long start, long end, String perms, long offset, String dev, long inode, String name) {
+        public long size() {
+            return end - start;
+        }
+
+        public boolean readable() {
+            return perms.charAt(0) == 'r';
+        }
+
+        public boolean writable() {
+            return perms.charAt(1) == 'w';
+        }
+
+        public boolean executable() {
+            return perms.charAt(2) == 'x';
+        }
+
+        public boolean shared() {
+            return perms.charAt(3) == 's';
+        }
+
+        public boolean contains(long from, long to) {
+            return from >= start && to <= end;
+        }
+    }
+
+    /** What follows a mapping's line in smaps: {@code key} and {@code value} of each {@code Key: value} line. */
+    @FunctionalInterface
+    public interface Details {
+        void detail(Mapping of, String key, String value);
+    }
+
+    /** The mappings of {@code pid}, in address order. */
+    public static List<Mapping> of(int pid) {
+        return parse(Proc.read(pid, "maps"), null);
+    }
+
+    /** The mapping of {@code pid} named {@code name} ({@code [vdso]}, {@code [stack]}...), or null. */
+    public static Mapping named(List<Mapping> maps, String name) {
+        for (Mapping m : maps) {
+            if (m.name().equals(name)) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /** The mapping that holds {@code addr}, or null. */
+    public static Mapping at(List<Mapping> maps, long addr) {
+        for (Mapping m : maps) {
+            if (addr >= m.start() && addr < m.end()) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /** Parses maps or smaps text; with smaps, each detail line goes to {@code details} (may be null). */
+    public static List<Mapping> parse(String text, Details details) {
+        List<Mapping> out = new ArrayList<>();
+        int at = 0;
+        int n = text.length();
+        while (at < n) {
+            int eol = text.indexOf('\n', at);
+            if (eol < 0) {
+                eol = n;
+            }
+            String line = text.substring(at, eol);
+            at = eol + 1;
+            if (line.isBlank()) {
+                continue;
+            }
+            int dash = line.indexOf('-');
+            int space = line.indexOf(' ');
+            if (dash > 0 && dash < space && isHex(line, 0, dash)) {
+                out.add(mapping(line, dash, space));
+            } else if (details != null && !out.isEmpty()) {
+                int colon = line.indexOf(':');
+                if (colon > 0) {
+                    details.detail(out.getLast(), line.substring(0, colon), line.substring(colon + 1).strip());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static boolean isHex(String s, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (Character.digit(s.charAt(i), 16) < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Mapping mapping(String line, int dash, int space) {
+        String[] f = line.substring(space + 1).strip().split("\\s+", 5);
+        if (f.length < 4) {
+            throw new IllegalArgumentException("not a maps line: " + line);
+        }
+        return new Mapping(Long.parseUnsignedLong(line, 0, dash, 16), Long.parseUnsignedLong(line, dash + 1, space, 16),
+                f[0], Long.parseUnsignedLong(f[1], 16), f[2], Long.parseLong(f[3]), f.length > 4 ? f[4].strip() : "");
+    }
+}
