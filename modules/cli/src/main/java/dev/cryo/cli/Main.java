@@ -15,7 +15,19 @@ import picocli.CommandLine.ParameterException;
 public final class Main {
     private Main() {}
 
+    /**
+     * Whether this JVM ends with the command ({@link #main}), rather than running it for a caller that stays (the
+     * zdtm runner, tests): a detached restore then leaves its tree on its own, as CRIU does, with no process of
+     * cryo's as its parent; a caller that stays keeps the keeper as the tree's reaper.
+     */
+    private static volatile boolean exitsAfter;
+
+    public static boolean exitsAfterCommand() {
+        return exitsAfter;
+    }
+
     public static void main(String[] args) {
+        exitsAfter = true;
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
         int code = run(args, out, err);

@@ -19,8 +19,12 @@ from google.protobuf import descriptor_pb2  # noqa: E402
 
 # CRIU fields that cryo leaves out on purpose (other architectures' registers).
 OMITTED = {('CoreEntry', n) for n in (6, 8, 9, 10, 11)}
-# Fields of CRIU newer than Debian's crit: pagemap_entry's u64 page count (CRIU 4.2).
-NEWER = {('PagemapEntry', 5)}
+# Fields of CRIU releases newer than the crit installed here (CRIU 4.2's memfd mode, 3.17's crit lacks it),
+# with their facts as CRIU 4.2's .proto has them: (name, number, label, type, type name, default).
+NEWER = {('MemfdInodeEntry', 9): ('mode', 9, 1, 13, '', None)}
+# CRIU 4.2's u64 page count of a pagemap entry: CRIU calls it nr_pages and field 2 compat_nr_pages; cryo keeps
+# crit 3.17's name for field 2 and calls field 5 nr_pages_u64 (names are not on the wire).
+NEWER[('PagemapEntry', 5)] = ('nr_pages_u64', 5, 1, 4, '', None)
 
 
 def camel(name):
@@ -87,7 +91,7 @@ def main():
             if got != field_facts(f):
                 problems.append('%s field %d: cryo %s, CRIU %s' % (name, f.number, got, field_facts(f)))
         for number, facts in mine.items():
-            if (name, number) in NEWER:
+            if NEWER.get((name, number)) == facts:
                 continue
             problems.append('%s field %d: cryo %s, not in CRIU' % (name, number, facts))
     for name, e in sorted(our_enums.items()):

@@ -14,35 +14,44 @@ import java.util.Objects;
  * @param shellJob  the dump is a shell job (its session leader was outside the tree): the tree joins cryo's
  *                  session and its terminal is reopened by path; as with CRIU, restoring a shell job needs it
  * @param listener  hears the steps of the restore
+ * @param orphan    with {@code detached}: once the tree runs, the keeper that holds and reaps it exits, so that the
+ *                  tree is reparented to the nearest subreaper or init, as CRIU leaves it, and no process of cryo's
+ *                  is left (for a command that exits after the restore). Without it the keeper stays the tree's
+ *                  parent and reaps it, as long as the thread that restored it lives: a JVM cannot reap orphans
+ *                  itself without taking its own children's statuses
  */
 public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
-                             RestoreListener listener) {
+                             RestoreListener listener, boolean orphan) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         Objects.requireNonNull(listener, "listener");
     }
 
     public static RestoreOptions of(Path imagesDir) {
-        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT);
+        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT, false);
     }
 
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan);
     }
 
     public RestoreOptions withShellJob(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan);
     }
 
     public RestoreOptions withListener(RestoreListener l) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan);
+    }
+
+    public RestoreOptions withOrphan(boolean v) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v);
     }
 }

@@ -144,6 +144,7 @@ final class TestRun {
     private String dump(Target target, Path images, String... options) throws Failed, Cryo.CommandFailed {
         List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString()));
         dump.addAll(List.of(options));
+        dump.addAll(test.dumpOptions());
         String said = cryo.run(dump.toArray(String[]::new));
         if (!target.awaitExit(30)) {
             throw new Failed("the dump left the tree running");
@@ -153,7 +154,7 @@ final class TestRun {
 
     /** cryo restore -d of a host dump: the tree must come back with its own pids. */
     private int restore(Target target, Path images) throws Failed, Cryo.CommandFailed {
-        int root = cryo.restoreDetached("restore", "-D", images.toString(), "-d");
+        int root = cryo.restoreDetached(restoreArgs(images));
         if (root != target.pid()) {
             hostDescendants(root, restored);
             throw new Failed("restored as pid " + root + ", not " + target.pid());
@@ -163,11 +164,21 @@ final class TestRun {
 
     /** pidns: dump --leave-running, then restore into a new pid namespace beside the original. */
     private int pidns(Target target, Path images) throws Failed, Cryo.CommandFailed {
-        cryo.run("dump", "-t", Integer.toString(target.pid()), "-D", images.toString(), "--leave-running");
+        List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString(), "--leave-running"));
+        dump.addAll(test.dumpOptions());
+        cryo.run(dump.toArray(String[]::new));
         if (!target.isAlive()) {
             throw new Failed("the original died in a dump with --leave-running");
         }
-        return cryo.restoreDetached("restore", "-D", images.toString(), "-d", "--pidns");
+        return cryo.restoreDetached(restoreArgs(images, "--pidns"));
+    }
+
+    /** {@code restore -D IMAGES -d}, the cycle's own options, then the test's. */
+    private String[] restoreArgs(Path images, String... options) {
+        List<String> args = new ArrayList<>(List.of("restore", "-D", images.toString(), "-d"));
+        args.addAll(List.of(options));
+        args.addAll(test.restoreOptions());
+        return args.toArray(String[]::new);
     }
 
     /** predump: two pre-dumps, each on top of the one before, then a dump on top of them, then restore. */
@@ -210,6 +221,7 @@ final class TestRun {
                     }
                     if (i == 2) {
                         cmd.add("--track-mem");
+                        cmd.addAll(test.dumpOptions());
                     }
                     cryo.runInNetns(hosts.clientNamespace(), cmd.toArray(String[]::new));
                     String ended = servers.get(i).awaitEnd(30);

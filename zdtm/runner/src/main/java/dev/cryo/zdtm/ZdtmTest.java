@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -21,10 +20,18 @@ import java.util.stream.Stream;
  * // zdtm: skip host,pidns: restore of threads is not built yet
  * </pre>
  *
+ * It may also name options its cycles give cryo, as a user of the program would have to:
+ *
+ * <pre>
+ * // zdtm: dump-opts --file-locks
+ * // zdtm: restore-opts --ipcns
+ * </pre>
+ *
  * Programs named {@code broken_*} are broken on purpose: they run only when named, never in the suite.
  */
-public record ZdtmTest(String name, Path source, Map<String, String> skips) {
+public record ZdtmTest(String name, Path source, Map<String, String> skips, List<String> dumpOptions, List<String> restoreOptions) {
     private static final Pattern SKIP = Pattern.compile("zdtm: skip ([a-z,]+): (.+?)\\s*(\\*/)?$");
+    private static final Pattern OPTS = Pattern.compile("zdtm: (dump|restore)-opts (.+?)\\s*(\\*/)?$");
     /** A local header a program includes. zdtm programs include zdtmlib.h, directly or through another (threads.h). */
     private static final Pattern INCLUDE = Pattern.compile("#include \"([a-z0-9_]+\\.h)\"");
     private static final String LIB = "zdtmlib.h";
@@ -38,8 +45,13 @@ public record ZdtmTest(String name, Path source, Map<String, String> skips) {
         String file = source.getFileName().toString();
         String name = file.substring(0, file.length() - 2);
         Map<String, String> skips = new LinkedHashMap<>();
+        List<String> dump = new ArrayList<>(), restore = new ArrayList<>();
         try (Stream<String> lines = Files.lines(source)) {
             for (String line : (Iterable<String>) lines::iterator) {
+                Matcher o = OPTS.matcher(line);
+                if (o.find()) {
+                    (o.group(1).equals("dump") ? dump : restore).addAll(List.of(o.group(2).split("\\s+")));
+                }
                 Matcher m = SKIP.matcher(line);
                 if (m.find()) {
                     for (String cycle : m.group(1).split(",")) {
@@ -51,7 +63,12 @@ public record ZdtmTest(String name, Path source, Map<String, String> skips) {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new ZdtmTest(name, source, Map.copyOf(skips));
+        return new ZdtmTest(name, source, Map.copyOf(skips), List.copyOf(dump), List.copyOf(restore));
+    }
+
+    /** The same test with its declared skips ignored (a test named on the command line). */
+    public ZdtmTest withoutSkips() {
+        return new ZdtmTest(name, source, Map.of(), dumpOptions, restoreOptions);
     }
 
     /** Every zdtm-shaped program under DIR, by name, without the ones broken on purpose. */

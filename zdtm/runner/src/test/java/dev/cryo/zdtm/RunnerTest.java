@@ -101,7 +101,8 @@ class RunnerTest {
     @Test
     void onlyASkipThatTheTestDeclaresSkipsAndTheRunSaysWhy() {
         RefusingCryo cryo = new RefusingCryo();
-        ZdtmTest declared = new ZdtmTest("cwd", PROGRAMS.resolve("cwd.c"), Map.of("host", "restore of widgets is not built yet"));
+        ZdtmTest declared = new ZdtmTest("cwd", PROGRAMS.resolve("cwd.c"), Map.of("host", "restore of widgets is not built yet"),
+                List.of(), List.of());
         StringWriter printed = new StringWriter();
         List<Outcome> o = Zdtm.run(List.of(declared), List.of(Cycle.NONE, Cycle.HOST), work, cryo, new PrintWriter(printed));
         assertThat(o).extracting(Outcome::verdict).containsExactly(Outcome.Verdict.PASSED, Outcome.Verdict.SKIPPED);

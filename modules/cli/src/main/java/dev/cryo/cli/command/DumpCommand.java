@@ -34,6 +34,9 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--track-mem", description = "Use the write tracking that the pre-dumps set up.")
     boolean trackMem;
 
+    @Option(names = {"-l", "--file-locks"}, description = "Dump the file locks the tree holds (flock, POSIX, OFD); without it a held lock refuses the dump.")
+    boolean fileLocks;
+
     @ParentCommand
     CryoCommand cryo;
 
@@ -50,6 +53,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withShellJob(shellJob)
                     .withPrevImagesDir(target.prevImagesDir)
                     .withTrackMem(trackMem)
+                    .withFileLocks(fileLocks)
                     .withWarmUp(!target.noWarmUp)
                     .withPageServer(pageServer.endpoint())
                     .withListener(progress);

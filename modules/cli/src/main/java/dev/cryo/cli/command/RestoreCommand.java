@@ -42,7 +42,8 @@ final class RestoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws RestoreException {
         PrintWriter err = spec.commandLine().getErr();
-        RestoreOptions options = RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob);
+        RestoreOptions options = RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob)
+                .withOrphan(detached && dev.cryo.cli.Main.exitsAfterCommand()); // cryo exits next: no parent of cryo's stays
         RestoreStats s = SignalGuard.run(err, "the restore from " + imagesDir, cancel -> Restorer.restore(options, cancel));
         PrintWriter out = spec.commandLine().getOut();
         if (displayStats || detached) {

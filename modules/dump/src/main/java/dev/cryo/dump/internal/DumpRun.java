@@ -1,5 +1,6 @@
 package dev.cryo.dump.internal;
 
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,7 +58,7 @@ public final class DumpRun {
     private final DumpOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
-    private final FileTable files = new FileTable();
+    private final FileTable files;
     private final AtomicLong pagesDone = new AtomicLong();
     private long pagesTotal;
     private long pagesScanned;
@@ -73,6 +74,7 @@ public final class DumpRun {
         this.options = options;
         this.cancel = cancel;
         this.store = store;
+        this.files = new FileTable(options.fileLocks());
     }
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
@@ -109,6 +111,10 @@ public final class DumpRun {
 
     static DumpException explain(int pid, Exception e) {
         if (e instanceof DumpException d) {
+            if (!d.getMessage().startsWith("cannot dump pid " + pid + ":") && !alive(pid)) {
+                // killed under the dump: whatever step noticed it first, that is the reason
+                return new DumpException("cannot dump pid " + pid + ": it ended during the dump (" + d.getMessage() + ")", d);
+            }
             return d;
         }
         String why = switch (e) {
@@ -131,6 +137,7 @@ public final class DumpRun {
             options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads"
                     + (tree.zombies().isEmpty() ? "" : "; " + tree.zombies().size() + " zombies " + tree.zombies()));
             checkSession(tree);
+            files.ptyMasters(PtyDumper.mastersIn(tree.processes().keySet()));
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();
@@ -189,6 +196,15 @@ public final class DumpRun {
                 freezer, 0);
     }
 
+    /** Neither gone nor a zombie. */
+    private static boolean alive(int pid) {
+        try {
+            return Proc.stat(pid).state() != 'Z';
+        } catch (Proc.TaskGoneException | UncheckedIOException e) {
+            return false;
+        }
+    }
+
     /**
      * A tree whose session leader is outside it (a command started from a shell) can only be restored into
      * the session and terminal of whoever restores it: CRIU calls that a shell job and asks for --shell-job.
@@ -213,6 +229,14 @@ public final class DumpRun {
         List<Tracee> threads = tree.processes().get(pid);
         // Read the mappings before the parasite adds its own.
         List<Vma> vmas = Vma.read(pid);
+        for (Vma v : vmas) {
+            if (v.path().startsWith("/SYSV")) {
+                // restored as plain shared memory, it would be cut off from the segment other processes attach
+                throw new DumpException("cannot dump pid " + pid + ": mapping 0x" + Long.toHexString(v.start())
+                        + " is SysV shared memory (key 0x" + v.path().substring(5, Math.min(v.path().length(), 13)) + ", shmid "
+                        + v.inode() + "), which cryo does not dump");
+            }
+        }
         // Named after the pid: restore's ImageConsistency tells a core that is another task's by its vm_id.
         TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid).build();
         List<CoreEntry> cores = new ArrayList<>();

@@ -91,6 +91,20 @@ final class Keeper implements AutoCloseable {
     }
 
     /**
+     * For a detached restore whose tree is to be left on its own: the keeper is killed and reaped here, so its
+     * children (the restored root, a pid namespace's init) go to the nearest subreaper above cryo, or init, and
+     * nothing of cryo's is left behind, not even a zombie.
+     */
+    void leave() {
+        process.destroyForcibly();
+        try {
+            process.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
      * For a restore that failed: the tasks below were killed already, so the keeper exits on its own;
      * if it does not, it is killed too.
      */

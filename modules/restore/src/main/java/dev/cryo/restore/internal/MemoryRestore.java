@@ -353,6 +353,19 @@ final class MemoryRestore {
         return pages;
     }
 
+    /**
+     * mlock()s again what was locked at dump (MAP_LOCKED in the entry, VM_LOCKED in the kernel), once its
+     * pages are in: the puppet may lock any amount (CAP_IPC_LOCK), and the lock outlives the credentials the
+     * task gets later, as it did in the original.
+     */
+    static void lock(Puppet p, MmEntry mm) {
+        for (VmaEntry v : mm.getVmasList()) {
+            if ((v.getFlags() & Linux.MAP_LOCKED()) != 0) {
+                p.syscall("mlock(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mlock(), v.getStart(), v.getEnd() - v.getStart());
+            }
+        }
+    }
+
     /** Gives every mapping the madvise() advice it had at dump (huge pages, don't fork, ...): bit n is advice n. */
     static void advise(Puppet p, MmEntry mm) {
         for (VmaEntry v : mm.getVmasList()) {

@@ -90,6 +90,9 @@ public final class RestoreRun {
             throw explain(options, e);
         }
         int exit = -1;
+        if (options.detached() && options.orphan()) {
+            keeper.leave(); // the tree is reparented as CRIU's is; cryo reaps the keeper itself
+        }
         if (!options.detached()) {
             try {
                 exit = keeper.awaitEmpty();
@@ -201,6 +204,11 @@ public final class RestoreRun {
             tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
             zombies.forEach(z -> members.add(new Member(z.img().pstree(), z.puppet())));
             processGroups(members);
+            for (Task t : tasks) {
+                if (t.img().isSessionLeader()) {
+                    StepFailure.run(t.pid(), "terminal's foreground group", () -> TaskFiles.foregroundGroup(t.leader(), store, t.pid()));
+                }
+            }
             // Zombies end before their parents' own state is restored: the SIGCHLD that each parent gets is taken
             // (and dropped) at its next injected call; the original parent had its own long before the dump.
             for (Dead z : zombies) {
@@ -247,6 +255,7 @@ public final class RestoreRun {
         tasks.add(task);
         if (p.isSessionLeader()) {
             StepFailure.run(pid, "setsid", () -> leader.syscall("setsid", Linux.__NR_setsid()));
+            StepFailure.run(pid, "controlling terminal", () -> TaskFiles.takeTerminal(leader, store, pid));
         }
         // A zombie needs none of its parent's memory: cloned before it is built, it copies only the puppet's few pages.
         for (Zombie z : tree.zombiesOf(pid)) {
@@ -284,6 +293,7 @@ public final class RestoreRun {
         pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
         MemoryRestore.protect(p, img.mm());
         MemoryRestore.advise(p, img.mm());
+        MemoryRestore.lock(p, img.mm());
         MemoryRestore.placeVdso(p, img.mm(), before, layout.parked());
         String exe = tree.paths().get(img.mm().getExeFileId());
         if (exe != null) {

@@ -12,6 +12,8 @@ import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.FileLockEntry;
+import dev.cryo.images.proto.TtyInfoEntry;
 import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.SkPacketEntry;
@@ -40,6 +42,10 @@ public final class FileSet implements AutoCloseable {
     private final Map<Long, Fd> fifoKeepers = new HashMap<>();
     private final Map<Integer, MemfdInodeEntry> memfdInodes = new HashMap<>();
     private final Map<Integer, Fd> memfds = new HashMap<>();
+    private final List<FileLockEntry> locks = new ArrayList<>();
+    private final Map<Integer, TtyInfoEntry> ttyInfos = new HashMap<>();
+    /** cryo's opening of each pty master made so far, by index. */
+    private final Map<Integer, Fd> ptyMasters = new HashMap<>();
 
     /** The restores under way, each with the pids whose fds are still to come. */
     private static final Map<ImageStore, FileSet> SHARED = new java.util.IdentityHashMap<>();
@@ -80,6 +86,7 @@ public final class FileSet implements AutoCloseable {
             if (pending.isEmpty()) {
                 try {
                     sealMemfds();
+                    Ptys.settle(this);
                 } finally {
                     abandon();
                 }
@@ -138,6 +145,18 @@ public final class FileSet implements AutoCloseable {
                     }
                 }
             }
+            if (store.exists(ImageKind.TTY_INFO.fileName())) {
+                try (EntryReader r = store.openReader(ImageKind.TTY_INFO)) {
+                    for (TtyInfoEntry t : r.readAll(TtyInfoEntry.parser())) {
+                        s.ttyInfos.put(t.getId(), t);
+                    }
+                }
+            }
+            if (store.exists(ImageKind.FILE_LOCKS.fileName())) {
+                try (EntryReader r = store.openReader(ImageKind.FILE_LOCKS)) {
+                    s.locks.addAll(r.readAll(FileLockEntry.parser()));
+                }
+            }
             s.readData(ImageKind.PIPES_DATA, s.pipeData, s.pipeSizes);
             s.readData(ImageKind.FIFO_DATA, s.fifoData, new HashMap<>());
             if (store.exists(ImageKind.SK_QUEUES.fileName())) {
@@ -171,6 +190,33 @@ public final class FileSet implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The locks that task {@code pid} (as dumped) took, to take again once its fds are in place. */
+    List<FileLockEntry> locks(int pid) {
+        return locks.stream().filter(l -> l.getPid() == pid).toList();
+    }
+
+    TtyInfoEntry ttyInfo(int id) {
+        TtyInfoEntry t = ttyInfos.get(id);
+        if (t == null) {
+            throw new RestoreError("tty-info.img holds no terminal " + id);
+        }
+        return t;
+    }
+
+    /** The masters' tty-info entries. */
+    List<TtyInfoEntry> ptyMasterInfos() {
+        return ttyInfos.values().stream().filter(t -> (t.getId() & 1) == 1).toList();
+    }
+
+    /** cryo's master of pty {@code index}, made now (at that index) if no task needed it yet. */
+    Fd ptyMaster(int index) {
+        return ptyMasters.computeIfAbsent(index, Ptys::open);
+    }
+
+    Map<Integer, Fd> ptyMasters() {
+        return ptyMasters;
     }
 
     ImageStore store() {
@@ -299,6 +345,9 @@ public final class FileSet implements AutoCloseable {
             f.close();
         }
         for (Fd f : fifoKeepers.values()) {
+            f.close();
+        }
+        for (Fd f : ptyMasters.values()) {
             f.close();
         }
         arena.close();

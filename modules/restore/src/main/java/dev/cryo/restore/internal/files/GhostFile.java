@@ -48,20 +48,13 @@ final class GhostFile implements AutoCloseable {
                 Io.writeFully(out.fd(), chunk);
                 left -= chunk.byteSize();
             }
-            Files.setPosixFilePermissions(Path.of(path), java.nio.file.attribute.PosixFilePermissions.fromString(perms(g.getMode())));
+            // owner first: chown clears set-id bits, which the mode then puts back
+            Io.fchown(out, g.getUid(), g.getGid());
+            Io.fchmod(out, g.getMode() & 07777);
             return ghost;
-        } catch (java.io.IOException e) {
+        } catch (dev.cryo.syscalls.ErrnoException e) {
             throw new RestoreError("cannot re-create unlinked file " + base + " at " + path + ": " + e.getMessage(), e);
         }
-    }
-
-    private static String perms(int mode) {
-        StringBuilder s = new StringBuilder();
-        String rwx = "rwx";
-        for (int bit = 8; bit >= 0; bit--) {
-            s.append((mode & (1 << bit)) != 0 ? rwx.charAt(2 - bit % 3) : '-');
-        }
-        return s.toString();
     }
 
     String path() {

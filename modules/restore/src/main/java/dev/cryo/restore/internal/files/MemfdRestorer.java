@@ -50,6 +50,11 @@ final class MemfdRestorer implements FileRestorer {
             task.files().rememberMemfd(inodeId, inode);
             Memfd.truncate(inode, e.getSize());
             fill(task.files().store(), e, inode);
+            // the puppet made it as root, 0777: the dumped owner and mode
+            Io.fchown(inode, e.getUid(), e.getGid());
+            if (e.hasMode()) {
+                Io.fchmod(inode, e.getMode());
+            }
             if ((flags & Linux.O_ACCMODE()) == Linux.O_RDWR()) {
                 return fd; // memfd_create's own description is O_RDWR
             }
