@@ -5,7 +5,7 @@
 module dev.cryo.dump {
     requires transitive dev.cryo.parasite;
     requires dev.cryo.pagepipe;
-    requires dev.cryo.pagexfer;
+    requires transitive dev.cryo.pagexfer;
     requires dev.cryo.images;
     exports dev.cryo.dump;
 }

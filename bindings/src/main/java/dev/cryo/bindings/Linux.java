@@ -1733,6 +1733,24 @@ public class Linux extends Linux$shared {
     public static int __NR_connect() {
         return __NR_connect;
     }
+    private static final int __NR_sendto = (int)44L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_sendto 44
+     * }
+     */
+    public static int __NR_sendto() {
+        return __NR_sendto;
+    }
+    private static final int __NR_recvfrom = (int)45L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_recvfrom 45
+     * }
+     */
+    public static int __NR_recvfrom() {
+        return __NR_recvfrom;
+    }
     private static final int __NR_sendmsg = (int)46L;
     /**
      * {@snippet lang=c :
@@ -1777,6 +1795,15 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_listen() {
         return __NR_listen;
+    }
+    private static final int __NR_getsockname = (int)51L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_getsockname 51
+     * }
+     */
+    public static int __NR_getsockname() {
+        return __NR_getsockname;
     }
     private static final int __NR_socketpair = (int)53L;
     /**
@@ -3326,6 +3353,15 @@ public class Linux extends Linux$shared {
     public static int TIOCGSID() {
         return TIOCGSID;
     }
+    private static final int IPV6_V6ONLY = (int)26L;
+    /**
+     * {@snippet lang=c :
+     * #define IPV6_V6ONLY 26
+     * }
+     */
+    public static int IPV6_V6ONLY() {
+        return IPV6_V6ONLY;
+    }
     private static final int TCP_NODELAY = (int)1L;
     /**
      * {@snippet lang=c :
@@ -4473,6 +4509,15 @@ public class Linux extends Linux$shared {
     public static int IPPROTO_TCP() {
         return IPPROTO_TCP;
     }
+    private static final int IPPROTO_IPV6 = (int)41L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IPPROTO_IPV6 = 41
+     * }
+     */
+    public static int IPPROTO_IPV6() {
+        return IPPROTO_IPV6;
+    }
     private static final int EPOLL_CLOEXEC = (int)524288L;
     /**
      * {@snippet lang=c :
@@ -5057,6 +5102,24 @@ public class Linux extends Linux$shared {
      */
     public static int AF_INET6() {
         return AF_INET6;
+    }
+    private static final int SO_RCVTIMEO = (int)20L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_RCVTIMEO 20
+     * }
+     */
+    public static int SO_RCVTIMEO() {
+        return SO_RCVTIMEO;
+    }
+    private static final int SO_SNDTIMEO = (int)21L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_SNDTIMEO 21
+     * }
+     */
+    public static int SO_SNDTIMEO() {
+        return SO_SNDTIMEO;
     }
     private static final long TIOCGPTN = 2147767344L;
     /**

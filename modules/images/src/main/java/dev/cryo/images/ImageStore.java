@@ -35,6 +35,14 @@ public interface ImageStore {
     /** Names of the images present, sorted. */
     List<String> list();
 
+    /**
+     * The previous snapshot of a chain (pre-dumps), through CRIU's {@code parent} link, where this store has
+     * one; page sources follow it for pages marked {@code PE_PARENT}.
+     */
+    default Optional<? extends ImageStore> parent() {
+        return Optional.empty();
+    }
+
     /** Removes an image if present. */
     void delete(String name);
 

@@ -22,6 +22,9 @@ OMITTED = {('CoreEntry', n) for n in (6, 8, 9, 10, 11)}
 # Fields of CRIU releases newer than the crit installed here (CRIU 4.2's memfd mode, 3.17's crit lacks it),
 # with their facts as CRIU 4.2's .proto has them: (name, number, label, type, type name, default).
 NEWER = {('MemfdInodeEntry', 9): ('mode', 9, 1, 13, '', None)}
+# CRIU 4.2's u64 page count of a pagemap entry: CRIU calls it nr_pages and field 2 compat_nr_pages; cryo keeps
+# crit 3.17's name for field 2 and calls field 5 nr_pages_u64 (names are not on the wire).
+NEWER[('PagemapEntry', 5)] = ('nr_pages_u64', 5, 1, 4, '', None)
 
 
 def camel(name):

@@ -4,14 +4,15 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 import dev.cryo.images.EntryWriter;
-import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
-import dev.cryo.images.PagemapFlags;
 import dev.cryo.images.RawWriter;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
 
-/** Pages into local images: {@code pagemap-PID.img} (the runs) and {@code pages-ID.img} (their bytes). */
+/**
+ * Pages into local images: a pagemap ({@code pagemap-PID.img} or {@code pagemap-shmem-SHMID.img}, the runs)
+ * and {@code pages-N.img} (their bytes). Both appear only at {@link #commit}.
+ */
 public final class ImagePageSink implements PageSink {
     private static final long PAGE = 4096;
 
@@ -20,9 +21,13 @@ public final class ImagePageSink implements PageSink {
     private long expected;
 
     public ImagePageSink(ImageStore store, int pid, int pagesId) {
-        EntryWriter map = store.openWriter(ImageKind.PAGEMAP, pid);
+        this(store, PagemapType.PROCESS, pid, pagesId);
+    }
+
+    public ImagePageSink(ImageStore store, PagemapType type, long id, int pagesId) {
+        EntryWriter map = store.openWriter(type.image(), id);
         try {
-            this.pages = store.openRawWriter(ImageKind.PAGES.fileName(pagesId));
+            this.pages = store.openRawWriter(dev.cryo.images.ImageKind.PAGES.fileName(Integer.toUnsignedLong(pagesId)));
         } catch (RuntimeException e) {
             map.close();
             throw e;
@@ -31,12 +36,16 @@ public final class ImagePageSink implements PageSink {
         pagemap.write(PagemapHead.newBuilder().setPagesId(pagesId).build());
     }
 
+    /** The pagemap image's name, e.g. {@code pagemap-42.img}. */
+    public String name() {
+        return pagemap.name();
+    }
+
     @Override
     public void begin(List<Run> runs) {
         for (Run r : runs) {
-            pagemap.write(PagemapEntry.newBuilder().setVaddr(r.vaddr()).setNrPages((int) r.pages())
-                    .setFlags(r.inParent() ? PagemapFlags.PE_PARENT : PagemapFlags.PE_PRESENT).build());
-            if (!r.inParent()) {
+            pagemap.write(PagemapEntry.newBuilder().setVaddr(r.vaddr()).setNrPages((int) r.pages()).setFlags(r.flags()).build());
+            if (r.carriesBytes()) {
                 expected += r.pages() * PAGE;
             }
         }
@@ -44,6 +53,10 @@ public final class ImagePageSink implements PageSink {
 
     @Override
     public void write(MemorySegment data) {
+        if (pages.position() + data.byteSize() > expected) {
+            throw new IllegalStateException(pages.name() + ": " + (pages.position() + data.byteSize())
+                    + " bytes written, more than the " + expected + " the pagemap promises so far");
+        }
         pages.write(data);
     }
 

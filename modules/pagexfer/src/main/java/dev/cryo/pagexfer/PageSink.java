@@ -3,24 +3,47 @@ package dev.cryo.pagexfer;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
+import dev.cryo.images.PagemapFlags;
+
 /**
- * Receives one process's pages: first the ranges it will get (its pagemap), then their bytes in that
- * order, then a commit. Closing without a commit abandons what was sent.
+ * Receives the pages of one pagemap (a process's private memory, or a shared memory object or memfd at its
+ * offsets): runs of pages, then the bytes of the runs that carry them, in order, then a commit. More runs may
+ * follow once the bytes of the earlier ones are written. Closing without a commit abandons what was sent.
+ * Sinks come from a {@link PageDestination}, local images or a page server alike.
  */
 public interface PageSink extends AutoCloseable {
     /**
-     * One run of {@code pages} pages at virtual address {@code vaddr}. A run {@code inParent} is unchanged
-     * since the previous snapshot of the chain: its bytes are there and are not sent again.
+     * One run of {@code pages} pages at {@code vaddr} (an offset in the object for shared memory), with
+     * {@code flags} as a pagemap entry has them: {@code PE_PRESENT} (its bytes follow), {@code PE_PARENT}
+     * (unchanged since the previous snapshot of the chain: its bytes are there and are not sent again), or
+     * {@code PE_LAZY} (left for a lazy-pages daemon, bytes only with {@code PE_PRESENT} as well).
      */
-    record Run(long vaddr, long pages, boolean inParent) {
+    record Run(long vaddr, long pages, int flags) {
         public Run(long vaddr, long pages) {
-            this(vaddr, pages, false);
+            this(vaddr, pages, PagemapFlags.PE_PRESENT);
+        }
+
+        public Run(long vaddr, long pages, boolean inParent) {
+            this(vaddr, pages, inParent ? PagemapFlags.PE_PARENT : PagemapFlags.PE_PRESENT);
+        }
+
+        public boolean inParent() {
+            return (flags & PagemapFlags.PE_PARENT) != 0;
+        }
+
+        /** Whether the run's bytes go through this sink. */
+        public boolean carriesBytes() {
+            return (flags & PagemapFlags.PE_PRESENT) != 0;
+        }
+
+        public long end() {
+            return vaddr + pages * 4096;
         }
     }
 
     void begin(List<Run> runs);
 
-    /** The next bytes of the runs that are not in the parent, in order; off-heap memory, passed on without a copy. */
+    /** The next bytes of the runs that carry bytes, in order; off-heap memory, passed on without a copy. */
     void write(MemorySegment data);
 
     void commit();

@@ -13,19 +13,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.PagemapFlags;
+import dev.cryo.images.Pagemaps;
 import dev.cryo.images.RawReader;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
 
 /**
- * Where the bytes of one process's pages are, through a chain of snapshots: a pagemap entry flagged
- * {@code PE_PARENT} is looked up in the {@code parent} snapshot's pagemap, and so on down the chain, until
- * a snapshot that holds the bytes in its pages image.
+ * Where the bytes of one pagemap's pages are (a process's private memory, or a shared memory object's
+ * contents at their offsets), through a chain of snapshots: a pagemap entry flagged {@code PE_PARENT} is
+ * looked up in the {@code parent} snapshot's pagemap ({@link ImageStore#parent}), and so on down the chain,
+ * until a snapshot that holds the bytes in its pages image. Every page a restore reads comes from here.
  *
  * <pre>{@code
  * try (PageSource src = PageSource.open(store, pid)) {
@@ -54,30 +55,35 @@ public final class PageSource implements AutoCloseable {
 
     private record Level(ImageStore store, String where, String pagesImage, List<Entry> entries) {}
 
-    private final int pid;
+    private final String image;
     private final List<Level> chain = new ArrayList<>();
     private final Arena arena = Arena.ofShared();
     private final Map<Integer, MemorySegment> mapped = new HashMap<>();
 
-    private PageSource(int pid) {
-        this.pid = pid;
+    private PageSource(String image) {
+        this.image = image;
     }
 
     /** The pages of process {@code pid} as the last snapshot in {@code store} records them. */
     public static PageSource open(ImageStore store, int pid) {
-        PageSource s = new PageSource(pid);
+        return open(store, PagemapType.PROCESS, pid);
+    }
+
+    /** The pages of pagemap {@code id} of {@code type} as the last snapshot in {@code store} records them. */
+    public static PageSource open(ImageStore store, PagemapType type, long id) {
+        PageSource s = new PageSource(type.fileName(id));
         try {
             ImageStore at = store;
             while (at != null) {
-                Level level = load(at, pid);
+                Level level = load(at, type, id);
                 if (level == null) {
                     break;
                 }
                 s.chain.add(level);
-                at = at instanceof DirectoryImageStore d ? d.parent().orElse(null) : null;
+                at = at.parent().orElse(null);
             }
             if (s.chain.isEmpty()) {
-                throw new IllegalStateException(ImageKind.PAGEMAP.fileName(pid) + " is missing from " + store);
+                throw new IllegalStateException(type.fileName(id) + " is missing from " + store);
             }
             return s;
         } catch (RuntimeException e) {
@@ -86,12 +92,12 @@ public final class PageSource implements AutoCloseable {
         }
     }
 
-    private static Level load(ImageStore store, int pid) {
-        String name = ImageKind.PAGEMAP.fileName(pid);
+    private static Level load(ImageStore store, PagemapType type, long id) {
+        String name = type.fileName(id);
         if (!store.exists(name)) {
             return null;
         }
-        try (EntryReader r = store.openReader(ImageKind.PAGEMAP, pid)) {
+        try (EntryReader r = store.openReader(type.image(), id)) {
             PagemapHead head = r.next(PagemapHead.parser());
             if (head == null) {
                 throw new IllegalStateException(name + " of " + store + " has no head");
@@ -108,12 +114,13 @@ public final class PageSource implements AutoCloseable {
                 if (!entries.isEmpty() && entries.getLast().end() > e.getVaddr()) {
                     throw new IllegalStateException(String.format("%s of %s: entries out of order at 0x%x", name, store, e.getVaddr()));
                 }
-                entries.add(new Entry(e.getVaddr(), e.getNrPages(), inParent, inParent ? -1 : offset));
+                long n = Pagemaps.pages(e);
+                entries.add(new Entry(e.getVaddr(), n, inParent, inParent ? -1 : offset));
                 if (!inParent) {
-                    offset += e.getNrPages() * PAGE;
+                    offset += n * PAGE;
                 }
             }
-            return new Level(store, store.toString(), ImageKind.PAGES.fileName(head.getPagesId()), entries);
+            return new Level(store, store.toString(), ImageKind.PAGES.fileName(Integer.toUnsignedLong(head.getPagesId())), entries);
         }
     }
 
@@ -140,8 +147,8 @@ public final class PageSource implements AutoCloseable {
 
     private void resolve(int depth, long start, long end, List<Extent> out) {
         if (depth >= chain.size()) {
-            throw new IllegalStateException(String.format("pages 0x%x-0x%x of pid %d are marked in-parent, but %s has no parent with them",
-                    start, end, pid, chain.get(depth - 1).where()));
+            throw new IllegalStateException(String.format("pages 0x%x-0x%x of %s are marked in-parent, but %s has no parent with them",
+                    start, end, image, chain.get(depth - 1).where()));
         }
         Level level = chain.get(depth);
         List<Entry> es = level.entries();
@@ -150,8 +157,8 @@ public final class PageSource implements AutoCloseable {
         while (at < end) {
             Entry e = i < es.size() ? es.get(i) : null;
             if (e == null || e.vaddr() > at) {
-                throw new IllegalStateException(String.format("pagemap-%d.img of %s has no pages at 0x%x (needed by a later snapshot)",
-                        pid, level.where(), at));
+                throw new IllegalStateException(String.format("%s of %s has no pages at 0x%x (needed by a later snapshot)",
+                        image, level.where(), at));
             }
             long pieceEnd = Math.min(end, e.end());
             if (e.inParent()) {
@@ -231,7 +238,12 @@ public final class PageSource implements AutoCloseable {
      * store has no pagemap for the process.
      */
     public static List<long[]> coverage(ImageStore store, int pid) {
-        Level level = load(store, pid);
+        return coverage(store, PagemapType.PROCESS, pid);
+    }
+
+    /** {@link #coverage(ImageStore, int)} of any pagemap. */
+    public static List<long[]> coverage(ImageStore store, PagemapType type, long id) {
+        Level level = load(store, type, id);
         List<long[]> out = new ArrayList<>();
         if (level != null) {
             for (Entry e : level.entries()) {

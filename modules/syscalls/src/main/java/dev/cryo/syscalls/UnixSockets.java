@@ -93,6 +93,40 @@ public final class UnixSockets {
         }
     }
 
+    /**
+     * {@link #info(long)} asked in the network namespace of process {@code pid}: sock_diag answers only for
+     * the sockets of the namespace its netlink socket lives in, and cryo's thread may be in another one (a
+     * dump that sends its pages to a page server from a namespace of its own). The question is then asked
+     * from a short-lived thread that joins the process's namespace.
+     */
+    public static Info info(int pid, long ino) {
+        String theirs = Io.readlink("/proc/" + pid + "/ns/net");
+        if (theirs.equals(Io.readlink("/proc/thread-self/ns/net"))) {
+            return info(ino);
+        }
+        Info[] answer = new Info[1];
+        RuntimeException[] failed = new RuntimeException[1];
+        Thread t = new Thread(() -> {
+            try {
+                NetNamespace.enter("/proc/" + pid + "/ns/net");
+                answer[0] = info(ino);
+            } catch (RuntimeException e) {
+                failed[0] = e;
+            }
+        }, "sock-diag-" + pid);
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while asking sock_diag about unix socket " + ino, e);
+        }
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+        return answer[0];
+    }
+
     public static int getIntOption(Fd sock, int level, int option) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment v = a.allocate(ValueLayout.JAVA_INT);

@@ -34,6 +34,40 @@ public class Cryo {
         return out.toString();
     }
 
+    /**
+     * Runs {@code cryo ARGS...} in a thread of its own that first joins the network namespace of file {@code netns}:
+     * the command's sockets live there, the rest of this JVM stays where it is.
+     */
+    public String runInNetns(String netns, String... args) throws CommandFailed {
+        String[] said = new String[1];
+        CommandFailed[] failed = new CommandFailed[1];
+        RuntimeException[] broke = new RuntimeException[1];
+        Thread t = new Thread(() -> {
+            try {
+                dev.cryo.syscalls.NetNamespace.enter(netns);
+                said[0] = run(args);
+            } catch (CommandFailed e) {
+                failed[0] = e;
+            } catch (RuntimeException e) {
+                broke[0] = e;
+            }
+        }, "cryo-in-" + java.nio.file.Path.of(netns).getFileName());
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandFailed("interrupted while cryo " + String.join(" ", args) + " ran");
+        }
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+        if (broke[0] != null) {
+            throw broke[0];
+        }
+        return said[0];
+    }
+
     /** {@code cryo restore ... -d}: the restored root's pid as cryo reports it. */
     public int restoreDetached(String... args) throws CommandFailed {
         String out = run(args);

@@ -17,6 +17,10 @@ import java.util.stream.Collectors;
  * {@code cryo dump --prev-images-dir ../pre2 --track-mem}, then {@code cryo restore -d}</li>
  * <li>{@code cgroup}: the tree moved into a cgroup2 cgroup of its own, then as {@code host}; the dump's
  * {@code --display-stats} must say that the cgroup's freezer stopped it</li>
+ * <li>{@code pageserver}: as {@code predump}, with every step's pages sent ({@code --page-server}) to a
+ * {@code cryo page-server} process in another network namespace (two namespaces joined by a veth pair, made
+ * for the test), each server linked to the step before on its side; then {@code cryo restore -d} from the last
+ * server's directory with the dump's other images put beside its pages</li>
  * </ul>
  */
 public enum Cycle {
@@ -24,7 +28,8 @@ public enum Cycle {
     HOST("host"),
     PIDNS("pidns"),
     PREDUMP("predump"),
-    CGROUP("cgroup");
+    CGROUP("cgroup"),
+    PAGESERVER("pageserver");
 
     private final String id;
 

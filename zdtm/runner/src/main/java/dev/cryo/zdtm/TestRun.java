@@ -12,8 +12,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import dev.cryo.syscalls.Cgroup2;
+import dev.cryo.testkit.PageServerProcess;
 import dev.cryo.testkit.Target;
 import dev.cryo.testkit.TestCgroup;
+import dev.cryo.testkit.TwoHosts;
 
 /**
  * One test through one cycle: start the program, read what it looks like, put it through cryo, read what the
@@ -86,6 +88,7 @@ final class TestRun {
                     case PIDNS -> pidns(target, images);
                     case PREDUMP -> predump(target, images);
                     case CGROUP -> cgroup(target, images);
+                    case PAGESERVER -> pageserver(target, images);
                 };
             } catch (Failed | Cryo.CommandFailed | IOException e) {
                 return e.getMessage();
@@ -188,6 +191,64 @@ final class TestRun {
             throw new Failed("the tree died in a pre-dump");
         }
         return host(target, images, "--prev-images-dir", "../pre2", "--track-mem");
+    }
+
+    /**
+     * pageserver: the predump cycle with every step's pages sent to a {@code cryo page-server} in another network
+     * namespace. The three servers start together (each a JVM), each step's in the server namespace with its
+     * directory linked to the step before; cryo's steps run in the client namespace. The restore reads the last
+     * server directory, with the dump's other images copied beside its pages, as on a destination host.
+     */
+    private int pageserver(Target target, Path images) throws Failed, Cryo.CommandFailed, IOException {
+        String pid = Integer.toString(target.pid());
+        Path local = Files.createDirectories(work.resolve("local")), served = Files.createDirectories(work.resolve("served"));
+        List<String> steps = List.of("pre1", "pre2", "dump");
+        try (TwoHosts hosts = TwoHosts.create("zd")) {
+            List<PageServerProcess> servers = new ArrayList<>();
+            try {
+                for (int i = 0; i < steps.size(); i++) {
+                    Path dir = Files.createDirectories(served.resolve(steps.get(i)));
+                    String[] prev = i == 0 ? new String[0] : new String[] {"--prev-images-dir", "../" + steps.get(i - 1)};
+                    // a namespace of its own: the same port for every test
+                    servers.add(PageServerProcess.start(hosts.inServer(), dir, TwoHosts.SERVER_ADDRESS, 27001 + i, prev));
+                }
+                for (int i = 0; i < steps.size(); i++) {
+                    Path dir = i == 2 ? images : Files.createDirectories(local.resolve(steps.get(i)));
+                    List<String> cmd = new ArrayList<>(List.of(i == 2 ? "dump" : "pre-dump", "-t", pid, "-D", dir.toString(),
+                            "--page-server", "--address", TwoHosts.SERVER_ADDRESS, "--port", Integer.toString(servers.get(i).port())));
+                    if (i > 0) {
+                        cmd.addAll(List.of("--prev-images-dir", i == 2 ? "../local/pre2" : "../" + steps.get(i - 1)));
+                    }
+                    if (i == 2) {
+                        cmd.add("--track-mem");
+                        cmd.addAll(test.dumpOptions());
+                    }
+                    cryo.runInNetns(hosts.clientNamespace(), cmd.toArray(String[]::new));
+                    String ended = servers.get(i).awaitEnd(30);
+                    if (ended != null) {
+                        throw new Failed(steps.get(i) + ": " + ended);
+                    }
+                    if (i < 2 && !target.isAlive()) {
+                        throw new Failed("the tree died in a pre-dump");
+                    }
+                }
+            } catch (IllegalStateException e) {
+                throw new Failed(e.getMessage());
+            } finally {
+                servers.forEach(PageServerProcess::close);
+            }
+        }
+        if (!target.awaitExit(30)) {
+            throw new Failed("the dump left the tree running");
+        }
+        // the destination: the dump's images beside the pages its server received
+        Path restoreFrom = served.resolve("dump");
+        try (Stream<Path> files = Files.list(images)) {
+            for (Path f : files.filter(f -> Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList()) {
+                Files.copy(f, restoreFrom.resolve(f.getFileName()));
+            }
+        }
+        return restore(target, restoreFrom);
     }
 
     /**

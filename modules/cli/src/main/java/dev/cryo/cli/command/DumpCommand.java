@@ -22,6 +22,9 @@ final class DumpCommand implements Callable<Integer> {
     @Mixin
     DumpTarget target;
 
+    @Mixin
+    PageServerTarget pageServer;
+
     @Option(names = {"-R", "--leave-running"}, description = "Let the tree run on after the dump (it is killed otherwise).")
     boolean leaveRunning;
 
@@ -52,6 +55,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withTrackMem(trackMem)
                     .withFileLocks(fileLocks)
                     .withWarmUp(!target.noWarmUp)
+                    .withPageServer(pageServer.endpoint())
                     .withListener(progress);
             stats = GuardedDump.run(options, err);
         }

@@ -32,8 +32,10 @@ import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.images.proto.ThreadInfoX86;
 import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.ReadCollector;
-import dev.cryo.pagexfer.ImagePageSink;
+import dev.cryo.pagexfer.PageDestination;
+import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.pagexfer.PageSink;
+import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
@@ -64,6 +66,8 @@ public final class DumpRun {
     private long memdumpNanos;
     /** The previous snapshot (--prev-images-dir), or null. */
     private PreviousStep previous = PreviousStep.NONE;
+    /** Where every page goes: the images directory, or a page server. */
+    private PageDestination pages;
     private String tracker = "none";
 
     private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
@@ -83,13 +87,26 @@ public final class DumpRun {
                 long warmUp = options.warmUp() ? WarmUp.once(null, options.listener(), cancel) : 0;
                 long start = System.nanoTime();
                 run.previous = PreviousStep.link(store, options);
-                DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
-                dir.complete();
-                return stats.withTimes(System.nanoTime() - start, warmUp);
+                try (PageDestination pages = destination(store, options, run.previous, cancel)) {
+                    run.pages = pages;
+                    DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
+                    dir.complete();
+                    return stats.withTimes(System.nanoTime() - start, warmUp);
+                }
             } catch (Exception e) {
                 throw explain(options.pid(), e);
             }
         }
+    }
+
+    /** Chosen once for the whole dump: the images directory, or a page server (connected here, before the tree is touched). */
+    static PageDestination destination(ImageStore store, DumpOptions options, PreviousStep previous, Cancellation cancel) {
+        if (options.pageServer() == null) {
+            return PageDestination.images(store, previous.store());
+        }
+        PageDestination d = PageDestination.pageServer(options.pageServer(), store, previous.store(), cancel::check);
+        options.listener().log("pages go to " + d.describe());
+        return d;
     }
 
     static DumpException explain(int pid, Exception e) {
@@ -146,9 +163,8 @@ public final class DumpRun {
             pagesInParent = collected.values().stream().mapToLong(c -> c.plan.inParent()).sum();
             ReadCollector reader = new ReadCollector(pool);
             long memStart = System.nanoTime();
-            int pagesId = 1;
             for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
-                try (PageSink sink = new ImagePageSink(store, c.getKey(), pagesId++)) {
+                try (PageSink sink = pages.open(PagemapType.PROCESS, c.getKey())) {
                     long t0 = System.nanoTime();
                     ReadCollector.Result r = MemoryCollector.writePages(c.getKey(), c.getValue().plan, sink, reader, cancel::check, this::pagesWritten);
                     options.listener().log(String.format("pid %d: %d pages written in %.1f ms",
@@ -160,7 +176,7 @@ public final class DumpRun {
             collected.forEach((pid, c) -> mms.put(pid, c.mm));
             for (Map.Entry<Integer, VmaEntry> shared : SharedMemoryDump.objects(mms).values()) {
                 cancel.check();
-                SharedMemoryDump.write(store, shared.getKey(), shared.getValue(), pagesId++, pool);
+                SharedMemoryDump.write(pages, shared.getKey(), shared.getValue(), pool);
             }
             memdumpNanos = System.nanoTime() - memStart;
             writeTreeImages(tree, collected, zombies);
@@ -279,7 +295,7 @@ public final class DumpRun {
         if (written != null) {
             try (TaskTracker t = written) {
                 tracker = t.name();
-                plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(previous.store(), pid), List.of());
+                plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(pages, pid), List.of());
             }
         } else {
             if (previous.exists()) {
@@ -332,7 +348,9 @@ public final class DumpRun {
             }
             w.commit();
         }
-        files.writeDataImages(store);
+        files.writeDataImages(store, pages);
+        // Every page is where it goes (a page server has confirmed it) before the dump is called complete.
+        pages.commit();
         // inventory.img last: a directory without it holds no complete dump.
         store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
                 .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids).build());

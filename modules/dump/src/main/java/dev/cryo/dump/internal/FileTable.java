@@ -12,16 +12,15 @@ import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.FownEntry;
-import dev.cryo.images.PagemapFlags;
-import dev.cryo.images.RawWriter;
 import dev.cryo.images.proto.GhostFileEntry;
 import dev.cryo.images.proto.MemfdFileEntry;
 import dev.cryo.images.proto.MemfdInodeEntry;
-import dev.cryo.images.proto.PagemapEntry;
-import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.RegFileEntry;
 import dev.cryo.images.proto.SkPacketEntry;
+import dev.cryo.pagexfer.PageDestination;
+import dev.cryo.pagexfer.PageSink;
+import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.syscalls.Kcmp;
 
 /**
@@ -86,9 +85,6 @@ final class FileTable {
 
     /** A memfd's inode: its memfd.img entry and its contents, whole pages. */
     record Memfd(MemfdInodeEntry entry, MemorySegment contents) {}
-
-    /** Pages images of memfds are numbered from here, clear of the processes' pages-N.img. */
-    static final int MEMFD_PAGES_BASE = 0x40000000;
 
     private final Map<Long, Memfd> memfds = new LinkedHashMap<>();
 
@@ -199,8 +195,8 @@ final class FileTable {
         return pipeData;
     }
 
-    /** fifo-data.img, sk-queues.img and ghost-file-ID.img: the images beside files.img and pipes-data.img. */
-    void writeDataImages(ImageStore store) {
+    /** fifo-data.img, sk-queues.img, memfd.img and ghost-file-ID.img beside files.img and pipes-data.img; memfd contents to {@code pages}. */
+    void writeDataImages(ImageStore store, PageDestination pages) {
         try (EntryWriter w = store.openWriter(ImageKind.FIFO_DATA)) {
             for (PipeData d : fifoData) {
                 w.write(PipeDataEntry.newBuilder().setPipeId((int) d.pipeId()).setBytes((int) d.bytes().byteSize())
@@ -226,20 +222,16 @@ final class FileTable {
                 w.commit();
             }
         }
+        // A memfd's contents go with every other page, through the dump's page destination.
         for (Memfd m : memfds.values()) {
             long shmid = Integer.toUnsignedLong(m.entry().getShmid());
-            int pagesId = MEMFD_PAGES_BASE + (int) m.entry().getInodeId();
-            long pages = m.contents().byteSize() / 4096;
-            try (EntryWriter w = store.openWriter(ImageKind.PAGEMAP_SHMEM, shmid)) {
-                w.write(PagemapHead.newBuilder().setPagesId(pagesId).build());
-                if (pages > 0) {
-                    w.write(PagemapEntry.newBuilder().setVaddr(0).setNrPages((int) pages).setFlags(PagemapFlags.PE_PRESENT).build());
+            long n = m.contents().byteSize() / 4096;
+            try (PageSink sink = pages.open(PagemapType.SHARED, shmid)) {
+                if (n > 0) {
+                    sink.begin(List.of(new PageSink.Run(0, n)));
+                    sink.write(m.contents());
                 }
-                w.commit();
-            }
-            try (RawWriter w = store.openRawWriter(ImageKind.PAGES.fileName(pagesId))) {
-                w.write(m.contents());
-                w.commit();
+                sink.commit();
             }
         }
         if (!ttyInfos.isEmpty()) {

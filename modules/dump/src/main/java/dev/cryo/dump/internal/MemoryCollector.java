@@ -16,7 +16,6 @@ import dev.cryo.pagepipe.PageRanges;
 import dev.cryo.pagepipe.PresentPages;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagexfer.PageSink;
-import dev.cryo.pagexfer.PageSource;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.syscalls.Proc;
 
@@ -143,12 +142,9 @@ final class MemoryCollector {
         return PageRanges.intersect(ranges, List.of(new PageRange(0, Long.MAX_VALUE / PageRange.PAGE_SIZE / 2)));
     }
 
-    /** The pages the snapshot in {@code store} holds for {@code pid}, directly or through its parents. */
-    static List<PageRange> held(dev.cryo.images.ImageStore store, int pid) {
-        if (store == null) {
-            return List.of();
-        }
-        return PageSource.coverage(store, pid).stream()
+    /** The pages the previous snapshot holds for {@code pid}, directly or through its parents, wherever it is. */
+    static List<PageRange> held(dev.cryo.pagexfer.PageDestination pages, int pid) {
+        return pages.parentHolds(pid).stream()
                 .map(r -> new PageRange(r[0], (r[1] - r[0]) / PageRange.PAGE_SIZE)).toList();
     }
 

@@ -18,8 +18,9 @@ import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagepipe.SpliceCollector;
-import dev.cryo.pagexfer.ImagePageSink;
+import dev.cryo.pagexfer.PageDestination;
 import dev.cryo.pagexfer.PageSink;
+import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
@@ -43,6 +44,8 @@ public final class PreDumpRun {
     private final Cancellation cancel;
     private final DirectoryImageStore store;
     private PreviousStep previous = PreviousStep.NONE;
+    /** Where every page goes: the images directory, or a page server. */
+    private PageDestination pages;
 
     /** One process between freeze and copy; its plan is made while frozen in splice mode, after in read mode. */
     private record Step(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> registered,
@@ -76,9 +79,12 @@ public final class PreDumpRun {
                 long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), options.listener(), cancel) : 0;
                 long start = System.nanoTime();
                 run.previous = PreviousStep.link(store, options);
-                DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
-                dir.complete();
-                return s.withTimes(System.nanoTime() - start, warmUp);
+                try (PageDestination pages = DumpRun.destination(store, options, run.previous, cancel)) {
+                    run.pages = pages;
+                    DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
+                    dir.complete();
+                    return s.withTimes(System.nanoTime() - start, warmUp);
+                }
             } catch (Exception e) {
                 DumpException d = DumpRun.explain(options.pid(), e);
                 throw new DumpException(d.getMessage().replaceFirst("^cannot dump", "cannot pre-dump"), e);
@@ -91,7 +97,7 @@ public final class PreDumpRun {
         // What the previous snapshot holds, read before the tree is frozen.
         Map<Integer, List<PageRange>> held = new LinkedHashMap<>();
         for (int pid : union(previous.trackers().keySet(), previous.cleared().keySet())) {
-            held.put(pid, MemoryCollector.held(previous.store(), pid));
+            held.put(pid, MemoryCollector.held(pages, pid));
         }
         List<Step> steps = new ArrayList<>();
         Map<Integer, TaskTracker.Kept> trackers = new LinkedHashMap<>();
@@ -111,11 +117,10 @@ public final class PreDumpRun {
             try {
                 long memStart;
                 try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel)) {
-                    int pagesId = 1;
                     for (int pid : tree.processes().keySet()) {
                         cancel.check();
                         calls.note(tree.processes().get(pid), previous.calls());
-                        steps.add(freezeStep(tree, pid, pagesId++, splice, pool, held.getOrDefault(pid, List.of())));
+                        steps.add(freezeStep(tree, pid, splice, pool, held.getOrDefault(pid, List.of())));
                         TaskTracker tracker = steps.getLast().tracker();
                         trackerName = tracker.name();
                         if (tracker.kept() != null) {
@@ -177,6 +182,8 @@ public final class PreDumpRun {
                 }
             }
         }
+        // Every page is where it goes (a page server has confirmed it) before the records and inventory.img.
+        pages.commit();
         if (!trackers.isEmpty()) {
             TaskTracker.writeRecord(store, trackers);
         }
@@ -197,17 +204,17 @@ public final class PreDumpRun {
      * What one process needs while frozen: its mappings and its tracker (taken from outside when a previous
      * step left one; the parasite runs only to create one, and in splice mode to vmsplice the pages).
      */
-    private Step freezeStep(FrozenTree tree, int pid, int pagesId, boolean splice, BufferPool pool,
+    private Step freezeStep(FrozenTree tree, int pid, boolean splice, BufferPool pool,
                             List<PageRange> parentHolds) throws Exception {
         List<Vma> vmas = Vma.readMaps(pid);
         if (KernelFeatures.dirtyTracker() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
-            return softDirtyStep(tree, pid, vmas, pagesId, splice, pool, parentHolds);
+            return softDirtyStep(tree, pid, vmas, splice, pool, parentHolds);
         }
         TaskTracker tracker = splice ? null : TaskTracker.find(pid, previous.trackers().get(pid));
         PageSink sink = null;
         SpliceCollector spliced = null;
         try {
-            sink = new ImagePageSink(store, pid, pagesId);
+            sink = pages.open(PagemapType.PROCESS, pid);
             if (tracker != null) {
                 return new Step(pid, vmas, tracker, MemoryCollector.registerUntracked(vmas, tracker), null, sink, null);
             }
@@ -237,13 +244,13 @@ public final class PreDumpRun {
      * the bits cleared while the tree is stopped (a write between the two would be lost), so the plan is made
      * here in both modes; the parasite runs only in splice mode.
      */
-    private Step softDirtyStep(FrozenTree tree, int pid, List<Vma> vmas, int pagesId, boolean splice, BufferPool pool,
+    private Step softDirtyStep(FrozenTree tree, int pid, List<Vma> vmas, boolean splice, BufferPool pool,
                                List<PageRange> parentHolds) throws Exception {
         TaskTracker tracker = TaskTracker.softDirty(pid, previous.cleared());
         PageSink sink = null;
         SpliceCollector spliced = null;
         try {
-            sink = new ImagePageSink(store, pid, pagesId);
+            sink = pages.open(PagemapType.PROCESS, pid);
             List<PageRange> registered = MemoryCollector.registerUntracked(vmas, tracker);
             MemoryCollector.Plan plan = MemoryCollector.plan(pid, vmas, tracker, parentHolds, registered);
             tracker.rearm();

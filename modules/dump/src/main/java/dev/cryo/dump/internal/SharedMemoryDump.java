@@ -4,20 +4,17 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.images.EntryWriter;
-import dev.cryo.images.ImageKind;
-import dev.cryo.images.ImageStore;
-import dev.cryo.images.PagemapFlags;
-import dev.cryo.images.RawWriter;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
-import dev.cryo.images.proto.PagemapEntry;
-import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagepipe.BufferPool;
+import dev.cryo.pagexfer.PageDestination;
+import dev.cryo.pagexfer.PageSink;
+import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
@@ -25,7 +22,8 @@ import dev.cryo.syscalls.Io;
 /**
  * The contents of shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, a shmem object with no name), once per
  * object however many tasks map it: {@code pagemap-shmem-SHMID.img} lists its data as runs of pages at their
- * offsets in the object, {@code pages-N.img} holds them. The object is read whole through
+ * offsets in the object, {@code pages-N.img} holds them; both through the dump's {@link PageDestination}, as
+ * every page. The object is read whole through
  * {@code /proc/PID/map_files}, holes skipped with SEEK_DATA/SEEK_HOLE, so pages that only another task has
  * touched are there too.
  */
@@ -46,14 +44,12 @@ final class SharedMemoryDump {
     }
 
     /** Writes one object's images; returns the pages written. */
-    static long write(ImageStore store, int pid, VmaEntry v, int pagesId, BufferPool pool) throws Exception {
+    static long write(PageDestination dest, int pid, VmaEntry v, BufferPool pool) throws Exception {
         Path file = Path.of("/proc/" + pid + "/map_files/" + Long.toHexString(v.getStart()) + "-" + Long.toHexString(v.getEnd()));
         long size = Files.size(file);
         long pages = 0;
         try (Fd fd = Io.open(file.toString(), Linux.O_RDONLY());
-             EntryWriter pagemap = store.openWriter(ImageKind.PAGEMAP_SHMEM, v.getShmid());
-             RawWriter out = store.openRawWriter(ImageKind.PAGES.fileName(pagesId))) {
-            pagemap.write(PagemapHead.newBuilder().setPagesId(pagesId).build());
+             PageSink out = dest.open(PagemapType.SHARED, v.getShmid())) {
             MemorySegment buf = pool.take();
             try {
                 long at = 0;
@@ -64,7 +60,7 @@ final class SharedMemoryDump {
                     }
                     long hole = Math.min(size, seek(fd, data, Linux.SEEK_HOLE()));
                     long run = (hole - data + 4095) / 4096;
-                    pagemap.write(PagemapEntry.newBuilder().setVaddr(data).setNrPages((int) run).setFlags(PagemapFlags.PE_PRESENT).build());
+                    out.begin(List.of(new PageSink.Run(data, run)));
                     for (long off = data; off < data + run * 4096; ) {
                         long n = Math.min(buf.byteSize(), data + run * 4096 - off);
                         MemorySegment chunk = buf.asSlice(0, n);
@@ -86,7 +82,6 @@ final class SharedMemoryDump {
             } finally {
                 pool.give(buf);
             }
-            pagemap.commit();
             out.commit();
         }
         return pages;

@@ -25,12 +25,12 @@ record UnixSocketDumper(Arena arena) implements FileDumper {
     public void dump(OpenFd fd, FileEntry.Builder e, FileTable files) throws DumpException {
         long ino = fd.linkInode();
         try (Fd sock = Pidfd.getFd(fd.pidfd(), fd.fd())) {
-            UnixSockets.Info info = UnixSockets.info(ino);
+            UnixSockets.Info info = UnixSockets.info(fd.pid(), ino);
             if (info.peerIno() == 0) {
                 throw new DumpException("cannot dump " + fd.where() + ": unix socket " + ino
                         + (info.name().isEmpty() ? "" : " (" + info.name() + ")") + " has no peer; cryo dumps socketpairs only");
             }
-            String peerName = UnixSockets.info(info.peerIno()).name();
+            String peerName = UnixSockets.info(fd.pid(), info.peerIno()).name();
             if (!info.name().isEmpty() || !peerName.isEmpty()) {
                 throw new DumpException("cannot dump " + fd.where() + ": unix socket " + ino + " is connected through "
                         + (info.name().isEmpty() ? peerName : info.name()) + "; cryo dumps socketpairs only");

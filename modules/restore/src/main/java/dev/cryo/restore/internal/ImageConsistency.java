@@ -14,6 +14,7 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
+import dev.cryo.images.Pagemaps;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.PagemapFlags;
 import dev.cryo.images.RawReader;
@@ -195,7 +196,7 @@ final class ImageConsistency {
             }
             long needed = 0;
             for (PagemapEntry e; (e = r.next(PagemapEntry.parser())) != null; ) {
-                needed += Integer.toUnsignedLong(e.getNrPages()) * PAGE;
+                needed += Pagemaps.pages(e) * PAGE;
             }
             pagesHold(store, "", ImageKind.PAGES.fileName(head.getPagesId()), pagemap, needed);
         }
@@ -317,7 +318,7 @@ final class ImageConsistency {
             for (int i = 0; i < n; i++) {
                 PagemapEntry e = p.pagemap().get(i);
                 starts[i] = e.getVaddr();
-                ends[i] = e.getVaddr() + Integer.toUnsignedLong(e.getNrPages()) * PAGE;
+                ends[i] = e.getVaddr() + Pagemaps.pages(e) * PAGE;
                 offsets[i] = inParent(e) ? -1 : offset;
                 if (!inParent(e)) {
                     offset += ends[i] - starts[i];
@@ -371,7 +372,7 @@ final class ImageConsistency {
                 throw fail(pagemap + ": pages at " + hex(e.getVaddr()) + " are lazy (flags " + flags
                         + "), which restore does not handle yet");
             }
-            long pages = Integer.toUnsignedLong(e.getNrPages());
+            long pages = Pagemaps.pages(e);
             long end = e.getVaddr() + pages * PAGE;
             if (pages == 0 || pages >= MAX_RUN || !privateCover(p.mm(), e.getVaddr(), end)) {
                 throw fail(pagemap + ": " + pages + " pages at " + hex(e.getVaddr()) + " lie in no private mapping of mm-"
@@ -402,7 +403,7 @@ final class ImageConsistency {
             if (Long.compareUnsigned(e.getVaddr(), previousEnd) < 0) {
                 throw fail(pagemap + ": pages at " + hex(e.getVaddr()) + " come before the end of the run before them, " + hex(previousEnd));
             }
-            previousEnd = e.getVaddr() + Integer.toUnsignedLong(e.getNrPages()) * PAGE;
+            previousEnd = e.getVaddr() + Pagemaps.pages(e) * PAGE;
         }
         if (anyInParent) {
             parentChain(p);

@@ -13,16 +13,13 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.prctl_mm_map;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.Inheritance;
-import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.images.ImageKind;
-import dev.cryo.images.RawReader;
-import dev.cryo.images.EntryReader;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.MmEntry;
-import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagexfer.PageSource;
+import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -328,8 +325,9 @@ final class MemoryRestore {
 
     /**
      * Fills the shared anonymous mappings this task created (not those it inherited: they share the object
-     * already) from {@code pagemap-shmem-SHMID.img}, whose runs are at offsets in the object. Each object is
-     * filled once for the whole tree. Returns the pages written.
+     * already) from the object's pages ({@code pagemap-shmem-SHMID.img}, runs at offsets in the object), read
+     * through a {@link PageSource} as every page is. Each object is filled once for the whole tree. Returns the
+     * pages written.
      */
     static long fillShared(Puppet p, ImageStore store, MmEntry mm, List<VmaEntry> kept, java.util.Set<Long> filled) {
         long pages = 0;
@@ -339,36 +337,16 @@ final class MemoryRestore {
                     || !store.exists(ImageKind.PAGEMAP_SHMEM.fileName(v.getShmid()))) {
                 continue;
             }
-            List<PagemapEntry> runs = new java.util.ArrayList<>();
-            int pagesId;
-            try (EntryReader r = store.openReader(ImageKind.PAGEMAP_SHMEM, v.getShmid())) {
-                PagemapHead head = r.next(PagemapHead.parser());
-                if (head == null) {
-                    throw new RestoreError(r.name() + " has no pagemap head");
-                }
-                pagesId = head.getPagesId();
-                for (PagemapEntry e = r.next(PagemapEntry.parser()); e != null; e = r.next(PagemapEntry.parser())) {
-                    runs.add(e);
-                }
-            }
             long objectStart = v.getPgoff();
             long objectEnd = objectStart + (v.getEnd() - v.getStart());
-            try (RawReader in = store.openRawReader(ImageKind.PAGES.fileName(pagesId));
-                 dev.cryo.syscalls.Mapping buf = dev.cryo.syscalls.Mapping.anonymous(4L << 20)) {
-                long pos = 0;
-                for (PagemapEntry e : runs) {
-                    long bytes = (long) e.getNrPages() * Puppet.PAGE;
-                    long from = Math.max(e.getVaddr(), objectStart);
-                    long to = Math.min(e.getVaddr() + bytes, objectEnd);
-                    for (long off = from; off < to; ) {
-                        long n = Math.min(buf.length(), to - off);
-                        MemorySegment chunk = buf.segment().asSlice(0, n);
-                        in.readFully(chunk, pos + (off - e.getVaddr()));
-                        p.write(v.getStart() + (off - objectStart), chunk);
-                        off += n;
-                        pages += n / Puppet.PAGE;
+            try (PageSource src = PageSource.open(store, PagemapType.SHARED, v.getShmid())) {
+                for (PageSource.Extent x : src.extents()) {
+                    long from = Math.max(x.vaddr(), objectStart);
+                    long to = Math.min(x.vaddr() + x.bytes(), objectEnd);
+                    if (from < to) {
+                        p.write(v.getStart() + (from - objectStart), src.bytes(x).asSlice(from - x.vaddr(), to - from));
+                        pages += (to - from) / Puppet.PAGE;
                     }
-                    pos += bytes;
                 }
             }
         }

@@ -1,22 +1,14 @@
 package dev.cryo.restore.internal.files;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.util.List;
-
-import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Scratch;
-import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
-import dev.cryo.images.PagemapFlags;
-import dev.cryo.images.RawReader;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.MemfdFileEntry;
 import dev.cryo.images.proto.MemfdInodeEntry;
-import dev.cryo.images.proto.PagemapEntry;
-import dev.cryo.images.proto.PagemapHead;
+import dev.cryo.pagexfer.PageSource;
+import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Memfd;
@@ -24,9 +16,9 @@ import dev.cryo.syscalls.Memfd;
 /**
  * A memfd, for an fd or a mapping. Its inode is created once per restore, by the first task that opens or
  * maps it: memfd_create in the task with its name, then, through cryo's duplicate, its size and its
- * contents from pagemap-shmem-SHMID.img and the pages image. Every open of it (an fd, a mapping) gets an
- * open file description of its own on that inode, reopened through /proc with its access mode as CRIU
- * does, so fds and mappings of one memfd stay one object. Seals come last, once every task has its
+ * contents from pagemap-shmem-SHMID.img and the pages image (a {@link PageSource}, as every page). Every
+ * open of it (an fd, a mapping) gets an open file description of its own on that inode, reopened through
+ * /proc with its access mode as CRIU does, so fds and mappings of one memfd stay one object. Seals come last, once every task has its
  * mappings and fds ({@link FileSet#sealMemfds}): F_SEAL_WRITE and F_SEAL_FUTURE_WRITE forbid writable
  * mappings, and any write seal the filling.
  */
@@ -73,34 +65,18 @@ final class MemfdRestorer implements FileRestorer {
         }
     }
 
+    /** The memfd's contents, from its pages ({@code pagemap-shmem-SHMID.img}) through a {@link PageSource}. */
     private static void fill(ImageStore store, MemfdInodeEntry e, Fd out) {
         long shmid = Integer.toUnsignedLong(e.getShmid());
         if (!store.exists(ImageKind.PAGEMAP_SHMEM.fileName(shmid))) {
             return;
         }
-        int pagesId;
-        List<PagemapEntry> runs;
-        try (EntryReader r = store.openReader(ImageKind.PAGEMAP_SHMEM, shmid)) {
-            PagemapHead head = r.next(PagemapHead.parser());
-            if (head == null) {
-                throw new RestoreError(ImageKind.PAGEMAP_SHMEM.fileName(shmid) + " has no head");
-            }
-            pagesId = head.getPagesId();
-            runs = r.readAll(PagemapEntry.parser());
-        }
-        try (RawReader pages = store.openRawReader(ImageKind.PAGES.fileName(pagesId));
-             Arena arena = Arena.ofConfined()) {
-            long at = 0;
-            for (PagemapEntry run : runs) {
-                if ((run.getFlags() & PagemapFlags.PE_PRESENT) == 0) {
-                    continue;
+        try (PageSource src = PageSource.open(store, PagemapType.SHARED, shmid)) {
+            for (PageSource.Extent x : src.extents()) {
+                long keep = Math.max(0, Math.min(x.bytes(), e.getSize() - x.vaddr()));
+                if (keep > 0) {
+                    Memfd.pwriteFully(out, src.bytes(x).asSlice(0, keep), x.vaddr());
                 }
-                long len = Integer.toUnsignedLong(run.getNrPages()) * 4096;
-                MemorySegment buf = arena.allocate(len);
-                pages.readFully(buf, at);
-                at += len;
-                long keep = Math.max(0, Math.min(len, e.getSize() - run.getVaddr()));
-                Memfd.pwriteFully(out, buf.asSlice(0, keep), run.getVaddr());
             }
         }
     }
