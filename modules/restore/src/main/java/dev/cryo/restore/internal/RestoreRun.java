@@ -22,9 +22,13 @@ import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
 import dev.cryo.restore.internal.files.TaskFiles;
+import dev.cryo.restore.internal.memory.MemoryRestore;
+import dev.cryo.restore.internal.memory.PuppetSpace;
+import dev.cryo.restore.internal.memory.VdsoGroup;
 import dev.cryo.restore.internal.state.TaskState;
 import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.ProcMaps;
 
 /**
  * One restore, start to end. Everything runs on one tracer thread, each step injected into puppets:
@@ -167,26 +171,20 @@ public final class RestoreRun {
         }
     }
 
-    /** Where every task's trampoline and parked vDSO lie: the same free range in all of them. */
-    private record Layout(long area, long vdsoSpan) {
-        long parked() {
-            return area + Puppet.TRAMPOLINE_SIZE;
-        }
-    }
-
     /** On the tracer thread: builds the tree in puppets and lets it run. */
     private Restored restoreTree(Keeper keeper, TreeImages img) {
         this.keeper = keeper;
         try (Puppets all = new Puppets()) {
             Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
-            Layout layout = StepFailure.run(0, "placing the trampoline", () -> {
-                List<MemoryRestore.Mapping> maps = MemoryRestore.maps(stub.pid());
-                long span = MemoryRestore.vdsoSpan(maps);
+            // Every task's trampoline and parked vDSO lie in the same range, free in all of them.
+            MemoryRestore layout = StepFailure.run(0, "placing the trampoline", () -> {
+                List<ProcMaps.Mapping> maps = ProcMaps.of(stub.pid());
+                long span = VdsoGroup.span(maps);
                 List<VmaEntry> vmas = new ArrayList<>();
                 img.processes().forEach(p -> vmas.addAll(p.mm().getVmasList()));
-                long area = MemoryRestore.freeArea(vmas, maps, Puppet.TRAMPOLINE_SIZE + span);
+                long area = PuppetSpace.freeArea(vmas, maps, Puppet.TRAMPOLINE_SIZE + span);
                 stub.placeTrampoline(area);
-                return new Layout(area, span);
+                return new MemoryRestore(area, area + Puppet.TRAMPOLINE_SIZE, span);
             });
             Puppet creator = stub;
             Puppet nsInit = null;
@@ -243,7 +241,7 @@ public final class RestoreRun {
      * Clones process {@code p} from its parent's puppet, builds its memory, then its children and threads.
      * A child is cloned once its parent's private memory is in place, as fork had it.
      */
-    private void createProcess(TreeImages tree, ProcessImages p, Puppet parent, Layout layout, Puppets all,
+    private void createProcess(TreeImages tree, ProcessImages p, Puppet parent, MemoryRestore layout, Puppets all,
                                List<Task> tasks, List<Dead> zombies, long[] pages) {
         int pid = p.pid();
         Puppet leader = all.add(StepFailure.run(pid, "creating the process",
@@ -279,28 +277,13 @@ public final class RestoreRun {
     }
 
     /** The task's address space: the puppet's mappings go, the dumped ones come with their pages. */
-    private long memory(Puppet p, ProcessImages img, TreeImages tree, Layout layout) {
-        // A child keeps the private anonymous mappings it inherited from its restored parent, pages shared.
+    private long memory(Puppet p, ProcessImages img, TreeImages tree, MemoryRestore layout) {
         ProcessImages parent = img == tree.root() ? null : tree.process(img.pstree().getPpid()).orElseThrow();
-        List<VmaEntry> kept = parent == null ? List.of() : MemoryRestore.inheritable(img.mm(), parent.mm());
-        List<MemoryRestore.Mapping> before = MemoryRestore.maps(p.pid());
-        MemoryRestore.parkVdso(p, before, layout.parked());
-        MemoryRestore.clearPuppet(p, layout.area(), layout.parked() + layout.vdsoSpan(), kept);
-        MemoryRestore.prepareKept(p, kept);
-        MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept, (fileId, flags) ->
-                TaskFiles.openMemfd(p, store, fileId, flags));
-        long pages = MemoryRestore.fillPages(p, store, img, kept, parent);
-        pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
-        MemoryRestore.protect(p, img.mm());
-        MemoryRestore.advise(p, img.mm());
-        MemoryRestore.lock(p, img.mm());
-        MemoryRestore.placeVdso(p, img.mm(), before, layout.parked());
-        String exe = tree.paths().get(img.mm().getExeFileId());
-        if (exe != null) {
-            MemoryRestore.setMmMap(p, img.mm(), exe);
-        }
-        return pages;
+        return layout.build(p, store, img.pid(), img.mm(), parent == null ? 0 : parent.pid(), parent == null ? null : parent.mm(),
+                tree.paths(), tree.paths().get(img.mm().getExeFileId()), filledShared,
+                (fileId, flags) -> TaskFiles.openMemfd(p, store, fileId, flags));
     }
+
 
     /**
      * setpgid inside each process (zombies too, before they end), the group leaders first so that the members
@@ -388,7 +371,7 @@ public final class RestoreRun {
      * restored from fdinfo images.
      */
     private static void stdioToDevNull(Puppet p) {
-        int fd = MemoryRestore.openInTask(p, "/dev/null", Linux.O_RDWR());
+        int fd = p.open("/dev/null", Linux.O_RDWR() | Linux.O_CLOEXEC(), 0);
         for (int i = 0; i <= 2; i++) {
             if (fd != i) {
                 p.syscall("dup2", Linux.__NR_dup2(), fd, i);
