@@ -5625,6 +5625,15 @@ public class Linux extends Linux$shared {
     public static int NLM_F_DUMP() {
         return NLM_F_DUMP;
     }
+    private static final int NLMSG_ALIGNTO = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_ALIGNTO 4
+     * }
+     */
+    public static int NLMSG_ALIGNTO() {
+        return NLMSG_ALIGNTO;
+    }
     private static final int NLA_F_NESTED = (int)32768L;
     /**
      * {@snippet lang=c :
@@ -5633,6 +5642,15 @@ public class Linux extends Linux$shared {
      */
     public static int NLA_F_NESTED() {
         return NLA_F_NESTED;
+    }
+    private static final int NLA_F_NET_BYTEORDER = (int)16384L;
+    /**
+     * {@snippet lang=c :
+     * #define NLA_F_NET_BYTEORDER 16384
+     * }
+     */
+    public static int NLA_F_NET_BYTEORDER() {
+        return NLA_F_NET_BYTEORDER;
     }
     private static final int INET_DIAG_NOCOOKIE = (int)4294967295L;
     /**

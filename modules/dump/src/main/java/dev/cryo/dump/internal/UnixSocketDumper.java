@@ -13,7 +13,8 @@ import dev.cryo.images.proto.UnixSkEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Pidfd;
-import dev.cryo.syscalls.UnixSockets;
+import dev.cryo.syscalls.SockDiag;
+import dev.cryo.syscalls.Sockets;
 
 /**
  * One end of a unix socketpair: type, state and peer from sock_diag; the data waiting in its receive
@@ -25,23 +26,24 @@ record UnixSocketDumper(Arena arena) implements FileDumper {
     public void dump(OpenFd fd, FileEntry.Builder e, FileTable files) throws DumpException {
         long ino = fd.linkInode();
         try (Fd sock = Pidfd.getFd(fd.pidfd(), fd.fd())) {
-            UnixSockets.Info info = UnixSockets.info(ino);
-            if (info.peerIno() == 0) {
+            java.util.Map<Long, SockDiag.Unix> all = SockDiag.unixSockets();
+            SockDiag.Unix info = all.get(ino);
+            if (info.peer() == 0) {
                 throw new DumpException("cannot dump " + fd.where() + ": unix socket " + ino
-                        + (info.name().isEmpty() ? "" : " (" + info.name() + ")") + " has no peer; cryo dumps socketpairs only");
+                        + (info.bound() ? " (" + info.displayName() + ")" : "") + " has no peer; cryo dumps socketpairs only");
             }
-            String peerName = UnixSockets.info(info.peerIno()).name();
-            if (!info.name().isEmpty() || !peerName.isEmpty()) {
+            String peerName = all.get(info.peer()).displayName();
+            if (info.bound() || !peerName.isEmpty()) {
                 throw new DumpException("cannot dump " + fd.where() + ": unix socket " + ino + " is connected through "
-                        + (info.name().isEmpty() ? peerName : info.name()) + "; cryo dumps socketpairs only");
+                        + (info.bound() ? info.displayName() : peerName) + "; cryo dumps socketpairs only");
             }
             SkOptsEntry opts = SkOptsEntry.newBuilder()
-                    .setSoSndbuf(UnixSockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDBUF()))
-                    .setSoRcvbuf(UnixSockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVBUF()))
+                    .setSoSndbuf(Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDBUF()))
+                    .setSoRcvbuf(Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVBUF()))
                     .setSoSndTmoSec(0).setSoSndTmoUsec(0).setSoRcvTmoSec(0).setSoRcvTmoUsec(0).build();
             e.setType(FdTypes.UNIXSK).setUsk(UnixSkEntry.newBuilder().setId(e.getId()).setIno((int) ino)
                     .setType(info.type()).setState(info.state()).setFlags(fd.flags()).setUflags(0).setBacklog(0)
-                    .setPeer((int) info.peerIno()).setFown(FileTable.NO_OWNER).setOpts(opts)
+                    .setPeer((int) info.peer()).setFown(FileTable.NO_OWNER).setOpts(opts)
                     .setName(com.google.protobuf.ByteString.EMPTY)
                     .setShutdown(SkShutdown.forNumber(info.shutdown() & 3))); // RCV 1 = READ, SEND 2 = WRITE
             queue(sock, info.type(), e.getId(), files, fd);
@@ -51,11 +53,11 @@ record UnixSocketDumper(Arena arena) implements FileDumper {
     }
 
     private void queue(Fd sock, int type, int id, FileTable files, OpenFd fd) throws DumpException {
-        int rcvbuf = UnixSockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVBUF());
+        int rcvbuf = Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVBUF());
         MemorySegment buf = arena.allocate(Math.max(rcvbuf, 64 * 1024));
-        UnixSockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF(), 0);
+        Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF(), 0);
         try {
-            for (long n; (n = UnixSockets.peek(sock, buf)) >= 0; ) {
+            for (long n; (n = Sockets.peek(sock, buf)) >= 0; ) {
                 if (n == 0) {
                     // stream: the peer shut down; a zero-length datagram would not move the peek offset
                     break;
@@ -65,7 +67,7 @@ record UnixSocketDumper(Arena arena) implements FileDumper {
                 files.addSocketPacket(new FileTable.Packet(id, packet));
             }
         } finally {
-            UnixSockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF(), -1);
+            Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF(), -1);
         }
     }
 }

@@ -11,7 +11,7 @@ import java.util.Map;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.msghdr;
-import dev.cryo.syscalls.UnixSockets;
+import dev.cryo.syscalls.Sockets;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -143,23 +143,23 @@ public final class TaskFiles {
                 try (Fd sender = pull(theirs)) {
                     in.closeFd(theirs);
                     theirs = -1;
-                    UnixSockets.sendFd(sender, fd.fd());
+                    Sockets.sendFd(sender, fd.fd());
                 }
                 // msghdr, then its iovec, the byte, and the control buffer, in one block of scratch
-                long msgAt = s.reserve(96 + UnixSockets.CMSG_SPACE_INT);
+                long msgAt = s.reserve(96 + Sockets.CMSG_SPACE_INT);
                 long iovAt = msgAt + 64;
                 long byteAt = msgAt + 80;
                 long controlAt = msgAt + 96;
-                MemorySegment block = a.allocate(96 + UnixSockets.CMSG_SPACE_INT);
+                MemorySegment block = a.allocate(96 + Sockets.CMSG_SPACE_INT);
                 block.set(ValueLayout.JAVA_LONG, msghdr.msg_iov$offset(), iovAt);
                 block.set(ValueLayout.JAVA_LONG, msghdr.msg_iovlen$offset(), 1);
                 block.set(ValueLayout.JAVA_LONG, msghdr.msg_control$offset(), controlAt);
-                block.set(ValueLayout.JAVA_LONG, msghdr.msg_controllen$offset(), UnixSockets.CMSG_SPACE_INT);
+                block.set(ValueLayout.JAVA_LONG, msghdr.msg_controllen$offset(), Sockets.CMSG_SPACE_INT);
                 block.set(ValueLayout.JAVA_LONG, 64, byteAt);
                 block.set(ValueLayout.JAVA_LONG, 72, 1);
                 in.write(msgAt, block);
                 in.syscall("recvmsg(SCM_RIGHTS)", Linux.__NR_recvmsg(), mine, msgAt, MSG_CMSG_CLOEXEC);
-                MemorySegment control = a.allocate(UnixSockets.CMSG_SPACE_INT);
+                MemorySegment control = a.allocate(Sockets.CMSG_SPACE_INT);
                 s.read(controlAt, control);
                 if (control.get(ValueLayout.JAVA_INT, 12) != Linux.SCM_RIGHTS()) {
                     throw new IllegalStateException("task " + in.pid() + " received no fd over its socketpair");

@@ -10,7 +10,7 @@ import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.UnixSkEntry;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.ErrnoException;
-import dev.cryo.syscalls.UnixSockets;
+import dev.cryo.syscalls.Sockets;
 
 /**
  * One end of a unix socketpair. The first end restored creates the pair (socketpair in the task) and
@@ -68,8 +68,8 @@ final class UnixSocketRestorer implements FileRestorer {
         if (!sk.hasOpts()) {
             return;
         }
-        UnixSockets.setIntOption(sock, Linux.SOL_SOCKET(), SO_SNDBUFFORCE, sk.getOpts().getSoSndbuf() / 2);
-        UnixSockets.setIntOption(sock, Linux.SOL_SOCKET(), SO_RCVBUFFORCE, sk.getOpts().getSoRcvbuf() / 2);
+        Sockets.setIntOption(sock, Linux.SOL_SOCKET(), SO_SNDBUFFORCE, sk.getOpts().getSoSndbuf() / 2);
+        Sockets.setIntOption(sock, Linux.SOL_SOCKET(), SO_RCVBUFFORCE, sk.getOpts().getSoRcvbuf() / 2);
     }
 
     private static void shutdown(Fd sock, UnixSkEntry sk) {
@@ -80,7 +80,7 @@ final class UnixSocketRestorer implements FileRestorer {
             default -> -1;
         };
         if (how >= 0) {
-            UnixSockets.shutdown(sock, how);
+            Sockets.shutdown(sock, how);
         }
     }
 
@@ -89,7 +89,7 @@ final class UnixSocketRestorer implements FileRestorer {
         for (MemorySegment packet : files.socketQueue(id)) {
             long n;
             try {
-                n = UnixSockets.sendNow(peer, packet);
+                n = Sockets.sendNow(peer, packet);
             } catch (ErrnoException e) {
                 throw new IllegalStateException("unix socket file " + id + ": its dumped queue does not fit again: " + e.getMessage(), e);
             }
