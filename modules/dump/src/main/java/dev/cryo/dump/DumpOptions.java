@@ -17,17 +17,47 @@ import java.util.Objects;
  * @param preDumpMode   how a pre-dump copies pages (ignored by a dump, which copies while frozen)
  * @param warmUp        before freezing the tree, dump a decoy process once per JVM, so that the code a dump runs
  *                      while the tree is frozen is loaded and linked (for a short-lived JVM such as the CLI's)
+ * @param network       what to do with connections that reach outside the tree (CRIU's --tcp-established,
+ *                      --tcp-close, --ext-unix-sk)
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
-                          Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp) {
+                          Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp, Network network) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
         preDumpMode = preDumpMode == null ? PreDumpMode.SPLICE : preDumpMode;
+        network = network == null ? Network.NONE : network;
+    }
+
+    /**
+     * Connections, as CRIU's options name them.
+     *
+     * @param tcpEstablished dump established TCP connections (TCP_REPAIR), to restore them connected
+     * @param tcpClose       dump established TCP connections as sockets to restore closed
+     * @param extUnixSk      dump unix sockets connected to a named socket outside the tree, to connect again by name
+     */
+    public record Network(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk) {
+        public static final Network NONE = new Network(false, false, false);
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, Network.NONE);
+    }
+
+    public DumpOptions withNetwork(Network n) {
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, n);
+    }
+
+    public DumpOptions withTcpEstablished(boolean v) {
+        return withNetwork(new Network(v, network.tcpClose(), network.extUnixSk()));
+    }
+
+    public DumpOptions withTcpClose(boolean v) {
+        return withNetwork(new Network(network.tcpEstablished(), v, network.extUnixSk()));
+    }
+
+    public DumpOptions withExtUnixSk(boolean v) {
+        return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v));
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
@@ -35,30 +65,30 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions withLeaveRunning(boolean v) {
-        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, network);
     }
 
     public DumpOptions withShellJob(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp, network);
     }
 
     public DumpOptions withListener(DumpListener l) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp, network);
     }
 
     public DumpOptions withPrevImagesDir(Path p) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp, network);
     }
 
     public DumpOptions withTrackMem(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp, network);
     }
 
     public DumpOptions withPreDumpMode(PreDumpMode m) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp, network);
     }
 
     public DumpOptions withWarmUp(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v, network);
     }
 }
