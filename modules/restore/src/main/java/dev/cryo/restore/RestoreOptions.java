@@ -13,29 +13,62 @@ import java.util.Objects;
  *                  dump taken with --leave-running can run beside its original); an init of cryo's is pid 1 there
  * @param shellJob  the dump is a shell job (its session leader was outside the tree): the tree joins cryo's
  *                  session and its terminal is reopened by path; as with CRIU, restoring a shell job needs it
+ * @param network   connections that reach outside the tree, as CRIU's options allow them
  */
-public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob) {
+public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob, Network network) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
+        network = network == null ? Network.NONE : network;
+    }
+
+    /**
+     * Connections, as CRIU's options name them.
+     *
+     * @param tcpEstablished restore established TCP connections (dumped with --tcp-established), connected
+     * @param tcpClose       restore established TCP connections as closed sockets
+     * @param extUnixSk      connect unix sockets again to the named sockets outside the tree they were connected to
+     */
+    public record Network(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk) {
+        public static final Network NONE = new Network(false, false, false);
+    }
+
+    public RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob) {
+        this(imagesDir, detached, samePid, pidns, shellJob, Network.NONE);
     }
 
     public static RestoreOptions of(Path imagesDir) {
         return new RestoreOptions(imagesDir, false, true, false, false);
     }
 
+    public RestoreOptions withNetwork(Network n) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, n);
+    }
+
+    public RestoreOptions withTcpEstablished(boolean v) {
+        return withNetwork(new Network(v, network.tcpClose(), network.extUnixSk()));
+    }
+
+    public RestoreOptions withTcpClose(boolean v) {
+        return withNetwork(new Network(network.tcpEstablished(), v, network.extUnixSk()));
+    }
+
+    public RestoreOptions withExtUnixSk(boolean v) {
+        return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v));
+    }
+
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, network);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, network);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, network);
     }
 
     public RestoreOptions withShellJob(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, v);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, network);
     }
 }

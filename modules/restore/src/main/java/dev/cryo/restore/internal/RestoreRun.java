@@ -10,7 +10,9 @@ import java.util.Map;
 import dev.cryo.bindings.Linux;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageStore;
+import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Cancellation;
@@ -21,6 +23,7 @@ import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
+import dev.cryo.restore.internal.files.NetworkRestore;
 import dev.cryo.restore.internal.files.TaskFiles;
 import dev.cryo.restore.internal.state.TaskState;
 import dev.cryo.syscalls.Proc;
@@ -68,6 +71,7 @@ public final class RestoreRun {
         try {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
             checkShellJob(options, images);
+            checkTcpClose(options, run.store);
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
             }
@@ -103,6 +107,18 @@ public final class RestoreRun {
         if (!leaderInTree && !options.shellJob()) {
             throw new IllegalStateException("the dump is a shell job (its session leader, pid " + sid
                     + ", was outside the tree): restore it with --shell-job");
+        }
+    }
+
+    /** As CRIU: a dump taken with --tcp-close kept no connection, and is restored only with --tcp-close. */
+    private static void checkTcpClose(RestoreOptions options, ImageStore store) {
+        InventoryEntry inv;
+        try (var r = store.openReader(ImageKind.INVENTORY)) {
+            inv = r.next(InventoryEntry.parser());
+        }
+        if (inv != null && inv.getTcpClose() && !options.network().tcpClose()) {
+            throw new IllegalStateException("the dump was taken with --tcp-close: its TCP connections were not kept;"
+                    + " restore it with --tcp-close");
         }
     }
 
@@ -167,7 +183,10 @@ public final class RestoreRun {
 
     /** On the tracer thread: builds the tree in puppets and lets it run. */
     private Restored restoreTree(Keeper keeper, TreeImages img) {
-        try (Puppets all = new Puppets()) {
+        RestoreOptions.Network n = options.network();
+        // closed after the puppets: a failed restore's repaired connections die with their tasks, silently
+        try (NetworkRestore net = new NetworkRestore(n.tcpEstablished(), n.tcpClose(), n.extUnixSk(), img.root().pid());
+             Puppets all = new Puppets()) {
             Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
             Layout layout = StepFailure.run(0, "placing the trampoline", () -> {
                 List<MemoryRestore.Mapping> maps = MemoryRestore.maps(stub.pid());
@@ -200,7 +219,11 @@ public final class RestoreRun {
                 StepFailure.run(z.pid(), "ending as a zombie", () -> ZombieRestore.end(z.puppet(), z.img(), parent));
             }
             for (Task t : tasks) {
-                filesAndKernelState(t);
+                // listeners and named datagram sockets first, in their own tasks: any task may connect to them
+                StepFailure.run(t.pid(), "sockets", () -> TaskFiles.prepareSockets(t.leader(), store, t.pid(), t.img().leaderCore(), net));
+            }
+            for (Task t : tasks) {
+                filesAndKernelState(t, net);
                 cancel.check();
             }
             TaskFiles.abandon(store); // every task has its files: cryo's copies go
@@ -208,6 +231,8 @@ public final class RestoreRun {
                 StepFailure.run(t.pid(), "registers", () -> registers(t));
             }
             cancel.check();
+            // Repaired TCP connections talk again, and the dump's network lock goes, before any task runs.
+            StepFailure.run(img.root().pid(), "TCP connections", net::resume);
             // Release together: nothing of the tree runs before every task is complete.
             if (nsInit != null) {
                 nsInit.resumeAt(PuppetStub.REAP);
@@ -334,10 +359,10 @@ public final class RestoreRun {
      * Files and kernel state of one process (fds, then signal handlers), and each thread's own kernel
      * state, while the trampoline is still there.
      */
-    private void filesAndKernelState(Task t) {
+    private void filesAndKernelState(Task t, NetworkRestore net) {
         StepFailure.run(t.pid(), "files", () -> stdioToDevNull(t.leader()));
         StepFailure.run(t.pid(), "fd limit", () -> TaskState.raiseFileLimit(t.leader().pid(), t.img().leaderCore()));
-        StepFailure.run(t.pid(), "fds", () -> TaskFiles.restore(t.leader(), store, t.pid(), t.img().leaderCore()));
+        StepFailure.run(t.pid(), "fds", () -> TaskFiles.restore(t.leader(), store, t.pid(), t.img().leaderCore(), net));
         CoreEntry core = t.img().leaderCore();
         StepFailure.run(t.pid(), "signal handlers", () -> ThreadRestore.sigactions(t.leader(), core.getTc().getSigactionsList()));
         for (Puppet th : t.threads()) {

@@ -17,6 +17,7 @@ interface FileRestorer {
             case FIFO -> new FifoRestorer();
             case EVENTFD -> new EventfdRestorer();
             case UNIXSK -> new UnixSocketRestorer();
+            case INETSK -> new InetSocketRestorer();
             case MEMFD -> new MemfdRestorer();
             default -> throw new IllegalStateException("files.img: file " + f.getId() + " is of type " + f.getType()
                     + ", which cryo cannot restore");
