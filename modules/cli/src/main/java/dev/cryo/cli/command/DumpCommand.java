@@ -31,6 +31,15 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--track-mem", description = "Use the write tracking that the pre-dumps set up.")
     boolean trackMem;
 
+    @Option(names = "--tcp-established", description = "Dump established TCP connections (TCP_REPAIR); they stay locked until restored.")
+    boolean tcpEstablished;
+
+    @Option(names = "--tcp-close", description = "Dump established TCP connections as sockets to restore closed.")
+    boolean tcpClose;
+
+    @Option(names = {"-x", "--ext-unix-sk"}, description = "Allow unix sockets connected to a named socket outside the tree (restore connects them again).")
+    boolean extUnixSk;
+
     @ParentCommand
     CryoCommand cryo;
 
@@ -47,6 +56,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withShellJob(shellJob)
                     .withPrevImagesDir(target.prevImagesDir)
                     .withTrackMem(trackMem)
+                    .withNetwork(new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk))
                     .withWarmUp(!target.noWarmUp)
                     .withListener(progress);
             stats = GuardedDump.run(options, err);
