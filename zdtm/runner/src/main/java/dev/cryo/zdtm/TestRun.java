@@ -103,7 +103,9 @@ final class TestRun {
             Files.writeString(work.resolve("state-after.txt"), after.describe());
             List<String> differences = after.differencesFrom(before);
             if (cycle == Cycle.PIDNS) {
-                target.close(); // the original ran beside the restored tree; only the restored one checks itself
+                // the original ran beside the restored tree; only the restored one checks itself. What the program
+                // left outside its tree (a peer it talks to) stays for the check.
+                killTree(target.pid());
             }
             String verdict = terminate(root, target, dir);
             if (!differences.isEmpty()) {
@@ -124,7 +126,10 @@ final class TestRun {
     /** cgroup: the tree in a cgroup of its own, whose freezer the dump must use; then as host. */
     private int cgroup(Target target, Path images) throws Failed, Cryo.CommandFailed {
         try (TestCgroup cgroup = TestCgroup.create(Cgroup2.mountPoint().orElseThrow())) {
-            target.processes().forEach(cgroup::add);
+            // the tree only: a process the program left outside it (a peer) stays where it is
+            List<Integer> tree = new ArrayList<>();
+            hostDescendants(target.pid(), tree);
+            tree.forEach(cgroup::add);
             String freezer = dump(target, images, "--display-stats").lines().filter(l -> l.startsWith("freezer:"))
                     .map(l -> l.substring("freezer:".length()).strip()).findFirst().orElse("(no freezer line)");
             if (!freezer.equals("cgroup2 " + cgroup.dir())) {
@@ -134,20 +139,45 @@ final class TestRun {
         return restore(target, images);
     }
 
-    /** cryo dump of the target (which kills it) with {@code options}; returns what cryo printed. */
+    /**
+     * cryo dump of the target (which kills it) with {@code options} and the test's own; returns what cryo printed.
+     * The tree is the program and its descendants: a process it left outside (an orphan of the nanny, a peer for
+     * a connection to outside the tree) runs on.
+     */
     private String dump(Target target, Path images, String... options) throws Failed, Cryo.CommandFailed {
         List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString()));
         dump.addAll(List.of(options));
+        dump.addAll(test.options());
+        List<Integer> tree = new ArrayList<>();
+        hostDescendants(target.pid(), tree);
         String said = cryo.run(dump.toArray(String[]::new));
-        if (!target.awaitExit(30)) {
-            throw new Failed("the dump left the tree running");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        // gone and reaped (the nanny reaps them): a zombie still holds its pid, which the restore needs
+        while (tree.stream().anyMatch(pid -> Files.exists(Path.of("/proc/" + pid)))) {
+            if (System.nanoTime() > deadline) {
+                throw new Failed(tree.stream().anyMatch(TestRun::alive) ? "the dump left the tree running"
+                        : "the tree's processes were not reaped within 30 s of the dump");
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Failed("interrupted");
+            }
         }
         return said;
     }
 
+    /** {@code cryo restore ARGS...} with the test's own options. */
+    private int restoreDetached(String... args) throws Cryo.CommandFailed {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(test.options());
+        return cryo.restoreDetached(all.toArray(String[]::new));
+    }
+
     /** cryo restore -d of a host dump: the tree must come back with its own pids. */
     private int restore(Target target, Path images) throws Failed, Cryo.CommandFailed {
-        int root = cryo.restoreDetached("restore", "-D", images.toString(), "-d");
+        int root = restoreDetached("restore", "-D", images.toString(), "-d");
         if (root != target.pid()) {
             hostDescendants(root, restored);
             throw new Failed("restored as pid " + root + ", not " + target.pid());
@@ -157,11 +187,13 @@ final class TestRun {
 
     /** pidns: dump --leave-running, then restore into a new pid namespace beside the original. */
     private int pidns(Target target, Path images) throws Failed, Cryo.CommandFailed {
-        cryo.run("dump", "-t", Integer.toString(target.pid()), "-D", images.toString(), "--leave-running");
+        List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString(), "--leave-running"));
+        dump.addAll(test.options());
+        cryo.run(dump.toArray(String[]::new));
         if (!target.isAlive()) {
             throw new Failed("the original died in a dump with --leave-running");
         }
-        return cryo.restoreDetached("restore", "-D", images.toString(), "-d", "--pidns");
+        return restoreDetached("restore", "-D", images.toString(), "-d", "--pidns");
     }
 
     /** predump: two pre-dumps, each on top of the one before, then a dump on top of them, then restore. */
@@ -245,6 +277,31 @@ final class TestRun {
             }
         } catch (IOException gone) {
             // ended while we looked
+        }
+    }
+
+    /** SIGKILL to {@code root} and its descendants, then waits (10 s at most) until they are gone. */
+    private static void killTree(int root) {
+        List<Integer> tree = new ArrayList<>();
+        hostDescendants(root, tree);
+        for (int pid : tree) {
+            try {
+                new ProcessBuilder("kill", "-KILL", Integer.toString(pid)).start().waitFor();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (tree.stream().anyMatch(TestRun::alive) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

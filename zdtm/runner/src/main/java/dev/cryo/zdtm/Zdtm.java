@@ -77,7 +77,7 @@ public final class Zdtm implements Callable<Integer> {
             return 0;
         }
         // A test named on the command line runs despite its declared skips: that is how one sees a feature land.
-        List<ZdtmTest> torun = names.isEmpty() ? tests : tests.stream().map(t -> new ZdtmTest(t.name(), t.source(), Map.of())).toList();
+        List<ZdtmTest> torun = names.isEmpty() ? tests : tests.stream().map(t -> new ZdtmTest(t.name(), t.source(), Map.of(), t.options())).toList();
         List<Outcome> outcomes = run(torun, chosen, Programs.repoRoot().resolve("target/zdtm-run"), new Cryo(), out);
         return summary(outcomes, out) ? 0 : 1;
     }

@@ -21,10 +21,18 @@ import java.util.stream.Stream;
  * // zdtm: skip host,pidns: restore of threads is not built yet
  * </pre>
  *
+ * A header may also name options that cryo dump and cryo restore both take for it, CRIU's own (as CRIU's zdtm
+ * gives them in a test's desc file):
+ *
+ * <pre>
+ * // zdtm: opts --tcp-established
+ * </pre>
+ *
  * Programs named {@code broken_*} are broken on purpose: they run only when named, never in the suite.
  */
-public record ZdtmTest(String name, Path source, Map<String, String> skips) {
+public record ZdtmTest(String name, Path source, Map<String, String> skips, List<String> options) {
     private static final Pattern SKIP = Pattern.compile("zdtm: skip ([a-z,]+): (.+?)\\s*(\\*/)?$");
+    private static final Pattern OPTS = Pattern.compile("zdtm: opts ((?:--?[a-z][a-z-]*\\s*)+?)\\s*(\\*/)?$");
     /** A local header a program includes. zdtm programs include zdtmlib.h, directly or through another (threads.h). */
     private static final Pattern INCLUDE = Pattern.compile("#include \"([a-z0-9_]+\\.h)\"");
     private static final String LIB = "zdtmlib.h";
@@ -38,8 +46,13 @@ public record ZdtmTest(String name, Path source, Map<String, String> skips) {
         String file = source.getFileName().toString();
         String name = file.substring(0, file.length() - 2);
         Map<String, String> skips = new LinkedHashMap<>();
+        List<String> options = new ArrayList<>();
         try (Stream<String> lines = Files.lines(source)) {
             for (String line : (Iterable<String>) lines::iterator) {
+                Matcher o = OPTS.matcher(line);
+                if (o.find()) {
+                    options.addAll(List.of(o.group(1).trim().split("\\s+")));
+                }
                 Matcher m = SKIP.matcher(line);
                 if (m.find()) {
                     for (String cycle : m.group(1).split(",")) {
@@ -51,7 +64,7 @@ public record ZdtmTest(String name, Path source, Map<String, String> skips) {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new ZdtmTest(name, source, Map.copyOf(skips));
+        return new ZdtmTest(name, source, Map.copyOf(skips), List.copyOf(options));
     }
 
     /** Every zdtm-shaped program under DIR, by name, without the ones broken on purpose. */

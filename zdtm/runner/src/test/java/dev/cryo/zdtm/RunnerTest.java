@@ -81,6 +81,16 @@ class RunnerTest {
     }
 
     @Test
+    void optionsAreDeclaredForDumpAndRestoreBoth() throws Exception {
+        Path c = work.resolve("t.c");
+        Files.writeString(c, "/* t: a test */\n// zdtm: opts --tcp-established --ext-unix-sk\n#include \"zdtmlib.h\"\n");
+        assertThat(ZdtmTest.load(c).options()).containsExactly("--tcp-established", "--ext-unix-sk");
+        Files.writeString(c, "#include \"zdtmlib.h\"\n");
+        assertThat(ZdtmTest.load(c).options()).isEmpty();
+        assertThat(ZdtmTest.named(PROGRAMS, "tcp_established").options()).containsExactly("--tcp-established");
+    }
+
+    @Test
     void anUnknownTestIsAnErrorThatNamesIt() {
         assertThatThrownBy(() -> ZdtmTest.named(PROGRAMS, "no_such_test")).hasMessageContaining("no zdtm test 'no_such_test'");
     }
