@@ -35,9 +35,11 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
      * @param tcpEstablished dump established TCP connections (TCP_REPAIR), to restore them connected
      * @param tcpClose       dump established TCP connections as sockets to restore closed
      * @param extUnixSk      dump unix sockets connected to a named socket outside the tree, to connect again by name
+     * @param lock           lock established connections (nf_tables) while they are dumped and until they are restored;
+     *                       without it (CRIU's --network-lock skip) a peer that sends meanwhile is answered with a reset
      */
-    public record Network(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk) {
-        public static final Network NONE = new Network(false, false, false);
+    public record Network(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk, boolean lock) {
+        public static final Network NONE = new Network(false, false, false, true);
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
@@ -49,15 +51,15 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions withTcpEstablished(boolean v) {
-        return withNetwork(new Network(v, network.tcpClose(), network.extUnixSk()));
+        return withNetwork(new Network(v, network.tcpClose(), network.extUnixSk(), network.lock()));
     }
 
     public DumpOptions withTcpClose(boolean v) {
-        return withNetwork(new Network(network.tcpEstablished(), v, network.extUnixSk()));
+        return withNetwork(new Network(network.tcpEstablished(), v, network.extUnixSk(), network.lock()));
     }
 
     public DumpOptions withExtUnixSk(boolean v) {
-        return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v));
+        return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v, network.lock()));
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {

@@ -27,9 +27,10 @@ public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, 
      * @param tcpEstablished restore established TCP connections (dumped with --tcp-established), connected
      * @param tcpClose       restore established TCP connections as closed sockets
      * @param extUnixSk      connect unix sockets again to the named sockets outside the tree they were connected to
+     * @param lock           lift the lock the dump put on the established connections, once they are restored
      */
-    public record Network(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk) {
-        public static final Network NONE = new Network(false, false, false);
+    public record Network(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk, boolean lock) {
+        public static final Network NONE = new Network(false, false, false, true);
     }
 
     public RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob) {
@@ -45,15 +46,15 @@ public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, 
     }
 
     public RestoreOptions withTcpEstablished(boolean v) {
-        return withNetwork(new Network(v, network.tcpClose(), network.extUnixSk()));
+        return withNetwork(new Network(v, network.tcpClose(), network.extUnixSk(), network.lock()));
     }
 
     public RestoreOptions withTcpClose(boolean v) {
-        return withNetwork(new Network(network.tcpEstablished(), v, network.extUnixSk()));
+        return withNetwork(new Network(network.tcpEstablished(), v, network.extUnixSk(), network.lock()));
     }
 
     public RestoreOptions withExtUnixSk(boolean v) {
-        return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v));
+        return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v, network.lock()));
     }
 
     public RestoreOptions withDetached(boolean v) {

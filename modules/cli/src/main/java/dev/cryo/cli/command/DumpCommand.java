@@ -37,6 +37,10 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--tcp-close", description = "Dump established TCP connections as sockets to restore closed.")
     boolean tcpClose;
 
+    @Option(names = "--network-lock", paramLabel = "METHOD", defaultValue = "nftables",
+            description = "How established connections are locked while dumped and until restored: nftables (the default) or skip.")
+    NetworkLockMethod networkLock;
+
     @Option(names = {"-x", "--ext-unix-sk"}, description = "Allow unix sockets connected to a named socket outside the tree (restore connects them again).")
     boolean extUnixSk;
 
@@ -56,7 +60,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withShellJob(shellJob)
                     .withPrevImagesDir(target.prevImagesDir)
                     .withTrackMem(trackMem)
-                    .withNetwork(new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk))
+                    .withNetwork(new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables))
                     .withWarmUp(!target.noWarmUp)
                     .withListener(progress);
             stats = GuardedDump.run(options, err);

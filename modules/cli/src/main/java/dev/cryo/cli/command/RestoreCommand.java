@@ -39,6 +39,10 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--tcp-close", description = "Restore the established TCP connections of the dump as closed sockets.")
     boolean tcpClose;
 
+    @Option(names = "--network-lock", paramLabel = "METHOD", defaultValue = "nftables",
+            description = "How the dump locked established connections: nftables (the default: the lock is lifted once they are restored) or skip.")
+    NetworkLockMethod networkLock;
+
     @Option(names = {"-x", "--ext-unix-sk"}, description = "Connect unix sockets again to the named sockets outside the tree they were connected to.")
     boolean extUnixSk;
 
@@ -52,7 +56,7 @@ final class RestoreCommand implements Callable<Integer> {
     public Integer call() throws RestoreException {
         PrintWriter err = spec.commandLine().getErr();
         RestoreOptions options = RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob)
-                .withNetwork(new RestoreOptions.Network(tcpEstablished, tcpClose, extUnixSk));
+                .withNetwork(new RestoreOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables));
         RestoreStats s = SignalGuard.run(err, "the restore from " + imagesDir, cancel -> Restorer.restore(options, cancel));
         PrintWriter out = spec.commandLine().getOut();
         if (displayStats || detached) {

@@ -56,6 +56,7 @@ public final class DumpRun {
     private static final long BUFFER_SIZE = 4L << 20;
     /** inventory_entry.network_lock_method: CRIU's NETWORK_LOCK_NFTABLES, the way cryo locks connections. */
     private static final int NETWORK_LOCK_NFTABLES = 1;
+    private static final int NETWORK_LOCK_SKIP = 2;
 
     private final DumpOptions options;
     private final Cancellation cancel;
@@ -123,7 +124,7 @@ public final class DumpRun {
              Arena arena = Arena.ofShared();
              BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE);
              // closed before the tree is released: connections put into repair mode talk again, unless killed with it
-             SocketTable sockets = new SocketTable(net.tcpEstablished(), net.tcpClose(), net.extUnixSk(), options.pid(), options.listener())) {
+             SocketTable sockets = new SocketTable(net.tcpEstablished(), net.tcpClose(), net.extUnixSk(), net.lock(), options.pid(), options.listener())) {
             options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads"
                     + (tree.zombies().isEmpty() ? "" : "; " + tree.zombies().size() + " zombies " + tree.zombies()));
             checkSession(tree);
@@ -321,7 +322,8 @@ public final class DumpRun {
         // inventory.img last: a directory without it holds no complete dump.
         store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
                 .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids)
-                .setTcpClose(options.network().tcpClose()).setNetworkLockMethod(NETWORK_LOCK_NFTABLES).build());
+                .setTcpClose(options.network().tcpClose())
+                .setNetworkLockMethod(options.network().lock() ? NETWORK_LOCK_NFTABLES : NETWORK_LOCK_SKIP).build());
     }
 
     /** A process's place in the tree: parent, process group and session as /proc shows them (a zombie's too). */

@@ -38,6 +38,7 @@ final class SocketTable implements AutoCloseable {
     private final boolean tcpEstablished;
     private final boolean tcpClose;
     private final boolean extUnixSk;
+    private final boolean lock;
     private final String lockTable;
     private final DumpListener log;
     private Map<Long, SockDiag.Unix> unix;
@@ -56,10 +57,11 @@ final class SocketTable implements AutoCloseable {
     /** A TCP socket cryo put into repair mode, through its duplicate; SO_REUSEADDR to put back on release. */
     private record Repaired(Fd sock, boolean reuseaddr) {}
 
-    SocketTable(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk, int rootPid, DumpListener log) {
+    SocketTable(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk, boolean lock, int rootPid, DumpListener log) {
         this.tcpEstablished = tcpEstablished;
         this.tcpClose = tcpClose;
         this.extUnixSk = extUnixSk;
+        this.lock = lock;
         this.lockTable = lockTable(rootPid);
         this.log = log;
     }
@@ -114,8 +116,10 @@ final class SocketTable implements AutoCloseable {
      * mode: from here on the peer's packets are dropped and the socket sends nothing.
      */
     void repair(Fd sock, boolean reuseaddr, NetworkLock.Connection c) {
-        NetworkLock.lock(lockTable, c);
-        locked = true;
+        if (lock) {
+            NetworkLock.lock(lockTable, c);
+            locked = true;
+        }
         Tcp.repair(sock, true);
         repaired.add(new Repaired(sock, reuseaddr));
     }

@@ -185,7 +185,7 @@ public final class RestoreRun {
     private Restored restoreTree(Keeper keeper, TreeImages img) {
         RestoreOptions.Network n = options.network();
         // closed after the puppets: a failed restore's repaired connections die with their tasks, silently
-        try (NetworkRestore net = new NetworkRestore(n.tcpEstablished(), n.tcpClose(), n.extUnixSk(), img.root().pid());
+        try (NetworkRestore net = new NetworkRestore(n.tcpEstablished(), n.tcpClose(), n.extUnixSk(), n.lock(), img.root().pid());
              Puppets all = new Puppets()) {
             Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
             Layout layout = StepFailure.run(0, "placing the trampoline", () -> {

@@ -26,6 +26,7 @@ public final class NetworkRestore implements AutoCloseable {
     private final boolean tcpEstablished;
     private final boolean tcpClose;
     private final boolean extUnixSk;
+    private final boolean lock;
     private final String lockTable;
     private final List<Repaired> repaired = new ArrayList<>();
     private boolean resumed;
@@ -35,10 +36,11 @@ public final class NetworkRestore implements AutoCloseable {
     private record Repaired(Fd sock, TcpStream.State state, boolean reuseaddr, boolean reuseport) {}
 
     /** For the tree whose root had pid {@code dumpedRoot} at dump. */
-    public NetworkRestore(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk, int dumpedRoot) {
+    public NetworkRestore(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk, boolean lock, int dumpedRoot) {
         this.tcpEstablished = tcpEstablished;
         this.tcpClose = tcpClose;
         this.extUnixSk = extUnixSk;
+        this.lock = lock;
         this.lockTable = "cryo-" + dumpedRoot;
     }
 
@@ -72,14 +74,16 @@ public final class NetworkRestore implements AutoCloseable {
             Sockets.setIntOption(r.sock(), Linux.SOL_SOCKET(), Linux.SO_REUSEPORT(), r.reuseport() ? 1 : 0);
         }
         resumed = true;
-        NetworkLock.unlock(lockTable);
+        if (lock) {
+            NetworkLock.unlock(lockTable);
+        }
         return repaired.size();
     }
 
     @Override
     public void close() {
         try {
-            if (!resumed) {
+            if (!resumed && lock) {
                 NetworkLock.unlock(lockTable);
             }
         } finally {
