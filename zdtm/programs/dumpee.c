@@ -82,16 +82,22 @@ static int check(char *why, size_t len)
 		snprintf(why, len, "child %d is gone", child);
 		return 0;
 	}
+	/* every thread ticks again: waited for (10 ms naps, 10 s at most on a busy machine), not assumed of a fixed sleep */
 	uint64_t before[64];
 	for (int t = 0; t < nthreads; t++)
 		before[t] = thread_ticks[t];
-	struct timespec ts = { 0, 200 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
-	for (int t = 0; t < nthreads; t++)
-		if (thread_ticks[t] == before[t]) {
+	for (int t = 0, naps = 0; t < nthreads; ) {
+		if (thread_ticks[t] != before[t]) {
+			t++;
+			continue;
+		}
+		if (naps++ == 1000) {
 			snprintf(why, len, "thread %d stopped ticking", t);
 			return 0;
 		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 	return 1;
 }
 

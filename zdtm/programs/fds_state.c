@@ -82,7 +82,7 @@ static int check(char *why, size_t len)
 	       "SIGRTMIN came with value %d from pid %d", si.si_value.sival_int, si.si_pid);
 	answer = 0;
 	ask = 1;
-	for (int i = 0; i < 400 && !answer; i++) {
+	for (int i = 0; i < 2000 && !answer; i++) { /* 10 s at least for the worker to answer */
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}

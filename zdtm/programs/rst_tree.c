@@ -143,11 +143,19 @@ static int check_parent(pid_t child, char *why, size_t len)
 		snprintf(why, len, "the monotonic clock moved %llu ns over a 200 ms sleep", (unsigned long long)(t1 - t0));
 		return 0;
 	}
-	for (int t = 0; t < nthreads; t++) {
-		if (thread_ticks[t] == before[t]) {
+	/* every thread ticks again: waited for (10 ms naps, 10 s at most on a busy machine), not assumed of the 200 ms */
+	for (int t = 0, naps = 0; t < nthreads; ) {
+		if (thread_ticks[t] != before[t]) {
+			t++;
+			continue;
+		}
+		if (naps++ == 1000) {
 			snprintf(why, len, "thread %d stopped ticking", t);
 			return 0;
 		}
+		nap();
+	}
+	for (int t = 0; t < nthreads; t++) {
 		if (!thread_clock_ok[t]) {
 			snprintf(why, len, "thread %d saw the clock go back", t);
 			return 0;
@@ -157,7 +165,8 @@ static int check_parent(pid_t child, char *why, size_t len)
 		return 0;
 	shared[0] = now_ns() | 1;
 	kill(child, SIGUSR2);
-	for (int i = 0; i < 1000 && shared[1] != shared[0]; i++) {
+	/* the child's handler copies the token: waited for, 10 s at most */
+	for (uint64_t t0 = now_ns(); shared[1] != shared[0] && now_ns() - t0 < 10ull * 1000 * 1000 * 1000; ) {
 		struct timespec ms = { 0, 1000 * 1000 };
 		nanosleep(&ms, NULL);
 	}

@@ -4010,6 +4010,33 @@ public class Linux extends Linux$shared {
     public static int F_OWNER_PGRP() {
         return F_OWNER_PGRP;
     }
+    private static final int CLD_EXITED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CLD_EXITED = 1
+     * }
+     */
+    public static int CLD_EXITED() {
+        return CLD_EXITED;
+    }
+    private static final int CLD_KILLED = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CLD_KILLED = 2
+     * }
+     */
+    public static int CLD_KILLED() {
+        return CLD_KILLED;
+    }
+    private static final int CLD_DUMPED = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CLD_DUMPED = 3
+     * }
+     */
+    public static int CLD_DUMPED() {
+        return CLD_DUMPED;
+    }
 
     private static class getpid {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(

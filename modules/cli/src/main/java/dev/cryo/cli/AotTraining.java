@@ -5,42 +5,105 @@ import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.stream.Stream;
 
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.PstreeEntry;
 
 /**
- * The training run that {@code ./cryo} records its JDK AOT cache from at build time (JEP 483/514): the
- * commands people start most, with their output thrown away, so that their classes are loaded and linked
- * ahead of time. It changes nothing on the machine but a temporary directory that it removes.
+ * The training run that {@code ./cryo} records its JDK AOT cache from at build time (JEP 483/514/515): the
+ * commands people run, through the command line as they type them, with their output thrown away, so that
+ * their classes are loaded and linked and their methods profiled ahead of time. That includes real work on
+ * a small tree of its own (a shell and two sleeps joined by a pipe, in a session of its own): pre-dumps in
+ * both modes, a dump, a restore of it. Only what the training started is touched, and it is all gone at the
+ * end, with the temporary directory.
  */
 public final class AotTraining {
     private AotTraining() {}
 
     public static void main(String[] args) throws IOException {
-        Path dir = Files.createTempDirectory("cryo-aot-training-");
+        Path dir = Files.createTempDirectory(scratch(), "cryo-aot-training-");
+        PrintWriter discard = new PrintWriter(Writer.nullWriter());
+        List<Long> started = new ArrayList<>();
         try {
             new DirectoryImageStore(dir).writeEntry(ImageKind.PSTREE,
                     PstreeEntry.newBuilder().setPid(1).setPpid(0).setPgid(1).setSid(1).addThreads(1).build());
-            PrintWriter discard = new PrintWriter(Writer.nullWriter());
             for (List<String> line : List.of(
                     List.of("check"),
                     List.of("--help"),
                     List.of("dump", "--help"),
+                    List.of("pre-dump", "--help"),
+                    List.of("restore", "--help"),
                     List.of("show", dir.resolve("pstree.img").toString()),
                     List.of("show", dir.resolve("missing.img").toString()),
                     List.of("dump", "--no-such-option"))) {
                 Main.run(line.toArray(String[]::new), discard, discard);
             }
+            long tree = startTree();
+            started.add(tree);
+            String pid = Long.toString(tree);
+            Path pre1 = Files.createDirectory(dir.resolve("pre1"));
+            Path pre2 = Files.createDirectory(dir.resolve("pre2"));
+            Path dump = Files.createDirectory(dir.resolve("dump"));
+            run(discard, "pre-dump", "-t", pid, "-D", pre1.toString(), "--pre-dump-mode", "splice", "--no-warm-up");
+            run(discard, "pre-dump", "-t", pid, "-D", pre2.toString(), "--prev-images-dir", "../pre1", "--pre-dump-mode", "read",
+                    "--no-warm-up");
+            run(discard, "dump", "-t", pid, "-D", dump.toString(), "--prev-images-dir", "../pre2", "--track-mem", "--no-warm-up",
+                    "--display-stats");
+            // The tree is gone with the dump: the restore takes its pids back, and is killed right after.
+            run(discard, "restore", "-D", dump.toString(), "-d", "--display-stats");
+            run(discard, "show", dump.resolve("pstree.img").toString());
         } finally {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.delete(f);
-                }
+            for (long pid : started) {
+                ProcessHandle.of(pid).ifPresent(h -> {
+                    h.descendants().forEach(ProcessHandle::destroyForcibly);
+                    h.destroyForcibly();
+                });
             }
-            Files.delete(dir);
+            delete(dir);
+        }
+    }
+
+    private static void run(PrintWriter discard, String... line) {
+        Main.run(line, discard, discard);
+    }
+
+    /**
+     * {@code sh -c 'sleep 60 | sleep 60'} in a session of its own, started by a shell that exits at once: so
+     * it is no child of this JVM, whose process reaper would take its ptrace stops. Returned once both
+     * sleeps run.
+     */
+    private static long startTree() throws IOException {
+        Process shell = new ProcessBuilder("sh", "-c", "setsid sh -c 'sleep 60 | sleep 60' </dev/null >/dev/null 2>&1 & echo $!")
+                .redirectErrorStream(true).start();
+        String pid = new String(shell.getInputStream().readAllBytes()).trim();
+        try {
+            shell.waitFor();
+            Path children = Path.of("/proc", pid, "task", pid, "children");
+            for (int i = 0; i < 2000 && Files.exists(children) && Files.readString(children).trim().split(" ").length < 2; i++) {
+                Thread.sleep(1);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return Long.parseLong(pid);
+    }
+
+    /** tmpfs when there is one: the training's images never touch a disk. */
+    private static Path scratch() {
+        Path shm = Path.of("/dev/shm");
+        return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
+    private static void delete(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(f);
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ import dev.cryo.dump.DumpListener;
 /**
  * A one-line progress bar on stderr, redrawn in place with {@code \r}: shown only on a terminal and only
  * once the work has taken a second, so that quick commands and scripts see nothing. Closing erases it.
- * With {@code -v} it also prints the dump's log lines.
+ * With {@code -v} it also prints the dump's log lines, each with the time since the command began.
  */
 public final class ProgressLine implements DumpListener, AutoCloseable {
     private static final long SHOW_AFTER = TimeUnit.SECONDS.toNanos(1);
@@ -52,7 +52,7 @@ public final class ProgressLine implements DumpListener, AutoCloseable {
     public synchronized void log(String message) {
         if (verbose) {
             erase();
-            err.println("cryo: " + message);
+            err.printf("cryo: [%8.1f ms] %s%n", (System.nanoTime() - start) / 1e6, message);
             err.flush();
         }
     }

@@ -26,13 +26,14 @@ class DumpSignalTest {
             Process cryo = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                     "dev.cryo.cli.Main", "dump", "-t", Integer.toString(target.pid()), "-D", images.toString(), "-j")
                     .redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile()).start();
-            // Wait until the tree is frozen (traced), so that the signal lands in the middle of the dump.
+            // Wait until the tree is frozen (traced), so that the signal lands in the middle of the dump: at once,
+            // since writing 1 GiB of pages takes far longer than kill(1) does to start (a sleep here only
+            // narrowed that margin).
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (tracer(target.pid()) == 0 && cryo.isAlive() && System.nanoTime() < deadline) {
                 Thread.sleep(5);
             }
             assertThat(tracer(target.pid())).as("cryo seized the target").isNotZero();
-            Thread.sleep(100);
             // SIGTERM as kill(1) sends it (Process.destroy would also close our end of its output)
             new ProcessBuilder("kill", "-TERM", Long.toString(cryo.pid())).start().waitFor();
             assertThat(cryo.waitFor(90, TimeUnit.SECONDS)).isTrue();

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import dev.cryo.testkit.Awaits;
 import dev.cryo.testkit.Programs;
 import dev.cryo.testkit.Target;
 
@@ -68,16 +69,17 @@ class KillTest {
 
             for (Map.Entry<Integer, String> m : maps.entrySet()) {
                 assertThat(tracers(m.getKey())).as("TracerPid of the threads of pid " + m.getKey()).containsOnly(0);
-                assertThat(Files.readString(Path.of("/proc/" + m.getKey() + "/maps"))).as("the mappings of pid " + m.getKey())
-                        .isEqualTo(m.getValue());
+                // A thread left in the parasite's code cures itself once it runs again: on a busy machine, not at once.
+                assertThat(Awaits.maps(m.getKey(), m.getValue())).as("the mappings of pid " + m.getKey()).isEqualTo(m.getValue());
             }
             assertThat(target.check()).as("dumpee's own check of its memory, files, pipe, threads and child").isEqualTo("PASS");
         }
     }
 
     /**
-     * Twenty points over a restore -d of a dumped dumpee: every step before the release leaves nothing
-     * (puppets die with cryo, the keeper and the stub with it); after the release the tree is whole.
+     * Twenty-one points over a restore -d of a dumped dumpee: every step until the restore is committed leaves
+     * nothing (puppets die with cryo, and the keeper kills what it was told of, even a process released
+     * already); after the commit the tree is whole.
      */
     @ParameterizedTest(name = "restore killed at {0}")
     @ValueSource(strings = {
@@ -85,7 +87,7 @@ class KillTest {
             "restore:creating the process", "restore:memory", "call-exit#40", "restore:creating the process#2",
             "restore:memory#2", "restore:creating the thread", "restore:creating the thread#3", "restore:session and group",
             "restore:files", "restore:fds", "restore:signal handlers#2", "restore:thread state#3", "restore:task state",
-            "restore:registers", "restore:release", "restore:released"})
+            "restore:registers", "restore:release", "restore:released-one", "restore:released"})
     void aRestoreKilledAnywhereLeavesNothingOrTheWholeTree(String point) throws Exception {
         Path images = Files.createDirectories(work.resolve("img"));
         Path dir = work.resolve("t");

@@ -65,6 +65,18 @@ class MainTest {
         assertThat(run.errLines().getFirst()).startsWith("cryo: cannot restore from " + dir).contains("inventory.img");
     }
 
+    /** An inventory.img with no entry (the magic alone) is refused with one line naming it, before anything starts. */
+    @Test
+    void restoreOfAnInventoryWithoutEntryIsOneLineAndExitOne(@TempDir Path dir) throws IOException {
+        Files.write(dir.resolve("inventory.img"), new byte[] {0x16, 0x31, 0x31, 0x58}); // INVENTORY's magic, 0x58313116
+
+        Run run = cryo("restore", "-D", dir.toString(), "-d");
+
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.errLines()).singleElement().asString()
+                .isEqualTo("cryo: cannot restore from " + dir + ": reading images: inventory.img: no entry at offset 4 (expected one InventoryEntry)");
+    }
+
     @Test
     void showOfGarbageNamesTheImage(@TempDir Path dir) throws IOException {
         Path garbage = dir.resolve("garbage.img");

@@ -66,6 +66,7 @@ class PreDumpCommandTest {
             while (tracer(target.pid()) == 0 && cryo.isAlive() && System.nanoTime() < deadline) {
                 Thread.sleep(2);
             }
+            assertThat(tracer(target.pid())).as("cryo seized the target").isNotZero();
             new ProcessBuilder("kill", "-TERM", Long.toString(cryo.pid())).start().waitFor();
             assertThat(cryo.waitFor(90, TimeUnit.SECONDS)).isTrue();
             List<String> out = Files.readString(work.resolve("cryo.out")).lines().filter(l -> !l.startsWith("WARNING")).toList();

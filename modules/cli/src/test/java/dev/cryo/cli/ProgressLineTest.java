@@ -19,12 +19,12 @@ class ProgressLineTest {
     }
 
     @Test
-    void verbosePrintsTheDumpLog() {
+    void verbosePrintsTheDumpLogWithTheTimeSinceTheStart() {
         StringWriter err = new StringWriter();
         try (ProgressLine p = new ProgressLine(new PrintWriter(err), false, true)) {
             p.log("froze 1 process");
         }
-        assertThat(err.toString()).isEqualTo("cryo: froze 1 process" + System.lineSeparator());
+        assertThat(err.toString()).matches("cryo: \\[ *[0-9]+\\.[0-9] ms\\] froze 1 process" + System.lineSeparator());
     }
 
     @Test

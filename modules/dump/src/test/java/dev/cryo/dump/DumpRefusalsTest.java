@@ -10,6 +10,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.syscalls.Cgroup2;
@@ -104,6 +106,87 @@ class DumpRefusalsTest {
         }
     }
 
+    /** A kernel thread is named as one, before anything is seized (PTRACE_SEIZE would say EPERM). */
+    @Test
+    void aKernelThreadIsRefusedAsOne() throws Exception {
+        int kthread = -1;
+        String comm = null;
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("[0-9]+")).toList()) {
+                try {
+                    Proc.Stat stat = Proc.stat(Integer.parseInt(p.getFileName().toString()));
+                    if ((stat.longField(9) & 0x00200000) != 0) { // PF_KTHREAD
+                        kthread = Integer.parseInt(p.getFileName().toString());
+                        comm = stat.comm();
+                        break;
+                    }
+                } catch (Proc.TaskGoneException gone) {
+                    // exited while we looked
+                }
+            }
+        }
+        assumeThat(kthread).as("a kernel thread is visible in this pid namespace").isPositive();
+        Path dir = imgDir();
+        int pid = kthread;
+        assertThatThrownBy(() -> dump(pid, dir)).isInstanceOf(DumpException.class)
+                .hasMessage("cannot dump pid " + pid + ": it is a kernel thread (" + comm + "), which has no user memory to dump");
+        assertEmpty(dir);
+    }
+
+    /**
+     * A tree of which a task is traced already (here by a thread of this JVM) is refused with the tracer's
+     * pid, before anything is frozen: the root, one of its threads, or its child.
+     */
+    @Test
+    void aTaskTracedByAnotherTracerIsRefusedWithTheTracer() throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "1", "2")) {
+            java.util.List<Integer> tids = Proc.threads(t.pid());
+            int child = Proc.children(t.pid(), t.pid()).getFirst();
+            long self = ProcessHandle.current().pid();
+            String java = Proc.stat((int) self).comm();
+            Path dir = imgDir();
+            assertThat(tracedWhile(t.pid(), () -> dump(t.pid(), dir))).hasMessage("cannot dump pid " + t.pid()
+                    + ": it is already traced by pid " + self + " (" + java + "), and a task has one tracer; detach that one first");
+            assertThat(tracedWhile(tids.get(1), () -> dump(t.pid(), dir))).hasMessageStartingWith("cannot dump pid " + t.pid()
+                    + ": its thread " + tids.get(1) + " is already traced by pid " + self);
+            assertThat(tracedWhile(child, () -> dump(t.pid(), dir))).hasMessageStartingWith("cannot dump pid " + t.pid()
+                    + ": pid " + child + " of its tree is already traced by pid " + self);
+            assertEmpty(dir);
+            assertThat(t.check()).isEqualTo("PASS");
+        }
+    }
+
+    /**
+     * Runs {@code dump} while {@code tid} is seized by a thread of this JVM, which then ends (and with it the
+     * trace: the kernel detaches a dead tracer's tracees); returns what the dump threw.
+     */
+    private static Throwable tracedWhile(int tid, org.assertj.core.api.ThrowableAssert.ThrowingCallable dump) throws Exception {
+        java.util.concurrent.CountDownLatch seized = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Thread tracer = Thread.ofPlatform().start(() -> {
+            dev.cryo.syscalls.Ptrace.seize(tid, 0);
+            seized.countDown();
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            assertThat(seized.await(10, TimeUnit.SECONDS)).isTrue();
+            Throwable thrown = org.assertj.core.api.Assertions.catchThrowable(dump);
+            assertThat(thrown).isInstanceOf(DumpException.class);
+            return thrown;
+        } finally {
+            done.countDown();
+            tracer.join();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!Proc.read(tid, "status").contains("TracerPid:\t0\n") && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+        }
+    }
+
     @Test
     void aZombieIsRefused() throws Exception {
         try (Target t = Target.start("zombie", work.resolve("t"))) {
@@ -171,6 +254,57 @@ class DumpRefusalsTest {
         }
     }
 
+    /**
+     * A directory that holds anything of a dump (part of one, an image being written or left by a killed
+     * writer, the parent link, cryo's records, the mark of a killed run) is refused with one line naming
+     * what is there; nothing in it is touched, and the target runs on. A file of no dump's is no obstacle.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {".pages-1.img.0123456789ab.tmp", "core-1.img", "pagemap-shmem-7.img", "parent", "cryo-uffd.txt",
+            "notes.txt"})
+    void aDirectoryWithPartOfADumpIsRefused(String left) throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "1", "1")) {
+            Path dir = imgDir();
+            if (left.equals("parent")) {
+                Files.createSymbolicLink(dir.resolve(left), Path.of("../elsewhere"));
+            } else {
+                Files.writeString(dir.resolve(left), "x");
+            }
+            if (left.equals("notes.txt")) {
+                dump(t.pid(), dir);
+                assertThat(dir.resolve("inventory.img")).exists();
+                assertThat(Files.readString(dir.resolve(left))).isEqualTo("x");
+            } else {
+                assertThatThrownBy(() -> dump(t.pid(), dir)).isInstanceOf(DumpException.class).hasMessage("cannot dump into "
+                        + dir + ": it holds part of a dump that did not finish: " + left + "; use an empty directory");
+                try (var files = Files.list(dir)) {
+                    assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactly(left);
+                }
+            }
+            assertThat(t.check()).isEqualTo("PASS");
+        }
+    }
+
+    /** The mark of a run that was killed (its lock gone with it) and the mark of a run under way are told apart. */
+    @Test
+    void theMarkOfAKilledRunAndOfARunUnderWayAreNamed() throws Exception {
+        try (Target t = Target.start("dumpee", work.resolve("t"), "1", "1")) {
+            Path dir = imgDir();
+            Files.writeString(dir.resolve(".cryo-dump"), "4242\n");
+            Files.writeString(dir.resolve(".pages-1.img.0123456789ab.tmp"), "half a page");
+            assertThatThrownBy(() -> dump(t.pid(), dir)).hasMessage("cannot dump into " + dir + ": it holds what a dump that was"
+                    + " killed left (cryo pid 4242): .cryo-dump, .pages-1.img.0123456789ab.tmp; use an empty directory");
+            Files.delete(dir.resolve(".pages-1.img.0123456789ab.tmp"));
+            try (java.nio.channels.FileChannel mark = java.nio.channels.FileChannel.open(dir.resolve(".cryo-dump"),
+                    java.nio.file.StandardOpenOption.WRITE); var lock = mark.lock()) {
+                assertThat(lock.isValid()).isTrue();
+                assertThatThrownBy(() -> Dumper.preDump(DumpOptions.of(t.pid(), dir), new Cancellation())).hasMessage(
+                        "cannot pre-dump into " + dir + ": another dump (cryo pid 4242) is writing into it; use an empty directory");
+            }
+            assertThat(t.check()).isEqualTo("PASS");
+        }
+    }
+
     @Test
     void aMissingOrReadOnlyDirectoryIsRefused() throws Exception {
         try (Target t = Target.start("dumpee", work.resolve("t"), "1", "1")) {
@@ -202,34 +336,36 @@ class DumpRefusalsTest {
         }
     }
 
+    /**
+     * The target is SIGKILLed once the dump has written its first pages (a listener hears it, on the dumping
+     * thread): the rest of its memory cannot be read, and the dump fails with one line and leaves nothing.
+     */
     @Test
     void aTargetThatDiesDuringTheDumpFailsCleanly() throws Exception {
         try (Target t = Target.start("dumpee", work.resolve("t"), "512", "2")) {
             Path dir = imgDir();
-            Thread killer = Thread.ofPlatform().start(() -> {
-                try {
-                    Thread.sleep(150);
-                    new ProcessBuilder("kill", "-KILL", Integer.toString(t.pid())).start().waitFor();
-                } catch (Exception ignored) {
-                    // the assertion below says what happened
+            int pid = t.pid();
+            int child = Proc.children(pid, pid).getFirst();
+            long[] killedAt = {-1};
+            DumpListener killer = new DumpListener() {
+                @Override
+                public void pages(long done, long total) {
+                    if (killedAt[0] < 0) {
+                        killedAt[0] = done;
+                        Signals.kill(pid, 9);
+                    }
                 }
-            });
-            long start = System.nanoTime();
-            Throwable failure = null;
-            try {
-                dump(t.pid(), dir);
-            } catch (DumpException e) {
-                failure = e;
-            }
-            killer.join();
-            if (failure == null) {
-                // the dump won the race: it must then be complete
-                assertThat(dir.resolve("inventory.img")).exists();
-            } else {
-                assertThat(failure.getMessage()).startsWith("cannot dump pid " + t.pid() + ":").doesNotContain("\n");
-                assertEmpty(dir);
-            }
-            assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(60);
+            };
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(pid, dir).withLeaveRunning(true).withShellJob(true).withListener(killer),
+                    new Cancellation()))
+                    .isInstanceOf(DumpException.class).hasMessageStartingWith("cannot dump pid " + pid + ":")
+                    .hasMessageContaining("cannot read pages at 0x")
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+            assertThat(killedAt[0]).as("pages written when the target was killed").isPositive().isLessThan(512 * 256);
+            assertEmpty(dir);
+            // its child, which was frozen with it, is released and runs on
+            assertThat(Proc.status(child, "TracerPid")).isEqualTo("0");
+            assertThat(Proc.stat(child).state()).isIn('S', 'R');
         }
     }
 
@@ -263,17 +399,15 @@ class DumpRefusalsTest {
         try (Target t = Target.start("dumpee", work.resolve("t"), "1024", "2")) {
             Path dir = imgDir();
             Cancellation cancel = new Cancellation();
-            Thread canceller = Thread.ofPlatform().start(() -> {
-                try {
-                    Thread.sleep(300);
-                } catch (InterruptedException ignored) {
-                    return;
+            // cancelled in the middle of the pages, as a signal to cryo would (from another thread, at any time)
+            DumpListener canceller = new DumpListener() {
+                @Override
+                public void pages(long done, long total) {
+                    cancel.cancel("test asked");
                 }
-                cancel.cancel("test asked");
-            });
-            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir).withShellJob(true), cancel))
+            };
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir).withShellJob(true).withListener(canceller), cancel))
                     .hasMessage("cannot dump pid " + t.pid() + ": dump cancelled: test asked; pid " + t.pid() + " was released");
-            canceller.join();
             assertEmpty(dir);
             assertThat(t.check()).isEqualTo("PASS");
         }

@@ -100,14 +100,17 @@ class PreDumpTest {
         return Long.parseUnsignedLong(Files.readString(t.dir().resolve("buffer")).trim(), 16);
     }
 
-    /** Waits until the target sleeps in rt_sigsuspend (syscall 130), past the last store of its start-up (the ready file). */
+    /**
+     * Waits until the target (single-threaded) sleeps in rt_sigsuspend, past the last store of its start-up (the
+     * ready file): it writes nothing more until a signal wakes it.
+     */
     static void awaitIdle(Target t) throws Exception {
-        for (int i = 0; i < 200; i++) {
-            if (Proc.stat(t.pid()).state() == 'S' && Proc.read(t.pid(), "syscall").startsWith("130 ")) {
-                Thread.sleep(20);
-                return;
-            }
-            Thread.sleep(10);
+        int rtSigsuspend = 130; // asm/unistd_64.h; not in bindings' header list
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!(Proc.stat(t.pid()).state() == 'S'
+                && Proc.read(t.pid(), "syscall").startsWith(rtSigsuspend + " "))) {
+            assertThat(System.nanoTime()).as("pid %d sleeps in rt_sigsuspend within 10 s", t.pid()).isLessThan(deadline);
+            Thread.sleep(5);
         }
     }
 
@@ -204,35 +207,44 @@ class PreDumpTest {
         }
     }
 
+    /**
+     * Why read mode's frozen time does not grow with memory: every page is copied after the tree is released,
+     * while it runs on. (How long it stays frozen is a figure of the benchmark, scripts/bench-predump and
+     * docs/benchmarks.md, not a bound to assert on a shared machine.)
+     */
     @Test
-    void readModeFrozenTimeIsShortAndDoesNotGrowWithMemory() throws Exception {
-        double[] frozen = new double[2];
-        int[] sizes = {64, 1024};
-        for (int k = 0; k < sizes.length; k++) {
-            try (Target t = dirtyTarget(work.resolve("t" + k), sizes[k], 10)) {
-                Path prev = null;
-                double best = Double.MAX_VALUE;
-                for (int step = 0; step < 7; step++) {
-                    Path dir = Files.createDirectory(work.resolve("s" + k + "-" + step));
-                    DumpOptions o = DumpOptions.of(t.pid(), dir).withPreDumpMode(PreDumpMode.READ);
-                    if (prev != null) {
-                        o = o.withPrevImagesDir(Path.of("..").resolve(prev.getFileName()));
+    void readModeCopiesEveryPageWhileTheTargetRuns() throws Exception {
+        try (Target t = dirtyTarget(work.resolve("t"), 256, 10)) {
+            int pid = t.pid();
+            List<String> seen = new ArrayList<>();
+            long[] copied = {0};
+            DumpListener watcher = new DumpListener() {
+                @Override
+                public void pages(long done, long total) {
+                    copied[0] = done;
+                    String tracer = Proc.status(pid, "TracerPid");
+                    char state = Proc.stat(pid).state();
+                    if (!tracer.equals("0") || state == 't' || state == 'T') {
+                        seen.add("at " + done + " of " + total + " pages: TracerPid " + tracer + ", state " + state);
                     }
-                    DumpStats s = Dumper.preDump(o, new Cancellation());
-                    if (step > 0) {
-                        best = Math.min(best, s.frozenNanos() / 1e6);
-                    }
-                    dirty(t, step + 1);
-                    prev = dir;
                 }
-                frozen[k] = best;
+            };
+            Path prev = null;
+            for (int step = 0; step < 2; step++) {
+                Path dir = Files.createDirectory(work.resolve("s" + step));
+                DumpOptions o = DumpOptions.of(pid, dir).withPreDumpMode(PreDumpMode.READ).withListener(watcher);
+                if (prev != null) {
+                    o = o.withPrevImagesDir(Path.of("..").resolve(prev.getFileName()));
+                }
+                copied[0] = 0;
+                DumpStats s = Dumper.preDump(o, new Cancellation());
+                assertThat(s.freezer()).as("frozen by ptrace, which TracerPid shows").isEqualTo("ptrace");
+                assertThat(copied[0]).as("pages copied in step %d", step).isEqualTo(s.pagesWritten()).isPositive();
+                dirty(t, step + 1);
+                prev = dir;
             }
+            assertThat(seen).as("copies made while the target was traced or stopped").isEmpty();
         }
-        System.out.printf("read-mode frozen time, later steps (best of 6): 64 MiB %.2f ms, 1 GiB %.2f ms%n", frozen[0], frozen[1]);
-        assertThat(frozen[1]).as("1 GiB frozen ms").isLessThan(10.0);
-        // 16 times the memory: a frozen time that grew with it would be ~16 times longer; allow for noise
-        // (2 shared cores) with a best-of-6 and a generous bound
-        assertThat(frozen[1]).as("1 GiB frozen ms vs 64 MiB").isLessThan(4 * frozen[0] + 5.0);
     }
 
     @Test

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -44,6 +45,14 @@ public final class DirectoryImageStore implements ImageStore {
     private final Path dir;
     private final Set<FileWriter> writing = ConcurrentHashMap.newKeySet();
     private final Set<String> committed = ConcurrentHashMap.newKeySet();
+
+    /** The name a writer gives an image until it commits: "." + name + "." + 12 hex digits + ".tmp". */
+    private static final Pattern TEMPORARY = Pattern.compile("\\..+\\.[0-9a-f]{12}\\.tmp");
+
+    /** Whether {@code fileName} is the temporary name of an image being written (or left by a writer that was killed). */
+    public static boolean isTemporary(String fileName) {
+        return TEMPORARY.matcher(fileName).matches();
+    }
 
     /** A store over an existing directory. */
     public DirectoryImageStore(Path dir) {

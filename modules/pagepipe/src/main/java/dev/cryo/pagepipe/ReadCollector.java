@@ -114,11 +114,13 @@ public final class ReadCollector {
             full.put(end);
             writer.join();
         }
-        if (readFailure != null) {
-            throw rethrow(readFailure);
-        }
-        if (writerFailure.get() != null) {
-            throw rethrow(writerFailure.get());
+        // Both sides may fail (a read error, then the writer's own): the first is thrown, the other kept with it.
+        Throwable failure = readFailure != null ? readFailure : writerFailure.get();
+        if (failure != null) {
+            if (readFailure != null && writerFailure.get() != null && writerFailure.get() != readFailure) {
+                readFailure.addSuppressed(writerFailure.get());
+            }
+            throw rethrow(failure);
         }
         return new Result(pages, pages * PageRange.PAGE_SIZE, vanished);
     }

@@ -227,6 +227,8 @@ public final class FrozenTree implements AutoCloseable {
                     } catch (RuntimeException e) {
                         if (first == null) {
                             first = e;
+                        } else {
+                            first.addSuppressed(e);
                         }
                         t.detachQuietly();
                     }

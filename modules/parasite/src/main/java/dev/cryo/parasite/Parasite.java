@@ -9,6 +9,7 @@ import java.util.Map;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.ProcMaps;
 import dev.cryo.syscalls.ProcessVm;
 import dev.cryo.syscalls.Ptrace;
@@ -53,6 +54,8 @@ public final class Parasite implements AutoCloseable {
     private final boolean dumped;
     private final List<ProcMaps.Mapping> maps;
     private final List<Integer> unprotected = new ArrayList<>();
+    /** Threads that died under a call: nothing of them to cure. */
+    private final java.util.Set<Integer> gone = new java.util.HashSet<>();
     private long area;
     private long areaSize;
     private long ip;
@@ -290,7 +293,12 @@ public final class Parasite implements AutoCloseable {
 
     private long run(Traced t, long at, long nr, long... args) {
         callRegs.copyFrom(calls(t).start()).syscallAt(at, nr, args);
-        return InjectedCall.run(t, callRegs);
+        try {
+            return InjectedCall.run(t, callRegs);
+        } catch (Tracee.TaskExitedException e) {
+            gone.add(t.tid());
+            throw e;
+        }
     }
 
     /** Unmaps the area from inside the task (a puppet's trampoline before its registers are loaded). */
@@ -321,9 +329,10 @@ public final class Parasite implements AutoCloseable {
         closed = true;
         RuntimeException failure = null;
         try {
-            if (dumped) {
+            // A task that died (killed while cryo worked) has nothing left to cure.
+            if (dumped && !gone.contains(leader.tid()) && alive()) {
                 for (Calls c : threads.values()) {
-                    if (c.thread() != leader) {
+                    if (c.thread() != leader && !gone.contains(c.thread().tid())) {
                         failure = attempt(failure, () -> InjectedCall.returnTo(c.thread(), c.original()));
                         StopPoints.reach("cure-thread");
                     }
@@ -346,6 +355,14 @@ public final class Parasite implements AutoCloseable {
         StopPoints.reach("cured");
         if (failure != null && !(failure instanceof Tracee.TaskExitedException)) {
             throw failure;
+        }
+    }
+
+    private boolean alive() {
+        try {
+            return Proc.stat(pid).state() != 'Z';
+        } catch (Proc.TaskGoneException e) {
+            return false;
         }
     }
 

@@ -24,6 +24,7 @@ import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.ProcMaps;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.testkit.Awaits;
 import dev.cryo.testkit.Target;
 
 class ParasiteTest {
@@ -101,6 +102,62 @@ class ParasiteTest {
     }
 
     /**
+     * The target is killed during a call its parasite made (a 10 s nanosleep in the leader), with threads cryo
+     * has run nothing in: their exits must be reaped before the kernel reports the leader's, and the call
+     * must end with the task's death (it once waited forever for the leader).
+     */
+    @Test
+    void aTargetKilledDuringAnInjectedCallEndsTheCallInsteadOfHangingIt() throws Exception {
+        try (Target target = Target.start("dumpee", dir, "8", "3")) {
+            int pid = target.pid();
+            // On a thread of its own: a hang is this test's failure, not the whole run's.
+            java.util.concurrent.CompletableFuture<Throwable> work = new java.util.concurrent.CompletableFuture<>();
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    work.complete(call(pid));
+                } catch (Exception e) {
+                    work.completeExceptionally(e);
+                }
+            });
+            Throwable failure = work.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(failure).as("the call in the killed target").isInstanceOf(Tracee.TaskExitedException.class);
+            assertThat(target.isAlive()).isFalse();
+        }
+    }
+
+    /** A 10 s nanosleep injected into the leader of {@code pid}, which is killed once it sleeps there; what the call threw. */
+    private static Throwable call(int pid) throws Exception {
+        return Tracer.call("test", () -> {
+            try (FrozenTree tree = FrozenTree.freeze(pid, new Cancellation());
+                 Parasite p = Parasite.infect(tree.leader(pid));
+                 Arena arena = Arena.ofConfined();
+                 Scratch s = p.scratch()) {
+                MemorySegment tenSeconds = arena.allocate(16);
+                tenSeconds.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 10);
+                long at = s.put(tenSeconds);
+                StopPoints.watch(point -> {
+                    if (point.equals("call-entry")) {
+                        StopPoints.watch(null);
+                        Thread.ofPlatform().start(() -> {
+                            // once the leader sleeps in the injected nanosleep
+                            while (!Proc.read(pid, "task/" + pid + "/wchan").contains("nanosleep")) {
+                                Thread.onSpinWait();
+                            }
+                            dev.cryo.syscalls.Signals.kill(pid, Linux.SIGKILL());
+                        });
+                    }
+                });
+                try {
+                    p.syscall("nanosleep", Linux.__NR_nanosleep(), at, 0);
+                    return null;
+                } catch (RuntimeException e) {
+                    return e;
+                }
+            }
+        });
+    }
+
+    /**
      * cryo dies at one point of the parasite's life: every thread is detached where it stands, as the kernel
      * does when a tracer exits, and nothing else of cryo's happens. The task must go on as if nothing had
      * happened: its own check passes, nothing of cryo's is left mapped, and its ticker threads (which sleep in
@@ -119,7 +176,7 @@ class ParasiteTest {
             assertThat(abandoned).as("the parasite reached " + point + " #" + nth).isTrue();
             assertThat(tracers(pid)).as("TracerPid of every thread").containsOnly(0);
             assertThat(target.check()).isEqualTo("PASS");
-            assertThat(Proc.read(pid, "maps")).as("the mappings after cryo died").isEqualTo(mapsBefore);
+            assertThat(Awaits.maps(pid, mapsBefore)).as("the mappings after cryo died").isEqualTo(mapsBefore);
         }
     }
 

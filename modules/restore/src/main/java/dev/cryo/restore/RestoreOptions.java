@@ -13,11 +13,14 @@ import java.util.Objects;
  *                  dump taken with --leave-running can run beside its original); an init of cryo's is pid 1 there
  * @param shellJob  the dump is a shell job (its session leader was outside the tree): the tree joins cryo's
  *                  session and its terminal is reopened by path; as with CRIU, restoring a shell job needs it
+ * @param listener  hears the steps of the restore
  * @param network   connections that reach outside the tree, as CRIU's options allow them
  */
-public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob, Network network) {
+public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
+                             RestoreListener listener, Network network) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
+        Objects.requireNonNull(listener, "listener");
         network = network == null ? Network.NONE : network;
     }
 
@@ -33,16 +36,17 @@ public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, 
         public static final Network NONE = new Network(false, false, false, true);
     }
 
-    public RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob) {
-        this(imagesDir, detached, samePid, pidns, shellJob, Network.NONE);
+    public RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
+                          RestoreListener listener) {
+        this(imagesDir, detached, samePid, pidns, shellJob, listener, Network.NONE);
     }
 
     public static RestoreOptions of(Path imagesDir) {
-        return new RestoreOptions(imagesDir, false, true, false, false);
+        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT);
     }
 
     public RestoreOptions withNetwork(Network n) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, n);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, n);
     }
 
     public RestoreOptions withTcpEstablished(boolean v) {
@@ -58,18 +62,22 @@ public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, 
     }
 
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, network);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, network);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, network);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, network);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, network);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, network);
     }
 
     public RestoreOptions withShellJob(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, network);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, network);
+    }
+
+    public RestoreOptions withListener(RestoreListener l) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, network);
     }
 }

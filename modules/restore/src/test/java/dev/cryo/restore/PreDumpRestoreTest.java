@@ -62,6 +62,26 @@ class PreDumpRestoreTest {
         }
     }
 
+    /** Turns of pd_churn's loop (each maps, grows, protects or rewrites a slot) between two steps. */
+    private static final long CHURN = 1000;
+
+    /**
+     * Asks pd_churn until it has turned more than {@code turns} times, each answer its own check of its memory
+     * ("PASS TURNS"); returns the turns of the last answer.
+     */
+    static long churnedPast(int pid, Path dir, long turns) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            String said = ask(pid, dir);
+            assertThat(said).as("pd_churn's check").startsWith("PASS ");
+            long now = Long.parseLong(said.substring(5));
+            if (now > turns) {
+                return now;
+            }
+            assertThat(System.nanoTime()).as("pd_churn turns past %d within 30 s (at %d)", turns, now).isLessThan(deadline);
+        }
+    }
+
     static DumpOptions step(int pid, Path dir, PreDumpMode mode, String prev) {
         DumpOptions o = DumpOptions.of(pid, dir).withPreDumpMode(mode).withShellJob(true).withTrackMem(true);
         return prev == null ? o : o.withPrevImagesDir(Path.of("..", prev));
@@ -109,7 +129,9 @@ class PreDumpRestoreTest {
             Dumper.preDump(step(pid, Files.createDirectory(work.resolve("pre1")), mode, null), new Cancellation());
             Signals.kill(pid, Linux.SIGUSR2());
             Path forked = t.resolve("forked");
-            for (int i = 0; i < 3000 && !Files.exists(forked); i++) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (!Files.exists(forked)) {
+                assertThat(System.nanoTime()).as("pd_fork forks within 15 s of SIGUSR2").isLessThan(deadline);
                 Thread.sleep(5);
             }
             int child = Integer.parseInt(Files.readString(forked).trim());
@@ -143,15 +165,13 @@ class PreDumpRestoreTest {
         String prev = null;
         try (Target target = Target.start("pd_churn", t)) {
             pid = target.pid();
-            Thread.sleep(50);
-            assertThat(target.isAlive()).as("pd_churn runs: %s", target.output()).isTrue();
+            long turns = churnedPast(pid, t, 0);
             for (int i = 1; i <= 6; i++) {
                 String name = "pre" + i;
                 Dumper.preDump(step(pid, Files.createDirectory(work.resolve(name)), PreDumpMode.READ, prev), new Cancellation());
                 prev = name;
-                Thread.sleep(30);
+                turns = churnedPast(pid, t, turns + CHURN); // the next step sees other mappings
             }
-            assertThat(ask(pid, t)).startsWith("PASS");
             DumpStats d = Dumper.dump(step(pid, Files.createDirectory(work.resolve("dump")), PreDumpMode.READ, prev), new Cancellation());
             assertThat(target.awaitExit(30)).as("the dump killed the target").isTrue();
             // the 16 MiB that never change come from the chain, so restore has to read through it
@@ -159,9 +179,8 @@ class PreDumpRestoreTest {
         }
         Restorer.restore(RestoreOptions.of(work.resolve("dump")).withShellJob(true).withDetached(true), new Cancellation());
         try {
-            assertThat(ask(pid, t)).as("pd_churn's own check after restore").startsWith("PASS");
-            Thread.sleep(100);
-            assertThat(ask(pid, t)).as("and after it churned on").startsWith("PASS");
+            long turns = churnedPast(pid, t, 0); // pd_churn's own check after restore
+            churnedPast(pid, t, turns + CHURN); // and after it churned on
         } finally {
             RestoreTest.killAndAwait(pid);
         }

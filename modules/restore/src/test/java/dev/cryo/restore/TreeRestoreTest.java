@@ -112,7 +112,7 @@ class TreeRestoreTest {
             assertThat(privateDirtyKib(pids.get(2))).as("grandchild's Private_Dirty (KiB)").isLessThan(32 * 1024);
             assertThat(ask(pids.get(0), dir.resolve("check"))).isEqualTo("PASS");
             assertThat(ask(pids.get(1), dir.resolve("check-child"))).isEqualTo("PASS");
-            Thread.sleep(200);
+            // another round of the parent's check, whose threads must tick again: it runs on
             assertThat(ask(pids.get(0), dir.resolve("check"))).as("still running").isEqualTo("PASS");
         } finally {
             killAll(pids);
@@ -244,51 +244,46 @@ class TreeRestoreTest {
     }
 
     /**
-     * A SIGUSR1 sent to the pid while cryo still builds the task is kept, and handled once the task runs.
-     * The target is counter.c, which looks at its flag after every 10 ms sleep: a program that checks its
-     * flag only after pause() returns would miss a signal delivered just before the restarted pause(),
-     * as it would without a restore.
+     * A SIGUSR1 sent to the pid while cryo still builds the task is kept, and handled once the task runs. It is
+     * sent as soon as the process exists ({@link RestoreListener#processCreated}), so that it must outlive every
+     * injected call of the restore; the stub's default action for it would kill the task. The target is
+     * counter.c, which looks at its flag after every 10 ms sleep: a program that checks its flag only after
+     * pause() returns would miss a signal delivered just before the restarted pause(), as it would without a
+     * restore.
      */
     @Test
     void aSignalSentDuringTheRestoreIsHandledAfterIt() throws Exception {
         Path dir = work.resolve("t");
         Path images = Files.createDirectories(work.resolve("img"));
-        List<Integer> pids = new ArrayList<>();
+        int pid;
         try (Target target = Target.start("counter", dir)) {
-            pids.add(target.pid());
-            Dumper.dump(DumpOptions.of(target.pid(), images).withShellJob(true), new Cancellation());
+            pid = target.pid();
+            Dumper.dump(DumpOptions.of(pid, images).withShellJob(true), new Cancellation());
             assertThat(target.awaitExit(30)).isTrue();
         }
-        int pid = pids.get(0);
         Path check = dir.resolve("check");
         Files.deleteIfExists(check);
-        java.util.concurrent.atomic.AtomicBoolean tracedAtSend = new java.util.concurrent.atomic.AtomicBoolean();
-        Thread sender = Thread.ofPlatform().start(() -> {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            Path status = Path.of("/proc/" + pid + "/status");
-            while (System.nanoTime() < deadline) {
-                try {
-                    String s = Files.readString(status);
-                    tracedAtSend.set(!s.contains("TracerPid:\t0\n"));
+        List<String> tracerAtSend = new ArrayList<>();
+        RestoreListener signaller = new RestoreListener() {
+            @Override
+            public void processCreated(int created) {
+                if (created == pid) {
+                    tracerAtSend.add(dev.cryo.syscalls.Proc.status(pid, "TracerPid"));
                     dev.cryo.syscalls.Signals.kill(pid, dev.cryo.bindings.Linux.SIGUSR1());
-                    return;
-                } catch (IOException | RuntimeException e) {
-                    Thread.onSpinWait(); // not there yet
                 }
             }
-        });
+        };
         try {
-            Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true), new Cancellation());
-            sender.join();
-            org.junit.jupiter.api.Assumptions.assumeTrue(tracedAtSend.get(), "the signal was sent while cryo drove the task");
+            Restorer.restore(RestoreOptions.of(images).withShellJob(true).withDetached(true).withListener(signaller), new Cancellation());
+            assertThat(tracerAtSend).as("the signal went to the task while cryo drove it").singleElement().isNotEqualTo("0");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!Files.exists(check) && System.nanoTime() < deadline) {
+            while (!Files.exists(check)) {
+                assertThat(System.nanoTime()).as("the restored task answers the SIGUSR1 sent during its restore within 30 s")
+                        .isLessThan(deadline);
                 Thread.sleep(10);
             }
-            assertThat(check).as("the restored task answered the SIGUSR1 sent during its restore").exists();
         } finally {
-            sender.join();
-            killAll(pids);
+            killAll(List.of(pid));
         }
     }
 
@@ -314,8 +309,9 @@ class TreeRestoreTest {
         try {
             Path status = Path.of("/proc/" + pids.get(0) + "/status");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!(Files.exists(status) && Files.readString(status).contains("TracerPid:\t0\n")) && System.nanoTime() < deadline) {
-                Thread.sleep(5); // not restored and released yet
+            while (!(Files.exists(status) && Files.readString(status).contains("TracerPid:\t0\n"))) {
+                assertThat(System.nanoTime()).as("pid %d is restored and released within 30 s", pids.get(0)).isLessThan(deadline);
+                Thread.sleep(5);
             }
             assertThat(ask(pids.get(0), dir.resolve("check"))).isEqualTo("PASS");
             assertThat(restore).as("the restore waits for the tree").isNotDone();

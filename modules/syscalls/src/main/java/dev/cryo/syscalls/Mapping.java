@@ -1,15 +1,21 @@
 package dev.cryo.syscalls;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import dev.cryo.bindings.Linux;
 
-/** A mapping in cryo's own address space, unmapped on close. */
+/**
+ * A mapping in cryo's own address space, unmapped on close. Its segment (and every slice of it) belongs to
+ * an arena whose closing unmaps it: a slice used after the close fails with an exception instead of
+ * touching memory that is gone (or that a later mapping reuses).
+ */
 public final class Mapping implements AutoCloseable {
+    private final Arena arena;
     private final MemorySegment segment;
-    private boolean open = true;
 
-    private Mapping(MemorySegment segment) {
+    private Mapping(Arena arena, MemorySegment segment) {
+        this.arena = arena;
         this.segment = segment;
     }
 
@@ -20,7 +26,10 @@ public final class Mapping implements AutoCloseable {
 
     public static Mapping map(long addr, long length, int prot, int flags, int fd, long offset) {
         long a = Syscall.call("mmap", Linux.__NR_mmap(), addr, length, prot, flags, fd, offset);
-        return new Mapping(MemorySegment.ofAddress(a).reinterpret(length));
+        Arena arena = Arena.ofShared();
+        MemorySegment s = MemorySegment.ofAddress(a).reinterpret(length, arena,
+                m -> Syscall.call("munmap", Linux.__NR_munmap(), m.address(), length));
+        return new Mapping(arena, s);
     }
 
     public MemorySegment segment() {
@@ -37,9 +46,8 @@ public final class Mapping implements AutoCloseable {
 
     @Override
     public void close() {
-        if (open) {
-            open = false;
-            Syscall.call("munmap", Linux.__NR_munmap(), segment.address(), segment.byteSize());
+        if (arena.scope().isAlive()) {
+            arena.close();
         }
     }
 }

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.siginfo_t;
 
 /** wait4(2) on exact pids, with the status decoded. */
 public final class Wait {
@@ -72,6 +73,28 @@ public final class Wait {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Whether {@code tid}, a child or tracee of the caller, has exited and is not reaped yet: a look with
+     * waitid(WNOWAIT) that takes nothing (a ptrace stop it finds stays to be waited for, as wait4 would take
+     * it). False when there is nothing to report, or {@code tid} is no child or tracee (ECHILD).
+     */
+    public static boolean exitedUnreaped(int tid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = siginfo_t.allocate(arena);
+            Syscall.call("waitid(" + tid + ", WNOWAIT)", Linux.__NR_waitid(), Linux.P_PID(), tid, info.address(),
+                    Linux.WEXITED() | Linux.WNOHANG() | Linux.WNOWAIT() | Linux.__WALL(), 0);
+            int code = siginfo_t.si_code(info);
+            int child = siginfo_t._sifields._sigchld.si_pid(siginfo_t._sifields._sigchld(siginfo_t._sifields(info)));
+            return child == tid
+                    && (code == Linux.CLD_EXITED() || code == Linux.CLD_KILLED() || code == Linux.CLD_DUMPED());
+        } catch (ErrnoException e) {
+            if (e.is(Errno.ECHILD)) {
+                return false;
+            }
+            throw e;
         }
     }
 

@@ -68,6 +68,65 @@ class RunnerTest {
                 .doesNotContain("broken_starttime", "nanny", "counter", "pd_dirty", "pd_churn", "pd_fork");
     }
 
+    /**
+     * A cryo that refuses every command in the words of a feature not built yet, and lists what it was asked.
+     * The runner once took such words, or an option missing from cryo's help, as a reason to skip a whole cycle:
+     * a regression then read as skips and exit status 0.
+     */
+    private static final class RefusingCryo extends Cryo {
+        final List<String> asked = new java.util.ArrayList<>();
+
+        @Override
+        public String run(String... args) throws CommandFailed {
+            asked.add(args[0]);
+            throw new CommandFailed("cryo " + String.join(" ", args) + " exited with 1: cryo: " + args[0] + " is not built yet");
+        }
+    }
+
+    @Test
+    void aCycleThatCryoCannotDoFailsLoudlyAndIsNeverSkipped() {
+        RefusingCryo cryo = new RefusingCryo();
+        StringWriter printed = new StringWriter();
+        List<Cycle> cycles = List.of(Cycle.HOST, Cycle.PIDNS, Cycle.PREDUMP, Cycle.CGROUP);
+        List<Outcome> o = Zdtm.run(List.of(ZdtmTest.named(PROGRAMS, "cwd")), cycles, work, cryo, new PrintWriter(printed));
+        assertThat(o).extracting(Outcome::verdict).as(printed.toString()).containsOnly(Outcome.Verdict.FAILED).hasSize(4);
+        assertThat(o.subList(0, 3)).extracting(Outcome::reason).allMatch(r -> r.contains("is not built yet"));
+        assertThat(cryo.asked).as("cryo was asked in every cycle").containsSubsequence("dump", "dump", "pre-dump");
+        StringWriter summary = new StringWriter();
+        assertThat(Zdtm.summary(o, new PrintWriter(summary))).as("the run fails").isFalse();
+        assertThat(summary.toString()).contains("0 passed, 4 failed, 0 skipped")
+                .contains("cwd (predump): cryo pre-dump -t").contains("is not built yet");
+    }
+
+    @Test
+    void onlyASkipThatTheTestDeclaresSkipsAndTheRunSaysWhy() {
+        RefusingCryo cryo = new RefusingCryo();
+        ZdtmTest declared = new ZdtmTest("cwd", PROGRAMS.resolve("cwd.c"), Map.of("host", "restore of widgets is not built yet"), List.of());
+        StringWriter printed = new StringWriter();
+        List<Outcome> o = Zdtm.run(List.of(declared), List.of(Cycle.NONE, Cycle.HOST), work, cryo, new PrintWriter(printed));
+        assertThat(o).extracting(Outcome::verdict).containsExactly(Outcome.Verdict.PASSED, Outcome.Verdict.SKIPPED);
+        assertThat(cryo.asked).as("nothing of cryo runs for a declared skip").isEmpty();
+        assertThat(printed.toString()).containsPattern("skipped +host +cwd +restore of widgets is not built yet");
+        StringWriter summary = new StringWriter();
+        assertThat(Zdtm.summary(o, new PrintWriter(summary))).isTrue();
+        assertThat(summary.toString()).contains("skipped, as the tests declare:\n  cwd (host): restore of widgets is not built yet")
+                .contains("1 passed, 0 failed, 1 skipped");
+    }
+
+    @Test
+    void aTestNamedOnTheCommandLineRunsDespiteItsDeclaredSkipAndSaysSo() {
+        ZdtmTest fifo = ZdtmTest.named(PROGRAMS, "fifo_data");
+        assertThat(fifo.skipReason(Cycle.PIDNS)).isNotNull();
+        StringWriter printed = new StringWriter();
+        List<ZdtmTest> torun = Zdtm.despiteSkips(List.of(fifo), List.of(Cycle.HOST, Cycle.PIDNS), new PrintWriter(printed, true));
+        assertThat(torun.getFirst().skipReason(Cycle.PIDNS)).isNull();
+        assertThat(printed.toString().strip()).isEqualTo("zdtm: fifo_data runs in pidns despite its declared skip: "
+                + fifo.skipReason(Cycle.PIDNS));
+        StringWriter quiet = new StringWriter();
+        Zdtm.despiteSkips(List.of(fifo), List.of(Cycle.HOST), new PrintWriter(quiet, true));
+        assertThat(quiet.toString()).as("no word of a skip in a cycle not run").isEmpty();
+    }
+
     @Test
     void aSkipIsDeclaredPerCycleWithItsReason() throws Exception {
         Path c = work.resolve("t.c");

@@ -1,6 +1,5 @@
 package dev.cryo.dump.internal;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -79,20 +78,20 @@ public final class DumpRun {
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
         Preflight.check(options);
-        DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
-        DumpRun run = new DumpRun(options, cancel, store);
-        try {
-            long warmUp = options.warmUp() ? WarmUp.once(null, cancel) : 0;
-            long start = System.nanoTime();
-            run.previous = PreviousStep.link(store, options);
-            DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
-            return stats.withTimes(System.nanoTime() - start, warmUp);
-        } catch (Exception e) {
-            store.abortAll();
-            if (run.previous.exists()) {
-                ParentLink.unlink(store, options);
+        // Whatever way the run ends, but for SIGKILL, the directory keeps only a complete dump (see DumpDirectory).
+        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "dump")) {
+            DirectoryImageStore store = dir.store();
+            DumpRun run = new DumpRun(options, cancel, store);
+            try {
+                long warmUp = options.warmUp() ? WarmUp.once(null, options.listener(), cancel) : 0;
+                long start = System.nanoTime();
+                run.previous = PreviousStep.link(store, options);
+                DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
+                dir.complete();
+                return stats.withTimes(System.nanoTime() - start, warmUp);
+            } catch (Exception e) {
+                throw explain(options.pid(), e);
             }
-            throw explain(options.pid(), e);
         }
     }
 
@@ -172,6 +171,7 @@ public final class DumpRun {
             }
             memdumpNanos = System.nanoTime() - memStart;
             writeTreeImages(tree, collected, zombies);
+            options.listener().log("images written");
             cancel.check();
             if (!options.leaveRunning()) {
                 tree.killOnRelease();
@@ -213,6 +213,7 @@ public final class DumpRun {
         List<Tracee> threads = tree.processes().get(pid);
         // Read the mappings before the parasite adds its own.
         List<Vma> vmas = Vma.read(pid);
+        // Named after the pid: restore's ImageConsistency tells a core that is another task's by its vm_id.
         TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid).build();
         List<CoreEntry> cores = new ArrayList<>();
         List<Integer> tids = new ArrayList<>();
@@ -227,7 +228,9 @@ public final class DumpRun {
             }
             registers.put(t.tid(), r);
         }
+        options.listener().log("pid " + pid + ": registers read");
         try (Parasite parasite = Parasite.infect(threads.getFirst())) {
+            options.listener().log("pid " + pid + ": parasite in");
             if (!parasite.unprotectedThreads().isEmpty()) {
                 options.listener().log("pid " + pid + ": threads " + parasite.unprotectedThreads()
                         + " have no cure frame (no vDSO padding, or no room below their stack pointer): if cryo died now, they would die too");
@@ -244,7 +247,9 @@ public final class DumpRun {
                 cores.add(core.build());
                 tids.add(t.tid());
             }
+            options.listener().log("pid " + pid + ": threads collected");
             mm = MemoryCollector.mm(pid, vmas, files, parasite, arena);
+            options.listener().log("pid " + pid + ": mm collected");
             if (previous.exists()) {
                 // Taken out of the task (and closed there) before its fds are collected.
                 written = TaskTracker.forDump(parasite, previous.trackers(), previous.cleared());
@@ -255,6 +260,7 @@ public final class DumpRun {
                 options.listener().log("pid " + pid + ": closed the write trackers that earlier pre-dumps left at fds " + left);
             }
         }
+        options.listener().log("pid " + pid + ": parasite cured");
         List<FdinfoEntry> fds = FdCollector.collect(pid, files, sockets, arena);
         String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");
         String root = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/root");
@@ -333,8 +339,12 @@ public final class DumpRun {
                 .setPgid((int) stat.longField(5)).setSid((int) stat.longField(6)).addAllThreads(tids).build();
     }
 
-    /** Checks made before anything is touched: each failure is a one-line reason. */
+    /** Checks of the request made before anything is touched: each failure is a one-line reason. */
     static final class Preflight {
+        /** flags in /proc/PID/stat (proc(5)), and PF_KTHREAD of include/linux/sched.h: not in bindings' UAPI headers. */
+        private static final int STAT_FLAGS = 9;
+        private static final long PF_KTHREAD = 0x00200000;
+
         static void check(DumpOptions o) throws DumpException {
             int pid = o.pid();
             long self = ProcessHandle.current().pid();
@@ -359,35 +369,74 @@ public final class DumpRun {
             if (state == 'Z') {
                 throw new DumpException("cannot dump pid " + pid + ": it is a zombie (it has exited and waits for its parent)");
             }
+            seizable(pid);
             for (ProcessHandle h = ProcessHandle.current().parent().orElse(null); h != null; h = h.parent().orElse(null)) {
                 if (h.pid() == pid) {
                     throw new DumpException("cannot dump pid " + pid + ": it is an ancestor of cryo");
                 }
             }
-            Path dir = o.imagesDir();
-            if (!Files.isDirectory(dir)) {
-                throw new DumpException("cannot dump into " + dir + ": no such directory");
-            }
-            if (Files.exists(dir.resolve(ImageKind.INVENTORY.fileName()))) {
-                throw new DumpException("cannot dump into " + dir + ": it already holds a dump (inventory.img); use an empty directory");
-            }
+            // the images directory is checked when the run claims it (DumpDirectory)
+        }
+
+        /**
+         * Refuses, before anything is frozen, what PTRACE_SEIZE would refuse with a bare EPERM: a kernel
+         * thread (it has no user memory to dump), and a task of the tree that another tracer holds already
+         * (a task has one tracer: a debugger, strace, another cryo).
+         */
+        private static void seizable(int pid) throws DumpException {
             try {
-                Path probe = Files.createTempFile(dir, ".cryo-probe", ".tmp");
-                Files.delete(probe);
-            } catch (IOException e) {
-                throw new DumpException("cannot dump into " + dir + ": not writable (" + reason(e) + ")");
+                Proc.Stat stat = Proc.stat(pid);
+                if ((stat.longField(STAT_FLAGS) & PF_KTHREAD) != 0) {
+                    throw new DumpException("cannot dump pid " + pid + ": it is a kernel thread (" + stat.comm()
+                            + "), which has no user memory to dump");
+                }
+                List<Integer> tree = new ArrayList<>(List.of(pid));
+                for (int i = 0; i < tree.size(); i++) {
+                    int p = tree.get(i);
+                    for (int tid : Proc.threads(p)) {
+                        int by = tracer(p, tid);
+                        if (by != 0) {
+                            by = process(by); // TracerPid names the tracing thread
+                            String who = p == pid && tid == pid ? "it is"
+                                    : p == pid ? "its thread " + tid + " is"
+                                    : "pid " + p + (tid == p ? "" : " (thread " + tid + ")") + " of its tree is";
+                            throw new DumpException("cannot dump pid " + pid + ": " + who + " already traced by pid " + by
+                                    + " (" + comm(by) + "), and a task has one tracer; detach that one first");
+                        }
+                        tree.addAll(Proc.children(p, tid));
+                    }
+                }
+            } catch (Proc.TaskGoneException gone) {
+                // a task that exits now is the freeze's business: it waits for the tree to settle
             }
         }
 
-        private static String reason(IOException e) {
-            String m = e.getMessage();
-            if (e instanceof java.nio.file.AccessDeniedException) {
-                return "permission denied";
+        /** TracerPid of thread {@code tid}: 0 when nobody traces it. */
+        private static int tracer(int pid, int tid) {
+            for (String line : Proc.read(pid, "task/" + tid + "/status").split("\n")) {
+                if (line.startsWith("TracerPid:")) {
+                    return Integer.parseInt(line.substring("TracerPid:".length()).trim());
+                }
             }
-            if (m != null && m.contains("Read-only file system")) {
-                return "read-only file system";
+            return 0;
+        }
+
+        /** The process that thread {@code tid} belongs to. */
+        private static int process(int tid) {
+            try {
+                String tgid = Proc.status(tid, "Tgid");
+                return tgid == null ? tid : Integer.parseInt(tgid);
+            } catch (RuntimeException e) {
+                return tid;
             }
-            return m == null ? e.toString() : m;
+        }
+
+        private static String comm(int pid) {
+            try {
+                return Proc.stat(pid).comm();
+            } catch (RuntimeException e) {
+                return "?";
+            }
         }
     }
 }

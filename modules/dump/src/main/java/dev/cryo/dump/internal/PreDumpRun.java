@@ -69,21 +69,20 @@ public final class PreDumpRun {
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
         DumpRun.Preflight.check(options);
-        DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
-        PreDumpRun run = new PreDumpRun(options, cancel, store);
-        try {
-            long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), cancel) : 0;
-            long start = System.nanoTime();
-            run.previous = PreviousStep.link(store, options);
-            DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
-            return s.withTimes(System.nanoTime() - start, warmUp);
-        } catch (Exception e) {
-            store.abortAll();
-            if (run.previous.exists()) {
-                ParentLink.unlink(store, options);
+        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "pre-dump")) {
+            DirectoryImageStore store = dir.store();
+            PreDumpRun run = new PreDumpRun(options, cancel, store);
+            try {
+                long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), options.listener(), cancel) : 0;
+                long start = System.nanoTime();
+                run.previous = PreviousStep.link(store, options);
+                DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
+                dir.complete();
+                return s.withTimes(System.nanoTime() - start, warmUp);
+            } catch (Exception e) {
+                DumpException d = DumpRun.explain(options.pid(), e);
+                throw new DumpException(d.getMessage().replaceFirst("^cannot dump", "cannot pre-dump"), e);
             }
-            DumpException d = DumpRun.explain(options.pid(), e);
-            throw new DumpException(d.getMessage().replaceFirst("^cannot dump", "cannot pre-dump"), e);
         }
     }
 

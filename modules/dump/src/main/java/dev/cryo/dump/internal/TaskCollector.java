@@ -21,7 +21,6 @@ import dev.cryo.images.proto.TaskTimersEntry;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Proc;
-import dev.cryo.syscalls.Syscall;
 
 /** Collects what belongs to a whole process: signal handlers, itimers, rlimits, credentials, personality. */
 final class TaskCollector {
@@ -45,7 +44,7 @@ final class TaskCollector {
                     .setBlkSigset(leaderSigmask)
                     .setComm(stat.comm())
                     .setTimers(itimers(parasite, arena))
-                    .setRlimits(rlimits(pid, arena))
+                    .setRlimits(rlimits(parasite, arena))
                     .addAllSigactions(sigactions(parasite, arena))
                     .setSignalsS(ThreadCollector.pending(pid, true, arena))
                     .setOomScoreAdj(Integer.parseInt(Proc.read(pid, "oom_score_adj").strip()))
@@ -116,12 +115,19 @@ final class TaskCollector {
         return TaskTimersEntry.newBuilder().setReal(t[0]).setVirt(t[1]).setProf(t[2]).build();
     }
 
-    /** prlimit64(pid, r, NULL, &old) needs no help from inside the task. */
-    private static TaskRlimitsEntry rlimits(int pid, Arena arena) {
+    /**
+     * prlimit64(0, r, NULL, &old) inside the task: from outside, reading the limits of another user's
+     * process needs CAP_SYS_RESOURCE, which root lacks in some containers.
+     */
+    private static TaskRlimitsEntry rlimits(Parasite parasite, Arena arena) {
         TaskRlimitsEntry.Builder b = TaskRlimitsEntry.newBuilder();
         MemorySegment lim = arena.allocate(rlimit.layout());
         for (int r = 0; r < Linux.RLIMIT_NLIMITS(); r++) {
-            Syscall.call("prlimit64(" + pid + ")", Linux.__NR_prlimit64(), pid, r, 0, lim.address());
+            try (Scratch s = parasite.scratch()) {
+                long at = s.reserve(lim.byteSize());
+                parasite.syscall("prlimit64(" + r + ")", Linux.__NR_prlimit64(), 0, r, 0, at);
+                s.read(at, lim);
+            }
             b.addRlimits(RlimitEntry.newBuilder().setCur(rlimit.rlim_cur(lim)).setMax(rlimit.rlim_max(lim)));
         }
         return b.build();

@@ -1,14 +1,20 @@
 package dev.cryo.dump.internal;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import dev.cryo.dump.DumpException;
+import dev.cryo.dump.DumpListener;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.PreDumpMode;
 import dev.cryo.parasite.Cancellation;
@@ -22,24 +28,36 @@ import dev.cryo.parasite.Cancellation;
  * joined by a pipe, so that the rehearsal goes through children and pipes too (a lone {@code sleep} saved
  * less: 3.4x against 5.0x shorter frozen time). Once per kind of step per JVM; a rehearsal that cannot run
  * (no sh or sleep) is skipped, since it only saves time.
+ *
+ * <p>Nothing of it outlives cryo, even a SIGKILL of cryo: the decoy is started by a guard, a shell that
+ * waits on a pipe from this JVM and, when that pipe closes (cryo is done, or dead: the kernel closes its
+ * end), kills the decoy's session and removes the decoy's images.
  */
 final class WarmUp {
     private static final Set<String> DONE = new HashSet<>();
 
     private WarmUp() {}
 
-    /** Rehearses a dump ({@code preDump} null) or a pre-dump in that mode, unless done already; returns the time it took. */
-    static synchronized long once(PreDumpMode preDump, Cancellation cancel) {
+    /**
+     * Rehearses a dump ({@code preDump} null) or a pre-dump in that mode, unless done already; returns the time it
+     * took. Tells {@code listener} which processes and directory the decoy is, so that they can be seen gone.
+     */
+    static synchronized long once(PreDumpMode preDump, DumpListener listener, Cancellation cancel) {
         String kind = preDump == null ? "dump" : "pre-dump " + preDump;
         if (!DONE.add(kind)) {
             return 0;
         }
         long start = System.nanoTime();
         Path images = null;
+        Process guard = null;
         ProcessHandle decoy = null;
         try {
-            decoy = startDecoy();
-            images = Files.createTempDirectory(scratch(), "cryo-warm-up-");
+            guard = startGuard();
+            String[] said = said(guard);
+            images = Path.of(said[1]);
+            decoy = decoy(said[0]);
+            listener.log("warm-up: decoy pid " + decoy.pid() + " with "
+                    + decoy.descendants().map(p -> Long.toString(p.pid())).collect(Collectors.joining(" ")) + ", images in " + images);
             DumpOptions options = DumpOptions.of(Math.toIntExact(decoy.pid()), images).withPreDumpMode(preDump);
             if (preDump == null) {
                 DumpRun.run(options, cancel);
@@ -53,31 +71,61 @@ final class WarmUp {
                 kill(decoy); // a dump has, a pre-dump leaves it running
             }
             delete(images);
+            if (guard != null) {
+                dismiss(guard);
+            }
         }
         return System.nanoTime() - start;
     }
 
     /**
-     * {@code sh -c 'sleep 60 | sleep 60'} in a session of its own, started by a shell that exits at once: so
-     * it is no child of this JVM, whose process reaper would take its ptrace stops, and init reaps it once
-     * the dump kills it. Returned once both sleeps run.
+     * The guard: {@code sh} makes the directory for the decoy's images (in {@code $1}, named after cryo's
+     * pid), starts the decoy,
+     * {@code sh -c 'sleep 60 | sleep 60'} in a session of its own (so it is no child of this JVM, whose
+     * process reaper would take its ptrace stops), says the decoy's pid and the directory, then reads its
+     * stdin, a pipe whose other end only this JVM holds. End of file comes when the JVM closes it
+     * ({@link #dismiss}) or dies, however it dies: the guard then kills the decoy's session (the sleeps
+     * too) and removes the directory.
      */
-    private static ProcessHandle startDecoy() throws IOException {
-        Process shell = new ProcessBuilder("sh", "-c", "setsid sh -c 'sleep 60 | sleep 60' </dev/null >/dev/null 2>&1 & echo $!")
-                .redirectErrorStream(true).start();
-        String pid = new String(shell.getInputStream().readAllBytes()).trim();
+    private static Process startGuard() throws IOException {
+        // the directory's name holds cryo's pid ($PPID): whose it is shows, should anything be left
+        String script = "dir=$(mktemp -d \"$1/cryo-warm-up-$PPID-XXXXXXXXXX\") || exit 1;"
+                + " setsid sh -c 'sleep 60 | sleep 60' </dev/null >/dev/null 2>&1 & echo \"$! $dir\"; read line;"
+                + " kill -9 -$! 2>/dev/null; rm -rf -- \"$dir\"";
+        return new ProcessBuilder("sh", "-c", script, "cryo-warm-up-guard", scratch().toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
+    /** What the guard says: the decoy's pid and the directory for its images. */
+    private static String[] said(Process guard) throws IOException {
+        String line = new BufferedReader(new InputStreamReader(guard.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        String[] said = line == null ? new String[0] : line.strip().split(" ", 2);
+        if (said.length != 2 || !said[0].matches("[0-9]+") || !said[1].startsWith("/")) {
+            throw new IOException("no decoy for the warm-up: " + line);
+        }
+        return said;
+    }
+
+    /** Closes the guard's pipe and waits a little for it to exit, having cleaned up. */
+    private static void dismiss(Process guard) {
         try {
-            shell.waitFor();
+            guard.getOutputStream().close();
+            if (!guard.waitFor(5, TimeUnit.SECONDS)) {
+                guard.destroyForcibly();
+            }
+        } catch (IOException e) {
+            guard.destroyForcibly();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while starting the warm-up's decoy", e);
+            guard.destroyForcibly();
         }
-        if (!pid.matches("[0-9]+")) {
-            throw new IOException("no decoy for the warm-up: " + pid);
-        }
-        ProcessHandle decoy = ProcessHandle.of(Long.parseLong(pid))
-                .orElseThrow(() -> new IOException("the warm-up's decoy " + pid + " exited"));
-        Path children = Path.of("/proc", pid, "task", pid, "children");
+    }
+
+    /** The decoy the guard started, returned once both its sleeps run. */
+    private static ProcessHandle decoy(String decoyPid) throws IOException {
+        ProcessHandle decoy = ProcessHandle.of(Long.parseLong(decoyPid))
+                .orElseThrow(() -> new IOException("the warm-up's decoy " + decoyPid + " exited"));
+        Path children = Path.of("/proc", decoyPid, "task", decoyPid, "children");
         for (int i = 0; i < 2000 && decoy.isAlive() && !sleepers(Files.readString(children)); i++) {
             try {
                 Thread.sleep(1);

@@ -5,7 +5,12 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
+
+import dev.cryo.syscalls.ProcessVm;
 
 /**
  * The stub's first process: a child subreaper that holds the puppet and everything restored below it,
@@ -15,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 final class Keeper implements AutoCloseable {
     private final Process process;
     private final int puppetPid;
+    private int registered;
 
     private Keeper(Process process, int puppetPid) {
         this.process = process;
@@ -47,6 +53,32 @@ final class Keeper implements AutoCloseable {
 
     int puppetPid() {
         return puppetPid;
+    }
+
+    /**
+     * Tells the keeper of a process the restore made ({@code pid} as cryo sees it): should cryo die before
+     * {@link #commit}, the keeper kills it. The pid is in place before the count that shows it.
+     */
+    void register(int pid) {
+        if (registered == PuppetStub.MAX_PIDS) {
+            throw new IllegalStateException("a restore of more than " + PuppetStub.MAX_PIDS + " processes is not supported");
+        }
+        put(PuppetStub.PIDS + 4L * registered, pid);
+        registered++;
+        put(PuppetStub.COUNT, registered);
+    }
+
+    /** The tree is whole and released: the keeper kills nothing any more, whatever becomes of cryo. */
+    void commit() {
+        put(PuppetStub.COMMITTED, 1);
+    }
+
+    private void put(long addr, int value) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ValueLayout.JAVA_INT);
+            v.set(ValueLayout.JAVA_INT, 0, value);
+            ProcessVm.writeFully((int) process.pid(), addr, v);
+        }
     }
 
     long pid() {

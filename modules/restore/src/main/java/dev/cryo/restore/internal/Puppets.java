@@ -25,6 +25,8 @@ final class Puppets implements AutoCloseable {
             } catch (RuntimeException e) {
                 if (first == null) {
                     first = e;
+                } else {
+                    first.addSuppressed(e);
                 }
             }
         }

@@ -32,7 +32,8 @@ import dev.cryo.syscalls.Proc;
  * One restore, start to end. Everything runs on one tracer thread, each step injected into puppets:
  *
  * <ol>
- * <li>read and check every image (nothing is started for a damaged dump);</li>
+ * <li>read every image and check them against each other ({@link ImageConsistency}: nothing is started
+ *     for a damaged or inconsistent dump);</li>
  * <li>start the keeper and seize its puppet, the stub; with --pidns clone the namespace's init from it;</li>
  * <li>per process, parents first: clone it from its parent puppet with its pid, setsid if it led a
  *     session, clone its zombies likewise, build its memory, then clone its children (after its private
@@ -53,6 +54,8 @@ public final class RestoreRun {
     private final RestoreOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
+    /** The keeper of the restore: told of every process made, so that it kills them all should cryo die first. */
+    private Keeper keeper;
 
     private RestoreRun(RestoreOptions options, Cancellation cancel) {
         this.options = options;
@@ -70,6 +73,8 @@ public final class RestoreRun {
         Keeper keeper;
         try {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
+            TreeImages read = images;
+            StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read));
             checkShellJob(options, images);
             checkTcpClose(options, run.store);
             if (options.samePid() && !options.pidns()) {
@@ -183,6 +188,7 @@ public final class RestoreRun {
 
     /** On the tracer thread: builds the tree in puppets and lets it run. */
     private Restored restoreTree(Keeper keeper, TreeImages img) {
+        this.keeper = keeper;
         RestoreOptions.Network n = options.network();
         // closed after the puppets: a failed restore's repaired connections die with their tasks, silently
         try (NetworkRestore net = new NetworkRestore(n.tcpEstablished(), n.tcpClose(), n.extUnixSk(), n.lock(), img.root().pid());
@@ -201,6 +207,7 @@ public final class RestoreRun {
             Puppet nsInit = null;
             if (options.pidns()) {
                 nsInit = all.add(StepFailure.run(0, "creating the pid namespace", stub::clonePidNamespace));
+                keeper.register(nsInit.tid()); // its death ends every task of its namespace
                 creator = nsInit;
             }
             List<Task> tasks = new ArrayList<>();
@@ -240,7 +247,9 @@ public final class RestoreRun {
             StopPoints.reach("restore:release");
             for (Task t : tasks) {
                 t.threads().forEach(Puppet::release);
+                StopPoints.reach("restore:released-one");
             }
+            keeper.commit();
             StopPoints.reach("restore:released");
             return new Restored(tasks.getFirst().leader().pid(), pages[0]);
         }
@@ -255,6 +264,8 @@ public final class RestoreRun {
         int pid = p.pid();
         Puppet leader = all.add(StepFailure.run(pid, "creating the process",
                 () -> parent.cloneProcess(options.samePid() ? pid : 0)));
+        keeper.register(leader.tid());
+        options.listener().processCreated(leader.pid());
         List<Puppet> threads = new ArrayList<>(List.of(leader));
         Task task = new Task(p, leader, threads);
         tasks.add(task);
@@ -265,6 +276,7 @@ public final class RestoreRun {
         for (Zombie z : tree.zombiesOf(pid)) {
             Puppet dead = all.add(StepFailure.run(z.pid(), "creating the zombie",
                     () -> leader.cloneProcess(options.samePid() ? z.pid() : 0)));
+            keeper.register(dead.tid());
             if (z.isSessionLeader()) {
                 StepFailure.run(z.pid(), "setsid", () -> dead.syscall("setsid", Linux.__NR_setsid()));
             }
@@ -369,7 +381,8 @@ public final class RestoreRun {
             int tid = th == t.leader() ? t.pid() : t.img().otherThreads().get(t.threads().indexOf(th) - 1);
             StepFailure.run(tid, "thread state", () -> ThreadRestore.kernelState(th, t.img().cores().get(tid)));
             if (th != t.leader()) {
-                StepFailure.run(tid, "thread signals", () -> TaskState.threadSignals(th, t.img().cores().get(tid)));
+                StepFailure.run(tid, "thread scheduling, signals and credentials",
+                        () -> TaskState.thread(th, t.img().cores().get(tid), core));
             }
         }
         StepFailure.run(t.pid(), "task state", () -> TaskState.restore(t.leader(), store, t.pid(), t.img().leaderCore()));

@@ -11,27 +11,27 @@ import java.util.Set;
 
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
-import dev.cryo.images.PagemapFlags;
-import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.images.proto.PstreeEntry;
-import dev.cryo.images.proto.VmaEntry;
-import dev.cryo.syscalls.Signals;
 
 /**
- * Every image a restore needs, read and checked before any process is started: a damaged or
- * incomplete dump is refused while nothing exists that would have to be killed.
+ * Every image a restore needs, read before any process is started: a damaged or incomplete dump is
+ * refused while nothing exists that would have to be killed. Reading checks what it needs to go on (the
+ * images it reads are there and parse, pstree.img is a tree); {@link ImageConsistency} checks the images
+ * against each other.
  *
+ * @param inventory inventory.img's entry
  * @param processes every live process, parents before their children (the root first)
  * @param zombies   every process that was dead at dump, waiting for its parent to reap it
  * @param paths     file ids of files.img to the paths of regular files (mappings, the executable)
  * @param memfds    file ids of files.img that are memfds (what a mapping with VMA_AREA_MEMFD names)
  */
-record TreeImages(List<ProcessImages> processes, List<Zombie> zombies, Map<Integer, String> paths, Set<Integer> memfds) {
+record TreeImages(InventoryEntry inventory, List<ProcessImages> processes, List<Zombie> zombies, Map<Integer, String> paths, Set<Integer> memfds) {
     /** CRIU's task_state of a zombie in core.proto (TASK_ALIVE is 1, TASK_STOPPED 3). */
     static final int TASK_DEAD = 2;
 
@@ -118,6 +118,7 @@ record TreeImages(List<ProcessImages> processes, List<Zombie> zombies, Map<Integ
         if (!store.exists(ImageKind.INVENTORY.fileName())) {
             throw new IllegalStateException("no inventory.img: the directory holds no complete dump");
         }
+        InventoryEntry inventory = store.readEntry(ImageKind.INVENTORY, InventoryEntry.parser());
         List<PstreeEntry> tree;
         try (var r = store.openReader(ImageKind.PSTREE)) {
             tree = r.readAll(PstreeEntry.parser());
@@ -143,7 +144,7 @@ record TreeImages(List<ProcessImages> processes, List<Zombie> zombies, Map<Integ
         readFiles(store, paths, memfds);
         List<ProcessImages> ordered = new ArrayList<>();
         List<Zombie> zombies = new ArrayList<>();
-        addInTreeOrder(roots.getFirst(), tree, store, paths, memfds, ordered, zombies);
+        addInTreeOrder(roots.getFirst(), tree, store, ordered, zombies);
         if (ordered.size() + zombies.size() != tree.size()) {
             throw new IllegalStateException("pstree.img: the parent links do not form a tree");
         }
@@ -151,11 +152,11 @@ record TreeImages(List<ProcessImages> processes, List<Zombie> zombies, Map<Integ
             throw new IllegalStateException("pstree.img: the root, pid " + roots.getFirst().getPid() + ", is a zombie (core-"
                     + roots.getFirst().getPid() + ".img): there is nothing to restore");
         }
-        return new TreeImages(List.copyOf(ordered), List.copyOf(zombies), paths, Set.copyOf(memfds));
+        return new TreeImages(inventory, List.copyOf(ordered), List.copyOf(zombies), paths, Set.copyOf(memfds));
     }
 
-    private static void addInTreeOrder(PstreeEntry e, List<PstreeEntry> tree, ImageStore store, Map<Integer, String> paths,
-                                       Set<Integer> memfds, List<ProcessImages> out, List<Zombie> zombies) {
+    private static void addInTreeOrder(PstreeEntry e, List<PstreeEntry> tree, ImageStore store, List<ProcessImages> out,
+                                       List<Zombie> zombies) {
         Optional<Zombie> dead = zombie(e, store);
         if (dead.isPresent()) {
             if (tree.stream().anyMatch(c -> c.getPpid() == e.getPid() && c != e)) {
@@ -165,19 +166,15 @@ record TreeImages(List<ProcessImages> processes, List<Zombie> zombies, Map<Integ
             zombies.add(dead.get());
             return;
         }
-        out.add(process(e, store, paths, memfds));
+        out.add(process(e, store));
         for (PstreeEntry c : tree) {
             if (c.getPpid() == e.getPid() && c != e && out.stream().noneMatch(p -> p.pid() == c.getPid())) {
-                addInTreeOrder(c, tree, store, paths, memfds, out, zombies);
+                addInTreeOrder(c, tree, store, out, zombies);
             }
         }
     }
 
-    /**
-     * The zombie that {@code e} is, if its core says TASK_DEAD. A zombie has one thread and no mm, pagemap or
-     * fds images; its status must be one that a process ends with (an exit code, or a signal whose default
-     * action ends a process), since restore reproduces it by exiting or being killed.
-     */
+    /** The zombie that {@code e} is, if its core says TASK_DEAD. A zombie has one thread and no mm, pagemap or fds images. */
     private static Optional<Zombie> zombie(PstreeEntry e, ImageStore store) {
         int pid = e.getPid();
         CoreEntry core = store.readEntry(ImageKind.CORE, require(store, ImageKind.CORE, pid), CoreEntry.parser());
@@ -188,18 +185,10 @@ record TreeImages(List<ProcessImages> processes, List<Zombie> zombies, Map<Integ
             throw new IllegalStateException("pstree.img: pid " + pid + " is a zombie (core-" + pid + ".img) yet lists threads "
                     + e.getThreadsList());
         }
-        Zombie z = new Zombie(e, core);
-        int status = z.status();
-        boolean exited = (status & 0xffff00ff) == 0;
-        boolean killed = (status & 0xffffff00) == 0 && z.signal() != 0 && z.signal() != 0x7f && Signals.endsAProcess(z.signal());
-        if (!exited && !killed) {
-            throw new IllegalStateException("core-" + pid + ".img: exit_code 0x" + Integer.toHexString(status)
-                    + " is no status a process ends with (an exit code, or a signal whose default action ends it)");
-        }
-        return Optional.of(z);
+        return Optional.of(new Zombie(e, core));
     }
 
-    private static ProcessImages process(PstreeEntry e, ImageStore store, Map<Integer, String> paths, Set<Integer> memfds) {
+    private static ProcessImages process(PstreeEntry e, ImageStore store) {
         int pid = e.getPid();
         MmEntry mm = store.readEntry(ImageKind.MM, require(store, ImageKind.MM, pid), MmEntry.parser());
         Map<Integer, CoreEntry> cores = new LinkedHashMap<>();
@@ -207,33 +196,7 @@ record TreeImages(List<ProcessImages> processes, List<Zombie> zombies, Map<Integ
         tids.remove(Integer.valueOf(pid));
         tids.addFirst(pid);
         for (int tid : tids) {
-            CoreEntry core = store.readEntry(ImageKind.CORE, require(store, ImageKind.CORE, tid), CoreEntry.parser());
-            if (!core.hasThreadInfo() || !core.hasThreadCore()) {
-                throw new IllegalStateException("core-" + tid + ".img holds no registers or thread state");
-            }
-            long ip = core.getThreadInfo().getGpregs().getIp();
-            if (mm.getVmasList().stream().noneMatch(v -> ip >= v.getStart() && ip < v.getEnd())) {
-                // e.g. registers read while the dump's parasite ran in the thread: the task would fault at once
-                throw new IllegalStateException("core-" + tid + ".img: ip 0x" + Long.toHexString(ip)
-                        + " lies in no mapping of mm-" + pid + ".img");
-            }
-            cores.put(tid, core);
-        }
-        if (!cores.get(pid).hasTc()) {
-            throw new IllegalStateException("core-" + pid + ".img holds no task state (it is the leader's)");
-        }
-        for (VmaEntry v : mm.getVmasList()) {
-            if (v.getEnd() <= v.getStart() || (v.getStart() & (Puppet.PAGE - 1)) != 0 || (v.getEnd() & (Puppet.PAGE - 1)) != 0) {
-                throw new IllegalStateException("mm-" + pid + ".img: mapping 0x" + Long.toHexString(v.getStart())
-                        + "-0x" + Long.toHexString(v.getEnd()) + " is not a page-aligned range");
-            }
-            boolean file = (v.getStatus() & (VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED)) != 0;
-            boolean memfd = (v.getStatus() & VmaStatus.VMA_AREA_MEMFD) != 0;
-            if (file && !(memfd ? memfds : paths.keySet()).contains((int) v.getShmid())) {
-                throw new IllegalStateException("mm-" + pid + ".img: mapping 0x" + Long.toHexString(v.getStart())
-                        + " names file id " + v.getShmid() + ", which files.img does not hold"
-                        + (memfd ? " as a memfd" : " as a regular file"));
-            }
+            cores.put(tid, store.readEntry(ImageKind.CORE, require(store, ImageKind.CORE, tid), CoreEntry.parser()));
         }
         String pagemapName = ImageKind.PAGEMAP.fileName(require(store, ImageKind.PAGEMAP, pid));
         List<PagemapEntry> entries;
@@ -246,57 +209,7 @@ record TreeImages(List<ProcessImages> processes, List<Zombie> zombies, Map<Integ
             pagesId = head.getPagesId();
             entries = r.readAll(PagemapEntry.parser());
         }
-        String pagesName = ImageKind.PAGES.fileName(pagesId);
-        if (!store.exists(pagesName)) {
-            throw new IllegalStateException(pagesName + " is missing (" + pagemapName + " points into it)");
-        }
-        long needed = 0;
-        for (PagemapEntry pe : entries) {
-            int flags = pe.hasFlags() ? pe.getFlags() : PagemapFlags.PE_PRESENT;
-            boolean inParent = pe.getInParent() || (flags & PagemapFlags.PE_PARENT) != 0;
-            if (!inParent && (flags & PagemapFlags.PE_LAZY) != 0) {
-                throw new IllegalStateException(pagemapName + ": pages at 0x" + Long.toHexString(pe.getVaddr())
-                        + " are lazy (flags " + flags + "), which restore does not handle yet");
-            }
-            long end = pe.getVaddr() + pe.getNrPages() * Puppet.PAGE;
-            boolean inside = pe.getNrPages() > 0 && pe.getNrPages() < (1L << 36) && covered(mm, pe.getVaddr(), end);
-            if (!inside) {
-                throw new IllegalStateException(pagemapName + ": " + pe.getNrPages() + " pages at 0x" + Long.toHexString(pe.getVaddr())
-                        + " lie in no private mapping of mm-" + pid + ".img");
-            }
-            if (!inParent) {
-                needed += pe.getNrPages() * Puppet.PAGE; // in-parent pages are in the parent snapshot's images
-            }
-        }
-        long size = store.pathOf(pagesName).map(p -> p.toFile().length()).orElse(-1L);
-        if (size >= 0 && needed > size) {
-            throw new IllegalStateException(pagesName + " is truncated at offset " + size + " (" + pagemapName
-                    + " needs " + needed + " bytes)");
-        }
-        if (size >= 0 && needed < size) {
-            // each process has its own pages image: pages no entry accounts for mean a pagemap cut short
-            throw new IllegalStateException(pagemapName + " accounts for " + needed + " bytes of " + pagesName
-                    + ", which holds " + size + ": the pagemap is truncated or damaged");
-        }
-        return new ProcessImages(e, cores, mm, pagesName, entries);
-    }
-
-    /** Whether private, fillable mappings cover [from, to) without a gap (a pagemap run may span neighbours). */
-    private static boolean covered(MmEntry mm, long from, long to) {
-        long at = from;
-        boolean moved = true;
-        while (at < to && moved) {
-            moved = false;
-            for (VmaEntry v : mm.getVmasList()) {
-                boolean fillable = (v.getStatus() & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR | VmaStatus.VMA_FILE_SHARED)) == 0;
-                if (fillable && at >= v.getStart() && at < v.getEnd()) {
-                    at = v.getEnd();
-                    moved = true;
-                    break;
-                }
-            }
-        }
-        return at >= to;
+        return new ProcessImages(e, cores, mm, ImageKind.PAGES.fileName(pagesId), entries);
     }
 
     private static int require(ImageStore store, ImageKind kind, int id) {

@@ -1,8 +1,11 @@
 package dev.cryo.restore.internal.state;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,10 +22,12 @@ import dev.cryo.images.proto.CredsEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.FsEntry;
 import dev.cryo.images.proto.ItimerEntry;
+import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.RlimitEntry;
 import dev.cryo.images.proto.SiginfoEntry;
 import dev.cryo.images.proto.SignalQueueEntry;
 import dev.cryo.images.proto.TaskCoreEntry;
+import dev.cryo.images.proto.ThreadCoreEntry;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Errno;
@@ -31,8 +36,11 @@ import dev.cryo.syscalls.Rlimits;
 
 /**
  * What the kernel keeps per task beside memory and files, set from inside the puppet with injected calls:
- * root and cwd, umask, rlimits, itimers, pending signals, and last the credentials (after them the task
- * may no longer be allowed what the earlier steps need). Run after the fds and before the registers.
+ * root and cwd, umask, personality, oom_score_adj, loginuid, scheduling policy and nice, rlimits, itimers,
+ * pending signals, then the credentials (after them the task may no longer be allowed what the earlier
+ * steps need), and last the dumpable flag (a change of credentials resets it). Threads other than the
+ * leader get their own scheduling, personality, pending signals and credentials ({@link #thread}). Run
+ * after the fds and before the registers.
  */
 public final class TaskState {
     /** x86-64 numbers and constants missing from bindings' 6.1 header list (asm/unistd_64.h, linux/prctl.h, linux/capability.h). */
@@ -43,14 +51,27 @@ public final class TaskState {
     private static final int PR_CAPBSET_DROP = 24;
     private static final int CAP_VERSION_3 = 0x20080522;
     private static final int SIGINFO_SIZE = 128;
+    private static final int NR_SETPRIORITY = 141;
+    private static final int NR_SCHED_SETSCHEDULER = 144;
+    private static final int PRIO_PROCESS = 0;
+    /** SUID_DUMP_ROOT (include/linux/sched/coredump.h): what fs.suid_dumpable=2 gives; prctl cannot set it. */
+    private static final int SUID_DUMP_ROOT = 2;
 
     private TaskState() {}
 
     /** {@code dumpedPid} names the task's images; {@code in} may run under another pid (a new pid namespace). */
     public static void restore(Puppet in, ImageStore store, int dumpedPid, CoreEntry core) {
         fs(in, store, dumpedPid);
+        scheduling(in, core.getThreadCore());
         if (core.hasTc()) {
             TaskCoreEntry tc = core.getTc();
+            personality(in, tc.getPersonality());
+            if (tc.hasOomScoreAdj()) {
+                oomScoreAdj(in.pid(), tc.getOomScoreAdj());
+            }
+            if (tc.hasLoginuid()) {
+                loginuid(in, tc.getLoginuid());
+            }
             if (tc.hasRlimits()) {
                 rlimits(in, tc.getRlimits().getRlimitsList());
             }
@@ -74,25 +95,113 @@ public final class TaskState {
         if (core.getThreadCore().hasCreds()) {
             creds(in, core.getThreadCore().getCreds());
         }
+        MmEntry mm = store.readEntry(ImageKind.MM, dumpedPid, MmEntry.parser());
+        if (mm.hasDumpable()) {
+            dumpable(in, mm.getDumpable());
+        }
     }
 
     /**
-     * A thread other than the leader: its own pending signals, queued from inside it with all signals
-     * blocked until the registers set its dumped mask (as {@link #restore} does for the leader).
+     * A thread other than the leader, before the leader's {@link #restore}: its scheduling, the process's
+     * personality (each thread has its own copy; the dump records the leader's), its own pending signals,
+     * queued from inside it with all signals blocked until the registers set its dumped mask, and its
+     * credentials: setresuid and capset change only the calling thread.
      */
-    public static void threadSignals(Puppet thread, CoreEntry core) {
+    public static void thread(Puppet thread, CoreEntry core, CoreEntry leader) {
+        scheduling(thread, core.getThreadCore());
+        if (leader.hasTc()) {
+            personality(thread, leader.getTc().getPersonality());
+        }
         if (core.getThreadCore().hasSignalsP() && core.getThreadCore().getSignalsP().getSignalsCount() > 0) {
             blockAll(thread);
             pending(thread, core.getThreadCore().getSignalsP(), false);
         }
+        if (core.getThreadCore().hasCreds()) {
+            creds(thread, core.getThreadCore().getCreds());
+        }
+    }
+
+    /** personality(2): the execution domain and flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC...) for later execs and mmaps. */
+    static void personality(Puppet in, int persona) {
+        in.syscall("personality(0x" + Integer.toHexString(persona) + ")", Linux.__NR_personality(), Integer.toUnsignedLong(persona));
+    }
+
+    /**
+     * The thread's scheduling policy with its real-time priority, then its nice value: the puppet has cryo's,
+     * and a nice below cryo's or a real-time policy needs the privilege the puppet has until its credentials.
+     */
+    static void scheduling(Puppet in, ThreadCoreEntry tc) {
+        if (tc.hasSchedPolicy()) {
+            try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+                MemorySegment param = a.allocate(ValueLayout.JAVA_INT); // struct sched_param { int sched_priority; }
+                param.set(ValueLayout.JAVA_INT, 0, tc.hasSchedPrio() ? tc.getSchedPrio() : 0);
+                in.syscall("sched_setscheduler(policy " + tc.getSchedPolicy() + ", priority " + tc.getSchedPrio() + ")",
+                        NR_SCHED_SETSCHEDULER, 0, tc.getSchedPolicy(), s.put(param));
+            }
+        }
+        if (tc.hasSchedNice()) {
+            // who 0 with PRIO_PROCESS is the calling thread: Linux keeps a nice value per thread
+            in.syscall("setpriority(nice " + tc.getSchedNice() + ")", NR_SETPRIORITY, PRIO_PROCESS, 0, tc.getSchedNice());
+        }
+    }
+
+    /** /proc/PID/oom_score_adj, written by cryo (root may lower it); per process. */
+    static void oomScoreAdj(int pid, int value) {
+        Path file = Path.of("/proc", Integer.toString(pid), "oom_score_adj");
+        try {
+            if (Integer.parseInt(Files.readString(file).strip()) != value) {
+                Files.writeString(file, Integer.toString(value));
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot set oom_score_adj " + value + " (" + e.getMessage() + ")"
+                    + "; lowering it needs CAP_SYS_RESOURCE", e);
+        }
+    }
+
+    /**
+     * The audit login uid, which only the task itself may write (/proc/self/loginuid, with CAP_AUDIT_CONTROL,
+     * which the puppet has until its credentials); left alone when the puppet's is the dumped one already.
+     */
+    static void loginuid(Puppet in, int loginuid) {
+        String value = Integer.toUnsignedString(loginuid);
+        try {
+            if (Files.readString(Path.of("/proc", Integer.toString(in.pid()), "loginuid")).strip().equals(value)) {
+                return;
+            }
+        } catch (IOException e) {
+            return; // no audit support in this kernel: nothing to restore it into
+        }
+        int fd = in.open("/proc/self/loginuid", Linux.O_WRONLY() | Linux.O_CLOEXEC(), 0);
+        try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+            MemorySegment text = a.allocateFrom(value); // NUL-terminated; the NUL is not written
+            long n = in.syscall("write(loginuid " + value + ")", Linux.__NR_write(), fd, s.put(text), value.length());
+            if (n != value.length()) {
+                throw new IllegalStateException("wrote " + n + " of " + value.length() + " bytes of loginuid " + value);
+            }
+        } finally {
+            in.closeFd(fd);
+        }
+    }
+
+    /**
+     * mm's dumpable flag, after the credentials (commit_creds resets it to fs.suid_dumpable when the uids
+     * change: a task of another user restored by root would otherwise come back non-dumpable, its owner
+     * unable to read its /proc/PID/maps or ptrace it). prctl sets 0 or 1 only; SUID_DUMP_ROOT (2), which
+     * fs.suid_dumpable=2 gives, stays if the kernel gave it again, else becomes 0, which allows nobody more.
+     */
+    static void dumpable(Puppet in, int dumpable) {
+        if (dumpable == SUID_DUMP_ROOT) {
+            long now = in.syscall("prctl(PR_GET_DUMPABLE)", Linux.__NR_prctl(), Linux.PR_GET_DUMPABLE());
+            if (now != SUID_DUMP_ROOT) {
+                in.syscall("prctl(PR_SET_DUMPABLE, 0)", Linux.__NR_prctl(), Linux.PR_SET_DUMPABLE(), 0);
+            }
+            return;
+        }
+        in.syscall("prctl(PR_SET_DUMPABLE, " + dumpable + ")", Linux.__NR_prctl(), Linux.PR_SET_DUMPABLE(), dumpable);
     }
 
     /** chroot, chdir and umask from fs-PID.img, the paths from files.img. */
     static void fs(Puppet in, ImageStore store, int dumpedPid) {
-        String image = ImageKind.FS.fileName(dumpedPid);
-        if (!store.exists(image)) {
-            return;
-        }
         FsEntry fs = store.readEntry(ImageKind.FS, dumpedPid, FsEntry.parser());
         Map<Integer, String> paths = new HashMap<>();
         try (EntryReader r = store.openReader(ImageKind.FILES)) {
