@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import dev.cryo.syscalls.Cgroup2;
+import dev.cryo.syscalls.NetworkLock;
 import dev.cryo.testkit.Target;
 import dev.cryo.testkit.TestCgroup;
 
@@ -28,6 +29,8 @@ final class TestRun {
     private final Path work;
     private final Cryo cryo;
     private final List<Integer> restored = new ArrayList<>();
+    /** The program's pid, once started: the dump names its network lock after it. */
+    private int startedPid;
 
     /** A step that went wrong; its message is the test's failure reason. */
     private static final class Failed extends Exception {
@@ -54,6 +57,10 @@ final class TestRun {
             failure = "cannot prepare " + work + ": " + e.getMessage();
         } finally {
             killRestored();
+            if (startedPid > 0 && test.options().contains("--tcp-established")) {
+                // a dump that kept connections locked, whose restore failed or never came: the lock is the test's
+                NetworkLock.unlock("cryo-" + startedPid);
+            }
         }
         long took = System.nanoTime() - start;
         if (failure == null) {
@@ -74,6 +81,7 @@ final class TestRun {
         }
         try (target) {
             int pid = target.pid();
+            startedPid = pid;
             settle(pid, null); // the program may write "ready" a moment before it sleeps
             Map<Integer, String> sleeps = VisibleState.syscalls(pid);
             VisibleState before = VisibleState.capture(pid);

@@ -12,6 +12,7 @@ import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.VmaEntry;
@@ -76,7 +77,7 @@ public final class RestoreRun {
             TreeImages read = images;
             StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read));
             checkShellJob(options, images);
-            checkTcpClose(options, run.store);
+            checkNetworkOptions(options, run.store);
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
             }
@@ -116,14 +117,41 @@ public final class RestoreRun {
     }
 
     /** As CRIU: a dump taken with --tcp-close kept no connection, and is restored only with --tcp-close. */
-    private static void checkTcpClose(RestoreOptions options, ImageStore store) {
+    /**
+     * As CRIU, before anything is started: a dump taken with --tcp-close kept no connection and is restored only
+     * with --tcp-close; an established TCP connection in the images needs --tcp-established (or --tcp-close), a
+     * unix socket connected outside the tree --ext-unix-sk. A refused restore leaves the dump's lock on the
+     * connections, for the restore to be tried again.
+     */
+    private static void checkNetworkOptions(RestoreOptions options, ImageStore store) {
+        RestoreOptions.Network net = options.network();
         InventoryEntry inv;
         try (var r = store.openReader(ImageKind.INVENTORY)) {
             inv = r.next(InventoryEntry.parser());
         }
-        if (inv != null && inv.getTcpClose() && !options.network().tcpClose()) {
+        if (inv != null && inv.getTcpClose() && !net.tcpClose()) {
             throw new IllegalStateException("the dump was taken with --tcp-close: its TCP connections were not kept;"
                     + " restore it with --tcp-close");
+        }
+        if (!store.exists(ImageKind.FILES.fileName())) {
+            return;
+        }
+        List<FileEntry> files;
+        try (var r = store.openReader(ImageKind.FILES)) {
+            files = r.readAll(FileEntry.parser());
+        }
+        for (FileEntry f : files) {
+            if (f.hasIsk() && f.getIsk().getProto() == Linux.IPPROTO_TCP() && f.getIsk().getDstPort() != 0
+                    && !net.tcpEstablished() && !net.tcpClose()) {
+                throw new IllegalStateException("files.img holds an established TCP connection (socket "
+                        + Integer.toUnsignedLong(f.getIsk().getIno()) + "): restore with --tcp-established"
+                        + " (or --tcp-close to restore it closed)");
+            }
+            if (f.hasUsk() && (f.getUsk().getUflags() & 1) != 0 && !net.extUnixSk()) { // USK_EXTERN
+                throw new IllegalStateException("files.img holds a unix socket connected to "
+                        + dev.cryo.syscalls.SocketAddress.displayUnix(f.getUsk().getName().toByteArray())
+                        + ", outside the tree: restore with --ext-unix-sk to connect it again");
+            }
         }
     }
 

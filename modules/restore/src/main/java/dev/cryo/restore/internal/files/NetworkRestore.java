@@ -19,8 +19,8 @@ import dev.cryo.syscalls.TcpStream;
  * <p>{@link #resume} runs once every task is built and before any is released: each repaired connection
  * leaves repair mode (a task that wrote to it in repair mode would get EINVAL), sends what it had never
  * sent, gets its SO_REUSEADDR back; then the lock goes, and the peers' retransmissions come through.
- * Closing without a resume (the restore failed) drops the duplicates and lifts the lock all the same: the
- * connections are lost then, and their peers had better hear of it.
+ * Closing without a resume (the restore failed) drops the duplicates, whose sockets die silently in repair
+ * mode with their tasks, and leaves the lock: the peers wait, and the restore can be tried again.
  */
 public final class NetworkRestore implements AutoCloseable {
     private final boolean tcpEstablished;
@@ -82,14 +82,8 @@ public final class NetworkRestore implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            if (!resumed && lock) {
-                NetworkLock.unlock(lockTable);
-            }
-        } finally {
-            repaired.forEach(r -> r.sock().close());
-            repaired.clear();
-            arena.close();
-        }
+        repaired.forEach(r -> r.sock().close());
+        repaired.clear();
+        arena.close();
     }
 }
