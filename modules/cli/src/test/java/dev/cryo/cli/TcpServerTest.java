@@ -74,9 +74,8 @@ class TcpServerTest {
     /**
      * Why the lock: the same run with {@code --network-lock skip}. Between the dump, which kills the server (its
      * sockets close silently in repair mode), and the restore, the clients' lines reach no socket, and the
-     * kernel answers them with a reset: the clients' connections die (or lines go missing, acknowledged to a
-     * socket in repair mode after its queue was read). Repair mode at both ends is not enough when one end is a
-     * process outside the tree that keeps sending.
+     * kernel answers them with a reset: the clients' connections die. Repair mode on the dumped end is not enough
+     * when the other end is a process outside the tree that keeps sending (tcp_client does, for seconds).
      */
     @Test
     void withoutTheNetworkLockAClientThatSendsMeanwhileLosesItsConnection() throws Exception {
@@ -96,6 +95,8 @@ class TcpServerTest {
                 // the clients notice before any restore
                 awaitResult(a);
                 awaitResult(b);
+                assertThat(a.dir().resolve("result")).as("client a noticed").exists();
+                assertThat(b.dir().resolve("result")).as("client b noticed").exists();
                 String va = Files.readString(a.dir().resolve("result")), vb = Files.readString(b.dir().resolve("result"));
                 System.out.println("without the lock: tcp_client a: " + va.strip() + "; b: " + vb.strip());
                 assertThat(va).startsWith("FAIL: the connection ended").contains("Connection reset by peer");
