@@ -61,6 +61,16 @@
 #include <linux/rseq.h>
 #include <linux/futex.h>       /* struct robust_list_head */
 #include <asm/prctl.h>         /* ARCH_SET_FS ... */
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <sys/signalfd.h>
+#include <sys/inotify.h>
+#include <sys/file.h>          /* flock(2): LOCK_SH, LOCK_EX, LOCK_NB */
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/sem.h>
+#include <sys/msg.h>
+#include <linux/kcmp.h>        /* KCMP_FILE, KCMP_EPOLL_TFD, struct kcmp_epoll_slot */
 
 /* ------------------------------------------------------------------------ */
 /* Kernel values that glibc spells differently or not at all.               */
@@ -276,6 +286,49 @@ struct cryo_tcp_info_head {
     __u8 tcpi_backoff;
     __u8 tcpi_options;
     __u8 tcpi_wscales;      /* snd_wscale in bits 0-3, rcv_wscale in bits 4-7 */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Kernel objects that glibc's headers leave out or spell for its wrappers.  */
+
+/* include/uapi/linux/timerfd.h: set the expiration count of a timerfd (CONFIG_CHECKPOINT_RESTORE). */
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, __u64)
+#endif
+
+/* asm-generic/fcntl.h: the uid and euid that an fd's SIGIO owner was set with (CONFIG_CHECKPOINT_RESTORE). */
+#ifndef F_GETOWNER_UIDS
+#define F_GETOWNER_UIDS 17
+#endif
+
+/* asm-generic/ioctls.h: open the slave of a pty master without a path (Linux 4.13). */
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+/*
+ * The kernel's struct termios2 (asm-generic/termbits.h), which TCGETS2/TCSETS2 read and write: glibc's
+ * struct termios is another layout (NCCS 32, speeds at the end) and asm/termbits.h cannot be included
+ * beside <termios.h>, so it is restated under cryo's name.
+ */
+struct cryo_termios2 {
+    unsigned int c_iflag;
+    unsigned int c_oflag;
+    unsigned int c_cflag;
+    unsigned int c_lflag;
+    unsigned char c_line;
+    unsigned char c_cc[19];
+    unsigned int c_ispeed;
+    unsigned int c_ospeed;
+};
+#define CRYO_TCGETS2 _IOR('T', 0x2A, struct cryo_termios2)
+#define CRYO_TCSETS2 _IOW('T', 0x2B, struct cryo_termios2)
+
+/* struct file_handle with room for the largest handle (MAX_HANDLE_SZ), for open_by_handle_at(2). */
+struct cryo_file_handle {
+    unsigned int handle_bytes;
+    int handle_type;
+    unsigned char f_handle[MAX_HANDLE_SZ];
 };
 
 #endif /* CRYO_H */

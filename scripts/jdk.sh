@@ -11,7 +11,7 @@ cryo_jdk_version() {
         v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$home/release")
     fi
     if [ -z "$v" ]; then
-        v=$("$home/bin/java" -XshowSettings:properties -version 2>&1 \
+        v=$("$home/bin/java" -XX:-UsePerfData -XshowSettings:properties -version 2>&1 \
             | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p')
     fi
     [ -n "$v" ] && echo "$v"

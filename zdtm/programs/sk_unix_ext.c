@@ -3,7 +3,8 @@
  * A helper outside the tree binds DIR/ext.sock and writes what it receives to DIR/heard. After restore
  * (with --ext-unix-sk) the socket is connected to that name again: what it sends reaches the helper.
  */
-// zdtm: opts --ext-unix-sk
+// zdtm: dump-opts --ext-unix-sk
+// zdtm: restore-opts --ext-unix-sk
 #include "sklib.h"
 
 static void listen_outside(void *arg)

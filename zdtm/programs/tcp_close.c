@@ -3,7 +3,8 @@
  * back as a socket with no connection (not connected, reads nothing), as CRIU's option does; the unix pair
  * beside it is untouched.
  */
-// zdtm: opts --tcp-close
+// zdtm: dump-opts --tcp-close
+// zdtm: restore-opts --tcp-close
 // zdtm: skip none: only a restore with --tcp-close closes the connection, which the program checks
 #include "sklib.h"
 

@@ -4,7 +4,8 @@
  * --tcp-established, restored connected: each end reads what waited for it, in order, and the connection
  * carries data both ways; the listener accepts a new connection.
  */
-// zdtm: opts --tcp-established
+// zdtm: dump-opts --tcp-established
+// zdtm: restore-opts --tcp-established
 // zdtm: skip pidns: restored beside its running original in one network namespace, the connections' addresses and ports are the original's
 #include "sklib.h"
 

@@ -4,7 +4,8 @@
  * greeting the program has not read yet. Dumped with --tcp-established (the peer is locked out meanwhile),
  * restored connected: the greeting is there, and lines go both ways over the same connection.
  */
-// zdtm: opts --tcp-established
+// zdtm: dump-opts --tcp-established
+// zdtm: restore-opts --tcp-established
 // zdtm: skip pidns: restored beside its running original in one network namespace, the connection's addresses and ports are the original's
 #include "sklib.h"
 

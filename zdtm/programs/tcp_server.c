@@ -1,6 +1,7 @@
 /*
  * tcp_server: a small TCP server for the server test. It listens on 127.0.0.1 (a port the kernel picks,
- * written to DIR/port), and serves every client it accepts in one poll(2) loop: each line a client sends
+ * written to DIR/port), and serves every client it accepts in one epoll loop (the listener and every client
+ * watched by one epoll instance, with the client's slot as the event's data): each line a client sends
  * is a number, which must be the one after the client's last; the server answers "e<number>". A client may
  * end its stream; a connection reset fails the server. On SIGTERM
  * it writes its verdict to DIR/result: "PASS clients=C lines=L", or the first line that came out of order.
@@ -11,7 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,50 +78,62 @@ int main(int argc, char **argv)
 	int n = 0, accepted = 0;
 	long lines = 0;
 	char failure[256] = "";
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = MAX_CLIENTS}; /* MAX_CLIENTS: the listener */
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev)) {
+		perror("epoll");
+		return 1;
+	}
 	while (!stop) {
-		struct pollfd p[MAX_CLIENTS + 1];
-		p[0] = (struct pollfd){.fd = l, .events = POLLIN};
-		for (int i = 0; i < n; i++)
-			p[i + 1] = (struct pollfd){.fd = c[i].fd, .events = POLLIN};
-		if (poll(p, n + 1, -1) < 0)
+		struct epoll_event ready[MAX_CLIENTS + 1];
+		int k = epoll_wait(ep, ready, MAX_CLIENTS + 1, -1);
+		if (k < 0)
 			continue; /* EINTR: SIGTERM */
-		if ((p[0].revents & POLLIN) && n < MAX_CLIENTS) {
-			int fd = accept(l, NULL, NULL);
-			if (fd >= 0) {
-				c[n++] = (struct client){.fd = fd, .next = 0};
-				accepted++;
+		for (int j = 0; j < k; j++) {
+			unsigned slot = ready[j].data.u32;
+			if (slot == MAX_CLIENTS) {
+				int fd = n < MAX_CLIENTS ? accept(l, NULL, NULL) : -1;
+				if (fd >= 0) {
+					ev = (struct epoll_event){.events = EPOLLIN, .data.u32 = n};
+					if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
+						c[n++] = (struct client){.fd = fd, .next = 0};
+						accepted++;
+					}
+				}
+				continue;
 			}
-		}
-		for (int i = 0; i < n; i++) {
-			if (!(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+			struct client *cl = &c[slot];
+			if (cl->fd < 0)
 				continue;
 			char buf[4096];
-			ssize_t r = read(c[i].fd, buf, sizeof(buf));
+			ssize_t r = read(cl->fd, buf, sizeof(buf));
 			if (r <= 0) {
 				/* a client that ends its stream is done (it checks its answers itself); a reset is a failure */
+				if (r < 0 && errno == EAGAIN)
+					continue;
 				if (r < 0 && !*failure)
-					snprintf(failure, sizeof(failure), "client %d: %s after %ld lines", i, strerror(errno), c[i].next);
-				close(c[i].fd);
-				c[i] = c[--n];
-				i--;
+					snprintf(failure, sizeof(failure), "client %u: %s after %ld lines", slot, strerror(errno), cl->next);
+				epoll_ctl(ep, EPOLL_CTL_DEL, cl->fd, NULL);
+				close(cl->fd);
+				cl->fd = -1;
 				continue;
 			}
-			for (ssize_t k = 0; k < r; k++) {
-				if (buf[k] != '\n') {
-					if (c[i].len < sizeof(c[i].line) - 1)
-						c[i].line[c[i].len++] = buf[k];
+			for (ssize_t b = 0; b < r; b++) {
+				if (buf[b] != '\n') {
+					if (cl->len < sizeof(cl->line) - 1)
+						cl->line[cl->len++] = buf[b];
 					continue;
 				}
-				c[i].line[c[i].len] = 0;
-				c[i].len = 0;
-				long got = strtol(c[i].line, NULL, 10);
-				if (got != c[i].next && !*failure)
-					snprintf(failure, sizeof(failure), "client %d sent %ld after %ld", i, got, c[i].next - 1);
-				c[i].next = got + 1;
+				cl->line[cl->len] = 0;
+				cl->len = 0;
+				long got = strtol(cl->line, NULL, 10);
+				if (got != cl->next && !*failure)
+					snprintf(failure, sizeof(failure), "client %u sent %ld after %ld", slot, got, cl->next - 1);
+				cl->next = got + 1;
 				lines++;
 				int m = snprintf(text, sizeof(text), "e%ld\n", got);
-				if (write(c[i].fd, text, m) != m && !*failure)
-					snprintf(failure, sizeof(failure), "answer to client %d: %s", i, strerror(errno));
+				if (write(cl->fd, text, m) != m && !*failure)
+					snprintf(failure, sizeof(failure), "answer to client %u: %s", slot, strerror(errno));
 			}
 		}
 	}

@@ -5,6 +5,7 @@
  */
 module dev.cryo.images {
     requires transitive com.google.protobuf;
+    requires transitive dev.cryo.syscalls; // CryoFailure, which ImageFormatException is
     requires com.google.protobuf.util;
     requires com.google.gson;
 

@@ -563,6 +563,15 @@ public class Linux extends Linux$shared {
     public static int O_EXCL() {
         return O_EXCL;
     }
+    private static final int O_NOCTTY = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define O_NOCTTY 256
+     * }
+     */
+    public static int O_NOCTTY() {
+        return O_NOCTTY;
+    }
     private static final int O_TRUNC = (int)512L;
     /**
      * {@snippet lang=c :
@@ -598,6 +607,24 @@ public class Linux extends Linux$shared {
      */
     public static int O_SYNC() {
         return O_SYNC;
+    }
+    private static final int F_OFD_GETLK = (int)36L;
+    /**
+     * {@snippet lang=c :
+     * #define F_OFD_GETLK 36
+     * }
+     */
+    public static int F_OFD_GETLK() {
+        return F_OFD_GETLK;
+    }
+    private static final int F_OFD_SETLK = (int)37L;
+    /**
+     * {@snippet lang=c :
+     * #define F_OFD_SETLK 37
+     * }
+     */
+    public static int F_OFD_SETLK() {
+        return F_OFD_SETLK;
     }
     private static final int F_DUPFD = (int)0L;
     /**
@@ -680,6 +707,69 @@ public class Linux extends Linux$shared {
     public static int FD_CLOEXEC() {
         return FD_CLOEXEC;
     }
+    private static final int F_RDLCK = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define F_RDLCK 0
+     * }
+     */
+    public static int F_RDLCK() {
+        return F_RDLCK;
+    }
+    private static final int F_WRLCK = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define F_WRLCK 1
+     * }
+     */
+    public static int F_WRLCK() {
+        return F_WRLCK;
+    }
+    private static final int F_UNLCK = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define F_UNLCK 2
+     * }
+     */
+    public static int F_UNLCK() {
+        return F_UNLCK;
+    }
+    private static final int LOCK_SH = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define LOCK_SH 1
+     * }
+     */
+    public static int LOCK_SH() {
+        return LOCK_SH;
+    }
+    private static final int LOCK_EX = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define LOCK_EX 2
+     * }
+     */
+    public static int LOCK_EX() {
+        return LOCK_EX;
+    }
+    private static final int LOCK_NB = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define LOCK_NB 4
+     * }
+     */
+    public static int LOCK_NB() {
+        return LOCK_NB;
+    }
+    private static final int LOCK_UN = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define LOCK_UN 8
+     * }
+     */
+    public static int LOCK_UN() {
+        return LOCK_UN;
+    }
     private static final int SPLICE_F_MOVE = (int)1L;
     /**
      * {@snippet lang=c :
@@ -715,6 +805,15 @@ public class Linux extends Linux$shared {
      */
     public static int SPLICE_F_GIFT() {
         return SPLICE_F_GIFT;
+    }
+    private static final int MAX_HANDLE_SZ = (int)128L;
+    /**
+     * {@snippet lang=c :
+     * #define MAX_HANDLE_SZ 128
+     * }
+     */
+    public static int MAX_HANDLE_SZ() {
+        return MAX_HANDLE_SZ;
     }
     private static final int AT_SYMLINK_NOFOLLOW = (int)256L;
     /**
@@ -1508,6 +1607,33 @@ public class Linux extends Linux$shared {
     public static int __NR_madvise() {
         return __NR_madvise;
     }
+    private static final int __NR_shmget = (int)29L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_shmget 29
+     * }
+     */
+    public static int __NR_shmget() {
+        return __NR_shmget;
+    }
+    private static final int __NR_shmat = (int)30L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_shmat 30
+     * }
+     */
+    public static int __NR_shmat() {
+        return __NR_shmat;
+    }
+    private static final int __NR_shmctl = (int)31L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_shmctl 31
+     * }
+     */
+    public static int __NR_shmctl() {
+        return __NR_shmctl;
+    }
     private static final int __NR_dup = (int)32L;
     /**
      * {@snippet lang=c :
@@ -1742,6 +1868,69 @@ public class Linux extends Linux$shared {
     public static int __NR_uname() {
         return __NR_uname;
     }
+    private static final int __NR_semget = (int)64L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_semget 64
+     * }
+     */
+    public static int __NR_semget() {
+        return __NR_semget;
+    }
+    private static final int __NR_semctl = (int)66L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_semctl 66
+     * }
+     */
+    public static int __NR_semctl() {
+        return __NR_semctl;
+    }
+    private static final int __NR_shmdt = (int)67L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_shmdt 67
+     * }
+     */
+    public static int __NR_shmdt() {
+        return __NR_shmdt;
+    }
+    private static final int __NR_msgget = (int)68L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_msgget 68
+     * }
+     */
+    public static int __NR_msgget() {
+        return __NR_msgget;
+    }
+    private static final int __NR_msgsnd = (int)69L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_msgsnd 69
+     * }
+     */
+    public static int __NR_msgsnd() {
+        return __NR_msgsnd;
+    }
+    private static final int __NR_msgrcv = (int)70L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_msgrcv 70
+     * }
+     */
+    public static int __NR_msgrcv() {
+        return __NR_msgrcv;
+    }
+    private static final int __NR_msgctl = (int)71L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_msgctl 71
+     * }
+     */
+    public static int __NR_msgctl() {
+        return __NR_msgctl;
+    }
     private static final int __NR_fcntl = (int)72L;
     /**
      * {@snippet lang=c :
@@ -1750,6 +1939,15 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_fcntl() {
         return __NR_fcntl;
+    }
+    private static final int __NR_flock = (int)73L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_flock 73
+     * }
+     */
+    public static int __NR_flock() {
+        return __NR_flock;
     }
     private static final int __NR_ftruncate = (int)77L;
     /**
@@ -1786,6 +1984,24 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_fchdir() {
         return __NR_fchdir;
+    }
+    private static final int __NR_fchmod = (int)91L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_fchmod 91
+     * }
+     */
+    public static int __NR_fchmod() {
+        return __NR_fchmod;
+    }
+    private static final int __NR_fchown = (int)93L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_fchown 93
+     * }
+     */
+    public static int __NR_fchown() {
+        return __NR_fchown;
     }
     private static final int __NR_ptrace = (int)101L;
     /**
@@ -1922,6 +2138,15 @@ public class Linux extends Linux$shared {
     public static int __NR_personality() {
         return __NR_personality;
     }
+    private static final int __NR_mlock = (int)149L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_mlock 149
+     * }
+     */
+    public static int __NR_mlock() {
+        return __NR_mlock;
+    }
     private static final int __NR_prctl = (int)157L;
     /**
      * {@snippet lang=c :
@@ -2003,6 +2228,15 @@ public class Linux extends Linux$shared {
     public static int __NR_restart_syscall() {
         return __NR_restart_syscall;
     }
+    private static final int __NR_clock_gettime = (int)228L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_clock_gettime 228
+     * }
+     */
+    public static int __NR_clock_gettime() {
+        return __NR_clock_gettime;
+    }
     private static final int __NR_clock_nanosleep = (int)230L;
     /**
      * {@snippet lang=c :
@@ -2021,6 +2255,24 @@ public class Linux extends Linux$shared {
     public static int __NR_exit_group() {
         return __NR_exit_group;
     }
+    private static final int __NR_epoll_wait = (int)232L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_epoll_wait 232
+     * }
+     */
+    public static int __NR_epoll_wait() {
+        return __NR_epoll_wait;
+    }
+    private static final int __NR_epoll_ctl = (int)233L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_epoll_ctl 233
+     * }
+     */
+    public static int __NR_epoll_ctl() {
+        return __NR_epoll_ctl;
+    }
     private static final int __NR_tgkill = (int)234L;
     /**
      * {@snippet lang=c :
@@ -2038,6 +2290,24 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_waitid() {
         return __NR_waitid;
+    }
+    private static final int __NR_inotify_add_watch = (int)254L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_inotify_add_watch 254
+     * }
+     */
+    public static int __NR_inotify_add_watch() {
+        return __NR_inotify_add_watch;
+    }
+    private static final int __NR_inotify_rm_watch = (int)255L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_inotify_rm_watch 255
+     * }
+     */
+    public static int __NR_inotify_rm_watch() {
+        return __NR_inotify_rm_watch;
     }
     private static final int __NR_openat = (int)257L;
     /**
@@ -2165,6 +2435,33 @@ public class Linux extends Linux$shared {
     public static int __NR_vmsplice() {
         return __NR_vmsplice;
     }
+    private static final int __NR_timerfd_create = (int)283L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_timerfd_create 283
+     * }
+     */
+    public static int __NR_timerfd_create() {
+        return __NR_timerfd_create;
+    }
+    private static final int __NR_timerfd_settime = (int)286L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_timerfd_settime 286
+     * }
+     */
+    public static int __NR_timerfd_settime() {
+        return __NR_timerfd_settime;
+    }
+    private static final int __NR_timerfd_gettime = (int)287L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_timerfd_gettime 287
+     * }
+     */
+    public static int __NR_timerfd_gettime() {
+        return __NR_timerfd_gettime;
+    }
     private static final int __NR_accept4 = (int)288L;
     /**
      * {@snippet lang=c :
@@ -2174,6 +2471,15 @@ public class Linux extends Linux$shared {
     public static int __NR_accept4() {
         return __NR_accept4;
     }
+    private static final int __NR_signalfd4 = (int)289L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_signalfd4 289
+     * }
+     */
+    public static int __NR_signalfd4() {
+        return __NR_signalfd4;
+    }
     private static final int __NR_eventfd2 = (int)290L;
     /**
      * {@snippet lang=c :
@@ -2182,6 +2488,15 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_eventfd2() {
         return __NR_eventfd2;
+    }
+    private static final int __NR_epoll_create1 = (int)291L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_epoll_create1 291
+     * }
+     */
+    public static int __NR_epoll_create1() {
+        return __NR_epoll_create1;
     }
     private static final int __NR_dup3 = (int)292L;
     /**
@@ -2200,6 +2515,15 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_pipe2() {
         return __NR_pipe2;
+    }
+    private static final int __NR_inotify_init1 = (int)294L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_inotify_init1 294
+     * }
+     */
+    public static int __NR_inotify_init1() {
+        return __NR_inotify_init1;
     }
     private static final int __NR_preadv = (int)295L;
     /**
@@ -2237,6 +2561,15 @@ public class Linux extends Linux$shared {
     public static int __NR_prlimit64() {
         return __NR_prlimit64;
     }
+    private static final int __NR_open_by_handle_at = (int)304L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_open_by_handle_at 304
+     * }
+     */
+    public static int __NR_open_by_handle_at() {
+        return __NR_open_by_handle_at;
+    }
     private static final int __NR_setns = (int)308L;
     /**
      * {@snippet lang=c :
@@ -2264,6 +2597,15 @@ public class Linux extends Linux$shared {
     public static int __NR_process_vm_writev() {
         return __NR_process_vm_writev;
     }
+    private static final int __NR_kcmp = (int)312L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_kcmp 312
+     * }
+     */
+    public static int __NR_kcmp() {
+        return __NR_kcmp;
+    }
     private static final int __NR_memfd_create = (int)319L;
     /**
      * {@snippet lang=c :
@@ -2281,6 +2623,15 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_userfaultfd() {
         return __NR_userfaultfd;
+    }
+    private static final int __NR_mlock2 = (int)325L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_mlock2 325
+     * }
+     */
+    public static int __NR_mlock2() {
+        return __NR_mlock2;
     }
     private static final int __NR_statx = (int)332L;
     /**
@@ -2353,6 +2704,15 @@ public class Linux extends Linux$shared {
      */
     public static int MAP_GROWSDOWN() {
         return MAP_GROWSDOWN;
+    }
+    private static final int MAP_LOCKED = (int)8192L;
+    /**
+     * {@snippet lang=c :
+     * #define MAP_LOCKED 8192
+     * }
+     */
+    public static int MAP_LOCKED() {
+        return MAP_LOCKED;
     }
     private static final int MAP_NORESERVE = (int)16384L;
     /**
@@ -3028,6 +3388,87 @@ public class Linux extends Linux$shared {
      */
     public static int SO_BUF_LOCK() {
         return SO_BUF_LOCK;
+    }
+    private static final int TIOCEXCL = (int)21516L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCEXCL 21516
+     * }
+     */
+    public static int TIOCEXCL() {
+        return TIOCEXCL;
+    }
+    private static final int TIOCSCTTY = (int)21518L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCSCTTY 21518
+     * }
+     */
+    public static int TIOCSCTTY() {
+        return TIOCSCTTY;
+    }
+    private static final int TIOCGPGRP = (int)21519L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCGPGRP 21519
+     * }
+     */
+    public static int TIOCGPGRP() {
+        return TIOCGPGRP;
+    }
+    private static final int TIOCSPGRP = (int)21520L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCSPGRP 21520
+     * }
+     */
+    public static int TIOCSPGRP() {
+        return TIOCSPGRP;
+    }
+    private static final int TIOCGWINSZ = (int)21523L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCGWINSZ 21523
+     * }
+     */
+    public static int TIOCGWINSZ() {
+        return TIOCGWINSZ;
+    }
+    private static final int TIOCSWINSZ = (int)21524L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCSWINSZ 21524
+     * }
+     */
+    public static int TIOCSWINSZ() {
+        return TIOCSWINSZ;
+    }
+    private static final int FIONREAD = (int)21531L;
+    /**
+     * {@snippet lang=c :
+     * #define FIONREAD 21531
+     * }
+     */
+    public static int FIONREAD() {
+        return FIONREAD;
+    }
+    private static final int TIOCPKT = (int)21536L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCPKT 21536
+     * }
+     */
+    public static int TIOCPKT() {
+        return TIOCPKT;
+    }
+    private static final int TIOCGSID = (int)21545L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCGSID 21545
+     * }
+     */
+    public static int TIOCGSID() {
+        return TIOCGSID;
     }
     private static final int IP_TOS = (int)1L;
     /**
@@ -3920,6 +4361,177 @@ public class Linux extends Linux$shared {
     public static int ARCH_GET_GS() {
         return ARCH_GET_GS;
     }
+    private static final int EPOLL_CTL_ADD = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define EPOLL_CTL_ADD 1
+     * }
+     */
+    public static int EPOLL_CTL_ADD() {
+        return EPOLL_CTL_ADD;
+    }
+    private static final int IPC_CREAT = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define IPC_CREAT 512
+     * }
+     */
+    public static int IPC_CREAT() {
+        return IPC_CREAT;
+    }
+    private static final int IPC_EXCL = (int)1024L;
+    /**
+     * {@snippet lang=c :
+     * #define IPC_EXCL 1024
+     * }
+     */
+    public static int IPC_EXCL() {
+        return IPC_EXCL;
+    }
+    private static final int IPC_NOWAIT = (int)2048L;
+    /**
+     * {@snippet lang=c :
+     * #define IPC_NOWAIT 2048
+     * }
+     */
+    public static int IPC_NOWAIT() {
+        return IPC_NOWAIT;
+    }
+    private static final int IPC_RMID = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define IPC_RMID 0
+     * }
+     */
+    public static int IPC_RMID() {
+        return IPC_RMID;
+    }
+    private static final int IPC_SET = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define IPC_SET 1
+     * }
+     */
+    public static int IPC_SET() {
+        return IPC_SET;
+    }
+    private static final int IPC_STAT = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define IPC_STAT 2
+     * }
+     */
+    public static int IPC_STAT() {
+        return IPC_STAT;
+    }
+    private static final int IPC_INFO = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define IPC_INFO 3
+     * }
+     */
+    public static int IPC_INFO() {
+        return IPC_INFO;
+    }
+    private static final int SHM_RDONLY = (int)4096L;
+    /**
+     * {@snippet lang=c :
+     * #define SHM_RDONLY 4096
+     * }
+     */
+    public static int SHM_RDONLY() {
+        return SHM_RDONLY;
+    }
+    private static final int SHM_STAT = (int)13L;
+    /**
+     * {@snippet lang=c :
+     * #define SHM_STAT 13
+     * }
+     */
+    public static int SHM_STAT() {
+        return SHM_STAT;
+    }
+    private static final int SHM_INFO = (int)14L;
+    /**
+     * {@snippet lang=c :
+     * #define SHM_INFO 14
+     * }
+     */
+    public static int SHM_INFO() {
+        return SHM_INFO;
+    }
+    private static final int GETALL = (int)13L;
+    /**
+     * {@snippet lang=c :
+     * #define GETALL 13
+     * }
+     */
+    public static int GETALL() {
+        return GETALL;
+    }
+    private static final int SETALL = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define SETALL 17
+     * }
+     */
+    public static int SETALL() {
+        return SETALL;
+    }
+    private static final int SEM_STAT = (int)18L;
+    /**
+     * {@snippet lang=c :
+     * #define SEM_STAT 18
+     * }
+     */
+    public static int SEM_STAT() {
+        return SEM_STAT;
+    }
+    private static final int SEM_INFO = (int)19L;
+    /**
+     * {@snippet lang=c :
+     * #define SEM_INFO 19
+     * }
+     */
+    public static int SEM_INFO() {
+        return SEM_INFO;
+    }
+    private static final int MSG_NOERROR = (int)4096L;
+    /**
+     * {@snippet lang=c :
+     * #define MSG_NOERROR 4096
+     * }
+     */
+    public static int MSG_NOERROR() {
+        return MSG_NOERROR;
+    }
+    private static final int MSG_COPY = (int)16384L;
+    /**
+     * {@snippet lang=c :
+     * #define MSG_COPY 16384
+     * }
+     */
+    public static int MSG_COPY() {
+        return MSG_COPY;
+    }
+    private static final int MSG_STAT = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * #define MSG_STAT 11
+     * }
+     */
+    public static int MSG_STAT() {
+        return MSG_STAT;
+    }
+    private static final int MSG_INFO = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * #define MSG_INFO 12
+     * }
+     */
+    public static int MSG_INFO() {
+        return MSG_INFO;
+    }
     private static final int CRYO_KERNEL_SIGRTMIN = (int)32L;
     /**
      * {@snippet lang=c :
@@ -3982,6 +4594,15 @@ public class Linux extends Linux$shared {
      */
     public static int CRYO_UC_STRICT_RESTORE_SS() {
         return CRYO_UC_STRICT_RESTORE_SS;
+    }
+    private static final int F_GETOWNER_UIDS = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define F_GETOWNER_UIDS 17
+     * }
+     */
+    public static int F_GETOWNER_UIDS() {
+        return F_GETOWNER_UIDS;
     }
     private static final int F_OWNER_TID = (int)0L;
     /**
@@ -5157,6 +5778,159 @@ public class Linux extends Linux$shared {
     public static int NFTA_META_KEY() {
         return NFTA_META_KEY;
     }
+    private static final int EPOLL_CLOEXEC = (int)524288L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.EPOLL_CLOEXEC = 524288
+     * }
+     */
+    public static int EPOLL_CLOEXEC() {
+        return EPOLL_CLOEXEC;
+    }
+    private static final int EPOLLIN = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum EPOLL_EVENTS.EPOLLIN = 1
+     * }
+     */
+    public static int EPOLLIN() {
+        return EPOLLIN;
+    }
+    private static final int EPOLLOUT = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum EPOLL_EVENTS.EPOLLOUT = 4
+     * }
+     */
+    public static int EPOLLOUT() {
+        return EPOLLOUT;
+    }
+    private static final int EPOLLEXCLUSIVE = (int)268435456L;
+    /**
+     * {@snippet lang=c :
+     * enum EPOLL_EVENTS.EPOLLEXCLUSIVE = 268435456
+     * }
+     */
+    public static int EPOLLEXCLUSIVE() {
+        return EPOLLEXCLUSIVE;
+    }
+    private static final int EPOLLWAKEUP = (int)536870912L;
+    /**
+     * {@snippet lang=c :
+     * enum EPOLL_EVENTS.EPOLLWAKEUP = 536870912
+     * }
+     */
+    public static int EPOLLWAKEUP() {
+        return EPOLLWAKEUP;
+    }
+    private static final int EPOLLONESHOT = (int)1073741824L;
+    /**
+     * {@snippet lang=c :
+     * enum EPOLL_EVENTS.EPOLLONESHOT = 1073741824
+     * }
+     */
+    public static int EPOLLONESHOT() {
+        return EPOLLONESHOT;
+    }
+    private static final int EPOLLET = (int)-2147483648L;
+    /**
+     * {@snippet lang=c :
+     * enum EPOLL_EVENTS.EPOLLET = -2147483648
+     * }
+     */
+    public static int EPOLLET() {
+        return EPOLLET;
+    }
+    private static final int TFD_CLOEXEC = (int)524288L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TFD_CLOEXEC = 524288
+     * }
+     */
+    public static int TFD_CLOEXEC() {
+        return TFD_CLOEXEC;
+    }
+    private static final int TFD_NONBLOCK = (int)2048L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TFD_NONBLOCK = 2048
+     * }
+     */
+    public static int TFD_NONBLOCK() {
+        return TFD_NONBLOCK;
+    }
+    private static final int TFD_TIMER_ABSTIME = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TFD_TIMER_ABSTIME = 1
+     * }
+     */
+    public static int TFD_TIMER_ABSTIME() {
+        return TFD_TIMER_ABSTIME;
+    }
+    private static final int TFD_TIMER_CANCEL_ON_SET = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TFD_TIMER_CANCEL_ON_SET = 2
+     * }
+     */
+    public static int TFD_TIMER_CANCEL_ON_SET() {
+        return TFD_TIMER_CANCEL_ON_SET;
+    }
+    private static final int SFD_CLOEXEC = (int)524288L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.SFD_CLOEXEC = 524288
+     * }
+     */
+    public static int SFD_CLOEXEC() {
+        return SFD_CLOEXEC;
+    }
+    private static final int SFD_NONBLOCK = (int)2048L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.SFD_NONBLOCK = 2048
+     * }
+     */
+    public static int SFD_NONBLOCK() {
+        return SFD_NONBLOCK;
+    }
+    private static final int IN_CLOEXEC = (int)524288L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IN_CLOEXEC = 524288
+     * }
+     */
+    public static int IN_CLOEXEC() {
+        return IN_CLOEXEC;
+    }
+    private static final int IN_NONBLOCK = (int)2048L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IN_NONBLOCK = 2048
+     * }
+     */
+    public static int IN_NONBLOCK() {
+        return IN_NONBLOCK;
+    }
+    private static final int KCMP_FILE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum kcmp_type.KCMP_FILE = 0
+     * }
+     */
+    public static int KCMP_FILE() {
+        return KCMP_FILE;
+    }
+    private static final int KCMP_EPOLL_TFD = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * enum kcmp_type.KCMP_EPOLL_TFD = 7
+     * }
+     */
+    public static int KCMP_EPOLL_TFD() {
+        return KCMP_EPOLL_TFD;
+    }
     private static final int PROCMAP_QUERY_VMA_READABLE = (int)1L;
     /**
      * {@snippet lang=c :
@@ -5219,6 +5993,24 @@ public class Linux extends Linux$shared {
      */
     public static int ENOTSUP() {
         return ENOTSUP;
+    }
+    private static final int F_GETLK = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define F_GETLK 5
+     * }
+     */
+    public static int F_GETLK() {
+        return F_GETLK;
+    }
+    private static final int F_SETLK = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SETLK 6
+     * }
+     */
+    public static int F_SETLK() {
+        return F_SETLK;
     }
     private static final int O_LARGEFILE = (int)0L;
     /**
@@ -5418,6 +6210,15 @@ public class Linux extends Linux$shared {
     public static int MFD_ALLOW_SEALING() {
         return MFD_ALLOW_SEALING;
     }
+    private static final int MLOCK_ONFAULT = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define MLOCK_ONFAULT 1
+     * }
+     */
+    public static int MLOCK_ONFAULT() {
+        return MLOCK_ONFAULT;
+    }
     private static final MemorySegment MAP_FAILED = MemorySegment.ofAddress(-1L);
     /**
      * {@snippet lang=c :
@@ -5606,6 +6407,60 @@ public class Linux extends Linux$shared {
      */
     public static int SO_SNDTIMEO() {
         return SO_SNDTIMEO;
+    }
+    private static final long TIOCGPTN = 2147767344L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCGPTN 2147767344
+     * }
+     */
+    public static long TIOCGPTN() {
+        return TIOCGPTN;
+    }
+    private static final long TIOCSPTLCK = 1074025521L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCSPTLCK 1074025521
+     * }
+     */
+    public static long TIOCSPTLCK() {
+        return TIOCSPTLCK;
+    }
+    private static final long TIOCGPKT = 2147767352L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCGPKT 2147767352
+     * }
+     */
+    public static long TIOCGPKT() {
+        return TIOCGPKT;
+    }
+    private static final long TIOCGPTLCK = 2147767353L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCGPTLCK 2147767353
+     * }
+     */
+    public static long TIOCGPTLCK() {
+        return TIOCGPTLCK;
+    }
+    private static final long TIOCGEXCL = 2147767360L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCGEXCL 2147767360
+     * }
+     */
+    public static long TIOCGEXCL() {
+        return TIOCGEXCL;
+    }
+    private static final int TIOCGPTPEER = (int)21569L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCGPTPEER 21569
+     * }
+     */
+    public static int TIOCGPTPEER() {
+        return TIOCGPTPEER;
     }
     private static final int INADDR_ANY = (int)0L;
     /**
@@ -6012,6 +6867,15 @@ public class Linux extends Linux$shared {
     public static long UFFDIO_WRITEPROTECT_MODE_DONTWAKE() {
         return UFFDIO_WRITEPROTECT_MODE_DONTWAKE;
     }
+    private static final int IPC_PRIVATE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define IPC_PRIVATE 0
+     * }
+     */
+    public static int IPC_PRIVATE() {
+        return IPC_PRIVATE;
+    }
     private static final long CRYO_RSEQ_ALIGN = 32L;
     /**
      * {@snippet lang=c :
@@ -6191,6 +7055,33 @@ public class Linux extends Linux$shared {
      */
     public static int SIOCUNIXFILE() {
         return SIOCUNIXFILE;
+    }
+    private static final long TFD_IOC_SET_TICKS = 1074287616L;
+    /**
+     * {@snippet lang=c :
+     * #define TFD_IOC_SET_TICKS 1074287616
+     * }
+     */
+    public static long TFD_IOC_SET_TICKS() {
+        return TFD_IOC_SET_TICKS;
+    }
+    private static final long CRYO_TCGETS2 = 2150388778L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_TCGETS2 2150388778
+     * }
+     */
+    public static long CRYO_TCGETS2() {
+        return CRYO_TCGETS2;
+    }
+    private static final long CRYO_TCSETS2 = 1076646955L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_TCSETS2 1076646955
+     * }
+     */
+    public static long CRYO_TCSETS2() {
+        return CRYO_TCSETS2;
     }
 }
 

@@ -38,7 +38,7 @@ import dev.cryo.testkit.Target;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 1, batchSize = 1)
 @Measurement(iterations = 4, batchSize = 1)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-Xmx1g"})
 @State(Scope.Benchmark)
 public class PreDumpBench {
     @Param({"splice", "read"})

@@ -1,17 +1,10 @@
 package dev.cryo.cli;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.NoSuchFileException;
 
 import dev.cryo.cli.command.CryoCommand;
 import dev.cryo.dump.DumpException;
-import dev.cryo.images.ImageFormatException;
-import dev.cryo.parasite.Cancellation;
-import dev.cryo.syscalls.ErrnoException;
-import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.CryoFailure;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 
@@ -22,7 +15,19 @@ import picocli.CommandLine.ParameterException;
 public final class Main {
     private Main() {}
 
+    /**
+     * Whether this JVM ends with the command ({@link #main}), rather than running it for a caller that stays (the
+     * zdtm runner, tests): a detached restore then leaves its tree on its own, as CRIU does, with no process of
+     * cryo's as its parent; a caller that stays keeps the keeper as the tree's reaper.
+     */
+    private static volatile boolean exitsAfter;
+
+    public static boolean exitsAfterCommand() {
+        return exitsAfter;
+    }
+
     public static void main(String[] args) {
+        exitsAfter = true;
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
         int code = run(args, out, err);
@@ -66,18 +71,10 @@ public final class Main {
     /** The user-facing message of an expected failure, or null for an exception that means a bug in cryo. */
     private static String message(Exception e) {
         return switch (e) {
-            case Failure f -> f.getMessage();
             case DumpException d -> d.getMessage();
             case dev.cryo.restore.RestoreException r -> r.getMessage();
-            case ErrnoException x -> x.getMessage();
-            case ImageFormatException f -> f.getMessage();
-            case Cancellation.CancelledException c -> c.getMessage();
-            case Proc.TaskGoneException t -> t.getMessage();
-            case NoSuchFileException n -> n.getFile() + ": no such file or directory";
-            case AccessDeniedException a -> a.getFile() + ": permission denied";
-            case UncheckedIOException u -> u.getMessage();
-            case IOException i -> i.getMessage() != null ? i.getMessage() : i.toString();
-            default -> null;
+            default -> CryoFailure.reason(e);
         };
     }
+
 }

@@ -23,7 +23,7 @@ class DumpSignalTest {
         try (Target target = Target.start("dumpee", work.resolve("t"), "1024", "4")) {
             // cryo as its own process, as a user runs it (the test JVM's class path holds every module)
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process cryo = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+            Process cryo = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"),
                     "dev.cryo.cli.Main", "dump", "-t", Integer.toString(target.pid()), "-D", images.toString(), "-j")
                     .redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile()).start();
             // Wait until the tree is frozen (traced), so that the signal lands in the middle of the dump: at once,

@@ -135,7 +135,7 @@ class KillTest {
     /** cryo as its own process, as a user runs it (the test JVM's class path holds every module). */
     private ProcessBuilder cryo(String stopAt, List<String> args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED"));
+                "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData"));
         if (stopAt != null) {
             cmd.add("-Dcryo.stop-at=" + stopAt);
         }

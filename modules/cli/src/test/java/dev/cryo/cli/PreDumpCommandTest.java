@@ -58,7 +58,7 @@ class PreDumpCommandTest {
         Path images = Files.createDirectories(work.resolve("img"));
         try (Target target = Target.start("pd_dirty", work.resolve("t"), "1024", "10")) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process cryo = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+            Process cryo = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"),
                     "dev.cryo.cli.Main", "pre-dump", "-t", Integer.toString(target.pid()), "-D", images.toString(),
                     "--pre-dump-mode", "splice")
                     .redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile()).start();

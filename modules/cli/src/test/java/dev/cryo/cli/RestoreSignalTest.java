@@ -30,7 +30,7 @@ class RestoreSignalTest {
             assertThat(target.awaitExit(30)).isTrue();
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process cryo = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        Process cryo = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"),
                 "dev.cryo.cli.Main", "restore", "-D", images.toString(), "-d", "-j")
                 .redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile()).start();
         // Wait until the task exists (a traced puppet with its pid), so that the signal lands mid-restore.

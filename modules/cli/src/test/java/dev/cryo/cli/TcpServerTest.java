@@ -19,7 +19,8 @@ import dev.cryo.testkit.Target;
  * A server with clients outside the tree, checkpointed with {@code cryo dump --tcp-established} (which kills
  * it) and brought back with {@code cryo restore --tcp-established}: the clients, which never stop sending and
  * never reconnect, carry on over the same connections, every line answered, in order, both ways (tcp_server
- * and tcp_client check that themselves). The server waits in poll(2): epoll is restored by other work.
+ * and tcp_client check that themselves). The server waits in epoll_wait, its listener and clients watched by
+ * one epoll instance.
  */
 class TcpServerTest {
     @TempDir

@@ -17,11 +17,14 @@ import java.util.Objects;
  * @param preDumpMode   how a pre-dump copies pages (ignored by a dump, which copies while frozen)
  * @param warmUp        before freezing the tree, dump a decoy process once per JVM, so that the code a dump runs
  *                      while the tree is frozen is loaded and linked (for a short-lived JVM such as the CLI's)
+ * @param fileLocks     dump the file locks the tree holds (CRIU's {@code --file-locks}); without it a held lock
+ *                      refuses the dump, since the restored tree would run without it
  * @param network       what to do with connections that reach outside the tree (CRIU's --tcp-established,
- *                      --tcp-close, --ext-unix-sk)
+ *                      --tcp-close, --ext-unix-sk, --network-lock)
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
-                          Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp, Network network) {
+                          Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp,
+                          boolean fileLocks, Network network) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
@@ -43,11 +46,15 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, Network.NONE);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE);
+    }
+
+    public static DumpOptions of(int pid, Path imagesDir) {
+        return new DumpOptions(pid, imagesDir, false, false, DumpListener.SILENT);
     }
 
     public DumpOptions withNetwork(Network n) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, n);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, n);
     }
 
     public DumpOptions withTcpEstablished(boolean v) {
@@ -62,35 +69,35 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v, network.lock()));
     }
 
-    public static DumpOptions of(int pid, Path imagesDir) {
-        return new DumpOptions(pid, imagesDir, false, false, DumpListener.SILENT);
-    }
-
     public DumpOptions withLeaveRunning(boolean v) {
-        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, network);
+        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, network);
     }
 
     public DumpOptions withShellJob(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp, network);
+        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, network);
     }
 
     public DumpOptions withListener(DumpListener l) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp, network);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, network);
     }
 
     public DumpOptions withPrevImagesDir(Path p) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp, network);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp, fileLocks, network);
     }
 
     public DumpOptions withTrackMem(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp, network);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp, fileLocks, network);
     }
 
     public DumpOptions withPreDumpMode(PreDumpMode m) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp, network);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp, fileLocks, network);
+    }
+
+    public DumpOptions withFileLocks(boolean v) {
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, v, network);
     }
 
     public DumpOptions withWarmUp(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v, network);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v, fileLocks, network);
     }
 }

@@ -412,4 +412,46 @@ class DumpRefusalsTest {
             assertThat(t.check()).isEqualTo("PASS");
         }
     }
+
+    @Test
+    void aHeldLockWithoutFileLocksIsRefusedAndTheTreeRunsOnHoldingIt() throws Exception {
+        try (Target t = Target.start("file_locks", work.resolve("t"))) {
+            Path dir = imgDir();
+            // not a shell job: file_locks leads its own session; the dump stops at the first fd that holds a lock
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir), new Cancellation()))
+                    .isInstanceOf(DumpException.class)
+                    .hasMessage("cannot dump pid %d fd 3 (%s): it holds an flock (write); dump with --file-locks to keep it"
+                            + " (a restore without it would lose the lock)", t.pid(), t.dir().resolve("flock.f"));
+            assertEmpty(dir);
+            assertThat(Proc.status(t.pid(), "TracerPid")).isEqualTo("0");
+            assertThat(t.verdict()).as("the locks are still held by the tree").isEqualTo("PASS");
+        }
+    }
+
+    @Test
+    void aSysvSegmentOfTheHostsIpcNamespaceIsRefusedAndTheTreeRunsOn() throws Exception {
+        try (Target t = Target.start("sysv_shm_host", work.resolve("t"))) {
+            Path dir = imgDir();
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir), new Cancellation()))
+                    .isInstanceOf(DumpException.class)
+                    .hasMessageMatching("cannot dump pid " + t.pid() + ": mapping 0x[0-9a-f]+ is SysV shared memory \\(key 0x00000000,"
+                            + " shmid \\d+\\), which cryo does not dump");
+            assertEmpty(dir);
+            assertThat(Proc.status(t.pid(), "TracerPid")).isEqualTo("0");
+            assertThat(t.verdict()).isEqualTo("PASS");
+        }
+    }
+
+    @Test
+    void aKindOfFileCryoCannotDumpIsNamedWithItsPidAndFd() throws Exception {
+        try (Target t = Target.start("unsupported_fd", work.resolve("t"))) {
+            Path dir = imgDir();
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir), new Cancellation()))
+                    .isInstanceOf(DumpException.class)
+                    .hasMessage("cannot dump pid %d fd 3: it is anon_inode:[pidfd], which cryo cannot dump yet", t.pid());
+            assertEmpty(dir);
+            assertThat(Proc.status(t.pid(), "TracerPid")).isEqualTo("0");
+            assertThat(t.verdict()).isEqualTo("PASS");
+        }
+    }
 }

@@ -5,7 +5,7 @@ package dev.cryo.images;
  * line for the user and names the image file and the byte offset of the fault:
  * {@code core-42.img: truncated at offset 1052 (entry of 312 bytes, 40 present)}.
  */
-public final class ImageFormatException extends RuntimeException {
+public final class ImageFormatException extends dev.cryo.syscalls.CryoFailure {
     private static final long serialVersionUID = 1L;
 
     private final String image;

@@ -10,6 +10,7 @@ import dev.cryo.images.proto.FdinfoEntry;
 import dev.cryo.images.proto.FifoEntry;
 import dev.cryo.images.proto.InetSkEntry;
 import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.images.proto.FsEntry;
 import dev.cryo.images.proto.GhostChunkEntry;
 import dev.cryo.images.proto.GhostFileEntry;
@@ -82,6 +83,8 @@ public enum ImageKind {
     TTY_INFO("TTY_INFO", "tty-info.img", 0x59453036, TtyInfoEntry.getDefaultInstance()),
     TTY_DATA("TTY_DATA", "tty-data.img", 0x59413026, TtyDataEntry.getDefaultInstance()),
     MEMFD_INODE("MEMFD_INODE", "memfd.img", 0x48453499, MemfdInodeEntry.getDefaultInstance()),
+    /** File locks held at dump (--file-locks): each names the task and fd it is taken through again. */
+    FILE_LOCKS("FILE_LOCKS", "filelocks.img", 0x54323616, FileLockEntry.getDefaultInstance()),
     /** Contents of an unlinked file that was open at dump; id (hex): the remap id. */
     GHOST_FILE("GHOST_FILE", "ghost-file-%x.img", Head.COMMON, 0x52583605,
             GhostFileEntry.getDefaultInstance(), GhostChunkEntry.getDefaultInstance(), Payload.GHOST_FILE),

@@ -10,6 +10,7 @@ import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FdinfoEntry;
 import dev.cryo.images.proto.FifoEntry;
 import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.images.proto.FownEntry;
 import dev.cryo.images.proto.FsEntry;
 import dev.cryo.images.proto.GhostChunkEntry;
@@ -158,7 +159,10 @@ final class SampleImages {
                 .setTtyId(7).setData(ByteString.copyFromUtf8("typed ahead\n")).build()));
         samples.add(one(ImageKind.MEMFD_INODE, 0, MemfdInodeEntry.newBuilder()
                 .setName("memfd:buffer").setUid(1000).setGid(1000).setSize(8192).setShmid(99)
-                .setSeals(0x1).setInodeId(55).build()));
+                .setSeals(0x1).setInodeId(55).build())); // no mode: crit 3.17 drops that CRIU 4.2 field
+        samples.add(new Sample(ImageKind.FILE_LOCKS, 0, List.of(
+                FileLockEntry.newBuilder().setFlag(2).setType(1).setPid(PID).setFd(3).setStart(0).setLen(0).build(),
+                FileLockEntry.newBuilder().setFlag(1).setType(0).setPid(PID).setFd(4).setStart(100).setLen(50).build()), Map.of()));
         samples.add(new Sample(ImageKind.GHOST_FILE, 0x1f, List.of(GhostFileEntry.newBuilder()
                 .setUid(1000).setGid(1000).setMode(0100600).setDev(0x803).setIno(77)
                 .setAtim(Timeval.newBuilder().setTvSec(1_700_000_000L).setTvUsec(5))

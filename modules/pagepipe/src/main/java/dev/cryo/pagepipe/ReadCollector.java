@@ -146,7 +146,7 @@ public final class ReadCollector {
                 }
                 if (n <= 0) {
                     if (!lenient) {
-                        throw new IllegalStateException(String.format("cannot read pages at 0x%x: the mapping is gone", r.start() + done));
+                        throw new PagesGoneException(String.format("cannot read pages at 0x%x: the mapping is gone", r.start() + done));
                     }
                     // unmapped under the copy: zeros for this page, then try the next one
                     buf.asSlice(at + done, PageRange.PAGE_SIZE).fill((byte) 0);

@@ -235,7 +235,7 @@ public final class SpliceCollector implements AutoCloseable {
         }
         long n = Io.pread(mem.fd(), page, at);
         if (n != page.byteSize()) {
-            throw new IllegalStateException(String.format("cannot read the page at 0x%x of pid %d", at, task.pid()));
+            throw new PagesGoneException(String.format("cannot read the page at 0x%x of pid %d", at, task.pid()));
         }
     }
 
@@ -258,7 +258,7 @@ public final class SpliceCollector implements AutoCloseable {
                     while (done < pp.bytes()) {
                         long n = Io.read(pipe.fd(), buf.asSlice(done, pp.bytes() - done));
                         if (n <= 0) {
-                            throw new IllegalStateException("a page pipe of pid " + task.pid() + " ended after " + done
+                            throw new PagesGoneException("a page pipe of pid " + task.pid() + " ended after " + done
                                     + " of " + pp.bytes() + " bytes");
                         }
                         done += n;

@@ -25,7 +25,7 @@ public final class Cancellation {
         }
     }
 
-    public static final class CancelledException extends RuntimeException {
+    public static final class CancelledException extends dev.cryo.syscalls.CryoFailure {
         public CancelledException(String reason) {
             super("cancelled: " + reason);
         }

@@ -242,7 +242,7 @@ public final class FrozenTree implements AutoCloseable {
     }
 
     /** A process of the tree is held by a cgroup freeze that is not the tree's own to lift: injected code would never run. */
-    public static final class HeldByCgroupException extends RuntimeException {
+    public static final class HeldByCgroupException extends dev.cryo.syscalls.CryoFailure {
         HeldByCgroupException(int pid, Path cgroup) {
             super("pid " + pid + " is held by the freeze of cgroup " + cgroup + ", which is not the tree's own to lift;"
                     + " thaw it first (echo 0 > " + cgroup.resolve("cgroup.freeze") + ")");

@@ -33,7 +33,7 @@ final class InjectedCall {
                 if (entered) {
                     regs.read(tid);
                     if (regs.rip() != ip + SYSCALL_INSN) {
-                        throw new IllegalStateException(String.format("thread %d stopped at 0x%x after the call injected at 0x%x",
+                        throw new InfectionFailure(String.format("thread %d stopped at 0x%x after the call injected at 0x%x",
                                 tid, regs.rip(), ip));
                     }
                     StopPoints.reach("call-exit");

@@ -169,7 +169,7 @@ public final class Parasite implements AutoCloseable {
             if (r < 0 && r >= -4095) {
                 throw new ErrnoException(what + " in pid " + pid, new long[] {wanted, areaSize}, (int) -r);
             }
-            throw new IllegalStateException(String.format("%s in pid %d: mapped at 0x%x, not at 0x%x", what, pid, r, wanted));
+            throw new InfectionFailure(String.format("%s in pid %d: mapped at 0x%x, not at 0x%x", what, pid, r, wanted));
         }
     }
 
@@ -188,7 +188,7 @@ public final class Parasite implements AutoCloseable {
                 return hi - PAGE - size;
             }
         }
-        throw new IllegalStateException("pid " + pid + " has no free range of " + size + " bytes for cryo's parasite");
+        throw new InfectionFailure("pid " + pid + " has no free range of " + size + " bytes for cryo's parasite");
     }
 
     private static long executableStart(int pid, List<ProcMaps.Mapping> maps) {
@@ -197,7 +197,7 @@ public final class Parasite implements AutoCloseable {
                 return m.start();
             }
         }
-        throw new IllegalStateException("pid " + pid + " has no executable mapping to start the parasite from");
+        throw new InfectionFailure("pid " + pid + " has no executable mapping to start the parasite from");
     }
 
     public int pid() {

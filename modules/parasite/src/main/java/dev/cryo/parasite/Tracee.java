@@ -169,7 +169,7 @@ public final class Tracee implements Traced {
     }
 
     /** The thread did not reach its interrupt stop in time: it sleeps uninterruptibly (state D). */
-    public static final class NotStoppingException extends RuntimeException {
+    public static final class NotStoppingException extends dev.cryo.syscalls.CryoFailure {
         NotStoppingException(int pid, int tid) {
             super("thread " + tid + " of pid " + pid + " did not stop within "
                     + TimeUnit.NANOSECONDS.toSeconds(STOP_TIMEOUT_NANOS) + " s of PTRACE_INTERRUPT (" + where(pid, tid)
@@ -186,7 +186,7 @@ public final class Tracee implements Traced {
     }
 
     /** The thread exited while cryo was working on it. */
-    public static final class TaskExitedException extends RuntimeException {
+    public static final class TaskExitedException extends dev.cryo.syscalls.CryoFailure {
         public TaskExitedException(int tid) {
             super("task " + tid + " exited during the dump");
         }

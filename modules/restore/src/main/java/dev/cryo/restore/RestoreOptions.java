@@ -14,10 +14,15 @@ import java.util.Objects;
  * @param shellJob  the dump is a shell job (its session leader was outside the tree): the tree joins cryo's
  *                  session and its terminal is reopened by path; as with CRIU, restoring a shell job needs it
  * @param listener  hears the steps of the restore
+ * @param orphan    with {@code detached}: once the tree runs, the keeper that holds and reaps it exits, so that the
+ *                  tree is reparented to the nearest subreaper or init, as CRIU leaves it, and no process of cryo's
+ *                  is left (for a command that exits after the restore). Without it the keeper stays the tree's
+ *                  parent and reaps it, as long as the thread that restored it lives: a JVM cannot reap orphans
+ *                  itself without taking its own children's statuses
  * @param network   connections that reach outside the tree, as CRIU's options allow them
  */
 public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
-                             RestoreListener listener, Network network) {
+                             RestoreListener listener, boolean orphan, Network network) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         Objects.requireNonNull(listener, "listener");
@@ -37,16 +42,12 @@ public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, 
     }
 
     public RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
-                          RestoreListener listener) {
-        this(imagesDir, detached, samePid, pidns, shellJob, listener, Network.NONE);
-    }
-
-    public static RestoreOptions of(Path imagesDir) {
-        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT);
+                          RestoreListener listener, boolean orphan) {
+        this(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, Network.NONE);
     }
 
     public RestoreOptions withNetwork(Network n) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, n);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, n);
     }
 
     public RestoreOptions withTcpEstablished(boolean v) {
@@ -61,23 +62,31 @@ public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, 
         return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v, network.lock()));
     }
 
+    public static RestoreOptions of(Path imagesDir) {
+        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT, false);
+    }
+
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, network);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan, network);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, network);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan, network);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, network);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan, network);
     }
 
     public RestoreOptions withShellJob(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, network);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan, network);
     }
 
     public RestoreOptions withListener(RestoreListener l) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, network);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan, network);
+    }
+
+    public RestoreOptions withOrphan(boolean v) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v, network);
     }
 }

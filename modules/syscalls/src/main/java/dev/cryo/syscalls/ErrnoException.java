@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.stream.Collectors;
 
 /** A system call failed: names the call, its arguments and the errno, e.g. {@code ptrace(PTRACE_SEIZE, 4242): no such process (ESRCH)}. */
-public final class ErrnoException extends RuntimeException {
+public final class ErrnoException extends CryoFailure {
     private final String call;
     private final int errno;
 

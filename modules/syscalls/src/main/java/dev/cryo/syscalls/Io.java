@@ -52,6 +52,16 @@ public final class Io {
         return Syscall.call("ioctl(" + what + ")", Linux.__NR_ioctl(), fd, request, arg);
     }
 
+    /** fchown(2): the owner and group of the file {@code fd} is open on. */
+    public static void fchown(Fd fd, int uid, int gid) {
+        Syscall.call("fchown(" + uid + ", " + gid + ")", Linux.__NR_fchown(), fd.fd(), uid, gid);
+    }
+
+    /** fchmod(2): the permission bits of the file {@code fd} is open on. */
+    public static void fchmod(Fd fd, int mode) {
+        Syscall.call("fchmod(0" + Integer.toOctalString(mode) + ")", Linux.__NR_fchmod(), fd.fd(), mode);
+    }
+
     public static long fcntl(int fd, int cmd, long arg) {
         return Syscall.call("fcntl", Linux.__NR_fcntl(), fd, cmd, arg);
     }

@@ -14,7 +14,7 @@ public final class Proc {
     private Proc() {}
 
     /** Thrown when a task's /proc entry is gone: the task exited. */
-    public static final class TaskGoneException extends RuntimeException {
+    public static final class TaskGoneException extends CryoFailure {
         public TaskGoneException(int pid) {
             super("pid " + pid + " is gone (it exited)");
         }

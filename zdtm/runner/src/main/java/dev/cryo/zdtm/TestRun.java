@@ -57,7 +57,7 @@ final class TestRun {
             failure = "cannot prepare " + work + ": " + e.getMessage();
         } finally {
             killRestored();
-            if (startedPid > 0 && test.options().contains("--tcp-established")) {
+            if (startedPid > 0 && test.dumpOptions().contains("--tcp-established")) {
                 // a dump that kept connections locked, whose restore failed or never came: the lock is the test's
                 NetworkLock.unlock("cryo-" + startedPid);
             }
@@ -158,7 +158,7 @@ final class TestRun {
     private String dump(Target target, Path images, String... options) throws Failed, Cryo.CommandFailed {
         List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString()));
         dump.addAll(List.of(options));
-        dump.addAll(test.options());
+        dump.addAll(test.dumpOptions());
         List<Integer> tree = new ArrayList<>();
         hostDescendants(target.pid(), tree);
         String said = cryo.run(dump.toArray(String[]::new));
@@ -179,16 +179,9 @@ final class TestRun {
         return said;
     }
 
-    /** {@code cryo restore ARGS...} with the test's own options. */
-    private int restoreDetached(String... args) throws Cryo.CommandFailed {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(test.options());
-        return cryo.restoreDetached(all.toArray(String[]::new));
-    }
-
     /** cryo restore -d of a host dump: the tree must come back with its own pids. */
     private int restore(Target target, Path images) throws Failed, Cryo.CommandFailed {
-        int root = restoreDetached("restore", "-D", images.toString(), "-d");
+        int root = cryo.restoreDetached(restoreArgs(images));
         if (root != target.pid()) {
             hostDescendants(root, restored);
             throw new Failed("restored as pid " + root + ", not " + target.pid());
@@ -199,12 +192,20 @@ final class TestRun {
     /** pidns: dump --leave-running, then restore into a new pid namespace beside the original. */
     private int pidns(Target target, Path images) throws Failed, Cryo.CommandFailed {
         List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString(), "--leave-running"));
-        dump.addAll(test.options());
+        dump.addAll(test.dumpOptions());
         cryo.run(dump.toArray(String[]::new));
         if (!target.isAlive()) {
             throw new Failed("the original died in a dump with --leave-running");
         }
-        return restoreDetached("restore", "-D", images.toString(), "-d", "--pidns");
+        return cryo.restoreDetached(restoreArgs(images, "--pidns"));
+    }
+
+    /** {@code restore -D IMAGES -d}, the cycle's own options, then the test's. */
+    private String[] restoreArgs(Path images, String... options) {
+        List<String> args = new ArrayList<>(List.of("restore", "-D", images.toString(), "-d"));
+        args.addAll(List.of(options));
+        args.addAll(test.restoreOptions());
+        return args.toArray(String[]::new);
     }
 
     /** predump: two pre-dumps, each on top of the one before, then a dump on top of them, then restore. */

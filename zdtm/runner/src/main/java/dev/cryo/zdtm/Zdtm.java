@@ -91,7 +91,7 @@ public final class Zdtm implements Callable<Integer> {
                 }
             });
         }
-        return tests.stream().map(t -> new ZdtmTest(t.name(), t.source(), Map.of(), t.options())).toList();
+        return tests.stream().map(ZdtmTest::withoutSkips).toList();
     }
 
     /**

@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -21,18 +20,18 @@ import java.util.stream.Stream;
  * // zdtm: skip host,pidns: restore of threads is not built yet
  * </pre>
  *
- * A header may also name options that cryo dump and cryo restore both take for it, CRIU's own (as CRIU's zdtm
- * gives them in a test's desc file):
+ * It may also name options its cycles give cryo, as a user of the program would have to:
  *
  * <pre>
- * // zdtm: opts --tcp-established
+ * // zdtm: dump-opts --file-locks
+ * // zdtm: restore-opts --ipcns
  * </pre>
  *
  * Programs named {@code broken_*} are broken on purpose: they run only when named, never in the suite.
  */
-public record ZdtmTest(String name, Path source, Map<String, String> skips, List<String> options) {
+public record ZdtmTest(String name, Path source, Map<String, String> skips, List<String> dumpOptions, List<String> restoreOptions) {
     private static final Pattern SKIP = Pattern.compile("zdtm: skip ([a-z,]+): (.+?)\\s*(\\*/)?$");
-    private static final Pattern OPTS = Pattern.compile("zdtm: opts ((?:--?[a-z][a-z-]*\\s*)+?)\\s*(\\*/)?$");
+    private static final Pattern OPTS = Pattern.compile("zdtm: (dump|restore)-opts (.+?)\\s*(\\*/)?$");
     /** A local header a program includes. zdtm programs include zdtmlib.h, directly or through another (threads.h). */
     private static final Pattern INCLUDE = Pattern.compile("#include \"([a-z0-9_]+\\.h)\"");
     private static final String LIB = "zdtmlib.h";
@@ -46,12 +45,12 @@ public record ZdtmTest(String name, Path source, Map<String, String> skips, List
         String file = source.getFileName().toString();
         String name = file.substring(0, file.length() - 2);
         Map<String, String> skips = new LinkedHashMap<>();
-        List<String> options = new ArrayList<>();
+        List<String> dump = new ArrayList<>(), restore = new ArrayList<>();
         try (Stream<String> lines = Files.lines(source)) {
             for (String line : (Iterable<String>) lines::iterator) {
                 Matcher o = OPTS.matcher(line);
                 if (o.find()) {
-                    options.addAll(List.of(o.group(1).trim().split("\\s+")));
+                    (o.group(1).equals("dump") ? dump : restore).addAll(List.of(o.group(2).split("\\s+")));
                 }
                 Matcher m = SKIP.matcher(line);
                 if (m.find()) {
@@ -64,7 +63,12 @@ public record ZdtmTest(String name, Path source, Map<String, String> skips, List
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new ZdtmTest(name, source, Map.copyOf(skips), List.copyOf(options));
+        return new ZdtmTest(name, source, Map.copyOf(skips), List.copyOf(dump), List.copyOf(restore));
+    }
+
+    /** The same test with its declared skips ignored (a test named on the command line). */
+    public ZdtmTest withoutSkips() {
+        return new ZdtmTest(name, source, Map.of(), dumpOptions, restoreOptions);
     }
 
     /** Every zdtm-shaped program under DIR, by name, without the ones broken on purpose. */

@@ -101,7 +101,8 @@ class RunnerTest {
     @Test
     void onlyASkipThatTheTestDeclaresSkipsAndTheRunSaysWhy() {
         RefusingCryo cryo = new RefusingCryo();
-        ZdtmTest declared = new ZdtmTest("cwd", PROGRAMS.resolve("cwd.c"), Map.of("host", "restore of widgets is not built yet"), List.of());
+        ZdtmTest declared = new ZdtmTest("cwd", PROGRAMS.resolve("cwd.c"), Map.of("host", "restore of widgets is not built yet"),
+                List.of(), List.of());
         StringWriter printed = new StringWriter();
         List<Outcome> o = Zdtm.run(List.of(declared), List.of(Cycle.NONE, Cycle.HOST), work, cryo, new PrintWriter(printed));
         assertThat(o).extracting(Outcome::verdict).containsExactly(Outcome.Verdict.PASSED, Outcome.Verdict.SKIPPED);
@@ -137,16 +138,6 @@ class RunnerTest {
         assertThat(t.skipReason(Cycle.NONE)).isNull();
         Files.writeString(c, "// zdtm: skip hots: typo\n");
         assertThatThrownBy(() -> ZdtmTest.load(c)).hasMessageContaining("no cycle 'hots'");
-    }
-
-    @Test
-    void optionsAreDeclaredForDumpAndRestoreBoth() throws Exception {
-        Path c = work.resolve("t.c");
-        Files.writeString(c, "/* t: a test */\n// zdtm: opts --tcp-established --ext-unix-sk\n#include \"zdtmlib.h\"\n");
-        assertThat(ZdtmTest.load(c).options()).containsExactly("--tcp-established", "--ext-unix-sk");
-        Files.writeString(c, "#include \"zdtmlib.h\"\n");
-        assertThat(ZdtmTest.load(c).options()).isEmpty();
-        assertThat(ZdtmTest.named(PROGRAMS, "tcp_established").options()).containsExactly("--tcp-established");
     }
 
     @Test

@@ -43,6 +43,8 @@ final class DumpCommand implements Callable<Integer> {
 
     @Option(names = {"-x", "--ext-unix-sk"}, description = "Allow unix sockets connected to a named socket outside the tree (restore connects them again).")
     boolean extUnixSk;
+    @Option(names = {"-l", "--file-locks"}, description = "Dump the file locks the tree holds (flock, POSIX, OFD); without it a held lock refuses the dump.")
+    boolean fileLocks;
 
     @ParentCommand
     CryoCommand cryo;
@@ -61,6 +63,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withPrevImagesDir(target.prevImagesDir)
                     .withTrackMem(trackMem)
                     .withNetwork(new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables))
+                    .withFileLocks(fileLocks)
                     .withWarmUp(!target.noWarmUp)
                     .withListener(progress);
             stats = GuardedDump.run(options, err);

@@ -56,7 +56,8 @@ final class RestoreCommand implements Callable<Integer> {
     public Integer call() throws RestoreException {
         PrintWriter err = spec.commandLine().getErr();
         RestoreOptions options = RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob)
-                .withNetwork(new RestoreOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables));
+                .withNetwork(new RestoreOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables))
+                .withOrphan(detached && dev.cryo.cli.Main.exitsAfterCommand()); // cryo exits next: no parent of cryo's stays
         RestoreStats s = SignalGuard.run(err, "the restore from " + imagesDir, cancel -> Restorer.restore(options, cancel));
         PrintWriter out = spec.commandLine().getOut();
         if (displayStats || detached) {

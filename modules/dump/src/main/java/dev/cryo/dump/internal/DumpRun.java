@@ -16,7 +16,6 @@ import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.EntryWriter;
-import dev.cryo.images.ImageFormatException;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.CoreEntry;
@@ -41,7 +40,7 @@ import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracee;
 import dev.cryo.parasite.Tracer;
-import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -60,7 +59,7 @@ public final class DumpRun {
     private final DumpOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
-    private final FileTable files = new FileTable();
+    private final FileTable files;
     private final AtomicLong pagesDone = new AtomicLong();
     private long pagesTotal;
     private long pagesScanned;
@@ -74,6 +73,7 @@ public final class DumpRun {
         this.options = options;
         this.cancel = cancel;
         this.store = store;
+        this.files = new FileTable(options.fileLocks());
     }
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
@@ -97,21 +97,20 @@ public final class DumpRun {
 
     static DumpException explain(int pid, Exception e) {
         if (e instanceof DumpException d) {
+            if (!d.getMessage().startsWith("cannot dump pid " + pid + ":") && !alive(pid)) {
+                // killed under the dump: whatever step noticed it first, that is the reason
+                return new DumpException("cannot dump pid " + pid + ": it ended during the dump (" + d.getMessage() + ")", d);
+            }
             return d;
         }
         String why = switch (e) {
-            case Tracee.TaskExitedException t -> t.getMessage();
-            case FrozenTree.HeldByCgroupException h -> h.getMessage();
-            case Tracee.NotStoppingException n -> n.getMessage();
             case Proc.TaskGoneException t -> t.getMessage() + " during the dump";
             case Cancellation.CancelledException c -> "dump " + c.getMessage() + "; pid " + pid + " was released";
-            case ErrnoException x -> x.getMessage();
-            case UncheckedIOException u -> u.getCause() != null ? u.getMessage() : String.valueOf(u);
-            case ImageFormatException f -> f.getMessage();
-            default -> e.toString();
+            default -> CryoFailure.describe(e);
         };
         return new DumpException("cannot dump pid " + pid + ": " + why, e);
     }
+
 
     private DumpStats dumpTree() throws Exception {
         long frozen;
@@ -127,6 +126,7 @@ public final class DumpRun {
             options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads"
                     + (tree.zombies().isEmpty() ? "" : "; " + tree.zombies().size() + " zombies " + tree.zombies()));
             checkSession(tree);
+            files.ptyMasters(PtyDumper.mastersIn(tree.processes().keySet()));
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();
@@ -189,6 +189,15 @@ public final class DumpRun {
                 freezer, 0);
     }
 
+    /** Neither gone nor a zombie. */
+    private static boolean alive(int pid) {
+        try {
+            return Proc.stat(pid).state() != 'Z';
+        } catch (Proc.TaskGoneException | UncheckedIOException e) {
+            return false;
+        }
+    }
+
     /**
      * A tree whose session leader is outside it (a command started from a shell) can only be restored into
      * the session and terminal of whoever restores it: CRIU calls that a shell job and asks for --shell-job.
@@ -213,6 +222,14 @@ public final class DumpRun {
         List<Tracee> threads = tree.processes().get(pid);
         // Read the mappings before the parasite adds its own.
         List<Vma> vmas = Vma.read(pid);
+        for (Vma v : vmas) {
+            if (v.path().startsWith("/SYSV")) {
+                // restored as plain shared memory, it would be cut off from the segment other processes attach
+                throw new DumpException("cannot dump pid " + pid + ": mapping 0x" + Long.toHexString(v.start())
+                        + " is SysV shared memory (key 0x" + v.path().substring(5, Math.min(v.path().length(), 13)) + ", shmid "
+                        + v.inode() + "), which cryo does not dump");
+            }
+        }
         // Named after the pid: restore's ImageConsistency tells a core that is another task's by its vm_id.
         TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid).build();
         List<CoreEntry> cores = new ArrayList<>();

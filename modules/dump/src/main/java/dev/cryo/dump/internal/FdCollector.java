@@ -11,9 +11,13 @@ import java.util.Map;
 import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdinfoEntry;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
 import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.FownEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.FileOwner;
 import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Pidfd;
 
@@ -39,6 +43,7 @@ final class FdCollector {
             for (int n : fds) {
                 OpenFd fd = read(pid, n, pidfd);
                 int id = fileId(fd, files, sockets, arena);
+                files.locks().add(fd, id);
                 out.add(FdinfoEntry.newBuilder().setId(id).setFlags(fd.cloexec() ? Linux.FD_CLOEXEC() : 0)
                         .setType(typeOf(files, id)).setFd(n).build());
             }
@@ -72,16 +77,41 @@ final class FdCollector {
         int id = files.nextId();
         files.seen(fd.pid(), fd.fd(), key, id);
         FileEntry.Builder e = FileEntry.newBuilder().setId(id);
-        dumperFor(fd, sockets, arena).dump(fd, e, files);
+        dumperFor(fd, sockets, arena, files).dump(fd, e, files);
+        owner(fd, e);
         files.add(e.build());
         return id;
+    }
+
+    /**
+     * The SIGIO owner and signal of the open file (F_GETOWN_EX, F_GETSIG, F_GETOWNER_UIDS through a
+     * duplicate), into the fown field that every kind's entry has, whichever dumper filled it.
+     */
+    private static void owner(OpenFd fd, FileEntry.Builder e) throws DumpException {
+        FileOwner o;
+        try (Fd dup = Pidfd.getFd(fd.pidfd(), fd.fd())) {
+            o = FileOwner.of(dup);
+        } catch (ErrnoException x) {
+            throw new DumpException("cannot read the owner of " + fd.where() + ": " + x.getMessage(), x);
+        }
+        FownEntry fown = FownEntry.newBuilder().setUid(o.uid()).setEuid(o.euid()).setSignum(o.signal())
+                .setPidType(o.type()).setPid(o.pid()).build();
+        for (FieldDescriptor f : e.getAllFields().keySet()) {
+            if (f.getType() == FieldDescriptor.Type.MESSAGE) {
+                Message.Builder kind = e.getFieldBuilder(f);
+                FieldDescriptor field = kind.getDescriptorForType().findFieldByName("fown");
+                if (field != null) {
+                    kind.setField(field, fown);
+                }
+            }
+        }
     }
 
     private static dev.cryo.images.proto.FdTypes typeOf(FileTable files, int id) {
         return files.entry(id).getType();
     }
 
-    private static FileDumper dumperFor(OpenFd fd, SocketTable sockets, Arena arena) throws DumpException {
+    private static FileDumper dumperFor(OpenFd fd, SocketTable sockets, Arena arena, FileTable files) throws DumpException {
         String link = fd.link();
         if (link.startsWith("pipe:[")) {
             return new PipeDumper(arena);
@@ -89,12 +119,27 @@ final class FdCollector {
         if (link.equals("anon_inode:[eventfd]")) {
             return new EventfdDumper();
         }
+        if (link.equals("anon_inode:[eventpoll]")) {
+            return new EpollDumper();
+        }
+        if (link.equals("anon_inode:[timerfd]")) {
+            return new TimerfdDumper();
+        }
+        if (link.equals("anon_inode:[signalfd]")) {
+            return new SignalfdDumper();
+        }
+        if (link.equals("anon_inode:inotify")) {
+            return new InotifyDumper();
+        }
         if (link.startsWith("socket:[")) {
             return new SocketDumper(arena, sockets);
         }
-        if (link.equals("/dev/ptmx") || link.startsWith("/dev/pts/ptmx")) {
-            // reopening /dev/ptmx by path makes a new terminal pair: the tree's own pty cannot come back that way
-            throw new DumpException("cannot dump " + fd.where() + ": it is a pseudo-terminal master, which cryo cannot dump yet");
+        if (PtyDumper.isMaster(link)) {
+            return new PtyDumper(true, PtyDumper.masterIndex(fd));
+        }
+        int slave = PtyDumper.slaveIndex(link);
+        if (slave >= 0 && files.ptyMasters().contains(slave)) {
+            return new PtyDumper(false, slave);
         }
         if (MemfdDumper.isMemfd(link)) {
             return new MemfdDumper(arena);

@@ -42,6 +42,41 @@ final class FileTable {
     /** fds dumped so far, by what /proc shows of them: candidates for one open file description */
     private final Map<String, List<Seen>> seen = new LinkedHashMap<>();
     private int nextId = 1;
+    private final FileLocks locks;
+
+    FileTable(boolean fileLocks) {
+        this.locks = new FileLocks(fileLocks);
+    }
+
+    private java.util.Set<Integer> ptyMasters = java.util.Set.of();
+    private final Map<Integer, dev.cryo.images.proto.TtyInfoEntry> ttyInfos = new LinkedHashMap<>();
+
+    /** The indices of the ptys whose master the tree holds: their slaves are dumped as ptys, not by path. */
+    java.util.Set<Integer> ptyMasters() {
+        return ptyMasters;
+    }
+
+    void ptyMasters(java.util.Set<Integer> indices) {
+        ptyMasters = java.util.Set.copyOf(indices);
+    }
+
+    /** The tty-info.img id of one end of pty {@code index}: two per pty, as CRIU numbers them. */
+    int ttyInfoId(int index, boolean master) {
+        return (index << 1) | (master ? 1 : 0);
+    }
+
+    boolean hasTtyInfo(int id) {
+        return ttyInfos.containsKey(id);
+    }
+
+    void addTtyInfo(dev.cryo.images.proto.TtyInfoEntry info) {
+        ttyInfos.put(info.getId(), info);
+    }
+
+    /** The locks the tree holds (--file-locks), or the refusal of them. */
+    FileLocks locks() {
+        return locks;
+    }
 
     /** The bytes a pipe held at dump time, to be written after its pipe_data_entry. */
     record PipeData(long pipeId, int capacity, MemorySegment bytes) {}
@@ -236,6 +271,23 @@ final class FileTable {
                     if (queue.byteSize() > 0) {
                         w.writePayload(queue);
                     }
+                }
+                w.commit();
+            }
+        }
+        if (!ttyInfos.isEmpty()) {
+            try (EntryWriter w = store.openWriter(ImageKind.TTY_INFO)) {
+                for (dev.cryo.images.proto.TtyInfoEntry t : ttyInfos.values()) {
+                    w.write(t);
+                }
+                w.commit();
+            }
+        }
+        List<dev.cryo.images.proto.FileLockEntry> held = locks.entries();
+        if (!held.isEmpty()) {
+            try (EntryWriter w = store.openWriter(ImageKind.FILE_LOCKS)) {
+                for (dev.cryo.images.proto.FileLockEntry l : held) {
+                    w.write(l);
                 }
                 w.commit();
             }

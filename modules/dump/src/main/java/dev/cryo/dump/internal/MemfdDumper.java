@@ -66,7 +66,7 @@ record MemfdDumper(Arena arena) implements FileDumper {
             throws DumpException {
         Map<String, Object> attrs;
         try {
-            attrs = Files.readAttributes(file, "unix:ino,uid,gid,size");
+            attrs = Files.readAttributes(file, "unix:ino,uid,gid,size,mode");
         } catch (IOException x) {
             throw new DumpException("cannot stat " + where + " (" + link + "): " + x.getMessage(), x);
         }
@@ -97,7 +97,7 @@ record MemfdDumper(Arena arena) implements FileDumper {
             // shmem mount, so it never collides with a pagemap-shmem image of shared anonymous memory.
             files.addMemfd(ino, new FileTable.Memfd(MemfdInodeEntry.newBuilder().setName(name)
                     .setUid((int) attrs.get("uid")).setGid((int) attrs.get("gid")).setSize(size)
-                    .setShmid((int) ino).setSeals(seals).setInodeId(inodeId).build(), data));
+                    .setShmid((int) ino).setSeals(seals).setInodeId(inodeId).setMode((int) attrs.get("mode") & 07777).build(), data));
         } catch (ErrnoException x) {
             throw new DumpException("cannot read memfd " + link + " at " + where + ": " + x.getMessage(), x);
         }

@@ -3,6 +3,8 @@ package dev.cryo.dump.internal;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import dev.cryo.syscalls.Fd;
 
@@ -35,6 +37,17 @@ record OpenFd(int pid, int fd, Fd pidfd, String link, long pos, int flags, boole
             }
         }
         return null;
+    }
+
+    /** The locks that fdinfo's {@code lock:} lines show for this fd. */
+    List<FileLocks.Held> locks() {
+        List<FileLocks.Held> out = new ArrayList<>();
+        for (String line : fdinfo.split("\n")) {
+            if (line.startsWith("lock:")) {
+                out.add(FileLocks.Held.parse(line.substring(5)));
+            }
+        }
+        return out;
     }
 
     /** The file through /proc, which opens even an unlinked file or another's FIFO. */

@@ -162,6 +162,9 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
             if (vmFlags.contains("nr")) {
                 flags |= Linux.MAP_NORESERVE();
             }
+            if (vmFlags.contains("lo")) {
+                flags |= Linux.MAP_LOCKED(); // mlock()ed, as CRIU records VM_LOCKED
+            }
             switch (path) {
                 case "[vdso]" -> {
                     status |= VDSO | ANON_PRIVATE;

@@ -68,7 +68,7 @@ final class ImageConsistency {
         this.ids = Set.copyOf(tree.ids());
     }
 
-    /** Throws an IllegalStateException naming the image and the entry at the first disagreement. */
+    /** Throws a {@link RestoreError} naming the image and the entry at the first disagreement. */
     static void check(ImageStore store, TreeImages tree) {
         new ImageConsistency(store, tree).run();
     }
@@ -94,8 +94,8 @@ final class ImageConsistency {
         socketQueues();
     }
 
-    private static IllegalStateException fail(String message) {
-        return new IllegalStateException(message);
+    private static RestoreError fail(String message) {
+        return new RestoreError(message);
     }
 
     private static String hex(long v) {

@@ -42,7 +42,7 @@ final class Keeper implements AutoCloseable {
             byte[] pid = in.readNBytes(4);
             if (pid.length != 4) {
                 p.destroyForcibly();
-                throw new IllegalStateException("the puppet stub exited before its puppet started");
+                throw new RestoreError("the puppet stub exited before its puppet started");
             }
             return new Keeper(p, ByteBuffer.wrap(pid).order(ByteOrder.LITTLE_ENDIAN).getInt());
         } catch (IOException e) {
@@ -61,7 +61,7 @@ final class Keeper implements AutoCloseable {
      */
     void register(int pid) {
         if (registered == PuppetStub.MAX_PIDS) {
-            throw new IllegalStateException("a restore of more than " + PuppetStub.MAX_PIDS + " processes is not supported");
+            throw new RestoreError("a restore of more than " + PuppetStub.MAX_PIDS + " processes is not supported");
         }
         put(PuppetStub.PIDS + 4L * registered, pid);
         registered++;
@@ -88,6 +88,20 @@ final class Keeper implements AutoCloseable {
     /** Waits until every task below the keeper has exited; returns the keeper's exit code. */
     int awaitEmpty() throws InterruptedException {
         return process.waitFor();
+    }
+
+    /**
+     * For a detached restore whose tree is to be left on its own: the keeper is killed and reaped here, so its
+     * children (the restored root, a pid namespace's init) go to the nearest subreaper above cryo, or init, and
+     * nothing of cryo's is left behind, not even a zombie.
+     */
+    void leave() {
+        process.destroyForcibly();
+        try {
+            process.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**

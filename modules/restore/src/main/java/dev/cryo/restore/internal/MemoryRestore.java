@@ -87,7 +87,7 @@ final class MemoryRestore {
         if (at + size <= TASK_TOP) {
             return at;
         }
-        throw new IllegalStateException("no free address range of " + size + " bytes for the restorer's trampoline");
+        throw new RestoreError("no free address range of " + size + " bytes for the restorer's trampoline");
     }
 
     /** Moves the puppet's vDSO group to {@code to}, keeping its layout. */
@@ -193,7 +193,7 @@ final class MemoryRestore {
                 continue;
             }
             if ((status & VmaStatus.VMA_AREA_REGULAR) == 0) {
-                throw new IllegalStateException("mapping 0x" + Long.toHexString(v.getStart()) + " has status 0x"
+                throw new RestoreError("mapping 0x" + Long.toHexString(v.getStart()) + " has status 0x"
                         + Integer.toHexString(status) + ", which restore does not handle yet");
             }
             long len = v.getEnd() - v.getStart();
@@ -204,7 +204,7 @@ final class MemoryRestore {
                 boolean memfd = (status & VmaStatus.VMA_AREA_MEMFD) != 0;
                 String path = memfd ? "memfd file " + v.getShmid() : paths.get((int) v.getShmid());
                 if (path == null) {
-                    throw new IllegalStateException("mapping 0x" + Long.toHexString(v.getStart()) + " names file id "
+                    throw new RestoreError("mapping 0x" + Long.toHexString(v.getStart()) + " names file id "
                             + v.getShmid() + ", which files.img does not hold");
                 }
                 boolean shared = (status & VmaStatus.VMA_FILE_SHARED) != 0;
@@ -344,7 +344,7 @@ final class MemoryRestore {
             try (EntryReader r = store.openReader(ImageKind.PAGEMAP_SHMEM, v.getShmid())) {
                 PagemapHead head = r.next(PagemapHead.parser());
                 if (head == null) {
-                    throw new IllegalStateException(r.name() + " has no pagemap head");
+                    throw new RestoreError(r.name() + " has no pagemap head");
                 }
                 pagesId = head.getPagesId();
                 for (PagemapEntry e = r.next(PagemapEntry.parser()); e != null; e = r.next(PagemapEntry.parser())) {
@@ -373,6 +373,19 @@ final class MemoryRestore {
             }
         }
         return pages;
+    }
+
+    /**
+     * mlock()s again what was locked at dump (MAP_LOCKED in the entry, VM_LOCKED in the kernel), once its
+     * pages are in: the puppet may lock any amount (CAP_IPC_LOCK), and the lock outlives the credentials the
+     * task gets later, as it did in the original.
+     */
+    static void lock(Puppet p, MmEntry mm) {
+        for (VmaEntry v : mm.getVmasList()) {
+            if ((v.getFlags() & Linux.MAP_LOCKED()) != 0) {
+                p.syscall("mlock(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mlock(), v.getStart(), v.getEnd() - v.getStart());
+            }
+        }
     }
 
     /** Gives every mapping the madvise() advice it had at dump (huge pages, don't fork, ...): bit n is advice n. */
@@ -406,7 +419,7 @@ final class MemoryRestore {
                     && g.get(i).start() - g.getFirst().start() == dumped.get(i).getStart() - dumped.getFirst().getStart();
         }
         if (!same) {
-            throw new IllegalStateException("this kernel's vDSO/vvar layout " + describe(g)
+            throw new RestoreError("this kernel's vDSO/vvar layout " + describe(g)
                     + " differs from the dump's; restore on the kernel the dump was made on");
         }
         long base = g.getFirst().start();

@@ -90,7 +90,7 @@ public final class Puppet implements Traced, AutoCloseable {
             Wait.Status st = Wait.waitAll(pid);
             if (st.gone()) {
                 gone = true;
-                throw new IllegalStateException("puppet " + pid + " died before it stopped: " + st);
+                throw new RestoreError("puppet " + pid + " died before it stopped: " + st);
             }
             if (st.event() == Linux.PTRACE_EVENT_STOP()) {
                 template.read(pid);
@@ -114,7 +114,7 @@ public final class Puppet implements Traced, AutoCloseable {
     @Override
     public RuntimeException gone(Wait.Status st) {
         gone = true;
-        return new IllegalStateException("puppet " + pid + " died during an injected system call: " + st);
+        return new RestoreError("puppet " + pid + " died during an injected system call: " + st);
     }
 
     /** Fork/clone events (the child's pid) and signals: the call goes on without delivering them now (kept ones come at release). */
@@ -129,7 +129,7 @@ public final class Puppet implements Traced, AutoCloseable {
 
     private Parasite parasite() {
         if (parasite == null) {
-            throw new IllegalStateException("puppet " + pid + " has no trampoline");
+            throw new RestoreError("puppet " + pid + " has no trampoline");
         }
         return parasite;
     }
@@ -213,7 +213,7 @@ public final class Puppet implements Traced, AutoCloseable {
                     Linux.__NR_clone3(), s.put(args), clone_args.sizeof());
         } catch (ErrnoException e) {
             if (id > 0 && e.is(Errno.EEXIST)) {
-                throw new IllegalStateException(what + id + " is taken by another process; the restored tree needs it", e);
+                throw new RestoreError(what + id + " is taken by another process; the restored tree needs it", e);
             }
             throw e;
         }
@@ -258,14 +258,14 @@ public final class Puppet implements Traced, AutoCloseable {
                 gone = true;
                 boolean asDumped = signal == 0 ? st.exited() && st.exitCode() == exitCode : st.killed() && st.termSignal() == signal;
                 if (!asDumped) {
-                    throw new IllegalStateException("puppet " + pid + " ended otherwise than its zombie: " + st);
+                    throw new RestoreError("puppet " + pid + " ended otherwise than its zombie: " + st);
                 }
                 return;
             }
             if (st.stopped() && st.event() == 0 && st.stopSignal() == signal) {
                 Ptrace.cont(pid, signal); // the signal it sent itself: delivered, its default action ends the task
             } else if (st.stopped() && st.event() == 0 && st.stopSignal() == Linux.SIGILL()) {
-                throw new IllegalStateException("puppet " + pid + " lives on after " + (signal == 0 ? "exit_group(" + exitCode + ")"
+                throw new RestoreError("puppet " + pid + " lives on after " + (signal == 0 ? "exit_group(" + exitCode + ")"
                         : "sending itself signal " + signal));
             } else {
                 Ptrace.cont(pid, 0); // anything else is dropped: the task it stands for was dead

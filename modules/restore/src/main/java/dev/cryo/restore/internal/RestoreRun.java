@@ -27,6 +27,7 @@ import dev.cryo.restore.internal.TreeImages.Zombie;
 import dev.cryo.restore.internal.files.NetworkRestore;
 import dev.cryo.restore.internal.files.TaskFiles;
 import dev.cryo.restore.internal.state.TaskState;
+import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -94,6 +95,9 @@ public final class RestoreRun {
             throw explain(options, e);
         }
         int exit = -1;
+        if (options.detached() && options.orphan()) {
+            keeper.leave(); // the tree is reparented as CRIU's is; cryo reaps the keeper itself
+        }
         if (!options.detached()) {
             try {
                 exit = keeper.awaitEmpty();
@@ -111,7 +115,7 @@ public final class RestoreRun {
         boolean leaderInTree = images.processes().stream().anyMatch(p -> p.pid() == sid)
                 || images.zombies().stream().anyMatch(z -> z.pid() == sid);
         if (!leaderInTree && !options.shellJob()) {
-            throw new IllegalStateException("the dump is a shell job (its session leader, pid " + sid
+            throw new RestoreError("the dump is a shell job (its session leader, pid " + sid
                     + ", was outside the tree): restore it with --shell-job");
         }
     }
@@ -130,7 +134,7 @@ public final class RestoreRun {
             inv = r.next(InventoryEntry.parser());
         }
         if (inv != null && inv.getTcpClose() && !net.tcpClose()) {
-            throw new IllegalStateException("the dump was taken with --tcp-close: its TCP connections were not kept;"
+            throw new RestoreError("the dump was taken with --tcp-close: its TCP connections were not kept;"
                     + " restore it with --tcp-close");
         }
         if (!store.exists(ImageKind.FILES.fileName())) {
@@ -143,12 +147,12 @@ public final class RestoreRun {
         for (FileEntry f : files) {
             if (f.hasIsk() && f.getIsk().getProto() == Linux.IPPROTO_TCP() && f.getIsk().getDstPort() != 0
                     && !net.tcpEstablished() && !net.tcpClose()) {
-                throw new IllegalStateException("files.img holds an established TCP connection (socket "
+                throw new RestoreError("files.img holds an established TCP connection (socket "
                         + Integer.toUnsignedLong(f.getIsk().getIno()) + "): restore with --tcp-established"
                         + " (or --tcp-close to restore it closed)");
             }
             if (f.hasUsk() && (f.getUsk().getUflags() & 1) != 0 && !net.extUnixSk()) { // USK_EXTERN
-                throw new IllegalStateException("files.img holds a unix socket connected to "
+                throw new RestoreError("files.img holds a unix socket connected to "
                         + dev.cryo.syscalls.SocketAddress.displayUnix(f.getUsk().getName().toByteArray())
                         + ", outside the tree: restore with --ext-unix-sk to connect it again");
             }
@@ -158,7 +162,7 @@ public final class RestoreRun {
     private static RestoreException explain(RestoreOptions o, Exception e) {
         String why = switch (e) {
             case Cancellation.CancelledException c -> "restore " + c.getMessage();
-            default -> StepFailure.reason(e);
+            default -> CryoFailure.describe(e);
         };
         return new RestoreException("cannot restore from " + o.imagesDir() + ": " + why, e);
     }
@@ -173,7 +177,7 @@ public final class RestoreRun {
                 } catch (RuntimeException e) {
                     comm = "?";
                 }
-                throw new IllegalStateException("pid " + id + " is taken (by " + comm + "); the restored tree needs it:"
+                throw new RestoreError("pid " + id + " is taken (by " + comm + "); the restored tree needs it:"
                         + " stop that process, or restore into a new pid namespace with --pidns");
             }
         }
@@ -247,6 +251,11 @@ public final class RestoreRun {
             tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
             zombies.forEach(z -> members.add(new Member(z.img().pstree(), z.puppet())));
             processGroups(members);
+            for (Task t : tasks) {
+                if (t.img().isSessionLeader()) {
+                    StepFailure.run(t.pid(), "terminal's foreground group", () -> TaskFiles.foregroundGroup(t.leader(), store, t.pid()));
+                }
+            }
             // Zombies end before their parents' own state is restored: the SIGCHLD that each parent gets is taken
             // (and dropped) at its next injected call; the original parent had its own long before the dump.
             for (Dead z : zombies) {
@@ -299,6 +308,7 @@ public final class RestoreRun {
         tasks.add(task);
         if (p.isSessionLeader()) {
             StepFailure.run(pid, "setsid", () -> leader.syscall("setsid", Linux.__NR_setsid()));
+            StepFailure.run(pid, "controlling terminal", () -> TaskFiles.takeTerminal(leader, store, pid));
         }
         // A zombie needs none of its parent's memory: cloned before it is built, it copies only the puppet's few pages.
         for (Zombie z : tree.zombiesOf(pid)) {
@@ -336,6 +346,7 @@ public final class RestoreRun {
         pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
         MemoryRestore.protect(p, img.mm());
         MemoryRestore.advise(p, img.mm());
+        MemoryRestore.lock(p, img.mm());
         MemoryRestore.placeVdso(p, img.mm(), before, layout.parked());
         String exe = tree.paths().get(img.mm().getExeFileId());
         if (exe != null) {
@@ -386,11 +397,11 @@ public final class RestoreRun {
         } else if (dumped == rootDumped) {
             expected = rootNow; // a shell job's: the restorer's, shared with the root
         } else {
-            throw new IllegalStateException(what + " " + dumped + " has no leader in the dump and is not the root's;"
+            throw new RestoreError(what + " " + dumped + " has no leader in the dump and is not the root's;"
                     + " restoring it needs a helper task, which cryo does not create");
         }
         if (now != expected) {
-            throw new IllegalStateException(what + " is " + now + " after restore, expected " + expected
+            throw new RestoreError(what + " is " + now + " after restore, expected " + expected
                     + " (its leader is not an ancestor, which needs a helper task cryo does not create)");
         }
     }

@@ -1,17 +1,15 @@
 package dev.cryo.restore.internal;
 
-import java.io.UncheckedIOException;
 import java.util.function.Supplier;
 
-import dev.cryo.images.ImageFormatException;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.StopPoints;
-import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.CryoFailure;
 
 /** A restore step that failed in one task: the message names the task, the step and the reason, on one line. */
-final class StepFailure extends RuntimeException {
+final class StepFailure extends CryoFailure {
     StepFailure(int id, String step, Throwable cause) {
-        super((id > 0 ? "pid " + id + ", " : "") + step + ": " + reason(cause), cause);
+        super((id > 0 ? "pid " + id + ", " : "") + step + ": " + describe(cause), cause);
     }
 
     /** Runs {@code work} as step {@code step} of task {@code id} (0: of the whole tree). */
@@ -33,13 +31,4 @@ final class StepFailure extends RuntimeException {
         });
     }
 
-    static String reason(Throwable e) {
-        return switch (e) {
-            case ErrnoException x -> x.getMessage();
-            case UncheckedIOException u -> u.getMessage();
-            case ImageFormatException f -> f.getMessage();
-            case RuntimeException r when r.getMessage() != null -> r.getMessage();
-            default -> e.toString();
-        };
-    }
 }

@@ -116,7 +116,7 @@ record TreeImages(InventoryEntry inventory, List<ProcessImages> processes, List<
 
     static TreeImages read(ImageStore store) {
         if (!store.exists(ImageKind.INVENTORY.fileName())) {
-            throw new IllegalStateException("no inventory.img: the directory holds no complete dump");
+            throw new RestoreError("no inventory.img: the directory holds no complete dump");
         }
         InventoryEntry inventory = store.readEntry(ImageKind.INVENTORY, InventoryEntry.parser());
         List<PstreeEntry> tree;
@@ -124,20 +124,20 @@ record TreeImages(InventoryEntry inventory, List<ProcessImages> processes, List<
             tree = r.readAll(PstreeEntry.parser());
         }
         if (tree.isEmpty()) {
-            throw new IllegalStateException("pstree.img holds no process");
+            throw new RestoreError("pstree.img holds no process");
         }
         Map<Integer, PstreeEntry> byPid = new LinkedHashMap<>();
         for (PstreeEntry e : tree) {
             if (e.getPid() <= 0 || byPid.put(e.getPid(), e) != null) {
-                throw new IllegalStateException("pstree.img: pid " + e.getPid() + " is invalid or listed twice");
+                throw new RestoreError("pstree.img: pid " + e.getPid() + " is invalid or listed twice");
             }
             if (!e.getThreadsList().contains(e.getPid())) {
-                throw new IllegalStateException("pstree.img: pid " + e.getPid() + " is not among its own threads " + e.getThreadsList());
+                throw new RestoreError("pstree.img: pid " + e.getPid() + " is not among its own threads " + e.getThreadsList());
             }
         }
         List<PstreeEntry> roots = tree.stream().filter(e -> !byPid.containsKey(e.getPpid())).toList();
         if (roots.size() != 1) {
-            throw new IllegalStateException("pstree.img: " + roots.size() + " processes have no parent in the dump; expected one root");
+            throw new RestoreError("pstree.img: " + roots.size() + " processes have no parent in the dump; expected one root");
         }
         Map<Integer, String> paths = new HashMap<>();
         Set<Integer> memfds = new HashSet<>();
@@ -146,10 +146,10 @@ record TreeImages(InventoryEntry inventory, List<ProcessImages> processes, List<
         List<Zombie> zombies = new ArrayList<>();
         addInTreeOrder(roots.getFirst(), tree, store, ordered, zombies);
         if (ordered.size() + zombies.size() != tree.size()) {
-            throw new IllegalStateException("pstree.img: the parent links do not form a tree");
+            throw new RestoreError("pstree.img: the parent links do not form a tree");
         }
         if (zombies.stream().anyMatch(z -> z.pid() == roots.getFirst().getPid())) {
-            throw new IllegalStateException("pstree.img: the root, pid " + roots.getFirst().getPid() + ", is a zombie (core-"
+            throw new RestoreError("pstree.img: the root, pid " + roots.getFirst().getPid() + ", is a zombie (core-"
                     + roots.getFirst().getPid() + ".img): there is nothing to restore");
         }
         return new TreeImages(inventory, List.copyOf(ordered), List.copyOf(zombies), paths, Set.copyOf(memfds));
@@ -160,7 +160,7 @@ record TreeImages(InventoryEntry inventory, List<ProcessImages> processes, List<
         Optional<Zombie> dead = zombie(e, store);
         if (dead.isPresent()) {
             if (tree.stream().anyMatch(c -> c.getPpid() == e.getPid() && c != e)) {
-                throw new IllegalStateException("pstree.img: pid " + e.getPid() + " is a zombie with children;"
+                throw new RestoreError("pstree.img: pid " + e.getPid() + " is a zombie with children;"
                         + " the children of a process that exits go to a reaper");
             }
             zombies.add(dead.get());
@@ -182,7 +182,7 @@ record TreeImages(InventoryEntry inventory, List<ProcessImages> processes, List<
             return Optional.empty();
         }
         if (!e.getThreadsList().equals(List.of(pid))) {
-            throw new IllegalStateException("pstree.img: pid " + pid + " is a zombie (core-" + pid + ".img) yet lists threads "
+            throw new RestoreError("pstree.img: pid " + pid + " is a zombie (core-" + pid + ".img) yet lists threads "
                     + e.getThreadsList());
         }
         return Optional.of(new Zombie(e, core));
@@ -204,7 +204,7 @@ record TreeImages(InventoryEntry inventory, List<ProcessImages> processes, List<
         try (var r = store.openReader(ImageKind.PAGEMAP, pid)) {
             PagemapHead head = r.next(PagemapHead.parser());
             if (head == null) {
-                throw new IllegalStateException(pagemapName + " has no head");
+                throw new RestoreError(pagemapName + " has no head");
             }
             pagesId = head.getPagesId();
             entries = r.readAll(PagemapEntry.parser());
@@ -214,7 +214,7 @@ record TreeImages(InventoryEntry inventory, List<ProcessImages> processes, List<
 
     private static int require(ImageStore store, ImageKind kind, int id) {
         if (!store.exists(kind.fileName(id))) {
-            throw new IllegalStateException(kind.fileName(id) + " is missing");
+            throw new RestoreError(kind.fileName(id) + " is missing");
         }
         return id;
     }

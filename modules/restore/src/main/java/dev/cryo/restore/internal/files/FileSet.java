@@ -7,10 +7,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.FileLockEntry;
+import dev.cryo.images.proto.TtyInfoEntry;
 import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.SkPacketEntry;
@@ -46,6 +49,10 @@ public final class FileSet implements AutoCloseable {
     private final Map<Long, Fd> fifoKeepers = new HashMap<>();
     private final Map<Integer, MemfdInodeEntry> memfdInodes = new HashMap<>();
     private final Map<Integer, Fd> memfds = new HashMap<>();
+    private final List<FileLockEntry> locks = new ArrayList<>();
+    private final Map<Integer, TtyInfoEntry> ttyInfos = new HashMap<>();
+    /** cryo's opening of each pty master made so far, by index. */
+    private final Map<Integer, Fd> ptyMasters = new HashMap<>();
 
     /** The restores under way, each with the pids whose fds are still to come. */
     private static final Map<ImageStore, FileSet> SHARED = new java.util.IdentityHashMap<>();
@@ -86,6 +93,7 @@ public final class FileSet implements AutoCloseable {
             if (pending.isEmpty()) {
                 try {
                     sealMemfds();
+                    Ptys.settle(this);
                 } finally {
                     abandon();
                 }
@@ -101,7 +109,7 @@ public final class FileSet implements AutoCloseable {
                 try {
                     Memfd.addSeals(copy, e.getSeals());
                 } catch (ErrnoException x) {
-                    throw new IllegalStateException("cannot seal memfd " + e.getName() + " (seals 0x"
+                    throw new RestoreError("cannot seal memfd " + e.getName() + " (seals 0x"
                             + Integer.toHexString(e.getSeals()) + "): " + x.getMessage(), x);
                 }
             }
@@ -147,6 +155,18 @@ public final class FileSet implements AutoCloseable {
                     }
                 }
             }
+            if (store.exists(ImageKind.TTY_INFO.fileName())) {
+                try (EntryReader r = store.openReader(ImageKind.TTY_INFO)) {
+                    for (TtyInfoEntry t : r.readAll(TtyInfoEntry.parser())) {
+                        s.ttyInfos.put(t.getId(), t);
+                    }
+                }
+            }
+            if (store.exists(ImageKind.FILE_LOCKS.fileName())) {
+                try (EntryReader r = store.openReader(ImageKind.FILE_LOCKS)) {
+                    s.locks.addAll(r.readAll(FileLockEntry.parser()));
+                }
+            }
             s.readData(ImageKind.PIPES_DATA, s.pipeData, s.pipeSizes);
             s.readData(ImageKind.FIFO_DATA, s.fifoData, new HashMap<>());
             if (store.exists(ImageKind.SK_QUEUES.fileName())) {
@@ -157,7 +177,7 @@ public final class FileSet implements AutoCloseable {
                         List<Integer> rights = new ArrayList<>();
                         for (dev.cryo.images.proto.ScmEntry scm : e.getScmList()) {
                             if (scm.getType() != dev.cryo.bindings.Linux.SCM_RIGHTS()) {
-                                throw new IllegalStateException("sk-queues.img: a packet for file " + e.getIdFor()
+                                throw new RestoreError("sk-queues.img: a packet for file " + e.getIdFor()
                                         + " carries control message type " + scm.getType() + ", not SCM_RIGHTS");
                             }
                             rights.addAll(scm.getRightsList());
@@ -190,6 +210,33 @@ public final class FileSet implements AutoCloseable {
         }
     }
 
+    /** The locks that task {@code pid} (as dumped) took, to take again once its fds are in place. */
+    List<FileLockEntry> locks(int pid) {
+        return locks.stream().filter(l -> l.getPid() == pid).toList();
+    }
+
+    TtyInfoEntry ttyInfo(int id) {
+        TtyInfoEntry t = ttyInfos.get(id);
+        if (t == null) {
+            throw new RestoreError("tty-info.img holds no terminal " + id);
+        }
+        return t;
+    }
+
+    /** The masters' tty-info entries. */
+    List<TtyInfoEntry> ptyMasterInfos() {
+        return ttyInfos.values().stream().filter(t -> (t.getId() & 1) == 1).toList();
+    }
+
+    /** cryo's master of pty {@code index}, made now (at that index) if no task needed it yet. */
+    Fd ptyMaster(int index) {
+        return ptyMasters.computeIfAbsent(index, Ptys::open);
+    }
+
+    Map<Integer, Fd> ptyMasters() {
+        return ptyMasters;
+    }
+
     ImageStore store() {
         return store;
     }
@@ -202,7 +249,7 @@ public final class FileSet implements AutoCloseable {
     FileEntry file(int id, int fd, int pid) {
         FileEntry f = byId.get(id);
         if (f == null) {
-            throw new IllegalStateException("fdinfo of pid " + pid + ": fd " + fd + " points at file " + id
+            throw new RestoreError("fdinfo of pid " + pid + ": fd " + fd + " points at file " + id
                     + ", which files.img does not hold");
         }
         return f;
@@ -226,6 +273,18 @@ public final class FileSet implements AutoCloseable {
     /** The packets queued on the socket with file id {@code id}, oldest first. */
     List<Packet> socketQueue(int id) {
         return socketQueues.getOrDefault(id, List.of());
+    }
+
+    /** Files opened ahead of their first fd ({@link TaskFiles#inCryo}): their flags, owner and finish come with it. */
+    private final java.util.Set<Integer> madeAhead = new java.util.HashSet<>();
+
+    void madeAhead(int id) {
+        madeAhead.add(id);
+    }
+
+    /** Whether file {@code id} was opened ahead and this is its first fd: true once only. */
+    boolean claimMadeAhead(int id) {
+        return madeAhead.remove(id);
     }
 
     /** Claims the refill of socket {@code id}'s queue: true the first time only. */
@@ -252,7 +311,7 @@ public final class FileSet implements AutoCloseable {
     /** What the restore allows of connections, and where repaired TCP connections wait for the release. */
     NetworkRestore network() {
         if (network == null) {
-            throw new IllegalStateException("the restore's network options are not set");
+            throw new RestoreError("the restore's network options are not set");
         }
         return network;
     }
@@ -286,7 +345,7 @@ public final class FileSet implements AutoCloseable {
     MemfdInodeEntry memfdInode(int inodeId) {
         MemfdInodeEntry m = memfdInodes.get(inodeId);
         if (m == null) {
-            throw new IllegalStateException("memfd.img holds no inode " + inodeId);
+            throw new RestoreError("memfd.img holds no inode " + inodeId);
         }
         return m;
     }
@@ -347,6 +406,9 @@ public final class FileSet implements AutoCloseable {
             f.close();
         }
         for (Fd f : unlinkedNames.values()) {
+            f.close();
+        }
+        for (Fd f : ptyMasters.values()) {
             f.close();
         }
         arena.close();

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
@@ -36,7 +37,7 @@ final class GhostFile implements AutoCloseable {
              Arena arena = Arena.ofConfined()) {
             GhostFileEntry g = r.next(GhostFileEntry.parser());
             if (g == null) {
-                throw new IllegalStateException(ImageKind.GHOST_FILE.fileName(id) + " holds no ghost_file_entry");
+                throw new RestoreError(ImageKind.GHOST_FILE.fileName(id) + " holds no ghost_file_entry");
             }
             GhostFile ghost = new GhostFile(path);
             long left = r.payloadRemaining();
@@ -47,20 +48,13 @@ final class GhostFile implements AutoCloseable {
                 Io.writeFully(out.fd(), chunk);
                 left -= chunk.byteSize();
             }
-            Files.setPosixFilePermissions(Path.of(path), java.nio.file.attribute.PosixFilePermissions.fromString(perms(g.getMode())));
+            // owner first: chown clears set-id bits, which the mode then puts back
+            Io.fchown(out, g.getUid(), g.getGid());
+            Io.fchmod(out, g.getMode() & 07777);
             return ghost;
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("cannot re-create unlinked file " + base + " at " + path + ": " + e.getMessage(), e);
+        } catch (dev.cryo.syscalls.ErrnoException e) {
+            throw new RestoreError("cannot re-create unlinked file " + base + " at " + path + ": " + e.getMessage(), e);
         }
-    }
-
-    private static String perms(int mode) {
-        StringBuilder s = new StringBuilder();
-        String rwx = "rwx";
-        for (int bit = 8; bit >= 0; bit--) {
-            s.append((mode & (1 << bit)) != 0 ? rwx.charAt(2 - bit % 3) : '-');
-        }
-        return s.toString();
     }
 
     String path() {
@@ -73,7 +67,7 @@ final class GhostFile implements AutoCloseable {
         try {
             Files.deleteIfExists(Path.of(path));
         } catch (java.io.IOException e) {
-            throw new IllegalStateException("cannot unlink re-created ghost file " + path + ": " + e.getMessage(), e);
+            throw new RestoreError("cannot unlink re-created ghost file " + path + ": " + e.getMessage(), e);
         }
     }
 }

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
@@ -32,7 +33,7 @@ final class InetSocketRestorer implements FileRestorer {
         InetSkEntry isk = file.getIsk();
         int family = isk.getFamily();
         if (family != Linux.AF_INET() && family != Linux.AF_INET6()) {
-            throw new IllegalStateException("files.img: inet socket " + Integer.toUnsignedLong(isk.getIno()) + " is of family " + family);
+            throw new RestoreError("files.img: inet socket " + Integer.toUnsignedLong(isk.getIno()) + " is of family " + family);
         }
         int len = family == Linux.AF_INET6() ? 16 : 4;
         byte[] src = bytes(isk.getSrcAddrList(), len);
@@ -43,7 +44,7 @@ final class InetSocketRestorer implements FileRestorer {
         boolean established = tcp && isk.getDstPort() != 0;
         NetworkRestore net = task.files().network();
         if (established && !net.tcpEstablished() && !net.tcpClose()) {
-            throw new IllegalStateException("the images hold the TCP connection " + local + " -> " + remote
+            throw new RestoreError("the images hold the TCP connection " + local + " -> " + remote
                     + ": restore with --tcp-established (or --tcp-close to restore it closed)");
         }
         int fd = (int) task.in().syscall("socket(" + family + ", " + isk.getType() + ", " + isk.getProto() + ")",
@@ -87,7 +88,7 @@ final class InetSocketRestorer implements FileRestorer {
             return fd;
         } catch (ErrnoException e) {
             task.in().closeFd(fd);
-            throw new IllegalStateException((tcp ? "TCP" : "UDP") + " socket " + local
+            throw new RestoreError((tcp ? "TCP" : "UDP") + " socket " + local
                     + (isk.getDstPort() != 0 ? " -> " + remote : "") + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             task.in().closeFd(fd);
@@ -104,13 +105,13 @@ final class InetSocketRestorer implements FileRestorer {
         long ino = Integer.toUnsignedLong(isk.getIno());
         String image = ImageKind.TCP_STREAM.fileName(ino);
         if (!task.files().store().exists(image)) {
-            throw new IllegalStateException("the TCP connection " + localText + " -> " + remoteText + " has no " + image);
+            throw new RestoreError("the TCP connection " + localText + " -> " + remoteText + " has no " + image);
         }
         Fd sock = task.pull(fd);
         try (EntryReader r = task.files().store().openReader(ImageKind.TCP_STREAM, ino)) {
             TcpStreamEntry t = r.next(TcpStreamEntry.parser());
             if (t == null) {
-                throw new IllegalStateException(image + " holds no entry");
+                throw new RestoreError(image + " holds no entry");
             }
             TcpStream.State state = state(task, isk, t, r);
             Tcp.repair(sock, true);
@@ -126,7 +127,7 @@ final class InetSocketRestorer implements FileRestorer {
         } catch (ErrnoException e) {
             sock.close();
             if (e.is(Errno.EADDRNOTAVAIL) || e.is(Errno.EADDRINUSE)) {
-                throw new IllegalStateException("cannot restore the TCP connection " + localText + " -> " + remoteText
+                throw new RestoreError("cannot restore the TCP connection " + localText + " -> " + remoteText
                         + ": a socket of this network namespace has it already (" + e.reason() + ")", e);
             }
             throw e;
@@ -142,7 +143,7 @@ final class InetSocketRestorer implements FileRestorer {
         MemorySegment outq = task.files().network().bytes(t.getOutqLen());
         r.readPayload(outq);
         if (!t.hasUnsqLen() || t.getUnsqLen() > t.getOutqLen()) {
-            throw new IllegalStateException(ImageKind.TCP_STREAM.fileName(Integer.toUnsignedLong(isk.getIno()))
+            throw new RestoreError(ImageKind.TCP_STREAM.fileName(Integer.toUnsignedLong(isk.getIno()))
                     + ": unsq_len " + (t.hasUnsqLen() ? t.getUnsqLen() + " is over outq_len " + t.getOutqLen() : "is missing"));
         }
         Tcp.Window w = t.hasSndWnd() ? new Tcp.Window(t.getSndWl1(), t.getSndWnd(), t.getMaxWindow(), t.getRcvWnd(), t.getRcvWup()) : null;
@@ -160,7 +161,7 @@ final class InetSocketRestorer implements FileRestorer {
             Sockets.bind(sock, addr);
         } catch (ErrnoException e) {
             if (e.is(Errno.EADDRINUSE)) {
-                throw new IllegalStateException("cannot bind to " + local + ": another socket of this network namespace has it", e);
+                throw new RestoreError("cannot bind to " + local + ": another socket of this network namespace has it", e);
             }
             throw e;
         }

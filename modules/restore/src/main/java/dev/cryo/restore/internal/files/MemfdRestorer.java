@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.images.EntryReader;
@@ -57,6 +58,11 @@ final class MemfdRestorer implements FileRestorer {
             task.files().rememberMemfd(inodeId, inode);
             Memfd.truncate(inode, e.getSize());
             fill(task.files().store(), e, inode);
+            // the puppet made it as root, 0777: the dumped owner and mode
+            Io.fchown(inode, e.getUid(), e.getGid());
+            if (e.hasMode()) {
+                Io.fchmod(inode, e.getMode());
+            }
             if ((flags & Linux.O_ACCMODE()) == Linux.O_RDWR()) {
                 return fd; // memfd_create's own description is O_RDWR
             }
@@ -77,7 +83,7 @@ final class MemfdRestorer implements FileRestorer {
         try (EntryReader r = store.openReader(ImageKind.PAGEMAP_SHMEM, shmid)) {
             PagemapHead head = r.next(PagemapHead.parser());
             if (head == null) {
-                throw new IllegalStateException(ImageKind.PAGEMAP_SHMEM.fileName(shmid) + " has no head");
+                throw new RestoreError(ImageKind.PAGEMAP_SHMEM.fileName(shmid) + " has no head");
             }
             pagesId = head.getPagesId();
             runs = r.readAll(PagemapEntry.parser());

@@ -9,8 +9,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.f_owner_ex;
 import dev.cryo.bindings.msghdr;
+import dev.cryo.images.proto.FileLockEntry;
+import dev.cryo.images.proto.FownEntry;
+import dev.cryo.images.proto.TtyInfoEntry;
 import dev.cryo.syscalls.Sockets;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -44,6 +49,8 @@ public final class TaskFiles {
     private final Fd pidfd;
     /** file id -> the task's fd that holds it, once placed */
     private final Map<Integer, Integer> placed = new HashMap<>();
+    /** What the files this task opened still need once all its fds are in place ({@link FileRestorer#finish}). */
+    private final List<Runnable> finishing = new ArrayList<>();
 
     private TaskFiles(Puppet in, FileSet files, Fd pidfd) {
         this.in = in;
@@ -103,17 +110,18 @@ public final class TaskFiles {
         }
         FileEntry f = files.file(id);
         if (f == null) {
-            throw new IllegalStateException("files.img holds no file " + id);
+            throw new RestoreError("files.img holds no file " + id);
         }
         int temp;
         try {
             temp = FileRestorer.of(f).open(this, f);
         } catch (RuntimeException x) {
-            throw new IllegalStateException("file " + id + " (" + describe(f) + "): " + x.getMessage(), x);
+            throw new RestoreError("file " + id + " (" + describe(f) + "): " + x.getMessage(), x);
         }
         try {
             files.remember(id, pull(temp));
-            setStatusFlags(temp, f);
+            files.madeAhead(id);
+            setStatusFlags(temp, f); // again at its first fd, with its owner; here for one no task has
         } finally {
             in.closeFd(temp);
         }
@@ -131,9 +139,54 @@ public final class TaskFiles {
         try (Fd pidfd = Pidfd.open(in.pid())) {
             FileEntry f = files.file(fileId);
             if (f == null || !f.hasMemfd()) {
-                throw new IllegalStateException("a memfd mapping names file id " + fileId + ", which files.img does not hold as a memfd");
+                throw new RestoreError("a memfd mapping names file id " + fileId + ", which files.img does not hold as a memfd");
             }
             return MemfdRestorer.open(new TaskFiles(in, files, pidfd), f.getMemfd().getInodeId(), flags);
+        } catch (RuntimeException e) {
+            files.abandon();
+            throw e;
+        }
+    }
+
+    /**
+     * For session leader {@code dumpedPid}, just after its setsid and before it has children: if a pty of the
+     * tree controlled its session, the leader opens the slave (without O_NOCTTY: a session leader with no
+     * terminal takes the one it opens) and closes it again; the children cloned after inherit it, as at dump.
+     */
+    public static void takeTerminal(Puppet leader, ImageStore store, int dumpedPid) {
+        FileSet files = FileSet.shared(store);
+        try {
+            TtyInfoEntry t = Ptys.controlling(files, dumpedPid);
+            if (t != null) {
+                int index = t.getPty().getIndex();
+                files.ptyMaster(index);
+                leader.closeFd(leader.open("/dev/pts/" + index, Linux.O_RDWR() | Linux.O_CLOEXEC(), 0));
+            }
+        } catch (RuntimeException e) {
+            files.abandon();
+            throw e;
+        }
+    }
+
+    /**
+     * For session leader {@code dumpedPid}, once every process group exists: its terminal's foreground group
+     * (TIOCSPGRP from inside the session, through a slave opened for the moment).
+     */
+    public static void foregroundGroup(Puppet leader, ImageStore store, int dumpedPid) {
+        FileSet files = FileSet.shared(store);
+        try {
+            TtyInfoEntry t = Ptys.controlling(files, dumpedPid);
+            if (t == null || t.getPgrp() == 0) {
+                return;
+            }
+            int fd = leader.open("/dev/pts/" + t.getPty().getIndex(), Linux.O_RDWR() | Linux.O_NOCTTY() | Linux.O_CLOEXEC(), 0);
+            try (Arena a = Arena.ofConfined(); Scratch s = leader.scratch()) {
+                MemorySegment pgrp = a.allocate(ValueLayout.JAVA_INT);
+                pgrp.set(ValueLayout.JAVA_INT, 0, t.getPgrp());
+                leader.syscall("ioctl(TIOCSPGRP, " + t.getPgrp() + ")", Linux.__NR_ioctl(), fd, Linux.TIOCSPGRP(), s.put(pgrp));
+            } finally {
+                leader.closeFd(fd);
+            }
         } catch (RuntimeException e) {
             files.abandon();
             throw e;
@@ -153,13 +206,17 @@ public final class TaskFiles {
         try (Fd pidfd = Pidfd.open(in.pid())) {
             new TaskFiles(in, files, pidfd).rebuild(fds);
         }
+        // Once every fd is in place: a POSIX lock goes with the first close of any fd on its file.
+        for (FileLockEntry l : files.locks(dumpedPid)) {
+            LockRestore.take(in, l);
+        }
     }
 
     private static List<FdinfoEntry> fdinfo(FileSet files, Puppet in, CoreEntry core, int dumpedPid) {
         int filesId = core.hasIds() && core.getIds().hasFilesId() ? core.getIds().getFilesId() : dumpedPid;
         String image = ImageKind.FDINFO.fileName(filesId);
         if (!files.store().exists(image)) {
-            throw new IllegalStateException("pid " + in.pid() + ": " + image + " is missing");
+            throw new RestoreError("pid " + in.pid() + ": " + image + " is missing");
         }
         try (EntryReader r = files.store().openReader(ImageKind.FDINFO, filesId)) {
             return new ArrayList<>(r.readAll(FdinfoEntry.parser()));
@@ -217,7 +274,7 @@ public final class TaskFiles {
                 MemorySegment control = a.allocate(Sockets.CMSG_SPACE_INT);
                 s.read(controlAt, control);
                 if (control.get(ValueLayout.JAVA_INT, 12) != Linux.SCM_RIGHTS()) {
-                    throw new IllegalStateException("task " + in.pid() + " received no fd over its socketpair");
+                    throw new RestoreError("task " + in.pid() + " received no fd over its socketpair");
                 }
                 return control.get(ValueLayout.JAVA_INT, 16);
             } finally {
@@ -243,6 +300,9 @@ public final class TaskFiles {
         for (FdinfoEntry e : order) {
             place(e);
         }
+        for (Runnable r : finishing) {
+            r.run();
+        }
     }
 
     private boolean needsTwo(FdinfoEntry e) {
@@ -255,20 +315,25 @@ public final class TaskFiles {
         int target = e.getFd();
         Integer already = placed.get(e.getId());
         int temp;
+        FileEntry opened = null;
         if (already != null) {
             temp = already; // the same open file description, dup3'd below; never closed
         } else {
             Fd shared = files.opened(e.getId());
             if (shared != null) {
                 temp = push(shared);
+                if (files.claimMadeAhead(e.getId())) {
+                    // made ahead (a listener others connect to, an fd that rode in a queue): its first fd
+                    opened = files.file(e.getId(), target, in.pid());
+                }
             } else {
                 FileEntry f = files.file(e.getId(), target, in.pid());
                 try {
                     temp = FileRestorer.of(f).open(this, f);
                     files.remember(e.getId(), pull(temp));
-                    setStatusFlags(temp, f);
+                    opened = f;
                 } catch (RuntimeException x) {
-                    throw new IllegalStateException("pid " + in.pid() + " fd " + target + " (" + describe(f) + "): " + x.getMessage(), x);
+                    throw new RestoreError("pid " + in.pid() + " fd " + target + " (" + describe(f) + "): " + x.getMessage(), x);
                 }
             }
         }
@@ -278,22 +343,51 @@ public final class TaskFiles {
                 in.closeFd(temp);
             }
         }
+        if (opened != null) {
+            // at its own number: O_ASYNC records the fd that the signal's si_fd names
+            setOwner(target, opened);
+            setStatusFlags(target, opened);
+            FileEntry file = opened;
+            finishing.add(() -> {
+                try {
+                    FileRestorer.of(file).finish(this, file, target);
+                } catch (RuntimeException x) {
+                    throw new RestoreError("pid " + in.pid() + " fd " + target + " (" + describe(file) + "): " + x.getMessage(), x);
+                }
+            });
+        }
         in.syscall("fcntl(" + target + ", F_SETFD)", Linux.__NR_fcntl(), target, Linux.F_SETFD(), e.getFlags());
         placed.putIfAbsent(e.getId(), target);
     }
 
-    /** O_NONBLOCK, O_APPEND, O_DIRECT... of files that were not opened with their flags. */
+    /**
+     * O_NONBLOCK, O_APPEND, O_DIRECT, O_ASYNC... of every file, whatever it was opened with: open(2) and the
+     * calls that make pipes, eventfds, sockets take no O_ASYNC, and most of them no O_NONBLOCK. (Bit 0 of an
+     * eventfd's flags, cryo's EFD_SEMAPHORE mark, is within O_ACCMODE, which F_SETFL ignores.)
+     */
     private void setStatusFlags(int fd, FileEntry f) {
-        int flags = switch (f.getType()) {
-            case PIPE -> f.getPipe().getFlags();
-            case EVENTFD -> f.getEfd().getFlags() & ~1; // bit 0: EFD_SEMAPHORE, see EventfdRestorer
-            case UNIXSK -> f.getUsk().getFlags();
-            case INETSK -> f.getIsk().getFlags();
-            case MEMFD -> f.getMemfd().getFlags();
-            default -> -1;
-        };
+        int flags = FileKinds.flags(f);
         if (flags >= 0) {
             in.syscall("fcntl(" + fd + ", F_SETFL)", Linux.__NR_fcntl(), fd, Linux.F_SETFL(), flags & ~Linux.O_ACCMODE());
+        }
+    }
+
+    /** Who gets the file's SIGIO and with which signal (F_SETOWN_EX, F_SETSIG), before O_ASYNC turns it on. */
+    private void setOwner(int fd, FileEntry f) {
+        FownEntry o = FileKinds.owner(f);
+        if (o == null) {
+            return;
+        }
+        if (o.getPid() != 0) {
+            try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+                MemorySegment owner = f_owner_ex.allocate(a);
+                f_owner_ex.type(owner, o.getPidType());
+                f_owner_ex.pid(owner, o.getPid());
+                in.syscall("fcntl(" + fd + ", F_SETOWN_EX, " + o.getPid() + ")", Linux.__NR_fcntl(), fd, Linux.F_SETOWN_EX(), s.put(owner));
+            }
+        }
+        if (o.getSignum() != 0) {
+            in.syscall("fcntl(" + fd + ", F_SETSIG, " + o.getSignum() + ")", Linux.__NR_fcntl(), fd, Linux.F_SETSIG(), o.getSignum());
         }
     }
 
@@ -313,7 +407,7 @@ public final class TaskFiles {
         try (var dir = Files.list(Path.of("/proc/" + in.pid() + "/fd"))) {
             return dir.map(p -> Integer.parseInt(p.getFileName().toString())).sorted().toList();
         } catch (IOException e) {
-            throw new IllegalStateException("cannot list the fds of puppet " + in.pid() + ": " + e.getMessage(), e);
+            throw new RestoreError("cannot list the fds of puppet " + in.pid() + ": " + e.getMessage(), e);
         }
     }
 }

@@ -14,6 +14,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.sockaddr;
 import dev.cryo.images.proto.FileEntry;
@@ -61,7 +62,7 @@ final class UnixSocketRestorer implements FileRestorer {
         FileSet files = task.files();
         long ino = Integer.toUnsignedLong(sk.getIno());
         if ((sk.getUflags() & USK_EXTERN) != 0) {
-            throw new IllegalStateException("files.img: unix socket " + ino + " stands for a socket outside the tree; no fd can have it");
+            throw new RestoreError("files.img: unix socket " + ino + " stands for a socket outside the tree; no fd can have it");
         }
         Fd made = files.socket(ino);
         if (made != null) {
@@ -148,7 +149,7 @@ final class UnixSocketRestorer implements FileRestorer {
         long peerIno = Integer.toUnsignedLong(peer.getIno());
         if ((peer.getUflags() & USK_EXTERN) != 0) {
             if (!task.files().network().extUnixSk()) {
-                throw new IllegalStateException("unix socket " + Integer.toUnsignedLong(sk.getIno()) + " was connected to "
+                throw new RestoreError("unix socket " + Integer.toUnsignedLong(sk.getIno()) + " was connected to "
                         + display(peer) + ", outside the tree: restore with --ext-unix-sk to connect it again");
             }
         } else {
@@ -166,7 +167,7 @@ final class UnixSocketRestorer implements FileRestorer {
                 }
             });
         } catch (ErrnoException e) {
-            throw new IllegalStateException("cannot connect unix socket " + Integer.toUnsignedLong(sk.getIno()) + " to "
+            throw new RestoreError("cannot connect unix socket " + Integer.toUnsignedLong(sk.getIno()) + " to "
                     + display(peer) + ": " + e.reason(), e);
         }
     }
@@ -205,7 +206,7 @@ final class UnixSocketRestorer implements FileRestorer {
                 }
             });
         } catch (ErrnoException e) {
-            throw new IllegalStateException("cannot bind unix socket " + Integer.toUnsignedLong(sk.getIno()) + " to "
+            throw new RestoreError("cannot bind unix socket " + Integer.toUnsignedLong(sk.getIno()) + " to "
                     + display(sk) + ": " + e.reason()
                     + (e.is(Errno.EADDRINUSE) ? " (another socket holds the name in this network namespace)" : ""), e);
         }
@@ -234,7 +235,7 @@ final class UnixSocketRestorer implements FileRestorer {
             }
             Files.delete(path);
         } catch (IOException e) {
-            throw new IllegalStateException("cannot bind unix socket " + Integer.toUnsignedLong(sk.getIno()) + " to its unlinked name "
+            throw new RestoreError("cannot bind unix socket " + Integer.toUnsignedLong(sk.getIno()) + " to its unlinked name "
                     + path + ": " + e.getMessage(), e);
         } finally {
             try {
@@ -245,7 +246,7 @@ final class UnixSocketRestorer implements FileRestorer {
                     Files.deleteIfExists(d);
                 }
             } catch (IOException e) {
-                throw new IllegalStateException("cannot put back what was at " + path + ": " + e.getMessage(), e);
+                throw new RestoreError("cannot put back what was at " + path + ": " + e.getMessage(), e);
             }
         }
     }
@@ -258,7 +259,7 @@ final class UnixSocketRestorer implements FileRestorer {
                 Files.delete(path);
             }
         } catch (IOException e) {
-            throw new IllegalStateException("cannot remove the stale socket file " + path + " of unix socket "
+            throw new RestoreError("cannot remove the stale socket file " + path + " of unix socket "
                     + Integer.toUnsignedLong(sk.getIno()) + ": " + e.getMessage(), e);
         }
     }
@@ -273,7 +274,7 @@ final class UnixSocketRestorer implements FileRestorer {
             Files.setAttribute(path, "unix:uid", sk.getFilePerms().getUid(), LinkOption.NOFOLLOW_LINKS);
             Files.setPosixFilePermissions(path, permissions(sk.getFilePerms().getMode()));
         } catch (IOException e) {
-            throw new IllegalStateException("cannot give " + path + " its owner and mode: " + e.getMessage(), e);
+            throw new RestoreError("cannot give " + path + " its owner and mode: " + e.getMessage(), e);
         }
     }
 
@@ -347,10 +348,10 @@ final class UnixSocketRestorer implements FileRestorer {
             try {
                 n = Sockets.send(sender, p.data(), fds, Linux.MSG_DONTWAIT());
             } catch (ErrnoException e) {
-                throw new IllegalStateException("unix socket file " + id + ": its dumped queue does not fit again: " + e.getMessage(), e);
+                throw new RestoreError("unix socket file " + id + ": its dumped queue does not fit again: " + e.getMessage(), e);
             }
             if (n != p.data().byteSize()) {
-                throw new IllegalStateException("unix socket file " + id + ": requeued " + n + " of " + p.data().byteSize() + " bytes");
+                throw new RestoreError("unix socket file " + id + ": requeued " + n + " of " + p.data().byteSize() + " bytes");
             }
         }
     }

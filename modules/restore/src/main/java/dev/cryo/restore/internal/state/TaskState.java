@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.itimerval;
 import dev.cryo.bindings.rlimit;
@@ -153,7 +154,7 @@ public final class TaskState {
                 Files.writeString(file, Integer.toString(value));
             }
         } catch (IOException e) {
-            throw new IllegalStateException("cannot set oom_score_adj " + value + " (" + e.getMessage() + ")"
+            throw new RestoreError("cannot set oom_score_adj " + value + " (" + e.getMessage() + ")"
                     + "; lowering it needs CAP_SYS_RESOURCE", e);
         }
     }
@@ -176,7 +177,7 @@ public final class TaskState {
             MemorySegment text = a.allocateFrom(value); // NUL-terminated; the NUL is not written
             long n = in.syscall("write(loginuid " + value + ")", Linux.__NR_write(), fd, s.put(text), value.length());
             if (n != value.length()) {
-                throw new IllegalStateException("wrote " + n + " of " + value.length() + " bytes of loginuid " + value);
+                throw new RestoreError("wrote " + n + " of " + value.length() + " bytes of loginuid " + value);
             }
         } finally {
             in.closeFd(fd);
@@ -308,7 +309,7 @@ public final class TaskState {
             for (SiginfoEntry s : q.getSignalsList()) {
                 byte[] info = s.getSiginfo().toByteArray();
                 if (info.length != SIGINFO_SIZE) {
-                    throw new IllegalStateException("pid " + in.pid() + ": a pending siginfo of " + info.length + " bytes, not " + SIGINFO_SIZE);
+                    throw new RestoreError("pid " + in.pid() + ": a pending siginfo of " + info.length + " bytes, not " + SIGINFO_SIZE);
                 }
                 MemorySegment seg = a.allocate(SIGINFO_SIZE);
                 seg.copyFrom(MemorySegment.ofArray(info));

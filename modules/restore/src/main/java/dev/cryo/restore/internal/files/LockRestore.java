@@ -1,0 +1,91 @@
+package dev.cryo.restore.internal.files;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import dev.cryo.restore.internal.RestoreError;
+import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.flock;
+import dev.cryo.images.proto.FileLockEntry;
+import dev.cryo.parasite.Scratch;
+import dev.cryo.restore.internal.Puppet;
+import dev.cryo.syscalls.Errno;
+import dev.cryo.syscalls.ErrnoException;
+
+/**
+ * Takes a task's dumped file locks again (filelocks.img), from inside it, once its fds are in place: flock
+ * for an flock, F_SETLK for a POSIX lock (owned by the process, as at dump), F_OFD_SETLK for an OFD lock
+ * (owned by the open file description). Never waits: a lock that another process holds now fails the
+ * restore, naming that process where the kernel tells it.
+ */
+final class LockRestore {
+    /** CRIU's lock kinds (criu/include/file-lock.h). */
+    private static final int FL_POSIX = 1;
+    private static final int FL_FLOCK = 2;
+    private static final int FL_OFD = 4;
+
+    private LockRestore() {}
+
+    static void take(Puppet in, FileLockEntry l) {
+        String what = describe(l);
+        try {
+            switch (l.getFlag()) {
+                case FL_FLOCK -> in.syscall("flock(" + l.getFd() + ")", Linux.__NR_flock(), l.getFd(),
+                        (l.getType() == Linux.F_WRLCK() ? Linux.LOCK_EX() : Linux.LOCK_SH()) | Linux.LOCK_NB());
+                case FL_POSIX -> fcntl(in, l, Linux.F_SETLK(), "F_SETLK");
+                case FL_OFD -> fcntl(in, l, Linux.F_OFD_SETLK(), "F_OFD_SETLK");
+                default -> throw new RestoreError("filelocks.img: fd " + l.getFd() + " holds a lock of kind "
+                        + l.getFlag() + ", which cryo cannot restore");
+            }
+        } catch (ErrnoException e) {
+            if (e.is(Errno.EAGAIN) || e.is(Errno.EACCES)) {
+                throw new RestoreError("fd " + l.getFd() + ": cannot take " + what + " again: " + holder(in, l), e);
+            }
+            throw e;
+        }
+    }
+
+    private static void fcntl(Puppet in, FileLockEntry l, int cmd, String name) {
+        try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+            in.syscall("fcntl(" + l.getFd() + ", " + name + ")", Linux.__NR_fcntl(), l.getFd(), cmd, s.put(lock(a, l)));
+        }
+    }
+
+    private static MemorySegment lock(Arena a, FileLockEntry l) {
+        MemorySegment f = flock.allocate(a);
+        flock.l_type(f, (short) l.getType());
+        flock.l_whence(f, (short) Linux.SEEK_SET());
+        flock.l_start(f, l.getStart());
+        flock.l_len(f, l.getLen());
+        flock.l_pid(f, 0);
+        return f;
+    }
+
+    /** Who holds the conflicting lock, as F_GETLK / F_OFD_GETLK tell (an flock's holder is not told). */
+    private static String holder(Puppet in, FileLockEntry l) {
+        if (l.getFlag() == FL_FLOCK) {
+            return "another process holds a conflicting flock on the file";
+        }
+        try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+            MemorySegment f = lock(a, l);
+            long at = s.put(f);
+            in.syscall("fcntl(F_GETLK)", Linux.__NR_fcntl(), l.getFd(), l.getFlag() == FL_OFD ? Linux.F_OFD_GETLK() : Linux.F_GETLK(), at);
+            s.read(at, f);
+            int pid = flock.l_pid(f);
+            return pid > 0 ? "pid " + pid + " holds a conflicting lock on the file" : "a conflicting lock is held on the file";
+        } catch (RuntimeException e) {
+            return "a conflicting lock is held on the file";
+        }
+    }
+
+    private static String describe(FileLockEntry l) {
+        String kind = switch (l.getFlag()) {
+            case FL_FLOCK -> "its flock";
+            case FL_POSIX -> "its POSIX lock";
+            case FL_OFD -> "its OFD lock";
+            default -> "its lock";
+        };
+        return kind + " (" + (l.getType() == Linux.F_WRLCK() ? "write" : "read")
+                + (l.getFlag() == FL_FLOCK ? "" : ", bytes " + l.getStart() + "-" + (l.getLen() == 0 ? "EOF" : Long.toString(l.getStart() + l.getLen() - 1))) + ")";
+    }
+}
