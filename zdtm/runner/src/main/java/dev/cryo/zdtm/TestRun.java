@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import dev.cryo.syscalls.Cgroup2;
+import dev.cryo.syscalls.NetworkLock;
 import dev.cryo.testkit.PageServerProcess;
 import dev.cryo.testkit.Target;
 import dev.cryo.testkit.TestCgroup;
@@ -30,6 +31,8 @@ final class TestRun {
     private final Path work;
     private final Cryo cryo;
     private final List<Integer> restored = new ArrayList<>();
+    /** The program's pid, once started: the dump names its network lock after it. */
+    private int startedPid;
 
     /** A step that went wrong; its message is the test's failure reason. */
     private static final class Failed extends Exception {
@@ -56,6 +59,10 @@ final class TestRun {
             failure = "cannot prepare " + work + ": " + e.getMessage();
         } finally {
             killRestored();
+            if (startedPid > 0 && test.dumpOptions().contains("--tcp-established")) {
+                // a dump that kept connections locked, whose restore failed or never came: the lock is the test's
+                NetworkLock.unlock("cryo-" + startedPid);
+            }
         }
         long took = System.nanoTime() - start;
         if (failure == null) {
@@ -76,6 +83,7 @@ final class TestRun {
         }
         try (target) {
             int pid = target.pid();
+            startedPid = pid;
             settle(pid, null); // the program may write "ready" a moment before it sleeps
             Map<Integer, String> sleeps = VisibleState.syscalls(pid);
             VisibleState before = VisibleState.capture(pid);
@@ -106,7 +114,9 @@ final class TestRun {
             Files.writeString(work.resolve("state-after.txt"), after.describe());
             List<String> differences = after.differencesFrom(before);
             if (cycle == Cycle.PIDNS) {
-                target.close(); // the original ran beside the restored tree; only the restored one checks itself
+                // the original ran beside the restored tree; only the restored one checks itself. What the program
+                // left outside its tree (a peer it talks to) stays for the check.
+                killTree(target.pid());
             }
             String verdict = terminate(root, target, dir);
             if (!differences.isEmpty()) {
@@ -130,7 +140,10 @@ final class TestRun {
         Path mount = Cgroup2.mountPoint()
                 .orElseThrow(() -> new Failed("no cgroup2 hierarchy is mounted, so the cgroup cycle cannot run here"));
         try (TestCgroup cgroup = TestCgroup.create(mount)) {
-            target.processes().forEach(cgroup::add);
+            // the tree only: a process the program left outside it (a peer) stays where it is
+            List<Integer> tree = new ArrayList<>();
+            hostDescendants(target.pid(), tree);
+            tree.forEach(cgroup::add);
             String freezer = dump(target, images, "--display-stats").lines().filter(l -> l.startsWith("freezer:"))
                     .map(l -> l.substring("freezer:".length()).strip()).findFirst().orElse("(no freezer line)");
             if (!freezer.equals("cgroup2 " + cgroup.dir())) {
@@ -140,14 +153,31 @@ final class TestRun {
         return restore(target, images);
     }
 
-    /** cryo dump of the target (which kills it) with {@code options}; returns what cryo printed. */
+    /**
+     * cryo dump of the target (which kills it) with {@code options} and the test's own; returns what cryo printed.
+     * The tree is the program and its descendants: a process it left outside (an orphan of the nanny, a peer for
+     * a connection to outside the tree) runs on.
+     */
     private String dump(Target target, Path images, String... options) throws Failed, Cryo.CommandFailed {
         List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString()));
         dump.addAll(List.of(options));
         dump.addAll(test.dumpOptions());
+        List<Integer> tree = new ArrayList<>();
+        hostDescendants(target.pid(), tree);
         String said = cryo.run(dump.toArray(String[]::new));
-        if (!target.awaitExit(30)) {
-            throw new Failed("the dump left the tree running");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        // gone and reaped (the nanny reaps them): a zombie still holds its pid, which the restore needs
+        while (tree.stream().anyMatch(pid -> Files.exists(Path.of("/proc/" + pid)))) {
+            if (System.nanoTime() > deadline) {
+                throw new Failed(tree.stream().anyMatch(TestRun::alive) ? "the dump left the tree running"
+                        : "the tree's processes were not reaped within 30 s of the dump");
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Failed("interrupted");
+            }
         }
         return said;
     }
@@ -320,6 +350,31 @@ final class TestRun {
             }
         } catch (IOException gone) {
             // ended while we looked
+        }
+    }
+
+    /** SIGKILL to {@code root} and its descendants, then waits (10 s at most) until they are gone. */
+    private static void killTree(int root) {
+        List<Integer> tree = new ArrayList<>();
+        hostDescendants(root, tree);
+        for (int pid : tree) {
+            try {
+                new ProcessBuilder("kill", "-KILL", Integer.toString(pid)).start().waitFor();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (tree.stream().anyMatch(TestRun::alive) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

@@ -10,7 +10,10 @@ import java.util.Map;
 import dev.cryo.bindings.Linux;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageStore;
+import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Cancellation;
@@ -21,6 +24,7 @@ import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
+import dev.cryo.restore.internal.files.NetworkRestore;
 import dev.cryo.restore.internal.files.TaskFiles;
 import dev.cryo.restore.internal.memory.MemoryRestore;
 import dev.cryo.restore.internal.memory.PuppetSpace;
@@ -78,6 +82,7 @@ public final class RestoreRun {
             TreeImages read = images;
             StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read));
             checkShellJob(options, images);
+            checkNetworkOptions(options, run.store);
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
             }
@@ -116,6 +121,45 @@ public final class RestoreRun {
         if (!leaderInTree && !options.shellJob()) {
             throw new RestoreError("the dump is a shell job (its session leader, pid " + sid
                     + ", was outside the tree): restore it with --shell-job");
+        }
+    }
+
+    /** As CRIU: a dump taken with --tcp-close kept no connection, and is restored only with --tcp-close. */
+    /**
+     * As CRIU, before anything is started: a dump taken with --tcp-close kept no connection and is restored only
+     * with --tcp-close; an established TCP connection in the images needs --tcp-established (or --tcp-close), a
+     * unix socket connected outside the tree --ext-unix-sk. A refused restore leaves the dump's lock on the
+     * connections, for the restore to be tried again.
+     */
+    private static void checkNetworkOptions(RestoreOptions options, ImageStore store) {
+        RestoreOptions.Network net = options.network();
+        InventoryEntry inv;
+        try (var r = store.openReader(ImageKind.INVENTORY)) {
+            inv = r.next(InventoryEntry.parser());
+        }
+        if (inv != null && inv.getTcpClose() && !net.tcpClose()) {
+            throw new RestoreError("the dump was taken with --tcp-close: its TCP connections were not kept;"
+                    + " restore it with --tcp-close");
+        }
+        if (!store.exists(ImageKind.FILES.fileName())) {
+            return;
+        }
+        List<FileEntry> files;
+        try (var r = store.openReader(ImageKind.FILES)) {
+            files = r.readAll(FileEntry.parser());
+        }
+        for (FileEntry f : files) {
+            if (f.hasIsk() && f.getIsk().getProto() == Linux.IPPROTO_TCP() && f.getIsk().getDstPort() != 0
+                    && !net.tcpEstablished() && !net.tcpClose()) {
+                throw new RestoreError("files.img holds an established TCP connection (socket "
+                        + Integer.toUnsignedLong(f.getIsk().getIno()) + "): restore with --tcp-established"
+                        + " (or --tcp-close to restore it closed)");
+            }
+            if (f.hasUsk() && (f.getUsk().getUflags() & 1) != 0 && !net.extUnixSk()) { // USK_EXTERN
+                throw new RestoreError("files.img holds a unix socket connected to "
+                        + dev.cryo.syscalls.SocketAddress.displayUnix(f.getUsk().getName().toByteArray())
+                        + ", outside the tree: restore with --ext-unix-sk to connect it again");
+            }
         }
     }
 
@@ -174,7 +218,10 @@ public final class RestoreRun {
     /** On the tracer thread: builds the tree in puppets and lets it run. */
     private Restored restoreTree(Keeper keeper, TreeImages img) {
         this.keeper = keeper;
-        try (Puppets all = new Puppets()) {
+        RestoreOptions.Network n = options.network();
+        // closed after the puppets: a failed restore's repaired connections die with their tasks, silently
+        try (NetworkRestore net = new NetworkRestore(n.tcpEstablished(), n.tcpClose(), n.extUnixSk(), n.lock(), img.root().pid());
+             Puppets all = new Puppets()) {
             Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
             // Every task's trampoline and parked vDSO lie in the same range, free in all of them.
             MemoryRestore layout = StepFailure.run(0, "placing the trampoline", () -> {
@@ -214,7 +261,11 @@ public final class RestoreRun {
                 StepFailure.run(z.pid(), "ending as a zombie", () -> ZombieRestore.end(z.puppet(), z.img(), parent));
             }
             for (Task t : tasks) {
-                filesAndKernelState(t);
+                // listeners and named datagram sockets first, in their own tasks: any task may connect to them
+                StepFailure.run(t.pid(), "sockets", () -> TaskFiles.prepareSockets(t.leader(), store, t.pid(), t.img().leaderCore(), net));
+            }
+            for (Task t : tasks) {
+                filesAndKernelState(t, net);
                 cancel.check();
             }
             TaskFiles.abandon(store); // every task has its files: cryo's copies go
@@ -222,6 +273,8 @@ public final class RestoreRun {
                 StepFailure.run(t.pid(), "registers", () -> registers(t));
             }
             cancel.check();
+            // Repaired TCP connections talk again, and the dump's network lock goes, before any task runs.
+            StepFailure.run(img.root().pid(), "TCP connections", net::resume);
             // Release together: nothing of the tree runs before every task is complete.
             if (nsInit != null) {
                 nsInit.resumeAt(PuppetStub.REAP);
@@ -340,10 +393,10 @@ public final class RestoreRun {
      * Files and kernel state of one process (fds, then signal handlers), and each thread's own kernel
      * state, while the trampoline is still there.
      */
-    private void filesAndKernelState(Task t) {
+    private void filesAndKernelState(Task t, NetworkRestore net) {
         StepFailure.run(t.pid(), "files", () -> stdioToDevNull(t.leader()));
         StepFailure.run(t.pid(), "fd limit", () -> TaskState.raiseFileLimit(t.leader().pid(), t.img().leaderCore()));
-        StepFailure.run(t.pid(), "fds", () -> TaskFiles.restore(t.leader(), store, t.pid(), t.img().leaderCore()));
+        StepFailure.run(t.pid(), "fds", () -> TaskFiles.restore(t.leader(), store, t.pid(), t.img().leaderCore(), net));
         CoreEntry core = t.img().leaderCore();
         StepFailure.run(t.pid(), "signal handlers", () -> ThreadRestore.sigactions(t.leader(), core.getTc().getSigactionsList()));
         for (Puppet th : t.threads()) {
