@@ -37,6 +37,8 @@ public final class EntryReader implements AutoCloseable {
     private long bufferBase;
     private long entries;
     private long payloadDue;
+    /** Entries of the kind's nested type still announced by the last outer entry (a queue's messages). */
+    private long nestedDue;
 
     private EntryReader(ImageKind kind, RawReader in) {
         this.kind = kind;
@@ -103,9 +105,14 @@ public final class EntryReader implements AutoCloseable {
             entry = parser.parseFrom(body);
         } catch (InvalidProtocolBufferException e) {
             throw new ImageFormatException(name(), at, "entry at offset " + at + " is not a valid "
-                    + kind.entryType(entries).getName() + ": " + e.getMessage(), e);
+                    + expectedType().getDescriptorForType().getName() + ": " + e.getMessage(), e);
         }
         entries++;
+        if (nestedDue > 0) {
+            nestedDue--;
+        } else if (entry instanceof Message m) {
+            nestedDue = kind.nesting().after(m);
+        }
         payloadDue = kind.payload().after(entry);
         if (payloadDue == Payload.TO_END) {
             payloadDue = size - offset();
@@ -115,7 +122,17 @@ public final class EntryReader implements AutoCloseable {
 
     /** The next entry, of the type the image holds at this place, or null at the end. */
     public Message next() {
-        return next(kind.parser(entries));
+        return next(expectedType().getParserForType());
+    }
+
+    /** The type the next entry is: the nested type while an outer entry's are due, else the kind's at this index. */
+    private Message expectedType() {
+        return nestedDue > 0 ? kind.nesting().nested() : kind.prototype(entries);
+    }
+
+    /** Entries of the nested type (a queue's messages) that the last outer entry announced and that are still to come. */
+    public long nestedRemaining() {
+        return nestedDue;
     }
 
     /** All remaining entries. */

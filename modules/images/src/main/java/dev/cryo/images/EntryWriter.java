@@ -29,6 +29,8 @@ public final class EntryWriter implements AutoCloseable {
     private final ByteBuffer buffer = ByteBuffer.allocate(BUFFER).order(ByteOrder.LITTLE_ENDIAN);
     private long entries;
     private long payloadDue;
+    /** Entries of the kind's nested type that the last outer entry announced and that are still to come. */
+    private long nestedDue;
     private boolean committed;
 
     private EntryWriter(ImageKind kind, RawWriter out) {
@@ -64,7 +66,7 @@ public final class EntryWriter implements AutoCloseable {
             throw new IllegalStateException(name() + ": the previous entry's payload is not complete ("
                     + (payloadDue == Payload.TO_END ? "it runs to the end" : payloadDue + " bytes due") + ")");
         }
-        Descriptor expected = kind.entryType(entries);
+        Descriptor expected = nestedDue > 0 ? kind.nesting().nested().getDescriptorForType() : kind.entryType(entries);
         if (entry.getDescriptorForType() != expected) {
             throw new IllegalArgumentException(name() + " takes " + expected.getName() + " as entry " + entries
                     + ", not " + entry.getDescriptorForType().getName());
@@ -94,6 +96,7 @@ public final class EntryWriter implements AutoCloseable {
         }
         entries++;
         payloadDue = kind.payload().after(entry);
+        nestedDue = nestedDue > 0 ? nestedDue - 1 : kind.nesting().after(entry);
     }
 
     /**
@@ -131,6 +134,10 @@ public final class EntryWriter implements AutoCloseable {
         checkWritable();
         if (payloadDue > 0) {
             throw new IllegalStateException(name() + ": " + payloadDue + " payload bytes still due");
+        }
+        if (nestedDue > 0) {
+            throw new IllegalStateException(name() + ": " + nestedDue + " more " + kind.nesting().nested().getDescriptorForType().getName()
+                    + " entries are due, as the last " + kind.entryType(entries - 1).getName() + " announced");
         }
         if (entries == 0 && kind.entryType(0) != kind.entryType(1)) {
             throw new IllegalStateException(name() + ": an image of " + kind + " needs its "

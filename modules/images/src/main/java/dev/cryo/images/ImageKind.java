@@ -15,6 +15,10 @@ import dev.cryo.images.proto.FsEntry;
 import dev.cryo.images.proto.GhostChunkEntry;
 import dev.cryo.images.proto.GhostFileEntry;
 import dev.cryo.images.proto.InventoryEntry;
+import dev.cryo.images.proto.IpcMsgEntry;
+import dev.cryo.images.proto.IpcSemEntry;
+import dev.cryo.images.proto.IpcShmEntry;
+import dev.cryo.images.proto.IpcVarEntry;
 import dev.cryo.images.proto.ItimerEntry;
 import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.MmEntry;
@@ -88,6 +92,17 @@ public enum ImageKind {
     /** Contents of an unlinked file that was open at dump; id (hex): the remap id. */
     GHOST_FILE("GHOST_FILE", "ghost-file-%x.img", Head.COMMON, 0x52583605,
             GhostFileEntry.getDefaultInstance(), GhostChunkEntry.getDefaultInstance(), Payload.GHOST_FILE),
+    /** The limits of an IPC namespace (its sysctls); id: the namespace's id (ipc_ns_id of the cores). */
+    IPC_VAR("IPC_VAR", "ipcns-var-%d.img", 0x53115007, IpcVarEntry.getDefaultInstance()),
+    /** SysV shared memory segments, each ipc_shm_entry followed by its contents (unless in_pagemaps). */
+    IPCNS_SHM("IPCNS_SHM", "ipcns-shm-%d.img", Head.COMMON, 0x46283044,
+            null, IpcShmEntry.getDefaultInstance(), Payload.IPC_SHM),
+    /** SysV message queues: each ipc_msg_entry, then its qnum messages (ipc_msg and its text). */
+    IPCNS_MSG("IPCNS_MSG", "ipcns-msg-%d.img", Head.COMMON, 0x55453737,
+            null, IpcMsgEntry.getDefaultInstance(), Payload.IPC_MSG, Nesting.IPC_MSG),
+    /** SysV semaphore sets, each ipc_sem_entry followed by its values. */
+    IPCNS_SEM("IPCNS_SEM", "ipcns-sem-%d.img", Head.COMMON, 0x59573019,
+            null, IpcSemEntry.getDefaultInstance(), Payload.IPC_SEM),
     SECCOMP("SECCOMP", "seccomp.img", 0x64413049, SeccompEntry.getDefaultInstance()),
     TIMENS("TIMENS", "timens-%d.img", 0x43114433, TimensEntry.getDefaultInstance()),
     STATS_DUMP("STATS", "stats-dump.img", Head.SERVICE, 0x57093306, StatsEntry.getDefaultInstance()),
@@ -132,6 +147,7 @@ public enum ImageKind {
     private final Message first;
     private final Message entry;
     private final Payload payload;
+    private final Nesting nesting;
 
     ImageKind(String magicName, String pattern, int magic, Message entry) {
         this(magicName, pattern, Head.COMMON, magic, null, entry, Payload.NONE);
@@ -142,6 +158,11 @@ public enum ImageKind {
     }
 
     ImageKind(String magicName, String pattern, Head head, int magic, Message first, Message entry, Payload payload) {
+        this(magicName, pattern, head, magic, first, entry, payload, Nesting.NONE);
+    }
+
+    ImageKind(String magicName, String pattern, Head head, int magic, Message first, Message entry, Payload payload,
+              Nesting nesting) {
         this.magicName = magicName;
         this.pattern = pattern;
         this.namePattern = Pattern.compile(Pattern.quote(pattern)
@@ -152,6 +173,7 @@ public enum ImageKind {
         this.first = first;
         this.entry = entry;
         this.payload = payload;
+        this.nesting = nesting;
     }
 
     /** The magic's name as crit prints it, e.g. {@code CORE}. */
@@ -227,7 +249,11 @@ public enum ImageKind {
         return payload;
     }
 
-    private Message prototype(long index) {
+    Nesting nesting() {
+        return nesting;
+    }
+
+    Message prototype(long index) {
         if (isRaw()) {
             throw new IllegalStateException(name() + " images are raw: they hold no entries");
         }

@@ -2,6 +2,9 @@ package dev.cryo.images;
 
 import dev.cryo.images.proto.GhostChunkEntry;
 import dev.cryo.images.proto.GhostFileEntry;
+import dev.cryo.images.proto.IpcMsg;
+import dev.cryo.images.proto.IpcSemEntry;
+import dev.cryo.images.proto.IpcShmEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.SkPacketEntry;
 import dev.cryo.images.proto.TcpStreamEntry;
@@ -49,6 +52,27 @@ enum Payload {
                 default -> 0;
             };
         }
+    },
+    /** ipcns-shm: a segment's contents, padded to 4 bytes, unless they are in a pagemap (CRIU 4's in_pagemaps). */
+    IPC_SHM {
+        @Override
+        long after(Object entry) {
+            return entry instanceof IpcShmEntry shm && !shm.getInPagemaps() ? roundUp(shm.getSize(), 4) : 0;
+        }
+    },
+    /** ipcns-sem: the set's values, a u16 each, padded to 8 bytes. */
+    IPC_SEM {
+        @Override
+        long after(Object entry) {
+            return entry instanceof IpcSemEntry sem ? roundUp(2 * Integer.toUnsignedLong(sem.getNsems()), 8) : 0;
+        }
+    },
+    /** ipcns-msg: a message's text, padded to 8 bytes (a queue's entry has none: its messages follow as entries). */
+    IPC_MSG {
+        @Override
+        long after(Object entry) {
+            return entry instanceof IpcMsg msg ? roundUp(Integer.toUnsignedLong(msg.getMsize()), 8) : 0;
+        }
     };
 
     /** Marks a payload that runs to the end of the image. */
@@ -56,4 +80,9 @@ enum Payload {
 
     /** How many payload bytes follow this entry: 0, a count, or {@link #TO_END}. */
     abstract long after(Object entry);
+
+    /** {@code n} rounded up to a multiple of {@code align}; a size past 2^62 becomes an impossible count. */
+    static long roundUp(long n, long align) {
+        return n < 0 || n > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : (n + align - 1) / align * align;
+    }
 }

@@ -3,6 +3,7 @@ package dev.cryo.images;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import com.google.protobuf.Message;
@@ -42,7 +43,9 @@ class CritCompatibilityTest {
         for (Sample sample : SampleImages.all()) {
             JsonObject image = decoded.get(sample.fileName());
             assertThat(image.get("magic").getAsString()).as(sample.fileName()).isEqualTo(sample.kind().magicName());
-            assertThat(image.getAsJsonArray("entries")).as(sample.fileName()).hasSize(sample.entries().size());
+            // crit shows a queue's messages inside its entry ("extra"), not as entries of their own
+            long outer = sample.entries().stream().filter(e -> !(e instanceof dev.cryo.images.proto.IpcMsg)).count();
+            assertThat(image.getAsJsonArray("entries")).as(sample.fileName()).hasSize((int) outer);
         }
     }
 
@@ -135,6 +138,30 @@ class CritCompatibilityTest {
     }
 
     @Test
+    void ipcNamespaceImagesCarryTheirObjectsAndContents() {
+        String ns = "-" + SampleImages.IPC_NS + ".img";
+        JsonObject var = entry("ipcns-var" + ns, 0);
+        assertThat(var.getAsJsonArray("sem_ctls")).hasSize(4);
+        assertThat(var.get("msg_ctlmnb").getAsInt()).isEqualTo(16384);
+        assertThat(var.get("shm_next_id").getAsInt()).isEqualTo(32770);
+        assertThat(var.has("msg_next_id")).as("an unset next id is left out").isFalse();
+        JsonObject shm = entry("ipcns-shm" + ns, 1);
+        assertThat(shm.getAsJsonObject("desc").get("id").getAsInt()).isEqualTo(32769);
+        assertThat(shm.getAsJsonObject("desc").get("mode").getAsInt()).isEqualTo(01600);
+        assertThat(extra("ipcns-shm" + ns, 0)).isEqualTo(SampleImages.SHM_CONTENT);
+        assertThat(extra("ipcns-shm" + ns, 1)).containsExactly(7, 8, 9);
+        JsonObject sem = entry("ipcns-sem" + ns, 0);
+        assertThat(sem.get("nsems").getAsInt()).isEqualTo(3);
+        assertThat(sem.getAsJsonArray("extra")).extracting(JsonElement::getAsInt).containsExactly(0, 1, 32767);
+        JsonArray messages = entry("ipcns-msg" + ns, 0).getAsJsonArray("extra");
+        assertThat(messages).hasSize(4); // header, text, header, text
+        assertThat(messages.get(0).getAsJsonObject().get("mtype").getAsInt()).isEqualTo(1);
+        assertThat(Base64.getMimeDecoder().decode(messages.get(1).getAsString())).isEqualTo(SampleImages.MSG_TEXT);
+        assertThat(messages.get(2).getAsJsonObject().get("mtype").getAsInt()).isEqualTo(42);
+        assertThat(entry("ipcns-msg" + ns, 1).get("qnum").getAsInt()).isZero();
+    }
+
+    @Test
     void inventoryFsAndPstree() {
         JsonObject inventory = entry("inventory.img", 0);
         assertThat(inventory.get("img_version").getAsInt()).isEqualTo(2);
@@ -150,7 +177,9 @@ class CritCompatibilityTest {
     @Test
     void cryoReadsWhatCritEncodes() throws Exception {
         Path criuDir = Files.createDirectory(dir.resolve("from-crit"));
-        SampleImages.all().parallelStream().forEach(sample -> {
+        // crit 3.17 cannot encode ipcns-shm (its handler base64-decodes a str: TypeError); decoding it works
+        List<Sample> encodable = SampleImages.all().stream().filter(s -> s.kind() != ImageKind.IPCNS_SHM).toList();
+        encodable.parallelStream().forEach(sample -> {
             try {
                 Path json = Files.writeString(criuDir.resolve(sample.fileName() + ".json"),
                         decoded.get(sample.fileName()).toString());
@@ -161,7 +190,7 @@ class CritCompatibilityTest {
             }
         });
         DirectoryImageStore criu = new DirectoryImageStore(criuDir);
-        for (Sample sample : SampleImages.all()) {
+        for (Sample sample : encodable) {
             assertThat(Files.readAllBytes(criuDir.resolve(sample.fileName())))
                     .as("%s re-encoded by crit is byte for byte cryo's", sample.fileName())
                     .isEqualTo(Files.readAllBytes(dir.resolve(sample.fileName())));

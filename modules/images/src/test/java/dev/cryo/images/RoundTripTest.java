@@ -151,6 +151,35 @@ class RoundTripTest {
     }
 
     @Test
+    void aQueuesMessagesAreReadAsMessagesAfterIt() {
+        MemoryImageStore store = new MemoryImageStore();
+        SampleImages.all().stream().filter(s -> s.kind() == ImageKind.IPCNS_MSG).findFirst().orElseThrow().writeTo(store);
+        try (EntryReader r = store.openReader(ImageKind.IPCNS_MSG, SampleImages.IPC_NS)) {
+            List<String> types = new ArrayList<>();
+            for (Message m; (m = r.next()) != null; ) {
+                types.add(m.getDescriptorForType().getName() + (m instanceof dev.cryo.images.proto.IpcMsg msg ? " " + msg.getMtype() : ""));
+            }
+            assertThat(types).containsExactly("IpcMsgEntry", "IpcMsg 1", "IpcMsg 42", "IpcMsgEntry");
+            assertThat(r.nestedRemaining()).isZero();
+        }
+    }
+
+    @Test
+    void aQueueWhoseMessagesAreNotAllWrittenIsNotCommitted() {
+        MemoryImageStore store = new MemoryImageStore();
+        try (EntryWriter w = store.openWriter(ImageKind.IPCNS_MSG, 7)) {
+            w.write(dev.cryo.images.proto.IpcMsgEntry.newBuilder().setDesc(SampleImages.ipcDesc(1, 0600, 0)).setQbytes(100).setQnum(2).build());
+            w.write(dev.cryo.images.proto.IpcMsg.newBuilder().setMtype(1).setMsize(0).build());
+            org.assertj.core.api.Assertions.assertThatThrownBy(w::commit).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("1 more IpcMsg entries are due");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> w.write(
+                    dev.cryo.images.proto.IpcMsgEntry.newBuilder().setDesc(SampleImages.ipcDesc(1, 0600, 1)).setQbytes(1).setQnum(0).build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("takes IpcMsg");
+        }
+        assertThat(store.exists(ImageKind.IPCNS_MSG.fileName(7))).isFalse();
+    }
+
+    @Test
     void pagemapReadsHeadThenEntries() {
         MemoryImageStore store = new MemoryImageStore();
         SampleImages.all().stream().filter(s -> s.kind() == ImageKind.PAGEMAP).findFirst().orElseThrow().writeTo(store);

@@ -16,6 +16,12 @@ import dev.cryo.images.proto.FsEntry;
 import dev.cryo.images.proto.GhostChunkEntry;
 import dev.cryo.images.proto.GhostFileEntry;
 import dev.cryo.images.proto.InventoryEntry;
+import dev.cryo.images.proto.IpcDescEntry;
+import dev.cryo.images.proto.IpcMsg;
+import dev.cryo.images.proto.IpcMsgEntry;
+import dev.cryo.images.proto.IpcSemEntry;
+import dev.cryo.images.proto.IpcShmEntry;
+import dev.cryo.images.proto.IpcVarEntry;
 import dev.cryo.images.proto.ItimerEntry;
 import dev.cryo.images.proto.Lsmtype;
 import dev.cryo.images.proto.MemfdFileEntry;
@@ -173,6 +179,20 @@ final class SampleImages {
                 GhostChunkEntry.newBuilder().setOff(0).setLen(4).build(),
                 GhostChunkEntry.newBuilder().setOff(4096).setLen(3).build()),
                 Map.of(1, new byte[] {1, 2, 3, 4}, 2, new byte[] {5, 6, 7})));
+        samples.add(one(ImageKind.IPC_VAR, IPC_NS, ipcVar()));
+        samples.add(new Sample(ImageKind.IPCNS_SHM, IPC_NS, List.of(
+                IpcShmEntry.newBuilder().setDesc(ipcDesc(0x1234, 0600, 0)).setSize(SHM_CONTENT.length).build(),
+                IpcShmEntry.newBuilder().setDesc(ipcDesc(0, 01600, 32769)).setSize(3).build()),
+                Map.of(0, padded(SHM_CONTENT, 4), 1, padded(new byte[] {7, 8, 9}, 4))));
+        samples.add(new Sample(ImageKind.IPCNS_SEM, IPC_NS, List.of(
+                IpcSemEntry.newBuilder().setDesc(ipcDesc(0x5e, 0640, 65536)).setNsems(SEM_VALUES.length).build()),
+                Map.of(0, padded(semValues(), 8))));
+        samples.add(new Sample(ImageKind.IPCNS_MSG, IPC_NS, List.of(
+                IpcMsgEntry.newBuilder().setDesc(ipcDesc(0x3a, 0666, 98304)).setQbytes(16384).setQnum(2).build(),
+                IpcMsg.newBuilder().setMtype(1).setMsize(MSG_TEXT.length).build(),
+                IpcMsg.newBuilder().setMtype(42).setMsize(0).build(),
+                IpcMsgEntry.newBuilder().setDesc(ipcDesc(0, 0600, 131072)).setQbytes(16384).setQnum(0).build()),
+                Map.of(1, padded(MSG_TEXT, 8))));
         samples.add(one(ImageKind.SECCOMP, 0, SeccompEntry.newBuilder()
                 .addSeccompFilters(SeccompFilter.newBuilder()
                         .setFilter(ByteString.copyFrom(new byte[] {6, 0, 0, 0, 0, 0, (byte) 0xff, 0x7f})).setFlags(0))
@@ -202,6 +222,38 @@ final class SampleImages {
                 RlimitEntry.newBuilder().setCur(8 << 20).setMax(-1L).build(),
                 RlimitEntry.newBuilder().setCur(1024).setMax(524288).build()), Map.of()));
         return samples;
+    }
+
+    /** An IPC namespace's id, as cryo names it (the nsfs inode: above 2^31, so unsigned handling shows). */
+    static final long IPC_NS = 4026532281L;
+    static final byte[] SHM_CONTENT = "segment contents, 37 bytes long!!....".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    static final int[] SEM_VALUES = {0, 1, 32767};
+    static final byte[] MSG_TEXT = "hello, queue".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    static IpcVarEntry ipcVar() {
+        return IpcVarEntry.newBuilder().addSemCtls(32000).addSemCtls(1024000000).addSemCtls(500).addSemCtls(32000)
+                .setMsgCtlmax(8192).setMsgCtlmnb(16384).setMsgCtlmni(32000).setAutoMsgmni(0)
+                .setShmCtlmax(0xffffffffffffefffL).setShmCtlall(0xffffffffffffefffL).setShmCtlmni(4096).setShmRmidForced(0)
+                .setMqQueuesMax(256).setMqMsgMax(10).setMqMsgsizeMax(8192).setMqMsgDefault(10).setMqMsgsizeDefault(8192)
+                .setShmNextId(32770).build();
+    }
+
+    static IpcDescEntry ipcDesc(int key, int mode, int id) {
+        return IpcDescEntry.newBuilder().setKey(key).setUid(1000).setGid(1000).setCuid(0).setCgid(0).setMode(mode).setId(id).build();
+    }
+
+    /** SEM_VALUES as the u16s semctl(GETALL) gives. */
+    static byte[] semValues() {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(2 * SEM_VALUES.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int v : SEM_VALUES) {
+            b.putShort((short) v);
+        }
+        return b.array();
+    }
+
+    /** {@code data} followed by zeros up to a multiple of {@code align}, as the IPC images pad payloads. */
+    static byte[] padded(byte[] data, int align) {
+        return Arrays.copyOf(data, (data.length + align - 1) / align * align);
     }
 
     /** Page data for pages-1.img: PAGES pages, each filled with its index. */
