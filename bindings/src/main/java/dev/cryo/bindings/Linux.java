@@ -365,6 +365,15 @@ public class Linux extends Linux$shared {
     public static int ENOMSG() {
         return ENOMSG;
     }
+    private static final int EIDRM = (int)43L;
+    /**
+     * {@snippet lang=c :
+     * #define EIDRM 43
+     * }
+     */
+    public static int EIDRM() {
+        return EIDRM;
+    }
     private static final int EBADRQC = (int)56L;
     /**
      * {@snippet lang=c :
@@ -4532,6 +4541,42 @@ public class Linux extends Linux$shared {
     public static int SHM_RDONLY() {
         return SHM_RDONLY;
     }
+    private static final int SHM_REMAP = (int)16384L;
+    /**
+     * {@snippet lang=c :
+     * #define SHM_REMAP 16384
+     * }
+     */
+    public static int SHM_REMAP() {
+        return SHM_REMAP;
+    }
+    private static final int SHM_EXEC = (int)32768L;
+    /**
+     * {@snippet lang=c :
+     * #define SHM_EXEC 32768
+     * }
+     */
+    public static int SHM_EXEC() {
+        return SHM_EXEC;
+    }
+    private static final int SHM_LOCK = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * #define SHM_LOCK 11
+     * }
+     */
+    public static int SHM_LOCK() {
+        return SHM_LOCK;
+    }
+    private static final int SHM_UNLOCK = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * #define SHM_UNLOCK 12
+     * }
+     */
+    public static int SHM_UNLOCK() {
+        return SHM_UNLOCK;
+    }
     private static final int SHM_STAT = (int)13L;
     /**
      * {@snippet lang=c :
@@ -4549,6 +4594,33 @@ public class Linux extends Linux$shared {
      */
     public static int SHM_INFO() {
         return SHM_INFO;
+    }
+    private static final int SHM_DEST = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define SHM_DEST 512
+     * }
+     */
+    public static int SHM_DEST() {
+        return SHM_DEST;
+    }
+    private static final int SHM_LOCKED = (int)1024L;
+    /**
+     * {@snippet lang=c :
+     * #define SHM_LOCKED 1024
+     * }
+     */
+    public static int SHM_LOCKED() {
+        return SHM_LOCKED;
+    }
+    private static final int SHM_HUGETLB = (int)2048L;
+    /**
+     * {@snippet lang=c :
+     * #define SHM_HUGETLB 2048
+     * }
+     */
+    public static int SHM_HUGETLB() {
+        return SHM_HUGETLB;
     }
     private static final int GETALL = (int)13L;
     /**
