@@ -435,7 +435,37 @@ class DumpRefusalsTest {
             assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir), new Cancellation()))
                     .isInstanceOf(DumpException.class)
                     .hasMessageMatching("cannot dump pid " + t.pid() + ": mapping 0x[0-9a-f]+ is SysV shared memory \\(key 0x00000000,"
-                            + " shmid \\d+\\), which cryo does not dump");
+                            + " shmid \\d+\\) of cryo's own IPC namespace, which processes outside the tree may share; cryo dumps"
+                            + " SysV IPC only with an IPC namespace of the tree's own \\(unshare --ipc\\)");
+            assertEmpty(dir);
+            assertThat(Proc.status(t.pid(), "TracerPid")).isEqualTo("0");
+            assertThat(t.verdict()).isEqualTo("PASS");
+        }
+    }
+
+    @Test
+    void aProcessInAnotherIpcNamespaceThanItsRootsIsRefusedAndTheTreeRunsOn() throws Exception {
+        try (Target t = Target.start("sysv_ipcns_mixed", work.resolve("t"), "nested")) {
+            int child = t.processes().stream().filter(p -> p != t.pid()).findFirst().orElseThrow();
+            Path dir = imgDir();
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir), new Cancellation()))
+                    .isInstanceOf(DumpException.class)
+                    .hasMessageMatching("cannot dump pid " + t.pid() + ": pid " + child + " of its tree is in IPC namespace"
+                            + " ipc:\\[\\d+\\], not in its root's \\(ipc:\\[\\d+\\]\\); cryo dumps one IPC namespace per tree, as CRIU does");
+            assertEmpty(dir);
+            assertThat(Proc.status(child, "TracerPid")).isEqualTo("0");
+            assertThat(t.verdict()).isEqualTo("PASS");
+        }
+    }
+
+    @Test
+    void aSegmentAttachedBeforeTheTreeLeftItsNamespaceIsRefusedAndTheTreeRunsOn() throws Exception {
+        try (Target t = Target.start("sysv_ipcns_mixed", work.resolve("t"), "foreign")) {
+            Path dir = imgDir();
+            assertThatThrownBy(() -> Dumper.dump(DumpOptions.of(t.pid(), dir), new Cancellation()))
+                    .isInstanceOf(DumpException.class)
+                    .hasMessageMatching("cannot dump pid " + t.pid() + ": mapping 0x[0-9a-f]+ of pid " + t.pid() + " attaches SysV"
+                            + " segment \\d+, which is not one of its IPC namespace's \\(attached before it left another namespace\\?\\)");
             assertEmpty(dir);
             assertThat(Proc.status(t.pid(), "TracerPid")).isEqualTo("0");
             assertThat(t.verdict()).isEqualTo("PASS");

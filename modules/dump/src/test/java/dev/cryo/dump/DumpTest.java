@@ -202,4 +202,52 @@ class DumpTest {
             assertThat(target.check()).isEqualTo("PASS");
         }
     }
+
+    /** The nsfs inode of a process's IPC namespace: {@code ipc:[4026532175]}. */
+    static long ipcNamespace(Object pid) throws Exception {
+        String link = Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns/ipc")).toString();
+        return Long.parseLong(link.substring(link.indexOf('[') + 1, link.indexOf(']')));
+    }
+
+    @Test
+    void aTreeWithItsOwnIpcNamespaceHasItsObjectsInItsImagesAndRunsOnIntact() throws Exception {
+        Path dir = Files.createDirectories(work.resolve("img"));
+        try (Target target = Target.start("sysv_sem_msg", work.resolve("t"))) {
+            long ns = ipcNamespace(target.pid());
+            assertThat(ns).as("sysv_sem_msg unshared an IPC namespace").isNotEqualTo(ipcNamespace("self"));
+            Dumper.dump(DumpOptions.of(target.pid(), dir).withLeaveRunning(true), new Cancellation());
+            assertThat(images(dir)).contains("ipcns-var-" + ns + ".img", "ipcns-shm-" + ns + ".img",
+                    "ipcns-msg-" + ns + ".img", "ipcns-sem-" + ns + ".img");
+            var store = new dev.cryo.images.DirectoryImageStore(dir);
+            var inv = store.readEntry(dev.cryo.images.ImageKind.INVENTORY, dev.cryo.images.proto.InventoryEntry.parser());
+            assertThat(Integer.toUnsignedLong(inv.getRootIds().getIpcNsId())).as("root_ids: the dumper's namespace")
+                    .isEqualTo(ipcNamespace("self"));
+            for (int pid : target.processes()) {
+                var core = store.readEntry(dev.cryo.images.ImageKind.CORE, pid, dev.cryo.images.proto.CoreEntry.parser());
+                assertThat(Integer.toUnsignedLong(core.getIds().getIpcNsId())).as("ipc_ns_id of pid %d", pid).isEqualTo(ns);
+            }
+            // the named queue: its four messages in order, each with its type and text
+            List<String> messages = new ArrayList<>();
+            try (var r = store.openReader(dev.cryo.images.ImageKind.IPCNS_MSG, ns)) {
+                var queue = r.next(dev.cryo.images.proto.IpcMsgEntry.parser());
+                assertThat(queue.getDesc().getKey()).isEqualTo(0x3e55a9e0);
+                assertThat(queue.getQbytes()).isEqualTo(12000);
+                for (int i = 0; i < queue.getQnum(); i++) {
+                    var m = r.next(dev.cryo.images.proto.IpcMsg.parser());
+                    byte[] text = r.readPayload();
+                    String shown = m.getMsize() > 100 ? m.getMsize() + " bytes" : new String(text, 0, m.getMsize()).replace("\0", "");
+                    messages.add(m.getMtype() + ":" + shown);
+                    assertThat(text.length % 8).as("padded to 8 bytes").isZero();
+                }
+            }
+            assertThat(messages).containsExactly("1:first", "2:", "1:7000 bytes", "5:last");
+            String sems = crit(dir.resolve("ipcns-sem-" + ns + ".img"));
+            assertThat(sems).contains("\"nsems\": 3").contains("32767");
+            for (String kind : List.of("var", "shm", "msg")) {
+                assertThat(crit(dir.resolve("ipcns-" + kind + "-" + ns + ".img"))).doesNotStartWith("FAILED");
+            }
+            // MSG_COPY leaves the messages where they were: the program finds all it left
+            assertThat(target.verdict()).isEqualTo("PASS");
+        }
+    }
 }

@@ -143,11 +143,12 @@ public final class DumpRun {
             options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads"
                     + (tree.zombies().isEmpty() ? "" : "; " + tree.zombies().size() + " zombies " + tree.zombies()));
             checkSession(tree);
+            IpcNamespaceDump ipc = IpcNamespaceDump.of(tree.root(), tree.processes().keySet());
             files.ptyMasters(PtyDumper.mastersIn(tree.processes().keySet()));
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();
-                collected.put(pid, collect(tree, pid, sockets, arena));
+                collected.put(pid, collect(tree, pid, sockets, arena, ipc));
             }
             sockets.checkPeers(files).forEach(files::add);
             // A zombie has only its core: no memory, files or threads to collect.
@@ -185,8 +186,9 @@ public final class DumpRun {
                 cancel.check();
                 SharedMemoryDump.write(pages, shared.getKey(), shared.getValue(), pool);
             }
+            options.listener().log(ipc.write(store, mms, pool));
             memdumpNanos = System.nanoTime() - memStart;
-            writeTreeImages(tree, collected, zombies);
+            writeTreeImages(tree, collected, zombies, ipc);
             options.listener().log("images written");
             cancel.check();
             if (!options.leaveRunning()) {
@@ -234,20 +236,22 @@ public final class DumpRun {
     private record Collected(TaskKobjIdsEntry ids, List<CoreEntry> cores, List<Integer> tids, MmEntry mm,
                              List<FdinfoEntry> fds, FsEntry fs, MemoryCollector.Plan plan) {}
 
-    private Collected collect(FrozenTree tree, int pid, SocketTable sockets, Arena arena) throws DumpException {
+    private Collected collect(FrozenTree tree, int pid, SocketTable sockets, Arena arena, IpcNamespaceDump ipc) throws DumpException {
         List<Tracee> threads = tree.processes().get(pid);
         // Read the mappings before the parasite adds its own.
         List<Vma> vmas = Vma.read(pid);
         for (Vma v : vmas) {
-            if (v.path().startsWith("/SYSV")) {
+            if (v.path().startsWith("/SYSV") && !ipc.own()) {
                 // restored as plain shared memory, it would be cut off from the segment other processes attach
                 throw new DumpException("cannot dump pid " + pid + ": mapping 0x" + Long.toHexString(v.start())
                         + " is SysV shared memory (key 0x" + v.path().substring(5, Math.min(v.path().length(), 13)) + ", shmid "
-                        + v.inode() + "), which cryo does not dump");
+                        + v.inode() + ") of cryo's own IPC namespace, which processes outside the tree may share; cryo dumps"
+                        + " SysV IPC only with an IPC namespace of the tree's own (unshare --ipc)");
             }
         }
         // Named after the pid: restore's ImageConsistency tells a core that is another task's by its vm_id.
-        TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid).build();
+        TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid)
+                .setIpcNsId(ipc.id()).build();
         List<CoreEntry> cores = new ArrayList<>();
         List<Integer> tids = new ArrayList<>();
         MmEntry mm;
@@ -317,7 +321,8 @@ public final class DumpRun {
         return new Collected(ids, cores, tids, mm, fds, fs, plan);
     }
 
-    private void writeTreeImages(FrozenTree tree, Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies) {
+    private void writeTreeImages(FrozenTree tree, Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies,
+                                 IpcNamespaceDump ipc) {
         try (EntryWriter pstree = store.openWriter(ImageKind.PSTREE)) {
             for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
                 int pid = e.getKey();
@@ -362,7 +367,8 @@ public final class DumpRun {
         pages.commit();
         // inventory.img last: a directory without it holds no complete dump.
         store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
-                .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids)
+                // root_ids name cryo's own IPC namespace, as CRIU's name its own: another in the cores means a new one at restore
+                .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids.toBuilder().setIpcNsId(ipc.cryosId()))
                 .setTcpClose(options.network().tcpClose())
                 .setNetworkLockMethod(options.network().lock() ? NETWORK_LOCK_NFTABLES : NETWORK_LOCK_SKIP).build());
     }

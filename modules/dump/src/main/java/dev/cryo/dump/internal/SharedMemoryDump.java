@@ -35,7 +35,8 @@ final class SharedMemoryDump {
         Map<Long, Map.Entry<Integer, VmaEntry>> out = new LinkedHashMap<>();
         mms.forEach((pid, mm) -> {
             for (VmaEntry v : mm.getVmasList()) {
-                if ((v.getStatus() & VmaStatus.VMA_ANON_SHARED) != 0) {
+                // a SysV segment's contents go with its IPC namespace (IpcNamespaceDump), not here
+                if ((v.getStatus() & VmaStatus.VMA_ANON_SHARED) != 0 && (v.getStatus() & VmaStatus.VMA_AREA_SYSVIPC) == 0) {
                     out.putIfAbsent(v.getShmid(), Map.entry(pid, v));
                 }
             }

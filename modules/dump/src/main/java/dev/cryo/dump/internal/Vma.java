@@ -25,6 +25,7 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
     static final int FILE_SHARED = 1 << 7;
     static final int ANON_SHARED = 1 << 8;
     static final int ANON_PRIVATE = 1 << 9;
+    static final int SYSVIPC = 1 << 10;
     static final int VVAR = 1 << 12;
     static final int MEMFD = 1 << 14;
 
@@ -183,10 +184,15 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
                     flags |= Linux.MAP_ANONYMOUS();
                 }
                 default -> {
-                    if (inode == 0) {
+                    if (shared && path.startsWith("/SYSV")) {
+                        // a SysV segment's: as CRIU records it, shared anonymous memory whose shmid is the segment's
+                        // id, which is its inode number (the first segment of a namespace has id and inode 0)
+                        status |= ANON_SHARED | SYSVIPC;
+                        flags |= Linux.MAP_ANONYMOUS();
+                    } else if (inode == 0) {
                         status |= ANON_PRIVATE;
                         flags |= Linux.MAP_ANONYMOUS();
-                    } else if (shared && (path.startsWith("/dev/zero") || path.startsWith("/SYSV"))) {
+                    } else if (shared && path.startsWith("/dev/zero")) {
                         status |= ANON_SHARED;
                         flags |= Linux.MAP_ANONYMOUS();
                     } else {
@@ -197,7 +203,7 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
                     }
                 }
             }
-            if (inode == 0 && shared) {
+            if (inode == 0 && shared && (status & SYSVIPC) == 0) {
                 // shared anonymous memory that smaps shows without a name
                 status = (status & ~ANON_PRIVATE) | ANON_SHARED;
             }
