@@ -166,8 +166,8 @@ final class ImageConsistency {
                 throw fail(mm + ": mapping " + hex(v.getStart()) + " names file id " + v.getShmid() + ", which is "
                         + describe(id) + ", not " + (memfd ? "a memfd" : "a regular file"));
             }
-            if (Inheritance.isAnonShared(v)) {
-                sharedMemory(p, v);
+            if (Inheritance.isAnonShared(v) && (v.getStatus() & VmaStatus.VMA_AREA_SYSVIPC) == 0) {
+                sharedMemory(p, v); // a SysV segment's contents are with its IPC namespace (IpcNamespaceRestore checks them)
             }
         }
         if (!isType(p.mm().getExeFileId(), FdTypes.REG)) {

@@ -176,7 +176,12 @@ public final class Puppet implements Traced, AutoCloseable {
 
     /** A child process with pid {@code childPid} (0: any), in this puppet's pid namespace. */
     Puppet cloneProcess(int childPid) {
-        return clone(0, Linux.SIGCHLD(), childPid);
+        return cloneProcess(childPid, 0);
+    }
+
+    /** A child process with pid {@code childPid} (0: any), in new namespaces of the kinds {@code namespaces} names (CLONE_NEWIPC...). */
+    Puppet cloneProcess(int childPid, long namespaces) {
+        return clone(namespaces, Linux.SIGCHLD(), childPid);
     }
 
     /** A thread of this puppet's process with tid {@code tid} (0: any). */

@@ -62,6 +62,8 @@ public final class RestoreRun {
     private final ImageStore store;
     /** The keeper of the restore: told of every process made, so that it kills them all should cryo die first. */
     private Keeper keeper;
+    /** The tree's IPC namespace, when it had one of its own: the root is cloned into a new one, filled before its memory. */
+    private IpcNamespaceRestore ipc = IpcNamespaceRestore.NONE;
 
     private RestoreRun(RestoreOptions options, Cancellation cancel) {
         this.options = options;
@@ -81,6 +83,7 @@ public final class RestoreRun {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
             TreeImages read = images;
             StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read));
+            run.ipc = StepFailure.run(0, "checking the IPC namespace's images", () -> IpcNamespaceRestore.read(run.store, read));
             checkShellJob(options, images);
             checkNetworkOptions(options, run.store);
             if (options.samePid() && !options.pidns()) {
@@ -244,6 +247,7 @@ public final class RestoreRun {
             List<Dead> zombies = new ArrayList<>();
             long[] pages = {0};
             createProcess(img, img.root(), creator, layout, all, tasks, zombies, pages);
+            StepFailure.run(img.root().pid(), "IPC namespace", () -> ipc.finish(tasks.getFirst().leader().pid()));
             cancel.check();
             List<Member> members = new ArrayList<>();
             tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
@@ -297,9 +301,13 @@ public final class RestoreRun {
     private void createProcess(TreeImages tree, ProcessImages p, Puppet parent, MemoryRestore layout, Puppets all,
                                List<Task> tasks, List<Dead> zombies, long[] pages) {
         int pid = p.pid();
+        long namespaces = p == tree.root() ? ipc.cloneFlags() : 0;
         Puppet leader = all.add(StepFailure.run(pid, "creating the process",
-                () -> parent.cloneProcess(options.samePid() ? pid : 0)));
+                () -> parent.cloneProcess(options.samePid() ? pid : 0, namespaces)));
         keeper.register(leader.tid());
+        if (namespaces != 0) {
+            StepFailure.run(pid, "IPC namespace", () -> ipc.fill(leader.pid()));
+        }
         options.listener().processCreated(leader.pid());
         List<Puppet> threads = new ArrayList<>(List.of(leader));
         Task task = new Task(p, leader, threads);

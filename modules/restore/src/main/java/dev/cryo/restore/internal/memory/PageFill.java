@@ -104,14 +104,14 @@ final class PageFill {
 
     /**
      * Fills the shared anonymous mappings this task created (not those it inherited: they share the object
-     * already) from the object's pages ({@code pagemap-shmem-SHMID.img}, runs at offsets in the object), read
+     * already; nor SysV segments, filled with their namespace) from the object's pages ({@code pagemap-shmem-SHMID.img}, runs at offsets in the object), read
      * through a {@link PageSource} as every page is. Each object is filled once for the whole tree
      * ({@code filled}). Returns the pages written.
      */
     static long shared(Puppet p, ImageStore store, MmEntry mm, List<VmaEntry> kept, Set<Long> filled) {
         long pages = 0;
         for (VmaEntry v : mm.getVmasList()) {
-            if (!Inheritance.isAnonShared(v) || kept.stream().anyMatch(k -> k.getStart() == v.getStart() && k.getEnd() == v.getEnd())
+            if (!Inheritance.isAnonShared(v) || SysvAttachments.isSysv(v) || kept.stream().anyMatch(k -> k.getStart() == v.getStart() && k.getEnd() == v.getEnd())
                     || !filled.add(v.getShmid())
                     || !store.exists(ImageKind.PAGEMAP_SHMEM.fileName(v.getShmid()))) {
                 continue;

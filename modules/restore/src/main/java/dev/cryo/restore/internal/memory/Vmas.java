@@ -13,7 +13,7 @@ import dev.cryo.restore.internal.RestoreError;
 
 /**
  * The dumped mappings, made again in a puppet: mapped at their addresses (writable until their pages are
- * in), then given their dumped protection, advice and lock.
+ * in; SysV segments attached, {@link SysvAttachments}), then given their dumped protection, advice and lock.
  */
 final class Vmas {
     private Vmas() {}
@@ -49,8 +49,9 @@ final class Vmas {
             if (kept.contains(v)) {
                 continue;
             }
-            if ((status & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR | VmaStatus.VMA_AREA_VSYSCALL)) != 0) {
-                continue;
+            if ((status & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR | VmaStatus.VMA_AREA_VSYSCALL)) != 0
+                    || SysvAttachments.isSysv(v)) {
+                continue; // SysV segments: attached below, once the rest is in place
             }
             if ((status & VmaStatus.VMA_AREA_REGULAR) == 0) {
                 throw new RestoreError("mapping 0x" + Long.toHexString(v.getStart()) + " has status 0x"
@@ -83,6 +84,7 @@ final class Vmas {
                         v.getStart(), len, prot, flags | Linux.MAP_ANONYMOUS(), -1, 0);
             }
         }
+        SysvAttachments.attach(p, mm, kept);
     }
 
     /** Gives every mapping its dumped protection (they were writable while being filled). */
