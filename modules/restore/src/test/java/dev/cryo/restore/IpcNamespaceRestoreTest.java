@@ -98,7 +98,7 @@ class IpcNamespaceRestoreTest {
     }
 
     @Test
-    void aDumpWhoseIpcNamespaceLacksAnImageIsRefusedBeforeAnythingStarts() throws Exception {
+    void aDumpWhoseIpcNamespaceLacksItsLimitsIsRefusedBeforeAnythingStarts() throws Exception {
         Path images = Files.createDirectories(work.resolve("img"));
         int pid;
         try (Target target = Target.start("sysv_sem_msg", work.resolve("t"), Target.Stdio.DEV_NULL)) {
@@ -106,16 +106,16 @@ class IpcNamespaceRestoreTest {
             Dumper.dump(DumpOptions.of(pid, images), new Cancellation());
             assertThat(target.awaitExit(30)).isTrue();
         }
-        Path sem;
+        Path limits;
         try (var s = Files.list(images)) {
-            sem = s.filter(p -> p.getFileName().toString().startsWith("ipcns-sem-")).findFirst().orElseThrow();
+            limits = s.filter(p -> p.getFileName().toString().startsWith("ipcns-var-")).findFirst().orElseThrow();
         }
-        Files.delete(sem);
+        Files.delete(limits);
         assertThatThrownBy(() -> Restorer.restore(RestoreOptions.of(images).withDetached(true), new Cancellation()))
                 .isInstanceOf(RestoreException.class)
                 .hasMessage("cannot restore from %s: checking the IPC namespace's images: %s is missing (the cores' IPC namespace %s"
-                        + " is the tree's own)", images, sem.getFileName(),
-                        sem.getFileName().toString().replaceAll("\\D", ""));
+                        + " is the tree's own)", images, limits.getFileName(),
+                        limits.getFileName().toString().replaceAll("\\D", ""));
         assertThat(Files.exists(Path.of("/proc/" + pid))).as("nothing of the tree was started").isFalse();
     }
 }

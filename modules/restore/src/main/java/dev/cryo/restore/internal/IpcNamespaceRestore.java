@@ -67,8 +67,9 @@ final class IpcNamespaceRestore {
     }
 
     /**
-     * The namespace the images hold, checked: every process in the root's namespace, its four images whole (each
-     * payload present, each queue's messages all there), every SysV mapping within a segment of it.
+     * The namespace the images hold, checked: every process in the root's namespace, its images whole (each payload
+     * present, each queue's messages all there; an image of no objects may be missing, as CRIU writes none), every
+     * SysV mapping within a segment of it.
      */
     static IpcNamespaceRestore read(ImageStore store, TreeImages tree) {
         InventoryEntry inv = tree.inventory();
@@ -94,15 +95,15 @@ final class IpcNamespaceRestore {
                         + "); a tree with more than one IPC namespace is not restored");
             }
         }
-        for (ImageKind kind : List.of(ImageKind.IPC_VAR, ImageKind.IPCNS_SHM, ImageKind.IPCNS_MSG, ImageKind.IPCNS_SEM)) {
-            if (!store.exists(kind.fileName(id))) {
-                throw new RestoreError(kind.fileName(id) + " is missing (the cores' IPC namespace " + id + " is the tree's own)");
-            }
+        if (!store.exists(ImageKind.IPC_VAR.fileName(id))) {
+            throw new RestoreError(ImageKind.IPC_VAR.fileName(id) + " is missing (the cores' IPC namespace " + id + " is the tree's own)");
         }
         IpcVarEntry limits = store.readEntry(ImageKind.IPC_VAR, id, IpcVarEntry.parser());
-        List<IpcShmEntry> segments;
-        try (EntryReader r = store.openReader(ImageKind.IPCNS_SHM, id)) {
-            segments = r.readAll(IpcShmEntry.parser()); // skipping each payload checks it is there
+        List<IpcShmEntry> segments = List.of();
+        if (store.exists(ImageKind.IPCNS_SHM.fileName(id))) {
+            try (EntryReader r = store.openReader(ImageKind.IPCNS_SHM, id)) {
+                segments = r.readAll(IpcShmEntry.parser()); // skipping each payload checks it is there
+            }
         }
         for (IpcShmEntry s : segments) {
             if (s.getInPagemaps() && !store.exists(ImageKind.PAGEMAP_SHMEM.fileName(Integer.toUnsignedLong(s.getDesc().getId())))) {
@@ -114,14 +115,18 @@ final class IpcNamespaceRestore {
                         + " is in huge pages (hugetlb_flag), which cryo does not restore");
             }
         }
-        try (EntryReader r = store.openReader(ImageKind.IPCNS_MSG, id)) {
-            r.readAll();
-            if (r.nestedRemaining() > 0) {
-                throw new RestoreError(r.name() + " is truncated: its last queue lacks " + r.nestedRemaining() + " messages");
+        if (store.exists(ImageKind.IPCNS_MSG.fileName(id))) {
+            try (EntryReader r = store.openReader(ImageKind.IPCNS_MSG, id)) {
+                r.readAll();
+                if (r.nestedRemaining() > 0) {
+                    throw new RestoreError(r.name() + " is truncated: its last queue lacks " + r.nestedRemaining() + " messages");
+                }
             }
         }
-        try (EntryReader r = store.openReader(ImageKind.IPCNS_SEM, id)) {
-            r.readAll(IpcSemEntry.parser());
+        if (store.exists(ImageKind.IPCNS_SEM.fileName(id))) {
+            try (EntryReader r = store.openReader(ImageKind.IPCNS_SEM, id)) {
+                r.readAll(IpcSemEntry.parser());
+            }
         }
         IpcNamespaceRestore ns = new IpcNamespaceRestore(store, id, limits, segments);
         for (ProcessImages p : tree.processes()) {
@@ -215,6 +220,9 @@ final class IpcNamespaceRestore {
 
     /** Each segment with its id, key, owner and mode, and its contents: only the pages that are not zero are written. */
     private void segments(MemorySegment buf) {
+        if (!store.exists(ImageKind.IPCNS_SHM.fileName(id))) {
+            return; // CRIU writes no image that would be empty
+        }
         try (EntryReader r = store.openReader(ImageKind.IPCNS_SHM, id)) {
             for (IpcShmEntry s; (s = r.next(IpcShmEntry.parser())) != null; ) {
                 IpcDescEntry d = s.getDesc();
@@ -282,6 +290,9 @@ final class IpcNamespaceRestore {
      * its limit from there, and raising it by IPC_SET would need CAP_SYS_RESOURCE), and its messages in order.
      */
     private void queues(MemorySegment buf) {
+        if (!store.exists(ImageKind.IPCNS_MSG.fileName(id))) {
+            return; // CRIU writes no image that would be empty
+        }
         try (EntryReader r = store.openReader(ImageKind.IPCNS_MSG, id)) {
             for (IpcMsgEntry q; (q = r.next(IpcMsgEntry.parser())) != null; ) {
                 IpcDescEntry d = q.getDesc();
@@ -310,6 +321,9 @@ final class IpcNamespaceRestore {
 
     /** Each semaphore set with its id, key, owner and mode, and its values (SETALL). */
     private void semaphores(MemorySegment buf) {
+        if (!store.exists(ImageKind.IPCNS_SEM.fileName(id))) {
+            return; // CRIU writes no image that would be empty
+        }
         try (EntryReader r = store.openReader(ImageKind.IPCNS_SEM, id)) {
             for (IpcSemEntry s; (s = r.next(IpcSemEntry.parser())) != null; ) {
                 IpcDescEntry d = s.getDesc();
