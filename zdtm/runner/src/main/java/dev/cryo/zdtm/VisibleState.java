@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  * What anyone can see of a process tree from outside, in a form that a faithful restore keeps: pids as seen
  * inside the tree's own pid namespace, /proc/PID/maps without device and inode numbers, fds with their targets
  * (pipe and socket inodes renamed in order of appearance, so that sharing shows but numbers do not),
- * their flags and offsets, and the lines of /proc/PID/status that describe the process rather than the moment.
+ * their flags and offsets, the lines of /proc/PID/status that describe the process rather than the moment, and
+ * whether each task shares the runner's IPC namespace or one of the tree's own.
  */
 public record VisibleState(List<Task> tasks) {
     /** /proc/PID/status lines compared: the ones a checkpoint must carry over. */
@@ -36,7 +37,7 @@ public record VisibleState(List<Task> tasks) {
      * @param sid    the session, likewise
      * @param tids   the thread ids, innermost namespace
      * @param fields the {@link #STATUS_KEYS} lines of /proc/PID/status
-     * @param files  comm, exe, cwd and root
+     * @param files  comm, exe, cwd and root, and the IPC namespace ("the runner's" or "own #N")
      * @param fds    fd number to "target flags=... pos=..."
      * @param maps   /proc/PID/maps lines without device and inode
      */
@@ -56,6 +57,8 @@ public record VisibleState(List<Task> tasks) {
         }
         List<Task> tasks = new ArrayList<>();
         Map<String, String> inodes = new HashMap<>(); // pipe:[123] -> pipe:#1, across the whole tree
+        // ipc:[4026532175] -> "own #1": whether a task shares the runner's IPC namespace or has one of its tree's
+        Map<String, String> ipcs = new HashMap<>(Map.of(readLink(Path.of("/proc/self/ns/ipc")), "the runner's"));
         for (int pid : hostPids) {
             Map<String, String> s = status.get(pid);
             if (s.isEmpty()) {
@@ -68,7 +71,7 @@ public record VisibleState(List<Task> tasks) {
                 fields.put(k, s.getOrDefault(k, ""));
             }
             tasks.add(new Task(inner.get(pid), parent, inTree(s.get("NSpgid"), inner), inTree(s.get("NSsid"), inner),
-                    tids(pid), fields, files(pid), fds(pid, inodes), maps(pid)));
+                    tids(pid), fields, files(pid, ipcs), fds(pid, inodes), maps(pid)));
         }
         return new VisibleState(List.copyOf(tasks));
     }
@@ -206,12 +209,13 @@ public record VisibleState(List<Task> tasks) {
         return out;
     }
 
-    private static Map<String, String> files(int pid) {
+    private static Map<String, String> files(int pid, Map<String, String> ipcs) {
         Map<String, String> out = new LinkedHashMap<>();
         out.put("comm", read(Path.of("/proc/" + pid + "/comm")).strip());
         for (String link : List.of("exe", "cwd", "root")) {
             out.put(link, readLink(Path.of("/proc/" + pid + "/" + link)));
         }
+        out.put("ipc namespace", ipcs.computeIfAbsent(readLink(Path.of("/proc/" + pid + "/ns/ipc")), k -> "own #" + ipcs.size()));
         return out;
     }
 
