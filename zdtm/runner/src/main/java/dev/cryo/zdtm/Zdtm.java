@@ -107,6 +107,12 @@ public final class Zdtm implements Callable<Integer> {
                 String skip = t.skipReason(c);
                 Outcome o = skip != null ? new Outcome(t.name(), c, Outcome.Verdict.SKIPPED, skip, 0)
                         : new TestRun(t, c, work, cryo).run();
+                if (o.pidTaken()) {
+                    // Not cryo's fault: between the dump and the restore another process on this machine (pids
+                    // wrap quickly when the machine is busy) took a pid the tree needs. Once more, with a new tree.
+                    out.println("again   " + c.id() + " " + t.name() + ": " + o.reason());
+                    o = new TestRun(t, c, work, cryo).run();
+                }
                 outcomes.add(o);
                 out.println(o.line());
                 out.flush();
