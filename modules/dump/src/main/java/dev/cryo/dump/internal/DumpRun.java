@@ -64,14 +64,11 @@ public final class DumpRun {
     private final FileTable files;
     private final AtomicLong pagesDone = new AtomicLong();
     private long pagesTotal;
-    private long pagesScanned;
-    private long pagesInParent;
-    private long memdumpNanos;
+    private final DumpStats.Builder stats = DumpStats.builder();
     /** The previous snapshot (--prev-images-dir), or null. */
     private PreviousStep previous = PreviousStep.NONE;
     /** Where every page goes: the images directory, or a page server. */
     private PageDestination pages;
-    private String tracker = "none";
 
     private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
         this.options = options;
@@ -92,9 +89,9 @@ public final class DumpRun {
                 run.previous = PreviousStep.link(store, options);
                 try (PageDestination pages = destination(store, options, run.previous, cancel)) {
                     run.pages = pages;
-                    DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
+                    DumpStats.Builder stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
                     dir.complete();
-                    return stats.withTimes(System.nanoTime() - start, warmUp);
+                    return stats.times(System.nanoTime() - start, warmUp).build();
                 }
             } catch (Exception e) {
                 throw explain(options.pid(), e);
@@ -129,11 +126,7 @@ public final class DumpRun {
     }
 
 
-    private DumpStats dumpTree() throws Exception {
-        long frozen;
-        int processes;
-        int threads;
-        String freezer;
+    private DumpStats.Builder dumpTree() throws Exception {
         DumpOptions.Network net = options.network();
         try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel);
              Arena arena = Arena.ofShared();
@@ -166,8 +159,7 @@ public final class DumpRun {
                 }
             }
             pagesTotal = collected.values().stream().mapToLong(c -> c.plan.present()).sum();
-            pagesScanned = collected.values().stream().mapToLong(c -> c.plan.scanned()).sum();
-            pagesInParent = collected.values().stream().mapToLong(c -> c.plan.inParent()).sum();
+            collected.forEach((pid, c) -> stats.pages(pid, c.plan.scanned(), c.plan.present(), c.plan.inParent()));
             ReadCollector reader = new ReadCollector(pool);
             long memStart = System.nanoTime();
             for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
@@ -185,7 +177,7 @@ public final class DumpRun {
                 cancel.check();
                 SharedMemoryDump.write(pages, shared.getKey(), shared.getValue(), pool);
             }
-            memdumpNanos = System.nanoTime() - memStart;
+            stats.memdump(System.nanoTime() - memStart);
             writeTreeImages(tree, collected, zombies);
             options.listener().log("images written");
             cancel.check();
@@ -194,15 +186,11 @@ public final class DumpRun {
                 sockets.keepForRestore();
             }
             sockets.close();
-            processes = tree.processes().size() + zombies.size();
-            threads = tree.threadCount();
+            int processes = tree.processes().size() + zombies.size();
             tree.close();
             StopPoints.reach("released");
-            frozen = tree.frozenNanos();
-            freezer = tree.freezer();
+            return stats.tree(tree.frozenNanos(), tree.freezer(), processes, tree.threadCount());
         }
-        return new DumpStats(frozen, memdumpNanos, 0, pagesScanned, pagesTotal, processes, threads, pagesInParent, 0, tracker,
-                freezer, 0);
     }
 
     /** Neither gone nor a zombie. */
@@ -303,7 +291,7 @@ public final class DumpRun {
         MemoryCollector.Plan plan;
         if (written != null) {
             try (TaskTracker t = written) {
-                tracker = t.name();
+                stats.tracker(t.kind());
                 plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(pages, pid), List.of());
             }
         } else {

@@ -81,9 +81,9 @@ public final class PreDumpRun {
                 run.previous = PreviousStep.link(store, options);
                 try (PageDestination pages = DumpRun.destination(store, options, run.previous, cancel)) {
                     run.pages = pages;
-                    DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
+                    DumpStats.Builder s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
                     dir.complete();
-                    return s.withTimes(System.nanoTime() - start, warmUp);
+                    return s.times(System.nanoTime() - start, warmUp).build();
                 }
             } catch (Exception e) {
                 DumpException d = DumpRun.explain(options.pid(), e);
@@ -92,7 +92,7 @@ public final class PreDumpRun {
         }
     }
 
-    private DumpStats preDump() throws Exception {
+    private DumpStats.Builder preDump() throws Exception {
         boolean splice = options.preDumpMode() == PreDumpMode.SPLICE;
         // What the previous snapshot holds, read before the tree is frozen.
         Map<Integer, List<PageRange>> held = new LinkedHashMap<>();
@@ -102,17 +102,8 @@ public final class PreDumpRun {
         List<Step> steps = new ArrayList<>();
         Map<Integer, TaskTracker.Kept> trackers = new LinkedHashMap<>();
         Map<Integer, Long> cleared = new LinkedHashMap<>();
-        String trackerName = KernelFeatures.dirtyTracker().label();
         InterruptedCalls calls = new InterruptedCalls();
-        long frozen;
-        long memdumpNanos;
-        long written = 0;
-        long scanned = 0;
-        long inParent = 0;
-        long peakPinned = 0;
-        int processes;
-        int threads;
-        String freezer;
+        DumpStats.Builder stats = DumpStats.builder();
         try (BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE)) {
             try {
                 long memStart;
@@ -122,20 +113,17 @@ public final class PreDumpRun {
                         calls.note(tree.processes().get(pid), previous.calls());
                         steps.add(freezeStep(tree, pid, splice, pool, held.getOrDefault(pid, List.of())));
                         TaskTracker tracker = steps.getLast().tracker();
-                        trackerName = tracker.name();
+                        stats.tracker(tracker.kind());
                         if (tracker.kept() != null) {
                             trackers.put(pid, tracker.kept());
                         } else {
                             cleared.put(pid, tracker.started());
                         }
                     }
-                    processes = tree.processes().size();
-                    threads = tree.threadCount();
                     memStart = System.nanoTime();
                     tree.close(); // released here, not at the end of the block: the copy runs while the tree does
                     StopPoints.reach("released");
-                    frozen = tree.frozenNanos();
-                    freezer = tree.freezer();
+                    stats.tree(tree.frozenNanos(), tree.freezer(), tree.processes().size(), tree.threadCount());
                 }
                 // The tree runs again: copy its pages.
                 ReadCollector reader = new ReadCollector(pool);
@@ -144,7 +132,7 @@ public final class PreDumpRun {
                     Step s = steps.get(k);
                     if (s.spliced() != null) {
                         s.spliced().drain(cancel::check);
-                        peakPinned += s.spliced().peakPinnedBytes();
+                        stats.pinned(s.spliced().peakPinnedBytes());
                     } else {
                         if (s.plan() == null) {
                             // uffd-wp: scanning after the release is safe: each page is re-armed before it is copied,
@@ -169,13 +157,11 @@ public final class PreDumpRun {
                     }
                     s.sink().commit();
                     StopPoints.reach("pages");
-                    written += s.plan().present();
-                    scanned += s.plan().scanned();
-                    inParent += s.plan().inParent();
+                    stats.pages(s.pid(), s.plan().scanned(), s.plan().present(), s.plan().inParent());
                     options.listener().log("pid " + s.pid() + ": " + s.vmas().size() + " mappings, " + s.plan().present()
                             + " pages written, " + s.plan().inParent() + " in the parent");
                 }
-                memdumpNanos = System.nanoTime() - memStart;
+                stats.memdump(System.nanoTime() - memStart);
             } finally {
                 for (Step s : steps) {
                     s.close();
@@ -196,8 +182,7 @@ public final class PreDumpRun {
                 .setNsPerId(true).setPreDumpMode(options.preDumpMode().inventoryValue())
                 .setRootIds(TaskKobjIdsEntry.newBuilder().setVmId(root).setFilesId(root).setFsId(root).setSighandId(root))
                 .build());
-        return new DumpStats(frozen, memdumpNanos, 0, scanned, written, processes, threads, inParent, peakPinned,
-                trackerName, freezer, 0);
+        return stats;
     }
 
     /**

@@ -10,6 +10,7 @@ import java.util.Map;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.uffdio_api;
+import dev.cryo.dump.DirtyTracker;
 import dev.cryo.images.ImageStore;
 import dev.cryo.pagepipe.SoftDirtyPages;
 import dev.cryo.pagepipe.WriteTracking;
@@ -69,9 +70,9 @@ final class TaskTracker implements AutoCloseable {
         return new TaskTracker(uffd, kept, 0, fresh, new WrittenPages(pid, uffd));
     }
 
-    /** The tracker's name, as {@code --display-stats} and DumpStats report it. */
-    String name() {
-        return uffd != null ? KernelFeatures.DirtyTracker.UFFD_WP.label() : KernelFeatures.DirtyTracker.SOFT_DIRTY.label();
+    /** Which way it tracks, as DumpStats reports it. */
+    DirtyTracker kind() {
+        return uffd != null ? DirtyTracker.UFFD_WP : DirtyTracker.SOFT_DIRTY;
     }
 
     /** The uffd's place inside the process, to record for the next step; null for soft-dirty. */
