@@ -1,9 +1,6 @@
 package dev.cryo.dump.internal;
 
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,7 +11,6 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
-import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.EntryWriter;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -22,7 +18,6 @@ import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.FdinfoEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.FsEntry;
-import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.PstreeEntry;
@@ -33,7 +28,6 @@ import dev.cryo.images.proto.ThreadInfoX86;
 import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagexfer.PageDestination;
-import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.parasite.Cancellation;
@@ -41,23 +35,21 @@ import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracee;
-import dev.cryo.parasite.Tracer;
-import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Proc;
 
 /**
- * One dump, start to end: check the request, freeze the tree, collect each process (parasite cured before
- * its pages are copied), write the images with inventory.img last, release. Any failure removes the images.
+ * One dump, within the frame every step shares ({@link DumpStep}: checks, images directory, warm-up, parent
+ * link, page destination, failures): freeze the tree, collect each process (parasite cured before its pages
+ * are copied), write the images with inventory.img last, release. Any failure removes the images.
  */
 public final class DumpRun {
-    /** CRTOOLS_IMAGES_V1_1, the image version CRIU writes. */
-    private static final int IMG_VERSION = 2;
     private static final int BUFFERS = 4;
     private static final long BUFFER_SIZE = 4L << 20;
     /** inventory_entry.network_lock_method: CRIU's NETWORK_LOCK_NFTABLES, the way cryo locks connections. */
     private static final int NETWORK_LOCK_NFTABLES = 1;
     private static final int NETWORK_LOCK_SKIP = 2;
 
+    private final DumpStep.Context step;
     private final DumpOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
@@ -65,66 +57,24 @@ public final class DumpRun {
     private final AtomicLong pagesDone = new AtomicLong();
     private long pagesTotal;
     private final DumpStats.Builder stats = DumpStats.builder();
-    /** The previous snapshot (--prev-images-dir), or null. */
-    private PreviousStep previous = PreviousStep.NONE;
+    /** The previous snapshot (--prev-images-dir), or {@link PreviousStep#NONE}. */
+    private final PreviousStep previous;
     /** Where every page goes: the images directory, or a page server. */
-    private PageDestination pages;
+    private final PageDestination pages;
 
-    private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
-        this.options = options;
-        this.cancel = cancel;
-        this.store = store;
+    private DumpRun(DumpStep.Context step) {
+        this.step = step;
+        this.options = step.options();
+        this.cancel = step.cancel();
+        this.store = step.store();
+        this.previous = step.previous();
+        this.pages = step.pages();
         this.files = new FileTable(options.fileLocks());
     }
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
-        Preflight.check(options);
-        // Whatever way the run ends, but for SIGKILL, the directory keeps only a complete dump (see DumpDirectory).
-        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "dump")) {
-            DirectoryImageStore store = dir.store();
-            DumpRun run = new DumpRun(options, cancel, store);
-            try {
-                long warmUp = options.warmUp() ? WarmUp.once(null, options.listener(), cancel) : 0;
-                long start = System.nanoTime();
-                run.previous = PreviousStep.link(store, options);
-                try (PageDestination pages = destination(store, options, run.previous, cancel)) {
-                    run.pages = pages;
-                    DumpStats.Builder stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
-                    dir.complete();
-                    return stats.times(System.nanoTime() - start, warmUp).build();
-                }
-            } catch (Exception e) {
-                throw explain(options.pid(), e);
-            }
-        }
+        return DumpStep.run(DumpStep.Kind.DUMP, options, cancel, c -> new DumpRun(c).dumpTree());
     }
-
-    /** Chosen once for the whole dump: the images directory, or a page server (connected here, before the tree is touched). */
-    static PageDestination destination(ImageStore store, DumpOptions options, PreviousStep previous, Cancellation cancel) {
-        if (options.pageServer() == null) {
-            return PageDestination.images(store, previous.store());
-        }
-        PageDestination d = PageDestination.pageServer(options.pageServer(), store, previous.store(), cancel::check);
-        options.listener().log("pages go to " + d.describe());
-        return d;
-    }
-
-    static DumpException explain(int pid, Exception e) {
-        if (e instanceof DumpException d) {
-            if (!d.getMessage().startsWith("cannot dump pid " + pid + ":") && !alive(pid)) {
-                // killed under the dump: whatever step noticed it first, that is the reason
-                return new DumpException("cannot dump pid " + pid + ": it ended during the dump (" + d.getMessage() + ")", d);
-            }
-            return d;
-        }
-        String why = switch (e) {
-            case Proc.TaskGoneException t -> t.getMessage() + " during the dump";
-            case Cancellation.CancelledException c -> "dump " + c.getMessage() + "; pid " + pid + " was released";
-            default -> CryoFailure.describe(e);
-        };
-        return new DumpException("cannot dump pid " + pid + ": " + why, e);
-    }
-
 
     private DumpStats.Builder dumpTree() throws Exception {
         DumpOptions.Network net = options.network();
@@ -193,15 +143,6 @@ public final class DumpRun {
         }
     }
 
-    /** Neither gone nor a zombie. */
-    private static boolean alive(int pid) {
-        try {
-            return Proc.stat(pid).state() != 'Z';
-        } catch (Proc.TaskGoneException | UncheckedIOException e) {
-            return false;
-        }
-    }
-
     /**
      * A tree whose session leader is outside it (a command started from a shell) can only be restored into
      * the session and terminal of whoever restores it: CRIU calls that a shell job and asks for --shell-job.
@@ -234,8 +175,7 @@ public final class DumpRun {
                         + v.inode() + "), which cryo does not dump");
             }
         }
-        // Named after the pid: restore's ImageConsistency tells a core that is another task's by its vm_id.
-        TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid).build();
+        TaskKobjIdsEntry ids = DumpStep.ids(pid);
         List<CoreEntry> cores = new ArrayList<>();
         List<Integer> tids = new ArrayList<>();
         MmEntry mm;
@@ -348,11 +288,8 @@ public final class DumpRun {
         files.writeDataImages(store, pages);
         // Every page is where it goes (a page server has confirmed it) before the dump is called complete.
         pages.commit();
-        // inventory.img last: a directory without it holds no complete dump.
-        store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
-                .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids)
-                .setTcpClose(options.network().tcpClose())
-                .setNetworkLockMethod(options.network().lock() ? NETWORK_LOCK_NFTABLES : NETWORK_LOCK_SKIP).build());
+        step.writeInventory(inventory -> inventory.setTcpClose(options.network().tcpClose())
+                .setNetworkLockMethod(options.network().lock() ? NETWORK_LOCK_NFTABLES : NETWORK_LOCK_SKIP));
     }
 
     /** A process's place in the tree: parent, process group and session as /proc shows them (a zombie's too). */
@@ -360,106 +297,5 @@ public final class DumpRun {
         Proc.Stat stat = Proc.stat(pid);
         return PstreeEntry.newBuilder().setPid(pid).setPpid(tree.parentOf(pid))
                 .setPgid((int) stat.longField(5)).setSid((int) stat.longField(6)).addAllThreads(tids).build();
-    }
-
-    /** Checks of the request made before anything is touched: each failure is a one-line reason. */
-    static final class Preflight {
-        /** flags in /proc/PID/stat (proc(5)), and PF_KTHREAD of include/linux/sched.h: not in bindings' UAPI headers. */
-        private static final int STAT_FLAGS = 9;
-        private static final long PF_KTHREAD = 0x00200000;
-
-        static void check(DumpOptions o) throws DumpException {
-            int pid = o.pid();
-            long self = ProcessHandle.current().pid();
-            if (pid <= 0) {
-                throw new DumpException("cannot dump pid " + pid + ": not a process id");
-            }
-            if (pid == 1) {
-                throw new DumpException("cannot dump pid 1: it is init, and freezing it would freeze the system");
-            }
-            if (pid == self) {
-                throw new DumpException("cannot dump pid " + pid + ": it is cryo itself");
-            }
-            if (!Files.isDirectory(Path.of("/proc/" + pid))) {
-                throw new DumpException("cannot dump pid " + pid + ": no such process");
-            }
-            char state;
-            try {
-                state = Proc.stat(pid).state();
-            } catch (Proc.TaskGoneException e) {
-                throw new DumpException("cannot dump pid " + pid + ": no such process");
-            }
-            if (state == 'Z') {
-                throw new DumpException("cannot dump pid " + pid + ": it is a zombie (it has exited and waits for its parent)");
-            }
-            seizable(pid);
-            for (ProcessHandle h = ProcessHandle.current().parent().orElse(null); h != null; h = h.parent().orElse(null)) {
-                if (h.pid() == pid) {
-                    throw new DumpException("cannot dump pid " + pid + ": it is an ancestor of cryo");
-                }
-            }
-            // the images directory is checked when the run claims it (DumpDirectory)
-        }
-
-        /**
-         * Refuses, before anything is frozen, what PTRACE_SEIZE would refuse with a bare EPERM: a kernel
-         * thread (it has no user memory to dump), and a task of the tree that another tracer holds already
-         * (a task has one tracer: a debugger, strace, another cryo).
-         */
-        private static void seizable(int pid) throws DumpException {
-            try {
-                Proc.Stat stat = Proc.stat(pid);
-                if ((stat.longField(STAT_FLAGS) & PF_KTHREAD) != 0) {
-                    throw new DumpException("cannot dump pid " + pid + ": it is a kernel thread (" + stat.comm()
-                            + "), which has no user memory to dump");
-                }
-                List<Integer> tree = new ArrayList<>(List.of(pid));
-                for (int i = 0; i < tree.size(); i++) {
-                    int p = tree.get(i);
-                    for (int tid : Proc.threads(p)) {
-                        int by = tracer(p, tid);
-                        if (by != 0) {
-                            by = process(by); // TracerPid names the tracing thread
-                            String who = p == pid && tid == pid ? "it is"
-                                    : p == pid ? "its thread " + tid + " is"
-                                    : "pid " + p + (tid == p ? "" : " (thread " + tid + ")") + " of its tree is";
-                            throw new DumpException("cannot dump pid " + pid + ": " + who + " already traced by pid " + by
-                                    + " (" + comm(by) + "), and a task has one tracer; detach that one first");
-                        }
-                        tree.addAll(Proc.children(p, tid));
-                    }
-                }
-            } catch (Proc.TaskGoneException gone) {
-                // a task that exits now is the freeze's business: it waits for the tree to settle
-            }
-        }
-
-        /** TracerPid of thread {@code tid}: 0 when nobody traces it. */
-        private static int tracer(int pid, int tid) {
-            for (String line : Proc.read(pid, "task/" + tid + "/status").split("\n")) {
-                if (line.startsWith("TracerPid:")) {
-                    return Integer.parseInt(line.substring("TracerPid:".length()).trim());
-                }
-            }
-            return 0;
-        }
-
-        /** The process that thread {@code tid} belongs to. */
-        private static int process(int tid) {
-            try {
-                String tgid = Proc.status(tid, "Tgid");
-                return tgid == null ? tid : Integer.parseInt(tgid);
-            } catch (RuntimeException e) {
-                return tid;
-            }
-        }
-
-        private static String comm(int pid) {
-            try {
-                return Proc.stat(pid).comm();
-            } catch (RuntimeException e) {
-                return "?";
-            }
-        }
     }
 }

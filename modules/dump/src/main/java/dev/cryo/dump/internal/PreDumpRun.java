@@ -1,6 +1,5 @@
 package dev.cryo.dump.internal;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,9 +10,6 @@ import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.PreDumpMode;
 import dev.cryo.images.DirectoryImageStore;
-import dev.cryo.images.ImageKind;
-import dev.cryo.images.proto.InventoryEntry;
-import dev.cryo.images.proto.TaskKobjIdsEntry;
 import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.ReadCollector;
@@ -25,7 +21,6 @@ import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.StopPoints;
-import dev.cryo.parasite.Tracer;
 import dev.cryo.syscalls.KernelFeatures;
 
 /**
@@ -40,12 +35,14 @@ public final class PreDumpRun {
     private static final int BUFFERS = 4;
     private static final long BUFFER_SIZE = 4L << 20;
 
+    private final DumpStep.Context step;
     private final DumpOptions options;
     private final Cancellation cancel;
     private final DirectoryImageStore store;
-    private PreviousStep previous = PreviousStep.NONE;
+    /** The previous snapshot (--prev-images-dir), or {@link PreviousStep#NONE}. */
+    private final PreviousStep previous;
     /** Where every page goes: the images directory, or a page server. */
-    private PageDestination pages;
+    private final PageDestination pages;
 
     /** One process between freeze and copy; its plan is made while frozen in splice mode, after in read mode. */
     private record Step(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> registered,
@@ -64,32 +61,17 @@ public final class PreDumpRun {
         }
     }
 
-    private PreDumpRun(DumpOptions options, Cancellation cancel, DirectoryImageStore store) {
-        this.options = options;
-        this.cancel = cancel;
-        this.store = store;
+    private PreDumpRun(DumpStep.Context step) {
+        this.step = step;
+        this.options = step.options();
+        this.cancel = step.cancel();
+        this.store = step.store();
+        this.previous = step.previous();
+        this.pages = step.pages();
     }
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
-        DumpRun.Preflight.check(options);
-        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "pre-dump")) {
-            DirectoryImageStore store = dir.store();
-            PreDumpRun run = new PreDumpRun(options, cancel, store);
-            try {
-                long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), options.listener(), cancel) : 0;
-                long start = System.nanoTime();
-                run.previous = PreviousStep.link(store, options);
-                try (PageDestination pages = DumpRun.destination(store, options, run.previous, cancel)) {
-                    run.pages = pages;
-                    DumpStats.Builder s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
-                    dir.complete();
-                    return s.times(System.nanoTime() - start, warmUp).build();
-                }
-            } catch (Exception e) {
-                DumpException d = DumpRun.explain(options.pid(), e);
-                throw new DumpException(d.getMessage().replaceFirst("^cannot dump", "cannot pre-dump"), e);
-            }
-        }
+        return DumpStep.run(DumpStep.Kind.PRE_DUMP, options, cancel, c -> new PreDumpRun(c).preDump());
     }
 
     private DumpStats.Builder preDump() throws Exception {
@@ -177,11 +159,7 @@ public final class PreDumpRun {
             TaskTracker.writeSoftDirtyRecord(store, cleared);
         }
         calls.write(store);
-        int root = options.pid();
-        store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true)
-                .setNsPerId(true).setPreDumpMode(options.preDumpMode().inventoryValue())
-                .setRootIds(TaskKobjIdsEntry.newBuilder().setVmId(root).setFilesId(root).setFsId(root).setSighandId(root))
-                .build());
+        step.writeInventory(inventory -> inventory.setPreDumpMode(options.preDumpMode().inventoryValue()));
         return stats;
     }
 
@@ -278,13 +256,7 @@ public final class PreDumpRun {
     }
 
     private static void checkAlive(int pid) throws DumpException {
-        boolean alive;
-        try {
-            alive = dev.cryo.syscalls.Proc.stat(pid).state() != 'Z';
-        } catch (dev.cryo.syscalls.Proc.TaskGoneException e) {
-            alive = false;
-        }
-        if (!alive) {
+        if (!DumpStep.alive(pid)) {
             throw new DumpException("cannot pre-dump pid " + pid + ": it exited while its pages were copied");
         }
     }
