@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 import dev.cryo.bindings.Linux;
@@ -179,7 +180,7 @@ public final class DumpRun {
         List<CoreEntry> cores = new ArrayList<>();
         List<Integer> tids = new ArrayList<>();
         MmEntry mm;
-        TaskTracker written = null;
+        Optional<TaskTracker> written = Optional.empty();
         Map<Integer, ThreadInfoX86.Builder> registers = new LinkedHashMap<>();
         for (Tracee t : threads) {
             ThreadInfoX86.Builder r = ThreadCollector.registers(t, previous.calls());
@@ -213,10 +214,10 @@ public final class DumpRun {
             options.listener().log("pid " + pid + ": mm collected");
             if (previous.exists()) {
                 // Taken out of the task (and closed there) before its fds are collected.
-                written = TaskTracker.forDump(parasite, previous.trackers(), previous.cleared());
+                written = TaskTracker.forDump(parasite, previous);
             }
             // Trackers of pre-dumps that this dump does not continue are cryo's, not the application's.
-            List<Integer> left = TaskTracker.closeLeftovers(parasite);
+            List<Integer> left = UffdTracker.closeLeftovers(parasite);
             if (!left.isEmpty()) {
                 options.listener().log("pid " + pid + ": closed the write trackers that earlier pre-dumps left at fds " + left);
             }
@@ -229,8 +230,8 @@ public final class DumpRun {
         FsEntry fs = FsEntry.newBuilder().setCwdId(files.pathId(cwd, dirFlags)).setRootId(files.pathId(root, dirFlags))
                 .setUmask(Integer.parseInt(Proc.status(pid, "Umask"), 8)).build();
         MemoryCollector.Plan plan;
-        if (written != null) {
-            try (TaskTracker t = written) {
+        if (written.isPresent()) {
+            try (TaskTracker t = written.get()) {
                 stats.tracker(t.kind());
                 plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(pages, pid), List.of());
             }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
@@ -82,7 +83,7 @@ public final class PreDumpRun {
             held.put(pid, MemoryCollector.held(pages, pid));
         }
         List<Step> steps = new ArrayList<>();
-        Map<Integer, TaskTracker.Kept> trackers = new LinkedHashMap<>();
+        Map<Integer, UffdTracker.Kept> trackers = new LinkedHashMap<>();
         Map<Integer, Long> cleared = new LinkedHashMap<>();
         InterruptedCalls calls = new InterruptedCalls();
         DumpStats.Builder stats = DumpStats.builder();
@@ -96,10 +97,9 @@ public final class PreDumpRun {
                         steps.add(freezeStep(tree, pid, splice, pool, held.getOrDefault(pid, List.of())));
                         TaskTracker tracker = steps.getLast().tracker();
                         stats.tracker(tracker.kind());
-                        if (tracker.kept() != null) {
-                            trackers.put(pid, tracker.kept());
-                        } else {
-                            cleared.put(pid, tracker.started());
+                        switch (tracker) {
+                            case UffdTracker u -> trackers.put(pid, u.kept());
+                            case SoftDirtyTracker s -> cleared.put(pid, s.started());
                         }
                     }
                     memStart = System.nanoTime();
@@ -153,10 +153,10 @@ public final class PreDumpRun {
         // Every page is where it goes (a page server has confirmed it) before the records and inventory.img.
         pages.commit();
         if (!trackers.isEmpty()) {
-            TaskTracker.writeRecord(store, trackers);
+            UffdTracker.writeRecord(store, trackers);
         }
         if (!cleared.isEmpty()) {
-            TaskTracker.writeSoftDirtyRecord(store, cleared);
+            SoftDirtyTracker.writeRecord(store, cleared);
         }
         calls.write(store);
         step.writeInventory(inventory -> inventory.setPreDumpMode(options.preDumpMode().inventoryValue()));
@@ -173,21 +173,21 @@ public final class PreDumpRun {
         if (KernelFeatures.dirtyTracker() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
             return softDirtyStep(tree, pid, vmas, splice, pool, parentHolds);
         }
-        TaskTracker tracker = splice ? null : TaskTracker.find(pid, previous.trackers().get(pid));
+        // splice mode needs the parasite anyway; read mode takes a tracker left by the previous step from outside
+        Optional<UffdTracker> left = splice ? Optional.empty() : UffdTracker.find(pid, previous.trackers().get(pid));
+        UffdTracker tracker = left.orElse(null); // closed here if the step fails
         PageSink sink = null;
         SpliceCollector spliced = null;
         try {
             sink = pages.open(PagemapType.PROCESS, pid);
-            if (tracker != null) {
+            if (left.isPresent()) {
                 return new Step(pid, vmas, tracker, MemoryCollector.registerUntracked(vmas, tracker), null, sink, null);
             }
             try (Parasite parasite = Parasite.infect(tree.leader(pid))) {
-                tracker = TaskTracker.forPreDump(parasite, previous.trackers());
-                if (tracker == null) {
-                    throw new DumpException("cannot pre-dump pid " + pid + ": this kernel tracks no written pages"
-                            + " (no soft-dirty, and userfaultfd refuses UFFD_FEATURE_WP_ASYNC), so a pre-dump would save nothing;"
-                            + " dump it directly");
-                }
+                tracker = UffdTracker.forPreDump(parasite, previous.trackers()).orElseThrow(() -> new DumpException(
+                        "cannot pre-dump pid " + pid + ": this kernel tracks no written pages"
+                        + " (no soft-dirty, and userfaultfd refuses UFFD_FEATURE_WP_ASYNC), so a pre-dump would save nothing;"
+                        + " dump it directly"));
                 List<PageRange> registered = MemoryCollector.registerUntracked(vmas, tracker);
                 if (!splice) {
                     return new Step(pid, vmas, tracker, registered, null, sink, null);
@@ -209,7 +209,7 @@ public final class PreDumpRun {
      */
     private Step softDirtyStep(FrozenTree tree, int pid, List<Vma> vmas, boolean splice, BufferPool pool,
                                List<PageRange> parentHolds) throws Exception {
-        TaskTracker tracker = TaskTracker.softDirty(pid, previous.cleared());
+        SoftDirtyTracker tracker = SoftDirtyTracker.of(pid, previous.cleared());
         PageSink sink = null;
         SpliceCollector spliced = null;
         try {
