@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import dev.cryo.dump.DirtyTracker;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
@@ -22,7 +23,6 @@ import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.StopPoints;
-import dev.cryo.syscalls.KernelFeatures;
 
 /**
  * One pre-dump: freeze the tree, and per process take (or create) its write tracker and plan its pages;
@@ -170,7 +170,7 @@ public final class PreDumpRun {
     private Step freezeStep(FrozenTree tree, int pid, boolean splice, BufferPool pool,
                             List<PageRange> parentHolds) throws Exception {
         List<Vma> vmas = Vma.readMaps(pid);
-        if (KernelFeatures.dirtyTracker() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
+        if (DirtyTracker.here().equals(Optional.of(DirtyTracker.SOFT_DIRTY))) {
             return softDirtyStep(tree, pid, vmas, splice, pool, parentHolds);
         }
         // splice mode needs the parasite anyway; read mode takes a tracker left by the previous step from outside

@@ -5,7 +5,6 @@ import java.util.Optional;
 import dev.cryo.dump.DirtyTracker;
 import dev.cryo.pagepipe.WriteTracking;
 import dev.cryo.parasite.Parasite;
-import dev.cryo.syscalls.KernelFeatures;
 
 /**
  * What tracks one process's writes between steps of an iterative dump, one kind per way the kernel offers:
@@ -31,7 +30,7 @@ sealed interface TaskTracker extends WriteTracking permits UffdTracker, SoftDirt
      * kernel tracks with soft-dirty, the bits a pre-dump cleared; empty if neither.
      */
     static Optional<TaskTracker> forDump(Parasite parasite, PreviousStep previous) {
-        if (KernelFeatures.dirtyTracker() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
+        if (DirtyTracker.here().equals(Optional.of(DirtyTracker.SOFT_DIRTY))) {
             return SoftDirtyTracker.continued(parasite.pid(), previous.cleared()).map(t -> t);
         }
         return UffdTracker.takeOut(parasite, previous.trackers()).map(t -> t);
