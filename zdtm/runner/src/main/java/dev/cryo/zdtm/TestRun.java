@@ -165,6 +165,15 @@ final class TestRun {
         List<Integer> tree = new ArrayList<>();
         hostDescendants(target.pid(), tree);
         String said = cryo.run(dump.toArray(String[]::new));
+        awaitGone(tree);
+        return said;
+    }
+
+    /**
+     * Waits until the dumped {@code tree} is gone and reaped (the nanny reaps it: a zombie still holds its pid,
+     * which the restore needs); a process the program left outside its tree (a peer) runs on.
+     */
+    private static void awaitGone(List<Integer> tree) throws Failed {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         // gone and reaped (the nanny reaps them): a zombie still holds its pid, which the restore needs
         while (tree.stream().anyMatch(pid -> Files.exists(Path.of("/proc/" + pid)))) {
@@ -179,7 +188,6 @@ final class TestRun {
                 throw new Failed("interrupted");
             }
         }
-        return said;
     }
 
     /** cryo restore -d of a host dump: the tree must come back with its own pids. */
@@ -233,6 +241,8 @@ final class TestRun {
         String pid = Integer.toString(target.pid());
         Path local = Files.createDirectories(work.resolve("local")), served = Files.createDirectories(work.resolve("served"));
         List<String> steps = List.of("pre1", "pre2", "dump");
+        List<Integer> tree = new ArrayList<>();
+        hostDescendants(target.pid(), tree);
         try (TwoHosts hosts = TwoHosts.create("zd")) {
             List<PageServerProcess> servers = new ArrayList<>();
             try {
@@ -268,9 +278,7 @@ final class TestRun {
                 servers.forEach(PageServerProcess::close);
             }
         }
-        if (!target.awaitExit(30)) {
-            throw new Failed("the dump left the tree running");
-        }
+        awaitGone(tree);
         // the destination: the dump's images beside the pages its server received
         Path restoreFrom = served.resolve("dump");
         try (Stream<Path> files = Files.list(images)) {
