@@ -39,9 +39,16 @@ final class DumpStep {
         }
     }
 
-    /** What a step's work gets: the request, and what was set up for it before the tree is touched. */
-    record Context(Kind kind, DumpOptions options, Cancellation cancel, DirectoryImageStore store, PreviousStep previous,
+    /**
+     * What a step's work gets: the request, and what was set up for it before the tree is touched: the images
+     * directory (the run's own until it ends), the previous step, where the pages go.
+     */
+    record Context(Kind kind, DumpOptions options, Cancellation cancel, DumpDirectory images, PreviousStep previous,
                    PageDestination pages) {
+        DirectoryImageStore store() {
+            return images.store();
+        }
+
         /**
          * inventory.img, written last: a directory without it holds no complete dump. The root's ids are named
          * after its pid, as every process's are; {@code own} adds the fields of this kind of step.
@@ -50,7 +57,7 @@ final class DumpStep {
             InventoryEntry.Builder inventory = InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
                     .setFdinfoPerId(true).setNsPerId(true).setRootIds(ids(options.pid()));
             own.accept(inventory);
-            store.writeEntry(ImageKind.INVENTORY, inventory.build());
+            store().writeEntry(ImageKind.INVENTORY, inventory.build());
         }
     }
 
@@ -75,7 +82,7 @@ final class DumpStep {
                 long start = System.nanoTime();
                 PreviousStep previous = PreviousStep.link(store, options);
                 try (PageDestination pages = destination(store, options, previous, cancel)) {
-                    Context c = new Context(kind, options, cancel, store, previous, pages);
+                    Context c = new Context(kind, options, cancel, dir, previous, pages);
                     DumpStats.Builder stats = Tracer.call(kind.verb + "-" + options.pid(), () -> work.run(c));
                     dir.complete();
                     return stats.times(System.nanoTime() - start, warmUp).build();

@@ -11,12 +11,10 @@ import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.PreDumpMode;
-import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagepipe.SpliceCollector;
-import dev.cryo.pagexfer.PageDestination;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.parasite.Cancellation;
@@ -39,11 +37,6 @@ public final class PreDumpRun {
     private final DumpStep.Context step;
     private final DumpOptions options;
     private final Cancellation cancel;
-    private final DirectoryImageStore store;
-    /** The previous snapshot (--prev-images-dir), or {@link PreviousStep#NONE}. */
-    private final PreviousStep previous;
-    /** Where every page goes: the images directory, or a page server. */
-    private final PageDestination pages;
 
     /** One process between freeze and copy; its plan is made while frozen in splice mode, after in read mode. */
     private record Step(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> registered,
@@ -66,9 +59,6 @@ public final class PreDumpRun {
         this.step = step;
         this.options = step.options();
         this.cancel = step.cancel();
-        this.store = step.store();
-        this.previous = step.previous();
-        this.pages = step.pages();
     }
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
@@ -79,8 +69,8 @@ public final class PreDumpRun {
         boolean splice = options.preDumpMode() == PreDumpMode.SPLICE;
         // What the previous snapshot holds, read before the tree is frozen.
         Map<Integer, List<PageRange>> held = new LinkedHashMap<>();
-        for (int pid : union(previous.trackers().keySet(), previous.cleared().keySet())) {
-            held.put(pid, MemoryCollector.held(pages, pid));
+        for (int pid : union(step.previous().trackers().keySet(), step.previous().cleared().keySet())) {
+            held.put(pid, MemoryCollector.held(step.pages(), pid));
         }
         List<Step> steps = new ArrayList<>();
         Map<Integer, UffdTracker.Kept> trackers = new LinkedHashMap<>();
@@ -93,7 +83,7 @@ public final class PreDumpRun {
                 try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel)) {
                     for (int pid : tree.processes().keySet()) {
                         cancel.check();
-                        calls.note(tree.processes().get(pid), previous.calls());
+                        calls.note(tree.processes().get(pid), step.previous().calls());
                         steps.add(freezeStep(tree, pid, splice, pool, held.getOrDefault(pid, List.of())));
                         TaskTracker tracker = steps.getLast().tracker();
                         stats.tracker(tracker.kind());
@@ -151,14 +141,14 @@ public final class PreDumpRun {
             }
         }
         // Every page is where it goes (a page server has confirmed it) before the records and inventory.img.
-        pages.commit();
+        step.pages().commit();
         if (!trackers.isEmpty()) {
-            UffdTracker.writeRecord(store, trackers);
+            UffdTracker.writeRecord(step.store(), trackers);
         }
         if (!cleared.isEmpty()) {
-            SoftDirtyTracker.writeRecord(store, cleared);
+            SoftDirtyTracker.writeRecord(step.store(), cleared);
         }
-        calls.write(store);
+        calls.write(step.store());
         step.writeInventory(inventory -> inventory.setPreDumpMode(options.preDumpMode().inventoryValue()));
         return stats;
     }
@@ -174,17 +164,17 @@ public final class PreDumpRun {
             return softDirtyStep(tree, pid, vmas, splice, pool, parentHolds);
         }
         // splice mode needs the parasite anyway; read mode takes a tracker left by the previous step from outside
-        Optional<UffdTracker> left = splice ? Optional.empty() : UffdTracker.find(pid, previous.trackers().get(pid));
+        Optional<UffdTracker> left = splice ? Optional.empty() : UffdTracker.find(pid, step.previous().trackers().get(pid));
         UffdTracker tracker = left.orElse(null); // closed here if the step fails
         PageSink sink = null;
         SpliceCollector spliced = null;
         try {
-            sink = pages.open(PagemapType.PROCESS, pid);
+            sink = step.pages().open(PagemapType.PROCESS, pid);
             if (left.isPresent()) {
                 return new Step(pid, vmas, tracker, MemoryCollector.registerUntracked(vmas, tracker), null, sink, null);
             }
             try (Parasite parasite = Parasite.infect(tree.leader(pid))) {
-                tracker = UffdTracker.forPreDump(parasite, previous.trackers()).orElseThrow(() -> new DumpException(
+                tracker = UffdTracker.forPreDump(parasite, step.previous().trackers()).orElseThrow(() -> new DumpException(
                         "cannot pre-dump pid " + pid + ": this kernel tracks no written pages"
                         + " (no soft-dirty, and userfaultfd refuses UFFD_FEATURE_WP_ASYNC), so a pre-dump would save nothing;"
                         + " dump it directly"));
@@ -209,11 +199,11 @@ public final class PreDumpRun {
      */
     private Step softDirtyStep(FrozenTree tree, int pid, List<Vma> vmas, boolean splice, BufferPool pool,
                                List<PageRange> parentHolds) throws Exception {
-        SoftDirtyTracker tracker = SoftDirtyTracker.of(pid, previous.cleared());
+        SoftDirtyTracker tracker = SoftDirtyTracker.of(pid, step.previous().cleared());
         PageSink sink = null;
         SpliceCollector spliced = null;
         try {
-            sink = pages.open(PagemapType.PROCESS, pid);
+            sink = step.pages().open(PagemapType.PROCESS, pid);
             List<PageRange> registered = MemoryCollector.registerUntracked(vmas, tracker);
             MemoryCollector.Plan plan = MemoryCollector.plan(pid, vmas, tracker, parentHolds, registered);
             tracker.rearm();

@@ -1,13 +1,11 @@
 package dev.cryo.dump.internal;
 
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 import dev.cryo.dump.DirtyTracker;
 import dev.cryo.images.ImageStore;
-import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.SoftDirtyPages;
 import dev.cryo.syscalls.Proc;
 
@@ -75,18 +73,8 @@ final class SoftDirtyTracker implements TaskTracker {
     }
 
     @Override
-    public boolean isTracked(long start, long end) {
-        return pages.isTracked(start, end);
-    }
-
-    @Override
-    public boolean register(long start, long end) {
-        return pages.register(start, end);
-    }
-
-    @Override
-    public boolean written(long start, long end, List<PageRange> out) {
-        return pages.written(start, end, out);
+    public SoftDirtyPages pages() {
+        return pages;
     }
 
     @Override

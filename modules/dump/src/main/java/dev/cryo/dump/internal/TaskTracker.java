@@ -1,8 +1,10 @@
 package dev.cryo.dump.internal;
 
+import java.util.List;
 import java.util.Optional;
 
 import dev.cryo.dump.DirtyTracker;
+import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.WriteTracking;
 import dev.cryo.parasite.Parasite;
 
@@ -15,6 +17,24 @@ import dev.cryo.parasite.Parasite;
 sealed interface TaskTracker extends WriteTracking permits UffdTracker, SoftDirtyTracker {
     /** Which way it tracks, as DumpStats reports it. */
     DirtyTracker kind();
+
+    /** The kernel's way of telling written pages, which the tracker's look goes through. */
+    WriteTracking pages();
+
+    @Override
+    default boolean isTracked(long start, long end) {
+        return pages().isTracked(start, end);
+    }
+
+    @Override
+    default boolean register(long start, long end) {
+        return pages().register(start, end);
+    }
+
+    @Override
+    default boolean written(long start, long end, List<PageRange> out) {
+        return pages().written(start, end, out);
+    }
 
     /** Created by this step: nothing is tracked yet, every range must be registered and written whole. */
     boolean fresh();

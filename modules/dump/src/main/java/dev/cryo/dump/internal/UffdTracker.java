@@ -15,7 +15,6 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.uffdio_api;
 import dev.cryo.dump.DirtyTracker;
 import dev.cryo.images.ImageStore;
-import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.WrittenPages;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
@@ -87,18 +86,8 @@ final class UffdTracker implements TaskTracker {
     }
 
     @Override
-    public boolean isTracked(long start, long end) {
-        return pages.isTracked(start, end);
-    }
-
-    @Override
-    public boolean register(long start, long end) {
-        return pages.register(start, end);
-    }
-
-    @Override
-    public boolean written(long start, long end, List<PageRange> out) {
-        return pages.written(start, end, out);
+    public WrittenPages pages() {
+        return pages;
     }
 
     /** Drops cryo's duplicate; the process keeps its own descriptor (unless {@link #takeOut} closed it). */
