@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.function.Supplier;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.clone_args;
@@ -131,12 +132,30 @@ public final class KernelFeatures {
         }
     }
 
+    /** What {@code probe} answers; a failure with one of {@code expected}, the documented ways of saying no, is a refusal. */
+    private static Answer refusedOn(Supplier<Answer> probe, Errno... expected) {
+        try {
+            return probe.get();
+        } catch (ErrnoException e) {
+            for (Errno no : expected) {
+                if (e.is(no)) {
+                    return new Answer.Refused(e);
+                }
+            }
+            throw e;
+        }
+    }
+
     private static int self() {
         return (int) Syscall.call("getpid", Linux.__NR_getpid());
     }
 
     /** PAGEMAP_SCAN on a page just written: reported present (Linux 6.7+), or refused with ENOTTY or EINVAL. */
     public static Answer pagemapScan() {
+        return refusedOn(KernelFeatures::scanAPage, Errno.ENOTTY, Errno.EINVAL);
+    }
+
+    private static Answer scanAPage() {
         try (Mapping page = Mapping.anonymous(PAGE);
              Fd pagemap = Io.open("/proc/self/pagemap", Linux.O_RDONLY());
              Arena arena = Arena.ofConfined()) {
@@ -155,16 +174,15 @@ public final class KernelFeatures {
                 return new Answer.Wrong("PAGEMAP_SCAN answered but did not report a page just written as present");
             }
             return new Answer.Works();
-        } catch (ErrnoException e) {
-            if (e.is(Errno.ENOTTY) || e.is(Errno.EINVAL)) {
-                return new Answer.Refused(e);
-            }
-            throw e;
         }
     }
 
     /** PROCMAP_QUERY for a mapping of cryo's: answered with it (Linux 6.11+), or refused with ENOTTY or EINVAL. */
     public static Answer procmapQuery() {
+        return refusedOn(KernelFeatures::queryAMapping, Errno.ENOTTY, Errno.EINVAL);
+    }
+
+    private static Answer queryAMapping() {
         try (Mapping page = Mapping.anonymous(PAGE);
              Fd maps = Io.open("/proc/self/maps", Linux.O_RDONLY());
              Arena arena = Arena.ofConfined()) {
@@ -178,11 +196,6 @@ public final class KernelFeatures {
                 return new Answer.Wrong("PROCMAP_QUERY answered with a mapping that does not cover the one asked about");
             }
             return new Answer.Works();
-        } catch (ErrnoException e) {
-            if (e.is(Errno.ENOTTY) || e.is(Errno.EINVAL)) {
-                return new Answer.Refused(e);
-            }
-            throw e;
         }
     }
 
@@ -235,14 +248,11 @@ public final class KernelFeatures {
 
     /** pidfd_open of cryo, then pidfd_getfd of one of its fds: done, or refused with ENOSYS (before Linux 5.6). */
     public static Answer pidfd() {
-        try (Fd pidfd = Pidfd.open(self()); Fd copy = Pidfd.getFd(pidfd, pidfd.fd())) {
-            return new Answer.Works();
-        } catch (ErrnoException e) {
-            if (e.is(Errno.ENOSYS)) {
-                return new Answer.Refused(e);
+        return refusedOn(() -> {
+            try (Fd pidfd = Pidfd.open(self()); Fd copy = Pidfd.getFd(pidfd, pidfd.fd())) {
+                return new Answer.Works();
             }
-            throw e;
-        }
+        }, Errno.ENOSYS);
     }
 
     /** process_vm_readv of 8 bytes of cryo's own memory: read back as written, or not. */
