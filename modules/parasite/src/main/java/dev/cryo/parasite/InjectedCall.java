@@ -48,6 +48,33 @@ final class InjectedCall {
         }
     }
 
+    /**
+     * Runs code of cryo's from the registers {@code regs} until it stops on the int3 that ends it ({@code rip}
+     * {@code end}, the byte after); returns rax there. For a task that dies with cryo (a puppet): an int3 is
+     * a fatal SIGTRAP to a task nobody traces.
+     */
+    static long runToTrap(Traced t, UserRegs regs, long end) {
+        int tid = t.tid();
+        regs.write(tid);
+        Ptrace.cont(tid, 0);
+        while (true) {
+            Wait.Status st = TraceeWait.next(t);
+            if (st.gone()) {
+                throw t.gone(st);
+            }
+            if (st.stopped() && st.event() == 0 && st.stopSignal() == Linux.SIGTRAP()) {
+                regs.read(tid);
+                if (regs.rip() == end) {
+                    return regs.rax();
+                }
+                throw new InfectionFailure(String.format("thread %d stopped by SIGTRAP at 0x%x, not at the end of cryo's code (0x%x)",
+                        tid, regs.rip(), end));
+            }
+            t.unexpected(st);
+            Ptrace.cont(tid, 0);
+        }
+    }
+
     /** Sets {@code regs} and continues the thread without waiting: for a call that does not return (exit_group). */
     static void launch(Traced t, UserRegs regs) {
         regs.write(t.tid());

@@ -6,6 +6,7 @@ import java.util.List;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.VmaEntry;
+import dev.cryo.parasite.Parasite;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.syscalls.ProcMaps;
@@ -45,6 +46,7 @@ public final class PuppetSpace {
         keep.add(new long[] {keepFrom, keepTo});
         kept.forEach(v -> keep.add(new long[] {v.getStart(), v.getEnd()}));
         keep.sort(Comparator.comparingLong(k -> k[0]));
+        List<Parasite.Call> calls = new ArrayList<>();
         for (ProcMaps.Mapping m : ProcMaps.of(p.pid())) {
             if (m.name().equals("[vsyscall]")) {
                 continue;
@@ -55,13 +57,14 @@ public final class PuppetSpace {
                     continue;
                 }
                 if (k[0] > at) {
-                    p.syscall("munmap(" + m.name() + ")", Linux.__NR_munmap(), at, k[0] - at);
+                    calls.add(new Parasite.Call("munmap(" + m.name() + ")", Linux.__NR_munmap(), at, k[0] - at));
                 }
                 at = Math.max(at, k[1]);
             }
             if (at < m.end()) {
-                p.syscall("munmap(" + m.name() + ")", Linux.__NR_munmap(), at, m.end() - at);
+                calls.add(new Parasite.Call("munmap(" + m.name() + ")", Linux.__NR_munmap(), at, m.end() - at));
             }
         }
+        p.batch(calls);
     }
 }

@@ -1,5 +1,6 @@
 package dev.cryo.restore.internal.memory;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -8,6 +9,7 @@ import dev.cryo.images.Inheritance;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
+import dev.cryo.parasite.Parasite;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.restore.internal.RestoreError;
 
@@ -44,6 +46,8 @@ final class Vmas {
      * path; a memfd, which has none, is opened from the restore's own memfd ({@code memfds}).
      */
     static void map(Puppet p, MmEntry mm, Map<Integer, String> paths, List<VmaEntry> kept, MemfdOpener memfds) {
+        // Anonymous mappings go in batches, many for one stop of the puppet; a file's needs its open first.
+        List<Parasite.Call> anonymous = new ArrayList<>();
         for (VmaEntry v : mm.getVmasList()) {
             int status = v.getStatus();
             if (kept.contains(v)) {
@@ -61,6 +65,8 @@ final class Vmas {
             int flags = (v.getFlags() & (Linux.MAP_SHARED() | Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS()
                     | Linux.MAP_NORESERVE() | Linux.MAP_GROWSDOWN())) | Linux.MAP_FIXED();
             if ((status & (VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED)) != 0) {
+                p.batch(anonymous);
+                anonymous.clear();
                 boolean memfd = (status & VmaStatus.VMA_AREA_MEMFD) != 0;
                 String path = memfd ? "memfd file " + v.getShmid() : paths.get((int) v.getShmid());
                 if (path == null) {
@@ -79,21 +85,24 @@ final class Vmas {
                     p.closeFd(fd);
                 }
             } else {
-                p.syscall("mmap(anonymous 0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mmap(),
-                        v.getStart(), len, prot, flags | Linux.MAP_ANONYMOUS(), -1, 0);
+                anonymous.add(new Parasite.Call("mmap(anonymous 0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mmap(),
+                        v.getStart(), len, prot, flags | Linux.MAP_ANONYMOUS(), -1, 0));
             }
         }
+        p.batch(anonymous);
     }
 
     /** Gives every mapping its dumped protection (they were writable while being filled). */
     static void protect(Puppet p, MmEntry mm) {
+        List<Parasite.Call> calls = new ArrayList<>();
         for (VmaEntry v : mm.getVmasList()) {
             if ((v.getStatus() & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR)) != 0) {
                 continue;
             }
-            p.syscall("mprotect(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mprotect(),
-                    v.getStart(), v.getEnd() - v.getStart(), v.getProt());
+            calls.add(new Parasite.Call("mprotect(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mprotect(),
+                    v.getStart(), v.getEnd() - v.getStart(), v.getProt()));
         }
+        p.batch(calls);
     }
 
     /**
@@ -102,15 +111,19 @@ final class Vmas {
      * task gets later, as it did in the original.
      */
     static void lock(Puppet p, MmEntry mm) {
+        List<Parasite.Call> calls = new ArrayList<>();
         for (VmaEntry v : mm.getVmasList()) {
             if ((v.getFlags() & Linux.MAP_LOCKED()) != 0) {
-                p.syscall("mlock(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mlock(), v.getStart(), v.getEnd() - v.getStart());
+                calls.add(new Parasite.Call("mlock(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mlock(),
+                        v.getStart(), v.getEnd() - v.getStart()));
             }
         }
+        p.batch(calls);
     }
 
     /** Gives every mapping the madvise() advice it had at dump (huge pages, don't fork, ...): bit n is advice n. */
     static void advise(Puppet p, MmEntry mm) {
+        List<Parasite.Call> calls = new ArrayList<>();
         for (VmaEntry v : mm.getVmasList()) {
             if ((v.getStatus() & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR)) != 0) {
                 continue; // the kernel's own mappings carry their advice already
@@ -118,11 +131,12 @@ final class Vmas {
             long madv = v.getMadv();
             for (int advice = 0; madv != 0 && advice < 64; advice++) {
                 if ((madv & (1L << advice)) != 0) {
-                    p.syscall("madvise(0x" + Long.toHexString(v.getStart()) + ", " + advice + ")", Linux.__NR_madvise(),
-                            v.getStart(), v.getEnd() - v.getStart(), advice);
+                    calls.add(new Parasite.Call("madvise(0x" + Long.toHexString(v.getStart()) + ", " + advice + ")",
+                            Linux.__NR_madvise(), v.getStart(), v.getEnd() - v.getStart(), advice));
                     madv &= ~(1L << advice);
                 }
             }
         }
+        p.batch(calls);
     }
 }
