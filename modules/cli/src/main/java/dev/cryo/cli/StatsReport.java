@@ -16,7 +16,7 @@ public final class StatsReport {
     /** The common figures, then, for a step of an iterative dump, those that say what the chain saved. */
     public static void print(DumpStats s, PrintWriter out, String indent, boolean step) {
         line(out, indent, "frozen time", millis(s.frozenNanos()));
-        line(out, indent, "freezer", s.freezer());
+        line(out, indent, "freezer", s.freezer().label());
         line(out, indent, "memdump time", millis(s.memdumpNanos()));
         line(out, indent, "pages scanned", Long.toString(s.pagesScanned()));
         line(out, indent, "pages written", Long.toString(s.pagesWritten()));
@@ -29,7 +29,7 @@ public final class StatsReport {
         if (step) {
             line(out, indent, "pages skipped", Long.toString(s.pagesInParent()));
             line(out, indent, "pinned peak", String.format(Locale.ROOT, "%.1f MiB", s.peakPinnedBytes() / 1048576.0));
-            line(out, indent, "dirty tracker", s.tracker());
+            line(out, indent, "dirty tracker", s.trackerLabel());
         }
         out.flush();
     }

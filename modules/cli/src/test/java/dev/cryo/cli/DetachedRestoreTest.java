@@ -1,10 +1,13 @@
 package dev.cryo.cli;
 
+import static dev.cryo.cli.CryoProcess.awaitChild;
+import static dev.cryo.cli.CryoProcess.checkRestored;
+import static dev.cryo.cli.CryoProcess.command;
+import static dev.cryo.cli.CryoProcess.underNanny;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -14,7 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.Dumper;
 import dev.cryo.parasite.Cancellation;
-import dev.cryo.testkit.Programs;
 import dev.cryo.testkit.Target;
 
 /**
@@ -36,11 +38,7 @@ class DetachedRestoreTest {
             Dumper.dump(DumpOptions.of(target.pid(), images).withShellJob(true), new Cancellation());
             assertThat(target.awaitExit(30)).isTrue();
         }
-        List<String> cmd = new ArrayList<>(List.of(Programs.build("nanny").toString(),
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"), "dev.cryo.cli.Main",
-                "restore", "-D", images.toString(), "-d", "-j"));
-        Process nanny = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile()).start();
+        Process nanny = underNanny(command("restore", "-D", images.toString(), "-d", "-j"), work.resolve("cryo.out")).start();
         try {
             ProcessHandle cryo = awaitChild(nanny);
             assertThat(cryo.onExit().get(120, TimeUnit.SECONDS).isAlive()).isFalse();
@@ -76,30 +74,5 @@ class DetachedRestoreTest {
     private static char state(int pid) throws Exception {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
         return stat.charAt(stat.lastIndexOf(')') + 2);
-    }
-
-    private static ProcessHandle awaitChild(Process nanny) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            var child = nanny.children().findFirst();
-            if (child.isPresent()) {
-                return child.get();
-            }
-            Thread.sleep(5);
-        }
-        throw new AssertionError("the nanny started no cryo within 30 s");
-    }
-
-    /** Asks the restored dumpee (its pid is in the ready file it wrote before the dump) to check itself. */
-    private static String checkRestored(Path dir) throws Exception {
-        int pid = Integer.parseInt(Files.readString(dir.resolve("ready")).strip());
-        Path check = dir.resolve("check");
-        Files.deleteIfExists(check);
-        new ProcessBuilder("kill", "-USR1", Integer.toString(pid)).start().waitFor();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(check) && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        return Files.exists(check) ? Files.readString(check).strip() : "no answer to SIGUSR1";
     }
 }

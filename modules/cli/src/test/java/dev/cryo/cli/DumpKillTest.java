@@ -27,13 +27,8 @@ class DumpKillTest {
     @TempDir
     Path work;
 
-    /** cryo as its own process, as a user runs it (the test JVM's class path holds every module). */
     private Process cryo(String... args) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-cp",
-                System.getProperty("java.class.path"), "dev.cryo.cli.Main"));
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile()).start();
+        return CryoProcess.cryo(work.resolve("cryo.out"), args).start();
     }
 
     private static void await(String what, Process cryo, BooleanSupplier event) throws InterruptedException {

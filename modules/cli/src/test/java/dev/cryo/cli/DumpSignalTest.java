@@ -21,11 +21,8 @@ class DumpSignalTest {
     void sigtermMidDumpOfA1GiBTargetLeavesItRunningAndIntact() throws Exception {
         Path images = Files.createDirectories(work.resolve("img"));
         try (Target target = Target.start("dumpee", work.resolve("t"), "1024", "4")) {
-            // cryo as its own process, as a user runs it (the test JVM's class path holds every module)
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process cryo = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"),
-                    "dev.cryo.cli.Main", "dump", "-t", Integer.toString(target.pid()), "-D", images.toString(), "-j")
-                    .redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile()).start();
+            Process cryo = CryoProcess.cryo(work.resolve("cryo.out"), "dump", "-t", Integer.toString(target.pid()),
+                    "-D", images.toString(), "-j").start();
             // Wait until the tree is frozen (traced), so that the signal lands in the middle of the dump: at once,
             // since writing 1 GiB of pages takes far longer than kill(1) does to start (a sleep here only
             // narrowed that margin).

@@ -1,12 +1,15 @@
 package dev.cryo.cli;
 
+import static dev.cryo.cli.CryoProcess.awaitChild;
+import static dev.cryo.cli.CryoProcess.command;
+import static dev.cryo.cli.CryoProcess.cryo;
+import static dev.cryo.cli.CryoProcess.underNanny;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -15,7 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import dev.cryo.testkit.Programs;
 
 /**
  * A HotSpot JVM started with default flags (so with its hsperfdata file mapped), several threads counting,
@@ -42,8 +44,8 @@ class JvmRestoreTest {
         assertThat(javac.waitFor(120, TimeUnit.SECONDS) && javac.exitValue() == 0).as(Files.readString(work.resolve("javac.out"))).isTrue();
 
         Path counts = work.resolve("counts");
-        Process first = new ProcessBuilder(Programs.build("nanny").toString(), java.toString(), "-cp", classes.toString(), "Counter",
-                counts.toString()).redirectErrorStream(true).redirectOutput(work.resolve("jvm.out").toFile()).start();
+        Process first = underNanny(List.of(java.toString(), "-cp", classes.toString(), "Counter", counts.toString()),
+                work.resolve("jvm.out")).start();
         Process second = null;
         int pid = 0;
         try {
@@ -54,7 +56,7 @@ class JvmRestoreTest {
             int threads = threads(pid);
 
             Path images = Files.createDirectories(work.resolve("img"));
-            Process dump = cryo("dump", "-t", Integer.toString(pid), "-D", images.toString(), "-j").start();
+            Process dump = cryo(work.resolve("cryo.out"), "dump", "-t", Integer.toString(pid), "-D", images.toString(), "-j").start();
             assertThat(dump.waitFor(180, TimeUnit.SECONDS)).isTrue();
             String said = Files.readString(work.resolve("cryo.out"));
             assertThat(dump.exitValue()).as(said).isZero();
@@ -63,8 +65,7 @@ class JvmRestoreTest {
             assertThat(dumped[0]).isGreaterThanOrEqualTo(running[0]);
             assertThat(perf).as("the dumped JVM's hsperfdata, after cryo's own JVM started").exists();
 
-            second = new ProcessBuilder(cryoCommand("restore", "-D", images.toString(), "-d", "-j")).redirectErrorStream(true)
-                    .redirectOutput(work.resolve("cryo.out").toFile()).start();
+            second = underNanny(command("restore", "-D", images.toString(), "-d", "-j"), work.resolve("cryo.out")).start();
             ProcessHandle restoring = awaitChild(second);
             assertThat(restoring.onExit().get(180, TimeUnit.SECONDS).isAlive()).isFalse();
             assertThat(Files.readString(work.resolve("cryo.out"))).contains("restored pid " + pid);
@@ -88,20 +89,6 @@ class JvmRestoreTest {
                 Files.deleteIfExists(Path.of("/tmp/hsperfdata_root/" + pid)); // the killed JVM's, left by the kill
             }
         }
-    }
-
-    /** The nanny runs cryo: the command line a user's ./cryo gives the JVM (-XX:-UsePerfData among it). */
-    private List<String> cryoCommand(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(Programs.build("nanny").toString(),
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"), "dev.cryo.cli.Main"));
-        cmd.addAll(List.of(args));
-        return cmd;
-    }
-
-    private ProcessBuilder cryo(String... args) {
-        List<String> cmd = cryoCommand(args);
-        return new ProcessBuilder(cmd.subList(1, cmd.size())).redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile());
     }
 
     /** ROUNDS and the four counts, as the JVM last wrote them. */
@@ -133,17 +120,5 @@ class JvmRestoreTest {
         try (var t = Files.list(Path.of("/proc/" + pid + "/task"))) {
             return (int) t.count();
         }
-    }
-
-    private static ProcessHandle awaitChild(Process nanny) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            var child = nanny.children().findFirst();
-            if (child.isPresent()) {
-                return child.get();
-            }
-            Thread.sleep(5);
-        }
-        throw new AssertionError("the nanny started nothing within 30 s");
     }
 }

@@ -1,5 +1,10 @@
 package dev.cryo.cli;
 
+import static dev.cryo.cli.CryoProcess.awaitChild;
+import static dev.cryo.cli.CryoProcess.checkRestored;
+import static dev.cryo.cli.CryoProcess.java;
+import static dev.cryo.cli.CryoProcess.underNanny;
+import static dev.cryo.cli.CryoProcess.writingTo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -17,7 +22,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.cryo.testkit.Awaits;
-import dev.cryo.testkit.Programs;
 import dev.cryo.testkit.Target;
 
 /**
@@ -101,9 +105,8 @@ class KillTest {
             assertThat(target.awaitExit(30)).as("the dumped tree is gone").isTrue();
         }
         // The restore runs under a subreaper of its own: whatever it leaves behind ends up there, and only there.
-        List<String> cmd = new ArrayList<>(List.of(Programs.build("nanny").toString()));
-        cmd.addAll(cryo(point, List.of("restore", "-D", images.toString(), "-d", "-j")).command());
-        Process nanny = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile()).start();
+        Process nanny = underNanny(cryo(point, List.of("restore", "-D", images.toString(), "-d", "-j")).command(),
+                work.resolve("cryo.out")).start();
         try {
             ProcessHandle cryo = awaitChild(nanny);
             killWhenStopped(cryo, point);
@@ -132,16 +135,11 @@ class KillTest {
         }
     }
 
-    /** cryo as its own process, as a user runs it (the test JVM's class path holds every module). */
+    /** cryo as its own process, stopping itself at {@code stopAt} (StopPoints) unless null. */
     private ProcessBuilder cryo(String stopAt, List<String> args) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData"));
-        if (stopAt != null) {
-            cmd.add("-Dcryo.stop-at=" + stopAt);
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.cryo.cli.Main"));
+        List<String> cmd = stopAt == null ? java() : java("-Dcryo.stop-at=" + stopAt);
         cmd.addAll(args);
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile());
+        return writingTo(cmd, work.resolve("cryo.out"));
     }
 
     private void killWhenStopped(Process cryo, String point) throws Exception {
@@ -168,32 +166,6 @@ class KillTest {
             Thread.sleep(5);
         }
         throw new AssertionError("cryo neither stopped nor ended within 120 s");
-    }
-
-    /** The JVM the nanny started, once it runs. */
-    private static ProcessHandle awaitChild(Process nanny) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            var child = nanny.children().findFirst();
-            if (child.isPresent()) {
-                return child.get();
-            }
-            Thread.sleep(5);
-        }
-        throw new AssertionError("the nanny started no cryo within 30 s");
-    }
-
-    /** Asks the restored dumpee (its pid is in the ready file it wrote before the dump) to check itself. */
-    private static String checkRestored(Path dir) throws Exception {
-        int pid = Integer.parseInt(Files.readString(dir.resolve("ready")).strip());
-        Path check = dir.resolve("check");
-        Files.deleteIfExists(check);
-        new ProcessBuilder("kill", "-USR1", Integer.toString(pid)).start().waitFor();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(check) && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        return Files.exists(check) ? Files.readString(check).strip() : "no answer to SIGUSR1";
     }
 
     private String said() {

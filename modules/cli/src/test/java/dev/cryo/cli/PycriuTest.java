@@ -32,17 +32,10 @@ class PycriuTest {
     @TempDir
     Path work;
 
-    private List<String> java() {
-        return new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"), "dev.cryo.cli.Main"));
-    }
-
     @Test
     void pycriuDrivesARunningCryoService() throws Exception {
         Path socket = work.resolve("cryo.sock");
-        List<String> cmd = java();
-        cmd.addAll(List.of("-v", "service", "--address", socket.toString()));
-        Process service = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("service.out").toFile()).start();
+        Process service = CryoProcess.cryo(work.resolve("service.out"), "-v", "service", "--address", socket.toString()).start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (!Files.exists(socket)) {
@@ -64,7 +57,7 @@ class PycriuTest {
         // what pycriu execs as "PATH swrk FD", with stdin, stdout and stderr closed (cryo's launcher puts /dev/null there too)
         Path criu = work.resolve("criu");
         Files.writeString(criu, "#!/bin/sh\nexec </dev/null >/dev/null 2>>" + work.resolve("swrk.err") + "\nexec "
-                + String.join(" ", java().stream().map(a -> "'" + a + "'").toList()) + " \"$@\"\n");
+                + String.join(" ", CryoProcess.java().stream().map(a -> "'" + a + "'").toList()) + " \"$@\"\n");
         Files.setPosixFilePermissions(criu, PosixFilePermissions.fromString("rwx------"));
         roundTrip("binary", criu);
     }

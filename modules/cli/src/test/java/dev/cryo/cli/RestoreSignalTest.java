@@ -29,10 +29,7 @@ class RestoreSignalTest {
             Dumper.dump(DumpOptions.of(pid, images).withShellJob(true), new Cancellation());
             assertThat(target.awaitExit(30)).isTrue();
         }
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process cryo = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"),
-                "dev.cryo.cli.Main", "restore", "-D", images.toString(), "-d", "-j")
-                .redirectErrorStream(true).redirectOutput(work.resolve("cryo.out").toFile()).start();
+        Process cryo = CryoProcess.cryo(work.resolve("cryo.out"), "restore", "-D", images.toString(), "-d", "-j").start();
         // Wait until the task exists (a traced puppet with its pid), so that the signal lands mid-restore.
         Path status = Path.of("/proc/" + pid + "/status");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

@@ -24,6 +24,16 @@ def criu():
     return c
 
 
+def of_pid(images_dir, parent=None):
+    """A client for a request about the target, its images in images_dir (below work), on top of parent if given."""
+    c = criu()
+    c.opts.pid = pid
+    c.opts.images_dir_fd = images(images_dir)
+    if parent:
+        c.opts.parent_img = parent
+    return c
+
+
 def images(name):
     path = os.path.join(work, name)
     os.makedirs(path, exist_ok=True)
@@ -40,9 +50,7 @@ try:
     say('check', 'ok')
 
     step = 'refused'
-    c = criu()
-    c.opts.pid = pid
-    c.opts.images_dir_fd = images('refused')
+    c = of_pid('refused')
     c.opts.root = '/'  # cryo restores no root of its own: refused by name
     try:
         c.dump()
@@ -51,26 +59,17 @@ try:
         say('refused', e.errno)
 
     step = 'pre-dump 1'
-    c = criu()
-    c.opts.pid = pid
-    c.opts.images_dir_fd = images('pre1')
-    c.pre_dump()
+    of_pid('pre1').pre_dump()
     say('pre1', 'ok')
 
     step = 'pre-dump 2'
-    c = criu()
-    c.opts.pid = pid
-    c.opts.images_dir_fd = images('pre2')
-    c.opts.parent_img = '../pre1'
+    c = of_pid('pre2', '../pre1')
     c.opts.pre_dump_mode = pycriu.rpc.VM_READ
     c.pre_dump()
     say('pre2', 'ok')
 
     step = 'dump'
-    c = criu()
-    c.opts.pid = pid
-    c.opts.images_dir_fd = images('dump')
-    c.opts.parent_img = '../pre2'
+    c = of_pid('dump', '../pre2')
     c.opts.track_mem = True
     c.opts.log_file = 'dump.log'
     c.opts.log_level = 4

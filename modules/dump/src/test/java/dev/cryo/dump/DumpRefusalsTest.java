@@ -29,7 +29,8 @@ class DumpRefusalsTest {
         return Files.createDirectories(work.resolve("img"));
     }
 
-    private static void assertEmpty(Path dir) throws Exception {
+    /** Nothing in {@code dir}: a refused dump leaves the images directory as it found it. */
+    static void assertEmpty(Path dir) throws Exception {
         try (var s = Files.list(dir)) {
             assertThat(s.map(p -> p.getFileName().toString()).toList()).isEmpty();
         }

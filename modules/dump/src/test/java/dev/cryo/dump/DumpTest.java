@@ -126,6 +126,7 @@ class DumpTest {
             DumpStats stats = Dumper.dump(DumpOptions.of(parent, dir).withLeaveRunning(true).withShellJob(true), new Cancellation());
             assertThat(stats.processes()).as("the parent and its two zombies").isEqualTo(3);
             assertThat(stats.threads()).as("only the parent's thread was seized").isEqualTo(1);
+            assertThat(stats.pages().keySet()).as("pages of the parent only: a zombie has no memory").containsExactly(parent);
 
             var store = new dev.cryo.images.DirectoryImageStore(dir);
             List<dev.cryo.images.proto.PstreeEntry> pstree;

@@ -24,6 +24,7 @@ import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.parasite.Freezer;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.testkit.Target;
 
@@ -149,7 +150,7 @@ class PreDumpTest {
             assertThat(s2.pagesWritten()).as("second pre-dump").isLessThanOrEqualTo(pages * 2 / 100);
             assertThat(s3.pagesWritten()).as("final dump").isLessThanOrEqualTo(pages * 2 / 100);
             assertThat(s2.pagesInParent()).isGreaterThan(pages * 97 / 100);
-            assertThat(s3.tracker()).isEqualTo("uffd-wp");
+            assertThat(s3.trackers()).containsExactly(DirtyTracker.UFFD_WP);
             assertThat(t.awaitExit(30)).as("the dump killed the target").isTrue();
 
             assertThat(Files.readSymbolicLink(pre2.resolve("parent"))).isEqualTo(Path.of("../pre1"));
@@ -238,7 +239,7 @@ class PreDumpTest {
                 }
                 copied[0] = 0;
                 DumpStats s = Dumper.preDump(o, new Cancellation());
-                assertThat(s.freezer()).as("frozen by ptrace, which TracerPid shows").isEqualTo("ptrace");
+                assertThat(s.freezer()).as("frozen by ptrace, which TracerPid shows").isEqualTo(Freezer.PTRACE);
                 assertThat(copied[0]).as("pages copied in step %d", step).isEqualTo(s.pagesWritten()).isPositive();
                 dirty(t, step + 1);
                 prev = dir;
@@ -291,7 +292,7 @@ class PreDumpTest {
                     .withPrevImagesDir(Path.of("../pre1")), new Cancellation());
             assertThat(s.pagesInParent()).isZero();
             assertThat(s.pagesWritten()).isGreaterThanOrEqualTo(16 * 256);
-            assertThat(s.tracker()).isEqualTo("none");
+            assertThat(s.trackers()).as("no tracker left to tell written pages apart").isEmpty();
         }
     }
 

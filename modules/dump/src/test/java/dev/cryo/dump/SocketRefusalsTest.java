@@ -1,5 +1,6 @@
 package dev.cryo.dump;
 
+import static dev.cryo.dump.DumpRefusalsTest.assertEmpty;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,12 +28,6 @@ class SocketRefusalsTest {
 
     private Path imgDir() throws Exception {
         return Files.createDirectories(work.resolve("img"));
-    }
-
-    private static void assertEmpty(Path dir) throws Exception {
-        try (var s = Files.list(dir)) {
-            assertThat(s.map(p -> p.getFileName().toString()).toList()).isEmpty();
-        }
     }
 
     private static int fd(Target t) throws Exception {

@@ -14,7 +14,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import dev.cryo.parasite.Cancellation;
-import dev.cryo.syscalls.KernelFeatures;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.testkit.Target;
 
@@ -30,8 +29,7 @@ class SoftDirtyPreDumpTest {
 
     @BeforeEach
     void scratch() throws Exception {
-        assumeThat(KernelFeatures.dirtyTracker()).as("cryo tracks with soft-dirty on this kernel")
-                .isEqualTo(KernelFeatures.DirtyTracker.SOFT_DIRTY);
+        assumeThat(DirtyTracker.here()).as("cryo tracks with soft-dirty on this kernel").contains(DirtyTracker.SOFT_DIRTY);
         work = PreDumpTest.scratchDir("cryo-softdirty");
     }
 
@@ -51,7 +49,7 @@ class SoftDirtyPreDumpTest {
         try (Target t = PreDumpTest.dirtyTarget(work.resolve("t"), mib, 10)) {
             int pid = t.pid();
             DumpStats s1 = Dumper.preDump(DumpOptions.of(pid, pre1).withPreDumpMode(mode), new Cancellation());
-            assertThat(s1.tracker()).isEqualTo("soft-dirty");
+            assertThat(s1.trackers()).containsExactly(DirtyTracker.SOFT_DIRTY);
             assertThat(s1.pagesWritten()).isGreaterThanOrEqualTo(pages);
             assertThat(Files.readAllLines(pre1.resolve("cryo-soft-dirty.txt")).getLast())
                     .isEqualTo(pid + " " + Proc.stat(pid).longField(22));
@@ -71,7 +69,7 @@ class SoftDirtyPreDumpTest {
             assertThat(s2.pagesWritten()).as("second pre-dump").isLessThanOrEqualTo(pages * 2 / 100);
             assertThat(s3.pagesWritten()).as("final dump").isLessThanOrEqualTo(pages * 2 / 100);
             assertThat(s2.pagesInParent()).isGreaterThan(pages * 97 / 100);
-            assertThat(s3.tracker()).isEqualTo("soft-dirty");
+            assertThat(s3.trackers()).containsExactly(DirtyTracker.SOFT_DIRTY);
             assertThat(t.awaitExit(30)).as("the dump killed the target").isTrue();
             assertThat(PreDumpTest.checksumFromImages(dump, pid, buf, pages * PAGE)).as("memory through the chain").isEqualTo(expected);
         }

@@ -58,7 +58,7 @@ class SoftDirtyPagesTest {
 
     @Test
     void reportsExactlyThePagesWrittenSinceTheBitsWereCleared() {
-        assumeThat(KernelFeatures.hasSoftDirty()).as("kernel keeps the soft-dirty bit").isTrue();
+        assumeThat(KernelFeatures.softDirty()).as("kernel keeps the soft-dirty bit").isTrue();
         try (Mapping m = Mapping.anonymous(64 * PAGE); SoftDirtyPages s = new SoftDirtyPages(PID)) {
             for (int p = 0; p < 64; p++) {
                 touch(m, p);
@@ -78,7 +78,7 @@ class SoftDirtyPagesTest {
 
     @Test
     void aMappingMadeAfterTheClearReadsAsWrittenWhereItHasPages() {
-        assumeThat(KernelFeatures.hasSoftDirty()).as("kernel keeps the soft-dirty bit").isTrue();
+        assumeThat(KernelFeatures.softDirty()).as("kernel keeps the soft-dirty bit").isTrue();
         try (SoftDirtyPages s = new SoftDirtyPages(PID)) {
             s.clear();
             try (Mapping m = Mapping.anonymous(16 * PAGE)) {

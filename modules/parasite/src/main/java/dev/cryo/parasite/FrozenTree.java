@@ -184,9 +184,9 @@ public final class FrozenTree implements AutoCloseable {
         kill = true;
     }
 
-    /** How the tree was stopped: "cgroup2 PATH" (its cgroup's freezer, then ptrace) or "ptrace" (task by task). */
-    public String freezer() {
-        return cgroupFreeze == null ? "ptrace" : "cgroup2 " + cgroupFreeze.cgroup();
+    /** How the tree was stopped: by its cgroup's freezer (then ptrace), or task by task with ptrace. */
+    public Freezer freezer() {
+        return cgroupFreeze == null ? Freezer.PTRACE : new Freezer.Cgroup2(cgroupFreeze.cgroup());
     }
 
     /** Nanoseconds from the first stop to the release (or to now, if not yet released). */

@@ -59,7 +59,7 @@ class FrozenTreeTest {
                             p.syscall("getpid", Linux.__NR_getpid()));
                 }
             });
-            assertThat(seen.get(0)).isEqualTo("cgroup2 " + cgroup.dir());
+            assertThat(seen.get(0)).isEqualTo(new Freezer.Cgroup2(cgroup.dir()));
             assertThat(seen.get(1)).as("threads seized: dumpee's 4 and its child").isEqualTo(5);
             assertThat(seen.get(2)).as("the cgroup is thawed once the tree is seized").isEqualTo(false);
             assertThat(seen.get(3)).as("every thread in a ptrace stop").isEqualTo("ttttt");
@@ -104,7 +104,7 @@ class FrozenTreeTest {
                     return List.of(tree.freezer(), threadStates(stranger), cgroup.freezeAsked());
                 }
             });
-            assertThat(seen.get(0)).isEqualTo("ptrace");
+            assertThat(seen.get(0)).isEqualTo(Freezer.PTRACE);
             assertThat((String) seen.get(1)).as("the other tree runs on").doesNotContain("t");
             assertThat(seen.get(2)).isEqualTo(false);
             assertThat(stranger.check()).isEqualTo("PASS");

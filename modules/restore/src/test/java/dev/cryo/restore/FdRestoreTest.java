@@ -26,6 +26,7 @@ import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.Dumper;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.parasite.Freezer;
 import dev.cryo.syscalls.Cgroup2;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
@@ -251,7 +252,7 @@ class FdRestoreTest {
 
     @Test
     void dumpeeWithThreadsAndAChildPassesItsOwnCheckAfterRestore() throws Exception {
-        assertThat(dumpAndRestoreDumpee(null)).isEqualTo("ptrace");
+        assertThat(dumpAndRestoreDumpee(null)).isEqualTo(Freezer.PTRACE);
     }
 
     @Test
@@ -259,7 +260,7 @@ class FdRestoreTest {
         Path mount = Cgroup2.mountPoint().orElse(null);
         assumeThat(mount).as("a cgroup2 hierarchy is mounted").isNotNull();
         try (TestCgroup cgroup = TestCgroup.create(mount)) {
-            assertThat(dumpAndRestoreDumpee(cgroup)).isEqualTo("cgroup2 " + cgroup.dir());
+            assertThat(dumpAndRestoreDumpee(cgroup)).isEqualTo(new Freezer.Cgroup2(cgroup.dir()));
             assertThat(cgroup.freezeAsked()).as("the dump thawed the cgroup it froze").isFalse();
         }
     }
@@ -268,7 +269,7 @@ class FdRestoreTest {
      * Dumps dumpee (4 threads and a child; in {@code cgroup} if not null), restores it and has it check its
      * memory, files, threads and child. Returns the dump's freezer.
      */
-    private String dumpAndRestoreDumpee(TestCgroup cgroup) throws Exception {
+    private Freezer dumpAndRestoreDumpee(TestCgroup cgroup) throws Exception {
         Path dir = work.resolve("t");
         Path images = Files.createDirectories(work.resolve("img"));
         int pid;

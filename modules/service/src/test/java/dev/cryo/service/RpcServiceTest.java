@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -35,6 +36,7 @@ import dev.cryo.service.internal.rpc.CriuVethPair;
 import dev.cryo.service.internal.rpc.RpcProto;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.dump.DirtyTracker;
 import dev.cryo.syscalls.KernelFeatures;
 import dev.cryo.syscalls.Poll;
 import dev.cryo.syscalls.SeqpacketSocket;
@@ -95,9 +97,9 @@ class RpcServiceTest {
             assertThat(version.getVersion().getName()).startsWith("cryo ");
             assertThat(features.getSuccess()).isTrue();
             assertThat(features.getFeatures().getMemTrack())
-                    .isEqualTo(KernelFeatures.dirtyTracker() != KernelFeatures.DirtyTracker.NONE);
+                    .isEqualTo(DirtyTracker.here().isPresent());
             assertThat(features.getFeatures().getLazyPages()).isFalse();
-            boolean kernelHasAll = KernelFeatures.probeAll().stream().allMatch(f -> f.present() || !f.required());
+            boolean kernelHasAll = Arrays.stream(KernelFeatures.Feature.values()).allMatch(f -> !f.required() || KernelFeatures.has(f));
             assertThat(check.getSuccess()).isEqualTo(kernelHasAll);
             assertThat(c.receive()).as("the connection after a request without keep_open").isNull();
         }

@@ -20,13 +20,7 @@ public final class Cgroup2 {
 
     /** Where cgroup2 is mounted, from /proc/self/mountinfo; empty if it is not. */
     public static Optional<Path> mountPoint() {
-        for (String line : Proc.read(Math.toIntExact(ProcessHandle.current().pid()), "mountinfo").split("\n")) {
-            int dash = line.indexOf(" - ");
-            if (dash >= 0 && line.substring(dash + 3).startsWith("cgroup2 ")) {
-                return Optional.of(Path.of(unescape(line.split(" ")[4])));
-            }
-        }
-        return Optional.empty();
+        return Mounts.firstOfType("cgroup2").map(Path::of);
     }
 
     /**
@@ -109,20 +103,5 @@ public final class Cgroup2 {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
         }
-    }
-
-    /** mountinfo writes space, tab, newline and backslash in paths as octal escapes (\040...). */
-    private static String unescape(String s) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).chars().allMatch(d -> d >= '0' && d <= '7')) {
-                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
     }
 }

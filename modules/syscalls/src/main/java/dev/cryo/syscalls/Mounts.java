@@ -13,7 +13,7 @@ public final class Mounts {
     public static Optional<String> pointOf(int major, int minor) {
         String dev = major + ":" + minor;
         String found = null;
-        for (String line : Proc.read(Math.toIntExact(ProcessHandle.current().pid()), "mountinfo").split("\n")) {
+        for (String line : mountinfo()) {
             // 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
             String[] f = line.split(" ");
             if (f.length < 5 || !f[2].equals(dev)) {
@@ -28,6 +28,21 @@ public final class Mounts {
             }
         }
         return Optional.ofNullable(found);
+    }
+
+    /** The first mount point of a filesystem of type {@code fsType} (e.g. {@code cgroup2}); empty when none is mounted. */
+    public static Optional<String> firstOfType(String fsType) {
+        for (String line : mountinfo()) {
+            int dash = line.indexOf(" - ");
+            if (dash >= 0 && line.startsWith(fsType + " ", dash + 3)) {
+                return Optional.of(unescape(line.split(" ")[4]));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static String[] mountinfo() {
+        return Proc.read(Math.toIntExact(ProcessHandle.current().pid()), "mountinfo").split("\n");
     }
 
     /** mountinfo writes space, tab, newline and backslash in paths as octal escapes (\040...). */

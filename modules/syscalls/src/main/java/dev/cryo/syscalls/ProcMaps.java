@@ -71,6 +71,15 @@ public final class ProcMaps {
 
     /** Parses maps or smaps text; with smaps, each detail line goes to {@code details} (may be null). */
     public static List<Mapping> parse(String text, Details details) {
+        return parse(text, null, details);
+    }
+
+    /**
+     * Parses maps or smaps text, giving {@code details} only the lines of {@code key} (e.g. {@code VmFlags});
+     * the others are passed over without being copied, which counts where smaps lists tens of thousands of
+     * mappings with some twenty lines each.
+     */
+    public static List<Mapping> parse(String text, String key, Details details) {
         List<Mapping> out = new ArrayList<>();
         int at = 0;
         int n = text.length();
@@ -79,32 +88,37 @@ public final class ProcMaps {
             if (eol < 0) {
                 eol = n;
             }
-            String line = text.substring(at, eol);
-            at = eol + 1;
-            if (line.isBlank()) {
-                continue;
+            int dash = at;
+            while (dash < eol && Character.digit(text.charAt(dash), 16) >= 0) {
+                dash++;
             }
-            int dash = line.indexOf('-');
-            int space = line.indexOf(' ');
-            if (dash > 0 && dash < space && isHex(line, 0, dash)) {
-                out.add(mapping(line, dash, space));
-            } else if (details != null && !out.isEmpty()) {
-                int colon = line.indexOf(':');
-                if (colon > 0) {
-                    details.detail(out.getLast(), line.substring(0, colon), line.substring(colon + 1).strip());
+            int space = dash > at && dash < eol && text.charAt(dash) == '-' ? indexOf(text, ' ', dash, eol) : -1;
+            if (space > dash) {
+                out.add(mapping(text.substring(at, eol), dash - at, space - at));
+            } else if (details != null && !out.isEmpty() && (key == null || isKey(text, at, eol, key))) {
+                int colon = indexOf(text, ':', at, eol);
+                if (colon > at) {
+                    details.detail(out.getLast(), text.substring(at, colon), text.substring(colon + 1, eol).strip());
                 }
             }
+            at = eol + 1;
         }
         return out;
     }
 
-    private static boolean isHex(String s, int from, int to) {
+    private static boolean isKey(String text, int at, int eol, String key) {
+        int colon = at + key.length();
+        return colon < eol && text.charAt(colon) == ':' && text.startsWith(key, at);
+    }
+
+    /** Index of {@code c} in {@code s} from {@code from} up to {@code to} (the end of the line), or -1. */
+    private static int indexOf(String s, char c, int from, int to) {
         for (int i = from; i < to; i++) {
-            if (Character.digit(s.charAt(i), 16) < 0) {
-                return false;
+            if (s.charAt(i) == c) {
+                return i;
             }
         }
-        return true;
+        return -1;
     }
 
     private static Mapping mapping(String line, int dash, int space) {

@@ -49,21 +49,21 @@ public final class Ptrace {
 
     /** Reads register set {@code note} (NT_PRSTATUS, NT_X86_XSTATE...) into {@code buf}; returns the size the kernel filled. */
     public static long getRegset(int tid, int note, MemorySegment buf) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment iov = iovec.allocate(arena);
-            iovec.iov_base(iov, buf);
-            iovec.iov_len(iov, buf.byteSize());
-            ptrace("PTRACE_GETREGSET " + note, Linux.PTRACE_GETREGSET(), tid, note, iov.address());
-            return iovec.iov_len(iov);
-        }
+        return regset("PTRACE_GETREGSET", Linux.PTRACE_GETREGSET(), tid, note, buf);
     }
 
     public static void setRegset(int tid, int note, MemorySegment buf) {
+        regset("PTRACE_SETREGSET", Linux.PTRACE_SETREGSET(), tid, note, buf);
+    }
+
+    /** A regset request with {@code buf} described by an iovec, whose length the kernel sets to what it used. */
+    private static long regset(String name, int request, int tid, int note, MemorySegment buf) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment iov = iovec.allocate(arena);
             iovec.iov_base(iov, buf);
             iovec.iov_len(iov, buf.byteSize());
-            ptrace("PTRACE_SETREGSET " + note, Linux.PTRACE_SETREGSET(), tid, note, iov.address());
+            ptrace(name + " " + note, request, tid, note, iov.address());
+            return iovec.iov_len(iov);
         }
     }
 

@@ -47,6 +47,23 @@ class ProcMapsTest {
     }
 
     @Test
+    void aKeyPicksTheDetailLinesGivenAndNoOthers() {
+        String smaps = """
+                00400000-00452000 r-xp 00000000 08:02 173521                             /usr/bin/true
+                AnonHugePages:         0 kB
+                VmFlagsNot: no
+                VmFlags: rd ex mr mw me
+                7f1e2a400000-7f1e2a421000 rw-p 00000000 00:00 0
+                Anonymous:             8 kB
+                VmFlags: rd wr mr mw me ac
+                """;
+        List<String> details = new ArrayList<>();
+        List<ProcMaps.Mapping> maps = ProcMaps.parse(smaps, "VmFlags", (m, k, v) -> details.add(Long.toHexString(m.start()) + " " + k + "=" + v));
+        assertThat(maps).extracting(ProcMaps.Mapping::start).containsExactly(0x400000L, 0x7f1e2a400000L);
+        assertThat(details).containsExactly("400000 VmFlags=rd ex mr mw me", "7f1e2a400000 VmFlags=rd wr mr mw me ac");
+    }
+
+    @Test
     void theVdsoIsWhereTheAuxiliaryVectorSaysAndAMappingOfOursIsFound() {
         ByteBuffer auxv = ByteBuffer.wrap(Proc.readBytes(SELF, "auxv")).order(ByteOrder.nativeOrder());
         long vdso = 0;

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.cryo.cli.Failure;
-import dev.cryo.syscalls.KernelFeatures;
-import dev.cryo.syscalls.KernelFeatures.Feature;
+import dev.cryo.cli.KernelReport;
+import dev.cryo.cli.KernelReport.Line;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -20,13 +20,13 @@ final class CheckCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        List<Feature> features = KernelFeatures.probeAll();
+        List<Line> features = KernelReport.lines();
         int width = features.stream().mapToInt(f -> f.name().length()).max().orElse(0);
-        for (Feature f : features) {
+        for (Line f : features) {
             String state = f.present() ? "yes" : f.required() ? "MISSING" : "no";
             out.printf("%-" + width + "s  %-7s  %s%n", f.name(), state, f.detail());
         }
-        List<String> missing = features.stream().filter(f -> f.required() && !f.present()).map(Feature::name).toList();
+        List<String> missing = features.stream().filter(f -> f.required() && !f.present()).map(Line::name).toList();
         if (!missing.isEmpty()) {
             out.flush();
             throw new Failure("the kernel lacks what cryo needs: " + String.join(", ", missing));

@@ -40,7 +40,7 @@ final class ServiceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
-        ServiceLog log = cryo.verbose() ? line -> { err.println("cryo service: " + line); err.flush(); } : ServiceLog.SILENT;
+        ServiceLog log = cryo.verbose() ? ServiceLog.to(err, "cryo service: ") : ServiceLog.SILENT;
         RpcService service;
         try {
             service = RpcService.listen(address, log, !noWarmUp);

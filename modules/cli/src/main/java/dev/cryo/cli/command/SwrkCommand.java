@@ -36,7 +36,7 @@ final class SwrkCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
-        ServiceLog log = cryo.verbose() ? line -> { err.println("cryo swrk: " + line); err.flush(); } : ServiceLog.SILENT;
+        ServiceLog log = cryo.verbose() ? ServiceLog.to(err, "cryo swrk: ") : ServiceLog.SILENT;
         RpcConnection connection;
         try {
             connection = RpcConnection.adopt(fd, log, !noWarmUp);

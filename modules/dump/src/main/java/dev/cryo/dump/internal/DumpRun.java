@@ -1,20 +1,17 @@
 package dev.cryo.dump.internal;
 
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
-import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.EntryWriter;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -22,7 +19,6 @@ import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.FdinfoEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.FsEntry;
-import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.PstreeEntry;
@@ -33,7 +29,6 @@ import dev.cryo.images.proto.ThreadInfoX86;
 import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagexfer.PageDestination;
-import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.parasite.Cancellation;
@@ -41,99 +36,48 @@ import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracee;
-import dev.cryo.parasite.Tracer;
-import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Proc;
 
 /**
- * One dump, start to end: check the request, freeze the tree, collect each process (parasite cured before
- * its pages are copied), write the images with inventory.img last, release. Any failure removes the images.
+ * One dump, within the frame every step shares ({@link DumpStep}: checks, images directory, warm-up, parent
+ * link, page destination, failures): freeze the tree, collect each process (parasite cured before its pages
+ * are copied), write the images with inventory.img last, release. Any failure removes the images.
  */
 public final class DumpRun {
-    /** CRTOOLS_IMAGES_V1_1, the image version CRIU writes. */
-    private static final int IMG_VERSION = 2;
     private static final int BUFFERS = 4;
     private static final long BUFFER_SIZE = 4L << 20;
     /** inventory_entry.network_lock_method: CRIU's NETWORK_LOCK_NFTABLES, the way cryo locks connections. */
     private static final int NETWORK_LOCK_NFTABLES = 1;
     private static final int NETWORK_LOCK_SKIP = 2;
 
+    private final DumpStep.Context step;
     private final DumpOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
     private final FileTable files;
     private final AtomicLong pagesDone = new AtomicLong();
     private long pagesTotal;
-    private long pagesScanned;
-    private long pagesInParent;
-    private long memdumpNanos;
-    /** The previous snapshot (--prev-images-dir), or null. */
-    private PreviousStep previous = PreviousStep.NONE;
+    private final DumpStats.Builder stats = DumpStats.builder();
+    /** The previous snapshot (--prev-images-dir), or {@link PreviousStep#NONE}. */
+    private final PreviousStep previous;
     /** Where every page goes: the images directory, or a page server. */
-    private PageDestination pages;
-    private String tracker = "none";
+    private final PageDestination pages;
 
-    private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
-        this.options = options;
-        this.cancel = cancel;
-        this.store = store;
+    private DumpRun(DumpStep.Context step) {
+        this.step = step;
+        this.options = step.options();
+        this.cancel = step.cancel();
+        this.store = step.store();
+        this.previous = step.previous();
+        this.pages = step.pages();
         this.files = new FileTable(options.fileLocks());
     }
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
-        Preflight.check(options);
-        // Whatever way the run ends, but for SIGKILL, the directory keeps only a complete dump (see DumpDirectory).
-        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "dump")) {
-            DirectoryImageStore store = dir.store();
-            DumpRun run = new DumpRun(options, cancel, store);
-            try {
-                long warmUp = options.warmUp() ? WarmUp.once(null, options.listener(), cancel) : 0;
-                long start = System.nanoTime();
-                run.previous = PreviousStep.link(store, options);
-                try (PageDestination pages = destination(store, options, run.previous, cancel)) {
-                    run.pages = pages;
-                    DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
-                    dir.complete();
-                    return stats.withTimes(System.nanoTime() - start, warmUp);
-                }
-            } catch (Exception e) {
-                throw explain(options.pid(), e);
-            }
-        }
+        return DumpStep.run(DumpStep.Kind.DUMP, options, cancel, c -> new DumpRun(c).dumpTree());
     }
 
-    /** Chosen once for the whole dump: the images directory, or a page server (connected here, before the tree is touched). */
-    static PageDestination destination(ImageStore store, DumpOptions options, PreviousStep previous, Cancellation cancel) {
-        if (options.pageServer() == null) {
-            return PageDestination.images(store, previous.store());
-        }
-        PageDestination d = PageDestination.pageServer(options.pageServer(), store, previous.store(), cancel::check);
-        options.listener().log("pages go to " + d.describe());
-        return d;
-    }
-
-    static DumpException explain(int pid, Exception e) {
-        if (e instanceof DumpException d) {
-            if (!d.getMessage().startsWith("cannot dump pid " + pid + ":") && !alive(pid)) {
-                // killed under the dump: whatever step noticed it first, that is the reason
-                return new DumpException("cannot dump pid " + pid + ": it ended during the dump (" + d.getMessage() + ")", d);
-            }
-            return d;
-        }
-        String why = switch (e) {
-            case Proc.TaskGoneException t -> t.getMessage() + " during the dump";
-            case Cancellation.CancelledException c -> "dump " + c.getMessage() + "; pid " + pid + " was released";
-            default -> CryoFailure.describe(e);
-        };
-        return new DumpException("cannot dump pid " + pid + ": " + why, e);
-    }
-
-
-    private DumpStats dumpTree() throws Exception {
-        long frozen;
-        int processes;
-        int threads;
-        String freezer;
+    private DumpStats.Builder dumpTree() throws Exception {
         DumpOptions.Network net = options.network();
         try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel);
              Arena arena = Arena.ofShared();
@@ -167,8 +111,7 @@ public final class DumpRun {
                 }
             }
             pagesTotal = collected.values().stream().mapToLong(c -> c.plan.present()).sum();
-            pagesScanned = collected.values().stream().mapToLong(c -> c.plan.scanned()).sum();
-            pagesInParent = collected.values().stream().mapToLong(c -> c.plan.inParent()).sum();
+            collected.forEach((pid, c) -> stats.pages(pid, c.plan.scanned(), c.plan.present(), c.plan.inParent()));
             ReadCollector reader = new ReadCollector(pool);
             long memStart = System.nanoTime();
             for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
@@ -187,7 +130,7 @@ public final class DumpRun {
                 SharedMemoryDump.write(pages, shared.getKey(), shared.getValue(), pool);
             }
             options.listener().log(ipc.write(store, mms, pool));
-            memdumpNanos = System.nanoTime() - memStart;
+            stats.memdump(System.nanoTime() - memStart);
             writeTreeImages(tree, collected, zombies, ipc);
             options.listener().log("images written");
             cancel.check();
@@ -196,23 +139,10 @@ public final class DumpRun {
                 sockets.keepForRestore();
             }
             sockets.close();
-            processes = tree.processes().size() + zombies.size();
-            threads = tree.threadCount();
+            int processes = tree.processes().size() + zombies.size();
             tree.close();
             StopPoints.reach("released");
-            frozen = tree.frozenNanos();
-            freezer = tree.freezer();
-        }
-        return new DumpStats(frozen, memdumpNanos, 0, pagesScanned, pagesTotal, processes, threads, pagesInParent, 0, tracker,
-                freezer, 0);
-    }
-
-    /** Neither gone nor a zombie. */
-    private static boolean alive(int pid) {
-        try {
-            return Proc.stat(pid).state() != 'Z';
-        } catch (Proc.TaskGoneException | UncheckedIOException e) {
-            return false;
+            return stats.tree(tree.frozenNanos(), tree.freezer(), processes, tree.threadCount());
         }
     }
 
@@ -250,12 +180,11 @@ public final class DumpRun {
             }
         }
         // Named after the pid: restore's ImageConsistency tells a core that is another task's by its vm_id.
-        TaskKobjIdsEntry ids = TaskKobjIdsEntry.newBuilder().setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid)
-                .setIpcNsId(ipc.id()).build();
+        TaskKobjIdsEntry ids = DumpStep.ids(pid).toBuilder().setIpcNsId(ipc.id()).build();
         List<CoreEntry> cores = new ArrayList<>();
         List<Integer> tids = new ArrayList<>();
         MmEntry mm;
-        TaskTracker written = null;
+        Optional<TaskTracker> written = Optional.empty();
         Map<Integer, ThreadInfoX86.Builder> registers = new LinkedHashMap<>();
         for (Tracee t : threads) {
             ThreadInfoX86.Builder r = ThreadCollector.registers(t, previous.calls());
@@ -289,10 +218,10 @@ public final class DumpRun {
             options.listener().log("pid " + pid + ": mm collected");
             if (previous.exists()) {
                 // Taken out of the task (and closed there) before its fds are collected.
-                written = TaskTracker.forDump(parasite, previous.trackers(), previous.cleared());
+                written = TaskTracker.forDump(parasite, previous);
             }
             // Trackers of pre-dumps that this dump does not continue are cryo's, not the application's.
-            List<Integer> left = TaskTracker.closeLeftovers(parasite);
+            List<Integer> left = UffdTracker.closeLeftovers(parasite);
             if (!left.isEmpty()) {
                 options.listener().log("pid " + pid + ": closed the write trackers that earlier pre-dumps left at fds " + left);
             }
@@ -305,9 +234,9 @@ public final class DumpRun {
         FsEntry fs = FsEntry.newBuilder().setCwdId(files.pathId(cwd, dirFlags)).setRootId(files.pathId(root, dirFlags))
                 .setUmask(Integer.parseInt(Proc.status(pid, "Umask"), 8)).build();
         MemoryCollector.Plan plan;
-        if (written != null) {
-            try (TaskTracker t = written) {
-                tracker = t.name();
+        if (written.isPresent()) {
+            try (TaskTracker t = written.get()) {
+                stats.tracker(t.kind());
                 plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(pages, pid), List.of());
             }
         } else {
@@ -365,12 +294,10 @@ public final class DumpRun {
         files.writeDataImages(store, pages);
         // Every page is where it goes (a page server has confirmed it) before the dump is called complete.
         pages.commit();
-        // inventory.img last: a directory without it holds no complete dump.
-        store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
-                // root_ids name cryo's own IPC namespace, as CRIU's name its own: another in the cores means a new one at restore
-                .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids.toBuilder().setIpcNsId(ipc.cryosId()))
+        // root_ids name cryo's own IPC namespace, as CRIU's name its own: another in the cores means a new one at restore
+        step.writeInventory(inventory -> inventory.setRootIds(inventory.getRootIds().toBuilder().setIpcNsId(ipc.cryosId()))
                 .setTcpClose(options.network().tcpClose())
-                .setNetworkLockMethod(options.network().lock() ? NETWORK_LOCK_NFTABLES : NETWORK_LOCK_SKIP).build());
+                .setNetworkLockMethod(options.network().lock() ? NETWORK_LOCK_NFTABLES : NETWORK_LOCK_SKIP));
     }
 
     /** A process's place in the tree: parent, process group and session as /proc shows them (a zombie's too). */
@@ -378,106 +305,5 @@ public final class DumpRun {
         Proc.Stat stat = Proc.stat(pid);
         return PstreeEntry.newBuilder().setPid(pid).setPpid(tree.parentOf(pid))
                 .setPgid((int) stat.longField(5)).setSid((int) stat.longField(6)).addAllThreads(tids).build();
-    }
-
-    /** Checks of the request made before anything is touched: each failure is a one-line reason. */
-    static final class Preflight {
-        /** flags in /proc/PID/stat (proc(5)), and PF_KTHREAD of include/linux/sched.h: not in bindings' UAPI headers. */
-        private static final int STAT_FLAGS = 9;
-        private static final long PF_KTHREAD = 0x00200000;
-
-        static void check(DumpOptions o) throws DumpException {
-            int pid = o.pid();
-            long self = ProcessHandle.current().pid();
-            if (pid <= 0) {
-                throw new DumpException("cannot dump pid " + pid + ": not a process id");
-            }
-            if (pid == 1) {
-                throw new DumpException("cannot dump pid 1: it is init, and freezing it would freeze the system");
-            }
-            if (pid == self) {
-                throw new DumpException("cannot dump pid " + pid + ": it is cryo itself");
-            }
-            if (!Files.isDirectory(Path.of("/proc/" + pid))) {
-                throw new DumpException("cannot dump pid " + pid + ": no such process");
-            }
-            char state;
-            try {
-                state = Proc.stat(pid).state();
-            } catch (Proc.TaskGoneException e) {
-                throw new DumpException("cannot dump pid " + pid + ": no such process");
-            }
-            if (state == 'Z') {
-                throw new DumpException("cannot dump pid " + pid + ": it is a zombie (it has exited and waits for its parent)");
-            }
-            seizable(pid);
-            for (ProcessHandle h = ProcessHandle.current().parent().orElse(null); h != null; h = h.parent().orElse(null)) {
-                if (h.pid() == pid) {
-                    throw new DumpException("cannot dump pid " + pid + ": it is an ancestor of cryo");
-                }
-            }
-            // the images directory is checked when the run claims it (DumpDirectory)
-        }
-
-        /**
-         * Refuses, before anything is frozen, what PTRACE_SEIZE would refuse with a bare EPERM: a kernel
-         * thread (it has no user memory to dump), and a task of the tree that another tracer holds already
-         * (a task has one tracer: a debugger, strace, another cryo).
-         */
-        private static void seizable(int pid) throws DumpException {
-            try {
-                Proc.Stat stat = Proc.stat(pid);
-                if ((stat.longField(STAT_FLAGS) & PF_KTHREAD) != 0) {
-                    throw new DumpException("cannot dump pid " + pid + ": it is a kernel thread (" + stat.comm()
-                            + "), which has no user memory to dump");
-                }
-                List<Integer> tree = new ArrayList<>(List.of(pid));
-                for (int i = 0; i < tree.size(); i++) {
-                    int p = tree.get(i);
-                    for (int tid : Proc.threads(p)) {
-                        int by = tracer(p, tid);
-                        if (by != 0) {
-                            by = process(by); // TracerPid names the tracing thread
-                            String who = p == pid && tid == pid ? "it is"
-                                    : p == pid ? "its thread " + tid + " is"
-                                    : "pid " + p + (tid == p ? "" : " (thread " + tid + ")") + " of its tree is";
-                            throw new DumpException("cannot dump pid " + pid + ": " + who + " already traced by pid " + by
-                                    + " (" + comm(by) + "), and a task has one tracer; detach that one first");
-                        }
-                        tree.addAll(Proc.children(p, tid));
-                    }
-                }
-            } catch (Proc.TaskGoneException gone) {
-                // a task that exits now is the freeze's business: it waits for the tree to settle
-            }
-        }
-
-        /** TracerPid of thread {@code tid}: 0 when nobody traces it. */
-        private static int tracer(int pid, int tid) {
-            for (String line : Proc.read(pid, "task/" + tid + "/status").split("\n")) {
-                if (line.startsWith("TracerPid:")) {
-                    return Integer.parseInt(line.substring("TracerPid:".length()).trim());
-                }
-            }
-            return 0;
-        }
-
-        /** The process that thread {@code tid} belongs to. */
-        private static int process(int tid) {
-            try {
-                String tgid = Proc.status(tid, "Tgid");
-                return tgid == null ? tid : Integer.parseInt(tgid);
-            } catch (RuntimeException e) {
-                return tid;
-            }
-        }
-
-        private static String comm(int pid) {
-            try {
-                return Proc.stat(pid).comm();
-            } catch (RuntimeException e) {
-                return "?";
-            }
-        }
     }
 }

@@ -79,8 +79,8 @@ final class MemoryCollector {
     static List<PageRange> registerUntracked(List<Vma> vmas, TaskTracker tracker) {
         List<PageRange> registered = new ArrayList<>();
         for (Vma v : vmas) {
-            if (v.hasDumpablePages() && (tracker.fresh() || !tracker.pages().isTracked(v.start(), v.end()))
-                    && tracker.pages().register(v.start(), v.end())) {
+            if (v.hasDumpablePages() && (tracker.fresh() || !tracker.isTracked(v.start(), v.end()))
+                    && tracker.register(v.start(), v.end())) {
                 registered.add(new PageRange(v.start(), v.pages()));
             }
         }
@@ -111,7 +111,7 @@ final class MemoryCollector {
                     continue;
                 }
                 List<PageRange> written = new ArrayList<>();
-                boolean tracked = tracker.pages().written(v.start(), v.end(), written);
+                boolean tracked = tracker.written(v.start(), v.end(), written);
                 if (tracked && !registered.contains(new PageRange(v.start(), v.pages()))) {
                     unchanged.addAll(PageRanges.subtract(here, written));
                 }

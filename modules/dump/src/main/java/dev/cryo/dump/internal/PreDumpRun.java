@@ -1,32 +1,26 @@
 package dev.cryo.dump.internal;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
+import dev.cryo.dump.DirtyTracker;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.PreDumpMode;
-import dev.cryo.images.DirectoryImageStore;
-import dev.cryo.images.ImageKind;
-import dev.cryo.images.proto.InventoryEntry;
-import dev.cryo.images.proto.TaskKobjIdsEntry;
 import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagepipe.SpliceCollector;
-import dev.cryo.pagexfer.PageDestination;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.StopPoints;
-import dev.cryo.parasite.Tracer;
-import dev.cryo.syscalls.KernelFeatures;
 
 /**
  * One pre-dump: freeze the tree, and per process take (or create) its write tracker and plan its pages;
@@ -40,12 +34,9 @@ public final class PreDumpRun {
     private static final int BUFFERS = 4;
     private static final long BUFFER_SIZE = 4L << 20;
 
+    private final DumpStep.Context step;
     private final DumpOptions options;
     private final Cancellation cancel;
-    private final DirectoryImageStore store;
-    private PreviousStep previous = PreviousStep.NONE;
-    /** Where every page goes: the images directory, or a page server. */
-    private PageDestination pages;
 
     /** One process between freeze and copy; its plan is made while frozen in splice mode, after in read mode. */
     private record Step(int pid, List<Vma> vmas, TaskTracker tracker, List<PageRange> registered,
@@ -64,78 +55,47 @@ public final class PreDumpRun {
         }
     }
 
-    private PreDumpRun(DumpOptions options, Cancellation cancel, DirectoryImageStore store) {
-        this.options = options;
-        this.cancel = cancel;
-        this.store = store;
+    private PreDumpRun(DumpStep.Context step) {
+        this.step = step;
+        this.options = step.options();
+        this.cancel = step.cancel();
     }
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
-        DumpRun.Preflight.check(options);
-        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "pre-dump")) {
-            DirectoryImageStore store = dir.store();
-            PreDumpRun run = new PreDumpRun(options, cancel, store);
-            try {
-                long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), options.listener(), cancel) : 0;
-                long start = System.nanoTime();
-                run.previous = PreviousStep.link(store, options);
-                try (PageDestination pages = DumpRun.destination(store, options, run.previous, cancel)) {
-                    run.pages = pages;
-                    DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
-                    dir.complete();
-                    return s.withTimes(System.nanoTime() - start, warmUp);
-                }
-            } catch (Exception e) {
-                DumpException d = DumpRun.explain(options.pid(), e);
-                throw new DumpException(d.getMessage().replaceFirst("^cannot dump", "cannot pre-dump"), e);
-            }
-        }
+        return DumpStep.run(DumpStep.Kind.PRE_DUMP, options, cancel, c -> new PreDumpRun(c).preDump());
     }
 
-    private DumpStats preDump() throws Exception {
+    private DumpStats.Builder preDump() throws Exception {
         boolean splice = options.preDumpMode() == PreDumpMode.SPLICE;
         // What the previous snapshot holds, read before the tree is frozen.
         Map<Integer, List<PageRange>> held = new LinkedHashMap<>();
-        for (int pid : union(previous.trackers().keySet(), previous.cleared().keySet())) {
-            held.put(pid, MemoryCollector.held(pages, pid));
+        for (int pid : union(step.previous().trackers().keySet(), step.previous().cleared().keySet())) {
+            held.put(pid, MemoryCollector.held(step.pages(), pid));
         }
         List<Step> steps = new ArrayList<>();
-        Map<Integer, TaskTracker.Kept> trackers = new LinkedHashMap<>();
+        Map<Integer, UffdTracker.Kept> trackers = new LinkedHashMap<>();
         Map<Integer, Long> cleared = new LinkedHashMap<>();
-        String trackerName = KernelFeatures.dirtyTracker().label();
         InterruptedCalls calls = new InterruptedCalls();
-        long frozen;
-        long memdumpNanos;
-        long written = 0;
-        long scanned = 0;
-        long inParent = 0;
-        long peakPinned = 0;
-        int processes;
-        int threads;
-        String freezer;
+        DumpStats.Builder stats = DumpStats.builder();
         try (BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE)) {
             try {
                 long memStart;
                 try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel)) {
                     for (int pid : tree.processes().keySet()) {
                         cancel.check();
-                        calls.note(tree.processes().get(pid), previous.calls());
+                        calls.note(tree.processes().get(pid), step.previous().calls());
                         steps.add(freezeStep(tree, pid, splice, pool, held.getOrDefault(pid, List.of())));
                         TaskTracker tracker = steps.getLast().tracker();
-                        trackerName = tracker.name();
-                        if (tracker.kept() != null) {
-                            trackers.put(pid, tracker.kept());
-                        } else {
-                            cleared.put(pid, tracker.started());
+                        stats.tracker(tracker.kind());
+                        switch (tracker) {
+                            case UffdTracker u -> trackers.put(pid, u.kept());
+                            case SoftDirtyTracker s -> cleared.put(pid, s.started());
                         }
                     }
-                    processes = tree.processes().size();
-                    threads = tree.threadCount();
                     memStart = System.nanoTime();
                     tree.close(); // released here, not at the end of the block: the copy runs while the tree does
                     StopPoints.reach("released");
-                    frozen = tree.frozenNanos();
-                    freezer = tree.freezer();
+                    stats.tree(tree.frozenNanos(), tree.freezer(), tree.processes().size(), tree.threadCount());
                 }
                 // The tree runs again: copy its pages.
                 ReadCollector reader = new ReadCollector(pool);
@@ -144,7 +104,7 @@ public final class PreDumpRun {
                     Step s = steps.get(k);
                     if (s.spliced() != null) {
                         s.spliced().drain(cancel::check);
-                        peakPinned += s.spliced().peakPinnedBytes();
+                        stats.pinned(s.spliced().peakPinnedBytes());
                     } else {
                         if (s.plan() == null) {
                             // uffd-wp: scanning after the release is safe: each page is re-armed before it is copied,
@@ -169,13 +129,11 @@ public final class PreDumpRun {
                     }
                     s.sink().commit();
                     StopPoints.reach("pages");
-                    written += s.plan().present();
-                    scanned += s.plan().scanned();
-                    inParent += s.plan().inParent();
+                    stats.pages(s.pid(), s.plan().scanned(), s.plan().present(), s.plan().inParent());
                     options.listener().log("pid " + s.pid() + ": " + s.vmas().size() + " mappings, " + s.plan().present()
                             + " pages written, " + s.plan().inParent() + " in the parent");
                 }
-                memdumpNanos = System.nanoTime() - memStart;
+                stats.memdump(System.nanoTime() - memStart);
             } finally {
                 for (Step s : steps) {
                     s.close();
@@ -183,21 +141,16 @@ public final class PreDumpRun {
             }
         }
         // Every page is where it goes (a page server has confirmed it) before the records and inventory.img.
-        pages.commit();
+        step.pages().commit();
         if (!trackers.isEmpty()) {
-            TaskTracker.writeRecord(store, trackers);
+            UffdTracker.writeRecord(step.store(), trackers);
         }
         if (!cleared.isEmpty()) {
-            TaskTracker.writeSoftDirtyRecord(store, cleared);
+            SoftDirtyTracker.writeRecord(step.store(), cleared);
         }
-        calls.write(store);
-        int root = options.pid();
-        store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(2).setFdinfoPerId(true)
-                .setNsPerId(true).setPreDumpMode(options.preDumpMode().inventoryValue())
-                .setRootIds(TaskKobjIdsEntry.newBuilder().setVmId(root).setFilesId(root).setFsId(root).setSighandId(root))
-                .build());
-        return new DumpStats(frozen, memdumpNanos, 0, scanned, written, processes, threads, inParent, peakPinned,
-                trackerName, freezer, 0);
+        calls.write(step.store());
+        step.writeInventory(inventory -> inventory.setPreDumpMode(options.preDumpMode().inventoryValue()));
+        return stats;
     }
 
     /**
@@ -207,24 +160,24 @@ public final class PreDumpRun {
     private Step freezeStep(FrozenTree tree, int pid, boolean splice, BufferPool pool,
                             List<PageRange> parentHolds) throws Exception {
         List<Vma> vmas = Vma.readMaps(pid);
-        if (KernelFeatures.dirtyTracker() == KernelFeatures.DirtyTracker.SOFT_DIRTY) {
+        if (DirtyTracker.here().equals(Optional.of(DirtyTracker.SOFT_DIRTY))) {
             return softDirtyStep(tree, pid, vmas, splice, pool, parentHolds);
         }
-        TaskTracker tracker = splice ? null : TaskTracker.find(pid, previous.trackers().get(pid));
+        // splice mode needs the parasite anyway; read mode takes a tracker left by the previous step from outside
+        Optional<UffdTracker> left = splice ? Optional.empty() : UffdTracker.find(pid, step.previous().trackers().get(pid));
+        UffdTracker tracker = left.orElse(null); // closed here if the step fails
         PageSink sink = null;
         SpliceCollector spliced = null;
         try {
-            sink = pages.open(PagemapType.PROCESS, pid);
-            if (tracker != null) {
+            sink = step.pages().open(PagemapType.PROCESS, pid);
+            if (left.isPresent()) {
                 return new Step(pid, vmas, tracker, MemoryCollector.registerUntracked(vmas, tracker), null, sink, null);
             }
             try (Parasite parasite = Parasite.infect(tree.leader(pid))) {
-                tracker = TaskTracker.forPreDump(parasite, previous.trackers());
-                if (tracker == null) {
-                    throw new DumpException("cannot pre-dump pid " + pid + ": this kernel tracks no written pages"
-                            + " (no soft-dirty, and userfaultfd refuses UFFD_FEATURE_WP_ASYNC), so a pre-dump would save nothing;"
-                            + " dump it directly");
-                }
+                tracker = UffdTracker.forPreDump(parasite, step.previous().trackers()).orElseThrow(() -> new DumpException(
+                        "cannot pre-dump pid " + pid + ": this kernel tracks no written pages"
+                        + " (no soft-dirty, and userfaultfd refuses UFFD_FEATURE_WP_ASYNC), so a pre-dump would save nothing;"
+                        + " dump it directly"));
                 List<PageRange> registered = MemoryCollector.registerUntracked(vmas, tracker);
                 if (!splice) {
                     return new Step(pid, vmas, tracker, registered, null, sink, null);
@@ -246,11 +199,11 @@ public final class PreDumpRun {
      */
     private Step softDirtyStep(FrozenTree tree, int pid, List<Vma> vmas, boolean splice, BufferPool pool,
                                List<PageRange> parentHolds) throws Exception {
-        TaskTracker tracker = TaskTracker.softDirty(pid, previous.cleared());
+        SoftDirtyTracker tracker = SoftDirtyTracker.of(pid, step.previous().cleared());
         PageSink sink = null;
         SpliceCollector spliced = null;
         try {
-            sink = pages.open(PagemapType.PROCESS, pid);
+            sink = step.pages().open(PagemapType.PROCESS, pid);
             List<PageRange> registered = MemoryCollector.registerUntracked(vmas, tracker);
             MemoryCollector.Plan plan = MemoryCollector.plan(pid, vmas, tracker, parentHolds, registered);
             tracker.rearm();
@@ -293,13 +246,7 @@ public final class PreDumpRun {
     }
 
     private static void checkAlive(int pid) throws DumpException {
-        boolean alive;
-        try {
-            alive = dev.cryo.syscalls.Proc.stat(pid).state() != 'Z';
-        } catch (dev.cryo.syscalls.Proc.TaskGoneException e) {
-            alive = false;
-        }
-        if (!alive) {
+        if (!DumpStep.alive(pid)) {
             throw new DumpException("cannot pre-dump pid " + pid + ": it exited while its pages were copied");
         }
     }

@@ -12,7 +12,7 @@ import dev.cryo.images.DirectoryImageStore;
  * bits it cleared, and the calls threads continue by restart_syscall. Without one, {@code store} is null
  * and the records are empty.
  */
-record PreviousStep(DirectoryImageStore store, Map<Integer, TaskTracker.Kept> trackers, Map<Integer, Long> cleared,
+record PreviousStep(DirectoryImageStore store, Map<Integer, UffdTracker.Kept> trackers, Map<Integer, Long> cleared,
                     InterruptedCalls calls) {
     static final PreviousStep NONE = new PreviousStep(null, Map.of(), Map.of(), new InterruptedCalls());
 
@@ -26,7 +26,7 @@ record PreviousStep(DirectoryImageStore store, Map<Integer, TaskTracker.Kept> tr
             return NONE;
         }
         try {
-            return new PreviousStep(parent, TaskTracker.readRecord(parent), TaskTracker.readSoftDirtyRecord(parent),
+            return new PreviousStep(parent, UffdTracker.readRecord(parent), SoftDirtyTracker.readRecord(parent),
                     InterruptedCalls.read(parent));
         } catch (RuntimeException e) {
             ParentLink.unlink(store, options);

@@ -1,14 +1,18 @@
 package dev.cryo.dump.internal;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.ProcMaps;
 
 /**
- * One mapping of a task as {@code /proc/PID/smaps} shows it, classified the way CRIU's images record it.
+ * One mapping of a task as {@code /proc/PID/smaps} shows it (read by {@link ProcMaps}, the one parser of
+ * maps in cryo), classified the way CRIU's images record it.
  *
  * @param status CRIU's VMA_AREA_* / VMA_*_PRIVATE / VMA_*_SHARED bits
  */
@@ -93,121 +97,78 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
         return out;
     }
 
+    /** The mappings of maps or smaps {@code text}, each with its VmFlags (smaps only), less {@code [vsyscall]}. */
     private static List<Vma> parse(String text) {
-        List<Vma> out = new ArrayList<>();
-        String[] lines = text.split("\n");
-        Builder current = null;
-        for (String line : lines) {
-            if (isHeader(line)) {
-                if (current != null) {
-                    current.finish(out);
-                }
-                current = new Builder(line);
-            } else if (line.startsWith("VmFlags:") && current != null) {
-                current.vmFlags = Set.of(line.substring(8).trim().split("\\s+"));
+        Map<Long, Set<String>> vmFlags = new HashMap<>();
+        List<ProcMaps.Mapping> maps = ProcMaps.parse(text, "VmFlags",
+                (m, key, value) -> vmFlags.put(m.start(), Set.of(value.split("\\s+"))));
+        List<Vma> out = new ArrayList<>(maps.size());
+        for (ProcMaps.Mapping m : maps) {
+            if (!m.name().equals("[vsyscall]")) {
+                out.add(of(m, vmFlags.getOrDefault(m.start(), Set.of())));
             }
-        }
-        if (current != null) {
-            current.finish(out);
         }
         return out;
     }
 
-    private static boolean isHeader(String line) {
-        int dash = line.indexOf('-');
-        if (dash <= 0) {
-            return false;
+    /** {@code m} classified as CRIU's images record it: protection, mmap flags and status bits. */
+    private static Vma of(ProcMaps.Mapping m, Set<String> vmFlags) {
+        String path = m.name();
+        int prot = (m.readable() ? Linux.PROT_READ() : 0) | (m.writable() ? Linux.PROT_WRITE() : 0)
+                | (m.executable() ? Linux.PROT_EXEC() : 0);
+        boolean shared = m.shared();
+        int flags = shared ? Linux.MAP_SHARED() : Linux.MAP_PRIVATE();
+        int status = REGULAR;
+        if (vmFlags.contains("gd")) {
+            flags |= Linux.MAP_GROWSDOWN();
         }
-        for (int i = 0; i < dash; i++) {
-            if (Character.digit(line.charAt(i), 16) < 0) {
-                return false;
-            }
+        if (vmFlags.contains("nr")) {
+            flags |= Linux.MAP_NORESERVE();
         }
-        return true;
-    }
-
-    private static final class Builder {
-        final long start;
-        final long end;
-        final String perms;
-        final long pgoff;
-        final String dev;
-        final long inode;
-        final String path;
-        Set<String> vmFlags = Set.of();
-
-        Builder(String line) {
-            String[] f = line.split("\\s+", 6);
-            int dash = f[0].indexOf('-');
-            start = Long.parseUnsignedLong(f[0].substring(0, dash), 16);
-            end = Long.parseUnsignedLong(f[0].substring(dash + 1), 16);
-            perms = f[1];
-            pgoff = Long.parseUnsignedLong(f[2], 16);
-            dev = f[3];
-            inode = Long.parseLong(f[4]);
-            path = f.length > 5 ? f[5].trim() : "";
+        if (vmFlags.contains("lo")) {
+            flags |= Linux.MAP_LOCKED(); // mlock()ed, as CRIU records VM_LOCKED
         }
-
-        void finish(List<Vma> out) {
-            if (path.equals("[vsyscall]")) {
-                return;
+        switch (path) {
+            case "[vdso]" -> {
+                status |= VDSO | ANON_PRIVATE;
+                flags |= Linux.MAP_ANONYMOUS();
             }
-            int prot = (perms.charAt(0) == 'r' ? Linux.PROT_READ() : 0) | (perms.charAt(1) == 'w' ? Linux.PROT_WRITE() : 0)
-                    | (perms.charAt(2) == 'x' ? Linux.PROT_EXEC() : 0);
-            boolean shared = perms.charAt(3) == 's';
-            int flags = shared ? Linux.MAP_SHARED() : Linux.MAP_PRIVATE();
-            int status = REGULAR;
-            if (vmFlags.contains("gd")) {
-                flags |= Linux.MAP_GROWSDOWN();
+            case "[vvar]", "[vvar_vclock]" -> {
+                status |= VVAR | ANON_PRIVATE;
+                flags |= Linux.MAP_ANONYMOUS();
             }
-            if (vmFlags.contains("nr")) {
-                flags |= Linux.MAP_NORESERVE();
+            case "[stack]" -> {
+                status |= STACK | ANON_PRIVATE;
+                flags |= Linux.MAP_ANONYMOUS();
             }
-            if (vmFlags.contains("lo")) {
-                flags |= Linux.MAP_LOCKED(); // mlock()ed, as CRIU records VM_LOCKED
+            case "[heap]" -> {
+                status |= HEAP | ANON_PRIVATE;
+                flags |= Linux.MAP_ANONYMOUS();
             }
-            switch (path) {
-                case "[vdso]" -> {
-                    status |= VDSO | ANON_PRIVATE;
+            default -> {
+                if (shared && path.startsWith("/SYSV")) {
+                    // a SysV segment's: as CRIU records it, shared anonymous memory whose shmid is the segment's
+                    // id, which is its inode number (the first segment of a namespace has id and inode 0)
+                    status |= ANON_SHARED | SYSVIPC;
                     flags |= Linux.MAP_ANONYMOUS();
-                }
-                case "[vvar]", "[vvar_vclock]" -> {
-                    status |= VVAR | ANON_PRIVATE;
+                } else if (m.inode() == 0) {
+                    status |= ANON_PRIVATE;
                     flags |= Linux.MAP_ANONYMOUS();
-                }
-                case "[stack]" -> {
-                    status |= STACK | ANON_PRIVATE;
+                } else if (shared && path.startsWith("/dev/zero")) {
+                    status |= ANON_SHARED;
                     flags |= Linux.MAP_ANONYMOUS();
-                }
-                case "[heap]" -> {
-                    status |= HEAP | ANON_PRIVATE;
-                    flags |= Linux.MAP_ANONYMOUS();
-                }
-                default -> {
-                    if (shared && path.startsWith("/SYSV")) {
-                        // a SysV segment's: as CRIU records it, shared anonymous memory whose shmid is the segment's
-                        // id, which is its inode number (the first segment of a namespace has id and inode 0)
-                        status |= ANON_SHARED | SYSVIPC;
-                        flags |= Linux.MAP_ANONYMOUS();
-                    } else if (inode == 0) {
-                        status |= ANON_PRIVATE;
-                        flags |= Linux.MAP_ANONYMOUS();
-                    } else if (shared && path.startsWith("/dev/zero")) {
-                        status |= ANON_SHARED;
-                        flags |= Linux.MAP_ANONYMOUS();
-                    } else {
-                        status |= shared ? FILE_SHARED : FILE_PRIVATE;
-                        if (MemfdDumper.isMemfd(path)) {
-                            status |= MEMFD;
-                        }
+                } else {
+                    status |= shared ? FILE_SHARED : FILE_PRIVATE;
+                    if (MemfdDumper.isMemfd(path)) {
+                        status |= MEMFD;
                     }
                 }
             }
-            if (inode == 0 && shared && (status & SYSVIPC) == 0) {
-                // shared anonymous memory that smaps shows without a name
-                status = (status & ~ANON_PRIVATE) | ANON_SHARED;
-            }
-            out.add(new Vma(start, end, pgoff, prot, flags, status, path, inode, dev, vmFlags));
         }
+        if (m.inode() == 0 && shared && (status & SYSVIPC) == 0) {
+            // shared anonymous memory that smaps shows without a name
+            status = (status & ~ANON_PRIVATE) | ANON_SHARED;
+        }
+        return new Vma(m.start(), m.end(), m.offset(), prot, flags, status, path, m.inode(), m.dev(), vmFlags);
     }
 }

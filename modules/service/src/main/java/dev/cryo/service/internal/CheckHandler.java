@@ -1,5 +1,6 @@
 package dev.cryo.service.internal;
 
+import java.util.Arrays;
 import java.util.List;
 
 import dev.cryo.service.internal.rpc.CriuResp;
@@ -10,8 +11,8 @@ import dev.cryo.syscalls.KernelFeatures.Feature;
 final class CheckHandler implements RequestHandler {
     @Override
     public CriuResp.Builder serve(Request r) throws RequestFailure {
-        List<String> missing = KernelFeatures.probeAll().stream().filter(f -> f.required() && !f.present())
-                .map(Feature::name).toList();
+        List<String> missing = Arrays.stream(Feature.values()).filter(f -> f.required() && !KernelFeatures.has(f))
+                .map(Feature::title).toList();
         if (!missing.isEmpty()) {
             throw new RequestFailure(0, "the kernel lacks what cryo needs: " + String.join(", ", missing));
         }

@@ -2,7 +2,7 @@ package dev.cryo.service.internal;
 
 import dev.cryo.service.internal.rpc.CriuFeatures;
 import dev.cryo.service.internal.rpc.CriuResp;
-import dev.cryo.syscalls.KernelFeatures;
+import dev.cryo.dump.DirtyTracker;
 
 /**
  * FEATURE_CHECK: of the features a client asks about (set to true), which cryo has on this kernel; as
@@ -14,7 +14,7 @@ final class FeatureCheckHandler implements RequestHandler {
     @Override
     public CriuResp.Builder serve(Request r) {
         CriuFeatures asked = r.req().getFeatures();
-        boolean memTrack = asked.getMemTrack() && KernelFeatures.dirtyTracker() != KernelFeatures.DirtyTracker.NONE;
+        boolean memTrack = asked.getMemTrack() && DirtyTracker.here().isPresent();
         return CriuResp.newBuilder().setFeatures(CriuFeatures.newBuilder()
                 .setMemTrack(memTrack).setLazyPages(false).setPidfdStore(false));
     }

@@ -90,7 +90,7 @@ final class RequestLog implements DumpListener, RestoreListener, AutoCloseable {
     void stats(DumpStats s) {
         if (stats && out != null) {
             figure("frozen time", millis(s.frozenNanos()));
-            figure("freezer", s.freezer());
+            figure("freezer", s.freezer().label());
             figure("memdump time", millis(s.memdumpNanos()));
             figure("pages scanned", Long.toString(s.pagesScanned()));
             figure("pages written", Long.toString(s.pagesWritten()));
@@ -101,7 +101,7 @@ final class RequestLog implements DumpListener, RestoreListener, AutoCloseable {
             }
             figure("processes", Integer.toString(s.processes()));
             figure("threads", Integer.toString(s.threads()));
-            figure("dirty tracker", s.tracker());
+            figure("dirty tracker", s.trackerLabel());
         }
     }
 

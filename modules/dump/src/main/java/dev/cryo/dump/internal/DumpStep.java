@@ -1,0 +1,131 @@
+package dev.cryo.dump.internal;
+
+import java.util.function.Consumer;
+
+import dev.cryo.dump.DumpException;
+import dev.cryo.dump.DumpOptions;
+import dev.cryo.dump.DumpStats;
+import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.proto.InventoryEntry;
+import dev.cryo.images.proto.TaskKobjIdsEntry;
+import dev.cryo.pagexfer.PageDestination;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.parasite.Tracer;
+import dev.cryo.syscalls.CryoFailure;
+import dev.cryo.syscalls.Proc;
+
+/**
+ * What a dump and a pre-dump do around their own work, in one place: check the request ({@link Preflight}),
+ * claim the images directory ({@link DumpDirectory}), rehearse on a decoy ({@link WarmUp}), link to the
+ * previous step ({@link PreviousStep}), choose where pages go, run the work on a tracer thread of its own,
+ * time it, and turn any failure into one line; and the inventory.img that each writes last.
+ */
+final class DumpStep {
+    /** CRTOOLS_IMAGES_V1_1, the image version CRIU writes. */
+    private static final int IMG_VERSION = 2;
+
+    private DumpStep() {}
+
+    /** Which step: the verb its messages and its tracer thread are named with. */
+    enum Kind {
+        DUMP("dump"),
+        PRE_DUMP("pre-dump");
+
+        private final String verb;
+
+        Kind(String verb) {
+            this.verb = verb;
+        }
+    }
+
+    /**
+     * What a step's work gets: the request, and what was set up for it before the tree is touched: the images
+     * directory (the run's own until it ends), the previous step, where the pages go.
+     */
+    record Context(Kind kind, DumpOptions options, Cancellation cancel, DumpDirectory images, PreviousStep previous,
+                   PageDestination pages) {
+        DirectoryImageStore store() {
+            return images.store();
+        }
+
+        /**
+         * inventory.img, written last: a directory without it holds no complete dump. The root's ids are named
+         * after its pid, as every process's are; {@code own} adds the fields of this kind of step.
+         */
+        void writeInventory(Consumer<InventoryEntry.Builder> own) {
+            InventoryEntry.Builder inventory = InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
+                    .setFdinfoPerId(true).setNsPerId(true).setRootIds(ids(options.pid()));
+            own.accept(inventory);
+            store().writeEntry(ImageKind.INVENTORY, inventory.build());
+        }
+    }
+
+    /** The work of one step: fills the stats as it goes; the times around it are added here. */
+    @FunctionalInterface
+    interface Work {
+        DumpStats.Builder run(Context c) throws Exception;
+    }
+
+    /** The kernel object ids of process {@code pid}: named after the pid (restore tells a core that is another task's by its vm_id). */
+    static TaskKobjIdsEntry ids(int pid) {
+        return TaskKobjIdsEntry.newBuilder().setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid).build();
+    }
+
+    static DumpStats run(Kind kind, DumpOptions options, Cancellation cancel, Work work) throws DumpException {
+        Preflight.check(options);
+        // Whatever way the run ends, but for SIGKILL, the directory keeps only a complete dump (see DumpDirectory).
+        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), kind.verb)) {
+            DirectoryImageStore store = dir.store();
+            try {
+                long warmUp = options.warmUp() ? WarmUp.once(kind == Kind.DUMP ? null : options.preDumpMode(), options.listener(), cancel) : 0;
+                long start = System.nanoTime();
+                PreviousStep previous = PreviousStep.link(store, options);
+                try (PageDestination pages = destination(store, options, previous, cancel)) {
+                    Context c = new Context(kind, options, cancel, dir, previous, pages);
+                    DumpStats.Builder stats = Tracer.call(kind.verb + "-" + options.pid(), () -> work.run(c));
+                    dir.complete();
+                    return stats.times(System.nanoTime() - start, warmUp).build();
+                }
+            } catch (Exception e) {
+                DumpException d = explain(options.pid(), e);
+                throw kind == Kind.DUMP ? d : new DumpException(d.getMessage().replaceFirst("^cannot dump", "cannot " + kind.verb), e);
+            }
+        }
+    }
+
+    /** Chosen once for the whole step: the images directory, or a page server (connected here, before the tree is touched). */
+    private static PageDestination destination(DirectoryImageStore store, DumpOptions options, PreviousStep previous, Cancellation cancel) {
+        if (options.pageServer() == null) {
+            return PageDestination.images(store, previous.store());
+        }
+        PageDestination d = PageDestination.pageServer(options.pageServer(), store, previous.store(), cancel::check);
+        options.listener().log("pages go to " + d.describe());
+        return d;
+    }
+
+    private static DumpException explain(int pid, Exception e) {
+        if (e instanceof DumpException d) {
+            if (!d.getMessage().startsWith("cannot dump pid " + pid + ":") && !alive(pid)) {
+                // killed under the dump: whatever step noticed it first, that is the reason
+                return new DumpException("cannot dump pid " + pid + ": it ended during the dump (" + d.getMessage() + ")", d);
+            }
+            return d;
+        }
+        String why = switch (e) {
+            case Proc.TaskGoneException t -> t.getMessage() + " during the dump";
+            case Cancellation.CancelledException c -> "dump " + c.getMessage() + "; pid " + pid + " was released";
+            default -> CryoFailure.describe(e);
+        };
+        return new DumpException("cannot dump pid " + pid + ": " + why, e);
+    }
+
+    /** Neither gone nor a zombie. */
+    static boolean alive(int pid) {
+        try {
+            return Proc.stat(pid).state() != 'Z';
+        } catch (Proc.TaskGoneException | java.io.UncheckedIOException e) {
+            return false;
+        }
+    }
+}
