@@ -19,39 +19,45 @@ import java.util.Objects;
  *                  is left (for a command that exits after the restore). Without it the keeper stays the tree's
  *                  parent and reaps it, as long as the thread that restored it lives: a JVM cannot reap orphans
  *                  itself without taking its own children's statuses
+ * @param lazyPages restore lazily: private anonymous memory is left empty and filled on fault by the lazy-pages
+ *                  daemon that this hands each process's userfaultfd to; null for a plain restore
  */
 public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
-                             RestoreListener listener, boolean orphan) {
+                             RestoreListener listener, boolean orphan, LazyHandoff lazyPages) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         Objects.requireNonNull(listener, "listener");
     }
 
     public static RestoreOptions of(Path imagesDir) {
-        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT, false);
+        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT, false, null);
     }
 
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan, lazyPages);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan, lazyPages);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan, lazyPages);
     }
 
     public RestoreOptions withShellJob(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan, lazyPages);
     }
 
     public RestoreOptions withListener(RestoreListener l) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan, lazyPages);
+    }
+
+    public RestoreOptions withLazyPages(LazyHandoff h) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, h);
     }
 
     public RestoreOptions withOrphan(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v, lazyPages);
     }
 }

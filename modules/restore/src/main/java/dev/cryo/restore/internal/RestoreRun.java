@@ -49,6 +49,8 @@ import dev.cryo.syscalls.Proc;
 public final class RestoreRun {
     /** Shared anonymous objects (by shmid) whose contents are in place: each is filled once per tree. */
     private final java.util.Set<Long> filledShared = new java.util.HashSet<>();
+    /** In a lazy restore, each process's part of it, by pid; empty otherwise. */
+    private final Map<Integer, LazyProcess> lazy = new HashMap<>();
     private final RestoreOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
@@ -72,7 +74,7 @@ public final class RestoreRun {
         try {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
             TreeImages read = images;
-            StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read));
+            StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read, options.lazyPages() != null));
             checkShellJob(options, images);
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
@@ -178,65 +180,81 @@ public final class RestoreRun {
     private Restored restoreTree(Keeper keeper, TreeImages img) {
         this.keeper = keeper;
         try (Puppets all = new Puppets()) {
-            Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
-            Layout layout = StepFailure.run(0, "placing the trampoline", () -> {
-                List<MemoryRestore.Mapping> maps = MemoryRestore.maps(stub.pid());
-                long span = MemoryRestore.vdsoSpan(maps);
-                List<VmaEntry> vmas = new ArrayList<>();
-                img.processes().forEach(p -> vmas.addAll(p.mm().getVmasList()));
-                long area = MemoryRestore.freeArea(vmas, maps, Puppet.TRAMPOLINE_SIZE + span);
-                stub.placeTrampoline(area);
-                return new Layout(area, span);
-            });
-            Puppet creator = stub;
-            Puppet nsInit = null;
-            if (options.pidns()) {
-                nsInit = all.add(StepFailure.run(0, "creating the pid namespace", stub::clonePidNamespace));
-                keeper.register(nsInit.tid()); // its death ends every task of its namespace
-                creator = nsInit;
-            }
-            List<Task> tasks = new ArrayList<>();
-            List<Dead> zombies = new ArrayList<>();
-            long[] pages = {0};
-            createProcess(img, img.root(), creator, layout, all, tasks, zombies, pages);
-            cancel.check();
-            List<Member> members = new ArrayList<>();
-            tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
-            zombies.forEach(z -> members.add(new Member(z.img().pstree(), z.puppet())));
-            processGroups(members);
-            for (Task t : tasks) {
-                if (t.img().isSessionLeader()) {
-                    StepFailure.run(t.pid(), "terminal's foreground group", () -> TaskFiles.foregroundGroup(t.leader(), store, t.pid()));
-                }
-            }
-            // Zombies end before their parents' own state is restored: the SIGCHLD that each parent gets is taken
-            // (and dropped) at its next injected call; the original parent had its own long before the dump.
-            for (Dead z : zombies) {
-                CoreEntry parent = img.process(z.img().pstree().getPpid()).orElseThrow().leaderCore();
-                StepFailure.run(z.pid(), "ending as a zombie", () -> ZombieRestore.end(z.puppet(), z.img(), parent));
-            }
-            for (Task t : tasks) {
-                filesAndKernelState(t);
-                cancel.check();
-            }
-            TaskFiles.abandon(store); // every task has its files: cryo's copies go
-            for (Task t : tasks) {
-                StepFailure.run(t.pid(), "registers", () -> registers(t));
-            }
-            cancel.check();
-            // Release together: nothing of the tree runs before every task is complete.
-            if (nsInit != null) {
-                nsInit.resumeAt(PuppetStub.REAP);
-            }
-            StopPoints.reach("restore:release");
-            for (Task t : tasks) {
-                t.threads().forEach(Puppet::release);
-                StopPoints.reach("restore:released-one");
-            }
-            keeper.commit();
-            StopPoints.reach("restore:released");
-            return new Restored(tasks.getFirst().leader().pid(), pages[0]);
+            return buildAndRelease(keeper, img, all);
+        } finally {
+            lazy.values().forEach(LazyProcess::close); // cryo's copies: the daemon has its own
         }
+    }
+
+    private Restored buildAndRelease(Keeper keeper, TreeImages img, Puppets all) {
+        Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
+        Layout layout = StepFailure.run(0, "placing the trampoline", () -> {
+            List<MemoryRestore.Mapping> maps = MemoryRestore.maps(stub.pid());
+            long span = MemoryRestore.vdsoSpan(maps);
+            List<VmaEntry> vmas = new ArrayList<>();
+            img.processes().forEach(p -> vmas.addAll(p.mm().getVmasList()));
+            long area = MemoryRestore.freeArea(vmas, maps, Puppet.TRAMPOLINE_SIZE + span);
+            stub.placeTrampoline(area);
+            return new Layout(area, span);
+        });
+        Puppet creator = stub;
+        Puppet nsInit = null;
+        if (options.pidns()) {
+            nsInit = all.add(StepFailure.run(0, "creating the pid namespace", stub::clonePidNamespace));
+            keeper.register(nsInit.tid()); // its death ends every task of its namespace
+            creator = nsInit;
+        }
+        List<Task> tasks = new ArrayList<>();
+        List<Dead> zombies = new ArrayList<>();
+        long[] pages = {0};
+        createProcess(img, img.root(), creator, layout, all, tasks, zombies, pages);
+        cancel.check();
+        List<Member> members = new ArrayList<>();
+        tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
+        zombies.forEach(z -> members.add(new Member(z.img().pstree(), z.puppet())));
+        processGroups(members);
+        for (Task t : tasks) {
+            if (t.img().isSessionLeader()) {
+                StepFailure.run(t.pid(), "terminal's foreground group", () -> TaskFiles.foregroundGroup(t.leader(), store, t.pid()));
+            }
+        }
+        // Zombies end before their parents' own state is restored: the SIGCHLD that each parent gets is taken
+        // (and dropped) at its next injected call; the original parent had its own long before the dump.
+        for (Dead z : zombies) {
+            CoreEntry parent = img.process(z.img().pstree().getPpid()).orElseThrow().leaderCore();
+            StepFailure.run(z.pid(), "ending as a zombie", () -> ZombieRestore.end(z.puppet(), z.img(), parent));
+        }
+        for (Task t : tasks) {
+            filesAndKernelState(t);
+            cancel.check();
+        }
+        TaskFiles.abandon(store); // every task has its files: cryo's copies go
+        for (Task t : tasks) {
+            StepFailure.run(t.pid(), "registers", () -> registers(t));
+        }
+        cancel.check();
+        if (options.lazyPages() != null) {
+            // The restore's last touch of the tree's memory is behind it: the daemon takes over from here.
+            for (Task t : tasks) {
+                StepFailure.run(t.pid(), "handing the userfaultfd to the lazy-pages daemon",
+                        () -> lazy.get(t.pid()).handOver(options.lazyPages(), t.leader().pid()));
+            }
+        }
+        // Release together: nothing of the tree runs before every task is complete.
+        if (nsInit != null) {
+            nsInit.resumeAt(PuppetStub.REAP);
+        }
+        StopPoints.reach("restore:release");
+        for (Task t : tasks) {
+            t.threads().forEach(Puppet::release);
+            StopPoints.reach("restore:released-one");
+        }
+        keeper.commit();
+        StopPoints.reach("restore:released");
+        if (options.lazyPages() != null) {
+            options.lazyPages().released();
+        }
+        return new Restored(tasks.getFirst().leader().pid(), pages[0]);
     }
 
     /**
@@ -289,7 +307,12 @@ public final class RestoreRun {
         MemoryRestore.prepareKept(p, kept);
         MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept, (fileId, flags) ->
                 TaskFiles.openMemfd(p, store, fileId, flags));
-        long pages = MemoryRestore.fillPages(p, store, img, kept, parent);
+        LazyProcess lp = null;
+        if (options.lazyPages() != null) {
+            lp = LazyProcess.of(img, parent == null ? null : lazy.get(parent.pid()), kept);
+            lazy.put(img.pid(), lp);
+        }
+        long pages = MemoryRestore.fillPages(p, store, img, kept, parent, lp);
         pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
         MemoryRestore.protect(p, img.mm());
         MemoryRestore.advise(p, img.mm());
@@ -298,6 +321,9 @@ public final class RestoreRun {
         String exe = tree.paths().get(img.mm().getExeFileId());
         if (exe != null) {
             MemoryRestore.setMmMap(p, img.mm(), exe);
+        }
+        if (lp != null) {
+            lp.createUffd(p); // while the task has cryo's credentials; registered at the handover
         }
         return pages;
     }
