@@ -15,13 +15,15 @@ package dev.cryo.dump;
  * @param tracker            how written pages were told apart: "uffd-wp", "soft-dirty", or "none" (everything written)
  * @param freezer            how the tree was stopped: "cgroup2 PATH" (its own cgroup's freezer) or "ptrace" (task by task)
  * @param warmUpNanos        the decoy dump before it ({@link DumpOptions#warmUp()}), not part of {@code totalNanos}; 0 if none ran
+ * @param pagesLazy          pages a dump with {@code --lazy-pages} left out of the images, for its lazy-pages daemon
+ * @param lazyBytesServed    bytes of them the daemon took (GET answers)
  */
 public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, long pagesScanned, long pagesWritten,
                         int processes, int threads, long pagesInParent, long peakPinnedBytes, String tracker,
-                        String freezer, long warmUpNanos) {
+                        String freezer, long warmUpNanos, long pagesLazy, long lazyBytesServed) {
     /** The same figures, with the whole dump's time and the warm-up's measured by the caller around them. */
     public DumpStats withTimes(long total, long warmUp) {
         return new DumpStats(frozenNanos, memdumpNanos, total, pagesScanned, pagesWritten, processes, threads,
-                pagesInParent, peakPinnedBytes, tracker, freezer, warmUp);
+                pagesInParent, peakPinnedBytes, tracker, freezer, warmUp, pagesLazy, lazyBytesServed);
     }
 }

@@ -32,6 +32,9 @@ import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.images.proto.ThreadInfoX86;
 import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.ReadCollector;
+import dev.cryo.dump.LazyServing;
+import dev.cryo.pagexfer.LazyMemory;
+import dev.cryo.pagexfer.LazyPageServer;
 import dev.cryo.pagexfer.PageDestination;
 import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.pagexfer.PageSink;
@@ -69,6 +72,13 @@ public final class DumpRun {
     /** Where every page goes: the images directory, or a page server. */
     private PageDestination pages;
     private String tracker = "none";
+    /** --lazy-pages: where the daemon connects (listening from the start), and what it is served. */
+    private LazyPageServer lazyServer;
+    private final Map<Integer, List<long[]>> lazyRanges = new LinkedHashMap<>();
+    private long pagesLazy;
+    private long lazyBytesServed;
+    /** Called once a lazy-pages daemon has connected: the images are its from then on. */
+    private Runnable committed = () -> { };
 
     private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
         this.options = options;
@@ -83,10 +93,12 @@ public final class DumpRun {
         try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "dump")) {
             DirectoryImageStore store = dir.store();
             DumpRun run = new DumpRun(options, cancel, store);
-            try {
+            try (LazyPageServer lazy = listenForLazyPages(options)) {
                 long warmUp = options.warmUp() ? WarmUp.once(null, options.listener(), cancel) : 0;
                 long start = System.nanoTime();
                 run.previous = PreviousStep.link(store, options);
+                run.lazyServer = lazy;
+                run.committed = dir::complete;
                 try (PageDestination pages = destination(store, options, run.previous, cancel)) {
                     run.pages = pages;
                     DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
@@ -99,8 +111,32 @@ public final class DumpRun {
         }
     }
 
+    /** --lazy-pages: listening before the tree is touched, so that a port in use fails the dump at once. */
+    private static LazyPageServer listenForLazyPages(DumpOptions options) throws DumpException {
+        if (options.lazyPages() == null) {
+            return null;
+        }
+        if (options.leaveRunning()) {
+            throw new DumpException("cannot dump pid " + options.pid() + " with --lazy-pages and --leave-running: the tree"
+                    + " is killed once its lazy-pages daemon has taken its memory");
+        }
+        if (options.pageServer() != null) {
+            throw new DumpException("cannot dump pid " + options.pid() + " with --lazy-pages and --page-server: the dump"
+                    + " itself serves the lazy pages; the others go to the images");
+        }
+        LazyServing l = options.lazyPages();
+        LazyPageServer s = LazyPageServer.listen(l.address(), l.port(), l.tls());
+        options.listener().log("lazy pages will be served on " + s.where());
+        return s;
+    }
+
     /** Chosen once for the whole dump: the images directory, or a page server (connected here, before the tree is touched). */
     static PageDestination destination(ImageStore store, DumpOptions options, PreviousStep previous, Cancellation cancel) {
+        if (options.pageServer() == null && options.lazyPages() != null) {
+            // the final step of post-copy after pre-copy: the pre-dumps' pages may be on a page server, as the
+            // destination will be; what they hold is never sent lazily
+            return PageDestination.imagesAfterPageServer(store, previous.store());
+        }
         if (options.pageServer() == null) {
             return PageDestination.images(store, previous.store());
         }
@@ -158,6 +194,16 @@ public final class DumpRun {
                             CowSharing.apply(e.getKey(), c.mm, c.plan, tree.parentOf(e.getKey()), parent.mm)));
                 }
             }
+            if (lazyServer != null) {
+                // Private anonymous memory stays in the tree, for the daemon; the rest goes to the images as always.
+                for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
+                    Collected c = e.getValue();
+                    MemoryCollector.LazyPlan lp = MemoryCollector.leaveLazy(c.plan, LazyMemory.of(c.mm, c.cores));
+                    e.setValue(new Collected(c.ids, c.cores, c.tids, c.mm, c.fds, c.fs, lp.eager()));
+                    lazyRanges.put(e.getKey(), lp.lazy().stream().map(r -> new long[] {r.start(), r.end()}).toList());
+                    pagesLazy += dev.cryo.pagepipe.PageRanges.pages(lp.lazy());
+                }
+            }
             pagesTotal = collected.values().stream().mapToLong(c -> c.plan.present()).sum();
             pagesScanned = collected.values().stream().mapToLong(c -> c.plan.scanned()).sum();
             pagesInParent = collected.values().stream().mapToLong(c -> c.plan.inParent()).sum();
@@ -182,6 +228,9 @@ public final class DumpRun {
             writeTreeImages(tree, collected, zombies);
             options.listener().log("images written");
             cancel.check();
+            if (lazyServer != null) {
+                serveLazily(tree);
+            }
             if (!options.leaveRunning()) {
                 tree.killOnRelease();
             }
@@ -193,7 +242,51 @@ public final class DumpRun {
             freezer = tree.freezer();
         }
         return new DumpStats(frozen, memdumpNanos, 0, pagesScanned, pagesTotal, processes, threads, pagesInParent, 0, tracker,
-                freezer, 0);
+                freezer, 0, pagesLazy, lazyBytesServed);
+    }
+
+    /**
+     * Post-copy: waits for the lazy-pages daemon (a cancel until then releases the tree as it was, and the
+     * images go), then serves it the tree's lazy memory from the frozen tree itself until it says CLOSE. From
+     * the daemon's connection on the tree is committed: a restored copy may run, so the original must never
+     * run again. It dies with the dump however the dump ends (PTRACE_O_EXITKILL, even for a SIGKILLed cryo).
+     */
+    private void serveLazily(FrozenTree tree) {
+        options.listener().servingLazyPages(lazyServer.where());
+        String peer = lazyServer.accept(cancel::check);
+        committed.run();
+        tree.killOnRelease();
+        long options = Linux.PTRACE_O_TRACESYSGOOD() | Linux.PTRACE_O_EXITKILL();
+        tree.processes().values().forEach(ts -> ts.forEach(t -> dev.cryo.syscalls.Ptrace.setOptions(t.tid(), options)));
+        this.options.listener().log("lazy-pages daemon " + peer + " connected: the tree is killed once it has its memory");
+        try (TreeMemory memory = new TreeMemory()) {
+            LazyPageServer.Session s = lazyServer.serve(lazyRanges, memory::read);
+            lazyBytesServed = s.bytes();
+            this.options.listener().log(String.format("served %d pages (%d GETs) to %s in %.1f ms", s.pages(), s.gets(), s.peer(),
+                    s.nanos() / 1e6));
+        }
+    }
+
+    /** The frozen tree's memory, read through /proc/PID/mem (one descriptor per process, opened on first use). */
+    private static final class TreeMemory implements AutoCloseable {
+        private final Map<Integer, dev.cryo.syscalls.Fd> mem = new java.util.HashMap<>();
+
+        void read(int pid, long vaddr, java.lang.foreign.MemorySegment into) {
+            dev.cryo.syscalls.Fd fd = mem.computeIfAbsent(pid, p -> dev.cryo.syscalls.Io.open("/proc/" + p + "/mem", Linux.O_RDONLY()));
+            long done = 0;
+            while (done < into.byteSize()) {
+                long n = dev.cryo.syscalls.Io.pread(fd.fd(), into.asSlice(done), vaddr + done);
+                if (n <= 0) {
+                    throw new IllegalStateException(String.format("pid %d: its memory at 0x%x cannot be read", pid, vaddr + done));
+                }
+                done += n;
+            }
+        }
+
+        @Override
+        public void close() {
+            mem.values().forEach(dev.cryo.syscalls.Fd::close);
+        }
     }
 
     /** Neither gone nor a zombie. */

@@ -197,7 +197,7 @@ public final class PreDumpRun {
                 .setRootIds(TaskKobjIdsEntry.newBuilder().setVmId(root).setFilesId(root).setFsId(root).setSighandId(root))
                 .build());
         return new DumpStats(frozen, memdumpNanos, 0, scanned, written, processes, threads, inParent, peakPinned,
-                trackerName, freezer, 0);
+                trackerName, freezer, 0, 0, 0);
     }
 
     /**
