@@ -46,13 +46,21 @@ public final class LazyPages implements AutoCloseable {
      * @param source    the lazy dump serving the pages it kept, or null: every page is in the images
      * @param timeout   how long the source may send nothing while a page is due before the tree is given up
      * @param log       hears what the daemon does (for -v)
+     * @param prefetchDelay how long after the tree runs the daemon answers faults alone before it pushes the rest in
+     *                  the background; 0 (the default) pushes from the moment it has a process, even before the tree runs
      */
-    public record Options(Path imagesDir, Path socket, PageServerEndpoint source, Duration timeout, Consumer<String> log) {
+    public record Options(Path imagesDir, Path socket, PageServerEndpoint source, Duration timeout, Consumer<String> log,
+                          Duration prefetchDelay) {
         public Options {
             Objects.requireNonNull(imagesDir, "imagesDir");
             socket = socket == null ? imagesDir.resolve(DEFAULT_SOCKET) : socket;
             timeout = timeout == null ? DEFAULT_TIMEOUT : timeout;
             log = log == null ? m -> { } : log;
+            prefetchDelay = prefetchDelay == null ? Duration.ZERO : prefetchDelay;
+        }
+
+        public Options(Path imagesDir, Path socket, PageServerEndpoint source, Duration timeout, Consumer<String> log) {
+            this(imagesDir, socket, source, timeout, log, Duration.ZERO);
         }
     }
 
@@ -77,26 +85,49 @@ public final class LazyPages implements AutoCloseable {
     private final Options options;
     private final SeqpacketSocket listening;
     private final Path socket;
+    private final RemotePages remote;
 
-    private LazyPages(Options options, SeqpacketSocket listening) {
+    private LazyPages(Options options, SeqpacketSocket listening, RemotePages remote) {
         this.options = options;
         this.listening = listening;
         this.socket = options.socket();
+        this.remote = remote;
     }
 
     /**
-     * Checks the images directory and listens on the socket. The socket is made under a temporary name and
-     * renamed into place once it listens, mode 0600, so that a restore never finds a socket that refuses it;
-     * one that is there already is refused unless nobody listens on it (left by a killed daemon).
+     * Checks the images directory, connects to the source (the dump keeping the lazy pages, if any: it has
+     * committed to this daemon when this returns) and listens on the socket. The socket is made under a
+     * temporary name and renamed into place once it listens, mode 0600, so that a restore never finds a socket
+     * that refuses it; one that is there already is refused unless nobody listens on it (left by a killed daemon).
      */
     public static LazyPages listen(Options o) {
-        Path dir = o.imagesDir();
+        RemotePages remote = null;
+        try {
+            if (o.source() != null) {
+                checkDirectory(o.imagesDir());
+                remote = RemotePages.connect(o.source().withStall(o.timeout()));
+                o.log().accept("connected to the lazy pages at " + remote.describe());
+            }
+            return listen(o, remote);
+        } catch (RuntimeException e) {
+            if (remote != null) {
+                remote.close();
+            }
+            throw e;
+        }
+    }
+
+    private static void checkDirectory(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new LazyPagesException("cannot serve lazy pages from " + dir + ": no such directory");
         }
         if (!Files.exists(dir.resolve(ImageKind.INVENTORY.fileName()))) {
             throw new LazyPagesException("cannot serve lazy pages from " + dir + ": it holds no complete dump (no inventory.img)");
         }
+    }
+
+    private static LazyPages listen(Options o, RemotePages remote) {
+        checkDirectory(o.imagesDir());
         Path socket = o.socket();
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             if (!stale(socket)) {
@@ -120,7 +151,7 @@ public final class LazyPages implements AutoCloseable {
         try {
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
             Files.move(temporary, socket, StandardCopyOption.ATOMIC_MOVE);
-            return new LazyPages(o, s);
+            return new LazyPages(o, s, remote);
         } catch (IOException e) {
             s.close();
             try {
@@ -154,24 +185,17 @@ public final class LazyPages implements AutoCloseable {
      */
     public Stats serve(Runnable checkpoint) {
         DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
-        RemotePages remote = null;
-        try (DumpedTree tree = new DumpedTree(store)) {
-            if (options.source() != null) {
-                remote = RemotePages.connect(options.source().withStall(options.timeout()));
-                options.log().accept("connected to the lazy pages at " + remote.describe());
-            }
-            try (FaultLoop loop = new FaultLoop(tree, listening, remote, checkpoint, options.log())) {
-                return loop.run();
-            }
-        } finally {
-            if (remote != null) {
-                remote.close();
-            }
+        try (DumpedTree tree = new DumpedTree(store);
+             FaultLoop loop = new FaultLoop(tree, listening, remote, checkpoint, options.log(), options.prefetchDelay().toNanos())) {
+            return loop.run();
         }
     }
 
     @Override
     public void close() {
+        if (remote != null) {
+            remote.close();
+        }
         listening.close();
         try {
             Files.deleteIfExists(socket);

@@ -23,6 +23,9 @@ import dev.cryo.images.proto.VmaEntry;
  * and the page below it that its red zone may reach, and the thread's rseq area, which the kernel writes on
  * every return to user space from the first system call the restore makes in it, long before the daemon
  * has the userfaultfd (a page written there then would be a zero page with the kernel's few bytes on it).
+ * Eager too: the command line and the environment, which the kernel reads for other processes
+ * ({@code /proc/PID/cmdline}, {@code environ}: ps, pgrep) through a page lookup that cannot wait for a
+ * userfaultfd's answer and would read nothing.
  */
 public final class LazyMemory {
     private static final long PAGE = 4096;
@@ -46,6 +49,12 @@ public final class LazyMemory {
             }
         }
         List<long[]> eager = new ArrayList<>();
+        if (mm.getMmArgEnd() > mm.getMmArgStart()) {
+            eager.add(new long[] {floor(mm.getMmArgStart()), floor(mm.getMmArgEnd() - 1) + PAGE});
+        }
+        if (mm.getMmEnvEnd() > mm.getMmEnvStart()) {
+            eager.add(new long[] {floor(mm.getMmEnvStart()), floor(mm.getMmEnvEnd() - 1) + PAGE});
+        }
         for (CoreEntry c : cores) {
             if (c.hasThreadInfo()) {
                 long sp = c.getThreadInfo().getGpregs().getSp();

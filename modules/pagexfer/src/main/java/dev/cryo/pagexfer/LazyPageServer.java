@@ -118,12 +118,12 @@ public final class LazyPageServer implements AutoCloseable {
         return new Session(r.peer(), r.gets(), r.pages(), r.bytes(), r.nanos());
     }
 
-    /** After CLOSE is answered the daemon ends the stream; anything else only ends the wait. */
+    /** After CLOSE is answered the daemon ends the stream (10 s at most); anything else only ends the wait. */
     private void awaitEnd() {
         try {
             wire.socket().timeouts(Duration.ofSeconds(10));
             try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-                wire.recv(a.allocate(64));
+                wire.socket().recv(a.allocate(64)); // the socket itself: the wire would wait on a quiet peer without end
             }
         } catch (RuntimeException ignored) {
             // its pages are all served

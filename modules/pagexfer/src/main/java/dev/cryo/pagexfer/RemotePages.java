@@ -56,10 +56,26 @@ public final class RemotePages implements AutoCloseable {
             Wire wire = endpoint.tls() == null ? raw
                     : TlsWire.client(raw, TlsContexts.of(endpoint.tls()), endpoint.address().getHostAddress(), endpoint.port(),
                             endpoint.tls().checkName());
-            return new RemotePages(endpoint, wire);
+            RemotePages r = new RemotePages(endpoint, wire);
+            r.awaitCommitted();
+            return r;
         } catch (RuntimeException e) {
             socket.close();
             throw e;
+        }
+    }
+
+    /**
+     * PARENT, and its answer: the dump answers once it has committed to this daemon (its original tree keeps only
+     * the memory left to serve), so that a restore on the same machine does not race it for what the tree held.
+     * CRIU's lazy page server answers PARENT as it always does.
+     */
+    private void awaitCommitted() {
+        new Command(Command.PARENT, 0, 0, 0, Command.dstId(PagemapType.PROCESS, 0)).writeTo(header);
+        wire.send(header);
+        wire.push();
+        if (wire.recvFully(answer) != 4) {
+            throw new PageServerException(endpoint + ": the connection ended before the dump took this daemon");
         }
     }
 
@@ -121,6 +137,11 @@ public final class RemotePages implements AutoCloseable {
         wire.push();
         if (wire.recvFully(answer) != 4 || answer.get(ValueLayout.JAVA_INT, 0) != 0) {
             throw new PageServerException(endpoint + ": the lazy pages' source did not confirm CLOSE");
+        }
+        try {
+            wire.socket().shutdownOutput(); // the end of the stream tells the source the session is over
+        } catch (ErrnoException ignored) {
+            // it may have gone already: it has its CLOSE
         }
     }
 

@@ -47,6 +47,12 @@ final class LazyPagesCommand implements Callable<Integer> {
             description = "How long the dump may send nothing while a page is due before the restored tree is given up (killed). Default: ${DEFAULT-VALUE}.")
     int timeoutSeconds;
 
+    @Option(names = "--prefetch-delay", paramLabel = "MS", defaultValue = "0",
+            description = "Answer faults alone for MS milliseconds after the tree runs before pushing the rest in the background"
+                    + " (0, the default: push from the start, even before the tree runs). The zdtm suite uses it to have the tests'"
+                    + " memory come by fault.")
+    long prefetchDelayMillis;
+
     @Option(names = "--display-stats", description = "At the end, print the faults answered, their latency, the pages placed and the time it took.")
     boolean displayStats;
 
@@ -64,8 +70,11 @@ final class LazyPagesCommand implements Callable<Integer> {
         if (timeoutSeconds < 1) {
             throw new Failure("--source-timeout " + timeoutSeconds + ": at least 1 second");
         }
+        if (prefetchDelayMillis < 0) {
+            throw new Failure("--prefetch-delay " + prefetchDelayMillis + ": not a number of milliseconds");
+        }
         LazyPages.Options o = new LazyPages.Options(imagesDir, lazyAddr, source(), Duration.ofSeconds(timeoutSeconds),
-                verbose ? m -> { err.println("lazy-pages: " + m); err.flush(); } : null);
+                verbose ? m -> { err.println("lazy-pages: " + m); err.flush(); } : null, Duration.ofMillis(prefetchDelayMillis));
         LazyPages.Stats s;
         try (LazyPages daemon = LazyPages.listen(o)) {
             out.println("lazy-pages listening on " + daemon.socket());

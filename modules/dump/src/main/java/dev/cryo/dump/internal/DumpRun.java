@@ -229,7 +229,7 @@ public final class DumpRun {
             options.listener().log("images written");
             cancel.check();
             if (lazyServer != null) {
-                serveLazily(tree);
+                serveLazily(tree, mms);
             }
             if (!options.leaveRunning()) {
                 tree.killOnRelease();
@@ -251,18 +251,20 @@ public final class DumpRun {
      * the daemon's connection on the tree is committed: a restored copy may run, so the original must never
      * run again. It dies with the dump however the dump ends (PTRACE_O_EXITKILL, even for a SIGKILLed cryo).
      */
-    private void serveLazily(FrozenTree tree) {
+    private void serveLazily(FrozenTree tree, Map<Integer, MmEntry> mms) {
         options.listener().servingLazyPages(lazyServer.where());
         String peer = lazyServer.accept(cancel::check);
         committed.run();
         tree.killOnRelease();
-        long options = Linux.PTRACE_O_TRACESYSGOOD() | Linux.PTRACE_O_EXITKILL();
-        tree.processes().values().forEach(ts -> ts.forEach(t -> dev.cryo.syscalls.Ptrace.setOptions(t.tid(), options)));
-        this.options.listener().log("lazy-pages daemon " + peer + " connected: the tree is killed once it has its memory");
+        long dieWithCryo = Linux.PTRACE_O_TRACESYSGOOD() | Linux.PTRACE_O_EXITKILL();
+        tree.processes().values().forEach(ts -> ts.forEach(t -> dev.cryo.syscalls.Ptrace.setOptions(t.tid(), dieWithCryo)));
+        SourceRelease.keepOnlyLazyMemory(tree, mms);
+        options.listener().log("lazy-pages daemon " + peer + " connected: the tree keeps only its lazy memory, and is killed"
+                + " once the daemon has it");
         try (TreeMemory memory = new TreeMemory()) {
             LazyPageServer.Session s = lazyServer.serve(lazyRanges, memory::read);
             lazyBytesServed = s.bytes();
-            this.options.listener().log(String.format("served %d pages (%d GETs) to %s in %.1f ms", s.pages(), s.gets(), s.peer(),
+            options.listener().log(String.format("served %d pages (%d GETs) to %s in %.1f ms", s.pages(), s.gets(), s.peer(),
                     s.nanos() / 1e6));
         }
     }

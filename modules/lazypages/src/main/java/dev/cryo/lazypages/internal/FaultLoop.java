@@ -48,6 +48,9 @@ public final class FaultLoop implements AutoCloseable {
     private final RemotePages remote;
     private final Runnable checkpoint;
     private final Consumer<String> log;
+    /** Nanoseconds after the release before the background starts; 0: at once, even before the release. */
+    private final long prefetchDelay;
+    private long releasedAt;
     private final List<Target> targets = new ArrayList<>();
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment messages = arena.allocate(MESSAGES * Uffd.MESSAGE_SIZE, 8);
@@ -97,7 +100,9 @@ public final class FaultLoop implements AutoCloseable {
      * @param remote     the dump's side for pages a lazy dump kept (post-copy), or null: every page is in the images
      * @param checkpoint runs every round (it may throw, to stop)
      */
-    public FaultLoop(DumpedTree tree, SeqpacketSocket listening, RemotePages remote, Runnable checkpoint, Consumer<String> log) {
+    public FaultLoop(DumpedTree tree, SeqpacketSocket listening, RemotePages remote, Runnable checkpoint, Consumer<String> log,
+                     long prefetchDelay) {
+        this.prefetchDelay = prefetchDelay;
         this.tree = tree;
         this.listening = listening;
         this.remote = remote;
@@ -132,33 +137,52 @@ public final class FaultLoop implements AutoCloseable {
             if (released && targets.stream().allMatch(Target::finished)) {
                 return;
             }
+            long wait = work ? backgroundIn() : IDLE_TICK_MILLIS;
             List<Target> live = targets.stream().filter(t -> !t.gone).toList();
-            int[] fds = new int[live.size() + 1];
+            // the restore's connection (before it the listening socket; -1, ignored, once the restore is gone),
+            // then each live target's userfaultfd and, for a handed process, its pidfd (readable once it has exited)
+            int[] fds = new int[1 + 2 * live.size()];
             short[] events = new short[fds.length];
-            // the restore's connection, or before it the listening socket; -1 (ignored) once the restore is gone
+            Arrays.fill(events, (short) Linux.POLLIN());
             fds[0] = restore != null ? restore.fd() : released ? -1 : listening.fd();
-            events[0] = (short) Linux.POLLIN();
             for (int i = 0; i < live.size(); i++) {
-                fds[i + 1] = live.get(i).uffd.fd();
-                events[i + 1] = (short) Linux.POLLIN();
+                fds[1 + 2 * i] = live.get(i).uffd.fd();
+                fds[2 + 2 * i] = live.get(i).pidfd != null ? live.get(i).pidfd.fd() : -1;
             }
-            short[] ready = Poll.poll(fds, events, work ? 0 : IDLE_TICK_MILLIS);
+            short[] ready = Poll.poll(fds, events, (int) wait);
             if (ready[0] != 0) {
                 fromRestore();
             }
             for (int i = 0; i < live.size(); i++) {
-                if (ready[i + 1] != 0) {
+                if (ready[1 + 2 * i] != 0) {
                     read(live.get(i));
+                }
+            }
+            for (int i = 0; i < live.size(); i++) {
+                if (ready[2 + 2 * i] != 0 && !live.get(i).gone) {
+                    exited(live.get(i)); // its faults, if any were read, no longer matter
                 }
             }
             boolean faulted = false;
             for (Target t : new ArrayList<>(targets)) {
                 faulted |= handleInbox(t);
             }
-            if (!faulted && work) {
+            if (!faulted && work && backgroundIn() == 0) {
                 background();
             }
         }
+    }
+
+    /** Milliseconds until the background may push pages (0: now), or the idle tick while the tree does not run yet. */
+    private long backgroundIn() {
+        if (prefetchDelay == 0) {
+            return 0;
+        }
+        if (!released) {
+            return IDLE_TICK_MILLIS;
+        }
+        long left = releasedAt + prefetchDelay - System.nanoTime();
+        return left <= 0 ? 0 : Math.min(IDLE_TICK_MILLIS, (left + 999_999) / 1_000_000);
     }
 
     /** A connection from the restore, or a message on it. */
@@ -198,6 +222,7 @@ public final class FaultLoop implements AutoCloseable {
             case Messages.RELEASED -> {
                 fds.forEach(Fd::close);
                 released = true;
+                releasedAt = System.nanoTime();
                 log.accept("the restore released the tree: " + counts.processes + " processes");
             }
             default -> {
@@ -275,8 +300,15 @@ public final class FaultLoop implements AutoCloseable {
         return new Uffd.Message(m.event(), m.address(), m.flags(), m.tid(), 0, 0, 0, 0, at, 0);
     }
 
-    /** Handles the target's messages in order; returns whether one was a fault. */
+    /**
+     * Handles the target's messages: its events first, then its faults; returns whether there was a fault.
+     * Events first: a fork's child has the memory its parent had when the fork began (the kernel refuses copies
+     * into the parent from then until the daemon reads the event, EAGAIN), so a fault read just before the fork
+     * event must not be placed in the parent before the child takes its copy of what is due. A fault is only a
+     * request for a page as it is now; answering it after a later event is answering it a moment later.
+     */
     private boolean handleInbox(Target t) {
+        handleEvents(t);
         boolean faulted = false;
         Uffd.Message m;
         while (!t.gone && (m = t.inbox.poll()) != null) {
@@ -284,10 +316,23 @@ public final class FaultLoop implements AutoCloseable {
                 fault(t, m);
                 faulted = true;
             } else {
-                event(t, m);
+                event(t, m); // came in while a fault was served
             }
         }
         return faulted;
+    }
+
+    /** The events waiting in the target's inbox, in order; its faults stay queued. */
+    private void handleEvents(Target t) {
+        List<Uffd.Message> events = new ArrayList<>();
+        for (Iterator<Uffd.Message> it = t.inbox.iterator(); it.hasNext(); ) {
+            Uffd.Message m = it.next();
+            if (!m.isFault()) {
+                events.add(m);
+                it.remove();
+            }
+        }
+        events.forEach(m -> event(t, m));
     }
 
     /** Fork, mremap, madvise removal, munmap: the target's pending pages follow its memory. */
@@ -312,15 +357,7 @@ public final class FaultLoop implements AutoCloseable {
     /** Reads whatever waits on the target's userfaultfd and handles its events now (its faults stay queued, in order). */
     private void absorbEvents(Target t) {
         read(t);
-        List<Uffd.Message> events = new ArrayList<>();
-        for (Iterator<Uffd.Message> it = t.inbox.iterator(); it.hasNext(); ) {
-            Uffd.Message m = it.next();
-            if (!m.isFault()) {
-                events.add(m);
-                it.remove();
-            }
-        }
-        events.forEach(m -> event(t, m));
+        handleEvents(t);
     }
 
     /** A fault: its page if the dump had one there and it is still due, else a zero page; then the background starts there. */

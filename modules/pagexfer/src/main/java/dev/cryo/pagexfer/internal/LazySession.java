@@ -13,7 +13,9 @@ import dev.cryo.pagexfer.PagemapType;
 
 /**
  * The dump's side of a lazy-pages session: GET commands from a lazy-pages daemon, each answered with an
- * ADD_F header (flags 0) naming the pages that follow, as CRIU's page server answers them, until CLOSE. Only
+ * ADD_F header (flags 0) naming the pages that follow, as CRIU's page server answers them, until CLOSE. A
+ * PARENT is answered 0 (no parent): cryo's daemon asks one first, and its answer comes once the dump has
+ * committed to the daemon (its source tree holds only its lazy memory by then). Only
  * pages the dump left lazy are served: a GET for anything else ends the session with one line naming the
  * peer, the pid and the address.
  */
@@ -63,6 +65,12 @@ public final class LazySession {
                         long n = serve(c, header, buffer);
                         gets++;
                         pages += n;
+                    }
+                    case Command.PARENT -> {
+                        // cryo's daemon asks first, and hears that the dump has committed to it; no lazy dump has a parent
+                        answer.set(ValueLayout.JAVA_INT, 0, 0);
+                        wire.send(answer);
+                        wire.push();
                     }
                     case Command.CLOSE, Command.FORCE_CLOSE -> {
                         answer.set(ValueLayout.JAVA_INT, 0, 0);

@@ -34,6 +34,8 @@ final class LazyProcess implements AutoCloseable {
     private final List<long[]> inherited;
     /** Pages the restore wrote into lazy mappings, in address order. */
     private final List<long[]> written = new ArrayList<>();
+    /** Inherited pages dropped again (madvise) because this process's own page there is the daemon's to bring. */
+    private final List<long[]> dropped = new ArrayList<>();
     /** Which of {@code rule.mappings()} the daemon may have to fill: with lazy pages of this process or of its parent. */
     private final boolean[] register;
     private Fd uffd;
@@ -66,6 +68,26 @@ final class LazyProcess implements AutoCloseable {
         return lp;
     }
 
+    /**
+     * The parts of lazy extent {@code x} (kept on the dump's side) where this process holds its parent's page since
+     * the clone: they must go (MADV_DONTNEED), or the process would see its parent's page there and never fault
+     * for its own.
+     */
+    List<long[]> toDrop(PageSource.Extent x) {
+        if (!x.lazy()) {
+            return List.of();
+        }
+        List<long[]> drop = LazyMemory.clip(inherited, x.vaddr(), x.end());
+        for (long[] d : drop) {
+            if (!dropped.isEmpty() && dropped.getLast()[1] >= d[0]) {
+                dropped.getLast()[1] = Math.max(dropped.getLast()[1], d[1]);
+            } else {
+                dropped.add(new long[] {d[0], d[1]});
+            }
+        }
+        return drop;
+    }
+
     /** The parts of extent {@code x} the restore writes now, in address order; the rest is the daemon's. */
     List<long[]> toWrite(PageSource.Extent x) {
         if (x.lazy()) {
@@ -96,9 +118,9 @@ final class LazyProcess implements AutoCloseable {
         }
     }
 
-    /** Pages in place once the process is built: inherited or written. */
+    /** Pages in place once the process is built: inherited (and not dropped) or written. */
     private List<long[]> present() {
-        List<long[]> all = new ArrayList<>(inherited);
+        List<long[]> all = new ArrayList<>(LazyMemory.subtract(inherited, dropped));
         all.addAll(written);
         all.sort(Comparator.comparingLong(r -> r[0]));
         List<long[]> out = new ArrayList<>();

@@ -242,6 +242,11 @@ final class MemoryRestore {
              PageSource parentSrc = kept.isEmpty() ? null : PageSource.open(store, parent.pid())) {
             PageIndex inParent = kept.isEmpty() ? null : new PageIndex(parentSrc);
             for (PageSource.Extent x : src.extents()) {
+                if (lazy != null) {
+                    for (long[] d : lazy.toDrop(x)) {
+                        p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Linux.__NR_madvise(), d[0], d[1] - d[0], MADV_DONTNEED);
+                    }
+                }
                 List<long[]> parts = lazy == null ? List.of(new long[] {x.vaddr(), x.end()}) : lazy.toWrite(x);
                 if (parts.isEmpty()) {
                     continue;
