@@ -185,7 +185,7 @@ public final class LazyPages implements AutoCloseable {
      */
     public Stats serve(Runnable checkpoint) {
         DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
-        try (DumpedTree tree = new DumpedTree(store);
+        try (DumpedTree tree = new DumpedTree(store, options.imagesDir().toString());
              FaultLoop loop = new FaultLoop(tree, listening, remote, checkpoint, options.log(), options.prefetchDelay().toNanos())) {
             return loop.run();
         }

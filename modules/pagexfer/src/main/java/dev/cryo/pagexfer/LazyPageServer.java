@@ -113,7 +113,15 @@ public final class LazyPageServer implements AutoCloseable {
         if (wire == null) {
             throw new IllegalStateException("no lazy-pages daemon has connected");
         }
-        LazySession.Result r = new LazySession(wire, lazy, memory).run();
+        LazySession.Result r;
+        try {
+            r = new LazySession(wire, lazy, memory).run();
+        } catch (RuntimeException e) {
+            Wire w = wire;
+            wire = null;
+            w.close(); // the daemon hears at once that its source is gone
+            throw e;
+        }
         awaitEnd();
         return new Session(r.peer(), r.gets(), r.pages(), r.bytes(), r.nanos());
     }

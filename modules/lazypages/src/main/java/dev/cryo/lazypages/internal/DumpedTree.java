@@ -27,13 +27,16 @@ import dev.cryo.pagexfer.PageSource;
  */
 public final class DumpedTree implements AutoCloseable {
     private final ImageStore store;
+    /** The images directory, for messages. */
+    private final String where;
     private final Map<Integer, PstreeEntry> processes = new LinkedHashMap<>();
     private final Map<Integer, MmEntry> mms = new HashMap<>();
     private final Map<Integer, List<Piece>> pieces = new HashMap<>();
     private final List<PageSource> sources = new ArrayList<>();
 
-    public DumpedTree(ImageStore store) {
+    public DumpedTree(ImageStore store, String where) {
         this.store = store;
+        this.where = where;
         try (EntryReader r = store.openReader(ImageKind.PSTREE)) {
             for (PstreeEntry e; (e = r.next(PstreeEntry.parser())) != null; ) {
                 processes.put(e.getPid(), e);
@@ -45,10 +48,10 @@ public final class DumpedTree implements AutoCloseable {
     String refusal(int pid) {
         PstreeEntry e = processes.get(pid);
         if (e == null) {
-            return "pid " + pid + " is not a process of the dump in " + store + " (pstree.img)";
+            return "pid " + pid + " is not a process of the dump in " + where + " (pstree.img)";
         }
         if (!store.exists(ImageKind.MM.fileName(pid))) {
-            return "pid " + pid + " has no memory in the dump in " + store + " (a zombie: no mm-" + pid + ".img)";
+            return "pid " + pid + " has no memory in the dump in " + where + " (a zombie: no mm-" + pid + ".img)";
         }
         return null;
     }
@@ -134,7 +137,7 @@ public final class DumpedTree implements AutoCloseable {
     }
 
     String where() {
-        return store.toString();
+        return where;
     }
 
     /** The pages images go (the pieces' bytes were mapped from them). */

@@ -4,11 +4,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Pidfd;
+import dev.cryo.syscalls.Poll;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Signals;
 
@@ -65,7 +67,38 @@ final class TreeKill {
                 signal(pid, Linux.SIGKILL());
             }
         }
+        awaitGone(handed, all);
         return new ArrayList<>(all);
+    }
+
+    /** Until every process killed has exited (its pidfd readable, or its /proc entry gone or a zombie), 10 s at most. */
+    private static void awaitGone(List<Fd> handed, Set<Integer> all) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (Fd pidfd : handed) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left > 0) {
+                Poll.poll(new int[] {pidfd.fd()}, new short[] {(short) Linux.POLLIN()}, (int) left);
+            }
+        }
+        for (int pid : all) {
+            while (running(pid) && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private static boolean running(int pid) {
+        try {
+            return Proc.stat(pid).state() != 'Z';
+        } catch (Proc.TaskGoneException e) {
+            return false;
+        }
     }
 
     private static void descendants(int pid, Set<Integer> out) {
