@@ -45,6 +45,15 @@
 #include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>       /* UDP_CORK */
+#include <linux/sockios.h>     /* SIOCINQ, SIOCOUTQ, SIOCOUTQNSD */
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <linux/inet_diag.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
 #include <linux/types.h>
 #include <linux/ptrace.h>      /* kernel names: struct ptrace_syscall_info, ptrace_peeksiginfo_args, ... */
 #include <linux/sched.h>       /* struct clone_args, CLONE_INTO_CGROUP */
@@ -253,6 +262,32 @@ struct cryo_rt_sigframe {
 #define CRYO_UC_FP_XSTATE         0x1
 #define CRYO_UC_SIGCONTEXT_SS     0x2
 #define CRYO_UC_STRICT_RESTORE_SS 0x4
+
+/* ------------------------------------------------------------------------ */
+/* Sockets                                                                  */
+
+/* include/uapi/linux/un.h (Linux 4.10): opens the file a unix socket is bound to, O_PATH.
+ * <linux/un.h> cannot be included beside glibc's <sys/un.h> (both declare sockaddr_un). */
+#ifndef SIOCUNIXFILE
+#define SIOCUNIXFILE (SIOCPROTOPRIVATE + 0)
+#endif
+
+/* glibc 2.36 lacks the IPv6 twin of IP_FREEBIND (include/uapi/linux/in6.h, Linux 4.15). */
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78
+#endif
+
+/* The first bytes of the kernel's struct tcp_info that TCP_INFO always fills (include/uapi/linux/tcp.h):
+ * state, options and the window scales, packed into one byte as two 4-bit fields. */
+struct cryo_tcp_info_head {
+    __u8 tcpi_state;
+    __u8 tcpi_ca_state;
+    __u8 tcpi_retransmits;
+    __u8 tcpi_probes;
+    __u8 tcpi_backoff;
+    __u8 tcpi_options;
+    __u8 tcpi_wscales;      /* snd_wscale in bits 0-3, rcv_wscale in bits 4-7 */
+};
 
 /* ------------------------------------------------------------------------ */
 /* Kernel objects that glibc's headers leave out or spell for its wrappers.  */

@@ -21,7 +21,7 @@
  * with "big": also fd 1000, a second opening of DIR/append.txt at offset 11
  * with "fork": a child that shares fd 3's description (and offset) with its parent.
  * with "tty=PATH": fd 21 is the terminal PATH (O_RDWR|O_NOCTTY); the check writes "tty ok" to it
- * with "named": a unix stream socket listening at DIR/sk (which cryo refuses to dump)
+ * with "named": a unix stream socket listening at DIR/sk (backlog 1)
  * with "dense": fds 10-61 are dups of fd 8, and 62, 63 a pipe (write, read) holding "dense": every
  *   number below 64 is taken, so a restorer temporary above 63 would grow the fd table (FDSize 64 -> 128).
  *

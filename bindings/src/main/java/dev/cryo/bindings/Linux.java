@@ -1805,6 +1805,15 @@ public class Linux extends Linux$shared {
     public static int __NR_getsockname() {
         return __NR_getsockname;
     }
+    private static final int __NR_getpeername = (int)52L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_getpeername 52
+     * }
+     */
+    public static int __NR_getpeername() {
+        return __NR_getpeername;
+    }
     private static final int __NR_socketpair = (int)53L;
     /**
      * {@snippet lang=c :
@@ -2345,6 +2354,15 @@ public class Linux extends Linux$shared {
     public static int __NR_mkdirat() {
         return __NR_mkdirat;
     }
+    private static final int __NR_fchownat = (int)260L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_fchownat 260
+     * }
+     */
+    public static int __NR_fchownat() {
+        return __NR_fchownat;
+    }
     private static final int __NR_newfstatat = (int)262L;
     /**
      * {@snippet lang=c :
@@ -2363,6 +2381,15 @@ public class Linux extends Linux$shared {
     public static int __NR_unlinkat() {
         return __NR_unlinkat;
     }
+    private static final int __NR_renameat = (int)264L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_renameat 264
+     * }
+     */
+    public static int __NR_renameat() {
+        return __NR_renameat;
+    }
     private static final int __NR_readlinkat = (int)267L;
     /**
      * {@snippet lang=c :
@@ -2371,6 +2398,15 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_readlinkat() {
         return __NR_readlinkat;
+    }
+    private static final int __NR_fchmodat = (int)268L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_fchmodat 268
+     * }
+     */
+    public static int __NR_fchmodat() {
+        return __NR_fchmodat;
     }
     private static final int __NR_unshare = (int)272L;
     /**
@@ -3173,6 +3209,33 @@ public class Linux extends Linux$shared {
     public static int SO_TYPE() {
         return SO_TYPE;
     }
+    private static final int SO_ERROR = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_ERROR 4
+     * }
+     */
+    public static int SO_ERROR() {
+        return SO_ERROR;
+    }
+    private static final int SO_DONTROUTE = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_DONTROUTE 5
+     * }
+     */
+    public static int SO_DONTROUTE() {
+        return SO_DONTROUTE;
+    }
+    private static final int SO_BROADCAST = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_BROADCAST 6
+     * }
+     */
+    public static int SO_BROADCAST() {
+        return SO_BROADCAST;
+    }
     private static final int SO_SNDBUF = (int)7L;
     /**
      * {@snippet lang=c :
@@ -3191,6 +3254,87 @@ public class Linux extends Linux$shared {
     public static int SO_RCVBUF() {
         return SO_RCVBUF;
     }
+    private static final int SO_SNDBUFFORCE = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_SNDBUFFORCE 32
+     * }
+     */
+    public static int SO_SNDBUFFORCE() {
+        return SO_SNDBUFFORCE;
+    }
+    private static final int SO_RCVBUFFORCE = (int)33L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_RCVBUFFORCE 33
+     * }
+     */
+    public static int SO_RCVBUFFORCE() {
+        return SO_RCVBUFFORCE;
+    }
+    private static final int SO_KEEPALIVE = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_KEEPALIVE 9
+     * }
+     */
+    public static int SO_KEEPALIVE() {
+        return SO_KEEPALIVE;
+    }
+    private static final int SO_OOBINLINE = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_OOBINLINE 10
+     * }
+     */
+    public static int SO_OOBINLINE() {
+        return SO_OOBINLINE;
+    }
+    private static final int SO_NO_CHECK = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_NO_CHECK 11
+     * }
+     */
+    public static int SO_NO_CHECK() {
+        return SO_NO_CHECK;
+    }
+    private static final int SO_PRIORITY = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_PRIORITY 12
+     * }
+     */
+    public static int SO_PRIORITY() {
+        return SO_PRIORITY;
+    }
+    private static final int SO_LINGER = (int)13L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_LINGER 13
+     * }
+     */
+    public static int SO_LINGER() {
+        return SO_LINGER;
+    }
+    private static final int SO_REUSEPORT = (int)15L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_REUSEPORT 15
+     * }
+     */
+    public static int SO_REUSEPORT() {
+        return SO_REUSEPORT;
+    }
+    private static final int SO_PASSCRED = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_PASSCRED 16
+     * }
+     */
+    public static int SO_PASSCRED() {
+        return SO_PASSCRED;
+    }
     private static final int SO_PEERCRED = (int)17L;
     /**
      * {@snippet lang=c :
@@ -3199,6 +3343,60 @@ public class Linux extends Linux$shared {
      */
     public static int SO_PEERCRED() {
         return SO_PEERCRED;
+    }
+    private static final int SO_RCVLOWAT = (int)18L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_RCVLOWAT 18
+     * }
+     */
+    public static int SO_RCVLOWAT() {
+        return SO_RCVLOWAT;
+    }
+    private static final int SO_BINDTODEVICE = (int)25L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_BINDTODEVICE 25
+     * }
+     */
+    public static int SO_BINDTODEVICE() {
+        return SO_BINDTODEVICE;
+    }
+    private static final int SO_ACCEPTCONN = (int)30L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_ACCEPTCONN 30
+     * }
+     */
+    public static int SO_ACCEPTCONN() {
+        return SO_ACCEPTCONN;
+    }
+    private static final int SO_PASSSEC = (int)34L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_PASSSEC 34
+     * }
+     */
+    public static int SO_PASSSEC() {
+        return SO_PASSSEC;
+    }
+    private static final int SO_MARK = (int)36L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_MARK 36
+     * }
+     */
+    public static int SO_MARK() {
+        return SO_MARK;
+    }
+    private static final int SO_PROTOCOL = (int)38L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_PROTOCOL 38
+     * }
+     */
+    public static int SO_PROTOCOL() {
+        return SO_PROTOCOL;
     }
     private static final int SO_DOMAIN = (int)39L;
     /**
@@ -3217,6 +3415,15 @@ public class Linux extends Linux$shared {
      */
     public static int SO_PEEK_OFF() {
         return SO_PEEK_OFF;
+    }
+    private static final int SO_BUF_LOCK = (int)72L;
+    /**
+     * {@snippet lang=c :
+     * #define SO_BUF_LOCK 72
+     * }
+     */
+    public static int SO_BUF_LOCK() {
+        return SO_BUF_LOCK;
     }
     private static final int POLLIN = (int)1L;
     /**
@@ -3353,6 +3560,51 @@ public class Linux extends Linux$shared {
     public static int TIOCGSID() {
         return TIOCGSID;
     }
+    private static final int IP_TOS = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define IP_TOS 1
+     * }
+     */
+    public static int IP_TOS() {
+        return IP_TOS;
+    }
+    private static final int IP_TTL = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define IP_TTL 2
+     * }
+     */
+    public static int IP_TTL() {
+        return IP_TTL;
+    }
+    private static final int IP_PKTINFO = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define IP_PKTINFO 8
+     * }
+     */
+    public static int IP_PKTINFO() {
+        return IP_PKTINFO;
+    }
+    private static final int IP_FREEBIND = (int)15L;
+    /**
+     * {@snippet lang=c :
+     * #define IP_FREEBIND 15
+     * }
+     */
+    public static int IP_FREEBIND() {
+        return IP_FREEBIND;
+    }
+    private static final int SOL_IP = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define SOL_IP 0
+     * }
+     */
+    public static int SOL_IP() {
+        return SOL_IP;
+    }
     private static final int IPV6_V6ONLY = (int)26L;
     /**
      * {@snippet lang=c :
@@ -3361,6 +3613,33 @@ public class Linux extends Linux$shared {
      */
     public static int IPV6_V6ONLY() {
         return IPV6_V6ONLY;
+    }
+    private static final int IPV6_RECVPKTINFO = (int)49L;
+    /**
+     * {@snippet lang=c :
+     * #define IPV6_RECVPKTINFO 49
+     * }
+     */
+    public static int IPV6_RECVPKTINFO() {
+        return IPV6_RECVPKTINFO;
+    }
+    private static final int IPV6_FREEBIND = (int)78L;
+    /**
+     * {@snippet lang=c :
+     * #define IPV6_FREEBIND 78
+     * }
+     */
+    public static int IPV6_FREEBIND() {
+        return IPV6_FREEBIND;
+    }
+    private static final int SOL_IPV6 = (int)41L;
+    /**
+     * {@snippet lang=c :
+     * #define SOL_IPV6 41
+     * }
+     */
+    public static int SOL_IPV6() {
+        return SOL_IPV6;
     }
     private static final int TCP_NODELAY = (int)1L;
     /**
@@ -3371,6 +3650,15 @@ public class Linux extends Linux$shared {
     public static int TCP_NODELAY() {
         return TCP_NODELAY;
     }
+    private static final int TCP_MAXSEG = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_MAXSEG 2
+     * }
+     */
+    public static int TCP_MAXSEG() {
+        return TCP_MAXSEG;
+    }
     private static final int TCP_CORK = (int)3L;
     /**
      * {@snippet lang=c :
@@ -3379,6 +3667,375 @@ public class Linux extends Linux$shared {
      */
     public static int TCP_CORK() {
         return TCP_CORK;
+    }
+    private static final int TCP_KEEPIDLE = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_KEEPIDLE 4
+     * }
+     */
+    public static int TCP_KEEPIDLE() {
+        return TCP_KEEPIDLE;
+    }
+    private static final int TCP_KEEPINTVL = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_KEEPINTVL 5
+     * }
+     */
+    public static int TCP_KEEPINTVL() {
+        return TCP_KEEPINTVL;
+    }
+    private static final int TCP_KEEPCNT = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_KEEPCNT 6
+     * }
+     */
+    public static int TCP_KEEPCNT() {
+        return TCP_KEEPCNT;
+    }
+    private static final int TCP_INFO = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_INFO 11
+     * }
+     */
+    public static int TCP_INFO() {
+        return TCP_INFO;
+    }
+    private static final int TCP_REPAIR = (int)19L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_REPAIR 19
+     * }
+     */
+    public static int TCP_REPAIR() {
+        return TCP_REPAIR;
+    }
+    private static final int TCP_REPAIR_QUEUE = (int)20L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_REPAIR_QUEUE 20
+     * }
+     */
+    public static int TCP_REPAIR_QUEUE() {
+        return TCP_REPAIR_QUEUE;
+    }
+    private static final int TCP_QUEUE_SEQ = (int)21L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_QUEUE_SEQ 21
+     * }
+     */
+    public static int TCP_QUEUE_SEQ() {
+        return TCP_QUEUE_SEQ;
+    }
+    private static final int TCP_REPAIR_OPTIONS = (int)22L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_REPAIR_OPTIONS 22
+     * }
+     */
+    public static int TCP_REPAIR_OPTIONS() {
+        return TCP_REPAIR_OPTIONS;
+    }
+    private static final int TCP_TIMESTAMP = (int)24L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_TIMESTAMP 24
+     * }
+     */
+    public static int TCP_TIMESTAMP() {
+        return TCP_TIMESTAMP;
+    }
+    private static final int TCP_REPAIR_WINDOW = (int)29L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_REPAIR_WINDOW 29
+     * }
+     */
+    public static int TCP_REPAIR_WINDOW() {
+        return TCP_REPAIR_WINDOW;
+    }
+    private static final int TCP_REPAIR_ON = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_REPAIR_ON 1
+     * }
+     */
+    public static int TCP_REPAIR_ON() {
+        return TCP_REPAIR_ON;
+    }
+    private static final int TCP_REPAIR_OFF = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define TCP_REPAIR_OFF 0
+     * }
+     */
+    public static int TCP_REPAIR_OFF() {
+        return TCP_REPAIR_OFF;
+    }
+    private static final int TCPOPT_MAXSEG = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define TCPOPT_MAXSEG 2
+     * }
+     */
+    public static int TCPOPT_MAXSEG() {
+        return TCPOPT_MAXSEG;
+    }
+    private static final int TCPOPT_WINDOW = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define TCPOPT_WINDOW 3
+     * }
+     */
+    public static int TCPOPT_WINDOW() {
+        return TCPOPT_WINDOW;
+    }
+    private static final int TCPOPT_SACK_PERMITTED = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define TCPOPT_SACK_PERMITTED 4
+     * }
+     */
+    public static int TCPOPT_SACK_PERMITTED() {
+        return TCPOPT_SACK_PERMITTED;
+    }
+    private static final int TCPOPT_TIMESTAMP = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define TCPOPT_TIMESTAMP 8
+     * }
+     */
+    public static int TCPOPT_TIMESTAMP() {
+        return TCPOPT_TIMESTAMP;
+    }
+    private static final int SOL_TCP = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define SOL_TCP 6
+     * }
+     */
+    public static int SOL_TCP() {
+        return SOL_TCP;
+    }
+    private static final int TCPI_OPT_TIMESTAMPS = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define TCPI_OPT_TIMESTAMPS 1
+     * }
+     */
+    public static int TCPI_OPT_TIMESTAMPS() {
+        return TCPI_OPT_TIMESTAMPS;
+    }
+    private static final int TCPI_OPT_SACK = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define TCPI_OPT_SACK 2
+     * }
+     */
+    public static int TCPI_OPT_SACK() {
+        return TCPI_OPT_SACK;
+    }
+    private static final int TCPI_OPT_WSCALE = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define TCPI_OPT_WSCALE 4
+     * }
+     */
+    public static int TCPI_OPT_WSCALE() {
+        return TCPI_OPT_WSCALE;
+    }
+    private static final int UDP_CORK = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define UDP_CORK 1
+     * }
+     */
+    public static int UDP_CORK() {
+        return UDP_CORK;
+    }
+    private static final int SOL_UDP = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define SOL_UDP 17
+     * }
+     */
+    public static int SOL_UDP() {
+        return SOL_UDP;
+    }
+    private static final int SIOCOUTQNSD = (int)35147L;
+    /**
+     * {@snippet lang=c :
+     * #define SIOCOUTQNSD 35147
+     * }
+     */
+    public static int SIOCOUTQNSD() {
+        return SIOCOUTQNSD;
+    }
+    private static final int NETLINK_SOCK_DIAG = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define NETLINK_SOCK_DIAG 4
+     * }
+     */
+    public static int NETLINK_SOCK_DIAG() {
+        return NETLINK_SOCK_DIAG;
+    }
+    private static final int NETLINK_NETFILTER = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * #define NETLINK_NETFILTER 12
+     * }
+     */
+    public static int NETLINK_NETFILTER() {
+        return NETLINK_NETFILTER;
+    }
+    private static final int NLM_F_REQUEST = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_REQUEST 1
+     * }
+     */
+    public static int NLM_F_REQUEST() {
+        return NLM_F_REQUEST;
+    }
+    private static final int NLM_F_MULTI = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_MULTI 2
+     * }
+     */
+    public static int NLM_F_MULTI() {
+        return NLM_F_MULTI;
+    }
+    private static final int NLM_F_ACK = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_ACK 4
+     * }
+     */
+    public static int NLM_F_ACK() {
+        return NLM_F_ACK;
+    }
+    private static final int NLM_F_CREATE = (int)1024L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_CREATE 1024
+     * }
+     */
+    public static int NLM_F_CREATE() {
+        return NLM_F_CREATE;
+    }
+    private static final int NLMSG_ERROR = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_ERROR 2
+     * }
+     */
+    public static int NLMSG_ERROR() {
+        return NLMSG_ERROR;
+    }
+    private static final int NLMSG_DONE = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_DONE 3
+     * }
+     */
+    public static int NLMSG_DONE() {
+        return NLMSG_DONE;
+    }
+    private static final int SOCK_DIAG_BY_FAMILY = (int)20L;
+    /**
+     * {@snippet lang=c :
+     * #define SOCK_DIAG_BY_FAMILY 20
+     * }
+     */
+    public static int SOCK_DIAG_BY_FAMILY() {
+        return SOCK_DIAG_BY_FAMILY;
+    }
+    private static final int UDIAG_SHOW_NAME = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define UDIAG_SHOW_NAME 1
+     * }
+     */
+    public static int UDIAG_SHOW_NAME() {
+        return UDIAG_SHOW_NAME;
+    }
+    private static final int UDIAG_SHOW_VFS = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define UDIAG_SHOW_VFS 2
+     * }
+     */
+    public static int UDIAG_SHOW_VFS() {
+        return UDIAG_SHOW_VFS;
+    }
+    private static final int UDIAG_SHOW_PEER = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define UDIAG_SHOW_PEER 4
+     * }
+     */
+    public static int UDIAG_SHOW_PEER() {
+        return UDIAG_SHOW_PEER;
+    }
+    private static final int UDIAG_SHOW_ICONS = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define UDIAG_SHOW_ICONS 8
+     * }
+     */
+    public static int UDIAG_SHOW_ICONS() {
+        return UDIAG_SHOW_ICONS;
+    }
+    private static final int UDIAG_SHOW_RQLEN = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define UDIAG_SHOW_RQLEN 16
+     * }
+     */
+    public static int UDIAG_SHOW_RQLEN() {
+        return UDIAG_SHOW_RQLEN;
+    }
+    private static final int NF_DROP = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define NF_DROP 0
+     * }
+     */
+    public static int NF_DROP() {
+        return NF_DROP;
+    }
+    private static final int NF_ACCEPT = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define NF_ACCEPT 1
+     * }
+     */
+    public static int NF_ACCEPT() {
+        return NF_ACCEPT;
+    }
+    private static final int NFNETLINK_V0 = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define NFNETLINK_V0 0
+     * }
+     */
+    public static int NFNETLINK_V0() {
+        return NFNETLINK_V0;
+    }
+    private static final int NFNL_SUBSYS_NFTABLES = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * #define NFNL_SUBSYS_NFTABLES 10
+     * }
+     */
+    public static int NFNL_SUBSYS_NFTABLES() {
+        return NFNL_SUBSYS_NFTABLES;
     }
     private static final int PTRACE_PEEKTEXT = (int)1L;
     /**
@@ -4365,6 +5022,24 @@ public class Linux extends Linux$shared {
     public static int SOCK_DGRAM() {
         return SOCK_DGRAM;
     }
+    private static final int SOCK_RAW = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum __socket_type.SOCK_RAW = 3
+     * }
+     */
+    public static int SOCK_RAW() {
+        return SOCK_RAW;
+    }
+    private static final int SOCK_RDM = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum __socket_type.SOCK_RDM = 4
+     * }
+     */
+    public static int SOCK_RDM() {
+        return SOCK_RDM;
+    }
     private static final int SOCK_SEQPACKET = (int)5L;
     /**
      * {@snippet lang=c :
@@ -4373,6 +5048,15 @@ public class Linux extends Linux$shared {
      */
     public static int SOCK_SEQPACKET() {
         return SOCK_SEQPACKET;
+    }
+    private static final int SOCK_PACKET = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * enum __socket_type.SOCK_PACKET = 10
+     * }
+     */
+    public static int SOCK_PACKET() {
+        return SOCK_PACKET;
     }
     private static final int SOCK_CLOEXEC = (int)524288L;
     /**
@@ -4400,6 +5084,15 @@ public class Linux extends Linux$shared {
      */
     public static int MSG_PEEK() {
         return MSG_PEEK;
+    }
+    private static final int MSG_CTRUNC = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.MSG_CTRUNC = 8
+     * }
+     */
+    public static int MSG_CTRUNC() {
+        return MSG_CTRUNC;
     }
     private static final int MSG_TRUNC = (int)32L;
     /**
@@ -4437,6 +5130,15 @@ public class Linux extends Linux$shared {
     public static int MSG_NOSIGNAL() {
         return MSG_NOSIGNAL;
     }
+    private static final int MSG_CMSG_CLOEXEC = (int)1073741824L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.MSG_CMSG_CLOEXEC = 1073741824
+     * }
+     */
+    public static int MSG_CMSG_CLOEXEC() {
+        return MSG_CMSG_CLOEXEC;
+    }
     private static final int SCM_RIGHTS = (int)1L;
     /**
      * {@snippet lang=c :
@@ -4445,6 +5147,15 @@ public class Linux extends Linux$shared {
      */
     public static int SCM_RIGHTS() {
         return SCM_RIGHTS;
+    }
+    private static final int SCM_CREDENTIALS = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.SCM_CREDENTIALS = 2
+     * }
+     */
+    public static int SCM_CREDENTIALS() {
+        return SCM_CREDENTIALS;
     }
     private static final int SHUT_RD = (int)0L;
     /**
@@ -4500,6 +5211,24 @@ public class Linux extends Linux$shared {
     public static int EFD_NONBLOCK() {
         return EFD_NONBLOCK;
     }
+    private static final int IPPROTO_IP = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IPPROTO_IP = 0
+     * }
+     */
+    public static int IPPROTO_IP() {
+        return IPPROTO_IP;
+    }
+    private static final int IPPROTO_ICMP = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IPPROTO_ICMP = 1
+     * }
+     */
+    public static int IPPROTO_ICMP() {
+        return IPPROTO_ICMP;
+    }
     private static final int IPPROTO_TCP = (int)6L;
     /**
      * {@snippet lang=c :
@@ -4509,6 +5238,15 @@ public class Linux extends Linux$shared {
     public static int IPPROTO_TCP() {
         return IPPROTO_TCP;
     }
+    private static final int IPPROTO_UDP = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IPPROTO_UDP = 17
+     * }
+     */
+    public static int IPPROTO_UDP() {
+        return IPPROTO_UDP;
+    }
     private static final int IPPROTO_IPV6 = (int)41L;
     /**
      * {@snippet lang=c :
@@ -4517,6 +5255,618 @@ public class Linux extends Linux$shared {
      */
     public static int IPPROTO_IPV6() {
         return IPPROTO_IPV6;
+    }
+    private static final int IPPROTO_UDPLITE = (int)136L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IPPROTO_UDPLITE = 136
+     * }
+     */
+    public static int IPPROTO_UDPLITE() {
+        return IPPROTO_UDPLITE;
+    }
+    private static final int IPPROTO_ICMPV6 = (int)58L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IPPROTO_ICMPV6 = 58
+     * }
+     */
+    public static int IPPROTO_ICMPV6() {
+        return IPPROTO_ICMPV6;
+    }
+    private static final int TCP_ESTABLISHED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_ESTABLISHED = 1
+     * }
+     */
+    public static int TCP_ESTABLISHED() {
+        return TCP_ESTABLISHED;
+    }
+    private static final int TCP_SYN_SENT = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_SYN_SENT = 2
+     * }
+     */
+    public static int TCP_SYN_SENT() {
+        return TCP_SYN_SENT;
+    }
+    private static final int TCP_SYN_RECV = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_SYN_RECV = 3
+     * }
+     */
+    public static int TCP_SYN_RECV() {
+        return TCP_SYN_RECV;
+    }
+    private static final int TCP_FIN_WAIT1 = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_FIN_WAIT1 = 4
+     * }
+     */
+    public static int TCP_FIN_WAIT1() {
+        return TCP_FIN_WAIT1;
+    }
+    private static final int TCP_FIN_WAIT2 = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_FIN_WAIT2 = 5
+     * }
+     */
+    public static int TCP_FIN_WAIT2() {
+        return TCP_FIN_WAIT2;
+    }
+    private static final int TCP_TIME_WAIT = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_TIME_WAIT = 6
+     * }
+     */
+    public static int TCP_TIME_WAIT() {
+        return TCP_TIME_WAIT;
+    }
+    private static final int TCP_CLOSE = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_CLOSE = 7
+     * }
+     */
+    public static int TCP_CLOSE() {
+        return TCP_CLOSE;
+    }
+    private static final int TCP_CLOSE_WAIT = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_CLOSE_WAIT = 8
+     * }
+     */
+    public static int TCP_CLOSE_WAIT() {
+        return TCP_CLOSE_WAIT;
+    }
+    private static final int TCP_LAST_ACK = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_LAST_ACK = 9
+     * }
+     */
+    public static int TCP_LAST_ACK() {
+        return TCP_LAST_ACK;
+    }
+    private static final int TCP_LISTEN = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_LISTEN = 10
+     * }
+     */
+    public static int TCP_LISTEN() {
+        return TCP_LISTEN;
+    }
+    private static final int TCP_CLOSING = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_CLOSING = 11
+     * }
+     */
+    public static int TCP_CLOSING() {
+        return TCP_CLOSING;
+    }
+    private static final int TCP_NO_QUEUE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_NO_QUEUE = 0
+     * }
+     */
+    public static int TCP_NO_QUEUE() {
+        return TCP_NO_QUEUE;
+    }
+    private static final int TCP_RECV_QUEUE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_RECV_QUEUE = 1
+     * }
+     */
+    public static int TCP_RECV_QUEUE() {
+        return TCP_RECV_QUEUE;
+    }
+    private static final int TCP_SEND_QUEUE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TCP_SEND_QUEUE = 2
+     * }
+     */
+    public static int TCP_SEND_QUEUE() {
+        return TCP_SEND_QUEUE;
+    }
+    private static final int UNIX_DIAG_NAME = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.UNIX_DIAG_NAME = 0
+     * }
+     */
+    public static int UNIX_DIAG_NAME() {
+        return UNIX_DIAG_NAME;
+    }
+    private static final int UNIX_DIAG_VFS = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.UNIX_DIAG_VFS = 1
+     * }
+     */
+    public static int UNIX_DIAG_VFS() {
+        return UNIX_DIAG_VFS;
+    }
+    private static final int UNIX_DIAG_PEER = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.UNIX_DIAG_PEER = 2
+     * }
+     */
+    public static int UNIX_DIAG_PEER() {
+        return UNIX_DIAG_PEER;
+    }
+    private static final int UNIX_DIAG_ICONS = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.UNIX_DIAG_ICONS = 3
+     * }
+     */
+    public static int UNIX_DIAG_ICONS() {
+        return UNIX_DIAG_ICONS;
+    }
+    private static final int UNIX_DIAG_RQLEN = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.UNIX_DIAG_RQLEN = 4
+     * }
+     */
+    public static int UNIX_DIAG_RQLEN() {
+        return UNIX_DIAG_RQLEN;
+    }
+    private static final int UNIX_DIAG_SHUTDOWN = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.UNIX_DIAG_SHUTDOWN = 6
+     * }
+     */
+    public static int UNIX_DIAG_SHUTDOWN() {
+        return UNIX_DIAG_SHUTDOWN;
+    }
+    private static final int INET_DIAG_SHUTDOWN = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.INET_DIAG_SHUTDOWN = 8
+     * }
+     */
+    public static int INET_DIAG_SHUTDOWN() {
+        return INET_DIAG_SHUTDOWN;
+    }
+    private static final int NF_INET_LOCAL_IN = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nf_inet_hooks.NF_INET_LOCAL_IN = 1
+     * }
+     */
+    public static int NF_INET_LOCAL_IN() {
+        return NF_INET_LOCAL_IN;
+    }
+    private static final int NF_INET_LOCAL_OUT = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum nf_inet_hooks.NF_INET_LOCAL_OUT = 3
+     * }
+     */
+    public static int NF_INET_LOCAL_OUT() {
+        return NF_INET_LOCAL_OUT;
+    }
+    private static final int NFPROTO_INET = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.NFPROTO_INET = 1
+     * }
+     */
+    public static int NFPROTO_INET() {
+        return NFPROTO_INET;
+    }
+    private static final int NFPROTO_IPV4 = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.NFPROTO_IPV4 = 2
+     * }
+     */
+    public static int NFPROTO_IPV4() {
+        return NFPROTO_IPV4;
+    }
+    private static final int NFPROTO_IPV6 = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.NFPROTO_IPV6 = 10
+     * }
+     */
+    public static int NFPROTO_IPV6() {
+        return NFPROTO_IPV6;
+    }
+    private static final int NFT_REG_VERDICT = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_registers.NFT_REG_VERDICT = 0
+     * }
+     */
+    public static int NFT_REG_VERDICT() {
+        return NFT_REG_VERDICT;
+    }
+    private static final int NFT_REG_1 = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_registers.NFT_REG_1 = 1
+     * }
+     */
+    public static int NFT_REG_1() {
+        return NFT_REG_1;
+    }
+    private static final int NFT_MSG_NEWTABLE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum nf_tables_msg_types.NFT_MSG_NEWTABLE = 0
+     * }
+     */
+    public static int NFT_MSG_NEWTABLE() {
+        return NFT_MSG_NEWTABLE;
+    }
+    private static final int NFT_MSG_GETTABLE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nf_tables_msg_types.NFT_MSG_GETTABLE = 1
+     * }
+     */
+    public static int NFT_MSG_GETTABLE() {
+        return NFT_MSG_GETTABLE;
+    }
+    private static final int NFT_MSG_DELTABLE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum nf_tables_msg_types.NFT_MSG_DELTABLE = 2
+     * }
+     */
+    public static int NFT_MSG_DELTABLE() {
+        return NFT_MSG_DELTABLE;
+    }
+    private static final int NFT_MSG_NEWCHAIN = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum nf_tables_msg_types.NFT_MSG_NEWCHAIN = 3
+     * }
+     */
+    public static int NFT_MSG_NEWCHAIN() {
+        return NFT_MSG_NEWCHAIN;
+    }
+    private static final int NFT_MSG_NEWRULE = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum nf_tables_msg_types.NFT_MSG_NEWRULE = 6
+     * }
+     */
+    public static int NFT_MSG_NEWRULE() {
+        return NFT_MSG_NEWRULE;
+    }
+    private static final int NFTA_LIST_ELEM = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_list_attributes.NFTA_LIST_ELEM = 1
+     * }
+     */
+    public static int NFTA_LIST_ELEM() {
+        return NFTA_LIST_ELEM;
+    }
+    private static final int NFTA_HOOK_HOOKNUM = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_hook_attributes.NFTA_HOOK_HOOKNUM = 1
+     * }
+     */
+    public static int NFTA_HOOK_HOOKNUM() {
+        return NFTA_HOOK_HOOKNUM;
+    }
+    private static final int NFTA_HOOK_PRIORITY = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_hook_attributes.NFTA_HOOK_PRIORITY = 2
+     * }
+     */
+    public static int NFTA_HOOK_PRIORITY() {
+        return NFTA_HOOK_PRIORITY;
+    }
+    private static final int NFTA_TABLE_NAME = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_table_attributes.NFTA_TABLE_NAME = 1
+     * }
+     */
+    public static int NFTA_TABLE_NAME() {
+        return NFTA_TABLE_NAME;
+    }
+    private static final int NFTA_CHAIN_TABLE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_chain_attributes.NFTA_CHAIN_TABLE = 1
+     * }
+     */
+    public static int NFTA_CHAIN_TABLE() {
+        return NFTA_CHAIN_TABLE;
+    }
+    private static final int NFTA_CHAIN_NAME = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_chain_attributes.NFTA_CHAIN_NAME = 3
+     * }
+     */
+    public static int NFTA_CHAIN_NAME() {
+        return NFTA_CHAIN_NAME;
+    }
+    private static final int NFTA_CHAIN_HOOK = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_chain_attributes.NFTA_CHAIN_HOOK = 4
+     * }
+     */
+    public static int NFTA_CHAIN_HOOK() {
+        return NFTA_CHAIN_HOOK;
+    }
+    private static final int NFTA_CHAIN_POLICY = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_chain_attributes.NFTA_CHAIN_POLICY = 5
+     * }
+     */
+    public static int NFTA_CHAIN_POLICY() {
+        return NFTA_CHAIN_POLICY;
+    }
+    private static final int NFTA_CHAIN_TYPE = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_chain_attributes.NFTA_CHAIN_TYPE = 7
+     * }
+     */
+    public static int NFTA_CHAIN_TYPE() {
+        return NFTA_CHAIN_TYPE;
+    }
+    private static final int NFTA_RULE_TABLE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_rule_attributes.NFTA_RULE_TABLE = 1
+     * }
+     */
+    public static int NFTA_RULE_TABLE() {
+        return NFTA_RULE_TABLE;
+    }
+    private static final int NFTA_RULE_CHAIN = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_rule_attributes.NFTA_RULE_CHAIN = 2
+     * }
+     */
+    public static int NFTA_RULE_CHAIN() {
+        return NFTA_RULE_CHAIN;
+    }
+    private static final int NFTA_RULE_EXPRESSIONS = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_rule_attributes.NFTA_RULE_EXPRESSIONS = 4
+     * }
+     */
+    public static int NFTA_RULE_EXPRESSIONS() {
+        return NFTA_RULE_EXPRESSIONS;
+    }
+    private static final int NFTA_DATA_VALUE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_data_attributes.NFTA_DATA_VALUE = 1
+     * }
+     */
+    public static int NFTA_DATA_VALUE() {
+        return NFTA_DATA_VALUE;
+    }
+    private static final int NFTA_DATA_VERDICT = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_data_attributes.NFTA_DATA_VERDICT = 2
+     * }
+     */
+    public static int NFTA_DATA_VERDICT() {
+        return NFTA_DATA_VERDICT;
+    }
+    private static final int NFTA_VERDICT_CODE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_verdict_attributes.NFTA_VERDICT_CODE = 1
+     * }
+     */
+    public static int NFTA_VERDICT_CODE() {
+        return NFTA_VERDICT_CODE;
+    }
+    private static final int NFTA_EXPR_NAME = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_expr_attributes.NFTA_EXPR_NAME = 1
+     * }
+     */
+    public static int NFTA_EXPR_NAME() {
+        return NFTA_EXPR_NAME;
+    }
+    private static final int NFTA_EXPR_DATA = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_expr_attributes.NFTA_EXPR_DATA = 2
+     * }
+     */
+    public static int NFTA_EXPR_DATA() {
+        return NFTA_EXPR_DATA;
+    }
+    private static final int NFTA_IMMEDIATE_DREG = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_immediate_attributes.NFTA_IMMEDIATE_DREG = 1
+     * }
+     */
+    public static int NFTA_IMMEDIATE_DREG() {
+        return NFTA_IMMEDIATE_DREG;
+    }
+    private static final int NFTA_IMMEDIATE_DATA = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_immediate_attributes.NFTA_IMMEDIATE_DATA = 2
+     * }
+     */
+    public static int NFTA_IMMEDIATE_DATA() {
+        return NFTA_IMMEDIATE_DATA;
+    }
+    private static final int NFT_CMP_EQ = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_cmp_ops.NFT_CMP_EQ = 0
+     * }
+     */
+    public static int NFT_CMP_EQ() {
+        return NFT_CMP_EQ;
+    }
+    private static final int NFTA_CMP_SREG = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_cmp_attributes.NFTA_CMP_SREG = 1
+     * }
+     */
+    public static int NFTA_CMP_SREG() {
+        return NFTA_CMP_SREG;
+    }
+    private static final int NFTA_CMP_OP = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_cmp_attributes.NFTA_CMP_OP = 2
+     * }
+     */
+    public static int NFTA_CMP_OP() {
+        return NFTA_CMP_OP;
+    }
+    private static final int NFTA_CMP_DATA = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_cmp_attributes.NFTA_CMP_DATA = 3
+     * }
+     */
+    public static int NFTA_CMP_DATA() {
+        return NFTA_CMP_DATA;
+    }
+    private static final int NFT_PAYLOAD_NETWORK_HEADER = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_payload_bases.NFT_PAYLOAD_NETWORK_HEADER = 1
+     * }
+     */
+    public static int NFT_PAYLOAD_NETWORK_HEADER() {
+        return NFT_PAYLOAD_NETWORK_HEADER;
+    }
+    private static final int NFT_PAYLOAD_TRANSPORT_HEADER = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_payload_bases.NFT_PAYLOAD_TRANSPORT_HEADER = 2
+     * }
+     */
+    public static int NFT_PAYLOAD_TRANSPORT_HEADER() {
+        return NFT_PAYLOAD_TRANSPORT_HEADER;
+    }
+    private static final int NFTA_PAYLOAD_DREG = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_payload_attributes.NFTA_PAYLOAD_DREG = 1
+     * }
+     */
+    public static int NFTA_PAYLOAD_DREG() {
+        return NFTA_PAYLOAD_DREG;
+    }
+    private static final int NFTA_PAYLOAD_BASE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_payload_attributes.NFTA_PAYLOAD_BASE = 2
+     * }
+     */
+    public static int NFTA_PAYLOAD_BASE() {
+        return NFTA_PAYLOAD_BASE;
+    }
+    private static final int NFTA_PAYLOAD_OFFSET = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_payload_attributes.NFTA_PAYLOAD_OFFSET = 3
+     * }
+     */
+    public static int NFTA_PAYLOAD_OFFSET() {
+        return NFTA_PAYLOAD_OFFSET;
+    }
+    private static final int NFTA_PAYLOAD_LEN = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_payload_attributes.NFTA_PAYLOAD_LEN = 4
+     * }
+     */
+    public static int NFTA_PAYLOAD_LEN() {
+        return NFTA_PAYLOAD_LEN;
+    }
+    private static final int NFT_META_NFPROTO = (int)15L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_meta_keys.NFT_META_NFPROTO = 15
+     * }
+     */
+    public static int NFT_META_NFPROTO() {
+        return NFT_META_NFPROTO;
+    }
+    private static final int NFT_META_L4PROTO = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_meta_keys.NFT_META_L4PROTO = 16
+     * }
+     */
+    public static int NFT_META_L4PROTO() {
+        return NFT_META_L4PROTO;
+    }
+    private static final int NFTA_META_DREG = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_meta_attributes.NFTA_META_DREG = 1
+     * }
+     */
+    public static int NFTA_META_DREG() {
+        return NFTA_META_DREG;
+    }
+    private static final int NFTA_META_KEY = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum nft_meta_attributes.NFTA_META_KEY = 2
+     * }
+     */
+    public static int NFTA_META_KEY() {
+        return NFTA_META_KEY;
     }
     private static final int EPOLL_CLOEXEC = (int)524288L;
     /**
@@ -5076,6 +6426,15 @@ public class Linux extends Linux$shared {
     public static long RLIM_INFINITY() {
         return RLIM_INFINITY;
     }
+    private static final int AF_UNSPEC = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define AF_UNSPEC 0
+     * }
+     */
+    public static int AF_UNSPEC() {
+        return AF_UNSPEC;
+    }
     private static final int AF_UNIX = (int)1L;
     /**
      * {@snippet lang=c :
@@ -5102,6 +6461,24 @@ public class Linux extends Linux$shared {
      */
     public static int AF_INET6() {
         return AF_INET6;
+    }
+    private static final int AF_NETLINK = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define AF_NETLINK 16
+     * }
+     */
+    public static int AF_NETLINK() {
+        return AF_NETLINK;
+    }
+    private static final int AF_PACKET = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define AF_PACKET 17
+     * }
+     */
+    public static int AF_PACKET() {
+        return AF_PACKET;
     }
     private static final int SO_RCVTIMEO = (int)20L;
     /**
@@ -5192,6 +6569,87 @@ public class Linux extends Linux$shared {
      */
     public static int INADDR_LOOPBACK() {
         return INADDR_LOOPBACK;
+    }
+    private static final int SIOCINQ = (int)21531L;
+    /**
+     * {@snippet lang=c :
+     * #define SIOCINQ 21531
+     * }
+     */
+    public static int SIOCINQ() {
+        return SIOCINQ;
+    }
+    private static final int SIOCOUTQ = (int)21521L;
+    /**
+     * {@snippet lang=c :
+     * #define SIOCOUTQ 21521
+     * }
+     */
+    public static int SIOCOUTQ() {
+        return SIOCOUTQ;
+    }
+    private static final int NLM_F_DUMP = (int)768L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_DUMP 768
+     * }
+     */
+    public static int NLM_F_DUMP() {
+        return NLM_F_DUMP;
+    }
+    private static final int NLMSG_ALIGNTO = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_ALIGNTO 4
+     * }
+     */
+    public static int NLMSG_ALIGNTO() {
+        return NLMSG_ALIGNTO;
+    }
+    private static final int NLA_F_NESTED = (int)32768L;
+    /**
+     * {@snippet lang=c :
+     * #define NLA_F_NESTED 32768
+     * }
+     */
+    public static int NLA_F_NESTED() {
+        return NLA_F_NESTED;
+    }
+    private static final int NLA_F_NET_BYTEORDER = (int)16384L;
+    /**
+     * {@snippet lang=c :
+     * #define NLA_F_NET_BYTEORDER 16384
+     * }
+     */
+    public static int NLA_F_NET_BYTEORDER() {
+        return NLA_F_NET_BYTEORDER;
+    }
+    private static final int INET_DIAG_NOCOOKIE = (int)4294967295L;
+    /**
+     * {@snippet lang=c :
+     * #define INET_DIAG_NOCOOKIE 4294967295
+     * }
+     */
+    public static int INET_DIAG_NOCOOKIE() {
+        return INET_DIAG_NOCOOKIE;
+    }
+    private static final int NFNL_MSG_BATCH_BEGIN = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define NFNL_MSG_BATCH_BEGIN 16
+     * }
+     */
+    public static int NFNL_MSG_BATCH_BEGIN() {
+        return NFNL_MSG_BATCH_BEGIN;
+    }
+    private static final int NFNL_MSG_BATCH_END = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define NFNL_MSG_BATCH_END 17
+     * }
+     */
+    public static int NFNL_MSG_BATCH_END() {
+        return NFNL_MSG_BATCH_END;
     }
     private static final int PTRACE_PEEKSIGINFO_SHARED = (int)1L;
     /**
@@ -5678,6 +7136,15 @@ public class Linux extends Linux$shared {
      */
     public static long UFFDIO_MOVE() {
         return UFFDIO_MOVE;
+    }
+    private static final int SIOCUNIXFILE = (int)35296L;
+    /**
+     * {@snippet lang=c :
+     * #define SIOCUNIXFILE 35296
+     * }
+     */
+    public static int SIOCUNIXFILE() {
+        return SIOCUNIXFILE;
     }
     private static final long TFD_IOC_SET_TICKS = 1074287616L;
     /**

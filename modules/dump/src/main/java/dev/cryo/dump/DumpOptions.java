@@ -2,11 +2,13 @@ package dev.cryo.dump;
 
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import dev.cryo.pagexfer.PageServerEndpoint;
 
 /**
- * What to dump and how.
+ * What to dump and how. Made with {@link #of} and changed one option at a time with the {@code with...}
+ * methods, each a copy.
  *
  * @param pid           root of the process tree
  * @param imagesDir     directory that receives the images; must exist, be writable and hold no dump yet
@@ -21,6 +23,8 @@ import dev.cryo.pagexfer.PageServerEndpoint;
  *                      while the tree is frozen is loaded and linked (for a short-lived JVM such as the CLI's)
  * @param fileLocks     dump the file locks the tree holds (CRIU's {@code --file-locks}); without it a held lock
  *                      refuses the dump, since the restored tree would run without it
+ * @param network       what to do with connections that reach outside the tree (CRIU's --tcp-established,
+ *                      --tcp-close, --ext-unix-sk, --network-lock)
  * @param pageServer    where the pages go instead of {@code imagesDir} (the other images stay there), or null;
  *                      with {@code prevImagesDir}, the previous step's pages are on that server's side
  * @param lazyPages     post-copy ({@code --lazy-pages}): the private anonymous memory is left out of the images,
@@ -29,59 +33,121 @@ import dev.cryo.pagexfer.PageServerEndpoint;
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
                           Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp,
-                          boolean fileLocks,
-                          PageServerEndpoint pageServer, LazyServing lazyPages) {
+                          boolean fileLocks, Network network, PageServerEndpoint pageServer, LazyServing lazyPages) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
         preDumpMode = preDumpMode == null ? PreDumpMode.SPLICE : preDumpMode;
+        network = network == null ? Network.NONE : network;
+    }
+
+    /**
+     * Connections, as CRIU's options name them.
+     *
+     * @param tcpEstablished dump established TCP connections (TCP_REPAIR), to restore them connected
+     * @param tcpClose       dump established TCP connections as sockets to restore closed
+     * @param extUnixSk      dump unix sockets connected to a named socket outside the tree, to connect again by name
+     * @param lock           lock established connections (nf_tables) while they are dumped and until they are restored;
+     *                       without it (CRIU's --network-lock skip) a peer that sends meanwhile is answered with a reset
+     */
+    public record Network(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk, boolean lock) {
+        public static final Network NONE = new Network(false, false, false, true);
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, null, null);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null, null);
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
         return new DumpOptions(pid, imagesDir, false, false, DumpListener.SILENT);
     }
 
+    /** The options' fields, to change one in a copy. */
+    private static final class Change {
+        boolean leaveRunning;
+        boolean shellJob;
+        DumpListener listener;
+        Path prevImagesDir;
+        boolean trackMem;
+        PreDumpMode preDumpMode;
+        boolean warmUp;
+        boolean fileLocks;
+        Network network;
+        PageServerEndpoint pageServer;
+        LazyServing lazyPages;
+    }
+
+    private DumpOptions with(Consumer<Change> change) {
+        Change c = new Change();
+        c.leaveRunning = leaveRunning;
+        c.shellJob = shellJob;
+        c.listener = listener;
+        c.prevImagesDir = prevImagesDir;
+        c.trackMem = trackMem;
+        c.preDumpMode = preDumpMode;
+        c.warmUp = warmUp;
+        c.fileLocks = fileLocks;
+        c.network = network;
+        c.pageServer = pageServer;
+        c.lazyPages = lazyPages;
+        change.accept(c);
+        return new DumpOptions(pid, imagesDir, c.leaveRunning, c.shellJob, c.listener, c.prevImagesDir, c.trackMem,
+                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer, c.lazyPages);
+    }
+
     public DumpOptions withLeaveRunning(boolean v) {
-        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer, lazyPages);
+        return with(c -> c.leaveRunning = v);
     }
 
     public DumpOptions withShellJob(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer, lazyPages);
+        return with(c -> c.shellJob = v);
     }
 
     public DumpOptions withListener(DumpListener l) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer, lazyPages);
+        return with(c -> c.listener = l);
     }
 
     public DumpOptions withPrevImagesDir(Path p) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp, fileLocks, pageServer, lazyPages);
+        return with(c -> c.prevImagesDir = p);
     }
 
     public DumpOptions withTrackMem(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp, fileLocks, pageServer, lazyPages);
+        return with(c -> c.trackMem = v);
     }
 
     public DumpOptions withPreDumpMode(PreDumpMode m) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp, fileLocks, pageServer, lazyPages);
-    }
-
-    public DumpOptions withFileLocks(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, v, pageServer, lazyPages);
+        return with(c -> c.preDumpMode = m);
     }
 
     public DumpOptions withWarmUp(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v, fileLocks, pageServer, lazyPages);
+        return with(c -> c.warmUp = v);
+    }
+
+    public DumpOptions withFileLocks(boolean v) {
+        return with(c -> c.fileLocks = v);
+    }
+
+    public DumpOptions withNetwork(Network n) {
+        return with(c -> c.network = n);
+    }
+
+    public DumpOptions withTcpEstablished(boolean v) {
+        return withNetwork(new Network(v, network.tcpClose(), network.extUnixSk(), network.lock()));
+    }
+
+    public DumpOptions withTcpClose(boolean v) {
+        return withNetwork(new Network(network.tcpEstablished(), v, network.extUnixSk(), network.lock()));
+    }
+
+    public DumpOptions withExtUnixSk(boolean v) {
+        return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v, network.lock()));
     }
 
     public DumpOptions withLazyPages(LazyServing l) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer, l);
+        return with(c -> c.lazyPages = l);
     }
 
     public DumpOptions withPageServer(PageServerEndpoint e) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, e, lazyPages);
+        return with(c -> c.pageServer = e);
     }
 }

@@ -21,6 +21,7 @@ import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.SkPacketEntry;
+import dev.cryo.images.proto.UnixSkEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.testkit.Target;
@@ -103,15 +104,25 @@ class FdDumpTest {
     }
 
     @Test
-    void aListeningUnixSocketIsRefusedPlainlyAndTheTargetRunsOn() throws Exception {
+    void aListeningUnixSocketIsDumpedWithItsNameBacklogAndFileMode() throws Exception {
         Path dir = Files.createDirectories(work.resolve("img"));
         try (Target target = Target.start("fds_all", work.resolve("t"), "named")) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Dumper.dump(
-                            DumpOptions.of(target.pid(), dir).withShellJob(true), new Cancellation()))
-                    .isInstanceOf(DumpException.class)
-                    .hasMessageContaining("fd 10: unix socket").hasMessageContaining("/t/sk) has no peer; cryo dumps socketpairs only");
-            assertThat(dir.resolve("inventory.img")).doesNotExist();
-            assertThat(target.check()).as("fds_all's own check after the refused dump").isEqualTo("PASS");
+            Dumper.dump(DumpOptions.of(target.pid(), dir).withShellJob(true).withLeaveRunning(true), new Cancellation());
+            ImageStore store = new DirectoryImageStore(dir);
+            FdinfoEntry fd10;
+            try (var r = store.openReader(ImageKind.FDINFO, target.pid())) {
+                fd10 = r.readAll(FdinfoEntry.parser()).stream().filter(e -> e.getFd() == 10).findFirst().orElseThrow();
+            }
+            UnixSkEntry sk;
+            try (var r = store.openReader(ImageKind.FILES)) {
+                sk = r.readAll(FileEntry.parser()).stream().filter(f -> f.getId() == fd10.getId()).findFirst().orElseThrow().getUsk();
+            }
+            assertThat(sk.getState()).as("TCP_LISTEN").isEqualTo(10);
+            assertThat(sk.getName().toStringUtf8()).as("the path, with the NUL the kernel keeps").isEqualTo(work.resolve("t/sk") + "\0");
+            assertThat(sk.getBacklog()).isEqualTo(1);
+            assertThat(sk.getFilePerms().getMode() & 0170000).as("a socket file").isEqualTo(0140000);
+            assertThat(sk.getDeleted()).isFalse();
+            assertThat(target.check()).as("fds_all's own check after the dump").isEqualTo("PASS");
         }
     }
 

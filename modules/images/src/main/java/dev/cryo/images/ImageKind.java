@@ -8,6 +8,7 @@ import dev.cryo.images.proto.CredsEntry;
 import dev.cryo.images.proto.EventfdFileEntry;
 import dev.cryo.images.proto.FdinfoEntry;
 import dev.cryo.images.proto.FifoEntry;
+import dev.cryo.images.proto.InetSkEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.images.proto.FsEntry;
@@ -29,6 +30,7 @@ import dev.cryo.images.proto.SaEntry;
 import dev.cryo.images.proto.SeccompEntry;
 import dev.cryo.images.proto.SkPacketEntry;
 import dev.cryo.images.proto.StatsEntry;
+import dev.cryo.images.proto.TcpStreamEntry;
 import dev.cryo.images.proto.TaskKobjIdsEntry;
 import dev.cryo.images.proto.TimensEntry;
 import dev.cryo.images.proto.TtyDataEntry;
@@ -75,6 +77,9 @@ public enum ImageKind {
             null, PipeDataEntry.getDefaultInstance(), Payload.PIPE_DATA),
     FIFO_DATA("FIFO_DATA", "fifo-data.img", Head.COMMON, 0x59333054,
             null, PipeDataEntry.getDefaultInstance(), Payload.PIPE_DATA),
+    /** One established TCP connection (id, hex: the socket's inode); the queues' bytes follow the entry. */
+    TCP_STREAM("TCP_STREAM", "tcp-stream-%x.img", Head.COMMON, 0x51465506,
+            null, TcpStreamEntry.getDefaultInstance(), Payload.TCP_STREAM),
     TTY_INFO("TTY_INFO", "tty-info.img", 0x59453036, TtyInfoEntry.getDefaultInstance()),
     TTY_DATA("TTY_DATA", "tty-data.img", 0x59413026, TtyDataEntry.getDefaultInstance()),
     MEMFD_INODE("MEMFD_INODE", "memfd.img", 0x48453499, MemfdInodeEntry.getDefaultInstance()),
@@ -97,6 +102,7 @@ public enum ImageKind {
     /** Data queued in unix sockets at dump; each sk_packet_entry is followed by its {@code length} bytes. */
     SK_QUEUES("SK_QUEUES", "sk-queues.img", Head.COMMON, 0x56264026,
             null, SkPacketEntry.getDefaultInstance(), Payload.SK_PACKET),
+    INETSK("INETSK", "inetsk.img", 0x56443851, InetSkEntry.getDefaultInstance()),
     TTY_FILES("TTY_FILES", "tty.img", 0x59433025, TtyFileEntry.getDefaultInstance()),
     SIGACT("SIGACT", "sigacts-%d.img", 0x55344201, SaEntry.getDefaultInstance()),
     ITIMERS("ITIMERS", "itimers-%d.img", 0x57464056, ItimerEntry.getDefaultInstance()),

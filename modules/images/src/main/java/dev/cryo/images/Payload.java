@@ -4,6 +4,7 @@ import dev.cryo.images.proto.GhostChunkEntry;
 import dev.cryo.images.proto.GhostFileEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.SkPacketEntry;
+import dev.cryo.images.proto.TcpStreamEntry;
 
 /** Raw bytes that follow an entry in some images, outside protobuf. */
 enum Payload {
@@ -25,6 +26,13 @@ enum Payload {
         @Override
         long after(Object entry) {
             return entry instanceof SkPacketEntry packet ? Integer.toUnsignedLong(packet.getLength()) : 0;
+        }
+    },
+    /** tcp-stream: the entry is followed by its receive queue ({@code inq_len}) then its send queue ({@code outq_len}). */
+    TCP_STREAM {
+        @Override
+        long after(Object entry) {
+            return entry instanceof TcpStreamEntry s ? Integer.toUnsignedLong(s.getInqLen()) + Integer.toUnsignedLong(s.getOutqLen()) : 0;
         }
     },
     /**

@@ -39,6 +39,9 @@ import dev.cryo.images.proto.SignalQueueEntry;
 import dev.cryo.images.proto.SkOptsEntry;
 import dev.cryo.images.proto.SkShutdown;
 import dev.cryo.images.proto.StatsEntry;
+import dev.cryo.images.proto.InetSkEntry;
+import dev.cryo.images.proto.IpOptsEntry;
+import dev.cryo.images.proto.TcpStreamEntry;
 import dev.cryo.images.proto.DumpStatsEntry;
 import dev.cryo.images.proto.RestoreStatsEntry;
 import dev.cryo.images.proto.TaskCoreEntry;
@@ -113,6 +116,12 @@ final class SampleImages {
 
     private SampleImages() {}
 
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
     /** Every entry-holding kind, with realistic contents. */
     static List<Sample> all() {
         List<Sample> samples = new ArrayList<>();
@@ -140,6 +149,11 @@ final class SampleImages {
                 List.of(SkPacketEntry.newBuilder().setIdFor(12).setLength(SK_DATA.length).build(),
                         SkPacketEntry.newBuilder().setIdFor(13).setLength(FIFO_DATA.length).build()),
                 Map.of(0, SK_DATA, 1, FIFO_DATA)));
+        samples.add(new Sample(ImageKind.TCP_STREAM, 0x1234,
+                List.of(TcpStreamEntry.newBuilder().setInqLen(SK_DATA.length).setInqSeq(1000).setOutqLen(FIFO_DATA.length)
+                        .setOutqSeq(2000).setOptMask(7).setSndWscale(7).setMssClamp(65483).setRcvWscale(7).setTimestamp(123)
+                        .setUnsqLen(0).setSndWl1(999).setSndWnd(65536).setMaxWindow(65536).setRcvWnd(65536).setRcvWup(1000).build()),
+                Map.of(0, concat(SK_DATA, FIFO_DATA))));
         samples.add(one(ImageKind.TTY_INFO, 0, ttyInfo()));
         samples.add(one(ImageKind.TTY_DATA, 0, TtyDataEntry.newBuilder()
                 .setTtyId(7).setData(ByteString.copyFromUtf8("typed ahead\n")).build()));
@@ -177,6 +191,7 @@ final class SampleImages {
         samples.add(one(ImageKind.FIFO, 0, FifoEntry.newBuilder().setId(21).setPipeId(PIPE_INO + 1).setRegfId(22).build()));
         samples.add(one(ImageKind.EVENTFD_FILE, 0, eventfd()));
         samples.add(one(ImageKind.UNIXSK, 0, unixSocket()));
+        samples.add(one(ImageKind.INETSK, 0, inetSocket()));
         samples.add(one(ImageKind.TTY_FILES, 0, ttyFile()));
         samples.add(new Sample(ImageKind.SIGACT, PID, IntStream.range(0, 3)
                 .mapToObj(i -> (Message) sigaction(i)).toList(), Map.of()));
@@ -345,6 +360,15 @@ final class SampleImages {
                         .setSoSndTmoSec(0).setSoSndTmoUsec(0).setSoRcvTmoSec(0).setSoRcvTmoUsec(0))
                 .setName(ByteString.copyFromUtf8("/run/app.sock")).setShutdown(SkShutdown.NONE)
                 .setNsId(3).build();
+    }
+
+    static InetSkEntry inetSocket() {
+        return InetSkEntry.newBuilder().setId(26).setIno(90003).setFamily(2).setType(1).setProto(6).setState(1)
+                .setSrcPort(8080).setDstPort(41000).setFlags(02).setBacklog(0)
+                .addSrcAddr(0x0100007f).addDstAddr(0x0100007f).setFown(fown())
+                .setOpts(SkOptsEntry.newBuilder().setSoSndbuf(2626560).setSoRcvbuf(131072)
+                        .setSoSndTmoSec(0).setSoSndTmoUsec(0).setSoRcvTmoSec(0).setSoRcvTmoUsec(0).setReuseaddr(true))
+                .setIpOpts(IpOptsEntry.newBuilder().setFreebind(false)).setShutdown(SkShutdown.NONE).build();
     }
 
     static TtyInfoEntry ttyInfo() {

@@ -25,7 +25,7 @@ final class InjectedCall {
         Ptrace.syscall(tid, 0);
         boolean entered = false;
         while (true) {
-            Wait.Status st = next(t);
+            Wait.Status st = TraceeWait.next(t);
             if (st.gone()) {
                 throw t.gone(st);
             }
@@ -48,6 +48,33 @@ final class InjectedCall {
         }
     }
 
+    /**
+     * Runs code of cryo's from the registers {@code regs} until it stops on the int3 that ends it ({@code rip}
+     * {@code end}, the byte after); returns rax there. For a task that dies with cryo (a puppet): an int3 is
+     * a fatal SIGTRAP to a task nobody traces.
+     */
+    static long runToTrap(Traced t, UserRegs regs, long end) {
+        int tid = t.tid();
+        regs.write(tid);
+        Ptrace.cont(tid, 0);
+        while (true) {
+            Wait.Status st = TraceeWait.next(t);
+            if (st.gone()) {
+                throw t.gone(st);
+            }
+            if (st.stopped() && st.event() == 0 && st.stopSignal() == Linux.SIGTRAP()) {
+                regs.read(tid);
+                if (regs.rip() == end) {
+                    return regs.rax();
+                }
+                throw new InfectionFailure(String.format("thread %d stopped by SIGTRAP at 0x%x, not at the end of cryo's code (0x%x)",
+                        tid, regs.rip(), end));
+            }
+            t.unexpected(st);
+            Ptrace.cont(tid, 0);
+        }
+    }
+
     /** Sets {@code regs} and continues the thread without waiting: for a call that does not return (exit_group). */
     static void launch(Traced t, UserRegs regs) {
         regs.write(t.tid());
@@ -66,7 +93,7 @@ final class InjectedCall {
         Ptrace.interrupt(tid);
         Ptrace.cont(tid, 0);
         while (true) {
-            Wait.Status st = next(t);
+            Wait.Status st = TraceeWait.next(t);
             if (st.gone()) {
                 throw t.gone(st);
             }
@@ -76,52 +103,6 @@ final class InjectedCall {
             }
             t.unexpected(st);
             Ptrace.cont(tid, 0);
-        }
-    }
-
-    /** How many times a wait polls without sleeping: an injected call is usually over within microseconds. */
-    private static final int SPINS = 200;
-
-    /**
-     * The next state change of {@code t}. Waits with WNOHANG, spinning first, then sleeping 1 ms at a time,
-     * so that it can notice what a blocking wait would hang on: when a traced process is killed, its
-     * leader's exit is reported only after every other traced thread of it has been reaped, and those may be
-     * threads that no one waits for (cryo had not run anything in them yet). Each sleep reaps such dead
-     * threads of the process first.
-     */
-    static Wait.Status next(Traced t) {
-        int tid = t.tid();
-        for (int polls = 0; ; polls++) {
-            Wait.Status st = Wait.waitPid(tid, Linux.__WALL() | Linux.WNOHANG());
-            if (st != null) {
-                return st;
-            }
-            if (polls < SPINS) {
-                Thread.onSpinWait();
-                continue;
-            }
-            reapDeadThreads(t.pid(), tid);
-            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
-        }
-    }
-
-    /** Reaps the exits of the other threads of {@code pid} that cryo traces and that have died (zombies). */
-    private static void reapDeadThreads(int pid, int waiting) {
-        java.io.File[] tasks = new java.io.File("/proc/" + pid + "/task").listFiles();
-        if (tasks == null) {
-            return;
-        }
-        for (java.io.File task : tasks) {
-            int tid;
-            try {
-                tid = Integer.parseInt(task.getName());
-            } catch (NumberFormatException e) {
-                continue;
-            }
-            // Exits only: a stop it holds (a new thread's first) belongs to whoever waits for that thread.
-            if (tid != waiting && Wait.exitedUnreaped(tid)) {
-                Wait.waitPid(tid, Linux.__WALL() | Linux.WNOHANG());
-            }
         }
     }
 }

@@ -37,6 +37,23 @@ public final class Parasite implements AutoCloseable {
     public static final long DUMP_SCRATCH = 256 * 1024;
     /** {@code syscall; ud2} (0f 05 0f 0b): the code at the start of an area that holds its own code. */
     private static final long CODE = 0x0b0f050fL;
+    /**
+     * Where the batch loop lies in such an area's code page, and the loop itself: rdi a table of entries of
+     * 8 words (nr, six arguments, the result it stores), rsi how many; it makes each call in turn, stops at
+     * the first that fails (rax in -4095..-1), and ends on an int3 with rax the number that succeeded.
+     * <pre>
+     *   mov %rdi,%rbx; mov %rsi,%r12; xor %r13d,%r13d
+     * next: cmp %r12,%r13; jae done
+     *   mov (%rbx),%rax; mov 8(%rbx),%rdi; ... mov 48(%rbx),%r9; syscall; mov %rax,56(%rbx)
+     *   cmp $-4095,%rax; jae done; add $64,%rbx; inc %r13; jmp next
+     * done: mov %r13,%rax; int3
+     * </pre>
+     */
+    private static final long BATCH_AT = 16;
+    private static final String BATCH_CODE = "4889fb4989f44531ed4d39e57332488b03488b7b08488b7310488b53184c8b53204c8b43284c8b4b30"
+            + "0f0548894338483d01f0ffff73094883c34049ffc5ebc94c89e8cc";
+    private static final long BATCH_END = BATCH_AT + BATCH_CODE.length() / 2;
+    private static final int BATCH_ENTRY = 64;
     /** How far below the main stack an area keeps away: the stack grows down into that range. */
     private static final long STACK_REACH = 16L << 20;
 
@@ -158,6 +175,11 @@ public final class Parasite implements AutoCloseable {
 
     private void codeAt(long at) {
         Ptrace.pokeData(leader.tid(), at, CODE);
+        byte[] loop = java.util.HexFormat.of().parseHex(BATCH_CODE + "cc".repeat((8 - BATCH_CODE.length() / 2 % 8) % 8));
+        java.nio.ByteBuffer words = java.nio.ByteBuffer.wrap(loop).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < loop.length / 8; i++) {
+            Ptrace.pokeData(leader.tid(), at + BATCH_AT + 8L * i, words.getLong());
+        }
         ip = at;
         scratch = new Scratch(this, at + PAGE, areaSize - PAGE);
     }
@@ -233,6 +255,52 @@ public final class Parasite implements AutoCloseable {
             throw new ErrnoException(name + " in pid " + pid, args, (int) -r);
         }
         return r;
+    }
+
+    /** One call of a {@link #batch}: its name for messages, its number and arguments (six at most). */
+    public record Call(String name, long nr, long... args) {}
+
+    /**
+     * Runs {@code calls} in thread {@code t}, in order, with one stop for many of them: a loop in the area's
+     * code makes them one after the other (up to as many as the scratch memory holds a table for, then the
+     * next lot), and stops at the first that fails, which is thrown naming it and its errno; the calls before
+     * it are done. Returns their results. For a parasite with code of its own (a puppet's), whose task dies
+     * with cryo: the loop ends on an int3.
+     */
+    public long[] batch(Traced t, java.util.List<Call> calls) {
+        if (dumped || area == 0 || closed) {
+            throw new IllegalStateException("pid " + pid + " has no parasite code to run a batch (a dumped task runs one call at a time)");
+        }
+        long[] results = new long[calls.size()];
+        int per = (int) Math.min(Integer.MAX_VALUE, scratch.capacity() / BATCH_ENTRY);
+        for (int from = 0; from < calls.size(); from += per) {
+            int n = Math.min(per, calls.size() - from);
+            try (Arena a = Arena.ofConfined(); Scratch s = scratch()) {
+                MemorySegment table = a.allocate((long) n * BATCH_ENTRY, 8);
+                for (int i = 0; i < n; i++) {
+                    Call c = calls.get(from + i);
+                    if (c.args().length > 6) {
+                        throw new IllegalArgumentException(c.name() + ": more than six arguments");
+                    }
+                    table.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L, c.nr());
+                    for (int k = 0; k < c.args().length; k++) {
+                        table.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L + 1 + k, c.args()[k]);
+                    }
+                }
+                long at = s.put(table);
+                callRegs.copyFrom(calls(t).start()).syscallAt(area + BATCH_AT, 0, at, n);
+                long done = InjectedCall.runToTrap(t, callRegs, area + BATCH_END);
+                s.read(at, table);
+                for (int i = 0; i < n; i++) {
+                    results[from + i] = table.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L + 7);
+                }
+                if (done < n) {
+                    Call failed = calls.get(from + (int) done);
+                    throw new ErrnoException(failed.name() + " in pid " + pid, failed.args(), (int) -results[from + (int) done]);
+                }
+            }
+        }
+        return results;
     }
 
     /** Makes thread {@code t} start system call {@code nr} and does not wait for it: for one that does not return. */

@@ -19,45 +19,80 @@ import java.util.Objects;
  *                  is left (for a command that exits after the restore). Without it the keeper stays the tree's
  *                  parent and reaps it, as long as the thread that restored it lives: a JVM cannot reap orphans
  *                  itself without taking its own children's statuses
+ * @param network   connections that reach outside the tree, as CRIU's options allow them
  * @param lazyPages restore lazily: private anonymous memory is left empty and filled on fault by the lazy-pages
  *                  daemon that this hands each process's userfaultfd to; null for a plain restore
  */
 public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
-                             RestoreListener listener, boolean orphan, LazyHandoff lazyPages) {
+                             RestoreListener listener, boolean orphan, Network network, LazyHandoff lazyPages) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         Objects.requireNonNull(listener, "listener");
+        network = network == null ? Network.NONE : network;
+    }
+
+    /**
+     * Connections, as CRIU's options name them.
+     *
+     * @param tcpEstablished restore established TCP connections (dumped with --tcp-established), connected
+     * @param tcpClose       restore established TCP connections as closed sockets
+     * @param extUnixSk      connect unix sockets again to the named sockets outside the tree they were connected to
+     * @param lock           lift the lock the dump put on the established connections, once they are restored
+     */
+    public record Network(boolean tcpEstablished, boolean tcpClose, boolean extUnixSk, boolean lock) {
+        public static final Network NONE = new Network(false, false, false, true);
+    }
+
+    public RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
+                          RestoreListener listener, boolean orphan) {
+        this(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, Network.NONE, null);
+    }
+
+    public RestoreOptions withNetwork(Network n) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, n, lazyPages);
+    }
+
+    public RestoreOptions withTcpEstablished(boolean v) {
+        return withNetwork(new Network(v, network.tcpClose(), network.extUnixSk(), network.lock()));
+    }
+
+    public RestoreOptions withTcpClose(boolean v) {
+        return withNetwork(new Network(network.tcpEstablished(), v, network.extUnixSk(), network.lock()));
+    }
+
+    public RestoreOptions withExtUnixSk(boolean v) {
+        return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v, network.lock()));
     }
 
     public static RestoreOptions of(Path imagesDir) {
-        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT, false, null);
+        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT, false);
     }
 
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan, lazyPages);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan, network, lazyPages);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan, lazyPages);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan, network, lazyPages);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan, lazyPages);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan, network, lazyPages);
     }
 
     public RestoreOptions withShellJob(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan, lazyPages);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan, network, lazyPages);
     }
 
     public RestoreOptions withListener(RestoreListener l) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan, lazyPages);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan, network, lazyPages);
     }
 
     public RestoreOptions withLazyPages(LazyHandoff h) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, h);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, network, h);
     }
 
     public RestoreOptions withOrphan(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v, lazyPages);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v, network, lazyPages);
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,6 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.service.internal.rpc.CriuFeatures;
+import dev.cryo.service.internal.rpc.CriuNetworkLockMethod;
+import dev.cryo.service.internal.rpc.CriuPageServerInfo;
 import dev.cryo.service.internal.rpc.CriuOpts;
 import dev.cryo.service.internal.rpc.CriuPreDumpMode;
 import dev.cryo.service.internal.rpc.CriuReq;
@@ -36,6 +39,7 @@ import dev.cryo.syscalls.KernelFeatures;
 import dev.cryo.syscalls.Poll;
 import dev.cryo.syscalls.SeqpacketSocket;
 import dev.cryo.syscalls.Signals;
+import dev.cryo.pagexfer.PageServer;
 import dev.cryo.testkit.Target;
 
 /** cryo's RPC service in this JVM, driven by a client that speaks CRIU's RPC over its socket. */
@@ -104,15 +108,40 @@ class RpcServiceTest {
         Path images = work.resolve("img");
         try (Target target = Target.start("rst_tree", work.resolve("t"), "8", "1"); RpcClient c = client()) {
             CriuResp r = c.call(request(CriuReqType.DUMP, CriuOpts.newBuilder().setImagesDirFd(dirFd(images))
-                    .setPid(target.pid()).setTcpEstablished(true).setExtUnixSk(false).setRoot("/")
-                    .addVeths(CriuVethPair.newBuilder().setIfIn("a").setIfOut("b"))));
+                    .setPid(target.pid()).setNetworkLock(CriuNetworkLockMethod.IPTABLES).setExtUnixSk(false).setRoot("/")
+                    .addVeths(CriuVethPair.newBuilder().setIfIn("a").setIfOut("b"))
+                    .setPs(CriuPageServerInfo.newBuilder().setFd(3))));
 
             assertThat(r.getSuccess()).isFalse();
             assertThat(r.getType()).isEqualTo(CriuReqType.DUMP);
             assertThat(r.getCrErrno()).isEqualTo(Linux.EBADRQC());
-            assertThat(r.getCrErrmsg()).isEqualTo("cryo does not support opts.tcp_established, opts.root, opts.veths");
+            assertThat(r.getCrErrmsg()).isEqualTo("cryo does not support opts.root, opts.veths, opts.network_lock, opts.ps.fd");
             assertThat(list(images)).isEmpty();
             assertThat(tracer(target.pid())).isZero();
+            assertThat(target.check()).isEqualTo("PASS");
+        }
+    }
+
+    /**
+     * What the sockets and page-server work brought is served: a dump with the network options and {@code ps},
+     * its pages sent to a page server, which writes them where restore finds them with the dump's images.
+     */
+    @Test
+    void aDumpToAPageServerWithTheNetworkOptionsIsServed() throws Exception {
+        Path images = Files.createDirectories(work.resolve("img"));
+        Path served = Files.createDirectories(work.resolve("served"));
+        try (Target target = Target.start("rst_tree", work.resolve("t"), "8", "1"); RpcClient c = client();
+             PageServer server = PageServer.listen(new PageServer.Options(served, InetAddress.getLoopbackAddress(), 0, null, null))) {
+            Thread serving = Thread.ofPlatform().start(server::serve);
+            CriuResp r = c.call(request(CriuReqType.DUMP, CriuOpts.newBuilder().setImagesDirFd(dirFd(images))
+                    .setPid(target.pid()).setLeaveRunning(true).setTcpEstablished(true).setTcpClose(false).setExtUnixSk(true)
+                    .setNetworkLock(CriuNetworkLockMethod.NFTABLES)
+                    .setPs(CriuPageServerInfo.newBuilder().setAddress("127.0.0.1").setPort(server.port()))));
+            serving.join(60_000);
+
+            assertThat(r.getSuccess()).as(r.getCrErrmsg()).isTrue();
+            assertThat(list(images)).contains("inventory.img").noneMatch(n -> n.startsWith("pages-"));
+            assertThat(list(served)).anyMatch(n -> n.startsWith("pages-")).anyMatch(n -> n.startsWith("pagemap-"));
             assertThat(target.check()).isEqualTo("PASS");
         }
     }

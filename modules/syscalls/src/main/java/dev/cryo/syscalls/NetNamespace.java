@@ -16,4 +16,36 @@ public final class NetNamespace {
             Syscall.call("setns(" + path + ", CLONE_NEWNET)", Linux.__NR_setns(), ns.fd(), Linux.CLONE_NEWNET());
         }
     }
+
+    /**
+     * {@code work}'s result as seen from the network namespace of process {@code pid}: run here when that is
+     * the caller's own, else on a thread of its own that enters it first (sock_diag and nf_tables answer
+     * for the namespace of the socket that asks).
+     */
+    public static <T> T in(int pid, java.util.function.Supplier<T> work) {
+        String theirs = Io.readlink("/proc/" + pid + "/ns/net");
+        if (theirs.equals(Io.readlink("/proc/thread-self/ns/net"))) {
+            return work.get();
+        }
+        java.util.concurrent.atomic.AtomicReference<T> answer = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<RuntimeException> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = Thread.ofPlatform().name("cryo-netns-" + pid).start(() -> {
+            try {
+                enter("/proc/" + pid + "/ns/net");
+                answer.set(work.get());
+            } catch (RuntimeException e) {
+                failed.set(e);
+            }
+        });
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while asking the network namespace of pid " + pid, e);
+        }
+        if (failed.get() != null) {
+            throw failed.get();
+        }
+        return answer.get();
+    }
 }

@@ -66,8 +66,8 @@ public final class SeqpacketSocket implements AutoCloseable {
     public static SeqpacketSocket adopt(int fd) {
         Fd owned = Fd.own(fd);
         try {
-            int domain = UnixSockets.getIntOption(owned, Linux.SOL_SOCKET(), Linux.SO_DOMAIN());
-            int type = UnixSockets.getIntOption(owned, Linux.SOL_SOCKET(), Linux.SO_TYPE());
+            int domain = Sockets.getIntOption(owned, Linux.SOL_SOCKET(), Linux.SO_DOMAIN());
+            int type = Sockets.getIntOption(owned, Linux.SOL_SOCKET(), Linux.SO_TYPE());
             if (domain != Linux.AF_UNIX() || type != Linux.SOCK_SEQPACKET()) {
                 throw new IllegalArgumentException("fd " + fd + " is a socket of domain " + domain + " and type " + type
                         + ", not a unix SOCK_SEQPACKET socket");

@@ -68,7 +68,7 @@ public final class TcpSocket implements AutoCloseable {
     public static TcpSocket listen(InetAddress address, int port, int backlog) {
         Fd fd = open(address);
         try (Arena a = Arena.ofConfined()) {
-            UnixSockets.setIntOption(fd, Linux.SOL_SOCKET(), Linux.SO_REUSEADDR(), 1);
+            Sockets.setIntOption(fd, Linux.SOL_SOCKET(), Linux.SO_REUSEADDR(), 1);
             MemorySegment sa = sockaddr(a, address, port);
             Syscall.call("bind(" + format(new InetSocketAddress(address, port)) + ")", Linux.__NR_bind(), fd.fd(), sa.address(), sa.byteSize());
             Syscall.call("listen", Linux.__NR_listen(), fd.fd(), backlog);
@@ -120,7 +120,7 @@ public final class TcpSocket implements AutoCloseable {
 
     /** TCP_CORK: partial segments wait until the cork is removed or a push (see {@link #noDelay}). */
     public void cork(boolean on) {
-        UnixSockets.setIntOption(fd, Linux.IPPROTO_TCP(), Linux.TCP_CORK(), on ? 1 : 0);
+        Sockets.setIntOption(fd, Linux.IPPROTO_TCP(), Linux.TCP_CORK(), on ? 1 : 0);
     }
 
     /**
@@ -128,7 +128,7 @@ public final class TcpSocket implements AutoCloseable {
      * corked or not (tcp_push_pending_frames); a cork that is on stays on for what is sent later.
      */
     public void noDelay(boolean on) {
-        UnixSockets.setIntOption(fd, Linux.IPPROTO_TCP(), Linux.TCP_NODELAY(), on ? 1 : 0);
+        Sockets.setIntOption(fd, Linux.IPPROTO_TCP(), Linux.TCP_NODELAY(), on ? 1 : 0);
     }
 
     /** SO_SNDTIMEO and SO_RCVTIMEO: a send or recv that blocks this long fails with EAGAIN. Zero: never. */

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import dev.cryo.syscalls.Cgroup2;
+import dev.cryo.syscalls.NetworkLock;
 import dev.cryo.testkit.PageServerProcess;
 import dev.cryo.testkit.Target;
 import dev.cryo.testkit.TestCgroup;
@@ -34,6 +35,10 @@ final class TestRun {
     private final List<Background> background = new ArrayList<>();
     /** The two hosts of remote-lazy, kept until its commands have ended. */
     private TwoHosts hosts;
+    /** The program's pid, once started: the dump names its network lock after it. */
+    private int startedPid;
+    /** remote-lazy: the original tree, which its dump keeps frozen until the daemon is done, then kills. */
+    private final List<Integer> original = new ArrayList<>();
 
     /** How long the lazy cycles' daemon answers faults alone after the tree runs: long enough for the program's check. */
     private static final String PREFETCH_DELAY_MS = "2000";
@@ -69,6 +74,10 @@ final class TestRun {
             if (hosts != null) {
                 hosts.close();
             }
+            if (startedPid > 0 && test.dumpOptions().contains("--tcp-established")) {
+                // a dump that kept connections locked, whose restore failed or never came: the lock is the test's
+                NetworkLock.unlock("cryo-" + startedPid);
+            }
         }
         long took = System.nanoTime() - start;
         if (failure == null) {
@@ -89,6 +98,7 @@ final class TestRun {
         }
         try (target) {
             int pid = target.pid();
+            startedPid = pid;
             settle(pid, null); // the program may write "ready" a moment before it sleeps
             Map<Integer, String> sleeps = VisibleState.syscalls(pid);
             VisibleState before = VisibleState.capture(pid);
@@ -121,11 +131,13 @@ final class TestRun {
             Files.writeString(work.resolve("state-after.txt"), after.describe());
             List<String> differences = after.differencesFrom(before);
             if (cycle == Cycle.PIDNS) {
-                target.close(); // the original ran beside the restored tree; only the restored one checks itself
+                // the original ran beside the restored tree; only the restored one checks itself. What the program
+                // left outside its tree (a peer it talks to) stays for the check.
+                killTree(target.pid());
             }
             // remote-lazy: the original stays frozen by its dump until the daemon has its memory; the dump kills it
             String verdict = terminate(root, target, dir);
-            String lazyEnd = lazyEnd(target);
+            String lazyEnd = lazyEnd();
             if (lazyEnd != null && differences.isEmpty() && verdict.equals("PASS")) {
                 return lazyEnd;
             }
@@ -150,7 +162,10 @@ final class TestRun {
         Path mount = Cgroup2.mountPoint()
                 .orElseThrow(() -> new Failed("no cgroup2 hierarchy is mounted, so the cgroup cycle cannot run here"));
         try (TestCgroup cgroup = TestCgroup.create(mount)) {
-            target.processes().forEach(cgroup::add);
+            // the tree only: a process the program left outside it (a peer) stays where it is
+            List<Integer> tree = new ArrayList<>();
+            hostDescendants(target.pid(), tree);
+            tree.forEach(cgroup::add);
             String freezer = dump(target, images, "--display-stats").lines().filter(l -> l.startsWith("freezer:"))
                     .map(l -> l.substring("freezer:".length()).strip()).findFirst().orElse("(no freezer line)");
             if (!freezer.equals("cgroup2 " + cgroup.dir())) {
@@ -160,16 +175,41 @@ final class TestRun {
         return restore(target, images);
     }
 
-    /** cryo dump of the target (which kills it) with {@code options}; returns what cryo printed. */
+    /**
+     * cryo dump of the target (which kills it) with {@code options} and the test's own; returns what cryo printed.
+     * The tree is the program and its descendants: a process it left outside (an orphan of the nanny, a peer for
+     * a connection to outside the tree) runs on.
+     */
     private String dump(Target target, Path images, String... options) throws Failed, Cryo.CommandFailed {
         List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString()));
         dump.addAll(List.of(options));
         dump.addAll(test.dumpOptions());
+        List<Integer> tree = new ArrayList<>();
+        hostDescendants(target.pid(), tree);
         String said = cryo.run(dump.toArray(String[]::new));
-        if (!target.awaitExit(30)) {
-            throw new Failed("the dump left the tree running");
-        }
+        awaitGone(tree);
         return said;
+    }
+
+    /**
+     * Waits until the dumped {@code tree} is gone and reaped (the nanny reaps it: a zombie still holds its pid,
+     * which the restore needs); a process the program left outside its tree (a peer) runs on.
+     */
+    private static void awaitGone(List<Integer> tree) throws Failed {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        // gone and reaped (the nanny reaps them): a zombie still holds its pid, which the restore needs
+        while (tree.stream().anyMatch(pid -> Files.exists(Path.of("/proc/" + pid)))) {
+            if (System.nanoTime() > deadline) {
+                throw new Failed(tree.stream().anyMatch(TestRun::alive) ? "the dump left the tree running"
+                        : "the tree's processes were not reaped within 30 s of the dump");
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Failed("interrupted");
+            }
+        }
     }
 
     /** cryo restore -d of a host dump: the tree must come back with its own pids. */
@@ -220,6 +260,7 @@ final class TestRun {
      */
     private int remoteLazy(Target target, Path images) throws Failed, Cryo.CommandFailed, IOException {
         hosts = TwoHosts.create("zl");
+        hostDescendants(target.pid(), original);
         String port = "27101"; // a namespace of its own: the same port for every test
         List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString(),
                 "--lazy-pages", "--address", TwoHosts.SERVER_ADDRESS, "--port", port));
@@ -279,15 +320,19 @@ final class TestRun {
      * Once the program has ended: a lazy cycle's commands end too, and well (the daemon when its tree has exited,
      * the dump once the daemon has said CLOSE, killing the original); null when they did, else why not.
      */
-    private String lazyEnd(Target target) {
+    private String lazyEnd() {
         for (Background b : background) {
             String failed = b.awaitEnd(LAZY_END_SECONDS);
             if (failed != null) {
                 return failed;
             }
         }
-        if (cycle == Cycle.REMOTE_LAZY && !target.awaitExit(30)) {
-            return "the lazy dump left the original running after its daemon was done";
+        if (cycle == Cycle.REMOTE_LAZY) {
+            try {
+                awaitGone(original);
+            } catch (Failed f) {
+                return "once its daemon was done, the lazy dump: " + f.getMessage();
+            }
         }
         return null;
     }
@@ -322,6 +367,8 @@ final class TestRun {
         String pid = Integer.toString(target.pid());
         Path local = Files.createDirectories(work.resolve("local")), served = Files.createDirectories(work.resolve("served"));
         List<String> steps = List.of("pre1", "pre2", "dump");
+        List<Integer> tree = new ArrayList<>();
+        hostDescendants(target.pid(), tree);
         try (TwoHosts hosts = TwoHosts.create("zd")) {
             List<PageServerProcess> servers = new ArrayList<>();
             try {
@@ -357,9 +404,7 @@ final class TestRun {
                 servers.forEach(PageServerProcess::close);
             }
         }
-        if (!target.awaitExit(30)) {
-            throw new Failed("the dump left the tree running");
-        }
+        awaitGone(tree);
         // the destination: the dump's images beside the pages its server received
         Path restoreFrom = served.resolve("dump");
         try (Stream<Path> files = Files.list(images)) {
@@ -439,6 +484,31 @@ final class TestRun {
             }
         } catch (IOException gone) {
             // ended while we looked
+        }
+    }
+
+    /** SIGKILL to {@code root} and its descendants, then waits (10 s at most) until they are gone. */
+    private static void killTree(int root) {
+        List<Integer> tree = new ArrayList<>();
+        hostDescendants(root, tree);
+        for (int pid : tree) {
+            try {
+                new ProcessBuilder("kill", "-KILL", Integer.toString(pid)).start().waitFor();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (tree.stream().anyMatch(TestRun::alive) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

@@ -34,6 +34,18 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--track-mem", description = "Use the write tracking that the pre-dumps set up.")
     boolean trackMem;
 
+    @Option(names = "--tcp-established", description = "Dump established TCP connections (TCP_REPAIR); they stay locked until restored.")
+    boolean tcpEstablished;
+
+    @Option(names = "--tcp-close", description = "Dump established TCP connections as sockets to restore closed.")
+    boolean tcpClose;
+
+    @Option(names = "--network-lock", paramLabel = "METHOD", defaultValue = "nftables",
+            description = "How established connections are locked while dumped and until restored: nftables (the default) or skip.")
+    NetworkLockMethod networkLock;
+
+    @Option(names = {"-x", "--ext-unix-sk"}, description = "Allow unix sockets connected to a named socket outside the tree (restore connects them again).")
+    boolean extUnixSk;
     @Option(names = {"-l", "--file-locks"}, description = "Dump the file locks the tree holds (flock, POSIX, OFD); without it a held lock refuses the dump.")
     boolean fileLocks;
 
@@ -77,6 +89,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withShellJob(shellJob)
                     .withPrevImagesDir(target.prevImagesDir)
                     .withTrackMem(trackMem)
+                    .withNetwork(new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables))
                     .withFileLocks(fileLocks)
                     .withWarmUp(!target.noWarmUp)
                     .withPageServer(lazyPages ? null : pageServer.endpoint())

@@ -39,6 +39,19 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = {"-j", "--shell-job"}, description = "The dump is a shell job (dumped with --shell-job): join cryo's session, reopen its terminal by path.")
     boolean shellJob;
 
+    @Option(names = "--tcp-established", description = "Restore the established TCP connections of the dump, connected.")
+    boolean tcpEstablished;
+
+    @Option(names = "--tcp-close", description = "Restore the established TCP connections of the dump as closed sockets.")
+    boolean tcpClose;
+
+    @Option(names = "--network-lock", paramLabel = "METHOD", defaultValue = "nftables",
+            description = "How the dump locked established connections: nftables (the default: the lock is lifted once they are restored) or skip.")
+    NetworkLockMethod networkLock;
+
+    @Option(names = {"-x", "--ext-unix-sk"}, description = "Connect unix sockets again to the named sockets outside the tree they were connected to.")
+    boolean extUnixSk;
+
     @Option(names = "--display-stats", description = "Print the pid, pages restored and restore time.")
     boolean displayStats;
 
@@ -59,6 +72,7 @@ final class RestoreCommand implements Callable<Integer> {
             throw new Failure("--lazy-addr is for --lazy-pages");
         }
         RestoreOptions options = RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob)
+                .withNetwork(new RestoreOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables))
                 .withOrphan(detached && dev.cryo.cli.Main.exitsAfterCommand()); // cryo exits next: no parent of cryo's stays
         RestoreStats s;
         if (lazyPages) {

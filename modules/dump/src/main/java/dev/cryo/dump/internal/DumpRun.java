@@ -57,6 +57,9 @@ public final class DumpRun {
     private static final int IMG_VERSION = 2;
     private static final int BUFFERS = 4;
     private static final long BUFFER_SIZE = 4L << 20;
+    /** inventory_entry.network_lock_method: CRIU's NETWORK_LOCK_NFTABLES, the way cryo locks connections. */
+    private static final int NETWORK_LOCK_NFTABLES = 1;
+    private static final int NETWORK_LOCK_SKIP = 2;
 
     private final DumpOptions options;
     private final Cancellation cancel;
@@ -167,9 +170,12 @@ public final class DumpRun {
         int processes;
         int threads;
         String freezer;
+        DumpOptions.Network net = options.network();
         try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel);
              Arena arena = Arena.ofShared();
-             BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE)) {
+             BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE);
+             // closed before the tree is released: connections put into repair mode talk again, unless killed with it
+             SocketTable sockets = new SocketTable(net.tcpEstablished(), net.tcpClose(), net.extUnixSk(), net.lock(), options.pid(), options.listener())) {
             options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads"
                     + (tree.zombies().isEmpty() ? "" : "; " + tree.zombies().size() + " zombies " + tree.zombies()));
             checkSession(tree);
@@ -177,8 +183,9 @@ public final class DumpRun {
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();
-                collected.put(pid, collect(tree, pid, arena));
+                collected.put(pid, collect(tree, pid, sockets, arena));
             }
+            sockets.checkPeers(files).forEach(files::add);
             // A zombie has only its core: no memory, files or threads to collect.
             Map<Integer, CoreEntry> zombies = new LinkedHashMap<>();
             for (int pid : tree.zombies()) {
@@ -233,7 +240,9 @@ public final class DumpRun {
             }
             if (!options.leaveRunning()) {
                 tree.killOnRelease();
+                sockets.keepForRestore();
             }
+            sockets.close();
             processes = tree.processes().size() + zombies.size();
             threads = tree.threadCount();
             tree.close();
@@ -320,7 +329,7 @@ public final class DumpRun {
     private record Collected(TaskKobjIdsEntry ids, List<CoreEntry> cores, List<Integer> tids, MmEntry mm,
                              List<FdinfoEntry> fds, FsEntry fs, MemoryCollector.Plan plan) {}
 
-    private Collected collect(FrozenTree tree, int pid, Arena arena) throws DumpException {
+    private Collected collect(FrozenTree tree, int pid, SocketTable sockets, Arena arena) throws DumpException {
         List<Tracee> threads = tree.processes().get(pid);
         // Read the mappings before the parasite adds its own.
         List<Vma> vmas = Vma.read(pid);
@@ -380,7 +389,7 @@ public final class DumpRun {
             }
         }
         options.listener().log("pid " + pid + ": parasite cured");
-        List<FdinfoEntry> fds = FdCollector.collect(pid, files, arena);
+        List<FdinfoEntry> fds = FdCollector.collect(pid, files, sockets, arena);
         String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");
         String root = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/root");
         int dirFlags = Linux.O_RDONLY() | Linux.O_DIRECTORY();
@@ -448,7 +457,9 @@ public final class DumpRun {
         pages.commit();
         // inventory.img last: a directory without it holds no complete dump.
         store.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(IMG_VERSION)
-                .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids).build());
+                .setFdinfoPerId(true).setNsPerId(true).setRootIds(collected.get(tree.root()).ids)
+                .setTcpClose(options.network().tcpClose())
+                .setNetworkLockMethod(options.network().lock() ? NETWORK_LOCK_NFTABLES : NETWORK_LOCK_SKIP).build());
     }
 
     /** A process's place in the tree: parent, process group and session as /proc shows them (a zombie's too). */

@@ -30,7 +30,7 @@ final class FdCollector {
     private FdCollector() {}
 
     /** Adds the process's files to {@code files} and returns its fdinfo entries in fd order. */
-    static List<FdinfoEntry> collect(int pid, FileTable files, Arena arena) throws DumpException {
+    static List<FdinfoEntry> collect(int pid, FileTable files, SocketTable sockets, Arena arena) throws DumpException {
         List<Integer> fds = new ArrayList<>();
         try (var dir = Files.list(Path.of("/proc/" + pid + "/fd"))) {
             dir.forEach(p -> fds.add(Integer.parseInt(p.getFileName().toString())));
@@ -41,32 +41,46 @@ final class FdCollector {
         List<FdinfoEntry> out = new ArrayList<>();
         try (Fd pidfd = Pidfd.open(pid)) {
             for (int n : fds) {
-                OpenFd fd;
-                try {
-                    fd = OpenFd.read(pid, n, pidfd, Io.readlink("/proc/" + pid + "/fd/" + n));
-                } catch (ErrnoException | IOException e) {
-                    throw new DumpException("cannot read fd " + n + " of pid " + pid + ": " + e.getMessage(), e);
-                }
-                // fds of one open file description show the same target, flags and offset
-                String key = fd.link() + "|" + fd.flags() + "|" + fd.pos();
-                Integer id = files.sharedId(pid, n, key);
-                FileEntry.Builder e = null;
-                if (id == null) {
-                    id = files.nextId();
-                    e = FileEntry.newBuilder().setId(id);
-                    dumperFor(fd, arena, files).dump(fd, e, files);
-                    owner(fd, e);
-                    files.add(e.build());
-                }
-                files.seen(pid, n, key, id);
+                OpenFd fd = read(pid, n, pidfd);
+                int id = fileId(fd, files, sockets, arena);
                 files.locks().add(fd, id);
                 out.add(FdinfoEntry.newBuilder().setId(id).setFlags(fd.cloexec() ? Linux.FD_CLOEXEC() : 0)
-                        .setType(e != null ? e.getType() : typeOf(files, id)).setFd(n).build());
+                        .setType(typeOf(files, id)).setFd(n).build());
             }
         } catch (ErrnoException e) {
             throw new DumpException("cannot dump the fds of pid " + pid + ": " + e.getMessage(), e);
         }
         return out;
+    }
+
+    static OpenFd read(int pid, int n, Fd pidfd) throws DumpException {
+        try {
+            return OpenFd.read(pid, n, pidfd, Io.readlink("/proc/" + pid + "/fd/" + n));
+        } catch (ErrnoException | IOException e) {
+            throw new DumpException("cannot read fd " + n + " of pid " + pid + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The file id of {@code fd}: the one of an fd dumped before that shares its open file description, or a
+     * new one, whose file is dumped now. The fd is known before its file is dumped, so that a socket whose
+     * own queue carries it (SCM_RIGHTS) finds it.
+     */
+    static int fileId(OpenFd fd, FileTable files, SocketTable sockets, Arena arena) throws DumpException {
+        // fds of one open file description show the same target, flags and offset
+        String key = fd.link() + "|" + fd.flags() + "|" + fd.pos();
+        Integer shared = files.sharedId(fd.pid(), fd.fd(), key);
+        if (shared != null) {
+            files.seen(fd.pid(), fd.fd(), key, shared);
+            return shared;
+        }
+        int id = files.nextId();
+        files.seen(fd.pid(), fd.fd(), key, id);
+        FileEntry.Builder e = FileEntry.newBuilder().setId(id);
+        dumperFor(fd, sockets, arena, files).dump(fd, e, files);
+        owner(fd, e);
+        files.add(e.build());
+        return id;
     }
 
     /**
@@ -94,10 +108,10 @@ final class FdCollector {
     }
 
     private static dev.cryo.images.proto.FdTypes typeOf(FileTable files, int id) {
-        return files.entries().stream().filter(f -> f.getId() == id).findFirst().orElseThrow().getType();
+        return files.entry(id).getType();
     }
 
-    private static FileDumper dumperFor(OpenFd fd, Arena arena, FileTable files) throws DumpException {
+    private static FileDumper dumperFor(OpenFd fd, SocketTable sockets, Arena arena, FileTable files) throws DumpException {
         String link = fd.link();
         if (link.startsWith("pipe:[")) {
             return new PipeDumper(arena);
@@ -118,7 +132,7 @@ final class FdCollector {
             return new InotifyDumper();
         }
         if (link.startsWith("socket:[")) {
-            return new UnixSocketDumper(arena);
+            return new SocketDumper(arena, sockets);
         }
         if (PtyDumper.isMaster(link)) {
             return new PtyDumper(true, PtyDumper.masterIndex(fd));

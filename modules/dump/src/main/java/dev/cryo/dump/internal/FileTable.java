@@ -17,10 +17,12 @@ import dev.cryo.images.proto.MemfdFileEntry;
 import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.RegFileEntry;
+import dev.cryo.images.proto.ScmEntry;
 import dev.cryo.images.proto.SkPacketEntry;
 import dev.cryo.pagexfer.PageDestination;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PagemapType;
+import dev.cryo.images.proto.TcpStreamEntry;
 import dev.cryo.syscalls.Kcmp;
 
 /**
@@ -30,6 +32,7 @@ import dev.cryo.syscalls.Kcmp;
  */
 final class FileTable {
     private final List<FileEntry> entries = new ArrayList<>();
+    private final Map<Integer, FileEntry> byId = new java.util.HashMap<>();
     private final Map<String, Integer> pathsById = new LinkedHashMap<>();
     private final List<PipeData> pipeData = new ArrayList<>();
     private final List<PipeData> fifoData = new ArrayList<>();
@@ -78,7 +81,16 @@ final class FileTable {
     record PipeData(long pipeId, int capacity, MemorySegment bytes) {}
 
     /** Bytes waiting in the receive queue of the socket with file id {@code id}: one datagram, or stream bytes. */
-    record Packet(int id, MemorySegment bytes) {}
+    record Packet(int id, MemorySegment bytes, List<ScmEntry> scm) {}
+
+    /** One established TCP connection, for tcp-stream-INO.img: the entry, then its two queues. */
+    record TcpStreamImage(long ino, TcpStreamEntry entry, MemorySegment inq, MemorySegment outq) {}
+
+    private final List<TcpStreamImage> tcpStreams = new ArrayList<>();
+
+    void addTcpStream(TcpStreamImage t) {
+        tcpStreams.add(t);
+    }
 
     /** An unlinked file's attributes and contents, for ghost-file-ID.img. */
     record Ghost(int id, GhostFileEntry entry, MemorySegment contents) {}
@@ -109,7 +121,7 @@ final class FileTable {
         }
         int fresh = nextId();
         pathsById.put(key, fresh);
-        entries.add(FileEntry.newBuilder().setType(FdTypes.MEMFD).setId(fresh)
+        add(FileEntry.newBuilder().setType(FdTypes.MEMFD).setId(fresh)
                 .setMemfd(MemfdFileEntry.newBuilder().setId(fresh).setFlags(flags).setPos(0).setFown(NO_OWNER).setInodeId(inodeId))
                 .build());
         return fresh;
@@ -125,6 +137,16 @@ final class FileTable {
 
     void add(FileEntry e) {
         entries.add(e);
+        byId.put(e.getId(), e);
+    }
+
+    /** The entry of file {@code id}, dumped already. */
+    FileEntry entry(int id) {
+        FileEntry e = byId.get(id);
+        if (e == null) {
+            throw new IllegalStateException("file " + id + " has no entry yet");
+        }
+        return e;
     }
 
     /**
@@ -153,7 +175,7 @@ final class FileTable {
         }
         int fresh = nextId();
         pathsById.put(key, fresh);
-        entries.add(FileEntry.newBuilder().setType(FdTypes.REG).setId(fresh)
+        add(FileEntry.newBuilder().setType(FdTypes.REG).setId(fresh)
                 .setReg(RegFileEntry.newBuilder().setId(fresh).setFlags(flags).setPos(0).setFown(NO_OWNER).setName(path))
                 .build());
         return fresh;
@@ -209,7 +231,7 @@ final class FileTable {
         }
         try (EntryWriter w = store.openWriter(ImageKind.SK_QUEUES)) {
             for (Packet p : packets) {
-                w.write(SkPacketEntry.newBuilder().setIdFor(p.id()).setLength((int) p.bytes().byteSize()).build());
+                w.write(SkPacketEntry.newBuilder().setIdFor(p.id()).setLength((int) p.bytes().byteSize()).addAllScm(p.scm()).build());
                 w.writePayload(p.bytes());
             }
             w.commit();
@@ -232,6 +254,17 @@ final class FileTable {
                     sink.write(m.contents());
                 }
                 sink.commit();
+            }
+        }
+        for (TcpStreamImage t : tcpStreams) {
+            try (EntryWriter w = store.openWriter(ImageKind.TCP_STREAM, t.ino())) {
+                w.write(t.entry());
+                for (MemorySegment queue : List.of(t.inq(), t.outq())) {
+                    if (queue.byteSize() > 0) {
+                        w.writePayload(queue);
+                    }
+                }
+                w.commit();
             }
         }
         if (!ttyInfos.isEmpty()) {

@@ -1,71 +1,183 @@
 package dev.cryo.dump.internal;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import com.google.protobuf.ByteString;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdTypes;
+import dev.cryo.images.proto.FilePermsEntry;
 import dev.cryo.images.proto.FileEntry;
-import dev.cryo.images.proto.SkOptsEntry;
+import dev.cryo.images.proto.ScmEntry;
 import dev.cryo.images.proto.SkShutdown;
 import dev.cryo.images.proto.UnixSkEntry;
+import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Pidfd;
-import dev.cryo.syscalls.UnixSockets;
+import dev.cryo.syscalls.SockDiag;
+import dev.cryo.syscalls.SocketAddress;
+import dev.cryo.syscalls.Sockets;
 
 /**
- * One end of a unix socketpair: type, state and peer from sock_diag; the data waiting in its receive
- * queue peeked through a duplicate (pidfd_getfd) with SO_PEEK_OFF, packet by packet, into sk-queues.img.
- * The socket's peek offset is switched off again, as it was.
+ * A unix socket of any type (stream, datagram, seqpacket) in any state cryo can bring back: unbound, bound
+ * to a path or an abstract name, listening, connected (to a socket of the tree, to a named one outside it, or
+ * to one that has closed). From sock_diag: type, state, name, peer; a listener's backlog; for a path, the
+ * bound file's owner and mode, and whether it was unlinked (SIOCUNIXFILE). The data waiting in its receive
+ * queue is peeked message by message (SO_PEEK_OFF, as CRIU does) into sk-queues.img, with the fds that ride
+ * on each message dumped as files of their own (ids in the packet's scm entry).
  */
-record UnixSocketDumper(Arena arena) implements FileDumper {
+record UnixSocketDumper(Arena arena, SocketTable sockets) implements FileDumper {
+    private static final String DELETED = " (deleted)";
+    /** The most fds one message can carry (the kernel's SCM_MAX_FD). */
+    private static final int SCM_MAX_FD = 253;
+
     @Override
     public void dump(OpenFd fd, FileEntry.Builder e, FileTable files) throws DumpException {
         long ino = fd.linkInode();
+        SockDiag.Unix d = sockets.unix(ino);
+        String what = fd.where() + ": unix socket " + ino;
+        if (d == null) {
+            throw new DumpException("cannot dump " + what + ": sock_diag does not know it (is it in another network namespace?)");
+        }
+        what += d.bound() ? " (" + d.displayName() + ")" : "";
+        if (d.type() != Linux.SOCK_STREAM() && d.type() != Linux.SOCK_DGRAM() && d.type() != Linux.SOCK_SEQPACKET()) {
+            throw new DumpException("cannot dump " + what + ": it is of type " + d.type() + ", not stream, datagram or seqpacket");
+        }
+        boolean listening = d.state() == Linux.TCP_LISTEN();
+        if (!listening && d.state() != Linux.TCP_ESTABLISHED() && d.state() != Linux.TCP_CLOSE()) {
+            throw new DumpException("cannot dump " + what + ": it is in state " + d.state() + ", which cryo cannot restore");
+        }
         try (Fd sock = Pidfd.getFd(fd.pidfd(), fd.fd())) {
-            UnixSockets.Info info = UnixSockets.info(fd.pid(), ino);
-            if (info.peerIno() == 0) {
-                throw new DumpException("cannot dump " + fd.where() + ": unix socket " + ino
-                        + (info.name().isEmpty() ? "" : " (" + info.name() + ")") + " has no peer; cryo dumps socketpairs only");
+            UnixSkEntry.Builder u = UnixSkEntry.newBuilder().setId(e.getId()).setIno((int) ino).setType(d.type())
+                    .setState(d.state()).setFlags(fd.flags()).setUflags(0).setBacklog(listening ? d.wqlen() : 0)
+                    .setPeer((int) d.peer()).setFown(FileTable.NO_OWNER).setOpts(SocketOptions.read(sock, Linux.AF_UNIX()))
+                    .setName(ByteString.copyFrom(d.name())).setShutdown(SkShutdown.forNumber(d.shutdown() & 3));
+            if (d.bound() && !d.abstractName()) {
+                boundFile(sock, d, u, what);
             }
-            String peerName = UnixSockets.info(fd.pid(), info.peerIno()).name();
-            if (!info.name().isEmpty() || !peerName.isEmpty()) {
-                throw new DumpException("cannot dump " + fd.where() + ": unix socket " + ino + " is connected through "
-                        + (info.name().isEmpty() ? peerName : info.name()) + "; cryo dumps socketpairs only");
+            peer(d, u, what);
+            if (!listening) {
+                queue(sock, d, e.getId(), files, what);
             }
-            SkOptsEntry opts = SkOptsEntry.newBuilder()
-                    .setSoSndbuf(UnixSockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDBUF()))
-                    .setSoRcvbuf(UnixSockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVBUF()))
-                    .setSoSndTmoSec(0).setSoSndTmoUsec(0).setSoRcvTmoSec(0).setSoRcvTmoUsec(0).build();
-            e.setType(FdTypes.UNIXSK).setUsk(UnixSkEntry.newBuilder().setId(e.getId()).setIno((int) ino)
-                    .setType(info.type()).setState(info.state()).setFlags(fd.flags()).setUflags(0).setBacklog(0)
-                    .setPeer((int) info.peerIno()).setFown(FileTable.NO_OWNER).setOpts(opts)
-                    .setName(com.google.protobuf.ByteString.EMPTY)
-                    .setShutdown(SkShutdown.forNumber(info.shutdown() & 3))); // RCV 1 = READ, SEND 2 = WRITE
-            queue(sock, info.type(), e.getId(), files, fd);
+            e.setType(FdTypes.UNIXSK).setUsk(u);
+            sockets.dumpedUnix(ino, fd.where(), u.build());
         } catch (ErrnoException x) {
-            throw new DumpException("cannot dump unix socket " + ino + " at " + fd.where() + ": " + x.getMessage(), x);
+            throw new DumpException("cannot dump " + what + ": " + x.getMessage(), x);
         }
     }
 
-    private void queue(Fd sock, int type, int id, FileTable files, OpenFd fd) throws DumpException {
-        int rcvbuf = UnixSockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVBUF());
-        MemorySegment buf = arena.allocate(Math.max(rcvbuf, 64 * 1024));
-        UnixSockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF(), 0);
-        try {
-            for (long n; (n = UnixSockets.peek(sock, buf)) >= 0; ) {
-                if (n == 0) {
-                    // stream: the peer shut down; a zero-length datagram would not move the peek offset
+    /**
+     * The file a path name is bound to: owner and mode (restore gives them back), unlinked or not (restore
+     * binds, then unlinks again), and for a relative name the directory it was bound in.
+     */
+    private static void boundFile(Fd sock, SockDiag.Unix d, UnixSkEntry.Builder u, String what) throws DumpException {
+        try (Fd file = Sockets.unixFile(sock)) {
+            Path proc = Path.of("/proc/self/fd/" + file.fd());
+            String path = Io.readlink(proc.toString());
+            boolean deleted = path.endsWith(DELETED) && !Files.exists(Path.of(path));
+            if (deleted) {
+                path = path.substring(0, path.length() - DELETED.length());
+                u.setDeleted(true);
+            }
+            Map<String, Object> a = Files.readAttributes(proc, "unix:mode,uid,gid");
+            u.setFilePerms(FilePermsEntry.newBuilder().setMode((int) a.get("mode")).setUid((int) a.get("uid")).setGid((int) a.get("gid")));
+            String name = d.displayName();
+            if (!name.startsWith("/")) {
+                if (!path.endsWith("/" + name)) {
+                    throw new DumpException("cannot dump " + what + ": its relative name is not the end of " + path);
+                }
+                u.setNameDir(path.substring(0, path.length() - name.length() - 1));
+            }
+        } catch (ErrnoException x) {
+            if (!x.is(Errno.ENOENT)) {
+                throw x;
+            }
+            // bound, but the kernel holds no path for it (a name taken over from a listener it was accepted on)
+        } catch (IOException x) {
+            throw new DumpException("cannot dump " + what + ": cannot stat the file it is bound to: " + x.getMessage(), x);
+        }
+    }
+
+    /**
+     * A connected stream or seqpacket socket whose peer the kernel does not name: its connection waits on a
+     * listener to be accepted (restore connects it to that listener again; the listener's inode is its peer in
+     * the image, as CRIU writes it), or its peer has closed (both sides shut: nothing more comes).
+     */
+    private void peer(SockDiag.Unix d, UnixSkEntry.Builder u, String what) throws DumpException {
+        if (d.peer() != 0) {
+            SockDiag.Unix p = sockets.unix(d.peer());
+            if (p != null && p.peer() != d.ino() && !p.bound()) {
+                throw new DumpException("cannot dump " + what + ": its peer, socket " + d.peer()
+                        + ", is connected elsewhere and has no name to connect to");
+            }
+            return;
+        }
+        if (d.state() != Linux.TCP_ESTABLISHED() || d.type() == Linux.SOCK_DGRAM()) {
+            return;
+        }
+        SockDiag.Unix listener = sockets.listenerWaitedOnBy(d.ino());
+        if (listener != null) {
+            if (d.wqlen() != 0) {
+                throw new DumpException("cannot dump " + what + ": it wrote " + d.wqlen() + " bytes into its connection to "
+                        + listener.displayName() + ", which is not accepted yet; they cannot be read back");
+            }
+            u.setPeer((int) listener.ino());
+        } else if (d.shutdown() != 3) {
+            throw new DumpException("cannot dump " + what + ": it is connected, but to no socket the kernel names");
+        }
+    }
+
+    /**
+     * The packets in the receive queue, peeked one by one from offset 0 (SO_PEEK_OFF), the socket's own peek
+     * offset put back afterwards. The fds a packet carries land in cryo and are dumped like any fd.
+     */
+    private void queue(Fd sock, SockDiag.Unix d, int id, FileTable files, String what) throws DumpException {
+        int before = Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF());
+        long size = Math.max(Math.max(d.rqlen() + 1L, 64 * 1024),
+                Math.max(Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVBUF()),
+                        Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDBUF())));
+        Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF(), 0);
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment buf = scratch.allocate(size);
+            while (true) {
+                Sockets.Peeked p = Sockets.peekMessage(sock, buf, SCM_MAX_FD);
+                if (p.length() < 0) {
                     break;
                 }
-                MemorySegment packet = arena.allocate(Math.max(n, 1)).asSlice(0, n);
-                packet.copyFrom(buf.asSlice(0, n));
-                files.addSocketPacket(new FileTable.Packet(id, packet));
+                if (p.length() == 0) {
+                    p.fds().forEach(Fd::close);
+                    if (d.type() == Linux.SOCK_STREAM()) {
+                        break; // the peer shut down
+                    }
+                    // a zero-length message does not move the peek offset: nothing after it can be read
+                    throw new DumpException("cannot dump " + what + ": a zero-length message waits in its queue");
+                }
+                if (p.truncated()) {
+                    p.fds().forEach(Fd::close);
+                    throw new DumpException("cannot dump " + what + ": a queued datagram is longer than " + size + " bytes");
+                }
+                List<Integer> rights = new ArrayList<>();
+                for (Fd f : p.fds()) {
+                    rights.add(FdCollector.fileId(sockets.inFlight(f), files, sockets, arena));
+                }
+                MemorySegment packet = arena.allocate(Math.max(p.length(), 1)).asSlice(0, p.length());
+                packet.copyFrom(buf.asSlice(0, p.length()));
+                List<ScmEntry> scm = rights.isEmpty() ? List.of()
+                        : List.of(ScmEntry.newBuilder().setType(Linux.SCM_RIGHTS()).addAllRights(rights).build());
+                files.addSocketPacket(new FileTable.Packet(id, packet, scm));
             }
         } finally {
-            UnixSockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF(), -1);
+            Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF(), before);
         }
     }
 }

@@ -14,6 +14,7 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
+import dev.cryo.images.Inheritance;
 import dev.cryo.images.Pagemaps;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.PagemapFlags;
@@ -175,7 +176,7 @@ final class ImageConsistency {
                 throw fail(mm + ": mapping " + hex(v.getStart()) + " names file id " + v.getShmid() + ", which is "
                         + describe(id) + ", not " + (memfd ? "a memfd" : "a regular file"));
             }
-            if (MemoryRestore.isAnonShared(v)) {
+            if (Inheritance.isAnonShared(v)) {
                 sharedMemory(p, v);
             }
         }

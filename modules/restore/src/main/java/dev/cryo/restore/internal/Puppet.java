@@ -148,6 +148,14 @@ public final class Puppet implements Traced, AutoCloseable {
         return parasite().syscallIn(this, name, nr, args);
     }
 
+    /**
+     * Runs {@code calls} inside the puppet, in order, many of them for one stop ({@link Parasite#batch}); the
+     * first that fails is thrown, the calls before it done. Returns their results.
+     */
+    public long[] batch(List<Parasite.Call> calls) {
+        return calls.isEmpty() ? new long[0] : parasite().batch(this, calls);
+    }
+
     /** Memory in the trampoline for the pointer arguments of calls; closing it frees what it handed out. */
     public Scratch scratch() {
         return parasite().scratch();

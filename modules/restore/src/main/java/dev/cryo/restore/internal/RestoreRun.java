@@ -10,7 +10,10 @@ import java.util.Map;
 import dev.cryo.bindings.Linux;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageStore;
+import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.FileEntry;
+import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Cancellation;
@@ -21,10 +24,16 @@ import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
+import dev.cryo.restore.internal.files.NetworkRestore;
 import dev.cryo.restore.internal.files.TaskFiles;
+import dev.cryo.restore.internal.memory.LazyProcess;
+import dev.cryo.restore.internal.memory.MemoryRestore;
+import dev.cryo.restore.internal.memory.PuppetSpace;
+import dev.cryo.restore.internal.memory.VdsoGroup;
 import dev.cryo.restore.internal.state.TaskState;
 import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.ProcMaps;
 
 /**
  * One restore, start to end. Everything runs on one tracer thread, each step injected into puppets:
@@ -76,6 +85,7 @@ public final class RestoreRun {
             TreeImages read = images;
             StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read, options.lazyPages() != null));
             checkShellJob(options, images);
+            checkNetworkOptions(options, run.store);
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
             }
@@ -114,6 +124,45 @@ public final class RestoreRun {
         if (!leaderInTree && !options.shellJob()) {
             throw new RestoreError("the dump is a shell job (its session leader, pid " + sid
                     + ", was outside the tree): restore it with --shell-job");
+        }
+    }
+
+    /** As CRIU: a dump taken with --tcp-close kept no connection, and is restored only with --tcp-close. */
+    /**
+     * As CRIU, before anything is started: a dump taken with --tcp-close kept no connection and is restored only
+     * with --tcp-close; an established TCP connection in the images needs --tcp-established (or --tcp-close), a
+     * unix socket connected outside the tree --ext-unix-sk. A refused restore leaves the dump's lock on the
+     * connections, for the restore to be tried again.
+     */
+    private static void checkNetworkOptions(RestoreOptions options, ImageStore store) {
+        RestoreOptions.Network net = options.network();
+        InventoryEntry inv;
+        try (var r = store.openReader(ImageKind.INVENTORY)) {
+            inv = r.next(InventoryEntry.parser());
+        }
+        if (inv != null && inv.getTcpClose() && !net.tcpClose()) {
+            throw new RestoreError("the dump was taken with --tcp-close: its TCP connections were not kept;"
+                    + " restore it with --tcp-close");
+        }
+        if (!store.exists(ImageKind.FILES.fileName())) {
+            return;
+        }
+        List<FileEntry> files;
+        try (var r = store.openReader(ImageKind.FILES)) {
+            files = r.readAll(FileEntry.parser());
+        }
+        for (FileEntry f : files) {
+            if (f.hasIsk() && f.getIsk().getProto() == Linux.IPPROTO_TCP() && f.getIsk().getDstPort() != 0
+                    && !net.tcpEstablished() && !net.tcpClose()) {
+                throw new RestoreError("files.img holds an established TCP connection (socket "
+                        + Integer.toUnsignedLong(f.getIsk().getIno()) + "): restore with --tcp-established"
+                        + " (or --tcp-close to restore it closed)");
+            }
+            if (f.hasUsk() && (f.getUsk().getUflags() & 1) != 0 && !net.extUnixSk()) { // USK_EXTERN
+                throw new RestoreError("files.img holds a unix socket connected to "
+                        + dev.cryo.syscalls.SocketAddress.displayUnix(f.getUsk().getName().toByteArray())
+                        + ", outside the tree: restore with --ext-unix-sk to connect it again");
+            }
         }
     }
 
@@ -169,99 +218,104 @@ public final class RestoreRun {
         }
     }
 
-    /** Where every task's trampoline and parked vDSO lie: the same free range in all of them. */
-    private record Layout(long area, long vdsoSpan) {
-        long parked() {
-            return area + Puppet.TRAMPOLINE_SIZE;
-        }
-    }
-
     /** On the tracer thread: builds the tree in puppets and lets it run. */
     private Restored restoreTree(Keeper keeper, TreeImages img) {
-        this.keeper = keeper;
-        try (Puppets all = new Puppets()) {
-            return buildAndRelease(keeper, img, all);
+        try {
+            return buildAndRelease(keeper, img);
         } finally {
             lazy.values().forEach(LazyProcess::close); // cryo's copies: the daemon has its own
         }
     }
 
-    private Restored buildAndRelease(Keeper keeper, TreeImages img, Puppets all) {
-        Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
-        Layout layout = StepFailure.run(0, "placing the trampoline", () -> {
-            List<MemoryRestore.Mapping> maps = MemoryRestore.maps(stub.pid());
-            long span = MemoryRestore.vdsoSpan(maps);
-            List<VmaEntry> vmas = new ArrayList<>();
-            img.processes().forEach(p -> vmas.addAll(p.mm().getVmasList()));
-            long area = MemoryRestore.freeArea(vmas, maps, Puppet.TRAMPOLINE_SIZE + span);
-            stub.placeTrampoline(area);
-            return new Layout(area, span);
-        });
-        Puppet creator = stub;
-        Puppet nsInit = null;
-        if (options.pidns()) {
-            nsInit = all.add(StepFailure.run(0, "creating the pid namespace", stub::clonePidNamespace));
-            keeper.register(nsInit.tid()); // its death ends every task of its namespace
-            creator = nsInit;
-        }
-        List<Task> tasks = new ArrayList<>();
-        List<Dead> zombies = new ArrayList<>();
-        long[] pages = {0};
-        createProcess(img, img.root(), creator, layout, all, tasks, zombies, pages);
-        cancel.check();
-        List<Member> members = new ArrayList<>();
-        tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
-        zombies.forEach(z -> members.add(new Member(z.img().pstree(), z.puppet())));
-        processGroups(members);
-        for (Task t : tasks) {
-            if (t.img().isSessionLeader()) {
-                StepFailure.run(t.pid(), "terminal's foreground group", () -> TaskFiles.foregroundGroup(t.leader(), store, t.pid()));
+    private Restored buildAndRelease(Keeper keeper, TreeImages img) {
+        this.keeper = keeper;
+        RestoreOptions.Network n = options.network();
+        // closed after the puppets: a failed restore's repaired connections die with their tasks, silently
+        try (NetworkRestore net = new NetworkRestore(n.tcpEstablished(), n.tcpClose(), n.extUnixSk(), n.lock(), img.root().pid());
+             Puppets all = new Puppets()) {
+            Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
+            // Every task's trampoline and parked vDSO lie in the same range, free in all of them.
+            MemoryRestore layout = StepFailure.run(0, "placing the trampoline", () -> {
+                List<ProcMaps.Mapping> maps = ProcMaps.of(stub.pid());
+                long span = VdsoGroup.span(maps);
+                List<VmaEntry> vmas = new ArrayList<>();
+                img.processes().forEach(p -> vmas.addAll(p.mm().getVmasList()));
+                long area = PuppetSpace.freeArea(vmas, maps, Puppet.TRAMPOLINE_SIZE + span);
+                stub.placeTrampoline(area);
+                return new MemoryRestore(area, area + Puppet.TRAMPOLINE_SIZE, span);
+            });
+            Puppet creator = stub;
+            Puppet nsInit = null;
+            if (options.pidns()) {
+                nsInit = all.add(StepFailure.run(0, "creating the pid namespace", stub::clonePidNamespace));
+                keeper.register(nsInit.tid()); // its death ends every task of its namespace
+                creator = nsInit;
             }
-        }
-        // Zombies end before their parents' own state is restored: the SIGCHLD that each parent gets is taken
-        // (and dropped) at its next injected call; the original parent had its own long before the dump.
-        for (Dead z : zombies) {
-            CoreEntry parent = img.process(z.img().pstree().getPpid()).orElseThrow().leaderCore();
-            StepFailure.run(z.pid(), "ending as a zombie", () -> ZombieRestore.end(z.puppet(), z.img(), parent));
-        }
-        for (Task t : tasks) {
-            filesAndKernelState(t);
+            List<Task> tasks = new ArrayList<>();
+            List<Dead> zombies = new ArrayList<>();
+            long[] pages = {0};
+            createProcess(img, img.root(), creator, layout, all, tasks, zombies, pages);
             cancel.check();
-        }
-        TaskFiles.abandon(store); // every task has its files: cryo's copies go
-        for (Task t : tasks) {
-            StepFailure.run(t.pid(), "registers", () -> registers(t));
-        }
-        cancel.check();
-        if (options.lazyPages() != null) {
-            // The restore's last touch of the tree's memory is behind it: the daemon takes over from here.
+            List<Member> members = new ArrayList<>();
+            tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
+            zombies.forEach(z -> members.add(new Member(z.img().pstree(), z.puppet())));
+            processGroups(members);
             for (Task t : tasks) {
-                StepFailure.run(t.pid(), "handing the userfaultfd to the lazy-pages daemon",
-                        () -> lazy.get(t.pid()).handOver(options.lazyPages(), t.leader().pid()));
+                if (t.img().isSessionLeader()) {
+                    StepFailure.run(t.pid(), "terminal's foreground group", () -> TaskFiles.foregroundGroup(t.leader(), store, t.pid()));
+                }
             }
+            // Zombies end before their parents' own state is restored: the SIGCHLD that each parent gets is taken
+            // (and dropped) at its next injected call; the original parent had its own long before the dump.
+            for (Dead z : zombies) {
+                CoreEntry parent = img.process(z.img().pstree().getPpid()).orElseThrow().leaderCore();
+                StepFailure.run(z.pid(), "ending as a zombie", () -> ZombieRestore.end(z.puppet(), z.img(), parent));
+            }
+            for (Task t : tasks) {
+                // listeners and named datagram sockets first, in their own tasks: any task may connect to them
+                StepFailure.run(t.pid(), "sockets", () -> TaskFiles.prepareSockets(t.leader(), store, t.pid(), t.img().leaderCore(), net));
+            }
+            for (Task t : tasks) {
+                filesAndKernelState(t, net);
+                cancel.check();
+            }
+            TaskFiles.abandon(store); // every task has its files: cryo's copies go
+            for (Task t : tasks) {
+                StepFailure.run(t.pid(), "registers", () -> registers(t));
+            }
+            cancel.check();
+            // Repaired TCP connections talk again, and the dump's network lock goes, before any task runs.
+            StepFailure.run(img.root().pid(), "TCP connections", net::resume);
+            if (options.lazyPages() != null) {
+                // The restore's last touch of the tree's memory is behind it: the daemon takes over from here.
+                for (Task t : tasks) {
+                    StepFailure.run(t.pid(), "handing the userfaultfd to the lazy-pages daemon",
+                            () -> lazy.get(t.pid()).handOver(options.lazyPages(), t.leader().pid()));
+                }
+            }
+            // Release together: nothing of the tree runs before every task is complete.
+            if (nsInit != null) {
+                nsInit.resumeAt(PuppetStub.REAP);
+            }
+            StopPoints.reach("restore:release");
+            for (Task t : tasks) {
+                t.threads().forEach(Puppet::release);
+                StopPoints.reach("restore:released-one");
+            }
+            keeper.commit();
+            StopPoints.reach("restore:released");
+            if (options.lazyPages() != null) {
+                options.lazyPages().released();
+            }
+            return new Restored(tasks.getFirst().leader().pid(), pages[0]);
         }
-        // Release together: nothing of the tree runs before every task is complete.
-        if (nsInit != null) {
-            nsInit.resumeAt(PuppetStub.REAP);
-        }
-        StopPoints.reach("restore:release");
-        for (Task t : tasks) {
-            t.threads().forEach(Puppet::release);
-            StopPoints.reach("restore:released-one");
-        }
-        keeper.commit();
-        StopPoints.reach("restore:released");
-        if (options.lazyPages() != null) {
-            options.lazyPages().released();
-        }
-        return new Restored(tasks.getFirst().leader().pid(), pages[0]);
     }
 
     /**
      * Clones process {@code p} from its parent's puppet, builds its memory, then its children and threads.
      * A child is cloned once its parent's private memory is in place, as fork had it.
      */
-    private void createProcess(TreeImages tree, ProcessImages p, Puppet parent, Layout layout, Puppets all,
+    private void createProcess(TreeImages tree, ProcessImages p, Puppet parent, MemoryRestore layout, Puppets all,
                                List<Task> tasks, List<Dead> zombies, long[] pages) {
         int pid = p.pid();
         Puppet leader = all.add(StepFailure.run(pid, "creating the process",
@@ -297,36 +351,19 @@ public final class RestoreRun {
     }
 
     /** The task's address space: the puppet's mappings go, the dumped ones come with their pages. */
-    private long memory(Puppet p, ProcessImages img, TreeImages tree, Layout layout) {
-        // A child keeps the private anonymous mappings it inherited from its restored parent, pages shared.
+    private long memory(Puppet p, ProcessImages img, TreeImages tree, MemoryRestore layout) {
         ProcessImages parent = img == tree.root() ? null : tree.process(img.pstree().getPpid()).orElseThrow();
-        List<VmaEntry> kept = parent == null ? List.of() : MemoryRestore.inheritable(img.mm(), parent.mm());
-        List<MemoryRestore.Mapping> before = MemoryRestore.maps(p.pid());
-        MemoryRestore.parkVdso(p, before, layout.parked());
-        MemoryRestore.clearPuppet(p, layout.area(), layout.parked() + layout.vdsoSpan(), kept);
-        MemoryRestore.prepareKept(p, kept);
-        MemoryRestore.mapVmas(p, img.mm(), tree.paths(), kept, (fileId, flags) ->
-                TaskFiles.openMemfd(p, store, fileId, flags));
         LazyProcess lp = null;
         if (options.lazyPages() != null) {
-            lp = LazyProcess.of(img, parent == null ? null : lazy.get(parent.pid()), kept);
+            lp = LazyProcess.of(img.pid(), img.mm(), List.copyOf(img.cores().values()),
+                    parent == null ? null : lazy.get(parent.pid()), parent == null ? null : parent.mm());
             lazy.put(img.pid(), lp);
         }
-        long pages = MemoryRestore.fillPages(p, store, img, kept, parent, lp);
-        pages += MemoryRestore.fillShared(p, store, img.mm(), kept, filledShared);
-        MemoryRestore.protect(p, img.mm());
-        MemoryRestore.advise(p, img.mm());
-        MemoryRestore.lock(p, img.mm());
-        MemoryRestore.placeVdso(p, img.mm(), before, layout.parked());
-        String exe = tree.paths().get(img.mm().getExeFileId());
-        if (exe != null) {
-            MemoryRestore.setMmMap(p, img.mm(), exe);
-        }
-        if (lp != null) {
-            lp.createUffd(p); // while the task has cryo's credentials; registered at the handover
-        }
-        return pages;
+        return layout.build(p, store, img.pid(), img.mm(), parent == null ? 0 : parent.pid(), parent == null ? null : parent.mm(),
+                tree.paths(), tree.paths().get(img.mm().getExeFileId()), filledShared,
+                (fileId, flags) -> TaskFiles.openMemfd(p, store, fileId, flags), lp);
     }
+
 
     /**
      * setpgid inside each process (zombies too, before they end), the group leaders first so that the members
@@ -383,10 +420,10 @@ public final class RestoreRun {
      * Files and kernel state of one process (fds, then signal handlers), and each thread's own kernel
      * state, while the trampoline is still there.
      */
-    private void filesAndKernelState(Task t) {
+    private void filesAndKernelState(Task t, NetworkRestore net) {
         StepFailure.run(t.pid(), "files", () -> stdioToDevNull(t.leader()));
         StepFailure.run(t.pid(), "fd limit", () -> TaskState.raiseFileLimit(t.leader().pid(), t.img().leaderCore()));
-        StepFailure.run(t.pid(), "fds", () -> TaskFiles.restore(t.leader(), store, t.pid(), t.img().leaderCore()));
+        StepFailure.run(t.pid(), "fds", () -> TaskFiles.restore(t.leader(), store, t.pid(), t.img().leaderCore(), net));
         CoreEntry core = t.img().leaderCore();
         StepFailure.run(t.pid(), "signal handlers", () -> ThreadRestore.sigactions(t.leader(), core.getTc().getSigactionsList()));
         for (Puppet th : t.threads()) {
@@ -414,7 +451,7 @@ public final class RestoreRun {
      * restored from fdinfo images.
      */
     private static void stdioToDevNull(Puppet p) {
-        int fd = MemoryRestore.openInTask(p, "/dev/null", Linux.O_RDWR());
+        int fd = p.open("/dev/null", Linux.O_RDWR() | Linux.O_CLOEXEC(), 0);
         for (int i = 0; i <= 2; i++) {
             if (fd != i) {
                 p.syscall("dup2", Linux.__NR_dup2(), fd, i);

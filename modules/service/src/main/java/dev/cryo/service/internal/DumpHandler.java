@@ -1,5 +1,7 @@
 package dev.cryo.service.internal;
 
+import java.net.InetAddress;
+
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -10,7 +12,9 @@ import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.Dumper;
 import dev.cryo.dump.PreDumpMode;
+import dev.cryo.pagexfer.PageServerEndpoint;
 import dev.cryo.service.internal.rpc.CriuDumpResp;
+import dev.cryo.service.internal.rpc.CriuNetworkLockMethod;
 import dev.cryo.service.internal.rpc.CriuOpts;
 import dev.cryo.service.internal.rpc.CriuPreDumpMode;
 import dev.cryo.service.internal.rpc.CriuResp;
@@ -54,6 +58,9 @@ final class DumpHandler implements RequestHandler {
                         .withTrackMem(preDump || o.getTrackMem())
                         .withPreDumpMode(o.getPreDumpMode() == CriuPreDumpMode.VM_READ ? PreDumpMode.READ : PreDumpMode.SPLICE)
                         .withWarmUp(r.context().warmUp)
+                        .withNetwork(new DumpOptions.Network(o.getTcpEstablished(), o.getTcpClose(), o.getExtUnixSk(),
+                                o.getNetworkLock() != CriuNetworkLockMethod.SKIP))
+                        .withPageServer(pageServer(o))
                         .withListener(log);
                 DumpStats stats = preDump ? Dumper.preDump(options, r.cancel()) : Dumper.dump(options, r.cancel());
                 log.outcome(what + ": done");
@@ -85,6 +92,18 @@ final class DumpHandler implements RequestHandler {
             return Path.of(o.getParentImg());
         } catch (InvalidPathException e) {
             throw new RequestFailure(Linux.EBADRQC(), "opts.parent_img is not a path: " + e.getMessage());
+        }
+    }
+
+    /** The page server that {@code opts.ps} names (address and port), or null: the pages go with the images. */
+    private static PageServerEndpoint pageServer(CriuOpts o) throws RequestFailure {
+        if (!o.hasPs()) {
+            return null;
+        }
+        try {
+            return new PageServerEndpoint(InetAddress.getByName(o.getPs().getAddress()), o.getPs().getPort(), null);
+        } catch (java.net.UnknownHostException | IllegalArgumentException e) {
+            throw new RequestFailure(Linux.EBADRQC(), "opts.ps does not name a page server: " + e.getMessage());
         }
     }
 }

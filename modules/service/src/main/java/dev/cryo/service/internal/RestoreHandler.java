@@ -6,6 +6,7 @@ import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.Restorer;
+import dev.cryo.service.internal.rpc.CriuNetworkLockMethod;
 import dev.cryo.service.internal.rpc.CriuOpts;
 import dev.cryo.service.internal.rpc.CriuResp;
 import dev.cryo.service.internal.rpc.CriuRestoreResp;
@@ -28,7 +29,10 @@ final class RestoreHandler implements RequestHandler {
                 // orphan: once the tree runs, its keeper leaves it to the nearest subreaper or init, as CRIU's
                 // service worker does by exiting; the service's JVM cannot reap orphans of its own
                 stats = Restorer.restore(RestoreOptions.of(images).withDetached(true).withOrphan(true)
-                        .withShellJob(o.getShellJob()).withListener(log), r.cancel());
+                        .withShellJob(o.getShellJob())
+                        .withNetwork(new RestoreOptions.Network(o.getTcpEstablished(), o.getTcpClose(), o.getExtUnixSk(),
+                                o.getNetworkLock() != CriuNetworkLockMethod.SKIP))
+                        .withListener(log), r.cancel());
                 log.outcome(what + ": pid " + stats.rootPid() + " runs");
                 log.stats(stats);
             } catch (RestoreException e) {

@@ -29,6 +29,7 @@ interface FileRestorer {
             case INOTIFY -> new InotifyRestorer();
             case TTY -> new TtyRestorer();
             case UNIXSK -> new UnixSocketRestorer();
+            case INETSK -> new InetSocketRestorer();
             case MEMFD -> new MemfdRestorer();
             default -> throw new RestoreError("files.img: file " + f.getId() + " is of type " + f.getType()
                     + ", which cryo cannot restore");

@@ -34,7 +34,14 @@ public final class FileSet implements AutoCloseable {
     private final Map<Long, MemorySegment> pipeData = new HashMap<>();
     private final Map<Long, Integer> pipeSizes = new HashMap<>();
     private final Map<Long, MemorySegment> fifoData = new HashMap<>();
-    private final Map<Integer, List<MemorySegment>> socketQueues = new HashMap<>();
+    private final Map<Integer, List<Packet>> socketQueues = new HashMap<>();
+    /** unix sockets of files.img (external peers too), by inode */
+    private final Map<Long, FileEntry> unixByIno = new HashMap<>();
+    /** file ids of the sockets whose queue is refilled already */
+    private final java.util.Set<Integer> refilled = new java.util.HashSet<>();
+    /** O_PATH fds of the files that unlinked sockets are bound to, by socket inode: their peers connect through them */
+    private final Map<Long, Fd> unlinkedNames = new HashMap<>();
+    private NetworkRestore network;
     /** cryo's duplicates: open file descriptions by file id, pipe ends by pipe id, sockets by inode. */
     private final Map<Integer, Fd> opened = new HashMap<>();
     private final Map<Long, Fd[]> pipes = new HashMap<>();
@@ -135,6 +142,9 @@ public final class FileSet implements AutoCloseable {
                 try (EntryReader r = store.openReader(ImageKind.FILES)) {
                     for (FileEntry f : r.readAll(FileEntry.parser())) {
                         s.byId.put(f.getId(), f);
+                        if (f.hasUsk()) {
+                            s.unixByIno.put(Integer.toUnsignedLong(f.getUsk().getIno()), f);
+                        }
                     }
                 }
             }
@@ -164,7 +174,15 @@ public final class FileSet implements AutoCloseable {
                     for (SkPacketEntry e; (e = r.next(SkPacketEntry.parser())) != null; ) {
                         MemorySegment data = s.arena.allocate(Math.max(1, e.getLength())).asSlice(0, e.getLength());
                         r.readPayload(data);
-                        s.socketQueues.computeIfAbsent(e.getIdFor(), k -> new ArrayList<>()).add(data);
+                        List<Integer> rights = new ArrayList<>();
+                        for (dev.cryo.images.proto.ScmEntry scm : e.getScmList()) {
+                            if (scm.getType() != dev.cryo.bindings.Linux.SCM_RIGHTS()) {
+                                throw new RestoreError("sk-queues.img: a packet for file " + e.getIdFor()
+                                        + " carries control message type " + scm.getType() + ", not SCM_RIGHTS");
+                            }
+                            rights.addAll(scm.getRightsList());
+                        }
+                        s.socketQueues.computeIfAbsent(e.getIdFor(), k -> new ArrayList<>()).add(new Packet(data, rights));
                     }
                 }
             }
@@ -249,9 +267,59 @@ public final class FileSet implements AutoCloseable {
         return fifoData.get(pipeId);
     }
 
+    /** One packet waiting in a socket's receive queue, with the file ids of the fds riding on it. */
+    record Packet(MemorySegment data, List<Integer> rights) {}
+
     /** The packets queued on the socket with file id {@code id}, oldest first. */
-    List<MemorySegment> socketQueue(int id) {
+    List<Packet> socketQueue(int id) {
         return socketQueues.getOrDefault(id, List.of());
+    }
+
+    /** Files opened ahead of their first fd ({@link TaskFiles#inCryo}): their flags, owner and finish come with it. */
+    private final java.util.Set<Integer> madeAhead = new java.util.HashSet<>();
+
+    void madeAhead(int id) {
+        madeAhead.add(id);
+    }
+
+    /** Whether file {@code id} was opened ahead and this is its first fd: true once only. */
+    boolean claimMadeAhead(int id) {
+        return madeAhead.remove(id);
+    }
+
+    /** Claims the refill of socket {@code id}'s queue: true the first time only. */
+    boolean claimRefill(int id) {
+        return refilled.add(id);
+    }
+
+    /** The unix socket of files.img with inode {@code ino} (an external peer's entry too), or null. */
+    FileEntry unixSocket(long ino) {
+        return unixByIno.get(ino);
+    }
+
+    Fd unlinkedName(long ino) {
+        return unlinkedNames.get(ino);
+    }
+
+    void rememberUnlinkedName(long ino, Fd path) {
+        Fd old = unlinkedNames.put(ino, path);
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    /** What the restore allows of connections, and where repaired TCP connections wait for the release. */
+    NetworkRestore network() {
+        if (network == null) {
+            throw new RestoreError("the restore's network options are not set");
+        }
+        return network;
+    }
+
+    void network(NetworkRestore n) {
+        if (network == null) {
+            network = n;
+        }
     }
 
     Fd opened(int fileId) {
@@ -289,16 +357,6 @@ public final class FileSet implements AutoCloseable {
 
     void rememberMemfd(int inodeId, Fd copy) {
         memfds.put(inodeId, copy);
-    }
-
-    /** The unix socket file with inode {@code ino}, or null when no task of the dump had it open. */
-    FileEntry socketFile(long ino) {
-        for (FileEntry f : byId.values()) {
-            if (f.hasUsk() && Integer.toUnsignedLong(f.getUsk().getIno()) == ino) {
-                return f;
-            }
-        }
-        return null;
     }
 
     Fd socket(long ino) {
@@ -345,6 +403,9 @@ public final class FileSet implements AutoCloseable {
             f.close();
         }
         for (Fd f : fifoKeepers.values()) {
+            f.close();
+        }
+        for (Fd f : unlinkedNames.values()) {
             f.close();
         }
         for (Fd f : ptyMasters.values()) {

@@ -16,7 +16,7 @@ import dev.cryo.bindings.msghdr;
 import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.images.proto.FownEntry;
 import dev.cryo.images.proto.TtyInfoEntry;
-import dev.cryo.syscalls.UnixSockets;
+import dev.cryo.syscalls.Sockets;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -44,8 +44,6 @@ import dev.cryo.syscalls.Pidfd;
  * first, or, in another task, the same description handed over through cryo (pidfd_getfd both ways).
  */
 public final class TaskFiles {
-    /** linux/socket.h; not in bindings' header list */
-    private static final int MSG_CMSG_CLOEXEC = 0x40000000;
     private final Puppet in;
     private final FileSet files;
     private final Fd pidfd;
@@ -64,8 +62,9 @@ public final class TaskFiles {
      * Restores the fds of task {@code dumpedPid} (pid in the images) of the tree dumped in {@code store}.
      * The tasks of one restore share one {@link FileSet}: a file that several tasks share is created once.
      */
-    public static void restore(Puppet in, ImageStore store, int dumpedPid, CoreEntry core) {
+    public static void restore(Puppet in, ImageStore store, int dumpedPid, CoreEntry core, NetworkRestore network) {
         FileSet files = FileSet.shared(store);
+        files.network(network);
         try {
             restore(in, files, dumpedPid, core);
         } catch (RuntimeException e) {
@@ -73,6 +72,60 @@ public final class TaskFiles {
             throw e;
         }
         files.done(dumpedPid);
+    }
+
+    /**
+     * Before any task has its fds: the unix sockets that others connect to (listeners, named datagram
+     * sockets) of task {@code dumpedPid} are made in it now, bound (and listening), so that a socket of any
+     * task can connect to them, wherever it comes in the order. cryo keeps them; the task's fds take them
+     * later. Made in their own task, they hold its credentials (SO_PEERCRED), as at dump.
+     */
+    public static void prepareSockets(Puppet in, ImageStore store, int dumpedPid, CoreEntry core, NetworkRestore network) {
+        FileSet files = FileSet.shared(store);
+        files.network(network);
+        try (Fd pidfd = Pidfd.open(in.pid())) {
+            TaskFiles task = new TaskFiles(in, files, pidfd);
+            for (FdinfoEntry e : fdinfo(files, in, core, dumpedPid)) {
+                FileEntry f = files.file(e.getId(), e.getFd(), in.pid());
+                if (f.hasUsk() && UnixSocketRestorer.isBindTarget(f.getUsk()) && files.opened(f.getId()) == null
+                        && files.socket(Integer.toUnsignedLong(f.getUsk().getIno())) == null) {
+                    task.inCryo(f.getId());
+                }
+            }
+        } catch (RuntimeException e) {
+            files.abandon();
+            throw e;
+        }
+    }
+
+    /**
+     * cryo's duplicate of file {@code id}: the one restored already, or one opened now in this task (and
+     * closed there again), for the task that has it to take later. For the fds that ride in socket queues
+     * and for the sockets others connect to.
+     */
+    Fd inCryo(int id) {
+        Fd had = files.opened(id);
+        if (had != null) {
+            return had;
+        }
+        FileEntry f = files.file(id);
+        if (f == null) {
+            throw new RestoreError("files.img holds no file " + id);
+        }
+        int temp;
+        try {
+            temp = FileRestorer.of(f).open(this, f);
+        } catch (RuntimeException x) {
+            throw new RestoreError("file " + id + " (" + describe(f) + "): " + x.getMessage(), x);
+        }
+        try {
+            files.remember(id, pull(temp));
+            files.madeAhead(id);
+            setStatusFlags(temp, f); // again at its first fd, with its owner; here for one no task has
+        } finally {
+            in.closeFd(temp);
+        }
+        return files.opened(id);
     }
 
     /**
@@ -149,21 +202,24 @@ public final class TaskFiles {
     }
 
     private static void restore(Puppet in, FileSet files, int dumpedPid, CoreEntry core) {
-        int filesId = core.hasIds() && core.getIds().hasFilesId() ? core.getIds().getFilesId() : dumpedPid;
-        List<FdinfoEntry> fds = new ArrayList<>();
-        String image = ImageKind.FDINFO.fileName(filesId);
-        if (!files.store().exists(image)) {
-            throw new RestoreError("pid " + in.pid() + ": " + image + " is missing");
-        }
-        try (EntryReader r = files.store().openReader(ImageKind.FDINFO, filesId)) {
-            fds.addAll(r.readAll(FdinfoEntry.parser()));
-        }
+        List<FdinfoEntry> fds = fdinfo(files, in, core, dumpedPid);
         try (Fd pidfd = Pidfd.open(in.pid())) {
             new TaskFiles(in, files, pidfd).rebuild(fds);
         }
         // Once every fd is in place: a POSIX lock goes with the first close of any fd on its file.
         for (FileLockEntry l : files.locks(dumpedPid)) {
             LockRestore.take(in, l);
+        }
+    }
+
+    private static List<FdinfoEntry> fdinfo(FileSet files, Puppet in, CoreEntry core, int dumpedPid) {
+        int filesId = core.hasIds() && core.getIds().hasFilesId() ? core.getIds().getFilesId() : dumpedPid;
+        String image = ImageKind.FDINFO.fileName(filesId);
+        if (!files.store().exists(image)) {
+            throw new RestoreError("pid " + in.pid() + ": " + image + " is missing");
+        }
+        try (EntryReader r = files.store().openReader(ImageKind.FDINFO, filesId)) {
+            return new ArrayList<>(r.readAll(FdinfoEntry.parser()));
         }
     }
 
@@ -199,23 +255,23 @@ public final class TaskFiles {
                 try (Fd sender = pull(theirs)) {
                     in.closeFd(theirs);
                     theirs = -1;
-                    UnixSockets.sendFd(sender, fd.fd());
+                    Sockets.sendFd(sender, fd.fd());
                 }
                 // msghdr, then its iovec, the byte, and the control buffer, in one block of scratch
-                long msgAt = s.reserve(96 + UnixSockets.CMSG_SPACE_INT);
+                long msgAt = s.reserve(96 + Sockets.CMSG_SPACE_INT);
                 long iovAt = msgAt + 64;
                 long byteAt = msgAt + 80;
                 long controlAt = msgAt + 96;
-                MemorySegment block = a.allocate(96 + UnixSockets.CMSG_SPACE_INT);
+                MemorySegment block = a.allocate(96 + Sockets.CMSG_SPACE_INT);
                 block.set(ValueLayout.JAVA_LONG, msghdr.msg_iov$offset(), iovAt);
                 block.set(ValueLayout.JAVA_LONG, msghdr.msg_iovlen$offset(), 1);
                 block.set(ValueLayout.JAVA_LONG, msghdr.msg_control$offset(), controlAt);
-                block.set(ValueLayout.JAVA_LONG, msghdr.msg_controllen$offset(), UnixSockets.CMSG_SPACE_INT);
+                block.set(ValueLayout.JAVA_LONG, msghdr.msg_controllen$offset(), Sockets.CMSG_SPACE_INT);
                 block.set(ValueLayout.JAVA_LONG, 64, byteAt);
                 block.set(ValueLayout.JAVA_LONG, 72, 1);
                 in.write(msgAt, block);
-                in.syscall("recvmsg(SCM_RIGHTS)", Linux.__NR_recvmsg(), mine, msgAt, MSG_CMSG_CLOEXEC);
-                MemorySegment control = a.allocate(UnixSockets.CMSG_SPACE_INT);
+                in.syscall("recvmsg(SCM_RIGHTS)", Linux.__NR_recvmsg(), mine, msgAt, Linux.MSG_CMSG_CLOEXEC());
+                MemorySegment control = a.allocate(Sockets.CMSG_SPACE_INT);
                 s.read(controlAt, control);
                 if (control.get(ValueLayout.JAVA_INT, 12) != Linux.SCM_RIGHTS()) {
                     throw new RestoreError("task " + in.pid() + " received no fd over its socketpair");
@@ -266,6 +322,10 @@ public final class TaskFiles {
             Fd shared = files.opened(e.getId());
             if (shared != null) {
                 temp = push(shared);
+                if (files.claimMadeAhead(e.getId())) {
+                    // made ahead (a listener others connect to, an fd that rode in a queue): its first fd
+                    opened = files.file(e.getId(), target, in.pid());
+                }
             } else {
                 FileEntry f = files.file(e.getId(), target, in.pid());
                 try {
@@ -337,6 +397,7 @@ public final class TaskFiles {
             case PIPE -> "pipe:[" + Integer.toUnsignedLong(f.getPipe().getPipeId()) + "]";
             case FIFO -> "fifo:[" + Integer.toUnsignedLong(f.getFifo().getPipeId()) + "]";
             case UNIXSK -> "socket:[" + Integer.toUnsignedLong(f.getUsk().getIno()) + "]";
+            case INETSK -> "socket:[" + Integer.toUnsignedLong(f.getIsk().getIno()) + "]";
             case MEMFD -> "memfd inode " + f.getMemfd().getInodeId();
             default -> f.getType().toString().toLowerCase();
         };

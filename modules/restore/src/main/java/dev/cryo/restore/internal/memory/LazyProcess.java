@@ -1,4 +1,4 @@
-package dev.cryo.restore.internal;
+package dev.cryo.restore.internal.memory;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -6,10 +6,13 @@ import java.util.List;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.images.Inheritance;
+import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagexfer.LazyMemory;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.restore.LazyHandoff;
+import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Uffd;
@@ -27,7 +30,7 @@ import dev.cryo.syscalls.Uffd;
  * written its last byte into the process, just before the handover: a page the restore touched after that
  * would wait for a daemon that does not have the userfaultfd yet.
  */
-final class LazyProcess implements AutoCloseable {
+public final class LazyProcess implements AutoCloseable {
     private final int pid;
     private final LazyMemory rule;
     /** Pages present when the process was cloned: its parent's, in the private mappings it kept. */
@@ -48,11 +51,12 @@ final class LazyProcess implements AutoCloseable {
     }
 
     /**
-     * The process {@code img}, a child of {@code parent} (null for the root) whose private mappings
-     * {@code kept} it inherited at clone.
+     * Process {@code pid} with {@code mm} and its threads' {@code cores}, a child of {@code parent} (with
+     * {@code parentMm}; both null for the root), from which it inherits some private mappings at the clone.
      */
-    static LazyProcess of(TreeImages.ProcessImages img, LazyProcess parent, List<VmaEntry> kept) {
-        LazyMemory rule = LazyMemory.of(img.mm(), List.copyOf(img.cores().values()));
+    public static LazyProcess of(int pid, MmEntry mm, List<CoreEntry> cores, LazyProcess parent, MmEntry parentMm) {
+        LazyMemory rule = LazyMemory.of(mm, cores);
+        List<VmaEntry> kept = parentMm == null ? List.of() : Inheritance.inherited(mm, parentMm);
         List<long[]> keptPrivate = new ArrayList<>();
         for (VmaEntry v : kept) {
             if (Inheritance.isAnonPrivate(v)) {
@@ -61,7 +65,7 @@ final class LazyProcess implements AutoCloseable {
         }
         keptPrivate.sort(Comparator.comparingLong(r -> r[0]));
         List<long[]> inherited = parent == null ? List.of() : LazyMemory.intersect(parent.present(), keptPrivate);
-        LazyProcess lp = new LazyProcess(img.pid(), rule, inherited);
+        LazyProcess lp = new LazyProcess(pid, rule, inherited);
         for (long[] k : keptPrivate) {
             lp.wantsRegistered(k[0], k[1]); // the parent's lazy pages there come to this process on fault too
         }
@@ -166,7 +170,7 @@ final class LazyProcess implements AutoCloseable {
      * Registers the mappings the daemon fills and hands the userfaultfd over, with a pidfd of the process
      * ({@code hostPid}, as cryo sees it); the restore must not touch the process's memory after this.
      */
-    void handOver(LazyHandoff to, int hostPid) {
+    public void handOver(LazyHandoff to, int hostPid) {
         List<long[]> maps = rule.mappings();
         for (int i = 0; i < maps.size(); i++) {
             if (register[i]) {
