@@ -236,7 +236,7 @@ public final class DumpRun {
             options.listener().log("images written");
             cancel.check();
             if (lazyServer != null) {
-                serveLazily(tree, mms);
+                serveLazily(tree, mms, sockets);
             }
             if (!options.leaveRunning()) {
                 tree.killOnRelease();
@@ -260,11 +260,14 @@ public final class DumpRun {
      * the daemon's connection on the tree is committed: a restored copy may run, so the original must never
      * run again. It dies with the dump however the dump ends (PTRACE_O_EXITKILL, even for a SIGKILLed cryo).
      */
-    private void serveLazily(FrozenTree tree, Map<Integer, MmEntry> mms) {
+    private void serveLazily(FrozenTree tree, Map<Integer, MmEntry> mms, SocketTable sockets) {
         options.listener().servingLazyPages(lazyServer.where());
         String peer = lazyServer.accept(cancel::check);
         committed.run();
         tree.killOnRelease();
+        // repaired connections die silently with the original's fds below (the lock stays, for the restore to lift)
+        sockets.keepForRestore();
+        sockets.close();
         long dieWithCryo = Linux.PTRACE_O_TRACESYSGOOD() | Linux.PTRACE_O_EXITKILL();
         tree.processes().values().forEach(ts -> ts.forEach(t -> dev.cryo.syscalls.Ptrace.setOptions(t.tid(), dieWithCryo)));
         SourceRelease.keepOnlyLazyMemory(tree, mms);

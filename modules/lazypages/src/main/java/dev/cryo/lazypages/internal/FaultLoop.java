@@ -519,8 +519,9 @@ public final class FaultLoop implements AutoCloseable {
         List<Fd> handed = targets.stream().map(t -> t.pidfd).filter(java.util.Objects::nonNull).toList();
         boolean due = targets.stream().anyMatch(t -> !t.gone && !t.pending.isEmpty());
         String why = CryoFailure.describe(e);
-        if (handed.isEmpty()) {
-            return e instanceof LazyPagesException l ? l : new LazyPagesException(why, e);
+        if (handed.isEmpty() || !due) {
+            // nothing of the tree depends on the daemon any more (or it has none): it runs on
+            return e instanceof LazyPagesException l ? l : new LazyPagesException(why + ": " + doing, e);
         }
         List<Integer> killed = TreeKill.kill(handed);
         if (e instanceof LazyPagesException l && l.getMessage().startsWith("refused pid")) {
