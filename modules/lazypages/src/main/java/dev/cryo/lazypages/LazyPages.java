@@ -86,12 +86,14 @@ public final class LazyPages implements AutoCloseable {
     private final SeqpacketSocket listening;
     private final Path socket;
     private final RemotePages remote;
+    private final DumpedTree tree;
 
-    private LazyPages(Options options, SeqpacketSocket listening, RemotePages remote) {
+    private LazyPages(Options options, SeqpacketSocket listening, RemotePages remote, DumpedTree tree) {
         this.options = options;
         this.listening = listening;
         this.socket = options.socket();
         this.remote = remote;
+        this.tree = tree;
     }
 
     /**
@@ -101,18 +103,24 @@ public final class LazyPages implements AutoCloseable {
      * that refuses it; one that is there already is refused unless nobody listens on it (left by a killed daemon).
      */
     public static LazyPages listen(Options o) {
+        checkDirectory(o.imagesDir());
+        // Every process's lazy pages are worked out before anything else: the restore, which waits for the answer
+        // to each process it hands over while its tree is stopped, never waits for that; and images that cannot
+        // be read fail here, before a lazy dump has committed to this daemon.
+        DumpedTree tree = new DumpedTree(new DirectoryImageStore(o.imagesDir()), o.imagesDir().toString());
         RemotePages remote = null;
         try {
+            tree.prepare();
             if (o.source() != null) {
-                checkDirectory(o.imagesDir());
                 remote = RemotePages.connect(o.source().withStall(o.timeout()));
                 o.log().accept("connected to the lazy pages at " + remote.describe());
             }
-            return listen(o, remote);
+            return listen(o, remote, tree);
         } catch (RuntimeException e) {
             if (remote != null) {
                 remote.close();
             }
+            tree.close();
             throw e;
         }
     }
@@ -126,8 +134,7 @@ public final class LazyPages implements AutoCloseable {
         }
     }
 
-    private static LazyPages listen(Options o, RemotePages remote) {
-        checkDirectory(o.imagesDir());
+    private static LazyPages listen(Options o, RemotePages remote, DumpedTree tree) {
         Path socket = o.socket();
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             if (!stale(socket)) {
@@ -151,7 +158,7 @@ public final class LazyPages implements AutoCloseable {
         try {
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
             Files.move(temporary, socket, StandardCopyOption.ATOMIC_MOVE);
-            return new LazyPages(o, s, remote);
+            return new LazyPages(o, s, remote, tree);
         } catch (IOException e) {
             s.close();
             try {
@@ -184,15 +191,14 @@ public final class LazyPages implements AutoCloseable {
      * every round (at least once a second) and may throw to stop: the tree is killed then if pages were due.
      */
     public Stats serve(Runnable checkpoint) {
-        DirectoryImageStore store = new DirectoryImageStore(options.imagesDir());
-        try (DumpedTree tree = new DumpedTree(store, options.imagesDir().toString());
-             FaultLoop loop = new FaultLoop(tree, listening, remote, checkpoint, options.log(), options.prefetchDelay().toNanos())) {
+        try (FaultLoop loop = new FaultLoop(tree, listening, remote, checkpoint, options.log(), options.prefetchDelay().toNanos())) {
             return loop.run();
         }
     }
 
     @Override
     public void close() {
+        tree.close();
         if (remote != null) {
             remote.close();
         }

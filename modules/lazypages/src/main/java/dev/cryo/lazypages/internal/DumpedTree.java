@@ -44,6 +44,18 @@ public final class DumpedTree implements AutoCloseable {
         }
     }
 
+    /**
+     * Works out every live process's lazy pages now, ahead of the restore (which waits for each answer while its
+     * tree is stopped): the images read, the pages images mapped.
+     */
+    public void prepare() {
+        for (int pid : processes.keySet()) {
+            if (refusal(pid) == null) {
+                lazyPages(pid);
+            }
+        }
+    }
+
     /** Why process {@code pid} cannot be served, or null: it must be a live process of the dump. */
     String refusal(int pid) {
         PstreeEntry e = processes.get(pid);
