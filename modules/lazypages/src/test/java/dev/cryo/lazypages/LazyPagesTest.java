@@ -105,4 +105,49 @@ class LazyPagesTest {
             LazyTrees.kill(restored);
         }
     }
+
+    /**
+     * Post-copy after pre-copy: two pre-dumps, pages written before each step, a lazy dump on top. The pre-dumps'
+     * pages come from the chain at once; only what was written after the last one goes lazily (pd_dirty's third
+     * generation: every 100th page), give or take the few pages the process itself wrote meanwhile.
+     */
+    @Test
+    void postCopyAfterPreCopySendsOnlyWhatWasWrittenSinceTheLastPreDump() throws Exception {
+        Path dir = work.resolve("t");
+        Path pre1 = Files.createDirectories(work.resolve("pre1"));
+        Path pre2 = Files.createDirectories(work.resolve("pre2"));
+        Path dump = Files.createDirectories(work.resolve("dump"));
+        List<Integer> restored = new ArrayList<>();
+        long pages = 64L * 256;
+        try (Target t = Target.start("pd_dirty", dir, Target.Stdio.DEV_NULL, "64", "10")) {
+            for (int gen = 1; gen <= 2; gen++) {
+                dirty(t, gen);
+                Dumper.preDump(DumpOptions.of(t.pid(), gen == 1 ? pre1 : pre2).withWarmUp(false).withShellJob(true)
+                        .withPreDumpMode(dev.cryo.dump.PreDumpMode.READ)
+                        .withPrevImagesDir(gen == 1 ? null : Path.of("../pre1")), new Cancellation());
+            }
+            dirty(t, 3);
+            String sum = LazyTrees.ask(t.pid(), dir, "check", SIGUSR1);
+            LazyTrees.LazyDump lazyDump = LazyTrees.LazyDump.start(t.pid(), dump, Path.of("../pre2"));
+            PageServerEndpoint source = new PageServerEndpoint(InetAddress.getLoopbackAddress(), lazyDump.port(), null);
+            Path socket = work.resolve("lp.sock");
+            try (LazyTrees.Daemon daemon = LazyTrees.Daemon.start(dump, socket, source, null, Duration.ZERO)) {
+                int root = LazyTrees.restoreLazily(dump, socket);
+                restored.addAll(LazyTrees.tree(root));
+                assertThat(LazyTrees.ask(root, dir, "check", SIGUSR1)).isEqualTo(sum);
+                LazyPages.Stats s = daemon.await(60);
+                long written = (pages - 3 + 99) / 100 * 4096; // generation 3: pages 3, 103, 203, ...
+                assertThat(s.remoteBytes()).as("bytes sent lazily, %d written after the last pre-dump", written)
+                        .isBetween(written, written + (256 << 10));
+                lazyDump.await(60);
+            }
+        } finally {
+            LazyTrees.kill(restored);
+        }
+    }
+
+    /** pd_dirty's generation {@code gen} of writes (SIGUSR2), waited for. */
+    private static void dirty(Target t, int gen) throws Exception {
+        assertThat(LazyTrees.ask(t.pid(), t.dir(), "dirtied", 12)).isEqualTo(Integer.toString(gen));
+    }
 }

@@ -99,8 +99,13 @@ final class LazyTrees {
         final CompletableFuture<DumpStats> done = new CompletableFuture<>();
 
         static LazyDump start(int pid, Path images) {
+            return start(pid, images, null);
+        }
+
+        /** On top of the pre-dump {@code prev} (relative to {@code images}, tracked), or of nothing. */
+        static LazyDump start(int pid, Path images, Path prev) {
             LazyDump d = new LazyDump();
-            DumpOptions o = DumpOptions.of(pid, images).withWarmUp(false).withShellJob(true)
+            DumpOptions o = DumpOptions.of(pid, images).withWarmUp(false).withShellJob(true).withPrevImagesDir(prev).withTrackMem(prev != null)
                     .withLazyPages(new LazyServing(InetAddress.getLoopbackAddress(), 0, null))
                     .withListener(new DumpListener() {
                         @Override

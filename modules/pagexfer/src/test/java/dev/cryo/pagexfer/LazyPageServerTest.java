@@ -30,6 +30,28 @@ class LazyPageServerTest {
         }
     }
 
+    @org.junit.jupiter.api.io.TempDir
+    java.nio.file.Path pki;
+
+    @Test
+    void getsGoOverTlsAsOverPlainTcp() throws Exception {
+        dev.cryo.testkit.TestPki ca = dev.cryo.testkit.TestPki.ca(pki, "lazy");
+        dev.cryo.testkit.TestPki.Issued s = ca.issue("server", "127.0.0.1");
+        dev.cryo.testkit.TestPki.Issued c = ca.issue("client", null);
+        try (LazyPageServer server = LazyPageServer.listen(InetAddress.getLoopbackAddress(), 0, new Tls(s.caCert(), s.cert(), s.key(), true));
+             Arena a = Arena.ofConfined()) {
+            CompletableFuture<LazyPageServer.Session> session = serve(server);
+            MemorySegment buf = a.allocate(8 * PAGE, PAGE);
+            Tls tls = new Tls(c.caCert(), c.cert(), c.key(), true);
+            try (RemotePages pages = RemotePages.connect(new PageServerEndpoint(InetAddress.getLoopbackAddress(), server.port(), tls))) {
+                assertThat(pages.get(PID, START, 8, buf)).isEqualTo(8);
+                assertThat(buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 7 * PAGE + 4095)).isEqualTo((byte) 8);
+                pages.finish();
+            }
+            assertThat(session.get(10, TimeUnit.SECONDS).bytes()).isEqualTo(8 * PAGE);
+        }
+    }
+
     /** A server on loopback with PID's range [START, START + 8 pages) lazy, serving in a thread; its session's end. */
     private static CompletableFuture<LazyPageServer.Session> serve(LazyPageServer server) {
         CompletableFuture<LazyPageServer.Session> session = new CompletableFuture<>();
