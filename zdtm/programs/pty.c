@@ -7,6 +7,7 @@
  * comes back through the child.
  */
 // zdtm: skip pidns: the original, left running beside the restored tree, holds the pty index the restored tree needs
+// zdtm: skip remote-lazy: it reads /proc/CHILD by its pid, which in the pid namespace beside the frozen original (it holds its pids until the daemon is done) names the original
 #include "zdtmlib.h"
 #include <poll.h>
 #include <sys/ioctl.h>

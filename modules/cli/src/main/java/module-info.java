@@ -5,6 +5,7 @@
 module dev.cryo.cli {
     requires dev.cryo.dump;
     requires dev.cryo.restore;
+    requires dev.cryo.lazypages;
     requires dev.cryo.service;
     requires dev.cryo.images;
     requires dev.cryo.syscalls;

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import dev.cryo.images.DirectoryImageStore;
@@ -21,7 +22,8 @@ import dev.cryo.service.RpcService;
  * their classes are loaded and linked and their methods profiled ahead of time. That includes real work on
  * a small tree of its own (a shell and two sleeps joined by a pipe, in a session of its own): pre-dumps in
  * both modes, a dump, a restore of it; then the RPC service's requests, as a client sends them, on the
- * same tree ({@link RpcService#rehearse}). Only what the training started is touched, and it is all gone at the
+ * same tree ({@link RpcService#rehearse}); then a lazy restore of it with its daemon. Only what the training started
+ * is touched, and it is all gone at the
  * end, with the temporary directory.
  */
 public final class AotTraining {
@@ -61,6 +63,7 @@ public final class AotTraining {
             run(discard, "show", dump.resolve("pstree.img").toString());
             // The service's path, as a client takes it: the restored tree pre-dumped, dumped and restored again.
             RpcService.rehearse(Math.toIntExact(tree), dir);
+            lazyRound(discard, dir, pid);
         } finally {
             for (long pid : started) {
                 ProcessHandle.of(pid).ifPresent(h -> {
@@ -70,6 +73,26 @@ public final class AotTraining {
             }
             delete(dir);
         }
+    }
+
+    /**
+     * A lazy restore, as a user runs one: the tree dumped again, a lazy-pages daemon on its images (in a thread,
+     * as its own command would run), the restore handing it the userfaultfds; the daemon ends once every page is in.
+     */
+    private static void lazyRound(PrintWriter discard, Path dir, String pid) throws IOException, InterruptedException {
+        Path lazy = Files.createDirectory(dir.resolve("lazy"));
+        Path socket = dir.resolve("lazy.sock");
+        run(discard, "dump", "-t", pid, "-D", lazy.toString(), "--no-warm-up");
+        Thread daemon = new Thread(() -> run(discard, "lazy-pages", "-D", lazy.toString(), "--lazy-addr", socket.toString(),
+                "--display-stats"), "aot-lazy-pages");
+        daemon.start();
+        for (int i = 0; i < 5000 && !Files.exists(socket) && daemon.isAlive(); i++) {
+            Thread.sleep(2);
+        }
+        if (Files.exists(socket)) {
+            run(discard, "restore", "-D", lazy.toString(), "-d", "--lazy-pages", "--lazy-addr", socket.toString(), "--display-stats");
+        }
+        daemon.join(TimeUnit.SECONDS.toMillis(30));
     }
 
     private static void run(PrintWriter discard, String... line) {

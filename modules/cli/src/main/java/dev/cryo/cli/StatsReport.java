@@ -34,6 +34,13 @@ public final class StatsReport {
         out.flush();
     }
 
+    /** What a dump with --lazy-pages left out of the images, and what its daemon took. */
+    public static void printLazy(DumpStats s, PrintWriter out, String indent) {
+        line(out, indent, "pages lazy", Long.toString(s.pagesLazy()));
+        line(out, indent, "lazy served", String.format(Locale.ROOT, "%.1f MiB", s.lazyBytesServed() / 1048576.0));
+        out.flush();
+    }
+
     private static void line(PrintWriter out, String indent, String what, String value) {
         out.printf(Locale.ROOT, "%s%-14s %12s%n", indent, what + ":", value);
     }

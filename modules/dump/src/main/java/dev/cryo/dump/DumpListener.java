@@ -7,6 +7,12 @@ public interface DumpListener {
     /** {@code done} of {@code total} pages written so far. */
     default void pages(long done, long total) {}
 
+    /**
+     * A dump with {@code --lazy-pages} has written its images and waits at {@code where} (address:port) for the
+     * lazy-pages daemon: the images may be copied now.
+     */
+    default void servingLazyPages(String where) {}
+
     /** A step of the dump, for {@code -v}. */
     default void log(String message) {}
 }

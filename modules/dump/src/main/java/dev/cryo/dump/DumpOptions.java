@@ -27,10 +27,13 @@ import dev.cryo.pagexfer.PageServerEndpoint;
  *                      --tcp-close, --ext-unix-sk, --network-lock)
  * @param pageServer    where the pages go instead of {@code imagesDir} (the other images stay there), or null;
  *                      with {@code prevImagesDir}, the previous step's pages are on that server's side
+ * @param lazyPages     post-copy ({@code --lazy-pages}): the private anonymous memory is left out of the images,
+ *                      and the tree stays frozen, its memory served from there to one lazy-pages daemon, until
+ *                      that daemon has taken it all; then the tree is killed. Null for a plain dump
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
                           Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp,
-                          boolean fileLocks, Network network, PageServerEndpoint pageServer) {
+                          boolean fileLocks, Network network, PageServerEndpoint pageServer, LazyServing lazyPages) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
@@ -52,7 +55,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null, null);
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
@@ -71,6 +74,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         boolean fileLocks;
         Network network;
         PageServerEndpoint pageServer;
+        LazyServing lazyPages;
     }
 
     private DumpOptions with(Consumer<Change> change) {
@@ -85,9 +89,10 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         c.fileLocks = fileLocks;
         c.network = network;
         c.pageServer = pageServer;
+        c.lazyPages = lazyPages;
         change.accept(c);
         return new DumpOptions(pid, imagesDir, c.leaveRunning, c.shellJob, c.listener, c.prevImagesDir, c.trackMem,
-                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer);
+                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer, c.lazyPages);
     }
 
     public DumpOptions withLeaveRunning(boolean v) {
@@ -136,6 +141,10 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
 
     public DumpOptions withExtUnixSk(boolean v) {
         return withNetwork(new Network(network.tcpEstablished(), network.tcpClose(), v, network.lock()));
+    }
+
+    public DumpOptions withLazyPages(LazyServing l) {
+        return with(c -> c.lazyPages = l);
     }
 
     public DumpOptions withPageServer(PageServerEndpoint e) {

@@ -22,10 +22,12 @@ import dev.cryo.parasite.Freezer;
  * @param pages           the pages of each process (pid order as dumped)
  * @param peakPinnedBytes most page bytes held in pipes at once (splice mode), 0 otherwise
  * @param trackers        how written pages were told apart; empty when nothing was (every page written)
+ * @param pagesLazy       pages a dump with {@code --lazy-pages} left out of the images, for its lazy-pages daemon
+ * @param lazyBytesServed bytes of them the daemon took (GET answers)
  */
 public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, long warmUpNanos, Freezer freezer,
                         int processes, int threads, Map<Integer, Pages> pages, long peakPinnedBytes,
-                        Set<DirtyTracker> trackers) {
+                        Set<DirtyTracker> trackers, long pagesLazy, long lazyBytesServed) {
     public DumpStats {
         pages = Collections.unmodifiableMap(new LinkedHashMap<>(pages));
         trackers = Collections.unmodifiableSet(trackers.isEmpty() ? EnumSet.noneOf(DirtyTracker.class) : EnumSet.copyOf(trackers));
@@ -73,6 +75,8 @@ public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, lo
         private final Map<Integer, Pages> pages = new LinkedHashMap<>();
         private long peakPinnedBytes;
         private final Set<DirtyTracker> trackers = EnumSet.noneOf(DirtyTracker.class);
+        private long pagesLazy;
+        private long lazyBytesServed;
 
         private Builder() {}
 
@@ -114,9 +118,16 @@ public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, lo
             return this;
         }
 
+        /** --lazy-pages: the pages left out of the images, and the bytes of them the daemon took. */
+        public Builder lazy(long pages, long bytesServed) {
+            this.pagesLazy = pages;
+            this.lazyBytesServed = bytesServed;
+            return this;
+        }
+
         public DumpStats build() {
             return new DumpStats(frozenNanos, memdumpNanos, totalNanos, warmUpNanos, freezer, processes, threads, pages,
-                    peakPinnedBytes, trackers);
+                    peakPinnedBytes, trackers, pagesLazy, lazyBytesServed);
         }
     }
 }

@@ -29,6 +29,16 @@ public interface PageDestination extends AutoCloseable {
     }
 
     /**
+     * Local images in {@code store} whose previous snapshot {@code parent} (or null) may have sent its pages to a
+     * page server: for a process whose pagemap it lacks, what it recorded that server holds counts as held. The
+     * images then restore only beside that server's directories (a lazy dump's final step, whose images are
+     * copied there).
+     */
+    static PageDestination imagesAfterPageServer(ImageStore store, ImageStore parent) {
+        return parent == null ? new ImageDestination(store, null) : ImageDestination.afterPageServer(store, parent);
+    }
+
+    /**
      * A page server; the other images of the step stay in {@code store}, where the connection also keeps the
      * record of what the server holds for the next step ({@code localParent}: this step's previous one, or
      * null). {@code checkpoint} runs while the connection waits on the server (it may throw, to cancel).

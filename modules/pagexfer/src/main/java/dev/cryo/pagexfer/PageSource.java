@@ -39,15 +39,28 @@ import dev.cryo.images.proto.PagemapHead;
 public final class PageSource implements AutoCloseable {
     private static final long PAGE = 4096;
 
-    /** {@code pages} pages at {@code vaddr}, stored at {@code offset} of image {@code pagesImage} of snapshot {@code depth} (0 = the last). */
+    /**
+     * {@code pages} pages at {@code vaddr}, stored at {@code offset} of image {@code pagesImage} of snapshot
+     * {@code depth} (0 = the last); or, for pages a lazy dump left on its side ({@code PE_LAZY}), in no image
+     * ({@code pagesImage} null, {@code offset} -1): the dump serves them to a lazy-pages daemon.
+     */
     public record Extent(long vaddr, long pages, int depth, String pagesImage, long offset) {
         public long bytes() {
             return pages * PAGE;
         }
+
+        /** Left on the dump's side: no image holds the bytes. */
+        public boolean lazy() {
+            return pagesImage == null;
+        }
+
+        public long end() {
+            return vaddr + pages * PAGE;
+        }
     }
 
-    /** One pagemap entry of one snapshot, with its offset in that snapshot's pages image. */
-    private record Entry(long vaddr, long pages, boolean inParent, long offset) {
+    /** One pagemap entry of one snapshot, with its offset in that snapshot's pages image (-1: in the parent, or lazy). */
+    private record Entry(long vaddr, long pages, boolean inParent, boolean lazy, long offset) {
         long end() {
             return vaddr + pages * PAGE;
         }
@@ -107,16 +120,18 @@ public final class PageSource implements AutoCloseable {
             for (PagemapEntry e : r.readAll(PagemapEntry.parser())) {
                 int flags = e.hasFlags() ? e.getFlags() : PagemapFlags.PE_PRESENT;
                 boolean inParent = e.getInParent() || (flags & PagemapFlags.PE_PARENT) != 0;
-                if (!inParent && (flags & PagemapFlags.PE_PRESENT) == 0) {
-                    throw new IllegalStateException(String.format("%s of %s: pages at 0x%x have flags %d (lazy pages are not in images)",
-                            name, store, e.getVaddr(), flags));
+                boolean present = (flags & PagemapFlags.PE_PRESENT) != 0;
+                boolean lazy = !inParent && !present && (flags & PagemapFlags.PE_LAZY) != 0;
+                if (!inParent && !present && !lazy) {
+                    throw new IllegalStateException(String.format("%s of %s: pages at 0x%x have flags %d (neither in the image,"
+                            + " nor in the parent, nor lazy)", name, store, e.getVaddr(), flags));
                 }
                 if (!entries.isEmpty() && entries.getLast().end() > e.getVaddr()) {
                     throw new IllegalStateException(String.format("%s of %s: entries out of order at 0x%x", name, store, e.getVaddr()));
                 }
                 long n = Pagemaps.pages(e);
-                entries.add(new Entry(e.getVaddr(), n, inParent, inParent ? -1 : offset));
-                if (!inParent) {
+                entries.add(new Entry(e.getVaddr(), n, inParent, lazy, inParent || lazy ? -1 : offset));
+                if (!inParent && !lazy) {
                     offset += n * PAGE;
                 }
             }
@@ -163,6 +178,8 @@ public final class PageSource implements AutoCloseable {
             long pieceEnd = Math.min(end, e.end());
             if (e.inParent()) {
                 resolve(depth + 1, at, pieceEnd, out);
+            } else if (e.lazy()) {
+                add(out, new Extent(at, (pieceEnd - at) / PAGE, depth, null, -1));
             } else {
                 add(out, new Extent(at, (pieceEnd - at) / PAGE, depth, level.pagesImage(), e.offset() + (at - e.vaddr())));
             }
@@ -174,7 +191,8 @@ public final class PageSource implements AutoCloseable {
     private static void add(List<Extent> out, Extent x) {
         if (!out.isEmpty()) {
             Extent last = out.getLast();
-            if (last.depth() == x.depth() && last.vaddr() + last.bytes() == x.vaddr() && last.offset() + last.bytes() == x.offset()) {
+            boolean joins = x.lazy() ? last.lazy() : !last.lazy() && last.offset() + last.bytes() == x.offset();
+            if (last.depth() == x.depth() && last.vaddr() + last.bytes() == x.vaddr() && joins) {
                 out.set(out.size() - 1, new Extent(last.vaddr(), last.pages() + x.pages(), last.depth(), last.pagesImage(), last.offset()));
                 return;
             }
@@ -201,6 +219,10 @@ public final class PageSource implements AutoCloseable {
      * are not files are read into memory). Valid until this source is closed.
      */
     public MemorySegment bytes(Extent x) {
+        if (x.lazy()) {
+            throw new IllegalStateException(String.format("pages 0x%x-0x%x of %s were left on the side of the dump (--lazy-pages):"
+                    + " no image holds them", x.vaddr(), x.end(), image));
+        }
         MemorySegment all = mapped.computeIfAbsent(x.depth(), this::map);
         if (x.offset() + x.bytes() > all.byteSize()) {
             throw new IllegalStateException(String.format("%s of %s is truncated at offset %d (expected %d more bytes)",
@@ -247,6 +269,9 @@ public final class PageSource implements AutoCloseable {
         List<long[]> out = new ArrayList<>();
         if (level != null) {
             for (Entry e : level.entries()) {
+                if (e.lazy()) {
+                    continue; // on the dump's side, not in any snapshot
+                }
                 if (!out.isEmpty() && out.getLast()[1] == e.vaddr()) {
                     out.getLast()[1] = e.end();
                 } else {

@@ -20,9 +20,11 @@ import java.util.Objects;
  *                  parent and reaps it, as long as the thread that restored it lives: a JVM cannot reap orphans
  *                  itself without taking its own children's statuses
  * @param network   connections that reach outside the tree, as CRIU's options allow them
+ * @param lazyPages restore lazily: private anonymous memory is left empty and filled on fault by the lazy-pages
+ *                  daemon that this hands each process's userfaultfd to; null for a plain restore
  */
 public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
-                             RestoreListener listener, boolean orphan, Network network) {
+                             RestoreListener listener, boolean orphan, Network network, LazyHandoff lazyPages) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         Objects.requireNonNull(listener, "listener");
@@ -43,11 +45,11 @@ public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, 
 
     public RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
                           RestoreListener listener, boolean orphan) {
-        this(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, Network.NONE);
+        this(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, Network.NONE, null);
     }
 
     public RestoreOptions withNetwork(Network n) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, n);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, n, lazyPages);
     }
 
     public RestoreOptions withTcpEstablished(boolean v) {
@@ -67,26 +69,30 @@ public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, 
     }
 
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan, network);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan, network, lazyPages);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan, network);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan, network, lazyPages);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan, network);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan, network, lazyPages);
     }
 
     public RestoreOptions withShellJob(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan, network);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan, network, lazyPages);
     }
 
     public RestoreOptions withListener(RestoreListener l) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan, network);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan, network, lazyPages);
+    }
+
+    public RestoreOptions withLazyPages(LazyHandoff h) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, network, h);
     }
 
     public RestoreOptions withOrphan(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v, network);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v, network, lazyPages);
     }
 }

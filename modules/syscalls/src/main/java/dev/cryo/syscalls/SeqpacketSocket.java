@@ -4,8 +4,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.cmsghdr;
 import dev.cryo.bindings.iovec;
 import dev.cryo.bindings.msghdr;
 import dev.cryo.bindings.sockaddr_un;
@@ -139,6 +141,19 @@ public final class SeqpacketSocket implements AutoCloseable {
         }
     }
 
+    /** The connection waiting on this listening socket (poll said so), close-on-exec; null if it went meanwhile. */
+    public SeqpacketSocket acceptReady() {
+        try {
+            return new SeqpacketSocket(Fd.own((int) Syscall.call("accept4", Linux.__NR_accept4(), fd.fd(), 0, 0,
+                    Linux.SOCK_CLOEXEC())));
+        } catch (ErrnoException e) {
+            if (e.is(Errno.EINTR) || e.is(Errno.ECONNRESET) || e.is(Errno.EAGAIN)) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
     public Peer peer() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cred = ucred.allocate(a);
@@ -171,14 +186,104 @@ public final class SeqpacketSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #receive}, and the descriptors the message carries (SCM_RIGHTS, at most {@code maxFds}) added to
+     * {@code fds}, each close-on-exec and owned by the caller. A message that carried more than {@code maxFds}
+     * fails (the kernel closed the rest), with the ones received closed too.
+     */
+    public MemorySegment receive(Arena arena, int maxFds, List<Fd> fds) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment probe = a.allocate(1);
+            long size = recvmsg(a, probe, Linux.MSG_PEEK() | Linux.MSG_TRUNC());
+            if (size == 0) {
+                return null;
+            }
+            MemorySegment message = arena.allocate(size);
+            long space = cmsghdr.sizeof() + 4L * maxFds + 8;
+            MemorySegment control = a.allocate(space, 8);
+            control.fill((byte) 0);
+            MemorySegment msg = msghdr.allocate(a);
+            long got = recvmsg(a, message, 0, msg, control);
+            if (got != size) {
+                throw new IllegalStateException("recvmsg gave " + got + " bytes of a message of " + size);
+            }
+            long len = msghdr.msg_controllen(msg);
+            int taken = 0;
+            if (len >= cmsghdr.sizeof() && cmsghdr.cmsg_level(control) == Linux.SOL_SOCKET()
+                    && cmsghdr.cmsg_type(control) == Linux.SCM_RIGHTS()) {
+                int n = (int) ((cmsghdr.cmsg_len(control) - cmsghdr.sizeof()) / 4);
+                for (int i = 0; i < n; i++) {
+                    int fd = control.get(ValueLayout.JAVA_INT, cmsghdr.sizeof() + 4L * i);
+                    Io.fcntl(fd, Linux.F_SETFD(), Linux.FD_CLOEXEC());
+                    fds.add(Fd.own(fd));
+                    taken++;
+                }
+            }
+            // MSG_CTRUNC (8, linux/socket.h): descriptors beyond the control buffer were dropped by the kernel
+            if ((msghdr.msg_flags(msg) & 8) != 0) {
+                for (int i = 0; i < taken; i++) {
+                    fds.removeLast().close();
+                }
+                throw new IllegalStateException("a message carried more than " + maxFds + " descriptors");
+            }
+            return message;
+        }
+    }
+
+    /** Sends {@code message} as one message with {@code fdsToPass} attached (SCM_RIGHTS): the peer gets the same open files. */
+    public void send(MemorySegment message, int... fdsToPass) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment iov = iovec.allocate(a);
+            iovec.iov_base(iov, message);
+            iovec.iov_len(iov, message.byteSize());
+            MemorySegment msg = msghdr.allocate(a);
+            msg.fill((byte) 0);
+            msghdr.msg_iov(msg, iov);
+            msghdr.msg_iovlen(msg, 1);
+            if (fdsToPass.length > 0) {
+                long len = cmsghdr.sizeof() + 4L * fdsToPass.length;
+                MemorySegment control = a.allocate((len + 7) & ~7L, 8);
+                control.fill((byte) 0);
+                cmsghdr.cmsg_len(control, len);
+                cmsghdr.cmsg_level(control, Linux.SOL_SOCKET());
+                cmsghdr.cmsg_type(control, Linux.SCM_RIGHTS());
+                for (int i = 0; i < fdsToPass.length; i++) {
+                    control.set(ValueLayout.JAVA_INT, cmsghdr.sizeof() + 4L * i, fdsToPass[i]);
+                }
+                msghdr.msg_control(msg, control);
+                msghdr.msg_controllen(msg, control.byteSize());
+            }
+            while (true) {
+                try {
+                    long sent = Syscall.call("sendmsg", Linux.__NR_sendmsg(), fd.fd(), msg.address(), Linux.MSG_NOSIGNAL());
+                    if (sent != message.byteSize()) {
+                        throw new IllegalStateException("sendmsg sent " + sent + " bytes of a message of " + message.byteSize());
+                    }
+                    return;
+                } catch (ErrnoException e) {
+                    if (!e.is(Errno.EINTR)) {
+                        throw e;
+                    }
+                }
+            }
+        }
+    }
+
     private long recvmsg(Arena a, MemorySegment into, int flags) {
+        return recvmsg(a, into, flags, msghdr.allocate(a), null);
+    }
+
+    private long recvmsg(Arena a, MemorySegment into, int flags, MemorySegment msg, MemorySegment control) {
         MemorySegment iov = iovec.allocate(a);
         iovec.iov_base(iov, into);
         iovec.iov_len(iov, into.byteSize());
-        MemorySegment msg = msghdr.allocate(a);
         msg.fill((byte) 0);
         msghdr.msg_iov(msg, iov);
         msghdr.msg_iovlen(msg, 1);
+        if (control != null) {
+            msghdr.msg_control(msg, control);
+            msghdr.msg_controllen(msg, control.byteSize());
+        }
         while (true) {
             try {
                 return Syscall.call("recvmsg", Linux.__NR_recvmsg(), fd.fd(), msg.address(), flags);

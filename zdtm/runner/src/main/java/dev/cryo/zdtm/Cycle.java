@@ -21,6 +21,13 @@ import java.util.stream.Collectors;
  * {@code cryo page-server} process in another network namespace (two namespaces joined by a veth pair, made
  * for the test), each server linked to the step before on its side; then {@code cryo restore -d} from the last
  * server's directory with the dump's other images put beside its pages</li>
+ * <li>{@code lazy}: as {@code host}, restored with {@code --lazy-pages} and a {@code cryo lazy-pages} daemon serving the
+ * dump's images; the daemon answers faults alone for a while after the tree runs, so that the program's memory comes by
+ * fault, and must end well once the program has ended</li>
+ * <li>{@code remote-lazy}: post-copy across two network namespaces joined by a veth pair: {@code cryo dump --lazy-pages}
+ * serving from one, the images copied, {@code cryo lazy-pages --page-server} and {@code cryo restore --lazy-pages --pidns}
+ * in the other (the original, frozen by its dump, holds its pids meanwhile); the dump must end well, killing the
+ * original, once the daemon has taken its memory</li>
  * </ul>
  */
 public enum Cycle {
@@ -29,7 +36,9 @@ public enum Cycle {
     PIDNS("pidns"),
     PREDUMP("predump"),
     CGROUP("cgroup"),
-    PAGESERVER("pageserver");
+    PAGESERVER("pageserver"),
+    LAZY("lazy"),
+    REMOTE_LAZY("remote-lazy");
 
     private final String id;
 

@@ -31,8 +31,19 @@ final class TestRun {
     private final Path work;
     private final Cryo cryo;
     private final List<Integer> restored = new ArrayList<>();
+    /** Commands of a lazy cycle that run on while the test does (the daemon, a dump serving its memory), in that order. */
+    private final List<Background> background = new ArrayList<>();
+    /** The two hosts of remote-lazy, kept until its commands have ended. */
+    private TwoHosts hosts;
     /** The program's pid, once started: the dump names its network lock after it. */
     private int startedPid;
+    /** remote-lazy: the original tree, which its dump keeps frozen until the daemon is done, then kills. */
+    private final List<Integer> original = new ArrayList<>();
+
+    /** How long the lazy cycles' daemon answers faults alone after the tree runs: long enough for the program's check. */
+    private static final String PREFETCH_DELAY_MS = "2000";
+    /** How long a lazy cycle's commands may take to end once the program has. */
+    private static final long LAZY_END_SECONDS = 60;
 
     /** A step that went wrong; its message is the test's failure reason. */
     private static final class Failed extends Exception {
@@ -59,6 +70,10 @@ final class TestRun {
             failure = "cannot prepare " + work + ": " + e.getMessage();
         } finally {
             killRestored();
+            background.forEach(Background::close);
+            if (hosts != null) {
+                hosts.close();
+            }
             if (startedPid > 0 && test.dumpOptions().contains("--tcp-established")) {
                 // a dump that kept connections locked, whose restore failed or never came: the lock is the test's
                 NetworkLock.unlock("cryo-" + startedPid);
@@ -97,6 +112,8 @@ final class TestRun {
                     case PREDUMP -> predump(target, images);
                     case CGROUP -> cgroup(target, images);
                     case PAGESERVER -> pageserver(target, images);
+                    case LAZY -> lazy(target, images);
+                    case REMOTE_LAZY -> remoteLazy(target, images);
                 };
             } catch (Failed | Cryo.CommandFailed | IOException e) {
                 return e.getMessage();
@@ -118,7 +135,12 @@ final class TestRun {
                 // left outside its tree (a peer it talks to) stays for the check.
                 killTree(target.pid());
             }
+            // remote-lazy: the original stays frozen by its dump until the daemon has its memory; the dump kills it
             String verdict = terminate(root, target, dir);
+            String lazyEnd = lazyEnd();
+            if (lazyEnd != null && differences.isEmpty() && verdict.equals("PASS")) {
+                return lazyEnd;
+            }
             if (!differences.isEmpty()) {
                 return "state differs after restore: " + String.join("; ", differences.subList(0, Math.min(5, differences.size())))
                         + (differences.size() > 5 ? "; and " + (differences.size() - 5) + " more" : "")
@@ -209,6 +231,110 @@ final class TestRun {
             throw new Failed("the original died in a dump with --leave-running");
         }
         return cryo.restoreDetached(restoreArgs(images, "--pidns"));
+    }
+
+    /**
+     * lazy: dump (the tree is killed), then a lazy-pages daemon on the images and a lazy restore with the same pids.
+     * The daemon answers faults alone for {@value #PREFETCH_DELAY_MS} ms after the tree runs, so that what the
+     * program reads and checks comes by fault.
+     */
+    private int lazy(Target target, Path images) throws Failed, Cryo.CommandFailed {
+        dump(target, images);
+        Path socket = work.resolve("lazy.sock");
+        Background daemon = Background.start(cryo, null, "lazy-pages", "-D", images.toString(), "--lazy-addr", socket.toString(),
+                "--prefetch-delay", PREFETCH_DELAY_MS);
+        background.add(daemon);
+        awaitSocket(socket, daemon);
+        int root = cryo.restoreDetached(restoreArgs(images, "--lazy-pages", "--lazy-addr", socket.toString()));
+        if (root != target.pid()) {
+            hostDescendants(root, restored);
+            throw new Failed("restored as pid " + root + ", not " + target.pid());
+        }
+        return root;
+    }
+
+    /**
+     * remote-lazy: post-copy between two network namespaces. The dump serves the memory it keeps from the first;
+     * its images are copied once written; the daemon, fetching from the dump, and the restore (--pidns: the
+     * original, frozen, still holds its pids) are in the second.
+     */
+    private int remoteLazy(Target target, Path images) throws Failed, Cryo.CommandFailed, IOException {
+        hosts = TwoHosts.create("zl");
+        hostDescendants(target.pid(), original);
+        String port = "27101"; // a namespace of its own: the same port for every test
+        List<String> dump = new ArrayList<>(List.of("dump", "-t", Integer.toString(target.pid()), "-D", images.toString(),
+                "--lazy-pages", "--address", TwoHosts.SERVER_ADDRESS, "--port", port));
+        dump.addAll(test.dumpOptions());
+        Background source = Background.start(cryo, hosts.serverNamespace(), dump.toArray(String[]::new));
+        Path served = Files.createDirectories(work.resolve("served"));
+        Path inventory = images.resolve("inventory.img");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(inventory)) {
+            if (!source.running()) {
+                throw new Failed(String.valueOf(source.awaitEnd(0)));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new Failed("the lazy dump wrote no inventory.img within 60 s");
+            }
+            pause();
+        }
+        // the destination: the dump's images, as copied to another host
+        try (Stream<Path> files = Files.list(images)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".img")).toList()) {
+                Files.copy(f, served.resolve(f.getFileName()));
+            }
+        }
+        Path socket = work.resolve("lazy.sock");
+        Background daemon = Background.start(cryo, hosts.clientNamespace(), "lazy-pages", "-D", served.toString(),
+                "--lazy-addr", socket.toString(), "--page-server", "--address", TwoHosts.SERVER_ADDRESS, "--port", port,
+                "--prefetch-delay", PREFETCH_DELAY_MS);
+        background.add(daemon);
+        background.add(source);
+        awaitSocket(socket, daemon);
+        return cryo.restoreDetached(restoreArgs(served, "--pidns", "--lazy-pages", "--lazy-addr", socket.toString()));
+    }
+
+    /** Waits until the daemon listens on {@code socket} (60 s at most); fails with its own line if it ended first. */
+    private static void awaitSocket(Path socket, Background daemon) throws Failed {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(socket)) {
+            if (!daemon.running()) {
+                throw new Failed(String.valueOf(daemon.awaitEnd(0)));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new Failed("the lazy-pages daemon did not listen on " + socket + " within 60 s");
+            }
+            pause();
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(10);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Once the program has ended: a lazy cycle's commands end too, and well (the daemon when its tree has exited,
+     * the dump once the daemon has said CLOSE, killing the original); null when they did, else why not.
+     */
+    private String lazyEnd() {
+        for (Background b : background) {
+            String failed = b.awaitEnd(LAZY_END_SECONDS);
+            if (failed != null) {
+                return failed;
+            }
+        }
+        if (cycle == Cycle.REMOTE_LAZY) {
+            try {
+                awaitGone(original);
+            } catch (Failed f) {
+                return "once its daemon was done, the lazy dump: " + f.getMessage();
+            }
+        }
+        return null;
     }
 
     /** {@code restore -D IMAGES -d}, the cycle's own options, then the test's. */

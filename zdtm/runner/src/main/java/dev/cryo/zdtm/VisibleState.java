@@ -90,6 +90,11 @@ public record VisibleState(List<Task> tasks) {
                 Path task = Path.of("/proc/" + pid + "/task/" + tid);
                 int inner = last(status(task.resolve("status")).getOrDefault("NSpid", tid));
                 String call = read(task.resolve("syscall")).trim().split("\\s+")[0];
+                // A thread that waits for a page of a lazy restore (even inside a call, copying its arguments)
+                // is on its way, not at rest.
+                if (read(task.resolve("wchan")).trim().equals("handle_userfault")) {
+                    call = "running";
+                }
                 out.put(inner, call.isEmpty() ? "gone" : call);
             }
         }

@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * Programs named {@code broken_*} are broken on purpose: they run only when named, never in the suite.
  */
 public record ZdtmTest(String name, Path source, Map<String, String> skips, List<String> dumpOptions, List<String> restoreOptions) {
-    private static final Pattern SKIP = Pattern.compile("zdtm: skip ([a-z,]+): (.+?)\\s*(\\*/)?$");
+    private static final Pattern SKIP = Pattern.compile("zdtm: skip ([a-z,-]+): (.+?)\\s*(\\*/)?$");
     private static final Pattern OPTS = Pattern.compile("zdtm: (dump|restore)-opts (.+?)\\s*(\\*/)?$");
     /** A local header a program includes. zdtm programs include zdtmlib.h, directly or through another (threads.h). */
     private static final Pattern INCLUDE = Pattern.compile("#include \"([a-z0-9_]+\\.h)\"");

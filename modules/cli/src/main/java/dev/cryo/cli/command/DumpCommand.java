@@ -49,11 +49,35 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = {"-l", "--file-locks"}, description = "Dump the file locks the tree holds (flock, POSIX, OFD); without it a held lock refuses the dump.")
     boolean fileLocks;
 
+    @Option(names = "--lazy-pages", description = "Post-copy: leave the private anonymous memory out of the images and serve it"
+            + " on --address:--port (127.0.0.1 unless told) to one cryo lazy-pages daemon; the tree stays frozen meanwhile"
+            + " (its pids held) and is killed once the daemon has taken its memory.")
+    boolean lazyPages;
+
     @ParentCommand
     CryoCommand cryo;
 
     @Spec
     CommandSpec spec;
+
+    /** Says on stdout, once the images are written, where the lazy pages wait: the images may be copied then. */
+    private record LazyAnnouncer(ProgressLine progress, PrintWriter out) implements dev.cryo.dump.DumpListener {
+        @Override
+        public void pages(long done, long total) {
+            progress.pages(done, total);
+        }
+
+        @Override
+        public void log(String message) {
+            progress.log(message);
+        }
+
+        @Override
+        public void servingLazyPages(String where) {
+            out.println("lazy pages served on " + where);
+            out.flush();
+        }
+    }
 
     @Override
     public Integer call() throws DumpException {
@@ -68,12 +92,16 @@ final class DumpCommand implements Callable<Integer> {
                     .withNetwork(new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables))
                     .withFileLocks(fileLocks)
                     .withWarmUp(!target.noWarmUp)
-                    .withPageServer(pageServer.endpoint())
-                    .withListener(progress);
+                    .withPageServer(lazyPages ? null : pageServer.endpoint())
+                    .withLazyPages(lazyPages ? pageServer.lazyServing() : null)
+                    .withListener(lazyPages ? new LazyAnnouncer(progress, spec.commandLine().getOut()) : progress);
             stats = GuardedDump.run(options, err);
         }
         if (target.displayStats) {
             StatsReport.print(stats, spec.commandLine().getOut(), "", target.prevImagesDir != null);
+            if (lazyPages) {
+                StatsReport.printLazy(stats, spec.commandLine().getOut(), "");
+            }
         }
         return 0;
     }

@@ -5,7 +5,13 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import dev.cryo.cli.Failure;
 import dev.cryo.cli.SignalGuard;
+import dev.cryo.lazypages.Handoff;
+import dev.cryo.lazypages.LazyPages;
+import dev.cryo.lazypages.LazyPagesException;
+import dev.cryo.restore.LazyHandoff;
+import dev.cryo.syscalls.Fd;
 import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
@@ -49,16 +55,47 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--display-stats", description = "Print the pid, pages restored and restore time.")
     boolean displayStats;
 
+    @Option(names = "--lazy-pages", description = "Restore lazily: private anonymous memory is mapped empty and filled on fault"
+            + " (and in the background) by a cryo lazy-pages daemon, which must be listening on --lazy-addr.")
+    boolean lazyPages;
+
+    @Option(names = "--lazy-addr", paramLabel = "SOCK", description = "The lazy-pages daemon's unix socket. Default: DIR/lazy-pages.socket.")
+    Path lazyAddr;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws RestoreException {
         PrintWriter err = spec.commandLine().getErr();
+        if (lazyAddr != null && !lazyPages) {
+            throw new Failure("--lazy-addr is for --lazy-pages");
+        }
         RestoreOptions options = RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob)
                 .withNetwork(new RestoreOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables))
                 .withOrphan(detached && dev.cryo.cli.Main.exitsAfterCommand()); // cryo exits next: no parent of cryo's stays
-        RestoreStats s = SignalGuard.run(err, "the restore from " + imagesDir, cancel -> Restorer.restore(options, cancel));
+        RestoreStats s;
+        if (lazyPages) {
+            // Connected before anything starts: without its daemon a lazy restore cannot run.
+            try (Handoff daemon = Handoff.connect(lazyAddr != null ? lazyAddr : imagesDir.resolve(LazyPages.DEFAULT_SOCKET))) {
+                RestoreOptions lazy = options.withLazyPages(new LazyHandoff() {
+                    @Override
+                    public void hand(int pid, Fd uffd, Fd pidfd) {
+                        daemon.hand(pid, uffd, pidfd);
+                    }
+
+                    @Override
+                    public void released() {
+                        daemon.released();
+                    }
+                });
+                s = SignalGuard.run(err, "the restore from " + imagesDir, cancel -> Restorer.restore(lazy, cancel));
+            } catch (LazyPagesException e) {
+                throw new Failure(e.getMessage(), e);
+            }
+        } else {
+            s = SignalGuard.run(err, "the restore from " + imagesDir, cancel -> Restorer.restore(options, cancel));
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (displayStats || detached) {
             out.printf(Locale.ROOT, "restored pid %d: %d pages in %.2f ms%n", s.rootPid(), s.pagesRestored(), s.restoreNanos() / 1e6);

@@ -28,6 +28,9 @@ import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.images.proto.ThreadInfoX86;
 import dev.cryo.pagepipe.BufferPool;
 import dev.cryo.pagepipe.ReadCollector;
+import dev.cryo.dump.LazyServing;
+import dev.cryo.pagexfer.LazyMemory;
+import dev.cryo.pagexfer.LazyPageServer;
 import dev.cryo.pagexfer.PageDestination;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PagemapType;
@@ -62,6 +65,11 @@ public final class DumpRun {
     private final PreviousStep previous;
     /** Where every page goes: the images directory, or a page server. */
     private final PageDestination pages;
+    /** --lazy-pages: where the daemon connects (listening from the start), and what it is served. */
+    private final LazyPageServer lazyServer;
+    private final Map<Integer, List<long[]>> lazyRanges = new LinkedHashMap<>();
+    private long pagesLazy;
+    private long lazyBytesServed;
 
     private DumpRun(DumpStep.Context step) {
         this.step = step;
@@ -70,6 +78,7 @@ public final class DumpRun {
         this.store = step.store();
         this.previous = step.previous();
         this.pages = step.pages();
+        this.lazyServer = step.lazy();
         this.files = new FileTable(options.fileLocks());
     }
 
@@ -110,6 +119,16 @@ public final class DumpRun {
                             CowSharing.apply(e.getKey(), c.mm, c.plan, tree.parentOf(e.getKey()), parent.mm)));
                 }
             }
+            if (lazyServer != null) {
+                // Private anonymous memory stays in the tree, for the daemon; the rest goes to the images as always.
+                for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
+                    Collected c = e.getValue();
+                    MemoryCollector.LazyPlan lp = MemoryCollector.leaveLazy(c.plan, LazyMemory.of(c.mm, c.cores));
+                    e.setValue(new Collected(c.ids, c.cores, c.tids, c.mm, c.fds, c.fs, lp.eager()));
+                    lazyRanges.put(e.getKey(), lp.lazy().stream().map(r -> new long[] {r.start(), r.end()}).toList());
+                    pagesLazy += dev.cryo.pagepipe.PageRanges.pages(lp.lazy());
+                }
+            }
             pagesTotal = collected.values().stream().mapToLong(c -> c.plan.present()).sum();
             collected.forEach((pid, c) -> stats.pages(pid, c.plan.scanned(), c.plan.present(), c.plan.inParent()));
             ReadCollector reader = new ReadCollector(pool);
@@ -134,6 +153,9 @@ public final class DumpRun {
             writeTreeImages(tree, collected, zombies, ipc);
             options.listener().log("images written");
             cancel.check();
+            if (lazyServer != null) {
+                serveLazily(tree, mms, sockets);
+            }
             if (!options.leaveRunning()) {
                 tree.killOnRelease();
                 sockets.keepForRestore();
@@ -142,7 +164,57 @@ public final class DumpRun {
             int processes = tree.processes().size() + zombies.size();
             tree.close();
             StopPoints.reach("released");
-            return stats.tree(tree.frozenNanos(), tree.freezer(), processes, tree.threadCount());
+            return stats.tree(tree.frozenNanos(), tree.freezer(), processes, tree.threadCount()).lazy(pagesLazy, lazyBytesServed);
+        }
+    }
+
+    /**
+     * Post-copy: waits for the lazy-pages daemon (a cancel until then releases the tree as it was, and the
+     * images go), then serves it the tree's lazy memory from the frozen tree itself until it says CLOSE. From
+     * the daemon's connection on the tree is committed: a restored copy may run, so the original must never
+     * run again. It dies with the dump however the dump ends (PTRACE_O_EXITKILL, even for a SIGKILLed cryo).
+     */
+    private void serveLazily(FrozenTree tree, Map<Integer, MmEntry> mms, SocketTable sockets) {
+        options.listener().servingLazyPages(lazyServer.where());
+        String peer = lazyServer.accept(cancel::check);
+        // from here on the images are the daemon's: a failure must not take them away
+        step.images().complete();
+        tree.killOnRelease();
+        // repaired connections die silently with the original's fds below (the lock stays, for the restore to lift)
+        sockets.keepForRestore();
+        sockets.close();
+        long dieWithCryo = Linux.PTRACE_O_TRACESYSGOOD() | Linux.PTRACE_O_EXITKILL();
+        tree.processes().values().forEach(ts -> ts.forEach(t -> dev.cryo.syscalls.Ptrace.setOptions(t.tid(), dieWithCryo)));
+        SourceRelease.keepOnlyLazyMemory(tree, mms);
+        options.listener().log("lazy-pages daemon " + peer + " connected: the tree keeps only its lazy memory, and is killed"
+                + " once the daemon has it");
+        try (TreeMemory memory = new TreeMemory()) {
+            LazyPageServer.Session s = lazyServer.serve(lazyRanges, memory::read);
+            lazyBytesServed = s.bytes();
+            options.listener().log(String.format("served %d pages (%d GETs) to %s in %.1f ms", s.pages(), s.gets(), s.peer(),
+                    s.nanos() / 1e6));
+        }
+    }
+
+    /** The frozen tree's memory, read through /proc/PID/mem (one descriptor per process, opened on first use). */
+    private static final class TreeMemory implements AutoCloseable {
+        private final Map<Integer, dev.cryo.syscalls.Fd> mem = new java.util.HashMap<>();
+
+        void read(int pid, long vaddr, java.lang.foreign.MemorySegment into) {
+            dev.cryo.syscalls.Fd fd = mem.computeIfAbsent(pid, p -> dev.cryo.syscalls.Io.open("/proc/" + p + "/mem", Linux.O_RDONLY()));
+            long done = 0;
+            while (done < into.byteSize()) {
+                long n = dev.cryo.syscalls.Io.pread(fd.fd(), into.asSlice(done), vaddr + done);
+                if (n <= 0) {
+                    throw new IllegalStateException(String.format("pid %d: its memory at 0x%x cannot be read", pid, vaddr + done));
+                }
+                done += n;
+            }
+        }
+
+        @Override
+        public void close() {
+            mem.values().forEach(dev.cryo.syscalls.Fd::close);
         }
     }
 

@@ -9,6 +9,8 @@ import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.TaskKobjIdsEntry;
+import dev.cryo.dump.LazyServing;
+import dev.cryo.pagexfer.LazyPageServer;
 import dev.cryo.pagexfer.PageDestination;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.Tracer;
@@ -41,10 +43,11 @@ final class DumpStep {
 
     /**
      * What a step's work gets: the request, and what was set up for it before the tree is touched: the images
-     * directory (the run's own until it ends), the previous step, where the pages go.
+     * directory (the run's own until it ends), the previous step, where the pages go, and with {@code --lazy-pages}
+     * the server its lazy-pages daemon connects to (listening already), or null.
      */
     record Context(Kind kind, DumpOptions options, Cancellation cancel, DumpDirectory images, PreviousStep previous,
-                   PageDestination pages) {
+                   PageDestination pages, LazyPageServer lazy) {
         DirectoryImageStore store() {
             return images.store();
         }
@@ -77,12 +80,12 @@ final class DumpStep {
         // Whatever way the run ends, but for SIGKILL, the directory keeps only a complete dump (see DumpDirectory).
         try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), kind.verb)) {
             DirectoryImageStore store = dir.store();
-            try {
+            try (LazyPageServer lazy = kind == Kind.DUMP ? listenForLazyPages(options) : null) {
                 long warmUp = options.warmUp() ? WarmUp.once(kind == Kind.DUMP ? null : options.preDumpMode(), options.listener(), cancel) : 0;
                 long start = System.nanoTime();
                 PreviousStep previous = PreviousStep.link(store, options);
                 try (PageDestination pages = destination(store, options, previous, cancel)) {
-                    Context c = new Context(kind, options, cancel, dir, previous, pages);
+                    Context c = new Context(kind, options, cancel, dir, previous, pages, lazy);
                     DumpStats.Builder stats = Tracer.call(kind.verb + "-" + options.pid(), () -> work.run(c));
                     dir.complete();
                     return stats.times(System.nanoTime() - start, warmUp).build();
@@ -96,12 +99,36 @@ final class DumpStep {
 
     /** Chosen once for the whole step: the images directory, or a page server (connected here, before the tree is touched). */
     private static PageDestination destination(DirectoryImageStore store, DumpOptions options, PreviousStep previous, Cancellation cancel) {
+        if (options.pageServer() == null && options.lazyPages() != null) {
+            // the final step of post-copy after pre-copy: the pre-dumps' pages may be on a page server, as the
+            // destination will be; what they hold is never sent lazily
+            return PageDestination.imagesAfterPageServer(store, previous.store());
+        }
         if (options.pageServer() == null) {
             return PageDestination.images(store, previous.store());
         }
         PageDestination d = PageDestination.pageServer(options.pageServer(), store, previous.store(), cancel::check);
         options.listener().log("pages go to " + d.describe());
         return d;
+    }
+
+    /** --lazy-pages: listening before the tree is touched, so that a port in use fails the dump at once. */
+    private static LazyPageServer listenForLazyPages(DumpOptions options) throws DumpException {
+        if (options.lazyPages() == null) {
+            return null;
+        }
+        if (options.leaveRunning()) {
+            throw new DumpException("cannot dump pid " + options.pid() + " with --lazy-pages and --leave-running: the tree"
+                    + " is killed once its lazy-pages daemon has taken its memory");
+        }
+        if (options.pageServer() != null) {
+            throw new DumpException("cannot dump pid " + options.pid() + " with --lazy-pages and --page-server: the dump"
+                    + " itself serves the lazy pages; the others go to the images");
+        }
+        LazyServing l = options.lazyPages();
+        LazyPageServer s = LazyPageServer.listen(l.address(), l.port(), l.tls());
+        options.listener().log("lazy pages will be served on " + s.where());
+        return s;
     }
 
     private static DumpException explain(int pid, Exception e) {

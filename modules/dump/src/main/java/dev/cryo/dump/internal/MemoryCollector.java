@@ -124,6 +124,46 @@ final class MemoryCollector {
         return new Plan(runs, copy, scanned, PageRanges.pages(copy), PageRanges.pages(inParent));
     }
 
+    /**
+     * A plan for a dump with {@code --lazy-pages}: of the pages to copy, those {@code rule} lets be lazy are left
+     * out ({@code PE_LAZY} runs, no bytes) and returned in {@code lazy}; the rest are copied as before.
+     */
+    record LazyPlan(Plan eager, List<PageRange> lazy) {}
+
+    static LazyPlan leaveLazy(Plan plan, dev.cryo.pagexfer.LazyMemory rule) {
+        List<PageRange> lazy = new ArrayList<>();
+        List<PageRange> copy = new ArrayList<>();
+        for (PageRange r : plan.ranges()) {
+            for (long[] l : rule.lazyPart(r.start(), r.end())) {
+                PageRanges.append(lazy, l[0], l[1]);
+            }
+            for (long[] e : rule.eagerPart(r.start(), r.end())) {
+                PageRanges.append(copy, e[0], e[1]);
+            }
+        }
+        List<PageRange> inParent = new ArrayList<>();
+        plan.runs().stream().filter(PageSink.Run::inParent)
+                .forEach(r -> PageRanges.append(inParent, r.vaddr(), r.end()));
+        List<PageSink.Run> runs = new ArrayList<>();
+        int i = 0;
+        int j = 0;
+        int k = 0;
+        while (i < copy.size() || j < inParent.size() || k < lazy.size()) {
+            long a = i < copy.size() ? copy.get(i).start() : Long.MAX_VALUE;
+            long b = j < inParent.size() ? inParent.get(j).start() : Long.MAX_VALUE;
+            long c = k < lazy.size() ? lazy.get(k).start() : Long.MAX_VALUE;
+            if (a <= b && a <= c) {
+                runs.add(new PageSink.Run(copy.get(i).start(), copy.get(i++).pages()));
+            } else if (b <= c) {
+                runs.add(new PageSink.Run(inParent.get(j).start(), inParent.get(j++).pages(), true));
+            } else {
+                runs.add(new PageSink.Run(lazy.get(k).start(), lazy.get(k++).pages(), dev.cryo.images.PagemapFlags.PE_LAZY));
+            }
+        }
+        Plan eager = new Plan(runs, copy, plan.scanned(), PageRanges.pages(copy), plan.inParent());
+        return new LazyPlan(eager, lazy);
+    }
+
     /** The pagemap of a plan: the copied ranges and those left in the parent snapshot, in address order. */
     static List<PageSink.Run> runs(List<PageRange> copy, List<PageRange> inParent) {
         List<PageSink.Run> runs = new ArrayList<>();

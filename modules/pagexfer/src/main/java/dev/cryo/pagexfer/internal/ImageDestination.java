@@ -16,11 +16,24 @@ import dev.cryo.pagexfer.PagemapType;
 public final class ImageDestination implements PageDestination {
     private final ImageStore store;
     private final ImageStore parent;
+    /** What a previous step that sent its pages to a page server recorded that the server holds; null if not asked. */
+    private java.util.Map<Integer, List<long[]>> serverHolds;
     private int nextPagesId = 1;
 
     public ImageDestination(ImageStore store, ImageStore parent) {
         this.store = store;
         this.parent = parent;
+    }
+
+    /**
+     * Images whose previous step sent its pages to a page server: where the parent has no pagemap of a process,
+     * what its record says that server holds counts as held (the images then restore beside that server's
+     * directories, as a lazy dump's do; the restore checks every run against them).
+     */
+    public static ImageDestination afterPageServer(ImageStore store, ImageStore parent) {
+        ImageDestination d = new ImageDestination(store, parent);
+        d.serverHolds = HoldingsRecord.read(parent);
+        return d;
     }
 
     @Override
@@ -30,7 +43,13 @@ public final class ImageDestination implements PageDestination {
 
     @Override
     public List<long[]> parentHolds(int pid) {
-        return parent == null ? List.of() : PageSource.coverage(parent, PagemapType.PROCESS, pid);
+        if (parent == null) {
+            return List.of();
+        }
+        if (serverHolds != null && !parent.exists(PagemapType.PROCESS.fileName(pid))) {
+            return serverHolds.getOrDefault(pid, List.of());
+        }
+        return PageSource.coverage(parent, PagemapType.PROCESS, pid);
     }
 
     @Override

@@ -34,6 +34,7 @@ import dev.cryo.images.proto.PipeDataEntry;
 import dev.cryo.images.proto.SkPacketEntry;
 import dev.cryo.images.proto.TaskKobjIdsEntry;
 import dev.cryo.images.proto.VmaEntry;
+import dev.cryo.pagexfer.LazyMemory;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
@@ -64,15 +65,24 @@ final class ImageConsistency {
     /** Every pid and tid of pstree.img. */
     private final Set<Integer> ids;
 
-    private ImageConsistency(ImageStore store, TreeImages tree) {
+    /** The restore leaves lazy memory to a lazy-pages daemon: pages a lazy dump kept on its side may be named. */
+    private final boolean lazy;
+
+    private ImageConsistency(ImageStore store, TreeImages tree, boolean lazy) {
         this.store = store;
         this.tree = tree;
         this.ids = Set.copyOf(tree.ids());
+        this.lazy = lazy;
     }
 
     /** Throws a {@link RestoreError} naming the image and the entry at the first disagreement. */
     static void check(ImageStore store, TreeImages tree) {
-        new ImageConsistency(store, tree).run();
+        check(store, tree, false);
+    }
+
+    /** {@link #check(ImageStore, TreeImages)} for a restore that is lazy ({@code lazy}) or not. */
+    static void check(ImageStore store, TreeImages tree, boolean lazy) {
+        new ImageConsistency(store, tree, lazy).run();
     }
 
     private void run() {
@@ -320,8 +330,9 @@ final class ImageConsistency {
                 PagemapEntry e = p.pagemap().get(i);
                 starts[i] = e.getVaddr();
                 ends[i] = e.getVaddr() + Pagemaps.pages(e) * PAGE;
-                offsets[i] = inParent(e) ? -1 : offset;
-                if (!inParent(e)) {
+                boolean elsewhere = inParent(e) || leftBehind(e);
+                offsets[i] = elsewhere ? -1 : offset;
+                if (!elsewhere) {
                     offset += ends[i] - starts[i];
                 }
             }
@@ -351,27 +362,40 @@ final class ImageConsistency {
         }
     }
 
+    /** A run a lazy dump kept on its side: no bytes in any image here. */
+    private static boolean leftBehind(PagemapEntry e) {
+        int flags = e.hasFlags() ? e.getFlags() : PagemapFlags.PE_PRESENT;
+        return !inParent(e) && (flags & PagemapFlags.PE_PRESENT) == 0;
+    }
+
     private static boolean inParent(PagemapEntry e) {
         int flags = e.hasFlags() ? e.getFlags() : PagemapFlags.PE_PRESENT;
         return e.getInParent() || (flags & PagemapFlags.PE_PARENT) != 0;
     }
 
     /**
-     * pagemap-PID.img: runs in address order inside the private mappings, none lazy; the pages image holds
-     * exactly the bytes of the runs it holds, and every run in a parent snapshot is there, in a pages image
-     * long enough, down the chain.
+     * pagemap-PID.img: runs in address order inside the private mappings; the pages image holds exactly the
+     * bytes of the runs it holds, and every run in a parent snapshot is there, in a pages image long enough,
+     * down the chain. Runs a lazy dump left on its side ({@code PE_LAZY} alone) only for a lazy restore, and
+     * only where {@link LazyMemory} lets pages be lazy.
      */
     private void pages(ProcessImages p) {
         String pagemap = ImageKind.PAGEMAP.fileName(p.pid());
         long needed = 0;
         boolean anyInParent = false;
+        LazyMemory lazyMemory = null;
         for (PagemapEntry e : p.pagemap()) {
             int flags = e.hasFlags() ? e.getFlags() : PagemapFlags.PE_PRESENT;
             boolean inParent = inParent(e);
             anyInParent |= inParent;
-            if (!inParent && (flags & PagemapFlags.PE_LAZY) != 0) {
-                throw fail(pagemap + ": pages at " + hex(e.getVaddr()) + " are lazy (flags " + flags
-                        + "), which restore does not handle yet");
+            boolean leftBehind = !inParent && (flags & PagemapFlags.PE_PRESENT) == 0;
+            if (leftBehind && (flags & PagemapFlags.PE_LAZY) == 0) {
+                throw fail(pagemap + ": pages at " + hex(e.getVaddr()) + " have flags " + flags
+                        + ": neither in the pages image, nor in the parent, nor lazy");
+            }
+            if (leftBehind && !lazy) {
+                throw fail(pagemap + ": pages at " + hex(e.getVaddr()) + " were left on the dump's side (a dump with"
+                        + " --lazy-pages): restore with --lazy-pages and a lazy-pages daemon that reaches the dump (--page-server)");
             }
             long pages = Pagemaps.pages(e);
             long end = e.getVaddr() + pages * PAGE;
@@ -379,7 +403,17 @@ final class ImageConsistency {
                 throw fail(pagemap + ": " + pages + " pages at " + hex(e.getVaddr()) + " lie in no private mapping of mm-"
                         + p.pid() + ".img");
             }
-            if (!inParent) {
+            if (leftBehind) {
+                if (lazyMemory == null) {
+                    lazyMemory = LazyMemory.of(p.mm(), List.copyOf(p.cores().values()));
+                }
+                List<long[]> part = lazyMemory.lazyPart(e.getVaddr(), end);
+                if (part.size() != 1 || part.getFirst()[0] != e.getVaddr() || part.getFirst()[1] != end) {
+                    throw fail(pagemap + ": lazy pages at " + hex(e.getVaddr()) + "-" + hex(end) + " include pages that must"
+                            + " be in place before the process runs (a stack or rseq page, or a mapping that is not private"
+                            + " anonymous memory)");
+                }
+            } else if (!inParent) {
                 needed += pages * PAGE; // in-parent pages are in the parent snapshot's images
             }
         }
@@ -443,6 +477,9 @@ final class ImageConsistency {
         Map<String, Long> ends = new HashMap<>(); // per depth and pages image: the furthest byte a run needs
         try (PageSource source = PageSource.open(store, p.pid())) {
             for (PageSource.Extent x : source.extents()) {
+                if (x.lazy()) {
+                    continue; // on the dump's side
+                }
                 ends.merge(x.depth() + "/" + x.pagesImage(), x.offset() + x.bytes(), Math::max);
             }
         }

@@ -26,6 +26,7 @@ import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
 import dev.cryo.restore.internal.files.NetworkRestore;
 import dev.cryo.restore.internal.files.TaskFiles;
+import dev.cryo.restore.internal.memory.LazyProcess;
 import dev.cryo.restore.internal.memory.MemoryRestore;
 import dev.cryo.restore.internal.memory.PuppetSpace;
 import dev.cryo.restore.internal.memory.VdsoGroup;
@@ -57,6 +58,8 @@ import dev.cryo.syscalls.ProcMaps;
 public final class RestoreRun {
     /** Shared anonymous objects (by shmid) whose contents are in place: each is filled once per tree. */
     private final java.util.Set<Long> filledShared = new java.util.HashSet<>();
+    /** In a lazy restore, each process's part of it, by pid; empty otherwise. */
+    private final Map<Integer, LazyProcess> lazy = new HashMap<>();
     private final RestoreOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
@@ -82,7 +85,7 @@ public final class RestoreRun {
         try {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
             TreeImages read = images;
-            StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read));
+            StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read, options.lazyPages() != null));
             run.ipc = StepFailure.run(0, "checking the IPC namespace's images", () -> IpcNamespaceRestore.read(run.store, read));
             checkShellJob(options, images);
             checkNetworkOptions(options, run.store);
@@ -220,6 +223,14 @@ public final class RestoreRun {
 
     /** On the tracer thread: builds the tree in puppets and lets it run. */
     private Restored restoreTree(Keeper keeper, TreeImages img) {
+        try {
+            return buildAndRelease(keeper, img);
+        } finally {
+            lazy.values().forEach(LazyProcess::close); // cryo's copies: the daemon has its own
+        }
+    }
+
+    private Restored buildAndRelease(Keeper keeper, TreeImages img) {
         this.keeper = keeper;
         RestoreOptions.Network n = options.network();
         // closed after the puppets: a failed restore's repaired connections die with their tasks, silently
@@ -279,6 +290,13 @@ public final class RestoreRun {
             cancel.check();
             // Repaired TCP connections talk again, and the dump's network lock goes, before any task runs.
             StepFailure.run(img.root().pid(), "TCP connections", net::resume);
+            if (options.lazyPages() != null) {
+                // The restore's last touch of the tree's memory is behind it: the daemon takes over from here.
+                for (Task t : tasks) {
+                    StepFailure.run(t.pid(), "handing the userfaultfd to the lazy-pages daemon",
+                            () -> lazy.get(t.pid()).handOver(options.lazyPages(), t.leader().pid()));
+                }
+            }
             // Release together: nothing of the tree runs before every task is complete.
             if (nsInit != null) {
                 nsInit.resumeAt(PuppetStub.REAP);
@@ -290,6 +308,9 @@ public final class RestoreRun {
             }
             keeper.commit();
             StopPoints.reach("restore:released");
+            if (options.lazyPages() != null) {
+                options.lazyPages().released();
+            }
             return new Restored(tasks.getFirst().leader().pid(), pages[0]);
         }
     }
@@ -340,9 +361,15 @@ public final class RestoreRun {
     /** The task's address space: the puppet's mappings go, the dumped ones come with their pages. */
     private long memory(Puppet p, ProcessImages img, TreeImages tree, MemoryRestore layout) {
         ProcessImages parent = img == tree.root() ? null : tree.process(img.pstree().getPpid()).orElseThrow();
+        LazyProcess lp = null;
+        if (options.lazyPages() != null) {
+            lp = LazyProcess.of(img.pid(), img.mm(), List.copyOf(img.cores().values()),
+                    parent == null ? null : lazy.get(parent.pid()), parent == null ? null : parent.mm());
+            lazy.put(img.pid(), lp);
+        }
         return layout.build(p, store, img.pid(), img.mm(), parent == null ? 0 : parent.pid(), parent == null ? null : parent.mm(),
                 tree.paths(), tree.paths().get(img.mm().getExeFileId()), filledShared,
-                (fileId, flags) -> TaskFiles.openMemfd(p, store, fileId, flags));
+                (fileId, flags) -> TaskFiles.openMemfd(p, store, fileId, flags), lp);
     }
 
 

@@ -31,17 +31,18 @@ public record MemoryRestore(long area, long parked, long vdsoSpan) {
      * The address space of process {@code pid} in puppet {@code p}, from its {@code mm}. A child (of
      * {@code parent}, null for the root) keeps the private anonymous mappings it inherited from its restored
      * parent, pages shared. Shared anonymous objects are filled once per tree ({@code filledShared}).
+     * In a lazy restore ({@code lazy} not null) the lazy pages are left out, and the task gets its userfaultfd.
      * Returns the pages written.
      */
     public long build(Puppet p, ImageStore store, int pid, MmEntry mm, int parentPid, MmEntry parent, Map<Integer, String> paths,
-                      String exe, Set<Long> filledShared, MemfdOpener memfds) {
+                      String exe, Set<Long> filledShared, MemfdOpener memfds, LazyProcess lazy) {
         List<VmaEntry> kept = parent == null ? List.of() : Inheritance.inherited(mm, parent);
         List<ProcMaps.Mapping> before = ProcMaps.of(p.pid());
         VdsoGroup.park(p, before, parked);
         PuppetSpace.clear(p, area, parked + vdsoSpan, kept);
         Vmas.prepareKept(p, kept);
         Vmas.map(p, mm, paths, kept, memfds::open);
-        long pages = PageFill.privatePages(p, store, pid, kept, parentPid);
+        long pages = PageFill.privatePages(p, store, pid, kept, parentPid, lazy);
         pages += PageFill.shared(p, store, mm, kept, filledShared);
         Vmas.protect(p, mm);
         Vmas.advise(p, mm);
@@ -49,6 +50,9 @@ public record MemoryRestore(long area, long parked, long vdsoSpan) {
         VdsoGroup.place(p, mm, before, parked);
         if (exe != null) {
             MmMap.set(p, mm, exe);
+        }
+        if (lazy != null) {
+            lazy.createUffd(p); // while the task has cryo's credentials; registered at the handover
         }
         return pages;
     }

@@ -1,9 +1,12 @@
 package dev.cryo.restore.internal.memory;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 
+import dev.cryo.bindings.Linux;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.Inheritance;
@@ -16,6 +19,9 @@ import dev.cryo.restore.internal.Puppet;
 
 /** The pages of a restored task, written into its mappings from the page source (the images, through the snapshot chain). */
 final class PageFill {
+    /** asm-generic/mman-common.h; a private anonymous page dropped this way reads as zeroes, or faults to a userfaultfd. */
+    private static final int MADV_DONTNEED = 4;
+
     private PageFill() {}
 
     /**
@@ -23,34 +29,78 @@ final class PageFill {
      * Inside {@code kept} mappings (inherited from the restored parent {@code parentPid}, whose memory there is
      * exactly its own pages image) a page is written only where it differs from the parent's image page, so
      * that pages the child still shared with its parent stay shared, and the comparison is memory to memory.
+     * In a lazy restore ({@code lazy} not null) only the pages it says are written; the rest are the daemon's,
+     * and where the child holds its parent's page over a lazy one of its own, the parent's page goes.
      */
-    static long privatePages(Puppet p, ImageStore store, int pid, List<VmaEntry> kept, int parentPid) {
+    static long privatePages(Puppet p, ImageStore store, int pid, List<VmaEntry> kept, int parentPid, LazyProcess lazy) {
         long pages = 0;
         // PageSource resolves PE_PARENT runs through the snapshot chain (pre-dumps) to the image holding them.
         try (PageSource src = PageSource.open(store, pid);
              PageSource parentSrc = kept.isEmpty() ? null : PageSource.open(store, parentPid)) {
             PageIndex inParent = kept.isEmpty() ? null : new PageIndex(parentSrc);
             for (PageSource.Extent x : src.extents()) {
-                MemorySegment data = src.bytes(x);
-                long at = x.vaddr();
-                long end = at + x.bytes();
-                while (at < end) {
-                    long from = at;
-                    VmaEntry in = kept.stream().filter(v -> from >= v.getStart() && from < v.getEnd()).findFirst().orElse(null);
-                    long to = in != null ? Math.min(end, in.getEnd())
-                            : Math.min(end, kept.stream().mapToLong(VmaEntry::getStart).filter(s -> s > from).min().orElse(end));
-                    MemorySegment want = data.asSlice(at - x.vaddr(), to - at);
-                    if (in == null) {
-                        p.write(at, want);
-                    } else {
-                        writeDiffering(p, at, want, inParent);
+                if (lazy != null) {
+                    for (long[] d : lazy.toDrop(x)) {
+                        p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Linux.__NR_madvise(), d[0], d[1] - d[0],
+                                MADV_DONTNEED);
                     }
-                    at = to;
                 }
-                pages += x.pages();
+                List<long[]> parts = lazy == null ? List.of(new long[] {x.vaddr(), x.end()}) : lazy.toWrite(x);
+                if (parts.isEmpty()) {
+                    continue;
+                }
+                MemorySegment data = src.bytes(x);
+                for (long[] part : parts) {
+                    // Where the child holds its parent's page (kept mappings; in a lazy restore only where the
+                    // parent had filled it before the clone) only what differs is written.
+                    List<long[]> shared = lazy != null ? lazy.inheritedPart(part[0], part[1]) : keptPart(kept, part[0], part[1]);
+                    for (long[] piece : pieces(part[0], part[1], shared)) {
+                        MemorySegment want = data.asSlice(piece[0] - x.vaddr(), piece[1] - piece[0]);
+                        if (piece[2] == 0) {
+                            p.write(piece[0], want);
+                        } else {
+                            writeDiffering(p, piece[0], want, inParent);
+                        }
+                    }
+                    if (lazy != null) {
+                        lazy.wrote(part[0], part[1]);
+                    }
+                    pages += (part[1] - part[0]) / Parasite.PAGE;
+                }
             }
         }
         return pages;
+    }
+
+    /** The parts of [start, end) inside the {@code kept} mappings, in address order. */
+    private static List<long[]> keptPart(List<VmaEntry> kept, long start, long end) {
+        List<long[]> out = new ArrayList<>();
+        for (VmaEntry v : kept) {
+            long lo = Math.max(start, v.getStart());
+            long hi = Math.min(end, v.getEnd());
+            if (lo < hi) {
+                out.add(new long[] {lo, hi});
+            }
+        }
+        out.sort(Comparator.comparingLong(r -> r[0]));
+        return out;
+    }
+
+    /** [start, end) cut at the edges of {@code marked} (sorted, inside it): {from, to, 1 if marked else 0}. */
+    private static List<long[]> pieces(long start, long end, List<long[]> marked) {
+        List<long[]> out = new ArrayList<>();
+        long at = start;
+        for (long[] m : marked) {
+            if (m[0] > at) {
+                out.add(new long[] {at, m[0], 0});
+            }
+            out.add(new long[] {m[0], m[1], 1});
+            at = m[1];
+        }
+        if (at < end) {
+            out.add(new long[] {at, end, 0});
+        }
+        return out;
     }
 
     /** Where each page of a process lies in the images (through the snapshot chain). */

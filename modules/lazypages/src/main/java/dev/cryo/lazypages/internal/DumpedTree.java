@@ -1,0 +1,160 @@
+package dev.cryo.lazypages.internal;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.cryo.images.EntryReader;
+import dev.cryo.images.ImageKind;
+import dev.cryo.images.ImageStore;
+import dev.cryo.images.Inheritance;
+import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.images.proto.MmEntry;
+import dev.cryo.images.proto.PstreeEntry;
+import dev.cryo.images.proto.VmaEntry;
+import dev.cryo.pagexfer.LazyMemory;
+import dev.cryo.pagexfer.PageSource;
+
+/**
+ * The dumped tree as the daemon needs it: for each process, the pages its lazy restore left to the daemon,
+ * worked out from the images with the rule the restore used ({@link LazyMemory}). A process's own lazy pages
+ * come from its pagemap; in a private mapping it inherited from its parent, a page its pagemap lacks is its
+ * parent's (the dump wrote a page a child shared with its parent once, with the parent: {@link Inheritance}),
+ * and comes from the parent's pages.
+ */
+public final class DumpedTree implements AutoCloseable {
+    private final ImageStore store;
+    /** The images directory, for messages. */
+    private final String where;
+    private final Map<Integer, PstreeEntry> processes = new LinkedHashMap<>();
+    private final Map<Integer, MmEntry> mms = new HashMap<>();
+    private final Map<Integer, List<Piece>> pieces = new HashMap<>();
+    private final List<PageSource> sources = new ArrayList<>();
+
+    public DumpedTree(ImageStore store, String where) {
+        this.store = store;
+        this.where = where;
+        try (EntryReader r = store.openReader(ImageKind.PSTREE)) {
+            for (PstreeEntry e; (e = r.next(PstreeEntry.parser())) != null; ) {
+                processes.put(e.getPid(), e);
+            }
+        }
+    }
+
+    /**
+     * Works out every live process's lazy pages now, ahead of the restore (which waits for each answer while its
+     * tree is stopped): the images read, the pages images mapped.
+     */
+    public void prepare() {
+        for (int pid : processes.keySet()) {
+            if (refusal(pid) == null) {
+                lazyPages(pid);
+            }
+        }
+    }
+
+    /** Why process {@code pid} cannot be served, or null: it must be a live process of the dump. */
+    String refusal(int pid) {
+        PstreeEntry e = processes.get(pid);
+        if (e == null) {
+            return "pid " + pid + " is not a process of the dump in " + where + " (pstree.img)";
+        }
+        if (!store.exists(ImageKind.MM.fileName(pid))) {
+            return "pid " + pid + " has no memory in the dump in " + where + " (a zombie: no mm-" + pid + ".img)";
+        }
+        return null;
+    }
+
+    /** The pages the daemon places in process {@code pid}, in address order. */
+    List<Piece> lazyPages(int pid) {
+        List<Piece> known = pieces.get(pid);
+        if (known != null) {
+            return known;
+        }
+        MmEntry mm = mm(pid);
+        List<CoreEntry> cores = new ArrayList<>();
+        for (int tid : processes.get(pid).getThreadsList()) {
+            cores.add(store.readEntry(ImageKind.CORE, tid, CoreEntry.parser()));
+        }
+        LazyMemory rule = LazyMemory.of(mm, cores);
+        PageSource src = PageSource.open(store, pid);
+        sources.add(src);
+        List<Piece> out = new ArrayList<>();
+        List<long[]> covered = new ArrayList<>();
+        for (PageSource.Extent x : src.extents()) {
+            append(covered, x.vaddr(), x.end());
+            if (x.depth() > 0) {
+                continue; // a pre-dump's pages: the restore put them in place
+            }
+            for (long[] part : rule.lazyPart(x.vaddr(), x.end())) {
+                Piece p = new Piece(part[0], part[1], part[0], pid, x.lazy() ? null : src.bytes(x).asSlice(part[0] - x.vaddr(), part[1] - part[0]));
+                out.add(p);
+            }
+        }
+        int ppid = processes.get(pid).getPpid();
+        if (processes.containsKey(ppid) && refusal(ppid) == null) {
+            List<long[]> holes = new ArrayList<>();
+            for (VmaEntry v : Inheritance.inherited(mm, mm(ppid))) {
+                if (LazyMemory.isLazy(v)) {
+                    holes.addAll(LazyMemory.subtract(List.of(new long[] {v.getStart(), v.getEnd()}),
+                            LazyMemory.clip(covered, v.getStart(), v.getEnd())));
+                }
+            }
+            holes.sort(Comparator.comparingLong(h -> h[0]));
+            List<Piece> fromParent = lazyPages(ppid);
+            for (long[] h : holes) {
+                for (Piece p : within(fromParent, h[0], h[1])) {
+                    out.add(p);
+                }
+            }
+        }
+        out.sort(Comparator.comparingLong(Piece::start));
+        pieces.put(pid, out);
+        return out;
+    }
+
+    private MmEntry mm(int pid) {
+        return mms.computeIfAbsent(pid, p -> store.readEntry(ImageKind.MM, p, MmEntry.parser()));
+    }
+
+    /** The parts of the sorted {@code ps} inside [start, end). */
+    private static List<Piece> within(List<Piece> ps, long start, long end) {
+        int lo = 0;
+        int hi = ps.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (ps.get(mid).end() <= start) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        List<Piece> out = new ArrayList<>();
+        for (int i = lo; i < ps.size() && ps.get(i).start() < end; i++) {
+            Piece p = ps.get(i);
+            out.add(p.slice(Math.max(start, p.start()), Math.min(end, p.end())));
+        }
+        return out;
+    }
+
+    private static void append(List<long[]> out, long start, long end) {
+        if (!out.isEmpty() && out.getLast()[1] >= start) {
+            out.getLast()[1] = Math.max(out.getLast()[1], end);
+        } else {
+            out.add(new long[] {start, end});
+        }
+    }
+
+    String where() {
+        return where;
+    }
+
+    /** The pages images go (the pieces' bytes were mapped from them). */
+    @Override
+    public void close() {
+        sources.forEach(PageSource::close);
+    }
+}

@@ -1,0 +1,106 @@
+package dev.cryo.pagexfer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The lazy pages of a dump, served GET by GET: the bytes asked for, cut where the lazy range ends, and nothing
+ * but them: a GET outside every range the dump left lazy ends the session with one line on both sides.
+ */
+class LazyPageServerTest {
+    private static final long PAGE = 4096;
+    private static final int PID = 42;
+    private static final long START = 0x7f00_0000_0000L;
+
+    /** Memory for the server to serve: page i of process PID at START + i * PAGE holds the byte i + 1 throughout. */
+    private static void fill(int pid, long vaddr, MemorySegment into) {
+        for (long at = 0; at < into.byteSize(); at += PAGE) {
+            into.asSlice(at, PAGE).fill((byte) ((vaddr + at - START) / PAGE + 1));
+        }
+    }
+
+    @org.junit.jupiter.api.io.TempDir
+    java.nio.file.Path pki;
+
+    @Test
+    void getsGoOverTlsAsOverPlainTcp() throws Exception {
+        dev.cryo.testkit.TestPki ca = dev.cryo.testkit.TestPki.ca(pki, "lazy");
+        dev.cryo.testkit.TestPki.Issued s = ca.issue("server", "127.0.0.1");
+        dev.cryo.testkit.TestPki.Issued c = ca.issue("client", null);
+        try (LazyPageServer server = LazyPageServer.listen(InetAddress.getLoopbackAddress(), 0, new Tls(s.caCert(), s.cert(), s.key(), true));
+             Arena a = Arena.ofConfined()) {
+            CompletableFuture<LazyPageServer.Session> session = serve(server);
+            MemorySegment buf = a.allocate(8 * PAGE, PAGE);
+            Tls tls = new Tls(c.caCert(), c.cert(), c.key(), true);
+            try (RemotePages pages = RemotePages.connect(new PageServerEndpoint(InetAddress.getLoopbackAddress(), server.port(), tls))) {
+                assertThat(pages.get(PID, START, 8, buf)).isEqualTo(8);
+                assertThat(buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 7 * PAGE + 4095)).isEqualTo((byte) 8);
+                pages.finish();
+            }
+            assertThat(session.get(10, TimeUnit.SECONDS).bytes()).isEqualTo(8 * PAGE);
+        }
+    }
+
+    /** A server on loopback with PID's range [START, START + 8 pages) lazy, serving in a thread; its session's end. */
+    private static CompletableFuture<LazyPageServer.Session> serve(LazyPageServer server) {
+        CompletableFuture<LazyPageServer.Session> session = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                server.accept(() -> { });
+                session.complete(server.serve(Map.of(PID, List.of(new long[] {START, START + 8 * PAGE})), LazyPageServerTest::fill));
+            } catch (Throwable e) {
+                session.completeExceptionally(e);
+            }
+        }, "lazy-page-server");
+        t.setDaemon(true);
+        t.start();
+        return session;
+    }
+
+    @Test
+    void aGetIsAnsweredWithThePagesAskedForCutWhereTheLazyRangeEnds() throws Exception {
+        try (LazyPageServer server = LazyPageServer.listen(InetAddress.getLoopbackAddress(), 0, null);
+             Arena a = Arena.ofConfined()) {
+            CompletableFuture<LazyPageServer.Session> session = serve(server);
+            MemorySegment buf = a.allocate(16 * PAGE, PAGE);
+            try (RemotePages pages = RemotePages.connect(new PageServerEndpoint(InetAddress.getLoopbackAddress(), server.port(), null))) {
+                long got = pages.get(PID, START + 5 * PAGE, 16, buf);
+                assertThat(got).as("pages answered for 16 asked at page 5 of 8").isEqualTo(3);
+                for (int i = 0; i < 3; i++) {
+                    assertThat(buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i * PAGE + 100)).isEqualTo((byte) (6 + i));
+                }
+                pages.finish();
+            }
+            assertThat(session.get(10, TimeUnit.SECONDS).pages()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void aGetOutsideEveryLazyRangeEndsTheSessionOnBothSides() throws Exception {
+        try (LazyPageServer server = LazyPageServer.listen(InetAddress.getLoopbackAddress(), 0, null);
+             Arena a = Arena.ofConfined()) {
+            CompletableFuture<LazyPageServer.Session> session = serve(server);
+            MemorySegment buf = a.allocate(PAGE, PAGE);
+            try (RemotePages pages = RemotePages.connect(new PageServerEndpoint(InetAddress.getLoopbackAddress(), server.port(), null))) {
+                assertThatThrownBy(() -> pages.get(PID, START + 8 * PAGE, 1, buf))
+                        .isInstanceOf(PageServerException.class)
+                        .hasMessageContaining("the connection ended before the answer to GET pid 42 at 0x7f0000008000");
+            }
+            assertThatThrownBy(() -> session.get(10, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(PageServerException.class)
+                    .hasMessageEndingWith("GET for pid 42 at 0x7f0000008000, outside every range it left lazy");
+        }
+    }
+}
