@@ -6,6 +6,7 @@ module dev.cryo.cli {
     requires dev.cryo.dump;
     requires dev.cryo.restore;
     requires dev.cryo.service;
+    requires dev.cryo.migrate;
     requires dev.cryo.images;
     requires dev.cryo.syscalls;
     requires info.picocli;

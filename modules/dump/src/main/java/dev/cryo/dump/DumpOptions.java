@@ -3,6 +3,7 @@ package dev.cryo.dump;
 import java.nio.file.Path;
 import java.util.Objects;
 
+import dev.cryo.images.remote.ImageDaemon;
 import dev.cryo.pagexfer.PageServerEndpoint;
 
 /**
@@ -23,11 +24,14 @@ import dev.cryo.pagexfer.PageServerEndpoint;
  *                      refuses the dump, since the restored tree would run without it
  * @param pageServer    where the pages go instead of {@code imagesDir} (the other images stay there), or null;
  *                      with {@code prevImagesDir}, the previous step's pages are on that server's side
+ * @param remote        the image proxy that every image goes through instead (seed 002), or null; {@code imagesDir}
+ *                      then names the step's snapshot (nothing is made at that path) and {@code prevImagesDir} the
+ *                      previous one among the snapshots, as among directories
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
                           Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp,
                           boolean fileLocks,
-                          PageServerEndpoint pageServer) {
+                          PageServerEndpoint pageServer, ImageDaemon remote) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
@@ -35,7 +39,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, null);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, null, null);
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
@@ -43,38 +47,43 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions withLeaveRunning(boolean v) {
-        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer);
+        return new DumpOptions(pid, imagesDir, v, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer, remote);
     }
 
     public DumpOptions withShellJob(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer);
+        return new DumpOptions(pid, imagesDir, leaveRunning, v, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer, remote);
     }
 
     public DumpOptions withListener(DumpListener l) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, l, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer, remote);
     }
 
     public DumpOptions withPrevImagesDir(Path p) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp, fileLocks, pageServer);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, p, trackMem, preDumpMode, warmUp, fileLocks, pageServer, remote);
     }
 
     public DumpOptions withTrackMem(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp, fileLocks, pageServer);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, v, preDumpMode, warmUp, fileLocks, pageServer, remote);
     }
 
     public DumpOptions withPreDumpMode(PreDumpMode m) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp, fileLocks, pageServer);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, m, warmUp, fileLocks, pageServer, remote);
     }
 
     public DumpOptions withFileLocks(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, v, pageServer);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, v, pageServer, remote);
     }
 
     public DumpOptions withWarmUp(boolean v) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v, fileLocks, pageServer);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, v, fileLocks, pageServer, remote);
     }
 
     public DumpOptions withPageServer(PageServerEndpoint e) {
-        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, e);
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, e, remote);
+    }
+
+    /** Every image through the image proxy {@code d} (null: into {@code imagesDir}). */
+    public DumpOptions withRemote(ImageDaemon d) {
+        return new DumpOptions(pid, imagesDir, leaveRunning, shellJob, listener, prevImagesDir, trackMem, preDumpMode, warmUp, fileLocks, pageServer, d);
     }
 }

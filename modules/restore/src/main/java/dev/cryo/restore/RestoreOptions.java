@@ -3,6 +3,8 @@ package dev.cryo.restore;
 import java.nio.file.Path;
 import java.util.Objects;
 
+import dev.cryo.images.remote.ImageDaemon;
+
 /**
  * What to restore and how.
  *
@@ -19,39 +21,46 @@ import java.util.Objects;
  *                  is left (for a command that exits after the restore). Without it the keeper stays the tree's
  *                  parent and reaps it, as long as the thread that restored it lives: a JVM cannot reap orphans
  *                  itself without taking its own children's statuses
+ * @param remote    the image cache to read every image from (seed 002), or null; {@code imagesDir} then names the
+ *                  snapshot (the dump's {@code -D}), and an image that has not arrived yet is waited for
  */
 public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
-                             RestoreListener listener, boolean orphan) {
+                             RestoreListener listener, boolean orphan, ImageDaemon remote) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         Objects.requireNonNull(listener, "listener");
     }
 
     public static RestoreOptions of(Path imagesDir) {
-        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT, false);
+        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT, false, null);
     }
 
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan, remote);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan, remote);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan, remote);
     }
 
     public RestoreOptions withShellJob(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan, remote);
     }
 
     public RestoreOptions withListener(RestoreListener l) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan, remote);
     }
 
     public RestoreOptions withOrphan(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v, remote);
+    }
+
+    /** Every image from the image cache {@code d} (null: from {@code imagesDir}). */
+    public RestoreOptions withRemote(ImageDaemon d) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, d);
     }
 }

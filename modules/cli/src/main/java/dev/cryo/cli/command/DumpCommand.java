@@ -25,6 +25,9 @@ final class DumpCommand implements Callable<Integer> {
     @Mixin
     PageServerTarget pageServer;
 
+    @Mixin
+    RemoteImages remote;
+
     @Option(names = {"-R", "--leave-running"}, description = "Let the tree run on after the dump (it is killed otherwise).")
     boolean leaveRunning;
 
@@ -56,6 +59,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withFileLocks(fileLocks)
                     .withWarmUp(!target.noWarmUp)
                     .withPageServer(pageServer.endpoint())
+                    .withRemote(remote.proxy())
                     .withListener(progress);
             stats = GuardedDump.run(options, err);
         }

@@ -11,6 +11,7 @@ import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.Restorer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -21,8 +22,12 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "restore", description = "Restore a process tree from CRIU-format images, with its pids, threads, sessions and groups.")
 final class RestoreCommand implements Callable<Integer> {
-    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", required = true, description = "Directory holding a complete dump.")
+    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", required = true,
+            description = "Directory holding a complete dump; with --remote, the snapshot to read from the image cache (the dump's -D).")
     Path imagesDir;
+
+    @Mixin
+    RemoteImages remote;
 
     @Option(names = {"-d", "--restore-detached"}, description = "Return once the process runs, instead of waiting for it to end.")
     boolean detached;
@@ -43,8 +48,9 @@ final class RestoreCommand implements Callable<Integer> {
     public Integer call() throws RestoreException {
         PrintWriter err = spec.commandLine().getErr();
         RestoreOptions options = RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob)
-                .withOrphan(detached && dev.cryo.cli.Main.exitsAfterCommand()); // cryo exits next: no parent of cryo's stays
-        RestoreStats s = SignalGuard.run(err, "the restore from " + imagesDir, cancel -> Restorer.restore(options, cancel));
+                .withOrphan(detached && dev.cryo.cli.Main.exitsAfterCommand()) // cryo exits next: no parent of cryo's stays
+                .withRemote(remote.cache());
+        RestoreStats s = SignalGuard.run(err, "the restore " + (remote.remote ? "of snapshot " : "from ") + imagesDir, cancel -> Restorer.restore(options, cancel));
         PrintWriter out = spec.commandLine().getOut();
         if (displayStats || detached) {
             out.printf(Locale.ROOT, "restored pid %d: %d pages in %.2f ms%n", s.rootPid(), s.pagesRestored(), s.restoreNanos() / 1e6);

@@ -14,7 +14,6 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
-import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.EntryWriter;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -58,6 +57,8 @@ public final class DumpRun {
     private final DumpOptions options;
     private final Cancellation cancel;
     private final ImageStore store;
+    /** Where the images go, the run's own: confirmed there before the tree is killed. */
+    private final StepImages images;
     private final FileTable files;
     private final AtomicLong pagesDone = new AtomicLong();
     private long pagesTotal;
@@ -70,23 +71,25 @@ public final class DumpRun {
     private PageDestination pages;
     private String tracker = "none";
 
-    private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store) {
+    private DumpRun(DumpOptions options, Cancellation cancel, ImageStore store, StepImages images) {
         this.options = options;
         this.cancel = cancel;
         this.store = store;
+        this.images = images;
         this.files = new FileTable(options.fileLocks());
     }
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
         Preflight.check(options);
-        // Whatever way the run ends, but for SIGKILL, the directory keeps only a complete dump (see DumpDirectory).
-        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "dump")) {
-            DirectoryImageStore store = dir.store();
-            DumpRun run = new DumpRun(options, cancel, store);
+        // Whatever way the run ends, but for SIGKILL, the directory keeps only a complete dump (see DumpDirectory);
+        // with --remote, the image proxy and cache drop a snapshot that was not complete (RemoteSnapshot).
+        try (StepImages dir = StepImages.claim(options, "dump", cancel)) {
+            ImageStore store = dir.store();
+            DumpRun run = new DumpRun(options, cancel, store, dir);
             try {
                 long warmUp = options.warmUp() ? WarmUp.once(null, options.listener(), cancel) : 0;
                 long start = System.nanoTime();
-                run.previous = PreviousStep.link(store, options);
+                run.previous = dir.previous(options);
                 try (PageDestination pages = destination(store, options, run.previous, cancel)) {
                     run.pages = pages;
                     DumpStats stats = Tracer.call("dump-" + options.pid(), run::dumpTree);
@@ -181,6 +184,10 @@ public final class DumpRun {
             memdumpNanos = System.nanoTime() - memStart;
             writeTreeImages(tree, collected, zombies);
             options.listener().log("images written");
+            images.confirm(); // with --remote: once the image cache holds every image, and only then, may the tree go
+            if (options.remote() != null) {
+                options.listener().log("the image cache holds every image");
+            }
             cancel.check();
             if (!options.leaveRunning()) {
                 tree.killOnRelease();

@@ -10,7 +10,7 @@ import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.PreDumpMode;
-import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.images.ImageStore;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.TaskKobjIdsEntry;
@@ -42,7 +42,9 @@ public final class PreDumpRun {
 
     private final DumpOptions options;
     private final Cancellation cancel;
-    private final DirectoryImageStore store;
+    private final ImageStore store;
+    /** Where the images go, the run's own. */
+    private final StepImages images;
     private PreviousStep previous = PreviousStep.NONE;
     /** Where every page goes: the images directory, or a page server. */
     private PageDestination pages;
@@ -64,21 +66,22 @@ public final class PreDumpRun {
         }
     }
 
-    private PreDumpRun(DumpOptions options, Cancellation cancel, DirectoryImageStore store) {
+    private PreDumpRun(DumpOptions options, Cancellation cancel, ImageStore store, StepImages images) {
         this.options = options;
         this.cancel = cancel;
         this.store = store;
+        this.images = images;
     }
 
     public static DumpStats run(DumpOptions options, Cancellation cancel) throws DumpException {
         DumpRun.Preflight.check(options);
-        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), "pre-dump")) {
-            DirectoryImageStore store = dir.store();
-            PreDumpRun run = new PreDumpRun(options, cancel, store);
+        try (StepImages dir = StepImages.claim(options, "pre-dump", cancel)) {
+            ImageStore store = dir.store();
+            PreDumpRun run = new PreDumpRun(options, cancel, store, dir);
             try {
                 long warmUp = options.warmUp() ? WarmUp.once(options.preDumpMode(), options.listener(), cancel) : 0;
                 long start = System.nanoTime();
-                run.previous = PreviousStep.link(store, options);
+                run.previous = dir.previous(options);
                 try (PageDestination pages = DumpRun.destination(store, options, run.previous, cancel)) {
                     run.pages = pages;
                     DumpStats s = Tracer.call("pre-dump-" + options.pid(), run::preDump);
@@ -196,6 +199,7 @@ public final class PreDumpRun {
                 .setNsPerId(true).setPreDumpMode(options.preDumpMode().inventoryValue())
                 .setRootIds(TaskKobjIdsEntry.newBuilder().setVmId(root).setFilesId(root).setFsId(root).setSighandId(root))
                 .build());
+        images.confirm(); // with --remote: the image cache holds every image of the step
         return new DumpStats(frozen, memdumpNanos, 0, scanned, written, processes, threads, inParent, peakPinned,
                 trackerName, freezer, 0);
     }
