@@ -3,7 +3,7 @@
  * share: cryo refuses to dump it (restored as plain shared memory it would be cut off from them). The segment
  * is marked for removal at once, so nothing is left when the program ends.
  */
-// zdtm: skip host,pidns,predump,cgroup,pageserver: cryo does not dump SysV IPC and refuses a mapping of it (DumpRefusalsTest)
+// zdtm: skip host,pidns,predump,cgroup,pageserver,remote: cryo does not dump SysV IPC and refuses a mapping of it (DumpRefusalsTest)
 #include "zdtmlib.h"
 #include <sys/ipc.h>
 #include <sys/shm.h>

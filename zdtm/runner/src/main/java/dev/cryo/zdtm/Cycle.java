@@ -21,6 +21,10 @@ import java.util.stream.Collectors;
  * {@code cryo page-server} process in another network namespace (two namespaces joined by a veth pair, made
  * for the test), each server linked to the step before on its side; then {@code cryo restore -d} from the last
  * server's directory with the dump's other images put beside its pages</li>
+ * <li>{@code remote}: as {@code predump}, with every image of every step written ({@code --remote}) through a
+ * {@code cryo image-proxy} in one network namespace to a {@code cryo image-cache} in another (two namespaces
+ * joined by a veth pair, made for the test); then {@code cryo restore -d --remote} from the cache, and both
+ * daemons must have ended well: the proxy after the dump, the cache after the restore</li>
  * </ul>
  */
 public enum Cycle {
@@ -29,7 +33,8 @@ public enum Cycle {
     PIDNS("pidns"),
     PREDUMP("predump"),
     CGROUP("cgroup"),
-    PAGESERVER("pageserver");
+    PAGESERVER("pageserver"),
+    REMOTE("remote");
 
     private final String id;
 

@@ -47,8 +47,9 @@ public final class ProxySteps implements AutoCloseable {
             }
             writing = claim.getSnapshot();
         }
+        String id = claim.getSnapshot();
         try {
-            boolean complete = new WriterSession(ch, link, holdings, log, relay).serve(claim, questions);
+            boolean complete = new WriterSession(ch, link, holdings, log, relay, () -> release(id)).serve(claim, questions);
             if (complete) {
                 synchronized (writer) {
                     completed++;
@@ -61,7 +62,14 @@ public final class ProxySteps implements AutoCloseable {
             log.accept(e.getMessage());
             finished.accept(new RemoteImageException(e.getMessage(), e.getCause()));
         } finally {
-            synchronized (writer) {
+            release(id);
+        }
+    }
+
+    /** Step {@code id} no longer writes (complete, or ended): the next may claim. */
+    private void release(String id) {
+        synchronized (writer) {
+            if (id.equals(writing)) {
                 writing = null;
             }
         }

@@ -36,13 +36,16 @@ final class WriterSession {
     private final Holdings holdings;
     private final Consumer<String> log;
     private final MemorySegment relay;
+    private final Runnable completed;
 
-    WriterSession(FrameChannel local, FrameChannel link, Holdings holdings, Consumer<String> log, MemorySegment relay) {
+    /** {@code completed} runs once the cache confirms the step: the next step may claim while this cryo winds down. */
+    WriterSession(FrameChannel local, FrameChannel link, Holdings holdings, Consumer<String> log, MemorySegment relay, Runnable completed) {
         this.local = local;
         this.link = link;
         this.holdings = holdings;
         this.log = log;
         this.relay = relay;
+        this.completed = completed;
     }
 
     /** Serves the step that {@code claim} starts; returns whether it completed. Throws {@link LinkLost}. */
@@ -85,6 +88,9 @@ final class WriterSession {
                 if (writes && !id.equals(target)) {
                     throw new Holdings.Violation("a " + f.getKind() + " frame for snapshot " + target + " on the connection that writes " + id);
                 }
+                if (writes && complete && f.getKind() != Kind.ABORT) {
+                    throw new Holdings.Violation("a " + f.getKind() + " frame for snapshot " + id + " after its completion");
+                }
                 switch (f.getKind()) {
                     case DATA -> relay(f.getImage());
                     case END -> {
@@ -109,6 +115,7 @@ final class WriterSession {
                         });
                         complete = true;
                         log.accept("snapshot " + id + " complete in " + link.peer());
+                        completed.run();
                         local.ask(RemoteFrame.newBuilder().setKind(Kind.COMPLETED).setSnapshot(id).build());
                     }
                     case ABORT -> {
@@ -118,8 +125,10 @@ final class WriterSession {
                     }
                     case EXISTS, LIST, PARENT, OPEN, READ, SKIP -> {
                         if (!questions.answer(f)) {
-                            abort(id);
-                            return false;
+                            if (!complete) {
+                                abort(id);
+                            }
+                            return complete;
                         }
                     }
                     default -> throw new Holdings.Violation("a " + f.getKind() + " frame while it writes snapshot " + id);
@@ -132,20 +141,25 @@ final class WriterSession {
             }
             return complete;
         } catch (Holdings.Violation v) {
+            // a step that the cache confirmed stays: only its own ABORT takes it back
             String why = local.peer() + ": " + v.getMessage();
             log.accept(why);
-            abort(id);
+            if (!complete) {
+                abort(id);
+            }
             local.fail(why);
-            return false;
+            return complete;
         } catch (LinkLost e) {
             local.fail(e.getMessage());
             throw e;
         } catch (RemoteImageException e) {
             // the dump's connection: cut, or a frame that is no frame
             log.accept(e.getMessage());
-            abort(id);
+            if (!complete) {
+                abort(id);
+            }
             local.fail(e.getMessage());
-            return false;
+            return complete;
         }
     }
 
