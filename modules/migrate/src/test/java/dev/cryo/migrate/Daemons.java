@@ -62,6 +62,14 @@ final class Daemons implements AutoCloseable {
         });
     }
 
+    static ImageDaemon of(ImageCache c) {
+        return ImageDaemon.cache(c.localSocket());
+    }
+
+    static ImageDaemon of(ImageProxy p) {
+        return ImageDaemon.proxy(p.localSocket());
+    }
+
     ImageDaemon proxyDaemon() {
         return ImageDaemon.proxy(proxy.localSocket());
     }

@@ -98,6 +98,8 @@ public final class Holdings {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final Map<String, Snapshot> snapshots = new LinkedHashMap<>();
+    /** Snapshots whose step failed and was aborted, until claimed again. */
+    private final java.util.Set<String> aborted = new java.util.HashSet<>();
     /** Who writes into the cache (the proxy's address), for messages; the proxy names itself. */
     private String source;
     /** Null while more may come; then why nothing more will. */
@@ -151,13 +153,14 @@ public final class Holdings {
                 }
             }
             if (parent == null && !snapshots.isEmpty()) {
-                return "snapshot " + id + " has no parent, but " + here + " serves the migration that began with "
+                return "snapshot " + id + " has no parent, but this " + role.label + " serves the migration that began with "
                         + snapshots.keySet().iterator().next() + " (one migration: give --prev-images-dir)";
             }
             if (parent != null && (snapshots.get(parent) == null || !snapshots.get(parent).complete)) {
                 return "its parent snapshot " + parent + " is not " + here + " (it holds " + names() + ")";
             }
             snapshots.put(id, new Snapshot(id, parent, last));
+            aborted.remove(id);
             changed.signalAll();
             return null;
         } finally {
@@ -256,6 +259,7 @@ public final class Holdings {
             Snapshot s = snapshots.get(id);
             if (s != null && !(s.complete && s.last && endedWell)) {
                 snapshots.remove(id);
+                aborted.add(id);
                 s.close();
                 changed.signalAll();
             }
@@ -410,8 +414,12 @@ public final class Holdings {
                     : name + " of " + id + " has not come through this image proxy (yet)";
         }
         if (ended != null) {
+            if (s == null && aborted.contains(id)) {
+                return name + " of " + id + " never arrived: " + source + " aborted the step that wrote it"
+                        + (endedWell ? "" : "; then " + ended);
+            }
             if (s == null) {
-                return "no snapshot " + id + " in this image cache (it holds " + names() + ")"
+                return name + " of " + id + ": no snapshot " + id + " in this image cache (it holds " + names() + ")"
                         + (endedWell ? "" : "; " + ended);
             }
             return name + " of " + id + " never arrived: " + ended;

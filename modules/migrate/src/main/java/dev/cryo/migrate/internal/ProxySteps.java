@@ -21,6 +21,9 @@ public final class ProxySteps implements AutoCloseable {
     private final Consumer<String> log;
     private final Consumer<RuntimeException> finished;
     private final MemorySegment relay;
+    /** How long a claim waits for the step before it to stop writing. */
+    private static final Duration SLOT_WAIT = Duration.ofSeconds(5);
+
     private final Object writer = new Object();
     private String writing;
     private int completed;
@@ -41,6 +44,16 @@ public final class ProxySteps implements AutoCloseable {
 
     private void step(LocalSession questions, FrameChannel ch, RemoteFrame claim) {
         synchronized (writer) {
+            // a step whose cryo was just killed may take the proxy a moment to notice: give it that moment
+            long deadline = System.nanoTime() + SLOT_WAIT.toNanos();
+            while (writing != null && System.nanoTime() < deadline) {
+                try {
+                    writer.wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
             if (writing != null) {
                 ch.fail("snapshot " + writing + " is being written through this image proxy now; one step at a time");
                 return;
@@ -71,6 +84,7 @@ public final class ProxySteps implements AutoCloseable {
         synchronized (writer) {
             if (id.equals(writing)) {
                 writing = null;
+                writer.notifyAll();
             }
         }
     }

@@ -36,16 +36,19 @@ final class WriterSession {
     private final Holdings holdings;
     private final Consumer<String> log;
     private final MemorySegment relay;
-    private final Runnable completed;
+    private final Runnable writes;
 
-    /** {@code completed} runs once the cache confirms the step: the next step may claim while this cryo winds down. */
-    WriterSession(FrameChannel local, FrameChannel link, Holdings holdings, Consumer<String> log, MemorySegment relay, Runnable completed) {
+    /**
+     * {@code writes} runs once the step writes no more (the cache confirmed it, or it was aborted), before its
+     * connection is wound down: the next step may claim at once.
+     */
+    WriterSession(FrameChannel local, FrameChannel link, Holdings holdings, Consumer<String> log, MemorySegment relay, Runnable writes) {
         this.local = local;
         this.link = link;
         this.holdings = holdings;
         this.log = log;
         this.relay = relay;
-        this.completed = completed;
+        this.writes = writes;
     }
 
     /** Serves the step that {@code claim} starts; returns whether it completed. Throws {@link LinkLost}. */
@@ -80,15 +83,15 @@ final class WriterSession {
                 if (f == null) {
                     break;
                 }
-                boolean writes = switch (f.getKind()) {
+                boolean writing = switch (f.getKind()) {
                     case DATA, END, DROP, COMPLETE, ABORT -> true;
                     default -> false;
                 };
                 String target = f.hasImage() ? f.getImage().getSnapshot() : f.getSnapshot();
-                if (writes && !id.equals(target)) {
+                if (writing && !id.equals(target)) {
                     throw new Holdings.Violation("a " + f.getKind() + " frame for snapshot " + target + " on the connection that writes " + id);
                 }
-                if (writes && complete && f.getKind() != Kind.ABORT) {
+                if (writing && complete && f.getKind() != Kind.ABORT) {
                     throw new Holdings.Violation("a " + f.getKind() + " frame for snapshot " + id + " after its completion");
                 }
                 switch (f.getKind()) {
@@ -115,7 +118,7 @@ final class WriterSession {
                         });
                         complete = true;
                         log.accept("snapshot " + id + " complete in " + link.peer());
-                        completed.run();
+                        writes.run();
                         local.ask(RemoteFrame.newBuilder().setKind(Kind.COMPLETED).setSnapshot(id).build());
                     }
                     case ABORT -> {
@@ -201,10 +204,14 @@ final class WriterSession {
 
     private void abort(String id) {
         holdings.abort(id);
-        toCache(() -> {
-            link.ask(RemoteFrame.newBuilder().setKind(Kind.ABORT).setSnapshot(id).build());
-            return null;
-        });
+        try {
+            toCache(() -> {
+                link.ask(RemoteFrame.newBuilder().setKind(Kind.ABORT).setSnapshot(id).build());
+                return null;
+            });
+        } finally {
+            writes.run();
+        }
     }
 
     private interface LinkCall<T> {
