@@ -62,6 +62,19 @@ final class Daemons implements AutoCloseable {
         });
     }
 
+    /** {@code body} on a thread of its own (the common pool may have one thread on a machine of 2 cores). */
+    static <T> CompletableFuture<T> inThread(java.util.concurrent.Callable<T> body) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Thread.ofPlatform().daemon(true).start(() -> {
+            try {
+                f.complete(body.call());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
     static ImageDaemon of(ImageCache c) {
         return ImageDaemon.cache(c.localSocket());
     }

@@ -125,13 +125,7 @@ class HostilePeersTest {
     @Test
     void aProxyThatSendsABadNameOrTooBigAPieceIsRefusedByTheCache() throws Exception {
         try (ImageCache cache = ImageCache.listen(new ImageCache.Options(InetAddress.getLoopbackAddress(), 0, dir.resolve("c.sock"), null), null)) {
-            CompletableFuture<ImageCache.Stats> served = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return cache.serve();
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<ImageCache.Stats> served = Daemons.inThread(cache::serve);
             try (FrameChannel proxy = hostileProxy(cache)) {
                 proxy.ask(RemoteFrame.newBuilder().setKind(Kind.CLAIM).setSnapshot("/x/pre1").build());
                 proxy.expect("the claim's answer", Kind.ACCEPTED);
@@ -186,7 +180,7 @@ class HostilePeersTest {
             // the restore starts early: inventory.img is there, pstree.img is waited for
             try (RemoteImageStore restore = RemoteImageStore.open(d.cacheDaemon(), "/x/final", null)) {
                 assertThat(restore.openRawReader("inventory.img").size()).isPositive();
-                CompletableFuture<Object> waiting = CompletableFuture.supplyAsync(() -> restore.openRawReader("pstree.img"));
+                CompletableFuture<dev.cryo.images.RawReader> waiting = Daemons.inThread(() -> restore.openRawReader("pstree.img"));
                 Thread.sleep(200); // let it wait; it fails the same if it asks later
                 assertThat(waiting).isNotDone();
                 d.proxy.close(); // the source host goes away; the dump with it
@@ -235,13 +229,7 @@ class HostilePeersTest {
             // another proxy into the same cache
             try (ImageProxy second = ImageProxy.connect(new ImageProxy.Options(InetAddress.getLoopbackAddress(), d.cache.port(),
                     dir.resolve("second.sock"), null), null)) {
-                CompletableFuture<ImageProxy.Stats> end = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return second.serve();
-                    } catch (InterruptedException e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
+                CompletableFuture<ImageProxy.Stats> end = Daemons.inThread(second::serve);
                 assertThatThrownBy(() -> RemoteImageStore.claim(Daemons.of(second), "/y/final", null, true, null))
                         .isInstanceOf(RemoteImageException.class)
                         .hasMessageMatching("the image proxy at .*second\\.sock: the image cache at 127\\.0\\.0\\.1:\\d+: this image cache"

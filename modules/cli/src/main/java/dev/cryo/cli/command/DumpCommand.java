@@ -59,7 +59,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withFileLocks(fileLocks)
                     .withWarmUp(!target.noWarmUp)
                     .withPageServer(pageServer.endpoint())
-                    .withRemote(remote.proxy())
+                    .withRemote(remote.proxy(pageServer))
                     .withListener(progress);
             stats = GuardedDump.run(options, err);
         }

@@ -58,7 +58,7 @@ final class PreDumpCommand implements Callable<Integer> {
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
             DumpOptions options = DumpOptions.of(target.pid, target.imagesDir).withListener(progress).withPreDumpMode(m)
                     .withPrevImagesDir(target.prevImagesDir).withTrackMem(true).withWarmUp(!target.noWarmUp)
-                    .withPageServer(pageServer.endpoint()).withRemote(remote.proxy());
+                    .withPageServer(pageServer.endpoint()).withRemote(remote.proxy(pageServer));
             stats = SignalGuard.run(err, "the pre-dump of pid " + target.pid, cancel -> Dumper.preDump(options, cancel));
         }
         if (target.displayStats) {

@@ -18,8 +18,11 @@ final class RemoteImages {
             + " Default: /run/cryo-image-proxy.sock, /run/cryo-image-cache.sock.")
     Path localSocket;
 
-    /** The image proxy to write through, or null without --remote. */
-    ImageDaemon proxy() {
+    /** The image proxy to write through, or null without --remote; not with a page server. */
+    ImageDaemon proxy(PageServerTarget pageServer) {
+        if (remote && pageServer.pageServer) {
+            throw new Failure("--remote sends every image through the image proxy, --page-server the pages to a page server: use one");
+        }
         return remote ? ImageDaemon.proxy(localSocket) : none();
     }
 
