@@ -7,6 +7,7 @@ module dev.cryo.cli {
     requires dev.cryo.restore;
     requires dev.cryo.lazypages;
     requires dev.cryo.service;
+    requires dev.cryo.migrate;
     requires dev.cryo.images;
     requires dev.cryo.syscalls;
     requires info.picocli;

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.Consumer;
 
+import dev.cryo.images.remote.ImageDaemon;
 import dev.cryo.pagexfer.PageServerEndpoint;
 
 /**
@@ -30,10 +31,14 @@ import dev.cryo.pagexfer.PageServerEndpoint;
  * @param lazyPages     post-copy ({@code --lazy-pages}): the private anonymous memory is left out of the images,
  *                      and the tree stays frozen, its memory served from there to one lazy-pages daemon, until
  *                      that daemon has taken it all; then the tree is killed. Null for a plain dump
+ * @param remote        the image proxy that every image goes through instead (seed 002), or null; {@code imagesDir}
+ *                      then names the step's snapshot (nothing is made at that path) and {@code prevImagesDir} the
+ *                      previous one among the snapshots, as among directories
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
                           Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp,
-                          boolean fileLocks, Network network, PageServerEndpoint pageServer, LazyServing lazyPages) {
+                          boolean fileLocks, Network network, PageServerEndpoint pageServer, LazyServing lazyPages,
+                          ImageDaemon remote) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
@@ -55,7 +60,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null, null);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null, null, null);
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
@@ -75,6 +80,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         Network network;
         PageServerEndpoint pageServer;
         LazyServing lazyPages;
+        ImageDaemon remote;
     }
 
     private DumpOptions with(Consumer<Change> change) {
@@ -90,9 +96,10 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         c.network = network;
         c.pageServer = pageServer;
         c.lazyPages = lazyPages;
+        c.remote = remote;
         change.accept(c);
         return new DumpOptions(pid, imagesDir, c.leaveRunning, c.shellJob, c.listener, c.prevImagesDir, c.trackMem,
-                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer, c.lazyPages);
+                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer, c.lazyPages, c.remote);
     }
 
     public DumpOptions withLeaveRunning(boolean v) {
@@ -149,5 +156,10 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
 
     public DumpOptions withPageServer(PageServerEndpoint e) {
         return with(c -> c.pageServer = e);
+    }
+
+    /** Every image through the image proxy {@code d} (null: into {@code imagesDir}). */
+    public DumpOptions withRemote(ImageDaemon d) {
+        return with(c -> c.remote = d);
     }
 }

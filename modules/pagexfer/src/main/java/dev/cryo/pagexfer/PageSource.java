@@ -21,6 +21,7 @@ import dev.cryo.images.Pagemaps;
 import dev.cryo.images.RawReader;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
+import dev.cryo.syscalls.Mapping;
 
 /**
  * Where the bytes of one pagemap's pages are (a process's private memory, or a shared memory object's
@@ -72,6 +73,10 @@ public final class PageSource implements AutoCloseable {
     private final List<Level> chain = new ArrayList<>();
     private final Arena arena = Arena.ofShared();
     private final Map<Integer, MemorySegment> mapped = new HashMap<>();
+    /** Memory holding what was read of images that are not files; unmapped on close. */
+    private final List<Mapping> mappings = new ArrayList<>();
+    /** {@link #extents()}, once computed for reading a store that has no files. */
+    private List<Extent> resolved;
 
     private PageSource(String image) {
         this.image = image;
@@ -215,8 +220,8 @@ public final class PageSource implements AutoCloseable {
     }
 
     /**
-     * The bytes of {@code x}: a read-only slice of its pages image, mapped once per snapshot (images that
-     * are not files are read into memory). Valid until this source is closed.
+     * The bytes of {@code x}: a read-only slice of its pages image, mapped once per snapshot (of images that
+     * are not files, the bytes that the extents need are read into memory). Valid until this source is closed.
      */
     public MemorySegment bytes(Extent x) {
         if (x.lazy()) {
@@ -247,11 +252,48 @@ public final class PageSource implements AutoCloseable {
                 throw new UncheckedIOException("cannot read " + file.get() + ": " + e.getMessage(), e);
             }
         }
+        // A store without files (a snapshot in the image cache, memory): only the bytes that some extent needs
+        // are read, in offset order, into memory that is otherwise left untouched; the reader skips the rest
+        // (the image cache drops the pages that a later snapshot of the chain holds, and never sends them).
         try (RawReader r = level.store().openRawReader(level.pagesImage())) {
-            MemorySegment data = arena.allocate(Math.max(1, r.size()), PAGE).asSlice(0, r.size());
-            r.readFully(data, 0);
+            long size = r.size();
+            if (size == 0) {
+                return MemorySegment.NULL;
+            }
+            Mapping m = Mapping.anonymous((size + PAGE - 1) & -PAGE);
+            mappings.add(m);
+            MemorySegment data = m.segment().asSlice(0, size);
+            for (long[] range : needed(depth)) {
+                long end = Math.min(range[1], size); // past the end: bytes() says the image is truncated
+                if (end > range[0]) {
+                    r.readFully(data.asSlice(range[0], end - range[0]), range[0]);
+                }
+            }
             return data;
         }
+    }
+
+    /** The byte ranges [from, to) of snapshot {@code depth}'s pages image that the extents use, in order, merged. */
+    private List<long[]> needed(int depth) {
+        if (resolved == null) {
+            resolved = extents();
+        }
+        List<long[]> ranges = new ArrayList<>();
+        for (Extent x : resolved) {
+            if (x.depth() == depth) {
+                ranges.add(new long[] {x.offset(), x.offset() + x.bytes()});
+            }
+        }
+        ranges.sort((a, b) -> Long.compare(a[0], b[0]));
+        List<long[]> merged = new ArrayList<>();
+        for (long[] r : ranges) {
+            if (!merged.isEmpty() && merged.getLast()[1] >= r[0]) {
+                merged.getLast()[1] = Math.max(merged.getLast()[1], r[1]);
+            } else {
+                merged.add(r);
+            }
+        }
+        return merged;
     }
 
     /**
@@ -285,6 +327,8 @@ public final class PageSource implements AutoCloseable {
     @Override
     public void close() {
         mapped.clear();
+        mappings.forEach(Mapping::close);
+        mappings.clear();
         arena.close();
     }
 }

@@ -3,6 +3,8 @@ package dev.cryo.restore;
 import java.nio.file.Path;
 import java.util.Objects;
 
+import dev.cryo.images.remote.ImageDaemon;
+
 /**
  * What to restore and how.
  *
@@ -22,9 +24,12 @@ import java.util.Objects;
  * @param network   connections that reach outside the tree, as CRIU's options allow them
  * @param lazyPages restore lazily: private anonymous memory is left empty and filled on fault by the lazy-pages
  *                  daemon that this hands each process's userfaultfd to; null for a plain restore
+ * @param remote    the image cache to read every image from (seed 002), or null; {@code imagesDir} then names the
+ *                  snapshot (the dump's {@code -D}), and an image that has not arrived yet is waited for
  */
 public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
-                             RestoreListener listener, boolean orphan, Network network, LazyHandoff lazyPages) {
+                             RestoreListener listener, boolean orphan, Network network, LazyHandoff lazyPages,
+                             ImageDaemon remote) {
     public RestoreOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         Objects.requireNonNull(listener, "listener");
@@ -45,11 +50,11 @@ public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, 
 
     public RestoreOptions(Path imagesDir, boolean detached, boolean samePid, boolean pidns, boolean shellJob,
                           RestoreListener listener, boolean orphan) {
-        this(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, Network.NONE, null);
+        this(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, Network.NONE, null, null);
     }
 
     public RestoreOptions withNetwork(Network n) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, n, lazyPages);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, n, lazyPages, remote);
     }
 
     public RestoreOptions withTcpEstablished(boolean v) {
@@ -65,34 +70,39 @@ public record RestoreOptions(Path imagesDir, boolean detached, boolean samePid, 
     }
 
     public static RestoreOptions of(Path imagesDir) {
-        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT, false);
+        return new RestoreOptions(imagesDir, false, true, false, false, RestoreListener.SILENT, false, Network.NONE, null, null);
     }
 
     public RestoreOptions withDetached(boolean v) {
-        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan, network, lazyPages);
+        return new RestoreOptions(imagesDir, v, samePid, pidns, shellJob, listener, orphan, network, lazyPages, remote);
     }
 
     public RestoreOptions withSamePid(boolean v) {
-        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan, network, lazyPages);
+        return new RestoreOptions(imagesDir, detached, v, pidns, shellJob, listener, orphan, network, lazyPages, remote);
     }
 
     public RestoreOptions withPidns(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan, network, lazyPages);
+        return new RestoreOptions(imagesDir, detached, samePid, v, shellJob, listener, orphan, network, lazyPages, remote);
     }
 
     public RestoreOptions withShellJob(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan, network, lazyPages);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, v, listener, orphan, network, lazyPages, remote);
     }
 
     public RestoreOptions withListener(RestoreListener l) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan, network, lazyPages);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, l, orphan, network, lazyPages, remote);
     }
 
     public RestoreOptions withLazyPages(LazyHandoff h) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, network, h);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, network, h, remote);
     }
 
     public RestoreOptions withOrphan(boolean v) {
-        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v, network, lazyPages);
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, v, network, lazyPages, remote);
+    }
+
+    /** Every image from the image cache {@code d} (null: from {@code imagesDir}). */
+    public RestoreOptions withRemote(ImageDaemon d) {
+        return new RestoreOptions(imagesDir, detached, samePid, pidns, shellJob, listener, orphan, network, lazyPages, d);
     }
 }

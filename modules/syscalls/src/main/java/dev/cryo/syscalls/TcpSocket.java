@@ -98,6 +98,23 @@ public final class TcpSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #accept()}, or null once {@code wake} (an eventfd or a pipe's read end) becomes readable: a
+     * server that another thread stops. The listening socket may be blocking; a connection that went away
+     * between poll and accept is waited past.
+     */
+    public TcpSocket accept(Fd wake) {
+        while (true) {
+            short[] ready = Poll.poll(new int[] {fd.fd(), wake.fd()}, new short[] {(short) Linux.POLLIN(), (short) Linux.POLLIN()}, -1);
+            if (ready[1] != 0) {
+                return null;
+            }
+            if (ready[0] != 0) {
+                return accept();
+            }
+        }
+    }
+
     /** The port this socket is bound to (the one the kernel chose for port 0). */
     public int localPort() {
         try (Arena a = Arena.ofConfined()) {
@@ -196,6 +213,17 @@ public final class TcpSocket implements AutoCloseable {
     /** shutdown(SHUT_WR): the peer reads the end of the stream once it has the rest. */
     public void shutdownOutput() {
         Syscall.call("shutdown(SHUT_WR)", Linux.__NR_shutdown(), fd.fd(), Linux.SHUT_WR());
+    }
+
+    /** shutdown(SHUT_RDWR): a recv blocked in another thread returns 0, a send fails; safe from any thread. */
+    public void shutdown() {
+        try {
+            Syscall.call("shutdown", Linux.__NR_shutdown(), fd.fd(), Linux.SHUT_RDWR());
+        } catch (ErrnoException e) {
+            if (!e.is(Errno.ENOTCONN)) {
+                throw e;
+            }
+        }
     }
 
     @Override

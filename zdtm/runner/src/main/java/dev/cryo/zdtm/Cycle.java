@@ -28,6 +28,10 @@ import java.util.stream.Collectors;
  * serving from one, the images copied, {@code cryo lazy-pages --page-server} and {@code cryo restore --lazy-pages --pidns}
  * in the other (the original, frozen by its dump, holds its pids meanwhile); the dump must end well, killing the
  * original, once the daemon has taken its memory</li>
+ * <li>{@code remote}: as {@code predump}, with every image of every step written ({@code --remote}) through a
+ * {@code cryo image-proxy} in one network namespace to a {@code cryo image-cache} in another (two namespaces
+ * joined by a veth pair, made for the test); then {@code cryo restore -d --remote} from the cache, and both
+ * daemons must have ended well: the proxy after the dump, the cache after the restore</li>
  * </ul>
  */
 public enum Cycle {
@@ -38,7 +42,8 @@ public enum Cycle {
     CGROUP("cgroup"),
     PAGESERVER("pageserver"),
     LAZY("lazy"),
-    REMOTE_LAZY("remote-lazy");
+    REMOTE_LAZY("remote-lazy"),
+    REMOTE("remote");
 
     private final String id;
 

@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 
 import dev.cryo.syscalls.Cgroup2;
 import dev.cryo.syscalls.NetworkLock;
+import dev.cryo.testkit.ImageDaemonProcess;
 import dev.cryo.testkit.PageServerProcess;
 import dev.cryo.testkit.Target;
 import dev.cryo.testkit.TestCgroup;
@@ -114,6 +115,7 @@ final class TestRun {
                     case PAGESERVER -> pageserver(target, images);
                     case LAZY -> lazy(target, images);
                     case REMOTE_LAZY -> remoteLazy(target, images);
+                    case REMOTE -> remote(target, images);
                 };
             } catch (Failed | Cryo.CommandFailed | IOException e) {
                 return e.getMessage();
@@ -413,6 +415,60 @@ final class TestRun {
             }
         }
         return restore(target, restoreFrom);
+    }
+
+    /**
+     * remote: the predump cycle with every image of every step written through a {@code cryo image-proxy} (in the
+     * client namespace) to a {@code cryo image-cache} (in the server namespace) over the veth; nothing goes to
+     * disk. -D names each step's snapshot. The restore reads every image from the cache. The proxy must end once
+     * the dump is complete, the cache once the restore is done.
+     */
+    private int remote(Target target, Path images) throws Failed, Cryo.CommandFailed {
+        String pid = Integer.toString(target.pid());
+        Path cacheSocket = work.resolve("cache.sock"), proxySocket = work.resolve("proxy.sock");
+        String[] viaProxy = {"--remote", "--local-socket", proxySocket.toString()};
+        try (TwoHosts hosts = TwoHosts.create("ri");
+             ImageDaemonProcess cache = ImageDaemonProcess.cache(hosts.inServer(), TwoHosts.SERVER_ADDRESS, 27100, cacheSocket,
+                     work.resolve("image-cache.out"), "-v")) {
+            cache.ready();
+            try (ImageDaemonProcess proxy = ImageDaemonProcess.proxy(hosts.inClient(), TwoHosts.SERVER_ADDRESS, 27100, proxySocket,
+                    work.resolve("image-proxy.out"), "-v")) {
+                proxy.ready();
+                List<String> pre1 = new ArrayList<>(List.of("pre-dump", "-t", pid, "-D", work.resolve("pre1").toString()));
+                pre1.addAll(List.of(viaProxy));
+                cryo.run(pre1.toArray(String[]::new));
+                List<String> pre2 = new ArrayList<>(List.of("pre-dump", "-t", pid, "-D", work.resolve("pre2").toString(),
+                        "--prev-images-dir", "../pre1"));
+                pre2.addAll(List.of(viaProxy));
+                cryo.run(pre2.toArray(String[]::new));
+                if (!target.isAlive()) {
+                    throw new Failed("the tree died in a pre-dump");
+                }
+                dump(target, images, Stream.concat(Stream.of("--prev-images-dir", "../pre2", "--track-mem"), Stream.of(viaProxy))
+                        .toArray(String[]::new));
+                String ended = proxy.awaitEnd(30);
+                if (ended != null) {
+                    throw new Failed("after the dump: " + ended);
+                }
+            }
+            int root = cryo.restoreDetached(restoreArgs(images, "--remote", "--local-socket", cacheSocket.toString()));
+            if (root != target.pid()) {
+                hostDescendants(root, restored);
+                throw new Failed("restored as pid " + root + ", not " + target.pid());
+            }
+            String ended = cache.awaitEnd(30);
+            if (ended != null) {
+                hostDescendants(root, restored);
+                throw new Failed("after the restore: " + ended);
+            }
+            if (Files.exists(images.resolve("inventory.img")) || Files.exists(work.resolve("pre1"))) {
+                hostDescendants(root, restored);
+                throw new Failed("an image was written to disk: " + (Files.exists(work.resolve("pre1")) ? work.resolve("pre1") : images.resolve("inventory.img")));
+            }
+            return root;
+        } catch (IllegalStateException e) {
+            throw new Failed(e.getMessage());
+        }
     }
 
     /**

@@ -16,16 +16,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code scripts/zdtm [--cycle host,pidns,predump,cgroup,pageserver,lazy,remote-lazy] [TEST...]}: runs the zdtm suite (or the named tests) through the
+ * {@code scripts/zdtm [--cycle host,pidns,predump,cgroup,pageserver,lazy,remote-lazy,remote] [TEST...]}: runs the zdtm suite (or the named tests) through the
  * chosen cycles, one line per test and cycle, and ends with {@code N passed, M failed, K skipped}, the reason of
  * each skip (only those the tests declare) and of each failure. Exits 1 when a test failed.
  */
 @Command(name = "zdtm", mixinStandardHelpOptions = true,
         description = "Checkpoint and restore each zdtm test program and check that its state survives.")
 public final class Zdtm implements Callable<Integer> {
-    @Option(names = "--cycle", split = ",", paramLabel = "CYCLE", defaultValue = "host,pidns,predump,cgroup,pageserver,lazy,remote-lazy",
+    @Option(names = "--cycle", split = ",", paramLabel = "CYCLE", defaultValue = "host,pidns,predump,cgroup,pageserver,lazy,remote-lazy,remote",
             description = "Cycles to run: none (no checkpoint: checks the programs), host, pidns, predump, cgroup, pageserver, lazy,"
-                    + " remote-lazy."
+                    + " remote-lazy, remote."
                     + " Default: ${DEFAULT-VALUE}.")
     List<String> cycles;
 

@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import dev.cryo.cli.GuardedDump;
 import dev.cryo.cli.ProgressLine;
 import dev.cryo.cli.StatsReport;
+import dev.cryo.cli.Failure;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
@@ -24,6 +25,9 @@ final class DumpCommand implements Callable<Integer> {
 
     @Mixin
     PageServerTarget pageServer;
+
+    @Mixin
+    RemoteImages remote;
 
     @Option(names = {"-R", "--leave-running"}, description = "Let the tree run on after the dump (it is killed otherwise).")
     boolean leaveRunning;
@@ -82,6 +86,9 @@ final class DumpCommand implements Callable<Integer> {
     @Override
     public Integer call() throws DumpException {
         PrintWriter err = spec.commandLine().getErr();
+        if (lazyPages && remote.remote) {
+            throw new Failure("--lazy-pages with --remote: cryo cannot leave memory for a lazy restore through an image proxy yet");
+        }
         DumpStats stats;
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
             DumpOptions options = DumpOptions.of(target.pid, target.imagesDir)
@@ -94,6 +101,7 @@ final class DumpCommand implements Callable<Integer> {
                     .withWarmUp(!target.noWarmUp)
                     .withPageServer(lazyPages ? null : pageServer.endpoint())
                     .withLazyPages(lazyPages ? pageServer.lazyServing() : null)
+                    .withRemote(remote.proxy(pageServer))
                     .withListener(lazyPages ? new LazyAnnouncer(progress, spec.commandLine().getOut()) : progress);
             stats = GuardedDump.run(options, err);
         }

@@ -29,6 +29,9 @@ final class PreDumpCommand implements Callable<Integer> {
     @Mixin
     PageServerTarget pageServer;
 
+    @Mixin
+    RemoteImages remote;
+
     @Option(names = "--pre-dump-mode", paramLabel = "splice|read", defaultValue = "splice",
             description = "splice: the tree vmsplices its pages into pipes while frozen; read: frozen only to list its"
                     + " mappings, pages copied through /proc/PID/mem while it runs. Default: ${DEFAULT-VALUE}.")
@@ -55,7 +58,7 @@ final class PreDumpCommand implements Callable<Integer> {
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
             DumpOptions options = DumpOptions.of(target.pid, target.imagesDir).withListener(progress).withPreDumpMode(m)
                     .withPrevImagesDir(target.prevImagesDir).withTrackMem(true).withWarmUp(!target.noWarmUp)
-                    .withPageServer(pageServer.endpoint());
+                    .withPageServer(pageServer.endpoint()).withRemote(remote.proxy(pageServer));
             stats = SignalGuard.run(err, "the pre-dump of pid " + target.pid, cancel -> Dumper.preDump(options, cancel));
         }
         if (target.displayStats) {

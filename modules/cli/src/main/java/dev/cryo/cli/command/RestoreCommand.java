@@ -17,6 +17,7 @@ import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.Restorer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -27,8 +28,12 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "restore", description = "Restore a process tree from CRIU-format images, with its pids, threads, sessions and groups.")
 final class RestoreCommand implements Callable<Integer> {
-    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", required = true, description = "Directory holding a complete dump.")
+    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", required = true,
+            description = "Directory holding a complete dump; with --remote, the snapshot to read from the image cache (the dump's -D).")
     Path imagesDir;
+
+    @Mixin
+    RemoteImages remote;
 
     @Option(names = {"-d", "--restore-detached"}, description = "Return once the process runs, instead of waiting for it to end.")
     boolean detached;
@@ -71,9 +76,15 @@ final class RestoreCommand implements Callable<Integer> {
         if (lazyAddr != null && !lazyPages) {
             throw new Failure("--lazy-addr is for --lazy-pages");
         }
+        if (lazyPages && remote.remote) {
+            // the daemon reads the pagemaps from a directory; through the image cache it has none to read
+            throw new Failure("--lazy-pages with --remote: cryo cannot restore lazily from an image cache yet");
+        }
         RestoreOptions options = RestoreOptions.of(imagesDir).withDetached(detached).withPidns(pidns).withShellJob(shellJob)
                 .withNetwork(new RestoreOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables))
-                .withOrphan(detached && dev.cryo.cli.Main.exitsAfterCommand()); // cryo exits next: no parent of cryo's stays
+                .withOrphan(detached && dev.cryo.cli.Main.exitsAfterCommand()) // cryo exits next: no parent of cryo's stays
+                .withRemote(remote.cache());
+        String what = "the restore " + (remote.remote ? "of snapshot " : "from ") + imagesDir;
         RestoreStats s;
         if (lazyPages) {
             // Connected before anything starts: without its daemon a lazy restore cannot run.
@@ -89,12 +100,12 @@ final class RestoreCommand implements Callable<Integer> {
                         daemon.released();
                     }
                 });
-                s = SignalGuard.run(err, "the restore from " + imagesDir, cancel -> Restorer.restore(lazy, cancel));
+                s = SignalGuard.run(err, what, cancel -> Restorer.restore(lazy, cancel));
             } catch (LazyPagesException e) {
                 throw new Failure(e.getMessage(), e);
             }
         } else {
-            s = SignalGuard.run(err, "the restore from " + imagesDir, cancel -> Restorer.restore(options, cancel));
+            s = SignalGuard.run(err, what, cancel -> Restorer.restore(options, cancel));
         }
         PrintWriter out = spec.commandLine().getOut();
         if (displayStats || detached) {

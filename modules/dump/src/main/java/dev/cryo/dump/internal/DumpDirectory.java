@@ -30,7 +30,7 @@ import dev.cryo.images.ImageKind;
  * after SIGTERM or SIGINT) removes what the run wrote, temporary images, parent link and mark too, so the
  * directory is as it was. Only SIGKILL skips that; the mark it leaves tells the next run what happened.
  */
-final class DumpDirectory implements AutoCloseable {
+final class DumpDirectory implements StepImages {
     /** The run's mark: hidden, so that images listings and crit never see it. */
     static final String MARK = ".cryo-dump";
     private static final int SHOWN = 4;
@@ -80,12 +80,24 @@ final class DumpDirectory implements AutoCloseable {
         }
     }
 
-    DirectoryImageStore store() {
+    @Override
+    public DirectoryImageStore store() {
         return store;
     }
 
+    @Override
+    public PreviousStep previous(dev.cryo.dump.DumpOptions o) throws DumpException {
+        return PreviousStep.link(store, o);
+    }
+
+    /** The images are in the directory as each was committed. */
+    @Override
+    public void confirm() {
+    }
+
     /** The run has written its last image: closing keeps them. */
-    void complete() {
+    @Override
+    public void complete() {
         complete = true;
     }
 

@@ -152,6 +152,10 @@ public final class DumpRun {
             stats.memdump(System.nanoTime() - memStart);
             writeTreeImages(tree, collected, zombies, ipc);
             options.listener().log("images written");
+            step.images().confirm(); // with --remote: once the image cache holds every image, and only then, may the tree go
+            if (options.remote() != null) {
+                options.listener().log("the image cache holds every image");
+            }
             cancel.check();
             if (lazyServer != null) {
                 serveLazily(tree, mms, sockets);

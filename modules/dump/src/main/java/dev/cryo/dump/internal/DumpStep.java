@@ -5,7 +5,7 @@ import java.util.function.Consumer;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
-import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.images.ImageStore;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.TaskKobjIdsEntry;
@@ -46,9 +46,9 @@ final class DumpStep {
      * directory (the run's own until it ends), the previous step, where the pages go, and with {@code --lazy-pages}
      * the server its lazy-pages daemon connects to (listening already), or null.
      */
-    record Context(Kind kind, DumpOptions options, Cancellation cancel, DumpDirectory images, PreviousStep previous,
+    record Context(Kind kind, DumpOptions options, Cancellation cancel, StepImages images, PreviousStep previous,
                    PageDestination pages, LazyPageServer lazy) {
-        DirectoryImageStore store() {
+        ImageStore store() {
             return images.store();
         }
 
@@ -77,13 +77,14 @@ final class DumpStep {
 
     static DumpStats run(Kind kind, DumpOptions options, Cancellation cancel, Work work) throws DumpException {
         Preflight.check(options);
-        // Whatever way the run ends, but for SIGKILL, the directory keeps only a complete dump (see DumpDirectory).
-        try (DumpDirectory dir = DumpDirectory.claim(options.imagesDir(), kind.verb)) {
-            DirectoryImageStore store = dir.store();
+        // Whatever way the run ends, but for SIGKILL, the directory keeps only a complete dump (see DumpDirectory);
+        // with --remote, the image proxy and cache drop a snapshot that was not complete (RemoteSnapshot).
+        try (StepImages dir = StepImages.claim(options, kind.verb, cancel)) {
+            ImageStore store = dir.store();
             try (LazyPageServer lazy = kind == Kind.DUMP ? listenForLazyPages(options) : null) {
                 long warmUp = options.warmUp() ? WarmUp.once(kind == Kind.DUMP ? null : options.preDumpMode(), options.listener(), cancel) : 0;
                 long start = System.nanoTime();
-                PreviousStep previous = PreviousStep.link(store, options);
+                PreviousStep previous = dir.previous(options);
                 try (PageDestination pages = destination(store, options, previous, cancel)) {
                     Context c = new Context(kind, options, cancel, dir, previous, pages, lazy);
                     DumpStats.Builder stats = Tracer.call(kind.verb + "-" + options.pid(), () -> work.run(c));
@@ -98,7 +99,7 @@ final class DumpStep {
     }
 
     /** Chosen once for the whole step: the images directory, or a page server (connected here, before the tree is touched). */
-    private static PageDestination destination(DirectoryImageStore store, DumpOptions options, PreviousStep previous, Cancellation cancel) {
+    private static PageDestination destination(ImageStore store, DumpOptions options, PreviousStep previous, Cancellation cancel) {
         if (options.pageServer() == null && options.lazyPages() != null) {
             // the final step of post-copy after pre-copy: the pre-dumps' pages may be on a page server, as the
             // destination will be; what they hold is never sent lazily

@@ -150,6 +150,7 @@ public final class PreDumpRun {
         }
         calls.write(step.store());
         step.writeInventory(inventory -> inventory.setPreDumpMode(options.preDumpMode().inventoryValue()));
+        step.images().confirm(); // with --remote: the image cache holds every image of the step
         return stats;
     }
 

@@ -5,6 +5,7 @@ import java.util.Map;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.images.DirectoryImageStore;
+import dev.cryo.images.ImageStore;
 
 /**
  * The previous snapshot of a chain (--prev-images-dir) as the next step, pre-dump or dump, sees it: its
@@ -12,7 +13,7 @@ import dev.cryo.images.DirectoryImageStore;
  * bits it cleared, and the calls threads continue by restart_syscall. Without one, {@code store} is null
  * and the records are empty.
  */
-record PreviousStep(DirectoryImageStore store, Map<Integer, UffdTracker.Kept> trackers, Map<Integer, Long> cleared,
+record PreviousStep(ImageStore store, Map<Integer, UffdTracker.Kept> trackers, Map<Integer, Long> cleared,
                     InterruptedCalls calls) {
     static final PreviousStep NONE = new PreviousStep(null, Map.of(), Map.of(), new InterruptedCalls());
 
@@ -26,12 +27,17 @@ record PreviousStep(DirectoryImageStore store, Map<Integer, UffdTracker.Kept> tr
             return NONE;
         }
         try {
-            return new PreviousStep(parent, UffdTracker.readRecord(parent), SoftDirtyTracker.readRecord(parent),
-                    InterruptedCalls.read(parent));
+            return of(parent);
         } catch (RuntimeException e) {
             ParentLink.unlink(store, options);
             throw e;
         }
+    }
+
+    /** The previous step in {@code parent}, with the records it left for the next step. */
+    static PreviousStep of(ImageStore parent) {
+        return new PreviousStep(parent, UffdTracker.readRecord(parent), SoftDirtyTracker.readRecord(parent),
+                InterruptedCalls.read(parent));
     }
 
     boolean exists() {

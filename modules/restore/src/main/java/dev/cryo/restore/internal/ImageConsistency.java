@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.Set;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.Inheritance;
@@ -467,8 +466,7 @@ final class ImageConsistency {
     private void parentChain(ProcessImages p) {
         String pagemap = ImageKind.PAGEMAP.fileName(p.pid());
         List<ImageStore> chain = new ArrayList<>(List.of(store));
-        for (ImageStore at = store; at instanceof DirectoryImageStore d && d.parent().isPresent(); ) {
-            at = d.parent().get();
+        for (ImageStore at = store.parent().orElse(null); at != null; at = at.parent().orElse(null)) {
             chain.add(at);
         }
         if (chain.size() == 1) {

@@ -11,6 +11,9 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.ImageKind;
+import dev.cryo.images.RemoteImageStore;
+import dev.cryo.images.remote.RemoteImageException;
+import dev.cryo.images.remote.Snapshots;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.InventoryEntry;
@@ -68,17 +71,38 @@ public final class RestoreRun {
     /** The tree's IPC namespace, when it had one of its own: the root is cloned into a new one, filled before its memory. */
     private IpcNamespaceRestore ipc = IpcNamespaceRestore.NONE;
 
-    private RestoreRun(RestoreOptions options, Cancellation cancel) {
+    private RestoreRun(RestoreOptions options, Cancellation cancel, ImageStore store) {
         this.options = options;
         this.cancel = cancel;
-        this.store = new DirectoryImageStore(options.imagesDir());
+        this.store = store;
     }
 
     public static RestoreStats run(RestoreOptions options, Cancellation cancel) throws RestoreException {
+        if (options.remote() != null) {
+            // -D names the snapshot in the image cache; every image is read from there, waited for until it arrives
+            RemoteImageStore store;
+            try {
+                store = RemoteImageStore.open(options.remote(), Snapshots.of(options.imagesDir()), cancel::check);
+            } catch (RemoteImageException | IllegalArgumentException e) {
+                throw new RestoreException("cannot restore " + source(options) + ": " + e.getMessage(), e);
+            }
+            try (store) {
+                return run(options, cancel, store);
+            }
+        }
         if (!Files.isDirectory(options.imagesDir())) {
             throw new RestoreException("cannot restore from " + options.imagesDir() + ": no such directory");
         }
-        RestoreRun run = new RestoreRun(options, cancel);
+        return run(options, cancel, new DirectoryImageStore(options.imagesDir()));
+    }
+
+    /** What a restore reads, for messages: {@code from DIR}, or {@code snapshot S from the image cache at SOCK}. */
+    private static String source(RestoreOptions o) {
+        return o.remote() == null ? "from " + o.imagesDir() : "snapshot " + o.imagesDir().normalize() + " from " + o.remote();
+    }
+
+    private static RestoreStats run(RestoreOptions options, Cancellation cancel, ImageStore store) throws RestoreException {
+        RestoreRun run = new RestoreRun(options, cancel, store);
         long start = System.nanoTime();
         TreeImages images;
         Keeper keeper;
@@ -103,6 +127,13 @@ public final class RestoreRun {
             keeper.close(); // the puppets are dead: the keeper exits by itself
             TaskFiles.abandon(run.store); // cryo's copies of the tree's files
             throw explain(options, e);
+        }
+        if (run.store instanceof RemoteImageStore remote) {
+            try {
+                remote.done(); // the image cache's work is done
+            } catch (RemoteImageException e) {
+                // the tree runs; a cache that went away has nothing more to do anyway
+            }
         }
         int exit = -1;
         if (options.detached() && options.orphan()) {
@@ -174,7 +205,7 @@ public final class RestoreRun {
             case Cancellation.CancelledException c -> "restore " + c.getMessage();
             default -> CryoFailure.describe(e);
         };
-        return new RestoreException("cannot restore from " + o.imagesDir() + ": " + why, e);
+        return new RestoreException("cannot restore " + source(o) + ": " + why, e);
     }
 
     /** A pid or tid that a live task holds: refused before anything is started. */

@@ -1,0 +1,213 @@
+package dev.cryo.migrate.internal;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Syscall;
+
+/**
+ * The bytes of one image held by a daemon, in anonymous mappings of its own: received straight into them,
+ * sent straight from them, never through the Java heap. Chunks grow from 64 KiB to 4 MiB, so a small image
+ * costs a page and a large one few mappings. Ranges can be released (the cache's deduplication): their pages
+ * go back to the kernel ({@code MADV_DONTNEED}, a chunk wholly released is unmapped), and a read that touches
+ * them is refused, never answered with zeros. One thread writes it; once complete, any number read it
+ * ({@link #forEachSlice}, while their sends run) and releasing or closing waits for them: memory is never
+ * unmapped under a send.
+ */
+final class ImageBytes implements AutoCloseable {
+    private static final long PAGE = 4096;
+    private static final long FIRST = 64 << 10;
+    private static final long LARGEST = 4 << 20;
+
+    private final List<Mapping> chunks = new ArrayList<>();
+    private final List<Long> starts = new ArrayList<>();
+    /** Released ranges, [from, to) pairs in order, disjoint. */
+    private final List<long[]> released = new ArrayList<>();
+    private long size;
+    private long releasedBytes;
+    private long capacity;
+    private boolean closed;
+    private final java.util.concurrent.locks.ReentrantReadWriteLock lock = new java.util.concurrent.locks.ReentrantReadWriteLock();
+
+    long size() {
+        return size;
+    }
+
+    /** The bytes whose memory is still held (what deduplication has not released). */
+    long heldBytes() {
+        return size - releasedBytes;
+    }
+
+    /** Room for at most {@code max} more bytes at the end, in one chunk (a new one when the last is full). */
+    MemorySegment tail(long max) {
+        if (size == capacity) {
+            long next = Math.min(LARGEST, chunks.isEmpty() ? FIRST : Math.max(FIRST, chunks.getLast().length() * 2));
+            chunks.add(Mapping.anonymous(next));
+            starts.add(capacity);
+            capacity += next;
+        }
+        Mapping last = chunks.getLast();
+        long at = size - starts.getLast();
+        return last.segment().asSlice(at, Math.min(max, last.length() - at));
+    }
+
+    /** {@code n} bytes of the {@link #tail} were filled. */
+    void appended(long n) {
+        if (size + n > capacity) {
+            throw new IllegalStateException("appended past the end of the chunk");
+        }
+        size += n;
+    }
+
+    /** Whether some byte of [from, to) was released. */
+    boolean touchesReleased(long from, long to) {
+        for (long[] r : released) {
+            if (r[0] < to && from < r[1]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Runs {@code first}, then hands [from, from + length) to {@code each} as slices of the chunks, in order,
+     * holding off releases meanwhile; false, and nothing run, when part of the range was released (or all of
+     * it dropped).
+     */
+    boolean forEachSlice(long from, long length, Runnable first, Consumer<MemorySegment> each) {
+        lock.readLock().lock();
+        try {
+            if (closed || touchesReleased(from, from + length)) {
+                return false;
+            }
+            first.run();
+            slices(from, length, each);
+            return true;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private void slices(long from, long length, Consumer<MemorySegment> each) {
+        if (from < 0 || length < 0 || from + length > size) {
+            throw new IllegalArgumentException("bytes " + from + "+" + length + " of an image of " + size);
+        }
+        long at = from;
+        long end = from + length;
+        while (at < end) {
+            int i = chunkAt(at);
+            long offset = at - starts.get(i);
+            long n = Math.min(end - at, chunks.get(i).length() - offset);
+            each.accept(chunks.get(i).segment().asSlice(offset, n));
+            at += n;
+        }
+    }
+
+    /** Copies [from, from + dst.byteSize()) into {@code dst}; false when part of it was released. */
+    boolean copyTo(long from, MemorySegment dst) {
+        long[] done = {0};
+        return forEachSlice(from, dst.byteSize(), () -> { }, s -> {
+            MemorySegment.copy(s, 0, dst, done[0], s.byteSize());
+            done[0] += s.byteSize();
+        });
+    }
+
+    /** Gives the whole pages inside [from, to) back to the kernel; later reads of the range are refused. */
+    void release(long from, long to) {
+        lock.writeLock().lock();
+        try {
+            releaseLocked(from, to);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private void releaseLocked(long from, long to) {
+        to = Math.min(to, size);
+        if (from >= to) {
+            return;
+        }
+        long first = (from + PAGE - 1) & -PAGE;
+        long last = to & -PAGE;
+        for (long at = first; at < last; ) {
+            int i = chunkAt(at);
+            long chunkEnd = starts.get(i) + chunks.get(i).length();
+            long n = Math.min(last, chunkEnd) - at;
+            Mapping m = chunks.get(i);
+            if (m.segment().scope().isAlive()) {
+                Syscall.call("madvise(MADV_DONTNEED)", Linux.__NR_madvise(), m.address() + (at - starts.get(i)), n, Linux.MADV_DONTNEED());
+            }
+            at += n;
+        }
+        addReleased(from, to);
+        // chunks now wholly released go back whole
+        for (int i = 0; i < chunks.size(); i++) {
+            long s = starts.get(i);
+            long e = Math.min(s + chunks.get(i).length(), size);
+            if (e > s && covered(s, e) && chunks.get(i).segment().scope().isAlive() && e == s + chunks.get(i).length()) {
+                chunks.get(i).close();
+            }
+        }
+    }
+
+    private void addReleased(long from, long to) {
+        List<long[]> out = new ArrayList<>();
+        long[] add = {from, to};
+        for (long[] r : released) {
+            if (r[1] < add[0] || add[1] < r[0]) {
+                out.add(r);
+            } else {
+                add = new long[] {Math.min(r[0], add[0]), Math.max(r[1], add[1])};
+            }
+        }
+        out.add(add);
+        out.sort((a, b) -> Long.compare(a[0], b[0]));
+        released.clear();
+        released.addAll(out);
+        releasedBytes = released.stream().mapToLong(r -> r[1] - r[0]).sum();
+    }
+
+    private boolean covered(long from, long to) {
+        for (long[] r : released) {
+            if (r[0] <= from && to <= r[1]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int chunkAt(long offset) {
+        int lo = 0;
+        int hi = starts.size() - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (starts.get(mid) <= offset) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
+    }
+
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            closed = true;
+            chunks.forEach(Mapping::close);
+            chunks.clear();
+            starts.clear();
+            released.clear();
+            size = 0;
+            releasedBytes = 0;
+            capacity = 0;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+}
