@@ -27,14 +27,31 @@ public final class Proc {
     public static String read(int pid, String file) {
         try {
             return Files.readString(path(pid, file));
-        } catch (NoSuchFileException e) {
-            throw new TaskGoneException(pid);
         } catch (IOException e) {
-            if ("No such process".equals(e.getMessage()) || e.getMessage() != null && e.getMessage().contains("No such process")) {
-                throw new TaskGoneException(pid);
-            }
-            throw new UncheckedIOException("cannot read " + path(pid, file), e);
+            throw failure(pid, file, e);
         }
+    }
+
+    /**
+     * Reads {@code /proc/PID/FILE} line by line, giving each line to {@code lines}, without holding the whole
+     * text: smaps of a task with tens of thousands of mappings runs to tens of megabytes.
+     */
+    public static void readLines(int pid, String file, java.util.function.Consumer<String> lines) {
+        try (java.io.BufferedReader in = Files.newBufferedReader(path(pid, file), java.nio.charset.StandardCharsets.ISO_8859_1)) {
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                lines.accept(line);
+            }
+        } catch (IOException e) {
+            throw failure(pid, file, e);
+        }
+    }
+
+    /** A failed read of {@code /proc/PID/FILE}: the task gone, or the read's own error. */
+    private static RuntimeException failure(int pid, String file, IOException e) {
+        if (e instanceof NoSuchFileException || e.getMessage() != null && e.getMessage().contains("No such process")) {
+            return new TaskGoneException(pid);
+        }
+        return new UncheckedIOException("cannot read " + path(pid, file), e);
     }
 
     public static byte[] readBytes(int pid, String file) {

@@ -80,7 +80,7 @@ public final class ProcMaps {
      * mappings with some twenty lines each.
      */
     public static List<Mapping> parse(String text, String key, Details details) {
-        List<Mapping> out = new ArrayList<>();
+        Lines lines = new Lines(key, details);
         int at = 0;
         int n = text.length();
         while (at < n) {
@@ -88,22 +88,50 @@ public final class ProcMaps {
             if (eol < 0) {
                 eol = n;
             }
-            int dash = at;
-            while (dash < eol && Character.digit(text.charAt(dash), 16) >= 0) {
-                dash++;
-            }
-            int space = dash > at && dash < eol && text.charAt(dash) == '-' ? indexOf(text, ' ', dash, eol) : -1;
-            if (space > dash) {
-                out.add(mapping(text.substring(at, eol), dash - at, space - at));
-            } else if (details != null && !out.isEmpty() && (key == null || isKey(text, at, eol, key))) {
-                int colon = indexOf(text, ':', at, eol);
-                if (colon > at) {
-                    details.detail(out.getLast(), text.substring(at, colon), text.substring(colon + 1, eol).strip());
-                }
-            }
+            lines.accept(text.substring(at, eol));
             at = eol + 1;
         }
-        return out;
+        return lines.out;
+    }
+
+    /**
+     * {@code /proc/PID/FILE} (maps or smaps) parsed as {@link #parse(String, String, Details)} does, read line by
+     * line: cryo's memory stays flat where smaps lists tens of thousands of mappings.
+     */
+    public static List<Mapping> read(int pid, String file, String key, Details details) {
+        Lines lines = new Lines(key, details);
+        Proc.readLines(pid, file, lines);
+        return lines.out;
+    }
+
+    /** The parser, a line at a time: a mapping's line starts a mapping, a {@code key} line is its detail. */
+    private static final class Lines implements java.util.function.Consumer<String> {
+        final List<Mapping> out = new ArrayList<>();
+        private final String key;
+        private final Details details;
+
+        Lines(String key, Details details) {
+            this.key = key;
+            this.details = details;
+        }
+
+        @Override
+        public void accept(String line) {
+            int eol = line.length();
+            int dash = 0;
+            while (dash < eol && Character.digit(line.charAt(dash), 16) >= 0) {
+                dash++;
+            }
+            int space = dash > 0 && dash < eol && line.charAt(dash) == '-' ? indexOf(line, ' ', dash, eol) : -1;
+            if (space > dash) {
+                out.add(mapping(line, dash, space));
+            } else if (details != null && !out.isEmpty() && (key == null || isKey(line, 0, eol, key))) {
+                int colon = indexOf(line, ':', 0, eol);
+                if (colon > 0) {
+                    details.detail(out.getLast(), line.substring(0, colon), line.substring(colon + 1, eol).strip());
+                }
+            }
+        }
     }
 
     private static boolean isKey(String text, int at, int eol, String key) {

@@ -84,4 +84,25 @@ class ProcMapsTest {
             assertThat(maps).isSortedAccordingTo((a, b) -> Long.compareUnsigned(a.start(), b.start())); // [vsyscall] is above 2^63
         }
     }
+
+    /** smaps read line by line gives what the whole text gives: of a process that stands still (a sleep). */
+    @Test
+    void smapsStreamedParsesAsTheWholeText() throws Exception {
+        Process sleep = new ProcessBuilder("sleep", "60").start();
+        try {
+            int pid = Math.toIntExact(sleep.pid());
+            // once it sleeps, its mappings no longer change
+            while (!Proc.read(pid, "wchan").contains("nanosleep")) {
+                Thread.onSpinWait();
+            }
+            List<String> streamed = new ArrayList<>();
+            List<ProcMaps.Mapping> maps = ProcMaps.read(pid, "smaps", "VmFlags", (m, k, v) -> streamed.add(m.start() + " " + v));
+            List<String> whole = new ArrayList<>();
+            assertThat(maps).isNotEmpty().isEqualTo(ProcMaps.parse(Proc.read(pid, "smaps"), "VmFlags", (m, k, v) -> whole.add(m.start() + " " + v)));
+            assertThat(streamed).hasSameSizeAs(maps).isEqualTo(whole);
+        } finally {
+            sleep.destroyForcibly().waitFor();
+        }
+        assertThatThrownBy(() -> ProcMaps.read(Integer.MAX_VALUE, "smaps", null, null)).isInstanceOf(Proc.TaskGoneException.class);
+    }
 }

@@ -79,7 +79,8 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
 
     /** The mappings of {@code pid}, in address order, without {@code [vsyscall]} (the kernel's, not the task's). */
     static List<Vma> read(int pid) {
-        return parse(Proc.read(pid, "smaps"));
+        Flags flags = new Flags();
+        return classify(ProcMaps.read(pid, "smaps", "VmFlags", flags), flags);
     }
 
     /**
@@ -99,16 +100,36 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
 
     /** The mappings of maps or smaps {@code text}, each with its VmFlags (smaps only), less {@code [vsyscall]}. */
     private static List<Vma> parse(String text) {
-        Map<Long, Set<String>> vmFlags = new HashMap<>();
-        List<ProcMaps.Mapping> maps = ProcMaps.parse(text, "VmFlags",
-                (m, key, value) -> vmFlags.put(m.start(), Set.of(value.split("\\s+"))));
+        Flags flags = new Flags();
+        return classify(ProcMaps.parse(text, "VmFlags", flags), flags);
+    }
+
+    private static List<Vma> classify(List<ProcMaps.Mapping> maps, Flags flags) {
         List<Vma> out = new ArrayList<>(maps.size());
         for (ProcMaps.Mapping m : maps) {
             if (!m.name().equals("[vsyscall]")) {
-                out.add(of(m, vmFlags.getOrDefault(m.start(), Set.of())));
+                out.add(of(m, flags.of(m)));
             }
         }
         return out;
+    }
+
+    /**
+     * Each mapping's VmFlags, as smaps lists them. Tens of thousands of mappings share a handful of
+     * combinations: each combination is one set, so that cryo's memory does not grow with the mappings' count.
+     */
+    private static final class Flags implements ProcMaps.Details {
+        private final Map<Long, Set<String>> byStart = new HashMap<>();
+        private final Map<String, Set<String>> distinct = new HashMap<>();
+
+        @Override
+        public void detail(ProcMaps.Mapping of, String key, String value) {
+            byStart.put(of.start(), distinct.computeIfAbsent(value, v -> Set.of(v.split("\\s+"))));
+        }
+
+        Set<String> of(ProcMaps.Mapping m) {
+            return byStart.getOrDefault(m.start(), Set.of());
+        }
     }
 
     /** {@code m} classified as CRIU's images record it: protection, mmap flags and status bits. */
