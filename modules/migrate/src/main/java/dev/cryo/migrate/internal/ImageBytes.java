@@ -3,6 +3,8 @@ package dev.cryo.migrate.internal;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 import dev.cryo.bindings.Linux;
@@ -25,8 +27,11 @@ final class ImageBytes implements AutoCloseable {
 
     private final List<Mapping> chunks = new ArrayList<>();
     private final List<Long> starts = new ArrayList<>();
-    /** Released ranges, [from, to) pairs in order, disjoint. */
-    private final List<long[]> released = new ArrayList<>();
+    /**
+     * Released ranges, from → to, disjoint and not touching: a lookup or an addition costs a logarithm, since
+     * deduplication may release every other page of a large image, one at a time.
+     */
+    private final TreeMap<Long, Long> released = new TreeMap<>();
     private long size;
     private long releasedBytes;
     private long capacity;
@@ -65,12 +70,9 @@ final class ImageBytes implements AutoCloseable {
 
     /** Whether some byte of [from, to) was released. */
     boolean touchesReleased(long from, long to) {
-        for (long[] r : released) {
-            if (r[0] < to && from < r[1]) {
-                return true;
-            }
-        }
-        return false;
+        // ranges are disjoint: the last one that starts before to ends last among those
+        Map.Entry<Long, Long> r = released.lowerEntry(to);
+        return r != null && r.getValue() > from;
     }
 
     /**
@@ -144,8 +146,8 @@ final class ImageBytes implements AutoCloseable {
             at += n;
         }
         addReleased(from, to);
-        // chunks now wholly released go back whole
-        for (int i = 0; i < chunks.size(); i++) {
+        // chunks now wholly released go back whole: only those that this range reaches can have become so
+        for (int i = chunkAt(from); i < chunks.size() && starts.get(i) < to; i++) {
             long s = starts.get(i);
             long e = Math.min(s + chunks.get(i).length(), size);
             if (e > s && covered(s, e) && chunks.get(i).segment().scope().isAlive() && e == s + chunks.get(i).length()) {
@@ -155,29 +157,28 @@ final class ImageBytes implements AutoCloseable {
     }
 
     private void addReleased(long from, long to) {
-        List<long[]> out = new ArrayList<>();
-        long[] add = {from, to};
-        for (long[] r : released) {
-            if (r[1] < add[0] || add[1] < r[0]) {
-                out.add(r);
-            } else {
-                add = new long[] {Math.min(r[0], add[0]), Math.max(r[1], add[1])};
-            }
+        Map.Entry<Long, Long> left = released.floorEntry(from);
+        if (left != null && left.getValue() >= from) {
+            from = left.getKey();
+            to = Math.max(to, left.getValue());
+            forget(left);
         }
-        out.add(add);
-        out.sort((a, b) -> Long.compare(a[0], b[0]));
-        released.clear();
-        released.addAll(out);
-        releasedBytes = released.stream().mapToLong(r -> r[1] - r[0]).sum();
+        for (Map.Entry<Long, Long> r = released.ceilingEntry(from); r != null && r.getKey() <= to; r = released.ceilingEntry(from)) {
+            to = Math.max(to, r.getValue());
+            forget(r);
+        }
+        released.put(from, to);
+        releasedBytes += to - from;
+    }
+
+    private void forget(Map.Entry<Long, Long> r) {
+        released.remove(r.getKey());
+        releasedBytes -= r.getValue() - r.getKey();
     }
 
     private boolean covered(long from, long to) {
-        for (long[] r : released) {
-            if (r[0] <= from && to <= r[1]) {
-                return true;
-            }
-        }
-        return false;
+        Map.Entry<Long, Long> r = released.floorEntry(from);
+        return r != null && to <= r.getValue();
     }
 
     private int chunkAt(long offset) {

@@ -1,0 +1,68 @@
+package dev.cryo.migrate.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import org.junit.jupiter.api.Test;
+
+/** The bytes of an image as the cache holds them, released page by page as deduplication does. */
+class ImageBytesTest {
+    private static final int PAGE = 4096;
+
+    /** An image of {@code pages} pages, each page's first long its own index. */
+    private static ImageBytes image(int pages) {
+        ImageBytes b = new ImageBytes();
+        for (long p = 0; p < pages; ) {
+            MemorySegment tail = b.tail((long) (pages - p) * PAGE);
+            long n = tail.byteSize() / PAGE;
+            for (long i = 0; i < n; i++) {
+                tail.set(ValueLayout.JAVA_LONG, i * PAGE, p + i);
+            }
+            b.appended(n * PAGE);
+            p += n;
+        }
+        return b;
+    }
+
+    @Test
+    void everyOtherPageReleasedLeavesTheOthersReadableAndTheReleasedRefused() {
+        int pages = 8192; // 32 MiB: several chunks
+        try (ImageBytes b = image(pages); Arena arena = Arena.ofConfined()) {
+            for (int p = 0; p < pages; p += 2) {
+                b.release((long) p * PAGE, (long) (p + 1) * PAGE);
+            }
+            assertThat(b.heldBytes()).isEqualTo((long) pages / 2 * PAGE);
+            MemorySegment page = arena.allocate(PAGE, PAGE);
+            for (int p = 0; p < pages; p++) {
+                boolean read = b.copyTo((long) p * PAGE, page);
+                assertThat(read).as("page %d read", p).isEqualTo(p % 2 == 1);
+                if (read) {
+                    assertThat(page.get(ValueLayout.JAVA_LONG, 0)).isEqualTo(p);
+                }
+            }
+            assertThat(b.copyTo(PAGE, arena.allocate(2 * PAGE))).as("a read across a released page").isFalse();
+            // the rest, in reverse: ranges that touch merge into one, and every byte is given back
+            for (int p = pages - 1; p > 0; p -= 2) {
+                b.release((long) p * PAGE, (long) (p + 1) * PAGE);
+            }
+            assertThat(b.heldBytes()).isZero();
+            assertThat(b.touchesReleased(0, (long) pages * PAGE)).isTrue();
+        }
+    }
+
+    @Test
+    void aReleaseOverlappingOthersMergesThemAndCountsEachByteOnce() {
+        try (ImageBytes b = image(16)) {
+            b.release(2 * PAGE, 4 * PAGE);
+            b.release(6 * PAGE, 8 * PAGE);
+            b.release(3 * PAGE, 7 * PAGE);
+            assertThat(b.heldBytes()).isEqualTo(10L * PAGE);
+            assertThat(b.touchesReleased(0, 2 * PAGE)).isFalse();
+            assertThat(b.touchesReleased(8 * PAGE, 16 * PAGE)).isFalse();
+            assertThat(b.touchesReleased(7 * PAGE, 9 * PAGE)).isTrue();
+        }
+    }
+}
