@@ -31,12 +31,14 @@ public final class ImageDaemonProcess implements AutoCloseable {
     private final Path output;
     private final String role;
     private final CompletableFuture<String> firstLine = new CompletableFuture<>();
+    /** Copies its output to {@code output}; ends at the process's end of output. */
+    private final Thread reader;
 
     private ImageDaemonProcess(Process process, Path output, String role) {
         this.process = process;
         this.output = output;
         this.role = role;
-        Thread reader = new Thread(this::read, role + "-output-" + process.pid());
+        reader = new Thread(this::read, role + "-output-" + process.pid());
         reader.setDaemon(true);
         reader.start();
     }
@@ -117,10 +119,10 @@ public final class ImageDaemonProcess implements AutoCloseable {
             if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
                 return "the " + role + " still runs " + seconds + " s later";
             }
+            reader.join(10_000); // its last lines on the way to the file
             if (process.exitValue() == 0) {
                 return null;
             }
-            Thread.sleep(50); // its last line on the way to the reader
             String said = Files.exists(output) ? Files.readString(output).strip() : "";
             return "the " + role + " exited with " + process.exitValue() + ": " + said.lines().reduce((a, b) -> b).orElse("");
         } catch (IOException e) {

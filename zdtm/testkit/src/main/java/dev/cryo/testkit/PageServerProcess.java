@@ -23,11 +23,13 @@ public final class PageServerProcess implements AutoCloseable {
     private final Process process;
     private final Path output;
     private final CompletableFuture<String> firstLine = new CompletableFuture<>();
+    /** Copies its output to {@code output}; ends at the process's end of output. */
+    private final Thread reader;
 
     private PageServerProcess(Process process, Path output) {
         this.process = process;
         this.output = output;
-        Thread reader = new Thread(this::read, "page-server-output-" + process.pid());
+        reader = new Thread(this::read, "page-server-output-" + process.pid());
         reader.setDaemon(true);
         reader.start();
     }
@@ -91,10 +93,10 @@ public final class PageServerProcess implements AutoCloseable {
             if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
                 return "the page server still runs " + seconds + " s after the dump";
             }
+            reader.join(10_000); // its last lines on the way to the file
             if (process.exitValue() == 0) {
                 return null;
             }
-            Thread.sleep(50); // its last line on the way to the reader
             String said = Files.exists(output) ? Files.readString(output).strip() : "";
             return "the page server exited with " + process.exitValue() + ": " + said.lines().reduce((a, b) -> b).orElse("");
         } catch (IOException e) {
