@@ -75,6 +75,13 @@ public final class PageSource implements AutoCloseable {
     private final Map<Integer, MemorySegment> mapped = new HashMap<>();
     /** Memory holding what was read of images that are not files; unmapped on close. */
     private final List<Mapping> mappings = new ArrayList<>();
+    /** The snapshots whose pages image is mapped from its file ({@link #done} releases from those only). */
+    private final java.util.Set<Integer> files = new java.util.HashSet<>();
+    /** Bytes of released extents of one image, not yet given back: [pendingStart, pendingEnd) of pendingDepth. */
+    private int pendingDepth = -1;
+    private long pendingStart;
+    private long pendingEnd;
+    private static final long RELEASE_BATCH = 8L << 20;
     /** {@link #extents()}, once computed for reading a store that has no files. */
     private List<Extent> resolved;
 
@@ -236,6 +243,46 @@ public final class PageSource implements AutoCloseable {
         return all.asSlice(x.offset(), x.bytes());
     }
 
+    /**
+     * The bytes of {@code x} were used and will not be read again: the pages of the image mapped for them leave
+     * this process's resident set (they stay in the page cache), so that a restore's memory does not grow with
+     * the images it reads. Neighbouring extents are released together, a few megabytes at a time.
+     */
+    public void done(Extent x) {
+        done(x, 0, x.bytes());
+    }
+
+    /** As {@link #done(Extent)}, for {@code length} bytes of {@code x} from byte {@code from} of it. */
+    public void done(Extent x, long from, long length) {
+        if (x.lazy() || !files.contains(x.depth())) {
+            return; // of an image that is not a file, the bytes were read into memory of this source's own
+        }
+        MemorySegment all = mapped.get(x.depth());
+        if (all == null) {
+            return;
+        }
+        long at = x.offset() + from;
+        if (pendingDepth == x.depth() && pendingEnd == at) {
+            pendingEnd += length;
+        } else {
+            flush();
+            pendingDepth = x.depth();
+            pendingStart = at;
+            pendingEnd = at + length;
+        }
+        if (pendingEnd - pendingStart >= RELEASE_BATCH) {
+            flush();
+        }
+    }
+
+    private void flush() {
+        MemorySegment all = pendingDepth < 0 ? null : mapped.get(pendingDepth);
+        if (all != null && pendingEnd <= all.byteSize()) {
+            Mapping.dontNeed(all.asSlice(pendingStart, pendingEnd - pendingStart));
+        }
+        pendingDepth = -1;
+    }
+
     /** Copies the bytes of {@code x} into {@code dst}. */
     public void read(Extent x, MemorySegment dst) {
         dst.copyFrom(bytes(x));
@@ -247,6 +294,7 @@ public final class PageSource implements AutoCloseable {
         if (file.isPresent()) {
             try (FileChannel ch = FileChannel.open(file.get(), StandardOpenOption.READ)) {
                 long size = ch.size();
+                files.add(depth);
                 return size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + file.get() + ": " + e.getMessage(), e);
@@ -326,7 +374,8 @@ public final class PageSource implements AutoCloseable {
 
     @Override
     public void close() {
-        mapped.clear();
+        mapped.clear(); // unmapped with the arena: nothing pending to release
+        pendingDepth = -1;
         mappings.forEach(Mapping::close);
         mappings.clear();
         arena.close();

@@ -50,4 +50,16 @@ public final class Mapping implements AutoCloseable {
             arena.close();
         }
     }
+
+    /**
+     * Gives the whole pages inside {@code range} of this process's own memory back (MADV_DONTNEED): of a file
+     * mapping, they leave this process's resident set and are read from the file again if touched.
+     */
+    public static void dontNeed(MemorySegment range) {
+        long from = (range.address() + 4095) & -4096L;
+        long to = (range.address() + range.byteSize()) & -4096L;
+        if (to > from) {
+            Syscall.call("madvise(MADV_DONTNEED)", Linux.__NR_madvise(), from, to - from, Linux.MADV_DONTNEED());
+        }
+    }
 }

@@ -50,6 +50,7 @@ final class PageFill {
                     continue;
                 }
                 MemorySegment data = src.bytes(x);
+                boolean releasedAsWritten = true;
                 for (long[] part : parts) {
                     // Where the child holds its parent's page (kept mappings; in a lazy restore only where the
                     // parent had filled it before the clone) only what differs is written.
@@ -57,9 +58,10 @@ final class PageFill {
                     for (long[] piece : pieces(part[0], part[1], shared)) {
                         MemorySegment want = data.asSlice(piece[0] - x.vaddr(), piece[1] - piece[0]);
                         if (piece[2] == 0) {
-                            p.write(piece[0], want);
+                            writeReleasing(p, src, x, piece[0], want);
                         } else {
                             writeDiffering(p, piece[0], want, inParent);
+                            releasedAsWritten = false;
                         }
                     }
                     if (lazy != null) {
@@ -67,9 +69,27 @@ final class PageFill {
                     }
                     pages += (part[1] - part[0]) / Parasite.PAGE;
                 }
+                if (!releasedAsWritten || parts.size() != 1 || parts.getFirst()[0] != x.vaddr() || parts.getFirst()[1] != x.end()) {
+                    src.done(x);
+                }
             }
         }
         return pages;
+    }
+
+    /** Bytes written at a time: the image's pages read for them leave cryo's resident set after each. */
+    private static final long WRITE_CHUNK = 8L << 20;
+
+    /**
+     * Writes {@code want} at {@code addr} of extent {@code x}, a chunk at a time, each chunk's pages of the image
+     * released once written: an extent may be a whole tree's memory (pagemap runs span neighbouring mappings).
+     */
+    private static void writeReleasing(Puppet p, PageSource src, PageSource.Extent x, long addr, MemorySegment want) {
+        for (long done = 0; done < want.byteSize(); done += WRITE_CHUNK) {
+            long n = Math.min(WRITE_CHUNK, want.byteSize() - done);
+            p.write(addr + done, want.asSlice(done, n));
+            src.done(x, addr + done - x.vaddr(), n);
+        }
     }
 
     /** The parts of [start, end) inside the {@code kept} mappings, in address order. */
