@@ -25,12 +25,14 @@ record BenchRun(int[] sizes, int runs, Path dir) {
         return new BenchRun(sizes, runs, dir);
     }
 
-    /** {@code img}, created or emptied. */
+    /** {@code img}, created or emptied (of a run before too: its steps' directories and their links). */
     static Path fresh(Path img) throws Exception {
         if (Files.exists(img)) {
-            try (var s = Files.list(img)) {
-                for (Path p : s.toList()) {
-                    Files.delete(p);
+            try (var s = Files.walk(img)) {
+                for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    if (!p.equals(img)) {
+                        Files.delete(p);
+                    }
                 }
             }
         }
