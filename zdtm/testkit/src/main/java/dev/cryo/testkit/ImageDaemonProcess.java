@@ -1,24 +1,14 @@
 package dev.cryo.testkit;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
- * {@code cryo image-cache} or {@code cryo image-proxy} as a process of its own (this JVM's java and class path,
- * which hold cryo's CLI), optionally started through a prefix such as {@code ip netns exec NS}. Its first line
- * says where it listens (the cache) or that it is connected (the proxy); everything it prints after is kept
- * in {@code OUTPUT}.
+ * {@code cryo image-cache} or {@code cryo image-proxy} as a process of its own ({@link CliDaemon}), optionally
+ * started through a prefix such as {@code ip netns exec NS}. Its first line says where it listens (the cache)
+ * or that it is connected (the proxy); everything it prints after is kept in {@code OUTPUT}.
  *
  * <pre>{@code
  * try (ImageDaemonProcess cache = ImageDaemonProcess.cache(hosts.inServer(), "10.199.0.1", 27100, sock, out)) {
@@ -27,83 +17,33 @@ import java.util.concurrent.TimeoutException;
  * }</pre>
  */
 public final class ImageDaemonProcess implements AutoCloseable {
-    private final Process process;
-    private final Path output;
-    private final String role;
-    private final CompletableFuture<String> firstLine = new CompletableFuture<>();
-    /** Copies its output to {@code output}; ends at the process's end of output. */
-    private final Thread reader;
+    private final CliDaemon daemon;
 
-    private ImageDaemonProcess(Process process, Path output, String role) {
-        this.process = process;
-        this.output = output;
-        this.role = role;
-        reader = new Thread(this::read, role + "-output-" + process.pid());
-        reader.setDaemon(true);
-        reader.start();
+    private ImageDaemonProcess(CliDaemon daemon) {
+        this.daemon = daemon;
     }
 
     /** {@code prefix... cryo image-cache --address A --port P --local-socket SOCK options...}; returns at once. */
     public static ImageDaemonProcess cache(List<String> prefix, String address, int port, Path socket, Path output, String... options) {
-        List<String> args = new ArrayList<>(List.of("image-cache", "--address", address, "--port", Integer.toString(port),
-                "--local-socket", socket.toString()));
-        args.addAll(List.of(options));
-        return start(prefix, args, output, "image cache");
+        return start(prefix, "image-cache", address, port, socket, output, "image cache", options);
     }
 
     /** {@code prefix... cryo image-proxy --address A --port P --local-socket SOCK options...}; returns at once. */
     public static ImageDaemonProcess proxy(List<String> prefix, String address, int port, Path socket, Path output, String... options) {
-        List<String> args = new ArrayList<>(List.of("image-proxy", "--address", address, "--port", Integer.toString(port),
+        return start(prefix, "image-proxy", address, port, socket, output, "image proxy", options);
+    }
+
+    private static ImageDaemonProcess start(List<String> prefix, String command, String address, int port, Path socket,
+                                            Path output, String role, String... options) {
+        List<String> args = new ArrayList<>(List.of(command, "--address", address, "--port", Integer.toString(port),
                 "--local-socket", socket.toString()));
         args.addAll(List.of(options));
-        return start(prefix, args, output, "image proxy");
-    }
-
-    private static ImageDaemonProcess start(List<String> prefix, List<String> args, Path output, String role) {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(prefix);
-        cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"), "dev.cryo.cli.Main"));
-        cmd.addAll(args);
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .start();
-            return new ImageDaemonProcess(p, output, role);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + String.join(" ", cmd), e);
-        }
-    }
-
-    private void read() {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-            StringBuilder rest = new StringBuilder();
-            for (String line = r.readLine(); line != null; line = r.readLine()) {
-                if (!firstLine.isDone() && line.startsWith(role + " ")) {
-                    firstLine.complete(line);
-                } else if (!line.startsWith("WARNING")) {
-                    rest.append(line).append('\n');
-                    Files.writeString(output, rest.toString());
-                }
-            }
-            firstLine.completeExceptionally(new IllegalStateException("the " + role + " ended before it was ready: "
-                    + rest.toString().strip()));
-        } catch (IOException e) {
-            firstLine.completeExceptionally(e);
-        }
+        return new ImageDaemonProcess(CliDaemon.start(prefix, args, output, role, role + " "));
     }
 
     /** Waits until it listens or is connected (60 s at most); returns its first line. */
     public String ready() {
-        try {
-            return firstLine.get(60, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("the " + role + " was not ready within 60 s");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return daemon.ready();
     }
 
     /** The TCP port a cache listens on, from its first line. */
@@ -115,51 +55,29 @@ public final class ImageDaemonProcess implements AutoCloseable {
 
     /** Waits for it to end; returns null when it ended well, else its exit status and its last line. */
     public String awaitEnd(long seconds) {
-        try {
-            if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-                return "the " + role + " still runs " + seconds + " s later";
-            }
-            reader.join(10_000); // its last lines on the way to the file
-            if (process.exitValue() == 0) {
-                return null;
-            }
-            String said = Files.exists(output) ? Files.readString(output).strip() : "";
-            return "the " + role + " exited with " + process.exitValue() + ": " + said.lines().reduce((a, b) -> b).orElse("");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "interrupted";
-        }
+        return daemon.awaitEnd(seconds);
     }
 
     /** What it printed after its first line. */
     public String output() throws IOException {
-        return Files.exists(output) ? Files.readString(output) : "";
+        return daemon.output();
     }
 
     public boolean isAlive() {
-        return process.isAlive();
+        return daemon.process().isAlive();
     }
 
     public long pid() {
-        return process.pid();
+        return daemon.process().pid();
     }
 
     /** SIGTERM, as a user stops it. */
     public void terminate() {
-        process.destroy();
+        daemon.process().destroy();
     }
 
     @Override
     public void close() {
-        if (process.isAlive()) {
-            process.destroyForcibly();
-            try {
-                process.waitFor(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        daemon.close();
     }
 }
