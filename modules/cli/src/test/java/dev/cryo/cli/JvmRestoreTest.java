@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * A HotSpot JVM started with default flags (so with its hsperfdata file mapped), several threads counting,
  * dumped and restored by cryo run as a user runs it, each command a JVM of its own: the restored JVM counts on,
  * every thread, from where it stopped. The dumped JVM's /tmp/hsperfdata_USER/PID must survive cryo's own start
- * (a JVM that keeps hsperfdata deletes the files of pids not running: cryo runs with -XX:-UsePerfData).
+ * (a JVM that keeps hsperfdata deletes the files of pids not running: cryo runs with -XX:-UsePerfData); deleted
+ * after that, as any other JVM started meanwhile would delete it, it comes back from the images.
  */
 class JvmRestoreTest {
     @TempDir
@@ -64,12 +65,15 @@ class JvmRestoreTest {
             long[] dumped = rounds(counts);
             assertThat(dumped[0]).isGreaterThanOrEqualTo(running[0]);
             assertThat(perf).as("the dumped JVM's hsperfdata, after cryo's own JVM started").exists();
+            // as any JVM that keeps hsperfdata, started now as root, does to the file of a pid not running
+            Files.delete(perf);
 
             second = underNanny(command("restore", "-D", images.toString(), "-d", "-j"), work.resolve("cryo.out")).start();
             ProcessHandle restoring = awaitChild(second);
             assertThat(restoring.onExit().get(180, TimeUnit.SECONDS).isAlive()).isFalse();
             assertThat(Files.readString(work.resolve("cryo.out"))).contains("restored pid " + pid);
             assertThat(threads(pid)).as("threads of the restored JVM").isEqualTo(threads);
+            assertThat(perf).as("the hsperfdata file, re-created from the images").exists();
             long[] after = awaitRounds(counts, dumped[0] + 10);
             Thread.sleep(300);
             long[] later = rounds(counts);

@@ -209,6 +209,10 @@ final class FileTable {
         ghosts.add(g);
     }
 
+    boolean hasGhost(int id) {
+        return ghosts.stream().anyMatch(g -> g.id() == id);
+    }
+
     List<FileEntry> entries() {
         return entries;
     }

@@ -55,6 +55,9 @@ final class MemoryCollector {
             // A memfd has no path to open again: the mapping names its memfd file, as CRIU's images do.
             int id = v.is(Vma.MEMFD) ? MemfdDumper.mappingId(files, arena, pid, v, flags) : files.pathId(v.path(), flags);
             e.setShmid(id).setFdflags(flags);
+            if (v.is(Vma.FILE_SHARED) && KeptFiles.wanted(pid, v.path())) {
+                KeptFiles.keep(files, arena, id, v.path());
+            }
         } else if (v.is(Vma.ANON_SHARED)) {
             e.setShmid(v.inode());
         }

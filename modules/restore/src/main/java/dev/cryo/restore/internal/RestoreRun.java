@@ -18,6 +18,7 @@ import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.proto.PstreeEntry;
+import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.StopPoints;
@@ -28,6 +29,7 @@ import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
 import dev.cryo.restore.internal.files.NetworkRestore;
+import dev.cryo.restore.internal.files.KeptFiles;
 import dev.cryo.restore.internal.files.TaskFiles;
 import dev.cryo.restore.internal.memory.LazyProcess;
 import dev.cryo.restore.internal.memory.MemoryRestore;
@@ -106,6 +108,7 @@ public final class RestoreRun {
         long start = System.nanoTime();
         TreeImages images;
         Keeper keeper;
+        KeptFiles kept = null;
         try {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
             TreeImages read = images;
@@ -116,8 +119,12 @@ public final class RestoreRun {
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
             }
+            kept = StepFailure.run(0, "re-creating kept files", () -> KeptFiles.recreateMissing(run.store, read.paths(), mappedFiles(read)));
             keeper = StepFailure.run(0, "starting the puppet", Keeper::start);
         } catch (RuntimeException e) {
+            if (kept != null) {
+                kept.close();
+            }
             throw explain(options, e);
         }
         Restored restored;
@@ -126,8 +133,10 @@ public final class RestoreRun {
         } catch (Exception e) {
             keeper.close(); // the puppets are dead: the keeper exits by itself
             TaskFiles.abandon(run.store); // cryo's copies of the tree's files
+            kept.close(); // the files re-created for them
             throw explain(options, e);
         }
+        kept.keep();
         if (run.store instanceof RemoteImageStore remote) {
             try {
                 remote.done(); // the image cache's work is done
@@ -148,6 +157,20 @@ public final class RestoreRun {
             }
         }
         return new RestoreStats(restored.pid(), restored.pages(), System.nanoTime() - start, exit);
+    }
+
+    /** The file ids that mappings name (not memfds): those whose kept contents may re-create a missing file. */
+    private static java.util.Set<Integer> mappedFiles(TreeImages images) {
+        java.util.Set<Integer> ids = new java.util.TreeSet<>();
+        for (TreeImages.ProcessImages p : images.processes()) {
+            for (VmaEntry v : p.mm().getVmasList()) {
+                if ((v.getStatus() & (VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED)) != 0
+                        && (v.getStatus() & VmaStatus.VMA_AREA_MEMFD) == 0) {
+                    ids.add((int) v.getShmid());
+                }
+            }
+        }
+        return ids;
     }
 
     /** As CRIU: a tree dumped as a shell job (its session leader outside it) is restored only with --shell-job. */

@@ -32,6 +32,19 @@ final class GhostFile implements AutoCloseable {
         // Its own name when that is free, so /proc shows the same "(deleted)" path; never over another file.
         String path = Files.exists(Path.of(base), java.nio.file.LinkOption.NOFOLLOW_LINKS)
                 ? base + ".cryo-ghost-" + id + "-" + ProcessHandle.current().pid() : base;
+        try {
+            write(store, id, path);
+        } catch (RestoreError e) {
+            throw new RestoreError("cannot re-create unlinked file " + base + " at " + path + ": " + e.getMessage(), e);
+        }
+        return new GhostFile(path);
+    }
+
+    /**
+     * Creates {@code path} (never over another file) with the contents, owner and mode that ghost-file-ID.img
+     * holds for file {@code id}.
+     */
+    static void write(ImageStore store, int id, String path) {
         try (EntryReader r = store.openReader(ImageKind.GHOST_FILE, id);
              Fd out = Io.openAt(Linux.AT_FDCWD(), path, Linux.O_WRONLY() | 0100 | 0200, 0600); // O_CREAT | O_EXCL
              Arena arena = Arena.ofConfined()) {
@@ -39,7 +52,6 @@ final class GhostFile implements AutoCloseable {
             if (g == null) {
                 throw new RestoreError(ImageKind.GHOST_FILE.fileName(id) + " holds no ghost_file_entry");
             }
-            GhostFile ghost = new GhostFile(path);
             long left = r.payloadRemaining();
             MemorySegment buf = arena.allocate(Math.min(Math.max(left, 1), 1 << 20));
             while (left > 0) {
@@ -51,9 +63,8 @@ final class GhostFile implements AutoCloseable {
             // owner first: chown clears set-id bits, which the mode then puts back
             Io.fchown(out, g.getUid(), g.getGid());
             Io.fchmod(out, g.getMode() & 07777);
-            return ghost;
         } catch (dev.cryo.syscalls.ErrnoException e) {
-            throw new RestoreError("cannot re-create unlinked file " + base + " at " + path + ": " + e.getMessage(), e);
+            throw new RestoreError("cannot create " + path + ": " + e.getMessage(), e);
         }
     }
 
