@@ -25,12 +25,12 @@ import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.Freezer;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.testkit.Target;
 
 /** Pre-dumps in both modes, chained to a final dump: what each step writes, and what the chain holds. */
 class PreDumpTest {
-    private static final long PAGE = 4096;
 
     private Path work;
 
@@ -157,7 +157,7 @@ class PreDumpTest {
             assertThat(Files.readSymbolicLink(dump.resolve("parent"))).isEqualTo(Path.of("../pre2"));
             InventoryEntry inv = new DirectoryImageStore(pre2).readEntry(ImageKind.INVENTORY, InventoryEntry.parser());
             assertThat(inv.getPreDumpMode()).isEqualTo(mode.inventoryValue());
-            assertThat(checksumFromImages(dump, pid, buf, pages * PAGE)).as("memory through the chain").isEqualTo(expected);
+            assertThat(checksumFromImages(dump, pid, buf, pages * Page.SIZE)).as("memory through the chain").isEqualTo(expected);
         }
     }
 

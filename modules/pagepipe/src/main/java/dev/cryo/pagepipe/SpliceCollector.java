@@ -18,6 +18,7 @@ import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Syscall;
 
@@ -166,7 +167,7 @@ public final class SpliceCollector implements AutoCloseable {
                         throw e;
                     }
                 }
-                got -= got % PageRange.PAGE_SIZE;
+                got -= got % Page.SIZE;
                 // advance over what went in
                 long left = got;
                 while (left > 0) {
@@ -196,10 +197,10 @@ public final class SpliceCollector implements AutoCloseable {
             if (faulted && i < ranges.size()) {
                 PageRange r = ranges.get(i);
                 long at = r.start() + offset;
-                MemorySegment page = arena.allocate(PageRange.PAGE_SIZE, PageRange.PAGE_SIZE);
+                MemorySegment page = arena.allocate(Page.SIZE, Page.SIZE);
                 readForced(at, page);
                 parts.add(new MemoryPart(List.of(new PageRange(at, 1)), page));
-                offset += PageRange.PAGE_SIZE;
+                offset += Page.SIZE;
                 if (offset == r.bytes()) {
                     i++;
                     offset = 0;

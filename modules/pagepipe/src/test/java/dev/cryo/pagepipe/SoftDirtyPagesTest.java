@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.KernelFeatures;
 import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Syscall;
 
 /**
@@ -21,7 +22,7 @@ import dev.cryo.syscalls.Syscall;
  */
 class SoftDirtyPagesTest {
     private static final int PID = (int) ProcessHandle.current().pid();
-    private static final long PAGE = PageRange.PAGE_SIZE;
+    private static final long PAGE = Page.SIZE;
 
     private static void touch(Mapping m, long page) {
         m.segment().set(ValueLayout.JAVA_LONG, page * PAGE, page + 1);

@@ -11,13 +11,14 @@ import org.junit.jupiter.api.Test;
 import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Syscall;
 import dev.cryo.syscalls.Uffd;
 
 /** Write tracking with uffd async write-protect and PAGEMAP_SCAN, on cryo's own memory. */
 class WrittenPagesTest {
     private static final int PID = (int) ProcessHandle.current().pid();
-    private static final long PAGE = PageRange.PAGE_SIZE;
+    private static final long PAGE = Page.SIZE;
 
     private static Fd trackingUffd() {
         Fd uffd = Uffd.create();

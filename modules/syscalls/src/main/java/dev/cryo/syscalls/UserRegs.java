@@ -66,10 +66,10 @@ public final class UserRegs {
     }
 
     // The kernel's restart codes, seen in rax when a thread stopped inside a system call (include/linux/errno.h).
-    public static final long ERESTARTSYS = -512;
-    public static final long ERESTARTNOINTR = -513;
-    public static final long ERESTARTNOHAND = -514;
-    public static final long ERESTART_RESTARTBLOCK = -516;
+    public static final long ERESTARTSYS = -Linux.CRYO_ERESTARTSYS();
+    public static final long ERESTARTNOINTR = -Linux.CRYO_ERESTARTNOINTR();
+    public static final long ERESTARTNOHAND = -Linux.CRYO_ERESTARTNOHAND();
+    public static final long ERESTART_RESTARTBLOCK = -Linux.CRYO_ERESTART_RESTARTBLOCK();
 
     /**
      * Makes a system call the thread was stopped inside start again when it resumes with these registers

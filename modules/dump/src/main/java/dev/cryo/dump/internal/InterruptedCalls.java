@@ -11,6 +11,7 @@ import dev.cryo.bindings.user_regs_struct;
 import dev.cryo.images.ImageStore;
 import dev.cryo.parasite.Tracee;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.UserRegs;
 
 /**
  * The system calls that a pre-dump stopped with ERESTART_RESTARTBLOCK (nanosleep, clock_nanosleep, poll,
@@ -24,7 +25,6 @@ import dev.cryo.syscalls.Ptrace;
  */
 final class InterruptedCalls {
     static final String RECORD = "cryo-restart.txt";
-    static final long ERESTART_RESTARTBLOCK = -516;
 
     /** The call a thread was stopped in, and the registers the kernel keeps unchanged while it continues it. */
     record Call(long nr, long ip, long di, long si, long dx, long r10, long r8, long r9) {
@@ -64,7 +64,7 @@ final class InterruptedCalls {
             MemorySegment regs = arena.allocate(user_regs_struct.layout());
             for (Tracee t : threads) {
                 Ptrace.getRegset(t.tid(), Linux.NT_PRSTATUS(), regs);
-                if (user_regs_struct.rax(regs) != ERESTART_RESTARTBLOCK || user_regs_struct.orig_rax(regs) < 0) {
+                if (user_regs_struct.rax(regs) != UserRegs.ERESTART_RESTARTBLOCK || user_regs_struct.orig_rax(regs) < 0) {
                     continue;
                 }
                 long nr = before.original(t.tid(), regs);

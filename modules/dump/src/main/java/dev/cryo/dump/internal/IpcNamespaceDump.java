@@ -27,6 +27,7 @@ import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.SysvIpc;
 
 /**
@@ -156,7 +157,7 @@ final class IpcNamespaceDump {
                     continue;
                 }
                 SysvIpc.Segment s = byId.get((int) v.getShmid());
-                if (s == null || v.getPgoff() + (v.getEnd() - v.getStart()) > roundUp(s.size(), 4096)) {
+                if (s == null || v.getPgoff() + (v.getEnd() - v.getStart()) > Page.roundUp(s.size())) {
                     throw new Refusal("mapping 0x" + Long.toHexString(v.getStart()) + " of pid " + pid + " attaches SysV segment "
                             + v.getShmid() + ", which is not one of its IPC namespace's (attached before it left another namespace?)");
                 }

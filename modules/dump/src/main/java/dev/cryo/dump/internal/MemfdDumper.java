@@ -17,6 +17,7 @@ import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Pidfd;
 
 /**
@@ -84,8 +85,8 @@ record MemfdDumper(Arena arena) implements FileDumper {
         }
         try (Fd in = open.get()) {
             int seals = dev.cryo.syscalls.Memfd.seals(in);
-            long pages = (size + 4095) / 4096;
-            MemorySegment data = arena.allocate(Math.max(pages * 4096, 1), 4096).asSlice(0, pages * 4096);
+            long pages = Page.count(size);
+            MemorySegment data = arena.allocate(Math.max(pages * Page.SIZE, 1), Page.SIZE).asSlice(0, pages * Page.SIZE);
             for (long got = 0; got < size; ) {
                 long n = Io.pread(in.fd(), data.asSlice(got, size - got), got);
                 if (n == 0) {

@@ -17,6 +17,7 @@ import dev.cryo.pagepipe.PresentPages;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Proc;
 
 /** The memory of one process: mm_entry with its VMAs, and the private pages into pagemap + pages images. */
@@ -179,13 +180,13 @@ final class MemoryCollector {
 
     /** Joins ranges that touch (pages of adjacent mappings). */
     private static List<PageRange> merged(List<PageRange> ranges) {
-        return PageRanges.intersect(ranges, List.of(new PageRange(0, Long.MAX_VALUE / PageRange.PAGE_SIZE / 2)));
+        return PageRanges.intersect(ranges, List.of(new PageRange(0, Long.MAX_VALUE / Page.SIZE / 2)));
     }
 
     /** The pages the previous snapshot holds for {@code pid}, directly or through its parents, wherever it is. */
     static List<PageRange> held(dev.cryo.pagexfer.PageDestination pages, int pid) {
         return pages.parentHolds(pid).stream()
-                .map(r -> new PageRange(r[0], (r[1] - r[0]) / PageRange.PAGE_SIZE)).toList();
+                .map(r -> new PageRange(r[0], (r[1] - r[0]) / Page.SIZE)).toList();
     }
 
     /** Writes the process's pages to {@code sink}: the ranges in order, each page once. */
@@ -195,7 +196,7 @@ final class MemoryCollector {
         ReadCollector.Result result = collector.collect(pid, plan.ranges(), batch -> {
             MemorySegment data = batch.data();
             sink.write(data);
-            progress.add(data.byteSize() / PageRange.PAGE_SIZE);
+            progress.add(data.byteSize() / Page.SIZE);
         }, checkpoint);
         sink.commit();
         return result;

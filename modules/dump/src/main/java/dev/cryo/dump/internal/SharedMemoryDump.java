@@ -18,6 +18,7 @@ import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Page;
 
 /**
  * The contents of shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, a shmem object with no name), once per
@@ -60,10 +61,10 @@ final class SharedMemoryDump {
                         break;
                     }
                     long hole = Math.min(size, seek(fd, data, Linux.SEEK_HOLE()));
-                    long run = (hole - data + 4095) / 4096;
+                    long run = Page.count(hole - data);
                     out.begin(List.of(new PageSink.Run(data, run)));
-                    for (long off = data; off < data + run * 4096; ) {
-                        long n = Math.min(buf.byteSize(), data + run * 4096 - off);
+                    for (long off = data; off < data + run * Page.SIZE; ) {
+                        long n = Math.min(buf.byteSize(), data + run * Page.SIZE - off);
                         MemorySegment chunk = buf.asSlice(0, n);
                         chunk.fill((byte) 0); // the object's last page may end inside it
                         long got = 0;
@@ -78,7 +79,7 @@ final class SharedMemoryDump {
                         off += n;
                     }
                     pages += run;
-                    at = data + run * 4096;
+                    at = data + run * Page.SIZE;
                 }
             } finally {
                 pool.give(buf);

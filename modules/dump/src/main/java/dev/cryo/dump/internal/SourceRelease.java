@@ -24,7 +24,6 @@ final class SourceRelease {
     /** close_range's last fd: all of them (~0U). */
     private static final long ALL_FDS = 0xffff_ffffL;
     /** asm-generic/ioctls.h; not among the bindings' constants. */
-    private static final long TIOCNOTTY = 0x5422;
 
     private SourceRelease() {}
 
@@ -39,7 +38,7 @@ final class SourceRelease {
                     try (Scratch s = p.scratch()) {
                         long fd = p.syscall("open(/dev/tty)", Linux.__NR_openat(), Linux.AT_FDCWD(), s.putString("/dev/tty"),
                                 Linux.O_RDWR() | Linux.O_NOCTTY() | Linux.O_CLOEXEC(), 0);
-                        p.syscall("ioctl(TIOCNOTTY)", Linux.__NR_ioctl(), fd, TIOCNOTTY, 0);
+                        p.syscall("ioctl(TIOCNOTTY)", Linux.__NR_ioctl(), fd, Linux.TIOCNOTTY(), 0);
                         p.syscall("close", Linux.__NR_close(), fd);
                     }
                 }

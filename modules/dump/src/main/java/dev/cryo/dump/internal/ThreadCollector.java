@@ -24,17 +24,15 @@ import dev.cryo.parasite.Scratch;
 import dev.cryo.parasite.Tracee;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.SigInfo;
 import dev.cryo.syscalls.Syscall;
+import dev.cryo.syscalls.UserRegs;
 import dev.cryo.syscalls.XsaveLayout;
 
 /** Collects one stopped thread: registers, FPU/xstate, signal mask, pending signals, sigaltstack, rseq, robust list. */
 final class ThreadCollector {
     // The kernel's restart codes, seen in rax when a thread was stopped inside a system call.
-    private static final long ERESTARTSYS = -512;
-    private static final long ERESTARTNOINTR = -513;
-    private static final long ERESTARTNOHAND = -514;
     private static final int XSAVE_MAX = 16384;
-    private static final int SIGINFO_SIZE = 128;
 
     private ThreadCollector() {}
 
@@ -89,10 +87,10 @@ final class ThreadCollector {
         long ip = user_regs_struct.rip(r);
         long origAx = user_regs_struct.orig_rax(r);
         if (origAx >= 0) {
-            if (ax == ERESTARTSYS || ax == ERESTARTNOINTR || ax == ERESTARTNOHAND) {
+            if (ax == UserRegs.ERESTARTSYS || ax == UserRegs.ERESTARTNOINTR || ax == UserRegs.ERESTARTNOHAND) {
                 ax = origAx;
                 ip -= 2;
-            } else if (ax == InterruptedCalls.ERESTART_RESTARTBLOCK) {
+            } else if (ax == UserRegs.ERESTART_RESTARTBLOCK) {
                 ax = Linux.__NR_restart_syscall();
                 ip -= 2;
                 long original = interrupted.original(tid, r);
@@ -206,12 +204,12 @@ final class ThreadCollector {
     /** Pending signals of the thread's own queue, or with {@code shared} of the process's, without dequeuing them. */
     static SignalQueueEntry pending(int tid, boolean shared, Arena arena) {
         SignalQueueEntry.Builder q = SignalQueueEntry.newBuilder();
-        MemorySegment buf = arena.allocate(SIGINFO_SIZE * 32L, 8);
+        MemorySegment buf = SigInfo.allocateArray(arena, 32);
         long offset = 0;
         while (true) {
             int n = Ptrace.peekSigInfo(tid, offset, shared, buf, 32);
             for (int i = 0; i < n; i++) {
-                q.addSignals(SiginfoEntry.newBuilder().setSiginfo(ByteString.copyFrom(buf.asSlice((long) i * SIGINFO_SIZE, SIGINFO_SIZE).asByteBuffer())));
+                q.addSignals(SiginfoEntry.newBuilder().setSiginfo(ByteString.copyFrom(buf.asSlice(i * SigInfo.SIZE, SigInfo.SIZE).asByteBuffer())));
             }
             if (n < 32) {
                 return q.build();

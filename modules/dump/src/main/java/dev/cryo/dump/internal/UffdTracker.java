@@ -12,7 +12,6 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.uffdio_api;
 import dev.cryo.dump.DirtyTracker;
 import dev.cryo.images.ImageStore;
 import dev.cryo.pagepipe.WrittenPages;
@@ -205,7 +204,7 @@ final class UffdTracker implements TaskTracker {
         int pid = parasite.pid();
         long fd;
         try {
-            fd = parasite.syscall("userfaultfd", Linux.__NR_userfaultfd(), Linux.O_CLOEXEC() | Linux.UFFD_USER_MODE_ONLY());
+            fd = parasite.syscall("userfaultfd", Linux.__NR_userfaultfd(), Uffd.CREATE_FLAGS);
         } catch (ErrnoException e) {
             if (e.is(Errno.ENOSYS) || e.is(Errno.EPERM) || e.is(Errno.EINVAL)) {
                 return Optional.empty();
@@ -214,11 +213,9 @@ final class UffdTracker implements TaskTracker {
         }
         long high;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment api = uffdio_api.allocate(arena);
-            uffdio_api.api(api, Linux.UFFD_API());
-            uffdio_api.features(api, Uffd.WP_TRACKING_FEATURES);
+            MemorySegment api = Uffd.apiRequest(arena, Uffd.WP_TRACKING_FEATURES);
             try (Scratch s = parasite.scratch()) {
-                parasite.syscall("ioctl(UFFDIO_API)", Linux.__NR_ioctl(), fd, Linux.UFFDIO_API(), s.put(api));
+                parasite.syscall("ioctl(UFFDIO_API)", Linux.__NR_ioctl(), fd, Uffd.UFFDIO_API, s.put(api));
             } catch (ErrnoException e) {
                 parasite.syscall("close", Linux.__NR_close(), fd);
                 if (e.is(Errno.EINVAL)) {

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.ProcMaps;
 
@@ -74,7 +75,7 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
     }
 
     long pages() {
-        return (end - start) / 4096;
+        return (end - start) / Page.SIZE;
     }
 
     /** The mappings of {@code pid}, in address order, without {@code [vsyscall]} (the kernel's, not the task's). */

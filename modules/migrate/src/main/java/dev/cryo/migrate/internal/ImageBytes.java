@@ -7,6 +7,7 @@ import java.util.function.Consumer;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Syscall;
 
 /**
@@ -19,7 +20,6 @@ import dev.cryo.syscalls.Syscall;
  * unmapped under a send.
  */
 final class ImageBytes implements AutoCloseable {
-    private static final long PAGE = 4096;
     private static final long FIRST = 64 << 10;
     private static final long LARGEST = 4 << 20;
 
@@ -131,8 +131,8 @@ final class ImageBytes implements AutoCloseable {
         if (from >= to) {
             return;
         }
-        long first = (from + PAGE - 1) & -PAGE;
-        long last = to & -PAGE;
+        long first = (from + Page.SIZE - 1) & -Page.SIZE;
+        long last = to & -Page.SIZE;
         for (long at = first; at < last; ) {
             int i = chunkAt(at);
             long chunkEnd = starts.get(i) + chunks.get(i).length();

@@ -24,6 +24,7 @@ import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.SysvIpc;
 
 /**
@@ -49,7 +50,6 @@ final class IpcNamespaceRestore {
     /** The largest message the kernel takes (kernel/msgmax is an int), allowed while messages go in. */
     private static final String ANY_MESSAGE = Integer.toString(Integer.MAX_VALUE);
     private static final long CHUNK = 1 << 20;
-    private static final long PAGE = 4096;
 
     /** No IPC namespace of the tree's own: it shares the restorer's. */
     static final IpcNamespaceRestore NONE = new IpcNamespaceRestore(null, -1, null, List.of());
@@ -144,7 +144,7 @@ final class IpcNamespaceRestore {
                 continue;
             }
             Long size = sizes.get(v.getShmid());
-            if (size == null || v.getPgoff() + (v.getEnd() - v.getStart()) > (size + PAGE - 1) / PAGE * PAGE) {
+            if (size == null || v.getPgoff() + (v.getEnd() - v.getStart()) > (size + Page.SIZE - 1) / Page.SIZE * Page.SIZE) {
                 throw new RestoreError(ImageKind.MM.fileName(p.pid()) + ": mapping 0x" + Long.toHexString(v.getStart())
                         + " attaches SysV segment " + v.getShmid() + (size == null ? ", which " + ImageKind.IPCNS_SHM.fileName(id)
                         + " does not hold" : " beyond its " + size + " bytes"));
@@ -166,7 +166,7 @@ final class IpcNamespaceRestore {
     void fill(int rootPid) {
         inTreesNamespace(rootPid, () -> {
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(CHUNK, PAGE);
+                MemorySegment buf = arena.allocate(CHUNK, Page.SIZE);
                 setLimits();
                 segments(buf);
                 queues(buf);
@@ -261,8 +261,8 @@ final class IpcNamespaceRestore {
 
     /** Copies the pages of {@code data} that hold anything to {@code memory} at {@code offset}: holes stay holes. */
     private static void copyNonZero(MemorySegment data, MemorySegment memory, long offset) {
-        for (long at = 0; at < data.byteSize(); at += PAGE) {
-            MemorySegment page = data.asSlice(at, Math.min(PAGE, data.byteSize() - at));
+        for (long at = 0; at < data.byteSize(); at += Page.SIZE) {
+            MemorySegment page = data.asSlice(at, Math.min(Page.SIZE, data.byteSize() - at));
             if (!isZero(page)) {
                 MemorySegment.copy(page, 0, memory, offset + at, page.byteSize());
             }

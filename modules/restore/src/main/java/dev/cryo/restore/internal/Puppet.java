@@ -13,7 +13,9 @@ import dev.cryo.parasite.Scratch;
 import dev.cryo.parasite.Traced;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.SigInfo;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.syscalls.UserRegs;
 import dev.cryo.syscalls.Wait;
@@ -26,15 +28,13 @@ import dev.cryo.syscalls.Wait;
  * no half-built task. {@link #close} kills it unless it was {@link #release released}.
  */
 public final class Puppet implements Traced, AutoCloseable {
-    static final long PAGE = Parasite.PAGE;
+    static final long PAGE = Page.SIZE;
     /** The trampoline: one code page, then scratch memory for arguments. */
     static final long SCRATCH_SIZE = 64 * 1024;
     static final long TRAMPOLINE_SIZE = PAGE + SCRATCH_SIZE;
     /** How a puppet is seized; the tasks it clones inherit it. */
     private static final long OPTIONS = Linux.PTRACE_O_TRACEFORK() | Linux.PTRACE_O_TRACECLONE()
             | Linux.PTRACE_O_TRACESYSGOOD() | Linux.PTRACE_O_EXITKILL();
-    private static final int SIGINFO_SIZE = 128;
-    private static final int SI_TKILL = -6;
 
     private final int pid;
     private final Arena arena = Arena.ofConfined();
@@ -313,16 +313,16 @@ public final class Puppet implements Traced, AutoCloseable {
         if (!st.stopped() || st.event() != 0 || st.stopSignal() == Linux.SIGTRAP() || st.syscallStop()) {
             return;
         }
-        MemorySegment info = arena.allocate(SIGINFO_SIZE, 8);
+        MemorySegment info = SigInfo.allocate(arena);
         try {
             Ptrace.getSigInfo(pid, info);
         } catch (ErrnoException e) {
             return; // not a signal-delivery-stop
         }
-        int code = info.get(ValueLayout.JAVA_INT, 8);
-        int sender = info.get(ValueLayout.JAVA_INT, 16);
+        int code = SigInfo.code(info);
+        int sender = SigInfo.senderPid(info);
         if (code <= 0 && sender != pid && sender != nsPid) {
-            kept.add(new long[] {st.stopSignal(), code == SI_TKILL ? 1 : 0});
+            kept.add(new long[] {st.stopSignal(), code == SigInfo.SI_TKILL ? 1 : 0});
         }
     }
 

@@ -23,7 +23,6 @@ import dev.cryo.syscalls.XsaveLayout;
 /** A task's signal handlers and its thread's kernel-side state and registers, from core-TID.img. */
 final class ThreadRestore {
     private static final int XSAVE_MAX = 16384;
-    private static final int SS_DISABLE = 2;
 
     private ThreadRestore() {}
 
@@ -72,7 +71,7 @@ final class ThreadRestore {
             p.syscall("set_robust_list", Linux.__NR_set_robust_list(), tc.getFutexRla(), tc.getFutexRlaLen());
         }
         try (Arena a = Arena.ofConfined()) {
-            if (tc.hasSas() && (tc.getSas().getSsFlags() & SS_DISABLE) == 0) {
+            if (tc.hasSas() && (tc.getSas().getSsFlags() & Linux.SS_DISABLE()) == 0) {
                 MemorySegment ss = stack_t.allocate(a);
                 stack_t.ss_sp(ss, MemorySegment.ofAddress(tc.getSas().getSsSp()));
                 stack_t.ss_size(ss, tc.getSas().getSsSize());

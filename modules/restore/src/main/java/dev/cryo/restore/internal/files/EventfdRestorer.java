@@ -8,12 +8,11 @@ import dev.cryo.images.proto.FileEntry;
  * EFD_SEMAPHORE (an eventfd is O_RDWR, so the bit is otherwise never set).
  */
 final class EventfdRestorer implements FileRestorer {
-    private static final int EFD_SEMAPHORE = 1;
 
     @Override
     public int open(TaskFiles task, FileEntry file) {
         long counter = file.getEfd().getCounter();
-        int semaphore = (file.getEfd().getFlags() & EFD_SEMAPHORE) != 0 ? EFD_SEMAPHORE : 0;
+        int semaphore = (file.getEfd().getFlags() & Linux.EFD_SEMAPHORE()) != 0 ? Linux.EFD_SEMAPHORE() : 0;
         return (int) task.in().syscall("eventfd2(" + counter + ")", Linux.__NR_eventfd2(), counter, Linux.O_CLOEXEC() | semaphore);
     }
 }

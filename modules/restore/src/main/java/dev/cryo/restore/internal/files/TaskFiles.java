@@ -12,7 +12,6 @@ import java.util.Map;
 import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.f_owner_ex;
-import dev.cryo.bindings.msghdr;
 import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.images.proto.FownEntry;
 import dev.cryo.images.proto.TtyInfoEntry;
@@ -258,25 +257,16 @@ public final class TaskFiles {
                     Sockets.sendFd(sender, fd.fd());
                 }
                 // msghdr, then its iovec, the byte, and the control buffer, in one block of scratch
-                long msgAt = s.reserve(96 + Sockets.CMSG_SPACE_INT);
-                long iovAt = msgAt + 64;
-                long byteAt = msgAt + 80;
-                long controlAt = msgAt + 96;
-                MemorySegment block = a.allocate(96 + Sockets.CMSG_SPACE_INT);
-                block.set(ValueLayout.JAVA_LONG, msghdr.msg_iov$offset(), iovAt);
-                block.set(ValueLayout.JAVA_LONG, msghdr.msg_iovlen$offset(), 1);
-                block.set(ValueLayout.JAVA_LONG, msghdr.msg_control$offset(), controlAt);
-                block.set(ValueLayout.JAVA_LONG, msghdr.msg_controllen$offset(), Sockets.CMSG_SPACE_INT);
-                block.set(ValueLayout.JAVA_LONG, 64, byteAt);
-                block.set(ValueLayout.JAVA_LONG, 72, 1);
-                in.write(msgAt, block);
+                long msgAt = s.reserve(Sockets.RECV_ONE_FD_BYTES);
+                in.write(msgAt, Sockets.recvOneFd(a, msgAt));
                 in.syscall("recvmsg(SCM_RIGHTS)", Linux.__NR_recvmsg(), mine, msgAt, Linux.MSG_CMSG_CLOEXEC());
-                MemorySegment control = a.allocate(Sockets.CMSG_SPACE_INT);
-                s.read(controlAt, control);
-                if (control.get(ValueLayout.JAVA_INT, 12) != Linux.SCM_RIGHTS()) {
+                MemorySegment control = a.allocate(Sockets.CMSG_SPACE_INT, 8);
+                s.read(msgAt + Sockets.RECV_ONE_FD_CONTROL, control);
+                int received = Sockets.passedFd(control);
+                if (received < 0) {
                     throw new RestoreError("task " + in.pid() + " received no fd over its socketpair");
                 }
-                return control.get(ValueLayout.JAVA_INT, 16);
+                return received;
             } finally {
                 in.closeFd(mine);
                 if (theirs >= 0) {

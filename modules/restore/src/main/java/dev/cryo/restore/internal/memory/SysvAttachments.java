@@ -10,9 +10,9 @@ import dev.cryo.bindings.shmid_ds;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
-import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.restore.internal.Puppet;
+import dev.cryo.syscalls.Page;
 
 /**
  * The SysV shared memory a task attached, attached again from inside it (shmat) to the segments that the
@@ -90,6 +90,6 @@ final class SysvAttachments {
     }
 
     private static long pages(long bytes) {
-        return (bytes + Parasite.PAGE - 1) / Parasite.PAGE * Parasite.PAGE;
+        return (bytes + Page.SIZE - 1) / Page.SIZE * Page.SIZE;
     }
 }

@@ -6,9 +6,9 @@ import dev.cryo.bindings.Linux;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
-import dev.cryo.parasite.Parasite;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.restore.internal.RestoreError;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.ProcMaps;
 
 /**
@@ -72,6 +72,6 @@ public final class VdsoGroup {
     }
 
     private static String describe(List<ProcMaps.Mapping> g) {
-        return g.stream().map(m -> m.name() + " " + m.size() / Parasite.PAGE + "p").toList().toString();
+        return g.stream().map(m -> m.name() + " " + m.size() / Page.SIZE + "p").toList().toString();
     }
 }

@@ -34,6 +34,7 @@ import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Rlimits;
+import dev.cryo.syscalls.SigInfo;
 
 /**
  * What the kernel keeps per task beside memory and files, set from inside the puppet with injected calls:
@@ -44,19 +45,8 @@ import dev.cryo.syscalls.Rlimits;
  * after the fds and before the registers.
  */
 public final class TaskState {
-    /** x86-64 numbers and constants missing from bindings' 6.1 header list (asm/unistd_64.h, linux/prctl.h, linux/capability.h). */
-    private static final int NR_UMASK = 95;
-    private static final int NR_SETFSUID = 122;
-    private static final int NR_SETFSGID = 123;
+    /** linux/securebits.h: issecure_mask(SECURE_NO_SETUID_FIXUP), a function-like macro that jextract cannot evaluate. */
     private static final int SECBIT_NO_SETUID_FIXUP = 1 << 2;
-    private static final int PR_CAPBSET_DROP = 24;
-    private static final int CAP_VERSION_3 = 0x20080522;
-    private static final int SIGINFO_SIZE = 128;
-    private static final int NR_SETPRIORITY = 141;
-    private static final int NR_SCHED_SETSCHEDULER = 144;
-    private static final int PRIO_PROCESS = 0;
-    /** SUID_DUMP_ROOT (include/linux/sched/coredump.h): what fs.suid_dumpable=2 gives; prctl cannot set it. */
-    private static final int SUID_DUMP_ROOT = 2;
 
     private TaskState() {}
 
@@ -137,12 +127,12 @@ public final class TaskState {
                 MemorySegment param = a.allocate(ValueLayout.JAVA_INT); // struct sched_param { int sched_priority; }
                 param.set(ValueLayout.JAVA_INT, 0, tc.hasSchedPrio() ? tc.getSchedPrio() : 0);
                 in.syscall("sched_setscheduler(policy " + tc.getSchedPolicy() + ", priority " + tc.getSchedPrio() + ")",
-                        NR_SCHED_SETSCHEDULER, 0, tc.getSchedPolicy(), s.put(param));
+                        Linux.__NR_sched_setscheduler(), 0, tc.getSchedPolicy(), s.put(param));
             }
         }
         if (tc.hasSchedNice()) {
             // who 0 with PRIO_PROCESS is the calling thread: Linux keeps a nice value per thread
-            in.syscall("setpriority(nice " + tc.getSchedNice() + ")", NR_SETPRIORITY, PRIO_PROCESS, 0, tc.getSchedNice());
+            in.syscall("setpriority(nice " + tc.getSchedNice() + ")", Linux.__NR_setpriority(), Linux.PRIO_PROCESS(), 0, tc.getSchedNice());
         }
     }
 
@@ -191,9 +181,9 @@ public final class TaskState {
      * fs.suid_dumpable=2 gives, stays if the kernel gave it again, else becomes 0, which allows nobody more.
      */
     static void dumpable(Puppet in, int dumpable) {
-        if (dumpable == SUID_DUMP_ROOT) {
+        if (dumpable == Linux.CRYO_SUID_DUMP_ROOT()) {
             long now = in.syscall("prctl(PR_GET_DUMPABLE)", Linux.__NR_prctl(), Linux.PR_GET_DUMPABLE());
-            if (now != SUID_DUMP_ROOT) {
+            if (now != Linux.CRYO_SUID_DUMP_ROOT()) {
                 in.syscall("prctl(PR_SET_DUMPABLE, 0)", Linux.__NR_prctl(), Linux.PR_SET_DUMPABLE(), 0);
             }
             return;
@@ -225,7 +215,7 @@ public final class TaskState {
             }
         }
         if (fs.hasUmask()) {
-            in.syscall("umask(0" + Integer.toOctalString(fs.getUmask()) + ")", NR_UMASK, fs.getUmask());
+            in.syscall("umask(0" + Integer.toOctalString(fs.getUmask()) + ")", Linux.__NR_umask(), fs.getUmask());
         }
     }
 
@@ -308,12 +298,12 @@ public final class TaskState {
         try (Arena a = Arena.ofConfined()) {
             for (SiginfoEntry s : q.getSignalsList()) {
                 byte[] info = s.getSiginfo().toByteArray();
-                if (info.length != SIGINFO_SIZE) {
-                    throw new RestoreError("pid " + in.pid() + ": a pending siginfo of " + info.length + " bytes, not " + SIGINFO_SIZE);
+                if (info.length != SigInfo.SIZE) {
+                    throw new RestoreError("pid " + in.pid() + ": a pending siginfo of " + info.length + " bytes, not " + SigInfo.SIZE);
                 }
-                MemorySegment seg = a.allocate(SIGINFO_SIZE);
+                MemorySegment seg = SigInfo.allocate(a);
                 seg.copyFrom(MemorySegment.ofArray(info));
-                int sig = seg.get(ValueLayout.JAVA_INT, 0);
+                int sig = SigInfo.signo(seg);
                 try (Scratch scratch = in.scratch()) {
                     long at = scratch.put(seg);
                     if (shared) {
@@ -351,19 +341,19 @@ public final class TaskState {
             in.syscall("prctl(PR_SET_SECUREBITS, NO_SETUID_FIXUP)", Linux.__NR_prctl(), Linux.PR_SET_SECUREBITS(), SECBIT_NO_SETUID_FIXUP);
             in.syscall("setresuid(" + c.getUid() + ", " + c.getEuid() + ", " + c.getSuid() + ")", Linux.__NR_setresuid(),
                     c.getUid(), c.getEuid(), c.getSuid());
-            in.syscall("setfsuid(" + c.getFsuid() + ")", NR_SETFSUID, c.getFsuid());
+            in.syscall("setfsuid(" + c.getFsuid() + ")", Linux.__NR_setfsuid(), c.getFsuid());
             in.syscall("setresgid(" + c.getGid() + ", " + c.getEgid() + ", " + c.getSgid() + ")", Linux.__NR_setresgid(),
                     c.getGid(), c.getEgid(), c.getSgid());
-            in.syscall("setfsgid(" + c.getFsgid() + ")", NR_SETFSGID, c.getFsgid());
+            in.syscall("setfsgid(" + c.getFsgid() + ")", Linux.__NR_setfsgid(), c.getFsgid());
             in.syscall("prctl(PR_SET_SECUREBITS, " + c.getSecbits() + ")", Linux.__NR_prctl(), Linux.PR_SET_SECUREBITS(), c.getSecbits());
             int last = capLast();
             for (int cap = 0; cap < last; cap++) {
                 if (!has(c.getCapBndList(), cap)) {
-                    in.syscall("prctl(PR_CAPBSET_DROP, " + cap + ")", Linux.__NR_prctl(), PR_CAPBSET_DROP, cap);
+                    in.syscall("prctl(PR_CAPBSET_DROP, " + cap + ")", Linux.__NR_prctl(), Linux.PR_CAPBSET_DROP(), cap);
                 }
             }
             MemorySegment capData = a.allocate(8 + 24);
-            capData.set(ValueLayout.JAVA_INT, 0, CAP_VERSION_3);
+            capData.set(ValueLayout.JAVA_INT, 0, Linux._LINUX_CAPABILITY_VERSION_3());
             capData.set(ValueLayout.JAVA_INT, 4, 0);
             for (int w = 0; w < 2; w++) {
                 long base = 8 + 12L * w;
