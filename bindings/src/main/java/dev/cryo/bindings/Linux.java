@@ -4550,6 +4550,24 @@ public class Linux extends Linux$shared {
     public static int EPOLL_CTL_ADD() {
         return EPOLL_CTL_ADD;
     }
+    private static final int CLOCK_REALTIME = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define CLOCK_REALTIME 0
+     * }
+     */
+    public static int CLOCK_REALTIME() {
+        return CLOCK_REALTIME;
+    }
+    private static final int CLOCK_MONOTONIC = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define CLOCK_MONOTONIC 1
+     * }
+     */
+    public static int CLOCK_MONOTONIC() {
+        return CLOCK_MONOTONIC;
+    }
     private static final int IPC_CREAT = (int)512L;
     /**
      * {@snippet lang=c :

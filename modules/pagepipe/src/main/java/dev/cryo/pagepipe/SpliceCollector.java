@@ -10,16 +10,16 @@ import java.util.Deque;
 import java.util.List;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.iovec;
-import dev.cryo.bindings.rlimit;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.IoVec;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Pidfd;
+import dev.cryo.syscalls.Rlimits;
 import dev.cryo.syscalls.Syscall;
 
 /**
@@ -46,7 +46,7 @@ public final class SpliceCollector implements AutoCloseable {
     private final Arena arena = Arena.ofConfined();
     private final Deque<Part> parts = new ArrayDeque<>();
     private final MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
-    private final MemorySegment iov = iovec.allocateArray(1024, arena);
+    private final MemorySegment iov = IoVec.allocateArray(arena, 1024);
     private Fd mem;
     private long pinned;
     private long peakPinned;
@@ -86,11 +86,7 @@ public final class SpliceCollector implements AutoCloseable {
     }
 
     private static long fdLimit() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment lim = rlimit.allocate(a);
-            Syscall.call("prlimit64(RLIMIT_NOFILE)", Linux.__NR_prlimit64(), 0, Linux.RLIMIT_NOFILE(), 0, lim.address());
-            return rlimit.rlim_cur(lim);
-        }
+        return Rlimits.get(0, Linux.RLIMIT_NOFILE()).cur();
     }
 
     private static long openFds() {
@@ -140,12 +136,10 @@ public final class SpliceCollector implements AutoCloseable {
                 long asked = 0;
                 int j = i;
                 long o = offset;
-                while (j < ranges.size() && filled + asked < capacity && iovs < iov.byteSize() / iovec.sizeof()) {
+                while (j < ranges.size() && filled + asked < capacity && iovs < iov.byteSize() / IoVec.SIZE) {
                     PageRange r = ranges.get(j);
                     long take = Math.min(r.bytes() - o, capacity - filled - asked);
-                    MemorySegment v = iovec.asSlice(iov, iovs++);
-                    iovec.iov_base(v, MemorySegment.ofAddress(r.start() + o));
-                    iovec.iov_len(v, take);
+                    IoVec.set(iov, iovs++, r.start() + o, take);
                     asked += take;
                     o += take;
                     if (o == r.bytes()) {
@@ -155,7 +149,7 @@ public final class SpliceCollector implements AutoCloseable {
                 }
                 long got;
                 try (Scratch s = task.scratch()) {
-                    got = task.syscall("vmsplice", Linux.__NR_vmsplice(), ends[1], s.put(iov.asSlice(0, iovs * iovec.sizeof())),
+                    got = task.syscall("vmsplice", Linux.__NR_vmsplice(), ends[1], s.put(iov.asSlice(0, iovs * IoVec.SIZE)),
                             iovs, Linux.SPLICE_F_NONBLOCK());
                 } catch (ErrnoException e) {
                     if (e.is(Errno.EFAULT)) {

@@ -17,13 +17,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.kernel_sigaction;
-import dev.cryo.bindings.stack_t;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.ProcMaps;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.SigAction;
+import dev.cryo.syscalls.SigAltStack;
 import dev.cryo.testkit.Awaits;
 import dev.cryo.testkit.Target;
 
@@ -48,12 +48,12 @@ class ParasiteTest {
                     long insidePid = p.syscall("getpid", Linux.__NR_getpid());
                     try (Arena arena = Arena.ofConfined(); Scratch s = p.scratch()) {
                         // rt_sigaction(SIGUSR1, NULL, &old): the handler the program installed
-                        MemorySegment sa = kernel_sigaction.allocate(arena);
+                        MemorySegment sa = SigAction.allocate(arena);
                         long at = s.reserve(sa.byteSize());
                         p.syscall("rt_sigaction", Linux.__NR_rt_sigaction(), Linux.SIGUSR1(), 0, at, 8);
                         s.read(at, sa);
                         long threads = tree.processes().get(pid).size();
-                        return new long[] {insidePid, kernel_sigaction.handler(sa), threads, tree.processes().size(),
+                        return new long[] {insidePid, SigAction.read(sa).handler(), threads, tree.processes().size(),
                                 p.unprotectedThreads().size()};
                     }
                 }
@@ -221,7 +221,7 @@ class ParasiteTest {
                 p.syscall("getpid", Linux.__NR_getpid());
                 for (Tracee t : tree.processes().get(pid)) {
                     try (Arena arena = Arena.ofConfined(); Scratch s = p.scratch()) {
-                        MemorySegment ss = arena.allocate(stack_t.layout());
+                        MemorySegment ss = SigAltStack.allocate(arena);
                         long at = s.reserve(ss.byteSize());
                         p.syscallIn(t, "sigaltstack", Linux.__NR_sigaltstack(), 0, at);
                         s.read(at, ss);

@@ -116,6 +116,14 @@ public final class SysvIpc {
         }
     }
 
+    /** Bytes of a {@code struct shmid_ds}, the buffer of shmctl(IPC_STAT) (here, or run in another task). */
+    public static final long SHMID_DS_SIZE = shmid_ds.sizeof();
+
+    /** shm_segsz of a {@code struct shmid_ds} that shmctl(IPC_STAT) filled: the segment's size in bytes. */
+    public static long segmentSize(MemorySegment shmidDs) {
+        return shmid_ds.shm_segsz(shmidDs);
+    }
+
     public static int shmget(int key, long size, int flags) {
         return (int) Syscall.call("shmget(key 0x" + Integer.toHexString(key) + ")", Linux.__NR_shmget(), key, size, flags);
     }

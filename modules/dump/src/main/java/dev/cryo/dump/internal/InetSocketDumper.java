@@ -4,8 +4,6 @@ import java.lang.foreign.Arena;
 import java.util.Arrays;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.sockaddr_in;
-import dev.cryo.bindings.sockaddr_in6;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FileEntry;
@@ -173,13 +171,13 @@ record InetSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
 
     /** The address in a sockaddr_in or sockaddr_in6. */
     private static byte[] address(byte[] sockaddr, int family, int len) {
-        int at = (int) (family == Linux.AF_INET6() ? sockaddr_in6.sin6_addr$offset() : sockaddr_in.sin_addr$offset());
+        int at = SocketAddress.inetAddressOffset(family);
         return Arrays.copyOfRange(sockaddr, at, at + len);
     }
 
     /** The port of a sockaddr_in or sockaddr_in6 (the same place in both), in host order. */
     private static int port(byte[] sockaddr) {
-        int at = (int) sockaddr_in.sin_port$offset();
+        int at = SocketAddress.INET_PORT_OFFSET;
         return ((sockaddr[at] & 0xff) << 8) | (sockaddr[at + 1] & 0xff);
     }
 

@@ -4,12 +4,12 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.linger;
-import dev.cryo.bindings.timeval;
 import dev.cryo.images.proto.SkOptsEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Linger;
 import dev.cryo.syscalls.Sockets;
+import dev.cryo.syscalls.TimeVal;
 
 /** The SOL_SOCKET options every socket has (sk_opts.proto), read through cryo's duplicate of it, as CRIU reads them. */
 final class SocketOptions {
@@ -37,15 +37,18 @@ final class SocketOptions {
             o.setSoPasscred(option(sock, Linux.SO_PASSCRED()) != 0).setSoPasssec(option(sock, Linux.SO_PASSSEC()) != 0);
         }
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment tv = timeval.allocate(a);
+            MemorySegment tv = TimeVal.allocate(a);
             Sockets.getOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDTIMEO(), tv);
-            o.setSoSndTmoSec(timeval.tv_sec(tv)).setSoSndTmoUsec(timeval.tv_usec(tv));
+            TimeVal snd = TimeVal.read(tv);
+            o.setSoSndTmoSec(snd.sec()).setSoSndTmoUsec(snd.usec());
             Sockets.getOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVTIMEO(), tv);
-            o.setSoRcvTmoSec(timeval.tv_sec(tv)).setSoRcvTmoUsec(timeval.tv_usec(tv));
-            MemorySegment l = linger.allocate(a);
+            TimeVal rcv = TimeVal.read(tv);
+            o.setSoRcvTmoSec(rcv.sec()).setSoRcvTmoUsec(rcv.usec());
+            MemorySegment l = Linger.allocate(a);
             Sockets.getOption(sock, Linux.SOL_SOCKET(), Linux.SO_LINGER(), l);
-            if (linger.l_onoff(l) != 0) {
-                o.setSoLinger(linger.l_linger(l));
+            Linger lingering = Linger.read(l);
+            if (lingering.on()) {
+                o.setSoLinger(lingering.seconds());
             }
             MemorySegment dev = a.allocate(32);
             int n = Sockets.getOption(sock, Linux.SOL_SOCKET(), Linux.SO_BINDTODEVICE(), dev);

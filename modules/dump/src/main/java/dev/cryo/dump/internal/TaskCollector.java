@@ -7,10 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.itimerval;
-import dev.cryo.bindings.kernel_sigaction;
-import dev.cryo.bindings.rlimit;
-import dev.cryo.bindings.timeval;
 import dev.cryo.images.proto.CredsEntry;
 import dev.cryo.images.proto.ItimerEntry;
 import dev.cryo.images.proto.RlimitEntry;
@@ -21,6 +17,9 @@ import dev.cryo.images.proto.TaskTimersEntry;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.Rlimits;
+import dev.cryo.syscalls.SigAction;
+import dev.cryo.syscalls.TimeVal;
 
 /** Collects what belongs to a whole process: signal handlers, itimers, rlimits, credentials, personality. */
 final class TaskCollector {
@@ -74,7 +73,7 @@ final class TaskCollector {
     /** rt_sigaction(sig, NULL, &old) inside the task for every signal, SIGKILL and SIGSTOP included as CRIU does. */
     private static List<SaEntry> sigactions(Parasite parasite, Arena arena) {
         List<SaEntry> out = new ArrayList<>();
-        MemorySegment sa = arena.allocate(kernel_sigaction.layout());
+        MemorySegment sa = SigAction.allocate(arena);
         for (int sig = 1; sig <= Linux.CRYO_KERNEL_NSIG(); sig++) {
             if (sig == Linux.SIGKILL() || sig == Linux.SIGSTOP()) {
                 out.add(SaEntry.newBuilder().setSigaction(0).setFlags(0).setRestorer(0).setMask(0).build());
@@ -85,11 +84,12 @@ final class TaskCollector {
                 parasite.syscall("rt_sigaction", Linux.__NR_rt_sigaction(), sig, 0, at, 8);
                 s.read(at, sa);
             }
+            SigAction action = SigAction.read(sa);
             out.add(SaEntry.newBuilder()
-                    .setSigaction(kernel_sigaction.handler(sa))
-                    .setFlags(kernel_sigaction.flags(sa))
-                    .setRestorer(kernel_sigaction.restorer(sa))
-                    .setMask(kernel_sigaction.mask(sa))
+                    .setSigaction(action.handler())
+                    .setFlags(action.flags())
+                    .setRestorer(action.restorer())
+                    .setMask(action.mask())
                     .build());
         }
         return out;
@@ -98,18 +98,17 @@ final class TaskCollector {
     private static TaskTimersEntry itimers(Parasite parasite, Arena arena) {
         ItimerEntry[] t = new ItimerEntry[3];
         int[] which = {Linux.ITIMER_REAL(), Linux.ITIMER_VIRTUAL(), Linux.ITIMER_PROF()};
-        MemorySegment v = arena.allocate(itimerval.layout());
+        MemorySegment v = TimeVal.Timer.allocate(arena);
         for (int i = 0; i < 3; i++) {
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(v.byteSize());
                 parasite.syscall("getitimer", Linux.__NR_getitimer(), which[i], at);
                 s.read(at, v);
             }
-            MemorySegment interval = itimerval.it_interval(v);
-            MemorySegment value = itimerval.it_value(v);
+            TimeVal.Timer timer = TimeVal.Timer.read(v);
             t[i] = ItimerEntry.newBuilder()
-                    .setIsec(timeval.tv_sec(interval)).setIusec(timeval.tv_usec(interval))
-                    .setVsec(timeval.tv_sec(value)).setVusec(timeval.tv_usec(value))
+                    .setIsec(timer.interval().sec()).setIusec(timer.interval().usec())
+                    .setVsec(timer.value().sec()).setVusec(timer.value().usec())
                     .build();
         }
         return TaskTimersEntry.newBuilder().setReal(t[0]).setVirt(t[1]).setProf(t[2]).build();
@@ -121,14 +120,15 @@ final class TaskCollector {
      */
     private static TaskRlimitsEntry rlimits(Parasite parasite, Arena arena) {
         TaskRlimitsEntry.Builder b = TaskRlimitsEntry.newBuilder();
-        MemorySegment lim = arena.allocate(rlimit.layout());
+        MemorySegment lim = Rlimits.Limit.allocate(arena);
         for (int r = 0; r < Linux.RLIMIT_NLIMITS(); r++) {
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(lim.byteSize());
                 parasite.syscall("prlimit64(" + r + ")", Linux.__NR_prlimit64(), 0, r, 0, at);
                 s.read(at, lim);
             }
-            b.addRlimits(RlimitEntry.newBuilder().setCur(rlimit.rlim_cur(lim)).setMax(rlimit.rlim_max(lim)));
+            Rlimits.Limit limit = Rlimits.Limit.read(lim);
+            b.addRlimits(RlimitEntry.newBuilder().setCur(limit.cur()).setMax(limit.max()));
         }
         return b.build();
     }

@@ -7,10 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.clone_args;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.parasite.Traced;
+import dev.cryo.syscalls.CloneArgs;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Page;
@@ -215,15 +215,10 @@ public final class Puppet implements Traced, AutoCloseable {
         try (Arena a = Arena.ofConfined(); Scratch s = scratch()) {
             MemorySegment tid = a.allocate(ValueLayout.JAVA_INT);
             tid.set(ValueLayout.JAVA_INT, 0, id);
-            MemorySegment args = clone_args.allocate(a);
-            clone_args.flags(args, flags);
-            clone_args.exit_signal(args, exitSignal);
-            if (id > 0) {
-                clone_args.set_tid(args, s.put(tid));
-                clone_args.set_tid_size(args, 1); // the pid in the innermost namespace, the one the task is in
-            }
+            // with an id, the pid in the innermost namespace (the one the task is in): one set_tid entry
+            MemorySegment args = new CloneArgs(flags, exitSignal, id > 0 ? s.put(tid) : 0, id > 0 ? 1 : 0).write(a);
             r = syscall("clone3(" + (id > 0 ? "set_tid=" + id : "flags=0x" + Long.toHexString(flags)) + ")",
-                    Linux.__NR_clone3(), s.put(args), clone_args.sizeof());
+                    Linux.__NR_clone3(), s.put(args), CloneArgs.SIZE);
         } catch (ErrnoException e) {
             if (id > 0 && e.is(Errno.EEXIST)) {
                 throw new RestoreError(what + id + " is taken by another process; the restored tree needs it", e);

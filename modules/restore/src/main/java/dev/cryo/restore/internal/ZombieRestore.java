@@ -3,10 +3,10 @@ package dev.cryo.restore.internal;
 import java.lang.foreign.Arena;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.kernel_sigaction;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.SigAction;
 
 /**
  * A zombie of the dump, made again: its puppet, already in its place in the tree (pid, parent, session and
@@ -32,7 +32,7 @@ final class ZombieRestore {
             if (signal != Linux.SIGKILL()) {
                 try (Arena a = Arena.ofConfined()) {
                     try (Scratch s = p.scratch()) {
-                        p.syscall("rt_sigaction(" + signal + ", SIG_DFL)", Linux.__NR_rt_sigaction(), signal, s.put(kernel_sigaction.allocate(a)), 0, 8);
+                        p.syscall("rt_sigaction(" + signal + ", SIG_DFL)", Linux.__NR_rt_sigaction(), signal, s.put(SigAction.allocate(a)), 0, 8);
                     }
                 }
             }

@@ -5,10 +5,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.epoll_event;
 import dev.cryo.images.proto.EventpollTfdEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.parasite.Scratch;
+import dev.cryo.syscalls.EpollEvent;
 
 /**
  * An epoll instance: epoll_create1 in the task, then, once all its fds are in place, each dumped watch with
@@ -25,11 +25,8 @@ final class EpollRestorer implements FileRestorer {
     @Override
     public void finish(TaskFiles task, FileEntry file, int fd) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment ev = epoll_event.allocate(a);
             for (EventpollTfdEntry w : file.getEpfd().getTfdList()) {
-                epoll_event.events(ev, w.getEvents());
-                // struct epoll_event is packed on x86-64: its u64 data sits at offset 4
-                ev.set(ValueLayout.JAVA_LONG_UNALIGNED, epoll_event.data$offset(), w.getData());
+                MemorySegment ev = new EpollEvent(w.getEvents(), w.getData()).write(a);
                 try (Scratch s = task.in().scratch()) {
                     task.in().syscall("epoll_ctl(" + fd + ", ADD, " + w.getTfd() + ")", Linux.__NR_epoll_ctl(), fd,
                             Linux.EPOLL_CTL_ADD(), w.getTfd(), s.put(ev));

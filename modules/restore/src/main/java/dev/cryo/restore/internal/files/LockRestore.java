@@ -5,12 +5,12 @@ import java.lang.foreign.MemorySegment;
 
 import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.flock;
 import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.FileLock;
 
 /**
  * Takes a task's dumped file locks again (filelocks.img), from inside it, once its fds are in place: flock
@@ -52,13 +52,7 @@ final class LockRestore {
     }
 
     private static MemorySegment lock(Arena a, FileLockEntry l) {
-        MemorySegment f = flock.allocate(a);
-        flock.l_type(f, (short) l.getType());
-        flock.l_whence(f, (short) Linux.SEEK_SET());
-        flock.l_start(f, l.getStart());
-        flock.l_len(f, l.getLen());
-        flock.l_pid(f, 0);
-        return f;
+        return new FileLock((short) l.getType(), (short) Linux.SEEK_SET(), l.getStart(), l.getLen(), 0).write(a);
     }
 
     /** Who holds the conflicting lock, as F_GETLK / F_OFD_GETLK tell (an flock's holder is not told). */
@@ -71,7 +65,7 @@ final class LockRestore {
             long at = s.put(f);
             in.syscall("fcntl(F_GETLK)", Linux.__NR_fcntl(), l.getFd(), l.getFlag() == FL_OFD ? Linux.F_OFD_GETLK() : Linux.F_GETLK(), at);
             s.read(at, f);
-            int pid = flock.l_pid(f);
+            int pid = FileLock.read(f).pid();
             return pid > 0 ? "pid " + pid + " holds a conflicting lock on the file" : "a conflicting lock is held on the file";
         } catch (RuntimeException e) {
             return "a conflicting lock is held on the file";

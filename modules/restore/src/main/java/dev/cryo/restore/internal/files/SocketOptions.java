@@ -4,11 +4,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.linger;
-import dev.cryo.bindings.timeval;
 import dev.cryo.images.proto.SkOptsEntry;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Linger;
 import dev.cryo.syscalls.Sockets;
+import dev.cryo.syscalls.TimeVal;
 
 /** Puts a socket's SOL_SOCKET options (sk_opts.proto) back, through cryo's duplicate of it, as CRIU does. */
 final class SocketOptions {
@@ -44,16 +44,13 @@ final class SocketOptions {
         flag(sock, Linux.SO_KEEPALIVE(), o.getSoKeepalive());
         try (Arena a = Arena.ofConfined()) {
             if (o.hasSoLinger()) {
-                MemorySegment l = linger.allocate(a);
-                linger.l_onoff(l, 1);
-                linger.l_linger(l, o.getSoLinger());
-                Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_LINGER(), l);
+                Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_LINGER(), new Linger(true, o.getSoLinger()).write(a));
             }
             if (o.getSoSndTmoSec() != 0 || o.getSoSndTmoUsec() != 0) {
-                Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDTIMEO(), timeval(a, o.getSoSndTmoSec(), o.getSoSndTmoUsec()));
+                Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDTIMEO(), timeVal(a, o.getSoSndTmoSec(), o.getSoSndTmoUsec()));
             }
             if (o.getSoRcvTmoSec() != 0 || o.getSoRcvTmoUsec() != 0) {
-                Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVTIMEO(), timeval(a, o.getSoRcvTmoSec(), o.getSoRcvTmoUsec()));
+                Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVTIMEO(), timeVal(a, o.getSoRcvTmoSec(), o.getSoRcvTmoUsec()));
             }
             if (o.hasSoBoundDev() && !o.getSoBoundDev().isEmpty()) {
                 Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_BINDTODEVICE(), a.allocateFrom(o.getSoBoundDev()));
@@ -68,10 +65,7 @@ final class SocketOptions {
         }
     }
 
-    private static MemorySegment timeval(Arena a, long sec, long usec) {
-        MemorySegment tv = timeval.allocate(a);
-        timeval.tv_sec(tv, sec);
-        timeval.tv_usec(tv, usec);
-        return tv;
+    private static MemorySegment timeVal(Arena a, long sec, long usec) {
+        return new TimeVal(sec, usec).write(a);
     }
 }

@@ -11,7 +11,6 @@ import java.util.Map;
 
 import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.f_owner_ex;
 import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.images.proto.FownEntry;
 import dev.cryo.images.proto.TtyInfoEntry;
@@ -28,6 +27,7 @@ import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.FdinfoEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.FileOwner;
 import dev.cryo.syscalls.Pidfd;
 
 /**
@@ -370,9 +370,7 @@ public final class TaskFiles {
         }
         if (o.getPid() != 0) {
             try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
-                MemorySegment owner = f_owner_ex.allocate(a);
-                f_owner_ex.type(owner, o.getPidType());
-                f_owner_ex.pid(owner, o.getPid());
+                MemorySegment owner = FileOwner.ownerEx(a, o.getPidType(), o.getPid());
                 in.syscall("fcntl(" + fd + ", F_SETOWN_EX, " + o.getPid() + ")", Linux.__NR_fcntl(), fd, Linux.F_SETOWN_EX(), s.put(owner));
             }
         }

@@ -16,7 +16,6 @@ import java.util.Set;
 
 import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.sockaddr;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.UnixSkEntry;
 import dev.cryo.parasite.Scratch;
@@ -117,9 +116,7 @@ final class UnixSocketRestorer implements FileRestorer {
                     if (dgram) {
                         // a datagram socket takes data from its peer only: it goes unconnected (the queue is empty yet)
                         try (Arena a = Arena.ofConfined()) {
-                            MemorySegment unspec = sockaddr.allocate(a);
-                            sockaddr.sa_family(unspec, (short) Linux.AF_UNSPEC());
-                            Sockets.connect(self, unspec.asSlice(0, sockaddr.sa_family$layout().byteSize()));
+                            Sockets.connect(self, SocketAddress.unspecified(a));
                         }
                     }
                     refill(task, file.getId(), sender);

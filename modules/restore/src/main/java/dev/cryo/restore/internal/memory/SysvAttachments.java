@@ -6,13 +6,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.shmid_ds;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Page;
+import dev.cryo.syscalls.SysvIpc;
 
 /**
  * The SysV shared memory a task attached, attached again from inside it (shmat) to the segments that the
@@ -81,11 +81,11 @@ final class SysvAttachments {
     /** The segment's size, asked from inside the task (its namespace is the restored one). */
     private static long segmentSize(Puppet p, int shmid) {
         try (Scratch s = p.scratch(); Arena a = Arena.ofConfined()) {
-            long ds = s.reserve(shmid_ds.sizeof());
+            long ds = s.reserve(SysvIpc.SHMID_DS_SIZE);
             p.syscall("shmctl(" + shmid + ", IPC_STAT)", Linux.__NR_shmctl(), shmid, Linux.IPC_STAT(), ds);
-            MemorySegment local = shmid_ds.allocate(a);
+            MemorySegment local = a.allocate(SysvIpc.SHMID_DS_SIZE, 8);
             s.read(ds, local);
-            return shmid_ds.shm_segsz(local);
+            return SysvIpc.segmentSize(local);
         }
     }
 

@@ -12,9 +12,6 @@ import java.util.Map;
 
 import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.itimerval;
-import dev.cryo.bindings.rlimit;
-import dev.cryo.bindings.timeval;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -35,6 +32,7 @@ import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Rlimits;
 import dev.cryo.syscalls.SigInfo;
+import dev.cryo.syscalls.TimeVal;
 
 /**
  * What the kernel keeps per task beside memory and files, set from inside the puppet with injected calls:
@@ -250,10 +248,8 @@ public final class TaskState {
 
     static void rlimits(Puppet in, List<RlimitEntry> limits) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment lim = rlimit.allocate(a);
             for (int r = 0; r < limits.size() && r < Linux.RLIMIT_NLIMITS(); r++) {
-                rlimit.rlim_cur(lim, limits.get(r).getCur());
-                rlimit.rlim_max(lim, limits.get(r).getMax());
+                MemorySegment lim = new Rlimits.Limit(limits.get(r).getCur(), limits.get(r).getMax()).write(a);
                 try (Scratch s = in.scratch()) {
                     in.syscall("prlimit64(resource " + r + ")", Linux.__NR_prlimit64(), 0, r, s.put(lim), 0);
                 }
@@ -276,11 +272,7 @@ public final class TaskState {
             return; // disarmed, as in a fresh task
         }
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = itimerval.allocate(a);
-            timeval.tv_sec(itimerval.it_interval(v), t.getIsec());
-            timeval.tv_usec(itimerval.it_interval(v), t.getIusec());
-            timeval.tv_sec(itimerval.it_value(v), t.getVsec());
-            timeval.tv_usec(itimerval.it_value(v), t.getVusec());
+            MemorySegment v = new TimeVal.Timer(new TimeVal(t.getIsec(), t.getIusec()), new TimeVal(t.getVsec(), t.getVusec())).write(a);
             try (Scratch s = in.scratch()) {
                 in.syscall("setitimer(" + which + ")", Linux.__NR_setitimer(), which, s.put(v), 0);
             }
