@@ -17,7 +17,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Programs;
@@ -341,7 +341,7 @@ public final class LazyBench {
 
     private static void kill(int pid) {
         try {
-            Signals.kill(pid, Linux.SIGKILL());
+            Signals.kill(pid, Kernel.SIGKILL);
             while (Files.exists(Path.of("/proc/" + pid)) && !Files.readString(Path.of("/proc/" + pid + "/stat")).contains(") Z")) {
                 Thread.sleep(1);
             }

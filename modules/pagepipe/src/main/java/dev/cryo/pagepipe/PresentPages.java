@@ -6,10 +6,10 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.PagemapScan;
 
@@ -40,7 +40,7 @@ public final class PresentPages implements AutoCloseable {
     /** With {@code useScan} false, reads /proc/PID/pagemap even where the kernel has PAGEMAP_SCAN (for tests). */
     PresentPages(int pid, boolean useScan) {
         this.pid = pid;
-        this.pagemap = Io.open("/proc/" + pid + "/pagemap", Linux.O_RDONLY());
+        this.pagemap = Io.open("/proc/" + pid + "/pagemap", Kernel.O_RDONLY);
         this.useScan = useScan;
     }
 

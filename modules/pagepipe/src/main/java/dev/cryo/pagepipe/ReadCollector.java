@@ -7,10 +7,10 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 
 /**
@@ -82,7 +82,7 @@ public final class ReadCollector {
         long pages = 0;
         long vanished = 0;
         Throwable readFailure = null;
-        try (Fd mem = Io.open("/proc/" + pid + "/mem", Linux.O_RDONLY())) {
+        try (Fd mem = Io.open("/proc/" + pid + "/mem", Kernel.O_RDONLY)) {
             int i = 0;
             long offsetInRange = 0;
             while (i < ranges.size()) {

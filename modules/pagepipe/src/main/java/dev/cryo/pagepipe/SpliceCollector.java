@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Errno;
@@ -17,6 +16,7 @@ import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.IoVec;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Rlimits;
@@ -78,7 +78,7 @@ public final class SpliceCollector implements AutoCloseable {
 
     /** {@code /proc/sys/fs/pipe-max-size}: the largest pipe an unprivileged process may ask for. */
     public static long pipeMaxSize() {
-        try (Fd f = Io.open("/proc/sys/fs/pipe-max-size", Linux.O_RDONLY()); Arena a = Arena.ofConfined()) {
+        try (Fd f = Io.open("/proc/sys/fs/pipe-max-size", Kernel.O_RDONLY); Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(64);
             long n = Io.read(f.fd(), buf);
             return Long.parseLong(new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).trim());
@@ -86,7 +86,7 @@ public final class SpliceCollector implements AutoCloseable {
     }
 
     private static long fdLimit() {
-        return Rlimits.get(0, Linux.RLIMIT_NOFILE()).cur();
+        return Rlimits.get(0, Kernel.RLIMIT_NOFILE).cur();
     }
 
     private static long openFds() {
@@ -126,9 +126,9 @@ public final class SpliceCollector implements AutoCloseable {
             long capacity = pipeSize;
             boolean faulted = false;
             try {
-                capacity = Math.min(pipeSize, task.syscall("fcntl(F_SETPIPE_SZ)", Linux.__NR_fcntl(), ends[1], Linux.F_SETPIPE_SZ(), pipeSize));
+                capacity = Math.min(pipeSize, task.syscall("fcntl(F_SETPIPE_SZ)", Kernel.__NR_fcntl, ends[1], Kernel.F_SETPIPE_SZ, pipeSize));
             } catch (ErrnoException e) {
-                capacity = task.syscall("fcntl(F_GETPIPE_SZ)", Linux.__NR_fcntl(), ends[1], Linux.F_GETPIPE_SZ());
+                capacity = task.syscall("fcntl(F_GETPIPE_SZ)", Kernel.__NR_fcntl, ends[1], Kernel.F_GETPIPE_SZ);
             }
             while (i < ranges.size() && filled < capacity && !faulted) {
                 // One vmsplice for as many ranges as fit the pipe.
@@ -149,8 +149,8 @@ public final class SpliceCollector implements AutoCloseable {
                 }
                 long got;
                 try (Scratch s = task.scratch()) {
-                    got = task.syscall("vmsplice", Linux.__NR_vmsplice(), ends[1], s.put(iov.asSlice(0, iovs * IoVec.SIZE)),
-                            iovs, Linux.SPLICE_F_NONBLOCK());
+                    got = task.syscall("vmsplice", Kernel.__NR_vmsplice, ends[1], s.put(iov.asSlice(0, iovs * IoVec.SIZE)),
+                            iovs, Kernel.SPLICE_F_NONBLOCK);
                 } catch (ErrnoException e) {
                     if (e.is(Errno.EFAULT)) {
                         faulted = true; // the next page is not readable: it goes the /proc/PID/mem way
@@ -208,17 +208,17 @@ public final class SpliceCollector implements AutoCloseable {
         int lo = Math.min(ends[0], ends[1]);
         int hi = Math.max(ends[0], ends[1]);
         if (hi == lo + 1) {
-            task.syscall("close_range", Linux.__NR_close_range(), lo, hi, 0);
+            task.syscall("close_range", Kernel.__NR_close_range, lo, hi, 0);
         } else {
-            task.syscall("close", Linux.__NR_close(), ends[1]);
-            task.syscall("close", Linux.__NR_close(), ends[0]);
+            task.syscall("close", Kernel.__NR_close, ends[1]);
+            task.syscall("close", Kernel.__NR_close, ends[0]);
         }
     }
 
     private int[] pipeInTask() {
         try (Scratch s = task.scratch()) {
             long at = s.reserve(fds.byteSize());
-            task.syscall("pipe2", Linux.__NR_pipe2(), at, Linux.O_CLOEXEC());
+            task.syscall("pipe2", Kernel.__NR_pipe2, at, Kernel.O_CLOEXEC);
             s.read(at, fds);
         }
         return new int[] {fds.getAtIndex(ValueLayout.JAVA_INT, 0), fds.getAtIndex(ValueLayout.JAVA_INT, 1)};
@@ -226,7 +226,7 @@ public final class SpliceCollector implements AutoCloseable {
 
     private void readForced(long at, MemorySegment page) {
         if (mem == null) {
-            mem = Io.open("/proc/" + task.pid() + "/mem", Linux.O_RDONLY());
+            mem = Io.open("/proc/" + task.pid() + "/mem", Kernel.O_RDONLY);
         }
         long n = Io.pread(mem.fd(), page, at);
         if (n != page.byteSize()) {

@@ -2,11 +2,11 @@ package dev.cryo.pagepipe;
 
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.PagemapScan;
 import dev.cryo.syscalls.Uffd;
 
@@ -32,7 +32,7 @@ public final class WrittenPages implements WriteTracking {
     public WrittenPages(int pid, Fd uffd) {
         this.pid = pid;
         this.uffd = uffd;
-        this.pagemap = Io.open("/proc/" + pid + "/pagemap", Linux.O_RDONLY());
+        this.pagemap = Io.open("/proc/" + pid + "/pagemap", Kernel.O_RDONLY);
     }
 
     /**

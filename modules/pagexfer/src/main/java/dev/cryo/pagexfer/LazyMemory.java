@@ -4,12 +4,12 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.Inheritance;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.ThreadCoreEntry;
 import dev.cryo.images.proto.VmaEntry;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 
 /**
@@ -74,7 +74,7 @@ public final class LazyMemory {
 
     /** Whether the private pages of mapping {@code v} may be left for the lazy-pages daemon. */
     public static boolean isLazy(VmaEntry v) {
-        return Inheritance.isAnonPrivate(v) && (v.getFlags() & Linux.MAP_LOCKED()) == 0;
+        return Inheritance.isAnonPrivate(v) && (v.getFlags() & Kernel.MAP_LOCKED) == 0;
     }
 
     /** The lazy mappings as [start, end) in address order, neighbours joined: what a userfaultfd registers. */

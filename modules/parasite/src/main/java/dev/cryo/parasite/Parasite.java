@@ -7,8 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.ProcMaps;
@@ -103,8 +103,8 @@ public final class Parasite implements AutoCloseable {
                 p.areaSize = DUMP_SCRATCH;
                 p.area = freeRange(leader.pid(), maps, p.areaSize);
                 p.ip = cure.callIp();
-                long r = p.run(leader, p.ip, Linux.__NR_mmap(), p.area, p.areaSize, Linux.PROT_READ() | Linux.PROT_WRITE(),
-                        Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS() | Linux.MAP_FIXED_NOREPLACE(), -1, 0);
+                long r = p.run(leader, p.ip, Kernel.__NR_mmap, p.area, p.areaSize, Kernel.PROT_READ | Kernel.PROT_WRITE,
+                        Kernel.MAP_PRIVATE | Kernel.MAP_ANONYMOUS | Kernel.MAP_FIXED_NOREPLACE, -1, 0);
                 p.placed("mmap(parasite area)", r);
                 p.scratch = new Scratch(p, p.area, p.areaSize);
             } else {
@@ -127,8 +127,8 @@ public final class Parasite implements AutoCloseable {
         Parasite p = new Parasite(t, false, null, List.of());
         p.areaSize = size;
         try {
-            long r = p.run(t, bootIp, Linux.__NR_mmap(), at, size, Linux.PROT_READ() | Linux.PROT_WRITE() | Linux.PROT_EXEC(),
-                    Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS() | Linux.MAP_FIXED_NOREPLACE(), -1, 0);
+            long r = p.run(t, bootIp, Kernel.__NR_mmap, at, size, Kernel.PROT_READ | Kernel.PROT_WRITE | Kernel.PROT_EXEC,
+                    Kernel.MAP_PRIVATE | Kernel.MAP_ANONYMOUS | Kernel.MAP_FIXED_NOREPLACE, -1, 0);
             p.area = at;
             p.placed("mmap(trampoline)", r);
             p.codeAt(at);
@@ -163,8 +163,8 @@ public final class Parasite implements AutoCloseable {
         Ptrace.pokeData(leader.tid(), text, (original & ~0xffff_ffffL) | CODE);
         long r;
         try {
-            r = run(leader, text, Linux.__NR_mmap(), at, areaSize, Linux.PROT_READ() | Linux.PROT_WRITE() | Linux.PROT_EXEC(),
-                    Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS() | Linux.MAP_FIXED_NOREPLACE(), -1, 0);
+            r = run(leader, text, Kernel.__NR_mmap, at, areaSize, Kernel.PROT_READ | Kernel.PROT_WRITE | Kernel.PROT_EXEC,
+                    Kernel.MAP_PRIVATE | Kernel.MAP_ANONYMOUS | Kernel.MAP_FIXED_NOREPLACE, -1, 0);
         } finally {
             Ptrace.pokeData(leader.tid(), text, original);
         }
@@ -377,7 +377,7 @@ public final class Parasite implements AutoCloseable {
         long start = area;
         long at = cure != null ? cure.unmapIp() : ip;
         area = 0;
-        long r = run(leader, at, Linux.__NR_munmap(), start, areaSize);
+        long r = run(leader, at, Kernel.__NR_munmap, start, areaSize);
         if (r != 0) {
             throw new ErrnoException("munmap(parasite area) in pid " + pid, new long[] {start, areaSize}, (int) -r);
         }

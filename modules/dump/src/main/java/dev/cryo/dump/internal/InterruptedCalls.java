@@ -6,9 +6,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.ImageStore;
 import dev.cryo.parasite.Tracee;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Ptrace;
 import dev.cryo.syscalls.UserRegs;
 
@@ -79,7 +79,7 @@ final class InterruptedCalls {
      */
     long original(int tid, UserRegs regs) {
         long nr = regs.origRax();
-        if (nr != Linux.__NR_restart_syscall()) {
+        if (nr != Kernel.__NR_restart_syscall) {
             return nr;
         }
         Call c = calls.get(tid);

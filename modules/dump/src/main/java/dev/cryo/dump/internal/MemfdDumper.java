@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Supplier;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FileEntry;
@@ -17,6 +16,7 @@ import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Pidfd;
 
@@ -55,7 +55,7 @@ record MemfdDumper(Arena arena) implements FileDumper {
     static int mappingId(FileTable files, Arena arena, int pid, Vma v, int flags) throws DumpException {
         Path file = Path.of("/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end()));
         String where = "pid " + pid + " mapping 0x" + Long.toHexString(v.start());
-        int inodeId = inode(files, arena, v.path(), file, () -> Io.open(file.toString(), Linux.O_RDONLY()), where);
+        int inodeId = inode(files, arena, v.path(), file, () -> Io.open(file.toString(), Kernel.O_RDONLY), where);
         return files.memfdMappingId(inodeId, flags);
     }
 

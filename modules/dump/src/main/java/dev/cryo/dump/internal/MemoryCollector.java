@@ -7,7 +7,6 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
@@ -17,6 +16,7 @@ import dev.cryo.pagepipe.PresentPages;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Proc;
 
@@ -26,8 +26,8 @@ final class MemoryCollector {
 
     static MmEntry mm(int pid, List<Vma> vmas, FileTable files, Parasite parasite, Arena arena) throws DumpException {
         Proc.Stat s = Proc.stat(pid);
-        long brk = parasite.syscall("brk", Linux.__NR_brk(), 0);
-        int dumpable = (int) parasite.syscall("prctl(PR_GET_DUMPABLE)", Linux.__NR_prctl(), Linux.PR_GET_DUMPABLE());
+        long brk = parasite.syscall("brk", Kernel.__NR_brk, 0);
+        int dumpable = (int) parasite.syscall("prctl(PR_GET_DUMPABLE)", Kernel.__NR_prctl, Kernel.PR_GET_DUMPABLE);
         String exe = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/exe");
         MmEntry.Builder mm = MmEntry.newBuilder()
                 .setMmStartCode(s.longField(26)).setMmEndCode(s.longField(27))
@@ -36,7 +36,7 @@ final class MemoryCollector {
                 .setMmStartBrk(s.longField(47)).setMmBrk(brk)
                 .setMmArgStart(s.longField(48)).setMmArgEnd(s.longField(49))
                 .setMmEnvStart(s.longField(50)).setMmEnvEnd(s.longField(51))
-                .setExeFileId(files.pathId(exe, Linux.O_RDONLY()))
+                .setExeFileId(files.pathId(exe, Kernel.O_RDONLY))
                 .setDumpable(dumpable);
         ByteBuffer auxv = ByteBuffer.wrap(Proc.readBytes(pid, "auxv")).order(ByteOrder.LITTLE_ENDIAN);
         while (auxv.remaining() >= 8) {
@@ -52,7 +52,7 @@ final class MemoryCollector {
         VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff()).setMadv(v.madvise())
                 .setProt(v.prot()).setFlags(v.flags()).setStatus(v.status()).setFd(-1).setShmid(0);
         if (v.is(Vma.FILE_PRIVATE) || v.is(Vma.FILE_SHARED)) {
-            int flags = v.is(Vma.FILE_SHARED) && v.mayWrite() ? Linux.O_RDWR() : Linux.O_RDONLY();
+            int flags = v.is(Vma.FILE_SHARED) && v.mayWrite() ? Kernel.O_RDWR : Kernel.O_RDONLY;
             // A memfd has no path to open again: the mapping names its memfd file, as CRIU's images do.
             int id = v.is(Vma.MEMFD) ? MemfdDumper.mappingId(files, arena, pid, v, flags) : files.pathId(v.path(), flags);
             e.setShmid(id).setFdflags(flags);

@@ -6,8 +6,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * One fd of a frozen process as /proc shows it: its link target, and fdinfo's {@code pos}, {@code flags}
@@ -26,7 +26,7 @@ record OpenFd(int pid, int fd, Fd pidfd, String link, long pos, int flags, boole
                 flags = Integer.parseInt(line.substring(6).trim(), 8);
             }
         }
-        return new OpenFd(pid, fd, pidfd, link, pos, flags & ~Linux.O_CLOEXEC(), (flags & Linux.O_CLOEXEC()) != 0, text);
+        return new OpenFd(pid, fd, pidfd, link, pos, flags & ~Kernel.O_CLOEXEC, (flags & Kernel.O_CLOEXEC) != 0, text);
     }
 
     /** The value of fdinfo line {@code name:}, or null. */

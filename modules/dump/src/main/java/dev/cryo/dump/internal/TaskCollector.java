@@ -6,7 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.CredsEntry;
 import dev.cryo.images.proto.ItimerEntry;
 import dev.cryo.images.proto.RlimitEntry;
@@ -16,6 +15,7 @@ import dev.cryo.images.proto.TaskRlimitsEntry;
 import dev.cryo.images.proto.TaskTimersEntry;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Rlimits;
 import dev.cryo.syscalls.SigAction;
@@ -74,14 +74,14 @@ final class TaskCollector {
     private static List<SaEntry> sigactions(Parasite parasite, Arena arena) {
         List<SaEntry> out = new ArrayList<>();
         MemorySegment sa = SigAction.allocate(arena);
-        for (int sig = 1; sig <= Linux.CRYO_KERNEL_NSIG(); sig++) {
-            if (sig == Linux.SIGKILL() || sig == Linux.SIGSTOP()) {
+        for (int sig = 1; sig <= Kernel.CRYO_KERNEL_NSIG; sig++) {
+            if (sig == Kernel.SIGKILL || sig == Kernel.SIGSTOP) {
                 out.add(SaEntry.newBuilder().setSigaction(0).setFlags(0).setRestorer(0).setMask(0).build());
                 continue;
             }
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(sa.byteSize());
-                parasite.syscall("rt_sigaction", Linux.__NR_rt_sigaction(), sig, 0, at, 8);
+                parasite.syscall("rt_sigaction", Kernel.__NR_rt_sigaction, sig, 0, at, 8);
                 s.read(at, sa);
             }
             SigAction action = SigAction.read(sa);
@@ -97,12 +97,12 @@ final class TaskCollector {
 
     private static TaskTimersEntry itimers(Parasite parasite, Arena arena) {
         ItimerEntry[] t = new ItimerEntry[3];
-        int[] which = {Linux.ITIMER_REAL(), Linux.ITIMER_VIRTUAL(), Linux.ITIMER_PROF()};
+        int[] which = {Kernel.ITIMER_REAL, Kernel.ITIMER_VIRTUAL, Kernel.ITIMER_PROF};
         MemorySegment v = TimeVal.Timer.allocate(arena);
         for (int i = 0; i < 3; i++) {
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(v.byteSize());
-                parasite.syscall("getitimer", Linux.__NR_getitimer(), which[i], at);
+                parasite.syscall("getitimer", Kernel.__NR_getitimer, which[i], at);
                 s.read(at, v);
             }
             TimeVal.Timer timer = TimeVal.Timer.read(v);
@@ -121,10 +121,10 @@ final class TaskCollector {
     private static TaskRlimitsEntry rlimits(Parasite parasite, Arena arena) {
         TaskRlimitsEntry.Builder b = TaskRlimitsEntry.newBuilder();
         MemorySegment lim = Rlimits.Limit.allocate(arena);
-        for (int r = 0; r < Linux.RLIMIT_NLIMITS(); r++) {
+        for (int r = 0; r < Kernel.RLIMIT_NLIMITS; r++) {
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(lim.byteSize());
-                parasite.syscall("prlimit64(" + r + ")", Linux.__NR_prlimit64(), 0, r, 0, at);
+                parasite.syscall("prlimit64(" + r + ")", Kernel.__NR_prlimit64, 0, r, 0, at);
                 s.read(at, lim);
             }
             Rlimits.Limit limit = Rlimits.Limit.read(lim);
@@ -136,7 +136,7 @@ final class TaskCollector {
     /** Credentials from /proc/PID/task/TID/status, with secure bits asked of the task. */
     record Creds(int securebits) {
         static Creds of(Parasite parasite) {
-            return new Creds((int) parasite.syscall("prctl(PR_GET_SECUREBITS)", Linux.__NR_prctl(), Linux.PR_GET_SECUREBITS()));
+            return new Creds((int) parasite.syscall("prctl(PR_GET_SECUREBITS)", Kernel.__NR_prctl, Kernel.PR_GET_SECUREBITS));
         }
 
         CredsEntry forThread(int pid, int tid) {

@@ -6,7 +6,6 @@ import java.lang.foreign.ValueLayout;
 
 import com.google.protobuf.ByteString;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.RseqEntry;
 import dev.cryo.images.proto.SiginfoEntry;
 import dev.cryo.images.proto.SignalQueueEntry;
@@ -19,6 +18,7 @@ import dev.cryo.images.proto.UserX86XsaveEntry;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.parasite.Tracee;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Ptrace;
 import dev.cryo.syscalls.RseqConfiguration;
@@ -45,7 +45,7 @@ final class ThreadCollector {
         try (Arena arena = Arena.ofConfined()) {
             UserRegs regs = UserRegs.of(t.tid(), arena);
             MemorySegment xsave = arena.allocate(XSAVE_MAX, 64);
-            long xsize = Ptrace.getRegset(t.tid(), Linux.NT_X86_XSTATE(), xsave);
+            long xsize = Ptrace.getRegset(t.tid(), Kernel.NT_X86_XSTATE, xsave);
             return ThreadInfoX86.newBuilder().setGpregs(gpregs(regs, t.tid(), interrupted)).setFpregs(fpregs(xsave, xsize));
         }
     }
@@ -57,7 +57,7 @@ final class ThreadCollector {
             MemorySegment word = arena.allocate(ValueLayout.JAVA_LONG);
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(word.byteSize());
-                parasite.syscallIn(t, "prctl(PR_GET_TID_ADDRESS)", Linux.__NR_prctl(), Linux.PR_GET_TID_ADDRESS(), at);
+                parasite.syscallIn(t, "prctl(PR_GET_TID_ADDRESS)", Kernel.__NR_prctl, Kernel.PR_GET_TID_ADDRESS, at);
                 s.read(at, word);
             }
             ThreadInfoX86 info = registers.setClearTidAddr(word.get(ValueLayout.JAVA_LONG, 0)).build();
@@ -89,7 +89,7 @@ final class ThreadCollector {
                 ax = origAx;
                 ip -= 2;
             } else if (ax == UserRegs.ERESTART_RESTARTBLOCK) {
-                ax = Linux.__NR_restart_syscall();
+                ax = Kernel.__NR_restart_syscall;
                 ip -= 2;
                 long original = interrupted.original(tid, r);
                 if (original >= 0) {
@@ -170,7 +170,7 @@ final class ThreadCollector {
         MemorySegment ss = SigAltStack.allocate(arena);
         try (Scratch s = parasite.scratch()) {
             long at = s.reserve(ss.byteSize());
-            parasite.syscallIn(t, "sigaltstack", Linux.__NR_sigaltstack(), 0, at);
+            parasite.syscallIn(t, "sigaltstack", Kernel.__NR_sigaltstack, 0, at);
             s.read(at, ss);
         }
         SigAltStack stack = SigAltStack.read(ss);
@@ -184,7 +184,7 @@ final class ThreadCollector {
     private static void robustList(int tid, ThreadCoreEntry.Builder core, Arena arena) {
         MemorySegment head = arena.allocate(ValueLayout.JAVA_LONG);
         MemorySegment len = arena.allocate(ValueLayout.JAVA_LONG);
-        Syscall.call("get_robust_list(" + tid + ")", Linux.__NR_get_robust_list(), tid, head.address(), len.address());
+        Syscall.call("get_robust_list(" + tid + ")", Kernel.__NR_get_robust_list, tid, head.address(), len.address());
         core.setFutexRla(head.get(ValueLayout.JAVA_LONG, 0)).setFutexRlaLen((int) len.get(ValueLayout.JAVA_LONG, 0));
     }
 

@@ -8,7 +8,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.function.Consumer;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.lazypages.LazyPages;
 import dev.cryo.lazypages.LazyPagesException;
 import dev.cryo.pagexfer.RemotePages;
@@ -16,6 +15,7 @@ import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Poll;
 import dev.cryo.syscalls.SeqpacketSocket;
@@ -143,7 +143,7 @@ public final class FaultLoop implements AutoCloseable {
             // then each live target's userfaultfd and, for a handed process, its pidfd (readable once it has exited)
             int[] fds = new int[1 + 2 * live.size()];
             short[] events = new short[fds.length];
-            Arrays.fill(events, (short) Linux.POLLIN());
+            Arrays.fill(events, (short) Kernel.POLLIN);
             fds[0] = restore != null ? restore.fd() : released ? -1 : listening.fd();
             for (int i = 0; i < live.size(); i++) {
                 fds[1 + 2 * i] = live.get(i).uffd.fd();
@@ -338,16 +338,16 @@ public final class FaultLoop implements AutoCloseable {
     /** Fork, mremap, madvise removal, munmap: the target's pending pages follow its memory. */
     private void event(Target t, Uffd.Message m) {
         int e = m.event();
-        if (e == Linux.UFFD_EVENT_FORK()) {
+        if (e == Kernel.UFFD_EVENT_FORK) {
             Fd child = Fd.own(m.forkedUffd());
-            Io.fcntl(child.fd(), Linux.F_SETFL(), Linux.O_NONBLOCK());
+            Io.fcntl(child.fd(), Kernel.F_SETFL, Kernel.O_NONBLOCK);
             Target c = new Target(t.pid, "a child of " + t.label + " forked after the restore", child, null, t.pending.copy());
             c.cursor = t.cursor;
             targets.add(c);
             counts.forked++;
-        } else if (e == Linux.UFFD_EVENT_REMAP()) {
+        } else if (e == Kernel.UFFD_EVENT_REMAP) {
             t.pending.remap(m.from(), m.to(), m.len());
-        } else if (e == Linux.UFFD_EVENT_REMOVE() || e == Linux.UFFD_EVENT_UNMAP()) {
+        } else if (e == Kernel.UFFD_EVENT_REMOVE || e == Kernel.UFFD_EVENT_UNMAP) {
             t.pending.remove(m.start(), m.end()); // dropped memory reads as zeroes; unmapped memory is gone
         } else {
             throw new LazyPagesException(t.label + ": a userfaultfd message of event " + e + ", which cryo did not ask for");

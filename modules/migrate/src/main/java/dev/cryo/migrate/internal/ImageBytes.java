@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Mapping;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Syscall;
@@ -139,7 +139,7 @@ final class ImageBytes implements AutoCloseable {
             long n = Math.min(last, chunkEnd) - at;
             Mapping m = chunks.get(i);
             if (m.segment().scope().isAlive()) {
-                Syscall.call("madvise(MADV_DONTNEED)", Linux.__NR_madvise(), m.address() + (at - starts.get(i)), n, Linux.MADV_DONTNEED());
+                Syscall.call("madvise(MADV_DONTNEED)", Kernel.__NR_madvise, m.address() + (at - starts.get(i)), n, Kernel.MADV_DONTNEED);
             }
             at += n;
         }

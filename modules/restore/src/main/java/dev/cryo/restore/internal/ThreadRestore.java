@@ -6,7 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.SaEntry;
@@ -14,6 +13,7 @@ import dev.cryo.images.proto.ThreadCoreEntry;
 import dev.cryo.images.proto.UserX86FpregsEntry;
 import dev.cryo.images.proto.UserX86RegsEntry;
 import dev.cryo.images.proto.UserX86XsaveEntry;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Ptrace;
 import dev.cryo.syscalls.SigAction;
 import dev.cryo.syscalls.SigAltStack;
@@ -32,13 +32,13 @@ final class ThreadRestore {
             for (int i = 0; i < actions.size(); i++) {
                 int sig = i + 1;
                 SaEntry e = actions.get(i);
-                if (sig == Linux.SIGKILL() || sig == Linux.SIGSTOP()
+                if (sig == Kernel.SIGKILL || sig == Kernel.SIGSTOP
                         || (e.getSigaction() == 0 && e.getFlags() == 0 && e.getMask() == 0)) {
                     continue;
                 }
                 MemorySegment sa = new SigAction(e.getSigaction(), e.getFlags(), e.getRestorer(), e.getMask()).write(a);
                 try (Scratch s = p.scratch()) {
-                    p.syscall("rt_sigaction(" + sig + ")", Linux.__NR_rt_sigaction(), sig, s.put(sa), 0, 8);
+                    p.syscall("rt_sigaction(" + sig + ")", Kernel.__NR_rt_sigaction, sig, s.put(sa), 0, 8);
                 }
             }
         }
@@ -54,7 +54,7 @@ final class ThreadRestore {
             MemorySegment name = a.allocate(Math.min(b.length, 15) + 1L);
             name.copyFrom(MemorySegment.ofArray(b).asSlice(0, Math.min(b.length, 15)));
             try (Scratch s = p.scratch()) {
-                p.syscall("prctl(PR_SET_NAME)", Linux.__NR_prctl(), Linux.PR_SET_NAME(), s.put(name));
+                p.syscall("prctl(PR_SET_NAME)", Kernel.__NR_prctl, Kernel.PR_SET_NAME, s.put(name));
             }
         }
     }
@@ -62,22 +62,22 @@ final class ThreadRestore {
     /** State only the thread itself can set, injected while the trampoline is still there. */
     static void kernelState(Puppet p, CoreEntry core) {
         ThreadCoreEntry tc = core.getThreadCore();
-        p.syscall("set_tid_address", Linux.__NR_set_tid_address(), core.getThreadInfo().getClearTidAddr());
+        p.syscall("set_tid_address", Kernel.__NR_set_tid_address, core.getThreadInfo().getClearTidAddr());
         if (tc.getFutexRla() != 0) {
-            p.syscall("set_robust_list", Linux.__NR_set_robust_list(), tc.getFutexRla(), tc.getFutexRlaLen());
+            p.syscall("set_robust_list", Kernel.__NR_set_robust_list, tc.getFutexRla(), tc.getFutexRlaLen());
         }
         try (Arena a = Arena.ofConfined()) {
-            if (tc.hasSas() && (tc.getSas().getSsFlags() & Linux.SS_DISABLE()) == 0) {
+            if (tc.hasSas() && (tc.getSas().getSsFlags() & Kernel.SS_DISABLE) == 0) {
                 MemorySegment ss = new SigAltStack(tc.getSas().getSsSp(), tc.getSas().getSsSize(), 0).write(a);
                 try (Scratch s = p.scratch()) {
-                    p.syscall("sigaltstack", Linux.__NR_sigaltstack(), s.put(ss), 0);
+                    p.syscall("sigaltstack", Kernel.__NR_sigaltstack, s.put(ss), 0);
                 }
             }
         }
         name(p, tc.hasComm() ? tc.getComm() : core.hasTc() ? core.getTc().getComm() : "");
         if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) {
             // glibc registered rseq and aborts if the area is not registered again with its length and signature
-            p.syscall("rseq", Linux.__NR_rseq(), tc.getRseqEntry().getRseqAbiPointer(),
+            p.syscall("rseq", Kernel.__NR_rseq, tc.getRseqEntry().getRseqAbiPointer(),
                     tc.getRseqEntry().getRseqAbiSize(), 0, tc.getRseqEntry().getSignature());
         }
     }
@@ -99,10 +99,10 @@ final class ThreadRestore {
             p.setRegisters(r.segment());
 
             MemorySegment x = a.allocate(XSAVE_MAX, 64);
-            long size = Ptrace.getRegset(p.tid(), Linux.NT_X86_XSTATE(), x);
+            long size = Ptrace.getRegset(p.tid(), Kernel.NT_X86_XSTATE, x);
             x = x.asSlice(0, size);
             fpregs(x, core.getThreadInfo().getFpregs());
-            Ptrace.setRegset(p.tid(), Linux.NT_X86_XSTATE(), x);
+            Ptrace.setRegset(p.tid(), Kernel.NT_X86_XSTATE, x);
         }
         long mask = core.getThreadCore().hasBlkSigset() ? core.getThreadCore().getBlkSigset()
                 : core.hasTc() ? core.getTc().getBlkSigset() : 0;
@@ -116,7 +116,7 @@ final class ThreadRestore {
      * kernel kept (relative timeouts start over, absolute ones end when they would have).
      */
     static long restartedCall(UserX86RegsEntry g) {
-        if (g.getAx() == Linux.__NR_restart_syscall() && g.getOrigAx() >= 0 && g.getOrigAx() != Linux.__NR_restart_syscall()) {
+        if (g.getAx() == Kernel.__NR_restart_syscall && g.getOrigAx() >= 0 && g.getOrigAx() != Kernel.__NR_restart_syscall) {
             return g.getOrigAx();
         }
         return g.getAx();

@@ -4,11 +4,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.EventpollTfdEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.EpollEvent;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * An epoll instance: epoll_create1 in the task, then, once all its fds are in place, each dumped watch with
@@ -19,7 +19,7 @@ import dev.cryo.syscalls.EpollEvent;
 final class EpollRestorer implements FileRestorer {
     @Override
     public int open(TaskFiles task, FileEntry file) {
-        return (int) task.in().syscall("epoll_create1", Linux.__NR_epoll_create1(), Linux.EPOLL_CLOEXEC());
+        return (int) task.in().syscall("epoll_create1", Kernel.__NR_epoll_create1, Kernel.EPOLL_CLOEXEC);
     }
 
     @Override
@@ -28,8 +28,8 @@ final class EpollRestorer implements FileRestorer {
             for (EventpollTfdEntry w : file.getEpfd().getTfdList()) {
                 MemorySegment ev = new EpollEvent(w.getEvents(), w.getData()).write(a);
                 try (Scratch s = task.in().scratch()) {
-                    task.in().syscall("epoll_ctl(" + fd + ", ADD, " + w.getTfd() + ")", Linux.__NR_epoll_ctl(), fd,
-                            Linux.EPOLL_CTL_ADD(), w.getTfd(), s.put(ev));
+                    task.in().syscall("epoll_ctl(" + fd + ", ADD, " + w.getTfd() + ")", Kernel.__NR_epoll_ctl, fd,
+                            Kernel.EPOLL_CTL_ADD, w.getTfd(), s.put(ev));
                 }
             }
         }

@@ -6,7 +6,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.Inheritance;
@@ -15,6 +14,7 @@ import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.restore.internal.Puppet;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 
 /** The pages of a restored task, written into its mappings from the page source (the images, through the snapshot chain). */
@@ -40,8 +40,8 @@ final class PageFill {
             for (PageSource.Extent x : src.extents()) {
                 if (lazy != null) {
                     for (long[] d : lazy.toDrop(x)) {
-                        p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Linux.__NR_madvise(), d[0], d[1] - d[0],
-                                Linux.MADV_DONTNEED());
+                        p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Kernel.__NR_madvise, d[0], d[1] - d[0],
+                                Kernel.MADV_DONTNEED);
                     }
                 }
                 List<long[]> parts = lazy == null ? List.of(new long[] {x.vaddr(), x.end()}) : lazy.toWrite(x);
