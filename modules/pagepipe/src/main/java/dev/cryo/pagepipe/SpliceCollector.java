@@ -20,7 +20,6 @@ import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Rlimits;
-import dev.cryo.syscalls.Syscall;
 
 /**
  * Splice mode: while the task is stopped, it vmsplices its own pages into pipes (run inside it by the

@@ -1,7 +1,6 @@
 package dev.cryo.dump.internal;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -9,7 +8,6 @@ import java.util.Map;
 import dev.cryo.images.ImageStore;
 import dev.cryo.parasite.Tracee;
 import dev.cryo.syscalls.Kernel;
-import dev.cryo.syscalls.Ptrace;
 import dev.cryo.syscalls.UserRegs;
 
 /**

@@ -2,7 +2,6 @@ package dev.cryo.restore.internal.files;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import dev.cryo.images.proto.EventpollTfdEntry;
 import dev.cryo.images.proto.FileEntry;
