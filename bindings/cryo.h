@@ -72,6 +72,7 @@
 #include <sys/sem.h>
 #include <sys/msg.h>
 #include <linux/kcmp.h>        /* KCMP_FILE, KCMP_EPOLL_TFD, struct kcmp_epoll_slot */
+#include <linux/capability.h>  /* CAP_SYS_PTRACE, _LINUX_CAPABILITY_VERSION_3 */
 
 /* ------------------------------------------------------------------------ */
 /* Kernel values that glibc spells differently or not at all.               */
@@ -331,5 +332,20 @@ struct cryo_file_handle {
     int handle_type;
     unsigned char f_handle[MAX_HANDLE_SZ];
 };
+
+/* ------------------------------------------------------------------------ */
+/* Kernel-internal values that reach user space but no UAPI header names.   */
+
+/*
+ * The restart codes a syscall interrupted by a signal leaves in rax (include/linux/errno.h); the
+ * kernel turns them into EINTR or a restart on the way out, so a stopped task shows them.
+ */
+#define CRYO_ERESTARTSYS 512
+#define CRYO_ERESTARTNOINTR 513
+#define CRYO_ERESTARTNOHAND 514
+#define CRYO_ERESTART_RESTARTBLOCK 516
+
+/* SUID_DUMP_ROOT (include/linux/sched/coredump.h): what fs.suid_dumpable=2 gives; prctl cannot set it. */
+#define CRYO_SUID_DUMP_ROOT 2
 
 #endif /* CRYO_H */

@@ -3,6 +3,6 @@
  * and owners ({@link dev.cryo.syscalls.Fd}, {@link dev.cryo.syscalls.Mapping}) for what they hand out.
  */
 module dev.cryo.syscalls {
-    requires transitive dev.cryo.bindings;
+    requires dev.cryo.bindings; // the only module that reads the bindings: others get the kernel through this one
     exports dev.cryo.syscalls;
 }

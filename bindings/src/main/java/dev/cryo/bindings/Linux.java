@@ -716,6 +716,24 @@ public class Linux extends Linux$shared {
     public static int F_GETPIPE_SZ() {
         return F_GETPIPE_SZ;
     }
+    private static final int F_ADD_SEALS = (int)1033L;
+    /**
+     * {@snippet lang=c :
+     * #define F_ADD_SEALS 1033
+     * }
+     */
+    public static int F_ADD_SEALS() {
+        return F_ADD_SEALS;
+    }
+    private static final int F_GET_SEALS = (int)1034L;
+    /**
+     * {@snippet lang=c :
+     * #define F_GET_SEALS 1034
+     * }
+     */
+    public static int F_GET_SEALS() {
+        return F_GET_SEALS;
+    }
     private static final int F_DUPFD_CLOEXEC = (int)1030L;
     /**
      * {@snippet lang=c :
@@ -2039,6 +2057,15 @@ public class Linux extends Linux$shared {
     public static int __NR_fchown() {
         return __NR_fchown;
     }
+    private static final int __NR_umask = (int)95L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_umask 95
+     * }
+     */
+    public static int __NR_umask() {
+        return __NR_umask;
+    }
     private static final int __NR_ptrace = (int)101L;
     /**
      * {@snippet lang=c :
@@ -2120,6 +2147,24 @@ public class Linux extends Linux$shared {
     public static int __NR_getpgid() {
         return __NR_getpgid;
     }
+    private static final int __NR_setfsuid = (int)122L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_setfsuid 122
+     * }
+     */
+    public static int __NR_setfsuid() {
+        return __NR_setfsuid;
+    }
+    private static final int __NR_setfsgid = (int)123L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_setfsgid 123
+     * }
+     */
+    public static int __NR_setfsgid() {
+        return __NR_setfsgid;
+    }
     private static final int __NR_getsid = (int)124L;
     /**
      * {@snippet lang=c :
@@ -2173,6 +2218,24 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_personality() {
         return __NR_personality;
+    }
+    private static final int __NR_setpriority = (int)141L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_setpriority 141
+     * }
+     */
+    public static int __NR_setpriority() {
+        return __NR_setpriority;
+    }
+    private static final int __NR_sched_setscheduler = (int)144L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_sched_setscheduler 144
+     * }
+     */
+    public static int __NR_sched_setscheduler() {
+        return __NR_sched_setscheduler;
     }
     private static final int __NR_mlock = (int)149L;
     /**
@@ -3092,6 +3155,15 @@ public class Linux extends Linux$shared {
     public static int PR_CAPBSET_READ() {
         return PR_CAPBSET_READ;
     }
+    private static final int PR_CAPBSET_DROP = (int)24L;
+    /**
+     * {@snippet lang=c :
+     * #define PR_CAPBSET_DROP 24
+     * }
+     */
+    public static int PR_CAPBSET_DROP() {
+        return PR_CAPBSET_DROP;
+    }
     private static final int PR_GET_SECUREBITS = (int)27L;
     /**
      * {@snippet lang=c :
@@ -3559,6 +3631,15 @@ public class Linux extends Linux$shared {
      */
     public static int TIOCPKT() {
         return TIOCPKT;
+    }
+    private static final int TIOCNOTTY = (int)21538L;
+    /**
+     * {@snippet lang=c :
+     * #define TIOCNOTTY 21538
+     * }
+     */
+    public static int TIOCNOTTY() {
+        return TIOCNOTTY;
     }
     private static final int TIOCGSID = (int)21545L;
     /**
@@ -4469,6 +4550,24 @@ public class Linux extends Linux$shared {
     public static int EPOLL_CTL_ADD() {
         return EPOLL_CTL_ADD;
     }
+    private static final int CLOCK_REALTIME = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define CLOCK_REALTIME 0
+     * }
+     */
+    public static int CLOCK_REALTIME() {
+        return CLOCK_REALTIME;
+    }
+    private static final int CLOCK_MONOTONIC = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define CLOCK_MONOTONIC 1
+     * }
+     */
+    public static int CLOCK_MONOTONIC() {
+        return CLOCK_MONOTONIC;
+    }
     private static final int IPC_CREAT = (int)512L;
     /**
      * {@snippet lang=c :
@@ -4694,6 +4793,24 @@ public class Linux extends Linux$shared {
     public static int MSG_INFO() {
         return MSG_INFO;
     }
+    private static final int _LINUX_CAPABILITY_VERSION_3 = (int)537396514L;
+    /**
+     * {@snippet lang=c :
+     * #define _LINUX_CAPABILITY_VERSION_3 537396514
+     * }
+     */
+    public static int _LINUX_CAPABILITY_VERSION_3() {
+        return _LINUX_CAPABILITY_VERSION_3;
+    }
+    private static final int CAP_SYS_PTRACE = (int)19L;
+    /**
+     * {@snippet lang=c :
+     * #define CAP_SYS_PTRACE 19
+     * }
+     */
+    public static int CAP_SYS_PTRACE() {
+        return CAP_SYS_PTRACE;
+    }
     private static final int CRYO_KERNEL_SIGRTMIN = (int)32L;
     /**
      * {@snippet lang=c :
@@ -4766,6 +4883,51 @@ public class Linux extends Linux$shared {
     public static int F_GETOWNER_UIDS() {
         return F_GETOWNER_UIDS;
     }
+    private static final int CRYO_ERESTARTSYS = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_ERESTARTSYS 512
+     * }
+     */
+    public static int CRYO_ERESTARTSYS() {
+        return CRYO_ERESTARTSYS;
+    }
+    private static final int CRYO_ERESTARTNOINTR = (int)513L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_ERESTARTNOINTR 513
+     * }
+     */
+    public static int CRYO_ERESTARTNOINTR() {
+        return CRYO_ERESTARTNOINTR;
+    }
+    private static final int CRYO_ERESTARTNOHAND = (int)514L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_ERESTARTNOHAND 514
+     * }
+     */
+    public static int CRYO_ERESTARTNOHAND() {
+        return CRYO_ERESTARTNOHAND;
+    }
+    private static final int CRYO_ERESTART_RESTARTBLOCK = (int)516L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_ERESTART_RESTARTBLOCK 516
+     * }
+     */
+    public static int CRYO_ERESTART_RESTARTBLOCK() {
+        return CRYO_ERESTART_RESTARTBLOCK;
+    }
+    private static final int CRYO_SUID_DUMP_ROOT = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define CRYO_SUID_DUMP_ROOT 2
+     * }
+     */
+    public static int CRYO_SUID_DUMP_ROOT() {
+        return CRYO_SUID_DUMP_ROOT;
+    }
     private static final int F_OWNER_TID = (int)0L;
     /**
      * {@snippet lang=c :
@@ -4792,6 +4954,33 @@ public class Linux extends Linux$shared {
      */
     public static int F_OWNER_PGRP() {
         return F_OWNER_PGRP;
+    }
+    private static final int SI_TKILL = (int)-6L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.SI_TKILL = -6
+     * }
+     */
+    public static int SI_TKILL() {
+        return SI_TKILL;
+    }
+    private static final int SI_QUEUE = (int)-1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.SI_QUEUE = -1
+     * }
+     */
+    public static int SI_QUEUE() {
+        return SI_QUEUE;
+    }
+    private static final int SI_USER = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.SI_USER = 0
+     * }
+     */
+    public static int SI_USER() {
+        return SI_USER;
     }
     private static final int CLD_EXITED = (int)1L;
     /**
@@ -4870,6 +5059,64 @@ public class Linux extends Linux$shared {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("getpid");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class getpagesize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Linux.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("getpagesize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int getpagesize()
+     * }
+     */
+    public static FunctionDescriptor getpagesize$descriptor() {
+        return getpagesize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int getpagesize()
+     * }
+     */
+    public static MethodHandle getpagesize$handle() {
+        return getpagesize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int getpagesize()
+     * }
+     */
+    public static MemorySegment getpagesize$address() {
+        return getpagesize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int getpagesize()
+     * }
+     */
+    public static int getpagesize() {
+        var mh$ = getpagesize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("getpagesize");
             }
             return (int)mh$.invokeExact();
         } catch (Error | RuntimeException ex) {
@@ -5075,6 +5322,15 @@ public class Linux extends Linux$shared {
      */
     public static int RLIMIT_AS() {
         return RLIMIT_AS;
+    }
+    private static final int PRIO_PROCESS = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum __priority_which.PRIO_PROCESS = 0
+     * }
+     */
+    public static int PRIO_PROCESS() {
+        return PRIO_PROCESS;
     }
     private static final int SOCK_STREAM = (int)1L;
     /**

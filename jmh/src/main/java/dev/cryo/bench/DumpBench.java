@@ -7,8 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.iovec;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.Dumper;
@@ -17,6 +15,8 @@ import dev.cryo.pagepipe.PresentPages;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.IoVec;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Mapping;
 import dev.cryo.syscalls.ProcessVm;
 import dev.cryo.testkit.Target;
@@ -99,16 +99,14 @@ public final class DumpBench {
         }
         long t0 = System.nanoTime();
         try (Mapping buf = Mapping.anonymous(CHUNK); Arena arena = Arena.ofConfined();
-             Fd out = Io.openAt(Linux.AT_FDCWD(), file.toString(), Linux.O_WRONLY() | Linux.O_CREAT() | Linux.O_TRUNC(), 0600)) {
-            MemorySegment local = iovec.allocate(arena);
-            MemorySegment remote = iovec.allocate(arena);
+             Fd out = Io.openAt(Kernel.AT_FDCWD, file.toString(), Kernel.O_WRONLY | Kernel.O_CREAT | Kernel.O_TRUNC, 0600)) {
+            MemorySegment local = IoVec.allocateArray(arena, 1);
+            MemorySegment remote = IoVec.allocateArray(arena, 1);
             for (PageRange r : ranges) {
                 for (long off = 0; off < r.bytes(); off += CHUNK) {
                     long n = Math.min(CHUNK, r.bytes() - off);
-                    iovec.iov_base(local, buf.segment());
-                    iovec.iov_len(local, n);
-                    iovec.iov_base(remote, MemorySegment.ofAddress(r.start() + off));
-                    iovec.iov_len(remote, n);
+                    IoVec.set(local, 0, buf.segment().address(), n);
+                    IoVec.set(remote, 0, r.start() + off, n);
                     ProcessVm.readv(pid, local, 1, remote, 1);
                     Io.writeFully(out.fd(), buf.segment().asSlice(0, n));
                 }

@@ -17,7 +17,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Programs;
 import dev.cryo.testkit.Target;
@@ -49,7 +50,6 @@ import dev.cryo.testkit.TwoHosts;
 public final class LazyBench {
     private static final int SIGUSR1 = 10;
     private static final String PORT = "27301";
-    private static final long PAGE = 4096;
     private static final String NEVER = "600000";
     private static final Pattern FAULTS = Pattern.compile("latency p50 ([0-9.]+) us, p99 ([0-9.]+) us");
     private static final Pattern FROM_DUMP = Pattern.compile("\\(([0-9]+) from the dump, ([0-9.]+) MiB\\)");
@@ -211,7 +211,7 @@ public final class LazyBench {
     private static void remoteBytes(String daemonOut, Figures f) {
         Matcher m = FROM_DUMP.matcher(daemonOut);
         if (m.find()) {
-            f.remoteBytes = Long.parseLong(m.group(1)) * PAGE;
+            f.remoteBytes = Long.parseLong(m.group(1)) * Page.SIZE;
         }
     }
 
@@ -272,7 +272,7 @@ public final class LazyBench {
                 ps.awaitEnd(60);
             }
             PdDirty.dirty(t, 3);
-            written = generationPages((long) mib * 256, 3) * PAGE;
+            written = generationPages((long) mib * 256, 3) * Page.SIZE;
             String sum = ask(t.pid(), work);
             List<String> dump = new ArrayList<>(hosts.inServer());
             dump.addAll(List.of(cryo.toString(), "dump", "-t", pid, "-D", local.resolve("dump").toString(), "-j", "--lazy-pages",
@@ -287,12 +287,12 @@ public final class LazyBench {
             lazyBytes = f.remoteBytes;
             String out = source.awaitEnd(120);
             Matcher m = Pattern.compile("pages lazy:\\s+([0-9]+)").matcher(out);
-            dumpLazy = m.find() ? Long.parseLong(m.group(1)) * PAGE : -1;
+            dumpLazy = m.find() ? Long.parseLong(m.group(1)) * Page.SIZE : -1;
             t.awaitExit(30);
         }
         System.out.printf(Locale.ROOT, "%npost-copy after pre-copy: %d MiB, two pre-dumps to page servers across the veth, 1%% of the pages"
                 + " written before each step, then dump --lazy-pages on top%n", mib);
-        System.out.printf(Locale.ROOT, "  pages written after the last pre-dump: %8.2f MiB (%d pages)%n", written / 1048576.0, written / PAGE);
+        System.out.printf(Locale.ROOT, "  pages written after the last pre-dump: %8.2f MiB (%d pages)%n", written / 1048576.0, written / Page.SIZE);
         System.out.printf(Locale.ROOT, "  left lazy by the dump:                 %8.2f MiB%n", dumpLazy / 1048576.0);
         System.out.printf(Locale.ROOT, "  sent lazily (fetched by the daemon):   %8.2f MiB%n", lazyBytes / 1048576.0);
         System.out.printf(Locale.ROOT, "  the restored process's checksum equals the dumped one's (checked, or the run fails)%n");
@@ -341,7 +341,7 @@ public final class LazyBench {
 
     private static void kill(int pid) {
         try {
-            Signals.kill(pid, Linux.SIGKILL());
+            Signals.kill(pid, Kernel.SIGKILL);
             while (Files.exists(Path.of("/proc/" + pid)) && !Files.readString(Path.of("/proc/" + pid + "/stat")).contains(") Z")) {
                 Thread.sleep(1);
             }

@@ -4,7 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
 
@@ -14,7 +14,7 @@ final class PdDirty {
 
     /** Asks for generation {@code generation} (1, 2, ...) of writes and waits until the target has made it. */
     static void dirty(Target t, int generation) throws Exception {
-        Signals.kill(t.pid(), Linux.SIGUSR2());
+        Signals.kill(t.pid(), Kernel.SIGUSR2);
         Path done = t.dir().resolve("dirtied");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         String want = Integer.toString(generation);

@@ -9,13 +9,14 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import dev.cryo.bindings.iovec;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.Dumper;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.Restorer;
+import dev.cryo.syscalls.IoVec;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.ProcessVm;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
@@ -99,8 +100,8 @@ public final class RestoreBench {
         try (Target sink = Target.start("rst_sink", dir, Long.toString((bytes >> 20) + 1));
              Arena arena = Arena.ofConfined()) {
             long addr = Long.parseUnsignedLong(Files.readString(dir.resolve("addr")).trim(), 16);
-            MemorySegment local = iovec.allocate(arena);
-            MemorySegment remote = iovec.allocate(arena);
+            MemorySegment local = IoVec.allocateArray(arena, 1);
+            MemorySegment remote = IoVec.allocateArray(arena, 1);
             long t0 = System.nanoTime();
             long at = addr;
             for (Path p : pages) {
@@ -112,10 +113,8 @@ public final class RestoreBench {
                     MemorySegment data = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, a);
                     long done = 0;
                     while (done < size) {
-                        iovec.iov_base(local, data.asSlice(done));
-                        iovec.iov_len(local, size - done);
-                        iovec.iov_base(remote, MemorySegment.ofAddress(at + done));
-                        iovec.iov_len(remote, size - done);
+                        IoVec.set(local, 0, data.asSlice(done).address(), size - done);
+                        IoVec.set(remote, 0, at + done, size - done);
                         done += ProcessVm.writev(sink.pid(), local, 1, remote, 1);
                     }
                     at += size;
@@ -127,7 +126,7 @@ public final class RestoreBench {
 
     static String ask(int pid, Path answer) throws Exception {
         Files.deleteIfExists(answer);
-        Signals.kill(pid, dev.cryo.bindings.Linux.SIGUSR1());
+        Signals.kill(pid, Kernel.SIGUSR1);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!Files.exists(answer)) {
             if (System.nanoTime() > deadline) {
@@ -141,7 +140,7 @@ public final class RestoreBench {
     static void killAll(List<Integer> pids) throws Exception {
         for (int pid : pids) {
             if (Signals.exists(pid)) {
-                Signals.kill(pid, dev.cryo.bindings.Linux.SIGKILL());
+                Signals.kill(pid, Kernel.SIGKILL);
             }
         }
         for (int pid : pids) {

@@ -22,9 +22,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.iovec;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.IoVec;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Syscall;
 import dev.cryo.syscalls.TcpSocket;
 
@@ -70,7 +70,7 @@ public class SocketWriteBench {
         channel = SocketChannel.open(new InetSocketAddress(LOOPBACK, port));
         TcpSocket fromChannel = listening.accept();
         pipe = Io.pipe(0);
-        Io.fcntl(pipe.write().fd(), Linux.F_SETPIPE_SZ(), Math.max(chunk * 1024L, 65536));
+        Io.fcntl(pipe.write().fd(), Kernel.F_SETPIPE_SZ, Math.max(chunk * 1024L, 65536));
         drains = new Thread[] {drain(fromSender), drain(fromChannel)};
     }
 
@@ -104,13 +104,12 @@ public class SocketWriteBench {
     @Benchmark
     public void vmspliceSplice() {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment iov = iovec.allocate(a);
+            MemorySegment iov = IoVec.allocateArray(a, 1);
             for (long done = 0; done < buffer.byteSize(); ) {
-                iovec.iov_base(iov, buffer.asSlice(done));
-                iovec.iov_len(iov, buffer.byteSize() - done);
-                long in = Syscall.call("vmsplice", Linux.__NR_vmsplice(), pipe.write().fd(), iov.address(), 1, 0);
+                IoVec.set(iov, 0, buffer.asSlice(done).address(), buffer.byteSize() - done);
+                long in = Syscall.call("vmsplice", Kernel.__NR_vmsplice, pipe.write().fd(), iov.address(), 1, 0);
                 for (long out = 0; out < in; ) {
-                    out += Io.splice(pipe.read().fd(), sender.fd().fd(), in - out, Linux.SPLICE_F_MOVE());
+                    out += Io.splice(pipe.read().fd(), sender.fd().fd(), in - out, Kernel.SPLICE_F_MOVE);
                 }
                 done += in;
             }

@@ -14,6 +14,7 @@ import dev.cryo.syscalls.KernelFeatures.Answer;
 import dev.cryo.syscalls.KernelFeatures.CgroupFreezer;
 import dev.cryo.syscalls.KernelFeatures.Feature;
 import dev.cryo.syscalls.KernelFeatures.PtraceAccess;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.ProcMaps;
 
 /**
@@ -21,7 +22,6 @@ import dev.cryo.syscalls.ProcMaps;
  * or what is missing and what cryo does instead; and which dirty-page tracker cryo picks from them.
  */
 public final class KernelReport {
-    private static final long PAGE = 4096;
 
     private KernelReport() {}
 
@@ -124,7 +124,7 @@ public final class KernelReport {
         }
         StringBuilder seen = new StringBuilder();
         for (ProcMaps.Mapping m : group) {
-            long pages = m.size() / PAGE;
+            long pages = m.size() / Page.SIZE;
             seen.append(seen.isEmpty() ? "" : ", ").append(m.name()).append(' ').append(pages).append(pages == 1 ? " page" : " pages");
         }
         return new Seen(true, seen.toString());

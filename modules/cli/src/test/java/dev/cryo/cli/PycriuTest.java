@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
 
@@ -85,7 +85,7 @@ class PycriuTest {
 
             assertThat(said).as("what pycriu said:%n%s%ndump.log:%n%s%nrestore.log:%n%s%nswrk.err:%n%s", out,
                     read(work.resolve("dump/dump.log")), read(work.resolve("dump/restore.log")), read(work.resolve("swrk.err")))
-                    .containsExactly(Map.entry("check", "ok"), Map.entry("refused", Integer.toString(Linux.EBADRQC())),
+                    .containsExactly(Map.entry("check", "ok"), Map.entry("refused", Integer.toString(Kernel.EBADRQC)),
                             Map.entry("pre1", "ok"), Map.entry("pre2", "ok"), Map.entry("restored", "False"),
                             Map.entry("pid", Integer.toString(target.pid())));
             assertThat(Files.readSymbolicLink(work.resolve("dump/parent"))).isEqualTo(Path.of("../pre2"));
@@ -93,7 +93,7 @@ class PycriuTest {
         } finally {
             for (int p : restored) {
                 if (Signals.exists(p)) {
-                    Signals.kill(p, Linux.SIGKILL());
+                    Signals.kill(p, Kernel.SIGKILL);
                 }
             }
         }

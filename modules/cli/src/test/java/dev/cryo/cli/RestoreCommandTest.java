@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
 
@@ -46,7 +46,7 @@ class RestoreCommandTest {
                 assertThat(target.check()).as("the original runs on").isEqualTo("PASS");
             } finally {
                 for (int p : restored) {
-                    Signals.kill(p, Linux.SIGKILL());
+                    Signals.kill(p, Kernel.SIGKILL);
                 }
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 for (int p : restored) {

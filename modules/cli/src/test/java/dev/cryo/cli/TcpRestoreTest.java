@@ -9,8 +9,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.NetworkLock;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
@@ -50,7 +50,7 @@ class TcpRestoreTest {
                 assertThat(t.verdict()).as("tcp_external's check: the greeting, then echoes from its peer").isEqualTo("PASS");
             } finally {
                 try {
-                    Signals.kill(pid, Linux.SIGKILL());
+                    Signals.kill(pid, Kernel.SIGKILL);
                 } catch (ErrnoException gone) {
                     // ended with its verdict
                 }

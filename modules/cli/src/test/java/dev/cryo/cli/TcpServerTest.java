@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.NetworkLock;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
@@ -58,7 +58,7 @@ class TcpServerTest {
                 } finally {
                     if (Files.exists(Path.of("/proc/" + pid))) {
                         try {
-                            Signals.kill(pid, Linux.SIGKILL());
+                            Signals.kill(pid, Kernel.SIGKILL);
                         } catch (dev.cryo.syscalls.ErrnoException gone) {
                             // ended meanwhile
                         }

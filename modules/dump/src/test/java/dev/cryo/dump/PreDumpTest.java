@@ -19,18 +19,18 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageKind;
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.Freezer;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.testkit.Target;
 
 /** Pre-dumps in both modes, chained to a final dump: what each step writes, and what the chain holds. */
 class PreDumpTest {
-    private static final long PAGE = 4096;
 
     private Path work;
 
@@ -157,7 +157,7 @@ class PreDumpTest {
             assertThat(Files.readSymbolicLink(dump.resolve("parent"))).isEqualTo(Path.of("../pre2"));
             InventoryEntry inv = new DirectoryImageStore(pre2).readEntry(ImageKind.INVENTORY, InventoryEntry.parser());
             assertThat(inv.getPreDumpMode()).isEqualTo(mode.inventoryValue());
-            assertThat(checksumFromImages(dump, pid, buf, pages * PAGE)).as("memory through the chain").isEqualTo(expected);
+            assertThat(checksumFromImages(dump, pid, buf, pages * Page.SIZE)).as("memory through the chain").isEqualTo(expected);
         }
     }
 
@@ -320,10 +320,10 @@ class PreDumpTest {
         Path dump = Files.createDirectory(work.resolve("dump"));
         try (Target t = Target.start("sleeping", work.resolve("t"))) {
             int pid = t.pid();
-            String[] asleep = awaitSyscall(pid, n -> n == Linux.__NR_clock_nanosleep() || n == Linux.__NR_nanosleep());
+            String[] asleep = awaitSyscall(pid, n -> n == Kernel.__NR_clock_nanosleep || n == Kernel.__NR_nanosleep);
             long call = Long.parseLong(asleep[0]);
             Dumper.preDump(DumpOptions.of(pid, pre1).withPreDumpMode(mode), new Cancellation());
-            String[] after = awaitSyscall(pid, n -> n == Linux.__NR_restart_syscall());
+            String[] after = awaitSyscall(pid, n -> n == Kernel.__NR_restart_syscall);
             assertThat(after[8]).as("same instruction").isEqualTo(asleep[8]);
             Dumper.preDump(DumpOptions.of(pid, pre2).withPreDumpMode(mode).withPrevImagesDir(Path.of("../pre1")),
                     new Cancellation());
@@ -332,7 +332,7 @@ class PreDumpTest {
             Dumper.dump(DumpOptions.of(pid, dump).withShellJob(true).withTrackMem(true).withPrevImagesDir(Path.of("../pre2")),
                     new Cancellation());
             var g = new DirectoryImageStore(dump).readEntry(ImageKind.CORE, pid, CoreEntry.parser()).getThreadInfo().getGpregs();
-            assertThat(g.getAx()).as("restarted").isEqualTo(Linux.__NR_restart_syscall());
+            assertThat(g.getAx()).as("restarted").isEqualTo(Kernel.__NR_restart_syscall);
             assertThat(g.getOrigAx()).as("the call it sleeps in").isEqualTo(call);
             assertThat(g.getIp()).as("at its syscall instruction").isEqualTo(Long.parseUnsignedLong(asleep[8].substring(2), 16) - 2);
         }

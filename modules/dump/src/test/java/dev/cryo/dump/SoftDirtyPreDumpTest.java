@@ -14,6 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.testkit.Target;
 
@@ -23,7 +24,6 @@ import dev.cryo.testkit.Target;
  * UFFD_FEATURE_WP_ASYNC, such as Debian 12's own 6.1: see docs/soft-dirty.md. Skipped elsewhere.
  */
 class SoftDirtyPreDumpTest {
-    private static final long PAGE = 4096;
 
     private Path work;
 
@@ -71,7 +71,7 @@ class SoftDirtyPreDumpTest {
             assertThat(s2.pagesInParent()).isGreaterThan(pages * 97 / 100);
             assertThat(s3.trackers()).containsExactly(DirtyTracker.SOFT_DIRTY);
             assertThat(t.awaitExit(30)).as("the dump killed the target").isTrue();
-            assertThat(PreDumpTest.checksumFromImages(dump, pid, buf, pages * PAGE)).as("memory through the chain").isEqualTo(expected);
+            assertThat(PreDumpTest.checksumFromImages(dump, pid, buf, pages * Page.SIZE)).as("memory through the chain").isEqualTo(expected);
         }
     }
 

@@ -12,6 +12,8 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Base64;
 
+import dev.cryo.syscalls.Page;
+
 /**
  * An image as JSON, shaped like {@code crit decode}'s output:
  * {@code {"magic": "CORE", "entries": [...]}}, with field names as in the
@@ -23,7 +25,6 @@ import java.util.Base64;
 public final class ImageJson {
     /** Payloads larger than this are summarised, as crit does with --nopl. */
     static final int MAX_SHOWN_PAYLOAD = 64 * 1024;
-    private static final long PAGE_SIZE = 4096;
 
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer()
             .preservingProtoFieldNames()
@@ -44,7 +45,7 @@ public final class ImageJson {
         if (kind.isRaw()) {
             try (RawReader pages = store.openRawReader(name)) {
                 image.addProperty("size", pages.size());
-                image.addProperty("pages", pages.size() / PAGE_SIZE);
+                image.addProperty("pages", pages.size() / Page.SIZE);
             }
         } else {
             image.add("entries", entries(store, kind, name));

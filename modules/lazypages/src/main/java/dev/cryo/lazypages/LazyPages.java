@@ -17,6 +17,7 @@ import dev.cryo.lazypages.internal.FaultLoop;
 import dev.cryo.pagexfer.PageServerEndpoint;
 import dev.cryo.pagexfer.RemotePages;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.SeqpacketSocket;
 
 /**
@@ -175,7 +176,7 @@ public final class LazyPages implements AutoCloseable {
         try (SeqpacketSocket probe = SeqpacketSocket.connect(socket.toString())) {
             return false;
         } catch (ErrnoException e) {
-            return e.errno() == dev.cryo.bindings.Linux.ECONNREFUSED();
+            return e.errno() == Kernel.ECONNREFUSED;
         } catch (RuntimeException e) {
             return false;
         }

@@ -8,7 +8,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.remote.FrameChannel;
 import dev.cryo.images.remote.ImageDaemon;
 import dev.cryo.images.remote.RemoteImageException;
@@ -23,6 +22,7 @@ import dev.cryo.pagexfer.TcpStream;
 import dev.cryo.pagexfer.Tls;
 import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * The destination's daemon of images over sockets (seed 002): takes one TCP connection from the image proxy
@@ -54,7 +54,7 @@ public final class ImageCache implements AutoCloseable {
     private final LocalListener local;
     private final Holdings holdings = new Holdings(Holdings.Role.CACHE);
     private final Consumer<String> log;
-    private final Io.Pipe stopTcp = Io.pipe(Linux.O_CLOEXEC());
+    private final Io.Pipe stopTcp = Io.pipe(Kernel.O_CLOEXEC);
     private final Set<FrameChannel> channels = ConcurrentHashMap.newKeySet();
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
     private volatile boolean stopped;

@@ -22,13 +22,13 @@ import dev.cryo.pagexfer.PageDestination;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.pagexfer.PagemapType;
+import dev.cryo.syscalls.Page;
 
 /**
  * A chain of steps through a real proxy and cache (in this JVM, on loopback): the images come back whole,
  * pages resolve through the chain, each page is held once (the newest), and the daemons end when they should.
  */
 class ChainThroughDaemonsTest {
-    private static final long PAGE = 4096;
     private static final int PID = 4242;
     private static final long BASE = 0x7f0000000000L;
 
@@ -37,9 +37,9 @@ class ChainThroughDaemonsTest {
 
     /** Pages whose every byte says which step wrote them and which page they are. */
     private static MemorySegment pages(Arena a, int step, long first, long count) {
-        MemorySegment s = a.allocate(count * PAGE, PAGE);
+        MemorySegment s = a.allocate(count * Page.SIZE, Page.SIZE);
         for (long p = 0; p < count; p++) {
-            s.asSlice(p * PAGE, PAGE).fill((byte) (step * 16 + first + p));
+            s.asSlice(p * Page.SIZE, Page.SIZE).fill((byte) (step * 16 + first + p));
         }
         return s;
     }
@@ -52,9 +52,9 @@ class ChainThroughDaemonsTest {
             if (first > 0) {
                 runs.add(new PageSink.Run(BASE, first, true));
             }
-            runs.add(new PageSink.Run(BASE + first * PAGE, present));
+            runs.add(new PageSink.Run(BASE + first * Page.SIZE, present));
             if (first + present < 4) {
-                runs.add(new PageSink.Run(BASE + (first + present) * PAGE, 4 - first - present, true));
+                runs.add(new PageSink.Run(BASE + (first + present) * Page.SIZE, 4 - first - present, true));
             }
             sink.begin(parent == null ? List.of(new PageSink.Run(BASE, 4)) : runs);
             sink.write(parent == null ? pages(a, step, 0, 4) : pages(a, step, first, present));
@@ -74,7 +74,7 @@ class ChainThroughDaemonsTest {
             // the second step reads the first one's pagemap from the proxy, which keeps it (but not its pages)
             try (RemoteImageStore pre2 = RemoteImageStore.claim(d.proxyDaemon(), "/x/pre2", "/x/pre1", false, null);
                  RemoteImageStore seen = RemoteImageStore.open(d.proxyDaemon(), "/x/pre1", null)) {
-                assertThat(PageSource.coverage(seen, PID)).map(r -> List.of(r[0], r[1])).containsExactly(List.of(BASE, BASE + 4 * PAGE));
+                assertThat(PageSource.coverage(seen, PID)).map(r -> List.of(r[0], r[1])).containsExactly(List.of(BASE, BASE + 4 * Page.SIZE));
                 assertThatThrownBy(() -> seen.openRawReader("pages-1.img")).isInstanceOf(RemoteImageException.class)
                         .hasMessageContaining("the image proxy keeps no pages: pages-1.img of /x/pre1 went on to the image cache");
                 step(pre2, seen, 2, 1, 2);
@@ -89,31 +89,31 @@ class ChainThroughDaemonsTest {
             try (RemoteImageStore restore = RemoteImageStore.open(d.cacheDaemon(), "/x/final", null);
                  PageSource src = PageSource.open(restore, PID); Arena a = Arena.ofConfined()) {
                 assertThat(src.depth()).isEqualTo(3);
-                MemorySegment memory = a.allocate(4 * PAGE);
+                MemorySegment memory = a.allocate(4 * Page.SIZE);
                 for (PageSource.Extent x : src.extents()) {
                     memory.asSlice(x.vaddr() - BASE, x.bytes()).copyFrom(src.bytes(x));
                 }
                 // page 0 from pre1, page 1 from pre2, page 2 from the dump, page 3 from pre1
-                assertThat(new byte[] {memory.get(ValueLayout.JAVA_BYTE, 0), memory.get(ValueLayout.JAVA_BYTE, PAGE),
-                        memory.get(ValueLayout.JAVA_BYTE, 2 * PAGE), memory.get(ValueLayout.JAVA_BYTE, 3 * PAGE)})
+                assertThat(new byte[] {memory.get(ValueLayout.JAVA_BYTE, 0), memory.get(ValueLayout.JAVA_BYTE, Page.SIZE),
+                        memory.get(ValueLayout.JAVA_BYTE, 2 * Page.SIZE), memory.get(ValueLayout.JAVA_BYTE, 3 * Page.SIZE)})
                         .containsExactly(16, 33, 50, 19);
                 assertThat(restore.list()).contains("inventory.img", "pagemap-4242.img", "pages-1.img");
                 assertThat(restore.parent().orElseThrow().snapshot()).isEqualTo("/x/pre2");
                 // pre1's pages 1 and 2 and pre2's page 2 were superseded: released, and refused if asked for
                 try (RemoteImageStore pre1 = RemoteImageStore.open(d.cacheDaemon(), "/x/pre1", null);
                      RawReader r = pre1.openRawReader("pages-1.img"); Arena b = Arena.ofConfined()) {
-                    assertThat(r.size()).isEqualTo(4 * PAGE);
-                    MemorySegment one = b.allocate(PAGE);
-                    r.readFully(one, 3 * PAGE);
+                    assertThat(r.size()).isEqualTo(4 * Page.SIZE);
+                    MemorySegment one = b.allocate(Page.SIZE);
+                    r.readFully(one, 3 * Page.SIZE);
                     assertThat(one.get(ValueLayout.JAVA_BYTE, 0)).isEqualTo((byte) 19);
-                    assertThatThrownBy(() -> r.readFully(one, PAGE)).isInstanceOf(RemoteImageException.class)
+                    assertThatThrownBy(() -> r.readFully(one, Page.SIZE)).isInstanceOf(RemoteImageException.class)
                             .hasMessageContaining("bytes 4096 to 8192 of pages-1.img of /x/pre1 are no longer held");
                 }
                 restore.done();
             }
             ImageCache.Stats cached = d.cacheEnd.get(30, TimeUnit.SECONDS);
             assertThat(cached.snapshots()).isEqualTo(3);
-            assertThat(cached.releasedBytes()).as("pre1's pages 1 and 2, pre2's page 2").isEqualTo(3 * PAGE);
+            assertThat(cached.releasedBytes()).as("pre1's pages 1 and 2, pre2's page 2").isEqualTo(3 * Page.SIZE);
             assertThat(cached.heldBytes()).isEqualTo(cached.receivedBytes() - cached.releasedBytes());
         }
     }

@@ -5,6 +5,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
 import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Page;
 
 /**
  * A fixed set of page-aligned, off-heap buffers carved from one anonymous mapping. The whole pool is the
@@ -16,7 +17,7 @@ public final class BufferPool implements AutoCloseable {
     private final BlockingQueue<MemorySegment> free;
 
     public BufferPool(int buffers, long bufferSize) {
-        if (bufferSize % PageRange.PAGE_SIZE != 0) {
+        if (bufferSize % Page.SIZE != 0) {
             throw new IllegalArgumentException("buffer size must be a whole number of pages: " + bufferSize);
         }
         this.bufferSize = bufferSize;

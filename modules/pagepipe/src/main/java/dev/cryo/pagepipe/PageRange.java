@@ -1,14 +1,15 @@
 package dev.cryo.pagepipe;
 
+import dev.cryo.syscalls.Page;
+
 /** {@code pages} pages from virtual address {@code start} (page-aligned). */
 public record PageRange(long start, long pages) {
-    public static final long PAGE_SIZE = 4096;
 
     public long end() {
-        return start + pages * PAGE_SIZE;
+        return start + pages * Page.SIZE;
     }
 
     public long bytes() {
-        return pages * PAGE_SIZE;
+        return pages * Page.SIZE;
     }
 }

@@ -6,12 +6,12 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.page_region;
-import dev.cryo.bindings.pm_scan_arg;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
+import dev.cryo.syscalls.PagemapScan;
 
 /**
  * Finds the pages of a task that a dump must write: present or swapped, private (not a file's page cache),
@@ -29,8 +29,7 @@ public final class PresentPages implements AutoCloseable {
     private final int pid;
     private final Fd pagemap;
     private final Arena arena = Arena.ofConfined();
-    private final MemorySegment arg = pm_scan_arg.allocate(arena);
-    private final MemorySegment regions = page_region.allocateArray(REGIONS, arena);
+    private final PagemapScan scanner = new PagemapScan(REGIONS);
 
     private final boolean useScan;
 
@@ -41,7 +40,7 @@ public final class PresentPages implements AutoCloseable {
     /** With {@code useScan} false, reads /proc/PID/pagemap even where the kernel has PAGEMAP_SCAN (for tests). */
     PresentPages(int pid, boolean useScan) {
         this.pid = pid;
-        this.pagemap = Io.open("/proc/" + pid + "/pagemap", Linux.O_RDONLY());
+        this.pagemap = Io.open("/proc/" + pid + "/pagemap", Kernel.O_RDONLY);
         this.useScan = useScan;
     }
 
@@ -50,7 +49,7 @@ public final class PresentPages implements AutoCloseable {
         Boolean s = scanSupported;
         if (s == null) {
             try (PresentPages self = new PresentPages((int) ProcessHandle.current().pid())) {
-                self.scan(0, PageRange.PAGE_SIZE, false, new ArrayList<>());
+                self.scan(0, Page.SIZE, false, new ArrayList<>());
                 s = true;
             } catch (ErrnoException e) {
                 s = false;
@@ -82,49 +81,28 @@ public final class PresentPages implements AutoCloseable {
     }
 
     private void scan(long start, long end, boolean softDirty, List<PageRange> out) {
-        long file = Linux.PAGE_IS_FILE();
-        long zero = Linux.PAGE_IS_PFNZERO();
-        long present = Linux.PAGE_IS_PRESENT() | Linux.PAGE_IS_SWAPPED();
-        long at = start;
-        while (at < end) {
-            arg.fill((byte) 0);
-            pm_scan_arg.size(arg, pm_scan_arg.sizeof());
-            pm_scan_arg.start(arg, at);
-            pm_scan_arg.end(arg, end);
-            pm_scan_arg.vec(arg, regions.address());
-            pm_scan_arg.vec_len(arg, REGIONS);
-            // All of (not file, not the zero page[, soft-dirty]), any of (present, swapped).
-            pm_scan_arg.category_inverted(arg, file | zero);
-            pm_scan_arg.category_mask(arg, file | zero | (softDirty ? Linux.PAGE_IS_SOFT_DIRTY() : 0));
-            pm_scan_arg.category_anyof_mask(arg, present);
-            pm_scan_arg.return_mask(arg, present);
-            long n = Io.ioctl("PAGEMAP_SCAN /proc/" + pid + "/pagemap", pagemap.fd(), Linux.PAGEMAP_SCAN(), arg.address());
-            for (long i = 0; i < n; i++) {
-                MemorySegment r = page_region.asSlice(regions, i);
-                add(out, page_region.start(r), page_region.end(r));
-            }
-            long walkEnd = pm_scan_arg.walk_end(arg);
-            if (walkEnd <= at) {
-                break;
-            }
-            at = walkEnd;
-        }
+        long notFileNorZero = PagemapScan.FILE | PagemapScan.PFNZERO;
+        long present = PagemapScan.PRESENT | PagemapScan.SWAPPED;
+        // All of (not file, not the zero page[, soft-dirty]), any of (present, swapped).
+        PagemapScan.Query q = new PagemapScan.Query(0, notFileNorZero,
+                notFileNorZero | (softDirty ? PagemapScan.SOFT_DIRTY : 0), present, present, 0);
+        scanner.scanAll(" /proc/" + pid + "/pagemap", pagemap, start, end, q, (from, to) -> add(out, from, to));
     }
 
     private void readPagemap(long start, long end, boolean softDirty, List<PageRange> out) {
-        long pages = (end - start) / PageRange.PAGE_SIZE;
+        long pages = (end - start) / Page.SIZE;
         long chunk = 512;
         MemorySegment buf = arena.allocate(chunk * 8, 8);
         for (long p = 0; p < pages; p += chunk) {
             long count = Math.min(chunk, pages - p);
-            long n = Io.pread(pagemap.fd(), buf.asSlice(0, count * 8), (start / PageRange.PAGE_SIZE + p) * 8);
+            long n = Io.pread(pagemap.fd(), buf.asSlice(0, count * 8), (start / Page.SIZE + p) * 8);
             for (long i = 0; i < n / 8; i++) {
                 long e = buf.getAtIndex(ValueLayout.JAVA_LONG, i);
                 boolean presentOrSwapped = (e & PM_PRESENT_OR_SWAPPED) != 0;
                 boolean fileOrShared = (e & PM_FILE_OR_SHARED_ANON) != 0;
                 if (presentOrSwapped && !fileOrShared && (!softDirty || (e & PM_SOFT_DIRTY) != 0)) {
-                    long va = start + (p + i) * PageRange.PAGE_SIZE;
-                    add(out, va, va + PageRange.PAGE_SIZE);
+                    long va = start + (p + i) * Page.SIZE;
+                    add(out, va, va + Page.SIZE);
                 }
             }
         }
@@ -135,16 +113,16 @@ public final class PresentPages implements AutoCloseable {
         if (!out.isEmpty()) {
             PageRange last = out.getLast();
             if (last.end() == start) {
-                out.set(out.size() - 1, new PageRange(last.start(), last.pages() + (end - start) / PageRange.PAGE_SIZE));
+                out.set(out.size() - 1, new PageRange(last.start(), last.pages() + (end - start) / Page.SIZE));
                 return;
             }
         }
-        out.add(new PageRange(start, (end - start) / PageRange.PAGE_SIZE));
+        out.add(new PageRange(start, (end - start) / Page.SIZE));
     }
 
     @Override
     public void close() {
-        try (pagemap) {
+        try (pagemap; scanner) {
             arena.close();
         }
     }

@@ -7,10 +7,11 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 
 /**
  * Read mode: copies pages into pooled buffers, while a writer thread hands full buffers to the consumer, so
@@ -81,7 +82,7 @@ public final class ReadCollector {
         long pages = 0;
         long vanished = 0;
         Throwable readFailure = null;
-        try (Fd mem = Io.open("/proc/" + pid + "/mem", Linux.O_RDONLY())) {
+        try (Fd mem = Io.open("/proc/" + pid + "/mem", Kernel.O_RDONLY)) {
             int i = 0;
             long offsetInRange = 0;
             while (i < ranges.size()) {
@@ -96,7 +97,7 @@ public final class ReadCollector {
                     PageRange r = ranges.get(i);
                     long take = Math.min(r.bytes() - offsetInRange, buf.byteSize() - filled);
                     long start = r.start() + offsetInRange;
-                    batch.add(new PageRange(start, take / PageRange.PAGE_SIZE));
+                    batch.add(new PageRange(start, take / Page.SIZE));
                     filled += take;
                     offsetInRange += take;
                     if (offsetInRange == r.bytes()) {
@@ -105,7 +106,7 @@ public final class ReadCollector {
                     }
                 }
                 vanished += read(mem, batch, buf, lenient);
-                pages += filled / PageRange.PAGE_SIZE;
+                pages += filled / Page.SIZE;
                 full.put(new PageBatch(pid, List.copyOf(batch), buf.asSlice(0, filled)));
             }
         } catch (Throwable t) {
@@ -122,7 +123,7 @@ public final class ReadCollector {
             }
             throw rethrow(failure);
         }
-        return new Result(pages, pages * PageRange.PAGE_SIZE, vanished);
+        return new Result(pages, pages * Page.SIZE, vanished);
     }
 
     /**
@@ -149,9 +150,9 @@ public final class ReadCollector {
                         throw new PagesGoneException(String.format("cannot read pages at 0x%x: the mapping is gone", r.start() + done));
                     }
                     // unmapped under the copy: zeros for this page, then try the next one
-                    buf.asSlice(at + done, PageRange.PAGE_SIZE).fill((byte) 0);
+                    buf.asSlice(at + done, Page.SIZE).fill((byte) 0);
                     vanished++;
-                    n = PageRange.PAGE_SIZE;
+                    n = Page.SIZE;
                 }
                 done += n;
             }

@@ -5,9 +5,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * Which pages a task wrote since the last step, where the kernel keeps the soft-dirty bit
@@ -49,7 +49,7 @@ public final class SoftDirtyPages implements WriteTracking {
 
     /** Clears the soft-dirty bit of every page and mapping of the task: the next look sees writes from now on. */
     public void clear() {
-        try (Fd refs = Io.open("/proc/" + pid + "/clear_refs", Linux.O_WRONLY()); Arena arena = Arena.ofConfined()) {
+        try (Fd refs = Io.open("/proc/" + pid + "/clear_refs", Kernel.O_WRONLY); Arena arena = Arena.ofConfined()) {
             Io.writeFully(refs.fd(), arena.allocateFrom(ValueLayout.JAVA_BYTE, CLEAR_SOFT_DIRTY));
         }
     }

@@ -9,17 +9,17 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.iovec;
-import dev.cryo.bindings.rlimit;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.IoVec;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Pidfd;
-import dev.cryo.syscalls.Syscall;
+import dev.cryo.syscalls.Rlimits;
 
 /**
  * Splice mode: while the task is stopped, it vmsplices its own pages into pipes (run inside it by the
@@ -45,7 +45,7 @@ public final class SpliceCollector implements AutoCloseable {
     private final Arena arena = Arena.ofConfined();
     private final Deque<Part> parts = new ArrayDeque<>();
     private final MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
-    private final MemorySegment iov = iovec.allocateArray(1024, arena);
+    private final MemorySegment iov = IoVec.allocateArray(arena, 1024);
     private Fd mem;
     private long pinned;
     private long peakPinned;
@@ -77,7 +77,7 @@ public final class SpliceCollector implements AutoCloseable {
 
     /** {@code /proc/sys/fs/pipe-max-size}: the largest pipe an unprivileged process may ask for. */
     public static long pipeMaxSize() {
-        try (Fd f = Io.open("/proc/sys/fs/pipe-max-size", Linux.O_RDONLY()); Arena a = Arena.ofConfined()) {
+        try (Fd f = Io.open("/proc/sys/fs/pipe-max-size", Kernel.O_RDONLY); Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(64);
             long n = Io.read(f.fd(), buf);
             return Long.parseLong(new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).trim());
@@ -85,11 +85,7 @@ public final class SpliceCollector implements AutoCloseable {
     }
 
     private static long fdLimit() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment lim = rlimit.allocate(a);
-            Syscall.call("prlimit64(RLIMIT_NOFILE)", Linux.__NR_prlimit64(), 0, Linux.RLIMIT_NOFILE(), 0, lim.address());
-            return rlimit.rlim_cur(lim);
-        }
+        return Rlimits.get(0, Kernel.RLIMIT_NOFILE).cur();
     }
 
     private static long openFds() {
@@ -129,9 +125,9 @@ public final class SpliceCollector implements AutoCloseable {
             long capacity = pipeSize;
             boolean faulted = false;
             try {
-                capacity = Math.min(pipeSize, task.syscall("fcntl(F_SETPIPE_SZ)", Linux.__NR_fcntl(), ends[1], Linux.F_SETPIPE_SZ(), pipeSize));
+                capacity = Math.min(pipeSize, task.syscall("fcntl(F_SETPIPE_SZ)", Kernel.__NR_fcntl, ends[1], Kernel.F_SETPIPE_SZ, pipeSize));
             } catch (ErrnoException e) {
-                capacity = task.syscall("fcntl(F_GETPIPE_SZ)", Linux.__NR_fcntl(), ends[1], Linux.F_GETPIPE_SZ());
+                capacity = task.syscall("fcntl(F_GETPIPE_SZ)", Kernel.__NR_fcntl, ends[1], Kernel.F_GETPIPE_SZ);
             }
             while (i < ranges.size() && filled < capacity && !faulted) {
                 // One vmsplice for as many ranges as fit the pipe.
@@ -139,12 +135,10 @@ public final class SpliceCollector implements AutoCloseable {
                 long asked = 0;
                 int j = i;
                 long o = offset;
-                while (j < ranges.size() && filled + asked < capacity && iovs < iov.byteSize() / iovec.sizeof()) {
+                while (j < ranges.size() && filled + asked < capacity && iovs < iov.byteSize() / IoVec.SIZE) {
                     PageRange r = ranges.get(j);
                     long take = Math.min(r.bytes() - o, capacity - filled - asked);
-                    MemorySegment v = iovec.asSlice(iov, iovs++);
-                    iovec.iov_base(v, MemorySegment.ofAddress(r.start() + o));
-                    iovec.iov_len(v, take);
+                    IoVec.set(iov, iovs++, r.start() + o, take);
                     asked += take;
                     o += take;
                     if (o == r.bytes()) {
@@ -154,8 +148,8 @@ public final class SpliceCollector implements AutoCloseable {
                 }
                 long got;
                 try (Scratch s = task.scratch()) {
-                    got = task.syscall("vmsplice", Linux.__NR_vmsplice(), ends[1], s.put(iov.asSlice(0, iovs * iovec.sizeof())),
-                            iovs, Linux.SPLICE_F_NONBLOCK());
+                    got = task.syscall("vmsplice", Kernel.__NR_vmsplice, ends[1], s.put(iov.asSlice(0, iovs * IoVec.SIZE)),
+                            iovs, Kernel.SPLICE_F_NONBLOCK);
                 } catch (ErrnoException e) {
                     if (e.is(Errno.EFAULT)) {
                         faulted = true; // the next page is not readable: it goes the /proc/PID/mem way
@@ -166,7 +160,7 @@ public final class SpliceCollector implements AutoCloseable {
                         throw e;
                     }
                 }
-                got -= got % PageRange.PAGE_SIZE;
+                got -= got % Page.SIZE;
                 // advance over what went in
                 long left = got;
                 while (left > 0) {
@@ -196,10 +190,10 @@ public final class SpliceCollector implements AutoCloseable {
             if (faulted && i < ranges.size()) {
                 PageRange r = ranges.get(i);
                 long at = r.start() + offset;
-                MemorySegment page = arena.allocate(PageRange.PAGE_SIZE, PageRange.PAGE_SIZE);
+                MemorySegment page = arena.allocate(Page.SIZE, Page.SIZE);
                 readForced(at, page);
                 parts.add(new MemoryPart(List.of(new PageRange(at, 1)), page));
-                offset += PageRange.PAGE_SIZE;
+                offset += Page.SIZE;
                 if (offset == r.bytes()) {
                     i++;
                     offset = 0;
@@ -213,17 +207,17 @@ public final class SpliceCollector implements AutoCloseable {
         int lo = Math.min(ends[0], ends[1]);
         int hi = Math.max(ends[0], ends[1]);
         if (hi == lo + 1) {
-            task.syscall("close_range", Linux.__NR_close_range(), lo, hi, 0);
+            task.syscall("close_range", Kernel.__NR_close_range, lo, hi, 0);
         } else {
-            task.syscall("close", Linux.__NR_close(), ends[1]);
-            task.syscall("close", Linux.__NR_close(), ends[0]);
+            task.syscall("close", Kernel.__NR_close, ends[1]);
+            task.syscall("close", Kernel.__NR_close, ends[0]);
         }
     }
 
     private int[] pipeInTask() {
         try (Scratch s = task.scratch()) {
             long at = s.reserve(fds.byteSize());
-            task.syscall("pipe2", Linux.__NR_pipe2(), at, Linux.O_CLOEXEC());
+            task.syscall("pipe2", Kernel.__NR_pipe2, at, Kernel.O_CLOEXEC);
             s.read(at, fds);
         }
         return new int[] {fds.getAtIndex(ValueLayout.JAVA_INT, 0), fds.getAtIndex(ValueLayout.JAVA_INT, 1)};
@@ -231,7 +225,7 @@ public final class SpliceCollector implements AutoCloseable {
 
     private void readForced(long at, MemorySegment page) {
         if (mem == null) {
-            mem = Io.open("/proc/" + task.pid() + "/mem", Linux.O_RDONLY());
+            mem = Io.open("/proc/" + task.pid() + "/mem", Kernel.O_RDONLY);
         }
         long n = Io.pread(mem.fd(), page, at);
         if (n != page.byteSize()) {

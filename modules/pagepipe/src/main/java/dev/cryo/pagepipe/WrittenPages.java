@@ -1,16 +1,13 @@
 package dev.cryo.pagepipe;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.page_region;
-import dev.cryo.bindings.pm_scan_arg;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.PagemapScan;
 import dev.cryo.syscalls.Uffd;
 
 /**
@@ -29,15 +26,13 @@ public final class WrittenPages implements WriteTracking {
     private final int pid;
     private final Fd uffd;
     private final Fd pagemap;
-    private final Arena arena = Arena.ofConfined();
-    private final MemorySegment arg = pm_scan_arg.allocate(arena);
-    private final MemorySegment regions = page_region.allocateArray(REGIONS, arena);
+    private final PagemapScan scanner = new PagemapScan(REGIONS);
 
     /** Tracks the task {@code pid} through {@code uffd}, a userfaultfd of the task's mm; neither is owned. */
     public WrittenPages(int pid, Fd uffd) {
         this.pid = pid;
         this.uffd = uffd;
-        this.pagemap = Io.open("/proc/" + pid + "/pagemap", Linux.O_RDONLY());
+        this.pagemap = Io.open("/proc/" + pid + "/pagemap", Kernel.O_RDONLY);
     }
 
     /**
@@ -74,19 +69,9 @@ public final class WrittenPages implements WriteTracking {
      */
     @Override
     public boolean isTracked(long start, long end) {
-        arg.fill((byte) 0);
-        pm_scan_arg.size(arg, pm_scan_arg.sizeof());
-        pm_scan_arg.start(arg, start);
-        pm_scan_arg.end(arg, end);
-        pm_scan_arg.vec(arg, regions.address());
-        pm_scan_arg.vec_len(arg, 1);
-        pm_scan_arg.max_pages(arg, 1);
-        long wpAllowed = Linux.PAGE_IS_WPALLOWED();
-        pm_scan_arg.category_inverted(arg, wpAllowed);
-        pm_scan_arg.category_mask(arg, wpAllowed);
-        pm_scan_arg.return_mask(arg, wpAllowed);
-        long n = Io.ioctl(String.format("PAGEMAP_SCAN(unregistered) /proc/%d/pagemap 0x%x-0x%x", pid, start, end),
-                pagemap.fd(), Linux.PAGEMAP_SCAN(), arg.address());
+        long wpAllowed = PagemapScan.WPALLOWED;
+        PagemapScan.Query q = new PagemapScan.Query(0, wpAllowed, wpAllowed, 0, wpAllowed, 1);
+        int n = scanner.scan("(unregistered) /proc/" + pid + "/pagemap", pagemap, start, end, q);
         return n == 0;
     }
 
@@ -116,37 +101,16 @@ public final class WrittenPages implements WriteTracking {
      * without one the kernel takes a fast path that protects every pte of a page table.
      */
     private void scan(long start, long end, List<PageRange> out) {
-        long written = Linux.PAGE_IS_WRITTEN();
-        long at = start;
-        while (at < end) {
-            arg.fill((byte) 0);
-            pm_scan_arg.size(arg, pm_scan_arg.sizeof());
-            pm_scan_arg.flags(arg, Linux.PM_SCAN_WP_MATCHING() | Linux.PM_SCAN_CHECK_WPASYNC());
-            pm_scan_arg.start(arg, at);
-            pm_scan_arg.end(arg, end);
-            pm_scan_arg.vec(arg, regions.address());
-            pm_scan_arg.vec_len(arg, REGIONS);
-            pm_scan_arg.category_mask(arg, written);
-            pm_scan_arg.category_anyof_mask(arg, Linux.PAGE_IS_PRESENT() | Linux.PAGE_IS_SWAPPED());
-            pm_scan_arg.return_mask(arg, written);
-            long n = Io.ioctl(String.format("PAGEMAP_SCAN(written) /proc/%d/pagemap 0x%x-0x%x", pid, at, end),
-                    pagemap.fd(), Linux.PAGEMAP_SCAN(), arg.address());
-            for (long i = 0; i < n; i++) {
-                MemorySegment r = page_region.asSlice(regions, i);
-                PresentPages.add(out, page_region.start(r), page_region.end(r));
-            }
-            long walkEnd = pm_scan_arg.walk_end(arg);
-            if (walkEnd <= at) {
-                break;
-            }
-            at = walkEnd;
-        }
+        long written = PagemapScan.WRITTEN;
+        PagemapScan.Query q = new PagemapScan.Query(PagemapScan.WP_MATCHING | PagemapScan.CHECK_WPASYNC, 0, written,
+                PagemapScan.PRESENT | PagemapScan.SWAPPED, written, 0);
+        scanner.scanAll("(written) /proc/" + pid + "/pagemap", pagemap, start, end, q, (from, to) -> PresentPages.add(out, from, to));
     }
 
     @Override
     public void close() {
         try (pagemap) {
-            arena.close();
+            scanner.close();
         }
     }
 }

@@ -6,9 +6,11 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import dev.cryo.syscalls.Page;
+
 class PageRangesTest {
     private static PageRange r(long startPage, long pages) {
-        return new PageRange(startPage * PageRange.PAGE_SIZE, pages);
+        return new PageRange(startPage * Page.SIZE, pages);
     }
 
     @Test

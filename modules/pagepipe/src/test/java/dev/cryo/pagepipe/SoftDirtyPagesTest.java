@@ -9,9 +9,10 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.KernelFeatures;
 import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Syscall;
 
 /**
@@ -21,7 +22,7 @@ import dev.cryo.syscalls.Syscall;
  */
 class SoftDirtyPagesTest {
     private static final int PID = (int) ProcessHandle.current().pid();
-    private static final long PAGE = PageRange.PAGE_SIZE;
+    private static final long PAGE = Page.SIZE;
 
     private static void touch(Mapping m, long page) {
         m.segment().set(ValueLayout.JAVA_LONG, page * PAGE, page + 1);
@@ -41,7 +42,7 @@ class SoftDirtyPagesTest {
                 touch(m, p);
                 expected += p >= 100 && p < 120 ? 0 : 1;
             }
-            Syscall.call("madvise", Linux.__NR_madvise(), m.address() + 100 * PAGE, 20 * PAGE, Linux.MADV_DONTNEED());
+            Syscall.call("madvise", Kernel.__NR_madvise, m.address() + 100 * PAGE, 20 * PAGE, Kernel.MADV_DONTNEED);
             List<PageRange> read = new ArrayList<>();
             try (PresentPages pp = new PresentPages(PID, false)) {
                 pp.privatePages(m.address(), m.address() + m.length(), read);

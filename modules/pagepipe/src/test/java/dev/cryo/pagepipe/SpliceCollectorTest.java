@@ -15,6 +15,7 @@ import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Tracer;
+import dev.cryo.syscalls.Page;
 import dev.cryo.testkit.Target;
 
 /**
@@ -22,7 +23,7 @@ import dev.cryo.testkit.Target;
  * vmsplices them into pipes while it is frozen, and cryo drains them after the release.
  */
 class SpliceCollectorTest {
-    private static final long PAGE = PageRange.PAGE_SIZE;
+    private static final long PAGE = Page.SIZE;
     private static final int PAGES = 512;
 
     @TempDir

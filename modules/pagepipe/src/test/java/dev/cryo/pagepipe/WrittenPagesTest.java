@@ -8,16 +8,17 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Syscall;
 import dev.cryo.syscalls.Uffd;
 
 /** Write tracking with uffd async write-protect and PAGEMAP_SCAN, on cryo's own memory. */
 class WrittenPagesTest {
     private static final int PID = (int) ProcessHandle.current().pid();
-    private static final long PAGE = PageRange.PAGE_SIZE;
+    private static final long PAGE = Page.SIZE;
 
     private static Fd trackingUffd() {
         Fd uffd = Uffd.create();
@@ -113,8 +114,8 @@ class WrittenPagesTest {
              Fd uffd = trackingUffd(); WrittenPages w = new WrittenPages(PID, uffd)) {
             touch(m, 0);
             w.track(m.address(), m.address() + m.length());
-            Syscall.call("mremap", Linux.__NR_mremap(), m.address(), m.length(), m.length(),
-                    Linux.MREMAP_MAYMOVE() | Linux.MREMAP_FIXED(), dest.address());
+            Syscall.call("mremap", Kernel.__NR_mremap, m.address(), m.length(), m.length(),
+                    Kernel.MREMAP_MAYMOVE | Kernel.MREMAP_FIXED, dest.address());
             assertThat(w.written(dest.address(), dest.address() + dest.length(), new ArrayList<>())).isFalse();
         }
     }

@@ -8,13 +8,13 @@ import dev.cryo.images.ImageStore;
 import dev.cryo.images.RawWriter;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
+import dev.cryo.syscalls.Page;
 
 /**
  * Pages into local images: a pagemap ({@code pagemap-PID.img} or {@code pagemap-shmem-SHMID.img}, the runs)
  * and {@code pages-N.img} (their bytes). Both appear only at {@link #commit}.
  */
 public final class ImagePageSink implements PageSink {
-    private static final long PAGE = 4096;
 
     private final EntryWriter pagemap;
     private final RawWriter pages;
@@ -46,7 +46,7 @@ public final class ImagePageSink implements PageSink {
         for (Run r : runs) {
             pagemap.write(PagemapEntry.newBuilder().setVaddr(r.vaddr()).setNrPages((int) r.pages()).setFlags(r.flags()).build());
             if (r.carriesBytes()) {
-                expected += r.pages() * PAGE;
+                expected += r.pages() * Page.SIZE;
             }
         }
     }

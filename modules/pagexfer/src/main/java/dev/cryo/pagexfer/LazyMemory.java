@@ -4,12 +4,13 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.Inheritance;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.ThreadCoreEntry;
 import dev.cryo.images.proto.VmaEntry;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 
 /**
  * Which pages of a dumped process may arrive after it runs again, and which must be in place before its
@@ -28,7 +29,6 @@ import dev.cryo.images.proto.VmaEntry;
  * userfaultfd's answer and would read nothing.
  */
 public final class LazyMemory {
-    private static final long PAGE = 4096;
     /** The x86-64 ABI's red zone below the stack pointer, which a leaf function uses without moving it. */
     private static final long RED_ZONE = 128;
 
@@ -50,20 +50,20 @@ public final class LazyMemory {
         }
         List<long[]> eager = new ArrayList<>();
         if (mm.getMmArgEnd() > mm.getMmArgStart()) {
-            eager.add(new long[] {floor(mm.getMmArgStart()), floor(mm.getMmArgEnd() - 1) + PAGE});
+            eager.add(new long[] {floor(mm.getMmArgStart()), floor(mm.getMmArgEnd() - 1) + Page.SIZE});
         }
         if (mm.getMmEnvEnd() > mm.getMmEnvStart()) {
-            eager.add(new long[] {floor(mm.getMmEnvStart()), floor(mm.getMmEnvEnd() - 1) + PAGE});
+            eager.add(new long[] {floor(mm.getMmEnvStart()), floor(mm.getMmEnvEnd() - 1) + Page.SIZE});
         }
         for (CoreEntry c : cores) {
             if (c.hasThreadInfo()) {
                 long sp = c.getThreadInfo().getGpregs().getSp();
-                eager.add(new long[] {floor(sp - RED_ZONE), floor(sp) + PAGE});
+                eager.add(new long[] {floor(sp - RED_ZONE), floor(sp) + Page.SIZE});
             }
             ThreadCoreEntry tc = c.getThreadCore();
             if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) {
                 long at = tc.getRseqEntry().getRseqAbiPointer();
-                eager.add(new long[] {floor(at), floor(at + Math.max(1, tc.getRseqEntry().getRseqAbiSize()) - 1) + PAGE});
+                eager.add(new long[] {floor(at), floor(at + Math.max(1, tc.getRseqEntry().getRseqAbiSize()) - 1) + Page.SIZE});
             }
         }
         eager.sort(Comparator.comparingLong(r -> r[0]));
@@ -74,7 +74,7 @@ public final class LazyMemory {
 
     /** Whether the private pages of mapping {@code v} may be left for the lazy-pages daemon. */
     public static boolean isLazy(VmaEntry v) {
-        return Inheritance.isAnonPrivate(v) && (v.getFlags() & Linux.MAP_LOCKED()) == 0;
+        return Inheritance.isAnonPrivate(v) && (v.getFlags() & Kernel.MAP_LOCKED) == 0;
     }
 
     /** The lazy mappings as [start, end) in address order, neighbours joined: what a userfaultfd registers. */
@@ -122,7 +122,7 @@ public final class LazyMemory {
     }
 
     private static long floor(long addr) {
-        return addr & -PAGE;
+        return addr & -Page.SIZE;
     }
 
     private static void append(List<long[]> out, long start, long end) {

@@ -14,6 +14,7 @@ import dev.cryo.pagexfer.internal.TlsContexts;
 import dev.cryo.pagexfer.internal.TlsWire;
 import dev.cryo.pagexfer.internal.Wire;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Poll;
 import dev.cryo.syscalls.TcpSocket;
 
@@ -85,7 +86,7 @@ public final class LazyPageServer implements AutoCloseable {
      */
     public String accept(Runnable checkpoint) {
         while (true) {
-            short[] ready = Poll.poll(new int[] {listening.fd().fd()}, new short[] {(short) dev.cryo.bindings.Linux.POLLIN()}, TICK_MILLIS);
+            short[] ready = Poll.poll(new int[] {listening.fd().fd()}, new short[] {(short) Kernel.POLLIN}, TICK_MILLIS);
             if (ready[0] != 0) {
                 break;
             }

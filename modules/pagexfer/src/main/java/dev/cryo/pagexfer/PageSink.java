@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 import dev.cryo.images.PagemapFlags;
+import dev.cryo.syscalls.Page;
 
 /**
  * Receives the pages of one pagemap (a process's private memory, or a shared memory object or memfd at its
@@ -37,7 +38,7 @@ public interface PageSink extends AutoCloseable {
         }
 
         public long end() {
-            return vaddr + pages * 4096;
+            return vaddr + pages * Page.SIZE;
         }
     }
 

@@ -22,6 +22,7 @@ import dev.cryo.images.RawReader;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Page;
 
 /**
  * Where the bytes of one pagemap's pages are (a process's private memory, or a shared memory object's
@@ -38,7 +39,6 @@ import dev.cryo.syscalls.Mapping;
  * }</pre>
  */
 public final class PageSource implements AutoCloseable {
-    private static final long PAGE = 4096;
 
     /**
      * {@code pages} pages at {@code vaddr}, stored at {@code offset} of image {@code pagesImage} of snapshot
@@ -47,7 +47,7 @@ public final class PageSource implements AutoCloseable {
      */
     public record Extent(long vaddr, long pages, int depth, String pagesImage, long offset) {
         public long bytes() {
-            return pages * PAGE;
+            return pages * Page.SIZE;
         }
 
         /** Left on the dump's side: no image holds the bytes. */
@@ -56,14 +56,14 @@ public final class PageSource implements AutoCloseable {
         }
 
         public long end() {
-            return vaddr + pages * PAGE;
+            return vaddr + pages * Page.SIZE;
         }
     }
 
     /** One pagemap entry of one snapshot, with its offset in that snapshot's pages image (-1: in the parent, or lazy). */
     private record Entry(long vaddr, long pages, boolean inParent, boolean lazy, long offset) {
         long end() {
-            return vaddr + pages * PAGE;
+            return vaddr + pages * Page.SIZE;
         }
     }
 
@@ -144,7 +144,7 @@ public final class PageSource implements AutoCloseable {
                 long n = Pagemaps.pages(e);
                 entries.add(new Entry(e.getVaddr(), n, inParent, lazy, inParent || lazy ? -1 : offset));
                 if (!inParent && !lazy) {
-                    offset += n * PAGE;
+                    offset += n * Page.SIZE;
                 }
             }
             return new Level(store, store.toString(), ImageKind.PAGES.fileName(Integer.toUnsignedLong(head.getPagesId())), entries);
@@ -191,9 +191,9 @@ public final class PageSource implements AutoCloseable {
             if (e.inParent()) {
                 resolve(depth + 1, at, pieceEnd, out);
             } else if (e.lazy()) {
-                add(out, new Extent(at, (pieceEnd - at) / PAGE, depth, null, -1));
+                add(out, new Extent(at, (pieceEnd - at) / Page.SIZE, depth, null, -1));
             } else {
-                add(out, new Extent(at, (pieceEnd - at) / PAGE, depth, level.pagesImage(), e.offset() + (at - e.vaddr())));
+                add(out, new Extent(at, (pieceEnd - at) / Page.SIZE, depth, level.pagesImage(), e.offset() + (at - e.vaddr())));
             }
             at = pieceEnd;
             i++;
@@ -308,7 +308,7 @@ public final class PageSource implements AutoCloseable {
             if (size == 0) {
                 return MemorySegment.NULL;
             }
-            Mapping m = Mapping.anonymous((size + PAGE - 1) & -PAGE);
+            Mapping m = Mapping.anonymous((size + Page.SIZE - 1) & -Page.SIZE);
             mappings.add(m);
             MemorySegment data = m.segment().asSlice(0, size);
             for (long[] range : needed(depth)) {

@@ -10,6 +10,7 @@ import dev.cryo.pagexfer.internal.TlsContexts;
 import dev.cryo.pagexfer.internal.TlsWire;
 import dev.cryo.pagexfer.internal.Wire;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.TcpSocket;
 
 /**
@@ -27,7 +28,6 @@ import dev.cryo.syscalls.TcpSocket;
  * }</pre>
  */
 public final class RemotePages implements AutoCloseable {
-    private static final long PAGE = 4096;
 
     private final PageServerEndpoint endpoint;
     private final Wire wire;
@@ -107,10 +107,10 @@ public final class RemotePages implements AutoCloseable {
                     Long.toUnsignedString(a.nrPages())));
         }
         long n = a.nrPages();
-        long in = wire.recvFully(into.asSlice(0, n * PAGE));
-        if (in < n * PAGE) {
+        long in = wire.recvFully(into.asSlice(0, n * Page.SIZE));
+        if (in < n * Page.SIZE) {
             throw new PageServerException(String.format("%s: the connection ended inside the pages of GET %s: a short page"
-                    + " (%d of %d bytes)", endpoint, what, in, n * PAGE));
+                    + " (%d of %d bytes)", endpoint, what, in, n * Page.SIZE));
         }
         bytes += in;
         gets++;

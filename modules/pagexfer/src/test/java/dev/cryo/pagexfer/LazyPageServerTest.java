@@ -14,19 +14,20 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
+import dev.cryo.syscalls.Page;
+
 /**
  * The lazy pages of a dump, served GET by GET: the bytes asked for, cut where the lazy range ends, and nothing
  * but them: a GET outside every range the dump left lazy ends the session with one line on both sides.
  */
 class LazyPageServerTest {
-    private static final long PAGE = 4096;
     private static final int PID = 42;
     private static final long START = 0x7f00_0000_0000L;
 
     /** Memory for the server to serve: page i of process PID at START + i * PAGE holds the byte i + 1 throughout. */
     private static void fill(int pid, long vaddr, MemorySegment into) {
-        for (long at = 0; at < into.byteSize(); at += PAGE) {
-            into.asSlice(at, PAGE).fill((byte) ((vaddr + at - START) / PAGE + 1));
+        for (long at = 0; at < into.byteSize(); at += Page.SIZE) {
+            into.asSlice(at, Page.SIZE).fill((byte) ((vaddr + at - START) / Page.SIZE + 1));
         }
     }
 
@@ -41,14 +42,14 @@ class LazyPageServerTest {
         try (LazyPageServer server = LazyPageServer.listen(InetAddress.getLoopbackAddress(), 0, new Tls(s.caCert(), s.cert(), s.key(), true));
              Arena a = Arena.ofConfined()) {
             CompletableFuture<LazyPageServer.Session> session = serve(server);
-            MemorySegment buf = a.allocate(8 * PAGE, PAGE);
+            MemorySegment buf = a.allocate(8 * Page.SIZE, Page.SIZE);
             Tls tls = new Tls(c.caCert(), c.cert(), c.key(), true);
             try (RemotePages pages = RemotePages.connect(new PageServerEndpoint(InetAddress.getLoopbackAddress(), server.port(), tls))) {
                 assertThat(pages.get(PID, START, 8, buf)).isEqualTo(8);
-                assertThat(buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 7 * PAGE + 4095)).isEqualTo((byte) 8);
+                assertThat(buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 7 * Page.SIZE + 4095)).isEqualTo((byte) 8);
                 pages.finish();
             }
-            assertThat(session.get(10, TimeUnit.SECONDS).bytes()).isEqualTo(8 * PAGE);
+            assertThat(session.get(10, TimeUnit.SECONDS).bytes()).isEqualTo(8 * Page.SIZE);
         }
     }
 
@@ -58,7 +59,7 @@ class LazyPageServerTest {
         Thread t = new Thread(() -> {
             try {
                 server.accept(() -> { });
-                session.complete(server.serve(Map.of(PID, List.of(new long[] {START, START + 8 * PAGE})), LazyPageServerTest::fill));
+                session.complete(server.serve(Map.of(PID, List.of(new long[] {START, START + 8 * Page.SIZE})), LazyPageServerTest::fill));
             } catch (Throwable e) {
                 session.completeExceptionally(e);
             }
@@ -73,12 +74,12 @@ class LazyPageServerTest {
         try (LazyPageServer server = LazyPageServer.listen(InetAddress.getLoopbackAddress(), 0, null);
              Arena a = Arena.ofConfined()) {
             CompletableFuture<LazyPageServer.Session> session = serve(server);
-            MemorySegment buf = a.allocate(16 * PAGE, PAGE);
+            MemorySegment buf = a.allocate(16 * Page.SIZE, Page.SIZE);
             try (RemotePages pages = RemotePages.connect(new PageServerEndpoint(InetAddress.getLoopbackAddress(), server.port(), null))) {
-                long got = pages.get(PID, START + 5 * PAGE, 16, buf);
+                long got = pages.get(PID, START + 5 * Page.SIZE, 16, buf);
                 assertThat(got).as("pages answered for 16 asked at page 5 of 8").isEqualTo(3);
                 for (int i = 0; i < 3; i++) {
-                    assertThat(buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i * PAGE + 100)).isEqualTo((byte) (6 + i));
+                    assertThat(buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i * Page.SIZE + 100)).isEqualTo((byte) (6 + i));
                 }
                 pages.finish();
             }
@@ -91,9 +92,9 @@ class LazyPageServerTest {
         try (LazyPageServer server = LazyPageServer.listen(InetAddress.getLoopbackAddress(), 0, null);
              Arena a = Arena.ofConfined()) {
             CompletableFuture<LazyPageServer.Session> session = serve(server);
-            MemorySegment buf = a.allocate(PAGE, PAGE);
+            MemorySegment buf = a.allocate(Page.SIZE, Page.SIZE);
             try (RemotePages pages = RemotePages.connect(new PageServerEndpoint(InetAddress.getLoopbackAddress(), server.port(), null))) {
-                assertThatThrownBy(() -> pages.get(PID, START + 8 * PAGE, 1, buf))
+                assertThatThrownBy(() -> pages.get(PID, START + 8 * Page.SIZE, 1, buf))
                         .isInstanceOf(PageServerException.class)
                         .hasMessageContaining("the connection ended before the answer to GET pid 42 at 0x7f0000008000");
             }

@@ -19,24 +19,24 @@ import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.PagemapHead;
 import dev.cryo.pagexfer.PageSink.Run;
+import dev.cryo.syscalls.Page;
 
 /** Pages sent through a page server land as a local dump would write them, parent chains included. */
 class PageServerTest {
-    private static final long PAGE = 4096;
 
     @TempDir
     Path tmp;
 
     private static long page(long n) {
-        return 0x7f0000000000L + n * PAGE;
+        return 0x7f0000000000L + n * Page.SIZE;
     }
 
     /** Fills {@code pages} pages with bytes that say which page of which step they are. */
     private static MemorySegment pattern(Arena a, long firstPage, long pages, int step) {
-        MemorySegment m = a.allocate(pages * PAGE, PAGE);
+        MemorySegment m = a.allocate(pages * Page.SIZE, Page.SIZE);
         for (long p = 0; p < pages; p++) {
-            m.asSlice(p * PAGE, PAGE).fill((byte) (step * 31 + firstPage + p));
-            m.set(ValueLayout.JAVA_LONG_UNALIGNED, p * PAGE, (firstPage + p) * 1000 + step);
+            m.asSlice(p * Page.SIZE, Page.SIZE).fill((byte) (step * 31 + firstPage + p));
+            m.set(ValueLayout.JAVA_LONG_UNALIGNED, p * Page.SIZE, (firstPage + p) * 1000 + step);
         }
         return m;
     }
@@ -47,10 +47,10 @@ class PageServerTest {
             sink.begin(runs);
             for (Run r : runs) {
                 if (r.carriesBytes()) {
-                    long first = (r.vaddr() - page(0)) / PAGE;
+                    long first = (r.vaddr() - page(0)) / Page.SIZE;
                     MemorySegment data = pattern(a, first, r.pages(), step);
-                    for (long at = 0; at < data.byteSize(); at += 3 * PAGE) {
-                        sink.write(data.asSlice(at, Math.min(3 * PAGE, data.byteSize() - at)));
+                    for (long at = 0; at < data.byteSize(); at += 3 * Page.SIZE) {
+                        sink.write(data.asSlice(at, Math.min(3 * Page.SIZE, data.byteSize() - at)));
                     }
                 }
             }
@@ -65,7 +65,7 @@ class PageServerTest {
             for (PageSource.Extent x : src.extents()) {
                 MemorySegment b = src.bytes(x);
                 for (long p = 0; p < x.pages(); p++) {
-                    out.add(((x.vaddr() - page(0)) / PAGE + p) * 1_000_000 + b.get(ValueLayout.JAVA_LONG_UNALIGNED, p * PAGE));
+                    out.add(((x.vaddr() - page(0)) / Page.SIZE + p) * 1_000_000 + b.get(ValueLayout.JAVA_LONG_UNALIGNED, p * Page.SIZE));
                 }
             }
         }

@@ -14,10 +14,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.pagexfer.PageSink.Run;
+import dev.cryo.syscalls.Page;
 
 /** Pages resolved through a chain of snapshots: pre1 <- pre2 <- dump. */
 class PageSourceTest {
-    private static final long PAGE = 4096;
     private static final int PID = 77;
 
     @TempDir
@@ -34,9 +34,9 @@ class PageSourceTest {
             sink.begin(runs);
             for (Run r : runs) {
                 if (!r.inParent()) {
-                    MemorySegment data = a.allocate(r.pages() * PAGE);
+                    MemorySegment data = a.allocate(r.pages() * Page.SIZE);
                     for (long p = 0; p < r.pages(); p++) {
-                        data.asSlice(p * PAGE, PAGE).fill((byte) (tag + (r.vaddr() / PAGE + p)));
+                        data.asSlice(p * Page.SIZE, Page.SIZE).fill((byte) (tag + (r.vaddr() / Page.SIZE + p)));
                     }
                     sink.write(data);
                 }
@@ -47,7 +47,7 @@ class PageSourceTest {
     }
 
     private static long page(long n) {
-        return 0x10000000L + n * PAGE;
+        return 0x10000000L + n * Page.SIZE;
     }
 
     @Test
@@ -70,9 +70,9 @@ class PageSourceTest {
             for (PageSource.Extent x : xs) {
                 int tag = 3 - x.depth();
                 for (long p = 0; p < x.pages(); p++) {
-                    byte expected = (byte) (tag + (x.vaddr() / PAGE + p));
-                    assertThat(src.bytes(x).get(java.lang.foreign.ValueLayout.JAVA_BYTE, p * PAGE + 100))
-                            .as("page 0x%x", x.vaddr() + p * PAGE).isEqualTo(expected);
+                    byte expected = (byte) (tag + (x.vaddr() / Page.SIZE + p));
+                    assertThat(src.bytes(x).get(java.lang.foreign.ValueLayout.JAVA_BYTE, p * Page.SIZE + 100))
+                            .as("page 0x%x", x.vaddr() + p * Page.SIZE).isEqualTo(expected);
                 }
             }
         }

@@ -12,10 +12,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Cgroup2;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Signals;
 
@@ -213,7 +213,7 @@ public final class FrozenTree implements AutoCloseable {
             // Kill while still seized, so that no task runs another instruction after the dump.
             for (int pid : processes.keySet()) {
                 try {
-                    Signals.kill(pid, Linux.SIGKILL());
+                    Signals.kill(pid, Kernel.SIGKILL);
                 } catch (ErrnoException ignored) {
                     // gone already
                 }

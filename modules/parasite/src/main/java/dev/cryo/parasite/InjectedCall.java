@@ -1,6 +1,6 @@
 package dev.cryo.parasite;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Ptrace;
 import dev.cryo.syscalls.UserRegs;
 import dev.cryo.syscalls.Wait;
@@ -62,7 +62,7 @@ final class InjectedCall {
             if (st.gone()) {
                 throw t.gone(st);
             }
-            if (st.stopped() && st.event() == 0 && st.stopSignal() == Linux.SIGTRAP()) {
+            if (st.stopped() && st.event() == 0 && st.stopSignal() == Kernel.SIGTRAP) {
                 regs.read(tid);
                 if (regs.rip() == end) {
                     return regs.rax();
@@ -97,7 +97,7 @@ final class InjectedCall {
             if (st.gone()) {
                 throw t.gone(st);
             }
-            if (st.event() == Linux.PTRACE_EVENT_STOP()) {
+            if (st.event() == Kernel.PTRACE_EVENT_STOP) {
                 original.write(tid);
                 return;
             }

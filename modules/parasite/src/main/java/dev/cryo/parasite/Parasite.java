@@ -7,8 +7,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.ProcMaps;
 import dev.cryo.syscalls.ProcessVm;
@@ -32,7 +33,6 @@ import dev.cryo.syscalls.UserRegs;
  * run at the start of its area ({@code syscall; ud2}), as a puppet dies with cryo (PTRACE_O_EXITKILL).
  */
 public final class Parasite implements AutoCloseable {
-    public static final long PAGE = 4096;
     /** Scratch memory of a dump's parasite (splice mode's iovecs use most of it). */
     public static final long DUMP_SCRATCH = 256 * 1024;
     /** {@code syscall; ud2} (0f 05 0f 0b): the code at the start of an area that holds its own code. */
@@ -103,8 +103,8 @@ public final class Parasite implements AutoCloseable {
                 p.areaSize = DUMP_SCRATCH;
                 p.area = freeRange(leader.pid(), maps, p.areaSize);
                 p.ip = cure.callIp();
-                long r = p.run(leader, p.ip, Linux.__NR_mmap(), p.area, p.areaSize, Linux.PROT_READ() | Linux.PROT_WRITE(),
-                        Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS() | Linux.MAP_FIXED_NOREPLACE(), -1, 0);
+                long r = p.run(leader, p.ip, Kernel.__NR_mmap, p.area, p.areaSize, Kernel.PROT_READ | Kernel.PROT_WRITE,
+                        Kernel.MAP_PRIVATE | Kernel.MAP_ANONYMOUS | Kernel.MAP_FIXED_NOREPLACE, -1, 0);
                 p.placed("mmap(parasite area)", r);
                 p.scratch = new Scratch(p, p.area, p.areaSize);
             } else {
@@ -127,8 +127,8 @@ public final class Parasite implements AutoCloseable {
         Parasite p = new Parasite(t, false, null, List.of());
         p.areaSize = size;
         try {
-            long r = p.run(t, bootIp, Linux.__NR_mmap(), at, size, Linux.PROT_READ() | Linux.PROT_WRITE() | Linux.PROT_EXEC(),
-                    Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS() | Linux.MAP_FIXED_NOREPLACE(), -1, 0);
+            long r = p.run(t, bootIp, Kernel.__NR_mmap, at, size, Kernel.PROT_READ | Kernel.PROT_WRITE | Kernel.PROT_EXEC,
+                    Kernel.MAP_PRIVATE | Kernel.MAP_ANONYMOUS | Kernel.MAP_FIXED_NOREPLACE, -1, 0);
             p.area = at;
             p.placed("mmap(trampoline)", r);
             p.codeAt(at);
@@ -151,20 +151,20 @@ public final class Parasite implements AutoCloseable {
         p.area = area;
         p.areaSize = areaSize;
         p.ip = ip;
-        p.scratch = new Scratch(p, area + PAGE, areaSize - PAGE);
+        p.scratch = new Scratch(p, area + Page.SIZE, areaSize - Page.SIZE);
         return p;
     }
 
     /** The old way, for a task without a vDSO to hold the cure code: one word of its text borrowed for the first call. */
     private void bootstrapFrom(long text) {
-        areaSize = PAGE + DUMP_SCRATCH;
+        areaSize = Page.SIZE + DUMP_SCRATCH;
         long at = freeRange(pid, maps, areaSize);
         long original = Ptrace.peekData(leader.tid(), text);
         Ptrace.pokeData(leader.tid(), text, (original & ~0xffff_ffffL) | CODE);
         long r;
         try {
-            r = run(leader, text, Linux.__NR_mmap(), at, areaSize, Linux.PROT_READ() | Linux.PROT_WRITE() | Linux.PROT_EXEC(),
-                    Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS() | Linux.MAP_FIXED_NOREPLACE(), -1, 0);
+            r = run(leader, text, Kernel.__NR_mmap, at, areaSize, Kernel.PROT_READ | Kernel.PROT_WRITE | Kernel.PROT_EXEC,
+                    Kernel.MAP_PRIVATE | Kernel.MAP_ANONYMOUS | Kernel.MAP_FIXED_NOREPLACE, -1, 0);
         } finally {
             Ptrace.pokeData(leader.tid(), text, original);
         }
@@ -181,7 +181,7 @@ public final class Parasite implements AutoCloseable {
             Ptrace.pokeData(leader.tid(), at + BATCH_AT + 8L * i, words.getLong());
         }
         ip = at;
-        scratch = new Scratch(this, at + PAGE, areaSize - PAGE);
+        scratch = new Scratch(this, at + Page.SIZE, areaSize - Page.SIZE);
     }
 
     private void placed(String what, long r) {
@@ -200,14 +200,14 @@ public final class Parasite implements AutoCloseable {
      * with a neighbour), below the reach of the main stack.
      */
     static long freeRange(int pid, List<ProcMaps.Mapping> maps, long size) {
-        long need = size + 2 * PAGE;
+        long need = size + 2 * Page.SIZE;
         ProcMaps.Mapping stack = ProcMaps.named(maps, "[stack]");
         long limit = stack != null ? stack.start() - STACK_REACH : 0x7fff_ffff_f000L;
         for (int i = maps.size(); i >= 0; i--) {
             long lo = i == 0 ? 0x10000 : maps.get(i - 1).end();
             long hi = Math.min(i == maps.size() ? 0x7fff_ffff_f000L : maps.get(i).start(), limit);
             if (hi - lo >= need) {
-                return hi - PAGE - size;
+                return hi - Page.SIZE - size;
             }
         }
         throw new InfectionFailure("pid " + pid + " has no free range of " + size + " bytes for cryo's parasite");
@@ -377,7 +377,7 @@ public final class Parasite implements AutoCloseable {
         long start = area;
         long at = cure != null ? cure.unmapIp() : ip;
         area = 0;
-        long r = run(leader, at, Linux.__NR_munmap(), start, areaSize);
+        long r = run(leader, at, Kernel.__NR_munmap, start, areaSize);
         if (r != 0) {
             throw new ErrnoException("munmap(parasite area) in pid " + pid, new long[] {start, areaSize}, (int) -r);
         }

@@ -5,9 +5,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.ProcMaps;
 import dev.cryo.syscalls.Ptrace;
 import dev.cryo.syscalls.SignalFrame;
@@ -100,7 +100,7 @@ final class SelfCure {
      * end of its ELF file (section headers last) to the end of the mapping, are zero.
      */
     private static long padding(int pid, ProcMaps.Mapping vdso) {
-        try (Arena arena = Arena.ofConfined(); var mem = Io.open("/proc/" + pid + "/mem", Linux.O_RDONLY())) {
+        try (Arena arena = Arena.ofConfined(); var mem = Io.open("/proc/" + pid + "/mem", Kernel.O_RDONLY)) {
             MemorySegment image = arena.allocate(vdso.size(), 8);
             if (Io.pread(mem.fd(), image, vdso.start()) != vdso.size() || image.get(ValueLayout.JAVA_INT_UNALIGNED, 0) != 0x464c457f) {
                 return 0;
@@ -151,7 +151,7 @@ final class SelfCure {
         int tid = t.tid();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(XSAVE_MAX, 64);
-            long xsize = Ptrace.getRegset(tid, Linux.NT_X86_XSTATE(), buf);
+            long xsize = Ptrace.getRegset(tid, Kernel.NT_X86_XSTATE, buf);
             long top = original.rsp() - RED_ZONE;
             ProcMaps.Mapping stack = ProcMaps.at(maps, top - 1);
             if (stack == null || !stack.writable() || SignalFrame.lowest(top, xsize) < stack.start()) {

@@ -5,7 +5,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.syscalls.Syscall;
 
@@ -54,7 +54,7 @@ public final class StopPoints {
                 // To this very thread: it stops on its way out of tgkill, before it does anything more (a
                 // signal to the process would be taken by another thread, while this one goes on for a while).
                 int self = (int) ProcessHandle.current().pid();
-                Signals.tgkill(self, (int) Syscall.call("gettid", Linux.__NR_gettid()), Linux.SIGSTOP());
+                Signals.tgkill(self, (int) Syscall.call("gettid", Kernel.__NR_gettid), Kernel.SIGSTOP);
             }
         };
     }

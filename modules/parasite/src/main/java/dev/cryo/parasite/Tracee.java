@@ -5,9 +5,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Ptrace;
 import dev.cryo.syscalls.Signals;
@@ -34,7 +34,7 @@ public final class Tracee implements Traced {
      */
     static Tracee seize(int pid, int tid) {
         // TRACESYSGOOD: the parasite's calls end at syscall-exit stops, told from a real SIGTRAP by bit 0x80.
-        Ptrace.seize(tid, Linux.PTRACE_O_TRACESYSGOOD());
+        Ptrace.seize(tid, Kernel.PTRACE_O_TRACESYSGOOD);
         Tracee t = new Tracee(pid, tid);
         try {
             Ptrace.interrupt(tid);
@@ -65,9 +65,9 @@ public final class Tracee implements Traced {
                 attached = false;
                 throw new TaskExitedException(tid);
             }
-            if (st.event() == Linux.PTRACE_EVENT_STOP()) {
+            if (st.event() == Kernel.PTRACE_EVENT_STOP) {
                 int sig = st.stopSignal();
-                return sig == Linux.SIGSTOP() || sig == Linux.SIGTSTP() || sig == Linux.SIGTTIN() || sig == Linux.SIGTTOU();
+                return sig == Kernel.SIGSTOP || sig == Kernel.SIGTSTP || sig == Kernel.SIGTTIN || sig == Kernel.SIGTTOU;
             }
             if (st.event() == 0) {
                 holdSignal(st.stopSignal());
@@ -79,7 +79,7 @@ public final class Tracee implements Traced {
     /** The next state change of the thread, waited for until {@code deadline}. */
     private Wait.Status awaitChange(long deadline) {
         for (int polls = 0; ; polls++) {
-            Wait.Status st = Wait.waitPid(tid, Linux.__WALL() | Linux.WNOHANG());
+            Wait.Status st = Wait.waitPid(tid, Kernel.__WALL | Kernel.WNOHANG);
             if (st != null) {
                 return st;
             }
@@ -96,7 +96,7 @@ public final class Tracee implements Traced {
 
     /** A signal that stopped the tracee while cryo held it: suppressed now, sent again at release. */
     void holdSignal(int signal) {
-        if (signal != Linux.SIGTRAP() && !pendingSignals.contains(signal)) {
+        if (signal != Kernel.SIGTRAP && !pendingSignals.contains(signal)) {
             pendingSignals.add(signal);
         }
     }

@@ -6,9 +6,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Wait;
 
 /**
@@ -34,7 +34,7 @@ final class TraceeWait {
     static Wait.Status next(Traced t) {
         int tid = t.tid();
         for (int i = 0; i < SPINS; i++) {
-            Wait.Status st = Wait.waitPid(tid, Linux.__WALL() | Linux.WNOHANG());
+            Wait.Status st = Wait.waitPid(tid, Kernel.__WALL | Kernel.WNOHANG);
             if (st != null) {
                 return st;
             }
@@ -47,7 +47,7 @@ final class TraceeWait {
             return Wait.waitAll(tid);
         } catch (ErrnoException e) {
             if (e.is(Errno.ECHILD)) {
-                throw t.gone(new Wait.Status(tid, Linux.SIGKILL())); // reaped by the watchdog: it died
+                throw t.gone(new Wait.Status(tid, Kernel.SIGKILL)); // reaped by the watchdog: it died
             }
             throw e;
         } finally {
@@ -89,7 +89,7 @@ final class TraceeWait {
             try {
                 // Exits only: a stop it holds (a new thread's first) belongs to whoever waits for that thread.
                 if (tid != waiting && Wait.exitedUnreaped(tid)) {
-                    Wait.waitPid(tid, Linux.__WALL() | Linux.WNOHANG());
+                    Wait.waitPid(tid, Kernel.__WALL | Kernel.WNOHANG);
                 }
             } catch (ErrnoException e) {
                 // reaped meanwhile, or not cryo's

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Cgroup2;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.testkit.Target;
 import dev.cryo.testkit.TestCgroup;
@@ -56,7 +56,7 @@ class FrozenTreeTest {
                 try (FrozenTree tree = FrozenTree.freeze(pid, new Cancellation());
                      Parasite p = Parasite.infect(tree.leader(pid))) {
                     return List.of(tree.freezer(), tree.threadCount(), cgroup.freezeAsked(), threadStates(target),
-                            p.syscall("getpid", Linux.__NR_getpid()));
+                            p.syscall("getpid", Kernel.__NR_getpid));
                 }
             });
             assertThat(seen.get(0)).isEqualTo(new Freezer.Cgroup2(cgroup.dir()));
@@ -78,7 +78,7 @@ class FrozenTreeTest {
             long inside = Tracer.call("test", () -> {
                 try (FrozenTree tree = FrozenTree.freeze(pid, new Cancellation());
                      Parasite p = Parasite.infect(tree.leader(pid))) {
-                    return p.syscall("getpid", Linux.__NR_getpid());
+                    return p.syscall("getpid", Kernel.__NR_getpid);
                 }
             });
             assertThat(inside).isEqualTo(pid);

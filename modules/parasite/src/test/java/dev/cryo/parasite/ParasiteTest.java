@@ -16,14 +16,14 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.kernel_sigaction;
-import dev.cryo.bindings.stack_t;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.ProcMaps;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.SigAction;
+import dev.cryo.syscalls.SigAltStack;
 import dev.cryo.testkit.Awaits;
 import dev.cryo.testkit.Target;
 
@@ -45,15 +45,15 @@ class ParasiteTest {
             long[] results = Tracer.call("test", () -> {
                 try (FrozenTree tree = FrozenTree.freeze(pid, new Cancellation());
                      Parasite p = Parasite.infect(tree.leader(pid))) {
-                    long insidePid = p.syscall("getpid", Linux.__NR_getpid());
+                    long insidePid = p.syscall("getpid", Kernel.__NR_getpid);
                     try (Arena arena = Arena.ofConfined(); Scratch s = p.scratch()) {
                         // rt_sigaction(SIGUSR1, NULL, &old): the handler the program installed
-                        MemorySegment sa = kernel_sigaction.allocate(arena);
+                        MemorySegment sa = SigAction.allocate(arena);
                         long at = s.reserve(sa.byteSize());
-                        p.syscall("rt_sigaction", Linux.__NR_rt_sigaction(), Linux.SIGUSR1(), 0, at, 8);
+                        p.syscall("rt_sigaction", Kernel.__NR_rt_sigaction, Kernel.SIGUSR1, 0, at, 8);
                         s.read(at, sa);
                         long threads = tree.processes().get(pid).size();
-                        return new long[] {insidePid, kernel_sigaction.handler(sa), threads, tree.processes().size(),
+                        return new long[] {insidePid, SigAction.read(sa).handler(), threads, tree.processes().size(),
                                 p.unprotectedThreads().size()};
                     }
                 }
@@ -76,7 +76,7 @@ class ParasiteTest {
             assertThatThrownBy(() -> Tracer.call("test", () -> {
                 try (FrozenTree tree = FrozenTree.freeze(pid, new Cancellation());
                      Parasite p = Parasite.infect(tree.leader(pid))) {
-                    return p.syscall("close", Linux.__NR_close(), 987654);
+                    return p.syscall("close", Kernel.__NR_close, 987654);
                 }
             })).isInstanceOf(ErrnoException.class).hasMessageContaining("close in pid " + pid).hasMessageContaining("EBADF");
             assertThat(target.check()).isEqualTo("PASS");
@@ -143,12 +143,12 @@ class ParasiteTest {
                             while (!Proc.read(pid, "task/" + pid + "/wchan").contains("nanosleep")) {
                                 Thread.onSpinWait();
                             }
-                            dev.cryo.syscalls.Signals.kill(pid, Linux.SIGKILL());
+                            dev.cryo.syscalls.Signals.kill(pid, Kernel.SIGKILL);
                         });
                     }
                 });
                 try {
-                    p.syscall("nanosleep", Linux.__NR_nanosleep(), at, 0);
+                    p.syscall("nanosleep", Kernel.__NR_nanosleep, at, 0);
                     return null;
                 } catch (RuntimeException e) {
                     return e;
@@ -218,12 +218,12 @@ class ParasiteTest {
             Parasite p = null;
             try {
                 p = Parasite.infect(tree.leader(pid));
-                p.syscall("getpid", Linux.__NR_getpid());
+                p.syscall("getpid", Kernel.__NR_getpid);
                 for (Tracee t : tree.processes().get(pid)) {
                     try (Arena arena = Arena.ofConfined(); Scratch s = p.scratch()) {
-                        MemorySegment ss = arena.allocate(stack_t.layout());
+                        MemorySegment ss = SigAltStack.allocate(arena);
                         long at = s.reserve(ss.byteSize());
-                        p.syscallIn(t, "sigaltstack", Linux.__NR_sigaltstack(), 0, at);
+                        p.syscallIn(t, "sigaltstack", Kernel.__NR_sigaltstack, 0, at);
                         s.read(at, ss);
                     }
                 }
@@ -253,7 +253,7 @@ class ParasiteTest {
 
     private static byte[] vdso(int pid) {
         ProcMaps.Mapping v = ProcMaps.named(ProcMaps.of(pid), "[vdso]");
-        try (Arena a = Arena.ofConfined(); var mem = Io.open("/proc/" + pid + "/mem", Linux.O_RDONLY())) {
+        try (Arena a = Arena.ofConfined(); var mem = Io.open("/proc/" + pid + "/mem", Kernel.O_RDONLY)) {
             MemorySegment buf = a.allocate(v.size());
             Io.pread(mem.fd(), buf, v.start());
             return buf.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);

@@ -21,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.Dumper;
@@ -32,6 +31,7 @@ import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Kcmp;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Memfd;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Rlimits;
@@ -100,7 +100,7 @@ class FdRestoreTest {
         Files.deleteIfExists(check);
         // The program keeps SIGUSR1 blocked outside its sleep (checklib.h): sent before the restored task has
         // re-entered it, the request waits there.
-        Signals.kill(pid, Linux.SIGUSR1());
+        Signals.kill(pid, Kernel.SIGUSR1);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!Files.exists(check)) {
             assertThat(System.nanoTime()).as("pid %d answers SIGUSR1 within 20 s; %s", pid, state(pid)).isLessThan(deadline);
@@ -186,12 +186,12 @@ class FdRestoreTest {
         Path images = Files.createDirectories(work.resolve("img"));
         Before before = dump(dir, images, "big");
         int self = (int) ProcessHandle.current().pid();
-        Rlimits.Limit mine = Rlimits.get(self, Linux.RLIMIT_NOFILE());
-        Rlimits.set(self, Linux.RLIMIT_NOFILE(), new Rlimits.Limit(512, mine.max()));
+        Rlimits.Limit mine = Rlimits.get(self, Kernel.RLIMIT_NOFILE);
+        Rlimits.set(self, Kernel.RLIMIT_NOFILE, new Rlimits.Limit(512, mine.max()));
         try {
             restoreAndCompare(before, images, dir);
         } finally {
-            Rlimits.set(self, Linux.RLIMIT_NOFILE(), mine);
+            Rlimits.set(self, Kernel.RLIMIT_NOFILE, mine);
         }
     }
 
@@ -305,7 +305,7 @@ class FdRestoreTest {
         Path dir = work.resolve("t");
         Path images = Files.createDirectories(work.resolve("img"));
         // the terminal's master stays with the test, outside the dumped tree: a shell job's terminal
-        try (Fd master = Io.open("/dev/ptmx", Linux.O_RDWR() | O_NOCTTY | Linux.O_NONBLOCK());
+        try (Fd master = Io.open("/dev/ptmx", Kernel.O_RDWR | O_NOCTTY | Kernel.O_NONBLOCK);
              Arena arena = Arena.ofConfined()) {
             MemorySegment n = arena.allocate(ValueLayout.JAVA_INT);
             Io.ioctl("TIOCSPTLCK", master.fd(), TIOCSPTLCK, n.address());
@@ -522,7 +522,7 @@ class FdRestoreTest {
     static String verdict(int pid, Path dir) throws Exception {
         Path result = dir.resolve("result");
         Files.deleteIfExists(result);
-        Signals.kill(pid, Linux.SIGTERM());
+        Signals.kill(pid, Kernel.SIGTERM);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!Files.exists(result) || Files.readString(result).isBlank()) {
             assertThat(System.nanoTime()).as("pid %d gives its verdict within 20 s; %s", pid, state(pid)).isLessThan(deadline);

@@ -14,12 +14,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.dump.Dumper;
 import dev.cryo.dump.PreDumpMode;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
 
@@ -43,7 +43,7 @@ class PreDumpRestoreTest {
     static String ask(int pid, Path dir) throws Exception {
         Path check = dir.resolve("check");
         Files.deleteIfExists(check);
-        Signals.kill(pid, Linux.SIGUSR1());
+        Signals.kill(pid, Kernel.SIGUSR1);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(check)) {
             assertThat(System.nanoTime()).as("pid %d answers SIGUSR1 within 30 s", pid).isLessThan(deadline);
@@ -53,7 +53,7 @@ class PreDumpRestoreTest {
     }
 
     static void dirty(int pid, Path dir, int generation) throws Exception {
-        Signals.kill(pid, Linux.SIGUSR2());
+        Signals.kill(pid, Kernel.SIGUSR2);
         Path done = dir.resolve("dirtied");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!(Files.exists(done) && Files.readString(done).trim().equals(Integer.toString(generation)))) {
@@ -127,7 +127,7 @@ class PreDumpRestoreTest {
         try (Target target = Target.start("pd_fork", t)) {
             pid = target.pid();
             Dumper.preDump(step(pid, Files.createDirectory(work.resolve("pre1")), mode, null), new Cancellation());
-            Signals.kill(pid, Linux.SIGUSR2());
+            Signals.kill(pid, Kernel.SIGUSR2);
             Path forked = t.resolve("forked");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
             while (!Files.exists(forked)) {

@@ -10,10 +10,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.Dumper;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.testkit.Target;
 
@@ -32,7 +32,7 @@ class RestoreTest {
     static Answer ask(int pid, Path dir) throws Exception {
         Path check = dir.resolve("check");
         Files.deleteIfExists(check);
-        Signals.kill(pid, Linux.SIGUSR1());
+        Signals.kill(pid, Kernel.SIGUSR1);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!Files.exists(check)) {
             assertThat(System.nanoTime()).as("pid %d answers SIGUSR1 within 20 s", pid).isLessThan(deadline);
@@ -56,7 +56,7 @@ class RestoreTest {
 
     static void killAndAwait(int pid) throws Exception {
         if (Signals.exists(pid)) {
-            Signals.kill(pid, Linux.SIGKILL());
+            Signals.kill(pid, Kernel.SIGKILL);
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (Files.exists(Path.of("/proc/" + pid)) && System.nanoTime() < deadline) {

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.Dumper;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.testkit.Target;
 
 /** Trees and threads: zdtm/programs/rst_tree.c (a session leader, threads, a child in its own group, a grandchild). */
@@ -46,7 +47,7 @@ class TreeRestoreTest {
 
     static String ask(int pid, Path answer) throws Exception {
         Files.deleteIfExists(answer);
-        dev.cryo.syscalls.Signals.kill(pid, dev.cryo.bindings.Linux.SIGUSR1());
+        dev.cryo.syscalls.Signals.kill(pid, Kernel.SIGUSR1);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(answer)) {
             assertThat(System.nanoTime()).as("pid %d answers SIGUSR1 within 30 s", pid).isLessThan(deadline);
@@ -58,7 +59,7 @@ class TreeRestoreTest {
     static void killAll(List<Integer> pids) throws Exception {
         for (int pid : pids) {
             try {
-                dev.cryo.syscalls.Signals.kill(pid, dev.cryo.bindings.Linux.SIGKILL());
+                dev.cryo.syscalls.Signals.kill(pid, Kernel.SIGKILL);
             } catch (dev.cryo.syscalls.ErrnoException gone) {
                 // exited already (a restore from damaged pages may crash it): nothing to kill
             }
@@ -269,7 +270,7 @@ class TreeRestoreTest {
             public void processCreated(int created) {
                 if (created == pid) {
                     tracerAtSend.add(dev.cryo.syscalls.Proc.status(pid, "TracerPid"));
-                    dev.cryo.syscalls.Signals.kill(pid, dev.cryo.bindings.Linux.SIGUSR1());
+                    dev.cryo.syscalls.Signals.kill(pid, Kernel.SIGUSR1);
                 }
             }
         };

@@ -13,13 +13,13 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.service.internal.Rehearsal;
 import dev.cryo.service.internal.ServiceContext;
 import dev.cryo.service.internal.Session;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.SeqpacketSocket;
 
 /**
@@ -104,7 +104,7 @@ public final class RpcService implements AutoCloseable {
                 Files.move(bound, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             }
             Object key = Files.readAttributes(absolute, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
-            return new RpcService(absolute, key, listener, Io.pipe(Linux.O_CLOEXEC()), log, warmUp);
+            return new RpcService(absolute, key, listener, Io.pipe(Kernel.O_CLOEXEC), log, warmUp);
         } catch (IOException | RuntimeException e) {
             listener.close();
             Files.deleteIfExists(bound);

@@ -23,7 +23,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.service.internal.rpc.CriuFeatures;
 import dev.cryo.service.internal.rpc.CriuNetworkLockMethod;
 import dev.cryo.service.internal.rpc.CriuPageServerInfo;
@@ -42,6 +41,7 @@ import dev.cryo.syscalls.Poll;
 import dev.cryo.syscalls.SeqpacketSocket;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.pagexfer.PageServer;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.testkit.Target;
 
 /** cryo's RPC service in this JVM, driven by a client that speaks CRIU's RPC over its socket. */
@@ -73,7 +73,7 @@ class RpcServiceTest {
     /** An fd of this JVM's, the client, on {@code dir}: what a client passes as images_dir_fd. */
     private int dirFd(Path dir) throws IOException {
         Files.createDirectories(dir);
-        Fd fd = Io.open(dir.toString(), Linux.O_RDONLY() | Linux.O_DIRECTORY() | Linux.O_CLOEXEC());
+        Fd fd = Io.open(dir.toString(), Kernel.O_RDONLY | Kernel.O_DIRECTORY | Kernel.O_CLOEXEC);
         dirs.add(fd);
         return fd.fd();
     }
@@ -116,7 +116,7 @@ class RpcServiceTest {
 
             assertThat(r.getSuccess()).isFalse();
             assertThat(r.getType()).isEqualTo(CriuReqType.DUMP);
-            assertThat(r.getCrErrno()).isEqualTo(Linux.EBADRQC());
+            assertThat(r.getCrErrno()).isEqualTo(Kernel.EBADRQC);
             assertThat(r.getCrErrmsg()).isEqualTo("cryo does not support opts.root, opts.veths, opts.network_lock, opts.ps.fd");
             assertThat(list(images)).isEmpty();
             assertThat(tracer(target.pid())).isZero();
@@ -171,7 +171,7 @@ class RpcServiceTest {
 
                 assertThat(r.getSuccess()).isFalse();
                 assertThat(r.getType()).isEqualTo(type);
-                assertThat(r.getCrErrno()).isEqualTo(Linux.EOPNOTSUPP());
+                assertThat(r.getCrErrno()).isEqualTo(Kernel.EOPNOTSUPP);
                 assertThat(r.getCrErrmsg()).isEqualTo("cryo's service does not serve " + type + " requests");
             }
         }
@@ -203,7 +203,7 @@ class RpcServiceTest {
         try (RpcClient c = client()) {
             CriuResp noDir = c.call(request(CriuReqType.DUMP, CriuOpts.newBuilder().setPid(1).setImagesDirFd(-1)));
             assertThat(noDir.getCrErrmsg()).isEqualTo("the request names no images directory (images_dir_fd or images_dir)");
-            assertThat(noDir.getCrErrno()).isEqualTo(Linux.EBADRQC());
+            assertThat(noDir.getCrErrno()).isEqualTo(Kernel.EBADRQC);
         }
         try (RpcClient c = client()) {
             CriuResp badFd = c.call(request(CriuReqType.DUMP, CriuOpts.newBuilder().setPid(1).setImagesDirFd(9999)));
@@ -255,7 +255,7 @@ class RpcServiceTest {
         } finally {
             for (int p : restored) {
                 if (Signals.exists(p)) {
-                    Signals.kill(p, Linux.SIGKILL());
+                    Signals.kill(p, Kernel.SIGKILL);
                 }
             }
         }
@@ -291,7 +291,7 @@ class RpcServiceTest {
             try (RpcClient other = client()) {
                 assertThat(other.call(RpcClient.request(CriuReqType.VERSION).build()).getSuccess()).isTrue();
             }
-            short[] answered = Poll.poll(new int[] {dumping.socket().fd()}, new short[] {(short) Linux.POLLIN()}, 0);
+            short[] answered = Poll.poll(new int[] {dumping.socket().fd()}, new short[] {(short) Kernel.POLLIN}, 0);
             assertThat(answered[0]).as("the dump answered before the VERSION").isZero();
 
             CriuResp r = dumping.receive();
@@ -344,7 +344,7 @@ class RpcServiceTest {
         swrk.join(TimeUnit.SECONDS.toMillis(20));
         assertThat(swrk.isAlive()).isFalse();
 
-        try (Io.Pipe p = Io.pipe(Linux.O_CLOEXEC())) {
+        try (Io.Pipe p = Io.pipe(Kernel.O_CLOEXEC)) {
             int notASocket = p.read().fd();
             assertThatThrownBy(() -> RpcConnection.adopt(notASocket, ServiceLog.SILENT, false))
                     .isInstanceOf(IllegalArgumentException.class).hasMessage("fd " + notASocket + " is not a socket");
@@ -365,7 +365,7 @@ class RpcServiceTest {
 
             CriuResp r = c.receive();
             assertThat(r.getSuccess()).isFalse();
-            assertThat(r.getCrErrno()).isEqualTo(Linux.ECANCELED());
+            assertThat(r.getCrErrno()).isEqualTo(Kernel.ECANCELED);
             assertThat(r.getCrErrmsg()).isEqualTo("cannot dump pid " + target.pid() + ": dump cancelled: cryo is stopping; pid "
                     + target.pid() + " was released");
             assertThat(c.receive()).isNull();
@@ -402,7 +402,7 @@ class RpcServiceTest {
             shared.close();
             t.join();
 
-            assertThat(out).isEqualTo("False " + Linux.EPERM() + " uid 65534 may not use this service (it serves root)");
+            assertThat(out).isEqualTo("False " + Kernel.EPERM + " uid 65534 may not use this service (it serves root)");
         } finally {
             Files.deleteIfExists(open.resolve("s.sock"));
             Files.delete(open);

@@ -52,9 +52,9 @@ public final class Cpuid {
                 h = handle;
                 if (h == null) {
                     // Mapped for the life of cryo: the handle may be called at any time.
-                    Mapping page = Mapping.anonymous(4096);
+                    Mapping page = Mapping.anonymous(Page.SIZE);
                     page.segment().copyFrom(MemorySegment.ofArray(CODE));
-                    Syscall.call("mprotect", Linux.__NR_mprotect(), page.address(), 4096, Linux.PROT_READ() | Linux.PROT_EXEC());
+                    Syscall.call("mprotect", Linux.__NR_mprotect(), page.address(), Page.SIZE, Linux.PROT_READ() | Linux.PROT_EXEC());
                     h = Linker.nativeLinker().downcallHandle(page.segment(),
                             FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
                     handle = h;

@@ -2,6 +2,7 @@ package dev.cryo.syscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 
 import dev.cryo.bindings.Linux;
@@ -15,6 +16,14 @@ import dev.cryo.bindings.f_owner_ex;
  * @param pid  the owner, as cryo's pid namespace numbers it; 0 when nobody owns the file
  */
 public record FileOwner(int type, int pid, int signal, int uid, int euid) {
+    /** The {@code struct f_owner_ex} of F_SETOWN_EX: owner {@code pid} of kind {@code type}. */
+    public static MemorySegment ownerEx(SegmentAllocator allocator, int type, int pid) {
+        MemorySegment owner = f_owner_ex.allocate(allocator);
+        f_owner_ex.type(owner, type);
+        f_owner_ex.pid(owner, pid);
+        return owner;
+    }
+
     public static FileOwner of(Fd fd) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment owner = f_owner_ex.allocate(a);

@@ -15,10 +15,7 @@ import java.util.function.Supplier;
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.clone_args;
 import dev.cryo.bindings.iovec;
-import dev.cryo.bindings.page_region;
-import dev.cryo.bindings.pm_scan_arg;
 import dev.cryo.bindings.procmap_query;
-import dev.cryo.bindings.uffdio_api;
 
 /**
  * Probes of the kernel features cryo uses, each tried on cryo itself, with what the kernel answered as a typed
@@ -27,10 +24,8 @@ import dev.cryo.bindings.uffdio_api;
  * {@code DirtyTracker}), what {@code cryo check} says (cli's {@code KernelReport}).
  */
 public final class KernelFeatures {
-    private static final long PAGE = 4096;
     // Bit 55 of a /proc/PID/pagemap entry (Documentation/admin-guide/mm/pagemap.rst).
     private static final long PM_SOFT_DIRTY = 1L << 55;
-    private static final int CAP_SYS_PTRACE = 19;
 
     private KernelFeatures() {}
 
@@ -156,21 +151,14 @@ public final class KernelFeatures {
     }
 
     private static Answer scanAPage() {
-        try (Mapping page = Mapping.anonymous(PAGE);
+        try (Mapping page = Mapping.anonymous(Page.SIZE);
              Fd pagemap = Io.open("/proc/self/pagemap", Linux.O_RDONLY());
-             Arena arena = Arena.ofConfined()) {
+             PagemapScan scan = new PagemapScan(1)) {
             page.segment().set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
-            MemorySegment region = page_region.allocate(arena);
-            MemorySegment arg = pm_scan_arg.allocate(arena);
-            pm_scan_arg.size(arg, pm_scan_arg.sizeof());
-            pm_scan_arg.start(arg, page.address());
-            pm_scan_arg.end(arg, page.address() + PAGE);
-            pm_scan_arg.vec(arg, region.address());
-            pm_scan_arg.vec_len(arg, 1);
-            pm_scan_arg.category_anyof_mask(arg, Linux.PAGE_IS_PRESENT());
-            pm_scan_arg.return_mask(arg, Linux.PAGE_IS_PRESENT());
-            long regions = Io.ioctl("PAGEMAP_SCAN", pagemap.fd(), Linux.PAGEMAP_SCAN(), arg.address());
-            if (regions != 1 || (page_region.categories(region) & Linux.PAGE_IS_PRESENT()) == 0) {
+            long present = PagemapScan.PRESENT;
+            int regions = scan.scan(" /proc/self/pagemap", pagemap, page.address(), page.address() + Page.SIZE,
+                    new PagemapScan.Query(0, 0, 0, present, present, 0));
+            if (regions != 1 || (scan.categories(0) & present) == 0) {
                 return new Answer.Wrong("PAGEMAP_SCAN answered but did not report a page just written as present");
             }
             return new Answer.Works();
@@ -183,7 +171,7 @@ public final class KernelFeatures {
     }
 
     private static Answer queryAMapping() {
-        try (Mapping page = Mapping.anonymous(PAGE);
+        try (Mapping page = Mapping.anonymous(Page.SIZE);
              Fd maps = Io.open("/proc/self/maps", Linux.O_RDONLY());
              Arena arena = Arena.ofConfined()) {
             MemorySegment q = procmap_query.allocate(arena);
@@ -192,7 +180,7 @@ public final class KernelFeatures {
             procmap_query.query_flags(q, Linux.PROCMAP_QUERY_COVERING_OR_NEXT_VMA());
             procmap_query.query_addr(q, page.address());
             Io.ioctl("PROCMAP_QUERY", maps.fd(), Linux.PROCMAP_QUERY(), q.address());
-            if (procmap_query.vma_start(q) > page.address() || procmap_query.vma_end(q) < page.address() + PAGE) {
+            if (procmap_query.vma_start(q) > page.address() || procmap_query.vma_end(q) < page.address() + Page.SIZE) {
                 return new Answer.Wrong("PROCMAP_QUERY answered with a mapping that does not cover the one asked about");
             }
             return new Answer.Works();
@@ -205,12 +193,12 @@ public final class KernelFeatures {
      * exactly when the kernel tracks the bit.
      */
     public static boolean softDirty() {
-        try (Mapping page = Mapping.anonymous(PAGE);
+        try (Mapping page = Mapping.anonymous(Page.SIZE);
              Fd pagemap = Io.open("/proc/self/pagemap", Linux.O_RDONLY());
              Arena arena = Arena.ofConfined()) {
             page.segment().set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
             MemorySegment entry = arena.allocate(ValueLayout.JAVA_LONG);
-            Io.pread(pagemap.fd(), entry, page.address() / PAGE * Long.BYTES);
+            Io.pread(pagemap.fd(), entry, page.address() / Page.SIZE * Long.BYTES);
             return (entry.get(ValueLayout.JAVA_LONG, 0) & PM_SOFT_DIRTY) != 0;
         }
     }
@@ -223,20 +211,15 @@ public final class KernelFeatures {
         Fd uffd;
         try {
             // User-mode-only faults are all cryo needs, and this flag is allowed without privilege.
-            uffd = Fd.own((int) Syscall.call("userfaultfd", Linux.__NR_userfaultfd(),
-                    Linux.O_CLOEXEC() | Linux.UFFD_USER_MODE_ONLY()));
+            uffd = Uffd.create();
         } catch (ErrnoException e) {
             if (e.is(Errno.ENOSYS) || e.is(Errno.EPERM)) {
                 return new Answer.Refused(e);
             }
             throw e;
         }
-        try (uffd; Arena arena = Arena.ofConfined()) {
-            MemorySegment api = uffdio_api.allocate(arena);
-            uffdio_api.api(api, Linux.UFFD_API());
-            uffdio_api.features(api, Linux.UFFD_FEATURE_WP_ASYNC());
-            uffdio_api.ioctls(api, 0);
-            Io.ioctl("UFFDIO_API", uffd.fd(), Linux.UFFDIO_API(), api.address());
+        try (uffd) {
+            Uffd.api(uffd, Linux.UFFD_FEATURE_WP_ASYNC());
             return new Answer.Works();
         } catch (ErrnoException e) {
             if (e.is(Errno.EINVAL)) {
@@ -298,7 +281,7 @@ public final class KernelFeatures {
     public static PtraceAccess ptrace() {
         Path yama = Path.of("/proc/sys/kernel/yama/ptrace_scope");
         OptionalInt scope = Files.exists(yama) ? OptionalInt.of(Integer.parseInt(read(yama).trim())) : OptionalInt.empty();
-        return new PtraceAccess(scope, hasCapability(CAP_SYS_PTRACE));
+        return new PtraceAccess(scope, hasCapability(Linux.CAP_SYS_PTRACE()));
     }
 
     public static CgroupFreezer cgroupFreezer() {

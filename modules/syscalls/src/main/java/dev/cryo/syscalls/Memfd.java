@@ -6,9 +6,6 @@ import dev.cryo.bindings.Linux;
 
 /** What dumping and restoring a memfd needs beyond {@link Io}: its size, writes at an offset, its seals. */
 public final class Memfd {
-    /** F_ADD_SEALS, F_GET_SEALS (linux/fcntl.h: F_LINUX_SPECIFIC_BASE + 9, + 10); not in bindings' header list. */
-    private static final int F_ADD_SEALS = 1033;
-    private static final int F_GET_SEALS = 1034;
 
     private Memfd() {}
 
@@ -34,10 +31,10 @@ public final class Memfd {
     }
 
     public static int seals(Fd fd) {
-        return (int) Syscall.call("fcntl(F_GET_SEALS)", Linux.__NR_fcntl(), fd.fd(), F_GET_SEALS);
+        return (int) Syscall.call("fcntl(F_GET_SEALS)", Linux.__NR_fcntl(), fd.fd(), Linux.F_GET_SEALS());
     }
 
     public static void addSeals(Fd fd, int seals) {
-        Syscall.call("fcntl(F_ADD_SEALS, " + seals + ")", Linux.__NR_fcntl(), fd.fd(), F_ADD_SEALS, seals);
+        Syscall.call("fcntl(F_ADD_SEALS, " + seals + ")", Linux.__NR_fcntl(), fd.fd(), Linux.F_ADD_SEALS(), seals);
     }
 }

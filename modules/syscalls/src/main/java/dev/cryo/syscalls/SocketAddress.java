@@ -8,6 +8,7 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 
 import dev.cryo.bindings.Linux;
+import dev.cryo.bindings.sockaddr;
 import dev.cryo.bindings.sockaddr_in;
 import dev.cryo.bindings.sockaddr_in6;
 import dev.cryo.bindings.sockaddr_un;
@@ -53,6 +54,21 @@ public final class SocketAddress {
         }
         throw new IllegalArgumentException("not an inet family: " + family);
     }
+
+    /** An address of family AF_UNSPEC, which connect(2) takes to dissolve a datagram socket's association. */
+    public static MemorySegment unspecified(Arena arena) {
+        MemorySegment sa = sockaddr.allocate(arena);
+        sockaddr.sa_family(sa, (short) Linux.AF_UNSPEC());
+        return sa.asSlice(0, sockaddr.sa_family$layout().byteSize());
+    }
+
+    /** Where the address lies in a sockaddr_in (AF_INET) or sockaddr_in6 (AF_INET6). */
+    public static int inetAddressOffset(int family) {
+        return (int) (family == Linux.AF_INET6() ? sockaddr_in6.sin6_addr$offset() : sockaddr_in.sin_addr$offset());
+    }
+
+    /** Where the port (network order) lies in a sockaddr_in or sockaddr_in6: the same place in both. */
+    public static final int INET_PORT_OFFSET = (int) sockaddr_in.sin_port$offset();
 
     /** A unix name as ss(8) shows it: the path, or {@code @name} for an abstract one; "" for none. */
     public static String displayUnix(byte[] name) {

@@ -2,6 +2,7 @@ package dev.cryo.syscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +33,46 @@ public final class Sockets {
     public static int cmsgSpace(int n) {
         long align = cmsghdr.layout().byteAlignment();
         return (int) ((cmsgLen(n) + align - 1) & -align);
+    }
+
+    // recvmsg(2) of one byte and one fd, built for another task's memory: msghdr, its iovec, the byte, the control.
+    private static final long RECV_IOV = align(msghdr.sizeof(), iovec.layout().byteAlignment());
+    private static final long RECV_BYTE = RECV_IOV + iovec.sizeof();
+    /** Where, in {@link #recvOneFd}'s block, the control buffer (one SCM_RIGHTS fd) lies. */
+    public static final long RECV_ONE_FD_CONTROL = align(RECV_BYTE + 1, cmsghdr.layout().byteAlignment());
+    /** Bytes of {@link #recvOneFd}'s block. */
+    public static final long RECV_ONE_FD_BYTES = RECV_ONE_FD_CONTROL + CMSG_SPACE_INT;
+
+    private static long align(long n, long to) {
+        return (n + to - 1) & -to;
+    }
+
+    /**
+     * A {@code struct msghdr} for recvmsg(2) of one byte and one fd, with its iovec, the byte and the control
+     * buffer in the same block, whose pointers hold for the block written at address {@code at} (of another
+     * task, whose recvmsg it is). After the call, the fd is {@link #passedFd} of the control buffer, read
+     * back from {@code at + RECV_ONE_FD_CONTROL}.
+     */
+    public static MemorySegment recvOneFd(SegmentAllocator allocator, long at) {
+        MemorySegment block = allocator.allocate(RECV_ONE_FD_BYTES, msghdr.layout().byteAlignment());
+        block.fill((byte) 0);
+        msghdr.msg_iov(block, MemorySegment.ofAddress(at + RECV_IOV));
+        msghdr.msg_iovlen(block, 1);
+        msghdr.msg_control(block, MemorySegment.ofAddress(at + RECV_ONE_FD_CONTROL));
+        msghdr.msg_controllen(block, CMSG_SPACE_INT);
+        MemorySegment iov = block.asSlice(RECV_IOV, iovec.sizeof());
+        iovec.iov_base(iov, MemorySegment.ofAddress(at + RECV_BYTE));
+        iovec.iov_len(iov, 1);
+        return block;
+    }
+
+    /** The fd that a control buffer of {@link #CMSG_SPACE_INT} bytes carries (SCM_RIGHTS), or -1 if none. */
+    public static int passedFd(MemorySegment control) {
+        if (cmsghdr.cmsg_len(control) < CMSG_LEN_INT || cmsghdr.cmsg_level(control) != Linux.SOL_SOCKET()
+                || cmsghdr.cmsg_type(control) != Linux.SCM_RIGHTS()) {
+            return -1;
+        }
+        return control.get(ValueLayout.JAVA_INT, cmsghdr.sizeof());
     }
 
     public static Fd socket(int family, int type, int protocol) {

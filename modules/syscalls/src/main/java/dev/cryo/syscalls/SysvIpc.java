@@ -28,7 +28,6 @@ import dev.cryo.bindings.stat;
  * {@code shmid_ds}, {@code semid_ds} and {@code msqid_ds} are (LayoutTest checks their layouts).
  */
 public final class SysvIpc {
-    private static final long PAGE = 4096;
 
     private SysvIpc() {}
 
@@ -115,6 +114,14 @@ public final class SysvIpc {
             }
             throw e;
         }
+    }
+
+    /** Bytes of a {@code struct shmid_ds}, the buffer of shmctl(IPC_STAT) (here, or run in another task). */
+    public static final long SHMID_DS_SIZE = shmid_ds.sizeof();
+
+    /** shm_segsz of a {@code struct shmid_ds} that shmctl(IPC_STAT) filled: the segment's size in bytes. */
+    public static long segmentSize(MemorySegment shmidDs) {
+        return shmid_ds.shm_segsz(shmidDs);
     }
 
     public static int shmget(int key, long size, int flags) {
@@ -229,7 +236,7 @@ public final class SysvIpc {
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment st = stat.allocate(a);
                 Syscall.call("fstat(" + file() + ")", Linux.__NR_fstat(), file.fd(), st.address());
-                return stat.st_blksize(st) > PAGE;
+                return stat.st_blksize(st) > Page.SIZE;
             }
         }
 
@@ -245,7 +252,7 @@ public final class SysvIpc {
     public static Attachment attach(int id, long size, int flags) {
         long addr = Syscall.call("shmat(" + id + ")", Linux.__NR_shmat(), id, 0, flags);
         Arena arena = Arena.ofShared();
-        long length = (size + PAGE - 1) / PAGE * PAGE;
+        long length = (size + Page.SIZE - 1) / Page.SIZE * Page.SIZE;
         MemorySegment m = MemorySegment.ofAddress(addr).reinterpret(length, arena,
                 s -> Syscall.call("shmdt(" + id + ")", Linux.__NR_shmdt(), s.address()));
         return new Attachment(arena, m);

@@ -2,6 +2,7 @@ package dev.cryo.syscalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.uffd_msg;
@@ -20,21 +21,44 @@ public final class Uffd {
     /** The features write tracking asks for: asynchronous write-protect, also of pages never touched. */
     public static final long WP_TRACKING_FEATURES = Linux.UFFD_FEATURE_WP_ASYNC() | Linux.UFFD_FEATURE_WP_UNPOPULATED();
 
+    /** userfaultfd(2)'s flags for cryo's uffds: close-on-exec, user-mode faults only (allowed unprivileged). */
+    public static final long CREATE_FLAGS = Linux.O_CLOEXEC() | Linux.UFFD_USER_MODE_ONLY();
+    /** The ioctl request of the handshake; its argument is {@link #apiRequest}'s. */
+    public static final long UFFDIO_API = Linux.UFFDIO_API();
+
     private Uffd() {}
 
     /** A userfaultfd of cryo's own (for tests and probes). */
     public static Fd create() {
-        return Fd.own((int) Syscall.call("userfaultfd", Linux.__NR_userfaultfd(), Linux.O_CLOEXEC() | Linux.UFFD_USER_MODE_ONLY()));
+        return Fd.own((int) Syscall.call("userfaultfd", Linux.__NR_userfaultfd(), CREATE_FLAGS));
     }
 
-    /** UFFDIO_API handshake asking for {@code features}; returns what the kernel granted. */
+    /**
+     * The argument of the UFFDIO_API handshake asking for {@code features}: for {@link #api}, or written into
+     * another task whose uffd it is. After the ioctl, {@link #offered} reads the kernel's answer.
+     */
+    public static MemorySegment apiRequest(SegmentAllocator allocator, long features) {
+        MemorySegment api = uffdio_api.allocate(allocator);
+        uffdio_api.api(api, Linux.UFFD_API());
+        uffdio_api.features(api, features);
+        uffdio_api.ioctls(api, 0);
+        return api;
+    }
+
+    /**
+     * The features the kernel wrote back into {@code request} after a UFFDIO_API handshake: every feature it
+     * has, not only those asked for (a feature asked for that it lacks fails the ioctl with EINVAL).
+     */
+    public static long offered(MemorySegment request) {
+        return uffdio_api.features(request);
+    }
+
+    /** UFFDIO_API handshake asking for {@code features}; returns every feature the kernel has ({@link #offered}). */
     public static long api(Fd uffd, long features) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment api = uffdio_api.allocate(arena);
-            uffdio_api.api(api, Linux.UFFD_API());
-            uffdio_api.features(api, features);
-            Io.ioctl("UFFDIO_API", uffd.fd(), Linux.UFFDIO_API(), api.address());
-            return uffdio_api.features(api);
+            MemorySegment api = apiRequest(arena, features);
+            Io.ioctl("UFFDIO_API", uffd.fd(), UFFDIO_API, api.address());
+            return offered(api);
         }
     }
 

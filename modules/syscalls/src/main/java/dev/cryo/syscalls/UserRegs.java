@@ -66,10 +66,10 @@ public final class UserRegs {
     }
 
     // The kernel's restart codes, seen in rax when a thread stopped inside a system call (include/linux/errno.h).
-    public static final long ERESTARTSYS = -512;
-    public static final long ERESTARTNOINTR = -513;
-    public static final long ERESTARTNOHAND = -514;
-    public static final long ERESTART_RESTARTBLOCK = -516;
+    public static final long ERESTARTSYS = -Linux.CRYO_ERESTARTSYS();
+    public static final long ERESTARTNOINTR = -Linux.CRYO_ERESTARTNOINTR();
+    public static final long ERESTARTNOHAND = -Linux.CRYO_ERESTARTNOHAND();
+    public static final long ERESTART_RESTARTBLOCK = -Linux.CRYO_ERESTART_RESTARTBLOCK();
 
     /**
      * Makes a system call the thread was stopped inside start again when it resumes with these registers
@@ -103,30 +103,51 @@ public final class UserRegs {
     public long origRax() { return user_regs_struct.orig_rax(regs); }
     public void origRax(long v) { user_regs_struct.orig_rax(regs, v); }
     public long rbx() { return user_regs_struct.rbx(regs); }
+    public void rbx(long v) { user_regs_struct.rbx(regs, v); }
     public long rcx() { return user_regs_struct.rcx(regs); }
+    public void rcx(long v) { user_regs_struct.rcx(regs, v); }
     public long rdx() { return user_regs_struct.rdx(regs); }
+    public void rdx(long v) { user_regs_struct.rdx(regs, v); }
     public long rsi() { return user_regs_struct.rsi(regs); }
+    public void rsi(long v) { user_regs_struct.rsi(regs, v); }
     public long rdi() { return user_regs_struct.rdi(regs); }
+    public void rdi(long v) { user_regs_struct.rdi(regs, v); }
     public long rbp() { return user_regs_struct.rbp(regs); }
+    public void rbp(long v) { user_regs_struct.rbp(regs, v); }
     public long r8() { return user_regs_struct.r8(regs); }
+    public void r8(long v) { user_regs_struct.r8(regs, v); }
     public long r9() { return user_regs_struct.r9(regs); }
+    public void r9(long v) { user_regs_struct.r9(regs, v); }
     public long r10() { return user_regs_struct.r10(regs); }
+    public void r10(long v) { user_regs_struct.r10(regs, v); }
     public long r11() { return user_regs_struct.r11(regs); }
+    public void r11(long v) { user_regs_struct.r11(regs, v); }
     public long r12() { return user_regs_struct.r12(regs); }
     public void r12(long v) { user_regs_struct.r12(regs, v); }
     public long r13() { return user_regs_struct.r13(regs); }
     public void r13(long v) { user_regs_struct.r13(regs, v); }
     public long r14() { return user_regs_struct.r14(regs); }
+    public void r14(long v) { user_regs_struct.r14(regs, v); }
     public long r15() { return user_regs_struct.r15(regs); }
+    public void r15(long v) { user_regs_struct.r15(regs, v); }
     public long eflags() { return user_regs_struct.eflags(regs); }
+    public void eflags(long v) { user_regs_struct.eflags(regs, v); }
     public long cs() { return user_regs_struct.cs(regs); }
+    public void cs(long v) { user_regs_struct.cs(regs, v); }
     public long ss() { return user_regs_struct.ss(regs); }
+    public void ss(long v) { user_regs_struct.ss(regs, v); }
     public long fsBase() { return user_regs_struct.fs_base(regs); }
+    public void fsBase(long v) { user_regs_struct.fs_base(regs, v); }
     public long gsBase() { return user_regs_struct.gs_base(regs); }
+    public void gsBase(long v) { user_regs_struct.gs_base(regs, v); }
     public long ds() { return user_regs_struct.ds(regs); }
+    public void ds(long v) { user_regs_struct.ds(regs, v); }
     public long es() { return user_regs_struct.es(regs); }
+    public void es(long v) { user_regs_struct.es(regs, v); }
     public long fs() { return user_regs_struct.fs(regs); }
+    public void fs(long v) { user_regs_struct.fs(regs, v); }
     public long gs() { return user_regs_struct.gs(regs); }
+    public void gs(long v) { user_regs_struct.gs(regs, v); }
 
     /** The struct itself, for code that fills it from an image field by field. */
     public MemorySegment segment() {

@@ -10,7 +10,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.cli.Failure;
 import dev.cryo.cli.GuardedDump;
 import dev.cryo.cli.ProgressLine;
@@ -24,6 +23,7 @@ import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.Restorer;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.syscalls.Syscall;
 import dev.cryo.syscalls.Wait;
@@ -188,7 +188,7 @@ final class DemoCommand implements Callable<Integer> {
             Path file = dir.resolve("counter");
             Path pidFile = dir.resolve("counter.pid");
             // The wrapper exits at once; its orphans come back to cryo rather than to an init that may not reap them.
-            Syscall.call("prctl(PR_SET_CHILD_SUBREAPER)", Linux.__NR_prctl(), Linux.PR_SET_CHILD_SUBREAPER(), 1);
+            Syscall.call("prctl(PR_SET_CHILD_SUBREAPER)", Kernel.__NR_prctl, Kernel.PR_SET_CHILD_SUBREAPER, 1);
             Process wrapper = new ProcessBuilder("sh", "-c",
                     "command -v python3 >/dev/null || exit 3; setsid python3 -c \"$1\" \"$2\" \"$3\" </dev/null >/dev/null 2>&1 &",
                     "sh", LOOP, file.toString(), pidFile.toString())
@@ -230,7 +230,7 @@ final class DemoCommand implements Callable<Integer> {
 
         private void kill() {
             try {
-                Signals.kill(pid, Linux.SIGTERM());
+                Signals.kill(pid, Kernel.SIGTERM);
             } catch (ErrnoException gone) {
                 // already stopped
             }
@@ -254,7 +254,7 @@ final class DemoCommand implements Callable<Integer> {
         void reap() {
             for (int i = 0; i < 250 && Files.exists(Path.of("/proc/" + pid)); i++) {
                 try {
-                    Wait.waitPid(pid, Linux.__WALL() | Linux.WNOHANG());
+                    Wait.waitPid(pid, Kernel.__WALL | Kernel.WNOHANG);
                 } catch (ErrnoException notOurs) {
                     // ECHILD: the restored counter, reaped by the keeper
                 }

@@ -15,13 +15,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.cli.Failure;
 import dev.cryo.pagexfer.PageServer;
 import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Syscall;
 import dev.cryo.syscalls.TcpSocket;
 import picocli.CommandLine.Command;
@@ -79,7 +79,7 @@ final class PageServerCommand implements Callable<Integer> {
         boolean detached = System.getenv(DETACHED) != null;
         if (detached) {
             // out of the terminal's session: a Ctrl-C there is not for us
-            Syscall.call("setsid", Linux.__NR_setsid());
+            Syscall.call("setsid", Kernel.__NR_setsid);
         }
         PageServer.Options o = new PageServer.Options(imagesDir, parse(address), port, prevImagesDir, tls.tls());
         try (PageServer server = listen(o)) {
@@ -138,8 +138,8 @@ final class PageServerCommand implements Callable<Integer> {
 
     /** The process that --daemon left behind writes nothing more where its starter read its first line. */
     private static void quietStdout() {
-        try (Fd devNull = Io.open("/dev/null", Linux.O_WRONLY())) {
-            Syscall.call("dup2(/dev/null, 1)", Linux.__NR_dup2(), devNull.fd(), 1);
+        try (Fd devNull = Io.open("/dev/null", Kernel.O_WRONLY)) {
+            Syscall.call("dup2(/dev/null, 1)", Kernel.__NR_dup2, devNull.fd(), 1);
         }
     }
 

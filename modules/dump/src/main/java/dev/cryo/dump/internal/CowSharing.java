@@ -14,6 +14,7 @@ import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.PageRanges;
 import dev.cryo.pagexfer.PageSink;
+import dev.cryo.syscalls.Page;
 
 /**
  * Pages a child still shares copy-on-write with its parent (the same page frame in both
@@ -49,7 +50,7 @@ final class CowSharing {
             return plan;
         }
         List<PageRange> planned = new ArrayList<>();
-        plan.runs().forEach(r -> PageRanges.append(planned, r.vaddr(), r.vaddr() + r.pages() * PageRange.PAGE_SIZE));
+        plan.runs().forEach(r -> PageRanges.append(planned, r.vaddr(), r.vaddr() + r.pages() * Page.SIZE));
         List<PageRange> zeros = PageRanges.subtract(PageRanges.subtract(parentHas, shared), planned);
 
         List<PageRange> copy = union(PageRanges.subtract(plan.ranges(), shared), zeros);
@@ -68,24 +69,24 @@ final class CowSharing {
     /** Pages of [start, end) with the same frame in both (shared), and those the parent has at all. */
     private static void compare(RandomAccessFile child, RandomAccessFile parent, long start, long end,
                                 List<PageRange> shared, List<PageRange> parentHas) throws IOException {
-        long pages = (end - start) / PageRange.PAGE_SIZE;
+        long pages = (end - start) / Page.SIZE;
         long chunk = 65536;
         for (long at = 0; at < pages; at += chunk) {
             int n = (int) Math.min(chunk, pages - at);
-            ByteBuffer c = read(child, start / PageRange.PAGE_SIZE + at, n);
-            ByteBuffer p = read(parent, start / PageRange.PAGE_SIZE + at, n);
+            ByteBuffer c = read(child, start / Page.SIZE + at, n);
+            ByteBuffer p = read(parent, start / Page.SIZE + at, n);
             for (int k = 0; k < n; k++) {
                 long ce = c.getLong(k * 8);
                 long pe = p.getLong(k * 8);
-                long va = start + (at + k) * PageRange.PAGE_SIZE;
+                long va = start + (at + k) * Page.SIZE;
                 boolean parentPage = (pe & (3L << 62)) != 0; // present or swapped
                 if (parentPage) {
-                    PageRanges.append(parentHas, va, va + PageRange.PAGE_SIZE);
+                    PageRanges.append(parentHas, va, va + Page.SIZE);
                 }
                 // A frame number of 0 means the kernel hid it (no privilege): then nothing counts as shared.
                 boolean same = (ce & PRESENT) != 0 && (pe & PRESENT) != 0 && (ce & PFN) != 0 && (ce & PFN) == (pe & PFN);
                 if (same) {
-                    PageRanges.append(shared, va, va + PageRange.PAGE_SIZE);
+                    PageRanges.append(shared, va, va + Page.SIZE);
                 }
             }
         }

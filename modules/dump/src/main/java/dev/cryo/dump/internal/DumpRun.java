@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
@@ -39,6 +38,7 @@ import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracee;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -187,7 +187,7 @@ public final class DumpRun {
         // repaired connections die silently with the original's fds below (the lock stays, for the restore to lift)
         sockets.keepForRestore();
         sockets.close();
-        long dieWithCryo = Linux.PTRACE_O_TRACESYSGOOD() | Linux.PTRACE_O_EXITKILL();
+        long dieWithCryo = Kernel.PTRACE_O_TRACESYSGOOD | Kernel.PTRACE_O_EXITKILL;
         tree.processes().values().forEach(ts -> ts.forEach(t -> dev.cryo.syscalls.Ptrace.setOptions(t.tid(), dieWithCryo)));
         SourceRelease.keepOnlyLazyMemory(tree, mms);
         options.listener().log("lazy-pages daemon " + peer + " connected: the tree keeps only its lazy memory, and is killed"
@@ -205,7 +205,7 @@ public final class DumpRun {
         private final Map<Integer, dev.cryo.syscalls.Fd> mem = new java.util.HashMap<>();
 
         void read(int pid, long vaddr, java.lang.foreign.MemorySegment into) {
-            dev.cryo.syscalls.Fd fd = mem.computeIfAbsent(pid, p -> dev.cryo.syscalls.Io.open("/proc/" + p + "/mem", Linux.O_RDONLY()));
+            dev.cryo.syscalls.Fd fd = mem.computeIfAbsent(pid, p -> dev.cryo.syscalls.Io.open("/proc/" + p + "/mem", Kernel.O_RDONLY));
             long done = 0;
             while (done < into.byteSize()) {
                 long n = dev.cryo.syscalls.Io.pread(fd.fd(), into.asSlice(done), vaddr + done);
@@ -264,7 +264,7 @@ public final class DumpRun {
         Map<Integer, ThreadInfoX86.Builder> registers = new LinkedHashMap<>();
         for (Tracee t : threads) {
             ThreadInfoX86.Builder r = ThreadCollector.registers(t, previous.calls());
-            if (r.getGpregs().getOrigAx() == Linux.__NR_restart_syscall()) {
+            if (r.getGpregs().getOrigAx() == Kernel.__NR_restart_syscall) {
                 options.listener().log("tid " + t.tid() + " is in restart_syscall of a call no pre-dump of this chain saw;"
                         + " restored, that call returns EINTR");
             }
@@ -306,7 +306,7 @@ public final class DumpRun {
         List<FdinfoEntry> fds = FdCollector.collect(pid, files, sockets, arena);
         String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");
         String root = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/root");
-        int dirFlags = Linux.O_RDONLY() | Linux.O_DIRECTORY();
+        int dirFlags = Kernel.O_RDONLY | Kernel.O_DIRECTORY;
         FsEntry fs = FsEntry.newBuilder().setCwdId(files.pathId(cwd, dirFlags)).setRootId(files.pathId(root, dirFlags))
                 .setUmask(Integer.parseInt(Proc.status(pid, "Umask"), 8)).build();
         MemoryCollector.Plan plan;

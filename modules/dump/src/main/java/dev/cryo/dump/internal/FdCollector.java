@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdinfoEntry;
 import com.google.protobuf.Descriptors.FieldDescriptor;
@@ -19,6 +18,7 @@ import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.FileOwner;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Pidfd;
 
 /**
@@ -44,7 +44,7 @@ final class FdCollector {
                 OpenFd fd = read(pid, n, pidfd);
                 int id = fileId(fd, files, sockets, arena);
                 files.locks().add(fd, id);
-                out.add(FdinfoEntry.newBuilder().setId(id).setFlags(fd.cloexec() ? Linux.FD_CLOEXEC() : 0)
+                out.add(FdinfoEntry.newBuilder().setId(id).setFlags(fd.cloexec() ? Kernel.FD_CLOEXEC : 0)
                         .setType(typeOf(files, id)).setFd(n).build());
             }
         } catch (ErrnoException e) {

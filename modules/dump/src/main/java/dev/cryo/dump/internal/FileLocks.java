@@ -5,9 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FileLockEntry;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * The file locks a tree holds, from the {@code lock:} lines of each fd's fdinfo (the kernel shows there the
@@ -73,7 +73,7 @@ final class FileLocks {
             long len = h.end() < 0 ? 0 : h.end() - h.start() + 1;
             String key = flag + ":" + (flag == FL_POSIX ? "pid " + fd.pid() + " " : "") + fileId + ":" + h.start() + ":" + len;
             entries.putIfAbsent(key, FileLockEntry.newBuilder().setFlag(flag)
-                    .setType(h.write() ? Linux.F_WRLCK() : Linux.F_RDLCK())
+                    .setType(h.write() ? Kernel.F_WRLCK : Kernel.F_RDLCK)
                     .setPid(fd.pid()).setFd(fd.fd()).setStart(h.start()).setLen(len).build());
         }
     }

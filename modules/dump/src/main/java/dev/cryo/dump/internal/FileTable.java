@@ -24,6 +24,7 @@ import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.images.proto.TcpStreamEntry;
 import dev.cryo.syscalls.Kcmp;
+import dev.cryo.syscalls.Page;
 
 /**
  * The files of a dump (files.img): every opened file, mapped file, cwd, root and exe gets an id here;
@@ -251,7 +252,7 @@ final class FileTable {
         // A memfd's contents go with every other page, through the dump's page destination.
         for (Memfd m : memfds.values()) {
             long shmid = Integer.toUnsignedLong(m.entry().getShmid());
-            long n = m.contents().byteSize() / 4096;
+            long n = m.contents().byteSize() / Page.SIZE;
             try (PageSink sink = pages.open(PagemapType.SHARED, shmid)) {
                 if (n > 0) {
                     sink.begin(List.of(new PageSink.Run(0, n)));

@@ -3,9 +3,6 @@ package dev.cryo.dump.internal;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.sockaddr_in;
-import dev.cryo.bindings.sockaddr_in6;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FileEntry;
@@ -17,6 +14,7 @@ import dev.cryo.images.proto.TcpStreamEntry;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.NetworkLock;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.SockDiag;
@@ -40,37 +38,37 @@ record InetSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
     public void dump(OpenFd fd, FileEntry.Builder e, FileTable files) throws DumpException {
         long ino = fd.linkInode();
         try (Fd sock = Pidfd.getFd(fd.pidfd(), fd.fd())) {
-            int family = Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_DOMAIN());
-            int type = Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_TYPE());
-            int proto = Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PROTOCOL());
-            String v = family == Linux.AF_INET6() ? "IPv6" : "IPv4";
+            int family = Sockets.getIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_DOMAIN);
+            int type = Sockets.getIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_TYPE);
+            int proto = Sockets.getIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_PROTOCOL);
+            String v = family == Kernel.AF_INET6 ? "IPv6" : "IPv4";
             String what = fd.where() + ": " + v + " socket " + ino;
-            boolean tcp = type == Linux.SOCK_STREAM() && proto == Linux.IPPROTO_TCP();
-            boolean udp = type == Linux.SOCK_DGRAM() && (proto == Linux.IPPROTO_UDP() || proto == Linux.IPPROTO_UDPLITE());
+            boolean tcp = type == Kernel.SOCK_STREAM && proto == Kernel.IPPROTO_TCP;
+            boolean udp = type == Kernel.SOCK_DGRAM && (proto == Kernel.IPPROTO_UDP || proto == Kernel.IPPROTO_UDPLITE);
             if (!tcp && !udp) {
-                throw new DumpException("cannot dump " + what + ": it is " + (type == Linux.SOCK_RAW() ? "a raw socket"
+                throw new DumpException("cannot dump " + what + ": it is " + (type == Kernel.SOCK_RAW ? "a raw socket"
                         : "of type " + type + " and protocol " + proto) + ", which cryo cannot dump yet");
             }
             what = fd.where() + ": " + (tcp ? "TCP" : "UDP") + "/" + v + " socket " + ino;
-            Endpoints ends = endpoints(sock, family, tcp ? Linux.IPPROTO_TCP() : proto, ino);
+            Endpoints ends = endpoints(sock, family, tcp ? Kernel.IPPROTO_TCP : proto, ino);
             what += " (" + ends.describe(family) + ")";
             InetSkEntry.Builder isk = InetSkEntry.newBuilder().setId(e.getId()).setIno((int) ino).setFamily(family)
                     .setType(type).setProto(proto).setState(ends.state).setSrcPort(ends.srcPort).setDstPort(ends.dstPort)
-                    .setFlags(fd.flags()).setBacklog(ends.state == Linux.TCP_LISTEN() ? ends.backlog : 0)
+                    .setFlags(fd.flags()).setBacklog(ends.state == Kernel.TCP_LISTEN ? ends.backlog : 0)
                     .addAllSrcAddr(words(ends.src)).addAllDstAddr(words(ends.dst)).setFown(FileTable.NO_OWNER)
                     .setShutdown(SkShutdown.forNumber(ends.shutdown & 3));
             SkOptsEntry.Builder opts = SocketOptions.read(sock, family).toBuilder();
-            if (family == Linux.AF_INET6()) {
-                isk.setV6Only(Sockets.getIntOption(sock, Linux.SOL_IPV6(), Linux.IPV6_V6ONLY()) != 0);
-                isk.setIpOpts(IpOptsEntry.newBuilder().setFreebind(Sockets.getIntOption(sock, Linux.SOL_IPV6(), Linux.IPV6_FREEBIND()) != 0));
+            if (family == Kernel.AF_INET6) {
+                isk.setV6Only(Sockets.getIntOption(sock, Kernel.SOL_IPV6, Kernel.IPV6_V6ONLY) != 0);
+                isk.setIpOpts(IpOptsEntry.newBuilder().setFreebind(Sockets.getIntOption(sock, Kernel.SOL_IPV6, Kernel.IPV6_FREEBIND) != 0));
             } else {
-                isk.setIpOpts(IpOptsEntry.newBuilder().setFreebind(Sockets.getIntOption(sock, Linux.SOL_IP(), Linux.IP_FREEBIND()) != 0));
+                isk.setIpOpts(IpOptsEntry.newBuilder().setFreebind(Sockets.getIntOption(sock, Kernel.SOL_IP, Kernel.IP_FREEBIND) != 0));
             }
             if (tcp) {
                 // the deprecated sk_opts fields, which every CRIU reads
-                opts.setTcpKeepcnt(Sockets.getIntOption(sock, Linux.SOL_TCP(), Linux.TCP_KEEPCNT()))
-                        .setTcpKeepidle(Sockets.getIntOption(sock, Linux.SOL_TCP(), Linux.TCP_KEEPIDLE()))
-                        .setTcpKeepintvl(Sockets.getIntOption(sock, Linux.SOL_TCP(), Linux.TCP_KEEPINTVL()));
+                opts.setTcpKeepcnt(Sockets.getIntOption(sock, Kernel.SOL_TCP, Kernel.TCP_KEEPCNT))
+                        .setTcpKeepidle(Sockets.getIntOption(sock, Kernel.SOL_TCP, Kernel.TCP_KEEPIDLE))
+                        .setTcpKeepintvl(Sockets.getIntOption(sock, Kernel.SOL_TCP, Kernel.TCP_KEEPINTVL));
                 tcp(fd, sock, ends, family, what, files, e.getId(), opts.getReuseaddr());
             } else {
                 udp(sock, ends, what);
@@ -84,13 +82,13 @@ record InetSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
     private void tcp(OpenFd fd, Fd sock, Endpoints ends, int family, String what, FileTable files, int id, boolean reuseaddr)
             throws DumpException {
         int state = ends.state;
-        if (state == Linux.TCP_LISTEN()) {
+        if (state == Kernel.TCP_LISTEN) {
             if (ends.queued > 0) {
                 throw new DumpException("cannot dump " + what + ": " + ends.queued + " connections wait to be accepted on it");
             }
             return;
         }
-        if (state == Linux.TCP_CLOSE()) {
+        if (state == Kernel.TCP_CLOSE) {
             return;
         }
         if (!sockets.tcpEstablished() && !sockets.tcpClose()) {
@@ -99,26 +97,26 @@ record InetSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
         if (sockets.tcpClose()) {
             return; // restored closed: nothing of the connection is kept
         }
-        if (state != Linux.TCP_ESTABLISHED()) {
+        if (state != Kernel.TCP_ESTABLISHED) {
             throw new DumpException("cannot dump " + what + ": its connection is in TCP state " + TcpStates.name(state)
                     + " (half closed or opening), which cryo cannot restore yet; only established ones");
         }
         Fd repairing = Pidfd.getFd(fd.pidfd(), fd.fd()); // the socket table owns it from here
         sockets.repair(repairing, reuseaddr, new NetworkLock.Connection(ends.src, ends.srcPort, ends.dst, ends.dstPort));
         TcpStream.State s = TcpStream.save(repairing, arena);
-        if (s.tcpState() != Linux.TCP_ESTABLISHED()) {
+        if (s.tcpState() != Kernel.TCP_ESTABLISHED) {
             throw new DumpException("cannot dump " + what + ": its connection went to TCP state " + TcpStates.name(s.tcpState())
                     + " as it was locked; only established ones can be restored");
         }
         TcpStreamEntry.Builder t = TcpStreamEntry.newBuilder().setInqLen((int) s.inq().byteSize()).setInqSeq(s.inqSeq())
                 .setOutqLen((int) s.outq().byteSize()).setOutqSeq(s.outqSeq()).setUnsqLen(s.unsent())
                 .setOptMask(s.options()).setSndWscale(s.sndWscale()).setMssClamp(s.mssClamp())
-                .setCork(Sockets.getIntOption(sock, Linux.SOL_TCP(), Linux.TCP_CORK()) != 0)
-                .setNodelay(Sockets.getIntOption(sock, Linux.SOL_TCP(), Linux.TCP_NODELAY()) != 0);
-        if ((s.options() & Linux.TCPI_OPT_WSCALE()) != 0) {
+                .setCork(Sockets.getIntOption(sock, Kernel.SOL_TCP, Kernel.TCP_CORK) != 0)
+                .setNodelay(Sockets.getIntOption(sock, Kernel.SOL_TCP, Kernel.TCP_NODELAY) != 0);
+        if ((s.options() & Kernel.TCPI_OPT_WSCALE) != 0) {
             t.setRcvWscale(s.rcvWscale());
         }
-        if ((s.options() & Linux.TCPI_OPT_TIMESTAMPS()) != 0) {
+        if ((s.options() & Kernel.TCPI_OPT_TIMESTAMPS) != 0) {
             t.setTimestamp(s.timestamp());
         }
         if (s.window() != null) {
@@ -131,7 +129,7 @@ record InetSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
     }
 
     private void udp(Fd sock, Endpoints ends, String what) throws DumpException {
-        if (Sockets.getIntOption(sock, Linux.SOL_UDP(), Linux.UDP_CORK()) != 0) {
+        if (Sockets.getIntOption(sock, Kernel.SOL_UDP, Kernel.UDP_CORK) != 0) {
             throw new DumpException("cannot dump " + what + ": it is corked (UDP_CORK), holding a datagram half written");
         }
         if (ends.queued > 0) {
@@ -153,10 +151,10 @@ record InetSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
             return new Endpoints(d.state(), d.src(), d.srcPort(), d.dst(), d.dstPort(), d.rqueue(), d.wqueue(), d.shutdown());
         }
         // Not hashed: neither bound to a port nor connected (a bare socket, as CRIU's gen_uncon_sk finds it).
-        int len = family == Linux.AF_INET6() ? 16 : 4;
+        int len = family == Kernel.AF_INET6 ? 16 : 4;
         byte[] local = Sockets.localAddress(sock);
         byte[] src = address(local, family, len);
-        int state = proto == Linux.IPPROTO_TCP() ? Tcp.info(sock).state() : Linux.TCP_CLOSE();
+        int state = proto == Kernel.IPPROTO_TCP ? Tcp.info(sock).state() : Kernel.TCP_CLOSE;
         byte[] dst = new byte[len];
         int dport = 0;
         try {
@@ -173,13 +171,13 @@ record InetSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
 
     /** The address in a sockaddr_in or sockaddr_in6. */
     private static byte[] address(byte[] sockaddr, int family, int len) {
-        int at = (int) (family == Linux.AF_INET6() ? sockaddr_in6.sin6_addr$offset() : sockaddr_in.sin_addr$offset());
+        int at = SocketAddress.inetAddressOffset(family);
         return Arrays.copyOfRange(sockaddr, at, at + len);
     }
 
     /** The port of a sockaddr_in or sockaddr_in6 (the same place in both), in host order. */
     private static int port(byte[] sockaddr) {
-        int at = (int) sockaddr_in.sin_port$offset();
+        int at = SocketAddress.INET_PORT_OFFSET;
         return ((sockaddr[at] & 0xff) << 8) | (sockaddr[at + 1] & 0xff);
     }
 

@@ -1,16 +1,14 @@
 package dev.cryo.dump.internal;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.user_regs_struct;
 import dev.cryo.images.ImageStore;
 import dev.cryo.parasite.Tracee;
-import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.UserRegs;
 
 /**
  * The system calls that a pre-dump stopped with ERESTART_RESTARTBLOCK (nanosleep, clock_nanosleep, poll,
@@ -24,14 +22,11 @@ import dev.cryo.syscalls.Ptrace;
  */
 final class InterruptedCalls {
     static final String RECORD = "cryo-restart.txt";
-    static final long ERESTART_RESTARTBLOCK = -516;
 
     /** The call a thread was stopped in, and the registers the kernel keeps unchanged while it continues it. */
     record Call(long nr, long ip, long di, long si, long dx, long r10, long r8, long r9) {
-        static Call of(long nr, MemorySegment regs) {
-            return new Call(nr, user_regs_struct.rip(regs), user_regs_struct.rdi(regs), user_regs_struct.rsi(regs),
-                    user_regs_struct.rdx(regs), user_regs_struct.r10(regs), user_regs_struct.r8(regs),
-                    user_regs_struct.r9(regs));
+        static Call of(long nr, UserRegs regs) {
+            return new Call(nr, regs.rip(), regs.rdi(), regs.rsi(), regs.rdx(), regs.r10(), regs.r8(), regs.r9());
         }
 
         boolean sameSite(Call other) {
@@ -61,10 +56,10 @@ final class InterruptedCalls {
      */
     void note(List<Tracee> threads, InterruptedCalls before) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment regs = arena.allocate(user_regs_struct.layout());
+            UserRegs regs = UserRegs.allocate(arena);
             for (Tracee t : threads) {
-                Ptrace.getRegset(t.tid(), Linux.NT_PRSTATUS(), regs);
-                if (user_regs_struct.rax(regs) != ERESTART_RESTARTBLOCK || user_regs_struct.orig_rax(regs) < 0) {
+                regs.read(t.tid());
+                if (regs.rax() != UserRegs.ERESTART_RESTARTBLOCK || regs.origRax() < 0) {
                     continue;
                 }
                 long nr = before.original(t.tid(), regs);
@@ -80,9 +75,9 @@ final class InterruptedCalls {
      * or, when that is restart_syscall, the call recorded for the thread at the same instruction with the
      * same arguments; -1 if the record has none.
      */
-    long original(int tid, MemorySegment regs) {
-        long nr = user_regs_struct.orig_rax(regs);
-        if (nr != Linux.__NR_restart_syscall()) {
+    long original(int tid, UserRegs regs) {
+        long nr = regs.origRax();
+        if (nr != Kernel.__NR_restart_syscall) {
             return nr;
         }
         Call c = calls.get(tid);

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.EntryWriter;
 import dev.cryo.images.ImageKind;
@@ -27,6 +26,8 @@ import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.SysvIpc;
 
 /**
@@ -156,7 +157,7 @@ final class IpcNamespaceDump {
                     continue;
                 }
                 SysvIpc.Segment s = byId.get((int) v.getShmid());
-                if (s == null || v.getPgoff() + (v.getEnd() - v.getStart()) > roundUp(s.size(), 4096)) {
+                if (s == null || v.getPgoff() + (v.getEnd() - v.getStart()) > Page.roundUp(s.size())) {
                     throw new Refusal("mapping 0x" + Long.toHexString(v.getStart()) + " of pid " + pid + " attaches SysV segment "
                             + v.getShmid() + ", which is not one of its IPC namespace's (attached before it left another namespace?)");
                 }
@@ -198,8 +199,8 @@ final class IpcNamespaceDump {
     private void writeSegments(ImageStore store, List<SysvIpc.Segment> segments, MemorySegment buf) {
         try (EntryWriter w = store.openWriter(ImageKind.IPCNS_SHM, id)) {
             for (SysvIpc.Segment s : segments) {
-                try (SysvIpc.Attachment at = SysvIpc.attach(s.id(), s.size(), Linux.SHM_RDONLY());
-                     Fd file = Io.open(at.file(), Linux.O_RDONLY())) {
+                try (SysvIpc.Attachment at = SysvIpc.attach(s.id(), s.size(), Kernel.SHM_RDONLY);
+                     Fd file = Io.open(at.file(), Kernel.O_RDONLY)) {
                     if (at.hugePages(file)) {
                         throw new Refusal("SysV segment " + s.id() + " (key 0x" + Integer.toHexString(s.perm().key())
                                 + ") is in huge pages (SHM_HUGETLB), which cryo does not dump");

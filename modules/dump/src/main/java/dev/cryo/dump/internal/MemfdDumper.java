@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Supplier;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FileEntry;
@@ -17,6 +16,8 @@ import dev.cryo.images.proto.MemfdInodeEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Pidfd;
 
 /**
@@ -54,7 +55,7 @@ record MemfdDumper(Arena arena) implements FileDumper {
     static int mappingId(FileTable files, Arena arena, int pid, Vma v, int flags) throws DumpException {
         Path file = Path.of("/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end()));
         String where = "pid " + pid + " mapping 0x" + Long.toHexString(v.start());
-        int inodeId = inode(files, arena, v.path(), file, () -> Io.open(file.toString(), Linux.O_RDONLY()), where);
+        int inodeId = inode(files, arena, v.path(), file, () -> Io.open(file.toString(), Kernel.O_RDONLY), where);
         return files.memfdMappingId(inodeId, flags);
     }
 
@@ -84,8 +85,8 @@ record MemfdDumper(Arena arena) implements FileDumper {
         }
         try (Fd in = open.get()) {
             int seals = dev.cryo.syscalls.Memfd.seals(in);
-            long pages = (size + 4095) / 4096;
-            MemorySegment data = arena.allocate(Math.max(pages * 4096, 1), 4096).asSlice(0, pages * 4096);
+            long pages = Page.count(size);
+            MemorySegment data = arena.allocate(Math.max(pages * Page.SIZE, 1), Page.SIZE).asSlice(0, pages * Page.SIZE);
             for (long got = 0; got < size; ) {
                 long n = Io.pread(in.fd(), data.asSlice(got, size - got), got);
                 if (n == 0) {

@@ -7,7 +7,6 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
@@ -17,6 +16,8 @@ import dev.cryo.pagepipe.PresentPages;
 import dev.cryo.pagepipe.ReadCollector;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Proc;
 
 /** The memory of one process: mm_entry with its VMAs, and the private pages into pagemap + pages images. */
@@ -25,8 +26,8 @@ final class MemoryCollector {
 
     static MmEntry mm(int pid, List<Vma> vmas, FileTable files, Parasite parasite, Arena arena) throws DumpException {
         Proc.Stat s = Proc.stat(pid);
-        long brk = parasite.syscall("brk", Linux.__NR_brk(), 0);
-        int dumpable = (int) parasite.syscall("prctl(PR_GET_DUMPABLE)", Linux.__NR_prctl(), Linux.PR_GET_DUMPABLE());
+        long brk = parasite.syscall("brk", Kernel.__NR_brk, 0);
+        int dumpable = (int) parasite.syscall("prctl(PR_GET_DUMPABLE)", Kernel.__NR_prctl, Kernel.PR_GET_DUMPABLE);
         String exe = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/exe");
         MmEntry.Builder mm = MmEntry.newBuilder()
                 .setMmStartCode(s.longField(26)).setMmEndCode(s.longField(27))
@@ -35,7 +36,7 @@ final class MemoryCollector {
                 .setMmStartBrk(s.longField(47)).setMmBrk(brk)
                 .setMmArgStart(s.longField(48)).setMmArgEnd(s.longField(49))
                 .setMmEnvStart(s.longField(50)).setMmEnvEnd(s.longField(51))
-                .setExeFileId(files.pathId(exe, Linux.O_RDONLY()))
+                .setExeFileId(files.pathId(exe, Kernel.O_RDONLY))
                 .setDumpable(dumpable);
         ByteBuffer auxv = ByteBuffer.wrap(Proc.readBytes(pid, "auxv")).order(ByteOrder.LITTLE_ENDIAN);
         while (auxv.remaining() >= 8) {
@@ -51,7 +52,7 @@ final class MemoryCollector {
         VmaEntry.Builder e = VmaEntry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff()).setMadv(v.madvise())
                 .setProt(v.prot()).setFlags(v.flags()).setStatus(v.status()).setFd(-1).setShmid(0);
         if (v.is(Vma.FILE_PRIVATE) || v.is(Vma.FILE_SHARED)) {
-            int flags = v.is(Vma.FILE_SHARED) && v.mayWrite() ? Linux.O_RDWR() : Linux.O_RDONLY();
+            int flags = v.is(Vma.FILE_SHARED) && v.mayWrite() ? Kernel.O_RDWR : Kernel.O_RDONLY;
             // A memfd has no path to open again: the mapping names its memfd file, as CRIU's images do.
             int id = v.is(Vma.MEMFD) ? MemfdDumper.mappingId(files, arena, pid, v, flags) : files.pathId(v.path(), flags);
             e.setShmid(id).setFdflags(flags);
@@ -182,13 +183,13 @@ final class MemoryCollector {
 
     /** Joins ranges that touch (pages of adjacent mappings). */
     private static List<PageRange> merged(List<PageRange> ranges) {
-        return PageRanges.intersect(ranges, List.of(new PageRange(0, Long.MAX_VALUE / PageRange.PAGE_SIZE / 2)));
+        return PageRanges.intersect(ranges, List.of(new PageRange(0, Long.MAX_VALUE / Page.SIZE / 2)));
     }
 
     /** The pages the previous snapshot holds for {@code pid}, directly or through its parents, wherever it is. */
     static List<PageRange> held(dev.cryo.pagexfer.PageDestination pages, int pid) {
         return pages.parentHolds(pid).stream()
-                .map(r -> new PageRange(r[0], (r[1] - r[0]) / PageRange.PAGE_SIZE)).toList();
+                .map(r -> new PageRange(r[0], (r[1] - r[0]) / Page.SIZE)).toList();
     }
 
     /** Writes the process's pages to {@code sink}: the ranges in order, each page once. */
@@ -198,7 +199,7 @@ final class MemoryCollector {
         ReadCollector.Result result = collector.collect(pid, plan.ranges(), batch -> {
             MemorySegment data = batch.data();
             sink.write(data);
-            progress.add(data.byteSize() / PageRange.PAGE_SIZE);
+            progress.add(data.byteSize() / Page.SIZE);
         }, checkpoint);
         sink.commit();
         return result;

@@ -7,13 +7,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * One fd of a frozen process as /proc shows it: its link target, and fdinfo's {@code pos}, {@code flags}
  * (octal, O_CLOEXEC split off) and type-specific lines. {@code pidfd} lets a dumper take a duplicate.
  */
 record OpenFd(int pid, int fd, Fd pidfd, String link, long pos, int flags, boolean cloexec, String fdinfo) {
-    private static final int O_CLOEXEC = 02000000;
 
     static OpenFd read(int pid, int fd, Fd pidfd, String link) throws IOException {
         String text = Files.readString(Path.of("/proc/" + pid + "/fdinfo/" + fd));
@@ -26,7 +26,7 @@ record OpenFd(int pid, int fd, Fd pidfd, String link, long pos, int flags, boole
                 flags = Integer.parseInt(line.substring(6).trim(), 8);
             }
         }
-        return new OpenFd(pid, fd, pidfd, link, pos, flags & ~O_CLOEXEC, (flags & O_CLOEXEC) != 0, text);
+        return new OpenFd(pid, fd, pidfd, link, pos, flags & ~Kernel.O_CLOEXEC, (flags & Kernel.O_CLOEXEC) != 0, text);
     }
 
     /** The value of fdinfo line {@code name:}, or null. */

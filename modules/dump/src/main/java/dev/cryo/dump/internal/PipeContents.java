@@ -3,12 +3,12 @@ package dev.cryo.dump.internal;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * What a pipe or FIFO holds, read without consuming it: a read end of cryo's own through /proc, then
@@ -18,13 +18,13 @@ final class PipeContents {
     private PipeContents() {}
 
     static FileTable.PipeData read(OpenFd fd, long pipeId, Arena arena) throws DumpException {
-        try (Fd reader = Io.open(fd.procPath().toString(), Linux.O_RDONLY() | Linux.O_NONBLOCK());
-             Io.Pipe copy = Io.pipe(Linux.O_NONBLOCK())) {
-            int capacity = (int) Io.fcntl(reader.fd(), Linux.F_GETPIPE_SZ(), 0);
-            Io.fcntl(copy.write().fd(), Linux.F_SETPIPE_SZ(), capacity);
+        try (Fd reader = Io.open(fd.procPath().toString(), Kernel.O_RDONLY | Kernel.O_NONBLOCK);
+             Io.Pipe copy = Io.pipe(Kernel.O_NONBLOCK)) {
+            int capacity = (int) Io.fcntl(reader.fd(), Kernel.F_GETPIPE_SZ, 0);
+            Io.fcntl(copy.write().fd(), Kernel.F_SETPIPE_SZ, capacity);
             long n;
             try {
-                n = Io.tee(reader.fd(), copy.write().fd(), capacity, Linux.SPLICE_F_NONBLOCK());
+                n = Io.tee(reader.fd(), copy.write().fd(), capacity, Kernel.SPLICE_F_NONBLOCK);
             } catch (ErrnoException e) {
                 if (!e.is(Errno.EAGAIN)) {
                     throw e;

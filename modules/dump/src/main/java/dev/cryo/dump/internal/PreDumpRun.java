@@ -21,6 +21,7 @@ import dev.cryo.parasite.Cancellation;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.StopPoints;
+import dev.cryo.syscalls.Page;
 
 /**
  * One pre-dump: freeze the tree, and per process take (or create) its write tracker and plan its pages;
@@ -119,7 +120,7 @@ public final class PreDumpRun {
                         java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
                         ReadCollector.Result r = reader.collect(s.pid(), s.plan().ranges(), batch -> {
                             t.sink().write(batch.data());
-                            options.listener().pages(done.addAndGet(batch.data().byteSize() / PageRange.PAGE_SIZE), total);
+                            options.listener().pages(done.addAndGet(batch.data().byteSize() / Page.SIZE), total);
                         }, cancel::check, true);
                         if (r.vanished() > 0) {
                             // Unmapped pages read as zeros; a task that exited reads as nothing at all.

@@ -6,7 +6,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FileEntry;
@@ -15,6 +14,7 @@ import dev.cryo.images.proto.RegFileEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * A file known by its path: regular file, directory, character device, terminal; flags (O_APPEND,
@@ -60,7 +60,7 @@ record RegFileDumper(Arena arena) implements FileDumper {
                     + " bytes, over the " + (GHOST_MAX >> 20) + " MiB that cryo copies into the images");
         }
         MemorySegment data = arena.allocate(Math.max(size, 1)).asSlice(0, size);
-        try (Fd in = Io.open(fd.procPath().toString(), Linux.O_RDONLY())) {
+        try (Fd in = Io.open(fd.procPath().toString(), Kernel.O_RDONLY)) {
             long got = 0;
             while (got < size) {
                 long n = Io.pread(in.fd(), data.asSlice(got), got);

@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
@@ -18,6 +17,8 @@ import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 
 /**
  * The contents of shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, a shmem object with no name), once per
@@ -49,21 +50,21 @@ final class SharedMemoryDump {
         Path file = Path.of("/proc/" + pid + "/map_files/" + Long.toHexString(v.getStart()) + "-" + Long.toHexString(v.getEnd()));
         long size = Files.size(file);
         long pages = 0;
-        try (Fd fd = Io.open(file.toString(), Linux.O_RDONLY());
+        try (Fd fd = Io.open(file.toString(), Kernel.O_RDONLY);
              PageSink out = dest.open(PagemapType.SHARED, v.getShmid())) {
             MemorySegment buf = pool.take();
             try {
                 long at = 0;
                 while (at < size) {
-                    long data = seek(fd, at, Linux.SEEK_DATA());
+                    long data = seek(fd, at, Kernel.SEEK_DATA);
                     if (data < 0 || data >= size) {
                         break;
                     }
-                    long hole = Math.min(size, seek(fd, data, Linux.SEEK_HOLE()));
-                    long run = (hole - data + 4095) / 4096;
+                    long hole = Math.min(size, seek(fd, data, Kernel.SEEK_HOLE));
+                    long run = Page.count(hole - data);
                     out.begin(List.of(new PageSink.Run(data, run)));
-                    for (long off = data; off < data + run * 4096; ) {
-                        long n = Math.min(buf.byteSize(), data + run * 4096 - off);
+                    for (long off = data; off < data + run * Page.SIZE; ) {
+                        long n = Math.min(buf.byteSize(), data + run * Page.SIZE - off);
                         MemorySegment chunk = buf.asSlice(0, n);
                         chunk.fill((byte) 0); // the object's last page may end inside it
                         long got = 0;
@@ -78,7 +79,7 @@ final class SharedMemoryDump {
                         off += n;
                     }
                     pages += run;
-                    at = data + run * 4096;
+                    at = data + run * Page.SIZE;
                 }
             } finally {
                 pool.give(buf);
@@ -93,7 +94,7 @@ final class SharedMemoryDump {
         try {
             return Io.lseek(fd.fd(), from, whence);
         } catch (ErrnoException e) {
-            if (e.errno() == Linux.ENXIO()) { // nothing but a hole up to the end
+            if (e.errno() == Kernel.ENXIO) { // nothing but a hole up to the end
                 return -1;
             }
             throw e;

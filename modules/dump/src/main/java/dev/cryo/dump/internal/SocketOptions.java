@@ -3,13 +3,13 @@ package dev.cryo.dump.internal;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.linger;
-import dev.cryo.bindings.timeval;
 import dev.cryo.images.proto.SkOptsEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Linger;
 import dev.cryo.syscalls.Sockets;
+import dev.cryo.syscalls.TimeVal;
 
 /** The SOL_SOCKET options every socket has (sk_opts.proto), read through cryo's duplicate of it, as CRIU reads them. */
 final class SocketOptions {
@@ -17,38 +17,41 @@ final class SocketOptions {
 
     static SkOptsEntry read(Fd sock, int family) {
         SkOptsEntry.Builder o = SkOptsEntry.newBuilder()
-                .setSoSndbuf(option(sock, Linux.SO_SNDBUF()))
-                .setSoRcvbuf(option(sock, Linux.SO_RCVBUF()))
-                .setSoPriority(option(sock, Linux.SO_PRIORITY()))
-                .setSoRcvlowat(option(sock, Linux.SO_RCVLOWAT()))
-                .setReuseaddr(option(sock, Linux.SO_REUSEADDR()) != 0)
-                .setSoReuseport(option(sock, Linux.SO_REUSEPORT()) != 0)
-                .setSoDontroute(option(sock, Linux.SO_DONTROUTE()) != 0)
-                .setSoNoCheck(option(sock, Linux.SO_NO_CHECK()) != 0)
-                .setSoBroadcast(option(sock, Linux.SO_BROADCAST()) != 0)
-                .setSoKeepalive(option(sock, Linux.SO_KEEPALIVE()) != 0)
-                .setSoOobinline(option(sock, Linux.SO_OOBINLINE()) != 0 ? 1 : 0)
-                .setSoBufLock(option(sock, Linux.SO_BUF_LOCK()));
-        int mark = option(sock, Linux.SO_MARK());
+                .setSoSndbuf(option(sock, Kernel.SO_SNDBUF))
+                .setSoRcvbuf(option(sock, Kernel.SO_RCVBUF))
+                .setSoPriority(option(sock, Kernel.SO_PRIORITY))
+                .setSoRcvlowat(option(sock, Kernel.SO_RCVLOWAT))
+                .setReuseaddr(option(sock, Kernel.SO_REUSEADDR) != 0)
+                .setSoReuseport(option(sock, Kernel.SO_REUSEPORT) != 0)
+                .setSoDontroute(option(sock, Kernel.SO_DONTROUTE) != 0)
+                .setSoNoCheck(option(sock, Kernel.SO_NO_CHECK) != 0)
+                .setSoBroadcast(option(sock, Kernel.SO_BROADCAST) != 0)
+                .setSoKeepalive(option(sock, Kernel.SO_KEEPALIVE) != 0)
+                .setSoOobinline(option(sock, Kernel.SO_OOBINLINE) != 0 ? 1 : 0)
+                .setSoBufLock(option(sock, Kernel.SO_BUF_LOCK));
+        int mark = option(sock, Kernel.SO_MARK);
         if (mark != 0) {
             o.setSoMark(mark); // setting it back needs CAP_NET_ADMIN: only when it is not the default
         }
-        if (family == Linux.AF_UNIX()) {
-            o.setSoPasscred(option(sock, Linux.SO_PASSCRED()) != 0).setSoPasssec(option(sock, Linux.SO_PASSSEC()) != 0);
+        if (family == Kernel.AF_UNIX) {
+            o.setSoPasscred(option(sock, Kernel.SO_PASSCRED) != 0).setSoPasssec(option(sock, Kernel.SO_PASSSEC) != 0);
         }
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment tv = timeval.allocate(a);
-            Sockets.getOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDTIMEO(), tv);
-            o.setSoSndTmoSec(timeval.tv_sec(tv)).setSoSndTmoUsec(timeval.tv_usec(tv));
-            Sockets.getOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVTIMEO(), tv);
-            o.setSoRcvTmoSec(timeval.tv_sec(tv)).setSoRcvTmoUsec(timeval.tv_usec(tv));
-            MemorySegment l = linger.allocate(a);
-            Sockets.getOption(sock, Linux.SOL_SOCKET(), Linux.SO_LINGER(), l);
-            if (linger.l_onoff(l) != 0) {
-                o.setSoLinger(linger.l_linger(l));
+            MemorySegment tv = TimeVal.allocate(a);
+            Sockets.getOption(sock, Kernel.SOL_SOCKET, Kernel.SO_SNDTIMEO, tv);
+            TimeVal snd = TimeVal.read(tv);
+            o.setSoSndTmoSec(snd.sec()).setSoSndTmoUsec(snd.usec());
+            Sockets.getOption(sock, Kernel.SOL_SOCKET, Kernel.SO_RCVTIMEO, tv);
+            TimeVal rcv = TimeVal.read(tv);
+            o.setSoRcvTmoSec(rcv.sec()).setSoRcvTmoUsec(rcv.usec());
+            MemorySegment l = Linger.allocate(a);
+            Sockets.getOption(sock, Kernel.SOL_SOCKET, Kernel.SO_LINGER, l);
+            Linger lingering = Linger.read(l);
+            if (lingering.on()) {
+                o.setSoLinger(lingering.seconds());
             }
             MemorySegment dev = a.allocate(32);
-            int n = Sockets.getOption(sock, Linux.SOL_SOCKET(), Linux.SO_BINDTODEVICE(), dev);
+            int n = Sockets.getOption(sock, Kernel.SOL_SOCKET, Kernel.SO_BINDTODEVICE, dev);
             if (n > 0) {
                 o.setSoBoundDev(dev.getString(0));
             }
@@ -59,7 +62,7 @@ final class SocketOptions {
     /** An int option of SOL_SOCKET; one the kernel lacks (SO_BUF_LOCK before 5.14) reads as 0. */
     private static int option(Fd sock, int name) {
         try {
-            return Sockets.getIntOption(sock, Linux.SOL_SOCKET(), name);
+            return Sockets.getIntOption(sock, Kernel.SOL_SOCKET, name);
         } catch (ErrnoException e) {
             if (e.is(dev.cryo.syscalls.Errno.ENOPROTOOPT)) {
                 return 0;

@@ -8,7 +8,6 @@ import java.util.Map;
 
 import com.google.protobuf.ByteString;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpListener;
 import dev.cryo.images.proto.FdTypes;
@@ -16,6 +15,7 @@ import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.SkOptsEntry;
 import dev.cryo.images.proto.UnixSkEntry;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.NetworkLock;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.NetNamespace;
@@ -158,7 +158,7 @@ final class SocketTable implements AutoCloseable {
         for (Map.Entry<Long, Dumped> d : unixDumped.entrySet()) {
             UnixSkEntry e = d.getValue().entry();
             String what = d.getValue().where() + ": unix socket " + d.getKey() + describe(e.getName().toByteArray());
-            if (e.getState() == Linux.TCP_LISTEN()) {
+            if (e.getState() == Kernel.TCP_LISTEN) {
                 SockDiag.Unix diag = unix(d.getKey());
                 for (long icon : diag == null ? new long[0] : diag.icons()) {
                     if (!unixDumped.containsKey(icon)) {
@@ -177,7 +177,7 @@ final class SocketTable implements AutoCloseable {
                 throw new DumpException("cannot dump " + what + ": it is connected to " + peerWhat
                         + ", outside the tree; dump with --ext-unix-sk to connect it to that name again at restore");
             }
-            if (e.getType() != Linux.SOCK_DGRAM()) {
+            if (e.getType() != Kernel.SOCK_DGRAM) {
                 throw new DumpException("cannot dump " + what + ": it is one end of a stream connection whose other end, "
                         + peerWhat + ", is outside the tree, which no restore can bring back (CRIU refuses it too)");
             }
@@ -189,7 +189,7 @@ final class SocketTable implements AutoCloseable {
                 int id = files.nextId();
                 externalIds.put(peer, id);
                 externals.add(FileEntry.newBuilder().setType(FdTypes.UNIXSK).setId(id).setUsk(UnixSkEntry.newBuilder()
-                        .setId(id).setIno((int) peer).setType(Linux.SOCK_DGRAM()).setState(Linux.TCP_LISTEN())
+                        .setId(id).setIno((int) peer).setType(Kernel.SOCK_DGRAM).setState(Kernel.TCP_LISTEN)
                         .setFlags(0).setUflags(USK_EXTERN).setBacklog(0).setPeer(0).setFown(FileTable.NO_OWNER)
                         .setOpts(SkOptsEntry.newBuilder().setSoSndbuf(0).setSoRcvbuf(0).setSoSndTmoSec(0)
                                 .setSoSndTmoUsec(0).setSoRcvTmoSec(0).setSoRcvTmoUsec(0))
@@ -219,7 +219,7 @@ final class SocketTable implements AutoCloseable {
                     // back to work before the tree runs again: in repair mode its own writes would fail (EINVAL)
                     Tcp.repair(r.sock(), false);
                     // TCP_REPAIR set SO_REUSEADDR's force mode; repair off clears it: the task's value goes back
-                    dev.cryo.syscalls.Sockets.setIntOption(r.sock(), Linux.SOL_SOCKET(), Linux.SO_REUSEADDR(), r.reuseaddr() ? 1 : 0);
+                    dev.cryo.syscalls.Sockets.setIntOption(r.sock(), Kernel.SOL_SOCKET, Kernel.SO_REUSEADDR, r.reuseaddr() ? 1 : 0);
                 }
             } catch (RuntimeException e) {
                 failure = failure == null ? e : failure;

@@ -2,7 +2,6 @@ package dev.cryo.dump.internal;
 
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
@@ -10,6 +9,7 @@ import dev.cryo.pagexfer.LazyMemory;
 import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 
 /**
@@ -24,7 +24,6 @@ final class SourceRelease {
     /** close_range's last fd: all of them (~0U). */
     private static final long ALL_FDS = 0xffff_ffffL;
     /** asm-generic/ioctls.h; not among the bindings' constants. */
-    private static final long TIOCNOTTY = 0x5422;
 
     private SourceRelease() {}
 
@@ -37,17 +36,17 @@ final class SourceRelease {
                     // A session leader gives up its controlling terminal (closing fds does not): the restored
                     // session takes it again. The hang-up goes to the terminal's foreground group, frozen here.
                     try (Scratch s = p.scratch()) {
-                        long fd = p.syscall("open(/dev/tty)", Linux.__NR_openat(), Linux.AT_FDCWD(), s.putString("/dev/tty"),
-                                Linux.O_RDWR() | Linux.O_NOCTTY() | Linux.O_CLOEXEC(), 0);
-                        p.syscall("ioctl(TIOCNOTTY)", Linux.__NR_ioctl(), fd, TIOCNOTTY, 0);
-                        p.syscall("close", Linux.__NR_close(), fd);
+                        long fd = p.syscall("open(/dev/tty)", Kernel.__NR_openat, Kernel.AT_FDCWD, s.putString("/dev/tty"),
+                                Kernel.O_RDWR | Kernel.O_NOCTTY | Kernel.O_CLOEXEC, 0);
+                        p.syscall("ioctl(TIOCNOTTY)", Kernel.__NR_ioctl, fd, Kernel.TIOCNOTTY, 0);
+                        p.syscall("close", Kernel.__NR_close, fd);
                     }
                 }
-                p.syscall("close_range", Linux.__NR_close_range(), 0, ALL_FDS, 0);
+                p.syscall("close_range", Kernel.__NR_close_range, 0, ALL_FDS, 0);
                 for (VmaEntry v : mm.getVmasList()) {
                     int kernels = VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR | VmaStatus.VMA_AREA_VSYSCALL;
                     if ((v.getStatus() & kernels) == 0 && !LazyMemory.isLazy(v)) {
-                        p.syscall("munmap(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_munmap(),
+                        p.syscall("munmap(0x" + Long.toHexString(v.getStart()) + ")", Kernel.__NR_munmap,
                                 v.getStart(), v.getEnd() - v.getStart());
                     }
                 }

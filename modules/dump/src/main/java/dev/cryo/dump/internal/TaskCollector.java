@@ -6,11 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.itimerval;
-import dev.cryo.bindings.kernel_sigaction;
-import dev.cryo.bindings.rlimit;
-import dev.cryo.bindings.timeval;
 import dev.cryo.images.proto.CredsEntry;
 import dev.cryo.images.proto.ItimerEntry;
 import dev.cryo.images.proto.RlimitEntry;
@@ -20,7 +15,11 @@ import dev.cryo.images.proto.TaskRlimitsEntry;
 import dev.cryo.images.proto.TaskTimersEntry;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
+import dev.cryo.syscalls.Rlimits;
+import dev.cryo.syscalls.SigAction;
+import dev.cryo.syscalls.TimeVal;
 
 /** Collects what belongs to a whole process: signal handlers, itimers, rlimits, credentials, personality. */
 final class TaskCollector {
@@ -74,22 +73,23 @@ final class TaskCollector {
     /** rt_sigaction(sig, NULL, &old) inside the task for every signal, SIGKILL and SIGSTOP included as CRIU does. */
     private static List<SaEntry> sigactions(Parasite parasite, Arena arena) {
         List<SaEntry> out = new ArrayList<>();
-        MemorySegment sa = arena.allocate(kernel_sigaction.layout());
-        for (int sig = 1; sig <= Linux.CRYO_KERNEL_NSIG(); sig++) {
-            if (sig == Linux.SIGKILL() || sig == Linux.SIGSTOP()) {
+        MemorySegment sa = SigAction.allocate(arena);
+        for (int sig = 1; sig <= Kernel.CRYO_KERNEL_NSIG; sig++) {
+            if (sig == Kernel.SIGKILL || sig == Kernel.SIGSTOP) {
                 out.add(SaEntry.newBuilder().setSigaction(0).setFlags(0).setRestorer(0).setMask(0).build());
                 continue;
             }
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(sa.byteSize());
-                parasite.syscall("rt_sigaction", Linux.__NR_rt_sigaction(), sig, 0, at, 8);
+                parasite.syscall("rt_sigaction", Kernel.__NR_rt_sigaction, sig, 0, at, 8);
                 s.read(at, sa);
             }
+            SigAction action = SigAction.read(sa);
             out.add(SaEntry.newBuilder()
-                    .setSigaction(kernel_sigaction.handler(sa))
-                    .setFlags(kernel_sigaction.flags(sa))
-                    .setRestorer(kernel_sigaction.restorer(sa))
-                    .setMask(kernel_sigaction.mask(sa))
+                    .setSigaction(action.handler())
+                    .setFlags(action.flags())
+                    .setRestorer(action.restorer())
+                    .setMask(action.mask())
                     .build());
         }
         return out;
@@ -97,19 +97,18 @@ final class TaskCollector {
 
     private static TaskTimersEntry itimers(Parasite parasite, Arena arena) {
         ItimerEntry[] t = new ItimerEntry[3];
-        int[] which = {Linux.ITIMER_REAL(), Linux.ITIMER_VIRTUAL(), Linux.ITIMER_PROF()};
-        MemorySegment v = arena.allocate(itimerval.layout());
+        int[] which = {Kernel.ITIMER_REAL, Kernel.ITIMER_VIRTUAL, Kernel.ITIMER_PROF};
+        MemorySegment v = TimeVal.Timer.allocate(arena);
         for (int i = 0; i < 3; i++) {
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(v.byteSize());
-                parasite.syscall("getitimer", Linux.__NR_getitimer(), which[i], at);
+                parasite.syscall("getitimer", Kernel.__NR_getitimer, which[i], at);
                 s.read(at, v);
             }
-            MemorySegment interval = itimerval.it_interval(v);
-            MemorySegment value = itimerval.it_value(v);
+            TimeVal.Timer timer = TimeVal.Timer.read(v);
             t[i] = ItimerEntry.newBuilder()
-                    .setIsec(timeval.tv_sec(interval)).setIusec(timeval.tv_usec(interval))
-                    .setVsec(timeval.tv_sec(value)).setVusec(timeval.tv_usec(value))
+                    .setIsec(timer.interval().sec()).setIusec(timer.interval().usec())
+                    .setVsec(timer.value().sec()).setVusec(timer.value().usec())
                     .build();
         }
         return TaskTimersEntry.newBuilder().setReal(t[0]).setVirt(t[1]).setProf(t[2]).build();
@@ -121,14 +120,15 @@ final class TaskCollector {
      */
     private static TaskRlimitsEntry rlimits(Parasite parasite, Arena arena) {
         TaskRlimitsEntry.Builder b = TaskRlimitsEntry.newBuilder();
-        MemorySegment lim = arena.allocate(rlimit.layout());
-        for (int r = 0; r < Linux.RLIMIT_NLIMITS(); r++) {
+        MemorySegment lim = Rlimits.Limit.allocate(arena);
+        for (int r = 0; r < Kernel.RLIMIT_NLIMITS; r++) {
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(lim.byteSize());
-                parasite.syscall("prlimit64(" + r + ")", Linux.__NR_prlimit64(), 0, r, 0, at);
+                parasite.syscall("prlimit64(" + r + ")", Kernel.__NR_prlimit64, 0, r, 0, at);
                 s.read(at, lim);
             }
-            b.addRlimits(RlimitEntry.newBuilder().setCur(rlimit.rlim_cur(lim)).setMax(rlimit.rlim_max(lim)));
+            Rlimits.Limit limit = Rlimits.Limit.read(lim);
+            b.addRlimits(RlimitEntry.newBuilder().setCur(limit.cur()).setMax(limit.max()));
         }
         return b.build();
     }
@@ -136,7 +136,7 @@ final class TaskCollector {
     /** Credentials from /proc/PID/task/TID/status, with secure bits asked of the task. */
     record Creds(int securebits) {
         static Creds of(Parasite parasite) {
-            return new Creds((int) parasite.syscall("prctl(PR_GET_SECUREBITS)", Linux.__NR_prctl(), Linux.PR_GET_SECUREBITS()));
+            return new Creds((int) parasite.syscall("prctl(PR_GET_SECUREBITS)", Kernel.__NR_prctl, Kernel.PR_GET_SECUREBITS));
         }
 
         CredsEntry forThread(int pid, int tid) {

@@ -6,10 +6,6 @@ import java.lang.foreign.ValueLayout;
 
 import com.google.protobuf.ByteString;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.ptrace_rseq_configuration;
-import dev.cryo.bindings.stack_t;
-import dev.cryo.bindings.user_regs_struct;
 import dev.cryo.images.proto.RseqEntry;
 import dev.cryo.images.proto.SiginfoEntry;
 import dev.cryo.images.proto.SignalQueueEntry;
@@ -22,19 +18,20 @@ import dev.cryo.images.proto.UserX86XsaveEntry;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.parasite.Tracee;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.RseqConfiguration;
+import dev.cryo.syscalls.SigAltStack;
+import dev.cryo.syscalls.SigInfo;
 import dev.cryo.syscalls.Syscall;
+import dev.cryo.syscalls.UserRegs;
 import dev.cryo.syscalls.XsaveLayout;
 
 /** Collects one stopped thread: registers, FPU/xstate, signal mask, pending signals, sigaltstack, rseq, robust list. */
 final class ThreadCollector {
     // The kernel's restart codes, seen in rax when a thread was stopped inside a system call.
-    private static final long ERESTARTSYS = -512;
-    private static final long ERESTARTNOINTR = -513;
-    private static final long ERESTARTNOHAND = -514;
     private static final int XSAVE_MAX = 16384;
-    private static final int SIGINFO_SIZE = 128;
 
     private ThreadCollector() {}
 
@@ -46,10 +43,9 @@ final class ThreadCollector {
      */
     static ThreadInfoX86.Builder registers(Tracee t, InterruptedCalls interrupted) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment regs = arena.allocate(user_regs_struct.layout());
-            Ptrace.getRegset(t.tid(), Linux.NT_PRSTATUS(), regs);
+            UserRegs regs = UserRegs.of(t.tid(), arena);
             MemorySegment xsave = arena.allocate(XSAVE_MAX, 64);
-            long xsize = Ptrace.getRegset(t.tid(), Linux.NT_X86_XSTATE(), xsave);
+            long xsize = Ptrace.getRegset(t.tid(), Kernel.NT_X86_XSTATE, xsave);
             return ThreadInfoX86.newBuilder().setGpregs(gpregs(regs, t.tid(), interrupted)).setFpregs(fpregs(xsave, xsize));
         }
     }
@@ -61,7 +57,7 @@ final class ThreadCollector {
             MemorySegment word = arena.allocate(ValueLayout.JAVA_LONG);
             try (Scratch s = parasite.scratch()) {
                 long at = s.reserve(word.byteSize());
-                parasite.syscallIn(t, "prctl(PR_GET_TID_ADDRESS)", Linux.__NR_prctl(), Linux.PR_GET_TID_ADDRESS(), at);
+                parasite.syscallIn(t, "prctl(PR_GET_TID_ADDRESS)", Kernel.__NR_prctl, Kernel.PR_GET_TID_ADDRESS, at);
                 s.read(at, word);
             }
             ThreadInfoX86 info = registers.setClearTidAddr(word.get(ValueLayout.JAVA_LONG, 0)).build();
@@ -84,16 +80,16 @@ final class ThreadCollector {
      * One stopped with ERESTART_RESTARTBLOCK keeps its call in orig_ax, which restore makes again; when that
      * is restart_syscall (a pre-dump stopped the thread before), the call comes from {@code interrupted}.
      */
-    private static UserX86RegsEntry gpregs(MemorySegment r, int tid, InterruptedCalls interrupted) {
-        long ax = user_regs_struct.rax(r);
-        long ip = user_regs_struct.rip(r);
-        long origAx = user_regs_struct.orig_rax(r);
+    private static UserX86RegsEntry gpregs(UserRegs r, int tid, InterruptedCalls interrupted) {
+        long ax = r.rax();
+        long ip = r.rip();
+        long origAx = r.origRax();
         if (origAx >= 0) {
-            if (ax == ERESTARTSYS || ax == ERESTARTNOINTR || ax == ERESTARTNOHAND) {
+            if (ax == UserRegs.ERESTARTSYS || ax == UserRegs.ERESTARTNOINTR || ax == UserRegs.ERESTARTNOHAND) {
                 ax = origAx;
                 ip -= 2;
-            } else if (ax == InterruptedCalls.ERESTART_RESTARTBLOCK) {
-                ax = Linux.__NR_restart_syscall();
+            } else if (ax == UserRegs.ERESTART_RESTARTBLOCK) {
+                ax = Kernel.__NR_restart_syscall;
                 ip -= 2;
                 long original = interrupted.original(tid, r);
                 if (original >= 0) {
@@ -102,16 +98,16 @@ final class ThreadCollector {
             }
         }
         return UserX86RegsEntry.newBuilder()
-                .setR15(user_regs_struct.r15(r)).setR14(user_regs_struct.r14(r)).setR13(user_regs_struct.r13(r))
-                .setR12(user_regs_struct.r12(r)).setBp(user_regs_struct.rbp(r)).setBx(user_regs_struct.rbx(r))
-                .setR11(user_regs_struct.r11(r)).setR10(user_regs_struct.r10(r)).setR9(user_regs_struct.r9(r))
-                .setR8(user_regs_struct.r8(r)).setAx(ax).setCx(user_regs_struct.rcx(r))
-                .setDx(user_regs_struct.rdx(r)).setSi(user_regs_struct.rsi(r)).setDi(user_regs_struct.rdi(r))
-                .setOrigAx(origAx).setIp(ip).setCs(user_regs_struct.cs(r))
-                .setFlags(user_regs_struct.eflags(r)).setSp(user_regs_struct.rsp(r)).setSs(user_regs_struct.ss(r))
-                .setFsBase(user_regs_struct.fs_base(r)).setGsBase(user_regs_struct.gs_base(r))
-                .setDs(user_regs_struct.ds(r)).setEs(user_regs_struct.es(r)).setFs(user_regs_struct.fs(r))
-                .setGs(user_regs_struct.gs(r))
+                .setR15(r.r15()).setR14(r.r14()).setR13(r.r13())
+                .setR12(r.r12()).setBp(r.rbp()).setBx(r.rbx())
+                .setR11(r.r11()).setR10(r.r10()).setR9(r.r9())
+                .setR8(r.r8()).setAx(ax).setCx(r.rcx())
+                .setDx(r.rdx()).setSi(r.rsi()).setDi(r.rdi())
+                .setOrigAx(origAx).setIp(ip).setCs(r.cs())
+                .setFlags(r.eflags()).setSp(r.rsp()).setSs(r.ss())
+                .setFsBase(r.fsBase()).setGsBase(r.gsBase())
+                .setDs(r.ds()).setEs(r.es()).setFs(r.fs())
+                .setGs(r.gs())
                 .build();
     }
 
@@ -171,47 +167,46 @@ final class ThreadCollector {
     }
 
     private static ThreadSasEntry sigaltstack(Tracee t, Parasite parasite, Arena arena) {
-        MemorySegment ss = arena.allocate(stack_t.layout());
+        MemorySegment ss = SigAltStack.allocate(arena);
         try (Scratch s = parasite.scratch()) {
             long at = s.reserve(ss.byteSize());
-            parasite.syscallIn(t, "sigaltstack", Linux.__NR_sigaltstack(), 0, at);
+            parasite.syscallIn(t, "sigaltstack", Kernel.__NR_sigaltstack, 0, at);
             s.read(at, ss);
         }
+        SigAltStack stack = SigAltStack.read(ss);
         return ThreadSasEntry.newBuilder()
-                .setSsSp(stack_t.ss_sp(ss).address())
-                .setSsSize(stack_t.ss_size(ss))
-                .setSsFlags(stack_t.ss_flags(ss))
+                .setSsSp(stack.sp())
+                .setSsSize(stack.size())
+                .setSsFlags(stack.flags())
                 .build();
     }
 
     private static void robustList(int tid, ThreadCoreEntry.Builder core, Arena arena) {
         MemorySegment head = arena.allocate(ValueLayout.JAVA_LONG);
         MemorySegment len = arena.allocate(ValueLayout.JAVA_LONG);
-        Syscall.call("get_robust_list(" + tid + ")", Linux.__NR_get_robust_list(), tid, head.address(), len.address());
+        Syscall.call("get_robust_list(" + tid + ")", Kernel.__NR_get_robust_list, tid, head.address(), len.address());
         core.setFutexRla(head.get(ValueLayout.JAVA_LONG, 0)).setFutexRlaLen((int) len.get(ValueLayout.JAVA_LONG, 0));
     }
 
     private static void rseq(int tid, ThreadCoreEntry.Builder core, Arena arena) {
-        MemorySegment conf = arena.allocate(ptrace_rseq_configuration.layout());
-        Ptrace.getRseqConfiguration(tid, conf);
-        long abi = ptrace_rseq_configuration.rseq_abi_pointer(conf);
-        if (abi != 0) {
+        RseqConfiguration conf = RseqConfiguration.of(tid);
+        if (conf.abiPointer() != 0) {
             core.setRseqEntry(RseqEntry.newBuilder()
-                    .setRseqAbiPointer(abi)
-                    .setRseqAbiSize(ptrace_rseq_configuration.rseq_abi_size(conf))
-                    .setSignature(ptrace_rseq_configuration.signature(conf)));
+                    .setRseqAbiPointer(conf.abiPointer())
+                    .setRseqAbiSize(conf.abiSize())
+                    .setSignature(conf.signature()));
         }
     }
 
     /** Pending signals of the thread's own queue, or with {@code shared} of the process's, without dequeuing them. */
     static SignalQueueEntry pending(int tid, boolean shared, Arena arena) {
         SignalQueueEntry.Builder q = SignalQueueEntry.newBuilder();
-        MemorySegment buf = arena.allocate(SIGINFO_SIZE * 32L, 8);
+        MemorySegment buf = SigInfo.allocateArray(arena, 32);
         long offset = 0;
         while (true) {
             int n = Ptrace.peekSigInfo(tid, offset, shared, buf, 32);
             for (int i = 0; i < n; i++) {
-                q.addSignals(SiginfoEntry.newBuilder().setSiginfo(ByteString.copyFrom(buf.asSlice((long) i * SIGINFO_SIZE, SIGINFO_SIZE).asByteBuffer())));
+                q.addSignals(SiginfoEntry.newBuilder().setSiginfo(ByteString.copyFrom(buf.asSlice(i * SigInfo.SIZE, SigInfo.SIZE).asByteBuffer())));
             }
             if (n < 32) {
                 return q.build();

@@ -11,8 +11,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.uffdio_api;
 import dev.cryo.dump.DirtyTracker;
 import dev.cryo.images.ImageStore;
 import dev.cryo.pagepipe.WrittenPages;
@@ -22,6 +20,7 @@ import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.Uffd;
@@ -117,7 +116,7 @@ final class UffdTracker implements TaskTracker {
     static Optional<UffdTracker> takeOut(Parasite parasite, Map<Integer, Kept> record) {
         closeInherited(parasite, record);
         Optional<UffdTracker> t = find(parasite.pid(), record.get(parasite.pid()));
-        t.ifPresent(u -> parasite.syscall("close(uffd)", Linux.__NR_close(), u.kept.fd()));
+        t.ifPresent(u -> parasite.syscall("close(uffd)", Kernel.__NR_close, u.kept.fd()));
         return t;
     }
 
@@ -130,7 +129,7 @@ final class UffdTracker implements TaskTracker {
         for (Map.Entry<Integer, Kept> e : record.entrySet()) {
             Kept k = e.getValue();
             if (e.getKey() != pid && k.equals(at(pid, k.fd()))) {
-                parasite.syscall("close(inherited uffd)", Linux.__NR_close(), k.fd());
+                parasite.syscall("close(inherited uffd)", Kernel.__NR_close, k.fd());
             }
         }
     }
@@ -151,7 +150,7 @@ final class UffdTracker implements TaskTracker {
         for (String name : fds) {
             int fd = Integer.parseInt(name);
             if (at(pid, fd) != null && features(pid, fd) == Uffd.WP_TRACKING_FEATURES) {
-                parasite.syscall("close(left uffd)", Linux.__NR_close(), fd);
+                parasite.syscall("close(left uffd)", Kernel.__NR_close, fd);
                 closed.add(fd);
             }
         }
@@ -205,7 +204,7 @@ final class UffdTracker implements TaskTracker {
         int pid = parasite.pid();
         long fd;
         try {
-            fd = parasite.syscall("userfaultfd", Linux.__NR_userfaultfd(), Linux.O_CLOEXEC() | Linux.UFFD_USER_MODE_ONLY());
+            fd = parasite.syscall("userfaultfd", Kernel.__NR_userfaultfd, Uffd.CREATE_FLAGS);
         } catch (ErrnoException e) {
             if (e.is(Errno.ENOSYS) || e.is(Errno.EPERM) || e.is(Errno.EINVAL)) {
                 return Optional.empty();
@@ -214,13 +213,11 @@ final class UffdTracker implements TaskTracker {
         }
         long high;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment api = uffdio_api.allocate(arena);
-            uffdio_api.api(api, Linux.UFFD_API());
-            uffdio_api.features(api, Uffd.WP_TRACKING_FEATURES);
+            MemorySegment api = Uffd.apiRequest(arena, Uffd.WP_TRACKING_FEATURES);
             try (Scratch s = parasite.scratch()) {
-                parasite.syscall("ioctl(UFFDIO_API)", Linux.__NR_ioctl(), fd, Linux.UFFDIO_API(), s.put(api));
+                parasite.syscall("ioctl(UFFDIO_API)", Kernel.__NR_ioctl, fd, Uffd.UFFDIO_API, s.put(api));
             } catch (ErrnoException e) {
-                parasite.syscall("close", Linux.__NR_close(), fd);
+                parasite.syscall("close", Kernel.__NR_close, fd);
                 if (e.is(Errno.EINVAL)) {
                     return Optional.empty(); // no UFFD_FEATURE_WP_ASYNC (before Linux 6.7)
                 }
@@ -228,8 +225,8 @@ final class UffdTracker implements TaskTracker {
             }
             // Out of the way of the application's lowest-free-number opens, within the table it already has.
             int min = Math.max(3, Integer.parseInt(Proc.status(pid, "FDSize").trim()) - 1);
-            high = parasite.syscall("fcntl(F_DUPFD_CLOEXEC)", Linux.__NR_fcntl(), fd, Linux.F_DUPFD_CLOEXEC(), min);
-            parasite.syscall("close", Linux.__NR_close(), fd);
+            high = parasite.syscall("fcntl(F_DUPFD_CLOEXEC)", Kernel.__NR_fcntl, fd, Kernel.F_DUPFD_CLOEXEC, min);
+            parasite.syscall("close", Kernel.__NR_close, fd);
         }
         Kept kept = at(pid, (int) high);
         try (Fd pidfd = Pidfd.open(pid)) {

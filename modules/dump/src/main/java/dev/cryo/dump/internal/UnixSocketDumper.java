@@ -11,7 +11,6 @@ import java.util.Map;
 
 import com.google.protobuf.ByteString;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.images.proto.FdTypes;
 import dev.cryo.images.proto.FilePermsEntry;
@@ -23,6 +22,7 @@ import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.SockDiag;
 import dev.cryo.syscalls.SocketAddress;
@@ -50,17 +50,17 @@ record UnixSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
             throw new DumpException("cannot dump " + what + ": sock_diag does not know it (is it in another network namespace?)");
         }
         what += d.bound() ? " (" + d.displayName() + ")" : "";
-        if (d.type() != Linux.SOCK_STREAM() && d.type() != Linux.SOCK_DGRAM() && d.type() != Linux.SOCK_SEQPACKET()) {
+        if (d.type() != Kernel.SOCK_STREAM && d.type() != Kernel.SOCK_DGRAM && d.type() != Kernel.SOCK_SEQPACKET) {
             throw new DumpException("cannot dump " + what + ": it is of type " + d.type() + ", not stream, datagram or seqpacket");
         }
-        boolean listening = d.state() == Linux.TCP_LISTEN();
-        if (!listening && d.state() != Linux.TCP_ESTABLISHED() && d.state() != Linux.TCP_CLOSE()) {
+        boolean listening = d.state() == Kernel.TCP_LISTEN;
+        if (!listening && d.state() != Kernel.TCP_ESTABLISHED && d.state() != Kernel.TCP_CLOSE) {
             throw new DumpException("cannot dump " + what + ": it is in state " + d.state() + ", which cryo cannot restore");
         }
         try (Fd sock = Pidfd.getFd(fd.pidfd(), fd.fd())) {
             UnixSkEntry.Builder u = UnixSkEntry.newBuilder().setId(e.getId()).setIno((int) ino).setType(d.type())
                     .setState(d.state()).setFlags(fd.flags()).setUflags(0).setBacklog(listening ? d.wqlen() : 0)
-                    .setPeer((int) d.peer()).setFown(FileTable.NO_OWNER).setOpts(SocketOptions.read(sock, Linux.AF_UNIX()))
+                    .setPeer((int) d.peer()).setFown(FileTable.NO_OWNER).setOpts(SocketOptions.read(sock, Kernel.AF_UNIX))
                     .setName(ByteString.copyFrom(d.name())).setShutdown(SkShutdown.forNumber(d.shutdown() & 3));
             if (d.bound() && !d.abstractName()) {
                 boundFile(sock, d, u, what);
@@ -122,7 +122,7 @@ record UnixSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
             }
             return;
         }
-        if (d.state() != Linux.TCP_ESTABLISHED() || d.type() == Linux.SOCK_DGRAM()) {
+        if (d.state() != Kernel.TCP_ESTABLISHED || d.type() == Kernel.SOCK_DGRAM) {
             return;
         }
         SockDiag.Unix listener = sockets.listenerWaitedOnBy(d.ino());
@@ -142,11 +142,11 @@ record UnixSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
      * offset put back afterwards. The fds a packet carries land in cryo and are dumped like any fd.
      */
     private void queue(Fd sock, SockDiag.Unix d, int id, FileTable files, String what) throws DumpException {
-        int before = Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF());
+        int before = Sockets.getIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_PEEK_OFF);
         long size = Math.max(Math.max(d.rqlen() + 1L, 64 * 1024),
-                Math.max(Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVBUF()),
-                        Sockets.getIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDBUF())));
-        Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF(), 0);
+                Math.max(Sockets.getIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_RCVBUF),
+                        Sockets.getIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_SNDBUF)));
+        Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_PEEK_OFF, 0);
         try (Arena scratch = Arena.ofConfined()) {
             MemorySegment buf = scratch.allocate(size);
             while (true) {
@@ -156,7 +156,7 @@ record UnixSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
                 }
                 if (p.length() == 0) {
                     p.fds().forEach(Fd::close);
-                    if (d.type() == Linux.SOCK_STREAM()) {
+                    if (d.type() == Kernel.SOCK_STREAM) {
                         break; // the peer shut down
                     }
                     // a zero-length message does not move the peek offset: nothing after it can be read
@@ -173,11 +173,11 @@ record UnixSocketDumper(Arena arena, SocketTable sockets) implements FileDumper 
                 MemorySegment packet = arena.allocate(Math.max(p.length(), 1)).asSlice(0, p.length());
                 packet.copyFrom(buf.asSlice(0, p.length()));
                 List<ScmEntry> scm = rights.isEmpty() ? List.of()
-                        : List.of(ScmEntry.newBuilder().setType(Linux.SCM_RIGHTS()).addAllRights(rights).build());
+                        : List.of(ScmEntry.newBuilder().setType(Kernel.SCM_RIGHTS).addAllRights(rights).build());
                 files.addSocketPacket(new FileTable.Packet(id, packet, scm));
             }
         } finally {
-            Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PEEK_OFF(), before);
+            Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_PEEK_OFF, before);
         }
     }
 }

@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.ProcMaps;
 
@@ -38,7 +39,7 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
     }
 
     boolean isPrivate() {
-        return (flags & Linux.MAP_PRIVATE()) != 0;
+        return (flags & Kernel.MAP_PRIVATE) != 0;
     }
 
     /** Private memory whose pages a dump writes: anonymous private, and the copied-on-write pages of private file maps. */
@@ -53,7 +54,7 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
      * (read from maps), its protection says.
      */
     boolean mayWrite() {
-        return vmFlags.isEmpty() ? (prot & Linux.PROT_WRITE()) != 0 : vmFlags.contains("mw");
+        return vmFlags.isEmpty() ? (prot & Kernel.PROT_WRITE) != 0 : vmFlags.contains("mw");
     }
 
     /**
@@ -63,9 +64,9 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
      */
     long madvise() {
         long m = 0;
-        m |= advice("hg", Linux.MADV_HUGEPAGE()) | advice("nh", Linux.MADV_NOHUGEPAGE()) | advice("dd", Linux.MADV_DONTDUMP())
-                | advice("dc", Linux.MADV_DONTFORK()) | advice("wf", Linux.MADV_WIPEONFORK()) | advice("mg", Linux.MADV_MERGEABLE())
-                | advice("sr", Linux.MADV_SEQUENTIAL()) | advice("rr", Linux.MADV_RANDOM());
+        m |= advice("hg", Kernel.MADV_HUGEPAGE) | advice("nh", Kernel.MADV_NOHUGEPAGE) | advice("dd", Kernel.MADV_DONTDUMP)
+                | advice("dc", Kernel.MADV_DONTFORK) | advice("wf", Kernel.MADV_WIPEONFORK) | advice("mg", Kernel.MADV_MERGEABLE)
+                | advice("sr", Kernel.MADV_SEQUENTIAL) | advice("rr", Kernel.MADV_RANDOM);
         return m;
     }
 
@@ -74,7 +75,7 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
     }
 
     long pages() {
-        return (end - start) / 4096;
+        return (end - start) / Page.SIZE;
     }
 
     /** The mappings of {@code pid}, in address order, without {@code [vsyscall]} (the kernel's, not the task's). */
@@ -135,49 +136,49 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
     /** {@code m} classified as CRIU's images record it: protection, mmap flags and status bits. */
     private static Vma of(ProcMaps.Mapping m, Set<String> vmFlags) {
         String path = m.name();
-        int prot = (m.readable() ? Linux.PROT_READ() : 0) | (m.writable() ? Linux.PROT_WRITE() : 0)
-                | (m.executable() ? Linux.PROT_EXEC() : 0);
+        int prot = (m.readable() ? Kernel.PROT_READ : 0) | (m.writable() ? Kernel.PROT_WRITE : 0)
+                | (m.executable() ? Kernel.PROT_EXEC : 0);
         boolean shared = m.shared();
-        int flags = shared ? Linux.MAP_SHARED() : Linux.MAP_PRIVATE();
+        int flags = shared ? Kernel.MAP_SHARED : Kernel.MAP_PRIVATE;
         int status = REGULAR;
         if (vmFlags.contains("gd")) {
-            flags |= Linux.MAP_GROWSDOWN();
+            flags |= Kernel.MAP_GROWSDOWN;
         }
         if (vmFlags.contains("nr")) {
-            flags |= Linux.MAP_NORESERVE();
+            flags |= Kernel.MAP_NORESERVE;
         }
         if (vmFlags.contains("lo")) {
-            flags |= Linux.MAP_LOCKED(); // mlock()ed, as CRIU records VM_LOCKED
+            flags |= Kernel.MAP_LOCKED; // mlock()ed, as CRIU records VM_LOCKED
         }
         switch (path) {
             case "[vdso]" -> {
                 status |= VDSO | ANON_PRIVATE;
-                flags |= Linux.MAP_ANONYMOUS();
+                flags |= Kernel.MAP_ANONYMOUS;
             }
             case "[vvar]", "[vvar_vclock]" -> {
                 status |= VVAR | ANON_PRIVATE;
-                flags |= Linux.MAP_ANONYMOUS();
+                flags |= Kernel.MAP_ANONYMOUS;
             }
             case "[stack]" -> {
                 status |= STACK | ANON_PRIVATE;
-                flags |= Linux.MAP_ANONYMOUS();
+                flags |= Kernel.MAP_ANONYMOUS;
             }
             case "[heap]" -> {
                 status |= HEAP | ANON_PRIVATE;
-                flags |= Linux.MAP_ANONYMOUS();
+                flags |= Kernel.MAP_ANONYMOUS;
             }
             default -> {
                 if (shared && path.startsWith("/SYSV")) {
                     // a SysV segment's: as CRIU records it, shared anonymous memory whose shmid is the segment's
                     // id, which is its inode number (the first segment of a namespace has id and inode 0)
                     status |= ANON_SHARED | SYSVIPC;
-                    flags |= Linux.MAP_ANONYMOUS();
+                    flags |= Kernel.MAP_ANONYMOUS;
                 } else if (m.inode() == 0) {
                     status |= ANON_PRIVATE;
-                    flags |= Linux.MAP_ANONYMOUS();
+                    flags |= Kernel.MAP_ANONYMOUS;
                 } else if (shared && path.startsWith("/dev/zero")) {
                     status |= ANON_SHARED;
-                    flags |= Linux.MAP_ANONYMOUS();
+                    flags |= Kernel.MAP_ANONYMOUS;
                 } else {
                     status |= shared ? FILE_SHARED : FILE_PRIVATE;
                     if (MemfdDumper.isMemfd(path)) {

@@ -8,7 +8,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.function.Consumer;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.lazypages.LazyPages;
 import dev.cryo.lazypages.LazyPagesException;
 import dev.cryo.pagexfer.RemotePages;
@@ -16,6 +15,8 @@ import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Poll;
 import dev.cryo.syscalls.SeqpacketSocket;
 import dev.cryo.syscalls.Uffd;
@@ -37,7 +38,6 @@ import dev.cryo.syscalls.Uffd;
  * ESRCH (ENOSPC on older kernels), the process has exited: drop it.
  */
 public final class FaultLoop implements AutoCloseable {
-    private static final long PAGE = 4096;
     private static final int MESSAGES = 64;
     private static final int IDLE_TICK_MILLIS = 1000;
     /** A page the kernel keeps refusing for want of a mapping (and no event explains) is given up after this. */
@@ -108,7 +108,7 @@ public final class FaultLoop implements AutoCloseable {
         this.remote = remote;
         this.checkpoint = checkpoint;
         this.log = log;
-        this.buffer = arena.allocate(Target.MAX_CHUNK, PAGE);
+        this.buffer = arena.allocate(Target.MAX_CHUNK, Page.SIZE);
     }
 
     public LazyPages.Stats run() {
@@ -143,7 +143,7 @@ public final class FaultLoop implements AutoCloseable {
             // then each live target's userfaultfd and, for a handed process, its pidfd (readable once it has exited)
             int[] fds = new int[1 + 2 * live.size()];
             short[] events = new short[fds.length];
-            Arrays.fill(events, (short) Linux.POLLIN());
+            Arrays.fill(events, (short) Kernel.POLLIN);
             fds[0] = restore != null ? restore.fd() : released ? -1 : listening.fd();
             for (int i = 0; i < live.size(); i++) {
                 fds[1 + 2 * i] = live.get(i).uffd.fd();
@@ -338,16 +338,16 @@ public final class FaultLoop implements AutoCloseable {
     /** Fork, mremap, madvise removal, munmap: the target's pending pages follow its memory. */
     private void event(Target t, Uffd.Message m) {
         int e = m.event();
-        if (e == Linux.UFFD_EVENT_FORK()) {
+        if (e == Kernel.UFFD_EVENT_FORK) {
             Fd child = Fd.own(m.forkedUffd());
-            Io.fcntl(child.fd(), Linux.F_SETFL(), Linux.O_NONBLOCK());
+            Io.fcntl(child.fd(), Kernel.F_SETFL, Kernel.O_NONBLOCK);
             Target c = new Target(t.pid, "a child of " + t.label + " forked after the restore", child, null, t.pending.copy());
             c.cursor = t.cursor;
             targets.add(c);
             counts.forked++;
-        } else if (e == Linux.UFFD_EVENT_REMAP()) {
+        } else if (e == Kernel.UFFD_EVENT_REMAP) {
             t.pending.remap(m.from(), m.to(), m.len());
-        } else if (e == Linux.UFFD_EVENT_REMOVE() || e == Linux.UFFD_EVENT_UNMAP()) {
+        } else if (e == Kernel.UFFD_EVENT_REMOVE || e == Kernel.UFFD_EVENT_UNMAP) {
             t.pending.remove(m.start(), m.end()); // dropped memory reads as zeroes; unmapped memory is gone
         } else {
             throw new LazyPagesException(t.label + ": a userfaultfd message of event " + e + ", which cryo did not ask for");
@@ -362,7 +362,7 @@ public final class FaultLoop implements AutoCloseable {
 
     /** A fault: its page if the dump had one there and it is still due, else a zero page; then the background starts there. */
     private void fault(Target t, Uffd.Message m) {
-        long page = m.address() & -PAGE;
+        long page = m.address() & -Page.SIZE;
         counts.faults++;
         t.cursor = page;
         t.chunk = Target.MIN_CHUNK;
@@ -377,9 +377,9 @@ public final class FaultLoop implements AutoCloseable {
                 continue; // the address space changed: look again
             }
             long copied = counts.pagesCopied;
-            if (place(t, t.pending.cut(p, page, page + PAGE))) {
+            if (place(t, t.pending.cut(p, page, page + Page.SIZE))) {
                 if (counts.pagesCopied == copied && !t.gone) {
-                    Uffd.wake(t.uffd, page, PAGE); // it was there already: the thread need not wait for it
+                    Uffd.wake(t.uffd, page, Page.SIZE); // it was there already: the thread need not wait for it
                 }
                 break;
             }
@@ -389,14 +389,14 @@ public final class FaultLoop implements AutoCloseable {
 
     /** A zero page at {@code page}; false when the address space is changing (look again once its events are read). */
     private boolean zero(Target t, long page) {
-        Uffd.Placed r = Uffd.zeroPage(t.uffd, page, PAGE, argument);
+        Uffd.Placed r = Uffd.zeroPage(t.uffd, page, Page.SIZE, argument);
         if (r.ok()) {
             counts.zeroPages++;
             return true;
         }
         if (r.is(Errno.EEXIST) || r.is(Errno.ENOENT)) {
             // There already, or no registered mapping any more: the thread tries again and finds what the kernel has.
-            Uffd.wake(t.uffd, page, PAGE);
+            Uffd.wake(t.uffd, page, Page.SIZE);
             return true;
         }
         if (r.is(Errno.ESRCH) || r.is(Errno.ENOSPC)) {
@@ -443,10 +443,10 @@ public final class FaultLoop implements AutoCloseable {
             long n = remote.get(p.owner(), p.img(), p.pages(), buffer);
             counts.remotePages += n;
             if (n < p.pages()) {
-                t.pending.put(p.slice(p.start() + n * PAGE, p.end()));
-                p = p.slice(p.start(), p.start() + n * PAGE);
+                t.pending.put(p.slice(p.start() + n * Page.SIZE, p.end()));
+                p = p.slice(p.start(), p.start() + n * Page.SIZE);
             }
-            data = buffer.asSlice(0, n * PAGE);
+            data = buffer.asSlice(0, n * Page.SIZE);
         } else {
             data = p.bytes();
         }
@@ -454,12 +454,12 @@ public final class FaultLoop implements AutoCloseable {
         while (at < data.byteSize()) {
             Uffd.Placed r = Uffd.copy(t.uffd, p.start() + at, data.asSlice(at), argument);
             at += r.bytes();
-            counts.pagesCopied += r.bytes() / PAGE;
+            counts.pagesCopied += r.bytes() / Page.SIZE;
             if (r.ok() || r.is(Errno.EAGAIN) && r.bytes() > 0) {
                 continue; // done, or a partial copy (a page there already ends it): go on from there
             }
             if (r.is(Errno.EEXIST)) {
-                at += PAGE; // the restore wrote it, or it came another way: it stays as it is
+                at += Page.SIZE; // the restore wrote it, or it came another way: it stays as it is
                 continue;
             }
             if (r.is(Errno.ESRCH) || r.is(Errno.ENOSPC)) {

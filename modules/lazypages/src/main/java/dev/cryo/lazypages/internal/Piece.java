@@ -2,6 +2,8 @@ package dev.cryo.lazypages.internal;
 
 import java.lang.foreign.MemorySegment;
 
+import dev.cryo.syscalls.Page;
+
 /**
  * Pages still to place at [start, end) of a process's memory, whose contents are those of process {@code owner}
  * at {@code img} at dump time (a process forked after the restore, or one whose mapping moved, has them at
@@ -9,10 +11,9 @@ import java.lang.foreign.MemorySegment;
  * a lazy dump kept on its side (the page source fetches them).
  */
 record Piece(long start, long end, long img, int owner, MemorySegment bytes) {
-    static final long PAGE = 4096;
 
     long pages() {
-        return (end - start) / PAGE;
+        return (end - start) / Page.SIZE;
     }
 
     boolean remote() {

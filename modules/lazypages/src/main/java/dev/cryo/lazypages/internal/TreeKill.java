@@ -6,9 +6,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Poll;
 import dev.cryo.syscalls.Proc;
@@ -31,7 +31,7 @@ final class TreeKill {
         Set<Integer> roots = new LinkedHashSet<>();
         for (Fd pidfd : handed) {
             try {
-                Pidfd.sendSignal(pidfd, Linux.SIGSTOP());
+                Pidfd.sendSignal(pidfd, Kernel.SIGSTOP);
                 int pid = Pidfd.pid(pidfd);
                 if (pid > 0) {
                     roots.add(pid);
@@ -51,20 +51,20 @@ final class TreeKill {
                 break;
             }
             for (int pid : found) {
-                signal(pid, Linux.SIGSTOP());
+                signal(pid, Kernel.SIGSTOP);
             }
             all.addAll(found);
         }
         for (Fd pidfd : handed) {
             try {
-                Pidfd.sendSignal(pidfd, Linux.SIGKILL());
+                Pidfd.sendSignal(pidfd, Kernel.SIGKILL);
             } catch (ErrnoException gone) {
                 // exited already
             }
         }
         for (int pid : all) {
             if (!roots.contains(pid)) {
-                signal(pid, Linux.SIGKILL());
+                signal(pid, Kernel.SIGKILL);
             }
         }
         awaitGone(handed, all);
@@ -77,7 +77,7 @@ final class TreeKill {
         for (Fd pidfd : handed) {
             long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
             if (left > 0) {
-                Poll.poll(new int[] {pidfd.fd()}, new short[] {(short) Linux.POLLIN()}, (int) left);
+                Poll.poll(new int[] {pidfd.fd()}, new short[] {(short) Kernel.POLLIN}, (int) left);
             }
         }
         for (int pid : all) {

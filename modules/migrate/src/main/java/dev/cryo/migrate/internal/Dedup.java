@@ -18,6 +18,7 @@ import dev.cryo.images.RawReader;
 import dev.cryo.images.RawWriter;
 import dev.cryo.images.proto.PagemapEntry;
 import dev.cryo.images.proto.PagemapHead;
+import dev.cryo.syscalls.Page;
 
 /**
  * The cache's deduplication of pages along a chain (CRIU's auto-dedup): when a snapshot is complete, every
@@ -28,7 +29,6 @@ import dev.cryo.images.proto.PagemapHead;
  * memory size however many steps ran. A released range is never read as zeros: a read of it is refused.
  */
 final class Dedup {
-    private static final long PAGE = 4096;
 
     private Dedup() {}
 
@@ -99,7 +99,7 @@ final class Dedup {
                 int flags = e.hasFlags() ? e.getFlags() : PagemapFlags.PE_PRESENT;
                 boolean inParent = e.getInParent() || (flags & PagemapFlags.PE_PARENT) != 0;
                 long n = Pagemaps.pages(e);
-                long end = e.getVaddr() + n * PAGE;
+                long end = e.getVaddr() + n * Page.SIZE;
                 if (n <= 0 || n > (1L << 36) || e.getVaddr() < previousEnd || end < e.getVaddr()) {
                     return null; // out of order or absurd: not a pagemap to release anything by
                 }
@@ -107,7 +107,7 @@ final class Dedup {
                 boolean bytes = !inParent && (flags & PagemapFlags.PE_PRESENT) != 0;
                 runs.add(new Run(e.getVaddr(), end, bytes ? offset : -1));
                 if (bytes) {
-                    offset += n * PAGE;
+                    offset += n * Page.SIZE;
                 }
             }
             return new Pagemap(ImageKind.PAGES.fileName(Integer.toUnsignedLong(head.getPagesId())), runs);

@@ -7,8 +7,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
-import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Syscall;
 
 /**
@@ -21,7 +22,6 @@ import dev.cryo.syscalls.Syscall;
  * unmapped under a send.
  */
 final class ImageBytes implements AutoCloseable {
-    private static final long PAGE = 4096;
     private static final long FIRST = 64 << 10;
     private static final long LARGEST = 4 << 20;
 
@@ -133,15 +133,15 @@ final class ImageBytes implements AutoCloseable {
         if (from >= to) {
             return;
         }
-        long first = (from + PAGE - 1) & -PAGE;
-        long last = to & -PAGE;
+        long first = (from + Page.SIZE - 1) & -Page.SIZE;
+        long last = to & -Page.SIZE;
         for (long at = first; at < last; ) {
             int i = chunkAt(at);
             long chunkEnd = starts.get(i) + chunks.get(i).length();
             long n = Math.min(last, chunkEnd) - at;
             Mapping m = chunks.get(i);
             if (m.segment().scope().isAlive()) {
-                Syscall.call("madvise(MADV_DONTNEED)", Linux.__NR_madvise(), m.address() + (at - starts.get(i)), n, Linux.MADV_DONTNEED());
+                Syscall.call("madvise(MADV_DONTNEED)", Kernel.__NR_madvise, m.address() + (at - starts.get(i)), n, Kernel.MADV_DONTNEED);
             }
             at += n;
         }

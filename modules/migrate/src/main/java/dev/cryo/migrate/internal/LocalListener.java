@@ -10,12 +10,12 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Objects;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.remote.RemoteImageException;
 import dev.cryo.images.remote.UnixLink;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.SeqpacketSocket;
 import dev.cryo.syscalls.UnixStreamSocket;
 
@@ -63,7 +63,7 @@ public final class LocalListener implements AutoCloseable {
                 }
                 Object key = Files.readAttributes(absolute, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
                 int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-                return new LocalListener(absolute, key, s, Io.pipe(Linux.O_CLOEXEC()), uid);
+                return new LocalListener(absolute, key, s, Io.pipe(Kernel.O_CLOEXEC), uid);
             } catch (IOException | RuntimeException e) {
                 s.close();
                 Files.deleteIfExists(bound);

@@ -10,6 +10,7 @@ import dev.cryo.pagexfer.LazyMemory;
 import dev.cryo.pagexfer.LazyPageServer;
 import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.pagexfer.PagemapType;
+import dev.cryo.syscalls.Page;
 
 /**
  * The dump's side of a lazy-pages session: GET commands from a lazy-pages daemon, each answered with an
@@ -22,7 +23,6 @@ import dev.cryo.pagexfer.PagemapType;
 public final class LazySession {
     /** The most one answer carries: CRIU's daemon asks for at most 4 MiB (its MAX_XFER_LEN). */
     public static final long MAX_ANSWER = 4L << 20;
-    private static final long PAGE = 4096;
     /** A run's page count is a u32 in CRIU's images. */
     private static final long MAX_PAGES = 0xffff_ffffL;
 
@@ -50,7 +50,7 @@ public final class LazySession {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment header = arena.allocate(Command.SIZE, 8);
             MemorySegment answer = arena.allocate(4, 4);
-            MemorySegment buffer = arena.allocate(MAX_ANSWER, PAGE);
+            MemorySegment buffer = arena.allocate(MAX_ANSWER, Page.SIZE);
             while (true) {
                 long got = wire.recvFully(header);
                 if (got == 0) {
@@ -76,7 +76,7 @@ public final class LazySession {
                         answer.set(ValueLayout.JAVA_INT, 0, 0);
                         wire.send(answer);
                         wire.push();
-                        return new Result(wire.peer(), gets, pages, pages * PAGE, System.nanoTime() - start);
+                        return new Result(wire.peer(), gets, pages, pages * Page.SIZE, System.nanoTime() - start);
                     }
                     default -> throw fault(String.format("%s (flags 0x%x) is not a command of a lazy-pages session (GET, CLOSE)",
                             Command.name(c.code()), c.flags()));
@@ -101,17 +101,17 @@ public final class LazySession {
         }
         long vaddr = c.vaddr();
         long asked = c.nrPages();
-        if ((vaddr & (PAGE - 1)) != 0 || asked <= 0 || asked > MAX_PAGES) {
+        if ((vaddr & (Page.SIZE - 1)) != 0 || asked <= 0 || asked > MAX_PAGES) {
             throw fault(String.format("GET of %s pages at 0x%x of pid %d: not a page-aligned run of 1 to 2^32-1 pages",
                     Long.toUnsignedString(asked), vaddr, id));
         }
-        List<long[]> at = LazyMemory.clip(runs, vaddr, vaddr + PAGE);
+        List<long[]> at = LazyMemory.clip(runs, vaddr, vaddr + Page.SIZE);
         if (at.isEmpty()) {
             throw fault(String.format("GET for pid %d at 0x%x, outside every range it left lazy", id, vaddr));
         }
         long runEnd = LazyMemory.clip(runs, vaddr, Long.MAX_VALUE).getFirst()[1];
-        long n = Math.min(Math.min(asked, (runEnd - vaddr) / PAGE), buffer.byteSize() / PAGE);
-        MemorySegment data = buffer.asSlice(0, n * PAGE);
+        long n = Math.min(Math.min(asked, (runEnd - vaddr) / Page.SIZE), buffer.byteSize() / Page.SIZE);
+        MemorySegment data = buffer.asSlice(0, n * Page.SIZE);
         memory.read((int) id, vaddr, data);
         new Command(Command.ADD_F, 0, n, vaddr, c.dstId()).writeTo(header);
         wire.send(header);

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.Inheritance;
@@ -37,6 +36,7 @@ import dev.cryo.pagexfer.LazyMemory;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
 import dev.cryo.restore.internal.TreeImages.Zombie;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Signals;
 
 /**
@@ -300,13 +300,13 @@ final class ImageConsistency {
             return false;
         }
         VmaEntry stack = p.mm().getVmas(above);
-        if ((stack.getFlags() & Linux.MAP_GROWSDOWN()) == 0) {
+        if ((stack.getFlags() & Kernel.MAP_GROWSDOWN) == 0) {
             return false;
         }
         long limit = DEFAULT_STACK;
         CoreEntry leader = p.leaderCore();
-        if (leader.hasTc() && leader.getTc().getRlimits().getRlimitsCount() > Linux.RLIMIT_STACK()) {
-            limit = leader.getTc().getRlimits().getRlimits(Linux.RLIMIT_STACK()).getCur();
+        if (leader.hasTc() && leader.getTc().getRlimits().getRlimitsCount() > Kernel.RLIMIT_STACK) {
+            limit = leader.getTc().getRlimits().getRlimits(Kernel.RLIMIT_STACK).getCur();
         }
         return Long.compareUnsigned(limit, stack.getEnd()) >= 0 || Long.compareUnsigned(sp, stack.getEnd() - limit) >= 0;
     }

@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -24,6 +23,8 @@ import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.restore.internal.TreeImages.ProcessImages;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.SysvIpc;
 
 /**
@@ -49,7 +50,6 @@ final class IpcNamespaceRestore {
     /** The largest message the kernel takes (kernel/msgmax is an int), allowed while messages go in. */
     private static final String ANY_MESSAGE = Integer.toString(Integer.MAX_VALUE);
     private static final long CHUNK = 1 << 20;
-    private static final long PAGE = 4096;
 
     /** No IPC namespace of the tree's own: it shares the restorer's. */
     static final IpcNamespaceRestore NONE = new IpcNamespaceRestore(null, -1, null, List.of());
@@ -144,7 +144,7 @@ final class IpcNamespaceRestore {
                 continue;
             }
             Long size = sizes.get(v.getShmid());
-            if (size == null || v.getPgoff() + (v.getEnd() - v.getStart()) > (size + PAGE - 1) / PAGE * PAGE) {
+            if (size == null || v.getPgoff() + (v.getEnd() - v.getStart()) > (size + Page.SIZE - 1) / Page.SIZE * Page.SIZE) {
                 throw new RestoreError(ImageKind.MM.fileName(p.pid()) + ": mapping 0x" + Long.toHexString(v.getStart())
                         + " attaches SysV segment " + v.getShmid() + (size == null ? ", which " + ImageKind.IPCNS_SHM.fileName(id)
                         + " does not hold" : " beyond its " + size + " bytes"));
@@ -159,14 +159,14 @@ final class IpcNamespaceRestore {
 
     /** The flags the root is cloned with: CLONE_NEWIPC for a namespace of its own, else none. */
     long cloneFlags() {
-        return own() ? Linux.CLONE_NEWIPC() : 0;
+        return own() ? Kernel.CLONE_NEWIPC : 0;
     }
 
     /** Fills the new namespace of the root task (host pid {@code rootPid}) with the dumped objects. */
     void fill(int rootPid) {
         inTreesNamespace(rootPid, () -> {
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(CHUNK, PAGE);
+                MemorySegment buf = arena.allocate(CHUNK, Page.SIZE);
                 setLimits();
                 segments(buf);
                 queues(buf);
@@ -227,7 +227,7 @@ final class IpcNamespaceRestore {
             for (IpcShmEntry s; (s = r.next(IpcShmEntry.parser())) != null; ) {
                 IpcDescEntry d = s.getDesc();
                 nextId("shm", d);
-                int shmid = SysvIpc.shmget(d.getKey(), s.getSize(), (d.getMode() & 0777) | Linux.IPC_CREAT() | Linux.IPC_EXCL());
+                int shmid = SysvIpc.shmget(d.getKey(), s.getSize(), (d.getMode() & 0777) | Kernel.IPC_CREAT | Kernel.IPC_EXCL);
                 sameId("SysV segment", shmid, d);
                 SysvIpc.setSegmentOwner(shmid, d.getUid(), d.getGid(), d.getMode());
                 try (SysvIpc.Attachment at = SysvIpc.attach(shmid, s.getSize(), 0)) {
@@ -261,8 +261,8 @@ final class IpcNamespaceRestore {
 
     /** Copies the pages of {@code data} that hold anything to {@code memory} at {@code offset}: holes stay holes. */
     private static void copyNonZero(MemorySegment data, MemorySegment memory, long offset) {
-        for (long at = 0; at < data.byteSize(); at += PAGE) {
-            MemorySegment page = data.asSlice(at, Math.min(PAGE, data.byteSize() - at));
+        for (long at = 0; at < data.byteSize(); at += Page.SIZE) {
+            MemorySegment page = data.asSlice(at, Math.min(Page.SIZE, data.byteSize() - at));
             if (!isZero(page)) {
                 MemorySegment.copy(page, 0, memory, offset + at, page.byteSize());
             }
@@ -298,7 +298,7 @@ final class IpcNamespaceRestore {
                 IpcDescEntry d = q.getDesc();
                 nextId("msg", d);
                 SysvIpc.setSysctl("kernel/msgmnb", Integer.toUnsignedString(q.getQbytes()));
-                int msqid = SysvIpc.msgget(d.getKey(), (d.getMode() & 0777) | Linux.IPC_CREAT() | Linux.IPC_EXCL());
+                int msqid = SysvIpc.msgget(d.getKey(), (d.getMode() & 0777) | Kernel.IPC_CREAT | Kernel.IPC_EXCL);
                 sameId("SysV message queue", msqid, d);
                 SysvIpc.setQueueOwner(msqid, d.getUid(), d.getGid(), d.getMode());
                 for (long i = 0; i < Integer.toUnsignedLong(q.getQnum()); i++) {
@@ -328,7 +328,7 @@ final class IpcNamespaceRestore {
             for (IpcSemEntry s; (s = r.next(IpcSemEntry.parser())) != null; ) {
                 IpcDescEntry d = s.getDesc();
                 nextId("sem", d);
-                int semid = SysvIpc.semget(d.getKey(), s.getNsems(), (d.getMode() & 0777) | Linux.IPC_CREAT() | Linux.IPC_EXCL());
+                int semid = SysvIpc.semget(d.getKey(), s.getNsems(), (d.getMode() & 0777) | Kernel.IPC_CREAT | Kernel.IPC_EXCL);
                 sameId("SysV semaphore set", semid, d);
                 SysvIpc.setSemaphoreOwner(semid, d.getUid(), d.getGid(), d.getMode());
                 MemorySegment values = buf.asSlice(0, 2L * s.getNsems());
@@ -349,12 +349,12 @@ final class IpcNamespaceRestore {
         }
         inTreesNamespace(rootPid, () -> {
             for (IpcShmEntry s : segments) {
-                if ((s.getDesc().getMode() & Linux.SHM_LOCKED()) != 0) {
+                if ((s.getDesc().getMode() & Kernel.SHM_LOCKED) != 0) {
                     SysvIpc.lockSegment(s.getDesc().getId());
                 }
             }
             for (IpcShmEntry s : segments) {
-                if ((s.getDesc().getMode() & Linux.SHM_DEST()) != 0) {
+                if ((s.getDesc().getMode() & Kernel.SHM_DEST) != 0) {
                     SysvIpc.removeSegment(s.getDesc().getId());
                 }
             }

@@ -6,14 +6,16 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.clone_args;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.parasite.Traced;
+import dev.cryo.syscalls.CloneArgs;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.SigInfo;
 import dev.cryo.syscalls.Signals;
 import dev.cryo.syscalls.UserRegs;
 import dev.cryo.syscalls.Wait;
@@ -26,15 +28,13 @@ import dev.cryo.syscalls.Wait;
  * no half-built task. {@link #close} kills it unless it was {@link #release released}.
  */
 public final class Puppet implements Traced, AutoCloseable {
-    static final long PAGE = Parasite.PAGE;
+    static final long PAGE = Page.SIZE;
     /** The trampoline: one code page, then scratch memory for arguments. */
     static final long SCRATCH_SIZE = 64 * 1024;
     static final long TRAMPOLINE_SIZE = PAGE + SCRATCH_SIZE;
     /** How a puppet is seized; the tasks it clones inherit it. */
-    private static final long OPTIONS = Linux.PTRACE_O_TRACEFORK() | Linux.PTRACE_O_TRACECLONE()
-            | Linux.PTRACE_O_TRACESYSGOOD() | Linux.PTRACE_O_EXITKILL();
-    private static final int SIGINFO_SIZE = 128;
-    private static final int SI_TKILL = -6;
+    private static final long OPTIONS = Kernel.PTRACE_O_TRACEFORK | Kernel.PTRACE_O_TRACECLONE
+            | Kernel.PTRACE_O_TRACESYSGOOD | Kernel.PTRACE_O_EXITKILL;
 
     private final int pid;
     private final Arena arena = Arena.ofConfined();
@@ -92,7 +92,7 @@ public final class Puppet implements Traced, AutoCloseable {
                 gone = true;
                 throw new RestoreError("puppet " + pid + " died before it stopped: " + st);
             }
-            if (st.event() == Linux.PTRACE_EVENT_STOP()) {
+            if (st.event() == Kernel.PTRACE_EVENT_STOP) {
                 template.read(pid);
                 return;
             }
@@ -121,7 +121,7 @@ public final class Puppet implements Traced, AutoCloseable {
     @Override
     public void unexpected(Wait.Status st) {
         int ev = st.event();
-        if (ev == Linux.PTRACE_EVENT_FORK() || ev == Linux.PTRACE_EVENT_CLONE() || ev == Linux.PTRACE_EVENT_VFORK()) {
+        if (ev == Kernel.PTRACE_EVENT_FORK || ev == Kernel.PTRACE_EVENT_CLONE || ev == Kernel.PTRACE_EVENT_VFORK) {
             lastChild = (int) Ptrace.getEventMsg(pid);
         }
         keepSignal(st);
@@ -164,13 +164,13 @@ public final class Puppet implements Traced, AutoCloseable {
     /** openat(AT_FDCWD, path, flags, mode) inside the task; the fd gets the lowest free number. */
     public int open(String path, int flags, int mode) {
         try (Scratch s = scratch()) {
-            return (int) syscall("openat(" + path + ")", Linux.__NR_openat(), Linux.AT_FDCWD(), s.putString(path), flags, mode);
+            return (int) syscall("openat(" + path + ")", Kernel.__NR_openat, Kernel.AT_FDCWD, s.putString(path), flags, mode);
         }
     }
 
     /** close(fd) inside the task. */
     public void closeFd(int fd) {
-        syscall("close(" + fd + ")", Linux.__NR_close(), fd);
+        syscall("close(" + fd + ")", Kernel.__NR_close, fd);
     }
 
     /** Unmaps the trampoline from inside; the calls end there. */
@@ -179,8 +179,8 @@ public final class Puppet implements Traced, AutoCloseable {
     }
 
     /** Flags of a thread created in a puppet: everything a pthread shares with its process. */
-    static final long THREAD_FLAGS = Linux.CLONE_VM() | Linux.CLONE_FS() | Linux.CLONE_FILES() | Linux.CLONE_SIGHAND()
-            | Linux.CLONE_THREAD() | Linux.CLONE_SYSVSEM();
+    static final long THREAD_FLAGS = Kernel.CLONE_VM | Kernel.CLONE_FS | Kernel.CLONE_FILES | Kernel.CLONE_SIGHAND
+            | Kernel.CLONE_THREAD | Kernel.CLONE_SYSVSEM;
 
     /** A child process with pid {@code childPid} (0: any), in this puppet's pid namespace. */
     Puppet cloneProcess(int childPid) {
@@ -189,7 +189,7 @@ public final class Puppet implements Traced, AutoCloseable {
 
     /** A child process with pid {@code childPid} (0: any), in new namespaces of the kinds {@code namespaces} names (CLONE_NEWIPC...). */
     Puppet cloneProcess(int childPid, long namespaces) {
-        return clone(namespaces, Linux.SIGCHLD(), childPid);
+        return clone(namespaces, Kernel.SIGCHLD, childPid);
     }
 
     /** A thread of this puppet's process with tid {@code tid} (0: any). */
@@ -199,7 +199,7 @@ public final class Puppet implements Traced, AutoCloseable {
 
     /** The first task of a new pid namespace (pid 1 there), a child of this puppet. */
     Puppet clonePidNamespace() {
-        return clone(Linux.CLONE_NEWPID(), Linux.SIGCHLD(), 0);
+        return clone(Kernel.CLONE_NEWPID, Kernel.SIGCHLD, 0);
     }
 
     /**
@@ -208,22 +208,17 @@ public final class Puppet implements Traced, AutoCloseable {
      * PTRACE_O_TRACEFORK/TRACECLONE and stopped before it ran an instruction of its own.
      */
     private Puppet clone(long flags, int exitSignal, int id) {
-        boolean thread = (flags & Linux.CLONE_THREAD()) != 0;
+        boolean thread = (flags & Kernel.CLONE_THREAD) != 0;
         String what = thread ? "thread " : "pid ";
         long r;
         lastChild = 0;
         try (Arena a = Arena.ofConfined(); Scratch s = scratch()) {
             MemorySegment tid = a.allocate(ValueLayout.JAVA_INT);
             tid.set(ValueLayout.JAVA_INT, 0, id);
-            MemorySegment args = clone_args.allocate(a);
-            clone_args.flags(args, flags);
-            clone_args.exit_signal(args, exitSignal);
-            if (id > 0) {
-                clone_args.set_tid(args, s.put(tid));
-                clone_args.set_tid_size(args, 1); // the pid in the innermost namespace, the one the task is in
-            }
+            // with an id, the pid in the innermost namespace (the one the task is in): one set_tid entry
+            MemorySegment args = new CloneArgs(flags, exitSignal, id > 0 ? s.put(tid) : 0, id > 0 ? 1 : 0).write(a);
             r = syscall("clone3(" + (id > 0 ? "set_tid=" + id : "flags=0x" + Long.toHexString(flags)) + ")",
-                    Linux.__NR_clone3(), s.put(args), clone_args.sizeof());
+                    Kernel.__NR_clone3, s.put(args), CloneArgs.SIZE);
         } catch (ErrnoException e) {
             if (id > 0 && e.is(Errno.EEXIST)) {
                 throw new RestoreError(what + id + " is taken by another process; the restored tree needs it", e);
@@ -261,9 +256,9 @@ public final class Puppet implements Traced, AutoCloseable {
      */
     void die(int exitCode, int signal) {
         if (signal == 0) {
-            parasite().launch(this, Linux.__NR_exit_group(), exitCode);
+            parasite().launch(this, Kernel.__NR_exit_group, exitCode);
         } else {
-            parasite().launch(this, Linux.__NR_kill(), nsPid, signal);
+            parasite().launch(this, Kernel.__NR_kill, nsPid, signal);
         }
         while (true) {
             Wait.Status st = Wait.waitAll(pid);
@@ -277,7 +272,7 @@ public final class Puppet implements Traced, AutoCloseable {
             }
             if (st.stopped() && st.event() == 0 && st.stopSignal() == signal) {
                 Ptrace.cont(pid, signal); // the signal it sent itself: delivered, its default action ends the task
-            } else if (st.stopped() && st.event() == 0 && st.stopSignal() == Linux.SIGILL()) {
+            } else if (st.stopped() && st.event() == 0 && st.stopSignal() == Kernel.SIGILL) {
                 throw new RestoreError("puppet " + pid + " lives on after " + (signal == 0 ? "exit_group(" + exitCode + ")"
                         : "sending itself signal " + signal));
             } else {
@@ -288,7 +283,7 @@ public final class Puppet implements Traced, AutoCloseable {
 
     /** Loads the task's registers; the next thing it runs is its own code at their rip. */
     void setRegisters(MemorySegment userRegs) {
-        Ptrace.setRegset(pid, Linux.NT_PRSTATUS(), userRegs);
+        Ptrace.setRegset(pid, Kernel.NT_PRSTATUS, userRegs);
     }
 
     /** Lets the task run the stub's code at {@code rip} with the stub's stack: for the pid namespace's init. */
@@ -310,19 +305,19 @@ public final class Puppet implements Traced, AutoCloseable {
      * handlers. Signals the kernel raised for the puppet's own work (a fault, SIGPIPE, SIGCHLD) are not.
      */
     private void keepSignal(Wait.Status st) {
-        if (!st.stopped() || st.event() != 0 || st.stopSignal() == Linux.SIGTRAP() || st.syscallStop()) {
+        if (!st.stopped() || st.event() != 0 || st.stopSignal() == Kernel.SIGTRAP || st.syscallStop()) {
             return;
         }
-        MemorySegment info = arena.allocate(SIGINFO_SIZE, 8);
+        MemorySegment info = SigInfo.allocate(arena);
         try {
             Ptrace.getSigInfo(pid, info);
         } catch (ErrnoException e) {
             return; // not a signal-delivery-stop
         }
-        int code = info.get(ValueLayout.JAVA_INT, 8);
-        int sender = info.get(ValueLayout.JAVA_INT, 16);
+        int code = SigInfo.code(info);
+        int sender = SigInfo.senderPid(info);
         if (code <= 0 && sender != pid && sender != nsPid) {
-            kept.add(new long[] {st.stopSignal(), code == SI_TKILL ? 1 : 0});
+            kept.add(new long[] {st.stopSignal(), code == SigInfo.SI_TKILL ? 1 : 0});
         }
     }
 
@@ -345,7 +340,7 @@ public final class Puppet implements Traced, AutoCloseable {
             return;
         }
         try {
-            Signals.kill(pid, Linux.SIGKILL());
+            Signals.kill(pid, Kernel.SIGKILL);
             // Reap the tracer's side of the exit; the keeper reaps the task itself.
             while (!Wait.waitAll(pid).gone()) {
                 // a stop reported before the kill took effect

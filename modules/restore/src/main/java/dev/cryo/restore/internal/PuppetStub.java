@@ -6,8 +6,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HexFormat;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Memfd;
 
 /**
@@ -125,7 +125,7 @@ final class PuppetStub {
     static synchronized String path() {
         int self = (int) ProcessHandle.current().pid();
         if (memfd == null) {
-            Fd fd = Memfd.create("cryo-puppet", Linux.MFD_CLOEXEC());
+            Fd fd = Memfd.create("cryo-puppet", Kernel.MFD_CLOEXEC);
             try (Arena a = Arena.ofConfined()) {
                 byte[] image = image(self);
                 MemorySegment bytes = a.allocate(image.length);

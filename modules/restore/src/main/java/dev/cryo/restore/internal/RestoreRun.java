@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.DirectoryImageStore;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.ImageKind;
@@ -37,6 +36,7 @@ import dev.cryo.restore.internal.memory.PuppetSpace;
 import dev.cryo.restore.internal.memory.VdsoGroup;
 import dev.cryo.restore.internal.state.TaskState;
 import dev.cryo.syscalls.CryoFailure;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 import dev.cryo.syscalls.ProcMaps;
 
@@ -209,7 +209,7 @@ public final class RestoreRun {
             files = r.readAll(FileEntry.parser());
         }
         for (FileEntry f : files) {
-            if (f.hasIsk() && f.getIsk().getProto() == Linux.IPPROTO_TCP() && f.getIsk().getDstPort() != 0
+            if (f.hasIsk() && f.getIsk().getProto() == Kernel.IPPROTO_TCP && f.getIsk().getDstPort() != 0
                     && !net.tcpEstablished() && !net.tcpClose()) {
                 throw new RestoreError("files.img holds an established TCP connection (socket "
                         + Integer.toUnsignedLong(f.getIsk().getIno()) + "): restore with --tcp-established"
@@ -388,7 +388,7 @@ public final class RestoreRun {
         Task task = new Task(p, leader, threads);
         tasks.add(task);
         if (p.isSessionLeader()) {
-            StepFailure.run(pid, "setsid", () -> leader.syscall("setsid", Linux.__NR_setsid()));
+            StepFailure.run(pid, "setsid", () -> leader.syscall("setsid", Kernel.__NR_setsid));
             StepFailure.run(pid, "controlling terminal", () -> TaskFiles.takeTerminal(leader, store, pid));
         }
         // A zombie needs none of its parent's memory: cloned before it is built, it copies only the puppet's few pages.
@@ -397,7 +397,7 @@ public final class RestoreRun {
                     () -> leader.cloneProcess(options.samePid() ? z.pid() : 0)));
             keeper.register(dead.tid());
             if (z.isSessionLeader()) {
-                StepFailure.run(z.pid(), "setsid", () -> dead.syscall("setsid", Linux.__NR_setsid()));
+                StepFailure.run(z.pid(), "setsid", () -> dead.syscall("setsid", Kernel.__NR_setsid));
             }
             zombies.add(new Dead(z, dead));
         }
@@ -444,16 +444,16 @@ public final class RestoreRun {
                     continue;
                 }
                 StepFailure.run(m.pid(), "process group " + pgid,
-                        () -> m.leader().syscall("setpgid", Linux.__NR_setpgid(), 0, leads ? 0 : ids.get(pgid)));
+                        () -> m.leader().syscall("setpgid", Kernel.__NR_setpgid, 0, leads ? 0 : ids.get(pgid)));
             }
         }
         Member root = members.getFirst();
         for (Member m : members) {
             StepFailure.run(m.pid(), "session and group", () -> {
                 check("session", m.pstree().getSid(), root.pstree().getSid(), ids,
-                        m.leader().syscall("getsid", Linux.__NR_getsid(), 0), root.leader().syscall("getsid", Linux.__NR_getsid(), 0));
+                        m.leader().syscall("getsid", Kernel.__NR_getsid, 0), root.leader().syscall("getsid", Kernel.__NR_getsid, 0));
                 check("process group", m.pstree().getPgid(), root.pstree().getPgid(), ids,
-                        m.leader().syscall("getpgid", Linux.__NR_getpgid(), 0), root.leader().syscall("getpgid", Linux.__NR_getpgid(), 0));
+                        m.leader().syscall("getpgid", Kernel.__NR_getpgid, 0), root.leader().syscall("getpgid", Kernel.__NR_getpgid, 0));
             });
         }
     }
@@ -513,14 +513,14 @@ public final class RestoreRun {
      * restored from fdinfo images.
      */
     private static void stdioToDevNull(Puppet p) {
-        int fd = p.open("/dev/null", Linux.O_RDWR() | Linux.O_CLOEXEC(), 0);
+        int fd = p.open("/dev/null", Kernel.O_RDWR | Kernel.O_CLOEXEC, 0);
         for (int i = 0; i <= 2; i++) {
             if (fd != i) {
-                p.syscall("dup2", Linux.__NR_dup2(), fd, i);
+                p.syscall("dup2", Kernel.__NR_dup2, fd, i);
             }
         }
         if (fd > 2) {
-            p.syscall("close", Linux.__NR_close(), fd);
+            p.syscall("close", Kernel.__NR_close, fd);
         }
     }
 }

@@ -6,10 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.kernel_sigaction;
-import dev.cryo.bindings.stack_t;
-import dev.cryo.bindings.user_regs_struct;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.SaEntry;
@@ -17,33 +13,32 @@ import dev.cryo.images.proto.ThreadCoreEntry;
 import dev.cryo.images.proto.UserX86FpregsEntry;
 import dev.cryo.images.proto.UserX86RegsEntry;
 import dev.cryo.images.proto.UserX86XsaveEntry;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.SigAction;
+import dev.cryo.syscalls.SigAltStack;
+import dev.cryo.syscalls.UserRegs;
 import dev.cryo.syscalls.XsaveLayout;
 
 /** A task's signal handlers and its thread's kernel-side state and registers, from core-TID.img. */
 final class ThreadRestore {
     private static final int XSAVE_MAX = 16384;
-    private static final int SS_DISABLE = 2;
 
     private ThreadRestore() {}
 
     /** rt_sigaction for every signal whose handler is not the default; SIGKILL and SIGSTOP cannot have one. */
     static void sigactions(Puppet p, List<SaEntry> actions) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment sa = kernel_sigaction.allocate(a);
             for (int i = 0; i < actions.size(); i++) {
                 int sig = i + 1;
                 SaEntry e = actions.get(i);
-                if (sig == Linux.SIGKILL() || sig == Linux.SIGSTOP()
+                if (sig == Kernel.SIGKILL || sig == Kernel.SIGSTOP
                         || (e.getSigaction() == 0 && e.getFlags() == 0 && e.getMask() == 0)) {
                     continue;
                 }
-                kernel_sigaction.handler(sa, e.getSigaction());
-                kernel_sigaction.flags(sa, e.getFlags());
-                kernel_sigaction.restorer(sa, e.getRestorer());
-                kernel_sigaction.mask(sa, e.getMask());
+                MemorySegment sa = new SigAction(e.getSigaction(), e.getFlags(), e.getRestorer(), e.getMask()).write(a);
                 try (Scratch s = p.scratch()) {
-                    p.syscall("rt_sigaction(" + sig + ")", Linux.__NR_rt_sigaction(), sig, s.put(sa), 0, 8);
+                    p.syscall("rt_sigaction(" + sig + ")", Kernel.__NR_rt_sigaction, sig, s.put(sa), 0, 8);
                 }
             }
         }
@@ -59,7 +54,7 @@ final class ThreadRestore {
             MemorySegment name = a.allocate(Math.min(b.length, 15) + 1L);
             name.copyFrom(MemorySegment.ofArray(b).asSlice(0, Math.min(b.length, 15)));
             try (Scratch s = p.scratch()) {
-                p.syscall("prctl(PR_SET_NAME)", Linux.__NR_prctl(), Linux.PR_SET_NAME(), s.put(name));
+                p.syscall("prctl(PR_SET_NAME)", Kernel.__NR_prctl, Kernel.PR_SET_NAME, s.put(name));
             }
         }
     }
@@ -67,25 +62,22 @@ final class ThreadRestore {
     /** State only the thread itself can set, injected while the trampoline is still there. */
     static void kernelState(Puppet p, CoreEntry core) {
         ThreadCoreEntry tc = core.getThreadCore();
-        p.syscall("set_tid_address", Linux.__NR_set_tid_address(), core.getThreadInfo().getClearTidAddr());
+        p.syscall("set_tid_address", Kernel.__NR_set_tid_address, core.getThreadInfo().getClearTidAddr());
         if (tc.getFutexRla() != 0) {
-            p.syscall("set_robust_list", Linux.__NR_set_robust_list(), tc.getFutexRla(), tc.getFutexRlaLen());
+            p.syscall("set_robust_list", Kernel.__NR_set_robust_list, tc.getFutexRla(), tc.getFutexRlaLen());
         }
         try (Arena a = Arena.ofConfined()) {
-            if (tc.hasSas() && (tc.getSas().getSsFlags() & SS_DISABLE) == 0) {
-                MemorySegment ss = stack_t.allocate(a);
-                stack_t.ss_sp(ss, MemorySegment.ofAddress(tc.getSas().getSsSp()));
-                stack_t.ss_size(ss, tc.getSas().getSsSize());
-                stack_t.ss_flags(ss, 0);
+            if (tc.hasSas() && (tc.getSas().getSsFlags() & Kernel.SS_DISABLE) == 0) {
+                MemorySegment ss = new SigAltStack(tc.getSas().getSsSp(), tc.getSas().getSsSize(), 0).write(a);
                 try (Scratch s = p.scratch()) {
-                    p.syscall("sigaltstack", Linux.__NR_sigaltstack(), s.put(ss), 0);
+                    p.syscall("sigaltstack", Kernel.__NR_sigaltstack, s.put(ss), 0);
                 }
             }
         }
         name(p, tc.hasComm() ? tc.getComm() : core.hasTc() ? core.getTc().getComm() : "");
         if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) {
             // glibc registered rseq and aborts if the area is not registered again with its length and signature
-            p.syscall("rseq", Linux.__NR_rseq(), tc.getRseqEntry().getRseqAbiPointer(),
+            p.syscall("rseq", Kernel.__NR_rseq, tc.getRseqEntry().getRseqAbiPointer(),
                     tc.getRseqEntry().getRseqAbiSize(), 0, tc.getRseqEntry().getSignature());
         }
     }
@@ -94,30 +86,23 @@ final class ThreadRestore {
     static void registers(Puppet p, CoreEntry core) {
         UserX86RegsEntry g = core.getThreadInfo().getGpregs();
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment r = a.allocate(user_regs_struct.layout());
-            user_regs_struct.r15(r, g.getR15()); user_regs_struct.r14(r, g.getR14());
-            user_regs_struct.r13(r, g.getR13()); user_regs_struct.r12(r, g.getR12());
-            user_regs_struct.rbp(r, g.getBp()); user_regs_struct.rbx(r, g.getBx());
-            user_regs_struct.r11(r, g.getR11()); user_regs_struct.r10(r, g.getR10());
-            user_regs_struct.r9(r, g.getR9()); user_regs_struct.r8(r, g.getR8());
-            user_regs_struct.rax(r, restartedCall(g)); user_regs_struct.rcx(r, g.getCx());
-            user_regs_struct.rdx(r, g.getDx()); user_regs_struct.rsi(r, g.getSi());
-            user_regs_struct.rdi(r, g.getDi());
+            UserRegs r = UserRegs.allocate(a);
+            r.r15(g.getR15()); r.r14(g.getR14()); r.r13(g.getR13()); r.r12(g.getR12());
+            r.rbp(g.getBp()); r.rbx(g.getBx()); r.r11(g.getR11()); r.r10(g.getR10());
+            r.r9(g.getR9()); r.r8(g.getR8()); r.rax(restartedCall(g)); r.rcx(g.getCx());
+            r.rdx(g.getDx()); r.rsi(g.getSi()); r.rdi(g.getDi());
             // The dump already turned an interrupted call into its restart (ip and ax); nothing more to restart.
-            user_regs_struct.orig_rax(r, -1);
-            user_regs_struct.rip(r, g.getIp()); user_regs_struct.cs(r, g.getCs());
-            user_regs_struct.eflags(r, g.getFlags()); user_regs_struct.rsp(r, g.getSp());
-            user_regs_struct.ss(r, g.getSs());
-            user_regs_struct.fs_base(r, g.getFsBase()); user_regs_struct.gs_base(r, g.getGsBase());
-            user_regs_struct.ds(r, g.getDs()); user_regs_struct.es(r, g.getEs());
-            user_regs_struct.fs(r, g.getFs()); user_regs_struct.gs(r, g.getGs());
-            p.setRegisters(r);
+            r.origRax(-1);
+            r.rip(g.getIp()); r.cs(g.getCs()); r.eflags(g.getFlags()); r.rsp(g.getSp()); r.ss(g.getSs());
+            r.fsBase(g.getFsBase()); r.gsBase(g.getGsBase());
+            r.ds(g.getDs()); r.es(g.getEs()); r.fs(g.getFs()); r.gs(g.getGs());
+            p.setRegisters(r.segment());
 
             MemorySegment x = a.allocate(XSAVE_MAX, 64);
-            long size = Ptrace.getRegset(p.tid(), Linux.NT_X86_XSTATE(), x);
+            long size = Ptrace.getRegset(p.tid(), Kernel.NT_X86_XSTATE, x);
             x = x.asSlice(0, size);
             fpregs(x, core.getThreadInfo().getFpregs());
-            Ptrace.setRegset(p.tid(), Linux.NT_X86_XSTATE(), x);
+            Ptrace.setRegset(p.tid(), Kernel.NT_X86_XSTATE, x);
         }
         long mask = core.getThreadCore().hasBlkSigset() ? core.getThreadCore().getBlkSigset()
                 : core.hasTc() ? core.getTc().getBlkSigset() : 0;
@@ -131,7 +116,7 @@ final class ThreadRestore {
      * kernel kept (relative timeouts start over, absolute ones end when they would have).
      */
     static long restartedCall(UserX86RegsEntry g) {
-        if (g.getAx() == Linux.__NR_restart_syscall() && g.getOrigAx() >= 0 && g.getOrigAx() != Linux.__NR_restart_syscall()) {
+        if (g.getAx() == Kernel.__NR_restart_syscall && g.getOrigAx() >= 0 && g.getOrigAx() != Kernel.__NR_restart_syscall) {
             return g.getOrigAx();
         }
         return g.getAx();

@@ -2,11 +2,11 @@ package dev.cryo.restore.internal;
 
 import java.lang.foreign.Arena;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.kernel_sigaction;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.CoreEntry;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Ptrace;
+import dev.cryo.syscalls.SigAction;
 
 /**
  * A zombie of the dump, made again: its puppet, already in its place in the tree (pid, parent, session and
@@ -29,16 +29,16 @@ final class ZombieRestore {
         if (signal != 0) {
             // The signal must end the task as it ended the original: unblocked, and not caught by a handler taken
             // from the parent. (The original may have had it blocked, when another of its threads took it.)
-            if (signal != Linux.SIGKILL()) {
+            if (signal != Kernel.SIGKILL) {
                 try (Arena a = Arena.ofConfined()) {
                     try (Scratch s = p.scratch()) {
-                        p.syscall("rt_sigaction(" + signal + ", SIG_DFL)", Linux.__NR_rt_sigaction(), signal, s.put(kernel_sigaction.allocate(a)), 0, 8);
+                        p.syscall("rt_sigaction(" + signal + ", SIG_DFL)", Kernel.__NR_rt_sigaction, signal, s.put(SigAction.allocate(a)), 0, 8);
                     }
                 }
             }
             blocked &= ~(1L << (signal - 1));
             // No core file for a restored death.
-            p.syscall("prctl(PR_SET_DUMPABLE, 0)", Linux.__NR_prctl(), Linux.PR_SET_DUMPABLE(), 0);
+            p.syscall("prctl(PR_SET_DUMPABLE, 0)", Kernel.__NR_prctl, Kernel.PR_SET_DUMPABLE, 0);
         }
         Ptrace.setSigmask(p.pid(), blocked);
         p.die(zombie.exitCode(), signal);

@@ -8,10 +8,10 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Tracer;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.ProcMaps;
 
 /** A puppet runs many calls for one stop (the batch loop in its trampoline), and a failing one is named. */
@@ -26,18 +26,18 @@ class PuppetBatchTest {
                     // more calls than one table in the scratch memory holds: the batch goes in several lots
                     List<Parasite.Call> calls = new ArrayList<>();
                     for (int i = 0; i < 3000; i++) {
-                        calls.add(new Parasite.Call("getpid", Linux.__NR_getpid()));
+                        calls.add(new Parasite.Call("getpid", Kernel.__NR_getpid));
                     }
                     long[] r = p.batch(calls);
                     assertThat(r).hasSize(3000).containsOnly(p.nsPid());
 
-                    List<Parasite.Call> failing = List.of(new Parasite.Call("getpid", Linux.__NR_getpid()),
-                            new Parasite.Call("close(987654)", Linux.__NR_close(), 987654),
-                            new Parasite.Call("getppid", Linux.__NR_getppid()));
+                    List<Parasite.Call> failing = List.of(new Parasite.Call("getpid", Kernel.__NR_getpid),
+                            new Parasite.Call("close(987654)", Kernel.__NR_close, 987654),
+                            new Parasite.Call("getppid", Kernel.__NR_getppid));
                     assertThatThrownBy(() -> p.batch(failing)).isInstanceOf(ErrnoException.class)
                             .hasMessageContaining("close(987654) in pid " + p.pid()).hasMessageContaining("EBADF");
                     // the puppet runs single calls again after a failed batch
-                    assertThat(p.syscall("getpid", Linux.__NR_getpid())).isEqualTo(p.nsPid());
+                    assertThat(p.syscall("getpid", Kernel.__NR_getpid)).isEqualTo(p.nsPid());
                 }
                 return null;
             });

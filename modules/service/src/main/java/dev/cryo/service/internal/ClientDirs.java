@@ -6,8 +6,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Objects;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.service.internal.rpc.CriuOpts;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.SeqpacketSocket.Peer;
 
 /**
@@ -29,14 +29,14 @@ final class ClientDirs {
         if (opts.hasImagesDir()) {
             Path dir = Path.of(opts.getImagesDir());
             if (!dir.isAbsolute()) {
-                throw new RequestFailure(Linux.EBADRQC(), "images_dir " + dir + " is not an absolute path");
+                throw new RequestFailure(Kernel.EBADRQC, "images_dir " + dir + " is not an absolute path");
             }
             if (!Files.isDirectory(dir)) {
-                throw new RequestFailure(Linux.ENOENT(), "images_dir " + dir + ": no such directory");
+                throw new RequestFailure(Kernel.ENOENT, "images_dir " + dir + ": no such directory");
             }
             return dir;
         }
-        throw new RequestFailure(Linux.EBADRQC(), "the request names no images directory (images_dir_fd or images_dir)");
+        throw new RequestFailure(Kernel.EBADRQC, "the request names no images directory (images_dir_fd or images_dir)");
     }
 
     /** Where a request's log goes: its {@code work_dir_fd}, else its images directory. */
@@ -51,24 +51,24 @@ final class ClientDirs {
         try {
             dir = Files.readSymbolicLink(link);
         } catch (IOException e) {
-            throw new RequestFailure(Linux.EBADF(), what + " is not an open fd (" + link + ": " + e.getMessage() + ")");
+            throw new RequestFailure(Kernel.EBADF, what + " is not an open fd (" + link + ": " + e.getMessage() + ")");
         }
         if (!dir.isAbsolute()) {
-            throw new RequestFailure(Linux.ENOTDIR(), what + " is not a directory (it is " + dir + ")");
+            throw new RequestFailure(Kernel.ENOTDIR, what + " is not a directory (it is " + dir + ")");
         }
         try {
             if (!Files.isDirectory(link)) {
-                throw new RequestFailure(Linux.ENOTDIR(), what + " is not a directory (it is " + dir + ")");
+                throw new RequestFailure(Kernel.ENOTDIR, what + " is not a directory (it is " + dir + ")");
             }
             Object held = Files.readAttributes(link, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
             Object named = Files.readAttributes(dir, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
                     .fileKey();
             if (!Objects.equals(held, named)) {
-                throw new RequestFailure(Linux.EXDEV(), what + " is " + dir + " in the client's view, which is another"
+                throw new RequestFailure(Kernel.EXDEV, what + " is " + dir + " in the client's view, which is another"
                         + " directory in the service's (another mount namespace?)");
             }
         } catch (IOException e) {
-            throw new RequestFailure(Linux.ENOENT(), what + " is " + dir + ", which the service cannot see (" + e.getMessage() + ")");
+            throw new RequestFailure(Kernel.ENOENT, what + " is " + dir + ", which the service cannot see (" + e.getMessage() + ")");
         }
         return dir;
     }

@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
@@ -18,6 +17,7 @@ import dev.cryo.service.internal.rpc.CriuNetworkLockMethod;
 import dev.cryo.service.internal.rpc.CriuOpts;
 import dev.cryo.service.internal.rpc.CriuPreDumpMode;
 import dev.cryo.service.internal.rpc.CriuResp;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * DUMP, PRE_DUMP and SINGLE_PRE_DUMP: {@code cryo dump} and {@code cryo pre-dump} with the request's
@@ -35,11 +35,11 @@ final class DumpHandler implements RequestHandler {
     public CriuResp.Builder serve(Request r) throws RequestFailure, InterruptedException {
         CriuOpts o = r.opts();
         if (!o.hasPid()) {
-            throw new RequestFailure(Linux.EBADRQC(), "opts.pid is not set: cryo's service does not dump the client itself");
+            throw new RequestFailure(Kernel.EBADRQC, "opts.pid is not set: cryo's service does not dump the client itself");
         }
         int pid = o.getPid();
         if (pid <= 0) {
-            throw new RequestFailure(Linux.EBADRQC(), "opts.pid " + pid + " is not a process id");
+            throw new RequestFailure(Kernel.EBADRQC, "opts.pid " + pid + " is not a process id");
         }
         Path images = ClientDirs.imagesDir(o, r.peer());
         try (RequestLog log = RequestLog.open(o, ClientDirs.workDir(o, r.peer(), images), r.context().err)) {
@@ -48,7 +48,7 @@ final class DumpHandler implements RequestHandler {
             try (TreeLock.Turn turn = r.context().trees.acquire(r.cancel())) {
                 // checked in the turn: a tree dumped before ours may have been this one
                 if (!Files.exists(Path.of("/proc", Integer.toString(pid)))) {
-                    throw new RequestFailure(Linux.ESRCH(), "no process with pid " + pid);
+                    throw new RequestFailure(Kernel.ESRCH, "no process with pid " + pid);
                 }
                 DumpOptions options = DumpOptions.of(pid, images)
                         .withLeaveRunning(o.getLeaveRunning())
@@ -91,7 +91,7 @@ final class DumpHandler implements RequestHandler {
         try {
             return Path.of(o.getParentImg());
         } catch (InvalidPathException e) {
-            throw new RequestFailure(Linux.EBADRQC(), "opts.parent_img is not a path: " + e.getMessage());
+            throw new RequestFailure(Kernel.EBADRQC, "opts.parent_img is not a path: " + e.getMessage());
         }
     }
 
@@ -103,7 +103,7 @@ final class DumpHandler implements RequestHandler {
         try {
             return new PageServerEndpoint(InetAddress.getByName(o.getPs().getAddress()), o.getPs().getPort(), null);
         } catch (java.net.UnknownHostException | IllegalArgumentException e) {
-            throw new RequestFailure(Linux.EBADRQC(), "opts.ps does not name a page server: " + e.getMessage());
+            throw new RequestFailure(Kernel.EBADRQC, "opts.ps does not name a page server: " + e.getMessage());
         }
     }
 }

@@ -1,9 +1,9 @@
 package dev.cryo.service.internal;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 
 /** Turns what a request threw into the response's cr_errno and cr_errmsg. */
@@ -17,10 +17,10 @@ final class Failures {
                 return e.errno();
             }
             if (c instanceof Proc.TaskGoneException) {
-                return Linux.ESRCH();
+                return Kernel.ESRCH;
             }
             if (c instanceof Cancellation.CancelledException) {
-                return Linux.ECANCELED();
+                return Kernel.ECANCELED;
             }
         }
         return 0;

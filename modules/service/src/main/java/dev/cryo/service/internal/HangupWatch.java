@@ -3,9 +3,9 @@ package dev.cryo.service.internal;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.SeqpacketSocket;
 
 /**
@@ -18,7 +18,7 @@ final class HangupWatch implements AutoCloseable {
     private final Thread thread;
 
     HangupWatch(SeqpacketSocket client, Cancellation cancel) {
-        this.wake = Io.pipe(Linux.O_CLOEXEC());
+        this.wake = Io.pipe(Kernel.O_CLOEXEC);
         this.thread = Thread.ofPlatform().daemon().name("cryo-rpc-hangup-watch").start(() -> {
             if (client.awaitHangup(wake.read())) {
                 cancel.cancel("the client hung up");

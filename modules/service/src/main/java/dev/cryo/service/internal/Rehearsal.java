@@ -9,7 +9,6 @@ import java.nio.file.Path;
 
 import com.google.protobuf.CodedInputStream;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.service.ServiceLog;
 import dev.cryo.service.internal.rpc.CriuFeatures;
 import dev.cryo.service.internal.rpc.CriuOpts;
@@ -18,6 +17,7 @@ import dev.cryo.service.internal.rpc.CriuReqType;
 import dev.cryo.service.internal.rpc.CriuResp;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.SeqpacketSocket;
 
 /**
@@ -70,7 +70,7 @@ public final class Rehearsal {
 
     private static Fd dir(Path dir) throws IOException {
         Files.createDirectories(dir);
-        return Io.open(dir.toString(), Linux.O_RDONLY() | Linux.O_DIRECTORY() | Linux.O_CLOEXEC());
+        return Io.open(dir.toString(), Kernel.O_RDONLY | Kernel.O_DIRECTORY | Kernel.O_CLOEXEC);
     }
 
     private static int uid() throws IOException {

@@ -13,12 +13,12 @@ import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
 import java.util.Locale;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.dump.DumpListener;
 import dev.cryo.dump.DumpStats;
 import dev.cryo.restore.RestoreListener;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.service.internal.rpc.CriuOpts;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * A request's own log, as the client asks for it: {@code log_file} (a name in the work directory, written
@@ -56,7 +56,7 @@ final class RequestLog implements DumpListener, RestoreListener, AutoCloseable {
         if (opts.hasLogFile()) {
             String name = opts.getLogFile();
             if (name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..") || name.indexOf('\0') >= 0) {
-                throw new RequestFailure(Linux.EBADRQC(), "log_file is a file name in the work directory, not '" + name + "'");
+                throw new RequestFailure(Kernel.EBADRQC, "log_file is a file name in the work directory, not '" + name + "'");
             }
             Path file = workDir.resolve(name);
             try {
@@ -65,7 +65,7 @@ final class RequestLog implements DumpListener, RestoreListener, AutoCloseable {
                 Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
                 return new RequestLog(new PrintWriter(os, true, StandardCharsets.UTF_8), true, level, stats);
             } catch (IOException e) {
-                throw new RequestFailure(Linux.EACCES(), "cannot write the log " + file + ": " + e.getMessage(), e);
+                throw new RequestFailure(Kernel.EACCES, "cannot write the log " + file + ": " + e.getMessage(), e);
             }
         }
         if (opts.getLogToStderr()) {

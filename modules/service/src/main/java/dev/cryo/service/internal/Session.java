@@ -10,12 +10,12 @@ import java.util.Locale;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.UnknownFieldSet;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.service.internal.rpc.CriuReq;
 import dev.cryo.service.internal.rpc.CriuReqType;
 import dev.cryo.service.internal.rpc.CriuResp;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.SeqpacketSocket;
 import dev.cryo.syscalls.SeqpacketSocket.Peer;
 
@@ -85,7 +85,7 @@ public final class Session implements Runnable {
         } catch (IOException e) {
             // not a request: refused all the same
         }
-        reply(failure(type, Linux.EPERM(), "uid " + peer.uid() + " may not use this service (it serves "
+        reply(failure(type, Kernel.EPERM, "uid " + peer.uid() + " may not use this service (it serves "
                 + (serviceUid == ROOT ? "root" : "uid " + serviceUid + " and root") + ")"));
     }
 
@@ -122,12 +122,12 @@ public final class Session implements Runnable {
             busy = true;
             req = CriuReq.parser().parsePartialFrom(CodedInputStream.newInstance(message.asByteBuffer()));
         } catch (IOException e) {
-            reply(failure(CriuReqType.EMPTY, Linux.EBADRQC(), "not a criu_req message: " + e.getMessage()));
+            reply(failure(CriuReqType.EMPTY, Kernel.EBADRQC, "not a criu_req message: " + e.getMessage()));
             return false;
         }
         if (!req.hasType()) {
             UnknownFieldSet.Field type = req.getUnknownFields().getField(CriuReq.TYPE_FIELD_NUMBER);
-            reply(failure(CriuReqType.EMPTY, Linux.EBADRQC(), type == null || type.getVarintList().isEmpty()
+            reply(failure(CriuReqType.EMPTY, Kernel.EBADRQC, type == null || type.getVarintList().isEmpty()
                     ? "the request has no type" : "request type " + type.getVarintList().getLast() + " is not known to cryo"));
             return false;
         }
@@ -160,11 +160,11 @@ public final class Session implements Runnable {
             default -> null;
         };
         if (handler == null) {
-            return failure(type, Linux.EOPNOTSUPP(), "cryo's service does not serve " + type + " requests");
+            return failure(type, Kernel.EOPNOTSUPP, "cryo's service does not serve " + type + " requests");
         }
         List<String> refused = OptionCheck.refused(req);
         if (!refused.isEmpty()) {
-            CriuResp.Builder r = failureBuilder(type, Linux.EBADRQC(), "cryo does not support " + String.join(", ", refused));
+            CriuResp.Builder r = failureBuilder(type, Kernel.EBADRQC, "cryo does not support " + String.join(", ", refused));
             handler.onFailure(r);
             return r.build();
         }
@@ -174,7 +174,7 @@ public final class Session implements Runnable {
             return failed(handler, type, f);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return failed(handler, type, new RequestFailure(Linux.ECANCELED(), "interrupted"));
+            return failed(handler, type, new RequestFailure(Kernel.ECANCELED, "interrupted"));
         } catch (RuntimeException e) {
             return failed(handler, type, Failures.of(e));
         }

@@ -1,8 +1,8 @@
 package dev.cryo.restore.internal.files;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.FifoEntry;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * A FIFO, opened by its path inside the task. cryo holds the FIFO open for reading and writing first
@@ -16,6 +16,6 @@ final class FifoRestorer implements FileRestorer {
         String path = named.getReg().getName();
         task.files().fifoKeeper(Integer.toUnsignedLong(fifo.getPipeId()), path);
         int flags = named.getReg().getFlags() & ~(0100 | 0200 | 01000); // no O_CREAT, O_EXCL, O_TRUNC
-        return task.in().open(path, flags | Linux.O_CLOEXEC(), 0);
+        return task.in().open(path, flags | Kernel.O_CLOEXEC, 0);
     }
 }

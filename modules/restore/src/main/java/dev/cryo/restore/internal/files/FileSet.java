@@ -20,6 +20,7 @@ import dev.cryo.images.proto.SkPacketEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Memfd;
 
 /**
@@ -176,7 +177,7 @@ public final class FileSet implements AutoCloseable {
                         r.readPayload(data);
                         List<Integer> rights = new ArrayList<>();
                         for (dev.cryo.images.proto.ScmEntry scm : e.getScmList()) {
-                            if (scm.getType() != dev.cryo.bindings.Linux.SCM_RIGHTS()) {
+                            if (scm.getType() != Kernel.SCM_RIGHTS) {
                                 throw new RestoreError("sk-queues.img: a packet for file " + e.getIdFor()
                                         + " carries control message type " + scm.getType() + ", not SCM_RIGHTS");
                             }
@@ -374,7 +375,7 @@ public final class FileSet implements AutoCloseable {
     Fd fifoKeeper(long pipeId, String path) {
         Fd keeper = fifoKeepers.get(pipeId);
         if (keeper == null) {
-            keeper = Io.open(path, dev.cryo.bindings.Linux.O_RDWR() | dev.cryo.bindings.Linux.O_NONBLOCK());
+            keeper = Io.open(path, Kernel.O_RDWR | Kernel.O_NONBLOCK);
             fifoKeepers.put(pipeId, keeper);
             MemorySegment data = fifoData(pipeId);
             if (data != null && data.byteSize() > 0) {

@@ -6,13 +6,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import dev.cryo.restore.internal.RestoreError;
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.proto.GhostFileEntry;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * An unlinked file that a task held open at dump: re-created from ghost-file-ID.img beside its old
@@ -46,7 +46,7 @@ final class GhostFile implements AutoCloseable {
      */
     static void write(ImageStore store, int id, String path) {
         try (EntryReader r = store.openReader(ImageKind.GHOST_FILE, id);
-             Fd out = Io.openAt(Linux.AT_FDCWD(), path, Linux.O_WRONLY() | 0100 | 0200, 0600); // O_CREAT | O_EXCL
+             Fd out = Io.openAt(Kernel.AT_FDCWD, path, Kernel.O_WRONLY | 0100 | 0200, 0600); // O_CREAT | O_EXCL
              Arena arena = Arena.ofConfined()) {
             GhostFileEntry g = r.next(GhostFileEntry.parser());
             if (g == null) {

@@ -5,7 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 import dev.cryo.restore.internal.RestoreError;
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.FileEntry;
@@ -14,6 +13,7 @@ import dev.cryo.images.proto.TcpStreamEntry;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.SocketAddress;
 import dev.cryo.syscalls.Sockets;
 import dev.cryo.syscalls.Tcp;
@@ -32,15 +32,15 @@ final class InetSocketRestorer implements FileRestorer {
     public int open(TaskFiles task, FileEntry file) {
         InetSkEntry isk = file.getIsk();
         int family = isk.getFamily();
-        if (family != Linux.AF_INET() && family != Linux.AF_INET6()) {
+        if (family != Kernel.AF_INET && family != Kernel.AF_INET6) {
             throw new RestoreError("files.img: inet socket " + Integer.toUnsignedLong(isk.getIno()) + " is of family " + family);
         }
-        int len = family == Linux.AF_INET6() ? 16 : 4;
+        int len = family == Kernel.AF_INET6 ? 16 : 4;
         byte[] src = bytes(isk.getSrcAddrList(), len);
         byte[] dst = bytes(isk.getDstAddrList(), len);
         String local = SocketAddress.inet(family, src, isk.getSrcPort());
         String remote = SocketAddress.inet(family, dst, isk.getDstPort());
-        boolean tcp = isk.getProto() == Linux.IPPROTO_TCP();
+        boolean tcp = isk.getProto() == Kernel.IPPROTO_TCP;
         boolean established = tcp && isk.getDstPort() != 0;
         NetworkRestore net = task.files().network();
         if (established && !net.tcpEstablished() && !net.tcpClose()) {
@@ -48,13 +48,13 @@ final class InetSocketRestorer implements FileRestorer {
                     + ": restore with --tcp-established (or --tcp-close to restore it closed)");
         }
         int fd = (int) task.in().syscall("socket(" + family + ", " + isk.getType() + ", " + isk.getProto() + ")",
-                Linux.__NR_socket(), family, isk.getType() | Linux.SOCK_CLOEXEC(), isk.getProto());
+                Kernel.__NR_socket, family, isk.getType() | Kernel.SOCK_CLOEXEC, isk.getProto());
         try (Arena a = Arena.ofConfined(); Fd sock = task.pull(fd)) {
             if (isk.getV6Only()) {
-                Sockets.setIntOption(sock, Linux.SOL_IPV6(), Linux.IPV6_V6ONLY(), 1);
+                Sockets.setIntOption(sock, Kernel.SOL_IPV6, Kernel.IPV6_V6ONLY, 1);
             }
-            Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_REUSEADDR(), 1);
-            Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_REUSEPORT(), 1);
+            Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_REUSEADDR, 1);
+            Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_REUSEPORT, 1);
             boolean repaired = false;
             if (established && net.tcpClose()) {
                 closed(sock); // the connection is not brought back: a fresh socket, closed
@@ -65,15 +65,15 @@ final class InetSocketRestorer implements FileRestorer {
                 if (isk.getSrcPort() != 0 || !allZero(src)) {
                     bind(sock, family, isk, SocketAddress.inet(a, family, src, isk.getSrcPort()), local);
                 }
-                if (tcp && isk.getState() == Linux.TCP_LISTEN()) {
+                if (tcp && isk.getState() == Kernel.TCP_LISTEN) {
                     Sockets.listen(sock, isk.getBacklog());
                 } else if (!tcp && isk.getDstPort() != 0) {
                     Sockets.connect(sock, SocketAddress.inet(a, family, dst, isk.getDstPort()));
                 }
             }
             if (isk.hasIpOpts() && isk.getIpOpts().getFreebind()) {
-                Sockets.setIntOption(sock, family == Linux.AF_INET6() ? Linux.SOL_IPV6() : Linux.SOL_IP(),
-                        family == Linux.AF_INET6() ? Linux.IPV6_FREEBIND() : Linux.IP_FREEBIND(), 1);
+                Sockets.setIntOption(sock, family == Kernel.AF_INET6 ? Kernel.SOL_IPV6 : Kernel.SOL_IP,
+                        family == Kernel.AF_INET6 ? Kernel.IPV6_FREEBIND : Kernel.IP_FREEBIND, 1);
             }
             SocketOptions.apply(sock, isk.getOpts());
             if (tcp) {
@@ -81,8 +81,8 @@ final class InetSocketRestorer implements FileRestorer {
             }
             if (!repaired) {
                 // a repaired socket gets these back when it leaves repair mode
-                Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_REUSEADDR(), isk.getOpts().getReuseaddr() ? 1 : 0);
-                Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_REUSEPORT(), isk.getOpts().getSoReuseport() ? 1 : 0);
+                Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_REUSEADDR, isk.getOpts().getReuseaddr() ? 1 : 0);
+                Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_REUSEPORT, isk.getOpts().getSoReuseport() ? 1 : 0);
                 shutdown(sock, isk, established);
             }
             return fd;
@@ -117,10 +117,10 @@ final class InetSocketRestorer implements FileRestorer {
             Tcp.repair(sock, true);
             TcpStream.rebuild(sock, state, local, remote);
             if (t.getNodelay()) {
-                Sockets.setIntOption(sock, Linux.SOL_TCP(), Linux.TCP_NODELAY(), 1);
+                Sockets.setIntOption(sock, Kernel.SOL_TCP, Kernel.TCP_NODELAY, 1);
             }
             if (t.getCork()) {
-                Sockets.setIntOption(sock, Linux.SOL_TCP(), Linux.TCP_CORK(), 1);
+                Sockets.setIntOption(sock, Kernel.SOL_TCP, Kernel.TCP_CORK, 1);
             }
             task.files().network().repaired(sock, state, isk.getOpts().getReuseaddr(), isk.getOpts().getSoReuseport());
             return true;
@@ -153,9 +153,9 @@ final class InetSocketRestorer implements FileRestorer {
 
     private static void bind(Fd sock, int family, InetSkEntry isk, MemorySegment addr, String local) {
         // an IPv6 address may still be tentative: IP_FREEBIND lets the bind through, as CRIU does
-        boolean freebind = family == Linux.AF_INET6() && !(isk.hasIpOpts() && isk.getIpOpts().getFreebind());
+        boolean freebind = family == Kernel.AF_INET6 && !(isk.hasIpOpts() && isk.getIpOpts().getFreebind());
         if (freebind) {
-            Sockets.setIntOption(sock, Linux.SOL_IP(), Linux.IP_FREEBIND(), 1);
+            Sockets.setIntOption(sock, Kernel.SOL_IP, Kernel.IP_FREEBIND, 1);
         }
         try {
             Sockets.bind(sock, addr);
@@ -166,13 +166,13 @@ final class InetSocketRestorer implements FileRestorer {
             throw e;
         }
         if (freebind) {
-            Sockets.setIntOption(sock, Linux.SOL_IP(), Linux.IP_FREEBIND(), 0);
+            Sockets.setIntOption(sock, Kernel.SOL_IP, Kernel.IP_FREEBIND, 0);
         }
     }
 
     private static void closed(Fd sock) {
         try {
-            Sockets.shutdown(sock, Linux.SHUT_RDWR());
+            Sockets.shutdown(sock, Kernel.SHUT_RDWR);
         } catch (ErrnoException e) {
             if (!e.is(Errno.ENOTCONN)) {
                 throw e;
@@ -183,13 +183,13 @@ final class InetSocketRestorer implements FileRestorer {
     /** The keepalive timings, which CRIU keeps in sk_opts' deprecated fields (0: never read). */
     private static void keepalive(Fd sock, InetSkEntry isk) {
         if (isk.getOpts().getTcpKeepcnt() != 0) {
-            Sockets.setIntOption(sock, Linux.SOL_TCP(), Linux.TCP_KEEPCNT(), isk.getOpts().getTcpKeepcnt());
+            Sockets.setIntOption(sock, Kernel.SOL_TCP, Kernel.TCP_KEEPCNT, isk.getOpts().getTcpKeepcnt());
         }
         if (isk.getOpts().getTcpKeepidle() != 0) {
-            Sockets.setIntOption(sock, Linux.SOL_TCP(), Linux.TCP_KEEPIDLE(), isk.getOpts().getTcpKeepidle());
+            Sockets.setIntOption(sock, Kernel.SOL_TCP, Kernel.TCP_KEEPIDLE, isk.getOpts().getTcpKeepidle());
         }
         if (isk.getOpts().getTcpKeepintvl() != 0) {
-            Sockets.setIntOption(sock, Linux.SOL_TCP(), Linux.TCP_KEEPINTVL(), isk.getOpts().getTcpKeepintvl());
+            Sockets.setIntOption(sock, Kernel.SOL_TCP, Kernel.TCP_KEEPINTVL, isk.getOpts().getTcpKeepintvl());
         }
     }
 
@@ -198,9 +198,9 @@ final class InetSocketRestorer implements FileRestorer {
             return;
         }
         int how = switch (isk.getShutdown()) {
-            case READ -> Linux.SHUT_RD();
-            case WRITE -> Linux.SHUT_WR();
-            default -> Linux.SHUT_RDWR();
+            case READ -> Kernel.SHUT_RD;
+            case WRITE -> Kernel.SHUT_WR;
+            default -> Kernel.SHUT_RDWR;
         };
         try {
             Sockets.shutdown(sock, how);

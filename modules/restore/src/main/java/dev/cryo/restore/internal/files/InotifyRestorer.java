@@ -7,12 +7,12 @@ import java.util.Comparator;
 import java.util.List;
 
 import dev.cryo.restore.internal.RestoreError;
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.InotifyWdEntry;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * An inotify instance with its watches, each on the path found at dump, with its mask and its own watch
@@ -26,7 +26,7 @@ final class InotifyRestorer implements FileRestorer {
 
     @Override
     public int open(TaskFiles task, FileEntry file) {
-        int fd = (int) task.in().syscall("inotify_init1", Linux.__NR_inotify_init1(), Linux.IN_CLOEXEC());
+        int fd = (int) task.in().syscall("inotify_init1", Kernel.__NR_inotify_init1, Kernel.IN_CLOEXEC);
         List<InotifyWdEntry> watches = file.getIfy().getWdList().stream().sorted(Comparator.comparingInt(InotifyWdEntry::getWd)).toList();
         boolean removed = false;
         for (InotifyWdEntry w : watches) {
@@ -37,7 +37,7 @@ final class InotifyRestorer implements FileRestorer {
             for (int tries = 0; ; tries++) {
                 long got;
                 try (Scratch s = task.in().scratch()) {
-                    got = task.in().syscall("inotify_add_watch(" + path + ")", Linux.__NR_inotify_add_watch(), fd, s.putString(path), w.getMask());
+                    got = task.in().syscall("inotify_add_watch(" + path + ")", Kernel.__NR_inotify_add_watch, fd, s.putString(path), w.getMask());
                 }
                 if (got == w.getWd()) {
                     break;
@@ -45,7 +45,7 @@ final class InotifyRestorer implements FileRestorer {
                 if (got > w.getWd() || tries == MAX_TRIES) {
                     throw new RestoreError("inotify watch on " + path + " came out as number " + got + ", not " + w.getWd());
                 }
-                task.in().syscall("inotify_rm_watch(" + got + ")", Linux.__NR_inotify_rm_watch(), fd, got);
+                task.in().syscall("inotify_rm_watch(" + got + ")", Kernel.__NR_inotify_rm_watch, fd, got);
                 removed = true;
             }
         }
@@ -59,7 +59,7 @@ final class InotifyRestorer implements FileRestorer {
     private static void drain(Fd copy) {
         try (copy; Arena a = Arena.ofConfined()) {
             MemorySegment n = a.allocate(ValueLayout.JAVA_INT);
-            Io.ioctl("FIONREAD", copy.fd(), Linux.FIONREAD(), n.address());
+            Io.ioctl("FIONREAD", copy.fd(), Kernel.FIONREAD, n.address());
             int queued = n.get(ValueLayout.JAVA_INT, 0);
             if (queued > 0) {
                 Io.read(copy.fd(), a.allocate(queued));

@@ -4,13 +4,13 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import dev.cryo.restore.internal.RestoreError;
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.flock;
 import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.FileLock;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * Takes a task's dumped file locks again (filelocks.img), from inside it, once its fds are in place: flock
@@ -30,10 +30,10 @@ final class LockRestore {
         String what = describe(l);
         try {
             switch (l.getFlag()) {
-                case FL_FLOCK -> in.syscall("flock(" + l.getFd() + ")", Linux.__NR_flock(), l.getFd(),
-                        (l.getType() == Linux.F_WRLCK() ? Linux.LOCK_EX() : Linux.LOCK_SH()) | Linux.LOCK_NB());
-                case FL_POSIX -> fcntl(in, l, Linux.F_SETLK(), "F_SETLK");
-                case FL_OFD -> fcntl(in, l, Linux.F_OFD_SETLK(), "F_OFD_SETLK");
+                case FL_FLOCK -> in.syscall("flock(" + l.getFd() + ")", Kernel.__NR_flock, l.getFd(),
+                        (l.getType() == Kernel.F_WRLCK ? Kernel.LOCK_EX : Kernel.LOCK_SH) | Kernel.LOCK_NB);
+                case FL_POSIX -> fcntl(in, l, Kernel.F_SETLK, "F_SETLK");
+                case FL_OFD -> fcntl(in, l, Kernel.F_OFD_SETLK, "F_OFD_SETLK");
                 default -> throw new RestoreError("filelocks.img: fd " + l.getFd() + " holds a lock of kind "
                         + l.getFlag() + ", which cryo cannot restore");
             }
@@ -47,18 +47,12 @@ final class LockRestore {
 
     private static void fcntl(Puppet in, FileLockEntry l, int cmd, String name) {
         try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
-            in.syscall("fcntl(" + l.getFd() + ", " + name + ")", Linux.__NR_fcntl(), l.getFd(), cmd, s.put(lock(a, l)));
+            in.syscall("fcntl(" + l.getFd() + ", " + name + ")", Kernel.__NR_fcntl, l.getFd(), cmd, s.put(lock(a, l)));
         }
     }
 
     private static MemorySegment lock(Arena a, FileLockEntry l) {
-        MemorySegment f = flock.allocate(a);
-        flock.l_type(f, (short) l.getType());
-        flock.l_whence(f, (short) Linux.SEEK_SET());
-        flock.l_start(f, l.getStart());
-        flock.l_len(f, l.getLen());
-        flock.l_pid(f, 0);
-        return f;
+        return new FileLock((short) l.getType(), (short) Kernel.SEEK_SET, l.getStart(), l.getLen(), 0).write(a);
     }
 
     /** Who holds the conflicting lock, as F_GETLK / F_OFD_GETLK tell (an flock's holder is not told). */
@@ -69,9 +63,9 @@ final class LockRestore {
         try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
             MemorySegment f = lock(a, l);
             long at = s.put(f);
-            in.syscall("fcntl(F_GETLK)", Linux.__NR_fcntl(), l.getFd(), l.getFlag() == FL_OFD ? Linux.F_OFD_GETLK() : Linux.F_GETLK(), at);
+            in.syscall("fcntl(F_GETLK)", Kernel.__NR_fcntl, l.getFd(), l.getFlag() == FL_OFD ? Kernel.F_OFD_GETLK : Kernel.F_GETLK, at);
             s.read(at, f);
-            int pid = flock.l_pid(f);
+            int pid = FileLock.read(f).pid();
             return pid > 0 ? "pid " + pid + " holds a conflicting lock on the file" : "a conflicting lock is held on the file";
         } catch (RuntimeException e) {
             return "a conflicting lock is held on the file";
@@ -85,7 +79,7 @@ final class LockRestore {
             case FL_OFD -> "its OFD lock";
             default -> "its lock";
         };
-        return kind + " (" + (l.getType() == Linux.F_WRLCK() ? "write" : "read")
+        return kind + " (" + (l.getType() == Kernel.F_WRLCK ? "write" : "read")
                 + (l.getFlag() == FL_FLOCK ? "" : ", bytes " + l.getStart() + "-" + (l.getLen() == 0 ? "EOF" : Long.toString(l.getStart() + l.getLen() - 1))) + ")";
     }
 }

@@ -1,6 +1,5 @@
 package dev.cryo.restore.internal.files;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -11,6 +10,7 @@ import dev.cryo.pagexfer.PageSource;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Memfd;
 
 /**
@@ -28,7 +28,7 @@ final class MemfdRestorer implements FileRestorer {
         MemfdFileEntry m = file.getMemfd();
         int fd = open(task, m.getInodeId(), m.getFlags());
         if (m.getPos() != 0) {
-            task.in().syscall("lseek(memfd, " + m.getPos() + ")", Linux.__NR_lseek(), fd, m.getPos(), Linux.SEEK_SET());
+            task.in().syscall("lseek(memfd, " + m.getPos() + ")", Kernel.__NR_lseek, fd, m.getPos(), Kernel.SEEK_SET);
         }
         return fd;
     }
@@ -43,8 +43,8 @@ final class MemfdRestorer implements FileRestorer {
             MemfdInodeEntry e = task.files().memfdInode(inodeId);
             int fd;
             try (Scratch s = task.in().scratch()) {
-                fd = (int) task.in().syscall("memfd_create(" + e.getName() + ")", Linux.__NR_memfd_create(),
-                        s.putString(e.getName()), Linux.MFD_CLOEXEC() | Linux.MFD_ALLOW_SEALING());
+                fd = (int) task.in().syscall("memfd_create(" + e.getName() + ")", Kernel.__NR_memfd_create,
+                        s.putString(e.getName()), Kernel.MFD_CLOEXEC | Kernel.MFD_ALLOW_SEALING);
             }
             inode = task.pull(fd);
             task.files().rememberMemfd(inodeId, inode);
@@ -55,12 +55,12 @@ final class MemfdRestorer implements FileRestorer {
             if (e.hasMode()) {
                 Io.fchmod(inode, e.getMode());
             }
-            if ((flags & Linux.O_ACCMODE()) == Linux.O_RDWR()) {
+            if ((flags & Kernel.O_ACCMODE) == Kernel.O_RDWR) {
                 return fd; // memfd_create's own description is O_RDWR
             }
             task.in().closeFd(fd); // cryo's duplicate keeps the inode
         }
-        try (Fd reopened = Io.open("/proc/self/fd/" + inode.fd(), flags & Linux.O_ACCMODE())) {
+        try (Fd reopened = Io.open("/proc/self/fd/" + inode.fd(), flags & Kernel.O_ACCMODE)) {
             return task.push(reopened);
         }
     }

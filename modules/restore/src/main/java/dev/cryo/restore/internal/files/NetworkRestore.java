@@ -5,8 +5,8 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.NetworkLock;
 import dev.cryo.syscalls.Sockets;
 import dev.cryo.syscalls.TcpStream;
@@ -70,8 +70,8 @@ public final class NetworkRestore implements AutoCloseable {
     public int resume() {
         for (Repaired r : repaired) {
             TcpStream.resume(r.sock(), r.state());
-            Sockets.setIntOption(r.sock(), Linux.SOL_SOCKET(), Linux.SO_REUSEADDR(), r.reuseaddr() ? 1 : 0);
-            Sockets.setIntOption(r.sock(), Linux.SOL_SOCKET(), Linux.SO_REUSEPORT(), r.reuseport() ? 1 : 0);
+            Sockets.setIntOption(r.sock(), Kernel.SOL_SOCKET, Kernel.SO_REUSEADDR, r.reuseaddr() ? 1 : 0);
+            Sockets.setIntOption(r.sock(), Kernel.SOL_SOCKET, Kernel.SO_REUSEPORT, r.reuseport() ? 1 : 0);
         }
         resumed = true;
         if (lock) {

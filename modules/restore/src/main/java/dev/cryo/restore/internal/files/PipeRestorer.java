@@ -4,12 +4,12 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.PipeEntry;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * One end of a pipe. The first end restored creates the pipe (pipe2 in the task), and cryo keeps both ends
@@ -21,7 +21,7 @@ final class PipeRestorer implements FileRestorer {
     public int open(TaskFiles task, FileEntry file) {
         PipeEntry pipe = file.getPipe();
         long pipeId = Integer.toUnsignedLong(pipe.getPipeId());
-        boolean reader = (pipe.getFlags() & Linux.O_ACCMODE()) == Linux.O_RDONLY();
+        boolean reader = (pipe.getFlags() & Kernel.O_ACCMODE) == Kernel.O_RDONLY;
         Fd[] ends = task.files().pipe(pipeId);
         int fd;
         if (ends == null) {
@@ -41,7 +41,7 @@ final class PipeRestorer implements FileRestorer {
     private static int[] pipe2(TaskFiles task) {
         try (Arena a = Arena.ofConfined(); Scratch s = task.in().scratch()) {
             long at = s.reserve(8);
-            task.in().syscall("pipe2", Linux.__NR_pipe2(), at, Linux.O_CLOEXEC());
+            task.in().syscall("pipe2", Kernel.__NR_pipe2, at, Kernel.O_CLOEXEC);
             MemorySegment fds = a.allocate(8);
             s.read(at, fds);
             return new int[] {fds.get(ValueLayout.JAVA_INT, 0), fds.get(ValueLayout.JAVA_INT, 4)};
@@ -51,7 +51,7 @@ final class PipeRestorer implements FileRestorer {
     private static void refill(FileSet files, long pipeId, Fd write) {
         int size = files.pipeSize(pipeId);
         if (size > 0) {
-            Io.fcntl(write.fd(), Linux.F_SETPIPE_SZ(), size);
+            Io.fcntl(write.fd(), Kernel.F_SETPIPE_SZ, size);
         }
         MemorySegment data = files.pipeData(pipeId);
         if (data != null && data.byteSize() > 0) {

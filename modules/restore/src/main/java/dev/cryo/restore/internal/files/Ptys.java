@@ -4,11 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.cryo.restore.internal.RestoreError;
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.TermiosEntry;
 import dev.cryo.images.proto.TtyInfoEntry;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Terminals;
 
 /**
@@ -27,7 +27,7 @@ final class Ptys {
         List<Fd> others = new ArrayList<>();
         try {
             for (int i = 0; i < MAX_OPENS; i++) {
-                Fd m = Io.open("/dev/ptmx", Linux.O_RDWR() | Linux.O_NOCTTY());
+                Fd m = Io.open("/dev/ptmx", Kernel.O_RDWR | Kernel.O_NOCTTY);
                 int got = Terminals.index(m);
                 if (got == index) {
                     Terminals.lock(m, false);

@@ -1,9 +1,9 @@
 package dev.cryo.restore.internal.files;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.RegFileEntry;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * A file opened by path: a regular file, a directory, a character device, a terminal. Opened inside the
@@ -18,7 +18,7 @@ final class RegFileRestorer implements FileRestorer {
     public int open(TaskFiles task, FileEntry file) {
         RegFileEntry reg = file.getReg();
         String path = reg.getName().startsWith("/") ? reg.getName() : "/" + reg.getName();
-        int flags = (reg.getFlags() & ~CREATION) | Linux.O_CLOEXEC();
+        int flags = (reg.getFlags() & ~CREATION) | Kernel.O_CLOEXEC;
         if (task.files().store().exists(ImageKind.GHOST_FILE.fileName(file.getId()))) {
             try (GhostFile ghost = GhostFile.create(task.files().store(), file.getId(), path)) {
                 return seek(task, task.in().open(ghost.path(), flags, 0), reg);
@@ -29,7 +29,7 @@ final class RegFileRestorer implements FileRestorer {
 
     private static int seek(TaskFiles task, int fd, RegFileEntry reg) {
         if (reg.getPos() != 0) {
-            task.in().syscall("lseek(" + reg.getName() + ", " + reg.getPos() + ")", Linux.__NR_lseek(), fd, reg.getPos(), Linux.SEEK_SET());
+            task.in().syscall("lseek(" + reg.getName() + ", " + reg.getPos() + ")", Kernel.__NR_lseek, fd, reg.getPos(), Kernel.SEEK_SET);
         }
         return fd;
     }

@@ -4,9 +4,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.parasite.Scratch;
+import dev.cryo.syscalls.Kernel;
 
 /** A signalfd taking the dumped signals: signalfd4 in the task (the kernel's sigset is one u64 here). */
 final class SignalfdRestorer implements FileRestorer {
@@ -16,7 +16,7 @@ final class SignalfdRestorer implements FileRestorer {
             MemorySegment mask = a.allocate(ValueLayout.JAVA_LONG);
             mask.set(ValueLayout.JAVA_LONG, 0, file.getSgfd().getSigmask());
             return (int) task.in().syscall("signalfd4(0x" + Long.toHexString(file.getSgfd().getSigmask()) + ")",
-                    Linux.__NR_signalfd4(), -1, s.put(mask), 8, Linux.SFD_CLOEXEC());
+                    Kernel.__NR_signalfd4, -1, s.put(mask), 8, Kernel.SFD_CLOEXEC);
         }
     }
 }

@@ -3,12 +3,12 @@ package dev.cryo.restore.internal.files;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.linger;
-import dev.cryo.bindings.timeval;
 import dev.cryo.images.proto.SkOptsEntry;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Linger;
 import dev.cryo.syscalls.Sockets;
+import dev.cryo.syscalls.TimeVal;
 
 /** Puts a socket's SOL_SOCKET options (sk_opts.proto) back, through cryo's duplicate of it, as CRIU does. */
 final class SocketOptions {
@@ -21,42 +21,39 @@ final class SocketOptions {
      * and SO_REUSEPORT are the caller's: a socket may need them on until it is bound.
      */
     static void apply(Fd sock, SkOptsEntry o) {
-        Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDBUFFORCE(), o.getSoSndbuf() / 2);
-        Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVBUFFORCE(), o.getSoRcvbuf() / 2);
+        Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_SNDBUFFORCE, o.getSoSndbuf() / 2);
+        Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_RCVBUFFORCE, o.getSoRcvbuf() / 2);
         if (o.hasSoBufLock()) {
-            Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_BUF_LOCK(), o.getSoBufLock());
+            Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_BUF_LOCK, o.getSoBufLock());
         }
         if (o.hasSoPriority()) {
-            Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_PRIORITY(), o.getSoPriority());
+            Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_PRIORITY, o.getSoPriority());
         }
         if (o.hasSoRcvlowat()) {
-            Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVLOWAT(), o.getSoRcvlowat());
+            Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_RCVLOWAT, o.getSoRcvlowat());
         }
         if (o.hasSoMark()) {
-            Sockets.setIntOption(sock, Linux.SOL_SOCKET(), Linux.SO_MARK(), o.getSoMark());
+            Sockets.setIntOption(sock, Kernel.SOL_SOCKET, Kernel.SO_MARK, o.getSoMark());
         }
-        flag(sock, Linux.SO_PASSCRED(), o.getSoPasscred());
-        flag(sock, Linux.SO_PASSSEC(), o.getSoPasssec());
-        flag(sock, Linux.SO_DONTROUTE(), o.getSoDontroute());
-        flag(sock, Linux.SO_NO_CHECK(), o.getSoNoCheck());
-        flag(sock, Linux.SO_BROADCAST(), o.getSoBroadcast());
-        flag(sock, Linux.SO_OOBINLINE(), o.getSoOobinline() != 0);
-        flag(sock, Linux.SO_KEEPALIVE(), o.getSoKeepalive());
+        flag(sock, Kernel.SO_PASSCRED, o.getSoPasscred());
+        flag(sock, Kernel.SO_PASSSEC, o.getSoPasssec());
+        flag(sock, Kernel.SO_DONTROUTE, o.getSoDontroute());
+        flag(sock, Kernel.SO_NO_CHECK, o.getSoNoCheck());
+        flag(sock, Kernel.SO_BROADCAST, o.getSoBroadcast());
+        flag(sock, Kernel.SO_OOBINLINE, o.getSoOobinline() != 0);
+        flag(sock, Kernel.SO_KEEPALIVE, o.getSoKeepalive());
         try (Arena a = Arena.ofConfined()) {
             if (o.hasSoLinger()) {
-                MemorySegment l = linger.allocate(a);
-                linger.l_onoff(l, 1);
-                linger.l_linger(l, o.getSoLinger());
-                Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_LINGER(), l);
+                Sockets.setOption(sock, Kernel.SOL_SOCKET, Kernel.SO_LINGER, new Linger(true, o.getSoLinger()).write(a));
             }
             if (o.getSoSndTmoSec() != 0 || o.getSoSndTmoUsec() != 0) {
-                Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_SNDTIMEO(), timeval(a, o.getSoSndTmoSec(), o.getSoSndTmoUsec()));
+                Sockets.setOption(sock, Kernel.SOL_SOCKET, Kernel.SO_SNDTIMEO, timeVal(a, o.getSoSndTmoSec(), o.getSoSndTmoUsec()));
             }
             if (o.getSoRcvTmoSec() != 0 || o.getSoRcvTmoUsec() != 0) {
-                Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_RCVTIMEO(), timeval(a, o.getSoRcvTmoSec(), o.getSoRcvTmoUsec()));
+                Sockets.setOption(sock, Kernel.SOL_SOCKET, Kernel.SO_RCVTIMEO, timeVal(a, o.getSoRcvTmoSec(), o.getSoRcvTmoUsec()));
             }
             if (o.hasSoBoundDev() && !o.getSoBoundDev().isEmpty()) {
-                Sockets.setOption(sock, Linux.SOL_SOCKET(), Linux.SO_BINDTODEVICE(), a.allocateFrom(o.getSoBoundDev()));
+                Sockets.setOption(sock, Kernel.SOL_SOCKET, Kernel.SO_BINDTODEVICE, a.allocateFrom(o.getSoBoundDev()));
             }
         }
     }
@@ -64,14 +61,11 @@ final class SocketOptions {
     /** A yes/no option the task had on; off is every socket's default. */
     private static void flag(Fd sock, int name, boolean on) {
         if (on) {
-            Sockets.setIntOption(sock, Linux.SOL_SOCKET(), name, 1);
+            Sockets.setIntOption(sock, Kernel.SOL_SOCKET, name, 1);
         }
     }
 
-    private static MemorySegment timeval(Arena a, long sec, long usec) {
-        MemorySegment tv = timeval.allocate(a);
-        timeval.tv_sec(tv, sec);
-        timeval.tv_usec(tv, usec);
-        return tv;
+    private static MemorySegment timeVal(Arena a, long sec, long usec) {
+        return new TimeVal(sec, usec).write(a);
     }
 }

@@ -10,9 +10,6 @@ import java.util.List;
 import java.util.Map;
 
 import dev.cryo.restore.internal.RestoreError;
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.f_owner_ex;
-import dev.cryo.bindings.msghdr;
 import dev.cryo.images.proto.FileLockEntry;
 import dev.cryo.images.proto.FownEntry;
 import dev.cryo.images.proto.TtyInfoEntry;
@@ -29,6 +26,8 @@ import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.FdinfoEntry;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.FileOwner;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Pidfd;
 
 /**
@@ -160,7 +159,7 @@ public final class TaskFiles {
             if (t != null) {
                 int index = t.getPty().getIndex();
                 files.ptyMaster(index);
-                leader.closeFd(leader.open("/dev/pts/" + index, Linux.O_RDWR() | Linux.O_CLOEXEC(), 0));
+                leader.closeFd(leader.open("/dev/pts/" + index, Kernel.O_RDWR | Kernel.O_CLOEXEC, 0));
             }
         } catch (RuntimeException e) {
             files.abandon();
@@ -179,11 +178,11 @@ public final class TaskFiles {
             if (t == null || t.getPgrp() == 0) {
                 return;
             }
-            int fd = leader.open("/dev/pts/" + t.getPty().getIndex(), Linux.O_RDWR() | Linux.O_NOCTTY() | Linux.O_CLOEXEC(), 0);
+            int fd = leader.open("/dev/pts/" + t.getPty().getIndex(), Kernel.O_RDWR | Kernel.O_NOCTTY | Kernel.O_CLOEXEC, 0);
             try (Arena a = Arena.ofConfined(); Scratch s = leader.scratch()) {
                 MemorySegment pgrp = a.allocate(ValueLayout.JAVA_INT);
                 pgrp.set(ValueLayout.JAVA_INT, 0, t.getPgrp());
-                leader.syscall("ioctl(TIOCSPGRP, " + t.getPgrp() + ")", Linux.__NR_ioctl(), fd, Linux.TIOCSPGRP(), s.put(pgrp));
+                leader.syscall("ioctl(TIOCSPGRP, " + t.getPgrp() + ")", Kernel.__NR_ioctl, fd, Kernel.TIOCSPGRP, s.put(pgrp));
             } finally {
                 leader.closeFd(fd);
             }
@@ -245,8 +244,8 @@ public final class TaskFiles {
     int push(Fd fd) {
         try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
             long pairAt = s.reserve(8);
-            in.syscall("socketpair(AF_UNIX, SOCK_DGRAM)", Linux.__NR_socketpair(), Linux.AF_UNIX(),
-                    Linux.SOCK_DGRAM() | Linux.SOCK_CLOEXEC(), 0, pairAt);
+            in.syscall("socketpair(AF_UNIX, SOCK_DGRAM)", Kernel.__NR_socketpair, Kernel.AF_UNIX,
+                    Kernel.SOCK_DGRAM | Kernel.SOCK_CLOEXEC, 0, pairAt);
             MemorySegment pair = a.allocate(8);
             s.read(pairAt, pair);
             int mine = pair.get(ValueLayout.JAVA_INT, 0);
@@ -258,25 +257,16 @@ public final class TaskFiles {
                     Sockets.sendFd(sender, fd.fd());
                 }
                 // msghdr, then its iovec, the byte, and the control buffer, in one block of scratch
-                long msgAt = s.reserve(96 + Sockets.CMSG_SPACE_INT);
-                long iovAt = msgAt + 64;
-                long byteAt = msgAt + 80;
-                long controlAt = msgAt + 96;
-                MemorySegment block = a.allocate(96 + Sockets.CMSG_SPACE_INT);
-                block.set(ValueLayout.JAVA_LONG, msghdr.msg_iov$offset(), iovAt);
-                block.set(ValueLayout.JAVA_LONG, msghdr.msg_iovlen$offset(), 1);
-                block.set(ValueLayout.JAVA_LONG, msghdr.msg_control$offset(), controlAt);
-                block.set(ValueLayout.JAVA_LONG, msghdr.msg_controllen$offset(), Sockets.CMSG_SPACE_INT);
-                block.set(ValueLayout.JAVA_LONG, 64, byteAt);
-                block.set(ValueLayout.JAVA_LONG, 72, 1);
-                in.write(msgAt, block);
-                in.syscall("recvmsg(SCM_RIGHTS)", Linux.__NR_recvmsg(), mine, msgAt, Linux.MSG_CMSG_CLOEXEC());
-                MemorySegment control = a.allocate(Sockets.CMSG_SPACE_INT);
-                s.read(controlAt, control);
-                if (control.get(ValueLayout.JAVA_INT, 12) != Linux.SCM_RIGHTS()) {
+                long msgAt = s.reserve(Sockets.RECV_ONE_FD_BYTES);
+                in.write(msgAt, Sockets.recvOneFd(a, msgAt));
+                in.syscall("recvmsg(SCM_RIGHTS)", Kernel.__NR_recvmsg, mine, msgAt, Kernel.MSG_CMSG_CLOEXEC);
+                MemorySegment control = a.allocate(Sockets.CMSG_SPACE_INT, 8);
+                s.read(msgAt + Sockets.RECV_ONE_FD_CONTROL, control);
+                int received = Sockets.passedFd(control);
+                if (received < 0) {
                     throw new RestoreError("task " + in.pid() + " received no fd over its socketpair");
                 }
-                return control.get(ValueLayout.JAVA_INT, 16);
+                return received;
             } finally {
                 in.closeFd(mine);
                 if (theirs >= 0) {
@@ -338,7 +328,7 @@ public final class TaskFiles {
             }
         }
         if (temp != target) {
-            in.syscall("dup3(" + temp + ", " + target + ")", Linux.__NR_dup3(), temp, target, 0);
+            in.syscall("dup3(" + temp + ", " + target + ")", Kernel.__NR_dup3, temp, target, 0);
             if (already == null) {
                 in.closeFd(temp);
             }
@@ -356,7 +346,7 @@ public final class TaskFiles {
                 }
             });
         }
-        in.syscall("fcntl(" + target + ", F_SETFD)", Linux.__NR_fcntl(), target, Linux.F_SETFD(), e.getFlags());
+        in.syscall("fcntl(" + target + ", F_SETFD)", Kernel.__NR_fcntl, target, Kernel.F_SETFD, e.getFlags());
         placed.putIfAbsent(e.getId(), target);
     }
 
@@ -368,7 +358,7 @@ public final class TaskFiles {
     private void setStatusFlags(int fd, FileEntry f) {
         int flags = FileKinds.flags(f);
         if (flags >= 0) {
-            in.syscall("fcntl(" + fd + ", F_SETFL)", Linux.__NR_fcntl(), fd, Linux.F_SETFL(), flags & ~Linux.O_ACCMODE());
+            in.syscall("fcntl(" + fd + ", F_SETFL)", Kernel.__NR_fcntl, fd, Kernel.F_SETFL, flags & ~Kernel.O_ACCMODE);
         }
     }
 
@@ -380,14 +370,12 @@ public final class TaskFiles {
         }
         if (o.getPid() != 0) {
             try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
-                MemorySegment owner = f_owner_ex.allocate(a);
-                f_owner_ex.type(owner, o.getPidType());
-                f_owner_ex.pid(owner, o.getPid());
-                in.syscall("fcntl(" + fd + ", F_SETOWN_EX, " + o.getPid() + ")", Linux.__NR_fcntl(), fd, Linux.F_SETOWN_EX(), s.put(owner));
+                MemorySegment owner = FileOwner.ownerEx(a, o.getPidType(), o.getPid());
+                in.syscall("fcntl(" + fd + ", F_SETOWN_EX, " + o.getPid() + ")", Kernel.__NR_fcntl, fd, Kernel.F_SETOWN_EX, s.put(owner));
             }
         }
         if (o.getSignum() != 0) {
-            in.syscall("fcntl(" + fd + ", F_SETSIG, " + o.getSignum() + ")", Linux.__NR_fcntl(), fd, Linux.F_SETSIG(), o.getSignum());
+            in.syscall("fcntl(" + fd + ", F_SETSIG, " + o.getSignum() + ")", Kernel.__NR_fcntl, fd, Kernel.F_SETSIG, o.getSignum());
         }
     }
 

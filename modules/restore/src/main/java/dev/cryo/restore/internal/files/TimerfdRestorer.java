@@ -4,12 +4,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.itimerspec;
-import dev.cryo.bindings.timespec;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.TimerfdEntry;
 import dev.cryo.parasite.Scratch;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.TimeSpec;
 
 /**
  * A timerfd on its clock: armed with the time that was left at dump and its interval (the time between dump
@@ -23,8 +22,8 @@ final class TimerfdRestorer implements FileRestorer {
     @Override
     public int open(TaskFiles task, FileEntry file) {
         TimerfdEntry t = file.getTfd();
-        int fd = (int) task.in().syscall("timerfd_create(clock " + t.getClockid() + ")", Linux.__NR_timerfd_create(),
-                t.getClockid(), Linux.TFD_CLOEXEC());
+        int fd = (int) task.in().syscall("timerfd_create(clock " + t.getClockid() + ")", Kernel.__NR_timerfd_create,
+                t.getClockid(), Kernel.TFD_CLOEXEC);
         try (Arena a = Arena.ofConfined()) {
             long sec = t.getVsec();
             long nsec = t.getVnsec();
@@ -35,34 +34,31 @@ final class TimerfdRestorer implements FileRestorer {
                 nsec = t.getInsec();
             }
             boolean armed = sec != 0 || nsec != 0;
-            int flags = t.getSettimeFlags() & (Linux.TFD_TIMER_ABSTIME() | Linux.TFD_TIMER_CANCEL_ON_SET());
-            if (armed && (flags & Linux.TFD_TIMER_ABSTIME()) != 0) {
-                MemorySegment now = timespec.allocate(a);
+            int flags = t.getSettimeFlags() & (Kernel.TFD_TIMER_ABSTIME | Kernel.TFD_TIMER_CANCEL_ON_SET);
+            if (armed && (flags & Kernel.TFD_TIMER_ABSTIME) != 0) {
+                MemorySegment now = TimeSpec.allocate(a);
                 try (Scratch s = task.in().scratch()) {
                     long at = s.reserve(now.byteSize());
-                    task.in().syscall("clock_gettime(" + t.getClockid() + ")", Linux.__NR_clock_gettime(), t.getClockid(), at);
+                    task.in().syscall("clock_gettime(" + t.getClockid() + ")", Kernel.__NR_clock_gettime, t.getClockid(), at);
                     s.read(at, now);
                 }
-                nsec += timespec.tv_nsec(now);
-                sec += timespec.tv_sec(now) + nsec / NANOS;
+                TimeSpec clock = TimeSpec.read(now);
+                nsec += clock.nsec();
+                sec += clock.sec() + nsec / NANOS;
                 nsec %= NANOS;
             }
             if (armed) {
-                MemorySegment v = itimerspec.allocate(a);
-                timespec.tv_sec(itimerspec.it_value(v), sec);
-                timespec.tv_nsec(itimerspec.it_value(v), nsec);
-                timespec.tv_sec(itimerspec.it_interval(v), t.getIsec());
-                timespec.tv_nsec(itimerspec.it_interval(v), t.getInsec());
+                MemorySegment v = new TimeSpec.Timer(new TimeSpec(t.getIsec(), t.getInsec()), new TimeSpec(sec, nsec)).write(a);
                 try (Scratch s = task.in().scratch()) {
-                    task.in().syscall("timerfd_settime(" + fd + ")", Linux.__NR_timerfd_settime(), fd, flags, s.put(v), 0);
+                    task.in().syscall("timerfd_settime(" + fd + ")", Kernel.__NR_timerfd_settime, fd, flags, s.put(v), 0);
                 }
             }
             if (t.getTicks() != 0) {
                 MemorySegment ticks = a.allocate(ValueLayout.JAVA_LONG);
                 ticks.set(ValueLayout.JAVA_LONG, 0, t.getTicks());
                 try (Scratch s = task.in().scratch()) {
-                    task.in().syscall("ioctl(" + fd + ", TFD_IOC_SET_TICKS, " + t.getTicks() + ")", Linux.__NR_ioctl(), fd,
-                            Linux.TFD_IOC_SET_TICKS(), s.put(ticks));
+                    task.in().syscall("ioctl(" + fd + ", TFD_IOC_SET_TICKS, " + t.getTicks() + ")", Kernel.__NR_ioctl, fd,
+                            Kernel.TFD_IOC_SET_TICKS, s.put(ticks));
                 }
             }
         }

@@ -1,10 +1,10 @@
 package dev.cryo.restore.internal.files;
 
 import dev.cryo.restore.internal.RestoreError;
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.TtyFileEntry;
 import dev.cryo.images.proto.TtyInfoEntry;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * One end of a pty of the tree: the master is cryo's (made at its index, see {@link Ptys}) handed to the
@@ -27,7 +27,7 @@ final class TtyRestorer implements FileRestorer {
             return task.push(task.files().ptyMaster(index));
         }
         task.files().ptyMaster(index); // the slave exists once its master does
-        int flags = (tty.getFlags() & ~CREATION) | Linux.O_NOCTTY() | Linux.O_CLOEXEC();
+        int flags = (tty.getFlags() & ~CREATION) | Kernel.O_NOCTTY | Kernel.O_CLOEXEC;
         return task.in().open("/dev/pts/" + index, flags, 0);
     }
 }

@@ -15,14 +15,13 @@ import java.util.List;
 import java.util.Set;
 
 import dev.cryo.restore.internal.RestoreError;
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.sockaddr;
 import dev.cryo.images.proto.FileEntry;
 import dev.cryo.images.proto.UnixSkEntry;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.SocketAddress;
 import dev.cryo.syscalls.Sockets;
 
@@ -53,7 +52,7 @@ final class UnixSocketRestorer implements FileRestorer {
     /** A socket others connect to by name: made before any task's fds (see {@link TaskFiles#prepareSockets}). */
     static boolean isBindTarget(UnixSkEntry sk) {
         return (sk.getUflags() & USK_EXTERN) == 0 && !sk.getName().isEmpty()
-                && (sk.getState() == Linux.TCP_LISTEN() || sk.getType() == Linux.SOCK_DGRAM());
+                && (sk.getState() == Kernel.TCP_LISTEN || sk.getType() == Kernel.SOCK_DGRAM);
     }
 
     @Override
@@ -103,9 +102,9 @@ final class UnixSocketRestorer implements FileRestorer {
     /** A socket whose peer, if any, is made apart from it: a listener, a named socket, or one outside the tree. */
     private static int standalone(TaskFiles task, FileEntry file, FileEntry peer) {
         UnixSkEntry sk = file.getUsk();
-        boolean dgram = sk.getType() == Linux.SOCK_DGRAM();
+        boolean dgram = sk.getType() == Kernel.SOCK_DGRAM;
         boolean queued = !task.files().socketQueue(file.getId()).isEmpty();
-        boolean gonePeer = !dgram && sk.getState() == Linux.TCP_ESTABLISHED() && peer == null;
+        boolean gonePeer = !dgram && sk.getState() == Kernel.TCP_ESTABLISHED && peer == null;
         int fd;
         if (gonePeer || (dgram && queued)) {
             // one end of a pair whose other end, cryo's, sends the queue and goes
@@ -117,22 +116,20 @@ final class UnixSocketRestorer implements FileRestorer {
                     if (dgram) {
                         // a datagram socket takes data from its peer only: it goes unconnected (the queue is empty yet)
                         try (Arena a = Arena.ofConfined()) {
-                            MemorySegment unspec = sockaddr.allocate(a);
-                            sockaddr.sa_family(unspec, (short) Linux.AF_UNSPEC());
-                            Sockets.connect(self, unspec.asSlice(0, sockaddr.sa_family$layout().byteSize()));
+                            Sockets.connect(self, SocketAddress.unspecified(a));
                         }
                     }
                     refill(task, file.getId(), sender);
                 }
             }
         } else {
-            fd = (int) task.in().syscall("socket(AF_UNIX, " + sk.getType() + ")", Linux.__NR_socket(), Linux.AF_UNIX(),
-                    sk.getType() | Linux.SOCK_CLOEXEC(), 0);
+            fd = (int) task.in().syscall("socket(AF_UNIX, " + sk.getType() + ")", Kernel.__NR_socket, Kernel.AF_UNIX,
+                    sk.getType() | Kernel.SOCK_CLOEXEC, 0);
         }
         try (Fd self = task.pull(fd)) {
             bindName(task, fd, sk);
-            if (sk.getState() == Linux.TCP_LISTEN()) {
-                task.in().syscall("listen(" + sk.getBacklog() + ")", Linux.__NR_listen(), fd, sk.getBacklog());
+            if (sk.getState() == Kernel.TCP_LISTEN) {
+                task.in().syscall("listen(" + sk.getBacklog() + ")", Kernel.__NR_listen, fd, sk.getBacklog());
             }
             if (peer != null) {
                 connect(task, fd, sk, peer);
@@ -163,7 +160,7 @@ final class UnixSocketRestorer implements FileRestorer {
             inDir(task, unlinked == null && relative(peer) ? peer.getNameDir() : null, () -> {
                 try (Arena a = Arena.ofConfined(); Scratch s = task.in().scratch()) {
                     MemorySegment addr = SocketAddress.unix(a, name);
-                    task.in().syscall("connect(" + display(peer) + ")", Linux.__NR_connect(), fd, s.put(addr), addr.byteSize());
+                    task.in().syscall("connect(" + display(peer) + ")", Kernel.__NR_connect, fd, s.put(addr), addr.byteSize());
                 }
             });
         } catch (ErrnoException e) {
@@ -179,7 +176,7 @@ final class UnixSocketRestorer implements FileRestorer {
      * is moved aside and back), and cryo keeps an O_PATH fd of it for its peers.
      */
     private static void bindName(TaskFiles task, int fd, UnixSkEntry sk) {
-        if (sk.getName().isEmpty() || (sk.getType() != Linux.SOCK_DGRAM() && sk.getState() == Linux.TCP_ESTABLISHED())) {
+        if (sk.getName().isEmpty() || (sk.getType() != Kernel.SOCK_DGRAM && sk.getState() == Kernel.TCP_ESTABLISHED)) {
             return;
         }
         byte[] name = sk.getName().toByteArray();
@@ -202,7 +199,7 @@ final class UnixSocketRestorer implements FileRestorer {
             inDir(task, dir, () -> {
                 try (Arena a = Arena.ofConfined(); Scratch s = task.in().scratch()) {
                     MemorySegment addr = SocketAddress.unix(a, name);
-                    task.in().syscall("bind(" + display(sk) + ")", Linux.__NR_bind(), fd, s.put(addr), addr.byteSize());
+                    task.in().syscall("bind(" + display(sk) + ")", Kernel.__NR_bind, fd, s.put(addr), addr.byteSize());
                 }
             });
         } catch (ErrnoException e) {
@@ -299,7 +296,7 @@ final class UnixSocketRestorer implements FileRestorer {
             return;
         }
         try (Scratch s = task.in().scratch()) {
-            task.in().syscall("chdir(" + dir + ")", Linux.__NR_chdir(), s.putString(dir));
+            task.in().syscall("chdir(" + dir + ")", Kernel.__NR_chdir, s.putString(dir));
         }
         call.run(); // the task's own cwd comes with its fs state, after its fds
     }
@@ -320,9 +317,9 @@ final class UnixSocketRestorer implements FileRestorer {
 
     private static void shutdown(Fd sock, UnixSkEntry sk) {
         int how = switch (sk.getShutdown()) {
-            case READ -> Linux.SHUT_RD();
-            case WRITE -> Linux.SHUT_WR();
-            case BOTH -> Linux.SHUT_RDWR();
+            case READ -> Kernel.SHUT_RD;
+            case WRITE -> Kernel.SHUT_WR;
+            case BOTH -> Kernel.SHUT_RDWR;
             default -> -1;
         };
         if (how >= 0) {
@@ -346,7 +343,7 @@ final class UnixSocketRestorer implements FileRestorer {
             }
             long n;
             try {
-                n = Sockets.send(sender, p.data(), fds, Linux.MSG_DONTWAIT());
+                n = Sockets.send(sender, p.data(), fds, Kernel.MSG_DONTWAIT);
             } catch (ErrnoException e) {
                 throw new RestoreError("unix socket file " + id + ": its dumped queue does not fit again: " + e.getMessage(), e);
             }
@@ -359,8 +356,8 @@ final class UnixSocketRestorer implements FileRestorer {
     private static int[] socketpair(TaskFiles task, int type) {
         try (Arena a = Arena.ofConfined(); Scratch s = task.in().scratch()) {
             long at = s.reserve(8);
-            task.in().syscall("socketpair(AF_UNIX, " + type + ")", Linux.__NR_socketpair(), Linux.AF_UNIX(),
-                    type | Linux.SOCK_CLOEXEC(), 0, at);
+            task.in().syscall("socketpair(AF_UNIX, " + type + ")", Kernel.__NR_socketpair, Kernel.AF_UNIX,
+                    type | Kernel.SOCK_CLOEXEC, 0, at);
             MemorySegment fds = a.allocate(8);
             s.read(at, fds);
             return new int[] {fds.get(ValueLayout.JAVA_INT, 0), fds.get(ValueLayout.JAVA_INT, 4)};

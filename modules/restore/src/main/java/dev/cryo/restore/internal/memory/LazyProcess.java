@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.Inheritance;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.MmEntry;
@@ -14,6 +13,7 @@ import dev.cryo.pagexfer.PageSource;
 import dev.cryo.restore.LazyHandoff;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Pidfd;
 import dev.cryo.syscalls.Uffd;
 
@@ -157,7 +157,7 @@ public final class LazyProcess implements AutoCloseable {
 
     /** Creates the userfaultfd inside the process (puppet {@code p}, still with cryo's credentials) and takes it out. */
     void createUffd(Puppet p) {
-        long fd = p.syscall("userfaultfd", Linux.__NR_userfaultfd(), Linux.O_CLOEXEC() | Linux.O_NONBLOCK());
+        long fd = p.syscall("userfaultfd", Kernel.__NR_userfaultfd, Kernel.O_CLOEXEC | Kernel.O_NONBLOCK);
         try (Fd pidfd = Pidfd.open(p.pid())) {
             uffd = Pidfd.getFd(pidfd, (int) fd);
         } finally {

@@ -4,12 +4,12 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.prctl_mm_map;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.PrctlMmMap;
 
 /** prctl(PR_SET_MM, PR_SET_MM_MAP): the bounds of code, data, brk, stack, arguments and environment, auxv, and the executable. */
 final class MmMap {
@@ -19,30 +19,18 @@ final class MmMap {
         // A child cloned from its restored parent has the executable already; the kernel refuses (EBUSY) to
         // replace an exe_file that is still mapped, even by itself, so it is left as it is.
         boolean same = exe.equals(Io.readlink("/proc/" + p.pid() + "/exe"));
-        int exeFd = same ? -1 : p.open(exe, Linux.O_RDONLY() | Linux.O_CLOEXEC(), 0);
+        int exeFd = same ? -1 : p.open(exe, Kernel.O_RDONLY | Kernel.O_CLOEXEC, 0);
         try (Arena a = Arena.ofConfined(); Scratch s = p.scratch()) {
             MemorySegment auxv = a.allocate(ValueLayout.JAVA_LONG, Math.max(1, mm.getMmSavedAuxvCount()));
             for (int i = 0; i < mm.getMmSavedAuxvCount(); i++) {
                 auxv.setAtIndex(ValueLayout.JAVA_LONG, i, mm.getMmSavedAuxv(i));
             }
             long auxvAt = s.put(auxv);
-            MemorySegment m = prctl_mm_map.allocate(a);
-            prctl_mm_map.start_code(m, mm.getMmStartCode());
-            prctl_mm_map.end_code(m, mm.getMmEndCode());
-            prctl_mm_map.start_data(m, mm.getMmStartData());
-            prctl_mm_map.end_data(m, mm.getMmEndData());
-            prctl_mm_map.start_brk(m, mm.getMmStartBrk());
-            prctl_mm_map.brk(m, mm.getMmBrk());
-            prctl_mm_map.start_stack(m, mm.getMmStartStack());
-            prctl_mm_map.arg_start(m, mm.getMmArgStart());
-            prctl_mm_map.arg_end(m, mm.getMmArgEnd());
-            prctl_mm_map.env_start(m, mm.getMmEnvStart());
-            prctl_mm_map.env_end(m, mm.getMmEnvEnd());
-            prctl_mm_map.auxv(m, MemorySegment.ofAddress(auxvAt));
-            prctl_mm_map.auxv_size(m, mm.getMmSavedAuxvCount() * 8);
-            prctl_mm_map.exe_fd(m, exeFd);
-            p.syscall("prctl(PR_SET_MM_MAP)", Linux.__NR_prctl(), Linux.PR_SET_MM(), Linux.PR_SET_MM_MAP(),
-                    s.put(m), prctl_mm_map.sizeof(), 0);
+            MemorySegment m = new PrctlMmMap(mm.getMmStartCode(), mm.getMmEndCode(), mm.getMmStartData(),
+                    mm.getMmEndData(), mm.getMmStartBrk(), mm.getMmBrk(), mm.getMmStartStack(), mm.getMmArgStart(),
+                    mm.getMmArgEnd(), mm.getMmEnvStart(), mm.getMmEnvEnd(), auxvAt, mm.getMmSavedAuxvCount() * 8, exeFd).write(a);
+            p.syscall("prctl(PR_SET_MM_MAP)", Kernel.__NR_prctl, Kernel.PR_SET_MM, Kernel.PR_SET_MM_MAP,
+                    s.put(m), PrctlMmMap.SIZE, 0);
         } finally {
             if (exeFd >= 0) {
                 p.closeFd(exeFd);

@@ -6,7 +6,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
 import dev.cryo.images.Inheritance;
@@ -14,13 +13,13 @@ import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.pagexfer.PagemapType;
-import dev.cryo.parasite.Parasite;
 import dev.cryo.restore.internal.Puppet;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 
 /** The pages of a restored task, written into its mappings from the page source (the images, through the snapshot chain). */
 final class PageFill {
     /** asm-generic/mman-common.h; a private anonymous page dropped this way reads as zeroes, or faults to a userfaultfd. */
-    private static final int MADV_DONTNEED = 4;
 
     private PageFill() {}
 
@@ -41,8 +40,8 @@ final class PageFill {
             for (PageSource.Extent x : src.extents()) {
                 if (lazy != null) {
                     for (long[] d : lazy.toDrop(x)) {
-                        p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Linux.__NR_madvise(), d[0], d[1] - d[0],
-                                MADV_DONTNEED);
+                        p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Kernel.__NR_madvise, d[0], d[1] - d[0],
+                                Kernel.MADV_DONTNEED);
                     }
                 }
                 List<long[]> parts = lazy == null ? List.of(new long[] {x.vaddr(), x.end()}) : lazy.toWrite(x);
@@ -67,7 +66,7 @@ final class PageFill {
                     if (lazy != null) {
                         lazy.wrote(part[0], part[1]);
                     }
-                    pages += (part[1] - part[0]) / Parasite.PAGE;
+                    pages += (part[1] - part[0]) / Page.SIZE;
                 }
                 if (!releasedAsWritten || parts.size() != 1 || parts.getFirst()[0] != x.vaddr() || parts.getFirst()[1] != x.end()) {
                     src.done(x);
@@ -145,7 +144,7 @@ final class PageFill {
                 } else if (vaddr >= x.vaddr() + x.bytes()) {
                     lo = mid + 1;
                 } else {
-                    return src.bytes(x).asSlice(vaddr - x.vaddr(), Parasite.PAGE);
+                    return src.bytes(x).asSlice(vaddr - x.vaddr(), Page.SIZE);
                 }
             }
             return null;
@@ -154,19 +153,19 @@ final class PageFill {
 
     /** Writes the runs of pages of {@code want} that differ from the parent's image pages at {@code addr}. */
     private static void writeDiffering(Puppet p, long addr, MemorySegment want, PageIndex parent) {
-        long n = want.byteSize() / Parasite.PAGE;
+        long n = want.byteSize() / Page.SIZE;
         long run = -1;
         for (long i = 0; i <= n; i++) {
             boolean differs = false;
             if (i < n) {
-                MemorySegment mine = want.asSlice(i * Parasite.PAGE, Parasite.PAGE);
-                MemorySegment theirs = parent.page(addr + i * Parasite.PAGE);
+                MemorySegment mine = want.asSlice(i * Page.SIZE, Page.SIZE);
+                MemorySegment theirs = parent.page(addr + i * Page.SIZE);
                 differs = theirs == null || mine.mismatch(theirs) >= 0;
             }
             if (differs && run < 0) {
                 run = i;
             } else if (!differs && run >= 0) {
-                p.write(addr + run * Parasite.PAGE, want.asSlice(run * Parasite.PAGE, (i - run) * Parasite.PAGE));
+                p.write(addr + run * Page.SIZE, want.asSlice(run * Page.SIZE, (i - run) * Page.SIZE));
                 run = -1;
             }
         }
@@ -194,7 +193,7 @@ final class PageFill {
                     long to = Math.min(x.vaddr() + x.bytes(), objectEnd);
                     if (from < to) {
                         p.write(v.getStart() + (from - objectStart), src.bytes(x).asSlice(from - x.vaddr(), to - from));
-                        pages += (to - from) / Parasite.PAGE;
+                        pages += (to - from) / Page.SIZE;
                     }
                 }
             }

@@ -4,11 +4,11 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.restore.internal.RestoreError;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.ProcMaps;
 
 /** The puppet's own address space: where the restorer's trampoline can go, and clearing the stub's mappings. */
@@ -57,12 +57,12 @@ public final class PuppetSpace {
                     continue;
                 }
                 if (k[0] > at) {
-                    calls.add(new Parasite.Call("munmap(" + m.name() + ")", Linux.__NR_munmap(), at, k[0] - at));
+                    calls.add(new Parasite.Call("munmap(" + m.name() + ")", Kernel.__NR_munmap, at, k[0] - at));
                 }
                 at = Math.max(at, k[1]);
             }
             if (at < m.end()) {
-                calls.add(new Parasite.Call("munmap(" + m.name() + ")", Linux.__NR_munmap(), at, m.end() - at));
+                calls.add(new Parasite.Call("munmap(" + m.name() + ")", Kernel.__NR_munmap, at, m.end() - at));
             }
         }
         p.batch(calls);

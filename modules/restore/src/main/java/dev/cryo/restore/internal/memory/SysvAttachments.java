@@ -5,14 +5,14 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.shmid_ds;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
-import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.restore.internal.Puppet;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
+import dev.cryo.syscalls.SysvIpc;
 
 /**
  * The SysV shared memory a task attached, attached again from inside it (shmat) to the segments that the
@@ -59,37 +59,37 @@ final class SysvAttachments {
         long length = run.getLast().getEnd() - start;
         long offset = first.getPgoff();
         // Attached read-only unless a part was writable (CRIU guesses the same way: the maps do not say how shmat was called).
-        boolean writable = run.stream().anyMatch(v -> (v.getProt() & Linux.PROT_WRITE()) != 0);
-        boolean exec = run.stream().anyMatch(v -> (v.getProt() & Linux.PROT_EXEC()) != 0);
-        int flags = (writable ? 0 : Linux.SHM_RDONLY()) | (exec ? Linux.SHM_EXEC() : 0);
+        boolean writable = run.stream().anyMatch(v -> (v.getProt() & Kernel.PROT_WRITE) != 0);
+        boolean exec = run.stream().anyMatch(v -> (v.getProt() & Kernel.PROT_EXEC) != 0);
+        int flags = (writable ? 0 : Kernel.SHM_RDONLY) | (exec ? Kernel.SHM_EXEC : 0);
         long whole = pages(segmentSize(p, shmid));
         String what = "shmat(" + shmid + " at 0x" + Long.toHexString(start) + ")";
         if (offset == 0 && length == whole) {
-            long at = p.syscall(what, Linux.__NR_shmat(), shmid, start, flags | Linux.SHM_REMAP());
+            long at = p.syscall(what, Kernel.__NR_shmat, shmid, start, flags | Kernel.SHM_REMAP);
             if (at != start) {
                 throw new IllegalStateException(what + " attached at 0x" + Long.toHexString(at));
             }
             return;
         }
         // Part of the segment: attach it whole where the kernel likes, move the part, drop the rest.
-        long base = p.syscall("shmat(" + shmid + ")", Linux.__NR_shmat(), shmid, 0, flags);
-        p.syscall("mremap(segment " + shmid + " part to 0x" + Long.toHexString(start) + ")", Linux.__NR_mremap(),
-                base + offset, length, length, Linux.MREMAP_MAYMOVE() | Linux.MREMAP_FIXED(), start);
-        p.syscall("munmap(rest of segment " + shmid + ")", Linux.__NR_munmap(), base, whole);
+        long base = p.syscall("shmat(" + shmid + ")", Kernel.__NR_shmat, shmid, 0, flags);
+        p.syscall("mremap(segment " + shmid + " part to 0x" + Long.toHexString(start) + ")", Kernel.__NR_mremap,
+                base + offset, length, length, Kernel.MREMAP_MAYMOVE | Kernel.MREMAP_FIXED, start);
+        p.syscall("munmap(rest of segment " + shmid + ")", Kernel.__NR_munmap, base, whole);
     }
 
     /** The segment's size, asked from inside the task (its namespace is the restored one). */
     private static long segmentSize(Puppet p, int shmid) {
         try (Scratch s = p.scratch(); Arena a = Arena.ofConfined()) {
-            long ds = s.reserve(shmid_ds.sizeof());
-            p.syscall("shmctl(" + shmid + ", IPC_STAT)", Linux.__NR_shmctl(), shmid, Linux.IPC_STAT(), ds);
-            MemorySegment local = shmid_ds.allocate(a);
+            long ds = s.reserve(SysvIpc.SHMID_DS_SIZE);
+            p.syscall("shmctl(" + shmid + ", IPC_STAT)", Kernel.__NR_shmctl, shmid, Kernel.IPC_STAT, ds);
+            MemorySegment local = a.allocate(SysvIpc.SHMID_DS_SIZE, 8);
             s.read(ds, local);
-            return shmid_ds.shm_segsz(local);
+            return SysvIpc.segmentSize(local);
         }
     }
 
     private static long pages(long bytes) {
-        return (bytes + Parasite.PAGE - 1) / Parasite.PAGE * Parasite.PAGE;
+        return (bytes + Page.SIZE - 1) / Page.SIZE * Page.SIZE;
     }
 }

@@ -2,13 +2,13 @@ package dev.cryo.restore.internal.memory;
 
 import java.util.List;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
-import dev.cryo.parasite.Parasite;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.restore.internal.RestoreError;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.ProcMaps;
 
 /**
@@ -67,11 +67,11 @@ public final class VdsoGroup {
         if (from == to) {
             return;
         }
-        p.syscall("mremap(0x" + Long.toHexString(from) + " -> 0x" + Long.toHexString(to) + ")", Linux.__NR_mremap(),
-                from, size, size, Linux.MREMAP_MAYMOVE() | Linux.MREMAP_FIXED(), to);
+        p.syscall("mremap(0x" + Long.toHexString(from) + " -> 0x" + Long.toHexString(to) + ")", Kernel.__NR_mremap,
+                from, size, size, Kernel.MREMAP_MAYMOVE | Kernel.MREMAP_FIXED, to);
     }
 
     private static String describe(List<ProcMaps.Mapping> g) {
-        return g.stream().map(m -> m.name() + " " + m.size() / Parasite.PAGE + "p").toList().toString();
+        return g.stream().map(m -> m.name() + " " + m.size() / Page.SIZE + "p").toList().toString();
     }
 }

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.Inheritance;
 import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
@@ -12,6 +11,7 @@ import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.restore.internal.RestoreError;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * The dumped mappings, made again in a puppet: mapped at their addresses (writable until their pages are
@@ -36,8 +36,8 @@ final class Vmas {
             }
             // Writable until protect(). A page the child's pagemap lacks here is the parent's (see Inheritance):
             // the inherited one stays; the dump wrote the child a zero page where it had none and the parent had.
-            p.syscall("mprotect(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mprotect(),
-                    v.getStart(), v.getEnd() - v.getStart(), v.getProt() | Linux.PROT_WRITE());
+            p.syscall("mprotect(0x" + Long.toHexString(v.getStart()) + ")", Kernel.__NR_mprotect,
+                    v.getStart(), v.getEnd() - v.getStart(), v.getProt() | Kernel.PROT_WRITE);
         }
     }
 
@@ -62,9 +62,9 @@ final class Vmas {
                         + Integer.toHexString(status) + ", which restore does not handle yet");
             }
             long len = v.getEnd() - v.getStart();
-            int prot = v.getProt() | Linux.PROT_WRITE();
-            int flags = (v.getFlags() & (Linux.MAP_SHARED() | Linux.MAP_PRIVATE() | Linux.MAP_ANONYMOUS()
-                    | Linux.MAP_NORESERVE() | Linux.MAP_GROWSDOWN())) | Linux.MAP_FIXED();
+            int prot = v.getProt() | Kernel.PROT_WRITE;
+            int flags = (v.getFlags() & (Kernel.MAP_SHARED | Kernel.MAP_PRIVATE | Kernel.MAP_ANONYMOUS
+                    | Kernel.MAP_NORESERVE | Kernel.MAP_GROWSDOWN)) | Kernel.MAP_FIXED;
             if ((status & (VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED)) != 0) {
                 p.batch(anonymous);
                 anonymous.clear();
@@ -78,16 +78,16 @@ final class Vmas {
                 if (shared) {
                     prot = v.getProt(); // a shared file mapping has no private pages to fill
                 }
-                int fdflags = v.hasFdflags() ? v.getFdflags() : Linux.O_RDONLY();
-                int fd = memfd ? memfds.open((int) v.getShmid(), fdflags) : p.open(path, fdflags | Linux.O_CLOEXEC(), 0);
+                int fdflags = v.hasFdflags() ? v.getFdflags() : Kernel.O_RDONLY;
+                int fd = memfd ? memfds.open((int) v.getShmid(), fdflags) : p.open(path, fdflags | Kernel.O_CLOEXEC, 0);
                 try {
-                    p.syscall("mmap(" + path + ")", Linux.__NR_mmap(), v.getStart(), len, prot, flags & ~Linux.MAP_ANONYMOUS(), fd, v.getPgoff());
+                    p.syscall("mmap(" + path + ")", Kernel.__NR_mmap, v.getStart(), len, prot, flags & ~Kernel.MAP_ANONYMOUS, fd, v.getPgoff());
                 } finally {
                     p.closeFd(fd);
                 }
             } else {
-                anonymous.add(new Parasite.Call("mmap(anonymous 0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mmap(),
-                        v.getStart(), len, prot, flags | Linux.MAP_ANONYMOUS(), -1, 0));
+                anonymous.add(new Parasite.Call("mmap(anonymous 0x" + Long.toHexString(v.getStart()) + ")", Kernel.__NR_mmap,
+                        v.getStart(), len, prot, flags | Kernel.MAP_ANONYMOUS, -1, 0));
             }
         }
         p.batch(anonymous);
@@ -101,7 +101,7 @@ final class Vmas {
             if ((v.getStatus() & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR)) != 0) {
                 continue;
             }
-            calls.add(new Parasite.Call("mprotect(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mprotect(),
+            calls.add(new Parasite.Call("mprotect(0x" + Long.toHexString(v.getStart()) + ")", Kernel.__NR_mprotect,
                     v.getStart(), v.getEnd() - v.getStart(), v.getProt()));
         }
         p.batch(calls);
@@ -115,8 +115,8 @@ final class Vmas {
     static void lock(Puppet p, MmEntry mm) {
         List<Parasite.Call> calls = new ArrayList<>();
         for (VmaEntry v : mm.getVmasList()) {
-            if ((v.getFlags() & Linux.MAP_LOCKED()) != 0) {
-                calls.add(new Parasite.Call("mlock(0x" + Long.toHexString(v.getStart()) + ")", Linux.__NR_mlock(),
+            if ((v.getFlags() & Kernel.MAP_LOCKED) != 0) {
+                calls.add(new Parasite.Call("mlock(0x" + Long.toHexString(v.getStart()) + ")", Kernel.__NR_mlock,
                         v.getStart(), v.getEnd() - v.getStart()));
             }
         }
@@ -134,7 +134,7 @@ final class Vmas {
             for (int advice = 0; madv != 0 && advice < 64; advice++) {
                 if ((madv & (1L << advice)) != 0) {
                     calls.add(new Parasite.Call("madvise(0x" + Long.toHexString(v.getStart()) + ", " + advice + ")",
-                            Linux.__NR_madvise(), v.getStart(), v.getEnd() - v.getStart(), advice));
+                            Kernel.__NR_madvise, v.getStart(), v.getEnd() - v.getStart(), advice));
                     madv &= ~(1L << advice);
                 }
             }

@@ -11,10 +11,6 @@ import java.util.List;
 import java.util.Map;
 
 import dev.cryo.restore.internal.RestoreError;
-import dev.cryo.bindings.Linux;
-import dev.cryo.bindings.itimerval;
-import dev.cryo.bindings.rlimit;
-import dev.cryo.bindings.timeval;
 import dev.cryo.images.EntryReader;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -33,7 +29,10 @@ import dev.cryo.parasite.Scratch;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Rlimits;
+import dev.cryo.syscalls.SigInfo;
+import dev.cryo.syscalls.TimeVal;
 
 /**
  * What the kernel keeps per task beside memory and files, set from inside the puppet with injected calls:
@@ -44,19 +43,8 @@ import dev.cryo.syscalls.Rlimits;
  * after the fds and before the registers.
  */
 public final class TaskState {
-    /** x86-64 numbers and constants missing from bindings' 6.1 header list (asm/unistd_64.h, linux/prctl.h, linux/capability.h). */
-    private static final int NR_UMASK = 95;
-    private static final int NR_SETFSUID = 122;
-    private static final int NR_SETFSGID = 123;
+    /** linux/securebits.h: issecure_mask(SECURE_NO_SETUID_FIXUP), a function-like macro that jextract cannot evaluate. */
     private static final int SECBIT_NO_SETUID_FIXUP = 1 << 2;
-    private static final int PR_CAPBSET_DROP = 24;
-    private static final int CAP_VERSION_3 = 0x20080522;
-    private static final int SIGINFO_SIZE = 128;
-    private static final int NR_SETPRIORITY = 141;
-    private static final int NR_SCHED_SETSCHEDULER = 144;
-    private static final int PRIO_PROCESS = 0;
-    /** SUID_DUMP_ROOT (include/linux/sched/coredump.h): what fs.suid_dumpable=2 gives; prctl cannot set it. */
-    private static final int SUID_DUMP_ROOT = 2;
 
     private TaskState() {}
 
@@ -80,9 +68,9 @@ public final class TaskState {
             // until the registers set the dumped mask, or the puppet's injection loop would swallow it.
             blockAll(in);
             if (tc.hasTimers()) {
-                itimer(in, Linux.ITIMER_REAL(), tc.getTimers().getReal());
-                itimer(in, Linux.ITIMER_VIRTUAL(), tc.getTimers().getVirt());
-                itimer(in, Linux.ITIMER_PROF(), tc.getTimers().getProf());
+                itimer(in, Kernel.ITIMER_REAL, tc.getTimers().getReal());
+                itimer(in, Kernel.ITIMER_VIRTUAL, tc.getTimers().getVirt());
+                itimer(in, Kernel.ITIMER_PROF, tc.getTimers().getProf());
             }
             if (tc.hasSignalsS()) {
                 pending(in, tc.getSignalsS(), true);
@@ -124,7 +112,7 @@ public final class TaskState {
 
     /** personality(2): the execution domain and flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC...) for later execs and mmaps. */
     static void personality(Puppet in, int persona) {
-        in.syscall("personality(0x" + Integer.toHexString(persona) + ")", Linux.__NR_personality(), Integer.toUnsignedLong(persona));
+        in.syscall("personality(0x" + Integer.toHexString(persona) + ")", Kernel.__NR_personality, Integer.toUnsignedLong(persona));
     }
 
     /**
@@ -137,12 +125,12 @@ public final class TaskState {
                 MemorySegment param = a.allocate(ValueLayout.JAVA_INT); // struct sched_param { int sched_priority; }
                 param.set(ValueLayout.JAVA_INT, 0, tc.hasSchedPrio() ? tc.getSchedPrio() : 0);
                 in.syscall("sched_setscheduler(policy " + tc.getSchedPolicy() + ", priority " + tc.getSchedPrio() + ")",
-                        NR_SCHED_SETSCHEDULER, 0, tc.getSchedPolicy(), s.put(param));
+                        Kernel.__NR_sched_setscheduler, 0, tc.getSchedPolicy(), s.put(param));
             }
         }
         if (tc.hasSchedNice()) {
             // who 0 with PRIO_PROCESS is the calling thread: Linux keeps a nice value per thread
-            in.syscall("setpriority(nice " + tc.getSchedNice() + ")", NR_SETPRIORITY, PRIO_PROCESS, 0, tc.getSchedNice());
+            in.syscall("setpriority(nice " + tc.getSchedNice() + ")", Kernel.__NR_setpriority, Kernel.PRIO_PROCESS, 0, tc.getSchedNice());
         }
     }
 
@@ -172,10 +160,10 @@ public final class TaskState {
         } catch (IOException e) {
             return; // no audit support in this kernel: nothing to restore it into
         }
-        int fd = in.open("/proc/self/loginuid", Linux.O_WRONLY() | Linux.O_CLOEXEC(), 0);
+        int fd = in.open("/proc/self/loginuid", Kernel.O_WRONLY | Kernel.O_CLOEXEC, 0);
         try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
             MemorySegment text = a.allocateFrom(value); // NUL-terminated; the NUL is not written
-            long n = in.syscall("write(loginuid " + value + ")", Linux.__NR_write(), fd, s.put(text), value.length());
+            long n = in.syscall("write(loginuid " + value + ")", Kernel.__NR_write, fd, s.put(text), value.length());
             if (n != value.length()) {
                 throw new RestoreError("wrote " + n + " of " + value.length() + " bytes of loginuid " + value);
             }
@@ -191,14 +179,14 @@ public final class TaskState {
      * fs.suid_dumpable=2 gives, stays if the kernel gave it again, else becomes 0, which allows nobody more.
      */
     static void dumpable(Puppet in, int dumpable) {
-        if (dumpable == SUID_DUMP_ROOT) {
-            long now = in.syscall("prctl(PR_GET_DUMPABLE)", Linux.__NR_prctl(), Linux.PR_GET_DUMPABLE());
-            if (now != SUID_DUMP_ROOT) {
-                in.syscall("prctl(PR_SET_DUMPABLE, 0)", Linux.__NR_prctl(), Linux.PR_SET_DUMPABLE(), 0);
+        if (dumpable == Kernel.CRYO_SUID_DUMP_ROOT) {
+            long now = in.syscall("prctl(PR_GET_DUMPABLE)", Kernel.__NR_prctl, Kernel.PR_GET_DUMPABLE);
+            if (now != Kernel.CRYO_SUID_DUMP_ROOT) {
+                in.syscall("prctl(PR_SET_DUMPABLE, 0)", Kernel.__NR_prctl, Kernel.PR_SET_DUMPABLE, 0);
             }
             return;
         }
-        in.syscall("prctl(PR_SET_DUMPABLE, " + dumpable + ")", Linux.__NR_prctl(), Linux.PR_SET_DUMPABLE(), dumpable);
+        in.syscall("prctl(PR_SET_DUMPABLE, " + dumpable + ")", Kernel.__NR_prctl, Kernel.PR_SET_DUMPABLE, dumpable);
     }
 
     /** chroot, chdir and umask from fs-PID.img, the paths from files.img. */
@@ -216,16 +204,16 @@ public final class TaskState {
         String cwd = paths.get(fs.getCwdId());
         if (root != null && !root.equals("/")) {
             try (Scratch s = in.scratch()) {
-                in.syscall("chroot(" + root + ")", Linux.__NR_chroot(), s.putString(root));
+                in.syscall("chroot(" + root + ")", Kernel.__NR_chroot, s.putString(root));
             }
         }
         if (cwd != null) {
             try (Scratch s = in.scratch()) {
-                in.syscall("chdir(" + cwd + ")", Linux.__NR_chdir(), s.putString(cwd));
+                in.syscall("chdir(" + cwd + ")", Kernel.__NR_chdir, s.putString(cwd));
             }
         }
         if (fs.hasUmask()) {
-            in.syscall("umask(0" + Integer.toOctalString(fs.getUmask()) + ")", NR_UMASK, fs.getUmask());
+            in.syscall("umask(0" + Integer.toOctalString(fs.getUmask()) + ")", Kernel.__NR_umask, fs.getUmask());
         }
     }
 
@@ -237,35 +225,33 @@ public final class TaskState {
      * set exactly with the rest of the task's state.
      */
     public static void raiseFileLimit(int pid, CoreEntry core) {
-        if (!core.hasTc() || !core.getTc().hasRlimits() || core.getTc().getRlimits().getRlimitsCount() <= Linux.RLIMIT_NOFILE()) {
+        if (!core.hasTc() || !core.getTc().hasRlimits() || core.getTc().getRlimits().getRlimitsCount() <= Kernel.RLIMIT_NOFILE) {
             return;
         }
-        RlimitEntry dumped = core.getTc().getRlimits().getRlimits(Linux.RLIMIT_NOFILE());
-        Rlimits.Limit now = Rlimits.get(pid, Linux.RLIMIT_NOFILE());
+        RlimitEntry dumped = core.getTc().getRlimits().getRlimits(Kernel.RLIMIT_NOFILE);
+        Rlimits.Limit now = Rlimits.get(pid, Kernel.RLIMIT_NOFILE);
         Rlimits.Limit want = new Rlimits.Limit(Long.compareUnsigned(dumped.getCur(), now.cur()) > 0 ? dumped.getCur() : now.cur(),
                 Long.compareUnsigned(dumped.getMax(), now.max()) > 0 ? dumped.getMax() : now.max());
         if (want.equals(now)) {
             return;
         }
         try {
-            Rlimits.set(pid, Linux.RLIMIT_NOFILE(), want);
+            Rlimits.set(pid, Kernel.RLIMIT_NOFILE, want);
         } catch (ErrnoException e) {
             if (!e.is(Errno.EPERM)) {
                 throw e;
             }
             long cur = Long.compareUnsigned(want.cur(), now.max()) > 0 ? now.max() : want.cur();
-            Rlimits.set(pid, Linux.RLIMIT_NOFILE(), new Rlimits.Limit(cur, now.max()));
+            Rlimits.set(pid, Kernel.RLIMIT_NOFILE, new Rlimits.Limit(cur, now.max()));
         }
     }
 
     static void rlimits(Puppet in, List<RlimitEntry> limits) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment lim = rlimit.allocate(a);
-            for (int r = 0; r < limits.size() && r < Linux.RLIMIT_NLIMITS(); r++) {
-                rlimit.rlim_cur(lim, limits.get(r).getCur());
-                rlimit.rlim_max(lim, limits.get(r).getMax());
+            for (int r = 0; r < limits.size() && r < Kernel.RLIMIT_NLIMITS; r++) {
+                MemorySegment lim = new Rlimits.Limit(limits.get(r).getCur(), limits.get(r).getMax()).write(a);
                 try (Scratch s = in.scratch()) {
-                    in.syscall("prlimit64(resource " + r + ")", Linux.__NR_prlimit64(), 0, r, s.put(lim), 0);
+                    in.syscall("prlimit64(resource " + r + ")", Kernel.__NR_prlimit64, 0, r, s.put(lim), 0);
                 }
             }
         }
@@ -276,7 +262,7 @@ public final class TaskState {
             MemorySegment all = a.allocate(8);
             all.set(ValueLayout.JAVA_LONG, 0, -1L);
             try (Scratch s = in.scratch()) {
-                in.syscall("rt_sigprocmask(SIG_SETMASK, all)", Linux.__NR_rt_sigprocmask(), Linux.SIG_SETMASK(), s.put(all), 0, 8);
+                in.syscall("rt_sigprocmask(SIG_SETMASK, all)", Kernel.__NR_rt_sigprocmask, Kernel.SIG_SETMASK, s.put(all), 0, 8);
             }
         }
     }
@@ -286,13 +272,9 @@ public final class TaskState {
             return; // disarmed, as in a fresh task
         }
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = itimerval.allocate(a);
-            timeval.tv_sec(itimerval.it_interval(v), t.getIsec());
-            timeval.tv_usec(itimerval.it_interval(v), t.getIusec());
-            timeval.tv_sec(itimerval.it_value(v), t.getVsec());
-            timeval.tv_usec(itimerval.it_value(v), t.getVusec());
+            MemorySegment v = new TimeVal.Timer(new TimeVal(t.getIsec(), t.getIusec()), new TimeVal(t.getVsec(), t.getVusec())).write(a);
             try (Scratch s = in.scratch()) {
-                in.syscall("setitimer(" + which + ")", Linux.__NR_setitimer(), which, s.put(v), 0);
+                in.syscall("setitimer(" + which + ")", Kernel.__NR_setitimer, which, s.put(v), 0);
             }
         }
     }
@@ -303,23 +285,23 @@ public final class TaskState {
             return;
         }
         // the task's own pid as it sees it: another one than cryo's view inside a new pid namespace
-        long self = in.syscall("getpid", Linux.__NR_getpid());
-        long tid = in.syscall("gettid", Linux.__NR_gettid());
+        long self = in.syscall("getpid", Kernel.__NR_getpid);
+        long tid = in.syscall("gettid", Kernel.__NR_gettid);
         try (Arena a = Arena.ofConfined()) {
             for (SiginfoEntry s : q.getSignalsList()) {
                 byte[] info = s.getSiginfo().toByteArray();
-                if (info.length != SIGINFO_SIZE) {
-                    throw new RestoreError("pid " + in.pid() + ": a pending siginfo of " + info.length + " bytes, not " + SIGINFO_SIZE);
+                if (info.length != SigInfo.SIZE) {
+                    throw new RestoreError("pid " + in.pid() + ": a pending siginfo of " + info.length + " bytes, not " + SigInfo.SIZE);
                 }
-                MemorySegment seg = a.allocate(SIGINFO_SIZE);
+                MemorySegment seg = SigInfo.allocate(a);
                 seg.copyFrom(MemorySegment.ofArray(info));
-                int sig = seg.get(ValueLayout.JAVA_INT, 0);
+                int sig = SigInfo.signo(seg);
                 try (Scratch scratch = in.scratch()) {
                     long at = scratch.put(seg);
                     if (shared) {
-                        in.syscall("rt_sigqueueinfo(" + sig + ")", Linux.__NR_rt_sigqueueinfo(), self, sig, at);
+                        in.syscall("rt_sigqueueinfo(" + sig + ")", Kernel.__NR_rt_sigqueueinfo, self, sig, at);
                     } else {
-                        in.syscall("rt_tgsigqueueinfo(" + sig + ")", Linux.__NR_rt_tgsigqueueinfo(), self, tid, sig, at);
+                        in.syscall("rt_tgsigqueueinfo(" + sig + ")", Kernel.__NR_rt_tgsigqueueinfo, self, tid, sig, at);
                     }
                 }
             }
@@ -343,27 +325,27 @@ public final class TaskState {
                 groups.setAtIndex(ValueLayout.JAVA_INT, i, c.getGroups(i));
             }
             try (Scratch s = in.scratch()) {
-                in.syscall("setgroups(" + c.getGroupsCount() + ")", Linux.__NR_setgroups(), c.getGroupsCount(), s.put(groups));
+                in.syscall("setgroups(" + c.getGroupsCount() + ")", Kernel.__NR_setgroups, c.getGroupsCount(), s.put(groups));
             }
             if (root && allCaps) {
                 return;
             }
-            in.syscall("prctl(PR_SET_SECUREBITS, NO_SETUID_FIXUP)", Linux.__NR_prctl(), Linux.PR_SET_SECUREBITS(), SECBIT_NO_SETUID_FIXUP);
-            in.syscall("setresuid(" + c.getUid() + ", " + c.getEuid() + ", " + c.getSuid() + ")", Linux.__NR_setresuid(),
+            in.syscall("prctl(PR_SET_SECUREBITS, NO_SETUID_FIXUP)", Kernel.__NR_prctl, Kernel.PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP);
+            in.syscall("setresuid(" + c.getUid() + ", " + c.getEuid() + ", " + c.getSuid() + ")", Kernel.__NR_setresuid,
                     c.getUid(), c.getEuid(), c.getSuid());
-            in.syscall("setfsuid(" + c.getFsuid() + ")", NR_SETFSUID, c.getFsuid());
-            in.syscall("setresgid(" + c.getGid() + ", " + c.getEgid() + ", " + c.getSgid() + ")", Linux.__NR_setresgid(),
+            in.syscall("setfsuid(" + c.getFsuid() + ")", Kernel.__NR_setfsuid, c.getFsuid());
+            in.syscall("setresgid(" + c.getGid() + ", " + c.getEgid() + ", " + c.getSgid() + ")", Kernel.__NR_setresgid,
                     c.getGid(), c.getEgid(), c.getSgid());
-            in.syscall("setfsgid(" + c.getFsgid() + ")", NR_SETFSGID, c.getFsgid());
-            in.syscall("prctl(PR_SET_SECUREBITS, " + c.getSecbits() + ")", Linux.__NR_prctl(), Linux.PR_SET_SECUREBITS(), c.getSecbits());
+            in.syscall("setfsgid(" + c.getFsgid() + ")", Kernel.__NR_setfsgid, c.getFsgid());
+            in.syscall("prctl(PR_SET_SECUREBITS, " + c.getSecbits() + ")", Kernel.__NR_prctl, Kernel.PR_SET_SECUREBITS, c.getSecbits());
             int last = capLast();
             for (int cap = 0; cap < last; cap++) {
                 if (!has(c.getCapBndList(), cap)) {
-                    in.syscall("prctl(PR_CAPBSET_DROP, " + cap + ")", Linux.__NR_prctl(), PR_CAPBSET_DROP, cap);
+                    in.syscall("prctl(PR_CAPBSET_DROP, " + cap + ")", Kernel.__NR_prctl, Kernel.PR_CAPBSET_DROP, cap);
                 }
             }
             MemorySegment capData = a.allocate(8 + 24);
-            capData.set(ValueLayout.JAVA_INT, 0, CAP_VERSION_3);
+            capData.set(ValueLayout.JAVA_INT, 0, Kernel._LINUX_CAPABILITY_VERSION_3);
             capData.set(ValueLayout.JAVA_INT, 4, 0);
             for (int w = 0; w < 2; w++) {
                 long base = 8 + 12L * w;
@@ -373,7 +355,7 @@ public final class TaskState {
             }
             try (Scratch s = in.scratch()) {
                 long at = s.put(capData);
-                in.syscall("capset", Linux.__NR_capset(), at, at + 8);
+                in.syscall("capset", Kernel.__NR_capset, at, at + 8);
             }
         }
     }
