@@ -56,8 +56,8 @@ public final class Mapping implements AutoCloseable {
      * mapping, they leave this process's resident set and are read from the file again if touched.
      */
     public static void dontNeed(MemorySegment range) {
-        long from = (range.address() + 4095) & -4096L;
-        long to = (range.address() + range.byteSize()) & -4096L;
+        long from = (range.address() + Page.SIZE - 1) & -Page.SIZE;
+        long to = (range.address() + range.byteSize()) & -Page.SIZE;
         if (to > from) {
             Syscall.call("madvise(MADV_DONTNEED)", Linux.__NR_madvise(), from, to - from, Linux.MADV_DONTNEED());
         }

@@ -8,11 +8,11 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.regex.Pattern;
 
-import dev.cryo.bindings.Linux;
 import dev.cryo.images.proto.GhostFileEntry;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * Files that a dumped process maps and that others delete while it is away: a HotSpot JVM's hsperfdata file
@@ -50,7 +50,7 @@ final class KeptFiles {
                 return;
             }
             MemorySegment data = arena.allocate(Math.max(size, 1)).asSlice(0, size);
-            try (Fd in = Io.open(path, Linux.O_RDONLY())) {
+            try (Fd in = Io.open(path, Kernel.O_RDONLY)) {
                 for (long got = 0; got < size; ) {
                     long n = Io.pread(in.fd(), data.asSlice(got), got);
                     if (n == 0) {
