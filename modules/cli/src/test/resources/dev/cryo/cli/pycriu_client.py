@@ -40,6 +40,21 @@ def images(name):
     return os.open(path, os.O_DIRECTORY)
 
 
+def tree(root):
+    """The pids of root's tree: root and its descendants, as /proc shows their children."""
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for t in os.listdir('/proc/%d/task' % p):
+                with open('/proc/%d/task/%s/children' % (p, t)) as f:
+                    todo.extend(int(k) for k in f.read().split())
+        except OSError:
+            pass  # gone while looked at
+    return out
+
+
 def say(name, value):
     print('%s=%s' % (name, value), flush=True)
 
@@ -69,6 +84,7 @@ try:
     say('pre2', 'ok')
 
     step = 'dump'
+    dumped = tree(pid)
     c = of_pid('dump', '../pre2')
     c.opts.track_mem = True
     c.opts.log_file = 'dump.log'
@@ -76,8 +92,9 @@ try:
     say('restored', c.dump().restored)
 
     step = 'waiting for the dumped tree to go'
+    # every process of it reaped (a zombie still holds its pid, which the restore needs)
     deadline = time.time() + 30
-    while os.path.exists('/proc/%d' % pid) and time.time() < deadline:
+    while any(os.path.exists('/proc/%d' % p) for p in dumped) and time.time() < deadline:
         time.sleep(0.01)
 
     step = 'restore'
