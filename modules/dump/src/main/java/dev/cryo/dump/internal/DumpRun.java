@@ -157,6 +157,10 @@ public final class DumpRun {
                 options.listener().log("the image cache holds every image");
             }
             cancel.check();
+            if (options.handover() != null && lazyServer == null) {
+                // live migration: the tree dies only once its copy runs on the destination; until then it may run on here
+                options.handover().await();
+            }
             if (lazyServer != null) {
                 serveLazily(tree, mms, sockets);
             }

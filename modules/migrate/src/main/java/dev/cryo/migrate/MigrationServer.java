@@ -1,0 +1,229 @@
+package dev.cryo.migrate;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.images.remote.ImageDaemon;
+import dev.cryo.images.remote.RemoteImageException;
+import dev.cryo.migrate.internal.ControlChannel;
+import dev.cryo.migrate.proto.Accepted;
+import dev.cryo.migrate.proto.Control;
+import dev.cryo.migrate.proto.Hello;
+import dev.cryo.migrate.proto.Restored;
+import dev.cryo.parasite.Cancellation;
+import dev.cryo.pagexfer.TcpStream;
+import dev.cryo.pagexfer.Tls;
+import dev.cryo.restore.RestoreException;
+import dev.cryo.restore.RestoreOptions;
+import dev.cryo.restore.RestoreStats;
+import dev.cryo.restore.Restorer;
+import dev.cryo.syscalls.CryoFailure;
+import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Signals;
+
+/**
+ * Live migration, the destination's side ({@code cryo migrate-server}): takes one migration from
+ * {@link Migration} on its control port, runs an {@link ImageCache} for it (on the same address, a port of its
+ * own), restores the tree from the cache when the source says so, and keeps the copy only once the source has
+ * committed: a source that fails or goes away before its commit gets the copy killed, so that the tree runs
+ * on exactly one host. Nothing it received stays: the cache holds the images in memory and ends with it.
+ */
+public final class MigrationServer implements AutoCloseable {
+    /** How long the source may stay silent on the control connection (a pre-copy round of a large tree included). */
+    public static final Duration STALL = Duration.ofSeconds(120);
+    private static final Pattern SNAPSHOT = Pattern.compile("/[A-Za-z0-9._/-]{1,200}");
+
+    /**
+     * @param address     where the control port and the image cache listen
+     * @param port        the control port (0: a free one)
+     * @param dir         the server's own directory (the cache's local socket lives there)
+     * @param pidns       restore into a new pid namespace
+     * @param tls         TLS for both connections, or null
+     * @param orphan      the restored tree is left to init once it runs (the server's process exits next)
+     */
+    public record Options(InetAddress address, int port, Path dir, boolean pidns, Tls tls, boolean orphan) {}
+
+    /** What the destination did: the restored root (as this host sees it), the images received, the restore's time. */
+    public record Result(String source, int rootPid, long receivedBytes, long restoreNanos, int rounds) {}
+
+    private final Options options;
+    private final TcpStream.Server server;
+    private final Io.Pipe stop = Io.pipe(Linux.O_CLOEXEC());
+    private final Consumer<String> log;
+    private volatile ControlChannel control;
+    private volatile ImageCache cache;
+    private volatile boolean stopped;
+
+    private MigrationServer(Options options, TcpStream.Server server, Consumer<String> log) {
+        this.options = options;
+        this.server = server;
+        this.log = log;
+    }
+
+    public static MigrationServer listen(Options o, Consumer<String> log) {
+        try {
+            return new MigrationServer(o, TcpStream.Server.listen(o.address(), o.port(), o.tls()), log == null ? l -> { } : log);
+        } catch (CryoFailure e) {
+            throw new MigrationException("migration server: " + e.getMessage(), e);
+        }
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    /** Serves one migration; returns once its tree runs here and the source has committed, else throws. */
+    public Result serve(Cancellation cancel) {
+        TcpStream stream = server.accept(stop.read());
+        if (stream == null) {
+            throw new MigrationException("migration server: stopped before a source connected");
+        }
+        stream.timeouts(STALL);
+        try (ControlChannel ch = new ControlChannel(stream, "source")) {
+            control = ch;
+            Hello hello = ch.expect(Control.MessageCase.HELLO, "first").getHello();
+            if (hello.getVersion() != 1) {
+                ch.fail("this migration server speaks version 1 of the protocol, not " + hello.getVersion());
+                throw new MigrationException(ch.peer() + " speaks version " + hello.getVersion() + " of the protocol, not 1");
+            }
+            log.accept(ch.peer() + " migrates its pid " + hello.getPid());
+            Path sock = options.dir().resolve("image-cache-" + ProcessHandle.current().pid() + ".sock");
+            ImageCache c;
+            try {
+                c = ImageCache.listen(new ImageCache.Options(options.address(), 0, sock, options.tls()), log);
+            } catch (RemoteImageException e) {
+                ch.fail("the destination's image cache: " + e.getMessage());
+                throw new MigrationException("image cache: " + e.getMessage(), e);
+            }
+            cache = c;
+            try (c) {
+                Thread serving = Thread.ofPlatform().name("migrate-image-cache").daemon(true).start(() -> {
+                    try {
+                        c.serve();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } catch (RuntimeException e) {
+                        log.accept("image cache: " + e.getMessage());
+                    }
+                });
+                ch.send(Control.newBuilder().setAccepted(Accepted.newBuilder().setCachePort(c.port())).build());
+                int rounds = 0;
+                Control next;
+                while ((next = ch.receive("before the final dump")).getMessageCase() == Control.MessageCase.ROUND) {
+                    var r = next.getRound();
+                    rounds++;
+                    log.accept(String.format("pre-copy round %d: %d pages in %.1f ms", r.getNumber(), r.getPages(), r.getNanos() / 1e6));
+                }
+                if (next.getMessageCase() == Control.MessageCase.FAILED) {
+                    throw new MigrationException(ch.peer() + " gave up: " + next.getFailed().getMessage() + "; nothing was restored here");
+                }
+                if (next.getMessageCase() != Control.MessageCase.RESTORE) {
+                    ch.fail("restore was due");
+                    throw new MigrationException(ch.peer() + " sent " + next.getMessageCase().name().toLowerCase() + " where restore was due");
+                }
+                String snapshot = next.getRestore().getSnapshot();
+                if (!SNAPSHOT.matcher(snapshot).matches() || Stream.of(snapshot.split("/")).anyMatch(p -> p.equals("..") || p.equals("."))) {
+                    ch.fail("a snapshot is named by an absolute path of letters, digits, '.', '_', '-' and '/'");
+                    throw new MigrationException(ch.peer() + " named a snapshot that is not a plain absolute path: "
+                            + ControlChannel.oneLine(snapshot));
+                }
+                RestoreOptions ro = RestoreOptions.of(Path.of(snapshot)).withDetached(true).withPidns(options.pidns())
+                        .withOrphan(options.orphan()).withRemote(ImageDaemon.cache(c.localSocket()))
+                        .withNetwork(new RestoreOptions.Network(hello.getTcpEstablished(), hello.getTcpClose(), hello.getExtUnixSk(),
+                                hello.getNetworkLock()));
+                RestoreStats s;
+                try {
+                    s = Restorer.restore(ro, cancel);
+                } catch (RestoreException | CryoFailure e) {
+                    // the restore killed what it created: nothing of the tree is here
+                    ch.fail("the restore on the destination failed: " + e.getMessage());
+                    throw new MigrationException("the restore failed: " + e.getMessage() + "; the tree runs on at the source", e);
+                }
+                log.accept("restored as pid " + s.rootPid() + "; waiting for the source's commit");
+                try {
+                    ch.send(Control.newBuilder().setRestored(Restored.newBuilder().setRootPid(s.rootPid())
+                            .setRestoreNanos(s.restoreNanos()).setPages(s.pagesRestored())).build());
+                    ch.expect(Control.MessageCase.COMMIT, "after the restore");
+                } catch (MigrationException e) {
+                    // no commit: the source keeps (or takes back) the tree, so the copy here must go
+                    killTree(s.rootPid());
+                    throw new MigrationException(e.getMessage() + "; the copy restored here (pid " + s.rootPid()
+                            + ") was killed: the tree runs on at the source", e);
+                }
+                serving.join(Duration.ofSeconds(10).toMillis());
+                return new Result(ch.peer(), s.rootPid(), 0, s.restoreNanos(), rounds);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MigrationException("migration server: interrupted");
+        } finally {
+            control = null;
+            cache = null;
+        }
+    }
+
+    /** SIGKILL to {@code root} and every descendant (host pids), children first found. */
+    static void killTree(int root) {
+        List<Integer> tree = new ArrayList<>();
+        descendants(root, tree);
+        for (int pid : tree) {
+            try {
+                Signals.kill(pid, Linux.SIGKILL());
+            } catch (CryoFailure gone) {
+                // ended meanwhile
+            }
+        }
+    }
+
+    private static void descendants(int pid, List<Integer> out) {
+        if (out.contains(pid)) {
+            return;
+        }
+        out.add(pid);
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                for (String child : Files.readString(t.resolve("children")).trim().split("\\s+")) {
+                    if (!child.isEmpty()) {
+                        descendants(Integer.parseInt(child), out);
+                    }
+                }
+            }
+        } catch (IOException gone) {
+            // ended while we looked
+        }
+    }
+
+    /** Stops: a migration under way fails (nothing of it stays); safe from another thread (a signal's). */
+    @Override
+    public synchronized void close() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        try (Arena a = Arena.ofConfined()) {
+            Io.writeFully(stop.write().fd(), a.allocate(1));
+        } catch (CryoFailure e) {
+            // woken already
+        }
+        ControlChannel ch = control;
+        if (ch != null) {
+            ch.shutdown();
+        }
+        ImageCache c = cache;
+        if (c != null) {
+            c.close();
+        }
+        server.close();
+        stop.close();
+    }
+}
