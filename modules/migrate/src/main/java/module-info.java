@@ -13,6 +13,7 @@ module dev.cryo.migrate {
     requires transitive dev.cryo.pagexfer;
     requires transitive dev.cryo.dump;
     requires transitive dev.cryo.restore;
+    requires dev.cryo.lazypages;
     requires dev.cryo.syscalls;
     requires com.google.protobuf;
     exports dev.cryo.migrate;

@@ -104,10 +104,19 @@ public final class LazyPages implements AutoCloseable {
      */
     public static LazyPages listen(Options o) {
         checkDirectory(o.imagesDir());
+        return listen(o, new DirectoryImageStore(o.imagesDir()), o.imagesDir().toString());
+    }
+
+    /**
+     * As {@link #listen(Options)}, with the dump's images read from {@code images} (named {@code where} in messages)
+     * instead of {@code o.imagesDir()}, which then only holds the socket: post-copy live migration reads them from
+     * the destination's image cache, where the lazy dump sent them. The caller closes {@code images} once the daemon is closed.
+     */
+    public static LazyPages listen(Options o, dev.cryo.images.ImageStore images, String where) {
         // Every process's lazy pages are worked out before anything else: the restore, which waits for the answer
         // to each process it hands over while its tree is stopped, never waits for that; and images that cannot
         // be read fail here, before a lazy dump has committed to this daemon.
-        DumpedTree tree = new DumpedTree(new DirectoryImageStore(o.imagesDir()), o.imagesDir().toString());
+        DumpedTree tree = new DumpedTree(images, where);
         RemotePages remote = null;
         try {
             tree.prepare();

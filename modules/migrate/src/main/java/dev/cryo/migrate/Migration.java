@@ -57,9 +57,11 @@ public final class Migration {
      * @param preCopy   the pre-copy rounds
      * @param network   connections, as for a dump (the destination restores them the same way)
      * @param fileLocks dump the file locks the tree holds
+     * @param postCopy  leave the private anonymous memory in the frozen tree and serve it to the destination's lazy
+     *                  restore; the point of no return is then the destination's lazy-pages daemon connecting
      */
     public record Options(int pid, InetAddress to, int port, Tls tls, PreCopy preCopy, DumpOptions.Network network,
-                          boolean fileLocks) {}
+                          boolean fileLocks, boolean postCopy) {}
 
     /** Hears how the migration goes. Called from the migrating thread. */
     public interface Listener {
@@ -91,9 +93,14 @@ public final class Migration {
      * @param wireBytes     images sent to the destination's cache
      * @param treeBytes     the tree's private memory (pages present at the final dump)
      * @param remotePid     the copy's root pid on the destination (as its host sees it)
+     * @param postCopy      post-copy only: from the destination's first process handed over until all its memory was
+     *                      resident, and the pages that came lazily from here; null without post-copy
      */
     public record Stats(List<Round> rounds, Round finalDump, long frozenNanos, long downtimeNanos, long restoreNanos,
-                        long totalNanos, long wireBytes, long treeBytes, int remotePid) {}
+                        long totalNanos, long wireBytes, long treeBytes, int remotePid, PostCopy postCopy) {}
+
+    /** Post-copy's figures: until every page was resident on the destination, the pages sent lazily, and their bytes. */
+    public record PostCopy(long residentNanos, long pages, long faults, long bytes) {}
 
     public static Stats run(Options o, Listener listener, Cancellation cancel) {
         long start = System.nanoTime();
@@ -110,8 +117,10 @@ public final class Migration {
             DumpOptions.Network net = o.network();
             control.send(Control.newBuilder().setHello(Hello.newBuilder().setVersion(VERSION).setPid(o.pid())
                     .setTcpEstablished(net.tcpEstablished()).setTcpClose(net.tcpClose()).setExtUnixSk(net.extUnixSk())
-                    .setNetworkLock(net.lock())).build());
-            int cachePort = control.expect(Control.MessageCase.ACCEPTED, "in answer to the migration's hello").getAccepted().getCachePort();
+                    .setNetworkLock(net.lock()).setPostCopy(o.postCopy())).build());
+            dev.cryo.migrate.proto.Accepted accepted = control.expect(Control.MessageCase.ACCEPTED, "in answer to the migration's hello").getAccepted();
+            int cachePort = accepted.getCachePort();
+            InetAddress here = o.postCopy() ? sourceAddress(control, accepted) : null;
             listener.log(control.peer() + " accepted the migration; its image cache listens on port " + cachePort);
             scratch = Files.createTempDirectory("cryo-migrate-");
             ImageProxy proxy;
@@ -163,38 +172,35 @@ public final class Migration {
                 }
                 listener.phase("final dump");
                 Path snapshot = base.resolve("dump");
-                long[] restoredAt = {0};
-                Restored[] restored = {null};
-                DumpOptions last = DumpOptions.of(o.pid(), snapshot).withRemote(via).withListener(progress)
+                FinalStep fin = new FinalStep(control, snapshot.toString(), listener);
+                DumpOptions last = DumpOptions.of(o.pid(), snapshot).withRemote(via)
                         .withPrevImagesDir(rounds.isEmpty() ? null : Path.of("../pre-" + rounds.size())).withTrackMem(!rounds.isEmpty())
                         .withNetwork(net).withFileLocks(o.fileLocks())
-                        .withHandover(() -> {
-                            listener.phase("restore on the destination");
-                            control.send(Control.newBuilder().setRestore(Restore.newBuilder().setSnapshot(snapshot.toString())).build());
-                            restored[0] = control.expect(Control.MessageCase.RESTORED, "during its restore").getRestored();
-                            restoredAt[0] = System.nanoTime();
-                            // the point of no return: from here the copy there is the tree
-                            control.send(Control.newBuilder().setCommit(Commit.getDefaultInstance()).build());
-                        });
+                        .withWarmUp(true); // the dump's own code rehearsed on a decoy first: it runs warm while the tree is frozen
+                if (o.postCopy()) {
+                    last = last.withLazyPages(new dev.cryo.dump.LazyServing(here, 0, o.tls())).withListener(fin.lazily(progress, cancel));
+                } else {
+                    last = last.withListener(progress).withHandover(fin::handover);
+                }
+                DumpOptions finalOptions = last;
                 DumpStats d;
                 try {
-                    d = step("the final dump", where, proxyFailed, () -> Dumper.dump(last, cancel));
+                    d = step("the final dump", where, proxyFailed, () -> Dumper.dump(finalOptions, cancel));
+                    fin.afterDump();
                 } catch (MigrationException e) {
-                    if (restoredAt[0] != 0) {
-                        // committed: the copy runs there, whatever failed here afterwards
-                        throw new MigrationException(e.getMessage().replace("; " + where + " runs on here", "")
-                                + "; the tree runs on the destination as pid " + restored[0].getRootPid(), e);
-                    }
-                    throw e;
+                    throw fin.explain(e, where);
                 }
                 long released = System.nanoTime();
                 serving.join(STALL.toMillis());
                 ImageProxy.Stats ps = proxyStats.get();
                 long frozen = d.frozenNanos();
-                long downtime = frozen - (released - restoredAt[0]);
+                long downtime = frozen - (released - fin.restoredAt);
+                Restored r = fin.restored.get();
+                dev.cryo.migrate.proto.Resident res = fin.resident.get();
+                PostCopy post = res == null ? null : new PostCopy(res.getNanos(), res.getRemotePages(), res.getFaults(), d.lazyBytesServed());
                 return new Stats(rounds, new Round(0, d.pagesWritten(), d.pagesWritten() * 4096, d.totalNanos()), frozen,
-                        Math.max(0, downtime), restored[0].getRestoreNanos(), System.nanoTime() - start,
-                        ps == null ? 0 : ps.forwardedBytes(), d.pagesScanned() * 4096, restored[0].getRootPid());
+                        Math.max(0, downtime), r.getRestoreNanos(), System.nanoTime() - start,
+                        (ps == null ? 0 : ps.forwardedBytes()) + d.lazyBytesServed(), (d.pagesScanned()) * 4096, r.getRootPid(), post);
             }
         } catch (MigrationException e) {
             // before the commit the destination drops what it has (a restored copy included): say why, if it listens
@@ -215,6 +221,19 @@ public final class Migration {
                     // a temporary directory: the system's to clean
                 }
             }
+        }
+    }
+
+    /** The source's address as the destination saw it: where the lazy dump serves (it must be one of this host's). */
+    private static InetAddress sourceAddress(ControlChannel control, dev.cryo.migrate.proto.Accepted accepted) {
+        if (!accepted.hasSourceAddress()) {
+            throw new MigrationException(control.peer() + " did not say where it sees this host: it cannot take post-copy");
+        }
+        try {
+            return dev.cryo.syscalls.TcpSocket.address(accepted.getSourceAddress());
+        } catch (IllegalArgumentException e) {
+            throw new MigrationException(control.peer() + " sees this host at " + ControlChannel.oneLine(accepted.getSourceAddress())
+                    + ", not an IP address");
         }
     }
 

@@ -29,6 +29,15 @@ import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.Restorer;
 import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.images.RemoteImageStore;
+import dev.cryo.lazypages.Handoff;
+import dev.cryo.lazypages.LazyPages;
+import dev.cryo.migrate.proto.Resident;
+import dev.cryo.pagexfer.PageServerEndpoint;
+import dev.cryo.restore.LazyHandoff;
+import java.util.concurrent.atomic.AtomicReference;
+import dev.cryo.syscalls.NetNamespace;
 import dev.cryo.syscalls.Signals;
 
 /**
@@ -50,8 +59,10 @@ public final class MigrationServer implements AutoCloseable {
      * @param pidns       restore into a new pid namespace
      * @param tls         TLS for both connections, or null
      * @param orphan      the restored tree is left to init once it runs (the server's process exits next)
+     * @param treeNetns   the network namespace to restore the tree into (a file, as CRIU's {@code --join-ns net:PATH}),
+     *                    the tree's own that both hosts reach, as a container's; null: the server's
      */
-    public record Options(InetAddress address, int port, Path dir, boolean pidns, Tls tls, boolean orphan) {}
+    public record Options(InetAddress address, int port, Path dir, boolean pidns, Tls tls, boolean orphan, String treeNetns) {}
 
     /** What the destination did: the restored root (as this host sees it), the images received, the restore's time. */
     public record Result(String source, int rootPid, long receivedBytes, long restoreNanos, int rounds) {}
@@ -116,7 +127,8 @@ public final class MigrationServer implements AutoCloseable {
                         log.accept("image cache: " + e.getMessage());
                     }
                 });
-                ch.send(Control.newBuilder().setAccepted(Accepted.newBuilder().setCachePort(c.port())).build());
+                String peerAddress = stream.peer().substring(0, stream.peer().lastIndexOf(':')).replaceAll("^\\[|\\]$", "");
+                ch.send(Control.newBuilder().setAccepted(Accepted.newBuilder().setCachePort(c.port()).setSourceAddress(peerAddress)).build());
                 int rounds = 0;
                 Control next;
                 while ((next = ch.receive("before the final dump")).getMessageCase() == Control.MessageCase.ROUND) {
@@ -141,9 +153,12 @@ public final class MigrationServer implements AutoCloseable {
                         .withOrphan(options.orphan()).withRemote(ImageDaemon.cache(c.localSocket()))
                         .withNetwork(new RestoreOptions.Network(hello.getTcpEstablished(), hello.getTcpClose(), hello.getExtUnixSk(),
                                 hello.getNetworkLock()));
+                if (next.getRestore().hasLazyPort()) {
+                    return postCopy(ch, c, ro, snapshot, peerAddress, next.getRestore().getLazyPort(), rounds, cancel, serving);
+                }
                 RestoreStats s;
                 try {
-                    s = Restorer.restore(ro, cancel);
+                    s = restoreIn(options.treeNetns(), ro, cancel);
                 } catch (RestoreException | CryoFailure e) {
                     // the restore killed what it created: nothing of the tree is here
                     ch.fail("the restore on the destination failed: " + e.getMessage());
@@ -170,6 +185,122 @@ public final class MigrationServer implements AutoCloseable {
             control = null;
             cache = null;
         }
+    }
+
+    /**
+     * Post-copy: a lazy-pages daemon reads the dump's images from the cache and connects to the source's lazy dump
+     * (the point of no return: the source's tree never runs again), the restore hands it the tree's userfaultfds,
+     * and the tree runs here while its memory comes from the source, on fault and in the background.
+     */
+    private Result postCopy(ControlChannel ch, ImageCache c, RestoreOptions ro, String snapshot, String source, int lazyPort,
+                            int rounds, Cancellation cancel, Thread serving) throws InterruptedException {
+        if (lazyPort <= 0 || lazyPort > 65535) {
+            ch.fail("lazy port " + lazyPort + " out of range");
+            throw new MigrationException(ch.peer() + " serves its lazy pages on port " + Integer.toUnsignedString(lazyPort) + ", out of range");
+        }
+        PageServerEndpoint from = new PageServerEndpoint(dev.cryo.syscalls.TcpSocket.address(source), lazyPort, options.tls());
+        Path socket = options.dir().resolve("lazy-pages-" + ProcessHandle.current().pid() + ".sock");
+        try (RemoteImageStore images = RemoteImageStore.open(ImageDaemon.cache(c.localSocket()), snapshot, cancel::check)) {
+            LazyPages daemon;
+            try {
+                daemon = LazyPages.listen(new LazyPages.Options(options.dir(), socket, from, LazyPages.DEFAULT_TIMEOUT, log), images,
+                        "snapshot " + snapshot);
+            } catch (CryoFailure e) {
+                ch.fail("the destination's lazy-pages daemon: " + e.getMessage());
+                throw new MigrationException("the lazy-pages daemon: " + e.getMessage() + "; the tree runs on at the source", e);
+            }
+            try (daemon) {
+                log.accept("the lazy-pages daemon has connected to the source's lazy dump: past the point of no return");
+                AtomicReference<LazyPages.Stats> stats = new AtomicReference<>();
+                AtomicReference<RuntimeException> daemonFailed = new AtomicReference<>();
+                Cancellation faultsStop = new Cancellation();
+                Thread faults = Thread.ofPlatform().name("migrate-lazy-pages").start(() -> {
+                    try {
+                        stats.set(daemon.serve(() -> {
+                            cancel.check();
+                            faultsStop.check();
+                        }));
+                    } catch (RuntimeException e) {
+                        daemonFailed.set(e);
+                    }
+                });
+                RestoreStats s;
+                try (Handoff handoff = Handoff.connect(daemon.socket())) {
+                    s = restoreIn(options.treeNetns(), ro.withLazyPages(new LazyHandoff() {
+                        @Override
+                        public void hand(int pid, Fd uffd, Fd pidfd) {
+                            handoff.hand(pid, uffd, pidfd);
+                        }
+
+                        @Override
+                        public void released() {
+                            handoff.released();
+                        }
+                    }), cancel);
+                } catch (RestoreException | CryoFailure e) {
+                    faultsStop.cancel("the lazy restore failed");
+                    faults.join();
+                    String why = "the lazy restore on the destination failed: " + e.getMessage()
+                            + "; past the point of no return (the source's tree was committed to this destination): the tree is lost";
+                    ch.fail(why);
+                    throw new MigrationException(why, e);
+                }
+                ch.send(Control.newBuilder().setRestored(Restored.newBuilder().setRootPid(s.rootPid())
+                        .setRestoreNanos(s.restoreNanos()).setPages(s.pagesRestored())).build());
+                log.accept("restored lazily as pid " + s.rootPid() + "; its memory follows from the source");
+                faults.join();
+                if (daemonFailed.get() != null) {
+                    String why = "post-copy: " + daemonFailed.get().getMessage();
+                    ch.fail(why);
+                    throw new MigrationException(why, daemonFailed.get());
+                }
+                LazyPages.Stats ls = stats.get();
+                ch.send(Control.newBuilder().setResident(Resident.newBuilder().setNanos(ls.completeNanos())
+                        .setRemotePages(ls.remotePages()).setFaults(ls.faults())).build());
+                try {
+                    ch.expect(Control.MessageCase.COMMIT, "after post-copy");
+                } catch (MigrationException e) {
+                    // past the point of no return: the copy here is the tree whatever the source says now
+                    log.accept(e.getMessage() + "; the tree runs here as pid " + s.rootPid());
+                }
+                serving.join(Duration.ofSeconds(10).toMillis());
+                return new Result(ch.peer(), s.rootPid(), 0, s.restoreNanos(), rounds);
+            }
+        }
+    }
+
+    /**
+     * The restore, on a thread of its own that first joins network namespace {@code netns} (its puppets and so the
+     * tree are made there); on this thread without one.
+     */
+    private static RestoreStats restoreIn(String netns, RestoreOptions ro, Cancellation cancel) throws RestoreException {
+        if (netns == null) {
+            return Restorer.restore(ro, cancel);
+        }
+        RestoreStats[] done = new RestoreStats[1];
+        Exception[] failed = new Exception[1];
+        Thread t = Thread.ofPlatform().name("migrate-restore").start(() -> {
+            try {
+                NetNamespace.enter(netns);
+                done[0] = Restorer.restore(ro, cancel);
+            } catch (RestoreException | RuntimeException e) {
+                failed[0] = e;
+            }
+        });
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            cancel.cancel("interrupted");
+            Thread.currentThread().interrupt();
+            throw new MigrationException("interrupted during the restore");
+        }
+        if (failed[0] instanceof RestoreException r) {
+            throw r;
+        }
+        if (failed[0] instanceof RuntimeException r) {
+            throw r;
+        }
+        return done[0];
     }
 
     /** SIGKILL to {@code root} and every descendant (host pids), children first found. */

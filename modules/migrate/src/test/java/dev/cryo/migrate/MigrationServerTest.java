@@ -31,7 +31,7 @@ class MigrationServerTest {
     /** Serves one migration in the background; the hand-made source talks to it on a plain socket. */
     private String failureWith(SourceScript script) throws Exception {
         MigrationServer server = MigrationServer.listen(
-                new MigrationServer.Options(InetAddress.getLoopbackAddress(), 0, dir, false, null, false), null);
+                new MigrationServer.Options(InetAddress.getLoopbackAddress(), 0, dir, false, null, false, null), null);
         try (server) {
             CompletableFuture<MigrationServer.Result> served = CompletableFuture.supplyAsync(() -> server.serve(new Cancellation()));
             try (Socket s = new Socket(InetAddress.getLoopbackAddress(), server.port())) {

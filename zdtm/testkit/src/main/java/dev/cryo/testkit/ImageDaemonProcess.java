@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * {@code cryo image-cache} or {@code cryo image-proxy} as a process of its own (this JVM's java and class path,
+ * {@code cryo image-cache}, {@code cryo image-proxy} or {@code cryo migrate-server} as a process of its own (this JVM's java and class path,
  * which hold cryo's CLI), optionally started through a prefix such as {@code ip netns exec NS}. Its first line
  * says where it listens (the cache) or that it is connected (the proxy); everything it prints after is kept
  * in {@code OUTPUT}.
@@ -55,6 +55,17 @@ public final class ImageDaemonProcess implements AutoCloseable {
                 "--local-socket", socket.toString()));
         args.addAll(List.of(options));
         return start(prefix, args, output, "image proxy");
+    }
+
+    /**
+     * {@code prefix... cryo migrate-server --address A --port P -D DIR options...} (live migration's destination, whose
+     * first line says where it listens, and whose last says which pid it restored); returns at once.
+     */
+    public static ImageDaemonProcess migrateServer(List<String> prefix, String address, int port, Path dir, Path output, String... options) {
+        List<String> args = new ArrayList<>(List.of("migrate-server", "--address", address, "--port", Integer.toString(port),
+                "-D", dir.toString()));
+        args.addAll(List.of(options));
+        return start(prefix, args, output, "migration server");
     }
 
     private static ImageDaemonProcess start(List<String> prefix, List<String> args, Path output, String role) {

@@ -39,7 +39,9 @@ final class MigrateCommand implements Callable<Integer> {
                     + " pages would cross the link in 50 ms, or a round sends more than 80% of the one before, or after 8.")
     String preCopy;
 
-    @Option(names = "--post-copy", description = "Leave the memory behind for a lazy restore on the destination (not yet).")
+    @Option(names = "--post-copy", description = "Post-copy: the final dump leaves the private anonymous memory in the frozen tree, the"
+            + " destination restores lazily and runs the tree at once, its memory following on fault and in the background. The"
+            + " point of no return is then the destination's lazy-pages daemon connecting, before its restore.")
     boolean postCopy;
 
     @Option(names = "--tcp-established", description = "Migrate established TCP connections (TCP_REPAIR).")
@@ -75,9 +77,6 @@ final class MigrateCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter out = spec.commandLine().getOut();
-        if (postCopy) {
-            throw new Failure("--post-copy: cryo migrate does not leave memory behind for a lazy restore yet");
-        }
         PreCopy rounds = preCopy();
         int colon = to.lastIndexOf(':');
         InetAddress address;
@@ -95,7 +94,7 @@ final class MigrateCommand implements Callable<Integer> {
             throw new Failure("--to " + to + ": " + e.getMessage());
         }
         Migration.Options o = new Migration.Options(pid, address, port, tls.tls(), rounds,
-                new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables), fileLocks);
+                new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables), fileLocks, postCopy);
         Migration.Stats s;
         boolean terminal = Terminal.isTerminal(2);
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
@@ -146,6 +145,11 @@ final class MigrateCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "frozen time:   %.1f ms (the tree on the source, until killed)%n", s.frozenNanos() / 1e6);
             out.printf(Locale.ROOT, "downtime:      %.1f ms (from the freeze until the destination's copy ran)%n", s.downtimeNanos() / 1e6);
             out.printf(Locale.ROOT, "restore time:  %.1f ms (on the destination)%n", s.restoreNanos() / 1e6);
+            if (s.postCopy() != null) {
+                Migration.PostCopy p = s.postCopy();
+                out.printf(Locale.ROOT, "post-copy:     %.1f ms until all memory was resident on the destination; %d pages (%.1f MiB) sent"
+                        + " lazily, %d faults%n", p.residentNanos() / 1e6, p.pages(), p.bytes() / 1048576.0, p.faults());
+            }
             out.printf(Locale.ROOT, "total time:    %.1f ms%n", s.totalNanos() / 1e6);
             out.printf(Locale.ROOT, "on the wire:   %.1f MiB of images for %.1f MiB of memory (%.2fx)%n", s.wireBytes() / 1048576.0,
                     s.treeBytes() / 1048576.0, s.treeBytes() == 0 ? 0.0 : (double) s.wireBytes() / s.treeBytes());

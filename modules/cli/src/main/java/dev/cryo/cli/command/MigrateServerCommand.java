@@ -42,6 +42,10 @@ final class MigrateServerCommand implements Callable<Integer> {
             + " source's pids are taken here, as when both hosts are one machine.")
     boolean pidns;
 
+    @Option(names = "--join-ns", paramLabel = "net:FILE", description = "Restore the tree into this network namespace (a file such as"
+            + " /var/run/netns/NAME or /proc/PID/ns/net): the tree's own, which both hosts reach, as a container's. Only net.")
+    String joinNs;
+
     @Mixin
     TlsOptions tls;
 
@@ -62,9 +66,20 @@ final class MigrateServerCommand implements Callable<Integer> {
             err.println("cryo migrate-server: " + line);
             err.flush();
         } : line -> { };
+        String treeNetns = null;
+        if (joinNs != null) {
+            if (!joinNs.startsWith("net:") || joinNs.length() == 4) {
+                throw new Failure("--join-ns takes net:FILE (only the network namespace can be joined), not " + joinNs);
+            }
+            treeNetns = joinNs.substring(4);
+            if (!Files.exists(Path.of(treeNetns))) {
+                throw new Failure("--join-ns " + joinNs + ": no such file");
+            }
+        }
         MigrationServer.Options o;
         try {
-            o = new MigrationServer.Options(TcpSocket.address(address), port, dir, pidns, tls.tls(), dev.cryo.cli.Main.exitsAfterCommand());
+            o = new MigrationServer.Options(TcpSocket.address(address), port, dir, pidns, tls.tls(), dev.cryo.cli.Main.exitsAfterCommand(),
+                    treeNetns);
         } catch (IllegalArgumentException e) {
             throw new Failure("--address: " + e.getMessage());
         }

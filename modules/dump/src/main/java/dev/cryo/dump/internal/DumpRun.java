@@ -187,6 +187,7 @@ public final class DumpRun {
         String peer = lazyServer.accept(cancel::check);
         // from here on the images are the daemon's: a failure must not take them away
         step.images().complete();
+        options.listener().lazyDaemonConnected(peer);
         tree.killOnRelease();
         // repaired connections die silently with the original's fds below (the lock stays, for the restore to lift)
         sockets.keepForRestore();

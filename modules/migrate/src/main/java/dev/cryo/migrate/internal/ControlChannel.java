@@ -28,6 +28,8 @@ public final class ControlChannel implements AutoCloseable {
     private final String peer;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment buffer = arena.allocate(4 + MAX_MESSAGE);
+    /** Apart from the receiving buffer: a thread may send while another waits for an answer. */
+    private final MemorySegment sending = arena.allocate(4 + MAX_MESSAGE);
 
     /** {@code role}: what the peer is, e.g. {@code "migration server"}. */
     public ControlChannel(TcpStream stream, String role) {
@@ -42,7 +44,7 @@ public final class ControlChannel implements AutoCloseable {
 
     public synchronized void send(Control message) {
         byte[] bytes = message.toByteArray();
-        MemorySegment frame = buffer.asSlice(0, 4 + bytes.length);
+        MemorySegment frame = sending.asSlice(0, 4 + bytes.length);
         frame.set(LENGTH, 0, bytes.length);
         MemorySegment.copy(bytes, 0, frame, ValueLayout.JAVA_BYTE, 4, bytes.length);
         try {
