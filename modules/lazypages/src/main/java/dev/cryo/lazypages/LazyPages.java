@@ -118,16 +118,28 @@ public final class LazyPages implements AutoCloseable {
         // be read fail here, before a lazy dump has committed to this daemon.
         DumpedTree tree = new DumpedTree(images, where);
         RemotePages remote = null;
+        SeqpacketSocket socket = null;
         try {
             tree.prepare();
+            // listening first: connecting to a lazy dump commits it (its tree never runs again), so nothing that can
+            // fail here may come after
+            socket = listenOn(o.socket());
             if (o.source() != null) {
                 remote = RemotePages.connect(o.source().withStall(o.timeout()));
                 o.log().accept("connected to the lazy pages at " + remote.describe());
             }
-            return listen(o, remote, tree);
+            return new LazyPages(o, socket, remote, tree);
         } catch (RuntimeException e) {
             if (remote != null) {
                 remote.close();
+            }
+            if (socket != null) {
+                socket.close();
+                try {
+                    Files.deleteIfExists(o.socket());
+                } catch (IOException ignored) {
+                    // the failure says what went wrong
+                }
             }
             tree.close();
             throw e;
@@ -143,8 +155,8 @@ public final class LazyPages implements AutoCloseable {
         }
     }
 
-    private static LazyPages listen(Options o, RemotePages remote, DumpedTree tree) {
-        Path socket = o.socket();
+    /** Listens on {@code socket}, made under a temporary name and renamed into place once it listens, mode 0600. */
+    private static SeqpacketSocket listenOn(Path socket) {
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             if (!stale(socket)) {
                 throw new LazyPagesException("cannot listen on " + socket + ": it is in use (another lazy-pages daemon?) or not a socket");
@@ -167,7 +179,7 @@ public final class LazyPages implements AutoCloseable {
         try {
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
             Files.move(temporary, socket, StandardCopyOption.ATOMIC_MOVE);
-            return new LazyPages(o, s, remote, tree);
+            return s;
         } catch (IOException e) {
             s.close();
             try {

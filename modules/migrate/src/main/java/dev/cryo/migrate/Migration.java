@@ -59,9 +59,10 @@ public final class Migration {
      * @param fileLocks dump the file locks the tree holds
      * @param postCopy  leave the private anonymous memory in the frozen tree and serve it to the destination's lazy
      *                  restore; the point of no return is then the destination's lazy-pages daemon connecting
+     * @param shellJob  the tree is a shell job (its session leader outside it), restored into the destination cryo's session
      */
     public record Options(int pid, InetAddress to, int port, Tls tls, PreCopy preCopy, DumpOptions.Network network,
-                          boolean fileLocks, boolean postCopy) {}
+                          boolean fileLocks, boolean postCopy, boolean shellJob) {}
 
     /** Hears how the migration goes. Called from the migrating thread. */
     public interface Listener {
@@ -117,7 +118,7 @@ public final class Migration {
             DumpOptions.Network net = o.network();
             control.send(Control.newBuilder().setHello(Hello.newBuilder().setVersion(VERSION).setPid(o.pid())
                     .setTcpEstablished(net.tcpEstablished()).setTcpClose(net.tcpClose()).setExtUnixSk(net.extUnixSk())
-                    .setNetworkLock(net.lock()).setPostCopy(o.postCopy())).build());
+                    .setNetworkLock(net.lock()).setPostCopy(o.postCopy()).setShellJob(o.shellJob())).build());
             dev.cryo.migrate.proto.Accepted accepted = control.expect(Control.MessageCase.ACCEPTED, "in answer to the migration's hello").getAccepted();
             int cachePort = accepted.getCachePort();
             InetAddress here = o.postCopy() ? sourceAddress(control, accepted) : null;
@@ -175,7 +176,7 @@ public final class Migration {
                 FinalStep fin = new FinalStep(control, snapshot.toString(), listener);
                 DumpOptions last = DumpOptions.of(o.pid(), snapshot).withRemote(via)
                         .withPrevImagesDir(rounds.isEmpty() ? null : Path.of("../pre-" + rounds.size())).withTrackMem(!rounds.isEmpty())
-                        .withNetwork(net).withFileLocks(o.fileLocks())
+                        .withNetwork(net).withFileLocks(o.fileLocks()).withShellJob(o.shellJob())
                         .withWarmUp(true); // the dump's own code rehearsed on a decoy first: it runs warm while the tree is frozen
                 if (o.postCopy()) {
                     last = last.withLazyPages(new dev.cryo.dump.LazyServing(here, 0, o.tls())).withListener(fin.lazily(progress, cancel));

@@ -74,6 +74,10 @@ public final class MigrationServer implements AutoCloseable {
     private volatile ControlChannel control;
     private volatile ImageCache cache;
     private volatile boolean stopped;
+    /** The restore's rehearsal, while pre-copy runs; joined before the server returns, so that nothing of it outlives it. */
+    private volatile Thread rehearsal;
+    /** The private directory of this migration's sockets (the cache's, the lazy-pages daemon's), removed at the end. */
+    private Path sockets;
 
     private MigrationServer(Options options, TcpStream.Server server, Consumer<String> log) {
         this.options = options;
@@ -108,7 +112,14 @@ public final class MigrationServer implements AutoCloseable {
                 throw new MigrationException(ch.peer() + " speaks version " + hello.getVersion() + " of the protocol, not 1");
             }
             log.accept(ch.peer() + " migrates its pid " + hello.getPid());
-            Path sock = options.dir().resolve("image-cache-" + ProcessHandle.current().pid() + ".sock");
+            // the sockets in a private directory of a short path (a unix socket's path is 107 bytes at most)
+            try {
+                sockets = Files.createTempDirectory("cryo-migrate-");
+            } catch (IOException e) {
+                ch.fail("the destination cannot make a directory for its sockets");
+                throw new MigrationException("cannot make a directory for the migration's sockets: " + e.getMessage(), e);
+            }
+            Path sock = sockets.resolve("image-cache.sock");
             ImageCache c;
             try {
                 c = ImageCache.listen(new ImageCache.Options(options.address(), 0, sock, options.tls()), log);
@@ -128,6 +139,9 @@ public final class MigrationServer implements AutoCloseable {
                     }
                 });
                 String peerAddress = stream.peer().substring(0, stream.peer().lastIndexOf(':')).replaceAll("^\\[|\\]$", "");
+                // while pre-copy runs: the restore rehearsed, so that the real one (the tree frozen meanwhile) runs warm
+                rehearsal = Thread.ofPlatform().name("migrate-rehearsal").daemon(true)
+                        .start(() -> RestoreRehearsal.run(options.dir(), log));
                 ch.send(Control.newBuilder().setAccepted(Accepted.newBuilder().setCachePort(c.port()).setSourceAddress(peerAddress)).build());
                 int rounds = 0;
                 Control next;
@@ -150,9 +164,11 @@ public final class MigrationServer implements AutoCloseable {
                             + ControlChannel.oneLine(snapshot));
                 }
                 RestoreOptions ro = RestoreOptions.of(Path.of(snapshot)).withDetached(true).withPidns(options.pidns())
+                        .withShellJob(hello.getShellJob())
                         .withOrphan(options.orphan()).withRemote(ImageDaemon.cache(c.localSocket()))
                         .withNetwork(new RestoreOptions.Network(hello.getTcpEstablished(), hello.getTcpClose(), hello.getExtUnixSk(),
                                 hello.getNetworkLock()));
+                rehearsal.join(Duration.ofSeconds(30).toMillis()); // no pre-copy: the final dump's warm-up gives it time
                 if (next.getRestore().hasLazyPort()) {
                     return postCopy(ch, c, ro, snapshot, peerAddress, next.getRestore().getLazyPort(), rounds, cancel, serving);
                 }
@@ -184,6 +200,24 @@ public final class MigrationServer implements AutoCloseable {
         } finally {
             control = null;
             cache = null;
+            if (sockets != null) {
+                try (Stream<Path> left = Files.list(sockets)) {
+                    for (Path p : left.toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                    Files.deleteIfExists(sockets);
+                } catch (IOException e) {
+                    log.accept("cannot remove " + sockets + ": " + e.getMessage());
+                }
+            }
+            Thread r = rehearsal;
+            if (r != null) {
+                try {
+                    r.join(Duration.ofSeconds(30).toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 
@@ -199,7 +233,7 @@ public final class MigrationServer implements AutoCloseable {
             throw new MigrationException(ch.peer() + " serves its lazy pages on port " + Integer.toUnsignedString(lazyPort) + ", out of range");
         }
         PageServerEndpoint from = new PageServerEndpoint(dev.cryo.syscalls.TcpSocket.address(source), lazyPort, options.tls());
-        Path socket = options.dir().resolve("lazy-pages-" + ProcessHandle.current().pid() + ".sock");
+        Path socket = sockets.resolve("lazy-pages.sock");
         try (RemoteImageStore images = RemoteImageStore.open(ImageDaemon.cache(c.localSocket()), snapshot, cancel::check)) {
             LazyPages daemon;
             try {

@@ -57,6 +57,10 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = {"-x", "--ext-unix-sk"}, description = "Allow unix sockets connected to a named socket outside the tree.")
     boolean extUnixSk;
 
+    @Option(names = {"-j", "--shell-job"}, description = "The tree is a shell job: dump its terminal as external; the destination"
+            + " restores it into its own cryo's session.")
+    boolean shellJob;
+
     @Option(names = {"-l", "--file-locks"}, description = "Migrate the file locks the tree holds.")
     boolean fileLocks;
 
@@ -94,7 +98,7 @@ final class MigrateCommand implements Callable<Integer> {
             throw new Failure("--to " + to + ": " + e.getMessage());
         }
         Migration.Options o = new Migration.Options(pid, address, port, tls.tls(), rounds,
-                new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables), fileLocks, postCopy);
+                new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables), fileLocks, postCopy, shellJob);
         Migration.Stats s;
         boolean terminal = Terminal.isTerminal(2);
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {
