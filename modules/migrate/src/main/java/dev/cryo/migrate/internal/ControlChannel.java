@@ -51,7 +51,7 @@ public final class ControlChannel implements AutoCloseable {
             stream.send(frame);
             stream.push();
         } catch (CryoFailure e) {
-            throw new MigrationException(peer + ": " + e.getMessage(), e);
+            throw new MigrationException(peer + ": " + withoutPeer(e.getMessage()), e);
         }
     }
 
@@ -110,13 +110,22 @@ public final class ControlChannel implements AutoCloseable {
             try {
                 n = stream.recv(into.asSlice(done));
             } catch (CryoFailure e) {
-                throw new MigrationException(peer + ": " + e.getMessage() + " (" + step + ")", e);
+                throw new MigrationException(peer + ": " + withoutPeer(e.getMessage()) + " (" + step + ")", e);
             }
             if (n <= 0) {
                 throw new MigrationException(peer + " closed the connection " + step);
             }
             done += n;
         }
+    }
+
+    /**
+     * The stream's own message without the peer's address it begins with (named already); a receive timeout
+     * (SO_RCVTIMEO, EAGAIN) said as the silence it is.
+     */
+    private String withoutPeer(String m) {
+        String s = m.startsWith(stream.peer() + ": ") ? m.substring(stream.peer().length() + 2) : m;
+        return s.contains("(EAGAIN)") ? "said nothing for too long, taken for gone (" + s + ")" : s;
     }
 
     /** A peer's text in one line of bounded length. */
