@@ -30,6 +30,7 @@ class MigrateFaultTest {
         StopPoints.watch(null);
     }
 
+    /** A migration server on loopback, its -D the test's directory (short: its sockets go there, and go with it). */
     private ImageDaemonProcess server(String... options) {
         ImageDaemonProcess s = ImageDaemonProcess.migrateServer(List.of(), "127.0.0.1", 0, work, work.resolve("server.out"), options);
         s.ready();

@@ -114,7 +114,10 @@ public final class MigrationServer implements AutoCloseable {
             log.accept(ch.peer() + " migrates its pid " + hello.getPid());
             // the sockets in a private directory of a short path (a unix socket's path is 107 bytes at most)
             try {
-                sockets = Files.createTempDirectory("cryo-migrate-");
+                // under -D when its path is short enough, else the system's temporary directory
+                Path base = options.dir().toAbsolutePath().toString().length() <= 32 ? options.dir()
+                        : Path.of(System.getProperty("java.io.tmpdir"));
+                sockets = Files.createTempDirectory(base, "cryo-migrate-");
             } catch (IOException e) {
                 ch.fail("the destination cannot make a directory for its sockets");
                 throw new MigrationException("cannot make a directory for the migration's sockets: " + e.getMessage(), e);
