@@ -1,5 +1,6 @@
 /* fifo_data: a FIFO in DIR, open for reading and writing, with data queued; path, data and ends stay. */
 // zdtm: skip pidns: the FIFO is one object, by path, for the original beside and the restored copy: restoring its data queues it twice
+// zdtm: skip migrate: the FIFO is one object, by path, for the frozen original (one machine) and the restored copy: restoring its data queues it twice
 #include "zdtmlib.h"
 #include <sys/ioctl.h>
 

@@ -8,6 +8,7 @@
  */
 // zdtm: skip pidns: the original, left running beside the restored tree, holds the pty index the restored tree needs
 // zdtm: skip remote-lazy: it reads /proc/CHILD by its pid, which in the pid namespace beside the frozen original (it holds its pids until the daemon is done) names the original
+// zdtm: skip migrate,migrate-lazy: on one machine the frozen original holds the pty index (migrate), and the program reads /proc/CHILD by its pid, which in the pid namespace beside the frozen original names the original (both)
 #include "zdtmlib.h"
 #include <poll.h>
 #include <sys/ioctl.h>

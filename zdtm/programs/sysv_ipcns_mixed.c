@@ -5,7 +5,7 @@
  * the mapping belongs to no namespace the dump holds. The segments are marked for removal at once, so nothing is
  * left when the program ends.
  */
-// zdtm: skip host,pidns,predump,cgroup,pageserver,lazy,remote-lazy,remote: refused on purpose (DumpRefusalsTest)
+// zdtm: skip host,pidns,predump,cgroup,pageserver,lazy,remote-lazy,remote,migrate,migrate-lazy: refused on purpose (DumpRefusalsTest)
 #include "zdtmlib.h"
 #include <sched.h>
 #include <sys/ipc.h>

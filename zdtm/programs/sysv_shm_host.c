@@ -3,7 +3,7 @@
  * share: cryo refuses to dump it (restored as plain shared memory it would be cut off from them). The segment
  * is marked for removal at once, so nothing is left when the program ends.
  */
-// zdtm: skip host,pidns,predump,cgroup,pageserver,lazy,remote-lazy,remote: a segment of the host's IPC namespace is refused on purpose (DumpRefusalsTest)
+// zdtm: skip host,pidns,predump,cgroup,pageserver,lazy,remote-lazy,remote,migrate,migrate-lazy: a segment of the host's IPC namespace is refused on purpose (DumpRefusalsTest)
 #include "zdtmlib.h"
 #include <sys/ipc.h>
 #include <sys/shm.h>

@@ -7,6 +7,7 @@
 // zdtm: dump-opts --tcp-established
 // zdtm: restore-opts --tcp-established
 // zdtm: skip pidns: restored beside its running original in one network namespace, the connection's addresses and ports are the original's
+// zdtm: skip migrate: on one machine the frozen original still holds the connection's addresses and ports, in the tree's network namespace, until its copy runs
 #include "sklib.h"
 
 static void echo_outside(void *arg)

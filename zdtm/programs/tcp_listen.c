@@ -4,6 +4,7 @@
  * each listener is on its port with its options and accepts a new connection that carries data both ways.
  */
 // zdtm: skip pidns: restored beside its running original in one network namespace, the ports are the original's
+// zdtm: skip migrate: on one machine the frozen original still holds the ports, in the tree's network namespace, until its copy runs
 #include "sklib.h"
 
 static int accepts(int l, int family)

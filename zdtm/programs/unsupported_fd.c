@@ -2,7 +2,7 @@
  * unsupported_fd: a pidfd, a kind of file cryo does not dump: the dump refuses, naming the pid, the fd and what
  * it is, and the tree runs on (DumpRefusalsTest).
  */
-// zdtm: skip host,pidns,predump,cgroup,pageserver,lazy,remote-lazy,remote: cryo does not dump pidfds (refused: DumpRefusalsTest)
+// zdtm: skip host,pidns,predump,cgroup,pageserver,lazy,remote-lazy,remote,migrate,migrate-lazy: cryo does not dump pidfds (refused: DumpRefusalsTest)
 #include "zdtmlib.h"
 #include <sys/syscall.h>
 

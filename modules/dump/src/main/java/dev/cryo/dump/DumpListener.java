@@ -13,6 +13,12 @@ public interface DumpListener {
      */
     default void servingLazyPages(String where) {}
 
+    /**
+     * A dump with {@code --lazy-pages}: the lazy-pages daemon at {@code peer} has connected, and the tree is
+     * committed to it (it will never run here again).
+     */
+    default void lazyDaemonConnected(String peer) {}
+
     /** A step of the dump, for {@code -v}. */
     default void log(String message) {}
 }

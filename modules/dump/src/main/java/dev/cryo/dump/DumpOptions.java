@@ -34,11 +34,13 @@ import dev.cryo.pagexfer.PageServerEndpoint;
  * @param remote        the image proxy that every image goes through instead (seed 002), or null; {@code imagesDir}
  *                      then names the step's snapshot (nothing is made at that path) and {@code prevImagesDir} the
  *                      previous one among the snapshots, as among directories
+ * @param handover      live migration: asked, with the tree frozen and its images complete, whether it may die
+ *                      (its copy runs elsewhere) or must be released running; null for a plain dump
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
                           Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp,
                           boolean fileLocks, Network network, PageServerEndpoint pageServer, LazyServing lazyPages,
-                          ImageDaemon remote) {
+                          ImageDaemon remote, Handover handover) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
@@ -60,7 +62,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null, null, null);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null, null, null, null);
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
@@ -81,6 +83,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         PageServerEndpoint pageServer;
         LazyServing lazyPages;
         ImageDaemon remote;
+        Handover handover;
     }
 
     private DumpOptions with(Consumer<Change> change) {
@@ -97,9 +100,10 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         c.pageServer = pageServer;
         c.lazyPages = lazyPages;
         c.remote = remote;
+        c.handover = handover;
         change.accept(c);
         return new DumpOptions(pid, imagesDir, c.leaveRunning, c.shellJob, c.listener, c.prevImagesDir, c.trackMem,
-                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer, c.lazyPages, c.remote);
+                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer, c.lazyPages, c.remote, c.handover);
     }
 
     public DumpOptions withLeaveRunning(boolean v) {
@@ -161,5 +165,10 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     /** Every image through the image proxy {@code d} (null: into {@code imagesDir}). */
     public DumpOptions withRemote(ImageDaemon d) {
         return with(c -> c.remote = d);
+    }
+
+    /** Live migration: the tree dies only once {@code h} says its copy runs elsewhere (null: at the end of the dump). */
+    public DumpOptions withHandover(Handover h) {
+        return with(c -> c.handover = h);
     }
 }

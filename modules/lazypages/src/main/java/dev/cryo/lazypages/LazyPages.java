@@ -105,21 +105,42 @@ public final class LazyPages implements AutoCloseable {
      */
     public static LazyPages listen(Options o) {
         checkDirectory(o.imagesDir());
+        return listen(o, new DirectoryImageStore(o.imagesDir()), o.imagesDir().toString());
+    }
+
+    /**
+     * As {@link #listen(Options)}, with the dump's images read from {@code images} (named {@code where} in messages)
+     * instead of {@code o.imagesDir()}, which then only holds the socket: post-copy live migration reads them from
+     * the destination's image cache, where the lazy dump sent them. The caller closes {@code images} once the daemon is closed.
+     */
+    public static LazyPages listen(Options o, dev.cryo.images.ImageStore images, String where) {
         // Every process's lazy pages are worked out before anything else: the restore, which waits for the answer
         // to each process it hands over while its tree is stopped, never waits for that; and images that cannot
         // be read fail here, before a lazy dump has committed to this daemon.
-        DumpedTree tree = new DumpedTree(new DirectoryImageStore(o.imagesDir()), o.imagesDir().toString());
+        DumpedTree tree = new DumpedTree(images, where);
         RemotePages remote = null;
+        SeqpacketSocket socket = null;
         try {
             tree.prepare();
+            // listening first: connecting to a lazy dump commits it (its tree never runs again), so nothing that can
+            // fail here may come after
+            socket = listenOn(o.socket());
             if (o.source() != null) {
                 remote = RemotePages.connect(o.source().withStall(o.timeout()));
                 o.log().accept("connected to the lazy pages at " + remote.describe());
             }
-            return listen(o, remote, tree);
+            return new LazyPages(o, socket, remote, tree);
         } catch (RuntimeException e) {
             if (remote != null) {
                 remote.close();
+            }
+            if (socket != null) {
+                socket.close();
+                try {
+                    Files.deleteIfExists(o.socket());
+                } catch (IOException ignored) {
+                    // the failure says what went wrong
+                }
             }
             tree.close();
             throw e;
@@ -135,8 +156,8 @@ public final class LazyPages implements AutoCloseable {
         }
     }
 
-    private static LazyPages listen(Options o, RemotePages remote, DumpedTree tree) {
-        Path socket = o.socket();
+    /** Listens on {@code socket}, made under a temporary name and renamed into place once it listens, mode 0600. */
+    private static SeqpacketSocket listenOn(Path socket) {
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             if (!stale(socket)) {
                 throw new LazyPagesException("cannot listen on " + socket + ": it is in use (another lazy-pages daemon?) or not a socket");
@@ -159,7 +180,7 @@ public final class LazyPages implements AutoCloseable {
         try {
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
             Files.move(temporary, socket, StandardCopyOption.ATOMIC_MOVE);
-            return new LazyPages(o, s, remote, tree);
+            return s;
         } catch (IOException e) {
             s.close();
             try {

@@ -328,7 +328,7 @@ public final class PageSource implements AutoCloseable {
         }
         List<long[]> ranges = new ArrayList<>();
         for (Extent x : resolved) {
-            if (x.depth() == depth) {
+            if (x.depth() == depth && !x.lazy()) { // a lazy extent is in no pages image (offset -1)
                 ranges.add(new long[] {x.offset(), x.offset() + x.bytes()});
             }
         }

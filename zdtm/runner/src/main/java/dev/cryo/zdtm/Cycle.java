@@ -32,6 +32,12 @@ import java.util.stream.Collectors;
  * {@code cryo image-proxy} in one network namespace to a {@code cryo image-cache} in another (two namespaces
  * joined by a veth pair, made for the test); then {@code cryo restore -d --remote} from the cache, and both
  * daemons must have ended well: the proxy after the dump, the cache after the restore</li>
+ * <li>{@code migrate}: live migration between two network namespaces joined by a veth pair: {@code cryo migrate}
+ * (pre-copy auto) in one to a {@code cryo migrate-server --pidns} in the other, which restores the tree into the
+ * runner's own network namespace (the tree's, which both reach, as a container's: {@code --join-ns}); the original
+ * must be gone, and the server must have ended well, saying which pid it restored</li>
+ * <li>{@code migrate-lazy}: as {@code migrate} with {@code --post-copy}: the final dump leaves the memory in the frozen
+ * original, which the destination's lazy restore fetches on fault and in the background</li>
  * </ul>
  */
 public enum Cycle {
@@ -43,7 +49,9 @@ public enum Cycle {
     PAGESERVER("pageserver"),
     LAZY("lazy"),
     REMOTE_LAZY("remote-lazy"),
-    REMOTE("remote");
+    REMOTE("remote"),
+    MIGRATE("migrate"),
+    MIGRATE_LAZY("migrate-lazy");
 
     private final String id;
 

@@ -116,6 +116,8 @@ final class TestRun {
                     case LAZY -> lazy(target, images);
                     case REMOTE_LAZY -> remoteLazy(target, images);
                     case REMOTE -> remote(target, images);
+                    case MIGRATE -> migrate(target);
+                    case MIGRATE_LAZY -> migrate(target, "--post-copy");
                 };
             } catch (Failed | Cryo.CommandFailed | IOException e) {
                 return e.getMessage();
@@ -466,6 +468,44 @@ final class TestRun {
                 throw new Failed("an image was written to disk: " + (Files.exists(work.resolve("pre1")) ? work.resolve("pre1") : images.resolve("inventory.img")));
             }
             return root;
+        } catch (IllegalStateException e) {
+            throw new Failed(e.getMessage());
+        }
+    }
+
+    /**
+     * migrate: {@code cryo migrate} in the client namespace moves the tree to a {@code cryo migrate-server --pidns} in
+     * the server namespace, which restores it into this runner's network namespace, where it ran (the tree's own, as a
+     * container's, that both hosts reach). The original must be gone once the migration has ended, and the server
+     * must have ended well; its last line names the restored pid.
+     */
+    private int migrate(Target target, String... options) throws Failed, Cryo.CommandFailed, IOException {
+        String port = "27200"; // a namespace of its own: the same port for every test
+        List<Integer> tree = new ArrayList<>();
+        hostDescendants(target.pid(), tree);
+        Path dir = Files.createDirectories(work.resolve("destination"));
+        try (TwoHosts hosts = TwoHosts.create("mg");
+             ImageDaemonProcess server = ImageDaemonProcess.migrateServer(hosts.inServer(), TwoHosts.SERVER_ADDRESS, Integer.parseInt(port),
+                     dir, work.resolve("migrate-server.out"), "--pidns", "--join-ns", "net:/proc/" + ProcessHandle.current().pid() + "/ns/net")) {
+            server.ready();
+            List<String> cmd = new ArrayList<>(List.of("migrate", "-t", Integer.toString(target.pid()), "--to",
+                    TwoHosts.SERVER_ADDRESS + ":" + port, "--display-stats"));
+            cmd.addAll(List.of(options));
+            cmd.addAll(test.dumpOptions());
+            Files.writeString(work.resolve("migrate.out"), cryo.runInNetns(hosts.clientNamespace(), cmd.toArray(String[]::new)));
+            String ended = server.awaitEnd(30);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("restored pid (\\d+)").matcher(server.output());
+            if (m.find()) {
+                hostDescendants(Integer.parseInt(m.group(1)), restored);
+            }
+            if (ended != null) {
+                throw new Failed("the migration server: " + ended);
+            }
+            if (restored.isEmpty()) {
+                throw new Failed("the migration server did not say which pid it restored: " + server.output().strip());
+            }
+            awaitGone(tree);
+            return restored.getFirst();
         } catch (IllegalStateException e) {
             throw new Failed(e.getMessage());
         }

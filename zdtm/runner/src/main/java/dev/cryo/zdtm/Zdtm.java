@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "zdtm", mixinStandardHelpOptions = true,
         description = "Checkpoint and restore each zdtm test program and check that its state survives.")
 public final class Zdtm implements Callable<Integer> {
-    @Option(names = "--cycle", split = ",", paramLabel = "CYCLE", defaultValue = "host,pidns,predump,cgroup,pageserver,lazy,remote-lazy,remote",
+    @Option(names = "--cycle", split = ",", paramLabel = "CYCLE", defaultValue = "host,pidns,predump,cgroup,pageserver,lazy,remote-lazy,remote,migrate,migrate-lazy",
             description = "Cycles to run: none (no checkpoint: checks the programs), host, pidns, predump, cgroup, pageserver, lazy,"
                     + " remote-lazy, remote."
                     + " Default: ${DEFAULT-VALUE}.")

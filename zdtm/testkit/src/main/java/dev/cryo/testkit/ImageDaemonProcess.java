@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code cryo image-cache} or {@code cryo image-proxy} as a process of its own ({@link CliDaemon}), optionally
+ * {@code cryo image-cache}, {@code cryo image-proxy} or {@code cryo migrate-server} as a process of its own ({@link CliDaemon}), optionally
  * started through a prefix such as {@code ip netns exec NS}. Its first line says where it listens (the cache)
  * or that it is connected (the proxy); everything it prints after is kept in {@code OUTPUT}.
  *
@@ -31,6 +31,17 @@ public final class ImageDaemonProcess implements AutoCloseable {
     /** {@code prefix... cryo image-proxy --address A --port P --local-socket SOCK options...}; returns at once. */
     public static ImageDaemonProcess proxy(List<String> prefix, String address, int port, Path socket, Path output, String... options) {
         return start(prefix, "image-proxy", address, port, socket, output, "image proxy", options);
+    }
+
+    /**
+     * {@code prefix... cryo migrate-server --address A --port P -D DIR options...} (live migration's destination, whose
+     * first line says where it listens, and whose last says which pid it restored); returns at once.
+     */
+    public static ImageDaemonProcess migrateServer(List<String> prefix, String address, int port, Path dir, Path output, String... options) {
+        List<String> args = new ArrayList<>(List.of("migrate-server", "--address", address, "--port", Integer.toString(port),
+                "-D", dir.toString()));
+        args.addAll(List.of(options));
+        return new ImageDaemonProcess(CliDaemon.start(prefix, args, output, "migration server", "migration server "));
     }
 
     private static ImageDaemonProcess start(List<String> prefix, String command, String address, int port, Path socket,

@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = CryoCommand.Version.class,
         description = "Checkpoint and restore running Linux processes, with CRIU's commands and image format.",
-        subcommands = {CheckCommand.class, DumpCommand.class, PreDumpCommand.class, RestoreCommand.class, PageServerCommand.class, LazyPagesCommand.class, ImageProxyCommand.class, ImageCacheCommand.class, ServiceCommand.class, SwrkCommand.class, ShowCommand.class, DemoCommand.class, HelpCommand.class})
+        subcommands = {CheckCommand.class, DumpCommand.class, PreDumpCommand.class, RestoreCommand.class, PageServerCommand.class, LazyPagesCommand.class, ImageProxyCommand.class, ImageCacheCommand.class, MigrateCommand.class, MigrateServerCommand.class, ServiceCommand.class, SwrkCommand.class, ShowCommand.class, DemoCommand.class, HelpCommand.class})
 public final class CryoCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
             description = "Say what is being done, and show the stack trace of a failure.")

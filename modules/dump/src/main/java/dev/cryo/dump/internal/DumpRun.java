@@ -157,6 +157,10 @@ public final class DumpRun {
                 options.listener().log("the image cache holds every image");
             }
             cancel.check();
+            if (options.handover() != null && lazyServer == null) {
+                // live migration: the tree dies only once its copy runs on the destination; until then it may run on here
+                options.handover().await();
+            }
             if (lazyServer != null) {
                 serveLazily(tree, mms, sockets);
             }
@@ -183,6 +187,7 @@ public final class DumpRun {
         String peer = lazyServer.accept(cancel::check);
         // from here on the images are the daemon's: a failure must not take them away
         step.images().complete();
+        options.listener().lazyDaemonConnected(peer);
         tree.killOnRelease();
         // repaired connections die silently with the original's fds below (the lock stays, for the restore to lift)
         sockets.keepForRestore();
