@@ -10,6 +10,7 @@ import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Scratch;
 import dev.cryo.restore.internal.Puppet;
+import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.SysvIpc;
@@ -67,7 +68,7 @@ final class SysvAttachments {
         if (offset == 0 && length == whole) {
             long at = p.syscall(what, Kernel.__NR_shmat, shmid, start, flags | Kernel.SHM_REMAP);
             if (at != start) {
-                throw new IllegalStateException(what + " attached at 0x" + Long.toHexString(at));
+                throw new RestoreError(what + " attached the segment at 0x" + Long.toHexString(at) + " instead");
             }
             return;
         }
