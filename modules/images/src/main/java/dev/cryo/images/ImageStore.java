@@ -30,6 +30,16 @@ public interface ImageStore {
     /** The image's file, where the store has one (a directory store); restore opens pages images by path. */
     Optional<Path> pathOf(String name);
 
+    /**
+     * The image mapped read-only into {@code arena} (unmapped when it closes), of its exact size, for a reader of
+     * the byte ranges {@code ranges} ([from, to) pairs) only, where the store can hand over its memory: the image
+     * cache's pages images ({@link RemoteImageStore}). Empty when it cannot: read the image with
+     * {@link #openRawReader} then.
+     */
+    default Optional<java.lang.foreign.MemorySegment> mapForReading(String name, List<long[]> ranges, java.lang.foreign.Arena arena) {
+        return Optional.empty();
+    }
+
     boolean exists(String name);
 
     /** Names of the images present, sorted. */

@@ -109,6 +109,18 @@ class ChainThroughDaemonsTest {
                     assertThatThrownBy(() -> r.readFully(one, PAGE)).isInstanceOf(RemoteImageException.class)
                             .hasMessageContaining("bytes 4096 to 8192 of pages-1.img of /x/pre1 are no longer held");
                 }
+                // mapped in place (the cache's memfd, handed over): the same bytes, the same refusal of released ones
+                try (RemoteImageStore pre1 = RemoteImageStore.open(d.cacheDaemon(), "/x/pre1", null); Arena b = Arena.ofShared()) {
+                    MemorySegment mapped = pre1.mapForReading("pages-1.img", List.of(new long[] {0, PAGE}, new long[] {3 * PAGE, 4 * PAGE}), b)
+                            .orElseThrow();
+                    assertThat(mapped.byteSize()).isEqualTo(4 * PAGE);
+                    assertThat(new byte[] {mapped.get(ValueLayout.JAVA_BYTE, 0), mapped.get(ValueLayout.JAVA_BYTE, 4 * PAGE - 1)})
+                            .containsExactly(16, 19);
+                    assertThatThrownBy(() -> pre1.mapForReading("pages-1.img", List.of(new long[] {3 * PAGE, 4 * PAGE}, new long[] {PAGE, 3 * PAGE}), b))
+                            .isInstanceOf(RemoteImageException.class)
+                            .hasMessageContaining("bytes 4096 to 12288 of pages-1.img of /x/pre1, which are no longer held");
+                    assertThat(pre1.mapForReading("inventory.img", List.of(), b)).as("held in anonymous memory: read as a stream").isEmpty();
+                }
                 restore.done();
             }
             ImageCache.Stats cached = d.cacheEnd.get(30, TimeUnit.SECONDS);

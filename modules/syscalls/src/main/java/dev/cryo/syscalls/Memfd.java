@@ -9,6 +9,9 @@ public final class Memfd {
     /** F_ADD_SEALS, F_GET_SEALS (linux/fcntl.h: F_LINUX_SPECIFIC_BASE + 9, + 10); not in bindings' header list. */
     private static final int F_ADD_SEALS = 1033;
     private static final int F_GET_SEALS = 1034;
+    /** fallocate(2) on x86-64 (not in bindings' syscall list), and its FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE (linux/falloc.h). */
+    private static final int NR_FALLOCATE = 285;
+    private static final int PUNCH_HOLE_KEEP_SIZE = 0x01 | 0x02;
 
     private Memfd() {}
 
@@ -39,5 +42,18 @@ public final class Memfd {
 
     public static void addSeals(Fd fd, int seals) {
         Syscall.call("fcntl(F_ADD_SEALS, " + seals + ")", Linux.__NR_fcntl(), fd.fd(), F_ADD_SEALS, seals);
+    }
+
+    /**
+     * Gives [offset, offset + length) of a memfd (or any tmpfs file) back to the kernel: its pages are freed, the
+     * size stays, and a read of the range finds zeros (callers that must not answer zeros keep track of it).
+     */
+    public static void punchHole(Fd fd, long offset, long length) {
+        Syscall.call("fallocate(PUNCH_HOLE, " + offset + ", " + length + ")", NR_FALLOCATE, fd.fd(), PUNCH_HOLE_KEEP_SIZE, offset, length);
+    }
+
+    /** A read-only open file description of the memfd {@code fd} (through /proc/self/fd): what a reader may be given. */
+    public static Fd reopenReadOnly(Fd fd) {
+        return Io.open("/proc/self/fd/" + fd.fd(), Linux.O_RDONLY() | Linux.O_CLOEXEC());
     }
 }

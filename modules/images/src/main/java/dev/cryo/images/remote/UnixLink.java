@@ -89,6 +89,37 @@ public final class UnixLink implements ByteLink {
         }
     }
 
+    /** Sends {@code file} (SCM_RIGHTS, on one byte): the peer gets the same open file description. */
+    public void sendFd(dev.cryo.syscalls.Fd file) {
+        long idle = 0;
+        while (true) {
+            try {
+                dev.cryo.syscalls.Sockets.sendFd(socket.fd(), file.fd());
+                return;
+            } catch (ErrnoException e) {
+                idle = waited(e, idle, "takes no data");
+            }
+        }
+    }
+
+    /** The file that the peer's {@link #sendFd} sent, now open here; the peer gone first is an error naming it. */
+    public dev.cryo.syscalls.Fd receiveFd() {
+        long idle = 0;
+        while (true) {
+            try {
+                dev.cryo.syscalls.Fd f = dev.cryo.syscalls.Sockets.recvFd(socket.fd());
+                if (f == null) {
+                    throw new RemoteImageException(peer + " closed the connection before the file it announced");
+                }
+                return f;
+            } catch (ErrnoException e) {
+                idle = waited(e, idle, "sends nothing");
+            } catch (IllegalStateException e) {
+                throw new RemoteImageException(peer + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
     /** A send or recv that failed: EAGAIN is a second without progress; anything else ends the connection. */
     private long waited(ErrnoException e, long idle, String what) {
         if (!e.is(Errno.EAGAIN) || checkpoint == null) {
