@@ -116,6 +116,19 @@ public final class TcpStream implements AutoCloseable {
         wire.send(data);
     }
 
+    /** Whether bytes can be spliced onto this stream as they are ({@link #sendFromPipe}): a plain one, not TLS. */
+    public boolean splices() {
+        return wire instanceof dev.cryo.pagexfer.internal.PlainWire;
+    }
+
+    /** Moves {@code n} bytes waiting in pipe {@code from} (its read end) onto a plain stream, without copying them. */
+    public void sendFromPipe(dev.cryo.syscalls.Fd from, long n) {
+        if (!(wire instanceof dev.cryo.pagexfer.internal.PlainWire plain)) {
+            throw new IllegalStateException("bytes spliced onto a TLS stream");
+        }
+        plain.sendFromPipe(from, n);
+    }
+
     /** Makes everything sent so far leave now: the sender waits for an answer next. */
     public void push() {
         wire.push();

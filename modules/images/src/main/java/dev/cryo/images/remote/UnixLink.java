@@ -29,6 +29,24 @@ public final class UnixLink implements ByteLink {
         if (checkpoint != null) {
             socket.timeouts(TICK);
         }
+        sendBuffer(socket);
+    }
+
+    /** The bytes one side may have queued: an image's pieces go in few large sends (and few wake-ups of the reader). */
+    private static final int SEND_BUFFER = 4 << 20;
+
+    private static void sendBuffer(UnixStreamSocket socket) {
+        try {
+            dev.cryo.syscalls.Sockets.setIntOption(socket.fd(), dev.cryo.bindings.Linux.SOL_SOCKET(),
+                    dev.cryo.bindings.Linux.SO_SNDBUFFORCE(), SEND_BUFFER);
+        } catch (ErrnoException notRoot) {
+            try {
+                dev.cryo.syscalls.Sockets.setIntOption(socket.fd(), dev.cryo.bindings.Linux.SOL_SOCKET(),
+                        dev.cryo.bindings.Linux.SO_SNDBUF(), SEND_BUFFER); // capped at net.core.wmem_max
+            } catch (ErrnoException ignored) {
+                // the default size works, in smaller pieces
+            }
+        }
     }
 
     /**

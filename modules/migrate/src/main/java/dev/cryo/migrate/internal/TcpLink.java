@@ -44,6 +44,20 @@ public final class TcpLink implements ByteLink {
         }
     }
 
+    /** Whether bytes can be spliced onto the link from a pipe (plain TCP, not TLS). */
+    public boolean splices() {
+        return stream.splices();
+    }
+
+    /** Moves {@code n} bytes waiting in pipe {@code from} onto the link, without copying them. */
+    public void sendFromPipe(dev.cryo.syscalls.Fd from, long n) {
+        try {
+            stream.sendFromPipe(from, n);
+        } catch (CryoFailure e) {
+            throw failure(e);
+        }
+    }
+
     @Override
     public void push() {
         try {

@@ -36,18 +36,21 @@ final class WriterSession {
     private final Holdings holdings;
     private final Consumer<String> log;
     private final MemorySegment relay;
+    private final dev.cryo.syscalls.Io.Pipe splice;
     private final Runnable writes;
 
     /**
      * {@code writes} runs once the step writes no more (the cache confirmed it, or it was aborted), before its
      * connection is wound down: the next step may claim at once.
      */
-    WriterSession(FrameChannel local, FrameChannel link, Holdings holdings, Consumer<String> log, MemorySegment relay, Runnable writes) {
+    WriterSession(FrameChannel local, FrameChannel link, Holdings holdings, Consumer<String> log, MemorySegment relay,
+                  dev.cryo.syscalls.Io.Pipe splice, Runnable writes) {
         this.local = local;
         this.link = link;
         this.holdings = holdings;
         this.log = log;
         this.relay = relay;
+        this.splice = splice;
         this.writes = writes;
     }
 
@@ -166,7 +169,22 @@ final class WriterSession {
         }
     }
 
-    /** The bytes of a DATA frame, to the cache as they come; kept too when the next step may read the image. */
+    /** A pipe for {@link #relay} to splice through, as large as the relay buffer. */
+    static dev.cryo.syscalls.Io.Pipe splicePipe() {
+        dev.cryo.syscalls.Io.Pipe p = dev.cryo.syscalls.Io.pipe(0);
+        try {
+            dev.cryo.syscalls.Io.fcntl(p.write().fd(), dev.cryo.bindings.Linux.F_SETPIPE_SZ(), RELAY);
+        } catch (dev.cryo.syscalls.ErrnoException small) {
+            // the default size (64 KiB) splices too, in smaller pieces
+        }
+        return p;
+    }
+
+    /**
+     * The bytes of a DATA frame, to the cache as they come; kept too when the next step may read the image. Pages
+     * (which the proxy does not keep) go through a pipe on a plain link: spliced from the dump's socket and onto
+     * the cache's, never copied into the proxy.
+     */
     private void relay(ImageHeader h) {
         Holdings.Image image = holdings.incoming(h.getSnapshot(), h.getName());
         synchronized (link.sendLock()) {
@@ -176,6 +194,18 @@ final class WriterSession {
             });
             long left = h.getSize();
             try {
+                if (image.bytes == null && splice != null && local.link() instanceof dev.cryo.images.remote.UnixLink from
+                        && link.link() instanceof TcpLink to) {
+                    while (left > 0) {
+                        long n = spliceIn(from, Math.min(RELAY, left), h, h.getSize() - left);
+                        toCache(() -> {
+                            to.sendFromPipe(splice.read(), n);
+                            return null;
+                        });
+                        holdings.received(image, n);
+                        left -= n;
+                    }
+                }
                 while (left > 0) {
                     MemorySegment buf = image.bytes != null ? image.bytes.tail(left) : relay.asSlice(0, Math.min(RELAY, left));
                     local.receivePayload(buf, h);
@@ -198,6 +228,25 @@ final class WriterSession {
                     pad -= n;
                 }
                 throw cut;
+            }
+        }
+    }
+
+    /** Up to {@code max} bytes from the dump's socket into the splice pipe; a stream that ends first is a cut. */
+    private long spliceIn(dev.cryo.images.remote.UnixLink from, long max, ImageHeader h, long got) {
+        while (true) {
+            try {
+                long n = dev.cryo.syscalls.Io.splice(from.socket().fd().fd(), splice.write().fd(), max,
+                        dev.cryo.bindings.Linux.SPLICE_F_MOVE() | dev.cryo.bindings.Linux.SPLICE_F_MORE());
+                if (n == 0) {
+                    throw new RemoteImageException(local.peer() + ": the connection was cut " + got + " bytes into a piece of "
+                            + h.getSize() + " bytes of " + h.getName() + " of " + h.getSnapshot());
+                }
+                return n;
+            } catch (dev.cryo.syscalls.ErrnoException e) {
+                if (!e.is(dev.cryo.syscalls.Errno.EINTR)) {
+                    throw new RemoteImageException(local.peer() + ": the connection is lost: " + e.reason(), e);
+                }
             }
         }
     }

@@ -76,6 +76,27 @@ public final class PlainWire implements Wire {
         }
     }
 
+    /** Moves {@code n} bytes that wait in pipe {@code from} (its read end) onto the socket, without copying them. */
+    public void sendFromPipe(dev.cryo.syscalls.Fd from, long n) {
+        long done = 0;
+        long idle = 0;
+        while (done < n) {
+            try {
+                long m = dev.cryo.syscalls.Io.splice(from.fd(), socket.fd().fd(), n - done,
+                        dev.cryo.bindings.Linux.SPLICE_F_MOVE() | dev.cryo.bindings.Linux.SPLICE_F_MORE());
+                if (m == 0) {
+                    throw new IllegalStateException("splice: the pipe held " + (n - done) + " bytes fewer than it was given");
+                }
+                done += m;
+                idle = 0;
+            } catch (ErrnoException e) {
+                if (!e.is(Errno.EINTR)) {
+                    idle = waited(e, idle, "took no data");
+                }
+            }
+        }
+    }
+
     /** A send or recv that failed: EAGAIN is a second without progress; anything else ends the connection. */
     private long waited(ErrnoException e, long idle, String what) {
         if (!e.is(Errno.EAGAIN) || stall == null) {
