@@ -1,11 +1,14 @@
 package dev.cryo.images;
 
-import com.google.protobuf.Message;
-import com.google.protobuf.MessageLite;
-import com.google.protobuf.Parser;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
 
 /**
  * The only way images are read or written: a directory, memory (tests), or
@@ -36,7 +39,7 @@ public interface ImageStore {
      * cache's pages images ({@link RemoteImageStore}). Empty when it cannot: read the image with
      * {@link #openRawReader} then.
      */
-    default Optional<java.lang.foreign.MemorySegment> mapForReading(String name, List<long[]> ranges, java.lang.foreign.Arena arena) {
+    default Optional<MemorySegment> mapForReading(String name, List<long[]> ranges, Arena arena) {
         return Optional.empty();
     }
 

@@ -1,5 +1,6 @@
 package dev.cryo.images;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -11,6 +12,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import dev.cryo.bindings.Linux;
 import dev.cryo.images.remote.FrameChannel;
 import dev.cryo.images.remote.ImageDaemon;
 import dev.cryo.images.remote.RemoteImageException;
@@ -18,6 +20,11 @@ import dev.cryo.images.remote.UnixLink;
 import dev.cryo.images.remote.proto.ImageHeader;
 import dev.cryo.images.remote.proto.RemoteFrame;
 import dev.cryo.images.remote.proto.RemoteFrame.Kind;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Memfd;
 
 /**
  * The images of one snapshot behind a daemon's unix socket (seed 002): written through the image proxy by
@@ -145,7 +152,7 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
      * image held otherwise, a chain that ended without its last dump): read it through {@link #openRawReader}.
      */
     @Override
-    public Optional<MemorySegment> mapForReading(String name, List<long[]> ranges, java.lang.foreign.Arena arena) {
+    public Optional<MemorySegment> mapForReading(String name, List<long[]> ranges, Arena arena) {
         ImageNames.check(name);
         if (writable || 2L * ranges.size() > MAX_RANGE_BOUNDS) {
             return Optional.empty();
@@ -170,18 +177,18 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
                 throw new RemoteImageException(c.peer() + ": answered the mapping of " + name + " of " + snapshot
                         + " with " + h.getSize() + " bytes of " + h.getName() + " of " + h.getSnapshot());
             }
-            try (dev.cryo.syscalls.Fd file = link.receiveFd()) {
-                long fileSize = dev.cryo.syscalls.Io.lseek(file.fd(), 0, dev.cryo.bindings.Linux.SEEK_END());
-                if (fileSize < h.getSize() || (dev.cryo.syscalls.Memfd.seals(file) & F_SEAL_SHRINK) == 0) {
+            try (Fd file = link.receiveFd()) {
+                long fileSize = Io.lseek(file.fd(), 0, Linux.SEEK_END());
+                if (fileSize < h.getSize() || (Memfd.seals(file) & F_SEAL_SHRINK) == 0) {
                     throw new RemoteImageException(c.peer() + ": handed a file of " + fileSize + " bytes"
                             + (fileSize < h.getSize() ? "" : " that may shrink") + " for " + name + " of " + snapshot
                             + " of " + h.getSize() + " bytes");
                 }
                 long length = (h.getSize() + 4095) & -4096L;
-                dev.cryo.syscalls.Mapping m = dev.cryo.syscalls.Mapping.map(0, length, dev.cryo.bindings.Linux.PROT_READ(),
-                        dev.cryo.bindings.Linux.MAP_SHARED(), file.fd(), 0);
+                Mapping m = Mapping.map(0, length, Linux.PROT_READ(),
+                        Linux.MAP_SHARED(), file.fd(), 0);
                 return Optional.of(m.segment().asSlice(0, h.getSize()).reinterpret(arena, unused -> m.close()));
-            } catch (dev.cryo.syscalls.ErrnoException e) {
+            } catch (ErrnoException e) {
                 throw new RemoteImageException(c.peer() + ": the file of " + name + " of " + snapshot + ": " + e.getMessage(), e);
             }
         }

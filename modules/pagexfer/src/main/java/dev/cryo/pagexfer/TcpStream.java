@@ -3,7 +3,6 @@ package dev.cryo.pagexfer;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.time.Duration;
-
 import javax.net.ssl.SSLContext;
 
 import dev.cryo.pagexfer.internal.PlainWire;
@@ -118,12 +117,12 @@ public final class TcpStream implements AutoCloseable {
 
     /** Whether bytes can be spliced onto this stream as they are ({@link #sendFromPipe}): a plain one, not TLS. */
     public boolean splices() {
-        return wire instanceof dev.cryo.pagexfer.internal.PlainWire;
+        return wire instanceof PlainWire;
     }
 
     /** Moves {@code n} bytes waiting in pipe {@code from} (its read end) onto a plain stream, without copying them. */
-    public void sendFromPipe(dev.cryo.syscalls.Fd from, long n) {
-        if (!(wire instanceof dev.cryo.pagexfer.internal.PlainWire plain)) {
+    public void sendFromPipe(Fd from, long n) {
+        if (!(wire instanceof PlainWire plain)) {
             throw new IllegalStateException("bytes spliced onto a TLS stream");
         }
         plain.sendFromPipe(from, n);

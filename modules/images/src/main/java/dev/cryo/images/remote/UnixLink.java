@@ -3,8 +3,11 @@ package dev.cryo.images.remote;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 
+import dev.cryo.bindings.Linux;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Sockets;
 import dev.cryo.syscalls.UnixStreamSocket;
 
 /**
@@ -37,12 +40,12 @@ public final class UnixLink implements ByteLink {
 
     private static void sendBuffer(UnixStreamSocket socket) {
         try {
-            dev.cryo.syscalls.Sockets.setIntOption(socket.fd(), dev.cryo.bindings.Linux.SOL_SOCKET(),
-                    dev.cryo.bindings.Linux.SO_SNDBUFFORCE(), SEND_BUFFER);
+            Sockets.setIntOption(socket.fd(), Linux.SOL_SOCKET(),
+                    Linux.SO_SNDBUFFORCE(), SEND_BUFFER);
         } catch (ErrnoException notRoot) {
             try {
-                dev.cryo.syscalls.Sockets.setIntOption(socket.fd(), dev.cryo.bindings.Linux.SOL_SOCKET(),
-                        dev.cryo.bindings.Linux.SO_SNDBUF(), SEND_BUFFER); // capped at net.core.wmem_max
+                Sockets.setIntOption(socket.fd(), Linux.SOL_SOCKET(),
+                        Linux.SO_SNDBUF(), SEND_BUFFER); // capped at net.core.wmem_max
             } catch (ErrnoException ignored) {
                 // the default size works, in smaller pieces
             }
@@ -108,11 +111,11 @@ public final class UnixLink implements ByteLink {
     }
 
     /** Sends {@code file} (SCM_RIGHTS, on one byte): the peer gets the same open file description. */
-    public void sendFd(dev.cryo.syscalls.Fd file) {
+    public void sendFd(Fd file) {
         long idle = 0;
         while (true) {
             try {
-                dev.cryo.syscalls.Sockets.sendFd(socket.fd(), file.fd());
+                Sockets.sendFd(socket.fd(), file.fd());
                 return;
             } catch (ErrnoException e) {
                 idle = waited(e, idle, "takes no data");
@@ -121,11 +124,11 @@ public final class UnixLink implements ByteLink {
     }
 
     /** The file that the peer's {@link #sendFd} sent, now open here; the peer gone first is an error naming it. */
-    public dev.cryo.syscalls.Fd receiveFd() {
+    public Fd receiveFd() {
         long idle = 0;
         while (true) {
             try {
-                dev.cryo.syscalls.Fd f = dev.cryo.syscalls.Sockets.recvFd(socket.fd());
+                Fd f = Sockets.recvFd(socket.fd());
                 if (f == null) {
                     throw new RemoteImageException(peer + " closed the connection before the file it announced");
                 }

@@ -9,6 +9,7 @@ import dev.cryo.images.remote.FrameChannel;
 import dev.cryo.images.remote.RemoteImageException;
 import dev.cryo.images.remote.proto.RemoteFrame;
 import dev.cryo.images.remote.proto.RemoteFrame.Kind;
+import dev.cryo.syscalls.Io;
 
 /**
  * The image proxy's connections from cryo: questions and reads answered from what it keeps, and one step at a
@@ -22,7 +23,7 @@ public final class ProxySteps implements AutoCloseable {
     private final Consumer<RuntimeException> finished;
     private final MemorySegment relay;
     /** Where pages pass from the dump's socket to a plain TCP link without being copied to the proxy (null: TLS). */
-    private final dev.cryo.syscalls.Io.Pipe splice;
+    private final Io.Pipe splice;
     /** How long a claim waits for the step before it to stop writing. */
     private static final Duration SLOT_WAIT = Duration.ofSeconds(5);
 

@@ -8,6 +8,7 @@ import dev.cryo.images.remote.ByteLink;
 import dev.cryo.images.remote.RemoteImageException;
 import dev.cryo.pagexfer.TcpStream;
 import dev.cryo.syscalls.CryoFailure;
+import dev.cryo.syscalls.Fd;
 
 /**
  * The image proxy's TCP connection to the image cache as a {@link ByteLink}: pagexfer's {@link TcpStream}
@@ -50,7 +51,7 @@ public final class TcpLink implements ByteLink {
     }
 
     /** Moves {@code n} bytes waiting in pipe {@code from} onto the link, without copying them. */
-    public void sendFromPipe(dev.cryo.syscalls.Fd from, long n) {
+    public void sendFromPipe(Fd from, long n) {
         try {
             stream.sendFromPipe(from, n);
         } catch (CryoFailure e) {

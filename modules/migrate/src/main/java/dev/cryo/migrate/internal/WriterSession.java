@@ -3,11 +3,16 @@ package dev.cryo.migrate.internal;
 import java.lang.foreign.MemorySegment;
 import java.util.function.Consumer;
 
+import dev.cryo.bindings.Linux;
 import dev.cryo.images.remote.FrameChannel;
 import dev.cryo.images.remote.RemoteImageException;
+import dev.cryo.images.remote.UnixLink;
 import dev.cryo.images.remote.proto.ImageHeader;
 import dev.cryo.images.remote.proto.RemoteFrame;
 import dev.cryo.images.remote.proto.RemoteFrame.Kind;
+import dev.cryo.syscalls.Errno;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Io;
 
 /**
  * The image proxy's side of one step (a dump or pre-dump with {@code --remote}): its claim, then every image
@@ -36,7 +41,7 @@ final class WriterSession {
     private final Holdings holdings;
     private final Consumer<String> log;
     private final MemorySegment relay;
-    private final dev.cryo.syscalls.Io.Pipe splice;
+    private final Io.Pipe splice;
     private final Runnable writes;
 
     /**
@@ -44,7 +49,7 @@ final class WriterSession {
      * connection is wound down: the next step may claim at once.
      */
     WriterSession(FrameChannel local, FrameChannel link, Holdings holdings, Consumer<String> log, MemorySegment relay,
-                  dev.cryo.syscalls.Io.Pipe splice, Runnable writes) {
+                  Io.Pipe splice, Runnable writes) {
         this.local = local;
         this.link = link;
         this.holdings = holdings;
@@ -170,11 +175,11 @@ final class WriterSession {
     }
 
     /** A pipe for {@link #relay} to splice through, as large as the relay buffer. */
-    static dev.cryo.syscalls.Io.Pipe splicePipe() {
-        dev.cryo.syscalls.Io.Pipe p = dev.cryo.syscalls.Io.pipe(0);
+    static Io.Pipe splicePipe() {
+        Io.Pipe p = Io.pipe(0);
         try {
-            dev.cryo.syscalls.Io.fcntl(p.write().fd(), dev.cryo.bindings.Linux.F_SETPIPE_SZ(), RELAY);
-        } catch (dev.cryo.syscalls.ErrnoException small) {
+            Io.fcntl(p.write().fd(), Linux.F_SETPIPE_SZ(), RELAY);
+        } catch (ErrnoException small) {
             // the default size (64 KiB) splices too, in smaller pieces
         }
         return p;
@@ -194,7 +199,7 @@ final class WriterSession {
             });
             long left = h.getSize();
             try {
-                if (image.bytes == null && splice != null && local.link() instanceof dev.cryo.images.remote.UnixLink from
+                if (image.bytes == null && splice != null && local.link() instanceof UnixLink from
                         && link.link() instanceof TcpLink to) {
                     while (left > 0) {
                         long n = spliceIn(from, Math.min(RELAY, left), h, h.getSize() - left);
@@ -233,18 +238,18 @@ final class WriterSession {
     }
 
     /** Up to {@code max} bytes from the dump's socket into the splice pipe; a stream that ends first is a cut. */
-    private long spliceIn(dev.cryo.images.remote.UnixLink from, long max, ImageHeader h, long got) {
+    private long spliceIn(UnixLink from, long max, ImageHeader h, long got) {
         while (true) {
             try {
-                long n = dev.cryo.syscalls.Io.splice(from.socket().fd().fd(), splice.write().fd(), max,
-                        dev.cryo.bindings.Linux.SPLICE_F_MOVE() | dev.cryo.bindings.Linux.SPLICE_F_MORE());
+                long n = Io.splice(from.socket().fd().fd(), splice.write().fd(), max,
+                        Linux.SPLICE_F_MOVE() | Linux.SPLICE_F_MORE());
                 if (n == 0) {
                     throw new RemoteImageException(local.peer() + ": the connection was cut " + got + " bytes into a piece of "
                             + h.getSize() + " bytes of " + h.getName() + " of " + h.getSnapshot());
                 }
                 return n;
-            } catch (dev.cryo.syscalls.ErrnoException e) {
-                if (!e.is(dev.cryo.syscalls.Errno.EINTR)) {
+            } catch (ErrnoException e) {
+                if (!e.is(Errno.EINTR)) {
                     throw new RemoteImageException(local.peer() + ": the connection is lost: " + e.reason(), e);
                 }
             }

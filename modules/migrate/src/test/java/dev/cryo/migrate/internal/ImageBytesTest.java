@@ -5,8 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
+
+import dev.cryo.bindings.Linux;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Mapping;
 
 /** The bytes of an image as the cache holds them, released page by page as deduplication does. */
 class ImageBytesTest {
@@ -83,13 +89,13 @@ class ImageBytesTest {
             assertThat(page.get(ValueLayout.JAVA_LONG, 0)).isEqualTo(1);
             // what a restore is handed: the same file, read-only; a released page is a hole (zeros), which is why
             // the cache checks a reader's ranges before it hands the file over
-            try (dev.cryo.syscalls.Fd f = b.readOnlyFile();
-                 dev.cryo.syscalls.Mapping m = dev.cryo.syscalls.Mapping.map(0, (long) pages * PAGE, dev.cryo.bindings.Linux.PROT_READ(),
-                         dev.cryo.bindings.Linux.MAP_SHARED(), f.fd(), 0)) {
+            try (Fd f = b.readOnlyFile();
+                 Mapping m = Mapping.map(0, (long) pages * PAGE, Linux.PROT_READ(),
+                         Linux.MAP_SHARED(), f.fd(), 0)) {
                 for (int p = 0; p < pages; p++) {
                     assertThat(m.segment().get(ValueLayout.JAVA_LONG, (long) p * PAGE)).as("page %d", p).isEqualTo(p % 2 == 1 ? p : 0);
                 }
-                assertThat(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/fdinfo/" + f.fd())))
+                assertThat(Files.readString(Path.of("/proc/self/fdinfo/" + f.fd())))
                         .as("read-only").containsPattern("flags:\\s+0*[0-7]*0\\n");
             }
         }

@@ -3,9 +3,12 @@ package dev.cryo.pagexfer.internal;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 
+import dev.cryo.bindings.Linux;
 import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.TcpSocket;
 
 /**
@@ -77,13 +80,13 @@ public final class PlainWire implements Wire {
     }
 
     /** Moves {@code n} bytes that wait in pipe {@code from} (its read end) onto the socket, without copying them. */
-    public void sendFromPipe(dev.cryo.syscalls.Fd from, long n) {
+    public void sendFromPipe(Fd from, long n) {
         long done = 0;
         long idle = 0;
         while (done < n) {
             try {
-                long m = dev.cryo.syscalls.Io.splice(from.fd(), socket.fd().fd(), n - done,
-                        dev.cryo.bindings.Linux.SPLICE_F_MOVE() | dev.cryo.bindings.Linux.SPLICE_F_MORE());
+                long m = Io.splice(from.fd(), socket.fd().fd(), n - done,
+                        Linux.SPLICE_F_MOVE() | Linux.SPLICE_F_MORE());
                 if (m == 0) {
                     throw new IllegalStateException("splice: the pipe held " + (n - done) + " bytes fewer than it was given");
                 }
