@@ -119,6 +119,9 @@ class ChainThroughDaemonsTest {
                     assertThatThrownBy(() -> pre1.mapForReading("pages-1.img", List.of(new long[] {3 * PAGE, 4 * PAGE}, new long[] {PAGE, 3 * PAGE}), b))
                             .isInstanceOf(RemoteImageException.class)
                             .hasMessageContaining("bytes 4096 to 12288 of pages-1.img of /x/pre1, which are no longer held");
+                    assertThatThrownBy(() -> pre1.mapForReading("pages-1.img", List.of(new long[] {3 * PAGE, 5 * PAGE}), b))
+                            .isInstanceOf(RemoteImageException.class)
+                            .hasMessageContaining("bytes 12288 to 20480 of pages-1.img of /x/pre1, which has 16384 bytes");
                     assertThat(pre1.mapForReading("inventory.img", List.of(), b)).as("held in anonymous memory: read as a stream").isEmpty();
                 }
                 restore.done();
