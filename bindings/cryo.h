@@ -59,6 +59,7 @@
 #include <linux/sched.h>       /* struct clone_args, CLONE_INTO_CGROUP */
 #include <linux/userfaultfd.h>
 #include <linux/fs.h>
+#include <linux/falloc.h>     /* FALLOC_FL_PUNCH_HOLE, FALLOC_FL_KEEP_SIZE */
 #include <linux/rseq.h>
 #include <linux/futex.h>       /* struct robust_list_head */
 #include <asm/prctl.h>         /* ARCH_SET_FS ... */

@@ -815,6 +815,15 @@ public class Linux extends Linux$shared {
     public static int LOCK_UN() {
         return LOCK_UN;
     }
+    private static final int F_SEAL_SHRINK = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SEAL_SHRINK 2
+     * }
+     */
+    public static int F_SEAL_SHRINK() {
+        return F_SEAL_SHRINK;
+    }
     private static final int SPLICE_F_MOVE = (int)1L;
     /**
      * {@snippet lang=c :
@@ -850,6 +859,24 @@ public class Linux extends Linux$shared {
      */
     public static int SPLICE_F_GIFT() {
         return SPLICE_F_GIFT;
+    }
+    private static final int FALLOC_FL_KEEP_SIZE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define FALLOC_FL_KEEP_SIZE 1
+     * }
+     */
+    public static int FALLOC_FL_KEEP_SIZE() {
+        return FALLOC_FL_KEEP_SIZE;
+    }
+    private static final int FALLOC_FL_PUNCH_HOLE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define FALLOC_FL_PUNCH_HOLE 2
+     * }
+     */
+    public static int FALLOC_FL_PUNCH_HOLE() {
+        return FALLOC_FL_PUNCH_HOLE;
     }
     private static final int MAX_HANDLE_SZ = (int)128L;
     /**
@@ -2542,6 +2569,15 @@ public class Linux extends Linux$shared {
      */
     public static int __NR_timerfd_create() {
         return __NR_timerfd_create;
+    }
+    private static final int __NR_fallocate = (int)285L;
+    /**
+     * {@snippet lang=c :
+     * #define __NR_fallocate 285
+     * }
+     */
+    public static int __NR_fallocate() {
+        return __NR_fallocate;
     }
     private static final int __NR_timerfd_settime = (int)286L;
     /**

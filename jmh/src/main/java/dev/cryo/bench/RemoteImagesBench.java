@@ -47,12 +47,14 @@ public final class RemoteImagesBench {
     private static final Pattern RSS = Pattern.compile("peak rss:\\s+([0-9]+) KiB");
     private static final Pattern RECEIVED = Pattern.compile("received:\\s+\\d+ snapshots, \\d+ images, ([0-9.]+) MiB");
     private static final Pattern HELD = Pattern.compile("held:\\s+([0-9.]+) MiB \\(([0-9.]+) MiB released");
+    /** The cryo launcher's JVM options (./cryo's jvm_flags): every cryo here runs with them, as users' do. */
+    private static final List<String> LAUNCHER_JVM = List.of("-XX:-UsePerfData", "-XX:+UseSerialGC", "-Xms8m", "-Xmn4m");
     /**
-     * Before {@code java}: the daemons run with the full JIT, as the cryo launcher runs them. ImageDaemonProcess
-     * (made for tests) stops at C1 to start fast, and _JAVA_OPTIONS is the one place the JVM reads after its
-     * command line.
+     * Before {@code java}: the daemons run with the full JIT and the launcher's options, as the cryo launcher
+     * runs them. ImageDaemonProcess (made for tests) stops at C1 to start fast, and _JAVA_OPTIONS is the one
+     * place the JVM reads after its command line.
      */
-    private static final List<String> FULL_JIT = List.of("env", "_JAVA_OPTIONS=-XX:TieredStopAtLevel=4");
+    private static final List<String> FULL_JIT = List.of("env", "_JAVA_OPTIONS=-XX:TieredStopAtLevel=4 " + String.join(" ", LAUNCHER_JVM));
 
     private RemoteImagesBench() {}
 
@@ -270,8 +272,11 @@ public final class RemoteImagesBench {
     }
 
     private static List<String> java() {
-        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow", "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"), "dev.cryo.cli.Main");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+        cmd.addAll(LAUNCHER_JVM);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.cryo.cli.Main"));
+        return cmd;
     }
 
     private record Restore(int root) {}

@@ -1,11 +1,14 @@
 package dev.cryo.images;
 
-import com.google.protobuf.Message;
-import com.google.protobuf.MessageLite;
-import com.google.protobuf.Parser;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
 
 /**
  * The only way images are read or written: a directory, memory (tests), or
@@ -29,6 +32,16 @@ public interface ImageStore {
 
     /** The image's file, where the store has one (a directory store); restore opens pages images by path. */
     Optional<Path> pathOf(String name);
+
+    /**
+     * The image mapped read-only into {@code arena} (unmapped when it closes), of its exact size, for a reader of
+     * the byte ranges {@code ranges} ([from, to) pairs) only, where the store can hand over its memory: the image
+     * cache's pages images ({@link RemoteImageStore}). Empty when it cannot: read the image with
+     * {@link #openRawReader} then.
+     */
+    default Optional<MemorySegment> mapForReading(String name, List<long[]> ranges, Arena arena) {
+        return Optional.empty();
+    }
 
     boolean exists(String name);
 

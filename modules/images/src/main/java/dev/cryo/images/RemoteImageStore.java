@@ -1,5 +1,6 @@
 package dev.cryo.images;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -18,6 +19,12 @@ import dev.cryo.images.remote.UnixLink;
 import dev.cryo.images.remote.proto.ImageHeader;
 import dev.cryo.images.remote.proto.RemoteFrame;
 import dev.cryo.images.remote.proto.RemoteFrame.Kind;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Memfd;
 
 /**
  * The images of one snapshot behind a daemon's unix socket (seed 002): written through the image proxy by
@@ -130,6 +137,61 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
     public Optional<Path> pathOf(String name) {
         ImageNames.check(name);
         return Optional.empty();
+    }
+
+    /** The most range bounds one MAP frame carries; a reader that needs more pieces reads through the stream. */
+    private static final int MAX_RANGE_BOUNDS = 1 << 15;
+    /** F_SEAL_SHRINK (linux/fcntl.h): a file sealed so cannot shrink under a mapping of it. */
+    private static final int F_SEAL_SHRINK = 0x0002;
+
+    /**
+     * The image cache's file of image {@code name} (a memfd of its pages), mapped here: a restore reads the pages
+     * in place, as it reads a local pages file. The cache checks that no byte of {@code ranges} was released
+     * (deduplicated) and refuses otherwise; it hands the file only once the migration's last snapshot is
+     * complete (nothing can be released any more). Empty when the daemon does not map the image (the proxy, an
+     * image held otherwise, a chain that ended without its last dump): read it through {@link #openRawReader}.
+     */
+    @Override
+    public Optional<MemorySegment> mapForReading(String name, List<long[]> ranges, Arena arena) {
+        ImageNames.check(name);
+        if (writable || 2L * ranges.size() > MAX_RANGE_BOUNDS) {
+            return Optional.empty();
+        }
+        RemoteFrame.Builder ask = RemoteFrame.newBuilder().setKind(Kind.MAP).setImage(FrameChannel.header(snapshot, name, 0));
+        for (long[] r : ranges) {
+            ask.addRanges(r[0]).addRanges(r[1]);
+        }
+        UnixLink link = UnixLink.connect(daemon, stall, checkpoint);
+        try (FrameChannel c = new FrameChannel(link)) {
+            try {
+                c.ask(ask.build());
+            } catch (RemoteImageException e) {
+                throw c.lastWords(e);
+            }
+            RemoteFrame answer = c.expect("the file of " + name + " of " + snapshot, Kind.MAPPED, Kind.MISSING);
+            if (answer.getKind() == Kind.MISSING) {
+                return Optional.empty();
+            }
+            ImageHeader h = answer.getImage();
+            if (!h.getName().equals(name) || !h.getSnapshot().equals(snapshot) || h.getSize() == 0) {
+                throw new RemoteImageException(c.peer() + ": answered the mapping of " + name + " of " + snapshot
+                        + " with " + h.getSize() + " bytes of " + h.getName() + " of " + h.getSnapshot());
+            }
+            try (Fd file = link.receiveFd()) {
+                long fileSize = Io.lseek(file.fd(), 0, Kernel.SEEK_END);
+                if (fileSize < h.getSize() || (Memfd.seals(file) & F_SEAL_SHRINK) == 0) {
+                    throw new RemoteImageException(c.peer() + ": handed a file of " + fileSize + " bytes"
+                            + (fileSize < h.getSize() ? "" : " that may shrink") + " for " + name + " of " + snapshot
+                            + " of " + h.getSize() + " bytes");
+                }
+                long length = (h.getSize() + 4095) & -4096L;
+                Mapping m = Mapping.map(0, length, Kernel.PROT_READ,
+                        Kernel.MAP_SHARED, file.fd(), 0);
+                return Optional.of(m.segment().asSlice(0, h.getSize()).reinterpret(arena, unused -> m.close()));
+            } catch (ErrnoException e) {
+                throw new RemoteImageException(c.peer() + ": the file of " + name + " of " + snapshot + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     @Override

@@ -179,6 +179,7 @@ public final class ImageProxy implements AutoCloseable {
         steps.close();
         if (quiet) {
             link.close();
+            steps.free();
             holdings.close();
             arena.close();
         }

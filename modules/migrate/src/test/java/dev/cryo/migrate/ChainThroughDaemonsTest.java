@@ -109,6 +109,21 @@ class ChainThroughDaemonsTest {
                     assertThatThrownBy(() -> r.readFully(one, Page.SIZE)).isInstanceOf(RemoteImageException.class)
                             .hasMessageContaining("bytes 4096 to 8192 of pages-1.img of /x/pre1 are no longer held");
                 }
+                // mapped in place (the cache's memfd, handed over): the same bytes, the same refusal of released ones
+                try (RemoteImageStore pre1 = RemoteImageStore.open(d.cacheDaemon(), "/x/pre1", null); Arena b = Arena.ofShared()) {
+                    MemorySegment mapped = pre1.mapForReading("pages-1.img", List.of(new long[] {0, Page.SIZE}, new long[] {3 * Page.SIZE, 4 * Page.SIZE}), b)
+                            .orElseThrow();
+                    assertThat(mapped.byteSize()).isEqualTo(4 * Page.SIZE);
+                    assertThat(new byte[] {mapped.get(ValueLayout.JAVA_BYTE, 0), mapped.get(ValueLayout.JAVA_BYTE, 4 * Page.SIZE - 1)})
+                            .containsExactly(16, 19);
+                    assertThatThrownBy(() -> pre1.mapForReading("pages-1.img", List.of(new long[] {3 * Page.SIZE, 4 * Page.SIZE}, new long[] {Page.SIZE, 3 * Page.SIZE}), b))
+                            .isInstanceOf(RemoteImageException.class)
+                            .hasMessageContaining("bytes 4096 to 12288 of pages-1.img of /x/pre1, which are no longer held");
+                    assertThatThrownBy(() -> pre1.mapForReading("pages-1.img", List.of(new long[] {3 * Page.SIZE, 5 * Page.SIZE}), b))
+                            .isInstanceOf(RemoteImageException.class)
+                            .hasMessageContaining("bytes 12288 to 20480 of pages-1.img of /x/pre1, which has 16384 bytes");
+                    assertThat(pre1.mapForReading("inventory.img", List.of(), b)).as("held in anonymous memory: read as a stream").isEmpty();
+                }
                 restore.done();
             }
             ImageCache.Stats cached = d.cacheEnd.get(30, TimeUnit.SECONDS);

@@ -227,8 +227,9 @@ public final class PageSource implements AutoCloseable {
     }
 
     /**
-     * The bytes of {@code x}: a read-only slice of its pages image, mapped once per snapshot (of images that
-     * are not files, the bytes that the extents need are read into memory). Valid until this source is closed.
+     * The bytes of {@code x}: a read-only slice of its pages image, mapped once per snapshot (the image cache's
+     * memory of it, handed over; of other images that are not files, the bytes that the extents need are read
+     * into memory). Valid until this source is closed.
      */
     public MemorySegment bytes(Extent x) {
         if (x.lazy()) {
@@ -299,6 +300,12 @@ public final class PageSource implements AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + file.get() + ": " + e.getMessage(), e);
             }
+        }
+        // The image cache hands over its memory of the image where it can (a memfd, mapped as a file is): the
+        // ranges that the extents need are checked there, none may have been released by deduplication.
+        Optional<MemorySegment> inPlace = level.store().mapForReading(level.pagesImage(), needed(depth), arena);
+        if (inPlace.isPresent()) {
+            return inPlace.get();
         }
         // A store without files (a snapshot in the image cache, memory): only the bytes that some extent needs
         // are read, in offset order, into memory that is otherwise left untouched; the reader skips the rest

@@ -3,7 +3,6 @@ package dev.cryo.pagexfer;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.time.Duration;
-
 import javax.net.ssl.SSLContext;
 
 import dev.cryo.pagexfer.internal.PlainWire;
@@ -114,6 +113,19 @@ public final class TcpStream implements AutoCloseable {
     /** Sends all of {@code data} (native memory); on a corked socket it may wait in the kernel for the next push. */
     public void send(MemorySegment data) {
         wire.send(data);
+    }
+
+    /** Whether bytes can be spliced onto this stream as they are ({@link #sendFromPipe}): a plain one, not TLS. */
+    public boolean splices() {
+        return wire instanceof PlainWire;
+    }
+
+    /** Moves {@code n} bytes waiting in pipe {@code from} (its read end) onto a plain stream, without copying them. */
+    public void sendFromPipe(Fd from, long n) {
+        if (!(wire instanceof PlainWire plain)) {
+            throw new IllegalStateException("bytes spliced onto a TLS stream");
+        }
+        plain.sendFromPipe(from, n);
     }
 
     /** Makes everything sent so far leave now: the sender waits for an answer next. */

@@ -142,7 +142,9 @@ public final class Kernel {
     public static final int FD_CLOEXEC = Linux.FD_CLOEXEC();
     public static final int SPLICE_F_MOVE = Linux.SPLICE_F_MOVE();
     public static final int SPLICE_F_NONBLOCK = Linux.SPLICE_F_NONBLOCK();
+    public static final int SPLICE_F_MORE = Linux.SPLICE_F_MORE();
     public static final int SEEK_SET = Linux.SEEK_SET();
+    public static final int SEEK_END = Linux.SEEK_END();
     public static final int SEEK_DATA = Linux.SEEK_DATA();
     public static final int SEEK_HOLE = Linux.SEEK_HOLE();
 
@@ -292,6 +294,7 @@ public final class Kernel {
     public static final int EFD_SEMAPHORE = Linux.EFD_SEMAPHORE();
     public static final int MFD_CLOEXEC = Linux.MFD_CLOEXEC();
     public static final int MFD_ALLOW_SEALING = Linux.MFD_ALLOW_SEALING();
+    public static final int F_SEAL_SHRINK = Linux.F_SEAL_SHRINK();
 
     // userfaultfd
     public static final int UFFD_EVENT_FORK = Linux.UFFD_EVENT_FORK();

@@ -37,4 +37,18 @@ public final class Memfd {
     public static void addSeals(Fd fd, int seals) {
         Syscall.call("fcntl(F_ADD_SEALS, " + seals + ")", Linux.__NR_fcntl(), fd.fd(), Linux.F_ADD_SEALS(), seals);
     }
+
+    /**
+     * Gives [offset, offset + length) of a memfd (or any tmpfs file) back to the kernel: its pages are freed, the
+     * size stays, and a read of the range finds zeros (callers that must not answer zeros keep track of it).
+     */
+    public static void punchHole(Fd fd, long offset, long length) {
+        Syscall.call("fallocate(PUNCH_HOLE, " + offset + ", " + length + ")", Linux.__NR_fallocate(), fd.fd(),
+                Linux.FALLOC_FL_KEEP_SIZE() | Linux.FALLOC_FL_PUNCH_HOLE(), offset, length);
+    }
+
+    /** A read-only open file description of the memfd {@code fd} (through /proc/self/fd): what a reader may be given. */
+    public static Fd reopenReadOnly(Fd fd) {
+        return Io.open("/proc/self/fd/" + fd.fd(), Linux.O_RDONLY() | Linux.O_CLOEXEC());
+    }
 }

@@ -184,6 +184,55 @@ public final class Sockets {
     }
 
     /**
+     * recvmsg of the one byte that {@link #sendFd} sent, with the fd riding on it (close-on-exec here). Returns
+     * null when the peer ended the stream; throws when the byte came without an fd. EINTR is retried; EAGAIN (a
+     * socket with a timeout) is thrown for the caller to wait on.
+     */
+    public static Fd recvFd(Fd sock) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment one = a.allocate(1);
+            MemorySegment iov = iovec.allocate(a);
+            iovec.iov_base(iov, one);
+            iovec.iov_len(iov, 1);
+            MemorySegment control = a.allocate(cmsgSpace(1), cmsghdr.layout().byteAlignment());
+            MemorySegment msg = msghdr.allocate(a);
+            msghdr.msg_iov(msg, iov);
+            msghdr.msg_iovlen(msg, 1);
+            msghdr.msg_control(msg, control);
+            msghdr.msg_controllen(msg, control.byteSize());
+            long n;
+            while (true) {
+                try {
+                    n = Syscall.call("recvmsg(SCM_RIGHTS)", Linux.__NR_recvmsg(), sock.fd(), msg.address(), Linux.MSG_CMSG_CLOEXEC());
+                    break;
+                } catch (ErrnoException e) {
+                    if (!e.is(Errno.EINTR)) {
+                        throw e;
+                    }
+                }
+            }
+            if (n == 0) {
+                return null;
+            }
+            Fd got = null;
+            if (msghdr.msg_controllen(msg) >= cmsgLen(1) && cmsghdr.cmsg_level(control) == Linux.SOL_SOCKET()
+                    && cmsghdr.cmsg_type(control) == Linux.SCM_RIGHTS()) {
+                got = Fd.own(control.get(ValueLayout.JAVA_INT, cmsghdr.sizeof()));
+            }
+            if ((msghdr.msg_flags(msg) & Linux.MSG_CTRUNC()) != 0) {
+                if (got != null) {
+                    got.close();
+                }
+                throw new IllegalStateException("recvmsg(SCM_RIGHTS): more than one fd came with the byte");
+            }
+            if (got == null) {
+                throw new IllegalStateException("recvmsg(SCM_RIGHTS): a byte came without the fd it should carry");
+            }
+            return got;
+        }
+    }
+
+    /**
      * sendmsg of {@code data} as one datagram or stream write, with {@code fds} (cryo's) as SCM_RIGHTS when
      * there are any. Returns the bytes sent.
      */

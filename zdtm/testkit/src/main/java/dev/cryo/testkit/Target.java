@@ -102,7 +102,7 @@ public final class Target implements AutoCloseable {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (!Files.exists(check)) {
                 if (System.nanoTime() > deadline || !isAlive()) {
-                    return "no answer to SIGUSR1 (alive: " + isAlive() + ")";
+                    return "no answer to SIGUSR1 (alive: " + isAlive() + ")" + (isAlive() ? "; threads: " + threadStates(pid) : "");
                 }
                 Thread.sleep(20);
             }
@@ -113,6 +113,28 @@ public final class Target implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Each thread of {@code pid}: state, wait channel, syscall, blocked and pending signals; for a failure's message. */
+    private static String threadStates(int pid) {
+        StringBuilder out = new StringBuilder();
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.sorted().toList()) {
+                String status = Files.readString(t.resolve("status"));
+                String stat = Files.readString(t.resolve("stat"));
+                out.append('[').append(t.getFileName()).append(' ').append(stat.charAt(stat.lastIndexOf(')') + 2)).append(" wchan=")
+                        .append(Files.readString(t.resolve("wchan")).trim()).append(" syscall=")
+                        .append(Files.readString(t.resolve("syscall")).trim().split(" ")[0]);
+                for (String key : List.of("SigBlk", "SigPnd", "ShdPnd", "TracerPid")) {
+                    status.lines().filter(l -> l.startsWith(key + ":")).findFirst()
+                            .ifPresent(l -> out.append(' ').append(l.replaceAll("\\s+", "")));
+                }
+                out.append(']');
+            }
+        } catch (IOException | RuntimeException e) {
+            out.append("(").append(e.getMessage()).append(")");
+        }
+        return out.toString();
     }
 
     /**

@@ -247,7 +247,8 @@ public final class FrameChannel implements AutoCloseable {
                 throw new RemoteImageException(what + ": a piece of " + h.getSize() + " bytes, over the " + MAX_DATA + "-byte limit");
             }
         } else if (f.getKind() == Kind.DATA || f.getKind() == Kind.END || f.getKind() == Kind.DROP || f.getKind() == Kind.OPEN
-                || f.getKind() == Kind.HEADER || f.getKind() == Kind.EXISTS) {
+                || f.getKind() == Kind.HEADER || f.getKind() == Kind.EXISTS || f.getKind() == Kind.MAP
+                || f.getKind() == Kind.MAPPED) {
             throw new RemoteImageException(peer() + ": a " + f.getKind() + " frame without its image header");
         }
         for (String id : new String[] {f.hasSnapshot() ? f.getSnapshot() : null, f.hasParent() ? f.getParent() : null}) {
@@ -260,6 +261,15 @@ public final class FrameChannel implements AutoCloseable {
             String bad = ImageNames.problem(name);
             if (bad != null) {
                 throw new RemoteImageException(peer() + ": a listing with image \"" + ImageNames.printable(name) + "\": invalid name: " + bad);
+            }
+        }
+        if (f.getRangesCount() % 2 != 0) {
+            throw new RemoteImageException(peer() + ": a " + f.getKind() + " frame with an odd number of range bounds");
+        }
+        for (int i = 0; i < f.getRangesCount(); i += 2) {
+            if (f.getRanges(i) < 0 || f.getRanges(i + 1) < f.getRanges(i)) {
+                throw new RemoteImageException(peer() + ": a " + f.getKind() + " frame with the range " + Long.toUnsignedString(f.getRanges(i))
+                        + " to " + Long.toUnsignedString(f.getRanges(i + 1)));
             }
         }
         if (f.hasCount() && (f.getCount() < 0 || f.getCount() > (1L << 50))) {

@@ -5,6 +5,9 @@ import java.time.Duration;
 
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Sockets;
 import dev.cryo.syscalls.UnixStreamSocket;
 
 /**
@@ -28,6 +31,24 @@ public final class UnixLink implements ByteLink {
         this.checkpoint = checkpoint;
         if (checkpoint != null) {
             socket.timeouts(TICK);
+        }
+        sendBuffer(socket);
+    }
+
+    /** The bytes one side may have queued: an image's pieces go in few large sends (and few wake-ups of the reader). */
+    private static final int SEND_BUFFER = 4 << 20;
+
+    private static void sendBuffer(UnixStreamSocket socket) {
+        try {
+            Sockets.setIntOption(socket.fd(), Kernel.SOL_SOCKET,
+                    Kernel.SO_SNDBUFFORCE, SEND_BUFFER);
+        } catch (ErrnoException notRoot) {
+            try {
+                Sockets.setIntOption(socket.fd(), Kernel.SOL_SOCKET,
+                        Kernel.SO_SNDBUF, SEND_BUFFER); // capped at net.core.wmem_max
+            } catch (ErrnoException ignored) {
+                // the default size works, in smaller pieces
+            }
         }
     }
 
@@ -85,6 +106,37 @@ public final class UnixLink implements ByteLink {
                 return socket.recv(into);
             } catch (ErrnoException e) {
                 idle = waited(e, idle, "sends nothing");
+            }
+        }
+    }
+
+    /** Sends {@code file} (SCM_RIGHTS, on one byte): the peer gets the same open file description. */
+    public void sendFd(Fd file) {
+        long idle = 0;
+        while (true) {
+            try {
+                Sockets.sendFd(socket.fd(), file.fd());
+                return;
+            } catch (ErrnoException e) {
+                idle = waited(e, idle, "takes no data");
+            }
+        }
+    }
+
+    /** The file that the peer's {@link #sendFd} sent, now open here; the peer gone first is an error naming it. */
+    public Fd receiveFd() {
+        long idle = 0;
+        while (true) {
+            try {
+                Fd f = Sockets.recvFd(socket.fd());
+                if (f == null) {
+                    throw new RemoteImageException(peer + " closed the connection before the file it announced");
+                }
+                return f;
+            } catch (ErrnoException e) {
+                idle = waited(e, idle, "sends nothing");
+            } catch (IllegalStateException e) {
+                throw new RemoteImageException(peer + ": " + e.getMessage(), e);
             }
         }
     }

@@ -132,6 +132,37 @@ public final class Holdings {
         return role == Role.CACHE || !isPages(name);
     }
 
+    /** Where this daemon keeps the bytes of {@code name}: null (passed on), memory, or in the cache a pages image's memfd. */
+    private ImageBytes bytesFor(String name) {
+        if (!keeps(name)) {
+            return null;
+        }
+        return role == Role.CACHE && isPages(name) ? ImageBytes.inMemfd(name) : new ImageBytes();
+    }
+
+    /**
+     * Waits until nothing of the chain can be released any more: true once the migration's last snapshot is
+     * complete (deduplication runs at a completion, and none follows it), false when the source ended without it.
+     */
+    public boolean awaitSettled() {
+        lock.lock();
+        try {
+            while (true) {
+                for (Snapshot s : snapshots.values()) {
+                    if (s.last && s.complete) {
+                        return true;
+                    }
+                }
+                if (ended != null || role == Role.PROXY) {
+                    return false;
+                }
+                changed.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Null if a step may write snapshot {@code id} on top of {@code parent} (or none); else why not. */
     public String claim(String id, String parent, boolean last) {
         lock.lock();
@@ -191,7 +222,7 @@ public final class Holdings {
         lock.lock();
         try {
             Snapshot s = writable(id, "bytes of " + name);
-            return s.incoming.computeIfAbsent(name, n -> new Image(n, keeps(n) ? new ImageBytes() : null));
+            return s.incoming.computeIfAbsent(name, n -> new Image(n, bytesFor(n)));
         } finally {
             lock.unlock();
         }
@@ -218,7 +249,7 @@ public final class Holdings {
             Snapshot s = writable(id, "the closing mark of " + name);
             Image image = s.incoming.remove(name);
             if (image == null) {
-                image = new Image(name, keeps(name) ? new ImageBytes() : null); // an empty image: no piece came
+                image = new Image(name, bytesFor(name)); // an empty image: no piece came
             }
             if (image.size != size) {
                 image.close();

@@ -7,8 +7,10 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
+import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Mapping;
+import dev.cryo.syscalls.Memfd;
 import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.Syscall;
 
@@ -20,6 +22,11 @@ import dev.cryo.syscalls.Syscall;
  * them is refused, never answered with zeros. One thread writes it; once complete, any number read it
  * ({@link #forEachSlice}, while their sends run) and releasing or closing waits for them: memory is never
  * unmapped under a send.
+ *
+ * <p>A pages image in the cache lives in a memfd instead ({@link #inMemfd}), the chunks being shared mappings of
+ * it at their offsets: a restore is handed the memfd itself ({@link #readOnlyFile}) and maps it as it maps a
+ * local pages file, nothing copied. Released ranges are then holes punched in the file; a restore is handed
+ * it only for ranges that none touches ({@code LocalSession}), and only once nothing can be released any more.
  */
 final class ImageBytes implements AutoCloseable {
     private static final long FIRST = 64 << 10;
@@ -37,6 +44,42 @@ final class ImageBytes implements AutoCloseable {
     private long capacity;
     private boolean closed;
     private final java.util.concurrent.locks.ReentrantReadWriteLock lock = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    /** The file that holds the bytes, or null: anonymous memory. */
+    private final Fd file;
+
+    /** Bytes in anonymous memory. */
+    ImageBytes() {
+        this.file = null;
+    }
+
+    private ImageBytes(Fd file) {
+        this.file = file;
+    }
+
+    /** Bytes in a memfd named {@code name} (for /proc's eyes): a reader may be handed the file. */
+    static ImageBytes inMemfd(String name) {
+        Fd f = Memfd.create("cryo-image:" + name, Kernel.MFD_CLOEXEC | Kernel.MFD_ALLOW_SEALING);
+        try {
+            Memfd.addSeals(f, Kernel.F_SEAL_SHRINK); // it grows by chunks; a reader's mapping can never lose its file under it
+            return new ImageBytes(f);
+        } catch (RuntimeException e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A read-only file of these bytes (of {@link #size} bytes and more: the file grows by chunks), for a reader
+     * that checked its ranges against {@link #touchesReleased}; null when they are not in a file, or gone.
+     */
+    Fd readOnlyFile() {
+        lock.readLock().lock();
+        try {
+            return file == null || closed ? null : Memfd.reopenReadOnly(file);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
 
     long size() {
         return size;
@@ -51,7 +94,12 @@ final class ImageBytes implements AutoCloseable {
     MemorySegment tail(long max) {
         if (size == capacity) {
             long next = Math.min(LARGEST, chunks.isEmpty() ? FIRST : Math.max(FIRST, chunks.getLast().length() * 2));
-            chunks.add(Mapping.anonymous(next));
+            if (file == null) {
+                chunks.add(Mapping.anonymous(next));
+            } else {
+                Memfd.truncate(file, capacity + next);
+                chunks.add(Mapping.map(0, next, Kernel.PROT_READ | Kernel.PROT_WRITE, Kernel.MAP_SHARED, file.fd(), capacity));
+            }
             starts.add(capacity);
             capacity += next;
         }
@@ -135,7 +183,10 @@ final class ImageBytes implements AutoCloseable {
         }
         long first = (from + Page.SIZE - 1) & -Page.SIZE;
         long last = to & -Page.SIZE;
-        for (long at = first; at < last; ) {
+        if (file != null && last > first && !closed) {
+            Memfd.punchHole(file, first, last - first); // frees the pages, in the chunks' mappings too
+        }
+        for (long at = first; file == null && at < last; ) {
             int i = chunkAt(at);
             long chunkEnd = starts.get(i) + chunks.get(i).length();
             long n = Math.min(last, chunkEnd) - at;
@@ -202,6 +253,9 @@ final class ImageBytes implements AutoCloseable {
             closed = true;
             chunks.forEach(Mapping::close);
             chunks.clear();
+            if (file != null) {
+                file.close();
+            }
             starts.clear();
             released.clear();
             size = 0;

@@ -2,8 +2,11 @@ package dev.cryo.migrate.internal;
 
 import java.util.function.Consumer;
 
+import dev.cryo.syscalls.Fd;
+
 import dev.cryo.images.remote.FrameChannel;
 import dev.cryo.images.remote.RemoteImageException;
+import dev.cryo.images.remote.UnixLink;
 import dev.cryo.images.remote.proto.ImageHeader;
 import dev.cryo.images.remote.proto.RemoteFrame;
 import dev.cryo.images.remote.proto.RemoteFrame.Kind;
@@ -72,6 +75,9 @@ public final class LocalSession implements Runnable {
                 case READ -> {
                     return read(f.getCount());
                 }
+                case MAP -> {
+                    return map(f);
+                }
                 case SKIP -> {
                     if (open == null || f.getCount() > open.size - cursor) {
                         return failed("a skip of " + f.getCount() + " bytes " + where());
@@ -131,6 +137,44 @@ public final class LocalSession implements Runnable {
                     + " are no longer held: a later snapshot of the chain holds those pages (deduplicated), or the image was dropped");
         }
         cursor += n;
+        return true;
+    }
+
+    /**
+     * A restore's MAP: the image's memfd, read-only, once the chain is settled and if no byte of the ranges it
+     * will read was released; MISSING (it reads the image as a stream then) when the image is not in a file or
+     * the chain never settles.
+     */
+    private boolean map(RemoteFrame f) {
+        ImageHeader h = f.getImage();
+        Holdings.Image image = holdings.image(h.getSnapshot(), h.getName());
+        if (image.size == 0 || !holdings.awaitSettled() || !(ch.link() instanceof UnixLink unix)) {
+            ch.ask(RemoteFrame.newBuilder().setKind(Kind.MISSING).setText(h.getName() + " of " + h.getSnapshot() + " is not mapped").build());
+            return true;
+        }
+        for (int i = 0; i < f.getRangesCount(); i += 2) {
+            long from = f.getRanges(i);
+            long to = f.getRanges(i + 1);
+            if (to > image.size) {
+                return failed("the mapping of bytes " + from + " to " + to + " of " + h.getName() + " of " + h.getSnapshot()
+                        + ", which has " + image.size + " bytes");
+            }
+            if (image.bytes.touchesReleased(from, to)) {
+                return failed("the mapping of bytes " + from + " to " + to + " of " + h.getName() + " of " + h.getSnapshot()
+                        + ", which are no longer held: a later snapshot of the chain holds those pages (deduplicated), or the image was dropped");
+            }
+        }
+        try (Fd file = image.bytes.readOnlyFile()) {
+            if (file == null) {
+                ch.ask(RemoteFrame.newBuilder().setKind(Kind.MISSING).setText(h.getName() + " of " + h.getSnapshot() + " is not mapped").build());
+                return true;
+            }
+            synchronized (ch.sendLock()) {
+                ch.ask(RemoteFrame.newBuilder().setKind(Kind.MAPPED)
+                        .setImage(FrameChannel.header(h.getSnapshot(), h.getName(), image.size)).build());
+                unix.sendFd(file);
+            }
+        }
         return true;
     }
 

@@ -9,6 +9,7 @@ import dev.cryo.images.remote.FrameChannel;
 import dev.cryo.images.remote.RemoteImageException;
 import dev.cryo.images.remote.proto.RemoteFrame;
 import dev.cryo.images.remote.proto.RemoteFrame.Kind;
+import dev.cryo.syscalls.Io;
 
 /**
  * The image proxy's connections from cryo: questions and reads answered from what it keeps, and one step at a
@@ -21,6 +22,8 @@ public final class ProxySteps implements AutoCloseable {
     private final Consumer<String> log;
     private final Consumer<RuntimeException> finished;
     private final MemorySegment relay;
+    /** Where pages pass from the dump's socket to a plain TCP link without being copied to the proxy (null: TLS). */
+    private final Io.Pipe splice;
     /** How long a claim waits for the step before it to stop writing. */
     private static final Duration SLOT_WAIT = Duration.ofSeconds(5);
 
@@ -35,6 +38,7 @@ public final class ProxySteps implements AutoCloseable {
         this.log = log;
         this.finished = finished;
         this.relay = arena.allocate(WriterSession.RELAY, 4096);
+        this.splice = link.link() instanceof TcpLink t && t.splices() ? WriterSession.splicePipe() : null;
     }
 
     /** Serves one connection from cryo, to its end. */
@@ -62,7 +66,7 @@ public final class ProxySteps implements AutoCloseable {
         }
         String id = claim.getSnapshot();
         try {
-            boolean complete = new WriterSession(ch, link, holdings, log, relay, () -> release(id)).serve(claim, questions);
+            boolean complete = new WriterSession(ch, link, holdings, log, relay, splice, () -> release(id)).serve(claim, questions);
             if (complete) {
                 synchronized (writer) {
                     completed++;
@@ -110,5 +114,12 @@ public final class ProxySteps implements AutoCloseable {
     @Override
     public void close() {
         link.shutdown();
+    }
+
+    /** Frees the splice pipe, once no step runs any more (the daemon has stopped). */
+    public void free() {
+        if (splice != null) {
+            splice.close();
+        }
     }
 }

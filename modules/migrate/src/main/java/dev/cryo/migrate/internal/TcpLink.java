@@ -8,6 +8,7 @@ import dev.cryo.images.remote.ByteLink;
 import dev.cryo.images.remote.RemoteImageException;
 import dev.cryo.pagexfer.TcpStream;
 import dev.cryo.syscalls.CryoFailure;
+import dev.cryo.syscalls.Fd;
 
 /**
  * The image proxy's TCP connection to the image cache as a {@link ByteLink}: pagexfer's {@link TcpStream}
@@ -39,6 +40,20 @@ public final class TcpLink implements ByteLink {
     public long recv(MemorySegment into) {
         try {
             return stream.recv(into);
+        } catch (CryoFailure e) {
+            throw failure(e);
+        }
+    }
+
+    /** Whether bytes can be spliced onto the link from a pipe (plain TCP, not TLS). */
+    public boolean splices() {
+        return stream.splices();
+    }
+
+    /** Moves {@code n} bytes waiting in pipe {@code from} onto the link, without copying them. */
+    public void sendFromPipe(Fd from, long n) {
+        try {
+            stream.sendFromPipe(from, n);
         } catch (CryoFailure e) {
             throw failure(e);
         }

@@ -5,9 +5,14 @@ import java.util.function.Consumer;
 
 import dev.cryo.images.remote.FrameChannel;
 import dev.cryo.images.remote.RemoteImageException;
+import dev.cryo.images.remote.UnixLink;
 import dev.cryo.images.remote.proto.ImageHeader;
 import dev.cryo.images.remote.proto.RemoteFrame;
 import dev.cryo.images.remote.proto.RemoteFrame.Kind;
+import dev.cryo.syscalls.Errno;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * The image proxy's side of one step (a dump or pre-dump with {@code --remote}): its claim, then every image
@@ -36,18 +41,21 @@ final class WriterSession {
     private final Holdings holdings;
     private final Consumer<String> log;
     private final MemorySegment relay;
+    private final Io.Pipe splice;
     private final Runnable writes;
 
     /**
      * {@code writes} runs once the step writes no more (the cache confirmed it, or it was aborted), before its
      * connection is wound down: the next step may claim at once.
      */
-    WriterSession(FrameChannel local, FrameChannel link, Holdings holdings, Consumer<String> log, MemorySegment relay, Runnable writes) {
+    WriterSession(FrameChannel local, FrameChannel link, Holdings holdings, Consumer<String> log, MemorySegment relay,
+                  Io.Pipe splice, Runnable writes) {
         this.local = local;
         this.link = link;
         this.holdings = holdings;
         this.log = log;
         this.relay = relay;
+        this.splice = splice;
         this.writes = writes;
     }
 
@@ -166,7 +174,22 @@ final class WriterSession {
         }
     }
 
-    /** The bytes of a DATA frame, to the cache as they come; kept too when the next step may read the image. */
+    /** A pipe for {@link #relay} to splice through, as large as the relay buffer. */
+    static Io.Pipe splicePipe() {
+        Io.Pipe p = Io.pipe(0);
+        try {
+            Io.fcntl(p.write().fd(), Kernel.F_SETPIPE_SZ, RELAY);
+        } catch (ErrnoException small) {
+            // the default size (64 KiB) splices too, in smaller pieces
+        }
+        return p;
+    }
+
+    /**
+     * The bytes of a DATA frame, to the cache as they come; kept too when the next step may read the image. Pages
+     * (which the proxy does not keep) go through a pipe on a plain link: spliced from the dump's socket and onto
+     * the cache's, never copied into the proxy.
+     */
     private void relay(ImageHeader h) {
         Holdings.Image image = holdings.incoming(h.getSnapshot(), h.getName());
         synchronized (link.sendLock()) {
@@ -176,6 +199,18 @@ final class WriterSession {
             });
             long left = h.getSize();
             try {
+                if (image.bytes == null && splice != null && local.link() instanceof UnixLink from
+                        && link.link() instanceof TcpLink to) {
+                    while (left > 0) {
+                        long n = spliceIn(from, Math.min(RELAY, left), h, h.getSize() - left);
+                        toCache(() -> {
+                            to.sendFromPipe(splice.read(), n);
+                            return null;
+                        });
+                        holdings.received(image, n);
+                        left -= n;
+                    }
+                }
                 while (left > 0) {
                     MemorySegment buf = image.bytes != null ? image.bytes.tail(left) : relay.asSlice(0, Math.min(RELAY, left));
                     local.receivePayload(buf, h);
@@ -198,6 +233,25 @@ final class WriterSession {
                     pad -= n;
                 }
                 throw cut;
+            }
+        }
+    }
+
+    /** Up to {@code max} bytes from the dump's socket into the splice pipe; a stream that ends first is a cut. */
+    private long spliceIn(UnixLink from, long max, ImageHeader h, long got) {
+        while (true) {
+            try {
+                long n = Io.splice(from.socket().fd().fd(), splice.write().fd(), max,
+                        Kernel.SPLICE_F_MOVE | Kernel.SPLICE_F_MORE);
+                if (n == 0) {
+                    throw new RemoteImageException(local.peer() + ": the connection was cut " + got + " bytes into a piece of "
+                            + h.getSize() + " bytes of " + h.getName() + " of " + h.getSnapshot());
+                }
+                return n;
+            } catch (ErrnoException e) {
+                if (!e.is(Errno.EINTR)) {
+                    throw new RemoteImageException(local.peer() + ": the connection is lost: " + e.reason(), e);
+                }
             }
         }
     }

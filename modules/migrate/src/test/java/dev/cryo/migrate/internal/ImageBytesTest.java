@@ -5,8 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
+
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Kernel;
+import dev.cryo.syscalls.Mapping;
 
 /** The bytes of an image as the cache holds them, released page by page as deduplication does. */
 class ImageBytesTest {
@@ -14,7 +20,10 @@ class ImageBytesTest {
 
     /** An image of {@code pages} pages, each page's first long its own index. */
     private static ImageBytes image(int pages) {
-        ImageBytes b = new ImageBytes();
+        return fill(new ImageBytes(), pages);
+    }
+
+    private static ImageBytes fill(ImageBytes b, int pages) {
         for (long p = 0; p < pages; ) {
             MemorySegment tail = b.tail((long) (pages - p) * PAGE);
             long n = tail.byteSize() / PAGE;
@@ -63,6 +72,32 @@ class ImageBytesTest {
             assertThat(b.touchesReleased(0, 2 * PAGE)).isFalse();
             assertThat(b.touchesReleased(8 * PAGE, 16 * PAGE)).isFalse();
             assertThat(b.touchesReleased(7 * PAGE, 9 * PAGE)).isTrue();
+        }
+    }
+
+    @Test
+    void inAMemfdReleasedPagesAreHolesInTheFileAndStillRefused() throws Exception {
+        int pages = 4096; // 16 MiB: several chunks, each a mapping of the file at its offset
+        try (ImageBytes b = fill(ImageBytes.inMemfd("test"), pages); Arena arena = Arena.ofShared()) {
+            for (int p = 0; p < pages; p += 2) {
+                b.release((long) p * PAGE, (long) (p + 1) * PAGE);
+            }
+            assertThat(b.heldBytes()).isEqualTo((long) pages / 2 * PAGE);
+            MemorySegment page = arena.allocate(PAGE, PAGE);
+            assertThat(b.copyTo(0, page)).as("a released page").isFalse();
+            assertThat(b.copyTo(PAGE, page)).isTrue();
+            assertThat(page.get(ValueLayout.JAVA_LONG, 0)).isEqualTo(1);
+            // what a restore is handed: the same file, read-only; a released page is a hole (zeros), which is why
+            // the cache checks a reader's ranges before it hands the file over
+            try (Fd f = b.readOnlyFile();
+                 Mapping m = Mapping.map(0, (long) pages * PAGE, Kernel.PROT_READ,
+                         Kernel.MAP_SHARED, f.fd(), 0)) {
+                for (int p = 0; p < pages; p++) {
+                    assertThat(m.segment().get(ValueLayout.JAVA_LONG, (long) p * PAGE)).as("page %d", p).isEqualTo(p % 2 == 1 ? p : 0);
+                }
+                assertThat(Files.readString(Path.of("/proc/self/fdinfo/" + f.fd())))
+                        .as("read-only").containsPattern("flags:\\s+0*[0-7]*0\\n");
+            }
         }
     }
 }

@@ -6,6 +6,9 @@ import java.time.Duration;
 import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.TcpSocket;
 
 /**
@@ -72,6 +75,27 @@ public final class PlainWire implements Wire {
                 return socket.recv(into);
             } catch (ErrnoException e) {
                 idle = waited(e, idle, "sent nothing");
+            }
+        }
+    }
+
+    /** Moves {@code n} bytes that wait in pipe {@code from} (its read end) onto the socket, without copying them. */
+    public void sendFromPipe(Fd from, long n) {
+        long done = 0;
+        long idle = 0;
+        while (done < n) {
+            try {
+                long m = Io.splice(from.fd(), socket.fd().fd(), n - done,
+                        Kernel.SPLICE_F_MOVE | Kernel.SPLICE_F_MORE);
+                if (m == 0) {
+                    throw new IllegalStateException("splice: the pipe held " + (n - done) + " bytes fewer than it was given");
+                }
+                done += m;
+                idle = 0;
+            } catch (ErrnoException e) {
+                if (!e.is(Errno.EINTR)) {
+                    idle = waited(e, idle, "took no data");
+                }
             }
         }
     }
