@@ -1,11 +1,12 @@
 /*
- * tcp_client: a client for the server test, outside the dumped tree. It connects to 127.0.0.1:PORT and
+ * tcp_client: a client for the server test, outside the dumped tree. It connects to ADDRESS:PORT (ADDRESS
+ * 127.0.0.1 when not given) and
  * keeps sending numbered lines (0, 1, 2, ... one every millisecond, up to 5000 unanswered: it goes on sending
  * for seconds while its server is away), checking that the answers ("e<number>") come back in order, none missing; DIR/count holds the answers so far. It never
  * reconnects: a reset or an end of stream fails it. On SIGTERM it stops sending, waits (10 s at most) for
  * the answers still due, and writes its verdict to DIR/result: "PASS sent=S answered=A", or what went wrong.
  *
- * usage: tcp_client DIR PORT
+ * usage: tcp_client DIR PORT [ADDRESS]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -61,6 +62,10 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[2])), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (argc > 3 && inet_pton(AF_INET, argv[3], &a.sin_addr) != 1) {
+		fprintf(stderr, "tcp_client: not an IPv4 address: %s\n", argv[3]);
+		return 2;
+	}
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
 		perror("connect");

@@ -1,12 +1,12 @@
 /*
- * tcp_server: a small TCP server for the server test. It listens on 127.0.0.1 (a port the kernel picks,
- * written to DIR/port), and serves every client it accepts in one epoll loop (the listener and every client
+ * tcp_server: a small TCP server for the server test. It listens on ADDRESS (127.0.0.1 when not given; a port
+ * the kernel picks, written to DIR/port), and serves every client it accepts in one epoll loop (the listener and every client
  * watched by one epoll instance, with the client's slot as the event's data): each line a client sends
  * is a number, which must be the one after the client's last; the server answers "e<number>". A client may
  * end its stream; a connection reset fails the server. On SIGTERM
  * it writes its verdict to DIR/result: "PASS clients=C lines=L", or the first line that came out of order.
  *
- * usage: tcp_server DIR
+ * usage: tcp_server DIR [ADDRESS]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -62,6 +62,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
+	if (argc > 2 && inet_pton(AF_INET, argv[2], &a.sin_addr) != 1) {
+		fprintf(stderr, "tcp_server: not an IPv4 address: %s\n", argv[2]);
+		return 2;
+	}
 	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) || bind(l, (struct sockaddr *)&a, alen)
 	    || listen(l, MAX_CLIENTS) || getsockname(l, (struct sockaddr *)&a, &alen)) {

@@ -50,21 +50,12 @@ class MigrateFaultTest {
         }
     }
 
-    private static int tracer(int pid) {
-        try {
-            return Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream().filter(l -> l.startsWith("TracerPid:"))
-                    .mapToInt(l -> Integer.parseInt(l.substring(10).strip())).findFirst().orElse(0);
-        } catch (java.io.IOException e) {
-            return 0;
-        }
-    }
-
     private static void assertRunsOnIntact(Target target, MainTest.Run migrate) throws Exception {
         assertThat(migrate.exit()).isEqualTo(1);
         assertThat(migrate.errLines()).singleElement().asString()
                 .startsWith("cryo: cannot migrate pid " + target.pid() + ": ")
                 .endsWith("; pid " + target.pid() + " runs on here");
-        assertThat(tracer(target.pid())).as("nobody traces the tree").isZero();
+        assertThat(MigrateFaultTestSupport.tracer(target.pid())).as("nobody traces the tree").isZero();
         assertThat(target.check()).as("the tree's own check").isEqualTo("PASS");
     }
 
@@ -93,7 +84,7 @@ class MigrateFaultTest {
             AtomicInteger pages = new AtomicInteger();
             // after the first process's pages of the final dump, the tree frozen (not the warm-up's decoy: the tree is traced)
             StopPoints.watch(point -> {
-                if (point.equals("pages") && tracer(target.pid()) != 0 && pages.incrementAndGet() == 1) {
+                if (point.equals("pages") && MigrateFaultTestSupport.tracer(target.pid()) != 0 && pages.incrementAndGet() == 1) {
                     killed(s);
                 }
             });

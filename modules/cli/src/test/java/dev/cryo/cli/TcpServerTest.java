@@ -113,13 +113,13 @@ class TcpServerTest {
         }
     }
 
-    private static long answers(Target client) throws IOException {
+    static long answers(Target client) throws IOException {
         Path count = client.dir().resolve("count");
         return Files.exists(count) ? Long.parseLong(Files.readString(count).strip()) : 0;
     }
 
     /** Waits (30 s at most) until the client has had {@code n} answers; fails with its verdict if it ended. */
-    private static void awaitAnswers(Target client, long n) throws Exception {
+    static void awaitAnswers(Target client, long n) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (answers(client) < n) {
             Path result = client.dir().resolve("result");

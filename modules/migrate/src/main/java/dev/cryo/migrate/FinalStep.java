@@ -28,7 +28,10 @@ final class FinalStep {
     private volatile boolean committed;
     private Thread answers;
 
-    FinalStep(ControlChannel control, String snapshot, Migration.Listener listener) {
+    private final java.time.Duration stall;
+
+    FinalStep(ControlChannel control, String snapshot, Migration.Listener listener, java.time.Duration stall) {
+        this.stall = stall;
         this.control = control;
         this.snapshot = snapshot;
         this.listener = listener;
@@ -87,7 +90,7 @@ final class FinalStep {
     /** Once the dump has ended well: post-copy's answers taken, then the commit said. */
     void afterDump() throws InterruptedException {
         if (answers != null) {
-            answers.join(Migration.STALL.toMillis());
+            answers.join(stall.toMillis());
             RuntimeException f = failed.get();
             if (f != null || resident.get() == null) {
                 throw new MigrationException("post-copy: " + (f != null ? f.getMessage() : control.peer() + " did not say that the memory is resident")

@@ -48,8 +48,13 @@ public final class ImageProxy implements AutoCloseable {
      * @param cachePort    its TCP port
      * @param localSocket  where dumps connect; null: {@link ImageDaemon#PROXY_SOCKET}
      * @param tls          TLS credentials (the cache's certificate checked against the CA), or null
+     * @param stall        how long the cache may take no data or give no answer ({@link #STALL} unless told)
      */
-    public record Options(InetAddress cacheAddress, int cachePort, Path localSocket, Tls tls) {}
+    public record Options(InetAddress cacheAddress, int cachePort, Path localSocket, Tls tls, Duration stall) {
+        public Options(InetAddress cacheAddress, int cachePort, Path localSocket, Tls tls) {
+            this(cacheAddress, cachePort, localSocket, tls, STALL);
+        }
+    }
 
     /** What passed through. */
     public record Stats(String cache, int snapshots, long forwardedBytes, long keptBytes) {}
@@ -77,7 +82,7 @@ public final class ImageProxy implements AutoCloseable {
     public static ImageProxy connect(Options o, Consumer<String> log) {
         FrameChannel link;
         try {
-            link = new FrameChannel(new TcpLink(TcpStream.connect(o.cacheAddress(), o.cachePort(), o.tls(), STALL, null), "image cache"));
+            link = new FrameChannel(new TcpLink(TcpStream.connect(o.cacheAddress(), o.cachePort(), o.tls(), o.stall(), null), "image cache"));
         } catch (PageServerException e) {
             throw new RemoteImageException("the image cache: " + e.getMessage(), e);
         }

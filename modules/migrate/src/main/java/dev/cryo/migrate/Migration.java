@@ -60,7 +60,12 @@ public final class Migration {
      * @param shellJob  the tree is a shell job (its session leader outside it), restored into the destination cryo's session
      */
     public record Options(int pid, InetAddress to, int port, Tls tls, PreCopy preCopy, DumpOptions.Network network,
-                          boolean fileLocks, boolean postCopy, boolean shellJob) {}
+                          boolean fileLocks, boolean postCopy, boolean shellJob, Duration stall) {
+        public Options(int pid, InetAddress to, int port, Tls tls, PreCopy preCopy, DumpOptions.Network network,
+                       boolean fileLocks, boolean postCopy, boolean shellJob) {
+            this(pid, to, port, tls, preCopy, network, fileLocks, postCopy, shellJob, STALL);
+        }
+    }
 
     /** Hears how the migration goes. Called from the migrating thread. */
     public interface Listener {
@@ -106,7 +111,7 @@ public final class Migration {
         String where = "pid " + o.pid();
         TcpStream stream;
         try {
-            stream = TcpStream.connect(o.to(), o.port(), o.tls(), STALL, cancel::check);
+            stream = TcpStream.connect(o.to(), o.port(), o.tls(), o.stall(), cancel::check);
         } catch (CryoFailure e) {
             throw new MigrationException("cannot migrate " + where + ": the migration server: " + e.getMessage() + "; " + where + " runs on here", e);
         }
@@ -124,7 +129,7 @@ public final class Migration {
             scratch = Files.createTempDirectory("cryo-migrate-");
             ImageProxy proxy;
             try {
-                proxy = ImageProxy.connect(new ImageProxy.Options(o.to(), cachePort, scratch.resolve("proxy.sock"), o.tls()), listener::log);
+                proxy = ImageProxy.connect(new ImageProxy.Options(o.to(), cachePort, scratch.resolve("proxy.sock"), o.tls(), o.stall()), listener::log);
             } catch (RemoteImageException e) {
                 throw new MigrationException(e.getMessage(), e);
             }
@@ -171,7 +176,7 @@ public final class Migration {
                 }
                 listener.phase("final dump");
                 Path snapshot = base.resolve("dump");
-                FinalStep fin = new FinalStep(control, snapshot.toString(), listener);
+                FinalStep fin = new FinalStep(control, snapshot.toString(), listener, o.stall());
                 DumpOptions last = DumpOptions.of(o.pid(), snapshot).withRemote(via)
                         .withPrevImagesDir(rounds.isEmpty() ? null : Path.of("../pre-" + rounds.size())).withTrackMem(!rounds.isEmpty())
                         .withNetwork(net).withFileLocks(o.fileLocks()).withShellJob(o.shellJob())
@@ -190,7 +195,7 @@ public final class Migration {
                     throw fin.explain(e, where);
                 }
                 long released = System.nanoTime();
-                serving.join(STALL.toMillis());
+                serving.join(o.stall().toMillis());
                 ImageProxy.Stats ps = proxyStats.get();
                 long frozen = d.frozenNanos();
                 long downtime = frozen - (released - fin.restoredAt);

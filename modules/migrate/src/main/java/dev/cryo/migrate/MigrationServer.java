@@ -61,8 +61,14 @@ public final class MigrationServer implements AutoCloseable {
      * @param orphan      the restored tree is left to init once it runs (the server's process exits next)
      * @param treeNetns   the network namespace to restore the tree into (a file, as CRIU's {@code --join-ns net:PATH}),
      *                    the tree's own that both hosts reach, as a container's; null: the server's
+     * @param stall       how long the source may stay silent before it is taken for gone ({@link #STALL} unless told)
      */
-    public record Options(InetAddress address, int port, Path dir, boolean pidns, Tls tls, boolean orphan, String treeNetns) {}
+    public record Options(InetAddress address, int port, Path dir, boolean pidns, Tls tls, boolean orphan, String treeNetns,
+                          Duration stall) {
+        public Options(InetAddress address, int port, Path dir, boolean pidns, Tls tls, boolean orphan, String treeNetns) {
+            this(address, port, dir, pidns, tls, orphan, treeNetns, STALL);
+        }
+    }
 
     /** What the destination did: the restored root (as this host sees it), the images received, the restore's time. */
     public record Result(String source, int rootPid, long receivedBytes, long restoreNanos, int rounds) {}
@@ -103,7 +109,7 @@ public final class MigrationServer implements AutoCloseable {
         if (stream == null) {
             throw new MigrationException("migration server: stopped before a source connected");
         }
-        stream.timeouts(STALL);
+        stream.timeouts(options.stall());
         try (ControlChannel ch = new ControlChannel(stream, "source")) {
             control = ch;
             Hello hello = ch.expect(Control.MessageCase.HELLO, "first").getHello();

@@ -38,9 +38,22 @@ public final class Target implements AutoCloseable {
 
     /** Starts {@code zdtm/programs/NAME.c} with {@code DIR} as its first argument, then {@code args}, stdio as asked. */
     public static Target start(String program, Path dir, Stdio stdio, String... args) {
+        return startIn(null, program, dir, stdio, args);
+    }
+
+    /**
+     * Starts {@code zdtm/programs/NAME.c} as {@link #start(String, Path, Stdio, String...)} does, inside network
+     * namespace file {@code netns} (null: this one), which the nanny joins before it starts the program
+     * ({@code nsenter --net}: no fork, so the nanny is still the program's parent and subreaper).
+     */
+    public static Target startIn(String netns, String program, Path dir, Stdio stdio, String... args) {
         Path exe = Programs.build(program);
         Path nannyExe = Programs.build("nanny");
-        List<String> cmd = new ArrayList<>(List.of(nannyExe.toString(), exe.toString(), dir.toString()));
+        List<String> cmd = new ArrayList<>();
+        if (netns != null) {
+            cmd.addAll(List.of("nsenter", "--net=" + netns));
+        }
+        cmd.addAll(List.of(nannyExe.toString(), exe.toString(), dir.toString()));
         cmd.addAll(List.of(args));
         try {
             Files.createDirectories(dir);

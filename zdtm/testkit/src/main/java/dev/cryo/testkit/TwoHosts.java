@@ -27,10 +27,12 @@ public final class TwoHosts implements AutoCloseable {
 
     private final String server;
     private final String client;
+    private final String veth;
 
-    private TwoHosts(String server, String client) {
+    private TwoHosts(String server, String client, String veth) {
         this.server = server;
         this.client = client;
+        this.veth = veth;
     }
 
     /** Makes the namespaces and the veth pair between them; {@code tag} (a few letters) goes into their names. */
@@ -39,7 +41,7 @@ public final class TwoHosts implements AutoCloseable {
         long pid = ProcessHandle.current().pid();
         String base = "cryo-" + tag + "-" + pid + "-" + n;
         String veth = "v" + Long.toString(pid, 36) + "x" + Integer.toString(n, 36); // interface names: 15 bytes at most
-        TwoHosts h = new TwoHosts(base + "-s", base + "-c");
+        TwoHosts h = new TwoHosts(base + "-s", base + "-c", veth);
         try {
             ip("netns", "add", h.server);
             ip("netns", "add", h.client);
@@ -86,6 +88,11 @@ public final class TwoHosts implements AutoCloseable {
 
     public String serverNamespace() {
         return "/var/run/netns/" + server;
+    }
+
+    /** Cuts the link: the client's end of the veth pair down (packets either way are lost from then on). */
+    public void cutLink() {
+        ip("-n", client, "link", "set", veth + "c", "down");
     }
 
     @Override

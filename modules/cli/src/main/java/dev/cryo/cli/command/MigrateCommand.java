@@ -44,6 +44,11 @@ final class MigrateCommand implements Callable<Integer> {
             + " point of no return is then the destination's lazy-pages daemon connecting, before its restore.")
     boolean postCopy;
 
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
+            description = "How long the destination may stay silent (its restore included) before it is taken for gone and the tree"
+                    + " runs on here (default: ${DEFAULT-VALUE}).")
+    int timeout;
+
     @Option(names = "--tcp-established", description = "Migrate established TCP connections (TCP_REPAIR).")
     boolean tcpEstablished;
 
@@ -97,8 +102,12 @@ final class MigrateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Failure("--to " + to + ": " + e.getMessage());
         }
+        if (timeout <= 0 || timeout > 86400) {
+            throw new Failure("--timeout " + timeout + ": 1 to 86400 seconds");
+        }
         Migration.Options o = new Migration.Options(pid, address, port, tls.tls(), rounds,
-                new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables), fileLocks, postCopy, shellJob);
+                new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables), fileLocks, postCopy, shellJob,
+                java.time.Duration.ofSeconds(timeout));
         Migration.Stats s;
         boolean terminal = Terminal.isTerminal(2);
         try (ProgressLine progress = ProgressLine.onStderr(err, cryo.verbose())) {

@@ -46,6 +46,11 @@ final class MigrateServerCommand implements Callable<Integer> {
             + " /var/run/netns/NAME or /proc/PID/ns/net): the tree's own, which both hosts reach, as a container's. Only net.")
     String joinNs;
 
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
+            description = "How long the source may stay silent (a pre-copy round included) before it is taken for gone and what"
+                    + " it sent is dropped (default: ${DEFAULT-VALUE}).")
+    int timeout;
+
     @Mixin
     TlsOptions tls;
 
@@ -76,10 +81,13 @@ final class MigrateServerCommand implements Callable<Integer> {
                 throw new Failure("--join-ns " + joinNs + ": no such file");
             }
         }
+        if (timeout <= 0 || timeout > 86400) {
+            throw new Failure("--timeout " + timeout + ": 1 to 86400 seconds");
+        }
         MigrationServer.Options o;
         try {
             o = new MigrationServer.Options(TcpSocket.address(address), port, dir, pidns, tls.tls(), dev.cryo.cli.Main.exitsAfterCommand(),
-                    treeNetns);
+                    treeNetns, java.time.Duration.ofSeconds(timeout));
         } catch (IllegalArgumentException e) {
             throw new Failure("--address: " + e.getMessage());
         }
