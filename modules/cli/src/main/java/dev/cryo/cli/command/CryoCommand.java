@@ -31,6 +31,17 @@ public final class CryoCommand implements Callable<Integer> {
         return verbose;
     }
 
+    /** With {@code -v}, each line a daemon logs, on {@code err} as {@code cryo WHO: line}; without, nothing. */
+    java.util.function.Consumer<String> daemonLog(java.io.PrintWriter err, String who) {
+        if (!verbose) {
+            return line -> { };
+        }
+        return line -> {
+            err.println("cryo " + who + ": " + line);
+            err.flush();
+        };
+    }
+
     @Override
     public Integer call() {
         throw new ParameterException(spec.commandLine(), "No command given");

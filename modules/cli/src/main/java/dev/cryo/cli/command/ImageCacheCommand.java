@@ -57,10 +57,7 @@ final class ImageCacheCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Consumer<String> log = cryo.verbose() ? line -> {
-            err.println("cryo image-cache: " + line);
-            err.flush();
-        } : line -> { };
+        Consumer<String> log = cryo.daemonLog(err, "image-cache");
         ImageCache.Options o;
         try {
             o = new ImageCache.Options(TcpSocket.address(address), port, localSocket, tls.tls());

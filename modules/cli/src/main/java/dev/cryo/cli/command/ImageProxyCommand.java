@@ -54,10 +54,7 @@ final class ImageProxyCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Consumer<String> log = cryo.verbose() ? line -> {
-            err.println("cryo image-proxy: " + line);
-            err.flush();
-        } : line -> { };
+        Consumer<String> log = cryo.daemonLog(err, "image-proxy");
         ImageProxy.Options o;
         try {
             o = new ImageProxy.Options(TcpSocket.address(address), port, localSocket, tls.tls());

@@ -67,10 +67,7 @@ final class MigrateServerCommand implements Callable<Integer> {
         if (!Files.isDirectory(dir)) {
             throw new Failure("-D " + dir + ": not a directory");
         }
-        Consumer<String> log = cryo.verbose() ? line -> {
-            err.println("cryo migrate-server: " + line);
-            err.flush();
-        } : line -> { };
+        Consumer<String> log = cryo.daemonLog(err, "migrate-server");
         String treeNetns = null;
         if (joinNs != null) {
             if (!joinNs.startsWith("net:") || joinNs.length() == 4) {
