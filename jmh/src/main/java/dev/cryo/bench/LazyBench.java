@@ -170,6 +170,7 @@ public final class LazyBench {
         f.first[r] = System.nanoTime() - t0;
         f.resident[r] = f.first[r];
         check(root, work, sum);
+        kill(root); // as the lazy ways do: no restored tree outlives its run
     }
 
     /**
