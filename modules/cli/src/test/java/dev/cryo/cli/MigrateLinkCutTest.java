@@ -21,7 +21,9 @@ import dev.cryo.testkit.TwoHosts;
  * during pre-copy, and during the final dump with the tree frozen. The source (in one network namespace) and the
  * migration server (in the other) each take the silent peer for gone after {@code --timeout 3}: the source says in
  * one line that the tree runs on here, and the tree does, untraced and intact; the server drops what it received
- * and ends with a failure, having restored nothing.
+ * and ends with a failure, having restored nothing. After the point of no return (post-copy, the destination's
+ * lazy-pages daemon connected), the link cut or the destination killed: the source says in one line that the tree
+ * is past that point, nothing is left frozen, and no copy of the tree runs on anywhere.
  */
 class MigrateLinkCutTest {
     private static final String PORT = "27400";
@@ -69,6 +71,70 @@ class MigrateLinkCutTest {
             StopPoints.watch(null);
             assertThat(pages.get()).as("the final dump reached its pages").isPositive();
             assertRunsOnHereAndNothingThere(target, migrate, s);
+        }
+    }
+
+    @Test
+    void theLinkCutDuringPostCopySaysTheTreeIsPastThePointOfNoReturnAndLeavesNothingFrozen() throws Exception {
+        try (TwoHosts hosts = TwoHosts.create("lc");
+             ImageDaemonProcess s = server(hosts);
+             Target target = Target.start("dumpee", work.resolve("t"), "64", "2")) {
+            AtomicInteger serving = new AtomicInteger();
+            // the destination's daemon connected (the point of no return), the source about to serve its pages
+            StopPoints.watch(point -> {
+                if (point.equals("lazy-serving") && serving.incrementAndGet() == 1) {
+                    hosts.cutLink();
+                }
+            });
+            MainTest.Run migrate = migrate(hosts, target, "--pre-copy", "0", "--post-copy");
+            StopPoints.watch(null);
+            assertThat(serving.get()).as("the source served lazily").isEqualTo(1);
+            assertThat(migrate.exit()).as(migrate.out() + migrate.err()).isEqualTo(1);
+            assertThat(migrate.errLines()).singleElement().asString()
+                    .startsWith("cryo: cannot migrate pid " + target.pid() + ": ").contains("past the point of no return");
+            assertThat(target.awaitExit(30)).as("the source's tree, frozen and committed, is gone").isTrue();
+            String ended = s.awaitEnd(60);
+            assertThat(ended).as("the server's end").isNotNull().startsWith("the migration server exited with 1: ");
+        }
+    }
+
+    @Test
+    void theDestinationKilledDuringPostCopyLeavesNoCopyOfTheTreeAnywhere() throws Exception {
+        Path t = work.resolve("t");
+        try (TwoHosts hosts = TwoHosts.create("lc");
+             ImageDaemonProcess s = server(hosts);
+             Target target = Target.start("dumpee", t, "64", "2")) {
+            AtomicInteger serving = new AtomicInteger();
+            StopPoints.watch(point -> {
+                if (point.equals("lazy-serving") && serving.incrementAndGet() == 1) {
+                    ProcessHandle.of(s.pid()).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL: the destination dies
+                }
+            });
+            MainTest.Run migrate = migrate(hosts, target, "--pre-copy", "0", "--post-copy");
+            StopPoints.watch(null);
+            assertThat(serving.get()).as("the source served lazily").isEqualTo(1);
+            assertThat(migrate.exit()).as(migrate.out() + migrate.err()).isEqualTo(1);
+            assertThat(migrate.errLines()).singleElement().asString()
+                    .startsWith("cryo: cannot migrate pid " + target.pid() + ": ").contains("past the point of no return");
+            assertThat(target.awaitExit(30)).as("the source's tree, frozen and committed, is gone").isTrue();
+            // and no restored copy runs on with holes where its pages had not come: dumpee's command line names its directory
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            java.util.List<Long> copies;
+            do {
+                copies = ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(t.toString()))
+                        .map(ProcessHandle::pid).toList();
+            } while (!copies.isEmpty() && System.nanoTime() < deadline && sleep());
+            assertThat(copies).as("processes of a restored copy of the tree").isEmpty();
+        }
+    }
+
+    private static boolean sleep() {
+        try {
+            Thread.sleep(50);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

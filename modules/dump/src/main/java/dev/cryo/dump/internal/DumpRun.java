@@ -197,6 +197,7 @@ public final class DumpRun {
         SourceRelease.keepOnlyLazyMemory(tree, mms);
         options.listener().log("lazy-pages daemon " + peer + " connected: the tree keeps only its lazy memory, and is killed"
                 + " once the daemon has it");
+        StopPoints.reach("lazy-serving");
         try (TreeMemory memory = new TreeMemory()) {
             LazyPageServer.Session s = lazyServer.serve(lazyRanges, memory::read);
             lazyBytesServed = s.bytes();
