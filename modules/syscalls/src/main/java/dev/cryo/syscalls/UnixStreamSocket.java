@@ -8,7 +8,6 @@ import java.time.Duration;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.sockaddr_un;
-import dev.cryo.bindings.timeval;
 import dev.cryo.bindings.ucred;
 
 /**
@@ -137,15 +136,7 @@ public final class UnixStreamSocket implements AutoCloseable {
 
     /** SO_SNDTIMEO and SO_RCVTIMEO: a send or recv that blocks this long fails with EAGAIN. Zero: never. */
     public void timeouts(Duration d) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment tv = timeval.allocate(a);
-            timeval.tv_sec(tv, d.toSeconds());
-            timeval.tv_usec(tv, d.toMillisPart() * 1000L);
-            Syscall.call("setsockopt(SO_SNDTIMEO)", Linux.__NR_setsockopt(), fd.fd(), Linux.SOL_SOCKET(), Linux.SO_SNDTIMEO(),
-                    tv.address(), tv.byteSize());
-            Syscall.call("setsockopt(SO_RCVTIMEO)", Linux.__NR_setsockopt(), fd.fd(), Linux.SOL_SOCKET(), Linux.SO_RCVTIMEO(),
-                    tv.address(), tv.byteSize());
-        }
+        StreamCalls.timeouts(fd, d);
     }
 
     /**
@@ -153,64 +144,32 @@ public final class UnixStreamSocket implements AutoCloseable {
      * returns the bytes the kernel took. EINTR is retried.
      */
     public long send(MemorySegment data) {
-        while (true) {
-            try {
-                return Syscall.call("send", Linux.__NR_sendto(), fd.fd(), data.address(), data.byteSize(), Linux.MSG_NOSIGNAL(), 0, 0);
-            } catch (ErrnoException e) {
-                if (!e.is(Errno.EINTR)) {
-                    throw e;
-                }
-            }
-        }
+        return StreamCalls.send(fd, data);
     }
 
     /** Sends all of {@code data}. */
     public void sendFully(MemorySegment data) {
-        for (long done = 0; done < data.byteSize(); ) {
-            done += send(data.asSlice(done));
-        }
+        StreamCalls.sendFully(fd, data);
     }
 
     /** One {@code recv(2)} into {@code buf}; returns the bytes received, 0 when the peer has closed its side. */
     public long recv(MemorySegment buf) {
-        while (true) {
-            try {
-                return Syscall.call("recv", Linux.__NR_recvfrom(), fd.fd(), buf.address(), buf.byteSize(), 0, 0, 0);
-            } catch (ErrnoException e) {
-                if (!e.is(Errno.EINTR)) {
-                    throw e;
-                }
-            }
-        }
+        return StreamCalls.recv(fd, buf);
     }
 
     /** Receives until {@code buf} is full or the peer closes; returns the bytes received. */
     public long recvFully(MemorySegment buf) {
-        long done = 0;
-        while (done < buf.byteSize()) {
-            long n = recv(buf.asSlice(done));
-            if (n == 0) {
-                break;
-            }
-            done += n;
-        }
-        return done;
+        return StreamCalls.recvFully(fd, buf);
     }
 
     /** Ends every blocked and later send and recv on this socket (a recv returns 0); safe from any thread. */
     public void shutdown() {
-        try {
-            Syscall.call("shutdown", Linux.__NR_shutdown(), fd.fd(), Linux.SHUT_RDWR());
-        } catch (ErrnoException e) {
-            if (!e.is(Errno.ENOTCONN)) {
-                throw e;
-            }
-        }
+        StreamCalls.shutdown(fd);
     }
 
     /** shutdown(SHUT_WR): the peer reads the end of the stream once it has the rest. */
     public void shutdownOutput() {
-        Syscall.call("shutdown(SHUT_WR)", Linux.__NR_shutdown(), fd.fd(), Linux.SHUT_WR());
+        StreamCalls.shutdownOutput(fd);
     }
 
     public Fd fd() {
