@@ -117,6 +117,7 @@ public final class Migration {
         }
         Path scratch = null;
         ControlChannel control = new ControlChannel(stream, "migration server");
+        boolean frozenYet = false; // until the final dump starts, every failure leaves the tree running here as it was
         try {
             DumpOptions.Network net = o.network();
             control.send(Control.newBuilder().setHello(Hello.newBuilder().setVersion(VERSION).setPid(o.pid())
@@ -188,6 +189,7 @@ public final class Migration {
                 }
                 DumpOptions finalOptions = last;
                 DumpStats d;
+                frozenYet = true;
                 try {
                     d = step("the final dump", where, proxyFailed, () -> Dumper.dump(finalOptions, cancel));
                     fin.afterDump();
@@ -209,6 +211,10 @@ public final class Migration {
         } catch (MigrationException e) {
             // before the commit the destination drops what it has (a restored copy included): say why, if it listens
             control.fail(e.getMessage());
+            if (!frozenYet && !e.getMessage().startsWith("cannot migrate ")) {
+                // the hello, the image proxy's connection, a round's report: nothing of the tree was touched or it was released
+                throw new MigrationException("cannot migrate " + where + ": " + e.getMessage() + "; " + where + " runs on here", e);
+            }
             throw e;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
