@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -16,7 +15,6 @@ import java.util.stream.Stream;
 import dev.cryo.images.RemoteImageStore;
 import dev.cryo.images.remote.ImageDaemon;
 import dev.cryo.images.remote.RemoteImageException;
-import dev.cryo.lazypages.Handoff;
 import dev.cryo.lazypages.LazyPages;
 import dev.cryo.migrate.internal.ControlChannel;
 import dev.cryo.migrate.proto.Accepted;
@@ -28,13 +26,11 @@ import dev.cryo.pagexfer.PageServerEndpoint;
 import dev.cryo.pagexfer.TcpStream;
 import dev.cryo.pagexfer.Tls;
 import dev.cryo.parasite.Cancellation;
-import dev.cryo.restore.LazyHandoff;
 import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.Restorer;
 import dev.cryo.syscalls.CryoFailure;
-import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.NetNamespace;
@@ -231,9 +227,12 @@ public final class MigrationServer implements AutoCloseable {
     }
 
     /**
-     * Post-copy: a lazy-pages daemon reads the dump's images from the cache and connects to the source's lazy dump
-     * (the point of no return: the source's tree never runs again), the restore hands it the tree's userfaultfds,
-     * and the tree runs here while its memory comes from the source, on fault and in the background.
+     * Post-copy: a lazy-pages daemon reads the dump's images from the cache while the restore reads them too and
+     * builds the tree's memory; before the tree's files the daemon connects to the source's lazy dump (the point of no
+     * return: the source's tree never runs again, and what it held is free), the restore hands it the tree's
+     * userfaultfds, and the tree runs here while its memory comes, on fault and in the background: what the final
+     * dump left lazy from the source, and what pre-copy sent from the cache (the restore writes neither: its time,
+     * the downtime, does not grow with the tree's memory).
      */
     private Result postCopy(ControlChannel ch, ImageCache c, RestoreOptions ro, String snapshot, String source, int lazyPort,
                             int rounds, Cancellation cancel, Thread serving) throws InterruptedException {
@@ -243,72 +242,40 @@ public final class MigrationServer implements AutoCloseable {
         }
         PageServerEndpoint from = new PageServerEndpoint(dev.cryo.syscalls.TcpSocket.address(source), lazyPort, options.tls());
         Path socket = sockets.resolve("lazy-pages.sock");
-        try (RemoteImageStore images = RemoteImageStore.open(ImageDaemon.cache(c.localSocket()), snapshot, cancel::check)) {
-            LazyPages daemon;
+        try (RemoteImageStore images = RemoteImageStore.open(ImageDaemon.cache(c.localSocket()), snapshot, cancel::check);
+             PostCopyDaemon daemon = PostCopyDaemon.start(new LazyPages.Options(options.dir(), socket, from, LazyPages.DEFAULT_TIMEOUT, log),
+                     images, "snapshot " + snapshot, cancel, log)) {
+            RestoreStats s;
             try {
-                daemon = LazyPages.listen(new LazyPages.Options(options.dir(), socket, from, LazyPages.DEFAULT_TIMEOUT, log), images,
-                        "snapshot " + snapshot);
-            } catch (CryoFailure e) {
-                ch.fail("the destination's lazy-pages daemon: " + e.getMessage());
-                throw new MigrationException("the lazy-pages daemon: " + e.getMessage() + "; the tree runs on at the source", e);
+                s = restoreIn(options.treeNetns(), ro.withLazyPages(daemon), cancel);
+            } catch (RestoreException | CryoFailure e) {
+                String why = "the lazy restore on the destination failed: " + e.getMessage() + (daemon.committed()
+                        ? "; past the point of no return (the source's tree was committed to this destination): the tree is lost"
+                        : "; the tree runs on at the source");
+                ch.fail(why);
+                throw new MigrationException(why, e);
             }
-            try (daemon) {
-                log.accept("the lazy-pages daemon has connected to the source's lazy dump: past the point of no return");
-                AtomicReference<LazyPages.Stats> stats = new AtomicReference<>();
-                AtomicReference<RuntimeException> daemonFailed = new AtomicReference<>();
-                Cancellation faultsStop = new Cancellation();
-                Thread faults = Thread.ofPlatform().name("migrate-lazy-pages").start(() -> {
-                    try {
-                        stats.set(daemon.serve(() -> {
-                            cancel.check();
-                            faultsStop.check();
-                        }));
-                    } catch (RuntimeException e) {
-                        daemonFailed.set(e);
-                    }
-                });
-                RestoreStats s;
-                try (Handoff handoff = Handoff.connect(daemon.socket())) {
-                    s = restoreIn(options.treeNetns(), ro.withLazyPages(new LazyHandoff() {
-                        @Override
-                        public void hand(int pid, Fd uffd, Fd pidfd) {
-                            handoff.hand(pid, uffd, pidfd);
-                        }
-
-                        @Override
-                        public void released() {
-                            handoff.released();
-                        }
-                    }), cancel);
-                } catch (RestoreException | CryoFailure e) {
-                    faultsStop.cancel("the lazy restore failed");
-                    faults.join();
-                    String why = "the lazy restore on the destination failed: " + e.getMessage()
-                            + "; past the point of no return (the source's tree was committed to this destination): the tree is lost";
-                    ch.fail(why);
-                    throw new MigrationException(why, e);
-                }
-                ch.send(Control.newBuilder().setRestored(Restored.newBuilder().setRootPid(s.rootPid())
-                        .setRestoreNanos(s.restoreNanos()).setPages(s.pagesRestored())).build());
-                log.accept("restored lazily as pid " + s.rootPid() + "; its memory follows from the source");
-                faults.join();
-                if (daemonFailed.get() != null) {
-                    String why = "post-copy: " + daemonFailed.get().getMessage();
-                    ch.fail(why);
-                    throw new MigrationException(why, daemonFailed.get());
-                }
-                LazyPages.Stats ls = stats.get();
-                ch.send(Control.newBuilder().setResident(Resident.newBuilder().setNanos(ls.completeNanos())
-                        .setRemotePages(ls.remotePages()).setFaults(ls.faults())).build());
-                try {
-                    ch.expect(Control.MessageCase.COMMIT, "after post-copy");
-                } catch (MigrationException e) {
-                    // past the point of no return: the copy here is the tree whatever the source says now
-                    log.accept(e.getMessage() + "; the tree runs here as pid " + s.rootPid());
-                }
-                serving.join(Duration.ofSeconds(10).toMillis());
-                return new Result(ch.peer(), s.rootPid(), 0, s.restoreNanos(), rounds);
+            ch.send(Control.newBuilder().setRestored(Restored.newBuilder().setRootPid(s.rootPid())
+                    .setRestoreNanos(s.restoreNanos()).setPages(s.pagesRestored())).build());
+            log.accept("restored lazily as pid " + s.rootPid() + "; its memory follows from the source and the cache");
+            LazyPages.Stats ls;
+            try {
+                ls = daemon.await();
+            } catch (RuntimeException e) {
+                String why = "post-copy: " + e.getMessage();
+                ch.fail(why);
+                throw new MigrationException(why, e);
             }
+            ch.send(Control.newBuilder().setResident(Resident.newBuilder().setNanos(ls.completeNanos())
+                    .setRemotePages(ls.remotePages()).setFaults(ls.faults())).build());
+            try {
+                ch.expect(Control.MessageCase.COMMIT, "after post-copy");
+            } catch (MigrationException e) {
+                // past the point of no return: the copy here is the tree whatever the source says now
+                log.accept(e.getMessage() + "; the tree runs here as pid " + s.rootPid());
+            }
+            serving.join(Duration.ofSeconds(10).toMillis());
+            return new Result(ch.peer(), s.rootPid(), 0, s.restoreNanos(), rounds);
         }
     }
 
