@@ -79,7 +79,7 @@ public final class MigrationServer implements AutoCloseable {
     /** The restore's rehearsal, while pre-copy runs; joined before the server returns, so that nothing of it outlives it. */
     private volatile Thread rehearsal;
     /** The private directory of this migration's sockets (the cache's, the lazy-pages daemon's), removed at the end. */
-    private Path sockets;
+    private SocketDirectory sockets;
 
     private MigrationServer(Options options, TcpStream.Server server, Consumer<String> log) {
         this.options = options;
@@ -116,10 +116,7 @@ public final class MigrationServer implements AutoCloseable {
             log.accept(ch.peer() + " migrates its pid " + hello.getPid());
             // the sockets in a private directory of a short path (a unix socket's path is 107 bytes at most)
             try {
-                // under -D when its path is short enough, else the system's temporary directory
-                Path base = options.dir().toAbsolutePath().toString().length() <= 32 ? options.dir()
-                        : Path.of(System.getProperty("java.io.tmpdir"));
-                sockets = Files.createTempDirectory(base, "cryo-migrate-");
+                sockets = SocketDirectory.make(options.dir(), log);
             } catch (IOException e) {
                 ch.fail("the destination cannot make a directory for its sockets");
                 throw new MigrationException("cannot make a directory for the migration's sockets: " + e.getMessage(), e);
@@ -146,7 +143,7 @@ public final class MigrationServer implements AutoCloseable {
                 String peerAddress = stream.peer().substring(0, stream.peer().lastIndexOf(':')).replaceAll("^\\[|\\]$", "");
                 // while pre-copy runs: the restore rehearsed, so that the real one (the tree frozen meanwhile) runs warm
                 rehearsal = Thread.ofPlatform().name("migrate-rehearsal").daemon(true)
-                        .start(() -> RestoreRehearsal.run(options.dir(), log));
+                        .start(() -> RestoreRehearsal.run(sockets.path(), log));
                 ch.send(Control.newBuilder().setAccepted(Accepted.newBuilder().setCachePort(c.port()).setSourceAddress(peerAddress)).build());
                 int rounds = 0;
                 Control next;
@@ -205,16 +202,6 @@ public final class MigrationServer implements AutoCloseable {
         } finally {
             control = null;
             cache = null;
-            if (sockets != null) {
-                try (Stream<Path> left = Files.list(sockets)) {
-                    for (Path p : left.toList()) {
-                        Files.deleteIfExists(p);
-                    }
-                    Files.deleteIfExists(sockets);
-                } catch (IOException e) {
-                    log.accept("cannot remove " + sockets + ": " + e.getMessage());
-                }
-            }
             Thread r = rehearsal;
             if (r != null) {
                 try {
@@ -222,6 +209,9 @@ public final class MigrationServer implements AutoCloseable {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+            }
+            if (sockets != null) {
+                sockets.close(); // the rehearsal's images in it too
             }
         }
     }

@@ -359,6 +359,7 @@ public final class RestoreRun {
                 nsInit.resumeAt(PuppetStub.REAP);
             }
             StopPoints.reach("restore:release");
+            options.listener().releasing();
             for (Task t : tasks) {
                 t.threads().forEach(Puppet::release);
                 StopPoints.reach("restore:released-one");
