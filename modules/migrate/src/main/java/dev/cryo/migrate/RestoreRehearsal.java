@@ -12,11 +12,15 @@ import java.util.stream.Stream;
 
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.Dumper;
+import dev.cryo.lazypages.Handoff;
+import dev.cryo.lazypages.LazyPages;
 import dev.cryo.parasite.Cancellation;
 import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreListener;
 import dev.cryo.restore.RestoreOptions;
+import dev.cryo.restore.LazyHandoff;
 import dev.cryo.restore.Restorer;
+import dev.cryo.syscalls.Fd;
 
 /**
  * The destination's restore rehearsed while pre-copy runs, so that the real one, which the tree waits for frozen on
@@ -34,8 +38,11 @@ final class RestoreRehearsal {
     /** The environment variable that names the JVM whose rehearsal a decoy is. */
     static final String MARK = "CRYO_REHEARSAL_OF";
 
-    /** Rehearses in {@code dir} (a directory of its own is made and removed there); returns the time it took. */
-    static long run(Path dir, Consumer<String> log) {
+    /**
+     * Rehearses in {@code dir} (a directory of its own is made and removed there), lazily ({@code lazy}: for post-copy)
+     * or not; returns the time it took.
+     */
+    static long run(Path dir, boolean lazy, Consumer<String> log) {
         long start = System.nanoTime();
         Path images = dir.resolve("rehearsal-" + ProcessHandle.current().pid());
         long decoy = -1;
@@ -51,23 +58,17 @@ final class RestoreRehearsal {
             decoy = Long.parseLong(r.readLine().strip());
             Cancellation cancel = new Cancellation();
             Dumper.dump(DumpOptions.of(Math.toIntExact(decoy), images), cancel);
-            try {
-                Restorer.restore(RestoreOptions.of(images).withDetached(true).withPidns(true).withOrphan(true)
-                        .withListener(new RestoreListener() {
-                            @Override
-                            public void releasing() {
-                                throw new Rehearsed();
-                            }
-                        }), cancel);
-                log.accept("the restore's rehearsal released its decoy's copy, which it was to stop before");
-            } catch (RestoreException e) {
-                Throwable c = e;
-                while (c != null && !(c instanceof Rehearsed)) {
-                    c = c.getCause();
-                }
-                if (c == null) {
-                    throw e;
-                }
+            RestoreOptions ro = RestoreOptions.of(images).withDetached(true).withPidns(true).withOrphan(true)
+                    .withListener(new RestoreListener() {
+                        @Override
+                        public void releasing() {
+                            throw new Rehearsed();
+                        }
+                    });
+            if (lazy) {
+                rehearseLazily(ro, images, dir.resolve("rehearsal.sock"), cancel);
+            } else {
+                rehearse(ro, cancel);
             }
             log.accept(String.format("restore rehearsed on a decoy in %.1f ms", (System.nanoTime() - start) / 1e6));
         } catch (Exception e) {
@@ -90,6 +91,53 @@ final class RestoreRehearsal {
             }
         }
         return System.nanoTime() - start;
+    }
+
+    /** The restore up to its release; a restore that fails otherwise throws. */
+    private static void rehearse(RestoreOptions ro, Cancellation cancel) throws RestoreException {
+        try {
+            Restorer.restore(ro, cancel);
+            throw new IllegalStateException("the rehearsal released its decoy's copy, which it was to stop before");
+        } catch (RestoreException e) {
+            Throwable c = e;
+            while (c != null && !(c instanceof Rehearsed)) {
+                c = c.getCause();
+            }
+            if (c == null) {
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * The same, lazily: a lazy-pages daemon on the decoy's images (no source), the restore handing it the decoy's
+     * userfaultfd, as post-copy's restore does; the daemon ends when the rehearsal's restore goes away.
+     */
+    private static void rehearseLazily(RestoreOptions ro, Path images, Path socket, Cancellation cancel) throws Exception {
+        try (LazyPages daemon = LazyPages.listen(new LazyPages.Options(images, socket, null, LazyPages.DEFAULT_TIMEOUT, null))) {
+            Thread serving = Thread.ofPlatform().name("migrate-rehearsal-lazy-pages").start(() -> {
+                try {
+                    daemon.serve(cancel::check);
+                } catch (RuntimeException expected) {
+                    // the restore goes away before its tree runs: that is the rehearsal's end
+                }
+            });
+            try (Handoff h = Handoff.connect(socket)) {
+                rehearse(ro.withLazyPages(new LazyHandoff() {
+                    @Override
+                    public void hand(int pid, Fd uffd, Fd pidfd) {
+                        h.hand(pid, uffd, pidfd);
+                    }
+
+                    @Override
+                    public void released() {
+                        h.released();
+                    }
+                }), cancel);
+            } finally {
+                serving.join();
+            }
+        }
     }
 
     /** The rehearsal's end, where the restore would release the decoy's copy. */
