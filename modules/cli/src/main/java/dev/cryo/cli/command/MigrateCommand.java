@@ -41,7 +41,8 @@ final class MigrateCommand implements Callable<Integer> {
 
     @Option(names = "--post-copy", description = "Post-copy: the final dump leaves the private anonymous memory in the frozen tree, the"
             + " destination restores lazily and runs the tree at once, its memory following on fault and in the background. The"
-            + " point of no return is then the destination's lazy-pages daemon connecting, before its restore.")
+            + " point of no return is then the destination's lazy-pages daemon connecting, during its restore (before the tree's files);"
+            + " pages that pre-copy sent come from the destination's own image cache, only those written since from here.")
     boolean postCopy;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
