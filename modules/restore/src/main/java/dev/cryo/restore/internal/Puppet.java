@@ -282,8 +282,8 @@ public final class Puppet implements Traced, AutoCloseable {
     }
 
     /** Loads the task's registers; the next thing it runs is its own code at their rip. */
-    void setRegisters(MemorySegment userRegs) {
-        Ptrace.setRegset(pid, Kernel.NT_PRSTATUS, userRegs);
+    void setRegisters(UserRegs regs) {
+        regs.write(pid);
     }
 
     /** Lets the task run the stub's code at {@code rip} with the stub's stack: for the pid namespace's init. */

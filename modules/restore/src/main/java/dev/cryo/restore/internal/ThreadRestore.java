@@ -96,7 +96,7 @@ final class ThreadRestore {
             r.rip(g.getIp()); r.cs(g.getCs()); r.eflags(g.getFlags()); r.rsp(g.getSp()); r.ss(g.getSs());
             r.fsBase(g.getFsBase()); r.gsBase(g.getGsBase());
             r.ds(g.getDs()); r.es(g.getEs()); r.fs(g.getFs()); r.gs(g.getGs());
-            p.setRegisters(r.segment());
+            p.setRegisters(r);
 
             MemorySegment x = a.allocate(XSAVE_MAX, 64);
             long size = Ptrace.getRegset(p.tid(), Kernel.NT_X86_XSTATE, x);
