@@ -1,7 +1,7 @@
 package dev.cryo.syscalls;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 
 import dev.cryo.bindings.Linux;
@@ -10,10 +10,11 @@ import dev.cryo.bindings.user_regs_struct;
 /**
  * A thread's general registers, {@code struct user_regs_struct} as PTRACE_GETREGSET NT_PRSTATUS reads and
  * writes them. The fields live in a Java array (every field of the struct is an unsigned long, at the slot
- * its offset names), moved to and from the kernel through off-heap memory owned by the allocator's arena in
- * one copy. Field by field through the struct's layout, each access is a VarHandle that C1 inlines whole:
- * the methods that read or set every register of a thread took 4 to 33 MB of compiler arena each to compile,
- * the largest part of a 5000-thread dump's peak RSS (scripts/bench-big).
+ * its offset names), moved to and from the kernel in one copy through a struct allocated for the call: field
+ * by field through the struct's layout, each access is a VarHandle that C1 inlines whole, and the methods
+ * that read or set every register of a thread took 4 to 33 MB of compiler arena each to compile, the largest
+ * part of a 5000-thread dump's peak RSS (scripts/bench-big). Nothing off-heap is held between calls, so
+ * that a thread's saved registers cost 27 words of heap and go with their last reference.
  */
 public final class UserRegs {
     private static final int FIELDS = Math.toIntExact(user_regs_struct.sizeof() / Long.BYTES);
@@ -49,36 +50,34 @@ public final class UserRegs {
         return Math.toIntExact(offset / Long.BYTES);
     }
 
-    /** What the kernel reads and writes. */
-    private final MemorySegment regs;
-    /** The fields, as Java code reads and sets them. */
     private final long[] v = new long[FIELDS];
 
-    private UserRegs(MemorySegment regs) {
-        this.regs = regs;
-    }
-
-    public static UserRegs allocate(SegmentAllocator allocator) {
-        return new UserRegs(user_regs_struct.allocate(allocator));
-    }
+    /** All zero. */
+    public UserRegs() {}
 
     /** The registers of stopped thread {@code tid}. */
-    public static UserRegs of(int tid, SegmentAllocator allocator) {
-        UserRegs r = allocate(allocator);
+    public static UserRegs of(int tid) {
+        UserRegs r = new UserRegs();
         r.read(tid);
         return r;
     }
 
     /** Loads the registers of stopped thread {@code tid} into this. */
     public void read(int tid) {
-        Ptrace.getRegset(tid, Linux.NT_PRSTATUS(), regs);
-        MemorySegment.copy(regs, ValueLayout.JAVA_LONG, 0, v, 0, FIELDS);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment regs = user_regs_struct.allocate(arena);
+            Ptrace.getRegset(tid, Linux.NT_PRSTATUS(), regs);
+            MemorySegment.copy(regs, ValueLayout.JAVA_LONG, 0, v, 0, FIELDS);
+        }
     }
 
     /** Gives stopped thread {@code tid} these registers. */
     public void write(int tid) {
-        MemorySegment.copy(v, 0, regs, ValueLayout.JAVA_LONG, 0, FIELDS);
-        Ptrace.setRegset(tid, Linux.NT_PRSTATUS(), regs);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment regs = user_regs_struct.allocate(arena);
+            MemorySegment.copy(v, 0, regs, ValueLayout.JAVA_LONG, 0, FIELDS);
+            Ptrace.setRegset(tid, Linux.NT_PRSTATUS(), regs);
+        }
     }
 
     public UserRegs copyFrom(UserRegs other) {

@@ -56,7 +56,7 @@ public final class Puppet implements Traced, AutoCloseable {
         this.pid = pid;
         this.nsPid = pid;
         this.tgid = pid;
-        this.template = UserRegs.allocate(arena);
+        this.template = new UserRegs();
     }
 
     /** Seizes {@code pid} (a puppet sleeping in pause()) and stops it; its fork/clone children get seized too. */
@@ -288,7 +288,7 @@ public final class Puppet implements Traced, AutoCloseable {
 
     /** Lets the task run the stub's code at {@code rip} with the stub's stack: for the pid namespace's init. */
     void resumeAt(long rip) {
-        UserRegs r = UserRegs.allocate(arena).copyFrom(template);
+        UserRegs r = new UserRegs().copyFrom(template);
         r.rip(rip);
         r.origRax(-1);
         r.write(pid);
