@@ -62,7 +62,6 @@ public final class Parasite implements AutoCloseable {
 
     private final int pid;
     private final Traced leader;
-    private final Arena arena = Arena.ofConfined();
     private final Map<Integer, Calls> threads = new LinkedHashMap<>();
     private final UserRegs callRegs = new UserRegs();
     /** A dumped task's: where its calls run and how it cures itself; null for a puppet. */
@@ -436,7 +435,6 @@ public final class Parasite implements AutoCloseable {
             }
         } finally {
             threads.clear();
-            arena.close();
         }
         StopPoints.reach("cured");
         if (failure != null && !(failure instanceof Tracee.TaskExitedException)) {
