@@ -3,7 +3,6 @@ package dev.cryo.pagexfer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayDeque;
 
 import dev.cryo.pagexfer.internal.Command;
 import dev.cryo.pagexfer.internal.PlainWire;
@@ -15,8 +14,8 @@ import dev.cryo.syscalls.Page;
 import dev.cryo.syscalls.TcpSocket;
 
 /**
- * The lazy-pages daemon's end of post-copy: pages a lazy dump left on its side, asked for with GETs in CRIU's
- * page-server protocol, one at a time ({@link #get}) or ahead of their answers ({@link #ask}, {@link #receive}). Each answer is checked (the pages of the image and the address asked for,
+ * The lazy-pages daemon's end of post-copy: pages a lazy dump left on its side, asked for one GET at a time
+ * in CRIU's page-server protocol. Each answer is checked (the pages of the image and the address asked for,
  * at least one and at most the number asked, every byte of them): a source that answers otherwise, goes
  * away, or sends nothing for {@code endpoint.stall()} fails with a {@link PageServerException} naming it.
  *
@@ -34,10 +33,6 @@ public final class RemotePages implements AutoCloseable {
     private final Wire wire;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment header = arena.allocate(Command.SIZE, 8);
-    /** A GET's header, apart from {@link #header}: a GET may be sent while an answer is half received. */
-    private final MemorySegment request = arena.allocate(Command.SIZE, 8);
-    /** The GETs sent and not yet answered, oldest first: {pid, vaddr, pages}. */
-    private final ArrayDeque<long[]> asked = new ArrayDeque<>();
     private final MemorySegment answer = arena.allocate(4, 4);
     private long bytes;
     private long gets;
@@ -87,48 +82,13 @@ public final class RemotePages implements AutoCloseable {
     /**
      * GET: up to {@code pages} pages of process {@code pid} from {@code vaddr} on, into {@code into} (page-aligned,
      * room for them all); returns how many came (at least 1: a source may cut a run where its lazy range ends).
-     * No GET may be outstanding ({@link #ask} without its {@link #receive}).
      */
     public long get(int pid, long vaddr, long pages, MemorySegment into) {
-        if (!asked.isEmpty()) {
-            throw new IllegalStateException(asked.size() + " GETs are outstanding: their answers come first");
-        }
-        ask(pid, vaddr, pages);
-        return receive(into);
-    }
-
-    /**
-     * Sends a GET for up to {@code pages} pages of process {@code pid} from {@code vaddr} on, and returns at once:
-     * its answer is taken by {@link #receive}, answers in the order of the GETs. A GET asked ahead travels and is
-     * read by the source while the daemon places what came before it (the round trip and the source's read are
-     * off the critical path).
-     */
-    public void ask(int pid, long vaddr, long pages) {
-        new Command(Command.GET, 0, pages, vaddr, Command.dstId(PagemapType.PROCESS, pid)).writeTo(request);
-        wire.send(request);
-        wire.push();
-        asked.add(new long[] {pid, vaddr, pages});
-    }
-
-    /** GETs sent whose answers have not been received. */
-    public int outstanding() {
-        return asked.size();
-    }
-
-    /**
-     * The answer to the oldest outstanding GET, into {@code into} (page-aligned, room for all the pages it asked);
-     * returns how many pages came (at least 1).
-     */
-    public long receive(MemorySegment into) {
-        long[] q = asked.poll();
-        if (q == null) {
-            throw new IllegalStateException("no GET is outstanding");
-        }
-        int pid = (int) q[0];
-        long vaddr = q[1];
-        long pages = q[2];
         long dstId = Command.dstId(PagemapType.PROCESS, pid);
         String what = String.format("pid %d at 0x%x", pid, vaddr);
+        new Command(Command.GET, 0, pages, vaddr, dstId).writeTo(header);
+        wire.send(header);
+        wire.push();
         long got = wire.recvFully(header);
         if (got < Command.SIZE) {
             throw new PageServerException(endpoint + ": the connection ended before the answer to GET " + what
@@ -172,9 +132,6 @@ public final class RemotePages implements AutoCloseable {
             return;
         }
         finished = true;
-        if (!asked.isEmpty()) {
-            throw new IllegalStateException(asked.size() + " GETs are outstanding: their answers come before CLOSE");
-        }
         new Command(Command.CLOSE, 0, 0, 0, 0).writeTo(header);
         wire.send(header);
         wire.push();

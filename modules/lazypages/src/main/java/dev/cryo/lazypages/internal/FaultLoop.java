@@ -2,7 +2,6 @@ package dev.cryo.lazypages.internal;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -30,9 +29,7 @@ import dev.cryo.syscalls.Uffd;
  * <p>Faults first: each round reads every userfaultfd that has messages and handles them in order (a fault
  * gets its one page, or a zero page where the dump had none), and only a round without a fault places one
  * chunk in the background: from the last fault on, in chunks that start at 64 KiB after each fault and double
- * up to 4 MiB (CRIU's uffd.c starts and stops there, growing by 64 KiB). Post-copy, the background keeps
- * {@value #AHEAD} GETs in flight beyond the answer it places (CRIU's daemon waits for each): a fault first takes
- * the answers due, and events first put the pages asked ahead back among the pending ones.
+ * up to 4 MiB (CRIU's uffd.c starts and stops there, growing by 64 KiB).
  *
  * <p>What the kernel's answers mean (userfaultfd(2), mm/userfaultfd.c): EEXIST, a page is there already (the
  * restore wrote it, or it was placed before): skip it; EAGAIN with pages placed, a partial copy: go on; EAGAIN
@@ -63,24 +60,9 @@ public final class FaultLoop implements AutoCloseable {
     private boolean released;
     private Target last;
     private int nextBackground;
-    /**
-     * Post-copy: the background pieces whose GETs were sent ahead of their answers, oldest first. Their pages are out
-     * of their targets' pending pages until their answers are placed, or put back ({@link #returnAhead}) before a
-     * target's events are handled.
-     */
-    private final ArrayDeque<Asked> ahead = new ArrayDeque<>();
     /** What the loop is doing, for the line a failure ends with. */
     private String doing = "waiting for the restore";
     private final Counts counts = new Counts();
-
-    /** A GET sent ahead: for piece {@code p} of target {@code t}. */
-    private record Asked(Target t, Piece p) {}
-
-    /**
-     * Background GETs sent before the answer placed now: while the daemon copies one chunk into the process, the
-     * next crosses the link and the dump reads the one after (it reads a GET's pages while it sends the answer before).
-     */
-    private static final int AHEAD = 2;
 
     /** Figures of one run. */
     static final class Counts {
@@ -151,8 +133,8 @@ public final class FaultLoop implements AutoCloseable {
     private void loop() {
         while (true) {
             checkpoint.run();
-            boolean work = !ahead.isEmpty() || targets.stream().anyMatch(t -> !t.gone && !t.pending.isEmpty());
-            if (released && ahead.isEmpty() && targets.stream().allMatch(Target::finished)) {
+            boolean work = targets.stream().anyMatch(t -> !t.gone && !t.pending.isEmpty());
+            if (released && targets.stream().allMatch(Target::finished)) {
                 return;
             }
             long wait = work ? backgroundIn() : IDLE_TICK_MILLIS;
@@ -350,9 +332,6 @@ public final class FaultLoop implements AutoCloseable {
                 it.remove();
             }
         }
-        if (!events.isEmpty()) {
-            returnAhead();
-        }
         events.forEach(m -> event(t, m));
     }
 
@@ -383,7 +362,6 @@ public final class FaultLoop implements AutoCloseable {
 
     /** A fault: its page if the dump had one there and it is still due, else a zero page; then the background starts there. */
     private void fault(Target t, Uffd.Message m) {
-        settleAhead(); // its answer comes first on the stream; and the faulting page may be among its pages
         long page = m.address() & -Page.SIZE;
         counts.faults++;
         t.cursor = page;
@@ -443,28 +421,13 @@ public final class FaultLoop implements AutoCloseable {
             }
         }
         if (t == null) {
-            Asked a = ahead.poll(); // nothing left to ask: the answers still due, one a round
-            if (a != null) {
-                placeAnswer(a.t(), a.p());
-            }
             return;
         }
         Piece p = t.pending.take(t.cursor, t.chunk);
         doing = String.format("pushing %d pages of %s at 0x%x ahead of its faults", p.pages(), t.label, p.start());
         t.cursor = p.end();
         t.chunk = Math.min(Target.MAX_CHUNK, t.chunk * 2);
-        if (p.remote()) {
-            // Its GET goes before the oldest answer is placed (AHEAD): one buffer will do, each answer is read off
-            // the socket before the next one.
-            remote.ask(p.owner(), p.img(), p.pages());
-            ahead.add(new Asked(t, p));
-            if (ahead.size() > AHEAD) {
-                Asked a = ahead.poll();
-                placeAnswer(a.t(), a.p());
-            }
-        } else {
-            place(t, p);
-        }
+        place(t, p);
         if (t.pending.isEmpty() && targets.stream().filter(x -> !x.gone).allMatch(x -> x.pending.isEmpty())) {
             log.accept("every page is placed");
         }
@@ -475,51 +438,18 @@ public final class FaultLoop implements AutoCloseable {
      * changed under the copy: what was not placed went back (where the events moved it), to be looked at again.
      */
     private boolean place(Target t, Piece p) {
+        MemorySegment data;
         if (p.remote()) {
-            remote.ask(p.owner(), p.img(), p.pages()); // nothing is ahead of it: a fault settles that first
-            return placeAnswer(t, p);
-        }
-        return copy(t, p, p.bytes());
-    }
-
-    /** Receives the answer to the oldest GET, for piece {@code p} of {@code t}, and places it (as {@link #place}). */
-    private boolean placeAnswer(Target t, Piece p) {
-        long n = remote.receive(buffer);
-        counts.remotePages += n;
-        if (t.gone) {
-            return true; // read off the stream all the same, so that the next answer is read as the next
-        }
-        if (n < p.pages()) {
-            t.pending.put(p.slice(p.start() + n * Page.SIZE, p.end()));
-            p = p.slice(p.start(), p.start() + n * Page.SIZE);
-        }
-        return copy(t, p, buffer.asSlice(0, n * Page.SIZE));
-    }
-
-    /** The GETs sent ahead: their answers received and placed. */
-    private void settleAhead() {
-        for (Asked a; (a = ahead.poll()) != null; ) {
-            placeAnswer(a.t(), a.p());
-        }
-    }
-
-    /**
-     * Before events are handled: the pages asked ahead go back among their targets' pending pages, where the events
-     * move or drop them as they do the others (placed after an event was read, they could land where the memory no
-     * longer is); their answers are read off the stream and dropped, and they are asked again later. Events are
-     * rare beside chunks: the few megabytes asked twice do not count.
-     */
-    private void returnAhead() {
-        for (Asked a; (a = ahead.poll()) != null; ) {
-            remote.receive(buffer); // counted in the bytes received, not among the pages placed
-            if (!a.t().gone) {
-                a.t().pending.put(a.p());
+            long n = remote.get(p.owner(), p.img(), p.pages(), buffer);
+            counts.remotePages += n;
+            if (n < p.pages()) {
+                t.pending.put(p.slice(p.start() + n * Page.SIZE, p.end()));
+                p = p.slice(p.start(), p.start() + n * Page.SIZE);
             }
+            data = buffer.asSlice(0, n * Page.SIZE);
+        } else {
+            data = p.bytes();
         }
-    }
-
-    /** Copies {@code data} into {@code t} as piece {@code p}, whose pages are out of its pending pages (as {@link #place}). */
-    private boolean copy(Target t, Piece p, MemorySegment data) {
         long at = 0;
         while (at < data.byteSize()) {
             Uffd.Placed r = Uffd.copy(t.uffd, p.start() + at, data.asSlice(at), argument);

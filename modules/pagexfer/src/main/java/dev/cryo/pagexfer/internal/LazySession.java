@@ -5,10 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 import dev.cryo.pagexfer.LazyMemory;
 import dev.cryo.pagexfer.LazyPageServer;
@@ -51,21 +47,11 @@ public final class LazySession {
         long start = System.nanoTime();
         long gets = 0;
         long pages = 0;
-        // The reader closes before the arena: a read in flight ends before its buffer goes.
-        // shared: the reader thread fills the buffers
-        try (Arena arena = Arena.ofShared(); ExecutorService reader = Executors.newSingleThreadExecutor(LazySession::readerThread)) {
+        try (Arena arena = Arena.ofConfined()) {
             MemorySegment header = arena.allocate(Command.SIZE, 8);
-            MemorySegment out = arena.allocate(Command.SIZE, 8);
             MemorySegment answer = arena.allocate(4, 4);
-            MemorySegment[] buffers = {arena.allocate(MAX_ANSWER, Page.SIZE), arena.allocate(MAX_ANSWER, Page.SIZE)};
-            int next = 0;
-            Answer due = null;
+            MemorySegment buffer = arena.allocate(MAX_ANSWER, Page.SIZE);
             while (true) {
-                if (due != null && !wire.waiting()) {
-                    send(due, out); // no GET behind it yet: it leaves now (a fault's answer never waits for another GET)
-                    due = null;
-                    continue;
-                }
                 long got = wire.recvFully(header);
                 if (got == 0) {
                     throw fault("the connection ended before CLOSE: the lazy-pages daemon went away");
@@ -76,32 +62,17 @@ public final class LazySession {
                 Command c = Command.readFrom(header);
                 switch (c.code()) {
                     case Command.GET -> {
-                        // This GET's pages are read while the answer before it is sent: the dump's read of the memory
-                        // and the transfer overlap (the daemon keeps GETs in flight for its background chunks).
-                        Answer a = read(c, buffers[next], reader);
-                        next ^= 1;
-                        if (due != null) {
-                            send(due, out);
-                        }
-                        due = a;
+                        long n = serve(c, header, buffer);
                         gets++;
-                        pages += a.pages();
+                        pages += n;
                     }
                     case Command.PARENT -> {
                         // cryo's daemon asks first, and hears that the dump has committed to it; no lazy dump has a parent
-                        if (due != null) {
-                            send(due, out);
-                            due = null;
-                        }
                         answer.set(ValueLayout.JAVA_INT, 0, 0);
                         wire.send(answer);
                         wire.push();
                     }
                     case Command.CLOSE, Command.FORCE_CLOSE -> {
-                        if (due != null) {
-                            send(due, out);
-                            due = null;
-                        }
                         answer.set(ValueLayout.JAVA_INT, 0, 0);
                         wire.send(answer);
                         wire.push();
@@ -118,17 +89,8 @@ public final class LazySession {
         }
     }
 
-    private static Thread readerThread(Runnable r) {
-        Thread t = new Thread(r, "lazy-pages-reader");
-        t.setDaemon(true);
-        return t;
-    }
-
-    /** The answer to one GET: {@code pages} pages at {@code vaddr} for {@code dstId}, read into {@code data} by {@code read}. */
-    private record Answer(long dstId, long vaddr, long pages, MemorySegment data, Future<?> read) {}
-
-    /** One GET: checked, and its pages' read started into {@code buffer} on the reader. */
-    private Answer read(Command c, MemorySegment buffer, ExecutorService reader) {
+    /** One GET: checks it, reads the pages, answers; returns the pages sent. */
+    private long serve(Command c, MemorySegment header, MemorySegment buffer) {
         if (c.type() != PagemapType.PROCESS) {
             throw fault(String.format("GET of dst_id 0x%x, which names no process's pages", c.dstId()));
         }
@@ -150,23 +112,12 @@ public final class LazySession {
         long runEnd = LazyMemory.clip(runs, vaddr, Long.MAX_VALUE).getFirst()[1];
         long n = Math.min(Math.min(asked, (runEnd - vaddr) / Page.SIZE), buffer.byteSize() / Page.SIZE);
         MemorySegment data = buffer.asSlice(0, n * Page.SIZE);
-        return new Answer(c.dstId(), vaddr, n, data, reader.submit(() -> memory.read((int) id, vaddr, data)));
-    }
-
-    /** Sends an answer once its pages are read: the ADD_F header, then the pages. */
-    private void send(Answer a, MemorySegment out) {
-        try {
-            a.read().get();
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while reading the pages of a GET", e);
-        }
-        new Command(Command.ADD_F, 0, a.pages(), a.vaddr(), a.dstId()).writeTo(out);
-        wire.send(out);
-        wire.send(a.data());
+        memory.read((int) id, vaddr, data);
+        new Command(Command.ADD_F, 0, n, vaddr, c.dstId()).writeTo(header);
+        wire.send(header);
+        wire.send(data);
         wire.push();
+        return n;
     }
 
     private PageServerException fault(String what) {

@@ -9,7 +9,6 @@ import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Kernel;
-import dev.cryo.syscalls.Poll;
 import dev.cryo.syscalls.TcpSocket;
 
 /**
@@ -78,12 +77,6 @@ public final class PlainWire implements Wire {
                 idle = waited(e, idle, "sent nothing");
             }
         }
-    }
-
-    @Override
-    public boolean waiting() {
-        short[] ready = Poll.poll(new int[] {socket.fd().fd()}, new short[] {(short) Kernel.POLLIN}, 0);
-        return ready[0] != 0;
     }
 
     /** Moves {@code n} bytes that wait in pipe {@code from} (its read end) onto the socket, without copying them. */

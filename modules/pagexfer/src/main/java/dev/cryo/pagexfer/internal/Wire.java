@@ -41,14 +41,6 @@ public interface Wire extends AutoCloseable {
         return 0;
     }
 
-    /**
-     * Whether bytes from the peer wait to be received now (false when it cannot tell: a TLS stream). A server that
-     * holds an answer back to overlap it with the next request sends it at once when nothing waits.
-     */
-    default boolean waiting() {
-        return false;
-    }
-
     /** The peer as users write it, {@code 10.0.0.2:41234}. */
     String peer();
 
