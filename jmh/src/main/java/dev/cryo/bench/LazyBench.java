@@ -27,7 +27,7 @@ import dev.cryo.testkit.TwoHosts;
 /**
  * Lazy restore benchmark (seed 001): pd_dirty with N MiB (one process, its memory all written), dumped, then
  * restored by {@code ./cryo} commands, as a user runs them (the launcher, its AOT cache), side by side in one run,
- * medians of the runs:
+ * the sizes in turn within each run, medians of the runs:
  *
  * <ul>
  * <li>{@code plain}: {@code cryo restore -d}; the tree runs, all of its memory in place, when the command returns;</li>
@@ -39,8 +39,9 @@ import dev.cryo.testkit.TwoHosts;
  *     restored process reads all its memory (its checksum): every page comes by fault; the daemon's p50 and p99.</li>
  * </ul>
  *
- * Every restored process's checksum of all its memory must equal the dumped one's. "JVM start" is the median wall
- * time of {@code cryo --version}: what a restore command costs beyond it is cryo's own work. Then post-copy after
+ * Every restored process's checksum of all its memory must equal the dumped one's. "JVM start" is the wall time of
+ * {@code cryo --version}, timed in each run just before each size's restores: what a restore command costs beyond it
+ * is cryo's own work (the median of each run's difference, so that a drifting load cancels out). Then post-copy after
  * pre-copy: two pre-dumps to page servers across the veth (1% of the pages written before each of them and before
  * the dump), {@code dump --lazy-pages} on top, a lazy restore on the servers' side: the bytes sent lazily against
  * the bytes of the pages written after the last pre-dump.
@@ -81,10 +82,8 @@ public final class LazyBench {
         System.out.printf(Locale.ROOT, "lazy restore benchmark: pd_dirty (one process), images on %s, ./cryo commands, median of %d runs;"
                 + " JVM start (cryo --version) %.0f ms%n", b.dir, b.runs, jvm / 1e6);
         try (TwoHosts hosts = TwoHosts.create("lzb")) {
-            for (int mib : sizes) {
-                if (only == null || !only.equals("precopy")) {
-                    b.size(hosts, mib, only, jvm);
-                }
+            if (only == null || !only.equals("precopy")) {
+                b.sizes(hosts, sizes, only, jvm);
             }
             if (only == null || only.equals("precopy")) {
                 b.precopy(hosts, sizes[sizes.length - 1]);
@@ -108,53 +107,84 @@ public final class LazyBench {
         }
     }
 
-    private void size(TwoHosts hosts, int mib, String only, long jvm) throws Exception {
-        Path work = Files.createDirectories(dir.resolve("t" + mib));
-        Path img = BenchRun.fresh(dir.resolve("img" + mib));
-        String sum;
-        try (Target t = Target.start("pd_dirty", work, Target.Stdio.DEV_NULL, Integer.toString(mib), "10")) {
-            sum = ask(t.pid(), work);
-            run(List.of(cryo.toString(), "dump", "-t", Integer.toString(t.pid()), "-D", img.toString(), "-j"));
-            t.awaitExit(30);
-        }
-        boolean local = only == null || only.equals("local");
-        boolean remote = only == null || only.equals("remote");
-        Figures plain = new Figures(runs);
-        Figures lazy = new Figures(runs);
-        Figures faults = new Figures(runs);
-        Figures far = new Figures(runs);
-        Figures farFaults = new Figures(runs);
-        for (int r = 0; r < runs; r++) {
-            if (local) {
-                plain(img, work, sum, plain, r);
-                lazy(null, img, img, work, sum, lazy, r, "0");
-                lazy(null, img, img, work, sum, faults, r, NEVER);
-            }
-            if (remote) {
-                remote(hosts, mib, far, r, "0");
-                remote(hosts, mib, farFaults, r, NEVER);
+    /** One size's dump and figures. */
+    private final class Size {
+        final int mib;
+        final Path work;
+        final Path img;
+        final String sum;
+        final Figures plain = new Figures(runs);
+        final Figures lazy = new Figures(runs);
+        final Figures faults = new Figures(runs);
+        final Figures far = new Figures(runs);
+        final Figures farFaults = new Figures(runs);
+        /** {@code cryo --version} timed in each run just before this size's restores: what a JVM start costs then. */
+        final long[] jvm = new long[runs];
+
+        Size(int mib) throws Exception {
+            this.mib = mib;
+            work = Files.createDirectories(dir.resolve("t" + mib));
+            img = BenchRun.fresh(dir.resolve("img" + mib));
+            try (Target t = Target.start("pd_dirty", work, Target.Stdio.DEV_NULL, Integer.toString(mib), "10")) {
+                sum = ask(t.pid(), work);
+                run(List.of(cryo.toString(), "dump", "-t", Integer.toString(t.pid()), "-D", img.toString(), "-j"));
+                t.awaitExit(30);
             }
         }
-        System.out.printf(Locale.ROOT, "%n%d MiB (%d pages)%n", mib, (long) mib * 256);
-        System.out.printf(Locale.ROOT, "  %-30s %14s %16s %14s %12s %12s%n", "", "first instr.", " beyond JVM start", "all resident",
-                "fault p50", "fault p99");
-        if (local) {
-            row("plain restore", plain, jvm, false);
-            row("lazy, local", lazy, jvm, false);
-            row("lazy, local, faults only", faults, jvm, true);
-        }
-        if (remote) {
-            row("lazy, remote over veth", far, jvm, false);
-            row("lazy, remote, faults only", farFaults, jvm, true);
-        }
-        BenchRun.fresh(img);
     }
 
-    private static void row(String what, Figures f, long jvm, boolean latency) {
+    /**
+     * Every size, run after run, the sizes taken in turn within each run (not one size's runs after the other's): on a
+     * shared machine the load drifts, and a size measured in a quieter minute than another looked cheaper.
+     */
+    private void sizes(TwoHosts hosts, int[] mibs, String only, long jvm) throws Exception {
+        boolean local = only == null || only.equals("local");
+        boolean remote = only == null || only.equals("remote");
+        List<Size> all = new ArrayList<>();
+        for (int mib : mibs) {
+            all.add(new Size(mib));
+        }
+        for (int r = 0; r < runs; r++) {
+            for (Size z : all) {
+                z.jvm[r] = timeVersion();
+                if (local) {
+                    plain(z.img, z.work, z.sum, z.plain, r);
+                    lazy(null, z.img, z.img, z.work, z.sum, z.lazy, r, "0");
+                    lazy(null, z.img, z.img, z.work, z.sum, z.faults, r, NEVER);
+                }
+                if (remote) {
+                    remote(hosts, z.mib, z.far, r, "0");
+                    remote(hosts, z.mib, z.farFaults, r, NEVER);
+                }
+            }
+        }
+        for (Size z : all) {
+            System.out.printf(Locale.ROOT, "%n%d MiB (%d pages)%n", z.mib, (long) z.mib * 256);
+            System.out.printf(Locale.ROOT, "  %-30s %14s %16s %14s %12s %12s%n", "", "first instr.", " beyond JVM start", "all resident",
+                    "fault p50", "fault p99");
+            if (local) {
+                row("plain restore", z.plain, z.jvm, false);
+                row("lazy, local", z.lazy, z.jvm, false);
+                row("lazy, local, faults only", z.faults, z.jvm, true);
+            }
+            if (remote) {
+                row("lazy, remote over veth", z.far, z.jvm, false);
+                row("lazy, remote, faults only", z.farFaults, z.jvm, true);
+            }
+            BenchRun.fresh(z.img);
+        }
+    }
+
+    /** A row; beyond JVM start is the median over the runs of each run's first instruction less its own JVM start. */
+    private static void row(String what, Figures f, long[] jvm, boolean latency) {
         long first = BenchRun.median(f.first);
+        long[] beyond = new long[jvm.length];
+        for (int i = 0; i < jvm.length; i++) {
+            beyond[i] = f.first[i] - jvm[i];
+        }
         String res = latency ? "" : String.format(Locale.ROOT, "%9.0f ms", BenchRun.median(f.resident) / 1e6);
         String lat = latency ? String.format(Locale.ROOT, "%9.1f us %9.1f us", median(f.p50), median(f.p99)) : "";
-        System.out.printf(Locale.ROOT, "  %-30s %11.0f ms %13.0f ms %14s %s%n", what, first / 1e6, (first - jvm) / 1e6, res, lat);
+        System.out.printf(Locale.ROOT, "  %-30s %11.0f ms %13.0f ms %14s %s%n", what, first / 1e6, BenchRun.median(beyond) / 1e6, res, lat);
     }
 
     private static double median(double[] v) {
@@ -311,11 +341,15 @@ public final class LazyBench {
     private long jvmStart() throws Exception {
         long[] t = new long[runs];
         for (int i = 0; i < runs; i++) {
-            long t0 = System.nanoTime();
-            run(List.of(cryo.toString(), "--version"));
-            t[i] = System.nanoTime() - t0;
+            t[i] = timeVersion();
         }
         return BenchRun.median(t);
+    }
+
+    private long timeVersion() throws Exception {
+        long t0 = System.nanoTime();
+        run(List.of(cryo.toString(), "--version"));
+        return System.nanoTime() - t0;
     }
 
     /** pd_dirty's "GENERATION CHECKSUM" of all its memory, asked with SIGUSR1 (at host pid {@code pid}). */
