@@ -52,6 +52,8 @@ public final class DumpRun {
     /** inventory_entry.network_lock_method: CRIU's NETWORK_LOCK_NFTABLES, the way cryo locks connections. */
     private static final int NETWORK_LOCK_NFTABLES = 1;
     private static final int NETWORK_LOCK_SKIP = 2;
+    /** In AUTO mode, the fewest pages of a process that go the splice way (see {@link #spliced}). */
+    private static final long SPLICE_FROM = 256;
 
     private final DumpStep.Context step;
     private final DumpOptions options;
@@ -136,9 +138,14 @@ public final class DumpRun {
             for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
                 try (PageSink sink = pages.open(PagemapType.PROCESS, c.getKey())) {
                     long t0 = System.nanoTime();
-                    ReadCollector.Result r = MemoryCollector.writePages(c.getKey(), c.getValue().plan, sink, reader, cancel::check, this::pagesWritten);
-                    options.listener().log(String.format("pid %d: %d pages written in %.1f ms",
-                            c.getKey(), r.pages(), (System.nanoTime() - t0) / 1e6));
+                    MemoryCollector.Plan plan = c.getValue().plan;
+                    if (spliced(plan, sink)) {
+                        MemoryCollector.splicePages(tree.leader(c.getKey()), plan, sink, cancel::check, this::pagesWritten);
+                    } else {
+                        MemoryCollector.writePages(c.getKey(), plan, sink, reader, cancel::check, this::pagesWritten);
+                    }
+                    options.listener().log(String.format("pid %d: %d pages %s in %.1f ms", c.getKey(), plan.present(),
+                            spliced(plan, sink) ? "spliced" : "read and written", (System.nanoTime() - t0) / 1e6));
                     StopPoints.reach("pages");
                 }
             }
@@ -238,6 +245,23 @@ public final class DumpRun {
             throw new DumpException("cannot dump pid " + tree.root() + ": its session leader (pid " + sid
                     + ") is outside the tree; it is a shell job, dump it with --shell-job");
         }
+    }
+
+    /**
+     * Whether a process's pages go the splice way (the task vmsplices them, cryo splices them on): only where
+     * the sink takes pipes (a pages image in a directory, a plain page-server socket), and in AUTO mode only
+     * for a process with at least {@link #SPLICE_FROM} pages, below which infecting the task once more costs
+     * more than the copy it saves.
+     */
+    private boolean spliced(MemoryCollector.Plan plan, PageSink sink) {
+        if (plan.present() == 0 || !sink.takesPipes()) {
+            return false;
+        }
+        return switch (options.memdumpMode()) {
+            case SPLICE -> true;
+            case READ -> false;
+            case AUTO -> plan.present() >= SPLICE_FROM;
+        };
     }
 
     private void pagesWritten(long pages) {

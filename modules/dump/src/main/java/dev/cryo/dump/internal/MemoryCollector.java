@@ -14,6 +14,7 @@ import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.PageRanges;
 import dev.cryo.pagepipe.PresentPages;
 import dev.cryo.pagepipe.ReadCollector;
+import dev.cryo.pagepipe.SpliceStream;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.syscalls.Kernel;
@@ -203,6 +204,33 @@ final class MemoryCollector {
         }, checkpoint);
         sink.commit();
         return result;
+    }
+
+    /**
+     * Writes the process's pages to {@code sink} the splice way: {@code leader} (a stopped thread of the
+     * process) is infected once more, vmsplices the pages into a pipe of its own, and they are spliced on
+     * from there. The process must stay stopped until the destination has confirmed them (see
+     * {@link SpliceStream}): the frozen tree is released only after {@code PageDestination.commit}.
+     */
+    static void splicePages(dev.cryo.parasite.Tracee leader, Plan plan, PageSink sink, Runnable checkpoint,
+                            PageProgress progress) throws Exception {
+        sink.begin(plan.runs());
+        try (Parasite parasite = Parasite.infect(leader); SpliceStream stream = SpliceStream.open(parasite)) {
+            stream.stream(plan.ranges(), new SpliceStream.Target() {
+                @Override
+                public void fromPipe(dev.cryo.syscalls.Fd pipe, long bytes) {
+                    sink.writeFromPipe(pipe, bytes);
+                    progress.add(bytes / Page.SIZE);
+                }
+
+                @Override
+                public void write(MemorySegment data) {
+                    sink.write(data);
+                    progress.add(data.byteSize() / Page.SIZE);
+                }
+            }, checkpoint);
+        }
+        sink.commit();
     }
 
     /** Counts pages written across the dump, for progress reports. */
