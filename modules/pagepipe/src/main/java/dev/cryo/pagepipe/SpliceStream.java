@@ -144,6 +144,13 @@ public final class SpliceStream implements AutoCloseable {
                 got = task.syscall("vmsplice", Kernel.__NR_vmsplice, ends[1], s.put(iov.asSlice(0, iovs * IoVec.SIZE)),
                         iovs, Kernel.SPLICE_F_NONBLOCK);
             } catch (ErrnoException e) {
+                if (e.is(Errno.ESRCH)) {
+                    // the task died (SIGKILL) under the injected call
+                    PagesGoneException gone = new PagesGoneException(String.format("cannot read pages at 0x%x of pid %d: it is gone",
+                            ranges.get(i).start() + offset, task.pid()));
+                    gone.addSuppressed(e);
+                    throw gone;
+                }
                 if (!e.is(Errno.EFAULT)) {
                     throw e;
                 }
