@@ -5,7 +5,11 @@ package dev.cryo.dump;
  * write the same images.
  */
 public enum MemdumpMode {
-    /** Chosen per process and destination, from measurements (see docs/benchmarks.md, "Dump: splice or read"). */
+    /**
+     * {@link #SPLICE} wherever the page sink takes pipes (a directory's pages image, a plain page-server socket),
+     * {@link #READ} elsewhere (TLS, an image proxy); chosen from measurements (docs/benchmarks.md, "Dump: splice
+     * or read").
+     */
     AUTO,
     /**
      * The task vmsplices its pages into a pipe and cryo splices them on into the pages image or onto the page

@@ -22,7 +22,8 @@ import dev.cryo.syscalls.Pidfd;
  * {@code pidfd_getfd}) to a {@link Target}: a pages image (one copy, the kernel's, into the file) or a
  * page-server socket (no copy: the socket references the task's pages until the peer has them). The pages
  * never pass through cryo's memory. One pipe per task, refilled pipe-full by pipe-full, so a tree of any size
- * holds one pipe (two fds in the task, one in cryo) at a time.
+ * holds one pipe at a time: its read end in cryo, its write end in the task (its read end there is closed at
+ * once, so a cryo killed mid-way leaves the task one extra fd, O_CLOEXEC).
  *
  * <p>A pipe filled by vmsplice holds references to the task's pages, not copies: whatever the task writes
  * afterwards is what leaves. The task must therefore stay stopped until the target has the bytes for good:
@@ -51,7 +52,8 @@ public final class SpliceStream implements AutoCloseable {
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment iov = IoVec.allocateArray(arena, IOV_MAX);
     private final MemorySegment page = arena.allocate(Page.SIZE, Page.SIZE);
-    private final int[] ends;
+    /** The pipe's write end in the task. */
+    private final int writeEnd;
     private final Fd pipe;
     private final long capacity;
     private Fd mem;
@@ -59,9 +61,9 @@ public final class SpliceStream implements AutoCloseable {
     private long read;
     private long calls;
 
-    private SpliceStream(Parasite task, int[] ends, Fd pipe, long capacity) {
+    private SpliceStream(Parasite task, int writeEnd, Fd pipe, long capacity) {
         this.task = task;
-        this.ends = ends;
+        this.writeEnd = writeEnd;
         this.pipe = pipe;
         this.capacity = capacity;
     }
@@ -86,7 +88,10 @@ public final class SpliceStream implements AutoCloseable {
                 capacity = task.syscall("fcntl(F_GETPIPE_SZ)", Kernel.__NR_fcntl, ends[1], Kernel.F_GETPIPE_SZ);
             }
             read = Pidfd.getFd(pidfd, ends[0]);
-            return new SpliceStream(task, ends, read, Math.min(capacity, want));
+            // the task keeps only the end it vmsplices into: one fd, should cryo die before it closes it
+            task.syscall("close", Kernel.__NR_close, ends[0]);
+            ends = new int[] {ends[1]};
+            return new SpliceStream(task, ends[0], read, Math.min(capacity, want));
         } catch (RuntimeException e) {
             if (read != null) {
                 read.close();
@@ -141,7 +146,7 @@ public final class SpliceStream implements AutoCloseable {
             long got;
             try (Scratch s = task.scratch()) {
                 calls++;
-                got = task.syscall("vmsplice", Kernel.__NR_vmsplice, ends[1], s.put(iov.asSlice(0, iovs * IoVec.SIZE)),
+                got = task.syscall("vmsplice", Kernel.__NR_vmsplice, writeEnd, s.put(iov.asSlice(0, iovs * IoVec.SIZE)),
                         iovs, Kernel.SPLICE_F_NONBLOCK);
             } catch (ErrnoException e) {
                 if (e.is(Errno.ESRCH)) {
@@ -194,15 +199,14 @@ public final class SpliceStream implements AutoCloseable {
         }
     }
 
-    /** Closes the task's two pipe ends: one injected call when they are neighbours, as pipe2 usually makes them. */
+    /** Closes the task's pipe ends that are still open there: one injected call when they are neighbours. */
     private static void closeInTask(Parasite task, int[] ends) {
-        int lo = Math.min(ends[0], ends[1]);
-        int hi = Math.max(ends[0], ends[1]);
-        if (hi == lo + 1) {
-            task.syscall("close_range", Kernel.__NR_close_range, lo, hi, 0);
+        if (ends.length == 2 && Math.abs(ends[0] - ends[1]) == 1) {
+            task.syscall("close_range", Kernel.__NR_close_range, Math.min(ends[0], ends[1]), Math.max(ends[0], ends[1]), 0);
         } else {
-            task.syscall("close", Kernel.__NR_close, ends[1]);
-            task.syscall("close", Kernel.__NR_close, ends[0]);
+            for (int fd : ends) {
+                task.syscall("close", Kernel.__NR_close, fd);
+            }
         }
     }
 
@@ -211,7 +215,7 @@ public final class SpliceStream implements AutoCloseable {
     public void close() {
         Fd m = mem;
         try (arena; pipe; m) {
-            closeInTask(task, ends);
+            task.syscall("close", Kernel.__NR_close, writeEnd);
         }
     }
 }

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
+import dev.cryo.dump.MemdumpMode;
 import dev.cryo.images.EntryWriter;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -43,8 +44,9 @@ import dev.cryo.syscalls.Proc;
 
 /**
  * One dump, within the frame every step shares ({@link DumpStep}: checks, images directory, warm-up, parent
- * link, page destination, failures): freeze the tree, collect each process (parasite cured before its pages
- * are copied), write the images with inventory.img last, release. Any failure removes the images.
+ * link, page destination, failures): freeze the tree, collect each process (its parasite left in until its pages
+ * are spliced, unless in read mode), write the images with inventory.img last, release. Any failure removes the
+ * images.
  */
 public final class DumpRun {
     private static final int BUFFERS = 4;
@@ -52,8 +54,6 @@ public final class DumpRun {
     /** inventory_entry.network_lock_method: CRIU's NETWORK_LOCK_NFTABLES, the way cryo locks connections. */
     private static final int NETWORK_LOCK_NFTABLES = 1;
     private static final int NETWORK_LOCK_SKIP = 2;
-    /** In AUTO mode, the fewest pages of a process that go the splice way (see {@link #spliced}). */
-    private static final long SPLICE_FROM = 256;
 
     private final DumpStep.Context step;
     private final DumpOptions options;
@@ -94,7 +94,9 @@ public final class DumpRun {
              Arena arena = Arena.ofShared();
              BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE);
              // closed before the tree is released: connections put into repair mode talk again, unless killed with it
-             SocketTable sockets = new SocketTable(net.tcpEstablished(), net.tcpClose(), net.extUnixSk(), net.lock(), options.pid(), options.listener())) {
+             SocketTable sockets = new SocketTable(net.tcpEstablished(), net.tcpClose(), net.extUnixSk(), net.lock(), options.pid(), options.listener());
+             // closed first: every parasite is cured before the sockets and the tree are let go
+             KeptParasites parasites = new KeptParasites()) {
             options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads"
                     + (tree.zombies().isEmpty() ? "" : "; " + tree.zombies().size() + " zombies " + tree.zombies()));
             checkSession(tree);
@@ -103,7 +105,7 @@ public final class DumpRun {
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();
-                collected.put(pid, collect(tree, pid, sockets, arena, ipc));
+                collected.put(pid, collect(tree, pid, sockets, arena, ipc, parasites));
             }
             sockets.checkPeers(files).forEach(files::add);
             // A zombie has only its core: no memory, files or threads to collect.
@@ -139,13 +141,20 @@ public final class DumpRun {
                 try (PageSink sink = pages.open(PagemapType.PROCESS, c.getKey())) {
                     long t0 = System.nanoTime();
                     MemoryCollector.Plan plan = c.getValue().plan;
-                    if (spliced(plan, sink)) {
-                        MemoryCollector.splicePages(tree.leader(c.getKey()), plan, sink, cancel::check, this::pagesWritten);
+                    Parasite parasite = parasites.take(c.getKey());
+                    boolean splice = parasite != null && spliced(plan, sink);
+                    if (splice) {
+                        try (parasite) {
+                            MemoryCollector.splicePages(parasite, plan, sink, cancel::check, this::pagesWritten);
+                        }
                     } else {
+                        if (parasite != null) {
+                            parasite.close();
+                        }
                         MemoryCollector.writePages(c.getKey(), plan, sink, reader, cancel::check, this::pagesWritten);
                     }
-                    options.listener().log(String.format("pid %d: %d pages %s in %.1f ms", c.getKey(), plan.present(),
-                            spliced(plan, sink) ? "spliced" : "read and written", (System.nanoTime() - t0) / 1e6));
+                    options.listener().log(String.format("pid %d: %d pages %s in %.1f ms, parasite cured", c.getKey(), plan.present(),
+                            splice ? "spliced" : "read and written", (System.nanoTime() - t0) / 1e6));
                     StopPoints.reach("pages");
                 }
             }
@@ -249,19 +258,49 @@ public final class DumpRun {
 
     /**
      * Whether a process's pages go the splice way (the task vmsplices them, cryo splices them on): only where
-     * the sink takes pipes (a pages image in a directory, a plain page-server socket), and in AUTO mode only
-     * for a process with at least {@link #SPLICE_FROM} pages, below which infecting the task once more costs
-     * more than the copy it saves.
+     * the sink takes pipes (a pages image in a directory, a plain page-server socket), in AUTO mode as in
+     * SPLICE (see docs/benchmarks.md, "Dump: splice or read").
      */
     private boolean spliced(MemoryCollector.Plan plan, PageSink sink) {
-        if (plan.present() == 0 || !sink.takesPipes()) {
-            return false;
+        return plan.present() > 0 && sink.takesPipes() && options.memdumpMode() != MemdumpMode.READ;
+    }
+
+    /**
+     * Parasites left in the processes after their collection, until their pages are spliced (each is taken
+     * and cured then); whatever is left is cured when the dump ends, before the tree is released, last
+     * infected first.
+     */
+    private static final class KeptParasites implements AutoCloseable {
+        private final LinkedHashMap<Integer, Parasite> kept = new LinkedHashMap<>();
+
+        void keep(int pid, Parasite p) {
+            kept.put(pid, p);
         }
-        return switch (options.memdumpMode()) {
-            case SPLICE -> true;
-            case READ -> false;
-            case AUTO -> plan.present() >= SPLICE_FROM;
-        };
+
+        /** The parasite of {@code pid}, now the caller's to close; null if none was kept. */
+        Parasite take(int pid) {
+            return kept.remove(pid);
+        }
+
+        @Override
+        public void close() {
+            RuntimeException failure = null;
+            for (Parasite p : kept.sequencedValues().reversed()) {
+                try {
+                    p.close();
+                } catch (RuntimeException e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+            kept.clear();
+            if (failure != null) {
+                throw failure;
+            }
+        }
     }
 
     private void pagesWritten(long pages) {
@@ -272,7 +311,8 @@ public final class DumpRun {
     private record Collected(TaskKobjIdsEntry ids, List<CoreEntry> cores, List<Integer> tids, MmEntry mm,
                              List<FdinfoEntry> fds, FsEntry fs, MemoryCollector.Plan plan) {}
 
-    private Collected collect(FrozenTree tree, int pid, SocketTable sockets, Arena arena, IpcNamespaceDump ipc) throws DumpException {
+    private Collected collect(FrozenTree tree, int pid, SocketTable sockets, Arena arena, IpcNamespaceDump ipc,
+                              KeptParasites parasites) throws DumpException {
         List<Tracee> threads = tree.processes().get(pid);
         // Read the mappings before the parasite adds its own.
         List<Vma> vmas = Vma.read(pid);
@@ -301,7 +341,8 @@ public final class DumpRun {
             registers.put(t.tid(), r);
         }
         options.listener().log("pid " + pid + ": registers read");
-        try (Parasite parasite = Parasite.infect(threads.getFirst())) {
+        Parasite parasite = Parasite.infect(threads.getFirst());
+        try {
             options.listener().log("pid " + pid + ": parasite in");
             if (!parasite.unprotectedThreads().isEmpty()) {
                 options.listener().log("pid " + pid + ": threads " + parasite.unprotectedThreads()
@@ -331,8 +372,21 @@ public final class DumpRun {
             if (!left.isEmpty()) {
                 options.listener().log("pid " + pid + ": closed the write trackers that earlier pre-dumps left at fds " + left);
             }
+        } catch (Throwable t) {
+            try {
+                parasite.close();
+            } catch (RuntimeException again) {
+                t.addSuppressed(again);
+            }
+            throw t;
         }
-        options.listener().log("pid " + pid + ": parasite cured");
+        if (options.memdumpMode() == MemdumpMode.READ) {
+            parasite.close();
+            options.listener().log("pid " + pid + ": parasite cured");
+        } else {
+            // left in until the pages are spliced: infecting the task again would cost more than the copy it saves
+            parasites.keep(pid, parasite);
+        }
         List<FdinfoEntry> fds = FdCollector.collect(pid, files, sockets, arena);
         String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");
         String root = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/root");

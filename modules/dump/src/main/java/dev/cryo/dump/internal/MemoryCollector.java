@@ -207,15 +207,15 @@ final class MemoryCollector {
     }
 
     /**
-     * Writes the process's pages to {@code sink} the splice way: {@code leader} (a stopped thread of the
-     * process) is infected once more, vmsplices the pages into a pipe of its own, and they are spliced on
-     * from there. The process must stay stopped until the destination has confirmed them (see
-     * {@link SpliceStream}): the frozen tree is released only after {@code PageDestination.commit}.
+     * Writes the process's pages to {@code sink} the splice way: the process, stopped and still infected by
+     * {@code parasite}, vmsplices its pages into a pipe of its own, and they are spliced on from there. The
+     * process must stay stopped until the destination has confirmed them (see {@link SpliceStream}): the
+     * frozen tree is released only after {@code PageDestination.commit}.
      */
-    static void splicePages(dev.cryo.parasite.Tracee leader, Plan plan, PageSink sink, Runnable checkpoint,
+    static void splicePages(Parasite parasite, Plan plan, PageSink sink, Runnable checkpoint,
                             PageProgress progress) throws Exception {
         sink.begin(plan.runs());
-        try (Parasite parasite = Parasite.infect(leader); SpliceStream stream = SpliceStream.open(parasite)) {
+        try (SpliceStream stream = SpliceStream.open(parasite)) {
             stream.stream(plan.ranges(), new SpliceStream.Target() {
                 @Override
                 public void fromPipe(dev.cryo.syscalls.Fd pipe, long bytes) {
