@@ -44,7 +44,11 @@ public final class SpliceStream implements AutoCloseable {
         void write(MemorySegment data) throws Exception;
     }
 
-    /** Larger pipes save injected calls, but pin more of the task at once: 4 MiB at most. */
+    /**
+     * Larger pipes save injected calls (each pipe-full is one vmsplice, 0.1-0.4 ms here with ptrace's round
+     * trips), but hold more of the task at once: 4 MiB at most. This machine's pipe-max-size is 1 MiB (64 calls
+     * for 64 MiB, 6-28 ms of frozen time measured); cryo has no CAP_SYS_RESOURCE here to go beyond it.
+     */
     private static final long PIPE_LIMIT = 4L << 20;
     private static final int IOV_MAX = 1024;
 
@@ -60,6 +64,8 @@ public final class SpliceStream implements AutoCloseable {
     private long spliced;
     private long read;
     private long calls;
+    private long callNanos;
+    private long outNanos;
 
     private SpliceStream(Parasite task, int writeEnd, Fd pipe, long capacity) {
         this.task = task;
@@ -80,18 +86,11 @@ public final class SpliceStream implements AutoCloseable {
         }
         Fd read = null;
         try (Fd pidfd = Pidfd.open(task.pid())) {
-            long want = Math.min(SpliceCollector.pipeMaxSize(), PIPE_LIMIT);
-            long capacity;
-            try {
-                capacity = task.syscall("fcntl(F_SETPIPE_SZ)", Kernel.__NR_fcntl, ends[1], Kernel.F_SETPIPE_SZ, want);
-            } catch (ErrnoException e) {
-                capacity = task.syscall("fcntl(F_GETPIPE_SZ)", Kernel.__NR_fcntl, ends[1], Kernel.F_GETPIPE_SZ);
-            }
             read = Pidfd.getFd(pidfd, ends[0]);
             // the task keeps only the end it vmsplices into: one fd, should cryo die before it closes it
             task.syscall("close", Kernel.__NR_close, ends[0]);
             ends = new int[] {ends[1]};
-            return new SpliceStream(task, ends[0], read, Math.min(capacity, want));
+            return new SpliceStream(task, ends[0], read, size(task, read, ends[0]));
         } catch (RuntimeException e) {
             if (read != null) {
                 read.close();
@@ -103,6 +102,18 @@ public final class SpliceStream implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** Sizes the pipe, from inside the task (the task's limit): pipe-max-size, at most {@link #PIPE_LIMIT}. */
+    private static long size(Parasite task, Fd read, int writeEnd) {
+        long want = Math.min(SpliceCollector.pipeMaxSize(), PIPE_LIMIT);
+        long got;
+        try {
+            got = task.syscall("fcntl(F_SETPIPE_SZ)", Kernel.__NR_fcntl, writeEnd, Kernel.F_SETPIPE_SZ, want);
+        } catch (ErrnoException e) {
+            got = task.syscall("fcntl(F_GETPIPE_SZ)", Kernel.__NR_fcntl, writeEnd, Kernel.F_GETPIPE_SZ);
+        }
+        return Math.min(got, want);
     }
 
     /** Bytes that went through the pipe, and bytes read instead (vmsplice refused them). */
@@ -117,6 +128,15 @@ public final class SpliceStream implements AutoCloseable {
     /** Injected vmsplice calls made. */
     public long vmspliceCalls() {
         return calls;
+    }
+
+    /** Time spent in the injected vmsplice calls (the task's side), and in moving the pipe's bytes on. */
+    public long vmspliceNanos() {
+        return callNanos;
+    }
+
+    public long outNanos() {
+        return outNanos;
     }
 
     /**
@@ -144,6 +164,7 @@ public final class SpliceStream implements AutoCloseable {
                 }
             }
             long got;
+            long t0 = System.nanoTime();
             try (Scratch s = task.scratch()) {
                 calls++;
                 got = task.syscall("vmsplice", Kernel.__NR_vmsplice, writeEnd, s.put(iov.asSlice(0, iovs * IoVec.SIZE)),
@@ -161,9 +182,12 @@ public final class SpliceStream implements AutoCloseable {
                 }
                 got = 0; // the first page is not readable (PROT_NONE): it goes the /proc/PID/mem way
             }
+            long t1 = System.nanoTime();
+            callNanos += t1 - t0;
             long n;
             if (got > 0) {
                 to.fromPipe(pipe, got);
+                outNanos += System.nanoTime() - t1;
                 spliced += got;
                 n = got;
             } else {

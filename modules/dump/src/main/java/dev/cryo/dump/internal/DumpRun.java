@@ -143,9 +143,10 @@ public final class DumpRun {
                     MemoryCollector.Plan plan = c.getValue().plan;
                     Parasite parasite = parasites.take(c.getKey());
                     boolean splice = parasite != null && spliced(plan, sink);
+                    String how = "read and written";
                     if (splice) {
                         try (parasite) {
-                            MemoryCollector.splicePages(parasite, plan, sink, cancel::check, this::pagesWritten);
+                            how = "spliced (" + MemoryCollector.splicePages(parasite, plan, sink, cancel::check, this::pagesWritten) + ")";
                         }
                     } else {
                         if (parasite != null) {
@@ -154,7 +155,7 @@ public final class DumpRun {
                         MemoryCollector.writePages(c.getKey(), plan, sink, reader, cancel::check, this::pagesWritten);
                     }
                     options.listener().log(String.format("pid %d: %d pages %s in %.1f ms, parasite cured", c.getKey(), plan.present(),
-                            splice ? "spliced" : "read and written", (System.nanoTime() - t0) / 1e6));
+                            how, (System.nanoTime() - t0) / 1e6));
                     StopPoints.reach("pages");
                 }
             }

@@ -207,13 +207,14 @@ final class MemoryCollector {
     }
 
     /**
-     * Writes the process's pages to {@code sink} the splice way: the process, stopped and still infected by
+     * Writes the process's pages to {@code sink} the splice way (returns where the time went, for the log): the
+     * process, stopped and still infected by
      * {@code parasite}, vmsplices its pages into a pipe of its own, and they are spliced on from there. The
      * process must stay stopped until the destination has confirmed them (see {@link SpliceStream}): the
      * frozen tree is released only after {@code PageDestination.commit}.
      */
-    static void splicePages(Parasite parasite, Plan plan, PageSink sink, Runnable checkpoint,
-                            PageProgress progress) throws Exception {
+    static String splicePages(Parasite parasite, Plan plan, PageSink sink, Runnable checkpoint,
+                              PageProgress progress) throws Exception {
         sink.begin(plan.runs());
         try (SpliceStream stream = SpliceStream.open(parasite)) {
             stream.stream(plan.ranges(), new SpliceStream.Target() {
@@ -229,8 +230,10 @@ final class MemoryCollector {
                     progress.add(data.byteSize() / Page.SIZE);
                 }
             }, checkpoint);
+            sink.commit();
+            return String.format("%d vmsplice calls %.1f ms, out of the pipe %.1f ms", stream.vmspliceCalls(),
+                    stream.vmspliceNanos() / 1e6, stream.outNanos() / 1e6);
         }
-        sink.commit();
     }
 
     /** Counts pages written across the dump, for progress reports. */
