@@ -62,8 +62,9 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--memdump-mode", paramLabel = "auto|splice|read", defaultValue = "auto",
             description = "How the frozen tree's pages move (cryo's own option): splice: each process vmsplices them into a pipe"
                     + " that cryo splices into the pages image or onto the page server's socket (no copy through cryo);"
-                    + " read: cryo reads them through /proc/PID/mem and writes them; auto: splice wherever the destination"
-                    + " takes it (not a TLS page server, not --remote), else read. Default: ${DEFAULT-VALUE}.")
+                    + " read: cryo reads them through /proc/PID/mem and writes them; auto: splice for processes of 4 MiB"
+                    + " or more where the destination takes it (not a TLS page server, not --remote), else read."
+                    + " Default: ${DEFAULT-VALUE}.")
     String memdumpMode;
 
     @ParentCommand

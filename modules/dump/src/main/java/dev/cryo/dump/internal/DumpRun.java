@@ -54,6 +54,12 @@ public final class DumpRun {
     /** inventory_entry.network_lock_method: CRIU's NETWORK_LOCK_NFTABLES, the way cryo locks connections. */
     private static final int NETWORK_LOCK_NFTABLES = 1;
     private static final int NETWORK_LOCK_SKIP = 2;
+    /**
+     * In AUTO mode, the fewest pages of a process that go the splice way (4 MiB): a process's pipe costs five
+     * injected calls or so, more than copying 1 MiB twice (128 processes of 1 MiB, by the command line: 0.85-1.18
+     * s of memdump spliced against 0.29-0.49 s read), while 64 MiB and 1 GiB splice faster.
+     */
+    private static final long SPLICE_FROM = 1024;
 
     private final DumpStep.Context step;
     private final DumpOptions options;
@@ -259,8 +265,9 @@ public final class DumpRun {
 
     /**
      * Whether a process's pages go the splice way (the task vmsplices them, cryo splices them on): only where
-     * the sink takes pipes (a pages image in a directory, a plain page-server socket), in AUTO mode as in
-     * SPLICE (see docs/benchmarks.md, "Dump: splice or read").
+     * the sink takes pipes (a pages image in a directory, a plain page-server socket), and in AUTO mode only
+     * for a process of {@link #SPLICE_FROM} pages or more (its parasite was kept only then; see
+     * docs/benchmarks.md, "Dump: splice or read").
      */
     private boolean spliced(MemoryCollector.Plan plan, PageSink sink) {
         return plan.present() > 0 && sink.takesPipes() && options.memdumpMode() != MemdumpMode.READ;
@@ -373,6 +380,10 @@ public final class DumpRun {
             if (!left.isEmpty()) {
                 options.listener().log("pid " + pid + ": closed the write trackers that earlier pre-dumps left at fds " + left);
             }
+            if (options.memdumpMode() == MemdumpMode.READ) {
+                parasite.close();
+                options.listener().log("pid " + pid + ": parasite cured");
+            }
         } catch (Throwable t) {
             try {
                 parasite.close();
@@ -381,13 +392,25 @@ public final class DumpRun {
             }
             throw t;
         }
-        if (options.memdumpMode() == MemdumpMode.READ) {
-            parasite.close();
-            options.listener().log("pid " + pid + ": parasite cured");
-        } else {
-            // left in until the pages are spliced: infecting the task again would cost more than the copy it saves
-            parasites.keep(pid, parasite);
+        try {
+            return collectRest(pid, threads, vmas, ids, cores, tids, mm, written, sockets, arena, parasite, parasites);
+        } catch (Throwable t) {
+            try {
+                parasite.close(); // cured already (read mode, a small process) or not kept: nothing done
+            } catch (RuntimeException again) {
+                t.addSuppressed(again);
+            }
+            throw t;
         }
+    }
+
+    /**
+     * What is collected after the parasite's work: fds, cwd and root, the pages' plan. The parasite (cured
+     * already in read mode) is then kept for the splice path if the process has pages enough, else cured.
+     */
+    private Collected collectRest(int pid, List<Tracee> threads, List<Vma> vmas, TaskKobjIdsEntry ids, List<CoreEntry> cores,
+                                  List<Integer> tids, MmEntry mm, Optional<TaskTracker> written, SocketTable sockets, Arena arena,
+                                  Parasite parasite, KeptParasites parasites) throws DumpException {
         List<FdinfoEntry> fds = FdCollector.collect(pid, files, sockets, arena);
         String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");
         String root = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/root");
@@ -408,6 +431,14 @@ public final class DumpRun {
         }
         options.listener().log("pid " + pid + ": " + threads.size() + " threads, " + vmas.size() + " mappings, "
                 + fds.size() + " fds, " + plan.present() + " pages to write, " + plan.inParent() + " in the parent");
+        MemdumpMode mode = options.memdumpMode();
+        if (mode == MemdumpMode.SPLICE || (mode == MemdumpMode.AUTO && plan.present() >= SPLICE_FROM)) {
+            // left in until the pages are spliced: infecting the task again would cost more than the copy it saves
+            parasites.keep(pid, parasite);
+        } else if (mode == MemdumpMode.AUTO) {
+            parasite.close();
+            options.listener().log("pid " + pid + ": parasite cured");
+        }
         return new Collected(ids, cores, tids, mm, fds, fs, plan);
     }
 
