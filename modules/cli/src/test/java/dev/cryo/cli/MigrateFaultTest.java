@@ -2,10 +2,15 @@ package dev.cryo.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -94,6 +99,80 @@ class MigrateFaultTest {
             assertThat(pages.get()).as("the final dump reached its pages").isPositive();
             assertRunsOnIntact(target, migrate);
         }
+    }
+
+    @Test
+    void aMigrationServerKilledMidWayLeavesNothingOfItsOwn() throws Exception {
+        // The server stops itself (SIGSTOP, cryo.stop-at) where its first restore, the rehearsal on its decoy, would
+        // release the decoy's copy: its socket directory, its decoys and their images all exist then. It is killed there.
+        try (ImageDaemonProcess s = ImageDaemonProcess.migrateServer(List.of("env", "JAVA_TOOL_OPTIONS=-Dcryo.stop-at=restore:release"),
+                "127.0.0.1", 0, work, work.resolve("server.out"), "--pidns");
+             Target target = Target.start("dumpee", work.resolve("t"), "64", "2")) {
+            int server = (int) s.pid();
+            int port = port(s);
+            MainTest.Run[] migrate = new MainTest.Run[1];
+            Thread source = new Thread(() -> migrate[0] = MainTest.cryo("migrate", "-t", Integer.toString(target.pid()),
+                    "--to", "127.0.0.1:" + port, "--pre-copy", "8", "--timeout", "5", "-j"), "cryo-migrate");
+            source.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (state(server) != 'T') {
+                assertThat(System.nanoTime()).as("the server stops at its rehearsal's release").isLessThan(deadline);
+                Thread.sleep(20);
+            }
+            assertThat(socketDirectories(server)).as("its socket directory, before").hasSize(1);
+            assertThat(decoys(server)).as("its decoy's copy, before").isNotEmpty();
+            killed(s);
+            source.join();
+            assertThat(migrate[0].errLines()).singleElement().asString().endsWith("; pid " + target.pid() + " runs on here");
+            // its janitor and its restore's keeper clean up after it: nothing of it is left
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while ((!socketDirectories(server).isEmpty() || !decoys(server).isEmpty()) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(socketDirectories(server)).as("its socket directory, after").isEmpty();
+            assertThat(decoys(server)).as("its decoys, after").isEmpty();
+            assertThat(target.check()).as("the tree's own check").isEqualTo("PASS");
+        }
+    }
+
+    /** The state letter of {@code pid} in /proc/PID/stat ('?' once it is gone). */
+    private static char state(int pid) throws IOException {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return '?';
+        }
+    }
+
+    /** The socket directories of migration server {@code pid}, under its -D or the temporary directory. */
+    private List<Path> socketDirectories(int pid) throws IOException {
+        List<Path> found = new ArrayList<>();
+        for (Path dir : List.of(work, Path.of(System.getProperty("java.io.tmpdir")))) {
+            try (Stream<Path> all = Files.list(dir)) {
+                all.filter(p -> p.getFileName().toString().startsWith("cryo-migrate-" + pid + "-")).forEach(found::add);
+            }
+        }
+        return found;
+    }
+
+    /** Live processes whose environment marks them as the decoys of migration server {@code pid}'s rehearsal. */
+    private static List<Integer> decoys(int pid) throws IOException {
+        String mark = "CRYO_REHEARSAL_OF=" + pid;
+        List<Integer> found = new ArrayList<>();
+        try (Stream<Path> all = Files.list(Path.of("/proc"))) {
+            for (Path p : all.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+                try {
+                    String env = new String(Files.readAllBytes(p.resolve("environ")), StandardCharsets.ISO_8859_1);
+                    if (List.of(env.split("\0")).contains(mark)) {
+                        found.add(Integer.parseInt(p.getFileName().toString()));
+                    }
+                } catch (IOException gone) {
+                    // ended meanwhile
+                }
+            }
+        }
+        return found;
     }
 
     @Test

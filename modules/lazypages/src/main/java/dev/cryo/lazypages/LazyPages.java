@@ -49,9 +49,12 @@ public final class LazyPages implements AutoCloseable {
      * @param log       hears what the daemon does (for -v)
      * @param prefetchDelay how long after the tree runs the daemon answers faults alone before it pushes the rest in
      *                  the background; 0 (the default) pushes from the moment it has a process, even before the tree runs
+     * @param parentPages the daemon places the pages of the pre-dump parents too, from the images (the restore leaves
+     *                  them: {@code LazyHandoff.placesParentPages()} must say the same); only where they are on this side
+     *                  already, as in live migration's image cache: never fetched from the source (criu issue 2542)
      */
     public record Options(Path imagesDir, Path socket, PageServerEndpoint source, Duration timeout, Consumer<String> log,
-                          Duration prefetchDelay) {
+                          Duration prefetchDelay, boolean parentPages) {
         public Options {
             Objects.requireNonNull(imagesDir, "imagesDir");
             socket = socket == null ? imagesDir.resolve(DEFAULT_SOCKET) : socket;
@@ -60,8 +63,18 @@ public final class LazyPages implements AutoCloseable {
             prefetchDelay = prefetchDelay == null ? Duration.ZERO : prefetchDelay;
         }
 
+        public Options(Path imagesDir, Path socket, PageServerEndpoint source, Duration timeout, Consumer<String> log,
+                       Duration prefetchDelay) {
+            this(imagesDir, socket, source, timeout, log, prefetchDelay, false);
+        }
+
         public Options(Path imagesDir, Path socket, PageServerEndpoint source, Duration timeout, Consumer<String> log) {
-            this(imagesDir, socket, source, timeout, log, Duration.ZERO);
+            this(imagesDir, socket, source, timeout, log, Duration.ZERO, false);
+        }
+
+        /** The same, the pre-dump parents' pages placed by the daemon from the images ({@code parentPages}). */
+        public Options withParentPages() {
+            return new Options(imagesDir, socket, source, timeout, log, prefetchDelay, true);
         }
     }
 
@@ -86,14 +99,14 @@ public final class LazyPages implements AutoCloseable {
     private final Options options;
     private final SeqpacketSocket listening;
     private final Path socket;
-    private final RemotePages remote;
+    /** The lazy dump's side, once {@link #connectSource()} has connected (null without a source). */
+    private volatile RemotePages remote;
     private final DumpedTree tree;
 
-    private LazyPages(Options options, SeqpacketSocket listening, RemotePages remote, DumpedTree tree) {
+    private LazyPages(Options options, SeqpacketSocket listening, DumpedTree tree) {
         this.options = options;
         this.listening = listening;
         this.socket = options.socket();
-        this.remote = remote;
         this.tree = tree;
     }
 
@@ -114,26 +127,36 @@ public final class LazyPages implements AutoCloseable {
      * the destination's image cache, where the lazy dump sent them. The caller closes {@code images} once the daemon is closed.
      */
     public static LazyPages listen(Options o, dev.cryo.images.ImageStore images, String where) {
+        LazyPages daemon = prepare(o, images, where);
+        try {
+            daemon.connectSource();
+            return daemon;
+        } catch (RuntimeException e) {
+            daemon.close();
+            throw e;
+        }
+    }
+
+    /**
+     * As {@link #listen(Options, dev.cryo.images.ImageStore, String)} without connecting to the source: the images
+     * read, the socket listening. {@link #connectSource()} connects (a lazy dump commits then) and must come before
+     * {@link #serve}. For a restore that builds the tree meanwhile and hands nothing over before that (live
+     * migration: the lazy dump's commit is then as late as it can be, and a restore that fails before it leaves the
+     * source's tree running).
+     */
+    public static LazyPages prepare(Options o, dev.cryo.images.ImageStore images, String where) {
         // Every process's lazy pages are worked out before anything else: the restore, which waits for the answer
         // to each process it hands over while its tree is stopped, never waits for that; and images that cannot
         // be read fail here, before a lazy dump has committed to this daemon.
-        DumpedTree tree = new DumpedTree(images, where);
-        RemotePages remote = null;
+        DumpedTree tree = new DumpedTree(images, where, o.parentPages());
         SeqpacketSocket socket = null;
         try {
             tree.prepare();
-            // listening first: connecting to a lazy dump commits it (its tree never runs again), so nothing that can
-            // fail here may come after
+            // listening before the source is connected: connecting to a lazy dump commits it (its tree never runs
+            // again), so nothing that can fail here may come after
             socket = listenOn(o.socket());
-            if (o.source() != null) {
-                remote = RemotePages.connect(o.source().withStall(o.timeout()));
-                o.log().accept("connected to the lazy pages at " + remote.describe());
-            }
-            return new LazyPages(o, socket, remote, tree);
+            return new LazyPages(o, socket, tree);
         } catch (RuntimeException e) {
-            if (remote != null) {
-                remote.close();
-            }
             if (socket != null) {
                 socket.close();
                 try {
@@ -144,6 +167,17 @@ public final class LazyPages implements AutoCloseable {
             }
             tree.close();
             throw e;
+        }
+    }
+
+    /**
+     * Connects to the lazy dump that keeps pages on its side, if the options name one (and it is not connected yet):
+     * when this returns, that dump has committed to this daemon, and its tree never runs again.
+     */
+    public synchronized void connectSource() {
+        if (options.source() != null && remote == null) {
+            remote = RemotePages.connect(options.source().withStall(options.timeout()));
+            options.log().accept("connected to the lazy pages at " + remote.describe());
         }
     }
 
@@ -208,18 +242,26 @@ public final class LazyPages implements AutoCloseable {
         return socket;
     }
 
+    /** Whether this daemon places the pre-dump parents' pages: what the restore's handoff must say too. */
+    public boolean placesParentPages() {
+        return options.parentPages();
+    }
+
     /**
      * Serves one restore until its tree's memory is complete or its tree has exited. {@code checkpoint} runs
      * every round (at least once a second) and may throw to stop: the tree is killed then if pages were due.
      */
     public Stats serve(Runnable checkpoint) {
+        if (options.source() != null && remote == null) {
+            throw new IllegalStateException("the lazy-pages daemon serves only once connected to its source (connectSource)");
+        }
         try (FaultLoop loop = new FaultLoop(tree, listening, remote, checkpoint, options.log(), options.prefetchDelay().toNanos())) {
             return loop.run();
         }
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         tree.close();
         if (remote != null) {
             remote.close();

@@ -93,6 +93,7 @@ public final class Migration {
      * @param frozenNanos   how long the tree was frozen on the source (until it was killed)
      * @param downtimeNanos from the freeze until the destination said its copy runs
      * @param restoreNanos  the destination's restore
+     * @param restorePages  pages the destination's restore wrote itself (with post-copy, the rest came later, lazily)
      * @param totalNanos    the whole migration
      * @param wireBytes     images sent to the destination's cache
      * @param treeBytes     the tree's private memory (pages present at the final dump)
@@ -101,10 +102,14 @@ public final class Migration {
      *                      resident, and the pages that came lazily from here; null without post-copy
      */
     public record Stats(List<Round> rounds, Round finalDump, long frozenNanos, long downtimeNanos, long restoreNanos,
-                        long totalNanos, long wireBytes, long treeBytes, int remotePid, PostCopy postCopy) {}
+                        long restorePages, long totalNanos, long wireBytes, long treeBytes, int remotePid, PostCopy postCopy) {}
 
-    /** Post-copy's figures: until every page was resident on the destination, the pages sent lazily, and their bytes. */
-    public record PostCopy(long residentNanos, long pages, long faults, long bytes) {}
+    /**
+     * Post-copy's figures: until every page was resident on the destination, the pages that came lazily from here
+     * (the destination's count), the faults it answered, the bytes this side served, and the pages the final dump
+     * left here for it (the pre-copied ones came from the destination's own cache: these alone cross the link).
+     */
+    public record PostCopy(long residentNanos, long pages, long faults, long bytes, long leftLazy) {}
 
     public static Stats run(Options o, Listener listener, Cancellation cancel) {
         long start = System.nanoTime();
@@ -117,6 +122,7 @@ public final class Migration {
         }
         Path scratch = null;
         ControlChannel control = new ControlChannel(stream, "migration server");
+        boolean frozenYet = false; // until the final dump starts, every failure leaves the tree running here as it was
         try {
             DumpOptions.Network net = o.network();
             control.send(Control.newBuilder().setHello(Hello.newBuilder().setVersion(VERSION).setPid(o.pid())
@@ -188,6 +194,7 @@ public final class Migration {
                 }
                 DumpOptions finalOptions = last;
                 DumpStats d;
+                frozenYet = true;
                 try {
                     d = step("the final dump", where, proxyFailed, () -> Dumper.dump(finalOptions, cancel));
                     fin.afterDump();
@@ -201,14 +208,19 @@ public final class Migration {
                 long downtime = frozen - (released - fin.restoredAt);
                 Restored r = fin.restored.get();
                 dev.cryo.migrate.proto.Resident res = fin.resident.get();
-                PostCopy post = res == null ? null : new PostCopy(res.getNanos(), res.getRemotePages(), res.getFaults(), d.lazyBytesServed());
+                PostCopy post = res == null ? null
+                        : new PostCopy(res.getNanos(), res.getRemotePages(), res.getFaults(), d.lazyBytesServed(), d.pagesLazy());
                 return new Stats(rounds, new Round(0, d.pagesWritten(), d.pagesWritten() * 4096, d.totalNanos()), frozen,
-                        Math.max(0, downtime), r.getRestoreNanos(), System.nanoTime() - start,
+                        Math.max(0, downtime), r.getRestoreNanos(), r.getPages(), System.nanoTime() - start,
                         (ps == null ? 0 : ps.forwardedBytes()) + d.lazyBytesServed(), (d.pagesScanned()) * 4096, r.getRootPid(), post);
             }
         } catch (MigrationException e) {
             // before the commit the destination drops what it has (a restored copy included): say why, if it listens
             control.fail(e.getMessage());
+            if (!frozenYet && !e.getMessage().startsWith("cannot migrate ")) {
+                // the hello, the image proxy's connection, a round's report: nothing of the tree was touched or it was released
+                throw new MigrationException("cannot migrate " + where + ": " + e.getMessage() + "; " + where + " runs on here", e);
+            }
             throw e;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

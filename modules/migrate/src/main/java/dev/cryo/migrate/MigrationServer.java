@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -16,7 +15,6 @@ import java.util.stream.Stream;
 import dev.cryo.images.RemoteImageStore;
 import dev.cryo.images.remote.ImageDaemon;
 import dev.cryo.images.remote.RemoteImageException;
-import dev.cryo.lazypages.Handoff;
 import dev.cryo.lazypages.LazyPages;
 import dev.cryo.migrate.internal.ControlChannel;
 import dev.cryo.migrate.proto.Accepted;
@@ -28,13 +26,11 @@ import dev.cryo.pagexfer.PageServerEndpoint;
 import dev.cryo.pagexfer.TcpStream;
 import dev.cryo.pagexfer.Tls;
 import dev.cryo.parasite.Cancellation;
-import dev.cryo.restore.LazyHandoff;
 import dev.cryo.restore.RestoreException;
 import dev.cryo.restore.RestoreOptions;
 import dev.cryo.restore.RestoreStats;
 import dev.cryo.restore.Restorer;
 import dev.cryo.syscalls.CryoFailure;
-import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.NetNamespace;
@@ -83,7 +79,7 @@ public final class MigrationServer implements AutoCloseable {
     /** The restore's rehearsal, while pre-copy runs; joined before the server returns, so that nothing of it outlives it. */
     private volatile Thread rehearsal;
     /** The private directory of this migration's sockets (the cache's, the lazy-pages daemon's), removed at the end. */
-    private Path sockets;
+    private SocketDirectory sockets;
 
     private MigrationServer(Options options, TcpStream.Server server, Consumer<String> log) {
         this.options = options;
@@ -120,10 +116,7 @@ public final class MigrationServer implements AutoCloseable {
             log.accept(ch.peer() + " migrates its pid " + hello.getPid());
             // the sockets in a private directory of a short path (a unix socket's path is 107 bytes at most)
             try {
-                // under -D when its path is short enough, else the system's temporary directory
-                Path base = options.dir().toAbsolutePath().toString().length() <= 32 ? options.dir()
-                        : Path.of(System.getProperty("java.io.tmpdir"));
-                sockets = Files.createTempDirectory(base, "cryo-migrate-");
+                sockets = SocketDirectory.make(options.dir(), log);
             } catch (IOException e) {
                 ch.fail("the destination cannot make a directory for its sockets");
                 throw new MigrationException("cannot make a directory for the migration's sockets: " + e.getMessage(), e);
@@ -150,7 +143,7 @@ public final class MigrationServer implements AutoCloseable {
                 String peerAddress = stream.peer().substring(0, stream.peer().lastIndexOf(':')).replaceAll("^\\[|\\]$", "");
                 // while pre-copy runs: the restore rehearsed, so that the real one (the tree frozen meanwhile) runs warm
                 rehearsal = Thread.ofPlatform().name("migrate-rehearsal").daemon(true)
-                        .start(() -> RestoreRehearsal.run(options.dir(), log));
+                        .start(() -> RestoreRehearsal.run(sockets.path(), hello.getPostCopy(), log));
                 ch.send(Control.newBuilder().setAccepted(Accepted.newBuilder().setCachePort(c.port()).setSourceAddress(peerAddress)).build());
                 int rounds = 0;
                 Control next;
@@ -209,16 +202,6 @@ public final class MigrationServer implements AutoCloseable {
         } finally {
             control = null;
             cache = null;
-            if (sockets != null) {
-                try (Stream<Path> left = Files.list(sockets)) {
-                    for (Path p : left.toList()) {
-                        Files.deleteIfExists(p);
-                    }
-                    Files.deleteIfExists(sockets);
-                } catch (IOException e) {
-                    log.accept("cannot remove " + sockets + ": " + e.getMessage());
-                }
-            }
             Thread r = rehearsal;
             if (r != null) {
                 try {
@@ -227,13 +210,19 @@ public final class MigrationServer implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
             }
+            if (sockets != null) {
+                sockets.close(); // the rehearsal's images in it too
+            }
         }
     }
 
     /**
-     * Post-copy: a lazy-pages daemon reads the dump's images from the cache and connects to the source's lazy dump
-     * (the point of no return: the source's tree never runs again), the restore hands it the tree's userfaultfds,
-     * and the tree runs here while its memory comes from the source, on fault and in the background.
+     * Post-copy: a lazy-pages daemon reads the dump's images from the cache while the restore reads them too and
+     * builds the tree's memory; before the tree's files the daemon connects to the source's lazy dump (the point of no
+     * return: the source's tree never runs again, and what it held is free), the restore hands it the tree's
+     * userfaultfds, and the tree runs here while its memory comes, on fault and in the background: what the final
+     * dump left lazy from the source, and what pre-copy sent from the cache (the restore writes neither: its time,
+     * the downtime, does not grow with the tree's memory).
      */
     private Result postCopy(ControlChannel ch, ImageCache c, RestoreOptions ro, String snapshot, String source, int lazyPort,
                             int rounds, Cancellation cancel, Thread serving) throws InterruptedException {
@@ -243,72 +232,40 @@ public final class MigrationServer implements AutoCloseable {
         }
         PageServerEndpoint from = new PageServerEndpoint(dev.cryo.syscalls.TcpSocket.address(source), lazyPort, options.tls());
         Path socket = sockets.resolve("lazy-pages.sock");
-        try (RemoteImageStore images = RemoteImageStore.open(ImageDaemon.cache(c.localSocket()), snapshot, cancel::check)) {
-            LazyPages daemon;
+        try (RemoteImageStore images = RemoteImageStore.open(ImageDaemon.cache(c.localSocket()), snapshot, cancel::check);
+             PostCopyDaemon daemon = PostCopyDaemon.start(new LazyPages.Options(options.dir(), socket, from, LazyPages.DEFAULT_TIMEOUT, log),
+                     images, "snapshot " + snapshot, cancel, log)) {
+            RestoreStats s;
             try {
-                daemon = LazyPages.listen(new LazyPages.Options(options.dir(), socket, from, LazyPages.DEFAULT_TIMEOUT, log), images,
-                        "snapshot " + snapshot);
-            } catch (CryoFailure e) {
-                ch.fail("the destination's lazy-pages daemon: " + e.getMessage());
-                throw new MigrationException("the lazy-pages daemon: " + e.getMessage() + "; the tree runs on at the source", e);
+                s = restoreIn(options.treeNetns(), ro.withLazyPages(daemon), cancel);
+            } catch (RestoreException | CryoFailure e) {
+                String why = "the lazy restore on the destination failed: " + e.getMessage() + (daemon.committed()
+                        ? "; past the point of no return (the source's tree was committed to this destination): the tree is lost"
+                        : "; the tree runs on at the source");
+                ch.fail(why);
+                throw new MigrationException(why, e);
             }
-            try (daemon) {
-                log.accept("the lazy-pages daemon has connected to the source's lazy dump: past the point of no return");
-                AtomicReference<LazyPages.Stats> stats = new AtomicReference<>();
-                AtomicReference<RuntimeException> daemonFailed = new AtomicReference<>();
-                Cancellation faultsStop = new Cancellation();
-                Thread faults = Thread.ofPlatform().name("migrate-lazy-pages").start(() -> {
-                    try {
-                        stats.set(daemon.serve(() -> {
-                            cancel.check();
-                            faultsStop.check();
-                        }));
-                    } catch (RuntimeException e) {
-                        daemonFailed.set(e);
-                    }
-                });
-                RestoreStats s;
-                try (Handoff handoff = Handoff.connect(daemon.socket())) {
-                    s = restoreIn(options.treeNetns(), ro.withLazyPages(new LazyHandoff() {
-                        @Override
-                        public void hand(int pid, Fd uffd, Fd pidfd) {
-                            handoff.hand(pid, uffd, pidfd);
-                        }
-
-                        @Override
-                        public void released() {
-                            handoff.released();
-                        }
-                    }), cancel);
-                } catch (RestoreException | CryoFailure e) {
-                    faultsStop.cancel("the lazy restore failed");
-                    faults.join();
-                    String why = "the lazy restore on the destination failed: " + e.getMessage()
-                            + "; past the point of no return (the source's tree was committed to this destination): the tree is lost";
-                    ch.fail(why);
-                    throw new MigrationException(why, e);
-                }
-                ch.send(Control.newBuilder().setRestored(Restored.newBuilder().setRootPid(s.rootPid())
-                        .setRestoreNanos(s.restoreNanos()).setPages(s.pagesRestored())).build());
-                log.accept("restored lazily as pid " + s.rootPid() + "; its memory follows from the source");
-                faults.join();
-                if (daemonFailed.get() != null) {
-                    String why = "post-copy: " + daemonFailed.get().getMessage();
-                    ch.fail(why);
-                    throw new MigrationException(why, daemonFailed.get());
-                }
-                LazyPages.Stats ls = stats.get();
-                ch.send(Control.newBuilder().setResident(Resident.newBuilder().setNanos(ls.completeNanos())
-                        .setRemotePages(ls.remotePages()).setFaults(ls.faults())).build());
-                try {
-                    ch.expect(Control.MessageCase.COMMIT, "after post-copy");
-                } catch (MigrationException e) {
-                    // past the point of no return: the copy here is the tree whatever the source says now
-                    log.accept(e.getMessage() + "; the tree runs here as pid " + s.rootPid());
-                }
-                serving.join(Duration.ofSeconds(10).toMillis());
-                return new Result(ch.peer(), s.rootPid(), 0, s.restoreNanos(), rounds);
+            ch.send(Control.newBuilder().setRestored(Restored.newBuilder().setRootPid(s.rootPid())
+                    .setRestoreNanos(s.restoreNanos()).setPages(s.pagesRestored())).build());
+            log.accept("restored lazily as pid " + s.rootPid() + "; its memory follows from the source and the cache");
+            LazyPages.Stats ls;
+            try {
+                ls = daemon.await();
+            } catch (RuntimeException e) {
+                String why = "post-copy: " + e.getMessage();
+                ch.fail(why);
+                throw new MigrationException(why, e);
             }
+            ch.send(Control.newBuilder().setResident(Resident.newBuilder().setNanos(ls.completeNanos())
+                    .setRemotePages(ls.remotePages()).setFaults(ls.faults())).build());
+            try {
+                ch.expect(Control.MessageCase.COMMIT, "after post-copy");
+            } catch (MigrationException e) {
+                // past the point of no return: the copy here is the tree whatever the source says now
+                log.accept(e.getMessage() + "; the tree runs here as pid " + s.rootPid());
+            }
+            serving.join(Duration.ofSeconds(10).toMillis());
+            return new Result(ch.peer(), s.rootPid(), 0, s.restoreNanos(), rounds);
         }
     }
 

@@ -12,47 +12,68 @@ import java.util.stream.Stream;
 
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.Dumper;
+import dev.cryo.lazypages.Handoff;
+import dev.cryo.lazypages.LazyPages;
 import dev.cryo.parasite.Cancellation;
+import dev.cryo.restore.RestoreException;
+import dev.cryo.restore.RestoreListener;
 import dev.cryo.restore.RestoreOptions;
-import dev.cryo.restore.RestoreStats;
+import dev.cryo.restore.LazyHandoff;
 import dev.cryo.restore.Restorer;
+import dev.cryo.syscalls.Fd;
 
 /**
  * The destination's restore rehearsed while pre-copy runs, so that the real one, which the tree waits for frozen on
  * the source, does not run cold (a fresh JVM's first restore takes several times its later ones): a decoy
  * ({@code sleep}, not a child of this JVM, whose process reaper would take its ptrace stops; a guard shell kills it
- * when this JVM's pipe to it closes, even if this JVM is killed) dumped and restored into a pid namespace of its own,
- * then killed (the copy ends by itself within a minute if this JVM is killed first); its images are removed. A
- * rehearsal that fails only costs time.
+ * when this JVM's pipe to it closes, even if this JVM is killed) dumped, then restored into a pid namespace of its
+ * own up to its release, where the restore is told to stop ({@code RestoreListener.releasing}): the copy is killed
+ * unreleased, never having run, and the restore's keeper kills it just the same if this JVM is killed meanwhile.
+ * Its images are removed. Both decoys carry {@value #MARK}=PID (this JVM's) in their environment, which says whose
+ * they are. A rehearsal that fails only costs time.
  */
 final class RestoreRehearsal {
     private RestoreRehearsal() {}
 
-    /** Rehearses in {@code dir} (a directory of its own is made and removed there); returns the time it took. */
-    static long run(Path dir, Consumer<String> log) {
+    /** The environment variable that names the JVM whose rehearsal a decoy is. */
+    static final String MARK = "CRYO_REHEARSAL_OF";
+
+    /**
+     * Rehearses in {@code dir} (a directory of its own is made and removed there), lazily ({@code lazy}: for post-copy)
+     * or not; returns the time it took.
+     */
+    static long run(Path dir, boolean lazy, Consumer<String> log) {
         long start = System.nanoTime();
         Path images = dir.resolve("rehearsal-" + ProcessHandle.current().pid());
         long decoy = -1;
-        int restored = -1;
         Process guard = null;
         try {
             Files.createDirectories(images);
             // the guard, a shell, waits on a pipe from this JVM and kills the decoy when it closes (done, or this JVM dead)
-            guard = new ProcessBuilder("sh", "-c", "setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!; read x; kill -9 $! 2>/dev/null")
-                    .redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder("sh", "-c", "setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!; read x; kill -9 $! 2>/dev/null")
+                    .redirectErrorStream(true);
+            pb.environment().put(MARK, Long.toString(ProcessHandle.current().pid()));
+            guard = pb.start();
             BufferedReader r = new BufferedReader(new InputStreamReader(guard.getInputStream(), StandardCharsets.US_ASCII));
             decoy = Long.parseLong(r.readLine().strip());
             Cancellation cancel = new Cancellation();
             Dumper.dump(DumpOptions.of(Math.toIntExact(decoy), images), cancel);
-            RestoreStats s = Restorer.restore(RestoreOptions.of(images).withDetached(true).withPidns(true).withOrphan(true), cancel);
-            restored = s.rootPid();
+            RestoreOptions ro = RestoreOptions.of(images).withDetached(true).withPidns(true).withOrphan(true)
+                    .withListener(new RestoreListener() {
+                        @Override
+                        public void releasing() {
+                            throw new Rehearsed();
+                        }
+                    });
+            if (lazy) {
+                rehearseLazily(ro, images, dir.resolve("rehearsal.sock"), cancel);
+            } else {
+                rehearse(ro, cancel);
+            }
             log.accept(String.format("restore rehearsed on a decoy in %.1f ms", (System.nanoTime() - start) / 1e6));
         } catch (Exception e) {
             log.accept("the restore's rehearsal failed (it only costs time): " + e.getMessage());
         } finally {
-            if (restored > 0) {
-                MigrationServer.killTree(restored);
-            }
             if (guard != null) {
                 try {
                     guard.getOutputStream().close(); // the guard kills the decoy, if the dump has not
@@ -70,5 +91,59 @@ final class RestoreRehearsal {
             }
         }
         return System.nanoTime() - start;
+    }
+
+    /** The restore up to its release; a restore that fails otherwise throws. */
+    private static void rehearse(RestoreOptions ro, Cancellation cancel) throws RestoreException {
+        try {
+            Restorer.restore(ro, cancel);
+            throw new IllegalStateException("the rehearsal released its decoy's copy, which it was to stop before");
+        } catch (RestoreException e) {
+            Throwable c = e;
+            while (c != null && !(c instanceof Rehearsed)) {
+                c = c.getCause();
+            }
+            if (c == null) {
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * The same, lazily: a lazy-pages daemon on the decoy's images (no source), the restore handing it the decoy's
+     * userfaultfd, as post-copy's restore does; the daemon ends when the rehearsal's restore goes away.
+     */
+    private static void rehearseLazily(RestoreOptions ro, Path images, Path socket, Cancellation cancel) throws Exception {
+        try (LazyPages daemon = LazyPages.listen(new LazyPages.Options(images, socket, null, LazyPages.DEFAULT_TIMEOUT, null))) {
+            Thread serving = Thread.ofPlatform().name("migrate-rehearsal-lazy-pages").start(() -> {
+                try {
+                    daemon.serve(cancel::check);
+                } catch (RuntimeException expected) {
+                    // the restore goes away before its tree runs: that is the rehearsal's end
+                }
+            });
+            try (Handoff h = Handoff.connect(socket)) {
+                rehearse(ro.withLazyPages(new LazyHandoff() {
+                    @Override
+                    public void hand(int pid, Fd uffd, Fd pidfd) {
+                        h.hand(pid, uffd, pidfd);
+                    }
+
+                    @Override
+                    public void released() {
+                        h.released();
+                    }
+                }), cancel);
+            } finally {
+                serving.join();
+            }
+        }
+    }
+
+    /** The rehearsal's end, where the restore would release the decoy's copy. */
+    private static final class Rehearsed extends RuntimeException {
+        Rehearsed() {
+            super("rehearsed: the decoy's copy is not released", null, false, false);
+        }
     }
 }

@@ -42,34 +42,48 @@ public final class LazyMemory {
 
     /** The rule applied to one process: its mappings ({@code mm}) and the cores of its threads. */
     public static LazyMemory of(MmEntry mm, List<CoreEntry> cores) {
+        List<long[]> threadPages = new ArrayList<>();
+        cores.forEach(c -> threadPages.addAll(threadPages(c)));
+        return withThreadPages(mm, threadPages);
+    }
+
+    /**
+     * The rule applied to one process: its mappings ({@code mm}) and the pages its threads need at once,
+     * {@link #threadPages} of each (for a dump that writes each core as it collects it, and keeps no more).
+     */
+    public static LazyMemory withThreadPages(MmEntry mm, List<long[]> threadPages) {
         List<long[]> maps = new ArrayList<>();
         for (VmaEntry v : mm.getVmasList()) {
             if (isLazy(v)) {
                 append(maps, v.getStart(), v.getEnd());
             }
         }
-        List<long[]> eager = new ArrayList<>();
+        List<long[]> eager = new ArrayList<>(threadPages);
         if (mm.getMmArgEnd() > mm.getMmArgStart()) {
             eager.add(new long[] {floor(mm.getMmArgStart()), floor(mm.getMmArgEnd() - 1) + Page.SIZE});
         }
         if (mm.getMmEnvEnd() > mm.getMmEnvStart()) {
             eager.add(new long[] {floor(mm.getMmEnvStart()), floor(mm.getMmEnvEnd() - 1) + Page.SIZE});
         }
-        for (CoreEntry c : cores) {
-            if (c.hasThreadInfo()) {
-                long sp = c.getThreadInfo().getGpregs().getSp();
-                eager.add(new long[] {floor(sp - RED_ZONE), floor(sp) + Page.SIZE});
-            }
-            ThreadCoreEntry tc = c.getThreadCore();
-            if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) {
-                long at = tc.getRseqEntry().getRseqAbiPointer();
-                eager.add(new long[] {floor(at), floor(at + Math.max(1, tc.getRseqEntry().getRseqAbiSize()) - 1) + Page.SIZE});
-            }
-        }
         eager.sort(Comparator.comparingLong(r -> r[0]));
         List<long[]> merged = new ArrayList<>();
         eager.forEach(r -> append(merged, r[0], r[1]));
         return new LazyMemory(List.copyOf(maps), intersect(merged, maps));
+    }
+
+    /** The pages of one thread, [start, end), needed before its first instruction: its resume stack page (and red zone), its rseq area. */
+    public static List<long[]> threadPages(CoreEntry c) {
+        List<long[]> pages = new ArrayList<>(2);
+        if (c.hasThreadInfo()) {
+            long sp = c.getThreadInfo().getGpregs().getSp();
+            pages.add(new long[] {floor(sp - RED_ZONE), floor(sp) + Page.SIZE});
+        }
+        ThreadCoreEntry tc = c.getThreadCore();
+        if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) {
+            long at = tc.getRseqEntry().getRseqAbiPointer();
+            pages.add(new long[] {floor(at), floor(at + Math.max(1, tc.getRseqEntry().getRseqAbiSize()) - 1) + Page.SIZE});
+        }
+        return pages;
     }
 
     /** Whether the private pages of mapping {@code v} may be left for the lazy-pages daemon. */

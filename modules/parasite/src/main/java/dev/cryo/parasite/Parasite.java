@@ -62,9 +62,8 @@ public final class Parasite implements AutoCloseable {
 
     private final int pid;
     private final Traced leader;
-    private final Arena arena = Arena.ofConfined();
     private final Map<Integer, Calls> threads = new LinkedHashMap<>();
-    private final UserRegs callRegs = UserRegs.allocate(arena);
+    private final UserRegs callRegs = new UserRegs();
     /** A dumped task's: where its calls run and how it cures itself; null for a puppet. */
     private final SelfCure cure;
     /** Whether the task is a dumped one, whose registers the cure gives back (a puppet's are restored from images). */
@@ -257,6 +256,24 @@ public final class Parasite implements AutoCloseable {
         return r;
     }
 
+    /**
+     * Cures thread {@code t} of a dumped task ahead of the others, once it has made its last call: back to
+     * its own registers, as {@link #close} would take it back, and forgotten, so that what is held for a
+     * task's threads does not grow with their number (a 5000-thread process). A later call in it starts over
+     * from those registers. The leader is cured only with the whole task: it unmaps the area.
+     */
+    public void cure(Traced t) {
+        Calls c = threads.get(t.tid());
+        if (!dumped || c == null || t.tid() == leader.tid()) {
+            return;
+        }
+        if (!gone.contains(t.tid())) {
+            InjectedCall.returnTo(t, c.original());
+            StopPoints.reach("cure-thread");
+        }
+        threads.remove(t.tid());
+    }
+
     /** One call of a {@link #batch}: its name for messages, its number and arguments (six at most). */
     public record Call(String name, long nr, long... args) {}
 
@@ -340,8 +357,8 @@ public final class Parasite implements AutoCloseable {
         if (t.pid() != pid) {
             throw new IllegalArgumentException("thread " + t.tid() + " is not in process " + pid);
         }
-        UserRegs original = UserRegs.of(t.tid(), arena);
-        UserRegs start = UserRegs.allocate(arena).copyFrom(original);
+        UserRegs original = UserRegs.of(t.tid());
+        UserRegs start = new UserRegs().copyFrom(original);
         if (cure != null) {
             long sp = cure.writeFrame(t, original, maps, this);
             if (sp == 0) {
@@ -418,7 +435,6 @@ public final class Parasite implements AutoCloseable {
             }
         } finally {
             threads.clear();
-            arena.close();
         }
         StopPoints.reach("cured");
         if (failure != null && !(failure instanceof Tracee.TaskExitedException)) {

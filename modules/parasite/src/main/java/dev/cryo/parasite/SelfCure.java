@@ -157,7 +157,7 @@ final class SelfCure {
             if (stack == null || !stack.writable() || SignalFrame.lowest(top, xsize) < stack.start()) {
                 return 0;
             }
-            UserRegs resume = UserRegs.allocate(arena).copyFrom(original);
+            UserRegs resume = new UserRegs().copyFrom(original);
             resume.restartInterruptedCall();
             SignalFrame frame = SignalFrame.below(top, resume, buf.asSlice(0, xsize), Ptrace.getSigmask(tid), arena);
             writer.write(frame.address(), frame.bytes());

@@ -17,4 +17,23 @@ public interface LazyHandoff {
 
     /** Every task of the tree is released: the daemon has all the processes it will get from this restore. */
     void released();
+
+    /**
+     * Called once, after the tree's memory is built and before the restore opens anything the original may still
+     * hold on this host (its terminal, files, sockets, locks), and before any {@link #hand}: a handoff whose daemon
+     * has yet to connect to the dump that keeps the lazy pages connects here (post-copy: that connection is the dump's
+     * commit, which frees what the original holds), so that the restore's reading of the images and building of the
+     * memory overlap the daemon's start. Throwing fails the restore, and the tree, never released, is killed.
+     */
+    default void awaitSource() {}
+
+    /**
+     * Whether the daemon also places the pages of the pre-dump parents (false by default: the restore writes them,
+     * for a daemon that would fetch them again from the dump's side, criu issue 2542). True where the daemon reads
+     * them from images on its own side, as live migration's destination does from its image cache: the restore
+     * then leaves them as it leaves the final dump's lazy pages, and the tree runs before they are in place.
+     */
+    default boolean placesParentPages() {
+        return false;
+    }
 }

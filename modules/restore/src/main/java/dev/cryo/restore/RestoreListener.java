@@ -9,4 +9,10 @@ public interface RestoreListener {
      * it is traced and stopped until the whole tree is released.
      */
     default void processCreated(int pid) {}
+
+    /**
+     * The tree is built and about to be released: none of it has run yet. Throwing here fails the restore, which
+     * kills the tree (a rehearsal, which warms the restore's code up on a decoy, so never lets the decoy's copy run).
+     */
+    default void releasing() {}
 }

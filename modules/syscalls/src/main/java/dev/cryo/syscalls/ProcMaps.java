@@ -46,7 +46,59 @@ public final class ProcMaps {
 
     /** The mappings of {@code pid}, in address order. */
     public static List<Mapping> of(int pid) {
-        return parse(Proc.read(pid, "maps"), null);
+        return read(pid, "maps", null, null);
+    }
+
+    /** What {@link #each} hands over: a mapping and the value of its {@code key} line (null when it has none). */
+    @FunctionalInterface
+    public interface Each {
+        void mapping(Mapping m, String value);
+    }
+
+    /**
+     * {@code /proc/PID/FILE} (maps or smaps) read line by line, each mapping handed to {@code each} with the
+     * value of its {@code key} line once its lines are over, and not kept: a reader that keeps less than the
+     * list of every mapping holds less, and what it drops dies young instead of being promoted with the list
+     * to the old generation, where the serial collector keeps it until the heap is full.
+     */
+    public static void each(int pid, String file, String key, Each each) {
+        OneByOne lines = new OneByOne(key, each);
+        Proc.readLines(pid, file, lines);
+        lines.flush();
+    }
+
+    /** The parser of {@link #each}: the last mapping and its key's value, handed over when the next starts. */
+    private static final class OneByOne implements java.util.function.Consumer<String> {
+        private final String key;
+        private final Each each;
+        private Mapping last;
+        private String value;
+
+        OneByOne(String key, Each each) {
+            this.key = key;
+            this.each = each;
+        }
+
+        @Override
+        public void accept(String line) {
+            int eol = line.length();
+            int dash = mappingDash(line);
+            int space = dash > 0 && dash < eol && line.charAt(dash) == '-' ? indexOf(line, ' ', dash, eol) : -1;
+            if (space > dash) {
+                flush();
+                last = mapping(line, dash, space);
+            } else if (last != null && key != null && isKey(line, 0, eol, key)) {
+                value = line.substring(key.length() + 1, eol).strip();
+            }
+        }
+
+        void flush() {
+            if (last != null) {
+                each.mapping(last, value);
+            }
+            last = null;
+            value = null;
+        }
     }
 
     /** The mapping of {@code pid} named {@code name} ({@code [vdso]}, {@code [stack]}...), or null. */
@@ -59,12 +111,20 @@ public final class ProcMaps {
         return null;
     }
 
-    /** The mapping that holds {@code addr}, or null. */
+    /** The mapping of {@code maps} (in address order) that holds {@code addr}, or null: a binary search, as it is asked once per thread. */
     public static Mapping at(List<Mapping> maps, long addr) {
-        for (Mapping m : maps) {
-            if (addr >= m.start() && addr < m.end()) {
-                return m;
+        int lo = 0;
+        int hi = maps.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (Long.compareUnsigned(maps.get(mid).end(), addr) <= 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
+        }
+        if (lo < maps.size() && Long.compareUnsigned(maps.get(lo).start(), addr) <= 0) {
+            return maps.get(lo);
         }
         return null;
     }
@@ -118,10 +178,7 @@ public final class ProcMaps {
         @Override
         public void accept(String line) {
             int eol = line.length();
-            int dash = 0;
-            while (dash < eol && Character.digit(line.charAt(dash), 16) >= 0) {
-                dash++;
-            }
+            int dash = mappingDash(line);
             int space = dash > 0 && dash < eol && line.charAt(dash) == '-' ? indexOf(line, ' ', dash, eol) : -1;
             if (space > dash) {
                 out.add(mapping(line, dash, space));
@@ -132,6 +189,15 @@ public final class ProcMaps {
                 }
             }
         }
+    }
+
+    /** Where the hex start address that begins a mapping's line ends (0 when the line does not begin with one). */
+    private static int mappingDash(String line) {
+        int dash = 0;
+        while (dash < line.length() && Character.digit(line.charAt(dash), 16) >= 0) {
+            dash++;
+        }
+        return dash;
     }
 
     private static boolean isKey(String text, int at, int eol, String key) {
@@ -154,7 +220,9 @@ public final class ProcMaps {
         if (f.length < 4) {
             throw new IllegalArgumentException("not a maps line: " + line);
         }
+        // Interned: tens of thousands of mappings share a few permissions, devices and names.
         return new Mapping(Long.parseUnsignedLong(line, 0, dash, 16), Long.parseUnsignedLong(line, dash + 1, space, 16),
-                f[0], Long.parseUnsignedLong(f[1], 16), f[2], Long.parseLong(f[3]), f.length > 4 ? f[4].strip() : "");
+                f[0].intern(), Long.parseUnsignedLong(f[1], 16), f[2].intern(), Long.parseLong(f[3]),
+                f.length > 4 ? f[4].strip().intern() : "");
     }
 }

@@ -3,15 +3,12 @@ package dev.cryo.syscalls;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import dev.cryo.bindings.Linux;
 import dev.cryo.bindings.cmsghdr;
 import dev.cryo.bindings.iovec;
 import dev.cryo.bindings.msghdr;
-import dev.cryo.bindings.sockaddr_un;
-import dev.cryo.bindings.ucred;
 
 /**
  * A unix socket of type {@code SOCK_SEQPACKET}: connected, reliable, and message by message (one
@@ -20,9 +17,6 @@ import dev.cryo.bindings.ucred;
  * {@link #receive} or {@link #accept}; {@link #close()} only by the owner.
  */
 public final class SeqpacketSocket implements AutoCloseable {
-    /** sizeof(sun_path) less its terminating NUL. */
-    private static final int PATH_MAX = 107;
-
     private final Fd fd;
 
     private SeqpacketSocket(Fd fd) {
@@ -34,29 +28,12 @@ public final class SeqpacketSocket implements AutoCloseable {
 
     /** A socket bound to {@code path} (which must not exist) and listening, close-on-exec and non-blocking. */
     public static SeqpacketSocket listen(String path, int backlog) {
-        SeqpacketSocket s = open(Linux.SOCK_NONBLOCK());
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment addr = address(a, path);
-            Syscall.call("bind(" + path + ")", Linux.__NR_bind(), s.fd.fd(), addr.address(), addr.byteSize());
-            Syscall.call("listen(" + path + ")", Linux.__NR_listen(), s.fd.fd(), backlog);
-            return s;
-        } catch (RuntimeException e) {
-            s.close();
-            throw e;
-        }
+        return new SeqpacketSocket(UnixSockets.listen(Linux.SOCK_SEQPACKET(), path, backlog));
     }
 
     /** A socket connected to the one listening at {@code path}. */
     public static SeqpacketSocket connect(String path) {
-        SeqpacketSocket s = open(0);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment addr = address(a, path);
-            Syscall.call("connect(" + path + ")", Linux.__NR_connect(), s.fd.fd(), addr.address(), addr.byteSize());
-            return s;
-        } catch (RuntimeException e) {
-            s.close();
-            throw e;
-        }
+        return new SeqpacketSocket(UnixSockets.connect(Linux.SOCK_SEQPACKET(), path));
     }
 
     /**
@@ -91,31 +68,8 @@ public final class SeqpacketSocket implements AutoCloseable {
 
     /** Both ends of a connected pair (tests, and what a client such as pycriu's use_binary makes). */
     public static SeqpacketSocket[] pair() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment fds = a.allocate(ValueLayout.JAVA_INT, 2);
-            Syscall.call("socketpair(AF_UNIX, SOCK_SEQPACKET)", Linux.__NR_socketpair(), Linux.AF_UNIX(),
-                    Linux.SOCK_SEQPACKET() | Linux.SOCK_CLOEXEC(), 0, fds.address());
-            return new SeqpacketSocket[] {new SeqpacketSocket(Fd.own(fds.getAtIndex(ValueLayout.JAVA_INT, 0))),
-                    new SeqpacketSocket(Fd.own(fds.getAtIndex(ValueLayout.JAVA_INT, 1)))};
-        }
-    }
-
-    private static SeqpacketSocket open(int flags) {
-        return new SeqpacketSocket(Fd.own((int) Syscall.call("socket(AF_UNIX, SOCK_SEQPACKET)", Linux.__NR_socket(),
-                Linux.AF_UNIX(), Linux.SOCK_SEQPACKET() | Linux.SOCK_CLOEXEC() | flags, 0)));
-    }
-
-    private static MemorySegment address(Arena a, String path) {
-        byte[] bytes = path.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length == 0 || bytes.length > PATH_MAX) {
-            throw new IllegalArgumentException("a unix socket path is 1 to " + PATH_MAX + " bytes long, not " + bytes.length
-                    + ": " + path);
-        }
-        MemorySegment addr = sockaddr_un.allocate(a);
-        addr.fill((byte) 0);
-        sockaddr_un.sun_family(addr, (short) Linux.AF_UNIX());
-        MemorySegment.copy(bytes, 0, addr, ValueLayout.JAVA_BYTE, sockaddr_un.sun_path$offset(), bytes.length);
-        return addr;
+        Fd[] fds = UnixSockets.pair(Linux.SOCK_SEQPACKET());
+        return new SeqpacketSocket[] {new SeqpacketSocket(fds[0]), new SeqpacketSocket(fds[1])};
     }
 
     /**
@@ -123,46 +77,18 @@ public final class SeqpacketSocket implements AutoCloseable {
      * pipe's read end) becomes readable, then returns null.
      */
     public SeqpacketSocket accept(Fd wake) {
-        while (true) {
-            short[] ready = Poll.poll(new int[] {fd.fd(), wake.fd()}, new short[] {(short) Linux.POLLIN(), (short) Linux.POLLIN()}, -1);
-            if (ready[1] != 0) {
-                return null;
-            }
-            try {
-                // the listening socket is non-blocking, the connection (accept4's flags alone decide) is not
-                return new SeqpacketSocket(Fd.own((int) Syscall.call("accept4", Linux.__NR_accept4(), fd.fd(), 0, 0,
-                        Linux.SOCK_CLOEXEC())));
-            } catch (ErrnoException e) {
-                // a signal, a client that gave up while queued, or one another thread took first
-                if (!e.is(Errno.EINTR) && !e.is(Errno.ECONNRESET) && !e.is(Errno.EAGAIN)) {
-                    throw e;
-                }
-            }
-        }
+        Fd connection = UnixSockets.accept(fd, wake);
+        return connection == null ? null : new SeqpacketSocket(connection);
     }
 
     /** The connection waiting on this listening socket (poll said so), close-on-exec; null if it went meanwhile. */
     public SeqpacketSocket acceptReady() {
-        try {
-            return new SeqpacketSocket(Fd.own((int) Syscall.call("accept4", Linux.__NR_accept4(), fd.fd(), 0, 0,
-                    Linux.SOCK_CLOEXEC())));
-        } catch (ErrnoException e) {
-            if (e.is(Errno.EINTR) || e.is(Errno.ECONNRESET) || e.is(Errno.EAGAIN)) {
-                return null;
-            }
-            throw e;
-        }
+        Fd connection = UnixSockets.acceptReady(fd);
+        return connection == null ? null : new SeqpacketSocket(connection);
     }
 
     public Peer peer() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cred = ucred.allocate(a);
-            MemorySegment len = a.allocate(ValueLayout.JAVA_INT);
-            len.set(ValueLayout.JAVA_INT, 0, (int) cred.byteSize());
-            Syscall.call("getsockopt(SO_PEERCRED)", Linux.__NR_getsockopt(), fd.fd(), Linux.SOL_SOCKET(), Linux.SO_PEERCRED(),
-                    cred.address(), len.address());
-            return new Peer(ucred.pid(cred), ucred.uid(cred), ucred.gid(cred));
-        }
+        return UnixSockets.peer(fd);
     }
 
     /**
@@ -297,28 +223,7 @@ public final class SeqpacketSocket implements AutoCloseable {
 
     /** Sends {@code message} as one message (MSG_NOSIGNAL: a peer that is gone is an EPIPE, not a signal). */
     public void send(MemorySegment message) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment iov = iovec.allocate(a);
-            iovec.iov_base(iov, message);
-            iovec.iov_len(iov, message.byteSize());
-            MemorySegment msg = msghdr.allocate(a);
-            msg.fill((byte) 0);
-            msghdr.msg_iov(msg, iov);
-            msghdr.msg_iovlen(msg, 1);
-            while (true) {
-                try {
-                    long sent = Syscall.call("sendmsg", Linux.__NR_sendmsg(), fd.fd(), msg.address(), Linux.MSG_NOSIGNAL());
-                    if (sent != message.byteSize()) {
-                        throw new IllegalStateException("sendmsg sent " + sent + " bytes of a message of " + message.byteSize());
-                    }
-                    return;
-                } catch (ErrnoException e) {
-                    if (!e.is(Errno.EINTR)) {
-                        throw e;
-                    }
-                }
-            }
-        }
+        send(message, new int[0]);
     }
 
     /**

@@ -298,10 +298,10 @@ class AbiFacesTest {
             Ptrace.seize(o.pid, 0);
             Ptrace.interrupt(o.pid);
             Wait.waitPid(o.pid, Linux.__WALL());
-            UserRegs r = UserRegs.of(o.pid, arena);
+            UserRegs r = UserRegs.of(o.pid);
             assertThat(r.cs()).as("a 64-bit user code segment").isEqualTo(0x33);
             assertThat(r.origRax()).as("asleep in clock_nanosleep").isEqualTo(Linux.__NR_clock_nanosleep());
-            UserRegs copy = UserRegs.allocate(arena).copyFrom(r);
+            UserRegs copy = new UserRegs().copyFrom(r);
             copy.r15(42);
             copy.gsBase(7);
             assertThat(copy.r15()).isEqualTo(42);

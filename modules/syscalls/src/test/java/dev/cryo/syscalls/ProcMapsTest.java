@@ -100,6 +100,18 @@ class ProcMapsTest {
             List<String> whole = new ArrayList<>();
             assertThat(maps).isNotEmpty().isEqualTo(ProcMaps.parse(Proc.read(pid, "smaps"), "VmFlags", (m, k, v) -> whole.add(m.start() + " " + v)));
             assertThat(streamed).hasSameSizeAs(maps).isEqualTo(whole);
+            List<ProcMaps.Mapping> oneByOne = new ArrayList<>();
+            List<String> values = new ArrayList<>();
+            ProcMaps.each(pid, "smaps", "VmFlags", (m, v) -> {
+                oneByOne.add(m);
+                values.add(m.start() + " " + v);
+            });
+            assertThat(oneByOne).as("each mapping handed over one by one").isEqualTo(maps);
+            assertThat(values).isEqualTo(whole);
+            for (ProcMaps.Mapping m : maps) {
+                assertThat(ProcMaps.at(maps, m.start())).isEqualTo(m);
+                assertThat(ProcMaps.at(maps, m.end() - 1)).isEqualTo(m);
+            }
         } finally {
             sleep.destroyForcibly().waitFor();
         }

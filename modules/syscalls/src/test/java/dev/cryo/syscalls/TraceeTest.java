@@ -77,11 +77,11 @@ class TraceeTest {
             Ptrace.seize(o.pid, Linux.PTRACE_O_TRACESYSGOOD());
             Ptrace.interrupt(o.pid);
             assertThat(Wait.waitPid(o.pid, Linux.__WALL()).event()).isEqualTo(Linux.PTRACE_EVENT_STOP());
-            UserRegs stopped = UserRegs.of(o.pid, arena);
+            UserRegs stopped = UserRegs.of(o.pid);
             assertThat(stopped.origRax()).as("sleep(1) sleeps in clock_nanosleep").isEqualTo(Linux.__NR_clock_nanosleep());
             assertThat(stopped.rax()).isEqualTo(UserRegs.ERESTART_RESTARTBLOCK);
 
-            UserRegs restarted = UserRegs.allocate(arena).copyFrom(stopped);
+            UserRegs restarted = new UserRegs().copyFrom(stopped);
             assertThat(restarted.restartInterruptedCall()).isTrue();
             assertThat(restarted.rip()).isEqualTo(stopped.rip() - 2);
             assertThat(restarted.rax()).isEqualTo(Linux.__NR_restart_syscall());
@@ -92,7 +92,7 @@ class TraceeTest {
             Ptrace.syscall(o.pid, 0);
             Wait.Status entry = Wait.waitPid(o.pid, Linux.__WALL());
             assertThat(entry.syscallStop()).as("%s", entry).isTrue();
-            UserRegs atEntry = UserRegs.of(o.pid, arena);
+            UserRegs atEntry = UserRegs.of(o.pid);
             assertThat(atEntry.origRax()).as("the kernel's own restart").isEqualTo(Linux.__NR_restart_syscall());
             assertThat(atEntry.rip()).isEqualTo(stopped.rip());
             Ptrace.detach(o.pid, 0);

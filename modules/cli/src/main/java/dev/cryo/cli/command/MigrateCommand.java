@@ -36,12 +36,13 @@ final class MigrateCommand implements Callable<Integer> {
 
     @Option(names = "--pre-copy", paramLabel = "auto|N", defaultValue = "auto",
             description = "Pre-copy rounds before the final dump: a number (0: none), or auto (the default): stop once a round's"
-                    + " pages would cross the link in 50 ms, or a round sends more than 80% of the one before, or after 8.")
+                    + " pages would cross the link in 50 ms, or a round sends more than 80%% of the one before, or after 8.")
     String preCopy;
 
     @Option(names = "--post-copy", description = "Post-copy: the final dump leaves the private anonymous memory in the frozen tree, the"
             + " destination restores lazily and runs the tree at once, its memory following on fault and in the background. The"
-            + " point of no return is then the destination's lazy-pages daemon connecting, before its restore.")
+            + " point of no return is then the destination's lazy-pages daemon connecting, during its restore (before the tree's files);"
+            + " pages that pre-copy sent come from the destination's own image cache, only those written since from here.")
     boolean postCopy;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
@@ -157,11 +158,13 @@ final class MigrateCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "final dump:    %d pages, %.1f MiB, %.1f ms%n", f.pages(), f.bytes() / 1048576.0, f.nanos() / 1e6);
             out.printf(Locale.ROOT, "frozen time:   %.1f ms (the tree on the source, until killed)%n", s.frozenNanos() / 1e6);
             out.printf(Locale.ROOT, "downtime:      %.1f ms (from the freeze until the destination's copy ran)%n", s.downtimeNanos() / 1e6);
-            out.printf(Locale.ROOT, "restore time:  %.1f ms (on the destination)%n", s.restoreNanos() / 1e6);
+            out.printf(Locale.ROOT, "restore time:  %.1f ms (on the destination; %d pages written by the restore)%n", s.restoreNanos() / 1e6,
+                    s.restorePages());
             if (s.postCopy() != null) {
                 Migration.PostCopy p = s.postCopy();
                 out.printf(Locale.ROOT, "post-copy:     %.1f ms until all memory was resident on the destination; %d pages (%.1f MiB) sent"
-                        + " lazily, %d faults%n", p.residentNanos() / 1e6, p.pages(), p.bytes() / 1048576.0, p.faults());
+                        + " lazily of %d left by the final dump, %d faults%n", p.residentNanos() / 1e6, p.pages(), p.bytes() / 1048576.0,
+                        p.leftLazy(), p.faults());
             }
             out.printf(Locale.ROOT, "total time:    %.1f ms%n", s.totalNanos() / 1e6);
             out.printf(Locale.ROOT, "on the wire:   %.1f MiB of images for %.1f MiB of memory (%.2fx)%n", s.wireBytes() / 1048576.0,

@@ -49,8 +49,14 @@ import dev.cryo.syscalls.Proc;
  * images.
  */
 public final class DumpRun {
+    /**
+     * Page buffers: four, so that reading and writing overlap. 1 MiB each rather than 4: the pool is touched
+     * whole by any tree with more than its size of pages, and 16 MiB of it was the largest part of the peak
+     * RSS that a big tree added; a 1 GiB dump copied its pages no slower with 1 MiB (memdump 773 vs 1232 ms,
+     * medians of 5 interleaved runs at load 16-25).
+     */
     private static final int BUFFERS = 4;
-    private static final long BUFFER_SIZE = 4L << 20;
+    private static final long BUFFER_SIZE = 1L << 20;
     /** inventory_entry.network_lock_method: CRIU's NETWORK_LOCK_NFTABLES, the way cryo locks connections. */
     private static final int NETWORK_LOCK_NFTABLES = 1;
     private static final int NETWORK_LOCK_SKIP = 2;
@@ -125,7 +131,7 @@ public final class DumpRun {
                 Collected parent = collected.get(tree.parentOf(e.getKey()));
                 if (parent != null) {
                     Collected c = e.getValue();
-                    e.setValue(new Collected(c.ids, c.cores, c.tids, c.mm, c.fds, c.fs,
+                    e.setValue(new Collected(c.ids, c.tids, c.threadPages, c.mm, c.fds, c.fs,
                             CowSharing.apply(e.getKey(), c.mm, c.plan, tree.parentOf(e.getKey()), parent.mm)));
                 }
             }
@@ -133,8 +139,8 @@ public final class DumpRun {
                 // Private anonymous memory stays in the tree, for the daemon; the rest goes to the images as always.
                 for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
                     Collected c = e.getValue();
-                    MemoryCollector.LazyPlan lp = MemoryCollector.leaveLazy(c.plan, LazyMemory.of(c.mm, c.cores));
-                    e.setValue(new Collected(c.ids, c.cores, c.tids, c.mm, c.fds, c.fs, lp.eager()));
+                    MemoryCollector.LazyPlan lp = MemoryCollector.leaveLazy(c.plan, LazyMemory.withThreadPages(c.mm, c.threadPages));
+                    e.setValue(new Collected(c.ids, c.tids, c.threadPages, c.mm, c.fds, c.fs, lp.eager()));
                     lazyRanges.put(e.getKey(), lp.lazy().stream().map(r -> new long[] {r.start(), r.end()}).toList());
                     pagesLazy += dev.cryo.pagepipe.PageRanges.pages(lp.lazy());
                 }
@@ -315,8 +321,12 @@ public final class DumpRun {
         options.listener().pages(pagesDone.addAndGet(pages), pagesTotal);
     }
 
-    /** Everything of one process but its pages. */
-    private record Collected(TaskKobjIdsEntry ids, List<CoreEntry> cores, List<Integer> tids, MmEntry mm,
+    /**
+     * Everything of one process but its pages and its threads' cores, which went to their images as each
+     * thread was collected (held until the end, the cores of a 5000-thread tree were 20 MB of heap); of
+     * those, a lazy dump keeps only the pages each thread needs before its first instruction.
+     */
+    private record Collected(TaskKobjIdsEntry ids, List<Integer> tids, List<long[]> threadPages, MmEntry mm,
                              List<FdinfoEntry> fds, FsEntry fs, MemoryCollector.Plan plan) {}
 
     private Collected collect(FrozenTree tree, int pid, SocketTable sockets, Arena arena, IpcNamespaceDump ipc,
@@ -335,21 +345,16 @@ public final class DumpRun {
         }
         // Named after the pid: restore's ImageConsistency tells a core that is another task's by its vm_id.
         TaskKobjIdsEntry ids = DumpStep.ids(pid).toBuilder().setIpcNsId(ipc.id()).build();
-        List<CoreEntry> cores = new ArrayList<>();
         List<Integer> tids = new ArrayList<>();
+        List<long[]> threadPages = new ArrayList<>();
         MmEntry mm;
         Optional<TaskTracker> written = Optional.empty();
-        Map<Integer, ThreadInfoX86.Builder> registers = new LinkedHashMap<>();
-        for (Tracee t : threads) {
-            ThreadInfoX86.Builder r = ThreadCollector.registers(t, previous.calls());
-            if (r.getGpregs().getOrigAx() == Kernel.__NR_restart_syscall) {
-                options.listener().log("tid " + t.tid() + " is in restart_syscall of a call no pre-dump of this chain saw;"
-                        + " restored, that call returns EINTR");
-            }
-            registers.put(t.tid(), r);
-        }
-        options.listener().log("pid " + pid + ": registers read");
-        Parasite parasite = Parasite.infect(threads.getFirst());
+        Tracee leader = threads.getFirst();
+        // Each thread's registers are read before the parasite runs anything in it: the leader's before the
+        // parasite goes in, the others' just before their first call (reading them all first held every
+        // thread's registers until the end).
+        ThreadInfoX86.Builder leaderRegisters = registers(leader);
+        Parasite parasite = Parasite.infect(leader);
         try {
             options.listener().log("pid " + pid + ": parasite in");
             if (!parasite.unprotectedThreads().isEmpty()) {
@@ -358,14 +363,20 @@ public final class DumpRun {
             }
             TaskCollector.Creds creds = TaskCollector.Creds.of(parasite);
             for (Tracee t : threads) {
-                ThreadCollector.Collected th = ThreadCollector.collect(t, registers.get(t.tid()), parasite, creds);
+                ThreadInfoX86.Builder r = t == leader ? leaderRegisters : registers(t);
+                ThreadCollector.Collected th = ThreadCollector.collect(t, r, parasite, creds);
+                parasite.cure(t);
                 CoreEntry.Builder core = CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64)
                         .setThreadInfo(th.info()).setThreadCore(th.core());
                 if (t.tid() == pid) {
                     TaskCoreEntry tc = TaskCollector.taskCore(pid, parasite, t.wasStopped(), th.core().getBlkSigset());
                     core.setTc(tc).setIds(ids);
                 }
-                cores.add(core.build());
+                CoreEntry built = core.build();
+                store.writeEntry(ImageKind.CORE, t.tid(), built);
+                if (lazyServer != null) {
+                    threadPages.addAll(LazyMemory.threadPages(built));
+                }
                 tids.add(t.tid());
             }
             options.listener().log("pid " + pid + ": threads collected");
@@ -393,7 +404,7 @@ public final class DumpRun {
             throw t;
         }
         try {
-            return collectRest(pid, threads, vmas, ids, cores, tids, mm, written, sockets, arena, parasite, parasites);
+            return collectRest(pid, threads, vmas, ids, tids, threadPages, mm, written, sockets, arena, parasite, parasites);
         } catch (Throwable t) {
             try {
                 parasite.close(); // cured already (read mode, a small process) or not kept: nothing done
@@ -408,8 +419,8 @@ public final class DumpRun {
      * What is collected after the parasite's work: fds, cwd and root, the pages' plan. The parasite (cured
      * already in read mode) is then kept for the splice path if the process has pages enough, else cured.
      */
-    private Collected collectRest(int pid, List<Tracee> threads, List<Vma> vmas, TaskKobjIdsEntry ids, List<CoreEntry> cores,
-                                  List<Integer> tids, MmEntry mm, Optional<TaskTracker> written, SocketTable sockets, Arena arena,
+    private Collected collectRest(int pid, List<Tracee> threads, List<Vma> vmas, TaskKobjIdsEntry ids, List<Integer> tids,
+                                  List<long[]> threadPages, MmEntry mm, Optional<TaskTracker> written, SocketTable sockets, Arena arena,
                                   Parasite parasite, KeptParasites parasites) throws DumpException {
         List<FdinfoEntry> fds = FdCollector.collect(pid, files, sockets, arena);
         String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");
@@ -439,7 +450,17 @@ public final class DumpRun {
             parasite.close();
             options.listener().log("pid " + pid + ": parasite cured");
         }
-        return new Collected(ids, cores, tids, mm, fds, fs, plan);
+        return new Collected(ids, tids, threadPages, mm, fds, fs, plan);
+    }
+
+    /** The thread's own registers and FPU state, as a restore loads them. */
+    private ThreadInfoX86.Builder registers(Tracee t) {
+        ThreadInfoX86.Builder r = ThreadCollector.registers(t, previous.calls());
+        if (r.getGpregs().getOrigAx() == Kernel.__NR_restart_syscall) {
+            options.listener().log("tid " + t.tid() + " is in restart_syscall of a call no pre-dump of this chain saw;"
+                    + " restored, that call returns EINTR");
+        }
+        return r;
     }
 
     private void writeTreeImages(FrozenTree tree, Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies,
@@ -449,9 +470,6 @@ public final class DumpRun {
                 int pid = e.getKey();
                 Collected c = e.getValue();
                 pstree.write(pstreeEntry(tree, pid, c.tids));
-                for (int i = 0; i < c.cores.size(); i++) {
-                    store.writeEntry(ImageKind.CORE, c.tids.get(i), c.cores.get(i));
-                }
                 store.writeEntry(ImageKind.MM, pid, c.mm);
                 store.writeEntry(ImageKind.FS, pid, c.fs);
                 try (EntryWriter fd = store.openWriter(ImageKind.FDINFO, c.ids.getFilesId())) {

@@ -56,7 +56,7 @@ final class InterruptedCalls {
      */
     void note(List<Tracee> threads, InterruptedCalls before) {
         try (Arena arena = Arena.ofConfined()) {
-            UserRegs regs = UserRegs.allocate(arena);
+            UserRegs regs = new UserRegs();
             for (Tracee t : threads) {
                 regs.read(t.tid());
                 if (regs.rax() != UserRegs.ERESTART_RESTARTBLOCK || regs.origRax() < 0) {

@@ -43,7 +43,7 @@ final class ThreadCollector {
      */
     static ThreadInfoX86.Builder registers(Tracee t, InterruptedCalls interrupted) {
         try (Arena arena = Arena.ofConfined()) {
-            UserRegs regs = UserRegs.of(t.tid(), arena);
+            UserRegs regs = UserRegs.of(t.tid());
             MemorySegment xsave = arena.allocate(XSAVE_MAX, 64);
             long xsize = Ptrace.getRegset(t.tid(), Kernel.NT_X86_XSTATE, xsave);
             return ThreadInfoX86.newBuilder().setGpregs(gpregs(regs, t.tid(), interrupted)).setFpregs(fpregs(xsave, xsize));

@@ -78,10 +78,19 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
         return (end - start) / Page.SIZE;
     }
 
-    /** The mappings of {@code pid}, in address order, without {@code [vsyscall]} (the kernel's, not the task's). */
+    /**
+     * The mappings of {@code pid}, in address order, without {@code [vsyscall]}: each classified as smaps
+     * gives it, so that no more than the Vma of a mapping is kept (60,000 mappings).
+     */
     static List<Vma> read(int pid) {
-        Flags flags = new Flags();
-        return classify(ProcMaps.read(pid, "smaps", "VmFlags", flags), flags);
+        List<Vma> out = new ArrayList<>();
+        Map<String, Set<String>> distinct = new HashMap<>();
+        ProcMaps.each(pid, "smaps", "VmFlags", (m, flags) -> {
+            if (!m.name().equals("[vsyscall]")) {
+                out.add(of(m, flags == null ? Set.of() : distinct.computeIfAbsent(flags, Flags::set)));
+            }
+        });
+        return out;
     }
 
     /**
@@ -125,7 +134,12 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
 
         @Override
         public void detail(ProcMaps.Mapping of, String key, String value) {
-            byStart.put(of.start(), distinct.computeIfAbsent(value, v -> Set.of(v.split("\\s+"))));
+            byStart.put(of.start(), distinct.computeIfAbsent(value, Flags::set));
+        }
+
+        /** The flags of a VmFlags line. */
+        static Set<String> set(String line) {
+            return Set.of(line.split("\\s+"));
         }
 
         Set<String> of(ProcMaps.Mapping m) {

@@ -23,20 +23,25 @@ import dev.cryo.pagexfer.PageSource;
  * worked out from the images with the rule the restore used ({@link LazyMemory}). A process's own lazy pages
  * come from its pagemap; in a private mapping it inherited from its parent, a page its pagemap lacks is its
  * parent's (the dump wrote a page a child shared with its parent once, with the parent: {@link Inheritance}),
- * and comes from the parent's pages.
+ * and comes from the parent's pages. The pages of a pre-dump parent are the restore's to write, unless
+ * {@code parentPages}: then they are lazy as the dump's own, read from the parent's images on this side
+ * (never fetched from the dump's side: only the dump's own lazy runs are remote).
  */
 public final class DumpedTree implements AutoCloseable {
     private final ImageStore store;
     /** The images directory, for messages. */
     private final String where;
+    /** Pages of a pre-dump parent are placed too (from the parent's images), not left to the restore. */
+    private final boolean parentPages;
     private final Map<Integer, PstreeEntry> processes = new LinkedHashMap<>();
     private final Map<Integer, MmEntry> mms = new HashMap<>();
     private final Map<Integer, List<Piece>> pieces = new HashMap<>();
     private final List<PageSource> sources = new ArrayList<>();
 
-    public DumpedTree(ImageStore store, String where) {
+    public DumpedTree(ImageStore store, String where, boolean parentPages) {
         this.store = store;
         this.where = where;
+        this.parentPages = parentPages;
         try (EntryReader r = store.openReader(ImageKind.PSTREE)) {
             for (PstreeEntry e; (e = r.next(PstreeEntry.parser())) != null; ) {
                 processes.put(e.getPid(), e);
@@ -86,10 +91,10 @@ public final class DumpedTree implements AutoCloseable {
         List<long[]> covered = new ArrayList<>();
         for (PageSource.Extent x : src.extents()) {
             append(covered, x.vaddr(), x.end());
-            if (x.depth() > 0) {
+            if (x.depth() > 0 && !parentPages) {
                 continue; // a pre-dump's pages: the restore put them in place
             }
-            for (long[] part : rule.lazyPart(x.vaddr(), x.end())) {
+            for (long[] part : perMapping(mm, rule.lazyPart(x.vaddr(), x.end()))) {
                 Piece p = new Piece(part[0], part[1], part[0], pid, x.lazy() ? null : src.bytes(x).asSlice(part[0] - x.vaddr(), part[1] - part[0]));
                 out.add(p);
             }
@@ -113,6 +118,39 @@ public final class DumpedTree implements AutoCloseable {
         }
         out.sort(Comparator.comparingLong(Piece::start));
         pieces.put(pid, out);
+        return out;
+    }
+
+    /**
+     * {@code parts} (sorted) cut where the dumped mappings meet: UFFDIO_COPY places pages inside one mapping only
+     * (ENOENT otherwise), and a pagemap run, so a part, may span neighbouring mappings.
+     */
+    private static List<long[]> perMapping(MmEntry mm, List<long[]> parts) {
+        List<long[]> out = new ArrayList<>();
+        List<VmaEntry> vmas = mm.getVmasList();
+        for (long[] part : parts) {
+            long at = part[0];
+            int lo = 0;
+            int hi = vmas.size();
+            while (lo < hi) { // the first mapping that ends after the part starts
+                int mid = (lo + hi) >>> 1;
+                if (vmas.get(mid).getEnd() <= at) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            for (int i = lo; i < vmas.size() && vmas.get(i).getStart() < part[1]; i++) {
+                long end = Math.min(part[1], vmas.get(i).getEnd());
+                if (end > at && vmas.get(i).getStart() < end) {
+                    out.add(new long[] {Math.max(at, vmas.get(i).getStart()), end});
+                    at = end;
+                }
+            }
+            if (at < part[1]) {
+                out.add(new long[] {at, part[1]}); // in no mapping of the images (lazy parts lie in mappings): the copy will say
+            }
+        }
         return out;
     }
 

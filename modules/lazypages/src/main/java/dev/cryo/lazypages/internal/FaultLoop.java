@@ -451,12 +451,20 @@ public final class FaultLoop implements AutoCloseable {
             data = p.bytes();
         }
         long at = 0;
+        long span = data.byteSize();
         while (at < data.byteSize()) {
-            Uffd.Placed r = Uffd.copy(t.uffd, p.start() + at, data.asSlice(at), argument);
+            Uffd.Placed r = Uffd.copy(t.uffd, p.start() + at, data.asSlice(at, Math.min(span, data.byteSize() - at)), argument);
             at += r.bytes();
             counts.pagesCopied += r.bytes() / Page.SIZE;
             if (r.ok() || r.is(Errno.EAGAIN) && r.bytes() > 0) {
+                span = data.byteSize();
                 continue; // done, or a partial copy (a page there already ends it): go on from there
+            }
+            if (r.is(Errno.ENOENT) && Math.min(span, data.byteSize() - at) > Page.SIZE) {
+                // UFFDIO_COPY stays inside one mapping (mm/userfaultfd.c, validate_dst_vma): the range may reach into
+                // the next one (the tree split a mapping since): halve it until it fits, then go on from there
+                span = Math.max(Page.SIZE, Math.min(span, data.byteSize() - at) / 2 & -Page.SIZE);
+                continue;
             }
             if (r.is(Errno.EEXIST)) {
                 at += Page.SIZE; // the restore wrote it, or it came another way: it stays as it is

@@ -56,7 +56,7 @@ public final class Puppet implements Traced, AutoCloseable {
         this.pid = pid;
         this.nsPid = pid;
         this.tgid = pid;
-        this.template = UserRegs.allocate(arena);
+        this.template = new UserRegs();
     }
 
     /** Seizes {@code pid} (a puppet sleeping in pause()) and stops it; its fork/clone children get seized too. */
@@ -282,13 +282,13 @@ public final class Puppet implements Traced, AutoCloseable {
     }
 
     /** Loads the task's registers; the next thing it runs is its own code at their rip. */
-    void setRegisters(MemorySegment userRegs) {
-        Ptrace.setRegset(pid, Kernel.NT_PRSTATUS, userRegs);
+    void setRegisters(UserRegs regs) {
+        regs.write(pid);
     }
 
     /** Lets the task run the stub's code at {@code rip} with the stub's stack: for the pid namespace's init. */
     void resumeAt(long rip) {
-        UserRegs r = UserRegs.allocate(arena).copyFrom(template);
+        UserRegs r = new UserRegs().copyFrom(template);
         r.rip(rip);
         r.origRax(-1);
         r.write(pid);

@@ -72,6 +72,8 @@ public final class RestoreRun {
     private Keeper keeper;
     /** The tree's IPC namespace, when it had one of its own: the root is cloned into a new one, filled before its memory. */
     private IpcNamespaceRestore ipc = IpcNamespaceRestore.NONE;
+    /** A lazy restore's handoff has been told that the restore needs its source from now on (LazyHandoff.awaitSource). */
+    private boolean sourceAwaited;
 
     private RestoreRun(RestoreOptions options, Cancellation cancel, ImageStore store) {
         this.options = options;
@@ -312,6 +314,7 @@ public final class RestoreRun {
             List<Dead> zombies = new ArrayList<>();
             long[] pages = {0};
             createProcess(img, img.root(), creator, layout, all, tasks, zombies, pages);
+            awaitLazySource(img.root().pid());
             StepFailure.run(img.root().pid(), "IPC namespace", () -> ipc.finish(tasks.getFirst().leader().pid()));
             cancel.check();
             List<Member> members = new ArrayList<>();
@@ -356,6 +359,7 @@ public final class RestoreRun {
                 nsInit.resumeAt(PuppetStub.REAP);
             }
             StopPoints.reach("restore:release");
+            options.listener().releasing();
             for (Task t : tasks) {
                 t.threads().forEach(Puppet::release);
                 StopPoints.reach("restore:released-one");
@@ -389,6 +393,9 @@ public final class RestoreRun {
         tasks.add(task);
         if (p.isSessionLeader()) {
             StepFailure.run(pid, "setsid", () -> leader.syscall("setsid", Kernel.__NR_setsid));
+            if (store.exists(ImageKind.TTY_INFO.fileName())) {
+                awaitLazySource(pid); // the original's terminal, on this host, is free only then
+            }
             StepFailure.run(pid, "controlling terminal", () -> TaskFiles.takeTerminal(leader, store, pid));
         }
         // A zombie needs none of its parent's memory: cloned before it is built, it copies only the puppet's few pages.
@@ -412,13 +419,22 @@ public final class RestoreRun {
         }
     }
 
+    /** A lazy restore, before it first needs what the original may hold: its handoff's {@link dev.cryo.restore.LazyHandoff#awaitSource}. */
+    private void awaitLazySource(int pid) {
+        if (options.lazyPages() != null && !sourceAwaited) {
+            sourceAwaited = true;
+            StepFailure.run(pid, "waiting for the lazy pages' source", options.lazyPages()::awaitSource);
+        }
+    }
+
     /** The task's address space: the puppet's mappings go, the dumped ones come with their pages. */
     private long memory(Puppet p, ProcessImages img, TreeImages tree, MemoryRestore layout) {
         ProcessImages parent = img == tree.root() ? null : tree.process(img.pstree().getPpid()).orElseThrow();
         LazyProcess lp = null;
         if (options.lazyPages() != null) {
             lp = LazyProcess.of(img.pid(), img.mm(), List.copyOf(img.cores().values()),
-                    parent == null ? null : lazy.get(parent.pid()), parent == null ? null : parent.mm());
+                    parent == null ? null : lazy.get(parent.pid()), parent == null ? null : parent.mm(),
+                    options.lazyPages().placesParentPages());
             lazy.put(img.pid(), lp);
         }
         return layout.build(p, store, img.pid(), img.mm(), parent == null ? 0 : parent.pid(), parent == null ? null : parent.mm(),

@@ -86,7 +86,7 @@ final class ThreadRestore {
     static void registers(Puppet p, CoreEntry core) {
         UserX86RegsEntry g = core.getThreadInfo().getGpregs();
         try (Arena a = Arena.ofConfined()) {
-            UserRegs r = UserRegs.allocate(a);
+            UserRegs r = new UserRegs();
             r.r15(g.getR15()); r.r14(g.getR14()); r.r13(g.getR13()); r.r12(g.getR12());
             r.rbp(g.getBp()); r.rbx(g.getBx()); r.r11(g.getR11()); r.r10(g.getR10());
             r.r9(g.getR9()); r.r8(g.getR8()); r.rax(restartedCall(g)); r.rcx(g.getCx());
@@ -96,7 +96,7 @@ final class ThreadRestore {
             r.rip(g.getIp()); r.cs(g.getCs()); r.eflags(g.getFlags()); r.rsp(g.getSp()); r.ss(g.getSs());
             r.fsBase(g.getFsBase()); r.gsBase(g.getGsBase());
             r.ds(g.getDs()); r.es(g.getEs()); r.fs(g.getFs()); r.gs(g.getGs());
-            p.setRegisters(r.segment());
+            p.setRegisters(r);
 
             MemorySegment x = a.allocate(XSAVE_MAX, 64);
             long size = Ptrace.getRegset(p.tid(), Kernel.NT_X86_XSTATE, x);

@@ -22,7 +22,8 @@ import dev.cryo.syscalls.Uffd;
  * leaves the others to the lazy-pages daemon.
  *
  * <p>The restore writes what {@link LazyMemory} calls eager, the pages of a pre-dump parent (never sent
- * lazily: they are on this side already, which CRIU gets wrong, criu issue 2542), and in a child the pages it
+ * lazily: they are on this side already, which CRIU gets wrong, criu issue 2542) unless the daemon places them
+ * itself from images on its side ({@link LazyHandoff#placesParentPages()}), and in a child the pages it
  * holds where its parent had pages in place when the child was cloned (the child would otherwise see its
  * parent's page there and never fault). The userfaultfd is made inside the process while it still has
  * cryo's credentials (userfaultfd needs CAP_SYS_PTRACE for faults taken in the kernel), taken out with
@@ -33,6 +34,8 @@ import dev.cryo.syscalls.Uffd;
 public final class LazyProcess implements AutoCloseable {
     private final int pid;
     private final LazyMemory rule;
+    /** The daemon places the pre-dump parents' pages too: they follow the rule as the dump's own pages do. */
+    private final boolean parentPagesLazy;
     /** Pages present when the process was cloned: its parent's, in the private mappings it kept. */
     private final List<long[]> inherited;
     /** Pages the restore wrote into lazy mappings, in address order. */
@@ -43,18 +46,21 @@ public final class LazyProcess implements AutoCloseable {
     private final boolean[] register;
     private Fd uffd;
 
-    private LazyProcess(int pid, LazyMemory rule, List<long[]> inherited) {
+    private LazyProcess(int pid, LazyMemory rule, List<long[]> inherited, boolean parentPagesLazy) {
         this.pid = pid;
         this.rule = rule;
+        this.parentPagesLazy = parentPagesLazy;
         this.inherited = inherited;
         this.register = new boolean[rule.mappings().size()];
     }
 
     /**
      * Process {@code pid} with {@code mm} and its threads' {@code cores}, a child of {@code parent} (with
-     * {@code parentMm}; both null for the root), from which it inherits some private mappings at the clone.
+     * {@code parentMm}; both null for the root), from which it inherits some private mappings at the clone;
+     * {@code parentPagesLazy}: the daemon places the pre-dump parents' pages ({@link LazyHandoff#placesParentPages()}).
      */
-    public static LazyProcess of(int pid, MmEntry mm, List<CoreEntry> cores, LazyProcess parent, MmEntry parentMm) {
+    public static LazyProcess of(int pid, MmEntry mm, List<CoreEntry> cores, LazyProcess parent, MmEntry parentMm,
+                                 boolean parentPagesLazy) {
         LazyMemory rule = LazyMemory.of(mm, cores);
         List<VmaEntry> kept = parentMm == null ? List.of() : Inheritance.inherited(mm, parentMm);
         List<long[]> keptPrivate = new ArrayList<>();
@@ -65,7 +71,7 @@ public final class LazyProcess implements AutoCloseable {
         }
         keptPrivate.sort(Comparator.comparingLong(r -> r[0]));
         List<long[]> inherited = parent == null ? List.of() : LazyMemory.intersect(parent.present(), keptPrivate);
-        LazyProcess lp = new LazyProcess(pid, rule, inherited);
+        LazyProcess lp = new LazyProcess(pid, rule, inherited, parentPagesLazy);
         for (long[] k : keptPrivate) {
             lp.wantsRegistered(k[0], k[1]); // the parent's lazy pages there come to this process on fault too
         }
@@ -98,7 +104,7 @@ public final class LazyProcess implements AutoCloseable {
             wantsRegistered(x.vaddr(), x.end());
             return List.of(); // on the dump's side: the daemon fetches them
         }
-        if (x.depth() > 0) {
+        if (x.depth() > 0 && !parentPagesLazy) {
             return List.of(new long[] {x.vaddr(), x.end()}); // a pre-dump's pages: here already, never lazy
         }
         List<long[]> lazy = LazyMemory.subtract(rule.lazyPart(x.vaddr(), x.end()), LazyMemory.clip(inherited, x.vaddr(), x.end()));
