@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
 
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.Dumper;
+import dev.cryo.dump.MemdumpMode;
 import dev.cryo.pagexfer.PageServer;
 import dev.cryo.pagexfer.PageServerEndpoint;
 import dev.cryo.parasite.Cancellation;
@@ -40,8 +41,11 @@ import dev.cryo.testkit.TwoHosts;
  * own total time and the command's wall time; the server's CPU time per GiB and both processes' peak RSS.</li>
  * </ul>
  *
+ * <p>With {@code --memdump-modes read,splice} (dump's {@code --memdump-mode}; default {@code auto} alone) every way
+ * is run once per mode, all interleaved, each compared with the local dump of its own mode and of the first.
+ *
  * <p>usage: PageServerBench [--runs 5] [--tree 128] [--kib 1024] [--sizes 256,1024] [--dir /dev/shm/cryo-bench-ps]
- * [--only tree|big]
+ * [--only tree|big] [--memdump-modes auto,read,splice]
  */
 public final class PageServerBench {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
@@ -57,6 +61,7 @@ public final class PageServerBench {
         int[] sizes = {256, 1024};
         Path dir = Path.of("/dev/shm/cryo-bench-ps");
         String only = null;
+        List<MemdumpMode> modes = List.of(MemdumpMode.AUTO);
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
@@ -65,33 +70,42 @@ public final class PageServerBench {
                 case "--sizes" -> sizes = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--dir" -> dir = Path.of(args[++i]);
                 case "--only" -> only = args[++i];
+                case "--memdump-modes" -> modes = Arrays.stream(args[++i].split(","))
+                        .map(m -> MemdumpMode.valueOf(m.toUpperCase(java.util.Locale.ROOT))).toList();
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         Files.createDirectories(dir);
         try (TwoHosts hosts = TwoHosts.create("bench")) {
             if (only == null || only.equals("tree")) {
-                tree(hosts, dir, runs, tree, kib);
+                tree(hosts, dir, runs, tree, kib, modes);
             }
             if (only == null || only.equals("big")) {
-                big(hosts, dir, runs, sizes);
+                big(hosts, dir, runs, sizes, modes);
             }
         }
     }
 
     // ---------------------------------------------------------------- the seed's case: many small processes
 
-    private static void tree(TwoHosts hosts, Path dir, int runs, int nproc, int kib) throws Exception {
+    private static void tree(TwoHosts hosts, Path dir, int runs, int nproc, int kib, List<MemdumpMode> modes) throws Exception {
         System.out.printf("tree: %d processes x %d KiB, dump --leave-running, cryo's dump time, median of %d runs (interleaved)%n",
                 nproc, kib, runs);
         try (Target target = Target.start("fanout", dir.resolve("fanout"), Integer.toString(nproc), Integer.toString(kib))) {
             Map<String, Callable<Long>> ways = new LinkedHashMap<>();
-            ways.put("local tmpfs", () -> localDump(target.pid(), BenchRun.fresh(dir.resolve("local"))));
-            for (boolean cork : new boolean[] {true, false}) {
-                String c = cork ? "corked" : "not corked";
-                ways.put("loopback, " + c, () -> served(target.pid(), dir, null, null, LOOPBACK, cork));
-                ways.put("veth, " + c, () -> served(target.pid(), dir, hosts.serverNamespace(), hosts.clientNamespace(),
-                        TcpSocket.address(TwoHosts.SERVER_ADDRESS), cork));
+            Map<String, String> localOf = new LinkedHashMap<>();
+            for (MemdumpMode mode : modes) {
+                String tag = modes.size() > 1 ? " [" + mode.name().toLowerCase(java.util.Locale.ROOT) + "]" : "";
+                String local = "local tmpfs" + tag;
+                ways.put(local, () -> localDump(target.pid(), BenchRun.fresh(dir.resolve("local")), mode));
+                // not corked only in the first mode: it shows the stall, whatever the mode
+                for (boolean cork : mode == modes.getFirst() ? new boolean[] {true, false} : new boolean[] {true}) {
+                    String c = cork ? "corked" : "not corked";
+                    ways.put("loopback, " + c + tag, () -> served(target.pid(), dir, null, null, LOOPBACK, cork, mode));
+                    ways.put("veth, " + c + tag, () -> served(target.pid(), dir, hosts.serverNamespace(), hosts.clientNamespace(),
+                            TcpSocket.address(TwoHosts.SERVER_ADDRESS), cork, mode));
+                }
+                ways.keySet().forEach(k -> localOf.putIfAbsent(k, local));
             }
             // one of each first, untimed: the code is compiled, the first dump is not a cold start
             for (Callable<Long> w : ways.values()) {
@@ -104,32 +118,35 @@ public final class PageServerBench {
                     times.get(w.getKey())[r] = w.getValue().call();
                 }
             }
-            long local = BenchRun.median(times.get("local tmpfs"));
-            System.out.printf("%-24s %12s %10s%n", "", "dump", "vs local");
+            long first = BenchRun.median(times.get(localOf.values().iterator().next()));
+            System.out.printf("%-33s %12s %10s %14s%n", "", "dump", "vs local", "vs 1st local");
             for (Map.Entry<String, long[]> t : times.entrySet()) {
                 long m = BenchRun.median(t.getValue());
-                System.out.printf("%-24s %9.1f ms %9.2fx   runs %s%n", t.getKey(), m / 1e6, (double) m / local, ms(t.getValue()));
+                long local = BenchRun.median(times.get(localOf.get(t.getKey())));
+                System.out.printf("%-33s %9.1f ms %9.2fx %13.2fx   runs %s%n", t.getKey(), m / 1e6, (double) m / local,
+                        (double) m / first, ms(t.getValue()));
             }
             String check = target.check();
             System.out.println("fanout's own check after the dumps: " + check);
         }
     }
 
-    private static long localDump(int pid, Path images) throws Exception {
+    private static long localDump(int pid, Path images, MemdumpMode mode) throws Exception {
         long t0 = System.nanoTime();
-        Dumper.dump(options(pid, images), new Cancellation());
+        Dumper.dump(options(pid, images, mode), new Cancellation());
         return System.nanoTime() - t0;
     }
 
-    private static DumpOptions options(int pid, Path images) {
-        return DumpOptions.of(pid, images).withLeaveRunning(true).withShellJob(true);
+    private static DumpOptions options(int pid, Path images, MemdumpMode mode) {
+        return DumpOptions.of(pid, images).withLeaveRunning(true).withShellJob(true).withMemdumpMode(mode);
     }
 
     /**
      * A dump whose pages go to a page server on a thread of this JVM; the server thread in {@code serverNs} and
      * the dump in {@code clientNs} when given. Returns the dump's time.
      */
-    private static long served(int pid, Path dir, String serverNs, String clientNs, InetAddress address, boolean cork) throws Exception {
+    private static long served(int pid, Path dir, String serverNs, String clientNs, InetAddress address, boolean cork,
+                               MemdumpMode mode) throws Exception {
         Path images = BenchRun.fresh(dir.resolve("client"));
         Path received = BenchRun.fresh(dir.resolve("server"));
         CompletableFuture<Integer> port = new CompletableFuture<>();
@@ -158,7 +175,7 @@ public final class PageServerBench {
                     NetNamespace.enter(clientNs);
                 }
                 long t0 = System.nanoTime();
-                Dumper.dump(options(pid, images).withPageServer(new PageServerEndpoint(address, p, null).withCork(cork)), new Cancellation());
+                Dumper.dump(options(pid, images, mode).withPageServer(new PageServerEndpoint(address, p, null).withCork(cork)), new Cancellation());
                 took[0] = System.nanoTime() - t0;
             } catch (Exception e) {
                 failed[0] = e;
@@ -175,63 +192,71 @@ public final class PageServerBench {
 
     // ---------------------------------------------------------------- a big target, cryo processes on both sides
 
-    private static void big(TwoHosts hosts, Path dir, int runs, int[] sizes) throws Exception {
+    private static void big(TwoHosts hosts, Path dir, int runs, int[] sizes, List<MemdumpMode> modes) throws Exception {
         System.out.printf("%nbig: cryo dump processes, --leave-running, to tmpfs and through cryo page-server across veth (server dir on tmpfs),"
                 + " median of %d runs (interleaved)%n", runs);
-        System.out.printf("%8s %-6s %12s %12s %9s %12s %14s %12s %16s%n", "size", "way", "dump total", "command", "vs local",
-                "dump CPU", "dump peak RSS", "server RSS", "server CPU/GiB");
+        System.out.printf("%8s %-15s %12s %12s %9s %12s %12s %14s %12s %16s%n", "size", "way", "dump total", "command", "vs local",
+                "vs 1st local", "dump CPU", "dump peak RSS", "server RSS", "server CPU/GiB");
+        int ways = 2 * modes.size(); // per mode: tmpfs, then veth
         for (int mib : sizes) {
             try (Target target = Target.start("dumpee", dir.resolve("dumpee-" + mib), Integer.toString(mib), "1")) {
-                long[][] total = new long[2][runs];
-                long[][] wall = new long[2][runs];
-                long[][] rss = new long[2][runs];
-                double[][] dumpCpu = new double[2][runs];
-                long[] serverRss = new long[runs];
-                double[] cpuPerGiB = new double[runs];
+                long[][] total = new long[ways][runs];
+                long[][] wall = new long[ways][runs];
+                long[][] rss = new long[ways][runs];
+                double[][] dumpCpu = new double[ways][runs];
+                long[][] serverRss = new long[ways][runs];
+                double[][] cpuPerGiB = new double[ways][runs];
                 for (int r = -1; r < runs; r++) { // run -1: untimed, warms the page cache of the JDK's files
-                    Path local = BenchRun.fresh(dir.resolve("local"));
-                    Outcome l = command(List.of(), target.pid(), local);
-                    Path client = BenchRun.fresh(dir.resolve("client"));
-                    Path received = BenchRun.fresh(dir.resolve("server"));
-                    Outcome v;
-                    String served;
-                    try (PageServerProcess server = PageServerProcess.start(hosts.inServer(), received, TwoHosts.SERVER_ADDRESS, 27000,
-                            "--display-stats")) {
-                        int port = server.port();
-                        v = command(hosts.inClient(), target.pid(), client, "--page-server", "--address", TwoHosts.SERVER_ADDRESS,
-                                "--port", Integer.toString(port));
-                        String ended = server.awaitEnd(60);
-                        if (ended != null) {
-                            throw new IllegalStateException(ended);
+                    for (int m = 0; m < modes.size(); m++) {
+                        String mode = modes.get(m).name().toLowerCase(java.util.Locale.ROOT);
+                        Path local = BenchRun.fresh(dir.resolve("local"));
+                        Outcome l = command(List.of(), target.pid(), local, "--memdump-mode", mode);
+                        Path client = BenchRun.fresh(dir.resolve("client"));
+                        Path received = BenchRun.fresh(dir.resolve("server"));
+                        Outcome v;
+                        String served;
+                        try (PageServerProcess server = PageServerProcess.start(hosts.inServer(), received, TwoHosts.SERVER_ADDRESS, 27000,
+                                "--display-stats")) {
+                            int port = server.port();
+                            v = command(hosts.inClient(), target.pid(), client, "--page-server", "--address", TwoHosts.SERVER_ADDRESS,
+                                    "--port", Integer.toString(port), "--memdump-mode", mode);
+                            String ended = server.awaitEnd(60);
+                            if (ended != null) {
+                                throw new IllegalStateException(ended);
+                            }
+                            served = server.output();
                         }
-                        served = server.output();
+                        if (r < 0) {
+                            continue;
+                        }
+                        Outcome[] o = {l, v};
+                        for (int w = 0; w < 2; w++) {
+                            int k = 2 * m + w;
+                            total[k][r] = o[w].totalNanos;
+                            wall[k][r] = o[w].wallNanos;
+                            rss[k][r] = o[w].maxRssKib;
+                            dumpCpu[k][r] = o[w].cpuSeconds;
+                        }
+                        Matcher cpu = SERVER_CPU.matcher(served);
+                        Matcher srss = SERVER_RSS.matcher(served);
+                        if (!cpu.find() || !srss.find()) {
+                            throw new IllegalStateException("the page server did not print its figures: " + served);
+                        }
+                        cpuPerGiB[2 * m + 1][r] = Double.parseDouble(cpu.group(2));
+                        serverRss[2 * m + 1][r] = Long.parseLong(srss.group(1));
                     }
-                    if (r < 0) {
-                        continue;
-                    }
-                    Outcome[] o = {l, v};
-                    for (int w = 0; w < 2; w++) {
-                        total[w][r] = o[w].totalNanos;
-                        wall[w][r] = o[w].wallNanos;
-                        rss[w][r] = o[w].maxRssKib;
-                        dumpCpu[w][r] = o[w].cpuSeconds;
-                    }
-                    Matcher cpu = SERVER_CPU.matcher(served);
-                    Matcher srss = SERVER_RSS.matcher(served);
-                    if (!cpu.find() || !srss.find()) {
-                        throw new IllegalStateException("the page server did not print its figures: " + served);
-                    }
-                    cpuPerGiB[r] = Double.parseDouble(cpu.group(2));
-                    serverRss[r] = Long.parseLong(srss.group(1));
                 }
-                long localTotal = BenchRun.median(total[0]);
-                String[] names = {"tmpfs", "veth"};
-                for (int w = 0; w < 2; w++) {
-                    long t = BenchRun.median(total[w]);
-                    System.out.printf("%5d MiB %-6s %9.1f ms %9.1f ms %8.2fx %10.2f s %10d KiB %12s %16s   totals %s%n", mib, names[w], t / 1e6,
-                            BenchRun.median(wall[w]) / 1e6, (double) t / localTotal, medianOf(dumpCpu[w]), BenchRun.median(rss[w]),
-                            w == 0 ? "" : BenchRun.median(serverRss) + " KiB",
-                            w == 0 ? "" : String.format("%.2f s", medianOf(cpuPerGiB)), ms(total[w]));
+                long firstLocal = BenchRun.median(total[0]);
+                for (int k = 0; k < ways; k++) {
+                    String name = (k % 2 == 0 ? "tmpfs" : "veth")
+                            + (modes.size() > 1 ? " " + modes.get(k / 2).name().toLowerCase(java.util.Locale.ROOT) : "");
+                    long t = BenchRun.median(total[k]);
+                    long localTotal = BenchRun.median(total[k - k % 2]);
+                    boolean veth = k % 2 == 1;
+                    System.out.printf("%5d MiB %-15s %9.1f ms %9.1f ms %8.2fx %11.2fx %10.2f s %10d KiB %12s %16s   totals %s%n", mib, name,
+                            t / 1e6, BenchRun.median(wall[k]) / 1e6, (double) t / localTotal, (double) t / firstLocal, medianOf(dumpCpu[k]),
+                            BenchRun.median(rss[k]), veth ? BenchRun.median(serverRss[k]) + " KiB" : "",
+                            veth ? String.format("%.2f s", medianOf(cpuPerGiB[k])) : "", ms(total[k]));
                 }
                 String check = target.check();
                 if (!check.equals("PASS")) {

@@ -36,16 +36,18 @@ import dev.cryo.pagexfer.PageServerEndpoint;
  *                      previous one among the snapshots, as among directories
  * @param handover      live migration: asked, with the tree frozen and its images complete, whether it may die
  *                      (its copy runs elsewhere) or must be released running; null for a plain dump
+ * @param memdumpMode   how a dump moves the frozen tree's pages (ignored by a pre-dump): {@link MemdumpMode#AUTO} by default
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
                           Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp,
                           boolean fileLocks, Network network, PageServerEndpoint pageServer, LazyServing lazyPages,
-                          ImageDaemon remote, Handover handover) {
+                          ImageDaemon remote, Handover handover, MemdumpMode memdumpMode) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
         preDumpMode = preDumpMode == null ? PreDumpMode.SPLICE : preDumpMode;
         network = network == null ? Network.NONE : network;
+        memdumpMode = memdumpMode == null ? MemdumpMode.AUTO : memdumpMode;
     }
 
     /**
@@ -62,7 +64,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null, null, null, null);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null, null, null, null, null);
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
@@ -84,6 +86,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         LazyServing lazyPages;
         ImageDaemon remote;
         Handover handover;
+        MemdumpMode memdumpMode;
     }
 
     private DumpOptions with(Consumer<Change> change) {
@@ -101,9 +104,10 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         c.lazyPages = lazyPages;
         c.remote = remote;
         c.handover = handover;
+        c.memdumpMode = memdumpMode;
         change.accept(c);
         return new DumpOptions(pid, imagesDir, c.leaveRunning, c.shellJob, c.listener, c.prevImagesDir, c.trackMem,
-                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer, c.lazyPages, c.remote, c.handover);
+                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer, c.lazyPages, c.remote, c.handover, c.memdumpMode);
     }
 
     public DumpOptions withLeaveRunning(boolean v) {
@@ -128,6 +132,10 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
 
     public DumpOptions withPreDumpMode(PreDumpMode m) {
         return with(c -> c.preDumpMode = m);
+    }
+
+    public DumpOptions withMemdumpMode(MemdumpMode m) {
+        return with(c -> c.memdumpMode = m);
     }
 
     public DumpOptions withWarmUp(boolean v) {

@@ -217,7 +217,7 @@ class DumpRefusalsTest {
             assertReleasedWithZombies(parent, dead);
             mount("-t", "tmpfs", "-o", "size=16k", "tmpfs", dir.toString());
             try {
-                assertThatThrownBy(() -> dump(parent, dir)).hasMessageContaining("No space left on device");
+                assertThatThrownBy(() -> dump(parent, dir)).hasMessageContaining("no space left on device (ENOSPC)");
                 assertEmpty(dir);
             } finally {
                 mount("-u", dir.toString());
@@ -328,7 +328,7 @@ class DumpRefusalsTest {
             mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", dir.toString());
             try {
                 assertThatThrownBy(() -> dump(t.pid(), dir)).isInstanceOf(DumpException.class)
-                        .hasMessageContaining("No space left on device");
+                        .hasMessageContaining("no space left on device (ENOSPC)");
                 assertEmpty(dir);
             } finally {
                 mount("-u", dir.toString());

@@ -2,6 +2,7 @@ package dev.cryo.images;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -13,9 +14,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.List;
@@ -24,6 +22,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * Images as files in one directory, the way CRIU lays them out.
@@ -38,8 +41,6 @@ public final class DirectoryImageStore implements ImageStore {
     /** The link from a pre-dump's images to the previous snapshot's (CRIU's name). */
     public static final String PARENT_LINK = "parent";
 
-    private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY =
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path dir;
@@ -73,14 +74,14 @@ public final class DirectoryImageStore implements ImageStore {
         RANDOM.nextBytes(suffix);
         Path temporary = dir.resolve("." + name + "." + HexFormat.of().formatHex(suffix) + ".tmp");
         try {
-            // CREATE_NEW is O_EXCL: it never follows a link planted at the temporary name.
-            FileChannel channel = FileChannel.open(temporary,
-                    Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), OWNER_ONLY);
-            FileWriter writer = new FileWriter(name, temporary, channel);
+            // O_EXCL: it never follows a link planted at the temporary name (nor does O_NOFOLLOW).
+            Fd fd = Io.openAt(Kernel.AT_FDCWD, temporary.toString(),
+                    Kernel.O_WRONLY | Kernel.O_CREAT | Kernel.O_EXCL | Kernel.O_NOFOLLOW, 0600);
+            FileWriter writer = new FileWriter(name, temporary, fd);
             writing.add(writer);
             return writer;
-        } catch (IOException e) {
-            throw failure("cannot create", name, e);
+        } catch (ErrnoException e) {
+            throw failure("cannot create", name, new IOException(e.reason(), e));
         }
     }
 
@@ -184,17 +185,26 @@ public final class DirectoryImageStore implements ImageStore {
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
+    /**
+     * A file written through its descriptor (not a FileChannel), so that pages can be spliced into it from a
+     * pipe as well as written from off-heap memory.
+     */
     private final class FileWriter implements RawWriter {
+        /** Heap bytes (protobuf entries) go to the kernel through this much native memory at a time. */
+        private static final long STAGING = 64 * 1024;
+
         private final String name;
         private final Path temporary;
-        private final FileChannel channel;
+        private final Fd fd;
+        private Arena arena;
+        private MemorySegment staging;
         private long position;
         private boolean finished;
 
-        FileWriter(String name, Path temporary, FileChannel channel) {
+        FileWriter(String name, Path temporary, Fd fd) {
             this.name = name;
             this.temporary = temporary;
-            this.channel = channel;
+            this.fd = fd;
         }
 
         @Override
@@ -202,22 +212,55 @@ public final class DirectoryImageStore implements ImageStore {
             return name;
         }
 
-        @Override
-        public synchronized void write(MemorySegment data) {
+        private void writable() {
             if (finished) {
                 throw new IllegalStateException(name + " is already " + (committed.contains(name) ? "committed" : "closed"));
             }
+        }
+
+        @Override
+        public synchronized void write(MemorySegment data) {
+            writable();
             try {
-                for (long done = 0; done < data.byteSize(); ) {
-                    ByteBuffer chunk = data.asSlice(done, Math.min(RawReader.MAX_READ, data.byteSize() - done)).asByteBuffer();
-                    while (chunk.hasRemaining()) {
-                        channel.write(chunk);
+                if (data.isNative()) {
+                    Io.writeFully(fd.fd(), data);
+                } else {
+                    if (staging == null) {
+                        arena = Arena.ofShared();
+                        staging = arena.allocate(STAGING, 4096);
                     }
-                    done += chunk.capacity();
+                    for (long done = 0; done < data.byteSize(); ) {
+                        long n = Math.min(STAGING, data.byteSize() - done);
+                        MemorySegment chunk = staging.asSlice(0, n).copyFrom(data.asSlice(done, n));
+                        Io.writeFully(fd.fd(), chunk);
+                        done += n;
+                    }
                 }
                 position += data.byteSize();
-            } catch (IOException e) {
-                throw failure("cannot write", name, e);
+            } catch (ErrnoException e) {
+                throw failure("cannot write", name, new IOException(e.reason(), e));
+            }
+        }
+
+        @Override
+        public boolean takesPipes() {
+            return true;
+        }
+
+        @Override
+        public synchronized void writeFromPipe(Fd pipe, long n) {
+            writable();
+            try {
+                for (long done = 0; done < n; ) {
+                    long m = Io.splice(pipe.fd(), fd.fd(), n - done, Kernel.SPLICE_F_MOVE);
+                    if (m == 0) {
+                        throw new IllegalStateException(name + ": the pipe held " + (n - done) + " bytes fewer than it was given");
+                    }
+                    done += m;
+                    position += m;
+                }
+            } catch (ErrnoException e) {
+                throw failure("cannot write", name, new IOException(e.reason(), e));
             }
         }
 
@@ -232,7 +275,7 @@ public final class DirectoryImageStore implements ImageStore {
                 throw new IllegalStateException(name + " is already closed");
             }
             try {
-                channel.close();
+                release();
                 // rename(2): atomic, and it replaces the link itself if a link holds the name.
                 Files.move(temporary, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
                 committed.add(name);
@@ -244,6 +287,15 @@ public final class DirectoryImageStore implements ImageStore {
             }
         }
 
+        private void release() {
+            try (fd) {
+                if (arena != null) {
+                    arena.close();
+                    arena = null;
+                }
+            }
+        }
+
         @Override
         public synchronized void close() {
             if (finished) {
@@ -252,7 +304,7 @@ public final class DirectoryImageStore implements ImageStore {
             finished = true;
             writing.remove(this);
             try {
-                channel.close();
+                release();
                 Files.deleteIfExists(temporary);
             } catch (IOException e) {
                 throw failure("cannot remove the abandoned", name, e);

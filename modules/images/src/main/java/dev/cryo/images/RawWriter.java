@@ -23,6 +23,22 @@ public interface RawWriter extends AutoCloseable {
     /** Appends all bytes of {@code data}. Native segments go to the kernel as they are. */
     void write(MemorySegment data);
 
+    /**
+     * Whether {@link #writeFromPipe} moves bytes without a copy through user space: true for a file of a
+     * directory store (splice(2) into it), false where the bytes would have to pass through a buffer.
+     */
+    default boolean takesPipes() {
+        return false;
+    }
+
+    /**
+     * Appends {@code n} bytes that wait in {@code pipe} (its read end), moved by splice(2); only where
+     * {@link #takesPipes} says so. The pipe holds fewer bytes: the image is left unusable and the call fails.
+     */
+    default void writeFromPipe(dev.cryo.syscalls.Fd pipe, long n) {
+        throw new UnsupportedOperationException(name() + " does not take bytes from a pipe");
+    }
+
     /** Bytes written so far. */
     long position();
 

@@ -61,6 +61,20 @@ public final class ImagePageSink implements PageSink {
     }
 
     @Override
+    public boolean takesPipes() {
+        return pages.takesPipes();
+    }
+
+    @Override
+    public void writeFromPipe(dev.cryo.syscalls.Fd pipe, long bytes) {
+        if (pages.position() + bytes > expected) {
+            throw new IllegalStateException(pages.name() + ": " + (pages.position() + bytes)
+                    + " bytes written, more than the " + expected + " the pagemap promises so far");
+        }
+        pages.writeFromPipe(pipe, bytes);
+    }
+
+    @Override
     public void commit() {
         if (pages.position() != expected) {
             throw new IllegalStateException(pages.name() + ": " + pages.position() + " bytes written, the pagemap promises " + expected);

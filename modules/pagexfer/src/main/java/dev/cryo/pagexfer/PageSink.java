@@ -47,6 +47,25 @@ public interface PageSink extends AutoCloseable {
     /** The next bytes of the runs that carry bytes, in order; off-heap memory, passed on without a copy. */
     void write(MemorySegment data);
 
+    /**
+     * Whether {@link #writeFromPipe} moves bytes without a copy through cryo: splice(2) into a pages image or
+     * onto a plain page-server socket. False for TLS and for stores that are not files; then only
+     * {@link #write} serves.
+     */
+    default boolean takesPipes() {
+        return false;
+    }
+
+    /**
+     * The next {@code bytes} of the runs that carry bytes, waiting in {@code pipe} (its read end), moved by
+     * splice(2); only where {@link #takesPipes} says so. A socket may still reference the pages when this
+     * returns (vmsplice'd pages go onto the wire as they are): they must not change until the destination's
+     * {@link PageDestination#commit} has confirmed them.
+     */
+    default void writeFromPipe(dev.cryo.syscalls.Fd pipe, long bytes) {
+        throw new UnsupportedOperationException("this page sink does not take pages from a pipe");
+    }
+
     void commit();
 
     @Override

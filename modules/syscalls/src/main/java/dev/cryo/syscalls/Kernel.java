@@ -123,9 +123,11 @@ public final class Kernel {
     public static final int O_WRONLY = Linux.O_WRONLY();
     public static final int O_RDWR = Linux.O_RDWR();
     public static final int O_CREAT = Linux.O_CREAT();
+    public static final int O_EXCL = Linux.O_EXCL();
     public static final int O_TRUNC = Linux.O_TRUNC();
     public static final int O_NONBLOCK = Linux.O_NONBLOCK();
     public static final int O_DIRECTORY = Linux.O_DIRECTORY();
+    public static final int O_NOFOLLOW = Linux.O_NOFOLLOW();
     public static final int O_CLOEXEC = Linux.O_CLOEXEC();
     public static final int O_NOCTTY = Linux.O_NOCTTY();
     public static final int O_ACCMODE = Linux.O_ACCMODE();

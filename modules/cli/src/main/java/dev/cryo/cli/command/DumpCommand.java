@@ -10,6 +10,7 @@ import dev.cryo.cli.Failure;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
+import dev.cryo.dump.MemdumpMode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -58,6 +59,14 @@ final class DumpCommand implements Callable<Integer> {
             + " (its pids held) and is killed once the daemon has taken its memory.")
     boolean lazyPages;
 
+    @Option(names = "--memdump-mode", paramLabel = "auto|splice|read", defaultValue = "auto",
+            description = "How the frozen tree's pages move (cryo's own option): splice: each process vmsplices them into a pipe"
+                    + " that cryo splices into the pages image or onto the page server's socket (no copy through cryo);"
+                    + " read: cryo reads them through /proc/PID/mem and writes them; auto: splice for processes of 4 MiB"
+                    + " or more where the destination takes it (not a TLS page server, not --remote), else read."
+                    + " Default: ${DEFAULT-VALUE}.")
+    String memdumpMode;
+
     @ParentCommand
     CryoCommand cryo;
 
@@ -99,6 +108,12 @@ final class DumpCommand implements Callable<Integer> {
                     .withNetwork(new DumpOptions.Network(tcpEstablished, tcpClose, extUnixSk, networkLock == NetworkLockMethod.nftables))
                     .withFileLocks(fileLocks)
                     .withWarmUp(!target.noWarmUp)
+                    .withMemdumpMode(switch (memdumpMode.toLowerCase(java.util.Locale.ROOT)) {
+                        case "auto" -> MemdumpMode.AUTO;
+                        case "splice" -> MemdumpMode.SPLICE;
+                        case "read" -> MemdumpMode.READ;
+                        default -> throw new Failure("--memdump-mode is auto, splice or read, not " + memdumpMode);
+                    })
                     .withPageServer(lazyPages ? null : pageServer.endpoint())
                     .withLazyPages(lazyPages ? pageServer.lazyServing() : null)
                     .withRemote(remote.proxy(pageServer))

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import dev.cryo.dump.DumpException;
 import dev.cryo.dump.DumpOptions;
 import dev.cryo.dump.DumpStats;
+import dev.cryo.dump.MemdumpMode;
 import dev.cryo.images.EntryWriter;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -43,8 +44,9 @@ import dev.cryo.syscalls.Proc;
 
 /**
  * One dump, within the frame every step shares ({@link DumpStep}: checks, images directory, warm-up, parent
- * link, page destination, failures): freeze the tree, collect each process (parasite cured before its pages
- * are copied), write the images with inventory.img last, release. Any failure removes the images.
+ * link, page destination, failures): freeze the tree, collect each process (its parasite left in until its pages
+ * are spliced, unless in read mode), write the images with inventory.img last, release. Any failure removes the
+ * images.
  */
 public final class DumpRun {
     /**
@@ -58,6 +60,12 @@ public final class DumpRun {
     /** inventory_entry.network_lock_method: CRIU's NETWORK_LOCK_NFTABLES, the way cryo locks connections. */
     private static final int NETWORK_LOCK_NFTABLES = 1;
     private static final int NETWORK_LOCK_SKIP = 2;
+    /**
+     * In AUTO mode, the fewest pages of a process that go the splice way (4 MiB): a process's pipe costs five
+     * injected calls or so, more than copying 1 MiB twice (128 processes of 1 MiB, by the command line: 0.85-1.18
+     * s of memdump spliced against 0.29-0.49 s read), while 64 MiB and 1 GiB splice faster.
+     */
+    private static final long SPLICE_FROM = 1024;
 
     private final DumpStep.Context step;
     private final DumpOptions options;
@@ -98,7 +106,9 @@ public final class DumpRun {
              Arena arena = Arena.ofShared();
              BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE);
              // closed before the tree is released: connections put into repair mode talk again, unless killed with it
-             SocketTable sockets = new SocketTable(net.tcpEstablished(), net.tcpClose(), net.extUnixSk(), net.lock(), options.pid(), options.listener())) {
+             SocketTable sockets = new SocketTable(net.tcpEstablished(), net.tcpClose(), net.extUnixSk(), net.lock(), options.pid(), options.listener());
+             // closed first: every parasite is cured before the sockets and the tree are let go
+             KeptParasites parasites = new KeptParasites()) {
             options.listener().log("froze " + tree.processes().size() + " processes, " + tree.threadCount() + " threads"
                     + (tree.zombies().isEmpty() ? "" : "; " + tree.zombies().size() + " zombies " + tree.zombies()));
             checkSession(tree);
@@ -107,7 +117,7 @@ public final class DumpRun {
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();
-                collected.put(pid, collect(tree, pid, sockets, arena, ipc));
+                collected.put(pid, collect(tree, pid, sockets, arena, ipc, parasites));
             }
             sockets.checkPeers(files).forEach(files::add);
             // A zombie has only its core: no memory, files or threads to collect.
@@ -142,9 +152,22 @@ public final class DumpRun {
             for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
                 try (PageSink sink = pages.open(PagemapType.PROCESS, c.getKey())) {
                     long t0 = System.nanoTime();
-                    ReadCollector.Result r = MemoryCollector.writePages(c.getKey(), c.getValue().plan, sink, reader, cancel::check, this::pagesWritten);
-                    options.listener().log(String.format("pid %d: %d pages written in %.1f ms",
-                            c.getKey(), r.pages(), (System.nanoTime() - t0) / 1e6));
+                    MemoryCollector.Plan plan = c.getValue().plan;
+                    Parasite parasite = parasites.take(c.getKey());
+                    boolean splice = parasite != null && spliced(plan, sink);
+                    String how = "read and written";
+                    if (splice) {
+                        try (parasite) {
+                            how = "spliced (" + MemoryCollector.splicePages(parasite, plan, sink, cancel::check, this::pagesWritten) + ")";
+                        }
+                    } else {
+                        if (parasite != null) {
+                            parasite.close();
+                        }
+                        MemoryCollector.writePages(c.getKey(), plan, sink, reader, cancel::check, this::pagesWritten);
+                    }
+                    options.listener().log(String.format("pid %d: %d pages %s in %.1f ms, parasite cured", c.getKey(), plan.present(),
+                            how, (System.nanoTime() - t0) / 1e6));
                     StopPoints.reach("pages");
                 }
             }
@@ -246,6 +269,54 @@ public final class DumpRun {
         }
     }
 
+    /**
+     * Whether a process's pages go the splice way (the task vmsplices them, cryo splices them on): only where
+     * the sink takes pipes (a pages image in a directory, a plain page-server socket), and in AUTO mode only
+     * for a process of {@link #SPLICE_FROM} pages or more (its parasite was kept only then; see
+     * docs/benchmarks.md, "Dump: splice or read").
+     */
+    private boolean spliced(MemoryCollector.Plan plan, PageSink sink) {
+        return plan.present() > 0 && sink.takesPipes() && options.memdumpMode() != MemdumpMode.READ;
+    }
+
+    /**
+     * Parasites left in the processes after their collection, until their pages are spliced (each is taken
+     * and cured then); whatever is left is cured when the dump ends, before the tree is released, last
+     * infected first.
+     */
+    private static final class KeptParasites implements AutoCloseable {
+        private final LinkedHashMap<Integer, Parasite> kept = new LinkedHashMap<>();
+
+        void keep(int pid, Parasite p) {
+            kept.put(pid, p);
+        }
+
+        /** The parasite of {@code pid}, now the caller's to close; null if none was kept. */
+        Parasite take(int pid) {
+            return kept.remove(pid);
+        }
+
+        @Override
+        public void close() {
+            RuntimeException failure = null;
+            for (Parasite p : kept.sequencedValues().reversed()) {
+                try {
+                    p.close();
+                } catch (RuntimeException e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+            kept.clear();
+            if (failure != null) {
+                throw failure;
+            }
+        }
+    }
+
     private void pagesWritten(long pages) {
         options.listener().pages(pagesDone.addAndGet(pages), pagesTotal);
     }
@@ -258,7 +329,8 @@ public final class DumpRun {
     private record Collected(TaskKobjIdsEntry ids, List<Integer> tids, List<long[]> threadPages, MmEntry mm,
                              List<FdinfoEntry> fds, FsEntry fs, MemoryCollector.Plan plan) {}
 
-    private Collected collect(FrozenTree tree, int pid, SocketTable sockets, Arena arena, IpcNamespaceDump ipc) throws DumpException {
+    private Collected collect(FrozenTree tree, int pid, SocketTable sockets, Arena arena, IpcNamespaceDump ipc,
+                              KeptParasites parasites) throws DumpException {
         List<Tracee> threads = tree.processes().get(pid);
         // Read the mappings before the parasite adds its own.
         List<Vma> vmas = Vma.read(pid);
@@ -282,7 +354,8 @@ public final class DumpRun {
         // parasite goes in, the others' just before their first call (reading them all first held every
         // thread's registers until the end).
         ThreadInfoX86.Builder leaderRegisters = registers(leader);
-        try (Parasite parasite = Parasite.infect(leader)) {
+        Parasite parasite = Parasite.infect(leader);
+        try {
             options.listener().log("pid " + pid + ": parasite in");
             if (!parasite.unprotectedThreads().isEmpty()) {
                 options.listener().log("pid " + pid + ": threads " + parasite.unprotectedThreads()
@@ -318,8 +391,37 @@ public final class DumpRun {
             if (!left.isEmpty()) {
                 options.listener().log("pid " + pid + ": closed the write trackers that earlier pre-dumps left at fds " + left);
             }
+            if (options.memdumpMode() == MemdumpMode.READ) {
+                parasite.close();
+                options.listener().log("pid " + pid + ": parasite cured");
+            }
+        } catch (Throwable t) {
+            try {
+                parasite.close();
+            } catch (RuntimeException again) {
+                t.addSuppressed(again);
+            }
+            throw t;
         }
-        options.listener().log("pid " + pid + ": parasite cured");
+        try {
+            return collectRest(pid, threads, vmas, ids, tids, threadPages, mm, written, sockets, arena, parasite, parasites);
+        } catch (Throwable t) {
+            try {
+                parasite.close(); // cured already (read mode, a small process) or not kept: nothing done
+            } catch (RuntimeException again) {
+                t.addSuppressed(again);
+            }
+            throw t;
+        }
+    }
+
+    /**
+     * What is collected after the parasite's work: fds, cwd and root, the pages' plan. The parasite (cured
+     * already in read mode) is then kept for the splice path if the process has pages enough, else cured.
+     */
+    private Collected collectRest(int pid, List<Tracee> threads, List<Vma> vmas, TaskKobjIdsEntry ids, List<Integer> tids,
+                                  List<long[]> threadPages, MmEntry mm, Optional<TaskTracker> written, SocketTable sockets, Arena arena,
+                                  Parasite parasite, KeptParasites parasites) throws DumpException {
         List<FdinfoEntry> fds = FdCollector.collect(pid, files, sockets, arena);
         String cwd = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/cwd");
         String root = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/root");
@@ -340,6 +442,14 @@ public final class DumpRun {
         }
         options.listener().log("pid " + pid + ": " + threads.size() + " threads, " + vmas.size() + " mappings, "
                 + fds.size() + " fds, " + plan.present() + " pages to write, " + plan.inParent() + " in the parent");
+        MemdumpMode mode = options.memdumpMode();
+        if (mode == MemdumpMode.SPLICE || (mode == MemdumpMode.AUTO && plan.present() >= SPLICE_FROM)) {
+            // left in until the pages are spliced: infecting the task again would cost more than the copy it saves
+            parasites.keep(pid, parasite);
+        } else if (mode == MemdumpMode.AUTO) {
+            parasite.close();
+            options.listener().log("pid " + pid + ": parasite cured");
+        }
         return new Collected(ids, tids, threadPages, mm, fds, fs, plan);
     }
 

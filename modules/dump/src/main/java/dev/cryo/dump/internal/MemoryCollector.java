@@ -14,6 +14,7 @@ import dev.cryo.pagepipe.PageRange;
 import dev.cryo.pagepipe.PageRanges;
 import dev.cryo.pagepipe.PresentPages;
 import dev.cryo.pagepipe.ReadCollector;
+import dev.cryo.pagepipe.SpliceStream;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.syscalls.Kernel;
@@ -203,6 +204,36 @@ final class MemoryCollector {
         }, checkpoint);
         sink.commit();
         return result;
+    }
+
+    /**
+     * Writes the process's pages to {@code sink} the splice way (returns where the time went, for the log): the
+     * process, stopped and still infected by
+     * {@code parasite}, vmsplices its pages into a pipe of its own, and they are spliced on from there. The
+     * process must stay stopped until the destination has confirmed them (see {@link SpliceStream}): the
+     * frozen tree is released only after {@code PageDestination.commit}.
+     */
+    static String splicePages(Parasite parasite, Plan plan, PageSink sink, Runnable checkpoint,
+                              PageProgress progress) throws Exception {
+        sink.begin(plan.runs());
+        try (SpliceStream stream = SpliceStream.open(parasite)) {
+            stream.stream(plan.ranges(), new SpliceStream.Target() {
+                @Override
+                public void fromPipe(dev.cryo.syscalls.Fd pipe, long bytes) {
+                    sink.writeFromPipe(pipe, bytes);
+                    progress.add(bytes / Page.SIZE);
+                }
+
+                @Override
+                public void write(MemorySegment data) {
+                    sink.write(data);
+                    progress.add(data.byteSize() / Page.SIZE);
+                }
+            }, checkpoint);
+            sink.commit();
+            return String.format("%d vmsplice calls %.1f ms, out of the pipe %.1f ms", stream.vmspliceCalls(),
+                    stream.vmspliceNanos() / 1e6, stream.outNanos() / 1e6);
+        }
     }
 
     /** Counts pages written across the dump, for progress reports. */

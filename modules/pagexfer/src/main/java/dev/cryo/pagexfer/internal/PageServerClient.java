@@ -16,6 +16,7 @@ import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Fd;
 import dev.cryo.syscalls.TcpSocket;
 
 /**
@@ -210,6 +211,33 @@ public final class PageServerClient implements PageDestination {
                         n = Math.min(n, record - (runBytes - bytesLeft) % record);
                     }
                     wire.send(data.asSlice(at, n));
+                    at += n;
+                    bytesLeft -= n;
+                }
+            } catch (RuntimeException e) {
+                throw failed(e, "sending " + name);
+            }
+        }
+
+        /** Plain TCP only: TLS must encrypt the bytes, so they pass through cryo's buffers anyway. */
+        @Override
+        public boolean takesPipes() {
+            return wire instanceof PlainWire;
+        }
+
+        @Override
+        public void writeFromPipe(Fd pipe, long bytes) {
+            if (!(wire instanceof PlainWire plain)) {
+                throw new UnsupportedOperationException(endpoint + " is a TLS link: pages cannot be spliced onto it");
+            }
+            try {
+                ensureOpen();
+                for (long at = 0; at < bytes; ) {
+                    if (bytesLeft == 0) {
+                        nextCarryingRun(); // its ADD_F header goes into the cork ahead of the spliced bytes
+                    }
+                    long n = Math.min(bytesLeft, bytes - at);
+                    plain.sendFromPipe(pipe, n);
                     at += n;
                     bytesLeft -= n;
                 }

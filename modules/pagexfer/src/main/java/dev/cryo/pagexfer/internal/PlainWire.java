@@ -100,6 +100,23 @@ public final class PlainWire implements Wire {
         }
     }
 
+    /**
+     * Moves up to {@code n} bytes from the socket into pipe {@code to} (its write end) without copying them
+     * (the pipe references the socket buffers' pages); returns how many, 0 when the peer has ended the stream.
+     */
+    public long recvToPipe(Fd to, long n) {
+        long idle = 0;
+        while (true) {
+            try {
+                return Io.splice(socket.fd().fd(), to.fd(), n, Kernel.SPLICE_F_MOVE);
+            } catch (ErrnoException e) {
+                if (!e.is(Errno.EINTR)) {
+                    idle = waited(e, idle, "sent nothing");
+                }
+            }
+        }
+    }
+
     /** A send or recv that failed: EAGAIN is a second without progress; anything else ends the connection. */
     private long waited(ErrnoException e, long idle, String what) {
         if (!e.is(Errno.EAGAIN) || stall == null) {

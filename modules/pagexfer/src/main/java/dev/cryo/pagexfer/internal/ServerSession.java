@@ -16,6 +16,9 @@ import dev.cryo.pagexfer.PageServerException;
 import dev.cryo.pagexfer.PageSink;
 import dev.cryo.pagexfer.PageSource;
 import dev.cryo.pagexfer.PagemapType;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Io;
+import dev.cryo.syscalls.Kernel;
 
 /**
  * The server's side of one session: commands from the peer, checked one by one, into pagemap and pages
@@ -38,6 +41,8 @@ public final class ServerSession {
     private final LongSupplier pagesIds;
     private final Set<Long> opened = new HashSet<>();
     private Open current;
+    /** Plain connections: the pipe pages go through from the socket into the pages image; null for TLS. */
+    private Io.Pipe pipe;
     private int images;
     private long pages;
     private long bytes;
@@ -80,6 +85,7 @@ public final class ServerSession {
             MemorySegment header = arena.allocate(Command.SIZE, 8);
             MemorySegment answer = arena.allocate(4, 4);
             MemorySegment buffer = arena.allocate(BUFFER, 4096);
+            pipe = wire instanceof PlainWire ? pagePipe() : null;
             long commands = 0;
             while (true) {
                 long got = wire.recvFully(header);
@@ -109,7 +115,26 @@ public final class ServerSession {
         } catch (RuntimeException e) {
             abandon();
             throw e instanceof PageServerException p ? p : fault(describe(e), e);
+        } finally {
+            if (pipe != null) {
+                pipe.close();
+            }
         }
+    }
+
+    /**
+     * The pipe that a plain connection's pages go through, socket to pages image, without a copy in cryo: one
+     * copy in all (the kernel's, into the file) where recv and write made two. Sized to {@link #BUFFER} if
+     * pipe-max-size allows, else as the kernel makes it.
+     */
+    private static Io.Pipe pagePipe() {
+        Io.Pipe p = Io.pipe(0);
+        try {
+            Io.fcntl(p.write().fd(), Kernel.F_SETPIPE_SZ, BUFFER);
+        } catch (ErrnoException e) {
+            // an unprivileged server with a lower pipe-max-size: the default size serves, in more calls
+        }
+        return p;
     }
 
     private void open(Command c, MemorySegment answer) {
@@ -182,6 +207,20 @@ public final class ServerSession {
         o.end = end;
         pages += n;
         if ((flags & PagemapFlags.PE_PRESENT) == 0) {
+            return;
+        }
+        if (pipe != null && o.sink.takesPipes()) {
+            for (long left = n * 4096; left > 0; ) {
+                long got = ((PlainWire) wire).recvToPipe(pipe.write(), Math.min(BUFFER, left));
+                if (got == 0) {
+                    long had = n * 4096 - left;
+                    throw fault(String.format("the connection ended inside the pages of %s at 0x%x (%d of %d bytes)",
+                            o.name, vaddr, had, n * 4096));
+                }
+                o.sink.writeFromPipe(pipe.read(), got);
+                left -= got;
+                bytes += got;
+            }
             return;
         }
         for (long left = n * 4096; left > 0; ) {

@@ -1,0 +1,21 @@
+package dev.cryo.dump;
+
+/**
+ * How a dump (not a pre-dump, see {@link PreDumpMode}) moves the frozen tree's pages to where they go. Both
+ * write the same images.
+ */
+public enum MemdumpMode {
+    /**
+     * {@link #SPLICE} for a process of 4 MiB or more wherever the page sink takes pipes (a directory's pages
+     * image, a plain page-server socket), {@link #READ} for the rest (smaller processes, TLS, an image proxy);
+     * chosen from measurements (docs/benchmarks.md, "Dump: splice or read").
+     */
+    AUTO,
+    /**
+     * The task vmsplices its pages into a pipe and cryo splices them on into the pages image or onto the page
+     * server's socket: no copy through cryo (where the sink takes pipes: a directory's image, a plain socket).
+     */
+    SPLICE,
+    /** cryo reads the pages with pread on /proc/PID/mem into its buffers and writes them from there. */
+    READ
+}
