@@ -6,9 +6,9 @@ package dev.cryo.dump;
  */
 public enum MemdumpMode {
     /**
-     * {@link #SPLICE} for a process of 4 MiB or more wherever the page sink takes pipes (a directory's pages
-     * image, a plain page-server socket), {@link #READ} for the rest (smaller processes, TLS, an image proxy);
-     * chosen from measurements (docs/benchmarks.md, "Dump: splice or read").
+     * {@link #SPLICE} for a process of 4 MiB or more whose pages go to a page server over a plain socket,
+     * {@link #READ} for the rest (local images, smaller processes, TLS, an image proxy); chosen from
+     * measurements (docs/benchmarks.md, "Dump: splice or read").
      */
     AUTO,
     /**

@@ -63,7 +63,7 @@ final class DumpCommand implements Callable<Integer> {
             description = "How the frozen tree's pages move (cryo's own option): splice: each process vmsplices them into a pipe"
                     + " that cryo splices into the pages image or onto the page server's socket (no copy through cryo);"
                     + " read: cryo reads them through /proc/PID/mem and writes them; auto: splice for processes of 4 MiB"
-                    + " or more where the destination takes it (not a TLS page server, not --remote), else read."
+                    + " or more whose pages go to a plain (not TLS) page server, else read."
                     + " Default: ${DEFAULT-VALUE}.")
     String memdumpMode;
 

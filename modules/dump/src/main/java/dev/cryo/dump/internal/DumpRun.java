@@ -61,9 +61,11 @@ public final class DumpRun {
     private static final int NETWORK_LOCK_NFTABLES = 1;
     private static final int NETWORK_LOCK_SKIP = 2;
     /**
-     * In AUTO mode, the fewest pages of a process that go the splice way (4 MiB): a process's pipe costs five
-     * injected calls or so, more than copying 1 MiB twice (128 processes of 1 MiB, by the command line: 0.85-1.18
-     * s of memdump spliced against 0.29-0.49 s read), while 64 MiB and 1 GiB splice faster.
+     * In AUTO mode, the fewest pages of a process that go the splice way (4 MiB), and only to a page server: a
+     * process's pipe costs five injected calls or so, more than copying 1 MiB twice (128 processes of 1 MiB, by
+     * the command line: 0.85-1.18 s of memdump spliced against 0.29-0.49 s read). Into a local pages image the
+     * read way is the faster on a quiet machine (1 GiB 619 against 791 ms, 64 MiB memdump 30.2 against 34.5 ms:
+     * each pipe-full is one injected vmsplice), across a veth the splice way (1 GiB 924 against 1215 ms).
      */
     private static final long SPLICE_FROM = 1024;
 
@@ -272,7 +274,7 @@ public final class DumpRun {
     /**
      * Whether a process's pages go the splice way (the task vmsplices them, cryo splices them on): only where
      * the sink takes pipes (a pages image in a directory, a plain page-server socket), and in AUTO mode only
-     * for a process of {@link #SPLICE_FROM} pages or more (its parasite was kept only then; see
+     * to a page server, for a process of {@link #SPLICE_FROM} pages or more (its parasite was kept only then; see
      * docs/benchmarks.md, "Dump: splice or read").
      */
     private boolean spliced(MemoryCollector.Plan plan, PageSink sink) {
@@ -443,7 +445,7 @@ public final class DumpRun {
         options.listener().log("pid " + pid + ": " + threads.size() + " threads, " + vmas.size() + " mappings, "
                 + fds.size() + " fds, " + plan.present() + " pages to write, " + plan.inParent() + " in the parent");
         MemdumpMode mode = options.memdumpMode();
-        if (mode == MemdumpMode.SPLICE || (mode == MemdumpMode.AUTO && plan.present() >= SPLICE_FROM)) {
+        if (mode == MemdumpMode.SPLICE || (mode == MemdumpMode.AUTO && options.pageServer() != null && plan.present() >= SPLICE_FROM)) {
             // left in until the pages are spliced: infecting the task again would cost more than the copy it saves
             parasites.keep(pid, parasite);
         } else if (mode == MemdumpMode.AUTO) {
