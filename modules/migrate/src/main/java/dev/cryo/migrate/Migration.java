@@ -166,7 +166,7 @@ public final class Migration {
                 };
                 List<Round> rounds = new ArrayList<>();
                 List<PreCopy.Round> figures = new ArrayList<>();
-                while (o.preCopy().another(figures)) {
+                while (o.preCopy().another(figures, o.postCopy())) {
                     int n = rounds.size() + 1;
                     listener.phase("pre-copy round " + n);
                     DumpOptions pre = DumpOptions.of(o.pid(), base.resolve("pre-" + n)).withPreDumpMode(PreDumpMode.READ)

@@ -54,6 +54,16 @@ class PreCopyTest {
     }
 
     @Test
+    void withPostCopyAutoRunsTheFirstRoundAlone() {
+        assertThat(PreCopy.auto().another(List.of(), true)).isTrue();
+        // a round that would make auto go on without post-copy (big, and shrinking fast)
+        List<PreCopy.Round> done = List.of(round(262_144, 1000), round(100_000, 400));
+        assertThat(PreCopy.auto().another(done.subList(0, 1), false)).isTrue();
+        assertThat(PreCopy.auto().another(done.subList(0, 1), true)).isFalse();
+        assertThat(new PreCopy(3).another(done, true)).as("a number is a number, post-copy or not").isTrue();
+    }
+
+    @Test
     void aNumberRunsThatManyRounds() {
         assertThat(new PreCopy(2).another(List.of(round(1, 1)))).isTrue();
         assertThat(new PreCopy(2).another(List.of(round(1, 1), round(1, 1)))).isFalse();

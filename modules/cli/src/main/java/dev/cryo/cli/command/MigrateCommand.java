@@ -36,7 +36,9 @@ final class MigrateCommand implements Callable<Integer> {
 
     @Option(names = "--pre-copy", paramLabel = "auto|N", defaultValue = "auto",
             description = "Pre-copy rounds before the final dump: a number (0: none), or auto (the default): stop once a round's"
-                    + " pages would cross the link in 50 ms, or a round sends more than 80%% of the one before, or after 8.")
+                    + " pages would cross the link in 50 ms, or a round sends more than 80%% of the one before, or after 8;"
+                    + " with --post-copy, auto runs one round (later ones would only lengthen the chain the final dump and the"
+                    + " restore walk).")
     String preCopy;
 
     @Option(names = "--post-copy", description = "Post-copy: the final dump leaves the private anonymous memory in the frozen tree, the"
