@@ -277,6 +277,14 @@ public final class DumpRun {
      * to a page server, for a process of {@link #SPLICE_FROM} pages or more (its parasite was kept only then; see
      * docs/benchmarks.md, "Dump: splice or read").
      */
+    /**
+     * Whether AUTO's pages go to a page server whose socket takes them from a pipe: a plain one (the page
+     * sink's {@code takesPipes}, known here before the sink is opened); over TLS cryo must encrypt the bytes.
+     */
+    private boolean splicesToPageServer() {
+        return options.pageServer() != null && options.pageServer().tls() == null;
+    }
+
     private boolean spliced(MemoryCollector.Plan plan, PageSink sink) {
         return plan.present() > 0 && sink.takesPipes() && options.memdumpMode() != MemdumpMode.READ;
     }
@@ -445,7 +453,7 @@ public final class DumpRun {
         options.listener().log("pid " + pid + ": " + threads.size() + " threads, " + vmas.size() + " mappings, "
                 + fds.size() + " fds, " + plan.present() + " pages to write, " + plan.inParent() + " in the parent");
         MemdumpMode mode = options.memdumpMode();
-        if (mode == MemdumpMode.SPLICE || (mode == MemdumpMode.AUTO && options.pageServer() != null && plan.present() >= SPLICE_FROM)) {
+        if (mode == MemdumpMode.SPLICE || (mode == MemdumpMode.AUTO && splicesToPageServer() && plan.present() >= SPLICE_FROM)) {
             // left in until the pages are spliced: infecting the task again would cost more than the copy it saves
             parasites.keep(pid, parasite);
         } else if (mode == MemdumpMode.AUTO) {
