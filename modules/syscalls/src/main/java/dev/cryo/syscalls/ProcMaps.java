@@ -81,14 +81,12 @@ public final class ProcMaps {
 
         @Override
         public void accept(String line) {
-            int eol = line.length();
-            int dash = mappingDash(line);
-            int space = dash > 0 && dash < eol && line.charAt(dash) == '-' ? indexOf(line, ' ', dash, eol) : -1;
-            if (space > dash) {
+            Mapping m = mappingLine(line);
+            if (m != null) {
                 flush();
-                last = mapping(line, dash, space);
-            } else if (last != null && key != null && isKey(line, 0, eol, key)) {
-                value = line.substring(key.length() + 1, eol).strip();
+                last = m;
+            } else if (last != null && key != null && isKey(line, 0, line.length(), key)) {
+                value = line.substring(key.length() + 1).strip();
             }
         }
 
@@ -178,10 +176,9 @@ public final class ProcMaps {
         @Override
         public void accept(String line) {
             int eol = line.length();
-            int dash = mappingDash(line);
-            int space = dash > 0 && dash < eol && line.charAt(dash) == '-' ? indexOf(line, ' ', dash, eol) : -1;
-            if (space > dash) {
-                out.add(mapping(line, dash, space));
+            Mapping m = mappingLine(line);
+            if (m != null) {
+                out.add(m);
             } else if (details != null && !out.isEmpty() && (key == null || isKey(line, 0, eol, key))) {
                 int colon = indexOf(line, ':', 0, eol);
                 if (colon > 0) {
@@ -189,6 +186,14 @@ public final class ProcMaps {
                 }
             }
         }
+    }
+
+    /** The mapping {@code line} describes, or null when it is not a mapping's line (an smaps detail line). */
+    private static Mapping mappingLine(String line) {
+        int eol = line.length();
+        int dash = mappingDash(line);
+        int space = dash > 0 && dash < eol && line.charAt(dash) == '-' ? indexOf(line, ' ', dash, eol) : -1;
+        return space > dash ? mapping(line, dash, space) : null;
     }
 
     /** Where the hex start address that begins a mapping's line ends (0 when the line does not begin with one). */
