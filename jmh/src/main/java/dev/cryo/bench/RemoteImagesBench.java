@@ -304,26 +304,8 @@ public final class RemoteImagesBench {
     }
 
     /** The restored tree goes, with the init of its pid namespace (which takes it along). */
-    private static void finish(int root) throws Exception {
-        List<Integer> tree = new ArrayList<>();
-        descendants(root, tree);
-        String stat = Files.readString(Path.of("/proc/" + root + "/stat"));
-        int parent = Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
-        boolean init = Files.readAllLines(Path.of("/proc/" + parent + "/status")).stream()
-                .anyMatch(l -> l.startsWith("NSpid:") && l.trim().endsWith("\t1"));
-        if (init) {
-            tree.addFirst(parent); // cryo's init of the restored pid namespace, not the nanny
-        }
-        RestoreBench.killAll(tree);
-    }
-
-    private static void descendants(int pid, List<Integer> out) throws IOException {
-        out.add(pid);
-        for (String c : Files.readString(Path.of("/proc/" + pid + "/task/" + pid + "/children")).trim().split("\\s+")) {
-            if (!c.isEmpty()) {
-                descendants(Integer.parseInt(c), out);
-            }
-        }
+    private static void finish(int root) {
+        dev.cryo.testkit.RestoredTree.kill(root);
     }
 
     // ------------------------------------------------------------------------------------------------- memory

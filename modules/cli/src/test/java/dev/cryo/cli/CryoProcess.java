@@ -69,13 +69,6 @@ final class CryoProcess {
      */
     static String checkRestored(Path dir) throws IOException, InterruptedException {
         int pid = Integer.parseInt(Files.readString(dir.resolve("ready")).strip());
-        Path check = dir.resolve("check");
-        Files.deleteIfExists(check);
-        new ProcessBuilder("kill", "-USR1", Integer.toString(pid)).start().waitFor();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(check) && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        return Files.exists(check) ? Files.readString(check).strip() : "no answer to SIGUSR1";
+        return dev.cryo.testkit.RestoredTree.check(pid, dir);
     }
 }

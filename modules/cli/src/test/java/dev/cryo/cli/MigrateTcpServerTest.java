@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.cryo.syscalls.NetNamespace;
 import dev.cryo.testkit.ImageDaemonProcess;
+import dev.cryo.testkit.RestoredTree;
 import dev.cryo.testkit.Target;
 import dev.cryo.testkit.TwoHosts;
 
@@ -79,7 +80,7 @@ class MigrateTcpServerTest {
                     assertThat(result).as("the migrated server's verdict").exists();
                     assertThat(Files.readString(result).strip()).as("the migrated server").startsWith("PASS clients=2 lines=");
                 } finally {
-                    killNamespaceOf(restored);
+                    RestoredTree.kill(restored);
                 }
             }
         }
@@ -169,34 +170,5 @@ class MigrateTcpServerTest {
         t.start();
         t.join();
         return run[0];
-    }
-
-    /**
-     * Ends the restored tree: its parent is cryo's init of the pid namespace it was restored into (--pidns), whose
-     * death kills the namespace; then waits until the root is gone or a zombie.
-     */
-    private static void killNamespaceOf(int root) throws Exception {
-        if (root <= 0 || !Files.exists(Path.of("/proc/" + root))) {
-            return;
-        }
-        List<String> status = Files.readAllLines(Path.of("/proc/" + root + "/status"));
-        String ppid = status.stream().filter(l -> l.startsWith("PPid:")).map(l -> l.substring(5).strip()).findFirst().orElse("0");
-        String nsInit = Files.exists(Path.of("/proc/" + ppid + "/status")) ? Files.readAllLines(Path.of("/proc/" + ppid + "/status")).stream()
-                .filter(l -> l.startsWith("NSpid:")).findFirst().orElse("") : "";
-        for (String p : nsInit.strip().endsWith("\t1") ? List.of(ppid, Integer.toString(root)) : List.of(Integer.toString(root))) {
-            new ProcessBuilder("kill", "-KILL", p).start().waitFor();
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            Path stat = Path.of("/proc/" + root + "/stat");
-            if (!Files.exists(stat)) {
-                return;
-            }
-            String s = Files.readString(stat);
-            if (s.charAt(s.lastIndexOf(')') + 2) == 'Z') {
-                return;
-            }
-            Thread.sleep(10);
-        }
     }
 }

@@ -2,11 +2,9 @@ package dev.cryo.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -15,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.cryo.testkit.ImageDaemonProcess;
+import dev.cryo.testkit.RestoredTree;
 import dev.cryo.testkit.Target;
 import dev.cryo.testkit.TestPki;
 
@@ -83,9 +82,9 @@ class MigrateTlsTest {
             try {
                 assertThat(ended).as("the server's end").isNull();
                 assertThat(target.awaitExit(30)).as("the source's tree is gone").isTrue();
-                assertThat(checkOf(restored, target.dir())).as("the restored tree's own check").isEqualTo("PASS");
+                assertThat(RestoredTree.check(restored, target.dir())).as("the restored tree's own check").isEqualTo("PASS");
             } finally {
-                killNamespaceOf(restored);
+                RestoredTree.kill(restored);
             }
         }
     }
@@ -101,38 +100,6 @@ class MigrateTlsTest {
             assertThat(MigrateFaultTestSupport.tracer(target.pid())).as("nobody traces the tree").isZero();
             assertThat(target.check()).as("the tree's own check").isEqualTo("PASS");
             assertThat(s.output()).as("the server restored nothing").doesNotContain("restored pid");
-        }
-    }
-
-    /** dumpee's check (SIGUSR1, answered in DIR/check) asked of the restored copy, which names the same directory. */
-    private static String checkOf(int pid, Path dir) throws Exception {
-        Path check = dir.resolve("check");
-        Files.deleteIfExists(check);
-        new ProcessBuilder("kill", "-USR1", Integer.toString(pid)).start().waitFor();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(check) || Files.size(check) == 0) {
-            if (System.nanoTime() > deadline || !Files.exists(Path.of("/proc/" + pid))) {
-                return "no answer to SIGUSR1";
-            }
-            Thread.sleep(20);
-        }
-        return Files.readString(check).strip();
-    }
-
-    /** The restored tree goes with the init of its pid namespace (its parent), which takes it along. */
-    private static void killNamespaceOf(int pid) {
-        ProcessHandle.of(pid).ifPresent(p -> {
-            p.parent().filter(init -> isNamespaceInit(init.pid())).ifPresent(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-        });
-    }
-
-    private static boolean isNamespaceInit(long pid) {
-        try {
-            return Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
-                    .anyMatch(l -> l.startsWith("NSpid:") && l.trim().endsWith("\t1"));
-        } catch (java.io.IOException e) {
-            return false;
         }
     }
 }

@@ -108,14 +108,20 @@ public final class Target implements AutoCloseable {
 
     /** Asks the program to check its state (SIGUSR1) and returns what it wrote: "PASS" or the reason. */
     public String check() {
+        return checkOf(pid, dir);
+    }
+
+    /** {@link #check()} of program {@code pid}, which answers in {@code DIR/check}: a restored copy answers where its original did. */
+    static String checkOf(int pid, Path dir) {
         Path check = dir.resolve("check");
         try {
             Files.deleteIfExists(check);
             signal(pid, "USR1");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (!Files.exists(check)) {
-                if (System.nanoTime() > deadline || !isAlive()) {
-                    return "no answer to SIGUSR1 (alive: " + isAlive() + ")" + (isAlive() ? "; threads: " + threadStates(pid) : "");
+            while (!Files.exists(check) || Files.size(check) == 0) {
+                boolean alive = Files.exists(Path.of("/proc/" + pid)) && state(pid) != 'Z';
+                if (System.nanoTime() > deadline || !alive) {
+                    return "no answer to SIGUSR1 (alive: " + alive + ")" + (alive ? "; threads: " + threadStates(pid) : "");
                 }
                 Thread.sleep(20);
             }
@@ -185,7 +191,7 @@ public final class Target implements AutoCloseable {
         return out;
     }
 
-    private static void collect(int pid, List<Integer> out) {
+    static void collect(int pid, List<Integer> out) {
         out.add(pid);
         Path tasks = Path.of("/proc/" + pid + "/task");
         try (var ts = Files.list(tasks)) {
