@@ -45,6 +45,31 @@ public interface ImageStore {
 
     boolean exists(String name);
 
+    /**
+     * Returns once the first {@code upTo} bytes of image {@code name} are there: at once but for a pages image
+     * that the image cache handed over ({@link #mapForReading}) while its bytes still arrive.
+     */
+    default void awaitBytes(String name, long upTo) {
+    }
+
+    /**
+     * The size of image {@code name}: of a remote snapshot being written, the size its writer announced, known
+     * before its bytes have all come (a restore checks its pages images so while they travel).
+     */
+    default long size(String name) {
+        try (RawReader r = openRawReader(name)) {
+            return r.size();
+        }
+    }
+
+    /**
+     * Returns once every image of the store is final: at once for a directory (a dump's images appear complete),
+     * for a remote snapshot once its dump has completed it in the image cache (a restore that began while the
+     * images travelled lets no task run before). Throws when that will never be.
+     */
+    default void settle() {
+    }
+
     /** Names of the images present, sorted. */
     List<String> list();
 

@@ -39,6 +39,13 @@ public interface RawWriter extends AutoCloseable {
         throw new UnsupportedOperationException(name() + " does not take bytes from a pipe");
     }
 
+    /**
+     * The image will hold exactly {@code size} bytes: a store whose readers may start before the bytes arrive
+     * (the image cache) tells them so, and takes no byte beyond it. Before the first write; nothing elsewhere.
+     */
+    default void announce(long size) {
+    }
+
     /** Bytes written so far. */
     long position();
 

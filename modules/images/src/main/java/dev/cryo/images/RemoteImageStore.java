@@ -57,6 +57,8 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
     private final FrameChannel control;
     private final Set<Writer> writing = ConcurrentHashMap.newKeySet();
     private final Set<String> names = ConcurrentHashMap.newKeySet();
+    /** Images handed over by MAP while they arrive: how many of their bytes are known to be there. */
+    private final java.util.Map<String, long[]> arriving = new ConcurrentHashMap<>();
     private final Deque<RemoteImageStore> parents = new ArrayDeque<>();
     private boolean parentKnown;
     private RemoteImageStore parent;
@@ -187,10 +189,37 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
                 long length = (h.getSize() + 4095) & -4096L;
                 Mapping m = Mapping.map(0, length, Kernel.PROT_READ,
                         Kernel.MAP_SHARED, file.fd(), 0);
+                if (answer.hasCount() && answer.getCount() < h.getSize()) {
+                    arriving.put(name, new long[] {answer.getCount(), h.getSize()});
+                }
                 return Optional.of(m.segment().asSlice(0, h.getSize()).reinterpret(arena, unused -> m.close()));
             } catch (ErrnoException e) {
                 throw new RemoteImageException(c.peer() + ": the file of " + name + " of " + snapshot + ": " + e.getMessage(), e);
             }
+        }
+    }
+
+    /** Of an image handed over while it arrives: asks the cache to answer once {@code upTo} bytes are there. */
+    @Override
+    public void awaitBytes(String name, long upTo) {
+        long[] known = arriving.get(name);
+        if (known == null || known[0] >= upTo) {
+            return;
+        }
+        if (upTo > known[1]) {
+            throw new IllegalArgumentException(upTo + " bytes of " + name + " of " + snapshot + ", which has " + known[1]);
+        }
+        RemoteFrame answer = query(RemoteFrame.newBuilder().setKind(Kind.AWAIT).setImage(FrameChannel.header(snapshot, name, 0))
+                .setCount(upTo).build(), upTo + " bytes of " + name + " of " + snapshot, Kind.HEADER);
+        ImageHeader h = answer.getImage();
+        if (!h.getName().equals(name) || !h.getSnapshot().equals(snapshot) || h.getSize() < upTo) {
+            throw new RemoteImageException(control.peer() + ": answered the wait for " + upTo + " bytes of " + name + " of " + snapshot
+                    + " with " + h.getSize() + " bytes of " + h.getName() + " of " + h.getSnapshot());
+        }
+        if (h.getSize() >= known[1]) {
+            arriving.remove(name);
+        } else {
+            known[0] = h.getSize();
         }
     }
 
@@ -200,6 +229,30 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
         RemoteFrame answer = query(RemoteFrame.newBuilder().setKind(Kind.EXISTS).setImage(FrameChannel.header(snapshot, name, 0)).build(),
                 "whether " + name + " of " + snapshot + " exists", Kind.PRESENT, Kind.MISSING);
         return answer.getKind() == Kind.PRESENT;
+    }
+
+    /** The image's size once it is complete, or announced by its writer (the bytes may still be travelling). */
+    @Override
+    public long size(String name) {
+        ImageNames.check(name);
+        RemoteFrame answer = query(RemoteFrame.newBuilder().setKind(Kind.SIZE).setImage(FrameChannel.header(snapshot, name, 0)).build(),
+                "the size of " + name + " of " + snapshot, Kind.HEADER);
+        ImageHeader h = answer.getImage();
+        if (!h.getName().equals(name) || !h.getSnapshot().equals(snapshot)) {
+            throw new RemoteImageException(control.peer() + ": answered the size of " + name + " of " + snapshot
+                    + " with that of " + h.getName() + " of " + h.getSnapshot());
+        }
+        return h.getSize();
+    }
+
+    /** Returns once the snapshot is complete in the daemon (its dump has written every image); throws if it never will be. */
+    @Override
+    public void settle() {
+        if (writable) {
+            throw new IllegalStateException(this + " is being written: complete() completes it");
+        }
+        query(RemoteFrame.newBuilder().setKind(Kind.COMPLETE).setSnapshot(snapshot).build(),
+                "the word that snapshot " + snapshot + " is complete", Kind.COMPLETED);
     }
 
     @Override
@@ -309,6 +362,7 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
     private final class Writer implements RawWriter {
         private final String name;
         private long position;
+        private long announced = -1;
         private boolean finished;
 
         Writer(String name) {
@@ -321,9 +375,22 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
         }
 
         @Override
+        public synchronized void announce(long size) {
+            if (finished || position > 0 || announced >= 0) {
+                throw new IllegalStateException(name + " of " + snapshot + ": announced after its first bytes, twice, or once closed");
+            }
+            announced = size;
+            send(RemoteFrame.newBuilder().setKind(Kind.ANNOUNCE).setImage(FrameChannel.header(snapshot, name, size)).build());
+        }
+
+        @Override
         public synchronized void write(MemorySegment data) {
             if (finished) {
                 throw new IllegalStateException(name + " of " + snapshot + " is already " + (names.contains(name) ? "committed" : "closed"));
+            }
+            if (announced >= 0 && position + data.byteSize() > announced) {
+                throw new IllegalStateException(name + " of " + snapshot + ": " + (position + data.byteSize())
+                        + " bytes written, more than the " + announced + " announced");
             }
             try {
                 for (long done = 0; done < data.byteSize(); ) {
@@ -331,6 +398,33 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
                     control.sendData(snapshot, name, data.asSlice(done, n));
                     done += n;
                     position += n;
+                }
+            } catch (RemoteImageException e) {
+                throw control.lastWords(e);
+            }
+        }
+
+        @Override
+        public boolean takesPipes() {
+            return control.takesPipes();
+        }
+
+        /** Bytes spliced onto the proxy's socket (a dump's vmspliced pages, passed on by reference). */
+        @Override
+        public synchronized void writeFromPipe(dev.cryo.syscalls.Fd pipe, long n) {
+            if (finished) {
+                throw new IllegalStateException(name + " of " + snapshot + " is already " + (names.contains(name) ? "committed" : "closed"));
+            }
+            if (announced >= 0 && position + n > announced) {
+                throw new IllegalStateException(name + " of " + snapshot + ": " + (position + n)
+                        + " bytes written, more than the " + announced + " announced");
+            }
+            try {
+                for (long done = 0; done < n; ) {
+                    long m = Math.min(FrameChannel.MAX_DATA, n - done);
+                    control.sendDataFromPipe(snapshot, name, pipe, m);
+                    done += m;
+                    position += m;
                 }
             } catch (RemoteImageException e) {
                 throw control.lastWords(e);

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.RawWriter;
 import dev.cryo.images.RemoteImageStore;
+import dev.cryo.images.proto.FsEntry;
 import dev.cryo.images.proto.InventoryEntry;
 import dev.cryo.images.remote.FrameChannel;
 import dev.cryo.images.remote.RemoteImageException;
@@ -176,10 +177,10 @@ class HostilePeersTest {
     void aRestoreWaitingForAnImageHearsWhenTheProxyGoesWithoutIt() throws Exception {
         try (Daemons d = Daemons.start(dir)) {
             RemoteImageStore dump = RemoteImageStore.claim(d.proxyDaemon(), "/x/final", null, true, null);
-            dump.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(2).build());
-            // the restore starts early: inventory.img is there, pstree.img is waited for
+            dump.writeEntry(ImageKind.FS, 1, FsEntry.newBuilder().setCwdId(1).setRootId(1).build());
+            // the restore starts early: fs-1.img is there, pstree.img is waited for (no inventory yet: more may come)
             try (RemoteImageStore restore = RemoteImageStore.open(d.cacheDaemon(), "/x/final", null)) {
-                assertThat(restore.openRawReader("inventory.img").size()).isPositive();
+                assertThat(restore.openRawReader("fs-1.img").size()).isPositive();
                 CompletableFuture<dev.cryo.images.RawReader> waiting = Daemons.inThread(() -> restore.openRawReader("pstree.img"));
                 Thread.sleep(200); // let it wait; it fails the same if it asks later
                 assertThat(waiting).isNotDone();
@@ -197,10 +198,10 @@ class HostilePeersTest {
     void anImageTheProxyNeverHadIsMissingNamingImageAndPeer() throws Exception {
         try (Daemons d = Daemons.start(dir); Arena a = Arena.ofConfined()) {
             try (RemoteImageStore dump = RemoteImageStore.claim(d.proxyDaemon(), "/x/final", null, true, null)) {
-                dump.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(2).build());
                 try (RawWriter w = dump.openRawWriter("core-7.img")) {
                     w.write(a.allocate(64)); // and never committed: dropped
                 }
+                dump.writeEntry(ImageKind.INVENTORY, InventoryEntry.newBuilder().setImgVersion(2).build());
                 dump.complete();
             }
             try (RemoteImageStore restore = RemoteImageStore.open(d.cacheDaemon(), "/x/final", null)) {
@@ -243,6 +244,53 @@ class HostilePeersTest {
                 last.complete();
             }
             assertThat(d.proxyEnd.get(30, TimeUnit.SECONDS).snapshots()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aPieceBeyondTheAnnouncedSizeOrAnImageBegunAfterTheInventoryIsRefused() throws Exception {
+        try (Daemons d = Daemons.start(dir); Arena a = Arena.ofConfined()) {
+            try (FrameChannel ch = claimed(d, "/x/pre1")) {
+                ch.ask(RemoteFrame.newBuilder().setKind(Kind.ANNOUNCE).setImage(FrameChannel.header("/x/pre1", "pages-1.img", 4096)).build());
+                ch.sendData("/x/pre1", "pages-1.img", a.allocate(8192));
+                assertThat(failure(ch)).matches("cryo pid \\d+: pages-1\\.img of /x/pre1: a piece of 8192 bytes at offset 0,"
+                        + " beyond the 4096 bytes announced");
+            }
+            try (FrameChannel ch = claimed(d, "/x/pre1")) {
+                ch.sendData("/x/pre1", "inventory.img", a.allocate(16));
+                ch.ask(end("/x/pre1", "inventory.img", 16));
+                ch.sendData("/x/pre1", "core-9.img", a.allocate(16));
+                assertThat(failure(ch)).matches("cryo pid \\d+: core-9\\.img of /x/pre1 begins after inventory\\.img,"
+                        + " after which only images announced before it may come");
+            }
+        }
+    }
+
+    @Test
+    void aRestoreReadingPagesAsTheyArriveHearsWhenTheStepIsAborted() throws Exception {
+        try (Daemons d = Daemons.start(dir); Arena a = Arena.ofShared()) {
+            RemoteImageStore dump = RemoteImageStore.claim(d.proxyDaemon(), "/x/final", null, true, null);
+            RawWriter pages = dump.openRawWriter("pages-1.img");
+            pages.announce(2 * 4096);
+            pages.write(a.allocate(4096).fill((byte) 7));
+            try (RemoteImageStore restore = RemoteImageStore.open(d.cacheDaemon(), "/x/final", null)) {
+                MemorySegment mapped = restore.mapForReading("pages-1.img", java.util.List.of(new long[] {0, 2 * 4096}), a).orElseThrow();
+                restore.awaitBytes("pages-1.img", 4096);
+                assertThat(mapped.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 4095)).isEqualTo((byte) 7);
+                CompletableFuture<Boolean> waiting = Daemons.inThread(() -> {
+                    restore.awaitBytes("pages-1.img", 2 * 4096);
+                    return true;
+                });
+                Thread.sleep(200); // let it wait; it fails the same if it asks later
+                assertThat(waiting).isNotDone();
+                pages.close();
+                dump.abortAll();
+                dump.close();
+                assertThatThrownBy(() -> waiting.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                        .cause().isInstanceOf(RemoteImageException.class)
+                        .hasMessageMatching("the image cache at .*cache\\.sock: pages-1\\.img of /x/final never arrived whole:"
+                                + " the image proxy at 127\\.0\\.0\\.1:\\d+ aborted the step that wrote it");
+            }
         }
     }
 }

@@ -19,6 +19,7 @@ public final class ImagePageSink implements PageSink {
     private final EntryWriter pagemap;
     private final RawWriter pages;
     private long expected;
+    private boolean published;
 
     public ImagePageSink(ImageStore store, int pid, int pagesId) {
         this(store, PagemapType.PROCESS, pid, pagesId);
@@ -43,11 +44,24 @@ public final class ImagePageSink implements PageSink {
 
     @Override
     public void begin(List<Run> runs) {
+        if (published) {
+            throw new IllegalStateException(pagemap.name() + " is published already: no more runs");
+        }
         for (Run r : runs) {
             pagemap.write(PagemapEntry.newBuilder().setVaddr(r.vaddr()).setNrPages((int) r.pages()).setFlags(r.flags()).build());
             if (r.carriesBytes()) {
                 expected += r.pages() * Page.SIZE;
             }
+        }
+    }
+
+    /** Commits the pagemap now and announces the pages image's size: a reader of the pagemap may start on it. */
+    @Override
+    public void publish() {
+        if (!published) {
+            published = true;
+            pagemap.commit();
+            pages.announce(expected);
         }
     }
 
@@ -79,7 +93,9 @@ public final class ImagePageSink implements PageSink {
         if (pages.position() != expected) {
             throw new IllegalStateException(pages.name() + ": " + pages.position() + " bytes written, the pagemap promises " + expected);
         }
-        pagemap.commit();
+        if (!published) {
+            pagemap.commit();
+        }
         pages.commit();
     }
 

@@ -44,6 +44,14 @@ public interface PageSink extends AutoCloseable {
 
     void begin(List<Run> runs);
 
+    /**
+     * The runs begun so far are all there will be: where readers may start before the bytes arrive (images over
+     * sockets), the pagemap is made visible now and the pages image's size announced; the bytes follow. No
+     * {@link #begin} after it. Nothing elsewhere.
+     */
+    default void publish() {
+    }
+
     /** The next bytes of the runs that carry bytes, in order; off-heap memory, passed on without a copy. */
     void write(MemorySegment data);
 

@@ -232,6 +232,14 @@ public final class PageSource implements AutoCloseable {
      * into memory). Valid until this source is closed.
      */
     public MemorySegment bytes(Extent x) {
+        return bytes(x, 0, x.bytes());
+    }
+
+    /**
+     * {@code n} bytes of {@code x} from byte {@code from} of it, as {@link #bytes(Extent)}: of a pages image that
+     * the image cache handed over while it arrives, once those bytes are there ({@link ImageStore#awaitBytes}).
+     */
+    public MemorySegment bytes(Extent x, long from, long n) {
         if (x.lazy()) {
             throw new IllegalStateException(String.format("pages 0x%x-0x%x of %s were left on the side of the dump (--lazy-pages):"
                     + " no image holds them", x.vaddr(), x.end(), image));
@@ -241,7 +249,12 @@ public final class PageSource implements AutoCloseable {
             throw new IllegalStateException(String.format("%s of %s is truncated at offset %d (expected %d more bytes)",
                     x.pagesImage(), chain.get(x.depth()).where(), all.byteSize(), x.offset() + x.bytes() - all.byteSize()));
         }
-        return all.asSlice(x.offset(), x.bytes());
+        if (from < 0 || n < 0 || from + n > x.bytes()) {
+            throw new IndexOutOfBoundsException("bytes " + from + "+" + n + " of an extent of " + x.bytes());
+        }
+        Level level = chain.get(x.depth());
+        level.store().awaitBytes(level.pagesImage(), x.offset() + from + n);
+        return all.asSlice(x.offset() + from, n);
     }
 
     /**

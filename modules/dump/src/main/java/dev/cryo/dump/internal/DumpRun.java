@@ -45,7 +45,7 @@ import dev.cryo.syscalls.Proc;
 /**
  * One dump, within the frame every step shares ({@link DumpStep}: checks, images directory, warm-up, parent
  * link, page destination, failures): freeze the tree, collect each process (its parasite left in until its pages
- * are spliced, unless in read mode), write the images with inventory.img last, release. Any failure removes the
+ * are spliced, unless in read mode), write the images with inventory.img last (with --remote the pages last), release. Any failure removes the
  * images.
  */
 public final class DumpRun {
@@ -151,37 +151,43 @@ public final class DumpRun {
             collected.forEach((pid, c) -> stats.pages(pid, c.plan.scanned(), c.plan.present(), c.plan.inParent()));
             ReadCollector reader = new ReadCollector(pool);
             long memStart = System.nanoTime();
-            for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
-                try (PageSink sink = pages.open(PagemapType.PROCESS, c.getKey())) {
-                    long t0 = System.nanoTime();
-                    MemoryCollector.Plan plan = c.getValue().plan;
-                    Parasite parasite = parasites.take(c.getKey());
-                    boolean splice = parasite != null && spliced(plan, sink);
-                    String how = "read and written";
-                    if (splice) {
-                        try (parasite) {
-                            how = "spliced (" + MemoryCollector.splicePages(parasite, plan, sink, cancel::check, this::pagesWritten) + ")";
-                        }
-                    } else {
-                        if (parasite != null) {
-                            parasite.close();
-                        }
-                        MemoryCollector.writePages(c.getKey(), plan, sink, reader, cancel::check, this::pagesWritten);
-                    }
-                    options.listener().log(String.format("pid %d: %d pages %s in %.1f ms, parasite cured", c.getKey(), plan.present(),
-                            how, (System.nanoTime() - t0) / 1e6));
-                    StopPoints.reach("pages");
-                }
-            }
             Map<Integer, MmEntry> mms = new LinkedHashMap<>();
             collected.forEach((pid, c) -> mms.put(pid, c.mm));
-            for (Map.Entry<Integer, VmaEntry> shared : SharedMemoryDump.objects(mms).values()) {
-                cancel.check();
-                SharedMemoryDump.write(pages, shared.getKey(), shared.getValue(), pool);
+            // With --remote a restore may read the images as they come: everything but the processes' pages goes
+            // first, every pagemap with its pages image's size announced, then the inventory (after it nothing
+            // begins: the cache knows which images there are; its COMPLETE, not the inventory, says that the
+            // snapshot is whole), then the pages. Into a directory the inventory goes last, the mark of a complete dump.
+            boolean streamed = options.remote() != null;
+            Map<Integer, PageSink> published = new LinkedHashMap<>();
+            try {
+                if (streamed) {
+                    writeTreeImages(tree, collected, zombies);
+                    writeSharedMemory(mms, ipc, pool);
+                    for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
+                        PageSink sink = pages.open(PagemapType.PROCESS, c.getKey());
+                        published.put(c.getKey(), new Published(sink, c.getValue().plan.runs()));
+                        sink.begin(c.getValue().plan.runs());
+                        sink.publish();
+                    }
+                    writeInventory(ipc);
+                    options.listener().log("images but the pages written");
+                }
+                writeProcessPages(collected, parasites, reader, published);
+                if (!streamed) {
+                    writeSharedMemory(mms, ipc, pool);
+                }
+            } finally {
+                published.values().forEach(PageSink::close);
             }
-            options.listener().log(ipc.write(store, mms, pool));
             stats.memdump(System.nanoTime() - memStart);
-            writeTreeImages(tree, collected, zombies, ipc);
+            if (!streamed) {
+                writeTreeImages(tree, collected, zombies);
+            }
+            // Every page is where it goes (a page server has confirmed it) before the dump is called complete.
+            pages.commit();
+            if (!streamed) {
+                writeInventory(ipc);
+            }
             options.listener().log("images written");
             step.images().confirm(); // with --remote: once the image cache holds every image, and only then, may the tree go
             if (options.remote() != null) {
@@ -204,6 +210,84 @@ public final class DumpRun {
             tree.close();
             StopPoints.reach("released");
             return stats.tree(tree.frozenNanos(), tree.freezer(), processes, tree.threadCount()).lazy(pagesLazy, lazyBytesServed);
+        }
+    }
+
+    /**
+     * Each process's pages, the splice way where its parasite was kept for it, else read and written; into the
+     * sinks {@code published} ahead (a --remote dump), else into sinks opened here.
+     */
+    private void writeProcessPages(Map<Integer, Collected> collected, KeptParasites parasites, ReadCollector reader,
+                                   Map<Integer, PageSink> published) throws Exception {
+        for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
+            PageSink ahead = published.remove(c.getKey());
+            try (PageSink sink = ahead != null ? ahead : pages.open(PagemapType.PROCESS, c.getKey())) {
+                long t0 = System.nanoTime();
+                MemoryCollector.Plan plan = c.getValue().plan;
+                Parasite parasite = parasites.take(c.getKey());
+                boolean splice = parasite != null && spliced(plan, sink);
+                String how = "read and written";
+                if (splice) {
+                    try (parasite) {
+                        how = "spliced (" + MemoryCollector.splicePages(parasite, plan, sink, cancel::check, this::pagesWritten) + ")";
+                    }
+                } else {
+                    if (parasite != null) {
+                        parasite.close();
+                    }
+                    MemoryCollector.writePages(c.getKey(), plan, sink, reader, cancel::check, this::pagesWritten);
+                }
+                options.listener().log(String.format("pid %d: %d pages %s in %.1f ms, parasite cured", c.getKey(), plan.present(),
+                        how, (System.nanoTime() - t0) / 1e6));
+                StopPoints.reach("pages");
+            }
+        }
+    }
+
+    /** Shared anonymous memory (by object) and the IPC namespace's images. */
+    private void writeSharedMemory(Map<Integer, MmEntry> mms, IpcNamespaceDump ipc, BufferPool pool) throws Exception {
+        for (Map.Entry<Integer, VmaEntry> shared : SharedMemoryDump.objects(mms).values()) {
+            cancel.check();
+            SharedMemoryDump.write(pages, shared.getKey(), shared.getValue(), pool);
+        }
+        options.listener().log(ipc.write(store, mms, pool));
+    }
+
+    /**
+     * A sink whose runs were begun and published ahead of its pages (a --remote dump): the collector's begin,
+     * with the same runs, finds them there.
+     */
+    private record Published(PageSink sink, List<PageSink.Run> runs) implements PageSink {
+        @Override
+        public void begin(List<Run> again) {
+            if (!again.equals(runs)) {
+                throw new IllegalStateException("pages of runs other than those published");
+            }
+        }
+
+        @Override
+        public void write(java.lang.foreign.MemorySegment data) {
+            sink.write(data);
+        }
+
+        @Override
+        public boolean takesPipes() {
+            return sink.takesPipes();
+        }
+
+        @Override
+        public void writeFromPipe(dev.cryo.syscalls.Fd pipe, long bytes) {
+            sink.writeFromPipe(pipe, bytes);
+        }
+
+        @Override
+        public void commit() {
+            sink.commit();
+        }
+
+        @Override
+        public void close() {
+            sink.close();
         }
     }
 
@@ -282,7 +366,8 @@ public final class DumpRun {
      * sink's {@code takesPipes}, known here before the sink is opened); over TLS cryo must encrypt the bytes.
      */
     private boolean splicesToPageServer() {
-        return options.pageServer() != null && options.pageServer().tls() == null;
+        // the image proxy's unix socket takes pipes too (--remote): the pages go on by reference to the TCP link
+        return options.pageServer() != null && options.pageServer().tls() == null || options.remote() != null;
     }
 
     private boolean spliced(MemoryCollector.Plan plan, PageSink sink) {
@@ -473,8 +558,7 @@ public final class DumpRun {
         return r;
     }
 
-    private void writeTreeImages(FrozenTree tree, Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies,
-                                 IpcNamespaceDump ipc) {
+    private void writeTreeImages(FrozenTree tree, Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies) {
         try (EntryWriter pstree = store.openWriter(ImageKind.PSTREE)) {
             for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
                 int pid = e.getKey();
@@ -512,8 +596,9 @@ public final class DumpRun {
             w.commit();
         }
         files.writeDataImages(store, pages);
-        // Every page is where it goes (a page server has confirmed it) before the dump is called complete.
-        pages.commit();
+    }
+
+    private void writeInventory(IpcNamespaceDump ipc) {
         // root_ids name cryo's own IPC namespace, as CRIU's name its own: another in the cores means a new one at restore
         step.writeInventory(inventory -> inventory.setRootIds(inventory.getRootIds().toBuilder().setIpcNsId(ipc.cryosId()))
                 .setTcpClose(options.network().tcpClose())

@@ -102,6 +102,22 @@ public final class FrameChannel implements AutoCloseable {
         }
     }
 
+    /** Whether {@link #sendDataFromPipe} moves bytes without a copy: on a unix socket (to a daemon on this host). */
+    public boolean takesPipes() {
+        return link instanceof UnixLink;
+    }
+
+    /** A DATA frame for {@code n} bytes of image {@code name} of {@code snapshot}, the bytes spliced from {@code pipe}. */
+    public void sendDataFromPipe(String snapshot, String name, dev.cryo.syscalls.Fd pipe, long n) {
+        if (!(link instanceof UnixLink unix)) {
+            throw new UnsupportedOperationException(peer() + " takes no bytes from a pipe");
+        }
+        synchronized (sending) {
+            sendDataHeader(snapshot, name, n);
+            unix.sendFromPipe(pipe, n);
+        }
+    }
+
     /** A DATA frame announcing {@code size} bytes, whose bytes the caller sends next with {@link #sendRaw} (under {@link #sendLock}). */
     public void sendDataHeader(String snapshot, String name, long size) {
         if (size > MAX_DATA) {
@@ -248,7 +264,8 @@ public final class FrameChannel implements AutoCloseable {
             }
         } else if (f.getKind() == Kind.DATA || f.getKind() == Kind.END || f.getKind() == Kind.DROP || f.getKind() == Kind.OPEN
                 || f.getKind() == Kind.HEADER || f.getKind() == Kind.EXISTS || f.getKind() == Kind.MAP
-                || f.getKind() == Kind.MAPPED) {
+                || f.getKind() == Kind.MAPPED || f.getKind() == Kind.ANNOUNCE || f.getKind() == Kind.SIZE
+                || f.getKind() == Kind.AWAIT) {
             throw new RemoteImageException(peer() + ": a " + f.getKind() + " frame without its image header");
         }
         for (String id : new String[] {f.hasSnapshot() ? f.getSnapshot() : null, f.hasParent() ? f.getParent() : null}) {

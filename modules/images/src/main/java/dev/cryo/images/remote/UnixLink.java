@@ -6,6 +6,7 @@ import java.time.Duration;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Sockets;
 import dev.cryo.syscalls.UnixStreamSocket;
@@ -106,6 +107,28 @@ public final class UnixLink implements ByteLink {
                 return socket.recv(into);
             } catch (ErrnoException e) {
                 idle = waited(e, idle, "sends nothing");
+            }
+        }
+    }
+
+    /**
+     * Moves {@code n} bytes waiting in {@code pipe} (its read end) onto the socket with splice(2): the pages a
+     * dump's parasite vmspliced go on by reference, not copied through cryo. The pipe holding fewer bytes is an
+     * error (the stream is then out of step: the connection must end).
+     */
+    public void sendFromPipe(Fd pipe, long n) {
+        long done = 0;
+        long idle = 0;
+        while (done < n) {
+            try {
+                long m = Io.splice(pipe.fd(), socket.fd().fd(), n - done, Kernel.SPLICE_F_MOVE | Kernel.SPLICE_F_MORE);
+                if (m == 0) {
+                    throw new IllegalStateException("the pipe held " + (n - done) + " bytes fewer than it was given");
+                }
+                done += m;
+                idle = 0;
+            } catch (ErrnoException e) {
+                idle = waited(e, idle, "takes no data");
             }
         }
     }

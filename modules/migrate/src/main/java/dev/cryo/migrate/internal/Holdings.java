@@ -59,6 +59,8 @@ public final class Holdings {
         final String name;
         final ImageBytes bytes;
         long size;
+        /** The whole image's size as its writer announced it (ANNOUNCE), or -1: no byte may come beyond it. */
+        long announced = -1;
 
         Image(String name, ImageBytes bytes) {
             this.name = name;
@@ -141,13 +143,18 @@ public final class Holdings {
     }
 
     /**
-     * Waits until nothing of the chain can be released any more: true once the migration's last snapshot is
+     * Waits until nothing of snapshot {@code id} can be released any more: true at once for the migration's last
+     * snapshot (deduplication releases from the snapshots below the one completed), else once the last snapshot is
      * complete (deduplication runs at a completion, and none follows it), false when the source ended without it.
      */
-    public boolean awaitSettled() {
+    public boolean awaitSettled(String id) {
         lock.lock();
         try {
             while (true) {
+                Snapshot own = snapshots.get(id);
+                if (own != null && own.last) {
+                    return true; // deduplication releases from the snapshots below the one completed, never from the last
+                }
                 for (Snapshot s : snapshots.values()) {
                     if (s.last && s.complete) {
                         return true;
@@ -218,11 +225,40 @@ public final class Holdings {
      * Where the next bytes of image {@code name} of snapshot {@code id} go: its incoming image (begun with its
      * first piece), whose bytes are null where this daemon does not keep them.
      */
-    public Image incoming(String id, String name) {
+    public Image incoming(String id, String name, long piece) {
         lock.lock();
         try {
             Snapshot s = writable(id, "bytes of " + name);
-            return s.incoming.computeIfAbsent(name, n -> new Image(n, bytesFor(n)));
+            mayBegin(s, name);
+            Image image = s.incoming.computeIfAbsent(name, n -> new Image(n, bytesFor(n)));
+            if (image.announced >= 0 && piece > image.announced - image.size) {
+                throw new Violation(name + " of " + id + ": a piece of " + piece + " bytes at offset " + image.size
+                        + ", beyond the " + image.announced + " bytes announced");
+            }
+            return image;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Image {@code name} of {@code id} will hold exactly {@code size} bytes (before its first piece): readers
+     * learn its size at once ({@link #size}), and no byte beyond it is taken.
+     */
+    public void announce(String id, String name, long size) {
+        lock.lock();
+        try {
+            Snapshot s = writable(id, "the announcement of " + name);
+            mayBegin(s, name);
+            Image image = s.incoming.computeIfAbsent(name, n -> new Image(n, bytesFor(n)));
+            if (image.size > 0 || image.announced >= 0) {
+                throw new Violation(name + " of " + id + ": announced " + (image.announced >= 0 ? "twice" : "after " + image.size + " of its bytes"));
+            }
+            image.announced = size;
+            if (image.bytes != null) {
+                image.bytes.reserve(size);
+            }
+            changed.signalAll();
         } finally {
             lock.unlock();
         }
@@ -237,6 +273,9 @@ public final class Holdings {
             }
             image.size += n;
             receivedBytes += n;
+            if (image.announced >= 0) {
+                changed.signalAll(); // a restore may be reading the image as it arrives (AWAIT)
+            }
         } finally {
             lock.unlock();
         }
@@ -247,6 +286,9 @@ public final class Holdings {
         lock.lock();
         try {
             Snapshot s = writable(id, "the closing mark of " + name);
+            if (!name.equals(INVENTORY)) {
+                mayBegin(s, name);
+            }
             Image image = s.incoming.remove(name);
             if (image == null) {
                 image = new Image(name, bytesFor(name)); // an empty image: no piece came
@@ -254,6 +296,10 @@ public final class Holdings {
             if (image.size != size) {
                 image.close();
                 throw new Violation(name + " of " + id + ": its closing mark says " + size + " bytes, " + image.size + " came");
+            }
+            if (image.announced >= 0 && image.announced != size) {
+                image.close();
+                throw new Violation(name + " of " + id + ": " + size + " bytes came of the " + image.announced + " announced");
             }
             Image older = s.images.put(name, image);
             if (older != null) {
@@ -401,6 +447,9 @@ public final class Holdings {
                     }
                     return image;
                 }
+                if (closedWithout(s, name)) {
+                    throw new Refused(true, name + " is not in snapshot " + id + ": its inventory is there, and nothing more begins");
+                }
                 String refusal = absence(s, id, name);
                 if (refusal != null) {
                     throw new Refused(s != null && s.complete || s == null && endedWell || role == Role.PROXY, refusal);
@@ -418,8 +467,11 @@ public final class Holdings {
         try {
             while (true) {
                 Snapshot s = snapshots.get(id);
-                if (s != null && s.images.containsKey(name)) {
+                if (s != null && (s.images.containsKey(name) || announced(s, name) >= 0)) {
                     return true;
+                }
+                if (closedWithout(s, name)) {
+                    return false;
                 }
                 String refusal = absence(s, id, name);
                 if (refusal != null) {
@@ -427,6 +479,156 @@ public final class Holdings {
                         return false;
                     }
                     throw new Refused(false, refusal);
+                }
+                changed.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Whether image {@code name} of {@code s} is not there and will not come though {@code s} is not complete:
+     * its inventory is there, after which only images begun or announced before it may come (the order of a
+     * --remote dump: the pages travel after the inventory, announced).
+     */
+    private static boolean closedWithout(Snapshot s, String name) {
+        return s != null && !s.complete && s.images.containsKey(INVENTORY) && !s.images.containsKey(name)
+                && !s.incoming.containsKey(name);
+    }
+
+    private static final String INVENTORY = ImageKind.INVENTORY.fileName();
+
+    /** A writer may begin image {@code name} of {@code s}: not once the inventory is there, unless it was announced before. */
+    private static void mayBegin(Snapshot s, String name) {
+        if (s.images.containsKey(INVENTORY) && !s.incoming.containsKey(name)) {
+            throw new Violation(name + " of " + s.id + " begins after " + INVENTORY + ", after which only images announced before it may come");
+        }
+    }
+
+    private static long announced(Snapshot s, String name) {
+        Image incoming = s.incoming.get(name);
+        return incoming == null ? -1 : incoming.announced;
+    }
+
+    /**
+     * The size of image {@code name} of {@code id}: once it is complete, or announced while its bytes come (the
+     * cache waits until one is so); a {@link Refused} when it is not there and will not be.
+     */
+    public long size(String id, String name) {
+        lock.lock();
+        try {
+            while (true) {
+                Snapshot s = snapshots.get(id);
+                Image image = s == null ? null : s.images.get(name);
+                if (image != null) {
+                    return image.size;
+                }
+                long announced = s == null ? -1 : announced(s, name);
+                if (announced >= 0) {
+                    return announced;
+                }
+                if (closedWithout(s, name)) {
+                    throw new Refused(true, name + " is not in snapshot " + id + ": its inventory is there, and nothing more begins");
+                }
+                String refusal = absence(s, id, name);
+                if (refusal != null) {
+                    throw new Refused(s != null && s.complete || s == null && endedWell || role == Role.PROXY, refusal);
+                }
+                changed.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The image that a restore may map for reading: complete, or of the migration's last snapshot as soon as it
+     * is announced and in a file (nothing of that snapshot is ever released; its reader waits for the bytes it
+     * reads, {@link #awaitBytes}). {@code size[0]} gets the image's size, {@code size[1]} the bytes there now.
+     */
+    public Image mappable(String id, String name, long[] size) {
+        lock.lock();
+        try {
+            while (true) {
+                Snapshot s = snapshots.get(id);
+                Image image = s == null ? null : s.images.get(name);
+                if (image == null && s != null && s.last && role == Role.CACHE) {
+                    Image incoming = s.incoming.get(name);
+                    if (incoming != null && incoming.announced >= 0 && incoming.bytes != null) {
+                        size[0] = incoming.announced;
+                        size[1] = incoming.size;
+                        return incoming;
+                    }
+                }
+                if (image != null) {
+                    if (image.bytes == null) {
+                        throw new Refused(true, "the image proxy keeps no pages: " + name + " of " + id + " went on to the image cache");
+                    }
+                    size[0] = image.size;
+                    size[1] = image.size;
+                    return image;
+                }
+                if (closedWithout(s, name)) {
+                    throw new Refused(true, name + " is not in snapshot " + id + ": its inventory is there, and nothing more begins");
+                }
+                String refusal = s == null && aborted.contains(id) ? name + " of " + id + " never arrived: " + source
+                        + " aborted the step that wrote it" : absence(s, id, name);
+                if (refusal != null) {
+                    throw new Refused(s != null && s.complete || s == null && endedWell || role == Role.PROXY, refusal);
+                }
+                changed.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Returns the bytes of image {@code name} of {@code id} there now, once there are {@code count} of them; a
+     * {@link Refused} when they will never be (the step was aborted, the source ended, the image is shorter).
+     */
+    public long awaitBytes(String id, String name, long count) {
+        lock.lock();
+        try {
+            while (true) {
+                Snapshot s = snapshots.get(id);
+                Image image = s == null ? null : s.images.get(name);
+                if (image == null && s != null) {
+                    image = s.incoming.get(name);
+                }
+                if (image != null && image.size >= count) {
+                    return image.size;
+                }
+                if (image != null && s.images.get(name) == image) {
+                    throw new Refused(false, name + " of " + id + " has " + image.size + " bytes, not " + count);
+                }
+                String refusal = s == null && aborted.contains(id) ? name + " of " + id + " never arrived whole: " + source
+                        + " aborted the step that wrote it" : s == null || image == null ? absence(s, id, name)
+                        : ended != null ? name + " of " + id + " never arrived whole: " + ended : null;
+                if (refusal != null) {
+                    throw new Refused(false, refusal);
+                }
+                changed.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Returns once snapshot {@code id} is complete; a {@link Refused} when it is not and never will be. */
+    public void awaitComplete(String id) {
+        lock.lock();
+        try {
+            while (true) {
+                Snapshot s = snapshots.get(id);
+                if (s != null && s.complete) {
+                    return;
+                }
+                String refusal = absence(s, id, "(the completion)");
+                if (refusal != null) {
+                    throw new Refused(false, s == null ? refusal : "snapshot " + id + " will never be complete: "
+                            + (ended != null ? ended : source + " has not completed it"));
                 }
                 changed.awaitUninterruptibly();
             }
@@ -466,6 +668,13 @@ public final class Holdings {
                 Snapshot s = snapshots.get(id);
                 if (s != null && (s.complete || role == Role.PROXY)) {
                     return new ArrayList<>(s.images.keySet());
+                }
+                if (s != null && s.images.containsKey(INVENTORY)) {
+                    // nothing begins after the inventory: what is there, and what was announced to come
+                    List<String> names = new ArrayList<>(s.images.keySet());
+                    s.incoming.values().stream().filter(i -> i.announced >= 0).forEach(i -> names.add(i.name));
+                    names.sort(null);
+                    return names;
                 }
                 String refusal = absence(s, id, "(the listing)");
                 if (refusal != null) {

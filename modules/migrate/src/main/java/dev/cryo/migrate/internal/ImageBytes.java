@@ -42,6 +42,8 @@ final class ImageBytes implements AutoCloseable {
     private long size;
     private long releasedBytes;
     private long capacity;
+    /** The file's size (it may run ahead of the chunks: {@link #reserve}). */
+    private long fileSize;
     private boolean closed;
     private final java.util.concurrent.locks.ReentrantReadWriteLock lock = new java.util.concurrent.locks.ReentrantReadWriteLock();
     /** The file that holds the bytes, or null: anonymous memory. */
@@ -85,6 +87,18 @@ final class ImageBytes implements AutoCloseable {
         return size;
     }
 
+    /**
+     * The file is made {@code bytes} long at once (rounded up to a page; its pages are allocated only as they
+     * are written): a reader handed it while the bytes arrive maps it whole. Nothing for anonymous memory.
+     */
+    void reserve(long bytes) {
+        long length = (bytes + Page.SIZE - 1) & -Page.SIZE;
+        if (file != null && length > fileSize) {
+            Memfd.truncate(file, length);
+            fileSize = length;
+        }
+    }
+
     /** The bytes whose memory is still held (what deduplication has not released). */
     long heldBytes() {
         return size - releasedBytes;
@@ -97,7 +111,10 @@ final class ImageBytes implements AutoCloseable {
             if (file == null) {
                 chunks.add(Mapping.anonymous(next));
             } else {
-                Memfd.truncate(file, capacity + next);
+                if (capacity + next > fileSize) {
+                    Memfd.truncate(file, capacity + next);
+                    fileSize = capacity + next;
+                }
                 chunks.add(Mapping.map(0, next, Kernel.PROT_READ | Kernel.PROT_WRITE, Kernel.MAP_SHARED, file.fd(), capacity));
             }
             starts.add(capacity);

@@ -84,6 +84,23 @@ public final class LocalSession implements Runnable {
                     }
                     cursor += f.getCount();
                 }
+                case SIZE -> {
+                    ImageHeader h = f.getImage();
+                    long size = holdings.size(h.getSnapshot(), h.getName());
+                    ch.ask(RemoteFrame.newBuilder().setKind(Kind.HEADER)
+                            .setImage(FrameChannel.header(h.getSnapshot(), h.getName(), size)).build());
+                }
+                case AWAIT -> {
+                    ImageHeader h = f.getImage();
+                    long there = holdings.awaitBytes(h.getSnapshot(), h.getName(), f.getCount());
+                    ch.ask(RemoteFrame.newBuilder().setKind(Kind.HEADER)
+                            .setImage(FrameChannel.header(h.getSnapshot(), h.getName(), there)).build());
+                }
+                case COMPLETE -> {
+                    // a reader's question (a restore that began while the images travelled): is the dump done?
+                    holdings.awaitComplete(f.getSnapshot());
+                    ch.ask(RemoteFrame.newBuilder().setKind(Kind.COMPLETED).setSnapshot(f.getSnapshot()).build());
+                }
                 case EXISTS -> {
                     ImageHeader h = f.getImage();
                     boolean there = holdings.exists(h.getSnapshot(), h.getName());
@@ -147,17 +164,18 @@ public final class LocalSession implements Runnable {
      */
     private boolean map(RemoteFrame f) {
         ImageHeader h = f.getImage();
-        Holdings.Image image = holdings.image(h.getSnapshot(), h.getName());
-        if (image.size == 0 || !holdings.awaitSettled() || !(ch.link() instanceof UnixLink unix)) {
+        long[] size = new long[2]; // the image's, and the bytes there now
+        Holdings.Image image = holdings.mappable(h.getSnapshot(), h.getName(), size);
+        if (size[0] == 0 || !holdings.awaitSettled(h.getSnapshot()) || !(ch.link() instanceof UnixLink unix)) {
             ch.ask(RemoteFrame.newBuilder().setKind(Kind.MISSING).setText(h.getName() + " of " + h.getSnapshot() + " is not mapped").build());
             return true;
         }
         for (int i = 0; i < f.getRangesCount(); i += 2) {
             long from = f.getRanges(i);
             long to = f.getRanges(i + 1);
-            if (to > image.size) {
+            if (to > size[0]) {
                 return failed("the mapping of bytes " + from + " to " + to + " of " + h.getName() + " of " + h.getSnapshot()
-                        + ", which has " + image.size + " bytes");
+                        + ", which has " + size[0] + " bytes");
             }
             if (image.bytes.touchesReleased(from, to)) {
                 return failed("the mapping of bytes " + from + " to " + to + " of " + h.getName() + " of " + h.getSnapshot()
@@ -170,8 +188,12 @@ public final class LocalSession implements Runnable {
                 return true;
             }
             synchronized (ch.sendLock()) {
-                ch.ask(RemoteFrame.newBuilder().setKind(Kind.MAPPED)
-                        .setImage(FrameChannel.header(h.getSnapshot(), h.getName(), image.size)).build());
+                RemoteFrame.Builder mapped = RemoteFrame.newBuilder().setKind(Kind.MAPPED)
+                        .setImage(FrameChannel.header(h.getSnapshot(), h.getName(), size[0]));
+                if (size[1] < size[0]) {
+                    mapped.setCount(size[1]); // still arriving: the reader waits for what it reads (AWAIT)
+                }
+                ch.ask(mapped.build());
                 unix.sendFd(file);
             }
         }

@@ -46,6 +46,7 @@ public final class SourceSession implements Runnable {
                         link.ask(refusal == null ? RemoteFrame.newBuilder().setKind(Kind.ACCEPTED).build()
                                 : RemoteFrame.newBuilder().setKind(Kind.REFUSED).setText(refusal).build());
                     }
+                    case ANNOUNCE -> holdings.announce(f.getImage().getSnapshot(), f.getImage().getName(), f.getImage().getSize());
                     case DATA -> receive(f.getImage());
                     case END -> holdings.end(f.getImage().getSnapshot(), f.getImage().getName(), f.getImage().getSize());
                     case DROP -> holdings.drop(f.getImage().getSnapshot(), f.getImage().getName());
@@ -87,7 +88,7 @@ public final class SourceSession implements Runnable {
 
     /** The bytes of a DATA frame, straight into the memory that keeps them. */
     private void receive(ImageHeader h) {
-        Holdings.Image image = holdings.incoming(h.getSnapshot(), h.getName());
+        Holdings.Image image = holdings.incoming(h.getSnapshot(), h.getName(), h.getSize());
         for (long left = h.getSize(); left > 0; ) {
             MemorySegment into = image.bytes.tail(left);
             link.receivePayload(into, h);

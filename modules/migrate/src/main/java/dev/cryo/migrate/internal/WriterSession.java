@@ -92,7 +92,7 @@ final class WriterSession {
                     break;
                 }
                 boolean writing = switch (f.getKind()) {
-                    case DATA, END, DROP, COMPLETE, ABORT -> true;
+                    case ANNOUNCE, DATA, END, DROP, COMPLETE, ABORT -> true;
                     default -> false;
                 };
                 String target = f.hasImage() ? f.getImage().getSnapshot() : f.getSnapshot();
@@ -103,6 +103,13 @@ final class WriterSession {
                     throw new Holdings.Violation("a " + f.getKind() + " frame for snapshot " + id + " after its completion");
                 }
                 switch (f.getKind()) {
+                    case ANNOUNCE -> {
+                        holdings.announce(id, f.getImage().getName(), f.getImage().getSize());
+                        toCache(() -> {
+                            link.ask(f); // pushed: a restore may be waiting to learn the image's size
+                            return null;
+                        });
+                    }
                     case DATA -> relay(f.getImage());
                     case END -> {
                         holdings.end(id, f.getImage().getName(), f.getImage().getSize());
@@ -191,7 +198,7 @@ final class WriterSession {
      * the cache's, never copied into the proxy.
      */
     private void relay(ImageHeader h) {
-        Holdings.Image image = holdings.incoming(h.getSnapshot(), h.getName());
+        Holdings.Image image = holdings.incoming(h.getSnapshot(), h.getName(), h.getSize());
         synchronized (link.sendLock()) {
             toCache(() -> {
                 link.sendDataHeader(h.getSnapshot(), h.getName(), h.getSize());

@@ -66,12 +66,15 @@ final class ImageConsistency {
 
     /** The restore leaves lazy memory to a lazy-pages daemon: pages a lazy dump kept on its side may be named. */
     private final boolean lazy;
+    /** Whether the checks that read the pages' bytes run now (else later: {@link #checkThreadWords}). */
+    private final boolean wordsNow;
 
-    private ImageConsistency(ImageStore store, TreeImages tree, boolean lazy) {
+    private ImageConsistency(ImageStore store, TreeImages tree, boolean lazy, boolean wordsNow) {
         this.store = store;
         this.tree = tree;
         this.ids = Set.copyOf(tree.ids());
         this.lazy = lazy;
+        this.wordsNow = wordsNow;
     }
 
     /** Throws a {@link RestoreError} naming the image and the entry at the first disagreement. */
@@ -81,7 +84,24 @@ final class ImageConsistency {
 
     /** {@link #check(ImageStore, TreeImages)} for a restore that is lazy ({@code lazy}) or not. */
     static void check(ImageStore store, TreeImages tree, boolean lazy) {
-        new ImageConsistency(store, tree, lazy).run();
+        new ImageConsistency(store, tree, lazy, true).run();
+    }
+
+    /**
+     * {@link #check(ImageStore, TreeImages, boolean)} but for what needs the bytes of the pages images (the
+     * word at each thread's clear_tid address): a restore from the image cache starts while the pages travel,
+     * and checks those with {@link #checkThreadWords} once they are there, before any task runs.
+     */
+    static void checkAllButPages(ImageStore store, TreeImages tree, boolean lazy) {
+        new ImageConsistency(store, tree, lazy, false).run();
+    }
+
+    /** The checks that {@link #checkAllButPages} left: each thread's clear_tid word. */
+    static void checkThreadWords(ImageStore store, TreeImages tree) {
+        ImageConsistency c = new ImageConsistency(store, tree, false, true);
+        for (ProcessImages p : tree.processes()) {
+            c.threadWords(p);
+        }
     }
 
     private void run() {
@@ -217,10 +237,7 @@ final class ImageConsistency {
         if (!in.exists(pages)) {
             throw fail(pages + where + " is missing (" + pagemap + " points into it)");
         }
-        long size;
-        try (RawReader r = in.openRawReader(pages)) {
-            size = r.size();
-        }
+        long size = in.size(pages); // from the image cache: as announced, its bytes may still be travelling
         if (needed > size) {
             throw fail(pages + where + " is truncated at offset " + size + " (" + pagemap + " needs " + needed + " bytes)");
         }
@@ -233,7 +250,6 @@ final class ImageConsistency {
      */
     private void threads(ProcessImages p) {
         MmEntry mm = p.mm();
-        OwnPages own = new OwnPages(p);
         for (int tid : p.pstree().getThreadsList()) {
             String image = ImageKind.CORE.fileName(tid);
             CoreEntry core = p.cores().get(tid);
@@ -256,7 +272,18 @@ final class ImageConsistency {
             if (!stackReaches(p, sp)) {
                 throw fail(image + ": sp " + hex(sp) + " lies in no mapping of mm-" + p.pid() + ".img");
             }
-            long clearTid = core.getThreadInfo().getClearTidAddr();
+        }
+        if (wordsNow) {
+            threadWords(p);
+        }
+    }
+
+    /** Each thread's clear_tid word, in the pages of its process: its own tid (or none), not another thread's. */
+    private void threadWords(ProcessImages p) {
+        OwnPages own = new OwnPages(p);
+        for (int tid : p.pstree().getThreadsList()) {
+            String image = ImageKind.CORE.fileName(tid);
+            long clearTid = p.cores().get(tid).getThreadInfo().getClearTidAddr();
             if (clearTid != 0 && (clearTid & 3) == 0) {
                 int word = own.wordAt(clearTid);
                 if (word != tid && word != 0 && ids.contains(word)) {
@@ -420,10 +447,7 @@ final class ImageConsistency {
         if (!store.exists(pagesName)) {
             throw fail(pagesName + " is missing (" + pagemap + " points into it)");
         }
-        long size;
-        try (RawReader r = store.openRawReader(pagesName)) {
-            size = r.size();
-        }
+        long size = store.size(pagesName);
         if (needed > size) {
             throw fail(pagesName + " is truncated at offset " + size + " (" + pagemap + " needs " + needed + " bytes)");
         }

@@ -114,7 +114,12 @@ public final class RestoreRun {
         try {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
             TreeImages read = images;
-            StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read, options.lazyPages() != null));
+            if (run.store instanceof RemoteImageStore) {
+                // the pages still travel: what needs their bytes is checked once they are there (restoreTree)
+                StepFailure.run(0, "checking images", () -> ImageConsistency.checkAllButPages(run.store, read, options.lazyPages() != null));
+            } else {
+                StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read, options.lazyPages() != null));
+            }
             run.ipc = StepFailure.run(0, "checking the IPC namespace's images", () -> IpcNamespaceRestore.read(run.store, read));
             checkShellJob(options, images);
             checkNetworkOptions(options, run.store);
@@ -345,6 +350,11 @@ public final class RestoreRun {
                 StepFailure.run(t.pid(), "registers", () -> registers(t));
             }
             cancel.check();
+            // A restore from the image cache began while the images travelled: no task runs unless the dump completed
+            if (store instanceof RemoteImageStore) {
+                StepFailure.run(img.root().pid(), "waiting for the dump's end", store::settle);
+                StepFailure.run(img.root().pid(), "checking images", () -> ImageConsistency.checkThreadWords(store, img));
+            }
             // Repaired TCP connections talk again, and the dump's network lock goes, before any task runs.
             StepFailure.run(img.root().pid(), "TCP connections", net::resume);
             if (options.lazyPages() != null) {

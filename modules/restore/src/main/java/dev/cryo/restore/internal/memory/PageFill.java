@@ -48,18 +48,16 @@ final class PageFill {
                 if (parts.isEmpty()) {
                     continue;
                 }
-                MemorySegment data = src.bytes(x);
                 boolean releasedAsWritten = true;
                 for (long[] part : parts) {
                     // Where the child holds its parent's page (kept mappings; in a lazy restore only where the
                     // parent had filled it before the clone) only what differs is written.
                     List<long[]> shared = lazy != null ? lazy.inheritedPart(part[0], part[1]) : keptPart(kept, part[0], part[1]);
                     for (long[] piece : pieces(part[0], part[1], shared)) {
-                        MemorySegment want = data.asSlice(piece[0] - x.vaddr(), piece[1] - piece[0]);
                         if (piece[2] == 0) {
-                            writeReleasing(p, src, x, piece[0], want);
+                            writeReleasing(p, src, x, piece[0], piece[1] - piece[0]);
                         } else {
-                            writeDiffering(p, piece[0], want, inParent);
+                            writeDiffering(p, piece[0], src.bytes(x, piece[0] - x.vaddr(), piece[1] - piece[0]), inParent);
                             releasedAsWritten = false;
                         }
                     }
@@ -80,13 +78,14 @@ final class PageFill {
     private static final long WRITE_CHUNK = 8L << 20;
 
     /**
-     * Writes {@code want} at {@code addr} of extent {@code x}, a chunk at a time, each chunk's pages of the image
-     * released once written: an extent may be a whole tree's memory (pagemap runs span neighbouring mappings).
+     * Writes {@code length} bytes at {@code addr} of extent {@code x}, a chunk at a time, each chunk's pages of the
+     * image released once written: an extent may be a whole tree's memory (pagemap runs span neighbouring
+     * mappings). Of a pages image that still arrives from the image cache, each chunk is written once it is there.
      */
-    private static void writeReleasing(Puppet p, PageSource src, PageSource.Extent x, long addr, MemorySegment want) {
-        for (long done = 0; done < want.byteSize(); done += WRITE_CHUNK) {
-            long n = Math.min(WRITE_CHUNK, want.byteSize() - done);
-            p.write(addr + done, want.asSlice(done, n));
+    private static void writeReleasing(Puppet p, PageSource src, PageSource.Extent x, long addr, long length) {
+        for (long done = 0; done < length; done += WRITE_CHUNK) {
+            long n = Math.min(WRITE_CHUNK, length - done);
+            p.write(addr + done, src.bytes(x, addr + done - x.vaddr(), n));
             src.done(x, addr + done - x.vaddr(), n);
         }
     }
