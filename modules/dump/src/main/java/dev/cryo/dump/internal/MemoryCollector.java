@@ -110,7 +110,11 @@ final class MemoryCollector {
                 }
                 scanned += v.pages();
                 List<PageRange> here = new ArrayList<>();
-                pp.privatePages(v.start(), v.end(), here);
+                if (v.is(Vma.ANON_PRIVATE)) {
+                    pp.anonymousPages(v.start(), v.end(), here);
+                } else {
+                    pp.privatePages(v.start(), v.end(), here);
+                }
                 present.addAll(here);
                 if (tracker == null) {
                     continue;
