@@ -66,22 +66,23 @@ final class ImageConsistency {
 
     /** The restore leaves lazy memory to a lazy-pages daemon: pages a lazy dump kept on its side may be named. */
     private final boolean lazy;
+    /** Where each process's pages are, resolved through the chain: the restore fills from the same. */
+    private final PageSources pages;
 
-    private ImageConsistency(ImageStore store, TreeImages tree, boolean lazy) {
+    private ImageConsistency(ImageStore store, TreeImages tree, boolean lazy, PageSources pages) {
         this.store = store;
+        this.pages = pages;
         this.tree = tree;
         this.ids = Set.copyOf(tree.ids());
         this.lazy = lazy;
     }
 
-    /** Throws a {@link RestoreError} naming the image and the entry at the first disagreement. */
-    static void check(ImageStore store, TreeImages tree) {
-        check(store, tree, false);
-    }
-
-    /** {@link #check(ImageStore, TreeImages)} for a restore that is lazy ({@code lazy}) or not. */
-    static void check(ImageStore store, TreeImages tree, boolean lazy) {
-        new ImageConsistency(store, tree, lazy).run();
+    /**
+     * Throws a {@link RestoreError} naming the image and the entry at the first disagreement, for a restore that is
+     * lazy ({@code lazy}) or not, which fills the memory from {@code pages} (resolved here where the check needs it).
+     */
+    static void check(ImageStore store, TreeImages tree, boolean lazy, PageSources pages) {
+        new ImageConsistency(store, tree, lazy, pages).run();
     }
 
     private void run() {
@@ -472,20 +473,19 @@ final class ImageConsistency {
         if (chain.size() == 1) {
             throw fail(pagemap + ": pages marked in-parent, but the images have no parent snapshot (no parent link)");
         }
-        Map<String, Long> ends = new HashMap<>(); // per depth and pages image: the furthest byte a run needs
-        try (PageSource source = PageSource.open(store, p.pid())) {
-            for (PageSource.Extent x : source.extents()) {
-                if (x.lazy()) {
-                    continue; // on the dump's side
-                }
-                ends.merge(x.depth() + "/" + x.pagesImage(), x.offset() + x.bytes(), Math::max);
+        // per depth of the chain (one pages image each): the furthest byte a run needs there
+        PageSource source = pages.of(p.pid());
+        long[] ends = new long[source.depth()];
+        String[] images = new String[source.depth()];
+        for (PageSource.Extent x : source.extents()) {
+            if (!x.lazy()) { // a lazy run is on the dump's side
+                ends[x.depth()] = Math.max(ends[x.depth()], x.offset() + x.bytes());
+                images[x.depth()] = x.pagesImage();
             }
         }
-        for (Map.Entry<String, Long> e : ends.entrySet()) {
-            int slash = e.getKey().indexOf('/');
-            int depth = Integer.parseInt(e.getKey().substring(0, slash));
-            if (depth > 0) {
-                pagesHold(chain.get(depth), " of " + chain.get(depth), e.getKey().substring(slash + 1), pagemap, e.getValue());
+        for (int depth = 1; depth < ends.length; depth++) {
+            if (images[depth] != null) {
+                pagesHold(chain.get(depth), " of " + chain.get(depth), images[depth], pagemap, ends[depth]);
             }
         }
     }

@@ -24,53 +24,50 @@ final class PageFill {
     private PageFill() {}
 
     /**
-     * Copies the private pages of process {@code pid} into the task, in pagemap order; returns how many.
-     * Inside {@code kept} mappings (inherited from the restored parent {@code parentPid}, whose memory there is
-     * exactly its own pages image) a page is written only where it differs from the parent's image page, so
+     * Copies the private pages of a process, {@code src}, into the task, in pagemap order; returns how many.
+     * Inside {@code kept} mappings (inherited from the restored parent, whose pages are {@code parentSrc}, and
+     * whose memory there is exactly its own pages image) a page is written only where it differs from the parent's image page, so
      * that pages the child still shared with its parent stay shared, and the comparison is memory to memory.
      * In a lazy restore ({@code lazy} not null) only the pages it says are written; the rest are the daemon's,
      * and where the child holds its parent's page over a lazy one of its own, the parent's page goes.
      */
-    static long privatePages(Puppet p, ImageStore store, int pid, List<VmaEntry> kept, int parentPid, LazyProcess lazy) {
+    static long privatePages(Puppet p, PageSource src, List<VmaEntry> kept, PageSource parentSrc, LazyProcess lazy) {
         long pages = 0;
         // PageSource resolves PE_PARENT runs through the snapshot chain (pre-dumps) to the image holding them.
-        try (PageSource src = PageSource.open(store, pid);
-             PageSource parentSrc = kept.isEmpty() ? null : PageSource.open(store, parentPid)) {
-            PageIndex inParent = kept.isEmpty() ? null : new PageIndex(parentSrc);
-            for (PageSource.Extent x : src.extents()) {
+        PageIndex inParent = kept.isEmpty() ? null : new PageIndex(parentSrc);
+        for (PageSource.Extent x : src.extents()) {
+            if (lazy != null) {
+                for (long[] d : lazy.toDrop(x)) {
+                    p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Kernel.__NR_madvise, d[0], d[1] - d[0],
+                            Kernel.MADV_DONTNEED);
+                }
+            }
+            List<long[]> parts = lazy == null ? List.of(new long[] {x.vaddr(), x.end()}) : lazy.toWrite(x);
+            if (parts.isEmpty()) {
+                continue;
+            }
+            MemorySegment data = src.bytes(x);
+            boolean releasedAsWritten = true;
+            for (long[] part : parts) {
+                // Where the child holds its parent's page (kept mappings; in a lazy restore only where the
+                // parent had filled it before the clone) only what differs is written.
+                List<long[]> shared = lazy != null ? lazy.inheritedPart(part[0], part[1]) : keptPart(kept, part[0], part[1]);
+                for (long[] piece : pieces(part[0], part[1], shared)) {
+                    MemorySegment want = data.asSlice(piece[0] - x.vaddr(), piece[1] - piece[0]);
+                    if (piece[2] == 0) {
+                        writeReleasing(p, src, x, piece[0], want);
+                    } else {
+                        writeDiffering(p, piece[0], want, inParent);
+                        releasedAsWritten = false;
+                    }
+                }
                 if (lazy != null) {
-                    for (long[] d : lazy.toDrop(x)) {
-                        p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Kernel.__NR_madvise, d[0], d[1] - d[0],
-                                Kernel.MADV_DONTNEED);
-                    }
+                    lazy.wrote(part[0], part[1]);
                 }
-                List<long[]> parts = lazy == null ? List.of(new long[] {x.vaddr(), x.end()}) : lazy.toWrite(x);
-                if (parts.isEmpty()) {
-                    continue;
-                }
-                MemorySegment data = src.bytes(x);
-                boolean releasedAsWritten = true;
-                for (long[] part : parts) {
-                    // Where the child holds its parent's page (kept mappings; in a lazy restore only where the
-                    // parent had filled it before the clone) only what differs is written.
-                    List<long[]> shared = lazy != null ? lazy.inheritedPart(part[0], part[1]) : keptPart(kept, part[0], part[1]);
-                    for (long[] piece : pieces(part[0], part[1], shared)) {
-                        MemorySegment want = data.asSlice(piece[0] - x.vaddr(), piece[1] - piece[0]);
-                        if (piece[2] == 0) {
-                            writeReleasing(p, src, x, piece[0], want);
-                        } else {
-                            writeDiffering(p, piece[0], want, inParent);
-                            releasedAsWritten = false;
-                        }
-                    }
-                    if (lazy != null) {
-                        lazy.wrote(part[0], part[1]);
-                    }
-                    pages += (part[1] - part[0]) / Page.SIZE;
-                }
-                if (!releasedAsWritten || parts.size() != 1 || parts.getFirst()[0] != x.vaddr() || parts.getFirst()[1] != x.end()) {
-                    src.done(x);
-                }
+                pages += (part[1] - part[0]) / Page.SIZE;
+            }
+            if (!releasedAsWritten || parts.size() != 1 || parts.getFirst()[0] != x.vaddr() || parts.getFirst()[1] != x.end()) {
+                src.done(x);
             }
         }
         return pages;
