@@ -407,8 +407,7 @@ final class ImageConsistency {
                 if (lazyMemory == null) {
                     lazyMemory = LazyMemory.of(p.mm(), List.copyOf(p.cores().values()));
                 }
-                List<long[]> part = lazyMemory.lazyPart(e.getVaddr(), end);
-                if (part.size() != 1 || part.getFirst()[0] != e.getVaddr() || part.getFirst()[1] != end) {
+                if (!lazyMemory.allLazy(e.getVaddr(), end)) {
                     throw fail(pagemap + ": lazy pages at " + hex(e.getVaddr()) + "-" + hex(end) + " include pages that must"
                             + " be in place before the process runs (a stack or rseq page, or a mapping that is not private"
                             + " anonymous memory)");

@@ -84,7 +84,7 @@ public final class LazyProcess implements AutoCloseable {
      * for its own.
      */
     List<long[]> toDrop(PageSource.Extent x) {
-        if (!x.lazy()) {
+        if (!x.lazy() || inherited.isEmpty()) {
             return List.of();
         }
         List<long[]> drop = LazyMemory.clip(inherited, x.vaddr(), x.end());
@@ -106,6 +106,10 @@ public final class LazyProcess implements AutoCloseable {
         }
         if (x.depth() > 0 && !parentPagesLazy) {
             return List.of(new long[] {x.vaddr(), x.end()}); // a pre-dump's pages: here already, never lazy
+        }
+        if (inherited.isEmpty() && rule.allLazy(x.vaddr(), x.end())) {
+            wantsRegistered(x.vaddr(), x.end());
+            return List.of(); // most runs: nothing to write, nothing to work out
         }
         List<long[]> lazy = LazyMemory.subtract(rule.lazyPart(x.vaddr(), x.end()), LazyMemory.clip(inherited, x.vaddr(), x.end()));
         if (!lazy.isEmpty()) {
