@@ -32,45 +32,82 @@ final class PageFill {
      * and where the child holds its parent's page over a lazy one of its own, the parent's page goes.
      */
     static long privatePages(Puppet p, PageSource src, List<VmaEntry> kept, PageSource parentSrc, LazyProcess lazy) {
-        long pages = 0;
         // PageSource resolves PE_PARENT runs through the snapshot chain (pre-dumps) to the image holding them.
         PageIndex inParent = kept.isEmpty() ? null : new PageIndex(parentSrc);
-        for (PageSource.Extent x : src.extents()) {
-            if (lazy != null) {
-                for (long[] d : lazy.toDrop(x)) {
-                    p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Kernel.__NR_madvise, d[0], d[1] - d[0],
-                            Kernel.MADV_DONTNEED);
+        List<PageSource.Extent> xs = src.extents();
+        long pages = 0;
+        if (lazy != null && lazy.writesOnlyEager()) {
+            // Only the runs that meet what is not lazy are looked at, found by binary search: after pre-copy a
+            // process has thousands of runs per GiB (what it wrote meanwhile), all of them the daemon's.
+            int next = 0;
+            for (long[] r : lazy.notLazy()) {
+                int i = Math.max(next, firstEndingAfter(xs, r[0]));
+                for (; i < xs.size() && xs.get(i).vaddr() < r[1]; i++) {
+                    pages += fill(p, src, xs.get(i), kept, inParent, lazy);
                 }
+                next = i;
             }
-            List<long[]> parts = lazy == null ? List.of(new long[] {x.vaddr(), x.end()}) : lazy.toWrite(x);
-            if (parts.isEmpty()) {
-                continue;
-            }
-            MemorySegment data = src.bytes(x);
-            boolean releasedAsWritten = true;
-            for (long[] part : parts) {
-                // Where the child holds its parent's page (kept mappings; in a lazy restore only where the
-                // parent had filled it before the clone) only what differs is written.
-                List<long[]> shared = lazy != null ? lazy.inheritedPart(part[0], part[1]) : keptPart(kept, part[0], part[1]);
-                for (long[] piece : pieces(part[0], part[1], shared)) {
-                    MemorySegment want = data.asSlice(piece[0] - x.vaddr(), piece[1] - piece[0]);
-                    if (piece[2] == 0) {
-                        writeReleasing(p, src, x, piece[0], want);
-                    } else {
-                        writeDiffering(p, piece[0], want, inParent);
-                        releasedAsWritten = false;
-                    }
-                }
-                if (lazy != null) {
-                    lazy.wrote(part[0], part[1]);
-                }
-                pages += (part[1] - part[0]) / Page.SIZE;
-            }
-            if (!releasedAsWritten || parts.size() != 1 || parts.getFirst()[0] != x.vaddr() || parts.getFirst()[1] != x.end()) {
-                src.done(x);
-            }
+            lazy.registerWhereAny(xs);
+            return pages;
+        }
+        for (PageSource.Extent x : xs) {
+            pages += fill(p, src, x, kept, inParent, lazy);
         }
         return pages;
+    }
+
+    /** Writes what of extent {@code x} is the restore's to write; returns how many pages. */
+    private static long fill(Puppet p, PageSource src, PageSource.Extent x, List<VmaEntry> kept, PageIndex inParent, LazyProcess lazy) {
+        if (lazy != null) {
+            for (long[] d : lazy.toDrop(x)) {
+                p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Kernel.__NR_madvise, d[0], d[1] - d[0],
+                        Kernel.MADV_DONTNEED);
+            }
+        }
+        List<long[]> parts = lazy == null ? List.of(new long[] {x.vaddr(), x.end()}) : lazy.toWrite(x);
+        if (parts.isEmpty()) {
+            return 0;
+        }
+        long pages = 0;
+        MemorySegment data = src.bytes(x);
+        boolean releasedAsWritten = true;
+        for (long[] part : parts) {
+            // Where the child holds its parent's page (kept mappings; in a lazy restore only where the
+            // parent had filled it before the clone) only what differs is written.
+            List<long[]> shared = lazy != null ? lazy.inheritedPart(part[0], part[1]) : keptPart(kept, part[0], part[1]);
+            for (long[] piece : pieces(part[0], part[1], shared)) {
+                MemorySegment want = data.asSlice(piece[0] - x.vaddr(), piece[1] - piece[0]);
+                if (piece[2] == 0) {
+                    writeReleasing(p, src, x, piece[0], want);
+                } else {
+                    writeDiffering(p, piece[0], want, inParent);
+                    releasedAsWritten = false;
+                }
+            }
+            if (lazy != null) {
+                lazy.wrote(part[0], part[1]);
+            }
+            pages += (part[1] - part[0]) / Page.SIZE;
+        }
+        if (!releasedAsWritten || parts.size() != 1 || parts.getFirst()[0] != x.vaddr() || parts.getFirst()[1] != x.end()) {
+            src.done(x);
+        }
+        return pages;
+    }
+
+    /** The index of the first extent of {@code xs} (address order) that ends after {@code addr}. */
+    private static int firstEndingAfter(List<PageSource.Extent> xs, long addr) {
+        int lo = 0;
+        int hi = xs.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (xs.get(mid).end() <= addr) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 
     /** Bytes written at a time: the image's pages read for them leave cryo's resident set after each. */
