@@ -326,6 +326,26 @@ public final class PageSource implements AutoCloseable {
         dst.copyFrom(bytes(x));
     }
 
+    /**
+     * Copies {@code dst.byteSize()} bytes of {@code x}, from byte {@code from} of it, into {@code dst}, reading them
+     * from the image where it is not a file and not mapped yet: for the few extents a lazy restore writes of the
+     * many it has. Mapping an image of the image cache first works out every extent's range in it (10,500 of a 2 GiB
+     * tree after pre-copy), and beyond 16,384 ranges the cache cannot map it: all the bytes were then read.
+     */
+    public void readFew(Extent x, long from, MemorySegment dst) {
+        if (x.lazy()) {
+            bytes(x); // says why not
+        }
+        Level level = chain.get(x.depth());
+        if (mapped.containsKey(x.depth()) || level.store().pathOf(level.pagesImage()).isPresent()) {
+            dst.copyFrom(bytes(x).asSlice(from, dst.byteSize()));
+            return;
+        }
+        try (RawReader r = level.store().openRawReader(level.pagesImage())) {
+            r.readFully(dst, x.offset() + from);
+        }
+    }
+
     private MemorySegment map(int depth) {
         Level level = chain.get(depth);
         Optional<Path> file = level.store().pathOf(level.pagesImage());

@@ -1,5 +1,6 @@
 package dev.cryo.restore.internal.memory;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -43,15 +44,41 @@ final class PageFill {
             for (long[] r : lazy.notLazy()) {
                 int i = Math.max(next, firstEndingAfter(xs, r[0]));
                 for (; i < xs.size() && xs.get(i).vaddr() < r[1]; i++) {
-                    pages += fill(p, src, xs.get(i), kept, inParent, lazy);
+                    pages += fillFew(p, src, xs.get(i), lazy);
                 }
                 next = i;
             }
             lazy.registerWhereAny(xs);
             return pages;
         }
-        for (PageSource.Extent x : xs) {
+        for (PageSource.Extent x : src.extents()) {
             pages += fill(p, src, x, kept, inParent, lazy);
+        }
+        return pages;
+    }
+
+    /**
+     * {@link #fill} for a process that holds none of its parent's pages: the parts of {@code x} to write are read
+     * from the image as they are (a few pages each), without mapping it; returns how many pages.
+     */
+    private static long fillFew(Puppet p, PageSource src, PageSource.Extent x, LazyProcess lazy) {
+        List<long[]> parts = lazy.toWrite(x);
+        if (parts.isEmpty()) {
+            return 0;
+        }
+        long pages = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            long longest = parts.stream().mapToLong(r -> r[1] - r[0]).max().orElseThrow();
+            MemorySegment buffer = arena.allocate(Math.min(longest, WRITE_CHUNK), Page.SIZE);
+            for (long[] part : parts) {
+                for (long at = part[0]; at < part[1]; at += buffer.byteSize()) {
+                    MemorySegment data = buffer.asSlice(0, Math.min(buffer.byteSize(), part[1] - at));
+                    src.readFew(x, at - x.vaddr(), data);
+                    p.write(at, data);
+                }
+                lazy.wrote(part[0], part[1]);
+                pages += (part[1] - part[0]) / Page.SIZE;
+            }
         }
         return pages;
     }
