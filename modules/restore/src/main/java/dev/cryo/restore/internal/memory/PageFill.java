@@ -27,8 +27,9 @@ final class PageFill {
     /**
      * Copies the private pages of a process, {@code src}, into the task, in pagemap order; returns how many.
      * Inside {@code kept} mappings (inherited from the restored parent, whose pages are {@code parentSrc}, and
-     * whose memory there is exactly its own pages image) a page is written only where it differs from the parent's image page, so
-     * that pages the child still shared with its parent stay shared, and the comparison is memory to memory.
+     * whose memory there is exactly its own pages image) a page is written only where it differs from the
+     * parent's image page, so that pages the child still shared with its parent stay shared, and the comparison
+     * is memory to memory.
      * In a lazy restore ({@code lazy} not null) only the pages it says are written; the rest are the daemon's,
      * and where the child holds its parent's page over a lazy one of its own, the parent's page goes.
      */
@@ -51,7 +52,7 @@ final class PageFill {
             lazy.registerWhereAny(xs);
             return pages;
         }
-        for (PageSource.Extent x : src.extents()) {
+        for (PageSource.Extent x : xs) {
             pages += fill(p, src, x, kept, inParent, lazy);
         }
         return pages;
@@ -84,7 +85,8 @@ final class PageFill {
     }
 
     /** Writes what of extent {@code x} is the restore's to write; returns how many pages. */
-    private static long fill(Puppet p, PageSource src, PageSource.Extent x, List<VmaEntry> kept, PageIndex inParent, LazyProcess lazy) {
+    private static long fill(Puppet p, PageSource src, PageSource.Extent x, List<VmaEntry> kept, PageIndex inParent,
+                             LazyProcess lazy) {
         if (lazy != null) {
             for (long[] d : lazy.toDrop(x)) {
                 p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Kernel.__NR_madvise, d[0], d[1] - d[0],
