@@ -49,7 +49,7 @@ public final class PresentPages implements AutoCloseable {
         Boolean s = scanSupported;
         if (s == null) {
             try (PresentPages self = new PresentPages((int) ProcessHandle.current().pid())) {
-                self.scan(0, Page.SIZE, false, new ArrayList<>());
+                self.scan(0, Page.SIZE, false, false, new ArrayList<>());
                 s = true;
             } catch (ErrnoException e) {
                 s = false;
@@ -61,7 +61,16 @@ public final class PresentPages implements AutoCloseable {
 
     /** Appends to {@code out} the dumpable ranges of private memory in [start, end). */
     public void privatePages(long start, long end, List<PageRange> out) {
-        find(start, end, false, out);
+        find(start, end, false, false, out);
+    }
+
+    /**
+     * {@link #privatePages(long, long, List)} of one private anonymous mapping: every page it holds but the zero
+     * page is its own, so the scan does not ask which pages are a file's. That question makes the kernel look at
+     * each page's struct page (a cache miss per page): a 2 GiB mapping scans in 6 ms without it, in 26-31 ms with it.
+     */
+    public void anonymousPages(long start, long end, List<PageRange> out) {
+        find(start, end, false, true, out);
     }
 
     /**
@@ -69,19 +78,19 @@ public final class PresentPages implements AutoCloseable {
      * set: written since the task's bits were last cleared, or in a mapping made since then.
      */
     public void softDirtyPages(long start, long end, List<PageRange> out) {
-        find(start, end, true, out);
+        find(start, end, true, false, out);
     }
 
-    private void find(long start, long end, boolean softDirty, List<PageRange> out) {
+    private void find(long start, long end, boolean softDirty, boolean anonymous, List<PageRange> out) {
         if (useScan && scanSupported()) {
-            scan(start, end, softDirty, out);
+            scan(start, end, softDirty, anonymous, out);
         } else {
             readPagemap(start, end, softDirty, out);
         }
     }
 
-    private void scan(long start, long end, boolean softDirty, List<PageRange> out) {
-        long notFileNorZero = PagemapScan.FILE | PagemapScan.PFNZERO;
+    private void scan(long start, long end, boolean softDirty, boolean anonymous, List<PageRange> out) {
+        long notFileNorZero = (anonymous ? 0 : PagemapScan.FILE) | PagemapScan.PFNZERO;
         long present = PagemapScan.PRESENT | PagemapScan.SWAPPED;
         // All of (not file, not the zero page[, soft-dirty]), any of (present, swapped).
         PagemapScan.Query q = new PagemapScan.Query(0, notFileNorZero,

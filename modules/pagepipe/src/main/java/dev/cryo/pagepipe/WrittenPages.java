@@ -27,12 +27,28 @@ public final class WrittenPages implements WriteTracking {
     private final Fd uffd;
     private final Fd pagemap;
     private final PagemapScan scanner = new PagemapScan(REGIONS);
+    /** Whether {@link #written} protects the pages it reports again, for a next look. */
+    private final boolean rearm;
 
     /** Tracks the task {@code pid} through {@code uffd}, a userfaultfd of the task's mm; neither is owned. */
     public WrittenPages(int pid, Fd uffd) {
+        this(pid, uffd, true);
+    }
+
+    private WrittenPages(int pid, Fd uffd, boolean rearm) {
         this.pid = pid;
         this.uffd = uffd;
+        this.rearm = rearm;
         this.pagemap = Io.open("/proc/" + pid + "/pagemap", Kernel.O_RDONLY);
+    }
+
+    /**
+     * For the last look of a chain (the final dump): {@link #written} reports without protecting the pages again,
+     * since nothing looks after it; the protection would cost the frozen tree time for each page written (a third of
+     * the scan's: 10.5 against 3.6 ms for 2 GiB of which 60% was written).
+     */
+    public static WrittenPages lastLook(int pid, Fd uffd) {
+        return new WrittenPages(pid, uffd, false);
     }
 
     /**
@@ -77,7 +93,8 @@ public final class WrittenPages implements WriteTracking {
 
     /**
      * Appends to {@code out} the pages of [start, end) written since they were last protected, and protects
-     * them again. Returns false, appending nothing, when the range is not (or no longer) tracked.
+     * them again (but for a {@link #lastLook}). Returns false, appending nothing, when the range is not (or no
+     * longer) tracked.
      */
     @Override
     public boolean written(long start, long end, List<PageRange> out) {
@@ -102,7 +119,8 @@ public final class WrittenPages implements WriteTracking {
      */
     private void scan(long start, long end, List<PageRange> out) {
         long written = PagemapScan.WRITTEN;
-        PagemapScan.Query q = new PagemapScan.Query(PagemapScan.WP_MATCHING | PagemapScan.CHECK_WPASYNC, 0, written,
+        long flags = (rearm ? PagemapScan.WP_MATCHING : 0) | PagemapScan.CHECK_WPASYNC;
+        PagemapScan.Query q = new PagemapScan.Query(flags, 0, written,
                 PagemapScan.PRESENT | PagemapScan.SWAPPED, written, 0);
         scanner.scanAll("(written) /proc/" + pid + "/pagemap", pagemap, start, end, q, (from, to) -> PresentPages.add(out, from, to));
     }

@@ -106,20 +106,38 @@ public final class LazyMemory {
         return subtract(clip(mappings, start, end), clip(eager, start, end));
     }
 
-    /** The parts of the sorted, disjoint {@code ranges} inside [start, end), found by binary search. */
-    public static List<long[]> clip(List<long[]> ranges, long start, long end) {
+    /**
+     * Whether all of [start, end) is lazy ({@link #lazyPart} is the whole range), told by two binary searches with
+     * nothing allocated: a restore and its check ask it for each of the thousands of runs that pre-copy leaves.
+     */
+    public boolean allLazy(long start, long end) {
+        int m = firstEndingAfter(mappings, start);
+        if (m >= mappings.size() || mappings.get(m)[0] > start || mappings.get(m)[1] < end) {
+            return false; // the lazy mappings are joined where they touch: one of them must hold it all
+        }
+        int e = firstEndingAfter(eager, start);
+        return e >= eager.size() || eager.get(e)[0] >= end;
+    }
+
+    /** The index of the first of the sorted, disjoint {@code ranges} that ends after {@code addr}. */
+    private static int firstEndingAfter(List<long[]> ranges, long addr) {
         int lo = 0;
         int hi = ranges.size();
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
-            if (ranges.get(mid)[1] <= start) {
+            if (ranges.get(mid)[1] <= addr) {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
+        return lo;
+    }
+
+    /** The parts of the sorted, disjoint {@code ranges} inside [start, end), found by binary search. */
+    public static List<long[]> clip(List<long[]> ranges, long start, long end) {
         List<long[]> out = new ArrayList<>();
-        for (int i = lo; i < ranges.size() && ranges.get(i)[0] < end; i++) {
+        for (int i = firstEndingAfter(ranges, start); i < ranges.size() && ranges.get(i)[0] < end; i++) {
             out.add(new long[] {Math.max(start, ranges.get(i)[0]), Math.min(end, ranges.get(i)[1])});
         }
         return out;

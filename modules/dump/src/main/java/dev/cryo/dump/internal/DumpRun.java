@@ -104,7 +104,8 @@ public final class DumpRun {
 
     private DumpStats.Builder dumpTree() throws Exception {
         DumpOptions.Network net = options.network();
-        try (FrozenTree tree = FrozenTree.freeze(options.pid(), cancel);
+        try (Trackers trackers = new Trackers(); // closed after the tree's release, off its frozen time
+             FrozenTree tree = FrozenTree.freeze(options.pid(), cancel);
              Arena arena = Arena.ofShared();
              BufferPool pool = new BufferPool(BUFFERS, BUFFER_SIZE);
              // closed before the tree is released: connections put into repair mode talk again, unless killed with it
@@ -119,7 +120,7 @@ public final class DumpRun {
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();
-                collected.put(pid, collect(tree, pid, sockets, arena, ipc, parasites));
+                collected.put(pid, collect(tree, pid, sockets, arena, ipc, parasites, trackers));
             }
             sockets.checkPeers(files).forEach(files::add);
             // A zombie has only its core: no memory, files or threads to collect.
@@ -375,6 +376,26 @@ public final class DumpRun {
     }
 
     /**
+     * The write trackers the final dump took out of its processes. Closing cryo's copy, the last reference once
+     * the process's own is closed, unregisters every tracked range: the kernel walks the whole tracked memory
+     * (51 ms for 2 GiB) with the process's mm locked. After the release that is no frozen time; and a process
+     * killed by then has no mm left to walk.
+     */
+    private static final class Trackers implements AutoCloseable {
+        private final List<TaskTracker> taken = new ArrayList<>();
+
+        void add(TaskTracker t) {
+            taken.add(t);
+        }
+
+        @Override
+        public void close() {
+            taken.forEach(TaskTracker::close);
+            taken.clear();
+        }
+    }
+
+    /**
      * Parasites left in the processes after their collection, until their pages are spliced (each is taken
      * and cured then); whatever is left is cured when the dump ends, before the tree is released, last
      * infected first.
@@ -425,7 +446,7 @@ public final class DumpRun {
                              List<FdinfoEntry> fds, FsEntry fs, MemoryCollector.Plan plan) {}
 
     private Collected collect(FrozenTree tree, int pid, SocketTable sockets, Arena arena, IpcNamespaceDump ipc,
-                              KeptParasites parasites) throws DumpException {
+                              KeptParasites parasites, Trackers trackers) throws DumpException {
         List<Tracee> threads = tree.processes().get(pid);
         // Read the mappings before the parasite adds its own.
         List<Vma> vmas = Vma.read(pid);
@@ -480,6 +501,7 @@ public final class DumpRun {
             if (previous.exists()) {
                 // Taken out of the task (and closed there) before its fds are collected.
                 written = TaskTracker.forDump(parasite, previous);
+                written.ifPresent(trackers::add);
             }
             // Trackers of pre-dumps that this dump does not continue are cryo's, not the application's.
             List<Integer> left = UffdTracker.closeLeftovers(parasite);
@@ -525,10 +547,9 @@ public final class DumpRun {
                 .setUmask(Integer.parseInt(Proc.status(pid, "Umask"), 8)).build();
         MemoryCollector.Plan plan;
         if (written.isPresent()) {
-            try (TaskTracker t = written.get()) {
-                stats.tracker(t.kind());
-                plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(pages, pid), List.of());
-            }
+            TaskTracker t = written.get();
+            stats.tracker(t.kind());
+            plan = MemoryCollector.plan(pid, vmas, t, MemoryCollector.held(pages, pid), List.of());
         } else {
             if (previous.exists()) {
                 options.listener().log("pid " + pid + ": no write tracking since " + options.prevImagesDir() + "; all its pages are written");

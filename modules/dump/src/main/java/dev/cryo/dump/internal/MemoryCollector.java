@@ -110,7 +110,11 @@ final class MemoryCollector {
                 }
                 scanned += v.pages();
                 List<PageRange> here = new ArrayList<>();
-                pp.privatePages(v.start(), v.end(), here);
+                if (v.is(Vma.ANON_PRIVATE)) {
+                    pp.anonymousPages(v.start(), v.end(), here);
+                } else {
+                    pp.privatePages(v.start(), v.end(), here);
+                }
                 present.addAll(here);
                 if (tracker == null) {
                     continue;
@@ -139,6 +143,10 @@ final class MemoryCollector {
         List<PageRange> lazy = new ArrayList<>();
         List<PageRange> copy = new ArrayList<>();
         for (PageRange r : plan.ranges()) {
+            if (rule.allLazy(r.start(), r.end())) { // most ranges, found without a list made: the tree is frozen
+                PageRanges.append(lazy, r.start(), r.end());
+                continue;
+            }
             for (long[] l : rule.lazyPart(r.start(), r.end())) {
                 PageRanges.append(lazy, l[0], l[1]);
             }

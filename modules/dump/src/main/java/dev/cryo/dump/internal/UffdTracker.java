@@ -47,17 +47,22 @@ final class UffdTracker implements TaskTracker {
     private final boolean fresh;
     private final WrittenPages pages;
 
-    private UffdTracker(int pid, Fd uffd, Kept kept, boolean fresh) {
+    private UffdTracker(int pid, Fd uffd, Kept kept, boolean fresh, boolean last) {
         this.uffd = uffd;
         this.kept = kept;
         this.fresh = fresh;
-        this.pages = new WrittenPages(pid, uffd);
+        this.pages = last ? WrittenPages.lastLook(pid, uffd) : new WrittenPages(pid, uffd);
     }
 
     /** Owns {@code uffd} from here: closed if the tracker cannot be made. */
     private static UffdTracker of(int pid, Fd uffd, Kept kept, boolean fresh) {
+        return of(pid, uffd, kept, fresh, false);
+    }
+
+    /** {@code last}: the final dump's, whose look does not protect the pages again. */
+    private static UffdTracker of(int pid, Fd uffd, Kept kept, boolean fresh, boolean last) {
         try {
-            return new UffdTracker(pid, uffd, kept, fresh);
+            return new UffdTracker(pid, uffd, kept, fresh, last);
         } catch (RuntimeException | Error e) {
             uffd.close();
             throw e;
@@ -89,7 +94,11 @@ final class UffdTracker implements TaskTracker {
         return pages;
     }
 
-    /** Drops cryo's duplicate; the process keeps its own descriptor (unless {@link #takeOut} closed it). */
+    /**
+     * Drops cryo's duplicate; the process keeps its own descriptor (unless {@link #takeOut} closed it). The last
+     * reference's close unregisters every range, which takes the kernel a walk of the tracked memory (51 ms for
+     * 2 GiB): the final dump closes its tracker only once the tree is released.
+     */
     @Override
     public void close() {
         try (uffd) {
@@ -115,7 +124,7 @@ final class UffdTracker implements TaskTracker {
     /** For the final dump: the uffd a pre-dump left, taken out of the process (closed there); empty if there is none. */
     static Optional<UffdTracker> takeOut(Parasite parasite, Map<Integer, Kept> record) {
         closeInherited(parasite, record);
-        Optional<UffdTracker> t = find(parasite.pid(), record.get(parasite.pid()));
+        Optional<UffdTracker> t = find(parasite.pid(), record.get(parasite.pid()), true);
         t.ifPresent(u -> parasite.syscall("close(uffd)", Kernel.__NR_close, u.kept.fd()));
         return t;
     }
@@ -191,11 +200,15 @@ final class UffdTracker implements TaskTracker {
 
     /** The uffd a previous step left in the process as {@code kept}, taken from outside (no parasite); empty if gone. */
     static Optional<UffdTracker> find(int pid, Kept kept) {
+        return find(pid, kept, false);
+    }
+
+    private static Optional<UffdTracker> find(int pid, Kept kept, boolean last) {
         if (kept == null || !kept.equals(at(pid, kept.fd()))) {
             return Optional.empty();
         }
         try (Fd pidfd = Pidfd.open(pid)) {
-            return Optional.of(of(pid, Pidfd.getFd(pidfd, kept.fd()), kept, false));
+            return Optional.of(of(pid, Pidfd.getFd(pidfd, kept.fd()), kept, false, last));
         }
     }
 

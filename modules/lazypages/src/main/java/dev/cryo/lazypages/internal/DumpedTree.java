@@ -94,12 +94,15 @@ public final class DumpedTree implements AutoCloseable {
             if (x.depth() > 0 && !parentPages) {
                 continue; // a pre-dump's pages: the restore put them in place
             }
-            for (long[] part : perMapping(mm, rule.lazyPart(x.vaddr(), x.end()))) {
+            List<long[]> lazy = rule.allLazy(x.vaddr(), x.end()) ? List.of(new long[] {x.vaddr(), x.end()})
+                    : rule.lazyPart(x.vaddr(), x.end());
+            for (long[] part : perMapping(mm, lazy)) {
                 Piece p = new Piece(part[0], part[1], part[0], pid, x.lazy() ? null : src.bytes(x).asSlice(part[0] - x.vaddr(), part[1] - part[0]));
                 out.add(p);
             }
         }
         int ppid = processes.get(pid).getPpid();
+        int own = out.size(); // in address order, as the extents are
         if (processes.containsKey(ppid) && refusal(ppid) == null) {
             List<long[]> holes = new ArrayList<>();
             for (VmaEntry v : Inheritance.inherited(mm, mm(ppid))) {
@@ -116,7 +119,9 @@ public final class DumpedTree implements AutoCloseable {
                 }
             }
         }
-        out.sort(Comparator.comparingLong(Piece::start));
+        if (out.size() > own) {
+            out.sort(Comparator.comparingLong(Piece::start));
+        }
         pieces.put(pid, out);
         return out;
     }

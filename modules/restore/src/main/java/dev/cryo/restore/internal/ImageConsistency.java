@@ -66,39 +66,40 @@ final class ImageConsistency {
 
     /** The restore leaves lazy memory to a lazy-pages daemon: pages a lazy dump kept on its side may be named. */
     private final boolean lazy;
+    /** Where each process's pages are, resolved through the chain: the restore fills from the same. */
+    private final PageSources pages;
     /** Whether the checks that read the pages' bytes run now (else later: {@link #checkThreadWords}). */
     private final boolean wordsNow;
 
-    private ImageConsistency(ImageStore store, TreeImages tree, boolean lazy, boolean wordsNow) {
+    private ImageConsistency(ImageStore store, TreeImages tree, boolean lazy, PageSources pages, boolean wordsNow) {
         this.store = store;
+        this.pages = pages;
         this.tree = tree;
         this.ids = Set.copyOf(tree.ids());
         this.lazy = lazy;
         this.wordsNow = wordsNow;
     }
 
-    /** Throws a {@link RestoreError} naming the image and the entry at the first disagreement. */
-    static void check(ImageStore store, TreeImages tree) {
-        check(store, tree, false);
-    }
-
-    /** {@link #check(ImageStore, TreeImages)} for a restore that is lazy ({@code lazy}) or not. */
-    static void check(ImageStore store, TreeImages tree, boolean lazy) {
-        new ImageConsistency(store, tree, lazy, true).run();
+    /**
+     * Throws a {@link RestoreError} naming the image and the entry at the first disagreement, for a restore that is
+     * lazy ({@code lazy}) or not, which fills the memory from {@code pages} (resolved here where the check needs it).
+     */
+    static void check(ImageStore store, TreeImages tree, boolean lazy, PageSources pages) {
+        new ImageConsistency(store, tree, lazy, pages, true).run();
     }
 
     /**
-     * {@link #check(ImageStore, TreeImages, boolean)} but for what needs the bytes of the pages images (the
-     * word at each thread's clear_tid address): a restore from the image cache starts while the pages travel,
+     * {@link #check(ImageStore, TreeImages, boolean, PageSources)} but for what needs the bytes of the pages images
+     * (the word at each thread's clear_tid address): a restore from the image cache starts while the pages travel,
      * and checks those with {@link #checkThreadWords} once they are there, before any task runs.
      */
-    static void checkAllButPages(ImageStore store, TreeImages tree, boolean lazy) {
-        new ImageConsistency(store, tree, lazy, false).run();
+    static void checkAllButPages(ImageStore store, TreeImages tree, boolean lazy, PageSources pages) {
+        new ImageConsistency(store, tree, lazy, pages, false).run();
     }
 
     /** The checks that {@link #checkAllButPages} left: each thread's clear_tid word. */
     static void checkThreadWords(ImageStore store, TreeImages tree) {
-        ImageConsistency c = new ImageConsistency(store, tree, false, true);
+        ImageConsistency c = new ImageConsistency(store, tree, false, null, true);
         for (ProcessImages p : tree.processes()) {
             c.threadWords(p);
         }
@@ -433,8 +434,7 @@ final class ImageConsistency {
                 if (lazyMemory == null) {
                     lazyMemory = LazyMemory.of(p.mm(), List.copyOf(p.cores().values()));
                 }
-                List<long[]> part = lazyMemory.lazyPart(e.getVaddr(), end);
-                if (part.size() != 1 || part.getFirst()[0] != e.getVaddr() || part.getFirst()[1] != end) {
+                if (!lazyMemory.allLazy(e.getVaddr(), end)) {
                     throw fail(pagemap + ": lazy pages at " + hex(e.getVaddr()) + "-" + hex(end) + " include pages that must"
                             + " be in place before the process runs (a stack or rseq page, or a mapping that is not private"
                             + " anonymous memory)");
@@ -496,20 +496,19 @@ final class ImageConsistency {
         if (chain.size() == 1) {
             throw fail(pagemap + ": pages marked in-parent, but the images have no parent snapshot (no parent link)");
         }
-        Map<String, Long> ends = new HashMap<>(); // per depth and pages image: the furthest byte a run needs
-        try (PageSource source = PageSource.open(store, p.pid())) {
-            for (PageSource.Extent x : source.extents()) {
-                if (x.lazy()) {
-                    continue; // on the dump's side
-                }
-                ends.merge(x.depth() + "/" + x.pagesImage(), x.offset() + x.bytes(), Math::max);
+        // per depth of the chain (one pages image each): the furthest byte a run needs there
+        PageSource source = pages.of(p.pid());
+        long[] ends = new long[source.depth()];
+        String[] images = new String[source.depth()];
+        for (PageSource.Extent x : source.extents()) {
+            if (!x.lazy()) { // a lazy run is on the dump's side
+                ends[x.depth()] = Math.max(ends[x.depth()], x.offset() + x.bytes());
+                images[x.depth()] = x.pagesImage();
             }
         }
-        for (Map.Entry<String, Long> e : ends.entrySet()) {
-            int slash = e.getKey().indexOf('/');
-            int depth = Integer.parseInt(e.getKey().substring(0, slash));
-            if (depth > 0) {
-                pagesHold(chain.get(depth), " of " + chain.get(depth), e.getKey().substring(slash + 1), pagemap, e.getValue());
+        for (int depth = 1; depth < ends.length; depth++) {
+            if (images[depth] != null) {
+                pagesHold(chain.get(depth), " of " + chain.get(depth), images[depth], pagemap, ends[depth]);
             }
         }
     }

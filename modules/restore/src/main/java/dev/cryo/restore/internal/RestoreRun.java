@@ -70,6 +70,8 @@ public final class RestoreRun {
     private final ImageStore store;
     /** The keeper of the restore: told of every process made, so that it kills them all should cryo die first. */
     private Keeper keeper;
+    /** Where each process's pages are: resolved once, for the image check and the fill. */
+    private PageSources pages;
     /** The tree's IPC namespace, when it had one of its own: the root is cloned into a new one, filled before its memory. */
     private IpcNamespaceRestore ipc = IpcNamespaceRestore.NONE;
     /** A lazy restore's handoff has been told that the restore needs its source from now on (LazyHandoff.awaitSource). */
@@ -114,11 +116,13 @@ public final class RestoreRun {
         try {
             images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
             TreeImages read = images;
+            run.pages = new PageSources(run.store, read);
             if (run.store instanceof RemoteImageStore) {
                 // the pages still travel: what needs their bytes is checked once they are there (restoreTree)
-                StepFailure.run(0, "checking images", () -> ImageConsistency.checkAllButPages(run.store, read, options.lazyPages() != null));
+                StepFailure.run(0, "checking images",
+                        () -> ImageConsistency.checkAllButPages(run.store, read, options.lazyPages() != null, run.pages));
             } else {
-                StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read, options.lazyPages() != null));
+                StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read, options.lazyPages() != null, run.pages));
             }
             run.ipc = StepFailure.run(0, "checking the IPC namespace's images", () -> IpcNamespaceRestore.read(run.store, read));
             checkShellJob(options, images);
@@ -132,6 +136,9 @@ public final class RestoreRun {
             if (kept != null) {
                 kept.close();
             }
+            if (run.pages != null) {
+                run.pages.close();
+            }
             throw explain(options, e);
         }
         Restored restored;
@@ -142,6 +149,8 @@ public final class RestoreRun {
             TaskFiles.abandon(run.store); // cryo's copies of the tree's files
             kept.close(); // the files re-created for them
             throw explain(options, e);
+        } finally {
+            run.pages.close();
         }
         kept.keep();
         if (run.store instanceof RemoteImageStore remote) {
@@ -447,7 +456,8 @@ public final class RestoreRun {
                     options.lazyPages().placesParentPages());
             lazy.put(img.pid(), lp);
         }
-        return layout.build(p, store, img.pid(), img.mm(), parent == null ? 0 : parent.pid(), parent == null ? null : parent.mm(),
+        return layout.build(p, store, pages.of(img.pid()), img.pid(), img.mm(), parent == null ? null : pages.of(parent.pid()),
+                parent == null ? null : parent.mm(),
                 tree.paths(), tree.paths().get(img.mm().getExeFileId()), filledShared,
                 (fileId, flags) -> TaskFiles.openMemfd(p, store, fileId, flags), lp);
     }

@@ -84,7 +84,7 @@ public final class LazyProcess implements AutoCloseable {
      * for its own.
      */
     List<long[]> toDrop(PageSource.Extent x) {
-        if (!x.lazy()) {
+        if (!x.lazy() || inherited.isEmpty()) {
             return List.of();
         }
         List<long[]> drop = LazyMemory.clip(inherited, x.vaddr(), x.end());
@@ -107,11 +107,66 @@ public final class LazyProcess implements AutoCloseable {
         if (x.depth() > 0 && !parentPagesLazy) {
             return List.of(new long[] {x.vaddr(), x.end()}); // a pre-dump's pages: here already, never lazy
         }
+        if (inherited.isEmpty() && rule.allLazy(x.vaddr(), x.end())) {
+            wantsRegistered(x.vaddr(), x.end());
+            return List.of(); // most runs: nothing to write, nothing to work out
+        }
         List<long[]> lazy = LazyMemory.subtract(rule.lazyPart(x.vaddr(), x.end()), LazyMemory.clip(inherited, x.vaddr(), x.end()));
         if (!lazy.isEmpty()) {
             wantsRegistered(x.vaddr(), x.end());
         }
         return LazyMemory.subtract(List.of(new long[] {x.vaddr(), x.end()}), lazy);
+    }
+
+    /**
+     * Whether the restore writes only the eager pages (those {@link #notLazy} meets): the daemon places the pre-dump
+     * parents' pages too, and the process holds none of its parent's pages since the clone that it must drop or keep.
+     */
+    boolean writesOnlyEager() {
+        return parentPagesLazy && inherited.isEmpty();
+    }
+
+    /** What is not lazy, in address order: outside the lazy mappings, and the eager pages inside them. */
+    List<long[]> notLazy() {
+        List<long[]> out = new ArrayList<>();
+        long at = 0;
+        for (long[] m : rule.mappings()) {
+            if (m[0] > at) {
+                out.add(new long[] {at, m[0]});
+            }
+            at = m[1];
+        }
+        out.add(new long[] {at, Long.MAX_VALUE});
+        out.addAll(rule.eager());
+        out.sort(Comparator.comparingLong(r -> r[0]));
+        return out;
+    }
+
+    /**
+     * Marks for registering each lazy mapping that any of the extents {@code xs} (address order) meets: where
+     * {@link #toWrite} was not asked of every extent. A mapping met only by its eager pages is registered too; its
+     * other pages the dump did not have, and the daemon answers their faults with zero pages, as the kernel would.
+     */
+    void registerWhereAny(List<PageSource.Extent> xs) {
+        List<long[]> maps = rule.mappings();
+        int i = 0;
+        for (int m = 0; m < maps.size(); m++) {
+            long start = maps.get(m)[0];
+            int lo = i;
+            int hi = xs.size();
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (xs.get(mid).end() <= start) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            i = lo;
+            if (i < xs.size() && xs.get(i).vaddr() < maps.get(m)[1]) {
+                register[m] = true;
+            }
+        }
     }
 
     /** The parts of [start, end) where the process holds its parent's page since the clone. */

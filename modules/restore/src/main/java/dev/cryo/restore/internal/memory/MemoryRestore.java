@@ -8,6 +8,7 @@ import dev.cryo.images.ImageStore;
 import dev.cryo.images.Inheritance;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
+import dev.cryo.pagexfer.PageSource;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.ProcMaps;
 
@@ -28,22 +29,22 @@ public record MemoryRestore(long area, long parked, long vdsoSpan) {
     }
 
     /**
-     * The address space of process {@code pid} in puppet {@code p}, from its {@code mm}. A child (of
-     * {@code parent}, null for the root) keeps the private anonymous mappings it inherited from its restored
+     * The address space of process {@code pid} in puppet {@code p}, from its {@code mm} and its {@code pages}. A child (of
+     * {@code parent}, whose pages are {@code parentPages}; both null for the root) keeps the private anonymous mappings it inherited from its restored
      * parent, pages shared. Shared anonymous objects are filled once per tree ({@code filledShared}).
      * In a lazy restore ({@code lazy} not null) the lazy pages are left out, and the task gets its userfaultfd.
      * Returns the pages written.
      */
-    public long build(Puppet p, ImageStore store, int pid, MmEntry mm, int parentPid, MmEntry parent, Map<Integer, String> paths,
-                      String exe, Set<Long> filledShared, MemfdOpener memfds, LazyProcess lazy) {
+    public long build(Puppet p, ImageStore store, PageSource pages, int pid, MmEntry mm, PageSource parentPages, MmEntry parent,
+                      Map<Integer, String> paths, String exe, Set<Long> filledShared, MemfdOpener memfds, LazyProcess lazy) {
         List<VmaEntry> kept = parent == null ? List.of() : Inheritance.inherited(mm, parent);
         List<ProcMaps.Mapping> before = ProcMaps.of(p.pid());
         VdsoGroup.park(p, before, parked);
         PuppetSpace.clear(p, area, parked + vdsoSpan, kept);
         Vmas.prepareKept(p, kept);
         Vmas.map(p, mm, paths, kept, memfds::open);
-        long pages = PageFill.privatePages(p, store, pid, kept, parentPid, lazy);
-        pages += PageFill.shared(p, store, mm, kept, filledShared);
+        long written = PageFill.privatePages(p, pages, kept, parentPages, lazy);
+        written += PageFill.shared(p, store, mm, kept, filledShared);
         Vmas.protect(p, mm);
         Vmas.advise(p, mm);
         Vmas.lock(p, mm);
@@ -54,6 +55,6 @@ public record MemoryRestore(long area, long parked, long vdsoSpan) {
         if (lazy != null) {
             lazy.createUffd(p); // while the task has cryo's credentials; registered at the handover
         }
-        return pages;
+        return written;
     }
 }

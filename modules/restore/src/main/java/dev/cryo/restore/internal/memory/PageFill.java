@@ -1,5 +1,6 @@
 package dev.cryo.restore.internal.memory;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -24,54 +25,116 @@ final class PageFill {
     private PageFill() {}
 
     /**
-     * Copies the private pages of process {@code pid} into the task, in pagemap order; returns how many.
-     * Inside {@code kept} mappings (inherited from the restored parent {@code parentPid}, whose memory there is
-     * exactly its own pages image) a page is written only where it differs from the parent's image page, so
-     * that pages the child still shared with its parent stay shared, and the comparison is memory to memory.
+     * Copies the private pages of a process, {@code src}, into the task, in pagemap order; returns how many.
+     * Inside {@code kept} mappings (inherited from the restored parent, whose pages are {@code parentSrc}, and
+     * whose memory there is exactly its own pages image) a page is written only where it differs from the
+     * parent's image page, so that pages the child still shared with its parent stay shared, and the comparison
+     * is memory to memory.
      * In a lazy restore ({@code lazy} not null) only the pages it says are written; the rest are the daemon's,
      * and where the child holds its parent's page over a lazy one of its own, the parent's page goes.
      */
-    static long privatePages(Puppet p, ImageStore store, int pid, List<VmaEntry> kept, int parentPid, LazyProcess lazy) {
-        long pages = 0;
+    static long privatePages(Puppet p, PageSource src, List<VmaEntry> kept, PageSource parentSrc, LazyProcess lazy) {
         // PageSource resolves PE_PARENT runs through the snapshot chain (pre-dumps) to the image holding them.
-        try (PageSource src = PageSource.open(store, pid);
-             PageSource parentSrc = kept.isEmpty() ? null : PageSource.open(store, parentPid)) {
-            PageIndex inParent = kept.isEmpty() ? null : new PageIndex(parentSrc);
-            for (PageSource.Extent x : src.extents()) {
-                if (lazy != null) {
-                    for (long[] d : lazy.toDrop(x)) {
-                        p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Kernel.__NR_madvise, d[0], d[1] - d[0],
-                                Kernel.MADV_DONTNEED);
-                    }
+        PageIndex inParent = kept.isEmpty() ? null : new PageIndex(parentSrc);
+        List<PageSource.Extent> xs = src.extents();
+        long pages = 0;
+        if (lazy != null && lazy.writesOnlyEager()) {
+            // Only the runs that meet what is not lazy are looked at, found by binary search: after pre-copy a
+            // process has thousands of runs per GiB (what it wrote meanwhile), all of them the daemon's.
+            int next = 0;
+            for (long[] r : lazy.notLazy()) {
+                int i = Math.max(next, firstEndingAfter(xs, r[0]));
+                for (; i < xs.size() && xs.get(i).vaddr() < r[1]; i++) {
+                    pages += fillFew(p, src, xs.get(i), lazy);
                 }
-                List<long[]> parts = lazy == null ? List.of(new long[] {x.vaddr(), x.end()}) : lazy.toWrite(x);
-                if (parts.isEmpty()) {
-                    continue;
+                next = i;
+            }
+            lazy.registerWhereAny(xs);
+            return pages;
+        }
+        for (PageSource.Extent x : xs) {
+            pages += fill(p, src, x, kept, inParent, lazy);
+        }
+        return pages;
+    }
+
+    /**
+     * {@link #fill} for a process that holds none of its parent's pages: the parts of {@code x} to write are read
+     * from the image as they are (a few pages each), without mapping it; returns how many pages.
+     */
+    private static long fillFew(Puppet p, PageSource src, PageSource.Extent x, LazyProcess lazy) {
+        List<long[]> parts = lazy.toWrite(x);
+        if (parts.isEmpty()) {
+            return 0;
+        }
+        long pages = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            long longest = parts.stream().mapToLong(r -> r[1] - r[0]).max().orElseThrow();
+            MemorySegment buffer = arena.allocate(Math.min(longest, WRITE_CHUNK), Page.SIZE);
+            for (long[] part : parts) {
+                for (long at = part[0]; at < part[1]; at += buffer.byteSize()) {
+                    MemorySegment data = buffer.asSlice(0, Math.min(buffer.byteSize(), part[1] - at));
+                    src.readFew(x, at - x.vaddr(), data);
+                    p.write(at, data);
                 }
-                boolean releasedAsWritten = true;
-                for (long[] part : parts) {
-                    // Where the child holds its parent's page (kept mappings; in a lazy restore only where the
-                    // parent had filled it before the clone) only what differs is written.
-                    List<long[]> shared = lazy != null ? lazy.inheritedPart(part[0], part[1]) : keptPart(kept, part[0], part[1]);
-                    for (long[] piece : pieces(part[0], part[1], shared)) {
-                        if (piece[2] == 0) {
-                            writeReleasing(p, src, x, piece[0], piece[1] - piece[0]);
-                        } else {
-                            writeDiffering(p, piece[0], src.bytes(x, piece[0] - x.vaddr(), piece[1] - piece[0]), inParent);
-                            releasedAsWritten = false;
-                        }
-                    }
-                    if (lazy != null) {
-                        lazy.wrote(part[0], part[1]);
-                    }
-                    pages += (part[1] - part[0]) / Page.SIZE;
-                }
-                if (!releasedAsWritten || parts.size() != 1 || parts.getFirst()[0] != x.vaddr() || parts.getFirst()[1] != x.end()) {
-                    src.done(x);
-                }
+                lazy.wrote(part[0], part[1]);
+                pages += (part[1] - part[0]) / Page.SIZE;
             }
         }
         return pages;
+    }
+
+    /** Writes what of extent {@code x} is the restore's to write; returns how many pages. */
+    private static long fill(Puppet p, PageSource src, PageSource.Extent x, List<VmaEntry> kept, PageIndex inParent,
+                             LazyProcess lazy) {
+        if (lazy != null) {
+            for (long[] d : lazy.toDrop(x)) {
+                p.syscall("madvise(0x" + Long.toHexString(d[0]) + ", MADV_DONTNEED)", Kernel.__NR_madvise, d[0], d[1] - d[0],
+                        Kernel.MADV_DONTNEED);
+            }
+        }
+        List<long[]> parts = lazy == null ? List.of(new long[] {x.vaddr(), x.end()}) : lazy.toWrite(x);
+        if (parts.isEmpty()) {
+            return 0;
+        }
+        long pages = 0;
+        boolean releasedAsWritten = true;
+        for (long[] part : parts) {
+            // Where the child holds its parent's page (kept mappings; in a lazy restore only where the
+            // parent had filled it before the clone) only what differs is written.
+            List<long[]> shared = lazy != null ? lazy.inheritedPart(part[0], part[1]) : keptPart(kept, part[0], part[1]);
+            for (long[] piece : pieces(part[0], part[1], shared)) {
+                if (piece[2] == 0) {
+                    writeReleasing(p, src, x, piece[0], piece[1] - piece[0]);
+                } else {
+                    writeDiffering(p, piece[0], src.bytes(x, piece[0] - x.vaddr(), piece[1] - piece[0]), inParent);
+                    releasedAsWritten = false;
+                }
+            }
+            if (lazy != null) {
+                lazy.wrote(part[0], part[1]);
+            }
+            pages += (part[1] - part[0]) / Page.SIZE;
+        }
+        if (!releasedAsWritten || parts.size() != 1 || parts.getFirst()[0] != x.vaddr() || parts.getFirst()[1] != x.end()) {
+            src.done(x);
+        }
+        return pages;
+    }
+
+    /** The index of the first extent of {@code xs} (address order) that ends after {@code addr}. */
+    private static int firstEndingAfter(List<PageSource.Extent> xs, long addr) {
+        int lo = 0;
+        int hi = xs.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (xs.get(mid).end() <= addr) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 
     /** Bytes written at a time: the image's pages read for them leave cryo's resident set after each. */
