@@ -44,9 +44,9 @@ import dev.cryo.syscalls.ProcMaps;
  * One restore, start to end. Everything runs on one tracer thread, each step injected into puppets:
  *
  * <ol>
- * <li>read every image and check them against each other ({@link ImageConsistency}: nothing is started
- *     for a damaged or inconsistent dump);</li>
- * <li>start the keeper and seize its puppet, the stub; with --pidns clone the namespace's init from it;</li>
+ * <li>read every image and check them against each other ({@link ImageConsistency}: nothing is restored
+ *     from a damaged or inconsistent dump), while the keeper starts beside;</li>
+ * <li>seize the keeper's puppet, the stub; with --pidns clone the namespace's init from it;</li>
  * <li>per process, parents first: clone it from its parent puppet with its pid, setsid if it led a
  *     session, clone its zombies likewise, build its memory, then clone its children (after its private
  *     memory is in place, as fork had them) and its threads with their tids;</li>
@@ -111,29 +111,47 @@ public final class RestoreRun {
         RestoreRun run = new RestoreRun(options, cancel, store);
         long start = System.nanoTime();
         TreeImages images;
-        Keeper keeper;
+        Keeper keeper = null;
         KeptFiles kept = null;
-        try {
-            images = run.clock.run(0, "reading images", () -> TreeImages.read(run.store));
-            TreeImages read = images;
+        // The images are read and checked on a thread of their own while this one starts the keeper (a fork and
+        // exec, 5-15 ms of a command's cold start): this thread, as the keeper's parent, must outlive the restore
+        // (PR_SET_PDEATHSIG). A restore refused by its images kills the keeper it started for nothing.
+        java.util.concurrent.FutureTask<TreeImages> reading = new java.util.concurrent.FutureTask<>(() -> {
+            TreeImages read = run.clock.run(0, "reading images", () -> TreeImages.read(run.store));
             run.clock.run(0, "checking images", () -> ImageConsistency.check(run.store, read, options.lazyPages() != null));
             run.ipc = run.clock.run(0, "checking the IPC namespace's images", () -> IpcNamespaceRestore.read(run.store, read));
+            return read;
+        });
+        Thread.ofPlatform().name("cryo-restore-images").start(reading);
+        try {
+            RuntimeException failed = null;
+            try {
+                keeper = run.clock.run(0, "starting the puppet", Keeper::start);
+            } catch (RuntimeException e) {
+                failed = e;
+            }
+            images = awaitImages(reading, failed);
             checkShellJob(options, images);
             checkNetworkOptions(options, run.store);
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
             }
+            TreeImages read = images;
             kept = run.clock.run(0, "re-creating kept files", () -> KeptFiles.recreateMissing(run.store, read.paths(), mappedFiles(read)));
-            keeper = run.clock.run(0, "starting the puppet", Keeper::start);
         } catch (RuntimeException e) {
             if (kept != null) {
                 kept.close();
             }
+            if (keeper != null) {
+                keeper.abandon();
+            }
             throw explain(options, e);
         }
         Restored restored;
+        Keeper started = keeper;
+        TreeImages tree = images;
         try {
-            restored = Tracer.call("restore-" + images.root().pid(), () -> run.restoreTree(keeper, images));
+            restored = Tracer.call("restore-" + images.root().pid(), () -> run.restoreTree(started, tree));
         } catch (Exception e) {
             keeper.close(); // the puppets are dead: the keeper exits by itself
             TaskFiles.abandon(run.store); // cryo's copies of the tree's files
@@ -161,6 +179,36 @@ public final class RestoreRun {
             }
         }
         return new RestoreStats(restored.pid(), restored.pages(), System.nanoTime() - start, exit, run.clock.steps());
+    }
+
+    /** The images, read and checked; the failure of either side first (the images' before the keeper's {@code failed}). */
+    private static TreeImages awaitImages(java.util.concurrent.FutureTask<TreeImages> reading, RuntimeException failed) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    TreeImages images = reading.get();
+                    if (failed != null) {
+                        throw failed;
+                    }
+                    return images;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the reading is short: it ends, then the interrupt goes on
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** The file ids that mappings name (not memfds): those whose kept contents may re-create a missing file. */
@@ -534,13 +582,16 @@ public final class RestoreRun {
      */
     private static void stdioToDevNull(Puppet p) {
         int fd = p.open("/dev/null", Kernel.O_RDWR | Kernel.O_CLOEXEC, 0);
-        for (int i = 0; i <= 2; i++) {
-            if (fd != i) {
-                p.syscall("dup2", Kernel.__NR_dup2, fd, i);
+        try (CallBatch b = new CallBatch(p)) {
+            for (int i = 0; i <= 2; i++) {
+                if (fd != i) {
+                    b.add("dup2", Kernel.__NR_dup2, fd, i);
+                }
             }
-        }
-        if (fd > 2) {
-            p.syscall("close", Kernel.__NR_close, fd);
+            if (fd > 2) {
+                b.add("close", Kernel.__NR_close, fd);
+            }
+            b.run();
         }
     }
 }
