@@ -12,8 +12,9 @@ import dev.cryo.parasite.Scratch;
  * ({@link Puppet#batch(List, Scratch)}): each injected call alone costs a few ptrace round trips, and a task's
  * kernel state takes dozens of them. Their pointer arguments go into the scratch memory this batch holds open;
  * {@link #run} makes the calls so far, in order (the first that fails is thrown, naming it), frees their
- * arguments' memory, and the batch can be filled again. Closing it frees the scratch memory; calls not
- * {@link #run} by then are dropped.
+ * arguments' memory, and the batch can be filled again. More calls than one stop takes (128, or arguments
+ * that would fill the scratch memory) are made in several, in order, as they are added; {@link #run} returns
+ * the results of all. Closing it frees the scratch memory; calls not made by then are dropped.
  *
  * <pre>{@code
  * try (CallBatch b = new CallBatch(puppet)) {
@@ -30,8 +31,10 @@ public final class CallBatch implements AutoCloseable {
     private final Puppet in;
     private Scratch scratch;
     private final List<Parasite.Call> calls = new ArrayList<>();
-    /** Results of the calls made for earlier stops since the last {@link #run}, when there were more than {@link #MOST}. */
+    /** Results of the calls made for earlier stops since the last {@link #run} of the caller's, when it added {@link #MOST} or more. */
     private long[] made = new long[0];
+    /** Bytes of the scratch memory the arguments of the calls not yet made take. */
+    private long putBytes;
 
     public CallBatch(Puppet in) {
         this.in = in;
@@ -40,25 +43,34 @@ public final class CallBatch implements AutoCloseable {
 
     /** Adds a call. */
     public CallBatch add(String name, long nr, long... args) {
-        if (calls.size() == MOST) {
-            long[] r = in.batch(calls, scratch); // their arguments stay where they are: the scratch is freed at run()
-            calls.clear();
-            long[] all = java.util.Arrays.copyOf(made, made.length + r.length);
-            System.arraycopy(r, 0, all, made.length, r.length);
-            made = all;
-        }
         calls.add(new Parasite.Call(name, nr, args));
+        if (calls.size() == MOST) {
+            // every call added so far is made now: their arguments' memory (and the table's) is free again
+            made = run();
+        }
         return this;
     }
 
     /** Copies {@code data} into the puppet for a later call's pointer argument; its address there. */
     public long put(MemorySegment data) {
+        makeRoom(data.byteSize());
+        putBytes += (data.byteSize() + 7) & -8L;
         return scratch.put(data);
     }
 
     /** As {@link #put}, a NUL-terminated UTF-8 string. */
     public long putString(String s) {
+        long bytes = s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1L;
+        makeRoom(bytes);
+        putBytes += (bytes + 7) & -8L;
         return scratch.putString(s);
+    }
+
+    /** Makes the calls added so far when {@code bytes} more would not leave room for the table of a full stop. */
+    private void makeRoom(long bytes) {
+        if (putBytes + bytes + 8 + (long) MOST * 64 > scratch.capacity() && !calls.isEmpty()) {
+            made = run();
+        }
     }
 
     /** Runs the calls added so far and then this one, whose result a later call needs; returns its result. */
@@ -81,6 +93,7 @@ public final class CallBatch implements AutoCloseable {
         // the arguments are used: their memory is free for the next calls
         scratch.close();
         scratch = in.scratch();
+        putBytes = 0;
         return r;
     }
 

@@ -51,6 +51,15 @@ class PuppetBatchTest {
                         assertThat(all[300]).isZero();
                         assertThat(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/" + p.pid() + "/cwd")))
                                 .isEqualTo(java.nio.file.Path.of("/proc"));
+
+                        // arguments of more bytes in all (100 KB) than the scratch memory holds: made as they fill it
+                        String longWay = "/" + "./".repeat(500) + "dev";
+                        for (int i = 0; i < 100; i++) {
+                            b.add("chdir(" + i + ")", Kernel.__NR_chdir, b.putString(longWay));
+                        }
+                        assertThat(b.run()).hasSize(100).containsOnly(0L);
+                        assertThat(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/" + p.pid() + "/cwd")))
+                                .isEqualTo(java.nio.file.Path.of("/dev"));
                     }
                 }
                 return null;

@@ -110,10 +110,6 @@ final class Vmas {
                 b.add("mmap(" + path + ")", Kernel.__NR_mmap, v.getStart(), len, prot, flags & ~Kernel.MAP_ANONYMOUS, free, v.getPgoff());
                 b.add("close(" + free + ")", Kernel.__NR_close, free);
                 calls += 3;
-                if (opened.size() == 64) {
-                    runChecked(b, opened, at, free); // the paths' memory is free again
-                    calls = 0;
-                }
             }
             runChecked(b, opened, at, free);
         } finally {
