@@ -56,9 +56,11 @@ public final class AotTraining {
             run(discard, "pre-dump", "-t", pid, "-D", pre1.toString(), "--pre-dump-mode", "splice", "--no-warm-up");
             run(discard, "pre-dump", "-t", pid, "-D", pre2.toString(), "--prev-images-dir", "../pre1", "--pre-dump-mode", "read",
                     "--no-warm-up");
+            List<Long> pids = treePids(tree);
             run(discard, "dump", "-t", pid, "-D", dump.toString(), "--prev-images-dir", "../pre2", "--track-mem", "--no-warm-up",
                     "--display-stats");
             // The tree is gone with the dump: the restore takes its pids back, and is killed right after.
+            awaitFree(pids);
             run(discard, "restore", "-D", dump.toString(), "-d", "--display-stats");
             run(discard, "show", dump.resolve("pstree.img").toString());
             // The service's path, as a client takes it: the restored tree pre-dumped, dumped and restored again.
@@ -82,7 +84,9 @@ public final class AotTraining {
     private static void lazyRound(PrintWriter discard, Path dir, String pid) throws IOException, InterruptedException {
         Path lazy = Files.createDirectory(dir.resolve("lazy"));
         Path socket = dir.resolve("lazy.sock");
+        List<Long> pids = treePids(Long.parseLong(pid));
         run(discard, "dump", "-t", pid, "-D", lazy.toString(), "--no-warm-up");
+        awaitFree(pids);
         Thread daemon = new Thread(() -> run(discard, "lazy-pages", "-D", lazy.toString(), "--lazy-addr", socket.toString(),
                 "--display-stats"), "aot-lazy-pages");
         daemon.start();
@@ -93,6 +97,25 @@ public final class AotTraining {
             run(discard, "restore", "-D", lazy.toString(), "-d", "--lazy-pages", "--lazy-addr", socket.toString(), "--display-stats");
         }
         daemon.join(TimeUnit.SECONDS.toMillis(30));
+    }
+
+    /** The pids of the tree rooted at {@code root}, the root's first. */
+    static List<Long> treePids(long root) {
+        List<Long> pids = new ArrayList<>(List.of(root));
+        ProcessHandle.of(root).ifPresent(h -> h.descendants().forEach(d -> pids.add(d.pid())));
+        return pids;
+    }
+
+    /**
+     * Waits (up to 5 s) until a dumped tree's pids are free again for its restore: the dump kills the tree, and
+     * its processes stay zombies until their parent reaps them; an init that is slow to (here: about a second)
+     * made every restore of the training fail with "pid taken", and left the restore's code out of the cache.
+     */
+    static void awaitFree(List<Long> pids) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (pids.stream().anyMatch(p -> Files.exists(Path.of("/proc", Long.toString(p)))) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
     }
 
     private static void run(PrintWriter discard, String... line) {

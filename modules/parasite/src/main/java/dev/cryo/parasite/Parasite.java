@@ -292,32 +292,54 @@ public final class Parasite implements AutoCloseable {
         int per = (int) Math.min(Integer.MAX_VALUE, scratch.capacity() / BATCH_ENTRY);
         for (int from = 0; from < calls.size(); from += per) {
             int n = Math.min(per, calls.size() - from);
-            try (Arena a = Arena.ofConfined(); Scratch s = scratch()) {
-                MemorySegment table = a.allocate((long) n * BATCH_ENTRY, 8);
-                for (int i = 0; i < n; i++) {
-                    Call c = calls.get(from + i);
-                    if (c.args().length > 6) {
-                        throw new IllegalArgumentException(c.name() + ": more than six arguments");
-                    }
-                    table.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L, c.nr());
-                    for (int k = 0; k < c.args().length; k++) {
-                        table.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L + 1 + k, c.args()[k]);
-                    }
-                }
-                long at = s.put(table);
-                callRegs.copyFrom(calls(t).start()).syscallAt(area + BATCH_AT, 0, at, n);
-                long done = InjectedCall.runToTrap(t, callRegs, area + BATCH_END);
-                s.read(at, table);
-                for (int i = 0; i < n; i++) {
-                    results[from + i] = table.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L + 7);
-                }
-                if (done < n) {
-                    Call failed = calls.get(from + (int) done);
-                    throw new ErrnoException(failed.name() + " in pid " + pid, failed.args(), (int) -results[from + (int) done]);
-                }
+            try (Scratch s = scratch()) {
+                runLot(t, calls, from, n, s, results);
             }
         }
         return results;
+    }
+
+    /**
+     * As {@link #batch(Traced, java.util.List)}, for calls whose pointer arguments lie in {@code args}, the scratch
+     * memory the caller holds open: their table goes there too, after them, in one lot (an
+     * IllegalArgumentException when it does not fit).
+     */
+    public long[] batch(Traced t, java.util.List<Call> calls, Scratch args) {
+        if (dumped || area == 0 || closed) {
+            throw new IllegalStateException("pid " + pid + " has no parasite code to run a batch (a dumped task runs one call at a time)");
+        }
+        long[] results = new long[calls.size()];
+        if (!calls.isEmpty()) {
+            runLot(t, calls, 0, calls.size(), args, results);
+        }
+        return results;
+    }
+
+    private void runLot(Traced t, java.util.List<Call> calls, int from, int n, Scratch s, long[] results) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment table = a.allocate((long) n * BATCH_ENTRY, 8);
+            for (int i = 0; i < n; i++) {
+                Call c = calls.get(from + i);
+                if (c.args().length > 6) {
+                    throw new IllegalArgumentException(c.name() + ": more than six arguments");
+                }
+                table.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L, c.nr());
+                for (int k = 0; k < c.args().length; k++) {
+                    table.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L + 1 + k, c.args()[k]);
+                }
+            }
+            long at = s.put(table);
+            callRegs.copyFrom(calls(t).start()).syscallAt(area + BATCH_AT, 0, at, n);
+            long done = InjectedCall.runToTrap(t, callRegs, area + BATCH_END);
+            s.read(at, table);
+            for (int i = 0; i < n; i++) {
+                results[from + i] = table.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L + 7);
+            }
+            if (done < n) {
+                Call failed = calls.get(from + (int) done);
+                throw new ErrnoException(failed.name() + " in pid " + pid, failed.args(), (int) -results[from + (int) done]);
+            }
+        }
     }
 
     /** Makes thread {@code t} start system call {@code nr} and does not wait for it: for one that does not return. */

@@ -57,7 +57,7 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = {"-x", "--ext-unix-sk"}, description = "Connect unix sockets again to the named sockets outside the tree they were connected to.")
     boolean extUnixSk;
 
-    @Option(names = "--display-stats", description = "Print the pid, pages restored and restore time.")
+    @Option(names = "--display-stats", description = "Print the pid, pages restored and restore time, and the time of each step of the restore.")
     boolean displayStats;
 
     @Option(names = "--lazy-pages", description = "Restore lazily: private anonymous memory is mapped empty and filled on fault"
@@ -110,6 +110,12 @@ final class RestoreCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (displayStats || detached) {
             out.printf(Locale.ROOT, "restored pid %d: %d pages in %.2f ms%n", s.rootPid(), s.pagesRestored(), s.restoreNanos() / 1e6);
+            if (displayStats) {
+                for (RestoreStats.Step step : s.steps()) {
+                    out.printf(Locale.ROOT, "  %-44s %8.2f ms%s%n", step.name(), step.nanos() / 1e6,
+                            step.times() > 1 ? " (" + step.times() + " times)" : "");
+                }
+            }
             out.flush();
         }
         return detached ? 0 : Math.max(s.exitCode(), 0);

@@ -104,6 +104,11 @@ final class Keeper implements AutoCloseable {
         }
     }
 
+    /** For a restore refused before anything was made: the keeper goes, and with it the puppet (its PR_SET_PDEATHSIG). */
+    void abandon() {
+        leave();
+    }
+
     /**
      * For a restore that failed: the tasks below were killed already, so the keeper exits on its own;
      * if it does not, it is killed too.

@@ -156,6 +156,11 @@ public final class Puppet implements Traced, AutoCloseable {
         return calls.isEmpty() ? new long[0] : parasite().batch(this, calls);
     }
 
+    /** As {@link #batch(List)}, for calls whose pointer arguments lie in {@code args} (held open by the caller): one stop. */
+    public long[] batch(List<Parasite.Call> calls, Scratch args) {
+        return calls.isEmpty() ? new long[0] : parasite().batch(this, calls, args);
+    }
+
     /** Memory in the trampoline for the pointer arguments of calls; closing it frees what it handed out. */
     public Scratch scratch() {
         return parasite().scratch();

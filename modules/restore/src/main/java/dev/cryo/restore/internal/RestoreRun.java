@@ -44,9 +44,9 @@ import dev.cryo.syscalls.ProcMaps;
  * One restore, start to end. Everything runs on one tracer thread, each step injected into puppets:
  *
  * <ol>
- * <li>read every image and check them against each other ({@link ImageConsistency}: nothing is started
- *     for a damaged or inconsistent dump);</li>
- * <li>start the keeper and seize its puppet, the stub; with --pidns clone the namespace's init from it;</li>
+ * <li>read every image and check them against each other ({@link ImageConsistency}: nothing is restored
+ *     from a damaged or inconsistent dump), while the keeper starts beside;</li>
+ * <li>seize the keeper's puppet, the stub; with --pidns clone the namespace's init from it;</li>
  * <li>per process, parents first: clone it from its parent puppet with its pid, setsid if it led a
  *     session, clone its zombies likewise, build its memory, then clone its children (after its private
  *     memory is in place, as fork had them) and its threads with their tids;</li>
@@ -76,6 +76,8 @@ public final class RestoreRun {
     private IpcNamespaceRestore ipc = IpcNamespaceRestore.NONE;
     /** A lazy restore's handoff has been told that the restore needs its source from now on (LazyHandoff.awaitSource). */
     private boolean sourceAwaited;
+    /** Each step's time, for --display-stats. */
+    private final StepClock clock = new StepClock();
 
     private RestoreRun(RestoreOptions options, Cancellation cancel, ImageStore store) {
         this.options = options;
@@ -111,27 +113,40 @@ public final class RestoreRun {
         RestoreRun run = new RestoreRun(options, cancel, store);
         long start = System.nanoTime();
         TreeImages images;
-        Keeper keeper;
+        Keeper keeper = null;
         KeptFiles kept = null;
-        try {
-            images = StepFailure.run(0, "reading images", () -> TreeImages.read(run.store));
-            TreeImages read = images;
+        // The images are read and checked on a thread of their own while this one starts the keeper (a fork and
+        // exec, 5-15 ms of a command's cold start): this thread, as the keeper's parent, must outlive the restore
+        // (PR_SET_PDEATHSIG). A restore refused by its images kills the keeper it started for nothing.
+        java.util.concurrent.FutureTask<TreeImages> reading = new java.util.concurrent.FutureTask<>(() -> {
+            TreeImages read = run.clock.run(0, "reading images", () -> TreeImages.read(run.store));
             run.pages = new PageSources(run.store, read);
             if (run.store instanceof RemoteImageStore) {
                 // the pages still travel: what needs their bytes is checked once they are there (restoreTree)
-                StepFailure.run(0, "checking images",
+                run.clock.run(0, "checking images",
                         () -> ImageConsistency.checkAllButPages(run.store, read, options.lazyPages() != null, run.pages));
             } else {
-                StepFailure.run(0, "checking images", () -> ImageConsistency.check(run.store, read, options.lazyPages() != null, run.pages));
+                run.clock.run(0, "checking images", () -> ImageConsistency.check(run.store, read, options.lazyPages() != null, run.pages));
             }
-            run.ipc = StepFailure.run(0, "checking the IPC namespace's images", () -> IpcNamespaceRestore.read(run.store, read));
+            run.ipc = run.clock.run(0, "checking the IPC namespace's images", () -> IpcNamespaceRestore.read(run.store, read));
+            return read;
+        });
+        Thread.ofPlatform().name("cryo-restore-images").start(reading);
+        try {
+            RuntimeException failed = null;
+            try {
+                keeper = run.clock.run(0, "starting the puppet", Keeper::start);
+            } catch (RuntimeException e) {
+                failed = e;
+            }
+            images = awaitImages(reading, failed);
             checkShellJob(options, images);
             checkNetworkOptions(options, run.store);
             if (options.samePid() && !options.pidns()) {
                 takenIds(images);
             }
-            kept = StepFailure.run(0, "re-creating kept files", () -> KeptFiles.recreateMissing(run.store, read.paths(), mappedFiles(read)));
-            keeper = StepFailure.run(0, "starting the puppet", Keeper::start);
+            TreeImages read = images;
+            kept = run.clock.run(0, "re-creating kept files", () -> KeptFiles.recreateMissing(run.store, read.paths(), mappedFiles(read)));
         } catch (RuntimeException e) {
             if (kept != null) {
                 kept.close();
@@ -139,11 +154,16 @@ public final class RestoreRun {
             if (run.pages != null) {
                 run.pages.close();
             }
+            if (keeper != null) {
+                keeper.abandon();
+            }
             throw explain(options, e);
         }
         Restored restored;
+        Keeper started = keeper;
+        TreeImages tree = images;
         try {
-            restored = Tracer.call("restore-" + images.root().pid(), () -> run.restoreTree(keeper, images));
+            restored = Tracer.call("restore-" + images.root().pid(), () -> run.restoreTree(started, tree));
         } catch (Exception e) {
             keeper.close(); // the puppets are dead: the keeper exits by itself
             TaskFiles.abandon(run.store); // cryo's copies of the tree's files
@@ -172,7 +192,37 @@ public final class RestoreRun {
                 throw new RestoreException("interrupted while waiting for the restored tree; it runs on", e);
             }
         }
-        return new RestoreStats(restored.pid(), restored.pages(), System.nanoTime() - start, exit);
+        return new RestoreStats(restored.pid(), restored.pages(), System.nanoTime() - start, exit, run.clock.steps());
+    }
+
+    /** The images, read and checked; the failure of either side first (the images' before the keeper's {@code failed}). */
+    private static TreeImages awaitImages(java.util.concurrent.FutureTask<TreeImages> reading, RuntimeException failed) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    TreeImages images = reading.get();
+                    if (failed != null) {
+                        throw failed;
+                    }
+                    return images;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the reading is short: it ends, then the interrupt goes on
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** The file ids that mappings name (not memfds): those whose kept contents may re-create a missing file. */
@@ -306,9 +356,9 @@ public final class RestoreRun {
         // closed after the puppets: a failed restore's repaired connections die with their tasks, silently
         try (NetworkRestore net = new NetworkRestore(n.tcpEstablished(), n.tcpClose(), n.extUnixSk(), n.lock(), img.root().pid());
              Puppets all = new Puppets()) {
-            Puppet stub = all.add(StepFailure.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
+            Puppet stub = all.add(clock.run(0, "seizing the puppet", () -> Puppet.seize(keeper.puppetPid())));
             // Every task's trampoline and parked vDSO lie in the same range, free in all of them.
-            MemoryRestore layout = StepFailure.run(0, "placing the trampoline", () -> {
+            MemoryRestore layout = clock.run(0, "placing the trampoline", () -> {
                 List<ProcMaps.Mapping> maps = ProcMaps.of(stub.pid());
                 long span = VdsoGroup.span(maps);
                 List<VmaEntry> vmas = new ArrayList<>();
@@ -320,7 +370,7 @@ public final class RestoreRun {
             Puppet creator = stub;
             Puppet nsInit = null;
             if (options.pidns()) {
-                nsInit = all.add(StepFailure.run(0, "creating the pid namespace", stub::clonePidNamespace));
+                nsInit = all.add(clock.run(0, "creating the pid namespace", stub::clonePidNamespace));
                 keeper.register(nsInit.tid()); // its death ends every task of its namespace
                 creator = nsInit;
             }
@@ -329,7 +379,7 @@ public final class RestoreRun {
             long[] pages = {0};
             createProcess(img, img.root(), creator, layout, all, tasks, zombies, pages);
             awaitLazySource(img.root().pid());
-            StepFailure.run(img.root().pid(), "IPC namespace", () -> ipc.finish(tasks.getFirst().leader().pid()));
+            clock.run(img.root().pid(), "IPC namespace", () -> ipc.finish(tasks.getFirst().leader().pid()));
             cancel.check();
             List<Member> members = new ArrayList<>();
             tasks.forEach(t -> members.add(new Member(t.img().pstree(), t.leader())));
@@ -337,18 +387,18 @@ public final class RestoreRun {
             processGroups(members);
             for (Task t : tasks) {
                 if (t.img().isSessionLeader()) {
-                    StepFailure.run(t.pid(), "terminal's foreground group", () -> TaskFiles.foregroundGroup(t.leader(), store, t.pid()));
+                    clock.run(t.pid(), "terminal's foreground group", () -> TaskFiles.foregroundGroup(t.leader(), store, t.pid()));
                 }
             }
             // Zombies end before their parents' own state is restored: the SIGCHLD that each parent gets is taken
             // (and dropped) at its next injected call; the original parent had its own long before the dump.
             for (Dead z : zombies) {
                 CoreEntry parent = img.process(z.img().pstree().getPpid()).orElseThrow().leaderCore();
-                StepFailure.run(z.pid(), "ending as a zombie", () -> ZombieRestore.end(z.puppet(), z.img(), parent));
+                clock.run(z.pid(), "ending as a zombie", () -> ZombieRestore.end(z.puppet(), z.img(), parent));
             }
             for (Task t : tasks) {
                 // listeners and named datagram sockets first, in their own tasks: any task may connect to them
-                StepFailure.run(t.pid(), "sockets", () -> TaskFiles.prepareSockets(t.leader(), store, t.pid(), t.img().leaderCore(), net));
+                clock.run(t.pid(), "sockets", () -> TaskFiles.prepareSockets(t.leader(), store, t.pid(), t.img().leaderCore(), net));
             }
             for (Task t : tasks) {
                 filesAndKernelState(t, net);
@@ -356,20 +406,20 @@ public final class RestoreRun {
             }
             TaskFiles.abandon(store); // every task has its files: cryo's copies go
             for (Task t : tasks) {
-                StepFailure.run(t.pid(), "registers", () -> registers(t));
+                clock.run(t.pid(), "registers", () -> registers(t));
             }
             cancel.check();
             // A restore from the image cache began while the images travelled: no task runs unless the dump completed
             if (store instanceof RemoteImageStore) {
-                StepFailure.run(img.root().pid(), "waiting for the dump's end", store::settle);
-                StepFailure.run(img.root().pid(), "checking images", () -> ImageConsistency.checkThreadWords(store, img));
+                clock.run(img.root().pid(), "waiting for the dump's end", store::settle);
+                clock.run(img.root().pid(), "checking images", () -> ImageConsistency.checkThreadWords(store, img));
             }
             // Repaired TCP connections talk again, and the dump's network lock goes, before any task runs.
-            StepFailure.run(img.root().pid(), "TCP connections", net::resume);
+            clock.run(img.root().pid(), "TCP connections", net::resume);
             if (options.lazyPages() != null) {
                 // The restore's last touch of the tree's memory is behind it: the daemon takes over from here.
                 for (Task t : tasks) {
-                    StepFailure.run(t.pid(), "handing the userfaultfd to the lazy-pages daemon",
+                    clock.run(t.pid(), "handing the userfaultfd to the lazy-pages daemon",
                             () -> lazy.get(t.pid()).handOver(options.lazyPages(), t.leader().pid()));
                 }
             }
@@ -379,11 +429,13 @@ public final class RestoreRun {
             }
             StopPoints.reach("restore:release");
             options.listener().releasing();
+            long releasing = System.nanoTime();
             for (Task t : tasks) {
                 t.threads().forEach(Puppet::release);
                 StopPoints.reach("restore:released-one");
             }
             keeper.commit();
+            clock.add("release", System.nanoTime() - releasing);
             StopPoints.reach("restore:released");
             if (options.lazyPages() != null) {
                 options.lazyPages().released();
@@ -400,40 +452,40 @@ public final class RestoreRun {
                                List<Task> tasks, List<Dead> zombies, long[] pages) {
         int pid = p.pid();
         long namespaces = p == tree.root() ? ipc.cloneFlags() : 0;
-        Puppet leader = all.add(StepFailure.run(pid, "creating the process",
+        Puppet leader = all.add(clock.run(pid, "creating the process",
                 () -> parent.cloneProcess(options.samePid() ? pid : 0, namespaces)));
         keeper.register(leader.tid());
         if (namespaces != 0) {
-            StepFailure.run(pid, "IPC namespace", () -> ipc.fill(leader.pid()));
+            clock.run(pid, "IPC namespace", () -> ipc.fill(leader.pid()));
         }
         options.listener().processCreated(leader.pid());
         List<Puppet> threads = new ArrayList<>(List.of(leader));
         Task task = new Task(p, leader, threads);
         tasks.add(task);
         if (p.isSessionLeader()) {
-            StepFailure.run(pid, "setsid", () -> leader.syscall("setsid", Kernel.__NR_setsid));
+            clock.run(pid, "setsid", () -> leader.syscall("setsid", Kernel.__NR_setsid));
             if (store.exists(ImageKind.TTY_INFO.fileName())) {
                 awaitLazySource(pid); // the original's terminal, on this host, is free only then
             }
-            StepFailure.run(pid, "controlling terminal", () -> TaskFiles.takeTerminal(leader, store, pid));
+            clock.run(pid, "controlling terminal", () -> TaskFiles.takeTerminal(leader, store, pid));
         }
         // A zombie needs none of its parent's memory: cloned before it is built, it copies only the puppet's few pages.
         for (Zombie z : tree.zombiesOf(pid)) {
-            Puppet dead = all.add(StepFailure.run(z.pid(), "creating the zombie",
+            Puppet dead = all.add(clock.run(z.pid(), "creating the zombie",
                     () -> leader.cloneProcess(options.samePid() ? z.pid() : 0)));
             keeper.register(dead.tid());
             if (z.isSessionLeader()) {
-                StepFailure.run(z.pid(), "setsid", () -> dead.syscall("setsid", Kernel.__NR_setsid));
+                clock.run(z.pid(), "setsid", () -> dead.syscall("setsid", Kernel.__NR_setsid));
             }
             zombies.add(new Dead(z, dead));
         }
-        pages[0] += StepFailure.run(pid, "memory", () -> memory(leader, p, tree, layout));
+        pages[0] += clock.run(pid, "memory", () -> memory(leader, p, tree, layout));
         cancel.check();
         for (ProcessImages child : tree.childrenOf(pid)) {
             createProcess(tree, child, leader, layout, all, tasks, zombies, pages);
         }
         for (int tid : p.otherThreads()) {
-            threads.add(all.add(StepFailure.run(tid, "creating the thread",
+            threads.add(all.add(clock.run(tid, "creating the thread",
                     () -> leader.cloneThread(options.samePid() ? tid : 0))));
         }
     }
@@ -442,7 +494,7 @@ public final class RestoreRun {
     private void awaitLazySource(int pid) {
         if (options.lazyPages() != null && !sourceAwaited) {
             sourceAwaited = true;
-            StepFailure.run(pid, "waiting for the lazy pages' source", options.lazyPages()::awaitSource);
+            clock.run(pid, "waiting for the lazy pages' source", options.lazyPages()::awaitSource);
         }
     }
 
@@ -479,13 +531,13 @@ public final class RestoreRun {
                 if (leads != leaders || !ids.containsKey(pgid) || m.leadsSession()) {
                     continue;
                 }
-                StepFailure.run(m.pid(), "process group " + pgid,
+                clock.run(m.pid(), "process group " + pgid,
                         () -> m.leader().syscall("setpgid", Kernel.__NR_setpgid, 0, leads ? 0 : ids.get(pgid)));
             }
         }
         Member root = members.getFirst();
         for (Member m : members) {
-            StepFailure.run(m.pid(), "session and group", () -> {
+            clock.run(m.pid(), "session and group", () -> {
                 check("session", m.pstree().getSid(), root.pstree().getSid(), ids,
                         m.leader().syscall("getsid", Kernel.__NR_getsid, 0), root.leader().syscall("getsid", Kernel.__NR_getsid, 0));
                 check("process group", m.pstree().getPgid(), root.pstree().getPgid(), ids,
@@ -519,20 +571,20 @@ public final class RestoreRun {
      * state, while the trampoline is still there.
      */
     private void filesAndKernelState(Task t, NetworkRestore net) {
-        StepFailure.run(t.pid(), "files", () -> stdioToDevNull(t.leader()));
-        StepFailure.run(t.pid(), "fd limit", () -> TaskState.raiseFileLimit(t.leader().pid(), t.img().leaderCore()));
-        StepFailure.run(t.pid(), "fds", () -> TaskFiles.restore(t.leader(), store, t.pid(), t.img().leaderCore(), net));
+        clock.run(t.pid(), "files", () -> stdioToDevNull(t.leader()));
+        clock.run(t.pid(), "fd limit", () -> TaskState.raiseFileLimit(t.leader().pid(), t.img().leaderCore()));
+        clock.run(t.pid(), "fds", () -> TaskFiles.restore(t.leader(), store, t.pid(), t.img().leaderCore(), net));
         CoreEntry core = t.img().leaderCore();
-        StepFailure.run(t.pid(), "signal handlers", () -> ThreadRestore.sigactions(t.leader(), core.getTc().getSigactionsList()));
+        clock.run(t.pid(), "signal handlers", () -> ThreadRestore.sigactions(t.leader(), core.getTc().getSigactionsList()));
         for (Puppet th : t.threads()) {
             int tid = th == t.leader() ? t.pid() : t.img().otherThreads().get(t.threads().indexOf(th) - 1);
-            StepFailure.run(tid, "thread state", () -> ThreadRestore.kernelState(th, t.img().cores().get(tid)));
+            clock.run(tid, "thread state", () -> ThreadRestore.kernelState(th, t.img().cores().get(tid)));
             if (th != t.leader()) {
-                StepFailure.run(tid, "thread scheduling, signals and credentials",
+                clock.run(tid, "thread scheduling, signals and credentials",
                         () -> TaskState.thread(th, t.img().cores().get(tid), core));
             }
         }
-        StepFailure.run(t.pid(), "task state", () -> TaskState.restore(t.leader(), store, t.pid(), t.img().leaderCore()));
+        clock.run(t.pid(), "task state", () -> TaskState.restore(t.leader(), store, t.pid(), t.img().leaderCore()));
     }
 
     /** The trampoline goes (the memory is shared by the threads), then every thread gets its registers. */
@@ -550,13 +602,16 @@ public final class RestoreRun {
      */
     private static void stdioToDevNull(Puppet p) {
         int fd = p.open("/dev/null", Kernel.O_RDWR | Kernel.O_CLOEXEC, 0);
-        for (int i = 0; i <= 2; i++) {
-            if (fd != i) {
-                p.syscall("dup2", Kernel.__NR_dup2, fd, i);
+        try (CallBatch b = new CallBatch(p)) {
+            for (int i = 0; i <= 2; i++) {
+                if (fd != i) {
+                    b.add("dup2", Kernel.__NR_dup2, fd, i);
+                }
             }
-        }
-        if (fd > 2) {
-            p.syscall("close", Kernel.__NR_close, fd);
+            if (fd > 2) {
+                b.add("close", Kernel.__NR_close, fd);
+            }
+            b.run();
         }
     }
 }

@@ -6,7 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-import dev.cryo.parasite.Scratch;
 import dev.cryo.images.proto.CoreEntry;
 import dev.cryo.images.proto.SaEntry;
 import dev.cryo.images.proto.ThreadCoreEntry;
@@ -28,7 +27,7 @@ final class ThreadRestore {
 
     /** rt_sigaction for every signal whose handler is not the default; SIGKILL and SIGSTOP cannot have one. */
     static void sigactions(Puppet p, List<SaEntry> actions) {
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofConfined(); CallBatch b = new CallBatch(p)) {
             for (int i = 0; i < actions.size(); i++) {
                 int sig = i + 1;
                 SaEntry e = actions.get(i);
@@ -37,15 +36,21 @@ final class ThreadRestore {
                     continue;
                 }
                 MemorySegment sa = new SigAction(e.getSigaction(), e.getFlags(), e.getRestorer(), e.getMask()).write(a);
-                try (Scratch s = p.scratch()) {
-                    p.syscall("rt_sigaction(" + sig + ")", Kernel.__NR_rt_sigaction, sig, s.put(sa), 0, 8);
-                }
+                b.add("rt_sigaction(" + sig + ")", Kernel.__NR_rt_sigaction, sig, b.put(sa), 0, 8);
             }
+            b.run();
         }
     }
 
     /** The thread's name (comm, 15 bytes at most), set from inside; an empty name leaves it as it is. */
     static void name(Puppet p, String comm) {
+        try (CallBatch b = new CallBatch(p)) {
+            name(b, comm);
+            b.run();
+        }
+    }
+
+    private static void name(CallBatch p, String comm) {
         if (comm.isEmpty()) {
             return;
         }
@@ -53,32 +58,29 @@ final class ThreadRestore {
             byte[] b = comm.getBytes(StandardCharsets.UTF_8);
             MemorySegment name = a.allocate(Math.min(b.length, 15) + 1L);
             name.copyFrom(MemorySegment.ofArray(b).asSlice(0, Math.min(b.length, 15)));
-            try (Scratch s = p.scratch()) {
-                p.syscall("prctl(PR_SET_NAME)", Kernel.__NR_prctl, Kernel.PR_SET_NAME, s.put(name));
-            }
+            p.add("prctl(PR_SET_NAME)", Kernel.__NR_prctl, Kernel.PR_SET_NAME, p.put(name));
         }
     }
 
-    /** State only the thread itself can set, injected while the trampoline is still there. */
+    /** State only the thread itself can set, injected while the trampoline is still there: one batch. */
     static void kernelState(Puppet p, CoreEntry core) {
         ThreadCoreEntry tc = core.getThreadCore();
-        p.syscall("set_tid_address", Kernel.__NR_set_tid_address, core.getThreadInfo().getClearTidAddr());
-        if (tc.getFutexRla() != 0) {
-            p.syscall("set_robust_list", Kernel.__NR_set_robust_list, tc.getFutexRla(), tc.getFutexRlaLen());
-        }
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = Arena.ofConfined(); CallBatch b = new CallBatch(p)) {
+            b.add("set_tid_address", Kernel.__NR_set_tid_address, core.getThreadInfo().getClearTidAddr());
+            if (tc.getFutexRla() != 0) {
+                b.add("set_robust_list", Kernel.__NR_set_robust_list, tc.getFutexRla(), tc.getFutexRlaLen());
+            }
             if (tc.hasSas() && (tc.getSas().getSsFlags() & Kernel.SS_DISABLE) == 0) {
                 MemorySegment ss = new SigAltStack(tc.getSas().getSsSp(), tc.getSas().getSsSize(), 0).write(a);
-                try (Scratch s = p.scratch()) {
-                    p.syscall("sigaltstack", Kernel.__NR_sigaltstack, s.put(ss), 0);
-                }
+                b.add("sigaltstack", Kernel.__NR_sigaltstack, b.put(ss), 0);
             }
-        }
-        name(p, tc.hasComm() ? tc.getComm() : core.hasTc() ? core.getTc().getComm() : "");
-        if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) {
-            // glibc registered rseq and aborts if the area is not registered again with its length and signature
-            p.syscall("rseq", Kernel.__NR_rseq, tc.getRseqEntry().getRseqAbiPointer(),
-                    tc.getRseqEntry().getRseqAbiSize(), 0, tc.getRseqEntry().getSignature());
+            name(b, tc.hasComm() ? tc.getComm() : core.hasTc() ? core.getTc().getComm() : "");
+            if (tc.hasRseqEntry() && tc.getRseqEntry().getRseqAbiPointer() != 0) {
+                // glibc registered rseq and aborts if the area is not registered again with its length and signature
+                b.add("rseq", Kernel.__NR_rseq, tc.getRseqEntry().getRseqAbiPointer(),
+                        tc.getRseqEntry().getRseqAbiSize(), 0, tc.getRseqEntry().getSignature());
+            }
+            b.run();
         }
     }
 

@@ -38,6 +38,29 @@ class PuppetBatchTest {
                             .hasMessageContaining("close(987654) in pid " + p.pid()).hasMessageContaining("EBADF");
                     // the puppet runs single calls again after a failed batch
                     assertThat(p.syscall("getpid", Kernel.__NR_getpid)).isEqualTo(p.nsPid());
+
+                    // calls with pointer arguments in the batch's own scratch memory, more than one stop's worth
+                    try (CallBatch b = new CallBatch(p)) {
+                        for (int i = 0; i < 300; i++) {
+                            b.add("getpid", Kernel.__NR_getpid);
+                        }
+                        b.add("chdir(/proc)", Kernel.__NR_chdir, b.putString("/proc"));
+                        long[] all = b.run();
+                        assertThat(all).hasSize(301);
+                        assertThat(java.util.Arrays.copyOf(all, 300)).containsOnly(p.nsPid());
+                        assertThat(all[300]).isZero();
+                        assertThat(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/" + p.pid() + "/cwd")))
+                                .isEqualTo(java.nio.file.Path.of("/proc"));
+
+                        // arguments of more bytes in all (100 KB) than the scratch memory holds: made as they fill it
+                        String longWay = "/" + "./".repeat(500) + "dev";
+                        for (int i = 0; i < 100; i++) {
+                            b.add("chdir(" + i + ")", Kernel.__NR_chdir, b.putString(longWay));
+                        }
+                        assertThat(b.run()).hasSize(100).containsOnly(0L);
+                        assertThat(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/" + p.pid() + "/cwd")))
+                                .isEqualTo(java.nio.file.Path.of("/dev"));
+                    }
                 }
                 return null;
             });

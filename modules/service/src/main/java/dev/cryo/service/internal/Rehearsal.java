@@ -34,6 +34,8 @@ public final class Rehearsal {
         SeqpacketSocket[] pair = SeqpacketSocket.pair();
         Thread service = Thread.ofPlatform().name("cryo-rehearsal-service")
                 .start(new Session(pair[1], new ServiceContext(ServiceLog.SILENT, System.err, false), uid()));
+        java.util.List<Long> pids = new java.util.ArrayList<>(java.util.List.of((long) pid));
+        ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> pids.add(d.pid())));
         try (SeqpacketSocket client = pair[0]; Fd pre = dir(scratch.resolve("rpc-pre")); Fd dump = dir(scratch.resolve("rpc-dump"))) {
             call(client, CriuReq.newBuilder().setType(CriuReqType.VERSION).setKeepOpen(true));
             call(client, CriuReq.newBuilder().setType(CriuReqType.CHECK).setKeepOpen(true));
@@ -46,11 +48,23 @@ public final class Rehearsal {
             call(client, CriuReq.newBuilder().setType(CriuReqType.DUMP).setKeepOpen(true)
                     .setOpts(CriuOpts.newBuilder().setImagesDirFd(dump.fd()).setPid(pid).setParentImg("../rpc-pre")
                             .setTrackMem(true).setLogFile("dump.log").setLogLevel(4)));
+            awaitFree(pids);
             return call(client, CriuReq.newBuilder().setType(CriuReqType.RESTORE)
                     .setOpts(CriuOpts.newBuilder().setImagesDirFd(dump.fd()).setLogFile("restore.log").setLogLevel(4)))
                     .getRestore().getPid();
         } finally {
             service.join();
+        }
+    }
+
+    /**
+     * Until the dumped tree's pids are free again (5 s at most): its processes stay zombies until their parent
+     * reaps them, and an init slow to do so made the RESTORE fail with "pid taken", untrained.
+     */
+    private static void awaitFree(java.util.List<Long> pids) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        while (pids.stream().anyMatch(p -> Files.exists(Path.of("/proc", Long.toString(p)))) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
         }
     }
 

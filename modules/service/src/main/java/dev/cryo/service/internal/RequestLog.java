@@ -110,6 +110,9 @@ final class RequestLog implements DumpListener, RestoreListener, AutoCloseable {
             figure("restored pid", Integer.toString(s.rootPid()));
             figure("pages restored", Long.toString(s.pagesRestored()));
             figure("restore time", millis(s.restoreNanos()));
+            for (RestoreStats.Step step : s.steps()) {
+                figure("  " + step.name(), millis(step.nanos()));
+            }
         }
     }
 

@@ -19,6 +19,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import dev.cryo.images.EntryReader;
 import dev.cryo.parasite.Scratch;
+import dev.cryo.restore.internal.CallBatch;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.images.ImageKind;
 import dev.cryo.images.ImageStore;
@@ -120,7 +121,10 @@ public final class TaskFiles {
         try {
             files.remember(id, pull(temp));
             files.madeAhead(id);
-            setStatusFlags(temp, f); // again at its first fd, with its owner; here for one no task has
+            try (CallBatch b = new CallBatch(in)) {
+                setStatusFlags(b, temp, f); // again at its first fd, with its owner; here for one no task has
+                b.run();
+            }
         } finally {
             in.closeFd(temp);
         }
@@ -277,8 +281,11 @@ public final class TaskFiles {
     }
 
     private void rebuild(List<FdinfoEntry> fds) {
-        for (int fd : openFds()) {
-            in.closeFd(fd);
+        try (CallBatch b = new CallBatch(in)) {
+            for (int fd : openFds()) {
+                b.add("close(" + fd + ")", Kernel.__NR_close, fd);
+            }
+            b.run();
         }
         if (fds.isEmpty()) {
             return;
@@ -327,16 +334,23 @@ public final class TaskFiles {
                 }
             }
         }
-        if (temp != target) {
-            in.syscall("dup3(" + temp + ", " + target + ")", Kernel.__NR_dup3, temp, target, 0);
-            if (already == null) {
-                in.closeFd(temp);
+        // The fd to its number, its owner, flags and close-on-exec: calls that need no result, for one stop.
+        try (CallBatch b = new CallBatch(in)) {
+            if (temp != target) {
+                b.add("dup3(" + temp + ", " + target + ")", Kernel.__NR_dup3, temp, target, 0);
+                if (already == null) {
+                    b.add("close(" + temp + ")", Kernel.__NR_close, temp);
+                }
             }
+            if (opened != null) {
+                // at its own number: O_ASYNC records the fd that the signal's si_fd names
+                setOwner(b, target, opened);
+                setStatusFlags(b, target, opened);
+            }
+            b.add("fcntl(" + target + ", F_SETFD)", Kernel.__NR_fcntl, target, Kernel.F_SETFD, e.getFlags());
+            b.run();
         }
         if (opened != null) {
-            // at its own number: O_ASYNC records the fd that the signal's si_fd names
-            setOwner(target, opened);
-            setStatusFlags(target, opened);
             FileEntry file = opened;
             finishing.add(() -> {
                 try {
@@ -346,7 +360,6 @@ public final class TaskFiles {
                 }
             });
         }
-        in.syscall("fcntl(" + target + ", F_SETFD)", Kernel.__NR_fcntl, target, Kernel.F_SETFD, e.getFlags());
         placed.putIfAbsent(e.getId(), target);
     }
 
@@ -355,27 +368,27 @@ public final class TaskFiles {
      * calls that make pipes, eventfds, sockets take no O_ASYNC, and most of them no O_NONBLOCK. (Bit 0 of an
      * eventfd's flags, cryo's EFD_SEMAPHORE mark, is within O_ACCMODE, which F_SETFL ignores.)
      */
-    private void setStatusFlags(int fd, FileEntry f) {
+    private static void setStatusFlags(CallBatch in, int fd, FileEntry f) {
         int flags = FileKinds.flags(f);
         if (flags >= 0) {
-            in.syscall("fcntl(" + fd + ", F_SETFL)", Kernel.__NR_fcntl, fd, Kernel.F_SETFL, flags & ~Kernel.O_ACCMODE);
+            in.add("fcntl(" + fd + ", F_SETFL)", Kernel.__NR_fcntl, fd, Kernel.F_SETFL, flags & ~Kernel.O_ACCMODE);
         }
     }
 
     /** Who gets the file's SIGIO and with which signal (F_SETOWN_EX, F_SETSIG), before O_ASYNC turns it on. */
-    private void setOwner(int fd, FileEntry f) {
+    private static void setOwner(CallBatch in, int fd, FileEntry f) {
         FownEntry o = FileKinds.owner(f);
         if (o == null) {
             return;
         }
         if (o.getPid() != 0) {
-            try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+            try (Arena a = Arena.ofConfined()) {
                 MemorySegment owner = FileOwner.ownerEx(a, o.getPidType(), o.getPid());
-                in.syscall("fcntl(" + fd + ", F_SETOWN_EX, " + o.getPid() + ")", Kernel.__NR_fcntl, fd, Kernel.F_SETOWN_EX, s.put(owner));
+                in.add("fcntl(" + fd + ", F_SETOWN_EX, " + o.getPid() + ")", Kernel.__NR_fcntl, fd, Kernel.F_SETOWN_EX, in.put(owner));
             }
         }
         if (o.getSignum() != 0) {
-            in.syscall("fcntl(" + fd + ", F_SETSIG, " + o.getSignum() + ")", Kernel.__NR_fcntl, fd, Kernel.F_SETSIG, o.getSignum());
+            in.add("fcntl(" + fd + ", F_SETSIG, " + o.getSignum() + ")", Kernel.__NR_fcntl, fd, Kernel.F_SETSIG, o.getSignum());
         }
     }
 

@@ -9,6 +9,7 @@ import dev.cryo.images.VmaStatus;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.parasite.Parasite;
+import dev.cryo.restore.internal.CallBatch;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.restore.internal.RestoreError;
 import dev.cryo.syscalls.Kernel;
@@ -44,54 +45,100 @@ final class Vmas {
     /**
      * Maps every dumped VMA but the vDSO group, writable until its pages are in. A file is opened by its
      * path; a memfd, which has none, is opened from the restore's own memfd ({@code memfds}).
+     *
+     * <p>The mappings go in batches, many for one stop of the puppet ({@link CallBatch}), a file's with its
+     * open and close: open(2) gives the lowest free number, known before (the puppet's fd table is cryo's to
+     * see and nothing else opens fds in it), so its mmap and close name that number. A memfd's mapping, whose
+     * fd comes from cryo, ends a batch.
      */
     static void map(Puppet p, MmEntry mm, Map<Integer, String> paths, List<VmaEntry> kept, MemfdOpener memfds) {
-        // Anonymous mappings go in batches, many for one stop of the puppet; a file's needs its open first.
-        List<Parasite.Call> anonymous = new ArrayList<>();
-        for (VmaEntry v : mm.getVmasList()) {
-            int status = v.getStatus();
-            if (kept.contains(v)) {
-                continue;
-            }
-            if ((status & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR | VmaStatus.VMA_AREA_VSYSCALL)) != 0
-                    || SysvAttachments.isSysv(v)) {
-                continue; // SysV segments: attached below, once the rest is in place
-            }
-            if ((status & VmaStatus.VMA_AREA_REGULAR) == 0) {
-                throw new RestoreError("mapping 0x" + Long.toHexString(v.getStart()) + " has status 0x"
-                        + Integer.toHexString(status) + ", which restore does not handle yet");
-            }
-            long len = v.getEnd() - v.getStart();
-            int prot = v.getProt() | Kernel.PROT_WRITE;
-            int flags = (v.getFlags() & (Kernel.MAP_SHARED | Kernel.MAP_PRIVATE | Kernel.MAP_ANONYMOUS
-                    | Kernel.MAP_NORESERVE | Kernel.MAP_GROWSDOWN)) | Kernel.MAP_FIXED;
-            if ((status & (VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED)) != 0) {
-                p.batch(anonymous);
-                anonymous.clear();
+        int free = lowestFreeFd(p.pid());
+        CallBatch b = new CallBatch(p);
+        try {
+            List<String> opened = new ArrayList<>(); // the files opened in the batch, in order, to check their numbers
+            List<Integer> at = new ArrayList<>();    // where their openat is among the batch's calls
+            int calls = 0;
+            for (VmaEntry v : mm.getVmasList()) {
+                int status = v.getStatus();
+                if (kept.contains(v)) {
+                    continue;
+                }
+                if ((status & (VmaStatus.VMA_AREA_VDSO | VmaStatus.VMA_AREA_VVAR | VmaStatus.VMA_AREA_VSYSCALL)) != 0
+                        || SysvAttachments.isSysv(v)) {
+                    continue; // SysV segments: attached below, once the rest is in place
+                }
+                if ((status & VmaStatus.VMA_AREA_REGULAR) == 0) {
+                    throw new RestoreError("mapping 0x" + Long.toHexString(v.getStart()) + " has status 0x"
+                            + Integer.toHexString(status) + ", which restore does not handle yet");
+                }
+                long len = v.getEnd() - v.getStart();
+                int prot = v.getProt() | Kernel.PROT_WRITE;
+                int flags = (v.getFlags() & (Kernel.MAP_SHARED | Kernel.MAP_PRIVATE | Kernel.MAP_ANONYMOUS
+                        | Kernel.MAP_NORESERVE | Kernel.MAP_GROWSDOWN)) | Kernel.MAP_FIXED;
+                if ((status & (VmaStatus.VMA_FILE_PRIVATE | VmaStatus.VMA_FILE_SHARED)) == 0) {
+                    b.add("mmap(anonymous 0x" + Long.toHexString(v.getStart()) + ")", Kernel.__NR_mmap,
+                            v.getStart(), len, prot, flags | Kernel.MAP_ANONYMOUS, -1, 0);
+                    calls++;
+                    continue;
+                }
                 boolean memfd = (status & VmaStatus.VMA_AREA_MEMFD) != 0;
                 String path = memfd ? "memfd file " + v.getShmid() : paths.get((int) v.getShmid());
                 if (path == null) {
                     throw new RestoreError("mapping 0x" + Long.toHexString(v.getStart()) + " names file id "
                             + v.getShmid() + ", which files.img does not hold");
                 }
-                boolean shared = (status & VmaStatus.VMA_FILE_SHARED) != 0;
-                if (shared) {
+                if ((status & VmaStatus.VMA_FILE_SHARED) != 0) {
                     prot = v.getProt(); // a shared file mapping has no private pages to fill
                 }
                 int fdflags = v.hasFdflags() ? v.getFdflags() : Kernel.O_RDONLY;
-                int fd = memfd ? memfds.open((int) v.getShmid(), fdflags) : p.open(path, fdflags | Kernel.O_CLOEXEC, 0);
-                try {
-                    p.syscall("mmap(" + path + ")", Kernel.__NR_mmap, v.getStart(), len, prot, flags & ~Kernel.MAP_ANONYMOUS, fd, v.getPgoff());
-                } finally {
-                    p.closeFd(fd);
+                if (memfd) {
+                    runChecked(b, opened, at, free);
+                    calls = 0;
+                    b.close(); // the memfd's hand-over uses the scratch memory
+                    int fd = memfds.open((int) v.getShmid(), fdflags);
+                    try {
+                        p.syscall("mmap(" + path + ")", Kernel.__NR_mmap, v.getStart(), len, prot, flags & ~Kernel.MAP_ANONYMOUS, fd, v.getPgoff());
+                    } finally {
+                        p.closeFd(fd);
+                    }
+                    b = new CallBatch(p);
+                    continue;
                 }
-            } else {
-                anonymous.add(new Parasite.Call("mmap(anonymous 0x" + Long.toHexString(v.getStart()) + ")", Kernel.__NR_mmap,
-                        v.getStart(), len, prot, flags | Kernel.MAP_ANONYMOUS, -1, 0));
+                opened.add(path);
+                at.add(calls);
+                b.add("openat(" + path + ")", Kernel.__NR_openat, Kernel.AT_FDCWD, b.putString(path), fdflags | Kernel.O_CLOEXEC, 0);
+                b.add("mmap(" + path + ")", Kernel.__NR_mmap, v.getStart(), len, prot, flags & ~Kernel.MAP_ANONYMOUS, free, v.getPgoff());
+                b.add("close(" + free + ")", Kernel.__NR_close, free);
+                calls += 3;
+            }
+            runChecked(b, opened, at, free);
+        } finally {
+            b.close();
+        }
+        SysvAttachments.attach(p, mm, kept);
+    }
+
+    /** Runs the batch and checks that each file opened in it took number {@code free}, as its mmap and close assumed. */
+    private static void runChecked(CallBatch b, List<String> opened, List<Integer> at, int free) {
+        long[] r = b.run();
+        for (int i = 0; i < opened.size(); i++) {
+            if (r[at.get(i)] != free) {
+                throw new RestoreError("opening " + opened.get(i) + " gave fd " + r[at.get(i)] + ", not the lowest free one, " + free);
             }
         }
-        p.batch(anonymous);
-        SysvAttachments.attach(p, mm, kept);
+        opened.clear();
+        at.clear();
+    }
+
+    /** The lowest fd number that process {@code pid} does not use. */
+    private static int lowestFreeFd(int pid) {
+        java.util.BitSet used = new java.util.BitSet();
+        try (var dir = java.nio.file.Files.list(java.nio.file.Path.of("/proc", Integer.toString(pid), "fd"))) {
+            dir.forEach(f -> used.set(Integer.parseInt(f.getFileName().toString())));
+        } catch (java.io.IOException e) {
+            throw new RestoreError("cannot list the fds of puppet " + pid + ": " + e.getMessage(), e);
+        }
+        return used.nextClearBit(0);
     }
 
     /** Gives every mapping its dumped protection (they were writable while being filled). */

@@ -25,7 +25,7 @@ import dev.cryo.images.proto.SiginfoEntry;
 import dev.cryo.images.proto.SignalQueueEntry;
 import dev.cryo.images.proto.TaskCoreEntry;
 import dev.cryo.images.proto.ThreadCoreEntry;
-import dev.cryo.parasite.Scratch;
+import dev.cryo.restore.internal.CallBatch;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Errno;
 import dev.cryo.syscalls.ErrnoException;
@@ -40,7 +40,8 @@ import dev.cryo.syscalls.TimeVal;
  * pending signals, then the credentials (after them the task may no longer be allowed what the earlier
  * steps need), and last the dumpable flag (a change of credentials resets it). Threads other than the
  * leader get their own scheduling, personality, pending signals and credentials ({@link #thread}). Run
- * after the fds and before the registers.
+ * after the fds and before the registers. The calls go in batches ({@link CallBatch}), a stop of the task for
+ * many of them: only a call whose result a later one needs ends a batch.
  */
 public final class TaskState {
     /** linux/securebits.h: issecure_mask(SECURE_NO_SETUID_FIXUP), a function-like macro that jextract cannot evaluate. */
@@ -50,43 +51,46 @@ public final class TaskState {
 
     /** {@code dumpedPid} names the task's images; {@code in} may run under another pid (a new pid namespace). */
     public static void restore(Puppet in, ImageStore store, int dumpedPid, CoreEntry core) {
-        fs(in, store, dumpedPid);
-        scheduling(in, core.getThreadCore());
-        if (core.hasTc()) {
-            TaskCoreEntry tc = core.getTc();
-            personality(in, tc.getPersonality());
-            if (tc.hasOomScoreAdj()) {
-                oomScoreAdj(in.pid(), tc.getOomScoreAdj());
-            }
-            if (tc.hasLoginuid()) {
-                loginuid(in, tc.getLoginuid());
-            }
-            if (tc.hasRlimits()) {
-                rlimits(in, tc.getRlimits().getRlimitsList());
-            }
-            // Everything from here may raise a signal (an itimer firing, a pending signal queued): block all
-            // until the registers set the dumped mask, or the puppet's injection loop would swallow it.
-            blockAll(in);
-            if (tc.hasTimers()) {
-                itimer(in, Kernel.ITIMER_REAL, tc.getTimers().getReal());
-                itimer(in, Kernel.ITIMER_VIRTUAL, tc.getTimers().getVirt());
-                itimer(in, Kernel.ITIMER_PROF, tc.getTimers().getProf());
-            }
-            if (tc.hasSignalsS()) {
-                pending(in, tc.getSignalsS(), true);
-            }
-        } else {
-            blockAll(in);
-        }
-        if (core.getThreadCore().hasSignalsP()) {
-            pending(in, core.getThreadCore().getSignalsP(), false);
-        }
-        if (core.getThreadCore().hasCreds()) {
-            creds(in, core.getThreadCore().getCreds());
-        }
         MmEntry mm = store.readEntry(ImageKind.MM, dumpedPid, MmEntry.parser());
-        if (mm.hasDumpable()) {
-            dumpable(in, mm.getDumpable());
+        try (CallBatch b = new CallBatch(in)) {
+            fs(b, store, dumpedPid);
+            scheduling(b, core.getThreadCore());
+            if (core.hasTc()) {
+                TaskCoreEntry tc = core.getTc();
+                personality(b, tc.getPersonality());
+                if (tc.hasOomScoreAdj()) {
+                    oomScoreAdj(in.pid(), tc.getOomScoreAdj());
+                }
+                if (tc.hasLoginuid()) {
+                    loginuid(b, in.pid(), tc.getLoginuid());
+                }
+                if (tc.hasRlimits()) {
+                    rlimits(b, tc.getRlimits().getRlimitsList());
+                }
+                // Everything from here may raise a signal (an itimer firing, a pending signal queued): block all
+                // until the registers set the dumped mask, or the puppet's injection loop would swallow it.
+                blockAll(b);
+                if (tc.hasTimers()) {
+                    itimer(b, Kernel.ITIMER_REAL, tc.getTimers().getReal());
+                    itimer(b, Kernel.ITIMER_VIRTUAL, tc.getTimers().getVirt());
+                    itimer(b, Kernel.ITIMER_PROF, tc.getTimers().getProf());
+                }
+                if (tc.hasSignalsS()) {
+                    pending(b, in.pid(), tc.getSignalsS(), true);
+                }
+            } else {
+                blockAll(b);
+            }
+            if (core.getThreadCore().hasSignalsP()) {
+                pending(b, in.pid(), core.getThreadCore().getSignalsP(), false);
+            }
+            if (core.getThreadCore().hasCreds()) {
+                creds(b, core.getThreadCore().getCreds());
+            }
+            if (mm.hasDumpable()) {
+                dumpable(b, mm.getDumpable());
+            }
+            b.run();
         }
     }
 
@@ -97,40 +101,43 @@ public final class TaskState {
      * credentials: setresuid and capset change only the calling thread.
      */
     public static void thread(Puppet thread, CoreEntry core, CoreEntry leader) {
-        scheduling(thread, core.getThreadCore());
-        if (leader.hasTc()) {
-            personality(thread, leader.getTc().getPersonality());
-        }
-        if (core.getThreadCore().hasSignalsP() && core.getThreadCore().getSignalsP().getSignalsCount() > 0) {
-            blockAll(thread);
-            pending(thread, core.getThreadCore().getSignalsP(), false);
-        }
-        if (core.getThreadCore().hasCreds()) {
-            creds(thread, core.getThreadCore().getCreds());
+        try (CallBatch b = new CallBatch(thread)) {
+            scheduling(b, core.getThreadCore());
+            if (leader.hasTc()) {
+                personality(b, leader.getTc().getPersonality());
+            }
+            if (core.getThreadCore().hasSignalsP() && core.getThreadCore().getSignalsP().getSignalsCount() > 0) {
+                blockAll(b);
+                pending(b, thread.pid(), core.getThreadCore().getSignalsP(), false);
+            }
+            if (core.getThreadCore().hasCreds()) {
+                creds(b, core.getThreadCore().getCreds());
+            }
+            b.run();
         }
     }
 
     /** personality(2): the execution domain and flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC...) for later execs and mmaps. */
-    static void personality(Puppet in, int persona) {
-        in.syscall("personality(0x" + Integer.toHexString(persona) + ")", Kernel.__NR_personality, Integer.toUnsignedLong(persona));
+    static void personality(CallBatch in, int persona) {
+        in.add("personality(0x" + Integer.toHexString(persona) + ")", Kernel.__NR_personality, Integer.toUnsignedLong(persona));
     }
 
     /**
      * The thread's scheduling policy with its real-time priority, then its nice value: the puppet has cryo's,
      * and a nice below cryo's or a real-time policy needs the privilege the puppet has until its credentials.
      */
-    static void scheduling(Puppet in, ThreadCoreEntry tc) {
+    static void scheduling(CallBatch in, ThreadCoreEntry tc) {
         if (tc.hasSchedPolicy()) {
-            try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+            try (Arena a = Arena.ofConfined()) {
                 MemorySegment param = a.allocate(ValueLayout.JAVA_INT); // struct sched_param { int sched_priority; }
                 param.set(ValueLayout.JAVA_INT, 0, tc.hasSchedPrio() ? tc.getSchedPrio() : 0);
-                in.syscall("sched_setscheduler(policy " + tc.getSchedPolicy() + ", priority " + tc.getSchedPrio() + ")",
-                        Kernel.__NR_sched_setscheduler, 0, tc.getSchedPolicy(), s.put(param));
+                in.add("sched_setscheduler(policy " + tc.getSchedPolicy() + ", priority " + tc.getSchedPrio() + ")",
+                        Kernel.__NR_sched_setscheduler, 0, tc.getSchedPolicy(), in.put(param));
             }
         }
         if (tc.hasSchedNice()) {
             // who 0 with PRIO_PROCESS is the calling thread: Linux keeps a nice value per thread
-            in.syscall("setpriority(nice " + tc.getSchedNice() + ")", Kernel.__NR_setpriority, Kernel.PRIO_PROCESS, 0, tc.getSchedNice());
+            in.add("setpriority(nice " + tc.getSchedNice() + ")", Kernel.__NR_setpriority, Kernel.PRIO_PROCESS, 0, tc.getSchedNice());
         }
     }
 
@@ -151,24 +158,25 @@ public final class TaskState {
      * The audit login uid, which only the task itself may write (/proc/self/loginuid, with CAP_AUDIT_CONTROL,
      * which the puppet has until its credentials); left alone when the puppet's is the dumped one already.
      */
-    static void loginuid(Puppet in, int loginuid) {
+    static void loginuid(CallBatch in, int pid, int loginuid) {
         String value = Integer.toUnsignedString(loginuid);
         try {
-            if (Files.readString(Path.of("/proc", Integer.toString(in.pid()), "loginuid")).strip().equals(value)) {
+            if (Files.readString(Path.of("/proc", Integer.toString(pid), "loginuid")).strip().equals(value)) {
                 return;
             }
         } catch (IOException e) {
             return; // no audit support in this kernel: nothing to restore it into
         }
-        int fd = in.open("/proc/self/loginuid", Kernel.O_WRONLY | Kernel.O_CLOEXEC, 0);
-        try (Arena a = Arena.ofConfined(); Scratch s = in.scratch()) {
+        long fd = in.call("openat(/proc/self/loginuid)", Kernel.__NR_openat, Kernel.AT_FDCWD, in.putString("/proc/self/loginuid"),
+                Kernel.O_WRONLY | Kernel.O_CLOEXEC, 0);
+        try (Arena a = Arena.ofConfined()) {
             MemorySegment text = a.allocateFrom(value); // NUL-terminated; the NUL is not written
-            long n = in.syscall("write(loginuid " + value + ")", Kernel.__NR_write, fd, s.put(text), value.length());
+            long n = in.call("write(loginuid " + value + ")", Kernel.__NR_write, fd, in.put(text), value.length());
             if (n != value.length()) {
                 throw new RestoreError("wrote " + n + " of " + value.length() + " bytes of loginuid " + value);
             }
         } finally {
-            in.closeFd(fd);
+            in.call("close(" + fd + ")", Kernel.__NR_close, fd);
         }
     }
 
@@ -178,19 +186,19 @@ public final class TaskState {
      * unable to read its /proc/PID/maps or ptrace it). prctl sets 0 or 1 only; SUID_DUMP_ROOT (2), which
      * fs.suid_dumpable=2 gives, stays if the kernel gave it again, else becomes 0, which allows nobody more.
      */
-    static void dumpable(Puppet in, int dumpable) {
+    static void dumpable(CallBatch in, int dumpable) {
         if (dumpable == Kernel.CRYO_SUID_DUMP_ROOT) {
-            long now = in.syscall("prctl(PR_GET_DUMPABLE)", Kernel.__NR_prctl, Kernel.PR_GET_DUMPABLE);
+            long now = in.call("prctl(PR_GET_DUMPABLE)", Kernel.__NR_prctl, Kernel.PR_GET_DUMPABLE);
             if (now != Kernel.CRYO_SUID_DUMP_ROOT) {
-                in.syscall("prctl(PR_SET_DUMPABLE, 0)", Kernel.__NR_prctl, Kernel.PR_SET_DUMPABLE, 0);
+                in.add("prctl(PR_SET_DUMPABLE, 0)", Kernel.__NR_prctl, Kernel.PR_SET_DUMPABLE, 0);
             }
             return;
         }
-        in.syscall("prctl(PR_SET_DUMPABLE, " + dumpable + ")", Kernel.__NR_prctl, Kernel.PR_SET_DUMPABLE, dumpable);
+        in.add("prctl(PR_SET_DUMPABLE, " + dumpable + ")", Kernel.__NR_prctl, Kernel.PR_SET_DUMPABLE, dumpable);
     }
 
     /** chroot, chdir and umask from fs-PID.img, the paths from files.img. */
-    static void fs(Puppet in, ImageStore store, int dumpedPid) {
+    static void fs(CallBatch in, ImageStore store, int dumpedPid) {
         FsEntry fs = store.readEntry(ImageKind.FS, dumpedPid, FsEntry.parser());
         Map<Integer, String> paths = new HashMap<>();
         try (EntryReader r = store.openReader(ImageKind.FILES)) {
@@ -203,17 +211,13 @@ public final class TaskState {
         String root = paths.get(fs.getRootId());
         String cwd = paths.get(fs.getCwdId());
         if (root != null && !root.equals("/")) {
-            try (Scratch s = in.scratch()) {
-                in.syscall("chroot(" + root + ")", Kernel.__NR_chroot, s.putString(root));
-            }
+            in.add("chroot(" + root + ")", Kernel.__NR_chroot, in.putString(root));
         }
         if (cwd != null) {
-            try (Scratch s = in.scratch()) {
-                in.syscall("chdir(" + cwd + ")", Kernel.__NR_chdir, s.putString(cwd));
-            }
+            in.add("chdir(" + cwd + ")", Kernel.__NR_chdir, in.putString(cwd));
         }
         if (fs.hasUmask()) {
-            in.syscall("umask(0" + Integer.toOctalString(fs.getUmask()) + ")", Kernel.__NR_umask, fs.getUmask());
+            in.add("umask(0" + Integer.toOctalString(fs.getUmask()) + ")", Kernel.__NR_umask, fs.getUmask());
         }
     }
 
@@ -246,63 +250,55 @@ public final class TaskState {
         }
     }
 
-    static void rlimits(Puppet in, List<RlimitEntry> limits) {
+    static void rlimits(CallBatch in, List<RlimitEntry> limits) {
         try (Arena a = Arena.ofConfined()) {
             for (int r = 0; r < limits.size() && r < Kernel.RLIMIT_NLIMITS; r++) {
                 MemorySegment lim = new Rlimits.Limit(limits.get(r).getCur(), limits.get(r).getMax()).write(a);
-                try (Scratch s = in.scratch()) {
-                    in.syscall("prlimit64(resource " + r + ")", Kernel.__NR_prlimit64, 0, r, s.put(lim), 0);
-                }
+                in.add("prlimit64(resource " + r + ")", Kernel.__NR_prlimit64, 0, r, in.put(lim), 0);
             }
         }
     }
 
-    private static void blockAll(Puppet in) {
+    private static void blockAll(CallBatch in) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment all = a.allocate(8);
             all.set(ValueLayout.JAVA_LONG, 0, -1L);
-            try (Scratch s = in.scratch()) {
-                in.syscall("rt_sigprocmask(SIG_SETMASK, all)", Kernel.__NR_rt_sigprocmask, Kernel.SIG_SETMASK, s.put(all), 0, 8);
-            }
+            in.add("rt_sigprocmask(SIG_SETMASK, all)", Kernel.__NR_rt_sigprocmask, Kernel.SIG_SETMASK, in.put(all), 0, 8);
         }
     }
 
-    static void itimer(Puppet in, int which, ItimerEntry t) {
+    static void itimer(CallBatch in, int which, ItimerEntry t) {
         if (t.getVsec() == 0 && t.getVusec() == 0) {
             return; // disarmed, as in a fresh task
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment v = new TimeVal.Timer(new TimeVal(t.getIsec(), t.getIusec()), new TimeVal(t.getVsec(), t.getVusec())).write(a);
-            try (Scratch s = in.scratch()) {
-                in.syscall("setitimer(" + which + ")", Kernel.__NR_setitimer, which, s.put(v), 0);
-            }
+            in.add("setitimer(" + which + ")", Kernel.__NR_setitimer, which, in.put(v), 0);
         }
     }
 
     /** Queues each dumped siginfo again, process-wide or to the thread; the task sends them to itself, so any si_code goes. */
-    static void pending(Puppet in, SignalQueueEntry q, boolean shared) {
+    static void pending(CallBatch in, int pid, SignalQueueEntry q, boolean shared) {
         if (q.getSignalsCount() == 0) {
             return;
         }
         // the task's own pid as it sees it: another one than cryo's view inside a new pid namespace
-        long self = in.syscall("getpid", Kernel.__NR_getpid);
-        long tid = in.syscall("gettid", Kernel.__NR_gettid);
+        long self = in.call("getpid", Kernel.__NR_getpid);
+        long tid = in.call("gettid", Kernel.__NR_gettid);
         try (Arena a = Arena.ofConfined()) {
             for (SiginfoEntry s : q.getSignalsList()) {
                 byte[] info = s.getSiginfo().toByteArray();
                 if (info.length != SigInfo.SIZE) {
-                    throw new RestoreError("pid " + in.pid() + ": a pending siginfo of " + info.length + " bytes, not " + SigInfo.SIZE);
+                    throw new RestoreError("pid " + pid + ": a pending siginfo of " + info.length + " bytes, not " + SigInfo.SIZE);
                 }
                 MemorySegment seg = SigInfo.allocate(a);
                 seg.copyFrom(MemorySegment.ofArray(info));
                 int sig = SigInfo.signo(seg);
-                try (Scratch scratch = in.scratch()) {
-                    long at = scratch.put(seg);
-                    if (shared) {
-                        in.syscall("rt_sigqueueinfo(" + sig + ")", Kernel.__NR_rt_sigqueueinfo, self, sig, at);
-                    } else {
-                        in.syscall("rt_tgsigqueueinfo(" + sig + ")", Kernel.__NR_rt_tgsigqueueinfo, self, tid, sig, at);
-                    }
+                long at = in.put(seg);
+                if (shared) {
+                    in.add("rt_sigqueueinfo(" + sig + ")", Kernel.__NR_rt_sigqueueinfo, self, sig, at);
+                } else {
+                    in.add("rt_tgsigqueueinfo(" + sig + ")", Kernel.__NR_rt_tgsigqueueinfo, self, tid, sig, at);
                 }
             }
         }
@@ -314,7 +310,7 @@ public final class TaskState {
      * (CAP_SETPCAP for securebits and the bounding set); capset comes last. The puppet is root with every
      * capability: a task that was the same needs its groups only.
      */
-    static void creds(Puppet in, CredsEntry c) {
+    static void creds(CallBatch in, CredsEntry c) {
         boolean root = c.getUid() == 0 && c.getEuid() == 0 && c.getSuid() == 0 && c.getFsuid() == 0
                 && c.getGid() == 0 && c.getEgid() == 0 && c.getSgid() == 0 && c.getFsgid() == 0;
         boolean allCaps = full(c.getCapEffList()) && full(c.getCapPrmList()) && full(c.getCapBndList())
@@ -324,24 +320,22 @@ public final class TaskState {
             for (int i = 0; i < c.getGroupsCount(); i++) {
                 groups.setAtIndex(ValueLayout.JAVA_INT, i, c.getGroups(i));
             }
-            try (Scratch s = in.scratch()) {
-                in.syscall("setgroups(" + c.getGroupsCount() + ")", Kernel.__NR_setgroups, c.getGroupsCount(), s.put(groups));
-            }
+            in.add("setgroups(" + c.getGroupsCount() + ")", Kernel.__NR_setgroups, c.getGroupsCount(), in.put(groups));
             if (root && allCaps) {
                 return;
             }
-            in.syscall("prctl(PR_SET_SECUREBITS, NO_SETUID_FIXUP)", Kernel.__NR_prctl, Kernel.PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP);
-            in.syscall("setresuid(" + c.getUid() + ", " + c.getEuid() + ", " + c.getSuid() + ")", Kernel.__NR_setresuid,
+            in.add("prctl(PR_SET_SECUREBITS, NO_SETUID_FIXUP)", Kernel.__NR_prctl, Kernel.PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP);
+            in.add("setresuid(" + c.getUid() + ", " + c.getEuid() + ", " + c.getSuid() + ")", Kernel.__NR_setresuid,
                     c.getUid(), c.getEuid(), c.getSuid());
-            in.syscall("setfsuid(" + c.getFsuid() + ")", Kernel.__NR_setfsuid, c.getFsuid());
-            in.syscall("setresgid(" + c.getGid() + ", " + c.getEgid() + ", " + c.getSgid() + ")", Kernel.__NR_setresgid,
+            in.add("setfsuid(" + c.getFsuid() + ")", Kernel.__NR_setfsuid, c.getFsuid());
+            in.add("setresgid(" + c.getGid() + ", " + c.getEgid() + ", " + c.getSgid() + ")", Kernel.__NR_setresgid,
                     c.getGid(), c.getEgid(), c.getSgid());
-            in.syscall("setfsgid(" + c.getFsgid() + ")", Kernel.__NR_setfsgid, c.getFsgid());
-            in.syscall("prctl(PR_SET_SECUREBITS, " + c.getSecbits() + ")", Kernel.__NR_prctl, Kernel.PR_SET_SECUREBITS, c.getSecbits());
+            in.add("setfsgid(" + c.getFsgid() + ")", Kernel.__NR_setfsgid, c.getFsgid());
+            in.add("prctl(PR_SET_SECUREBITS, " + c.getSecbits() + ")", Kernel.__NR_prctl, Kernel.PR_SET_SECUREBITS, c.getSecbits());
             int last = capLast();
             for (int cap = 0; cap < last; cap++) {
                 if (!has(c.getCapBndList(), cap)) {
-                    in.syscall("prctl(PR_CAPBSET_DROP, " + cap + ")", Kernel.__NR_prctl, Kernel.PR_CAPBSET_DROP, cap);
+                    in.add("prctl(PR_CAPBSET_DROP, " + cap + ")", Kernel.__NR_prctl, Kernel.PR_CAPBSET_DROP, cap);
                 }
             }
             MemorySegment capData = a.allocate(8 + 24);
@@ -353,10 +347,8 @@ public final class TaskState {
                 capData.set(ValueLayout.JAVA_INT, base + 4, word(c.getCapPrmList(), w));
                 capData.set(ValueLayout.JAVA_INT, base + 8, word(c.getCapInhList(), w));
             }
-            try (Scratch s = in.scratch()) {
-                long at = s.put(capData);
-                in.syscall("capset", Kernel.__NR_capset, at, at + 8);
-            }
+            long at = in.put(capData);
+            in.add("capset", Kernel.__NR_capset, at, at + 8);
         }
     }
 
