@@ -371,7 +371,8 @@ public final class DumpRun {
                 options.listener().log("pid " + pid + ": threads " + parasite.unprotectedThreads()
                         + " have no cure frame (no vDSO padding, or no room below their stack pointer): if cryo died now, they would die too");
             }
-            TaskCollector.Creds creds = TaskCollector.Creds.of(parasite);
+            TaskCollector.Asked asked = TaskCollector.ask(parasite);
+            TaskCollector.Creds creds = new TaskCollector.Creds(asked.securebits());
             for (Tracee t : threads) {
                 ThreadInfoX86.Builder r = t == leader ? leaderRegisters : registers(t);
                 ThreadCollector.Collected th = ThreadCollector.collect(t, r, parasite, creds);
@@ -379,7 +380,7 @@ public final class DumpRun {
                 CoreEntry.Builder core = CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64)
                         .setThreadInfo(th.info()).setThreadCore(th.core());
                 if (t.tid() == pid) {
-                    TaskCoreEntry tc = TaskCollector.taskCore(pid, parasite, t.wasStopped(), th.core().getBlkSigset());
+                    TaskCoreEntry tc = TaskCollector.taskCore(pid, asked, t.wasStopped(), th.core().getBlkSigset());
                     core.setTc(tc).setIds(ids);
                 }
                 CoreEntry built = core.build();
@@ -390,7 +391,7 @@ public final class DumpRun {
                 tids.add(t.tid());
             }
             options.listener().log("pid " + pid + ": threads collected");
-            mm = MemoryCollector.mm(pid, vmas, files, parasite, arena);
+            mm = MemoryCollector.mm(pid, vmas, files, asked.brk(), asked.dumpable(), arena);
             options.listener().log("pid " + pid + ": mm collected");
             if (previous.exists()) {
                 // Taken out of the task (and closed there) before its fds are collected.
