@@ -149,6 +149,14 @@ public final class DumpRun {
             }
             pagesTotal = collected.values().stream().mapToLong(c -> c.plan.present()).sum();
             collected.forEach((pid, c) -> stats.pages(pid, c.plan.scanned(), c.plan.present(), c.plan.inParent()));
+            Map<Integer, MmEntry> mms = new LinkedHashMap<>();
+            collected.forEach((pid, c) -> mms.put(pid, c.mm));
+            // read while frozen, after that the tree's pgid and sid, and a zombie's stat, may change or go
+            List<PstreeEntry> pstree = pstreeEntries(tree, collected, zombies);
+            HeldPages held = step.held();
+            if (held != null && parasites.isEmpty() && !ipc.own() && SharedMemoryDump.objects(mms).isEmpty() && held.fits(pagesTotal)) {
+                return dumpHeld(tree, held, collected, zombies, pstree, ipc, sockets);
+            }
             ReadCollector reader = new ReadCollector(pool);
             long memStart = System.nanoTime();
             for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
@@ -173,15 +181,13 @@ public final class DumpRun {
                     StopPoints.reach("pages");
                 }
             }
-            Map<Integer, MmEntry> mms = new LinkedHashMap<>();
-            collected.forEach((pid, c) -> mms.put(pid, c.mm));
             for (Map.Entry<Integer, VmaEntry> shared : SharedMemoryDump.objects(mms).values()) {
                 cancel.check();
                 SharedMemoryDump.write(pages, shared.getKey(), shared.getValue(), pool);
             }
             options.listener().log(ipc.write(store, mms, pool));
             stats.memdump(System.nanoTime() - memStart);
-            writeTreeImages(tree, collected, zombies, ipc);
+            writeTreeImages(collected, zombies, pstree, ipc);
             options.listener().log("images written");
             step.images().confirm(); // with --remote: once the image cache holds every image, and only then, may the tree go
             if (options.remote() != null) {
@@ -205,6 +211,41 @@ public final class DumpRun {
             StopPoints.reach("released");
             return stats.tree(tree.frozenNanos(), tree.freezer(), processes, tree.threadCount()).lazy(pagesLazy, lazyBytesServed);
         }
+    }
+
+    /**
+     * The rest of a dump whose pages are held in memory ({@link HeldPages}; --leave-running, images in a
+     * directory): each process's pages are read while the tree is frozen, and written meanwhile by the held
+     * pages' writer; the tree is released once they are read, and the writes, then the other images, are
+     * finished after. Every image comes from what was collected while frozen.
+     */
+    private DumpStats.Builder dumpHeld(FrozenTree tree, HeldPages held, Map<Integer, Collected> collected,
+                                       Map<Integer, CoreEntry> zombies, List<PstreeEntry> pstree, IpcNamespaceDump ipc,
+                                       SocketTable sockets) throws Exception {
+        long memStart = System.nanoTime();
+        for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
+            long t0 = System.nanoTime();
+            MemoryCollector.Plan plan = c.getValue().plan;
+            held.read(c.getKey(), plan, pages, cancel::check, this::pagesWritten);
+            options.listener().log(String.format("pid %d: %d pages read into memory in %.1f ms, written from there", c.getKey(),
+                    plan.present(), (System.nanoTime() - t0) / 1e6));
+            StopPoints.reach("pages");
+        }
+        options.listener().log(ipc.write(store, Map.of(), null));
+        stats.memdump(System.nanoTime() - memStart);
+        cancel.check();
+        sockets.close();
+        int processes = tree.processes().size() + zombies.size();
+        tree.close();
+        StopPoints.reach("released");
+        long writeStart = System.nanoTime();
+        held.finish(cancel::check);
+        options.listener().log(String.format("pages written in %.1f ms after the release", (System.nanoTime() - writeStart) / 1e6));
+        stats.memwrite(System.nanoTime() - writeStart);
+        writeTreeImages(collected, zombies, pstree, ipc);
+        options.listener().log("images written");
+        step.images().confirm();
+        return stats.tree(tree.frozenNanos(), tree.freezer(), processes, tree.threadCount()).lazy(0, 0);
     }
 
     /**
@@ -299,6 +340,10 @@ public final class DumpRun {
 
         void keep(int pid, Parasite p) {
             kept.put(pid, p);
+        }
+
+        boolean isEmpty() {
+            return kept.isEmpty();
         }
 
         /** The parasite of {@code pid}, now the caller's to close; null if none was kept. */
@@ -474,13 +519,23 @@ public final class DumpRun {
         return r;
     }
 
-    private void writeTreeImages(FrozenTree tree, Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies,
+    /** The pstree entries of the processes, then of the zombies, as the frozen tree shows them. */
+    private static List<PstreeEntry> pstreeEntries(FrozenTree tree, Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies) {
+        List<PstreeEntry> out = new ArrayList<>();
+        collected.forEach((pid, c) -> out.add(pstreeEntry(tree, pid, c.tids)));
+        zombies.keySet().forEach(pid -> out.add(pstreeEntry(tree, pid, List.of(pid))));
+        return out;
+    }
+
+    private void writeTreeImages(Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies, List<PstreeEntry> pstreeEntries,
                                  IpcNamespaceDump ipc) {
         try (EntryWriter pstree = store.openWriter(ImageKind.PSTREE)) {
+            for (PstreeEntry p : pstreeEntries) {
+                pstree.write(p);
+            }
             for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
                 int pid = e.getKey();
                 Collected c = e.getValue();
-                pstree.write(pstreeEntry(tree, pid, c.tids));
                 store.writeEntry(ImageKind.MM, pid, c.mm);
                 store.writeEntry(ImageKind.FS, pid, c.fs);
                 try (EntryWriter fd = store.openWriter(ImageKind.FDINFO, c.ids.getFilesId())) {
@@ -491,7 +546,6 @@ public final class DumpRun {
                 }
             }
             for (Map.Entry<Integer, CoreEntry> z : zombies.entrySet()) {
-                pstree.write(pstreeEntry(tree, z.getKey(), List.of(z.getKey())));
                 store.writeEntry(ImageKind.CORE, z.getKey(), z.getValue());
             }
             pstree.commit();
