@@ -33,7 +33,8 @@ import dev.cryo.syscalls.ProcessVm;
  * written while frozen). The memory is touched before the freeze, by a thread that runs during the warm-up and
  * the freeze: a page first touched under the copy costs a fault (64 MiB took 25-35 ms more here, as much as
  * the copy itself); transparent huge pages are not asked for, their first faults compacted memory for 180-260
- * ms here.
+ * ms here. A JVM that dumps again (a service) takes the last dump's memory, touched already, if it was used within
+ * the last 30 s; cryo's memory stays that much larger meanwhile.
  */
 final class HeldPages implements AutoCloseable {
     /** The most held: a 64 MiB process and its libraries, with room to spare. */
@@ -52,14 +53,72 @@ final class HeldPages implements AutoCloseable {
     private long writeNanos;
     private boolean finished;
 
-    private HeldPages(long size) {
-        this.memory = Mapping.anonymous(size);
+    /**
+     * The memory of the last dump that held its pages, kept (touched) for the next in a JVM that serves many
+     * ({@code cryo service}), until {@link #SPARE_NANOS} after it was put back; at most one, the largest.
+     */
+    private static Mapping spare;
+    private static long spareSince;
+    private static Thread spareReaper;
+    private static final long SPARE_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+    private HeldPages(Mapping memory, boolean touched) {
+        this.memory = memory;
         MemorySegment m = memory.segment();
+        long size = memory.length();
         this.toucher = Thread.ofPlatform().name("cryo-held-touch").start(() -> {
-            for (long at = 0; at < size && !stopTouching; at += Page.SIZE) {
+            for (long at = 0; at < size && !touched && !stopTouching; at += Page.SIZE) {
                 m.set(ValueLayout.JAVA_BYTE, at, (byte) 0);
             }
         });
+    }
+
+    /** The spare memory if it has {@code size} bytes (now the caller's), else new memory, to be touched. */
+    private static HeldPages take(long size) {
+        synchronized (HeldPages.class) {
+            if (spare != null && spare.length() >= size) {
+                Mapping m = spare;
+                spare = null;
+                return new HeldPages(m, true);
+            }
+        }
+        return new HeldPages(Mapping.anonymous(size), false);
+    }
+
+    /** Keeps {@code m} as the spare (unless a larger one is kept), dropped after {@link #SPARE_NANOS} unused. */
+    private static void putBack(Mapping m) {
+        Mapping drop;
+        synchronized (HeldPages.class) {
+            if (spare != null && spare.length() >= m.length()) {
+                drop = m;
+            } else {
+                drop = spare;
+                spare = m;
+                spareSince = System.nanoTime();
+                if (spareReaper == null) {
+                    spareReaper = Thread.ofPlatform().daemon().name("cryo-held-spare").start(HeldPages::reapSpare);
+                }
+            }
+        }
+        if (drop != null) {
+            drop.close();
+        }
+    }
+
+    private static void reapSpare() {
+        while (true) {
+            try {
+                Thread.sleep(TimeUnit.NANOSECONDS.toMillis(SPARE_NANOS) / 3);
+            } catch (InterruptedException e) {
+                return;
+            }
+            synchronized (HeldPages.class) {
+                if (spare != null && System.nanoTime() - spareSince > SPARE_NANOS) {
+                    spare.close();
+                    spare = null;
+                }
+            }
+        }
     }
 
     /**
@@ -78,7 +137,7 @@ final class HeldPages implements AutoCloseable {
         }
         long bytes = Long.parseLong(anon.substring(0, anon.length() - 3).strip()) * 1024;
         long size = (bytes + bytes / 8 + 2 * CHUNK) & -CHUNK;
-        return size > MAX ? null : new HeldPages(size);
+        return size > MAX ? null : take(size);
     }
 
     /** Whether {@code pages} more pages fit. */
@@ -242,7 +301,10 @@ final class HeldPages implements AutoCloseable {
         }
     }
 
-    /** Stops the writer (what it had not written is dropped: the dump failed) and frees the memory, once no thread uses it. */
+    /**
+     * Stops the writer (what it had not written is dropped: the dump failed) and, once no thread uses the memory,
+     * keeps it as the spare for the next dump of this JVM, or frees it.
+     */
     @Override
     public void close() {
         stopTouching();
@@ -261,6 +323,6 @@ final class HeldPages implements AutoCloseable {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        memory.close();
+        putBack(memory);
     }
 }
