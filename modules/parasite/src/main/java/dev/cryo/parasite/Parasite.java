@@ -352,6 +352,7 @@ public final class Parasite implements AutoCloseable {
             return results;
         }
         int n = calls.size();
+        cure.placeLoop(leader);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment table = a.allocate((long) (n + 1) * BATCH_ENTRY, 8);
             for (int i = 0; i < n; i++) {

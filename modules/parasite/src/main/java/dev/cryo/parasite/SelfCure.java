@@ -92,6 +92,7 @@ final class SelfCure {
     /** Where the loop starts, right before {@link #at}; 0 if the padding has no room for it. */
     private final long loop;
     private boolean placed;
+    private boolean loopPlaced;
 
     private SelfCure(int pid, long at, long loop) {
         this.pid = pid;
@@ -120,11 +121,6 @@ final class SelfCure {
             Ptrace.pokeData(t.tid(), at + 8L * i, CODE[i]);
         }
         c.placed = true;
-        if (loop != 0) {
-            for (int i = 0; i < LOOP.length; i++) {
-                Ptrace.pokeData(t.tid(), loop + 8L * i, LOOP[i]);
-            }
-        }
         return c;
     }
 
@@ -175,9 +171,19 @@ final class SelfCure {
         return at + UNMAP;
     }
 
-    /** Whether the loop is there, for {@link Parasite#queries}. */
+    /** Whether the padding has room for the loop, for {@link Parasite#queries}. */
     boolean hasLoop() {
         return loop != 0;
+    }
+
+    /** Writes the loop on its first use: a pre-dump, which asks nothing, does not pay for it. */
+    void placeLoop(Traced t) {
+        if (loop != 0 && placed && !loopPlaced) {
+            for (int i = 0; i < LOOP.length; i++) {
+                Ptrace.pokeData(t.tid(), loop + 8L * i, LOOP[i]);
+            }
+            loopPlaced = true;
+        }
     }
 
     long loopIp() {
@@ -219,9 +225,10 @@ final class SelfCure {
             for (int i = 0; i < CODE.length; i++) {
                 Ptrace.pokeData(t.tid(), at + 8L * i, 0);
             }
-            for (int i = 0; loop != 0 && i < LOOP.length; i++) {
+            for (int i = 0; loopPlaced && i < LOOP.length; i++) {
                 Ptrace.pokeData(t.tid(), loop + 8L * i, 0);
             }
+            loopPlaced = false;
         }
     }
 

@@ -222,26 +222,31 @@ public final class DumpRun {
     private DumpStats.Builder dumpHeld(FrozenTree tree, HeldPages held, Map<Integer, Collected> collected,
                                        Map<Integer, CoreEntry> zombies, List<PstreeEntry> pstree, IpcNamespaceDump ipc,
                                        SocketTable sockets) throws Exception {
-        long memStart = System.nanoTime();
-        for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
-            long t0 = System.nanoTime();
-            MemoryCollector.Plan plan = c.getValue().plan;
-            held.read(c.getKey(), plan, pages, cancel::check, this::pagesWritten);
-            options.listener().log(String.format("pid %d: %d pages read into memory in %.1f ms, written from there", c.getKey(),
-                    plan.present(), (System.nanoTime() - t0) / 1e6));
-            StopPoints.reach("pages");
-        }
-        options.listener().log(ipc.write(store, Map.of(), null));
-        stats.memdump(System.nanoTime() - memStart);
-        cancel.check();
-        sockets.close();
         int processes = tree.processes().size() + zombies.size();
-        tree.close();
-        StopPoints.reach("released");
-        long writeStart = System.nanoTime();
-        held.finish(cancel::check);
-        options.listener().log(String.format("pages written in %.1f ms after the release", (System.nanoTime() - writeStart) / 1e6));
-        stats.memwrite(System.nanoTime() - writeStart);
+        try {
+            long memStart = System.nanoTime();
+            for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
+                long t0 = System.nanoTime();
+                MemoryCollector.Plan plan = c.getValue().plan;
+                held.read(c.getKey(), plan, pages, cancel::check, this::pagesWritten);
+                options.listener().log(String.format("pid %d: %d pages read into memory in %.1f ms, written from there", c.getKey(),
+                        plan.present(), (System.nanoTime() - t0) / 1e6));
+                StopPoints.reach("pages");
+            }
+            options.listener().log(ipc.write(store, Map.of(), null));
+            stats.memdump(System.nanoTime() - memStart);
+            cancel.check();
+            sockets.close();
+            tree.close();
+            StopPoints.reach("released");
+            long writeStart = System.nanoTime();
+            held.finish(cancel::check);
+            options.listener().log(String.format("pages written in %.1f ms after the release", (System.nanoTime() - writeStart) / 1e6));
+            stats.memwrite(System.nanoTime() - writeStart);
+        } catch (Throwable t) {
+            held.stop(); // before the page destination closes under its writer
+            throw t;
+        }
         writeTreeImages(collected, zombies, pstree, ipc);
         options.listener().log("images written");
         step.images().confirm();

@@ -302,14 +302,14 @@ final class HeldPages implements AutoCloseable {
     }
 
     /**
-     * Stops the writer (what it had not written is dropped: the dump failed) and, once no thread uses the memory,
-     * keeps it as the spare for the next dump of this JVM, or frees it.
+     * Stops the writer, what it had not written dropped (the dump failed), and waits until it has: before the
+     * dump's page destination closes, which would leave it writing to closed descriptors.
      */
-    @Override
-    public void close() {
+    void stop() {
         stopTouching();
         if (!finished) {
             failure = new IllegalStateException("the dump ended before its pages were written");
+            finished = true;
         }
         writer.shutdown();
         boolean interrupted = false;
@@ -323,6 +323,12 @@ final class HeldPages implements AutoCloseable {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Stops the writer ({@link #stop}) and keeps the memory as the spare for the next dump of this JVM, or frees it. */
+    @Override
+    public void close() {
+        stop();
         putBack(memory);
     }
 }
