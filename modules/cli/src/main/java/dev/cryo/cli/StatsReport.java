@@ -18,6 +18,9 @@ public final class StatsReport {
         line(out, indent, "frozen time", millis(s.frozenNanos()));
         line(out, indent, "freezer", s.freezer().label());
         line(out, indent, "memdump time", millis(s.memdumpNanos()));
+        if (s.memwriteNanos() > 0) {
+            line(out, indent, "memwrite time", millis(s.memwriteNanos()));
+        }
         line(out, indent, "pages scanned", Long.toString(s.pagesScanned()));
         line(out, indent, "pages written", Long.toString(s.pagesWritten()));
         line(out, indent, "total time", millis(s.totalNanos()));

@@ -35,12 +35,15 @@ class KillTest {
     @TempDir
     Path work;
 
-    /** Twenty points over a dump --leave-running: the freeze, every step of both parasites' lives, the pages, the release. */
+    /**
+     * Twenty-five points over a dump --leave-running: the freeze, every step of both parasites' lives (the
+     * leaders' queries in one stop, the other threads' calls one at a time), the pages, the release.
+     */
     @ParameterizedTest(name = "dump killed at {0}")
     @ValueSource(strings = {
-            "frozen", "infect", "frame", "call-set", "call-entry", "call-exit", "frame#2", "call-set#10", "call-entry#30",
-            "call-exit#50", "frame#4", "cure-thread", "cure-unmapped", "cure-thread#4", "cured", "infect#2", "cure-unmapped#2",
-            "pages", "pages#2", "released"})
+            "frozen", "infect", "frame", "call-set", "call-entry", "call-exit", "batch-set", "batch-stop", "batch-stop#2",
+            "frame#2", "call-set#4", "call-entry#5", "call-exit#7", "frame#4", "batch-set#3", "batch-stop#4", "cure-thread",
+            "cure-unmapped", "cure-thread#4", "cured", "infect#2", "cure-unmapped#2", "pages", "pages#2", "released"})
     void aDumpKilledAnywhereLeavesItsTargetRunningAsItWas(String point) throws Exception {
         killedAt(point, "dump", "--leave-running", "-j");
     }

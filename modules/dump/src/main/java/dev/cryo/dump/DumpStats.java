@@ -13,7 +13,8 @@ import dev.cryo.parasite.Freezer;
  * What a dump or pre-dump did and how long it took; built step by step as the run goes ({@link Builder}).
  *
  * @param frozenNanos     from the first task stopped to the last one released
- * @param memdumpNanos    time spent copying pages to the images
+ * @param memdumpNanos    time spent copying pages while the tree was frozen: to the images, or into cryo's memory
+ *                        when they are written after the release ({@code memwriteNanos})
  * @param totalNanos      the whole dump
  * @param warmUpNanos     the decoy dump before it ({@link DumpOptions#warmUp()}), not part of {@code totalNanos}; 0 if none ran
  * @param freezer         how the tree was stopped
@@ -24,10 +25,11 @@ import dev.cryo.parasite.Freezer;
  * @param trackers        how written pages were told apart; empty when nothing was (every page written)
  * @param pagesLazy       pages a dump with {@code --lazy-pages} left out of the images, for its lazy-pages daemon
  * @param lazyBytesServed bytes of them the daemon took (GET answers)
+ * @param memwriteNanos   time spent after the release finishing the writes of pages copied while frozen; 0 if none were
  */
 public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, long warmUpNanos, Freezer freezer,
                         int processes, int threads, Map<Integer, Pages> pages, long peakPinnedBytes,
-                        Set<DirtyTracker> trackers, long pagesLazy, long lazyBytesServed) {
+                        Set<DirtyTracker> trackers, long pagesLazy, long lazyBytesServed, long memwriteNanos) {
     public DumpStats {
         pages = Collections.unmodifiableMap(new LinkedHashMap<>(pages));
         trackers = Collections.unmodifiableSet(trackers.isEmpty() ? EnumSet.noneOf(DirtyTracker.class) : EnumSet.copyOf(trackers));
@@ -77,6 +79,7 @@ public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, lo
         private final Set<DirtyTracker> trackers = EnumSet.noneOf(DirtyTracker.class);
         private long pagesLazy;
         private long lazyBytesServed;
+        private long memwriteNanos;
 
         private Builder() {}
 
@@ -91,6 +94,12 @@ public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, lo
 
         public Builder memdump(long nanos) {
             this.memdumpNanos = nanos;
+            return this;
+        }
+
+        /** Pages copied while frozen and written after the release: the time of that write, after the release. */
+        public Builder memwrite(long nanos) {
+            this.memwriteNanos = nanos;
             return this;
         }
 
@@ -127,7 +136,7 @@ public record DumpStats(long frozenNanos, long memdumpNanos, long totalNanos, lo
 
         public DumpStats build() {
             return new DumpStats(frozenNanos, memdumpNanos, totalNanos, warmUpNanos, freezer, processes, threads, pages,
-                    peakPinnedBytes, trackers, pagesLazy, lazyBytesServed);
+                    peakPinnedBytes, trackers, pagesLazy, lazyBytesServed, memwriteNanos);
         }
     }
 }

@@ -75,6 +75,34 @@ final class InjectedCall {
         }
     }
 
+    /**
+     * Runs {@link SelfCure}'s loop from the registers {@code regs} until the thread stops with {@code signal}
+     * at {@code stop}, right after the loop's stop call (a signal-delivery stop: the next resume with signal 0
+     * drops it). Other signals on the way are held ({@link Traced#unexpected}); the loop's own calls make no
+     * stops, as the thread runs under PTRACE_CONT.
+     */
+    static void runToSignal(Traced t, UserRegs regs, long stop, int signal) {
+        int tid = t.tid();
+        regs.write(tid);
+        StopPoints.reach("batch-set");
+        Ptrace.cont(tid, 0);
+        while (true) {
+            Wait.Status st = TraceeWait.next(t);
+            if (st.gone()) {
+                throw t.gone(st);
+            }
+            if (st.stopped() && st.event() == 0 && st.stopSignal() == signal) {
+                regs.read(tid);
+                if (regs.rip() == stop) {
+                    StopPoints.reach("batch-stop");
+                    return;
+                }
+            }
+            t.unexpected(st);
+            Ptrace.cont(tid, 0);
+        }
+    }
+
     /** Sets {@code regs} and continues the thread without waiting: for a call that does not return (exit_group). */
     static void launch(Traced t, UserRegs regs) {
         regs.write(t.tid());

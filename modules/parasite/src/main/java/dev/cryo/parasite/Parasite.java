@@ -77,6 +77,10 @@ public final class Parasite implements AutoCloseable {
     private long ip;
     private Scratch scratch;
     private boolean closed;
+    /** The process's handled signals (SigCgt), read once for {@link #queries}; null until then. */
+    private Long handled;
+    /** Whether the process has seccomp filters (or /proc said too little): its queries go one at a time. */
+    private boolean noQueries;
 
     private Parasite(Traced leader, boolean dumped, SelfCure cure, List<ProcMaps.Mapping> maps) {
         this.pid = leader.pid();
@@ -339,6 +343,111 @@ public final class Parasite implements AutoCloseable {
                 Call failed = calls.get(from + (int) done);
                 throw new ErrnoException(failed.name() + " in pid " + pid, failed.args(), (int) -results[from + (int) done]);
             }
+        }
+    }
+
+    /**
+     * Runs {@code calls} in the leader of a dumped task, in order, and returns their results; the first
+     * that fails is thrown naming it and its errno (the calls before it are done). Their pointer arguments lie
+     * in {@code s}, which also takes the table of calls. Where the task allows it they take one stop in all:
+     * {@link SelfCure}'s loop, in the leader (with a cure frame and a signal it neither blocks nor handles to
+     * stop on), in a task without seccomp filters; otherwise, and in other threads, one call at a time. A thread that cryo abandons in
+     * the loop makes the rest of the calls without it, then cures itself: only calls that change nothing of
+     * the task (queries of its state) belong here.
+     */
+    public long[] queries(Scratch s, List<Call> calls) {
+        return queries(leader, s, calls);
+    }
+
+    /** {@link #queries(Scratch, List)} in thread {@code t} of the task: for what each thread holds of its own. */
+    public long[] queries(Traced t, Scratch s, List<Call> calls) {
+        if (!dumped || area == 0 || closed) {
+            throw new IllegalStateException("pid " + pid + " has no parasite of a dumped task to query");
+        }
+        long[] results = new long[calls.size()];
+        int signal = calls.size() > 1 ? stopSignal(t) : 0;
+        if (signal == 0) {
+            for (int i = 0; i < calls.size(); i++) {
+                Call c = calls.get(i);
+                results[i] = syscallIn(t, c.name(), c.nr(), c.args());
+            }
+            return results;
+        }
+        int n = calls.size();
+        cure.placeLoop(leader);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment table = a.allocate((long) (n + 1) * BATCH_ENTRY, 8);
+            for (int i = 0; i < n; i++) {
+                entry(table, i, calls.get(i).name(), calls.get(i).nr(), calls.get(i).args());
+            }
+            entry(table, n, "tgkill", Kernel.__NR_tgkill, pid, t.tid(), signal);
+            long at = s.put(table);
+            callRegs.copyFrom(calls(t).start()).syscallAt(cure.loopIp(), 0, at, n);
+            callRegs.rbp(at + (long) n * BATCH_ENTRY);
+            try {
+                InjectedCall.runToSignal(t, callRegs, cure.loopStop(), signal);
+            } catch (Tracee.TaskExitedException e) {
+                gone.add(t.tid());
+                throw e;
+            }
+            s.read(at, table);
+            long done = table.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, n * 8L + 7);
+            for (int i = 0; i < n; i++) {
+                results[i] = table.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L + 7);
+            }
+            if (done < 0 || done > n) {
+                throw new InfectionFailure("pid " + pid + ": the query loop in thread " + t.tid() + " says " + done + " calls of " + n + " were made");
+            }
+            if (done < n) {
+                Call failed = calls.get((int) done);
+                throw new ErrnoException(failed.name() + " in pid " + pid, failed.args(), (int) -results[(int) done]);
+            }
+            return results;
+        }
+    }
+
+    /** Signals whose default action is to ignore them: one of these, neither blocked nor handled, is a stop that changes nothing. */
+    private static final int[] IGNORED_SIGNALS = {Kernel.SIGURG, Kernel.SIGWINCH, Kernel.SIGCHLD};
+
+    /**
+     * The signal that ends {@link #queries}'s loop in thread {@code t}, or 0 for one call at a time: the thread
+     * needs its cure frame (its way back should cryo die in the loop), and the signal must change nothing if it
+     * is delivered after cryo's death: neither blocked (it would stay pending, and the thread would run past
+     * the stop) nor handled; a seccomp filter might refuse or punish the tgkill.
+     */
+    private int stopSignal(Traced t) {
+        calls(t);
+        // Only the leader: abandoned, it unmaps the area once its loop is done, and another thread's loop, which
+        // reads its table and writes its answers there, would fault if it ran on after that (seen in a test).
+        if (cure == null || !cure.hasLoop() || t.tid() != leader.tid() || unprotected.contains(t.tid())) {
+            return 0;
+        }
+        if (handled == null) {
+            String seccomp = Proc.status(pid, "Seccomp");
+            String caught = Proc.status(pid, "SigCgt");
+            noQueries = caught == null || seccomp != null && !seccomp.equals("0");
+            handled = noQueries ? 0 : Long.parseUnsignedLong(caught, 16);
+        }
+        if (noQueries) {
+            return 0;
+        }
+        long blocked = Ptrace.getSigmask(t.tid());
+        for (int sig : IGNORED_SIGNALS) {
+            long bit = 1L << (sig - 1);
+            if ((blocked & bit) == 0 && (handled & bit) == 0) {
+                return sig;
+            }
+        }
+        return 0;
+    }
+
+    private static void entry(MemorySegment table, int i, String name, long nr, long... args) {
+        if (args.length > 6) {
+            throw new IllegalArgumentException(name + ": more than six arguments");
+        }
+        table.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L, nr);
+        for (int k = 0; k < args.length; k++) {
+            table.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i * 8L + 1 + k, args[k]);
         }
     }
 

@@ -43,6 +43,23 @@ import dev.cryo.syscalls.UserRegs;
  * cryo's own cure, when it lives, uses the same instructions: the area's munmap at G+13, then each thread
  * back into a PTRACE_INTERRUPT stop with its own registers ({@link InjectedCall#returnTo}), then the
  * padding is zeroed again.
+ *
+ * <p>Where the padding has room, a loop goes right before G, so that many calls that only read the task's
+ * state take one stop instead of two each ({@link Parasite#queries}): rdi a table of entries of 8 words (nr,
+ * six arguments, the result it stores), rsi how many, rbp one more entry, the stop call. It makes each call in
+ * turn until one fails (rax in -4095..-1), stores how many succeeded in the stop entry's result, and makes the
+ * stop call: tgkill of the thread itself with a signal that the thread neither blocks nor handles. Traced, the
+ * thread stops there (a signal-delivery stop, which cryo suppresses); abandoned, the signal is ignored and the
+ * thread falls through into G+2, as from an injected call. It keeps r12, r13 and rsp for that:
+ * <pre>
+ *     L+0   mov %rdi,%rbx; mov %rsi,%r14; xor %r15d,%r15d
+ *     L+9   cmp %r14,%r15; jae L+64
+ *           mov (%rbx),%rax; mov 8(%rbx),%rdi; ... mov 48(%rbx),%r9; syscall; mov %rax,56(%rbx)
+ *           cmp $-4095,%rax; jae L+64; add $64,%rbx; inc %r15; jmp L+9
+ *     L+64  mov %r15,56(%rbp); mov (%rbp),%rax; mov 8(%rbp),%rdi; mov 16(%rbp),%rsi; mov 24(%rbp),%rdx
+ *     L+84  syscall            ; the stop call
+ *     L+86  jmp G+2
+ * </pre>
  */
 final class SelfCure {
     /** The code above, as the words that are poked. */
@@ -50,6 +67,12 @@ final class SelfCure {
     static final long CALL = 0;
     static final long UNMAP = 13;
     private static final long SIZE = CODE.length * 8L;
+    /** The loop above, which ends right before the code's first word (assembled with GNU as, bytes from objdump). */
+    private static final long[] LOOP = words("4889fb4989f64531ff4d39f77332488b03488b7b08488b7310488b53184c8b53204c8b43284c8b4b30"
+            + "0f0548894338483d01f0ffff73094883c34049ffc7ebc94c897d38488b4500488b7d08488b7510488b55180f05eb02");
+    private static final long LOOP_SIZE = LOOP.length * 8L;
+    /** Where the thread stops in the loop: right after its stop call's {@code syscall}. */
+    private static final long LOOP_STOP = 86;
     /** The x86-64 ABI's red zone below rsp, which leaf functions use without moving rsp. */
     private static final long RED_ZONE = 128;
     private static final int XSAVE_MAX = 16384;
@@ -66,11 +89,15 @@ final class SelfCure {
 
     private final int pid;
     private final long at;
+    /** Where the loop starts, right before {@link #at}; 0 if the padding has no room for it. */
+    private final long loop;
     private boolean placed;
+    private boolean loopPlaced;
 
-    private SelfCure(int pid, long at) {
+    private SelfCure(int pid, long at, long loop) {
         this.pid = pid;
         this.at = at;
+        this.loop = loop;
     }
 
     /**
@@ -83,11 +110,13 @@ final class SelfCure {
         if (vdso == null) {
             return null;
         }
-        long at = padding(t.pid(), vdso);
-        if (at == 0) {
+        long free = padding(t.pid(), vdso);
+        long at = vdso.end() - SIZE;
+        if (free == 0 || free > at) {
             return null;
         }
-        SelfCure c = new SelfCure(t.pid(), at);
+        long loop = free <= at - LOOP_SIZE ? at - LOOP_SIZE : 0;
+        SelfCure c = new SelfCure(t.pid(), at, loop);
         for (int i = 0; i < CODE.length; i++) {
             Ptrace.pokeData(t.tid(), at + 8L * i, CODE[i]);
         }
@@ -96,8 +125,8 @@ final class SelfCure {
     }
 
     /**
-     * Where the code can go: the last {@link #SIZE} bytes of the vDSO when they, and everything from the
-     * end of its ELF file (section headers last) to the end of the mapping, are zero.
+     * Where the vDSO's zero padding starts: everything from the end of its ELF file (section headers last) to
+     * the end of the mapping is zero. 0 if it is not an ELF image or has a non-zero byte there.
      */
     private static long padding(int pid, ProcMaps.Mapping vdso) {
         try (Arena arena = Arena.ofConfined(); var mem = Io.open("/proc/" + pid + "/mem", Kernel.O_RDONLY)) {
@@ -117,8 +146,8 @@ final class SelfCure {
                 }
                 end = Math.max(end, image.get(ValueLayout.JAVA_LONG_UNALIGNED, ph + 8) + image.get(ValueLayout.JAVA_LONG_UNALIGNED, ph + 32));
             }
-            long gadget = vdso.size() - SIZE;
-            if (end > gadget) {
+            end = (end + 7) & -8L;
+            if (end >= vdso.size()) {
                 return 0;
             }
             for (long o = end; o < vdso.size(); o++) {
@@ -126,7 +155,7 @@ final class SelfCure {
                     return 0;
                 }
             }
-            return vdso.start() + gadget;
+            return vdso.start() + end;
         } catch (ErrnoException e) {
             return 0;
         }
@@ -140,6 +169,30 @@ final class SelfCure {
     /** Address of the {@code syscall} that unmaps the area, for cryo's own cure. */
     long unmapIp() {
         return at + UNMAP;
+    }
+
+    /** Whether the padding has room for the loop, for {@link Parasite#queries}. */
+    boolean hasLoop() {
+        return loop != 0;
+    }
+
+    /** Writes the loop on its first use: a pre-dump, which asks nothing, does not pay for it. */
+    void placeLoop(Traced t) {
+        if (loop != 0 && placed && !loopPlaced) {
+            for (int i = 0; i < LOOP.length; i++) {
+                Ptrace.pokeData(t.tid(), loop + 8L * i, LOOP[i]);
+            }
+            loopPlaced = true;
+        }
+    }
+
+    long loopIp() {
+        return loop;
+    }
+
+    /** Where a thread that ran the loop stops: right after its stop call. */
+    long loopStop() {
+        return loop + LOOP_STOP;
     }
 
     /**
@@ -172,6 +225,10 @@ final class SelfCure {
             for (int i = 0; i < CODE.length; i++) {
                 Ptrace.pokeData(t.tid(), at + 8L * i, 0);
             }
+            for (int i = 0; loopPlaced && i < LOOP.length; i++) {
+                Ptrace.pokeData(t.tid(), loop + 8L * i, 0);
+            }
+            loopPlaced = false;
         }
     }
 

@@ -16,7 +16,8 @@ import dev.cryo.syscalls.Syscall;
  * own process, which a test then sees stopped (state T) and kills; a test in the JVM itself can
  * {@link #watch} instead. Points: {@code frozen} (the tree seized), {@code infect} (the cure code placed),
  * {@code frame} (a thread's cure frame written), {@code call-set} (a call's registers loaded),
- * {@code call-entry}, {@code call-exit}, {@code cure-thread} (a thread back to its own registers),
+ * {@code call-entry}, {@code call-exit}, {@code batch-set} (the registers of a loop of queries loaded),
+ * {@code batch-stop} (the loop's stop reached), {@code cure-thread} (a thread back to its own registers),
  * {@code cure-unmapped}, {@code cured}, {@code pages} (a process's pages written), {@code released}; and the
  * restore's {@code restore:STEP} (each step, as its failures name it), {@code restore:release},
  * {@code restore:released}.

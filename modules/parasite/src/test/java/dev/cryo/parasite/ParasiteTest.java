@@ -102,6 +102,100 @@ class ParasiteTest {
     }
 
     /**
+     * Queries of a dumped task run in one stop where they can (the loop in the vDSO padding, in the leader): they
+     * answer what the same calls made one at a time answer, in every thread, and the task comes back intact.
+     */
+    @Test
+    void queriesInOneStopAnswerAsCallsOneAtATime() throws Exception {
+        try (Target target = Target.start("dumpee", dir, "8", "3")) {
+            int pid = target.pid();
+            String mapsBefore = Proc.read(pid, "maps");
+            byte[] vdsoBefore = vdso(pid);
+            List<Integer> stops = new ArrayList<>();
+            StopPoints.watch(point -> {
+                if (point.equals("batch-stop")) {
+                    stops.add(1);
+                }
+            });
+            List<long[]> got = Tracer.call("test", () -> {
+                List<long[]> out = new ArrayList<>();
+                try (FrozenTree tree = FrozenTree.freeze(pid, new Cancellation());
+                     Parasite p = Parasite.infect(tree.leader(pid));
+                     Arena arena = Arena.ofConfined()) {
+                    MemorySegment one = arena.allocate(64);
+                    MemorySegment all = arena.allocate(64);
+                    for (Tracee t : tree.processes().get(pid)) {
+                        long[] single = new long[4];
+                        try (Scratch s = p.scratch()) {
+                            long ss = s.reserve(24);
+                            long sa = s.reserve(32);
+                            single[0] = p.syscallIn(t, "gettid", Kernel.__NR_gettid);
+                            p.syscallIn(t, "sigaltstack", Kernel.__NR_sigaltstack, 0, ss);
+                            p.syscallIn(t, "rt_sigaction", Kernel.__NR_rt_sigaction, Kernel.SIGUSR1, 0, sa, 8);
+                            s.read(ss, one.asSlice(0, 24));
+                            s.read(sa, one.asSlice(24, 32));
+                        }
+                        try (Scratch s = p.scratch()) {
+                            long ss = s.reserve(24);
+                            long sa = s.reserve(32);
+                            long[] r = p.queries(t, s, List.of(new Parasite.Call("gettid", Kernel.__NR_gettid),
+                                    new Parasite.Call("sigaltstack", Kernel.__NR_sigaltstack, 0, ss),
+                                    new Parasite.Call("rt_sigaction", Kernel.__NR_rt_sigaction, Kernel.SIGUSR1, 0, sa, 8)));
+                            s.read(ss, all.asSlice(0, 24));
+                            s.read(sa, all.asSlice(24, 32));
+                            single[1] = r[0];
+                            single[2] = r[1];
+                            single[3] = one.asSlice(0, 56).mismatch(all.asSlice(0, 56));
+                        }
+                        out.add(new long[] {t.tid(), single[0], single[1], single[2], single[3]});
+                    }
+                }
+                return out;
+            });
+            assertThat(got).hasSize(4);
+            for (long[] g : got) {
+                assertThat(g[1]).as("gettid made alone in thread " + g[0]).isEqualTo(g[0]);
+                assertThat(g[2]).as("gettid made in the queries of thread " + g[0]).isEqualTo(g[0]);
+                assertThat(g[3]).as("sigaltstack's result").isZero();
+                assertThat(g[4]).as("first byte where the queries' answers differ from the calls' (-1: none)").isEqualTo(-1);
+            }
+            // the other threads' queries go one at a time: see Parasite.stopSignal
+            assertThat(stops).as("one stop for the leader's queries").hasSize(1);
+            assertThat(Proc.read(pid, "maps")).as("the mappings after the cure").isEqualTo(mapsBefore);
+            assertThat(vdso(pid)).as("the vDSO after the cure").isEqualTo(vdsoBefore);
+            assertThat(target.check()).isEqualTo("PASS");
+        }
+    }
+
+    @Test
+    void aFailingQueryNamesItselfStopsTheRestAndStillCures() throws Exception {
+        try (Target target = Target.start("dumpee", dir, "8", "1")) {
+            int pid = target.pid();
+            String mapsBefore = Proc.read(pid, "maps");
+            long fdsBefore = fds(pid);
+            assertThatThrownBy(() -> Tracer.call("test", () -> {
+                try (FrozenTree tree = FrozenTree.freeze(pid, new Cancellation());
+                     Parasite p = Parasite.infect(tree.leader(pid));
+                     Scratch s = p.scratch()) {
+                    // the dup after the failing close would leave an fd in the task, were it made
+                    return p.queries(s, List.of(new Parasite.Call("getpid", Kernel.__NR_getpid),
+                            new Parasite.Call("close(987654)", Kernel.__NR_close, 987654),
+                            new Parasite.Call("fcntl(F_DUPFD_CLOEXEC)", Kernel.__NR_fcntl, 0, Kernel.F_DUPFD_CLOEXEC, 0)));
+                }
+            })).isInstanceOf(ErrnoException.class).hasMessageContaining("close(987654) in pid " + pid).hasMessageContaining("EBADF");
+            assertThat(Proc.read(pid, "maps")).isEqualTo(mapsBefore);
+            assertThat(fds(pid)).as("the target's fds: the call after the failing one was not made").isEqualTo(fdsBefore);
+            assertThat(target.check()).isEqualTo("PASS");
+        }
+    }
+
+    private static long fds(int pid) throws Exception {
+        try (var fd = java.nio.file.Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return fd.count();
+        }
+    }
+
+    /**
      * The target is killed during a call its parasite made (a 10 s nanosleep in the leader), with threads cryo
      * has run nothing in: their exits must be reaped before the kernel reports the leader's, and the call
      * must end with the task's death (it once waited forever for the leader).
@@ -180,6 +274,24 @@ class ParasiteTest {
         }
     }
 
+    /**
+     * The same, for a cryo that dies around the queries: the leader's loop before it runs and at its stop, and
+     * another thread's queries (one at a time) once the leader has run its loop.
+     */
+    @ParameterizedTest(name = "abandoned at {0} #{1}")
+    @CsvSource({"batch-set, 1", "batch-stop, 1", "call-set, 6", "call-exit, 7"})
+    void aTaskAbandonedAroundItsQueriesRunsOnAsItWas(String point, int nth) throws Exception {
+        try (Target target = Target.start("dumpee", dir, "8", "2")) {
+            int pid = target.pid();
+            String mapsBefore = Proc.read(pid, "maps");
+            boolean abandoned = abandonAt(pid, point, nth);
+            assertThat(abandoned).as("the parasite reached " + point + " #" + nth).isTrue();
+            assertThat(tracers(pid)).as("TracerPid of every thread").containsOnly(0);
+            assertThat(target.check()).isEqualTo("PASS");
+            assertThat(Awaits.maps(pid, mapsBefore)).as("the mappings after cryo died").isEqualTo(mapsBefore);
+        }
+    }
+
     /** A thread whose cryo dies while it holds AVX-512 state in its registers keeps that state. */
     @ParameterizedTest(name = "abandoned at {0} #{1}")
     @CsvSource({"call-set, 1", "call-exit, 1", "call-exit, 2", "cure-unmapped, 1"})
@@ -225,6 +337,13 @@ class ParasiteTest {
                         long at = s.reserve(ss.byteSize());
                         p.syscallIn(t, "sigaltstack", Kernel.__NR_sigaltstack, 0, at);
                         s.read(at, ss);
+                    }
+                }
+                for (Tracee t : tree.processes().get(pid)) {
+                    try (Scratch s = p.scratch()) {
+                        long at = s.reserve(24);
+                        p.queries(t, s, List.of(new Parasite.Call("sigaltstack", Kernel.__NR_sigaltstack, 0, at),
+                                new Parasite.Call("getpid", Kernel.__NR_getpid)));
                     }
                 }
                 p.close();

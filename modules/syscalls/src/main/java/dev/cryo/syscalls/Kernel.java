@@ -18,6 +18,7 @@ public final class Kernel {
     // syscall numbers
     public static final int __NR_openat = Linux.__NR_openat();
     public static final int __NR_close = Linux.__NR_close();
+    public static final int __NR_tgkill = Linux.__NR_tgkill();
     public static final int __NR_write = Linux.__NR_write();
     public static final int __NR_lseek = Linux.__NR_lseek();
     public static final int __NR_ioctl = Linux.__NR_ioctl();
@@ -158,6 +159,8 @@ public final class Kernel {
     public static final int SIGUSR2 = Linux.SIGUSR2();
     public static final int SIGTERM = Linux.SIGTERM();
     public static final int SIGCHLD = Linux.SIGCHLD();
+    public static final int SIGURG = Linux.SIGURG();
+    public static final int SIGWINCH = Linux.SIGWINCH();
     public static final int SIGSTOP = Linux.SIGSTOP();
     public static final int SIGTSTP = Linux.SIGTSTP();
     public static final int SIGTTIN = Linux.SIGTTIN();

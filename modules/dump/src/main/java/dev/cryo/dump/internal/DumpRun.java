@@ -150,10 +150,16 @@ public final class DumpRun {
             }
             pagesTotal = collected.values().stream().mapToLong(c -> c.plan.present()).sum();
             collected.forEach((pid, c) -> stats.pages(pid, c.plan.scanned(), c.plan.present(), c.plan.inParent()));
-            ReadCollector reader = new ReadCollector(pool);
-            long memStart = System.nanoTime();
             Map<Integer, MmEntry> mms = new LinkedHashMap<>();
             collected.forEach((pid, c) -> mms.put(pid, c.mm));
+            // read while frozen, after that the tree's pgid and sid, and a zombie's stat, may change or go
+            List<PstreeEntry> pstree = pstreeEntries(tree, collected, zombies);
+            HeldPages held = step.held();
+            if (held != null && parasites.isEmpty() && !ipc.own() && SharedMemoryDump.objects(mms).isEmpty() && held.fits(pagesTotal)) {
+                return dumpHeld(tree, held, collected, zombies, pstree, ipc, sockets);
+            }
+            ReadCollector reader = new ReadCollector(pool);
+            long memStart = System.nanoTime();
             // With --remote a restore may read the images as they come: everything but the processes' pages goes
             // first, every pagemap with its pages image's size announced, then the inventory (after it nothing
             // begins: the cache knows which images there are; its COMPLETE, not the inventory, says that the
@@ -162,7 +168,7 @@ public final class DumpRun {
             Map<Integer, PageSink> published = new LinkedHashMap<>();
             try {
                 if (streamed) {
-                    writeTreeImages(tree, collected, zombies);
+                    writeTreeImages(collected, zombies, pstree);
                     writeSharedMemory(mms, ipc, pool);
                     for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
                         PageSink sink = pages.open(PagemapType.PROCESS, c.getKey());
@@ -182,7 +188,7 @@ public final class DumpRun {
             }
             stats.memdump(System.nanoTime() - memStart);
             if (!streamed) {
-                writeTreeImages(tree, collected, zombies);
+                writeTreeImages(collected, zombies, pstree);
             }
             // Every page is where it goes (a page server has confirmed it) before the dump is called complete.
             pages.commit();
@@ -290,6 +296,48 @@ public final class DumpRun {
         public void close() {
             sink.close();
         }
+    }
+
+    /**
+     * The rest of a dump whose pages are held in memory ({@link HeldPages}; --leave-running, images in a
+     * directory): each process's pages are read while the tree is frozen, and written meanwhile by the held
+     * pages' writer; the tree is released once they are read, and the writes, then the other images, are
+     * finished after. Every image comes from what was collected while frozen.
+     */
+    private DumpStats.Builder dumpHeld(FrozenTree tree, HeldPages held, Map<Integer, Collected> collected,
+                                       Map<Integer, CoreEntry> zombies, List<PstreeEntry> pstree, IpcNamespaceDump ipc,
+                                       SocketTable sockets) throws Exception {
+        int processes = tree.processes().size() + zombies.size();
+        try {
+            long memStart = System.nanoTime();
+            for (Map.Entry<Integer, Collected> c : collected.entrySet()) {
+                long t0 = System.nanoTime();
+                MemoryCollector.Plan plan = c.getValue().plan;
+                held.read(c.getKey(), plan, pages, cancel::check, this::pagesWritten);
+                options.listener().log(String.format("pid %d: %d pages read into memory in %.1f ms, written from there", c.getKey(),
+                        plan.present(), (System.nanoTime() - t0) / 1e6));
+                StopPoints.reach("pages");
+            }
+            options.listener().log(ipc.write(store, Map.of(), null));
+            stats.memdump(System.nanoTime() - memStart);
+            cancel.check();
+            sockets.close();
+            tree.close();
+            StopPoints.reach("released");
+            long writeStart = System.nanoTime();
+            held.finish(cancel::check);
+            options.listener().log(String.format("pages written in %.1f ms after the release", (System.nanoTime() - writeStart) / 1e6));
+            stats.memwrite(System.nanoTime() - writeStart);
+        } catch (Throwable t) {
+            held.stop(); // before the page destination closes under its writer
+            throw t;
+        }
+        writeTreeImages(collected, zombies, pstree);
+        pages.commit();
+        writeInventory(ipc);
+        options.listener().log("images written");
+        step.images().confirm();
+        return stats.tree(tree.frozenNanos(), tree.freezer(), processes, tree.threadCount()).lazy(0, 0);
     }
 
     /**
@@ -407,6 +455,10 @@ public final class DumpRun {
             kept.put(pid, p);
         }
 
+        boolean isEmpty() {
+            return kept.isEmpty();
+        }
+
         /** The parasite of {@code pid}, now the caller's to close; null if none was kept. */
         Parasite take(int pid) {
             return kept.remove(pid);
@@ -477,7 +529,8 @@ public final class DumpRun {
                 options.listener().log("pid " + pid + ": threads " + parasite.unprotectedThreads()
                         + " have no cure frame (no vDSO padding, or no room below their stack pointer): if cryo died now, they would die too");
             }
-            TaskCollector.Creds creds = TaskCollector.Creds.of(parasite);
+            TaskCollector.Asked asked = TaskCollector.ask(parasite);
+            TaskCollector.Creds creds = new TaskCollector.Creds(asked.securebits());
             for (Tracee t : threads) {
                 ThreadInfoX86.Builder r = t == leader ? leaderRegisters : registers(t);
                 ThreadCollector.Collected th = ThreadCollector.collect(t, r, parasite, creds);
@@ -485,7 +538,7 @@ public final class DumpRun {
                 CoreEntry.Builder core = CoreEntry.newBuilder().setMtype(CoreEntry.March.X86_64)
                         .setThreadInfo(th.info()).setThreadCore(th.core());
                 if (t.tid() == pid) {
-                    TaskCoreEntry tc = TaskCollector.taskCore(pid, parasite, t.wasStopped(), th.core().getBlkSigset());
+                    TaskCoreEntry tc = TaskCollector.taskCore(pid, asked, t.wasStopped(), th.core().getBlkSigset());
                     core.setTc(tc).setIds(ids);
                 }
                 CoreEntry built = core.build();
@@ -496,7 +549,7 @@ public final class DumpRun {
                 tids.add(t.tid());
             }
             options.listener().log("pid " + pid + ": threads collected");
-            mm = MemoryCollector.mm(pid, vmas, files, parasite, arena);
+            mm = MemoryCollector.mm(pid, vmas, files, asked.brk(), asked.dumpable(), arena);
             options.listener().log("pid " + pid + ": mm collected");
             if (previous.exists()) {
                 // Taken out of the task (and closed there) before its fds are collected.
@@ -579,12 +632,22 @@ public final class DumpRun {
         return r;
     }
 
-    private void writeTreeImages(FrozenTree tree, Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies) {
+    /** The pstree entries of the processes, then of the zombies, as the frozen tree shows them. */
+    private static List<PstreeEntry> pstreeEntries(FrozenTree tree, Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies) {
+        List<PstreeEntry> out = new ArrayList<>();
+        collected.forEach((pid, c) -> out.add(pstreeEntry(tree, pid, c.tids)));
+        zombies.keySet().forEach(pid -> out.add(pstreeEntry(tree, pid, List.of(pid))));
+        return out;
+    }
+
+    private void writeTreeImages(Map<Integer, Collected> collected, Map<Integer, CoreEntry> zombies, List<PstreeEntry> pstreeEntries) {
         try (EntryWriter pstree = store.openWriter(ImageKind.PSTREE)) {
+            for (PstreeEntry p : pstreeEntries) {
+                pstree.write(p);
+            }
             for (Map.Entry<Integer, Collected> e : collected.entrySet()) {
                 int pid = e.getKey();
                 Collected c = e.getValue();
-                pstree.write(pstreeEntry(tree, pid, c.tids));
                 store.writeEntry(ImageKind.MM, pid, c.mm);
                 store.writeEntry(ImageKind.FS, pid, c.fs);
                 try (EntryWriter fd = store.openWriter(ImageKind.FDINFO, c.ids.getFilesId())) {
@@ -595,7 +658,6 @@ public final class DumpRun {
                 }
             }
             for (Map.Entry<Integer, CoreEntry> z : zombies.entrySet()) {
-                pstree.write(pstreeEntry(tree, z.getKey(), List.of(z.getKey())));
                 store.writeEntry(ImageKind.CORE, z.getKey(), z.getValue());
             }
             pstree.commit();

@@ -47,7 +47,7 @@ final class DumpStep {
      * the server its lazy-pages daemon connects to (listening already), or null.
      */
     record Context(Kind kind, DumpOptions options, Cancellation cancel, StepImages images, PreviousStep previous,
-                   PageDestination pages, LazyPageServer lazy) {
+                   PageDestination pages, LazyPageServer lazy, HeldPages held) {
         ImageStore store() {
             return images.store();
         }
@@ -81,12 +81,13 @@ final class DumpStep {
         // with --remote, the image proxy and cache drop a snapshot that was not complete (RemoteSnapshot).
         try (StepImages dir = StepImages.claim(options, kind.verb, cancel)) {
             ImageStore store = dir.store();
-            try (LazyPageServer lazy = kind == Kind.DUMP ? listenForLazyPages(options) : null) {
-                long warmUp = options.warmUp() ? WarmUp.once(kind == Kind.DUMP ? null : options.preDumpMode(), options.listener(), cancel) : 0;
+            try (LazyPageServer lazy = kind == Kind.DUMP ? listenForLazyPages(options) : null;
+                 HeldPages held = kind == Kind.DUMP ? held(options) : null) {
+                long warmUp = options.warmUp() ? WarmUp.once(kind == Kind.DUMP ? null : options.preDumpMode(), options.leaveRunning(), options.listener(), cancel) : 0;
                 long start = System.nanoTime();
                 PreviousStep previous = dir.previous(options);
                 try (PageDestination pages = destination(store, options, previous, cancel)) {
-                    Context c = new Context(kind, options, cancel, dir, previous, pages, lazy);
+                    Context c = new Context(kind, options, cancel, dir, previous, pages, lazy, held);
                     DumpStats.Builder stats = Tracer.call(kind.verb + "-" + options.pid(), () -> work.run(c));
                     dir.complete();
                     return stats.times(System.nanoTime() - start, warmUp).build();
@@ -111,6 +112,20 @@ final class DumpStep {
         PageDestination d = PageDestination.pageServer(options.pageServer(), store, previous.store(), cancel::check);
         options.listener().log("pages go to " + d.describe());
         return d;
+    }
+
+    /**
+     * Memory for the pages of a small dump with --leave-running into an images directory ({@link HeldPages}),
+     * taken and touched before the warm-up, or null: a dump that kills the tree must have its images before it
+     * does, and --lazy-pages, a live migration's handover, --remote and a page server keep their own ways;
+     * {@code --memdump-mode read} writes while frozen, as before.
+     */
+    private static HeldPages held(DumpOptions o) {
+        if (!o.leaveRunning() || o.lazyPages() != null || o.handover() != null || o.remote() != null || o.pageServer() != null
+                || o.memdumpMode() != dev.cryo.dump.MemdumpMode.AUTO) {
+            return null;
+        }
+        return HeldPages.forTree(o.pid());
     }
 
     /** --lazy-pages: listening before the tree is touched, so that a port in use fails the dump at once. */

@@ -25,10 +25,8 @@ import dev.cryo.syscalls.Proc;
 final class MemoryCollector {
     private MemoryCollector() {}
 
-    static MmEntry mm(int pid, List<Vma> vmas, FileTable files, Parasite parasite, Arena arena) throws DumpException {
+    static MmEntry mm(int pid, List<Vma> vmas, FileTable files, long brk, int dumpable, Arena arena) throws DumpException {
         Proc.Stat s = Proc.stat(pid);
-        long brk = parasite.syscall("brk", Kernel.__NR_brk, 0);
-        int dumpable = (int) parasite.syscall("prctl(PR_GET_DUMPABLE)", Kernel.__NR_prctl, Kernel.PR_GET_DUMPABLE);
         String exe = dev.cryo.syscalls.Io.readlink("/proc/" + pid + "/exe");
         MmEntry.Builder mm = MmEntry.newBuilder()
                 .setMmStartCode(s.longField(26)).setMmEndCode(s.longField(27))

@@ -32,7 +32,15 @@ final class TaskCollector {
 
     private TaskCollector() {}
 
-    static TaskCoreEntry taskCore(int pid, Parasite parasite, boolean stopped, long leaderSigmask) {
+    /**
+     * What the whole process is asked, in one lot of queries (one stop where the parasite can), before its
+     * threads: its itimers, rlimits, every signal's action, the secure bits its threads' creds carry, its
+     * program break and dumpable flag.
+     */
+    record Asked(TaskTimersEntry timers, TaskRlimitsEntry rlimits, List<SaEntry> sigactions, int securebits, long brk,
+                 int dumpable) {}
+
+    static TaskCoreEntry taskCore(int pid, Asked asked, boolean stopped, long leaderSigmask) {
         Proc.Stat stat = Proc.stat(pid);
         try (Arena arena = Arena.ofConfined()) {
             return TaskCoreEntry.newBuilder()
@@ -42,13 +50,90 @@ final class TaskCollector {
                     .setFlags((int) stat.longField(9))
                     .setBlkSigset(leaderSigmask)
                     .setComm(stat.comm())
-                    .setTimers(itimers(parasite, arena))
-                    .setRlimits(rlimits(parasite, arena))
-                    .addAllSigactions(sigactions(parasite, arena))
+                    .setTimers(asked.timers())
+                    .setRlimits(asked.rlimits())
+                    .addAllSigactions(asked.sigactions())
                     .setSignalsS(ThreadCollector.pending(pid, true, arena))
                     .setOomScoreAdj(Integer.parseInt(Proc.read(pid, "oom_score_adj").strip()))
                     .setLoginuid((int) Long.parseLong(Proc.read(pid, "loginuid").strip()))
                     .build();
+        }
+    }
+
+    /**
+     * Asks the process (its leader) what only it can tell:
+     * <ul>
+     * <li>getitimer(which, &amp;old) for the three itimers;</li>
+     * <li>prlimit64(0, r, NULL, &amp;old) for each limit: from outside, reading the limits of another user's
+     *     process needs CAP_SYS_RESOURCE, which root lacks in some containers;</li>
+     * <li>rt_sigaction(sig, NULL, &amp;old) for every signal but SIGKILL and SIGSTOP, written as CRIU writes
+     *     them: all zero;</li>
+     * <li>prctl(PR_GET_SECUREBITS), brk(0) (which moves nothing: it answers where the break is) and
+     *     prctl(PR_GET_DUMPABLE).</li>
+     * </ul>
+     */
+    static Asked ask(Parasite parasite) {
+        try (Arena arena = Arena.ofConfined(); Scratch s = parasite.scratch()) {
+            int[] which = {Kernel.ITIMER_REAL, Kernel.ITIMER_VIRTUAL, Kernel.ITIMER_PROF};
+            long timerSize = TimeVal.Timer.allocate(arena).byteSize();
+            long limitSize = Rlimits.Limit.allocate(arena).byteSize();
+            long actionSize = SigAction.allocate(arena).byteSize();
+            List<Parasite.Call> calls = new ArrayList<>();
+            calls.add(new Parasite.Call("prctl(PR_GET_SECUREBITS)", Kernel.__NR_prctl, Kernel.PR_GET_SECUREBITS));
+            calls.add(new Parasite.Call("brk", Kernel.__NR_brk, 0));
+            calls.add(new Parasite.Call("prctl(PR_GET_DUMPABLE)", Kernel.__NR_prctl, Kernel.PR_GET_DUMPABLE));
+            long[] timers = new long[which.length];
+            for (int i = 0; i < which.length; i++) {
+                timers[i] = s.reserve(timerSize);
+                calls.add(new Parasite.Call("getitimer", Kernel.__NR_getitimer, which[i], timers[i]));
+            }
+            long[] limits = new long[Kernel.RLIMIT_NLIMITS];
+            for (int r = 0; r < limits.length; r++) {
+                limits[r] = s.reserve(limitSize);
+                calls.add(new Parasite.Call("prlimit64(" + r + ")", Kernel.__NR_prlimit64, 0, r, 0, limits[r]));
+            }
+            long[] actions = new long[Kernel.CRYO_KERNEL_NSIG + 1];
+            for (int sig = 1; sig <= Kernel.CRYO_KERNEL_NSIG; sig++) {
+                if (sig != Kernel.SIGKILL && sig != Kernel.SIGSTOP) {
+                    actions[sig] = s.reserve(actionSize);
+                    calls.add(new Parasite.Call("rt_sigaction(" + sig + ")", Kernel.__NR_rt_sigaction, sig, 0, actions[sig], 8));
+                }
+            }
+            long[] r = parasite.queries(s, calls);
+            // everything the calls wrote, back in one read
+            long from = timers[0];
+            MemorySegment all = arena.allocate(s.reserve(0) - from, 8);
+            s.read(from, all);
+
+            ItimerEntry[] t = new ItimerEntry[which.length];
+            for (int i = 0; i < which.length; i++) {
+                TimeVal.Timer v = TimeVal.Timer.read(all.asSlice(timers[i] - from, timerSize));
+                t[i] = ItimerEntry.newBuilder()
+                        .setIsec(v.interval().sec()).setIusec(v.interval().usec())
+                        .setVsec(v.value().sec()).setVusec(v.value().usec())
+                        .build();
+            }
+            TaskRlimitsEntry.Builder rl = TaskRlimitsEntry.newBuilder();
+            for (long at : limits) {
+                Rlimits.Limit limit = Rlimits.Limit.read(all.asSlice(at - from, limitSize));
+                rl.addRlimits(RlimitEntry.newBuilder().setCur(limit.cur()).setMax(limit.max()));
+            }
+            List<SaEntry> sa = new ArrayList<>();
+            for (int sig = 1; sig <= Kernel.CRYO_KERNEL_NSIG; sig++) {
+                if (actions[sig] == 0) {
+                    sa.add(SaEntry.newBuilder().setSigaction(0).setFlags(0).setRestorer(0).setMask(0).build());
+                    continue;
+                }
+                SigAction action = SigAction.read(all.asSlice(actions[sig] - from, actionSize));
+                sa.add(SaEntry.newBuilder()
+                        .setSigaction(action.handler())
+                        .setFlags(action.flags())
+                        .setRestorer(action.restorer())
+                        .setMask(action.mask())
+                        .build());
+            }
+            return new Asked(TaskTimersEntry.newBuilder().setReal(t[0]).setVirt(t[1]).setProf(t[2]).build(), rl.build(), sa,
+                    (int) r[0], r[1], (int) r[2]);
         }
     }
 
@@ -70,75 +155,8 @@ final class TaskCollector {
                 .build();
     }
 
-    /** rt_sigaction(sig, NULL, &old) inside the task for every signal, SIGKILL and SIGSTOP included as CRIU does. */
-    private static List<SaEntry> sigactions(Parasite parasite, Arena arena) {
-        List<SaEntry> out = new ArrayList<>();
-        MemorySegment sa = SigAction.allocate(arena);
-        for (int sig = 1; sig <= Kernel.CRYO_KERNEL_NSIG; sig++) {
-            if (sig == Kernel.SIGKILL || sig == Kernel.SIGSTOP) {
-                out.add(SaEntry.newBuilder().setSigaction(0).setFlags(0).setRestorer(0).setMask(0).build());
-                continue;
-            }
-            try (Scratch s = parasite.scratch()) {
-                long at = s.reserve(sa.byteSize());
-                parasite.syscall("rt_sigaction", Kernel.__NR_rt_sigaction, sig, 0, at, 8);
-                s.read(at, sa);
-            }
-            SigAction action = SigAction.read(sa);
-            out.add(SaEntry.newBuilder()
-                    .setSigaction(action.handler())
-                    .setFlags(action.flags())
-                    .setRestorer(action.restorer())
-                    .setMask(action.mask())
-                    .build());
-        }
-        return out;
-    }
-
-    private static TaskTimersEntry itimers(Parasite parasite, Arena arena) {
-        ItimerEntry[] t = new ItimerEntry[3];
-        int[] which = {Kernel.ITIMER_REAL, Kernel.ITIMER_VIRTUAL, Kernel.ITIMER_PROF};
-        MemorySegment v = TimeVal.Timer.allocate(arena);
-        for (int i = 0; i < 3; i++) {
-            try (Scratch s = parasite.scratch()) {
-                long at = s.reserve(v.byteSize());
-                parasite.syscall("getitimer", Kernel.__NR_getitimer, which[i], at);
-                s.read(at, v);
-            }
-            TimeVal.Timer timer = TimeVal.Timer.read(v);
-            t[i] = ItimerEntry.newBuilder()
-                    .setIsec(timer.interval().sec()).setIusec(timer.interval().usec())
-                    .setVsec(timer.value().sec()).setVusec(timer.value().usec())
-                    .build();
-        }
-        return TaskTimersEntry.newBuilder().setReal(t[0]).setVirt(t[1]).setProf(t[2]).build();
-    }
-
-    /**
-     * prlimit64(0, r, NULL, &old) inside the task: from outside, reading the limits of another user's
-     * process needs CAP_SYS_RESOURCE, which root lacks in some containers.
-     */
-    private static TaskRlimitsEntry rlimits(Parasite parasite, Arena arena) {
-        TaskRlimitsEntry.Builder b = TaskRlimitsEntry.newBuilder();
-        MemorySegment lim = Rlimits.Limit.allocate(arena);
-        for (int r = 0; r < Kernel.RLIMIT_NLIMITS; r++) {
-            try (Scratch s = parasite.scratch()) {
-                long at = s.reserve(lim.byteSize());
-                parasite.syscall("prlimit64(" + r + ")", Kernel.__NR_prlimit64, 0, r, 0, at);
-                s.read(at, lim);
-            }
-            Rlimits.Limit limit = Rlimits.Limit.read(lim);
-            b.addRlimits(RlimitEntry.newBuilder().setCur(limit.cur()).setMax(limit.max()));
-        }
-        return b.build();
-    }
-
     /** Credentials from /proc/PID/task/TID/status, with secure bits asked of the task. */
     record Creds(int securebits) {
-        static Creds of(Parasite parasite) {
-            return new Creds((int) parasite.syscall("prctl(PR_GET_SECUREBITS)", Kernel.__NR_prctl, Kernel.PR_GET_SECUREBITS));
-        }
-
         CredsEntry forThread(int pid, int tid) {
             String status = Proc.read(pid, "task/" + tid + "/status");
             long[] uid = ids(field(status, "Uid"));

@@ -53,20 +53,26 @@ final class ThreadCollector {
     static Collected collect(Tracee t, ThreadInfoX86.Builder registers, Parasite parasite, TaskCollector.Creds creds) {
         try (Arena arena = Arena.ofConfined()) {
             int tid = t.tid();
-            // clear_child_tid lives only in the kernel: ask the thread itself.
+            // clear_child_tid and the sigaltstack live only in the kernel: ask the thread itself, both in one lot.
             MemorySegment word = arena.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment ss = SigAltStack.allocate(arena);
             try (Scratch s = parasite.scratch()) {
-                long at = s.reserve(word.byteSize());
-                parasite.syscallIn(t, "prctl(PR_GET_TID_ADDRESS)", Kernel.__NR_prctl, Kernel.PR_GET_TID_ADDRESS, at);
-                s.read(at, word);
+                long tidAddress = s.reserve(word.byteSize());
+                long stack = s.reserve(ss.byteSize());
+                parasite.queries(t, s, java.util.List.of(
+                        new Parasite.Call("prctl(PR_GET_TID_ADDRESS)", Kernel.__NR_prctl, Kernel.PR_GET_TID_ADDRESS, tidAddress),
+                        new Parasite.Call("sigaltstack", Kernel.__NR_sigaltstack, 0, stack)));
+                s.read(tidAddress, word);
+                s.read(stack, ss);
             }
             ThreadInfoX86 info = registers.setClearTidAddr(word.get(ValueLayout.JAVA_LONG, 0)).build();
+            SigAltStack stack = SigAltStack.read(ss);
 
             ThreadCoreEntry.Builder core = ThreadCoreEntry.newBuilder()
                     .setBlkSigset(Ptrace.getSigmask(tid))
                     .setComm(Proc.read(t.pid(), "task/" + tid + "/comm").strip())
                     .setCreds(creds.forThread(t.pid(), tid))
-                    .setSas(sigaltstack(t, parasite, arena));
+                    .setSas(ThreadSasEntry.newBuilder().setSsSp(stack.sp()).setSsSize(stack.size()).setSsFlags(stack.flags()));
             robustList(tid, core, arena);
             rseq(tid, core, arena);
             core.setSignalsP(pending(tid, false, arena));
@@ -164,21 +170,6 @@ final class ThreadCollector {
                 add.accept(x.get(ValueLayout.JAVA_LONG_UNALIGNED, l.offset(c) + i * 8L));
             }
         }
-    }
-
-    private static ThreadSasEntry sigaltstack(Tracee t, Parasite parasite, Arena arena) {
-        MemorySegment ss = SigAltStack.allocate(arena);
-        try (Scratch s = parasite.scratch()) {
-            long at = s.reserve(ss.byteSize());
-            parasite.syscallIn(t, "sigaltstack", Kernel.__NR_sigaltstack, 0, at);
-            s.read(at, ss);
-        }
-        SigAltStack stack = SigAltStack.read(ss);
-        return ThreadSasEntry.newBuilder()
-                .setSsSp(stack.sp())
-                .setSsSize(stack.size())
-                .setSsFlags(stack.flags())
-                .build();
     }
 
     private static void robustList(int tid, ThreadCoreEntry.Builder core, Arena arena) {

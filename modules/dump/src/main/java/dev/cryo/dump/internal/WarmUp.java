@@ -39,11 +39,12 @@ final class WarmUp {
     private WarmUp() {}
 
     /**
-     * Rehearses a dump ({@code preDump} null) or a pre-dump in that mode, unless done already; returns the time it
+     * Rehearses a dump ({@code preDump} null; with {@code leaveRunning} as the real one, whose pages then take
+     * the same way, see {@link HeldPages}) or a pre-dump in that mode, unless done already; returns the time it
      * took. Tells {@code listener} which processes and directory the decoy is, so that they can be seen gone.
      */
-    static synchronized long once(PreDumpMode preDump, DumpListener listener, Cancellation cancel) {
-        String kind = preDump == null ? "dump" : "pre-dump " + preDump;
+    static synchronized long once(PreDumpMode preDump, boolean leaveRunning, DumpListener listener, Cancellation cancel) {
+        String kind = preDump == null ? (leaveRunning ? "dump --leave-running" : "dump") : "pre-dump " + preDump;
         if (!DONE.add(kind)) {
             return 0;
         }
@@ -58,7 +59,8 @@ final class WarmUp {
             decoy = decoy(said[0]);
             listener.log("warm-up: decoy pid " + decoy.pid() + " with "
                     + decoy.descendants().map(p -> Long.toString(p.pid())).collect(Collectors.joining(" ")) + ", images in " + images);
-            DumpOptions options = DumpOptions.of(Math.toIntExact(decoy.pid()), images).withPreDumpMode(preDump);
+            DumpOptions options = DumpOptions.of(Math.toIntExact(decoy.pid()), images).withPreDumpMode(preDump)
+                    .withLeaveRunning(preDump == null && leaveRunning);
             if (preDump == null) {
                 DumpRun.run(options, cancel);
             } else {

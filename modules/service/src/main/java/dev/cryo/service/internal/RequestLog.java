@@ -92,6 +92,9 @@ final class RequestLog implements DumpListener, RestoreListener, AutoCloseable {
             figure("frozen time", millis(s.frozenNanos()));
             figure("freezer", s.freezer().label());
             figure("memdump time", millis(s.memdumpNanos()));
+            if (s.memwriteNanos() > 0) {
+                figure("memwrite time", millis(s.memwriteNanos()));
+            }
             figure("pages scanned", Long.toString(s.pagesScanned()));
             figure("pages written", Long.toString(s.pagesWritten()));
             figure("pages skipped", Long.toString(s.pagesInParent()));
