@@ -121,17 +121,7 @@ public final class LazyMemory {
 
     /** The index of the first of the sorted, disjoint {@code ranges} that ends after {@code addr}. */
     private static int firstEndingAfter(List<long[]> ranges, long addr) {
-        int lo = 0;
-        int hi = ranges.size();
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (ranges.get(mid)[1] <= addr) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
+        return Runs.firstEndingAfter(ranges, 0, addr, r -> r[1]);
     }
 
     /** The parts of the sorted, disjoint {@code ranges} inside [start, end), found by binary search. */

@@ -250,17 +250,7 @@ public final class PageSource implements AutoCloseable {
     }
 
     private static int firstEndingAfter(List<Entry> es, long addr) {
-        int lo = 0;
-        int hi = es.size();
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (es.get(mid).end() <= addr) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
+        return Runs.firstEndingAfter(es, 0, addr, Entry::end);
     }
 
     /**

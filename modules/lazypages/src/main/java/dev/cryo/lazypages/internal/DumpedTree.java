@@ -17,6 +17,7 @@ import dev.cryo.images.proto.PstreeEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagexfer.LazyMemory;
 import dev.cryo.pagexfer.PageSource;
+import dev.cryo.pagexfer.Runs;
 
 /**
  * The dumped tree as the daemon needs it: for each process, the pages its lazy restore left to the daemon,
@@ -165,18 +166,8 @@ public final class DumpedTree implements AutoCloseable {
 
     /** The parts of the sorted {@code ps} inside [start, end). */
     private static List<Piece> within(List<Piece> ps, long start, long end) {
-        int lo = 0;
-        int hi = ps.size();
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (ps.get(mid).end() <= start) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
         List<Piece> out = new ArrayList<>();
-        for (int i = lo; i < ps.size() && ps.get(i).start() < end; i++) {
+        for (int i = Runs.firstEndingAfter(ps, 0, start, Piece::end); i < ps.size() && ps.get(i).start() < end; i++) {
             Piece p = ps.get(i);
             out.add(p.slice(Math.max(start, p.start()), Math.min(end, p.end())));
         }

@@ -10,6 +10,7 @@ import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagexfer.LazyMemory;
 import dev.cryo.pagexfer.PageSource;
+import dev.cryo.pagexfer.Runs;
 import dev.cryo.restore.LazyHandoff;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Fd;
@@ -151,18 +152,7 @@ public final class LazyProcess implements AutoCloseable {
         List<long[]> maps = rule.mappings();
         int i = 0;
         for (int m = 0; m < maps.size(); m++) {
-            long start = maps.get(m)[0];
-            int lo = i;
-            int hi = xs.size();
-            while (lo < hi) {
-                int mid = (lo + hi) >>> 1;
-                if (xs.get(mid).end() <= start) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            i = lo;
+            i = Runs.firstEndingAfter(xs, i, maps.get(m)[0], PageSource.Extent::end);
             if (i < xs.size() && xs.get(i).vaddr() < maps.get(m)[1]) {
                 register[m] = true;
             }

@@ -13,6 +13,7 @@ import dev.cryo.images.Inheritance;
 import dev.cryo.images.proto.MmEntry;
 import dev.cryo.images.proto.VmaEntry;
 import dev.cryo.pagexfer.PageSource;
+import dev.cryo.pagexfer.Runs;
 import dev.cryo.pagexfer.PagemapType;
 import dev.cryo.restore.internal.Puppet;
 import dev.cryo.syscalls.Kernel;
@@ -43,7 +44,7 @@ final class PageFill {
             // process has thousands of runs per GiB (what it wrote meanwhile), all of them the daemon's.
             int next = 0;
             for (long[] r : lazy.notLazy()) {
-                int i = Math.max(next, firstEndingAfter(xs, r[0]));
+                int i = Math.max(next, Runs.firstEndingAfter(xs, 0, r[0], PageSource.Extent::end));
                 for (; i < xs.size() && xs.get(i).vaddr() < r[1]; i++) {
                     pages += fillFew(p, src, xs.get(i), lazy);
                 }
@@ -120,21 +121,6 @@ final class PageFill {
             src.done(x);
         }
         return pages;
-    }
-
-    /** The index of the first extent of {@code xs} (address order) that ends after {@code addr}. */
-    private static int firstEndingAfter(List<PageSource.Extent> xs, long addr) {
-        int lo = 0;
-        int hi = xs.size();
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (xs.get(mid).end() <= addr) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
     }
 
     /** Bytes written at a time: the image's pages read for them leave cryo's resident set after each. */
