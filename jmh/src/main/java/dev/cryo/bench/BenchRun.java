@@ -39,6 +39,12 @@ record BenchRun(int[] sizes, int runs, Path dir) {
         return Files.createDirectories(img);
     }
 
+    /** Removes {@code dir} and everything in it: a bench's images on tmpfs, once its figures are printed. */
+    static void remove(Path dir) throws Exception {
+        fresh(dir);
+        Files.deleteIfExists(dir);
+    }
+
     static long median(long[] v) {
         long[] s = v.clone();
         Arrays.sort(s);

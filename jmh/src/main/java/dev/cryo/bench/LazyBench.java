@@ -88,6 +88,8 @@ public final class LazyBench {
             if (only == null || only.equals("precopy")) {
                 b.precopy(hosts, sizes[sizes.length - 1]);
             }
+        } finally {
+            BenchRun.remove(b.dir); // the images of a GiB would stay in memory on /dev/shm
         }
     }
 

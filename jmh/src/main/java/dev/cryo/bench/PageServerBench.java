@@ -83,6 +83,8 @@ public final class PageServerBench {
             if (only == null || only.equals("big")) {
                 big(hosts, dir, runs, sizes, modes);
             }
+        } finally {
+            BenchRun.remove(dir); // the images of a GiB would stay in memory on /dev/shm
         }
     }
 
