@@ -447,13 +447,7 @@ public final class Holdings {
                     }
                     return image;
                 }
-                if (closedWithout(s, name)) {
-                    throw new Refused(true, name + " is not in snapshot " + id + ": its inventory is there, and nothing more begins");
-                }
-                String refusal = absence(s, id, name);
-                if (refusal != null) {
-                    throw new Refused(s != null && s.complete || s == null && endedWell || role == Role.PROXY, refusal);
-                }
+                refuseIfNever(s, id, name, absence(s, id, name));
                 changed.awaitUninterruptibly();
             }
         } finally {
@@ -484,6 +478,21 @@ public final class Holdings {
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Throws the {@link Refused} of a reader that waits for image {@code name} of {@code id} ({@code s}, null when
+     * unknown) which will never come: the snapshot closed without it ({@link #closedWithout}), or {@code refusal}
+     * (not null) says why; returns when it may still come. The refusal says the image is missing (rather than
+     * lost) where the snapshot is complete, the migration ended well without such a snapshot, or this is the proxy.
+     */
+    private void refuseIfNever(Snapshot s, String id, String name, String refusal) {
+        if (closedWithout(s, name)) {
+            throw new Refused(true, name + " is not in snapshot " + id + ": its inventory is there, and nothing more begins");
+        }
+        if (refusal != null) {
+            throw new Refused(s != null && s.complete || s == null && endedWell || role == Role.PROXY, refusal);
         }
     }
 
@@ -528,13 +537,7 @@ public final class Holdings {
                 if (announced >= 0) {
                     return announced;
                 }
-                if (closedWithout(s, name)) {
-                    throw new Refused(true, name + " is not in snapshot " + id + ": its inventory is there, and nothing more begins");
-                }
-                String refusal = absence(s, id, name);
-                if (refusal != null) {
-                    throw new Refused(s != null && s.complete || s == null && endedWell || role == Role.PROXY, refusal);
-                }
+                refuseIfNever(s, id, name, absence(s, id, name));
                 changed.awaitUninterruptibly();
             }
         } finally {
@@ -569,14 +572,8 @@ public final class Holdings {
                     size[1] = image.size;
                     return image;
                 }
-                if (closedWithout(s, name)) {
-                    throw new Refused(true, name + " is not in snapshot " + id + ": its inventory is there, and nothing more begins");
-                }
-                String refusal = s == null && aborted.contains(id) ? name + " of " + id + " never arrived: " + source
-                        + " aborted the step that wrote it" : absence(s, id, name);
-                if (refusal != null) {
-                    throw new Refused(s != null && s.complete || s == null && endedWell || role == Role.PROXY, refusal);
-                }
+                refuseIfNever(s, id, name, s == null && aborted.contains(id) ? name + " of " + id + " never arrived: " + source
+                        + " aborted the step that wrote it" : absence(s, id, name));
                 changed.awaitUninterruptibly();
             }
         } finally {
