@@ -147,6 +147,14 @@ public final class TcpSocket implements AutoCloseable {
         Sockets.setIntOption(fd, Linux.IPPROTO_TCP(), Linux.TCP_NODELAY(), on ? 1 : 0);
     }
 
+    /**
+     * SO_SNDBUF: how much sent data the socket may hold before a send waits (the kernel doubles it for its
+     * bookkeeping and caps it at net.core.wmem_max); fixes it where the kernel would grow it from 16 KiB.
+     */
+    public void sendBuffer(int bytes) {
+        Sockets.setIntOption(fd, Linux.SOL_SOCKET(), Linux.SO_SNDBUF(), bytes);
+    }
+
     /** SO_SNDTIMEO and SO_RCVTIMEO: a send or recv that blocks this long fails with EAGAIN. Zero: never. */
     public void timeouts(Duration d) {
         StreamCalls.timeouts(fd, d);

@@ -212,6 +212,9 @@ final class MemoryCollector {
         return result;
     }
 
+    /** Bytes of a process from which its pages go through two pipes (see SpliceStream), not one. */
+    private static final long OVERLAP_FROM = 4L << 20;
+
     /**
      * Writes the process's pages to {@code sink} the splice way (returns where the time went, for the log): the
      * process, stopped and still infected by
@@ -222,7 +225,9 @@ final class MemoryCollector {
     static String splicePages(Parasite parasite, Plan plan, PageSink sink, Runnable checkpoint,
                               PageProgress progress) throws Exception {
         sink.begin(plan.runs());
-        try (SpliceStream stream = SpliceStream.open(parasite)) {
+        // two pipes for a process of more than a few pipe-fulls: one is filled while the other is moved on
+        int pipes = plan.present() * Page.SIZE > OVERLAP_FROM ? 2 : 1;
+        try (SpliceStream stream = SpliceStream.open(parasite, pipes)) {
             stream.stream(plan.ranges(), new SpliceStream.Target() {
                 @Override
                 public void fromPipe(dev.cryo.syscalls.Fd pipe, long bytes) {
@@ -237,8 +242,8 @@ final class MemoryCollector {
                 }
             }, checkpoint);
             sink.commit();
-            return String.format("%d vmsplice calls %.1f ms, out of the pipe %.1f ms", stream.vmspliceCalls(),
-                    stream.vmspliceNanos() / 1e6, stream.outNanos() / 1e6);
+            return String.format("%d vmsplice calls %.1f ms, out of the pipe %.1f ms, waited for a pipe %.1f ms", stream.vmspliceCalls(),
+                    stream.vmspliceNanos() / 1e6, stream.outNanos() / 1e6, stream.waitNanos() / 1e6);
         }
     }
 

@@ -28,6 +28,9 @@ import dev.cryo.syscalls.TcpSocket;
  * pushed at once.
  */
 public final class PageServerClient implements PageDestination {
+    /** SO_SNDBUF of the connection: 4 MiB, four of the dump's 1 MiB pipes (the kernel caps it at wmem_max). */
+    private static final int SEND_BUFFER = 4 << 20;
+
     private final PageServerEndpoint endpoint;
     private final Wire wire;
     private final ImageStore store;
@@ -60,6 +63,9 @@ public final class PageServerClient implements PageDestination {
             Wire wire = endpoint.tls() == null ? raw
                     : TlsWire.client(raw, TlsContexts.of(endpoint.tls()), endpoint.address().getHostAddress(), endpoint.port(),
                             endpoint.tls().checkName());
+            // Room for a few pipe-fulls in flight: the next one is spliced on while the server drains the last,
+            // where the kernel's own sizing starts at 16 KiB and grows as the transfer goes (docs/benchmarks.md)
+            socket.sendBuffer(SEND_BUFFER);
             if (endpoint.cork()) {
                 // Corked from the start, as CRIU does since 2015 ("the smartest mode ever" for such transfers):
                 // data leaves in full segments, and each command that waits for an answer is pushed by hand.
