@@ -31,8 +31,8 @@ import dev.cryo.testkit.TwoHosts;
  * {@code cryo dump --remote} through a {@code cryo image-proxy} (client namespace) to a {@code cryo image-cache}
  * (server namespace), then {@code cryo restore -d --remote}. The time is from the dump's start to the restore's
  * word that the tree runs. The daemons are started before (as a service would be), and report their CPU time
- * and peak RSS ({@code --display-stats}).</li>
- * <li>memory: the image cache's peak RSS for one full dump of pd_dirty ({@code --mib} MiB), and for a chain of
+ * and peak memory ({@code --display-stats}).</li>
+ * <li>memory: the image cache's peak memory for one full dump of pd_dirty ({@code --mib} MiB), and for a chain of
  * three steps (pre-dump, pre-dump, dump) with {@code --dirty} per mille of the pages written between steps, and
  * with {@code --churn} per mille (500; 0 skips it): what deduplication keeps it to.</li>
  * </ul>
@@ -45,6 +45,7 @@ public final class RemoteImagesBench {
     private static final Pattern RESTORED = Pattern.compile("restored pid (\\d+)");
     private static final Pattern CPU = Pattern.compile("cpu time:\\s+([0-9.]+) s \\(([0-9.]+) s per GiB");
     private static final Pattern RSS = Pattern.compile("peak rss:\\s+([0-9]+) KiB");
+    private static final Pattern IN_FILES = Pattern.compile("peak in files:\\s+([0-9]+) KiB");
     private static final Pattern RECEIVED = Pattern.compile("received:\\s+\\d+ snapshots, \\d+ images, ([0-9.]+) MiB");
     private static final Pattern HELD = Pattern.compile("held:\\s+([0-9.]+) MiB \\(([0-9.]+) MiB released");
     /** The cryo launcher's JVM options (./cryo's jvm_flags): every cryo here runs with them, as users' do. */
@@ -108,7 +109,7 @@ public final class RemoteImagesBench {
 
     /** One migration: its parts in ms, and for proxy + cache what the daemons said. */
     private record Migration(long dumpMs, long copyMs, long restoreMs, double proxyCpuPerGib, double cacheCpuPerGib, long proxyRssKib,
-                             long cacheRssKib, double imagesMib) {
+                             long cacheMemoryKib, double imagesMib) {
         long totalMs() {
             return dumpMs + copyMs + restoreMs;
         }
@@ -126,8 +127,8 @@ public final class RemoteImagesBench {
                 Migration m = isRemote ? viaDaemons(hosts, dir, mib) : viaTar(hosts, dir, mib);
                 if (isRemote) {
                     System.out.printf(Locale.ROOT, "  run %d proxy + cache total %6d ms (dump %5d, restore ends %5d ms after it); %.0f MiB of images;"
-                                    + " CPU per GiB proxy %.2f s, cache %.2f s; peak RSS proxy %d MiB, cache %d MiB%n", r, m.totalMs(), m.dumpMs(),
-                            m.restoreMs(), m.imagesMib(), m.proxyCpuPerGib(), m.cacheCpuPerGib(), m.proxyRssKib() / 1024, m.cacheRssKib() / 1024);
+                                    + " CPU per GiB proxy %.2f s, cache %.2f s; peak RSS proxy %d MiB, cache peak memory %d MiB%n", r, m.totalMs(), m.dumpMs(),
+                            m.restoreMs(), m.imagesMib(), m.proxyCpuPerGib(), m.cacheCpuPerGib(), m.proxyRssKib() / 1024, m.cacheMemoryKib() / 1024);
                 } else {
                     System.out.printf(Locale.ROOT, "  run %d local + tar   total %6d ms (dump %5d, copy %5d, restore %5d)%n", r, m.totalMs(),
                             m.dumpMs(), m.copyMs(), m.restoreMs());
@@ -148,9 +149,9 @@ public final class RemoteImagesBench {
         double[] cacheCpu = remote.stream().mapToDouble(Migration::cacheCpuPerGib).sorted().toArray();
         System.out.printf(Locale.ROOT, "CPU per GiB of images: proxy %.2f s (median; %.2f-%.2f), cache %.2f s (median; %.2f-%.2f)%n",
                 cpu[cpu.length / 2], cpu[0], cpu[cpu.length - 1], cacheCpu[cacheCpu.length / 2], cacheCpu[0], cacheCpu[cacheCpu.length - 1]);
-        System.out.printf(Locale.ROOT, "peak RSS (medians): proxy %d MiB, cache %d MiB, for a tree of %d MiB%n",
+        System.out.printf(Locale.ROOT, "peak memory (medians): proxy %d MiB (RSS), cache %d MiB (RSS and memfds), for a tree of %d MiB%n",
                 median(remote.stream().mapToLong(Migration::proxyRssKib).toArray()) / 1024,
-                median(remote.stream().mapToLong(Migration::cacheRssKib).toArray()) / 1024, mib);
+                median(remote.stream().mapToLong(Migration::cacheMemoryKib).toArray()) / 1024, mib);
     }
 
     private static Migration viaTar(TwoHosts hosts, Path dir, int mib) throws Exception {
@@ -206,7 +207,7 @@ public final class RemoteImagesBench {
                 String c = cache.output();
                 long end = Math.max(t1, t2);
                 return new Migration(ms(t1 - t0), 0, ms(end - t1), Double.parseDouble(find(CPU, p, 2)), Double.parseDouble(find(CPU, c, 2)),
-                        Long.parseLong(find(RSS, p, 1)), Long.parseLong(find(RSS, c, 1)), Double.parseDouble(find(RECEIVED, c, 1)));
+                        Long.parseLong(find(RSS, p, 1)), cacheMemoryKib(c), Double.parseDouble(find(RECEIVED, c, 1)));
             }
         }
     }
@@ -311,7 +312,7 @@ public final class RemoteImagesBench {
     // ------------------------------------------------------------------------------------------------- memory
 
     private static void memory(TwoHosts hosts, Path dir, int runs, int mib, int dirty, int churn) throws Exception {
-        System.out.printf(Locale.ROOT, "%nmemory: the image cache's peak RSS, pd_dirty of %d MiB, the chain's steps through proxy and cache;"
+        System.out.printf(Locale.ROOT, "%nmemory: the image cache's peak memory (RSS and memfds), pd_dirty of %d MiB, the chain's steps through proxy and cache;"
                 + " %d runs, interleaved%n", mib, runs);
         List<Long> full = new ArrayList<>();
         List<Long> chain = new ArrayList<>();
@@ -334,16 +335,16 @@ public final class RemoteImagesBench {
         }
         long f = median(full.stream().mapToLong(Long::longValue).toArray());
         long c = median(chain.stream().mapToLong(Long::longValue).toArray());
-        System.out.printf(Locale.ROOT, "cache peak RSS (medians): one full dump %d MiB; three steps at %.1f%% dirty %d MiB (%.3fx); the tree %d MiB%n",
+        System.out.printf(Locale.ROOT, "cache peak memory (medians): one full dump %d MiB; three steps at %.1f%% dirty %d MiB (%.3fx); the tree %d MiB%n",
                 f / 1024, dirty / 10.0, c / 1024, (double) c / f, mib);
         if (!churned.isEmpty()) {
             long h = median(churned.stream().mapToLong(Long::longValue).toArray());
-            System.out.printf(Locale.ROOT, "cache peak RSS (median of %d): three steps at %.1f%% dirty %d MiB (%.3fx of one full dump)%n",
+            System.out.printf(Locale.ROOT, "cache peak memory (median of %d): three steps at %.1f%% dirty %d MiB (%.3fx of one full dump)%n",
                     churned.size(), churn / 10.0, h / 1024, (double) h / f);
         }
     }
 
-    /** {@code steps} steps (pre-dumps then a dump) of pd_dirty writing {@code permille} of its pages between them; the cache's peak RSS (KiB). */
+    /** {@code steps} steps (pre-dumps then a dump) of pd_dirty writing {@code permille} of its pages between them; the cache's peak memory (KiB). */
     private static long chain(TwoHosts hosts, Path dir, int mib, int permille, int steps) throws Exception {
         Path cacheSock = dir.resolve("cache.sock");
         Path proxySock = dir.resolve("proxy.sock");
@@ -375,8 +376,8 @@ public final class RemoteImagesBench {
                 ended(cache.awaitEnd(60));
                 finish(root);
                 String c = cache.output();
-                long rss = Long.parseLong(find(RSS, c, 1));
-                System.out.printf(Locale.ROOT, "  %d step%s, %s: received %s MiB, held at the end %s MiB (%s MiB released by deduplication), peak RSS %d MiB%n",
+                long rss = cacheMemoryKib(c);
+                System.out.printf(Locale.ROOT, "  %d step%s, %s: received %s MiB, held at the end %s MiB (%s MiB released by deduplication), peak memory %d MiB%n",
                         steps, steps == 1 ? "" : "s", steps == 1 ? "a full dump" : (permille / 10.0) + "% written between steps",
                         find(RECEIVED, c, 1), find(HELD, c, 1), find(HELD, c, 2), rss / 1024);
                 return rss;
@@ -385,6 +386,15 @@ public final class RemoteImagesBench {
     }
 
     // ------------------------------------------------------------------------------------------------- helpers
+
+    /**
+     * The cache's peak memory in KiB, from its --display-stats: its peak RSS plus the most it held at once in the
+     * memfds of pages images, which it writes without mapping them (so they are not in its RSS). The two peaks
+     * need not fall at the same moment: the sum is at most an overestimate.
+     */
+    private static long cacheMemoryKib(String cacheOutput) {
+        return Long.parseLong(find(RSS, cacheOutput, 1)) + Long.parseLong(find(IN_FILES, cacheOutput, 1));
+    }
 
     private static String find(Pattern p, String text, int group) {
         Matcher m = p.matcher(text);

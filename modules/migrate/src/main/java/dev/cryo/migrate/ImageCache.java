@@ -48,7 +48,11 @@ public final class ImageCache implements AutoCloseable {
     public record Options(InetAddress address, int port, Path localSocket, Tls tls) {}
 
     /** What the cache received and holds at its end. */
-    public record Stats(String source, int snapshots, int images, long receivedBytes, long heldBytes, long releasedBytes) {}
+    /**
+     * {@code peakInFiles}: the most bytes of pages held at once in memfds, which the cache writes without mapping
+     * them: they are not in its resident set.
+     */
+    public record Stats(String source, int snapshots, int images, long receivedBytes, long heldBytes, long releasedBytes, long peakInFiles) {}
 
     private final TcpStream.Server server;
     private final LocalListener local;
@@ -102,7 +106,7 @@ public final class ImageCache implements AutoCloseable {
         start("image-cache-local", this::acceptLocal);
         holdings.awaitDone(() -> stopped);
         Holdings.Figures f = holdings.figures();
-        return new Stats(source, f.snapshots(), f.images(), f.receivedBytes(), f.heldBytes(), f.releasedBytes());
+        return new Stats(source, f.snapshots(), f.images(), f.receivedBytes(), f.heldBytes(), f.releasedBytes(), f.peakInFiles());
     }
 
     private void start(String name, Runnable r) {
@@ -134,8 +138,8 @@ public final class ImageCache implements AutoCloseable {
             source = ch.peer();
             channels.add(ch);
             start("image-cache-source", () -> {
-                try {
-                    new SourceSession(ch, holdings, log).run();
+                try (Io.Pipe pipe = SourceSession.pipeFor(ch)) {
+                    new SourceSession(ch, holdings, pipe, log).run();
                 } finally {
                     channels.remove(ch);
                 }

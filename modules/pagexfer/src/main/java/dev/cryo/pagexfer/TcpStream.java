@@ -128,6 +128,17 @@ public final class TcpStream implements AutoCloseable {
         plain.sendFromPipe(from, n);
     }
 
+    /**
+     * Moves up to {@code n} bytes of a plain stream into pipe {@code to} (its write end), the pipe referencing
+     * the socket buffers' pages; returns how many, 0 when the peer has ended the stream.
+     */
+    public long recvToPipe(Fd to, long n) {
+        if (!(wire instanceof PlainWire plain)) {
+            throw new IllegalStateException("bytes spliced from a TLS stream");
+        }
+        return plain.recvToPipe(to, n);
+    }
+
     /** Makes everything sent so far leave now: the sender waits for an answer next. */
     public void push() {
         wire.push();

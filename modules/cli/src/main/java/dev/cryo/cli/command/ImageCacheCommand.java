@@ -86,6 +86,7 @@ final class ImageCacheCommand implements Callable<Integer> {
                         s.releasedBytes() / 1048576.0);
                 out.printf(Locale.ROOT, "cpu time:      %.3f s (%.2f s per GiB received)%n", cpu / 1e9, mib == 0 ? 0.0 : cpu / 1e9 / (mib / 1024));
                 out.printf(Locale.ROOT, "peak rss:      %d KiB%n", DaemonFigures.peakRssKib());
+                out.printf(Locale.ROOT, "peak in files: %d KiB (pages held in memfds, not in the rss)%n", s.peakInFiles() / 1024);
                 out.flush();
             }
         }

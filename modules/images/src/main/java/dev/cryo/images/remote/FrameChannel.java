@@ -337,7 +337,8 @@ public final class FrameChannel implements AutoCloseable {
         }
     }
 
-    private RemoteImageException cut(ImageHeader about, long got) {
+    /** The error of a DATA frame's bytes that end {@code got} bytes in: the stream was cut. */
+    public RemoteImageException cut(ImageHeader about, long got) {
         return new RemoteImageException(peer() + ": the connection was cut " + got + " bytes into a piece of " + about.getSize()
                 + " bytes of " + about.getName() + " of " + about.getSnapshot());
     }

@@ -109,6 +109,7 @@ public final class Holdings {
     private boolean endedWell;
     private boolean done;
     private long receivedBytes;
+    private final HeldInFiles inFiles = new HeldInFiles();
 
     public Holdings(Role role) {
         this.role = role;
@@ -139,7 +140,7 @@ public final class Holdings {
         if (!keeps(name)) {
             return null;
         }
-        return role == Role.CACHE && isPages(name) ? ImageBytes.inMemfd(name) : new ImageBytes();
+        return role == Role.CACHE && isPages(name) ? ImageBytes.inMemfd(name, inFiles) : new ImageBytes();
     }
 
     /**
@@ -705,7 +706,8 @@ public final class Holdings {
     }
 
     /** What is held now, for the daemon's report. */
-    public record Figures(int snapshots, int images, long receivedBytes, long heldBytes, long releasedBytes) {}
+    /** {@code peakInFiles}: the most bytes held at once in pages images' memfds, which the resident set does not show. */
+    public record Figures(int snapshots, int images, long receivedBytes, long heldBytes, long releasedBytes, long peakInFiles) {}
 
     public Figures figures() {
         lock.lock();
@@ -722,7 +724,7 @@ public final class Holdings {
                     }
                 }
             }
-            return new Figures(snapshots.size(), images, receivedBytes, held, released);
+            return new Figures(snapshots.size(), images, receivedBytes, held, released, inFiles.peak());
         } finally {
             lock.unlock();
         }

@@ -8,6 +8,7 @@ import java.util.TreeMap;
 import java.util.function.Consumer;
 
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Mapping;
 import dev.cryo.syscalls.Memfd;
@@ -48,22 +49,29 @@ final class ImageBytes implements AutoCloseable {
     private final java.util.concurrent.locks.ReentrantReadWriteLock lock = new java.util.concurrent.locks.ReentrantReadWriteLock();
     /** The file that holds the bytes, or null: anonymous memory. */
     private final Fd file;
+    /** What counts the bytes held in files, with {@link #file}. */
+    private final HeldInFiles counted;
 
     /** Bytes in anonymous memory. */
     ImageBytes() {
         this.file = null;
+        this.counted = null;
     }
 
-    private ImageBytes(Fd file) {
+    private ImageBytes(Fd file, HeldInFiles counted) {
         this.file = file;
+        this.counted = counted;
     }
 
-    /** Bytes in a memfd named {@code name} (for /proc's eyes): a reader may be handed the file. */
-    static ImageBytes inMemfd(String name) {
+    /**
+     * Bytes in a memfd named {@code name} (for /proc's eyes): a reader may be handed the file. What it holds
+     * is counted in {@code counted}.
+     */
+    static ImageBytes inMemfd(String name, HeldInFiles counted) {
         Fd f = Memfd.create("cryo-image:" + name, Kernel.MFD_CLOEXEC | Kernel.MFD_ALLOW_SEALING);
         try {
             Memfd.addSeals(f, Kernel.F_SEAL_SHRINK); // it grows by chunks; a reader's mapping can never lose its file under it
-            return new ImageBytes(f);
+            return new ImageBytes(f, counted);
         } catch (RuntimeException e) {
             f.close();
             throw e;
@@ -125,12 +133,37 @@ final class ImageBytes implements AutoCloseable {
         return last.segment().asSlice(at, Math.min(max, last.length() - at));
     }
 
+    /** Whether the bytes are in a file, which {@link #appendFromPipe} can write into. */
+    boolean inFile() {
+        return file != null;
+    }
+
+    /**
+     * Moves the {@code n} bytes waiting in {@code pipe} (its read end) into the file as the {@link #tail}'s
+     * next bytes (at most what that tail had room for), by splice(2): the kernel copies them into the file's
+     * pages, which it allocates as it writes, where a receive through the chunk's mapping would fault each
+     * page in (zeroed first) one at a time. The caller then says {@link #appended}.
+     */
+    void appendFromPipe(Fd pipe, long n) {
+        Io.lseek(file.fd(), size, Kernel.SEEK_SET);
+        for (long done = 0; done < n; ) {
+            long m = Io.splice(pipe.fd(), file.fd(), n - done, Kernel.SPLICE_F_MOVE);
+            if (m == 0) {
+                throw new IllegalStateException("splice: the pipe held " + (n - done) + " bytes fewer than it was given");
+            }
+            done += m;
+        }
+    }
+
     /** {@code n} bytes of the {@link #tail} were filled. */
     void appended(long n) {
         if (size + n > capacity) {
             throw new IllegalStateException("appended past the end of the chunk");
         }
         size += n;
+        if (counted != null) {
+            counted.add(n);
+        }
     }
 
     /** Whether some byte of [from, to) was released. */
@@ -187,7 +220,11 @@ final class ImageBytes implements AutoCloseable {
     void release(long from, long to) {
         lock.writeLock().lock();
         try {
+            long held = heldBytes();
             releaseLocked(from, to);
+            if (counted != null) {
+                counted.add(heldBytes() - held);
+            }
         } finally {
             lock.writeLock().unlock();
         }
@@ -267,6 +304,9 @@ final class ImageBytes implements AutoCloseable {
     public void close() {
         lock.writeLock().lock();
         try {
+            if (counted != null && !closed) {
+                counted.add(-heldBytes());
+            }
             closed = true;
             chunks.forEach(Mapping::close);
             chunks.clear();

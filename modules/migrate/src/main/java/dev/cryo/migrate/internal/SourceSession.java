@@ -8,6 +8,8 @@ import dev.cryo.images.remote.RemoteImageException;
 import dev.cryo.images.remote.proto.ImageHeader;
 import dev.cryo.images.remote.proto.RemoteFrame;
 import dev.cryo.images.remote.proto.RemoteFrame.Kind;
+import dev.cryo.syscalls.ErrnoException;
+import dev.cryo.syscalls.Io;
 
 /**
  * The image cache's side of the one TCP connection from the image proxy: every step's images into the
@@ -18,13 +20,24 @@ import dev.cryo.images.remote.proto.RemoteFrame.Kind;
  * what was not complete never will be, and readers waiting for it are told so.
  */
 public final class SourceSession implements Runnable {
+    private static final long PIPE = WriterSession.RELAY;
+
     private final FrameChannel link;
     private final Holdings holdings;
     private final Consumer<String> log;
+    /** The pipe that a plain link's pages images go through, or null (TLS: received into their chunks). */
+    private final Io.Pipe pipe;
 
-    public SourceSession(FrameChannel link, Holdings holdings, Consumer<String> log) {
+    /** A pipe for a session on {@code link} to receive through: null when its bytes cannot be spliced (TLS). */
+    public static Io.Pipe pipeFor(FrameChannel link) {
+        return link.link() instanceof TcpLink t && t.splices() ? WriterSession.splicePipe() : null;
+    }
+
+    /** {@code pipe}: owned by the caller, used on a plain TCP link; null to receive every byte into memory. */
+    public SourceSession(FrameChannel link, Holdings holdings, Io.Pipe pipe, Consumer<String> log) {
         this.link = link;
         this.holdings = holdings;
+        this.pipe = pipe;
         this.log = log;
     }
 
@@ -86,12 +99,32 @@ public final class SourceSession implements Runnable {
         }
     }
 
-    /** The bytes of a DATA frame, straight into the memory that keeps them. */
+    /**
+     * The bytes of a DATA frame, straight into the memory that keeps them: a pages image's memfd by splice(2)
+     * from a plain link (the socket's pages into a pipe, the pipe's into the file), anything else received
+     * into its chunk.
+     */
     private void receive(ImageHeader h) {
         Holdings.Image image = holdings.incoming(h.getSnapshot(), h.getName(), h.getSize());
         for (long left = h.getSize(); left > 0; ) {
             MemorySegment into = image.bytes.tail(left);
-            link.receivePayload(into, h);
+            if (pipe != null && image.bytes.inFile() && link.link() instanceof TcpLink tcp) {
+                for (long done = 0; done < into.byteSize(); ) {
+                    long n = tcp.recvToPipe(pipe.write(), Math.min(PIPE, into.byteSize() - done));
+                    if (n == 0) {
+                        throw link.cut(h, h.getSize() - left + done);
+                    }
+                    try {
+                        image.bytes.appendFromPipe(pipe.read(), n);
+                    } catch (ErrnoException e) {
+                        throw new RemoteImageException("the image cache could not keep " + h.getName() + " of " + h.getSnapshot()
+                                + ": " + e.getMessage(), e);
+                    }
+                    done += n;
+                }
+            } else {
+                link.receivePayload(into, h);
+            }
             holdings.received(image, into.byteSize());
             left -= into.byteSize();
         }

@@ -59,6 +59,15 @@ public final class TcpLink implements ByteLink {
         }
     }
 
+    /** Up to {@code n} bytes from the link into pipe {@code to} without copying them; 0 when the peer ended the stream. */
+    public long recvToPipe(Fd to, long n) {
+        try {
+            return stream.recvToPipe(to, n);
+        } catch (CryoFailure e) {
+            throw failure(e);
+        }
+    }
+
     @Override
     public void push() {
         try {

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 import dev.cryo.syscalls.Fd;
+import dev.cryo.syscalls.Io;
 import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Mapping;
 
@@ -78,7 +79,7 @@ class ImageBytesTest {
     @Test
     void inAMemfdReleasedPagesAreHolesInTheFileAndStillRefused() throws Exception {
         int pages = 4096; // 16 MiB: several chunks, each a mapping of the file at its offset
-        try (ImageBytes b = fill(ImageBytes.inMemfd("test"), pages); Arena arena = Arena.ofShared()) {
+        try (ImageBytes b = fill(ImageBytes.inMemfd("test", new HeldInFiles()), pages); Arena arena = Arena.ofShared()) {
             for (int p = 0; p < pages; p += 2) {
                 b.release((long) p * PAGE, (long) (p + 1) * PAGE);
             }
@@ -98,6 +99,38 @@ class ImageBytesTest {
                 assertThat(Files.readString(Path.of("/proc/self/fdinfo/" + f.fd())))
                         .as("read-only").containsPattern("flags:\\s+0*[0-7]*0\\n");
             }
+        }
+    }
+
+    @Test
+    void pagesSplicedIntoTheMemfdReadBackThroughTheChunksAndAreCountedUntilReleased() {
+        int pages = 64; // the first chunk (16 pages) and part of the next ones
+        HeldInFiles counted = new HeldInFiles();
+        try (ImageBytes b = ImageBytes.inMemfd("test", counted); Arena arena = Arena.ofConfined();
+             Io.Pipe pipe = Io.pipe(0)) {
+            MemorySegment page = arena.allocate(PAGE, PAGE);
+            for (long p = 0; p < pages; ) {
+                MemorySegment tail = b.tail((long) (pages - p) * PAGE);
+                for (long i = 0; i < tail.byteSize() / PAGE; i++, p++) {
+                    page.set(ValueLayout.JAVA_LONG, 0, p);
+                    Io.writeFully(pipe.write().fd(), page);
+                    b.appendFromPipe(pipe.read(), PAGE); // a page at a time: the default pipe holds 16
+                    b.appended(PAGE);
+                }
+            }
+            for (int p = 0; p < pages; p++) {
+                assertThat(b.copyTo((long) p * PAGE, page)).isTrue();
+                assertThat(page.get(ValueLayout.JAVA_LONG, 0)).as("page %d", p).isEqualTo(p);
+            }
+            b.release(0, 16L * PAGE);
+            b.release(0, 32L * PAGE); // half of it released already: counted once
+            assertThat(b.heldBytes()).isEqualTo(32L * PAGE);
+            b.close();
+            b.close();
+            assertThat(counted.peak()).isEqualTo((long) pages * PAGE);
+            // nothing is held once closed: as many bytes again reach the same peak, not more
+            counted.add((long) pages * PAGE);
+            assertThat(counted.peak()).isEqualTo((long) pages * PAGE);
         }
     }
 }
