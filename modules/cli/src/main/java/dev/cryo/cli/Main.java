@@ -28,6 +28,7 @@ public final class Main {
 
     public static void main(String[] args) {
         exitsAfter = true;
+        EarlyStart.begin(args);
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
         int code = run(args, out, err);

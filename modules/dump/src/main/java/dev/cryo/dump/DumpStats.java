@@ -16,7 +16,8 @@ import dev.cryo.parasite.Freezer;
  * @param memdumpNanos    time spent copying pages while the tree was frozen: to the images, or into cryo's memory
  *                        when they are written after the release ({@code memwriteNanos})
  * @param totalNanos      the whole dump
- * @param warmUpNanos     the decoy dump before it ({@link DumpOptions#warmUp()}), not part of {@code totalNanos}; 0 if none ran
+ * @param warmUpNanos     how long the step waited for the decoy dump before it ({@link DumpOptions#warmUp()}; all of it, or what
+ *                        was left of one started early), not part of {@code totalNanos}; 0 if none ran
  * @param freezer         how the tree was stopped
  * @param processes       processes dumped, zombies among them (a pre-dump counts only the live ones, the only ones with pages)
  * @param threads         threads dumped

@@ -27,4 +27,15 @@ public final class Dumper {
     public static DumpStats preDump(DumpOptions options, Cancellation cancel) throws DumpException {
         return dev.cryo.dump.internal.PreDumpRun.run(options, cancel);
     }
+
+    /**
+     * Starts the warm-up of a dump ({@code preDump} null, with {@code leaveRunning} as the real one) or of a
+     * pre-dump in that mode on a thread of its own, now, so that it runs beside what comes before the real
+     * step (a fresh JVM's start, parsing the command line); the step, asked for a warm-up of the same kind,
+     * then waits for it to end instead of running it (see {@link DumpOptions#warmUp()}), and its stats' warm-up
+     * time is that wait. {@code listener} hears the decoy's line, from that thread.
+     */
+    public static void warmUpEarly(PreDumpMode preDump, boolean leaveRunning, DumpListener listener) {
+        dev.cryo.dump.internal.WarmUp.early(preDump, leaveRunning, listener);
+    }
 }

@@ -88,6 +88,36 @@ class WarmUpTest {
             assertThat(root.getPid()).isEqualTo(target.pid());
             assertThat(target.check()).isEqualTo("PASS");
         }
+        assertDecoysGone();
+    }
+
+    @Test
+    void anEarlyWarmUpIsWaitedForByItsStepAndLeavesNothingBehind() throws Exception {
+        try (Target target = Target.start("dumpee", work.resolve("t"), "8", "1")) {
+            // a kind that the other test does not rehearse: DONE is the JVM's
+            Dumper.warmUpEarly(PreDumpMode.SPLICE, false, listener);
+            List<String> stepSaid = new ArrayList<>();
+            DumpStats preDump = Dumper.preDump(DumpOptions.of(target.pid(), Files.createDirectories(work.resolve("pre1")))
+                    .withPreDumpMode(PreDumpMode.SPLICE).withWarmUp(true).withListener(new DumpListener() {
+                        @Override
+                        public void log(String message) {
+                            stepSaid.add(message);
+                        }
+                    }), new Cancellation());
+            DumpStats again = Dumper.preDump(DumpOptions.of(target.pid(), Files.createDirectories(work.resolve("pre2")))
+                    .withPreDumpMode(PreDumpMode.SPLICE).withWarmUp(true).withListener(listener), new Cancellation());
+
+            assertThat(decoyImages).as("the early warm-up's decoy, and no other").hasSize(1);
+            assertThat(decoyProcesses).as("a shell and its two sleeps").hasSize(3);
+            assertThat(stepSaid).as("the step ran no decoy of its own").noneMatch(m -> DECOY.matcher(m).matches());
+            assertThat(preDump.warmUpNanos()).as("the step waited for the early warm-up").isPositive();
+            assertThat(again.warmUpNanos()).as("once per JVM").isZero();
+            assertThat(target.check()).isEqualTo("PASS");
+        }
+        assertDecoysGone();
+    }
+
+    private void assertDecoysGone() throws InterruptedException {
         // killed with SIGKILL as each rehearsal ends: they go in their own time
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (decoyProcesses.entrySet().stream().anyMatch(e -> runs(e.getKey(), e.getValue()))) {

@@ -25,6 +25,7 @@ final class DumpTarget {
     @Option(names = "--no-warm-up",
             description = "Skip the rehearsal: before freezing the tree, cryo dumps a decoy it starts (sh and two sleeps), so that the"
                     + " code the dump runs while the tree is frozen is not run cold (it keeps the frozen time of a"
-                    + " fresh cryo's first dump short).")
+                    + " fresh cryo's first dump short). The command line starts it first thing, on a thread of its own, so that it"
+                    + " runs beside the parsing and checks that come before the freeze.")
     boolean noWarmUp;
 }
