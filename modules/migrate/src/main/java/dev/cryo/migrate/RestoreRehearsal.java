@@ -31,9 +31,10 @@ import dev.cryo.syscalls.Fd;
  * own up to its release, where the restore is told to stop ({@code RestoreListener.releasing}): the copy is killed
  * unreleased, never having run, and the restore's keeper kills it just the same if this JVM is killed meanwhile.
  * Its images are removed. Both decoys carry {@value #MARK}=PID (this JVM's) in their environment, which says whose
- * they are. A rehearsal that fails only costs time. For post-copy the decoy's images are given the many runs that
- * pre-copy leaves in a final dump ({@link PreCopyShape}), and the daemon places the parent snapshot's pages as post-copy's
- * does, so that the code that walks them is compiled before the real restore, not during it.
+ * they are. A rehearsal that fails only costs time. For post-copy after pre-copy the decoy's images are given the many
+ * runs that pre-copy leaves in a final dump ({@link PreCopyShape}), and the daemon places the parent snapshot's pages as
+ * post-copy's does, so that the code that walks them is compiled before the real restore, not during it. Post-copy
+ * alone has no chain and few runs: its rehearsal, which has only the final dump's warm-up to run in, is left short.
  */
 final class RestoreRehearsal {
     private RestoreRehearsal() {}
@@ -43,9 +44,9 @@ final class RestoreRehearsal {
 
     /**
      * Rehearses in {@code dir} (a directory of its own is made and removed there), lazily ({@code lazy}: for post-copy)
-     * or not; returns the time it took.
+     * or not, on a chain of many runs as pre-copy leaves ({@code chain}: with post-copy only); returns the time it took.
      */
-    static long run(Path dir, boolean lazy, Consumer<String> log) {
+    static long run(Path dir, boolean lazy, boolean chain, Consumer<String> log) {
         long start = System.nanoTime();
         Path images = dir.resolve("rehearsal-" + ProcessHandle.current().pid());
         Path parent = dir.resolve("rehearsal-" + ProcessHandle.current().pid() + "-parent");
@@ -70,7 +71,9 @@ final class RestoreRehearsal {
                         }
                     });
             if (lazy) {
-                PreCopyShape.give(images, parent, Math.toIntExact(decoy));
+                if (chain) {
+                    PreCopyShape.give(images, parent, Math.toIntExact(decoy));
+                }
                 rehearseLazily(ro, images, dir.resolve("rehearsal.sock"), cancel);
             } else {
                 rehearse(ro, cancel);
