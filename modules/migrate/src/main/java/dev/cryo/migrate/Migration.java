@@ -127,7 +127,8 @@ public final class Migration {
             DumpOptions.Network net = o.network();
             control.send(Control.newBuilder().setHello(Hello.newBuilder().setVersion(VERSION).setPid(o.pid())
                     .setTcpEstablished(net.tcpEstablished()).setTcpClose(net.tcpClose()).setExtUnixSk(net.extUnixSk())
-                    .setNetworkLock(net.lock()).setPostCopy(o.postCopy()).setShellJob(o.shellJob())).build());
+                    .setNetworkLock(net.lock()).setPostCopy(o.postCopy()).setShellJob(o.shellJob())
+                    .setPreCopy(o.preCopy().isAuto() || o.preCopy().rounds() > 0)).build());
             dev.cryo.migrate.proto.Accepted accepted = control.expect(Control.MessageCase.ACCEPTED, "in answer to the migration's hello").getAccepted();
             int cachePort = accepted.getCachePort();
             InetAddress here = o.postCopy() ? sourceAddress(control, accepted) : null;

@@ -143,7 +143,7 @@ public final class MigrationServer implements AutoCloseable {
                 String peerAddress = stream.peer().substring(0, stream.peer().lastIndexOf(':')).replaceAll("^\\[|\\]$", "");
                 // while pre-copy runs: the restore rehearsed, so that the real one (the tree frozen meanwhile) runs warm
                 rehearsal = Thread.ofPlatform().name("migrate-rehearsal").daemon(true)
-                        .start(() -> RestoreRehearsal.run(sockets.path(), hello.getPostCopy(), log));
+                        .start(() -> RestoreRehearsal.run(sockets.path(), hello.getPostCopy(), hello.getPreCopy(), log));
                 ch.send(Control.newBuilder().setAccepted(Accepted.newBuilder().setCachePort(c.port()).setSourceAddress(peerAddress)).build());
                 int rounds = 0;
                 Control next;

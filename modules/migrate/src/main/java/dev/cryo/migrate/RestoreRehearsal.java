@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -30,7 +31,10 @@ import dev.cryo.syscalls.Fd;
  * own up to its release, where the restore is told to stop ({@code RestoreListener.releasing}): the copy is killed
  * unreleased, never having run, and the restore's keeper kills it just the same if this JVM is killed meanwhile.
  * Its images are removed. Both decoys carry {@value #MARK}=PID (this JVM's) in their environment, which says whose
- * they are. A rehearsal that fails only costs time.
+ * they are. A rehearsal that fails only costs time. For post-copy after pre-copy the decoy's images are given the many
+ * runs that pre-copy leaves in a final dump ({@link PreCopyShape}), and the daemon places the parent snapshot's pages as
+ * post-copy's does, so that the code that walks them is compiled before the real restore, not during it. Post-copy
+ * alone has no chain and few runs: its rehearsal, which has only the final dump's warm-up to run in, is left short.
  */
 final class RestoreRehearsal {
     private RestoreRehearsal() {}
@@ -40,11 +44,12 @@ final class RestoreRehearsal {
 
     /**
      * Rehearses in {@code dir} (a directory of its own is made and removed there), lazily ({@code lazy}: for post-copy)
-     * or not; returns the time it took.
+     * or not, on a chain of many runs as pre-copy leaves ({@code chain}: with post-copy only); returns the time it took.
      */
-    static long run(Path dir, boolean lazy, Consumer<String> log) {
+    static long run(Path dir, boolean lazy, boolean chain, Consumer<String> log) {
         long start = System.nanoTime();
         Path images = dir.resolve("rehearsal-" + ProcessHandle.current().pid());
+        Path parent = dir.resolve("rehearsal-" + ProcessHandle.current().pid() + "-parent");
         long decoy = -1;
         Process guard = null;
         try {
@@ -66,6 +71,9 @@ final class RestoreRehearsal {
                         }
                     });
             if (lazy) {
+                if (chain) {
+                    PreCopyShape.give(images, parent, Math.toIntExact(decoy));
+                }
                 rehearseLazily(ro, images, dir.resolve("rehearsal.sock"), cancel);
             } else {
                 rehearse(ro, cancel);
@@ -82,12 +90,14 @@ final class RestoreRehearsal {
                     guard.destroyForcibly();
                 }
             }
-            try (Stream<Path> all = Files.exists(images) ? Files.walk(images) : Stream.empty()) {
-                for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
+            for (Path made : List.of(images, parent)) {
+                try (Stream<Path> all = Files.exists(made) ? Files.walk(made) : Stream.empty()) {
+                    for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                } catch (IOException e) {
+                    log.accept("cannot remove " + made + ": " + e.getMessage());
                 }
-            } catch (IOException e) {
-                log.accept("cannot remove " + images + ": " + e.getMessage());
             }
         }
         return System.nanoTime() - start;
@@ -114,7 +124,7 @@ final class RestoreRehearsal {
      * userfaultfd, as post-copy's restore does; the daemon ends when the rehearsal's restore goes away.
      */
     private static void rehearseLazily(RestoreOptions ro, Path images, Path socket, Cancellation cancel) throws Exception {
-        try (LazyPages daemon = LazyPages.listen(new LazyPages.Options(images, socket, null, LazyPages.DEFAULT_TIMEOUT, null))) {
+        try (LazyPages daemon = LazyPages.listen(new LazyPages.Options(images, socket, null, LazyPages.DEFAULT_TIMEOUT, null).withParentPages())) {
             Thread serving = Thread.ofPlatform().name("migrate-rehearsal-lazy-pages").start(() -> {
                 try {
                     daemon.serve(cancel::check);
@@ -132,6 +142,11 @@ final class RestoreRehearsal {
                     @Override
                     public void released() {
                         h.released();
+                    }
+
+                    @Override
+                    public boolean placesParentPages() {
+                        return true; // as post-copy's daemon (PostCopyDaemon): the pre-copied pages are its to place
                     }
                 }), cancel);
             } finally {
