@@ -63,6 +63,36 @@ class LazyFailuresTest {
         }
     }
 
+    /**
+     * A restore sends its processes without waiting (the daemon takes them while the restore goes on): a refusal
+     * comes out of {@link Handoff#confirm}, and a process sent after the daemon refused one and went away fails with
+     * that refusal, not with a broken socket.
+     */
+    @Test
+    void aRefusalOfAProcessSentWithoutWaitingComesOutOfConfirm() throws Exception {
+        Path dir = work.resolve("t");
+        Path images = Files.createDirectories(work.resolve("img"));
+        try (Target t = Target.start("pd_dirty", dir, Target.Stdio.DEV_NULL, "4", "10")) {
+            dev.cryo.dump.Dumper.dump(dev.cryo.dump.DumpOptions.of(t.pid(), images).withWarmUp(false).withShellJob(true),
+                    new dev.cryo.parasite.Cancellation());
+        }
+        Path socket = work.resolve("lp.sock");
+        try (LazyTrees.Daemon daemon = LazyTrees.Daemon.start(images, socket, null, null, Duration.ZERO);
+             Handoff h = Handoff.connect(socket);
+             Fd uffd = Uffd.create();
+             Fd self = Pidfd.open((int) ProcessHandle.current().pid())) {
+            h.send(4_000_000, uffd, self); // returns before the daemon has answered
+            assertThatThrownBy(() -> daemon.await(10)) // the daemon has refused it and ended
+                    .isInstanceOf(LazyPagesException.class)
+                    .hasMessageStartingWith("refused pid 4000000 of the restore");
+            assertThatThrownBy(() -> {
+                h.send(4_000_001, uffd, self);
+                h.confirm();
+            }).isInstanceOf(LazyPagesException.class)
+                    .hasMessageContaining("refused pid 4000000: pid 4000000 is not a process of the dump in " + images);
+        }
+    }
+
     /** How a fake page source misbehaves at the first GET. */
     private enum Fault {
         WRONG_ADDRESS, SHORT_PAGE, DIES, SILENT

@@ -5,15 +5,24 @@ import dev.cryo.syscalls.Fd;
 /**
  * Where a lazy restore hands each process's userfaultfd: a lazy-pages daemon, which fills the process's
  * lazy memory as it faults. The restore creates the userfaultfd inside the process, registers the lazy
- * mappings, and hands it over before any task of the tree runs; after the release it says {@link #released}.
+ * mappings once the whole tree's memory is built, and hands it over before any task of the tree runs; it
+ * {@link #confirm}s before the release and after the release it says {@link #released}.
  * A handoff that throws refuses the process, and the restore fails and kills the tree.
  */
 public interface LazyHandoff {
     /**
      * The registered userfaultfd of process {@code pid} (its pid in the images) and a pidfd of it. Both stay the
-     * caller's, who closes them after this returns: keep duplicates (SCM_RIGHTS gives the receiver its own).
+     * caller's, who closes them after this returns: keep duplicates (SCM_RIGHTS gives the receiver its own). The
+     * restore hands every process over as soon as the tree's memory is built, and goes on with its files and kernel
+     * state while the daemon takes them: this may return before the daemon has answered, {@link #confirm} waits.
      */
     void hand(int pid, Fd uffd, Fd pidfd);
+
+    /**
+     * Waits until the daemon has accepted every process handed over; throws its refusal. Called once, before the
+     * tree is released; a {@link #hand} that waits for its own answer needs nothing here.
+     */
+    default void confirm() {}
 
     /** Every task of the tree is released: the daemon has all the processes it will get from this restore. */
     void released();

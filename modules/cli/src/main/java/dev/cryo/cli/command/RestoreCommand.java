@@ -92,7 +92,12 @@ final class RestoreCommand implements Callable<Integer> {
                 RestoreOptions lazy = options.withLazyPages(new LazyHandoff() {
                     @Override
                     public void hand(int pid, Fd uffd, Fd pidfd) {
-                        daemon.hand(pid, uffd, pidfd);
+                        daemon.send(pid, uffd, pidfd); // the daemon takes it while the restore goes on
+                    }
+
+                    @Override
+                    public void confirm() {
+                        daemon.confirm();
                     }
 
                     @Override

@@ -113,6 +113,7 @@ public final class FaultLoop implements AutoCloseable {
 
     public LazyPages.Stats run() {
         try {
+            rehearse();
             loop();
         } catch (RuntimeException e) {
             throw failed(e);
@@ -183,6 +184,31 @@ public final class FaultLoop implements AutoCloseable {
         }
         long left = releasedAt + prefetchDelay - System.nanoTime();
         return left <= 0 ? 0 : Math.min(IDLE_TICK_MILLIS, (left + 999_999) / 1_000_000);
+    }
+
+    /**
+     * Takes a TASK from itself, on a socket pair, before the restore comes: the first message with descriptors costs
+     * the JVM several milliseconds of method handles made on first use (the FFM accessors of msghdr and cmsghdr), and
+     * the restore waits for the answer to its first process with its tree stopped. The daemon is idle now, while
+     * the restore's JVM starts.
+     */
+    private void rehearse() {
+        SeqpacketSocket[] pair = SeqpacketSocket.pair();
+        List<Fd> fds = new ArrayList<>();
+        try (Arena a = Arena.ofConfined(); SeqpacketSocket restoreEnd = pair[0]; SeqpacketSocket daemonEnd = pair[1];
+             Fd self = dev.cryo.syscalls.Pidfd.open((int) ProcessHandle.current().pid())) {
+            restoreEnd.send(Messages.task(a, 0), self.fd(), self.fd());
+            MemorySegment m = daemonEnd.receive(a, 2, fds);
+            if (m == null || Messages.kind(m) != Messages.TASK || fds.size() != 2 || !kind(fds.get(1)).equals("anon_inode:[pidfd]")) {
+                throw new IllegalStateException("a TASK sent to itself came back otherwise");
+            }
+            daemonEnd.send(Messages.answer(a, null));
+            if (Messages.refusal(restoreEnd.receive(a)) != null) {
+                throw new IllegalStateException("an answer sent to itself came back otherwise");
+            }
+        } finally {
+            fds.forEach(Fd::close);
+        }
     }
 
     /** A connection from the restore, or a message on it. */

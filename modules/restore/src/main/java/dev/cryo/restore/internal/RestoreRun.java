@@ -379,6 +379,14 @@ public final class RestoreRun {
             long[] pages = {0};
             createProcess(img, img.root(), creator, layout, all, tasks, zombies, pages);
             awaitLazySource(img.root().pid());
+            if (options.lazyPages() != null) {
+                // The restore's last write into the tree's memory is behind it (only the memory step writes there): the
+                // daemon takes over from here, while the restore goes on with files and kernel state (LazyHandoff#hand).
+                for (Task t : tasks) {
+                    clock.run(t.pid(), "handing the userfaultfd to the lazy-pages daemon",
+                            () -> lazy.get(t.pid()).handOver(options.lazyPages(), t.leader().pid()));
+                }
+            }
             clock.run(img.root().pid(), "IPC namespace", () -> ipc.finish(tasks.getFirst().leader().pid()));
             cancel.check();
             List<Member> members = new ArrayList<>();
@@ -417,11 +425,7 @@ public final class RestoreRun {
             // Repaired TCP connections talk again, and the dump's network lock goes, before any task runs.
             clock.run(img.root().pid(), "TCP connections", net::resume);
             if (options.lazyPages() != null) {
-                // The restore's last touch of the tree's memory is behind it: the daemon takes over from here.
-                for (Task t : tasks) {
-                    clock.run(t.pid(), "handing the userfaultfd to the lazy-pages daemon",
-                            () -> lazy.get(t.pid()).handOver(options.lazyPages(), t.leader().pid()));
-                }
+                clock.run(img.root().pid(), "the lazy-pages daemon's answer", options.lazyPages()::confirm);
             }
             // Release together: nothing of the tree runs before every task is complete.
             if (nsInit != null) {
