@@ -139,13 +139,13 @@ final class ImageBytes implements AutoCloseable {
     }
 
     /**
-     * Moves the {@code n} bytes waiting in {@code pipe} (its read end) into the file as the {@link #tail}'s
-     * next bytes (at most what that tail had room for), by splice(2): the kernel copies them into the file's
-     * pages, which it allocates as it writes, where a receive through the chunk's mapping would fault each
-     * page in (zeroed first) one at a time. The caller then says {@link #appended}.
+     * Moves the {@code n} bytes waiting in {@code pipe} (its read end) into the file as the {@link #tail}'s bytes
+     * from {@code into} on (within what that tail had room for), by splice(2): the kernel copies them into the
+     * file's pages, which it allocates as it writes, where a receive through the chunk's mapping would fault
+     * each page in (zeroed first) one at a time. Once the tail is filled, the caller says {@link #appended}.
      */
-    void appendFromPipe(Fd pipe, long n) {
-        Io.lseek(file.fd(), size, Kernel.SEEK_SET);
+    void appendFromPipe(Fd pipe, long into, long n) {
+        Io.lseek(file.fd(), size + into, Kernel.SEEK_SET);
         for (long done = 0; done < n; ) {
             long m = Io.splice(pipe.fd(), file.fd(), n - done, Kernel.SPLICE_F_MOVE);
             if (m == 0) {

@@ -115,7 +115,7 @@ public final class SourceSession implements Runnable {
                         throw link.cut(h, h.getSize() - left + done);
                     }
                     try {
-                        image.bytes.appendFromPipe(pipe.read(), n);
+                        image.bytes.appendFromPipe(pipe.read(), done, n);
                     } catch (ErrnoException e) {
                         throw new RemoteImageException("the image cache could not keep " + h.getName() + " of " + h.getSnapshot()
                                 + ": " + e.getMessage(), e);

@@ -111,12 +111,13 @@ class ImageBytesTest {
             MemorySegment page = arena.allocate(PAGE, PAGE);
             for (long p = 0; p < pages; ) {
                 MemorySegment tail = b.tail((long) (pages - p) * PAGE);
+                // a page at a time into the tail (the default pipe holds 16), which is said filled once whole
                 for (long i = 0; i < tail.byteSize() / PAGE; i++, p++) {
                     page.set(ValueLayout.JAVA_LONG, 0, p);
                     Io.writeFully(pipe.write().fd(), page);
-                    b.appendFromPipe(pipe.read(), PAGE); // a page at a time: the default pipe holds 16
-                    b.appended(PAGE);
+                    b.appendFromPipe(pipe.read(), i * PAGE, PAGE);
                 }
+                b.appended(tail.byteSize());
             }
             for (int p = 0; p < pages; p++) {
                 assertThat(b.copyTo((long) p * PAGE, page)).isTrue();
