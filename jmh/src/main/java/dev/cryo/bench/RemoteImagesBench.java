@@ -51,11 +51,10 @@ public final class RemoteImagesBench {
     /** The cryo launcher's JVM options (./cryo's jvm_flags): every cryo here runs with them, as users' do. */
     private static final List<String> LAUNCHER_JVM = List.of("-XX:-UsePerfData", "-XX:+UseSerialGC", "-Xms8m", "-Xmn4m");
     /**
-     * Before {@code java}: the daemons run with the full JIT and the launcher's options, as the cryo launcher
-     * runs them. ImageDaemonProcess (made for tests) stops at C1 to start fast, and _JAVA_OPTIONS is the one
-     * place the JVM reads after its command line.
+     * Before {@code java}: the daemons run with C1 alone and the launcher's options, as the cryo launcher runs
+     * them (each serves one migration). _JAVA_OPTIONS is the one place the JVM reads after its command line.
      */
-    private static final List<String> FULL_JIT = List.of("env", "_JAVA_OPTIONS=-XX:TieredStopAtLevel=4 " + String.join(" ", LAUNCHER_JVM));
+    private static final List<String> DAEMON_JIT = List.of("env", "_JAVA_OPTIONS=-XX:TieredStopAtLevel=1 " + String.join(" ", LAUNCHER_JVM));
 
     private RemoteImagesBench() {}
 
@@ -182,9 +181,9 @@ public final class RemoteImagesBench {
     private static Migration viaDaemons(TwoHosts hosts, Path dir, int mib) throws Exception {
         Path cacheSock = dir.resolve("cache.sock");
         Path proxySock = dir.resolve("proxy.sock");
-        try (ImageDaemonProcess cache = started(ImageDaemonProcess.cache(hosts.inServer(FULL_JIT.toArray(String[]::new)), TwoHosts.SERVER_ADDRESS,
+        try (ImageDaemonProcess cache = started(ImageDaemonProcess.cache(hosts.inServer(DAEMON_JIT.toArray(String[]::new)), TwoHosts.SERVER_ADDRESS,
                 CACHE_PORT, cacheSock, dir.resolve("cache.out"), "--display-stats"));
-             ImageDaemonProcess proxy = started(ImageDaemonProcess.proxy(hosts.inClient(FULL_JIT.toArray(String[]::new)), TwoHosts.SERVER_ADDRESS,
+             ImageDaemonProcess proxy = started(ImageDaemonProcess.proxy(hosts.inClient(DAEMON_JIT.toArray(String[]::new)), TwoHosts.SERVER_ADDRESS,
                      CACHE_PORT, proxySock, dir.resolve("proxy.out"), "--display-stats"))) {
             try (Target t = Target.start("dumpee", dir.resolve("t"), Integer.toString(mib), "1")) {
                 long t0 = System.nanoTime();
@@ -348,9 +347,9 @@ public final class RemoteImagesBench {
     private static long chain(TwoHosts hosts, Path dir, int mib, int permille, int steps) throws Exception {
         Path cacheSock = dir.resolve("cache.sock");
         Path proxySock = dir.resolve("proxy.sock");
-        try (ImageDaemonProcess cache = started(ImageDaemonProcess.cache(hosts.inServer(FULL_JIT.toArray(String[]::new)), TwoHosts.SERVER_ADDRESS,
+        try (ImageDaemonProcess cache = started(ImageDaemonProcess.cache(hosts.inServer(DAEMON_JIT.toArray(String[]::new)), TwoHosts.SERVER_ADDRESS,
                 CACHE_PORT, cacheSock, dir.resolve("cache.out"), "--display-stats"));
-             ImageDaemonProcess proxy = started(ImageDaemonProcess.proxy(hosts.inClient(FULL_JIT.toArray(String[]::new)), TwoHosts.SERVER_ADDRESS,
+             ImageDaemonProcess proxy = started(ImageDaemonProcess.proxy(hosts.inClient(DAEMON_JIT.toArray(String[]::new)), TwoHosts.SERVER_ADDRESS,
                      CACHE_PORT, proxySock, dir.resolve("proxy.out"), "--display-stats"))) {
             try (Target t = Target.start("pd_dirty", dir.resolve("t"), Integer.toString(mib), Integer.toString(Math.max(permille, 1)))) {
                 String pid = Integer.toString(t.pid());
