@@ -82,13 +82,27 @@ public final class RemotePages implements AutoCloseable {
     /**
      * GET: up to {@code pages} pages of process {@code pid} from {@code vaddr} on, into {@code into} (page-aligned,
      * room for them all); returns how many came (at least 1: a source may cut a run where its lazy range ends).
+     * Only with no {@link #ask} left unanswered: the answers come in the order of the GETs.
      */
     public long get(int pid, long vaddr, long pages, MemorySegment into) {
-        long dstId = Command.dstId(PagemapType.PROCESS, pid);
-        String what = String.format("pid %d at 0x%x", pid, vaddr);
-        new Command(Command.GET, 0, pages, vaddr, dstId).writeTo(header);
+        ask(pid, vaddr, pages);
+        return answer(pid, vaddr, pages, into);
+    }
+
+    /**
+     * Sends a GET and returns at once, so that the source reads and sends those pages while the caller places
+     * others; its answer is taken with {@link #answer}, with the same arguments, after those of earlier GETs.
+     */
+    public void ask(int pid, long vaddr, long pages) {
+        new Command(Command.GET, 0, pages, vaddr, Command.dstId(PagemapType.PROCESS, pid)).writeTo(header);
         wire.send(header);
         wire.push();
+    }
+
+    /** The answer to the oldest unanswered {@link #ask}, which was for these arguments; returns how many pages came. */
+    public long answer(int pid, long vaddr, long pages, MemorySegment into) {
+        long dstId = Command.dstId(PagemapType.PROCESS, pid);
+        String what = String.format("pid %d at 0x%x", pid, vaddr);
         long got = wire.recvFully(header);
         if (got < Command.SIZE) {
             throw new PageServerException(endpoint + ": the connection ended before the answer to GET " + what

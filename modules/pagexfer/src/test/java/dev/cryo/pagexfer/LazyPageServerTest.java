@@ -70,6 +70,32 @@ class LazyPageServerTest {
     }
 
     @Test
+    void getsAskedAheadAreAnsweredInOrderEachWithItsOwnPages() throws Exception {
+        try (LazyPageServer server = LazyPageServer.listen(InetAddress.getLoopbackAddress(), 0, null);
+             Arena a = Arena.ofConfined()) {
+            CompletableFuture<LazyPageServer.Session> session = serve(server);
+            MemorySegment buf = a.allocate(4 * Page.SIZE, Page.SIZE);
+            try (RemotePages pages = RemotePages.connect(new PageServerEndpoint(InetAddress.getLoopbackAddress(), server.port(), null))) {
+                // three GETs on the wire before the first answer is read, as the daemon's background asks them
+                pages.ask(PID, START + 6 * Page.SIZE, 2);
+                pages.ask(PID, START, 4);
+                pages.ask(PID, START + 4 * Page.SIZE, 2);
+                StringBuilder got = new StringBuilder();
+                long[][] asked = {{6, 2}, {0, 4}, {4, 2}};
+                for (long[] g : asked) {
+                    long n = pages.answer(PID, START + g[0] * Page.SIZE, g[1], buf);
+                    for (long i = 0; i < n; i++) {
+                        got.append(buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i * Page.SIZE + Page.SIZE - 1)).append(' ');
+                    }
+                }
+                assertThat(got.toString().trim()).as("last byte of each page answered, in the order asked").isEqualTo("7 8 1 2 3 4 5 6");
+                pages.finish();
+            }
+            assertThat(session.get(10, TimeUnit.SECONDS).gets()).isEqualTo(3);
+        }
+    }
+
+    @Test
     void aGetIsAnsweredWithThePagesAskedForCutWhereTheLazyRangeEnds() throws Exception {
         try (LazyPageServer server = LazyPageServer.listen(InetAddress.getLoopbackAddress(), 0, null);
              Arena a = Arena.ofConfined()) {

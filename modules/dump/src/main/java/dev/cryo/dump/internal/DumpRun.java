@@ -365,30 +365,9 @@ public final class DumpRun {
         try (TreeMemory memory = new TreeMemory()) {
             LazyPageServer.Session s = lazyServer.serve(lazyRanges, memory::read);
             lazyBytesServed = s.bytes();
-            options.listener().log(String.format("served %d pages (%d GETs) to %s in %.1f ms", s.pages(), s.gets(), s.peer(),
-                    s.nanos() / 1e6));
-        }
-    }
-
-    /** The frozen tree's memory, read through /proc/PID/mem (one descriptor per process, opened on first use). */
-    private static final class TreeMemory implements AutoCloseable {
-        private final Map<Integer, dev.cryo.syscalls.Fd> mem = new java.util.HashMap<>();
-
-        void read(int pid, long vaddr, java.lang.foreign.MemorySegment into) {
-            dev.cryo.syscalls.Fd fd = mem.computeIfAbsent(pid, p -> dev.cryo.syscalls.Io.open("/proc/" + p + "/mem", Kernel.O_RDONLY));
-            long done = 0;
-            while (done < into.byteSize()) {
-                long n = dev.cryo.syscalls.Io.pread(fd.fd(), into.asSlice(done), vaddr + done);
-                if (n <= 0) {
-                    throw new IllegalStateException(String.format("pid %d: its memory at 0x%x cannot be read", pid, vaddr + done));
-                }
-                done += n;
-            }
-        }
-
-        @Override
-        public void close() {
-            mem.values().forEach(dev.cryo.syscalls.Fd::close);
+            options.listener().log(String.format("served %d pages (%d GETs) to %s in %.1f ms; read through /proc/PID/mem: %d shared,"
+                    + " %d refused by process_vm_readv", s.pages(), s.gets(), s.peer(), s.nanos() / 1e6, memory.sharedPages(),
+                    memory.forcedPages()));
         }
     }
 

@@ -2,6 +2,7 @@ package dev.cryo.lazypages.internal;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -29,7 +30,11 @@ import dev.cryo.syscalls.Uffd;
  * <p>Faults first: each round reads every userfaultfd that has messages and handles them in order (a fault
  * gets its one page, or a zero page where the dump had none), and only a round without a fault places one
  * chunk in the background: from the last fault on, in chunks that start at 64 KiB after each fault and double
- * up to 4 MiB (CRIU's uffd.c starts and stops there, growing by 64 KiB).
+ * up to 4 MiB (CRIU's uffd.c starts and stops there, growing by 64 KiB). From a remote source the background
+ * keeps {@value #AHEAD} GETs asked, so that the dump reads and sends the next chunk while the daemon places the
+ * last one; their pieces are out of the pending pages meanwhile, so a fault first places what was asked (at most
+ * one chunk more than a fault waited for before), and events first take it back into the pending pages unplaced
+ * (the events may move or copy them), to be asked again.
  *
  * <p>What the kernel's answers mean (userfaultfd(2), mm/userfaultfd.c): EEXIST, a page is there already (the
  * restore wrote it, or it was placed before): skip it; EAGAIN with pages placed, a partial copy: go on; EAGAIN
@@ -39,6 +44,8 @@ import dev.cryo.syscalls.Uffd;
  */
 public final class FaultLoop implements AutoCloseable {
     private static final int MESSAGES = 64;
+    /** Background GETs kept asked from a remote source while no fault waits. */
+    private static final int AHEAD = 2;
     private static final int IDLE_TICK_MILLIS = 1000;
     /** A page the kernel keeps refusing for want of a mapping (and no event explains) is given up after this. */
     private static final long NO_MAPPING_NANOS = 2_000_000_000L;
@@ -63,6 +70,11 @@ public final class FaultLoop implements AutoCloseable {
     /** What the loop is doing, for the line a failure ends with. */
     private String doing = "waiting for the restore";
     private final Counts counts = new Counts();
+    /** Background GETs asked and not yet answered, oldest first; their pieces are out of their targets' pending pages. */
+    private final ArrayDeque<Chunk> asked = new ArrayDeque<>();
+
+    /** A background piece of a target. */
+    private record Chunk(Target target, Piece piece) {}
 
     /** Figures of one run. */
     static final class Counts {
@@ -134,8 +146,8 @@ public final class FaultLoop implements AutoCloseable {
     private void loop() {
         while (true) {
             checkpoint.run();
-            boolean work = targets.stream().anyMatch(t -> !t.gone && !t.pending.isEmpty());
-            if (released && targets.stream().allMatch(Target::finished)) {
+            boolean work = !asked.isEmpty() || targets.stream().anyMatch(t -> !t.gone && !t.pending.isEmpty());
+            if (released && asked.isEmpty() && targets.stream().allMatch(Target::finished)) {
                 return;
             }
             long wait = work ? backgroundIn() : IDLE_TICK_MILLIS;
@@ -363,6 +375,7 @@ public final class FaultLoop implements AutoCloseable {
 
     /** Fork, mremap, madvise removal, munmap: the target's pending pages follow its memory. */
     private void event(Target t, Uffd.Message m) {
+        unask(); // the event may move or copy the pages asked for: they go back where it finds them
         int e = m.event();
         if (e == Kernel.UFFD_EVENT_FORK) {
             Fd child = Fd.own(m.forkedUffd());
@@ -388,6 +401,7 @@ public final class FaultLoop implements AutoCloseable {
 
     /** A fault: its page if the dump had one there and it is still due, else a zero page; then the background starts there. */
     private void fault(Target t, Uffd.Message m) {
+        drain(); // the page may be in a piece asked for already
         long page = m.address() & -Page.SIZE;
         counts.faults++;
         t.cursor = page;
@@ -436,8 +450,41 @@ public final class FaultLoop implements AutoCloseable {
         throw new LazyPagesException(String.format("UFFDIO_ZEROPAGE at 0x%x of %s: %s", page, t.label, Errno.describe(r.errno())));
     }
 
-    /** The background's share of a round: one chunk of the target that faulted last, else of the next one with pages due. */
+    /**
+     * The background's share of a round: one chunk of the target that faulted last, else of the next one with
+     * pages due; from a remote source, GETs asked up to {@value #AHEAD} ahead and the oldest one's answer placed.
+     */
     private void background() {
+        while (remote != null && asked.size() < AHEAD) {
+            Chunk c = nextChunk();
+            if (c == null) {
+                break;
+            }
+            if (!c.piece().remote()) {
+                place(c.target(), c.piece()); // from the images: nothing to wait for
+                return;
+            }
+            remote.ask(c.piece().owner(), c.piece().img(), c.piece().pages());
+            asked.add(c);
+        }
+        Chunk c = remote != null ? asked.poll() : nextChunk();
+        if (c == null) {
+            return;
+        }
+        doing = String.format("pushing %d pages of %s at 0x%x ahead of its faults", c.piece().pages(), c.target().label,
+                c.piece().start());
+        if (c.piece().remote()) {
+            placeAnswer(c);
+        } else {
+            place(c.target(), c.piece());
+        }
+        if (asked.isEmpty() && targets.stream().filter(x -> !x.gone).allMatch(x -> x.pending.isEmpty())) {
+            log.accept("every page is placed");
+        }
+    }
+
+    /** The next background chunk, taken out of its target's pending pages, or null when none is due. */
+    private Chunk nextChunk() {
         Target t = last != null && !last.gone && !last.pending.isEmpty() ? last : null;
         for (int i = 0; t == null && i < targets.size(); i++) {
             Target c = targets.get((nextBackground + i) % targets.size());
@@ -447,16 +494,47 @@ public final class FaultLoop implements AutoCloseable {
             }
         }
         if (t == null) {
-            return;
+            return null;
         }
         Piece p = t.pending.take(t.cursor, t.chunk);
-        doing = String.format("pushing %d pages of %s at 0x%x ahead of its faults", p.pages(), t.label, p.start());
         t.cursor = p.end();
         t.chunk = Math.min(Target.MAX_CHUNK, t.chunk * 2);
-        place(t, p);
-        if (t.pending.isEmpty() && targets.stream().filter(x -> !x.gone).allMatch(x -> x.pending.isEmpty())) {
-            log.accept("every page is placed");
+        return new Chunk(t, p);
+    }
+
+    /** Places every asked piece, oldest first. */
+    private void drain() {
+        Chunk c;
+        while ((c = asked.poll()) != null) {
+            placeAnswer(c);
         }
+    }
+
+    /** Takes the answers to every asked piece and puts the pieces back into their targets' pending pages, unplaced. */
+    private void unask() {
+        Chunk c;
+        while ((c = asked.poll()) != null) {
+            remote.answer(c.piece().owner(), c.piece().img(), c.piece().pages(), buffer);
+            if (!c.target().gone) {
+                c.target().pending.put(c.piece());
+            }
+        }
+    }
+
+    /** Takes the answer to the asked piece {@code c} and places it, as {@link #place} does. */
+    private boolean placeAnswer(Chunk c) {
+        Target t = c.target();
+        Piece p = c.piece();
+        long n = remote.answer(p.owner(), p.img(), p.pages(), buffer);
+        counts.remotePages += n;
+        if (t.gone) {
+            return true;
+        }
+        if (n < p.pages()) {
+            t.pending.put(p.slice(p.start() + n * Page.SIZE, p.end()));
+            p = p.slice(p.start(), p.start() + n * Page.SIZE);
+        }
+        return copy(t, p, buffer.asSlice(0, n * Page.SIZE));
     }
 
     /**
@@ -466,6 +544,7 @@ public final class FaultLoop implements AutoCloseable {
     private boolean place(Target t, Piece p) {
         MemorySegment data;
         if (p.remote()) {
+            drain(); // the answers come in order
             long n = remote.get(p.owner(), p.img(), p.pages(), buffer);
             counts.remotePages += n;
             if (n < p.pages()) {
@@ -476,6 +555,11 @@ public final class FaultLoop implements AutoCloseable {
         } else {
             data = p.bytes();
         }
+        return copy(t, p, data);
+    }
+
+    /** UFFDIO_COPY of {@code data}, the contents of piece {@code p}, as {@link #place} says. */
+    private boolean copy(Target t, Piece p, MemorySegment data) {
         long at = 0;
         long span = data.byteSize();
         while (at < data.byteSize()) {
@@ -551,7 +635,7 @@ public final class FaultLoop implements AutoCloseable {
      */
     private LazyPagesException failed(RuntimeException e) {
         List<Fd> handed = targets.stream().map(t -> t.pidfd).filter(java.util.Objects::nonNull).toList();
-        boolean due = targets.stream().anyMatch(t -> !t.gone && !t.pending.isEmpty());
+        boolean due = asked.stream().anyMatch(c -> !c.target().gone) || targets.stream().anyMatch(t -> !t.gone && !t.pending.isEmpty());
         String why = CryoFailure.describe(e);
         if (handed.isEmpty() || !due) {
             // nothing of the tree depends on the daemon any more (or it has none): it runs on
