@@ -40,14 +40,19 @@ class LazyFailuresTest {
     @TempDir
     Path work;
 
-    @Test
-    void aUserfaultfdForAPidTheDumpDoesNotHaveIsRefused() throws Exception {
-        Path dir = work.resolve("t");
+    /** The images of a dump of a small pd_dirty (the dump ended it). */
+    private Path dumpedImages() throws Exception {
         Path images = Files.createDirectories(work.resolve("img"));
-        try (Target t = Target.start("pd_dirty", dir, Target.Stdio.DEV_NULL, "4", "10")) {
+        try (Target t = Target.start("pd_dirty", work.resolve("t"), Target.Stdio.DEV_NULL, "4", "10")) {
             dev.cryo.dump.Dumper.dump(dev.cryo.dump.DumpOptions.of(t.pid(), images).withWarmUp(false).withShellJob(true),
                     new dev.cryo.parasite.Cancellation());
         }
+        return images;
+    }
+
+    @Test
+    void aUserfaultfdForAPidTheDumpDoesNotHaveIsRefused() throws Exception {
+        Path images = dumpedImages();
         Path socket = work.resolve("lp.sock");
         try (LazyTrees.Daemon daemon = LazyTrees.Daemon.start(images, socket, null, null, Duration.ZERO);
              Handoff h = Handoff.connect(socket);
@@ -70,12 +75,7 @@ class LazyFailuresTest {
      */
     @Test
     void aRefusalOfAProcessSentWithoutWaitingComesOutOfConfirm() throws Exception {
-        Path dir = work.resolve("t");
-        Path images = Files.createDirectories(work.resolve("img"));
-        try (Target t = Target.start("pd_dirty", dir, Target.Stdio.DEV_NULL, "4", "10")) {
-            dev.cryo.dump.Dumper.dump(dev.cryo.dump.DumpOptions.of(t.pid(), images).withWarmUp(false).withShellJob(true),
-                    new dev.cryo.parasite.Cancellation());
-        }
+        Path images = dumpedImages();
         Path socket = work.resolve("lp.sock");
         try (LazyTrees.Daemon daemon = LazyTrees.Daemon.start(images, socket, null, null, Duration.ZERO);
              Handoff h = Handoff.connect(socket);

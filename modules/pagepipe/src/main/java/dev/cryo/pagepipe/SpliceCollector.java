@@ -131,21 +131,7 @@ public final class SpliceCollector implements AutoCloseable {
             }
             while (i < ranges.size() && filled < capacity && !faulted) {
                 // One vmsplice for as many ranges as fit the pipe.
-                int iovs = 0;
-                long asked = 0;
-                int j = i;
-                long o = offset;
-                while (j < ranges.size() && filled + asked < capacity && iovs < iov.byteSize() / IoVec.SIZE) {
-                    PageRange r = ranges.get(j);
-                    long take = Math.min(r.bytes() - o, capacity - filled - asked);
-                    IoVec.set(iov, iovs++, r.start() + o, take);
-                    asked += take;
-                    o += take;
-                    if (o == r.bytes()) {
-                        j++;
-                        o = 0;
-                    }
-                }
+                int iovs = iovecs(iov, (int) (iov.byteSize() / IoVec.SIZE), ranges, i, offset, capacity - filled);
                 long got;
                 try (Scratch s = task.scratch()) {
                     got = task.syscall("vmsplice", Kernel.__NR_vmsplice, ends[1], s.put(iov.asSlice(0, iovs * IoVec.SIZE)),
@@ -175,8 +161,8 @@ public final class SpliceCollector implements AutoCloseable {
                     }
                 }
                 filled += got;
-                if (got < asked && !faulted && got == 0) {
-                    faulted = true;
+                if (got == 0) {
+                    faulted = true; // nothing went in of what was asked: the rest goes the /proc/PID/mem way
                 }
             }
             Fd read = filled > 0 ? Pidfd.getFd(pidfd, ends[0]) : null;
@@ -282,5 +268,21 @@ public final class SpliceCollector implements AutoCloseable {
         } finally {
             arena.close();
         }
+    }
+
+    /**
+     * Fills {@code iov} with the pages of {@code ranges} from range {@code i}, {@code offset} bytes into it, on:
+     * at most {@code room} bytes in at most {@code most} iovecs, one per range (or part of one); returns how many.
+     */
+    static int iovecs(MemorySegment iov, int most, List<PageRange> ranges, int i, long offset, long room) {
+        int iovs = 0;
+        long asked = 0;
+        for (int j = i; j < ranges.size() && asked < room && iovs < most; j++, offset = 0) {
+            PageRange r = ranges.get(j);
+            long take = Math.min(r.bytes() - offset, room - asked);
+            IoVec.set(iov, iovs++, r.start() + offset, take);
+            asked += take;
+        }
+        return iovs;
     }
 }

@@ -201,21 +201,7 @@ public final class SpliceStream implements AutoCloseable {
                 long w0 = System.nanoTime();
                 int slot = mover == null ? 0 : mover.free();
                 waitNanos += System.nanoTime() - w0;
-                int iovs = 0;
-                long asked = 0;
-                int j = i;
-                long o = offset;
-                while (j < ranges.size() && asked < capacity && iovs < IOV_MAX) {
-                    PageRange r = ranges.get(j);
-                    long take = Math.min(r.bytes() - o, capacity - asked);
-                    IoVec.set(iov, iovs++, r.start() + o, take);
-                    asked += take;
-                    o += take;
-                    if (o == r.bytes()) {
-                        j++;
-                        o = 0;
-                    }
-                }
+                int iovs = SpliceCollector.iovecs(iov, IOV_MAX, ranges, i, offset, capacity);
                 long got;
                 long t0 = System.nanoTime();
                 try (Scratch s = task.scratch()) {
