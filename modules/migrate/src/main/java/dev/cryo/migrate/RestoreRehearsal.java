@@ -61,6 +61,7 @@ final class RestoreRehearsal {
             guard = pb.start();
             BufferedReader r = new BufferedReader(new InputStreamReader(guard.getInputStream(), StandardCharsets.US_ASCII));
             decoy = Long.parseLong(r.readLine().strip());
+            awaitOwnSession(decoy);
             Cancellation cancel = new Cancellation();
             Dumper.dump(DumpOptions.of(Math.toIntExact(decoy), images), cancel);
             RestoreOptions ro = RestoreOptions.of(images).withDetached(true).withPidns(true).withOrphan(true)
@@ -159,6 +160,25 @@ final class RestoreRehearsal {
     private static final class Rehearsed extends RuntimeException {
         Rehearsed() {
             super("rehearsed: the decoy's copy is not released", null, false, false);
+        }
+    }
+
+    /**
+     * Waits (at most 2 s) until {@code pid} is {@code sleep} in a session of its own: the shell says the pid as
+     * soon as it has forked, before setsid(1) has made the session and exec'd, and a decoy still in the guard's
+     * session would be refused as a shell job. No event says it; /proc/PID/stat is polled.
+     */
+    private static void awaitOwnSession(long pid) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        Path stat = Path.of("/proc/" + pid + "/stat");
+        while (System.nanoTime() < deadline) {
+            String line = Files.readString(stat);
+            String comm = line.substring(line.indexOf('(') + 1, line.lastIndexOf(')'));
+            String[] after = line.substring(line.lastIndexOf(')') + 2).split(" ");
+            if (comm.equals("sleep") && Long.parseLong(after[3]) == pid) { // state ppid pgrp session
+                return;
+            }
+            Thread.sleep(1);
         }
     }
 }
