@@ -195,7 +195,7 @@ public final class PageServerBench {
     // ---------------------------------------------------------------- a big target, cryo processes on both sides
 
     private static void big(TwoHosts hosts, Path dir, int runs, int[] sizes, List<MemdumpMode> modes) throws Exception {
-        System.out.printf("%nbig: cryo dump processes, --leave-running, to tmpfs and through cryo page-server across veth (server dir on tmpfs),"
+        System.out.printf("%nbig: cryo dump processes (./cryo's JVM options, C1), --leave-running, to tmpfs and through cryo page-server across veth (server dir on tmpfs),"
                 + " median of %d runs (interleaved)%n", runs);
         System.out.printf("%8s %-15s %12s %12s %9s %12s %12s %14s %12s %16s%n", "size", "way", "dump total", "command", "vs local",
                 "vs 1st local", "dump CPU", "dump peak RSS", "server RSS", "server CPU/GiB");
@@ -268,6 +268,13 @@ public final class PageServerBench {
         }
     }
 
+    /**
+     * The JVM options ./cryo gives a dump (its jvm_flags, and C1 alone for a command): the dumps here run as users'
+     * do, and neither way pays C2's compiles on the two cores the transfer needs.
+     */
+    private static final List<String> DUMP_JVM = List.of("-XX:-UsePerfData", "-XX:+UseSerialGC", "-Xms8m", "-Xmn4m",
+            "-XX:TieredStopAtLevel=1");
+
     /** One cryo dump process: its own total time, the command's wall time, its peak RSS and CPU seconds (JVM start included). */
     record Outcome(long totalNanos, long wallNanos, long maxRssKib, double cpuSeconds) {}
 
@@ -276,7 +283,9 @@ public final class PageServerBench {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(prefix);
         cmd.addAll(List.of("/usr/bin/time", "-f", "maxrss %M cpu %U %S", java, "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"), "dev.cryo.cli.Main",
+                "--sun-misc-unsafe-memory-access=allow"));
+        cmd.addAll(DUMP_JVM);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.cryo.cli.Main",
                 "dump", "-t", Integer.toString(pid), "-D", images.toString(), "--leave-running", "-j", "--display-stats"));
         cmd.addAll(List.of(options));
         long t0 = System.nanoTime();
