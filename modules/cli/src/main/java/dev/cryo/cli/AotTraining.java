@@ -36,6 +36,9 @@ public final class AotTraining {
     public static void main(String[] args) throws IOException, InterruptedException {
         PrintWriter discard = new PrintWriter(Writer.nullWriter());
         EarlyStart.begin(new String[] {"check"}); // as Main.main does: no warm-up for check, but its classes
+        // What Main's System.exit does first (Shutdown.logRuntimeExit): the logger lookup, its ~25 classes otherwise
+        // loaded from the JDK's modules at the end of every command.
+        System.getLogger("java.lang.Runtime").isLoggable(System.Logger.Level.DEBUG);
         for (List<String> line : List.of(
                 List.of("check"),
                 List.of("--help"),
