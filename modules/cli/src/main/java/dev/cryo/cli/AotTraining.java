@@ -29,16 +29,32 @@ import dev.cryo.service.RpcService;
 public final class AotTraining {
     private AotTraining() {}
 
+    /**
+     * The whole training; with {@code --command-line}, only the commands that {@code ./cryo} starts with its light
+     * cache ({@code --help}, {@code --version}, {@code help VERB}, {@code check}), that cache's training.
+     */
     public static void main(String[] args) throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory(scratch(), "cryo-aot-training-");
         PrintWriter discard = new PrintWriter(Writer.nullWriter());
+        EarlyStart.begin(new String[] {"check"}); // as Main.main does: no warm-up for check, but its classes
+        // What Main's System.exit does first (Shutdown.logRuntimeExit): the logger lookup, its ~25 classes otherwise
+        // loaded from the JDK's modules at the end of every command.
+        System.getLogger("java.lang.Runtime").isLoggable(System.Logger.Level.DEBUG);
+        for (List<String> line : List.of(
+                List.of("check"),
+                List.of("--help"),
+                List.of("--version"),
+                List.of("help", "dump"))) {
+            Main.run(line.toArray(String[]::new), discard, discard);
+        }
+        if (args.length > 0 && args[0].equals("--command-line")) {
+            return;
+        }
+        Path dir = Files.createTempDirectory(scratch(), "cryo-aot-training-");
         List<Long> started = new ArrayList<>();
         try {
             new DirectoryImageStore(dir).writeEntry(ImageKind.PSTREE,
                     PstreeEntry.newBuilder().setPid(1).setPpid(0).setPgid(1).setSid(1).addThreads(1).build());
             for (List<String> line : List.of(
-                    List.of("check"),
-                    List.of("--help"),
                     List.of("dump", "--help"),
                     List.of("pre-dump", "--help"),
                     List.of("restore", "--help"),

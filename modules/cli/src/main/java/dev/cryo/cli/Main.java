@@ -40,8 +40,9 @@ public final class Main {
     /** Runs one command line and returns its exit status; never exits the JVM (tests call this). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CryoCommand root = new CryoCommand();
-        CommandLine line = new CommandLine(root)
-                .setOut(out)
+        CommandLine line = new CommandLine(root);
+        CryoCommand.addVerbs(line, args); // before the settings below, which picocli hands to the subcommands it has
+        line.setOut(out)
                 .setErr(err)
                 .setParameterExceptionHandler(Main::usageError)
                 .setExecutionExceptionHandler((e, failed, parsed) -> failure(e, failed.getErr(), root.verbose()));

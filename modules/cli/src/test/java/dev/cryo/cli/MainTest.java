@@ -123,6 +123,15 @@ class MainTest {
         assertThat(run.out()).contains("check", "dump", "show", "demo");
     }
 
+    /** A command line gets only the verb it names (CryoCommand.addVerbs); `help VERB` still finds every verb. */
+    @Test
+    void helpOfAVerbIsThatVerbsUsage() {
+        Run run = cryo("help", "restore");
+
+        assertThat(run.exit()).isZero();
+        assertThat(run.out()).startsWith("Usage: cryo restore ").isEqualTo(cryo("restore", "--help").out());
+    }
+
     @Test
     void dumpOfNoSuchPidFailsWithOneLine(@TempDir Path dir) throws IOException {
         int pid = Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/pid_max")).trim()) - 1;
