@@ -199,13 +199,7 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
         }
     }
 
-    /**
-     * Of an image handed over while it arrives: asks the cache to answer once the whole image is there, not only
-     * its first {@code upTo} bytes. Filling a tree's memory while the cache still receives the pages made both
-     * slower than the fill after them (two writers of new memory at once on the two cores measured: the cache's
-     * copy into its memfd cost 2.7-3.4 s of CPU per GiB beside the fill, 1.4 s without; docs/benchmarks.md), and
-     * the restore builds the tree meanwhile all the same.
-     */
+    /** Of an image handed over while it arrives: asks the cache to answer once {@code upTo} bytes are there. */
     @Override
     public void awaitBytes(String name, long upTo) {
         long[] known = arriving.get(name);
@@ -215,9 +209,8 @@ public final class RemoteImageStore implements ImageStore, AutoCloseable {
         if (upTo > known[1]) {
             throw new IllegalArgumentException(upTo + " bytes of " + name + " of " + snapshot + ", which has " + known[1]);
         }
-        long all = known[1];
         RemoteFrame answer = query(RemoteFrame.newBuilder().setKind(Kind.AWAIT).setImage(FrameChannel.header(snapshot, name, 0))
-                .setCount(all).build(), all + " bytes of " + name + " of " + snapshot, Kind.HEADER);
+                .setCount(upTo).build(), upTo + " bytes of " + name + " of " + snapshot, Kind.HEADER);
         ImageHeader h = answer.getImage();
         if (!h.getName().equals(name) || !h.getSnapshot().equals(snapshot) || h.getSize() < upTo) {
             throw new RemoteImageException(control.peer() + ": answered the wait for " + upTo + " bytes of " + name + " of " + snapshot
