@@ -264,7 +264,11 @@ public final class PageSource implements AutoCloseable {
 
     /**
      * {@code n} bytes of {@code x} from byte {@code from} of it, as {@link #bytes(Extent)}: of a pages image that
-     * the image cache handed over while it arrives, once those bytes are there ({@link ImageStore#awaitBytes}).
+     * the image cache handed over while it arrives, once the whole image is there ({@link ImageStore#awaitBytes}),
+     * not only those bytes. Filling a tree's memory beside the cache's receive made both dearer than one after the
+     * other (two writers of new memory at once on the two cores measured: the cache's copy into its memfd took
+     * 2.7-3.4 s of CPU per GiB beside the fill, 1.4 s without; docs/benchmarks.md), and the restore builds the
+     * tree meanwhile all the same.
      */
     public MemorySegment bytes(Extent x, long from, long n) {
         if (x.lazy()) {
@@ -280,7 +284,7 @@ public final class PageSource implements AutoCloseable {
             throw new IndexOutOfBoundsException("bytes " + from + "+" + n + " of an extent of " + x.bytes());
         }
         Level level = chain.get(x.depth());
-        level.store().awaitBytes(level.pagesImage(), x.offset() + from + n);
+        level.store().awaitBytes(level.pagesImage(), all.byteSize());
         return all.asSlice(x.offset() + from, n);
     }
 
