@@ -37,11 +37,16 @@ import dev.cryo.pagexfer.PageServerEndpoint;
  * @param handover      live migration: asked, with the tree frozen and its images complete, whether it may die
  *                      (its copy runs elsewhere) or must be released running; null for a plain dump
  * @param memdumpMode   how a dump moves the frozen tree's pages (ignored by a pre-dump): {@link MemdumpMode#AUTO} by default
+ * @param mappingsAhead a dump reads each process's mappings from {@code /proc/PID/smaps} before the freeze, and once
+ *                      frozen only checks them against {@code /proc/PID/maps} (read again when anything differs):
+ *                      smaps walks the page tables, its time grows with the memory, and it leaves the frozen time.
+ *                      A madvise() of exactly one whole mapping between the two reads goes unseen (its advice is
+ *                      dumped as it was): for live migration, whose downtime it shortens; false by default
  */
 public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener,
                           Path prevImagesDir, boolean trackMem, PreDumpMode preDumpMode, boolean warmUp,
                           boolean fileLocks, Network network, PageServerEndpoint pageServer, LazyServing lazyPages,
-                          ImageDaemon remote, Handover handover, MemdumpMode memdumpMode) {
+                          ImageDaemon remote, Handover handover, MemdumpMode memdumpMode, boolean mappingsAhead) {
     public DumpOptions {
         Objects.requireNonNull(imagesDir, "imagesDir");
         listener = listener == null ? DumpListener.SILENT : listener;
@@ -64,7 +69,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
     }
 
     public DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean shellJob, DumpListener listener) {
-        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null, null, null, null, null);
+        this(pid, imagesDir, leaveRunning, shellJob, listener, null, false, PreDumpMode.SPLICE, false, false, Network.NONE, null, null, null, null, null, false);
     }
 
     public static DumpOptions of(int pid, Path imagesDir) {
@@ -87,6 +92,7 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         ImageDaemon remote;
         Handover handover;
         MemdumpMode memdumpMode;
+        boolean mappingsAhead;
     }
 
     private DumpOptions with(Consumer<Change> change) {
@@ -105,9 +111,10 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
         c.remote = remote;
         c.handover = handover;
         c.memdumpMode = memdumpMode;
+        c.mappingsAhead = mappingsAhead;
         change.accept(c);
         return new DumpOptions(pid, imagesDir, c.leaveRunning, c.shellJob, c.listener, c.prevImagesDir, c.trackMem,
-                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer, c.lazyPages, c.remote, c.handover, c.memdumpMode);
+                c.preDumpMode, c.warmUp, c.fileLocks, c.network, c.pageServer, c.lazyPages, c.remote, c.handover, c.memdumpMode, c.mappingsAhead);
     }
 
     public DumpOptions withLeaveRunning(boolean v) {
@@ -136,6 +143,11 @@ public record DumpOptions(int pid, Path imagesDir, boolean leaveRunning, boolean
 
     public DumpOptions withMemdumpMode(MemdumpMode m) {
         return with(c -> c.memdumpMode = m);
+    }
+
+    /** The mappings read before the freeze and checked once frozen (see {@code mappingsAhead}). */
+    public DumpOptions withMappingsAhead(boolean v) {
+        return with(c -> c.mappingsAhead = v);
     }
 
     public DumpOptions withWarmUp(boolean v) {

@@ -187,7 +187,8 @@ public final class Migration {
                 DumpOptions last = DumpOptions.of(o.pid(), snapshot).withRemote(via)
                         .withPrevImagesDir(rounds.isEmpty() ? null : Path.of("../pre-" + rounds.size())).withTrackMem(!rounds.isEmpty())
                         .withNetwork(net).withFileLocks(o.fileLocks()).withShellJob(o.shellJob())
-                        .withWarmUp(true); // the dump's own code rehearsed on a decoy first: it runs warm while the tree is frozen
+                        .withWarmUp(true) // the dump's own code rehearsed on a decoy first: it runs warm while the tree is frozen
+                        .withMappingsAhead(true); // smaps read while the tree runs; frozen, maps checked against it
                 if (o.postCopy()) {
                     last = last.withLazyPages(new dev.cryo.dump.LazyServing(here, 0, o.tls())).withListener(fin.lazily(progress, cancel));
                 } else {

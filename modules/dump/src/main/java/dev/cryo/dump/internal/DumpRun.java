@@ -1,7 +1,9 @@
 package dev.cryo.dump.internal;
 
 import java.lang.foreign.Arena;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +41,7 @@ import dev.cryo.parasite.FrozenTree;
 import dev.cryo.parasite.Parasite;
 import dev.cryo.parasite.StopPoints;
 import dev.cryo.parasite.Tracee;
+import dev.cryo.syscalls.CryoFailure;
 import dev.cryo.syscalls.Kernel;
 import dev.cryo.syscalls.Proc;
 
@@ -104,6 +107,7 @@ public final class DumpRun {
 
     private DumpStats.Builder dumpTree() throws Exception {
         DumpOptions.Network net = options.network();
+        Map<Integer, Vma.Ahead> ahead = options.mappingsAhead() ? mappingsAhead(options.pid()) : Map.of();
         try (Trackers trackers = new Trackers(); // closed after the tree's release, off its frozen time
              FrozenTree tree = FrozenTree.freeze(options.pid(), cancel);
              Arena arena = Arena.ofShared();
@@ -120,7 +124,7 @@ public final class DumpRun {
             Map<Integer, Collected> collected = new LinkedHashMap<>();
             for (int pid : tree.processes().keySet()) {
                 cancel.check();
-                collected.put(pid, collect(tree, pid, sockets, arena, ipc, parasites, trackers));
+                collected.put(pid, collect(tree, pid, ahead.get(pid), sockets, arena, ipc, parasites, trackers));
             }
             sockets.checkPeers(files).forEach(files::add);
             // A zombie has only its core: no memory, files or threads to collect.
@@ -476,11 +480,42 @@ public final class DumpRun {
     private record Collected(TaskKobjIdsEntry ids, List<Integer> tids, List<long[]> threadPages, MmEntry mm,
                              List<FdinfoEntry> fds, FsEntry fs, MemoryCollector.Plan plan) {}
 
-    private Collected collect(FrozenTree tree, int pid, SocketTable sockets, Arena arena, IpcNamespaceDump ipc,
+    /**
+     * The mappings of {@code root} and of its descendants, read while they run ({@link DumpOptions#mappingsAhead}):
+     * a process that forks or exits meanwhile is found, or not, by the freeze, and one without a read ahead reads its
+     * mappings frozen.
+     */
+    private Map<Integer, Vma.Ahead> mappingsAhead(int root) {
+        long start = System.nanoTime();
+        Map<Integer, Vma.Ahead> out = new HashMap<>();
+        ArrayDeque<Integer> queue = new ArrayDeque<>(List.of(root));
+        while (!queue.isEmpty() && out.size() < MAPPINGS_AHEAD_MAX) {
+            int pid = queue.poll();
+            try {
+                for (int tid : Proc.threads(pid)) {
+                    queue.addAll(Proc.children(pid, tid));
+                }
+                out.putIfAbsent(pid, Vma.readAhead(pid));
+            } catch (CryoFailure e) {
+                // gone, or not readable now: the freeze says what the tree is, and its mappings are read frozen
+            }
+        }
+        options.listener().log(String.format("mappings of %d processes read before the freeze in %.1f ms", out.size(),
+                (System.nanoTime() - start) / 1e6));
+        return out;
+    }
+
+    /** At most so many processes' mappings are read ahead: each holds its list until its collection. */
+    private static final int MAPPINGS_AHEAD_MAX = 64;
+
+    private Collected collect(FrozenTree tree, int pid, Vma.Ahead ahead, SocketTable sockets, Arena arena, IpcNamespaceDump ipc,
                               KeptParasites parasites, Trackers trackers) throws DumpException {
         List<Tracee> threads = tree.processes().get(pid);
-        // Read the mappings before the parasite adds its own.
-        List<Vma> vmas = Vma.read(pid);
+        // Read the mappings before the parasite adds its own: smaps, or the check of what was read ahead.
+        List<Vma> vmas = Vma.read(pid, ahead);
+        if (ahead != null) {
+            options.listener().log("pid " + pid + ": mappings " + (vmas == ahead.vmas() ? "as read before the freeze" : "changed since read before the freeze: read again"));
+        }
         for (Vma v : vmas) {
             if (v.path().startsWith("/SYSV") && !ipc.own()) {
                 // restored as plain shared memory, it would be cut off from the segment other processes attach

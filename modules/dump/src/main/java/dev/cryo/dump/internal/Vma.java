@@ -94,6 +94,52 @@ record Vma(long start, long end, long pgoff, int prot, int flags, int status, St
     }
 
     /**
+     * The mappings of {@code pid} read from smaps while it still runs ({@link #read(int, Ahead)} checks them
+     * once it is frozen), with its locked size ({@code VmLck} of its status), which an mlock() or munlock() of a
+     * whole mapping changes where the mappings' lines do not.
+     */
+    record Ahead(List<Vma> vmas, String locked) {}
+
+    /** {@code pid}'s mappings read ahead of its freeze: smaps' walk of its page tables, which grows with its memory, off the frozen time. */
+    static Ahead readAhead(int pid) {
+        String locked = Proc.status(pid, "VmLck");
+        return new Ahead(read(pid), locked);
+    }
+
+    /**
+     * The mappings of the frozen {@code pid}: those read {@code ahead} (may be null) when {@code /proc/PID/maps} still
+     * lists them line for line (start, end, protection, sharing, offset, device, inode, name) and its locked size is
+     * the same, else smaps read now. maps takes microseconds where smaps of 2 GiB takes some 16 ms of the kernel's
+     * time. What the check cannot see: a madvise() of exactly one whole mapping (huge pages, don't fork, wipe on fork,
+     * mergeable, don't dump, sequential or random reads) between the read ahead and the freeze, which changes its
+     * VmFlags and not its line: that mapping's advice is restored as it was before.
+     */
+    static List<Vma> read(int pid, Ahead ahead) {
+        if (ahead != null && ahead.locked() != null && ahead.locked().equals(Proc.status(pid, "VmLck"))) {
+            List<Vma> was = ahead.vmas();
+            int[] at = {0};
+            boolean[] same = {true};
+            ProcMaps.each(pid, "maps", null, (m, unused) -> {
+                if (same[0] && !m.name().equals("[vsyscall]")) {
+                    same[0] = at[0] < was.size() && was.get(at[0]).lists(m);
+                    at[0]++;
+                }
+            });
+            if (same[0] && at[0] == was.size()) {
+                return was;
+            }
+        }
+        return read(pid);
+    }
+
+    /** Whether {@code m}, a line of maps, is this mapping's. */
+    private boolean lists(ProcMaps.Mapping m) {
+        int p = (m.readable() ? Kernel.PROT_READ : 0) | (m.writable() ? Kernel.PROT_WRITE : 0) | (m.executable() ? Kernel.PROT_EXEC : 0);
+        return m.start() == start && m.end() == end && m.offset() == pgoff && p == prot && m.shared() == !isPrivate()
+                && m.inode() == inode && m.dev().equals(dev) && m.name().equals(path);
+    }
+
+    /**
      * The mappings as {@code /proc/PID/maps} shows them: no VmFlags, but no page-table walk either, so it takes
      * microseconds where smaps of a 1 GiB process takes tens of milliseconds (a pre-dump reads it frozen).
      * Device mappings, whose VM_IO/VM_PFNMAP flags maps does not show, are marked as such by their path.

@@ -98,7 +98,10 @@ public final class WarmUp {
             listener.log("warm-up: decoy pid " + decoy.pid() + " with "
                     + decoy.descendants().map(p -> Long.toString(p.pid())).collect(Collectors.joining(" ")) + ", images in " + images);
             DumpOptions options = DumpOptions.of(Math.toIntExact(decoy.pid()), images).withPreDumpMode(preDump)
-                    .withLeaveRunning(preDump == null && leaveRunning);
+                    .withLeaveRunning(preDump == null && leaveRunning)
+                    // the mappings read ahead and checked frozen: the check's code (maps, VmLck) loaded too, which a
+                    // dump with mappingsAhead runs frozen; smaps is read by the same code either way
+                    .withMappingsAhead(true);
             if (preDump == null) {
                 DumpRun.run(options, cancel);
             } else {
