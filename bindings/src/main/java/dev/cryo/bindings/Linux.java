@@ -3038,6 +3038,15 @@ public class Linux extends Linux$shared {
     public static int MADV_WIPEONFORK() {
         return MADV_WIPEONFORK;
     }
+    private static final int MADV_POPULATE_WRITE = (int)23L;
+    /**
+     * {@snippet lang=c :
+     * #define MADV_POPULATE_WRITE 23
+     * }
+     */
+    public static int MADV_POPULATE_WRITE() {
+        return MADV_POPULATE_WRITE;
+    }
     private static final int MREMAP_MAYMOVE = (int)1L;
     /**
      * {@snippet lang=c :
