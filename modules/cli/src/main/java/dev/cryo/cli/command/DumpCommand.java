@@ -59,11 +59,13 @@ final class DumpCommand implements Callable<Integer> {
             + " (its pids held) and is killed once the daemon has taken its memory.")
     boolean lazyPages;
 
-    @Option(names = "--memdump-mode", paramLabel = "auto|splice|read", defaultValue = "auto",
+    @Option(names = "--memdump-mode", paramLabel = "auto|splice|read|held", defaultValue = "auto",
             description = "How the frozen tree's pages move (cryo's own option): splice: each process vmsplices them into a pipe"
                     + " that cryo splices into the pages image or onto the page server's socket (no copy through cryo);"
-                    + " read: cryo reads them through /proc/PID/mem and writes them; auto: splice for processes of 4 MiB"
-                    + " or more whose pages go to a plain (not TLS) page server, else read."
+                    + " read: cryo reads them through /proc/PID/mem and writes them; held: a --leave-running dump into a"
+                    + " directory of at most 96 MiB reads them into cryo's memory while frozen and writes them after the release"
+                    + " (others as read); auto: splice for processes of 4 MiB or more whose pages go to a plain (not TLS) page"
+                    + " server, held where that memory is cheap to touch, else read."
                     + " Default: ${DEFAULT-VALUE}.")
     String memdumpMode;
 
@@ -112,7 +114,8 @@ final class DumpCommand implements Callable<Integer> {
                         case "auto" -> MemdumpMode.AUTO;
                         case "splice" -> MemdumpMode.SPLICE;
                         case "read" -> MemdumpMode.READ;
-                        default -> throw new Failure("--memdump-mode is auto, splice or read, not " + memdumpMode);
+                        case "held" -> MemdumpMode.HELD;
+                        default -> throw new Failure("--memdump-mode is auto, splice, read or held, not " + memdumpMode);
                     })
                     .withPageServer(lazyPages ? null : pageServer.endpoint())
                     .withLazyPages(lazyPages ? pageServer.lazyServing() : null)

@@ -159,8 +159,14 @@ public final class DumpRun {
             // read while frozen, after that the tree's pgid and sid, and a zombie's stat, may change or go
             List<PstreeEntry> pstree = pstreeEntries(tree, collected, zombies);
             HeldPages held = step.held();
-            if (held != null && parasites.isEmpty() && !ipc.own() && SharedMemoryDump.objects(mms).isEmpty() && held.fits(pagesTotal)) {
-                return dumpHeld(tree, held, collected, zombies, pstree, ipc, sockets);
+            if (held != null) {
+                boolean ready = held.ready();
+                if (parasites.isEmpty() && !ipc.own() && SharedMemoryDump.objects(mms).isEmpty() && held.fits(pagesTotal)) {
+                    if (ready || options.memdumpMode() == MemdumpMode.HELD) {
+                        return dumpHeld(tree, held, collected, zombies, pstree, ipc, sockets);
+                    }
+                    options.listener().log("pages not held: their memory was not touched in time, or touching it was dear; written while frozen");
+                }
             }
             ReadCollector reader = new ReadCollector(pool);
             long memStart = System.nanoTime();
@@ -402,8 +408,13 @@ public final class DumpRun {
         return options.pageServer() != null && options.pageServer().tls() == null || options.remote() != null;
     }
 
+    /** --memdump-mode read, or held (which reads when it cannot hold). */
+    private boolean reads() {
+        return options.memdumpMode() == MemdumpMode.READ || options.memdumpMode() == MemdumpMode.HELD;
+    }
+
     private boolean spliced(MemoryCollector.Plan plan, PageSink sink) {
-        return plan.present() > 0 && sink.takesPipes() && options.memdumpMode() != MemdumpMode.READ;
+        return plan.present() > 0 && sink.takesPipes() && !reads();
     }
 
     /**
@@ -575,7 +586,7 @@ public final class DumpRun {
             if (!left.isEmpty()) {
                 options.listener().log("pid " + pid + ": closed the write trackers that earlier pre-dumps left at fds " + left);
             }
-            if (options.memdumpMode() == MemdumpMode.READ) {
+            if (reads()) {
                 parasite.close();
                 options.listener().log("pid " + pid + ": parasite cured");
             }

@@ -118,14 +118,14 @@ final class DumpStep {
      * Memory for the pages of a small dump with --leave-running into an images directory ({@link HeldPages}),
      * taken and touched before the warm-up, or null: a dump that kills the tree must have its images before it
      * does, and --lazy-pages, a live migration's handover, --remote and a page server keep their own ways;
-     * {@code --memdump-mode read} writes while frozen, as before.
+     * {@code --memdump-mode read} writes while frozen, as before; {@code held} holds even where new memory is dear.
      */
     private static HeldPages held(DumpOptions o) {
         if (!o.leaveRunning() || o.lazyPages() != null || o.handover() != null || o.remote() != null || o.pageServer() != null
-                || o.memdumpMode() != dev.cryo.dump.MemdumpMode.AUTO) {
+                || o.memdumpMode() != dev.cryo.dump.MemdumpMode.AUTO && o.memdumpMode() != dev.cryo.dump.MemdumpMode.HELD) {
             return null;
         }
-        return HeldPages.forTree(o.pid());
+        return HeldPages.forTree(o.pid(), o.memdumpMode() == dev.cryo.dump.MemdumpMode.AUTO);
     }
 
     /** --lazy-pages: listening before the tree is touched, so that a port in use fails the dump at once. */

@@ -43,12 +43,22 @@ final class HeldPages implements AutoCloseable {
     static final long MAX = 96L << 20;
     private static final long CHUNK = 1L << 20;
     private static final long TOUCH_SLICE = 4L << 20;
+    /**
+     * A machine where backing and touching a page takes this long (a guest that traps first touches: 10 us here,
+     * 170-185 ms for 64 MiB in C) copies into held memory slower than it writes through a few buffers while frozen:
+     * 64 MiB, frozen 141-144 ms held against 67-68 ms (`scripts/bench-small --also-read`, quiet). Such a dump
+     * writes its pages the usual way. Where a page took about 2 us (the machine of docs/benchmarks.md's
+     * "held pages" figures), holding them halved the frozen time.
+     */
+    private static final long DEAR_TOUCH_NANOS = 5_000;
     /** A pagemap entry's bit: the page is mapped by this process alone (Documentation/admin-guide/mm/pagemap.rst). */
     private static final long PM_MMAP_EXCLUSIVE = 1L << 56;
 
     private final Mapping memory;
     private final Thread toucher;
     private volatile boolean stopTouching;
+    /** Whether the toucher went through the whole memory, at less than {@link #DEAR_TOUCH_NANOS} a page. */
+    private volatile boolean cheap;
     private final ExecutorService writer = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("cryo-held-pages").factory());
     /** The writer's first failure; the writes after it are skipped. */
     private volatile Throwable failure;
@@ -65,28 +75,44 @@ final class HeldPages implements AutoCloseable {
     private static Thread spareReaper;
     private static final long SPARE_NANOS = TimeUnit.SECONDS.toNanos(30);
 
-    private HeldPages(Mapping memory, boolean touched) {
+    private HeldPages(Mapping memory, boolean touched, boolean judge) {
         this.memory = memory;
         MemorySegment m = memory.segment();
         long size = memory.length();
-        // In slices of 4 MiB, so that a stop waits for one slice at most.
+        // In slices of 4 MiB, so that a stop waits for one slice at most. The kernel backs a slice in one call;
+        // then each page is touched, since a virtual machine may trap the first touch of a page all the same.
         this.toucher = Thread.ofPlatform().name("cryo-held-touch").start(() -> {
-            for (long at = 0; at < size && !touched && !stopTouching; at += TOUCH_SLICE) {
-                Mapping.populate(m.asSlice(at, Math.min(TOUCH_SLICE, size - at)));
+            if (touched) {
+                cheap = true;
+                return;
             }
+            long t0 = System.nanoTime();
+            long at = 0;
+            boolean dear = false;
+            while (at < size && !stopTouching && !dear) {
+                MemorySegment slice = m.asSlice(at, Math.min(TOUCH_SLICE, size - at));
+                Mapping.populate(slice);
+                for (long p = 0; p < slice.byteSize(); p += Page.SIZE) {
+                    slice.set(ValueLayout.JAVA_BYTE, p, (byte) 0);
+                }
+                at += slice.byteSize();
+                // judged on what was touched so far: a dear machine is told by the first slice, and not touched on
+                dear = judge && System.nanoTime() - t0 > at / Page.SIZE * DEAR_TOUCH_NANOS;
+            }
+            cheap = at >= size && !dear;
         });
     }
 
     /** The spare memory if it has {@code size} bytes (now the caller's), else new memory, to be touched. */
-    private static HeldPages take(long size) {
+    private static HeldPages take(long size, boolean judge) {
         synchronized (HeldPages.class) {
             if (spare != null && spare.length() >= size) {
                 Mapping m = spare;
                 spare = null;
-                return new HeldPages(m, true);
+                return new HeldPages(m, true, judge);
             }
         }
-        return new HeldPages(Mapping.anonymous(size), false);
+        return new HeldPages(Mapping.anonymous(size), false, judge);
     }
 
     /** Keeps {@code m} as the spare (unless a larger one is kept), dropped after {@link #SPARE_NANOS} unused. */
@@ -128,8 +154,10 @@ final class HeldPages implements AutoCloseable {
     /**
      * Memory for the pages of a dump of {@code pid}'s tree, sized after its leader's anonymous memory now (the
      * tree's other processes usually share theirs, or have little), or null when that is more than {@link #MAX}.
+     * With {@code judge} (--memdump-mode auto), touching it stops at the first slice that shows new memory dear,
+     * and the dump then writes its pages the usual way ({@link #ready}).
      */
-    static HeldPages forTree(int pid) {
+    static HeldPages forTree(int pid, boolean judge) {
         String anon;
         try {
             anon = Proc.status(pid, "RssAnon");
@@ -141,7 +169,16 @@ final class HeldPages implements AutoCloseable {
         }
         long bytes = Long.parseLong(anon.substring(0, anon.length() - 3).strip()) * 1024;
         long size = (bytes + bytes / 8 + 2 * CHUNK) & -CHUNK;
-        return size > MAX ? null : take(size);
+        return size > MAX ? null : take(size, judge);
+    }
+
+    /**
+     * Whether to hold the pages at all: the memory is wholly touched, and touching it was cheap. Stops the toucher
+     * either way (it would take a core from the frozen tree's dump).
+     */
+    boolean ready() {
+        stopTouching();
+        return cheap;
     }
 
     /** Whether {@code pages} more pages fit. */
@@ -329,10 +366,17 @@ final class HeldPages implements AutoCloseable {
         }
     }
 
-    /** Stops the writer ({@link #stop}) and keeps the memory as the spare for the next dump of this JVM, or frees it. */
+    /**
+     * Stops the writer ({@link #stop}) and keeps the memory as the spare for the next dump of this JVM, or frees it
+     * (also when it was neither used nor wholly touched).
+     */
     @Override
     public void close() {
         stop();
-        putBack(memory);
+        if (cheap || used > 0) {
+            putBack(memory);
+        } else {
+            memory.close(); // touched in part, where touching was dear: a spare must be touched already
+        }
     }
 }
