@@ -367,16 +367,13 @@ final class HeldPages implements AutoCloseable {
     }
 
     /**
-     * Stops the writer ({@link #stop}) and keeps the memory as the spare for the next dump of this JVM, or frees it
-     * (also when it was neither used nor wholly touched).
+     * Stops the writer ({@link #stop}) and keeps the memory as the spare for the next dump of this JVM, or frees it.
      */
     @Override
     public void close() {
         stop();
-        if (cheap || used > 0) {
-            putBack(memory);
-        } else {
-            memory.close(); // touched in part, where touching was dear: a spare must be touched already
-        }
+        // Kept even where touching was dear and the pages went the usual way: a JVM that dumps again (a service)
+        // then holds, and the copy into this memory touches the rest of it once for all the dumps after.
+        putBack(memory);
     }
 }
