@@ -162,7 +162,7 @@ public final class DumpRun {
             if (held != null) {
                 boolean ready = held.ready();
                 if (parasites.isEmpty() && !ipc.own() && SharedMemoryDump.objects(mms).isEmpty() && held.fits(pagesTotal)) {
-                    if (ready || options.memdumpMode() == MemdumpMode.HELD) {
+                    if (ready) {
                         return dumpHeld(tree, held, collected, zombies, pstree, ipc, sockets);
                     }
                     options.listener().log("pages not held: their memory was not touched in time, or touching it was dear; written while frozen");

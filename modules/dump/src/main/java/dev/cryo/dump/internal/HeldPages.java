@@ -32,9 +32,9 @@ import dev.cryo.syscalls.ProcessVm;
  * memory grows by what it holds, and a bigger dump goes the usual way (its pages through four 1 MiB buffers,
  * written while frozen). The memory is backed before the freeze, by a thread that runs during the warm-up and
  * the freeze: a page first touched under the copy costs a fault (64 MiB took 25-35 ms more here, as much as
- * the copy itself). The thread asks the kernel for it a slice at a time (MADV_POPULATE_WRITE) rather than touch
- * each page from Java: on a machine where faults are dear, the per-page touch of a fresh cryo (interpreted, one
- * fault each) had not finished by the freeze (--no-warm-up, 64 MiB: frozen 305-307 -> 226-233 ms); transparent huge pages are not asked for, their first faults compacted memory for 180-260
+ * the copy itself). The thread has the kernel back it a slice at a time (MADV_POPULATE_WRITE), then touches each
+ * page, which a virtual machine may still trap; where that proves dear, --memdump-mode auto does not hold
+ * ({@link #ready}). Transparent huge pages are not asked for, their first faults compacted memory for 180-260
  * ms here. A JVM that dumps again (a service) takes the last dump's memory, touched already, if it was used within
  * the last 30 s; cryo's memory stays that much larger meanwhile.
  */
@@ -55,6 +55,8 @@ final class HeldPages implements AutoCloseable {
     private static final long PM_MMAP_EXCLUSIVE = 1L << 56;
 
     private final Mapping memory;
+    /** --memdump-mode auto: hold only where touching the memory proved cheap; held: hold anyway. */
+    private final boolean judge;
     private final Thread toucher;
     private volatile boolean stopTouching;
     /** Whether the toucher went through the whole memory, at less than {@link #DEAR_TOUCH_NANOS} a page. */
@@ -77,6 +79,7 @@ final class HeldPages implements AutoCloseable {
 
     private HeldPages(Mapping memory, boolean touched, boolean judge) {
         this.memory = memory;
+        this.judge = judge;
         MemorySegment m = memory.segment();
         long size = memory.length();
         // In slices of 4 MiB, so that a stop waits for one slice at most. The kernel backs a slice in one call;
@@ -173,12 +176,13 @@ final class HeldPages implements AutoCloseable {
     }
 
     /**
-     * Whether to hold the pages at all: the memory is wholly touched, and touching it was cheap. Stops the toucher
-     * either way (it would take a core from the frozen tree's dump).
+     * Whether to hold the pages at all: with --memdump-mode held always; with auto, when the memory is wholly
+     * touched and touching it was cheap. Stops the toucher either way (it would take a core from the frozen tree's
+     * dump).
      */
     boolean ready() {
         stopTouching();
-        return cheap;
+        return cheap || !judge;
     }
 
     /** Whether {@code pages} more pages fit. */
